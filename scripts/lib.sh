@@ -1,0 +1,30 @@
+# Shared by scripts/demo.sh and scripts/test.sh: install missing Debian
+# packages, configure and build with CMake.
+set -euo pipefail
+
+MERX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Packages needed to build and test merx (Debian bookworm names).
+MERX_PACKAGES=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev
+  libcurl4-openssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev libjansson-dev
+  python3 tzdata)
+
+merx_install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing missing packages: ${missing[*]}" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# merx_build DIR [cmake args...]
+merx_build() {
+  local dir="$1"; shift
+  cmake -S "$MERX_ROOT" -B "$dir" "$@" >&2
+  cmake --build "$dir" -j "$(nproc)" >&2
+}

@@ -1,0 +1,67 @@
+/* CLI helpers shared by every subcommand: option parsing, exit codes, error
+ * printing and common option groups (CSV input). Each subcommand lives in its
+ * own cmd_NAME.c and is listed in commands.def. */
+#ifndef MERX_CLI_H
+#define MERX_CLI_H
+
+#include <stdint.h>
+#include "merx/error.h"
+#include "merx/data.h"
+
+enum { MX_EXIT_OK = 0, MX_EXIT_FAIL = 1, MX_EXIT_USAGE = 2 };
+
+/* Parsed options. The spec is a space-separated list of option names:
+ * "name" is a flag, "name=" takes a value, "name*" takes a value and may
+ * repeat. Values come as "--name value" or "--name=value". "-e" style short
+ * options are spelled as single letters in the spec ("e="). Everything else
+ * is a positional argument. */
+typedef struct mx_args {
+  const char *cmd; /* "train", "data stats", ... for messages */
+  int n;
+  char names[128][64];
+  const char *values[128]; /* NULL for flags */
+  int npos;
+  const char *pos[64];
+  int help;
+} mx_args;
+
+/* Parse argv[first..argc). Unknown options and missing values print a usage
+ * error (naming the option) and return MX_EXIT_USAGE; 0 on success. */
+int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char **argv, int first);
+int mx_args_has(const mx_args *a, const char *name);
+/* Last value of name, or def when absent. */
+const char *mx_args_get(const mx_args *a, const char *name, const char *def);
+/* All values of a repeated option; returns the count, fills out (up to max). */
+int mx_args_all(const mx_args *a, const char *name, const char **out, int max);
+/* Typed getters: return 0 (value set, or def when absent) or MX_EXIT_USAGE
+ * after printing "merx CMD: --name: expected ..." */
+int mx_args_int(const mx_args *a, const char *name, long def, long lo, long hi, long *out);
+int mx_args_double(const mx_args *a, const char *name, double def, double lo, double hi,
+                   double *out);
+/* Print "merx CMD: --name is required" and return MX_EXIT_USAGE when absent. */
+int mx_args_require(const mx_args *a, const char *name);
+
+/* Print the usage text and return 0 when --help was given; -1 otherwise. */
+int mx_cli_help(const mx_args *a, const char *usage);
+
+/* Print "merx CMD: <file:line:col: field 'f': message>" and return MX_EXIT_FAIL
+ * (MX_EXIT_USAGE for MX_EINVAL raised by option checks is the caller's choice). */
+int mx_cli_fail(const char *cmd, const mx_error *err);
+/* printf-style usage error; returns MX_EXIT_USAGE. */
+int mx_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The common CSV input options: --sep, --no-header, --columns, --event-weights.
+ * Spec fragment to append to a command's spec. */
+#define MX_CLI_INPUT_SPEC " sep= no-header header columns= event-weights="
+/* Fill ingest options from those flags. roles: allowed roles, NULL-terminated.
+ * Returns 0 or MX_EXIT_USAGE (message printed). */
+int mx_cli_ingest_options(const mx_args *a, const char *const *roles, mx_ingest_options *opt);
+/* "--threads T" with 0 = all cores. */
+int mx_cli_threads(const mx_args *a, int *threads);
+
+/* Subcommand entry points (commands.def). */
+#define MX_COMMAND(name, fn, summary) int fn(int argc, char **argv);
+#include "cli/commands.def"
+#undef MX_COMMAND
+
+#endif

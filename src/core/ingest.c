@@ -1,0 +1,208 @@
+/* Interaction ingest: CSV rows -> (user, item, value, time) by role. */
+#include "merx/data.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+mx_ingest_options mx_ingest_defaults(void) {
+  mx_ingest_options o;
+  memset(&o, 0, sizeof o);
+  o.csv = mx_csv_defaults();
+  o.keep_times = 1;
+  return o;
+}
+
+int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err) {
+  opts->n_events = 0;
+  const char *p = spec;
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    if (!eq || eq == p)
+      return mx_error_set(err, MX_EINVAL, "expected EVENT=WEIGHT, got '%.*s'", (int)len, p);
+    size_t nl = (size_t)(eq - p);
+    if (nl >= sizeof opts->events[0].name)
+      return mx_error_set(err, MX_EINVAL, "event name too long: '%.*s'", (int)nl, p);
+    if (opts->n_events >= (int)(sizeof opts->events / sizeof opts->events[0]))
+      return mx_error_set(err, MX_EINVAL, "too many event types (at most 32)");
+    char num[64];
+    size_t vl = len - nl - 1;
+    if (vl == 0 || vl >= sizeof num)
+      return mx_error_set(err, MX_EINVAL, "bad weight in '%.*s'", (int)len, p);
+    memcpy(num, eq + 1, vl);
+    num[vl] = '\0';
+    double w;
+    if (mx_parse_double(num, &w) != 0 || w < 0)
+      return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number >= 0, got '%s'",
+                          (int)nl, p, num);
+    mx_event_weight *ev = &opts->events[opts->n_events++];
+    memcpy(ev->name, p, nl);
+    ev->name[nl] = '\0';
+    ev->weight = (float)w;
+    p += len;
+    if (*p == ',') p++;
+  }
+  return MX_OK;
+}
+
+int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_interaction_fn fn,
+                         void *ctx, uint64_t *rows_read, uint64_t *skipped, mx_error *err) {
+  mx_ingest_options o = *opts;
+  if (rows_read) *rows_read = 0;
+  if (skipped) *skipped = 0;
+  if (mx_columns_index(&o.columns, "user") == -1 && o.columns.count == 0) {
+    /* No selection: the first two columns are user and item. */
+    mx_columns_set(&o.columns, "user", "1", NULL);
+    mx_columns_set(&o.columns, "item", "2", NULL);
+  }
+  int have_user = 0, have_item = 0;
+  for (int k = 0; k < o.columns.count; k++) {
+    if (strcmp(o.columns.role[k], "user") == 0) have_user = 1;
+    if (strcmp(o.columns.role[k], "item") == 0) have_item = 1;
+  }
+  if (!have_user || !have_item)
+    return mx_error_set(err, MX_EINVAL, "--columns must name the user and item columns");
+  mx_csv *csv;
+  int rc = mx_csv_open(path, &o.csv, &csv, err);
+  if (rc) return rc;
+  rc = mx_columns_resolve(&o.columns, csv, err);
+  if (rc) {
+    mx_csv_close(csv);
+    return rc;
+  }
+  int cu = mx_columns_index(&o.columns, "user");
+  int ci = mx_columns_index(&o.columns, "item");
+  int cv = mx_columns_index(&o.columns, "value");
+  int ct = mx_columns_index(&o.columns, "time");
+  int ce = mx_columns_index(&o.columns, "event");
+  const char *const *hdr;
+  size_t nh = mx_csv_header(csv, &hdr);
+  /* Default event weights (DESIGN.md) when an event column is chosen alone. */
+  if (ce >= 0 && o.n_events == 0) mx_ingest_parse_event_weights(&o, "view=1,cart=4,purchase=10", NULL);
+
+  char **f;
+  size_t *l, nf;
+  uint64_t nrows = 0, nskip = 0;
+  size_t expect = nh;
+  mx_progress prog;
+  mx_progress_start(&prog, "reading", mx_csv_file_size(csv));
+  for (;;) {
+    int r = mx_csv_next(csv, &f, &l, &nf, err);
+    if (r < 0) { rc = r; break; }
+    if (r == 0) break;
+    nrows++;
+    long line = mx_csv_line(csv);
+    if (expect == 0) expect = nf; /* no header: the first row sets the width */
+    if (nf != expect) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, (long)(nf < expect ? nf : expect + 1), NULL,
+                       "row has %zu fields, expected %zu%s", nf, expect,
+                       nh ? " (as in the header)" : " (as in the first row)");
+      break;
+    }
+    if (l[cu] == 0 || l[ci] == 0) {
+      nskip++;
+      continue;
+    }
+    mx_interaction_row row;
+    row.user = f[cu];
+    row.user_len = l[cu];
+    row.item = f[ci];
+    row.item_len = l[ci];
+    row.value = 1.0;
+    row.time = 0;
+    row.line = line;
+    if (cv >= 0) {
+      if (mx_parse_double(f[cv], &row.value) != 0) {
+        rc = mx_error_at(err, MX_EPARSE, path, line, cv + 1, nh ? hdr[cv] : "value",
+                         "not a finite number: '%.64s'", f[cv]);
+        break;
+      }
+    }
+    if (ce >= 0) {
+      int found = -1;
+      for (int k = 0; k < o.n_events; k++)
+        if (strcmp(o.events[k].name, f[ce]) == 0) { found = k; break; }
+      if (found < 0) {
+        char list[512] = "";
+        for (int k = 0; k < o.n_events; k++) {
+          if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
+          strncat(list, o.events[k].name, sizeof list - strlen(list) - 1);
+        }
+        rc = mx_error_at(err, MX_EPARSE, path, line, ce + 1, nh ? hdr[ce] : "event",
+                         "unknown event type '%.64s' (weights are given for: %s)", f[ce], list);
+        break;
+      }
+      row.value *= o.events[found].weight;
+    }
+    if (ct >= 0) {
+      if (mx_parse_time(f[ct], &row.time) != 0) {
+        rc = mx_error_at(err, MX_EPARSE, path, line, ct + 1, nh ? hdr[ct] : "time",
+                         "not a timestamp (ISO 8601 date/datetime or epoch seconds): '%.64s'",
+                         f[ct]);
+        break;
+      }
+    }
+    rc = fn(ctx, &row, err);
+    if (rc) break;
+    if ((nrows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(csv));
+  }
+  if (rc == 0) mx_progress_finish(&prog);
+  mx_csv_close(csv);
+  if (rows_read) *rows_read = nrows;
+  if (skipped) *skipped = nskip;
+  return rc;
+}
+
+typedef struct {
+  mx_dataset_builder *b;
+  const char *path;
+} load_ctx;
+
+static int load_row(void *p, const mx_interaction_row *row, mx_error *err) {
+  load_ctx *c = p;
+  if (mx_dataset_builder_add(c->b, row->user, row->user_len, row->item, row->item_len,
+                             (float)row->value, row->time) != MX_OK)
+    return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", c->path);
+  return 0;
+}
+
+int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
+                        mx_error *err) {
+  *out = NULL;
+  mx_dataset_builder *b = mx_dataset_builder_create();
+  if (!b) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  mx_dataset_builder_set_aggregate(b, opts->aggregate);
+  load_ctx c = {b, path};
+  uint64_t nrows = 0, nskip = 0;
+  int rc = mx_interactions_read(path, opts, load_row, &c, &nrows, &nskip, err);
+  if (rc) {
+    mx_dataset_builder_free(b);
+    return rc;
+  }
+  int has_value = 0;
+  int has_time = 0;
+  for (int k = 0; k < opts->columns.count; k++) {
+    if (!strcmp(opts->columns.role[k], "value") || !strcmp(opts->columns.role[k], "event"))
+      has_value = 1;
+    if (!strcmp(opts->columns.role[k], "time")) has_time = opts->keep_times;
+  }
+  if (nrows == 0) {
+    mx_dataset_builder_free(b);
+    return mx_error_at(err, MX_EEMPTY, path, 0, 0, NULL, "no data rows (header only?)");
+  }
+  rc = mx_dataset_builder_finish(b, has_value, has_time, out, err);
+  if (rc) return rc;
+  (*out)->rows_read = nrows;
+  (*out)->rows_skipped = nskip;
+  if (mx_dataset_nnz(*out) == 0) {
+    mx_dataset_free(*out);
+    *out = NULL;
+    return mx_error_at(err, MX_EEMPTY, path, 0, 0, NULL,
+                       "no interactions: all %llu rows have an empty user or item id",
+                       (unsigned long long)nrows);
+  }
+  return MX_OK;
+}

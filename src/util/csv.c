@@ -1,0 +1,411 @@
+/* Streaming CSV/TSV reader.
+ *
+ * Records are found first (a quote-aware scan for the terminating newline),
+ * then split in place: separators and newlines become NULs and quoted fields
+ * are compacted, so a field is a pointer into the buffer and no per-field
+ * allocation happens. A record that straddles the end of the buffer is moved
+ * to the front and the buffer refilled (grown for very long records, up to
+ * max_line). Input goes through zlib's gzread, which reads plain files
+ * transparently and gives .gz support for free. */
+#include "merx/data.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define CSV_CHUNK (1u << 20)
+
+struct mx_csv {
+  gzFile gz;
+  char *path;
+  mx_csv_options opt;
+  char sep;
+  char *buf;
+  size_t cap, pos, end; /* unconsumed bytes are buf[pos, end) */
+  int eof;
+  long line;        /* physical line of the next unread byte */
+  long record_line; /* line where the last returned record began */
+  char **fields;
+  size_t *lens;
+  size_t nfields_cap;
+  char **header;
+  size_t nheader;
+  uint64_t file_size;
+};
+
+mx_csv_options mx_csv_defaults(void) {
+  mx_csv_options o;
+  memset(&o, 0, sizeof o);
+  o.has_header = 1;
+  return o;
+}
+
+static int fill(mx_csv *c, mx_error *err) {
+  /* Move the unconsumed tail to the front, then read more. */
+  if (c->pos > 0) {
+    memmove(c->buf, c->buf + c->pos, c->end - c->pos);
+    c->end -= c->pos;
+    c->pos = 0;
+  }
+  if (c->cap - c->end < CSV_CHUNK / 2) {
+    size_t limit = c->opt.max_line ? c->opt.max_line : ((size_t)1 << 30);
+    if (c->cap >= limit + CSV_CHUNK)
+      return mx_error_at(err, MX_ELIMIT, c->path, c->line, 0, NULL,
+                         "record longer than %zu bytes", limit);
+    size_t ncap = c->cap * 2;
+    char *nb = realloc(c->buf, ncap + 1);
+    if (!nb) return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", c->path);
+    c->buf = nb;
+    c->cap = ncap;
+  }
+  size_t want = c->cap - c->end;
+  if (want > (1u << 30)) want = 1u << 30;
+  int r = gzread(c->gz, c->buf + c->end, (unsigned)want);
+  if (r < 0) {
+    int ez;
+    const char *m = gzerror(c->gz, &ez);
+    return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL, "read failed: %s",
+                       ez == Z_ERRNO ? strerror(errno) : m);
+  }
+  if (r == 0) {
+    int ez = Z_OK;
+    const char *m = gzerror(c->gz, &ez);
+    if (ez == Z_BUF_ERROR || ez == Z_DATA_ERROR)
+      return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
+                         "truncated or corrupt compressed file (%s)", m);
+    c->eof = 1;
+  }
+  c->end += (size_t)r;
+  c->buf[c->end] = '\0';
+  return MX_OK;
+}
+
+/* Find the end of the record starting at buf[pos]: index of its '\n' (or end
+ * of data at EOF). Returns 1 found, 0 need more data, <0 error. *newlines
+ * counts newlines inside quotes. */
+static int find_record_end(mx_csv *c, size_t *rec_end, long *newlines, int *quoted,
+                           mx_error *err) {
+  const char *b = c->buf + c->pos;
+  size_t n = c->end - c->pos;
+  const char *nl = memchr(b, '\n', n);
+  size_t span = nl ? (size_t)(nl - b) : n;
+  *newlines = 0;
+  if (!memchr(b, '"', span)) {
+    *quoted = 0;
+    if (nl) { *rec_end = c->pos + span; return 1; }
+    if (c->eof) { *rec_end = c->end; return 1; }
+    return 0;
+  }
+  /* Quote-aware scan. A quote opens a quoted section only at the start of a
+   * field; inside one, "" is an escaped quote. */
+  *quoted = 1;
+  int inq = 0;
+  long nls = 0;
+  size_t qstart = 0;
+  long qline = 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = b[i];
+    if (inq) {
+      if (ch == '"') {
+        if (i + 1 < n && b[i + 1] == '"') { i++; continue; }
+        if (i + 1 >= n && !c->eof) return 0; /* might be a doubled quote */
+        inq = 0;
+      } else if (ch == '\n') {
+        nls++;
+      }
+    } else if (ch == '"') {
+      if (i == 0 || b[i - 1] == c->sep) {
+        inq = 1;
+        qstart = i;
+        qline = c->line + nls;
+      }
+    } else if (ch == '\n') {
+      *rec_end = c->pos + i;
+      *newlines = nls;
+      return 1;
+    }
+  }
+  if (!c->eof) return 0;
+  if (inq) {
+    /* column of the opening quote: count separators before it on its line */
+    long col = 1;
+    for (size_t i = 0; i < qstart; i++)
+      if (b[i] == c->sep) col++; else if (b[i] == '\n') col = 1;
+    return mx_error_at(err, MX_EPARSE, c->path, qline, col, NULL,
+                       "unterminated quoted field at end of file");
+  }
+  *rec_end = c->end;
+  *newlines = nls;
+  return 1;
+}
+
+static int push_field(mx_csv *c, size_t k, char *s, size_t len, mx_error *err) {
+  if (k >= c->nfields_cap) {
+    size_t ncap = c->nfields_cap ? c->nfields_cap * 2 : 64;
+    char **nf = realloc(c->fields, ncap * sizeof *nf);
+    if (!nf) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    c->fields = nf;
+    size_t *nl = realloc(c->lens, ncap * sizeof *nl);
+    if (!nl) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    c->lens = nl;
+    c->nfields_cap = ncap;
+  }
+  c->fields[k] = s;
+  c->lens[k] = len;
+  return MX_OK;
+}
+
+/* Split buf[start, stop) in place. */
+static int split_record(mx_csv *c, size_t start, size_t stop, int quoted, size_t *nf,
+                        mx_error *err) {
+  char *p = c->buf + start;
+  char *e = c->buf + stop;
+  if (e > p && e[-1] == '\r') e--; /* CRLF */
+  *e = '\0';
+  char sep = c->sep;
+  size_t k = 0;
+  if (!quoted) {
+    for (;;) {
+      char *s = p;
+      char *q = memchr(p, sep, (size_t)(e - p));
+      if (!q) q = e;
+      *q = '\0';
+      if (push_field(c, k++, s, (size_t)(q - s), err)) return err ? err->code : MX_ENOMEM;
+      if (q == e) break;
+      p = q + 1;
+    }
+    *nf = k;
+    return MX_OK;
+  }
+  long line = c->line;
+  for (;;) {
+    char *s = p;
+    if (*p == '"') {
+      /* quoted field: compact in place */
+      char *w = p;
+      p++;
+      for (;;) {
+        if (p >= e) break; /* cannot happen: find_record_end checked */
+        if (*p == '"') {
+          if (p + 1 < e && p[1] == '"') { *w++ = '"'; p += 2; continue; }
+          p++;
+          break;
+        }
+        if (*p == '\n') line++;
+        *w++ = *p++;
+      }
+      if (p < e && *p != sep) {
+        /* text after the closing quote: RFC 4180 forbids it */
+        return mx_error_at(err, MX_EPARSE, c->path, line, (long)k + 1, NULL,
+                           "unexpected character '%c' after closing quote", *p);
+      }
+      char *after = p;
+      *w = '\0';
+      if (push_field(c, k++, s, (size_t)(w - s), err)) return MX_ENOMEM;
+      if (after >= e) break;
+      p = after + 1;
+    } else {
+      char *q = p;
+      while (q < e && *q != sep) q++;
+      *q = '\0';
+      if (push_field(c, k++, s, (size_t)(q - s), err)) return MX_ENOMEM;
+      if (q >= e) break;
+      p = q + 1;
+    }
+  }
+  *nf = k;
+  return MX_OK;
+}
+
+/* Read the next record into c->fields. 1 record, 0 EOF, <0 error. */
+static int read_record(mx_csv *c, size_t *nf, mx_error *err) {
+  for (;;) {
+    if (c->pos >= c->end) {
+      if (c->eof) return 0;
+      int rc = fill(c, err);
+      if (rc) return rc;
+      continue;
+    }
+    /* skip blank lines */
+    char ch = c->buf[c->pos];
+    if (ch == '\n') { c->pos++; c->line++; continue; }
+    if (ch == '\r' && c->pos + 1 < c->end && c->buf[c->pos + 1] == '\n') {
+      c->pos += 2; c->line++; continue;
+    }
+    size_t rec_end = 0;
+    long nls = 0;
+    int quoted = 0;
+    int r = find_record_end(c, &rec_end, &nls, &quoted, err);
+    if (r < 0) return r;
+    if (r == 0) {
+      if (c->eof) return 0;
+      int rc = fill(c, err);
+      if (rc) return rc;
+      continue;
+    }
+    c->record_line = c->line;
+    size_t start = c->pos;
+    int rc = split_record(c, start, rec_end, quoted, nf, err);
+    if (rc) return rc;
+    c->line += nls + 1;
+    c->pos = rec_end < c->end ? rec_end + 1 : c->end;
+    return 1;
+  }
+}
+
+static char detect_sep(const char *line, size_t n) {
+  const char cands[4] = {',', '\t', ';', '|'};
+  size_t counts[4] = {0, 0, 0, 0};
+  int inq = 0;
+  for (size_t i = 0; i < n && line[i] != '\n'; i++) {
+    if (line[i] == '"') inq = !inq;
+    if (inq) continue;
+    for (int k = 0; k < 4; k++)
+      if (line[i] == cands[k]) counts[k]++;
+  }
+  int best = 0;
+  for (int k = 1; k < 4; k++)
+    if (counts[k] > counts[best]) best = k;
+  return cands[best];
+}
+
+int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_error *err) {
+  *out = NULL;
+  mx_csv *c = calloc(1, sizeof *c);
+  if (!c) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  c->opt = opt ? *opt : mx_csv_defaults();
+  c->path = mx_strdup(path);
+  c->cap = CSV_CHUNK;
+  c->buf = malloc(c->cap + 1);
+  c->line = 1;
+  if (!c->path || !c->buf) {
+    mx_csv_close(c);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  int rc;
+  if (strcmp(path, "-") == 0) {
+    c->gz = gzdopen(0, "rb");
+  } else {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+      int e = errno;
+      mx_csv_close(c);
+      return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open: %s", strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+      mx_csv_close(c);
+      return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open: is a directory");
+    }
+    c->file_size = (uint64_t)st.st_size;
+    c->gz = gzopen(path, "rb");
+  }
+  if (!c->gz) {
+    int e = errno;
+    mx_csv_close(c);
+    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open: %s",
+                       e ? strerror(e) : "out of memory");
+  }
+  gzbuffer(c->gz, 1u << 18);
+  if ((rc = fill(c, err)) != 0) {
+    mx_csv_close(c);
+    return rc;
+  }
+  /* UTF-8 byte order mark */
+  if (c->end >= 3 && (unsigned char)c->buf[0] == 0xEF && (unsigned char)c->buf[1] == 0xBB &&
+      (unsigned char)c->buf[2] == 0xBF)
+    c->pos = 3;
+  /* skip leading blank lines when looking for the first record */
+  size_t p = c->pos;
+  while (p < c->end && (c->buf[p] == '\n' || c->buf[p] == '\r')) p++;
+  if (p >= c->end) {
+    mx_csv_close(c);
+    return mx_error_at(err, MX_EEMPTY, path, 0, 0, NULL, "file is empty");
+  }
+  c->sep = c->opt.sep ? c->opt.sep : detect_sep(c->buf + p, c->end - p);
+  if (c->opt.has_header) {
+    size_t nf;
+    rc = read_record(c, &nf, err);
+    if (rc < 0) {
+      mx_csv_close(c);
+      return rc;
+    }
+    c->header = calloc(nf, sizeof *c->header);
+    if (!c->header) {
+      mx_csv_close(c);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
+    c->nheader = nf;
+    for (size_t i = 0; i < nf; i++) {
+      c->header[i] = mx_strndup(c->fields[i], c->lens[i]);
+      if (!c->header[i]) {
+        mx_csv_close(c);
+        return mx_error_set(err, MX_ENOMEM, "out of memory");
+      }
+    }
+    for (size_t i = 0; i < nf; i++)
+      for (size_t j = 0; j < i; j++)
+        if (strcmp(c->header[i], c->header[j]) == 0 && c->header[i][0]) {
+          int r2 = mx_error_at(err, MX_EPARSE, path, c->record_line, (long)i + 1, c->header[i],
+                               "duplicate header name (also column %zu)", j + 1);
+          mx_csv_close(c);
+          return r2;
+        }
+  }
+  *out = c;
+  return MX_OK;
+}
+
+void mx_csv_close(mx_csv *c) {
+  if (!c) return;
+  if (c->gz) gzclose(c->gz);
+  for (size_t i = 0; i < c->nheader; i++) free(c->header[i]);
+  free(c->header);
+  free(c->fields);
+  free(c->lens);
+  free(c->buf);
+  free(c->path);
+  free(c);
+}
+
+int mx_csv_next(mx_csv *c, char ***fields, size_t **lens, size_t *nfields, mx_error *err) {
+  size_t nf = 0;
+  int r = read_record(c, &nf, err);
+  if (r <= 0) {
+    *nfields = 0;
+    return r;
+  }
+  *fields = c->fields;
+  *lens = c->lens;
+  *nfields = nf;
+  return 1;
+}
+
+size_t mx_csv_header(const mx_csv *c, const char *const **names) {
+  if (names) *names = (const char *const *)c->header;
+  return c->nheader;
+}
+
+long mx_csv_line(const mx_csv *c) { return c->record_line; }
+const char *mx_csv_path(const mx_csv *c) { return c->path; }
+char mx_csv_sep(const mx_csv *c) { return c->sep; }
+uint64_t mx_csv_file_size(const mx_csv *c) { return c->file_size; }
+uint64_t mx_csv_bytes_read(const mx_csv *c) {
+  z_off_t off = gzoffset(c->gz);
+  return off > 0 ? (uint64_t)off : 0;
+}
+
+void mx_csv_write_field(FILE *f, const char *s, char sep) {
+  int need = 0;
+  for (const char *p = s; *p; p++)
+    if (*p == sep || *p == '"' || *p == '\n' || *p == '\r') { need = 1; break; }
+  if (!need) { fputs(s, f); return; }
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"') fputc('"', f);
+    fputc(*p, f);
+  }
+  fputc('"', f);
+}

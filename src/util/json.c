@@ -1,0 +1,112 @@
+/* A minimal streaming JSON writer for --json outputs and JSONL decision files. */
+#include "util/util.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+void mx_json_init(mx_json *j, FILE *f) {
+  memset(j, 0, sizeof *j);
+  j->f = f;
+}
+
+static void before_value(mx_json *j) {
+  if (j->after_key) {
+    j->after_key = 0;
+    return;
+  }
+  if (j->need_comma[j->depth]) fputc(',', j->f);
+  j->need_comma[j->depth] = 1;
+}
+
+void mx_json_escape(FILE *f, const char *s, size_t n) {
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    default:
+      if (c < 0x20)
+        fprintf(f, "\\u%04x", c);
+      else
+        fputc(c, f);
+    }
+  }
+  fputc('"', f);
+}
+
+void mx_json_object_begin(mx_json *j) {
+  before_value(j);
+  fputc('{', j->f);
+  if (j->depth < 31) j->depth++;
+  j->need_comma[j->depth] = 0;
+}
+
+void mx_json_object_end(mx_json *j) {
+  if (j->depth > 0) j->depth--;
+  fputc('}', j->f);
+}
+
+void mx_json_array_begin(mx_json *j) {
+  before_value(j);
+  fputc('[', j->f);
+  if (j->depth < 31) j->depth++;
+  j->need_comma[j->depth] = 0;
+}
+
+void mx_json_array_end(mx_json *j) {
+  if (j->depth > 0) j->depth--;
+  fputc(']', j->f);
+}
+
+void mx_json_key(mx_json *j, const char *key) {
+  before_value(j);
+  mx_json_escape(j->f, key, strlen(key));
+  fputc(':', j->f);
+  j->after_key = 1;
+}
+
+void mx_json_string(mx_json *j, const char *s) {
+  before_value(j);
+  if (!s) {
+    fputs("null", j->f);
+    return;
+  }
+  mx_json_escape(j->f, s, strlen(s));
+}
+
+void mx_json_stringn(mx_json *j, const char *s, size_t n) {
+  before_value(j);
+  mx_json_escape(j->f, s, n);
+}
+
+void mx_json_double(mx_json *j, double v) {
+  before_value(j);
+  if (!isfinite(v)) {
+    fputs("null", j->f);
+    return;
+  }
+  if (v == (double)(int64_t)v && fabs(v) < 1e15)
+    fprintf(j->f, "%" PRId64, (int64_t)v);
+  else
+    fprintf(j->f, "%.10g", v);
+}
+
+void mx_json_int(mx_json *j, int64_t v) {
+  before_value(j);
+  fprintf(j->f, "%" PRId64, v);
+}
+
+void mx_json_bool(mx_json *j, int v) {
+  before_value(j);
+  fputs(v ? "true" : "false", j->f);
+}
+
+void mx_json_null(mx_json *j) {
+  before_value(j);
+  fputs("null", j->f);
+}

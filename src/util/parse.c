@@ -1,0 +1,157 @@
+/* Strict number and timestamp parsing for input fields. */
+#include "merx/data.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const double pow10_table[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+int mx_parse_double(const char *s, double *out) {
+  const char *p = s;
+  while (*p == ' ' || *p == '\t') p++;
+  const char *start = p;
+  /* Fast path: [-+]digits[.digits] with at most 15 significant digits is
+   * exact as mantissa / 10^k (both exactly representable), as in
+   * Clinger's fast path. Anything else goes to strtod. */
+  int neg = 0;
+  if (*p == '-' || *p == '+') { neg = (*p == '-'); p++; }
+  uint64_t mant = 0;
+  int digits = 0, frac = 0, any = 0;
+  while (*p >= '0' && *p <= '9') {
+    if (mant || *p != '0') digits++;
+    mant = mant * 10 + (uint64_t)(*p - '0');
+    p++;
+    any = 1;
+  }
+  if (*p == '.') {
+    p++;
+    while (*p >= '0' && *p <= '9') {
+      if (mant || *p != '0') digits++;
+      mant = mant * 10 + (uint64_t)(*p - '0');
+      frac++;
+      p++;
+      any = 1;
+    }
+  }
+  const char *q = p;
+  while (*q == ' ' || *q == '\t' || *q == '\r') q++;
+  if (any && *q == '\0' && digits <= 15 && frac <= 22) {
+    double v = (double)mant / pow10_table[frac];
+    *out = neg ? -v : v;
+    return 0;
+  }
+  /* general path */
+  if (*start == '\0') return -1;
+  char *end;
+  double v = strtod(start, &end);
+  if (end == start) return -1;
+  while (*end == ' ' || *end == '\t' || *end == '\r') end++;
+  if (*end != '\0') return -1;
+  if (!isfinite(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int read_digits(const char **p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    char c = (*p)[i];
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+static int days_in_month(int y, int m) {
+  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return dm[m - 1];
+}
+
+int mx_parse_time(const char *s, int64_t *out) {
+  const char *p = s;
+  while (*p == ' ') p++;
+  /* ISO 8601: YYYY-MM-DD... */
+  if (strlen(p) >= 10 && p[4] == '-' && p[7] == '-') {
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
+        read_digits(&p, 2, &d))
+      return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return -1;
+    int64_t offset = 0;
+    if (*p == 'T' || *p == ' ') {
+      p++;
+      if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &mi)) return -1;
+      if (*p == ':') {
+        p++;
+        if (read_digits(&p, 2, &se)) return -1;
+        if (*p == '.' || *p == ',') { /* fractional seconds are dropped */
+          p++;
+          while (*p >= '0' && *p <= '9') p++;
+        }
+      }
+      if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return -1;
+      if (*p == 'Z') {
+        p++;
+      } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om = 0;
+        p++;
+        if (read_digits(&p, 2, &oh)) return -1;
+        if (*p == ':') p++;
+        if (*p >= '0' && *p <= '9' && read_digits(&p, 2, &om)) return -1;
+        offset = sign * (oh * 3600 + om * 60);
+      }
+    }
+    while (*p == ' ' || *p == '\r') p++;
+    if (*p) return -1;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
+           offset;
+    return 0;
+  }
+  /* epoch seconds */
+  double v;
+  if (mx_parse_double(p, &v) != 0) return -1;
+  if (v < -1e13 || v > 1e13) return -1;
+  *out = (int64_t)floor(v);
+  return 0;
+}
+
+char *mx_format_time(int64_t t, int date_only, char *buf, size_t size) {
+  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  int64_t secs = t - days * 86400;
+  /* civil_from_days (Hinnant) */
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = (int64_t)yoe + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  if (date_only)
+    snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+  else
+    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+  return buf;
+}

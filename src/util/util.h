@@ -1,0 +1,121 @@
+/* Internal utilities shared by every layer: atomic output files, progress,
+ * a small JSON writer, hashing, random numbers, aligned memory and threads.
+ * Not part of the public API (include/merx/); the CLI and tests link them
+ * statically. */
+#ifndef MERX_UTIL_H
+#define MERX_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+#include "merx/error.h"
+
+/* ---------------------------------------------------------- atomic files
+ * Outputs are written to "DIR/.NAME.tmp.XXXXXX" in the target's directory,
+ * then fsync'd and renamed over the target, and the directory fsync'd, so a
+ * reader sees either the old file or the complete new one, never a part. */
+typedef struct mx_atomic_file {
+  FILE *f;
+  char *path; /* final path (owned) */
+  char *tmp;  /* temporary path (owned) */
+} mx_atomic_file;
+
+/* Open a temporary file next to path. On error nothing is created. */
+int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err);
+/* Flush, fsync, rename into place. On failure the temporary file is removed
+ * and the old target left intact. af is released in both cases. */
+int mx_atomic_commit(mx_atomic_file *af, mx_error *err);
+/* Drop the temporary file; the target is untouched. Accepts a zeroed af. */
+void mx_atomic_abort(mx_atomic_file *af);
+/* Write a whole buffer atomically. */
+int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err);
+
+/* ------------------------------------------------------------ progress
+ * A one-line bar on stderr, drawn only when stderr is a terminal and at most
+ * ~10 times a second. */
+typedef struct mx_progress {
+  const char *label;
+  uint64_t total;
+  uint64_t done;
+  double started;
+  double last_draw;
+  int enabled;
+} mx_progress;
+
+void mx_progress_start(mx_progress *p, const char *label, uint64_t total);
+void mx_progress_update(mx_progress *p, uint64_t done);
+void mx_progress_finish(mx_progress *p);
+/* Turn every later bar off (--quiet) or force-enable (tests). */
+void mx_progress_set_enabled(int on);
+
+/* ---------------------------------------------------------- JSON writer
+ * Writes one JSON value to a FILE with commas handled; no parser here
+ * (parsing uses jansson in src/net). */
+typedef struct mx_json {
+  FILE *f;
+  int depth;
+  int need_comma[32];
+  int after_key;
+} mx_json;
+
+void mx_json_init(mx_json *j, FILE *f);
+void mx_json_object_begin(mx_json *j);
+void mx_json_object_end(mx_json *j);
+void mx_json_array_begin(mx_json *j);
+void mx_json_array_end(mx_json *j);
+void mx_json_key(mx_json *j, const char *key);
+void mx_json_string(mx_json *j, const char *s);
+void mx_json_stringn(mx_json *j, const char *s, size_t n);
+void mx_json_double(mx_json *j, double v); /* NaN/inf written as null */
+void mx_json_int(mx_json *j, int64_t v);
+void mx_json_bool(mx_json *j, int v);
+void mx_json_null(mx_json *j);
+/* Write s escaped as a JSON string literal (with quotes). */
+void mx_json_escape(FILE *f, const char *s, size_t n);
+
+/* --------------------------------------------------------------- hashing */
+/* 64-bit hash of bytes, stable across runs and machines (used for sharding,
+ * fingerprints and hash maps). */
+uint64_t mx_hash64(const void *data, size_t len, uint64_t seed);
+
+/* ------------------------------------------------------------------ rng */
+/* xoshiro256** seeded through splitmix64: fast, reproducible streams. */
+typedef struct mx_rng {
+  uint64_t s[4];
+} mx_rng;
+void mx_rng_seed(mx_rng *r, uint64_t seed);
+uint64_t mx_rng_next(mx_rng *r);
+double mx_rng_uniform(mx_rng *r);           /* [0, 1) */
+uint32_t mx_rng_below(mx_rng *r, uint32_t n); /* [0, n), unbiased */
+double mx_rng_normal(mx_rng *r);            /* standard normal */
+
+/* --------------------------------------------------------------- memory */
+/* 64-byte aligned allocation (zeroed when zero is set); free with mx_free_aligned. */
+void *mx_alloc_aligned(size_t size, int zero);
+void mx_free_aligned(void *p);
+
+/* --------------------------------------------------------------- threads */
+/* Number of online cores (>= 1). */
+int mx_cpu_count(void);
+/* Resolve a user's thread option: <= 0 means all cores. */
+int mx_threads_resolve(int requested);
+/* Run fn(ctx, t, nthreads) on nthreads threads (t = 0..nthreads-1; t = 0 on
+ * the calling thread) and wait for all. Returns the first non-zero status. */
+typedef int (*mx_thread_fn)(void *ctx, int t, int nthreads);
+int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx);
+/* Keep OpenBLAS single-threaded inside merx's own worker threads; returns the
+ * previous setting so it can be restored. */
+int mx_blas_threads_set(int n);
+
+/* ------------------------------------------------------------------ time */
+double mx_now_seconds(void); /* monotonic clock, seconds */
+/* Peak resident set size of this process in bytes (from getrusage). */
+uint64_t mx_peak_rss_bytes(void);
+
+/* --------------------------------------------------------------- strings */
+char *mx_strdup(const char *s);
+char *mx_strndup(const char *s, size_t n);
+/* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
+int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
+
+#endif
