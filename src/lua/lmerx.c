@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -15,6 +16,7 @@
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
+#include "store/decisions.h"
 
 #define MX_LUA_SUBMODULE(area, fn) int fn(lua_State *L);
 #include "lua/submodules.def"
@@ -98,9 +100,9 @@ static int log_at(lua_State *L, const char *level) {
     src = ar.short_src;
     line = ar.currentline;
   }
+  int n = lua_gettop(L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  int n = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, ' ');
     luaL_tolstring(L, i, NULL);
@@ -121,6 +123,34 @@ static int l_plan(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)mx_plan_kind_count(run->plan, k));
     lua_setfield(L, -2, mx_plan_kind_name(run->plan, k));
   }
+  return 1;
+}
+
+static int count_cb(void *ctx, const char *user, long count) {
+  lua_State *L = ctx;
+  lua_pushinteger(L, count);
+  lua_setfield(L, -2, user);
+  return 0;
+}
+
+/* merx.history(kind, days) -> { user = count }: decisions of kind committed
+ * by earlier runs into this run's decision log whose run time (merx.now())
+ * lies within `days` days before merx.now(). Empty without a log. */
+static int l_history(lua_State *L) {
+  mx_run *run = active_run(L, "merx.history");
+  const char *kind = luaL_checkstring(L, 1);
+  lua_Number days = luaL_checknumber(L, 2);
+  lua_newtable(L);
+  if (!run->log_path || access(run->log_path, F_OK) != 0) return 1;
+  char since[32];
+  mx_format_time(run->now - (int64_t)(days * 86400.0), 0, since, sizeof since);
+  mx_decision_log *log;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_decisions_open(run->log_path, 0, &log, &err) != MX_OK) return mx_lua_raise(L, &err);
+  int rc = mx_decisions_counts(log, kind, since, count_cb, L, &err);
+  mx_decisions_close(log);
+  if (rc != MX_OK) return mx_lua_raise(L, &err);
   return 1;
 }
 
@@ -191,7 +221,7 @@ static int lazy_index(lua_State *L) {
 static const luaL_Reg merx_funcs[] = {
     {"now", l_now},           {"time", l_time},   {"date", l_date},
     {"emit", l_emit},         {"in_shard", l_in_shard},
-    {"plan", l_plan},         {NULL, NULL}};
+    {"plan", l_plan},         {"history", l_history},         {NULL, NULL}};
 
 int mx_luaopen_merx(lua_State *L) {
   mx_run *run = mx_lua_run(L);

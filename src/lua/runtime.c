@@ -398,7 +398,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     mx_plan_print(run->plan, run->out);
     fprintf(run->err, "dry run %s: %zu decisions staged", result->run_id, result->decisions);
     for (int k = 0; k < mx_plan_kinds(run->plan); k++)
-      fprintf(run->err, "%s %zu %s", k ? "," : " (", mx_plan_kind_count(run->plan, k),
+      fprintf(run->err, "%s%zu %s", k ? ", " : " (", mx_plan_kind_count(run->plan, k),
               mx_plan_kind_name(run->plan, k));
     fprintf(run->err, "%s, %d files; nothing committed\n",
             mx_plan_kinds(run->plan) ? ")" : "", run->n_files);

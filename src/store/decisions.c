@@ -139,3 +139,22 @@ long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,
   sqlite3_finalize(st);
   return n;
 }
+
+int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
+                        mx_decision_count_fn fn, void *ctx, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT user, count(*) FROM decisions WHERE kind = ?1 AND time >= ?2"
+                         " AND user IS NOT NULL GROUP BY user",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, since_iso, -1, SQLITE_STATIC);
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW)
+    if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
+  int rc = MX_OK;
+  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
+  sqlite3_finalize(st);
+  return rc;
+}

@@ -36,4 +36,10 @@ typedef int (*mx_decision_fn)(void *ctx, const mx_decision_row *row);
 long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,
                        const char *run_id, mx_decision_fn fn, void *ctx, mx_error *err);
 
+/* Number of decisions of kind per user committed at or after since_iso
+ * (ISO 8601 UTC, compared as text). fn(ctx, user, count) per user. */
+typedef int (*mx_decision_count_fn)(void *ctx, const char *user, long count);
+int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
+                        mx_decision_count_fn fn, void *ctx, mx_error *err);
+
 #endif
