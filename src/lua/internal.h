@@ -17,9 +17,11 @@ typedef struct mx_plan mx_plan;
  * opener as a userdata and lives as long as the module. */
 typedef struct mx_run {
   int sandboxed;          /* 1 inside `merx run`; 0 in merx.so */
+  int dry_run;            /* nothing touches the disk: data.write only counts */
   /* memory: bytes allocated by Lua plus bytes held by the staged plan */
   size_t mem_used, mem_limit, mem_hard; /* limits 0 = none */
   int mem_over;           /* soft limit crossed: the hook stops the script */
+  lua_State *L;           /* main thread, for re-arming the hook from the allocator */
   double deadline;        /* mx_now_seconds() bound; 0 = none */
   double timeout;
   int stopped;            /* sticky: every later hook raises again */

@@ -46,6 +46,7 @@ static void csv_fail(lua_State *L, mx_csv *csv, mx_error *err) {
  *       shard = true (with a `user` column and --shard, keep this shard's users) */
 static int l_read(lua_State *L) {
   mx_lua_check_run_active(L, "merx.data");
+  lua_settop(L, 2);
   const char *path = mx_lua_path(L, 1, 0);
   int popt = 2;
   if (!lua_isnoneornil(L, popt)) luaL_checktype(L, popt, LUA_TTABLE);
@@ -633,6 +634,7 @@ static void write_value(lua_State *L, FILE *f) {
  * renamed into place when the whole script succeeds. */
 static int l_write(lua_State *L) {
   mx_lua_check_run_active(L, "merx.data");
+  lua_settop(L, 3);
   const char *path = mx_lua_path(L, 1, 1);
   int ppath = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -686,6 +688,12 @@ static int l_write(lua_State *L) {
   if (ncol == 0) return mx_lua_error(L, "merx.data.write: no columns to write");
   lua_Integer n = records ? (lua_Integer)lua_rawlen(L, 2) : frame_rows(L, 2, "merx.data.write");
   mx_run *run = mx_lua_run(L);
+  if (run->dry_run) {
+    /* a dry run commits nothing: report what would be written */
+    fprintf(run->err, "dry run: would write %lld rows to %s\n", (long long)n, path);
+    lua_pushinteger(L, n);
+    return 1;
+  }
   mx_atomic_file af;
   mx_error err;
   mx_error_clear(&err);

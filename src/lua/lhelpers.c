@@ -312,7 +312,7 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
   if (!ok)
     mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
                  write ? "write (--out)" : "read (the script's directory and --out)");
-  if (write) {
+  if (write && !run->dry_run) {
     /* create the parents inside --out, then re-check through symlinks */
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", abs);

@@ -52,10 +52,15 @@ void mx_script_result_free(mx_script_result *r) {
   r->traceback = NULL;
 }
 
+static void hook(lua_State *L, lua_Debug *ar);
+
 int mx_run_charge(mx_run *run, size_t bytes) {
   if (run->mem_limit) {
     if (run->mem_used + bytes > run->mem_hard) return -1;
-    if (run->mem_used + bytes > run->mem_limit) run->mem_over = 1;
+    if (run->mem_used + bytes > run->mem_limit && !run->mem_over) {
+      run->mem_over = 1;
+      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+    }
   }
   run->mem_used += bytes;
   return 0;
@@ -76,7 +81,13 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (run->mem_limit && nsize > old) {
     size_t next = run->mem_used - old + nsize;
     if (next > run->mem_hard) return NULL;
-    if (next > run->mem_limit) run->mem_over = 1;
+    if (next > run->mem_limit && !run->mem_over) {
+      run->mem_over = 1;
+      /* stop at the next instruction, while the script line is still
+       * known (lua_sethook is safe to call asynchronously, as lua.c does
+       * from its SIGINT handler) */
+      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+    }
   }
   void *p = realloc(ptr, nsize);
   if (!p) return NULL;
@@ -143,7 +154,13 @@ static int msgh(lua_State *L) {
       msg = lua_tostring(L, -1);
     } else {
       lua_Debug ar;
-      if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+      int level = 1, found = 0;
+      while (lua_getstack(L, level++, &ar))
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+          found = 1;
+          break;
+        }
+      if (found)
         msg = lua_pushfstring(L, "%s:%d: (error object is a %s value)", ar.short_src,
                               ar.currentline, luaL_typename(L, 1));
       else
@@ -241,6 +258,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   mx_run *run = calloc(1, sizeof *run);
   if (!run) return mx_error_set(err, MX_ENOMEM, "out of memory");
   run->sandboxed = 1;
+  run->dry_run = opt->dry_run;
   run->out = opt->out ? opt->out : stdout;
   run->err = opt->err ? opt->err : stderr;
   run->shard_index = opt->shard_index;
@@ -318,6 +336,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     rc = mx_error_set(err, MX_ENOMEM, "cannot create a Lua state");
     goto done;
   }
+  run->L = L;
   lua_setwarnf(L, warn_to_stderr, run);
   lua_warning(L, "@on", 0);
   mx_lua_set_run(L, run);
@@ -368,10 +387,10 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       lua_pop(L, 1);
     } else if (status == LUA_ERRMEM) {
       if (run->last_line > 0)
-        snprintf(msg, sizeof msg, "%s:%d: out of memory (memory limit %zu MB, --memory)",
+        snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",
                  run->last_source, run->last_line, run->mem_limit >> 20);
       else
-        snprintf(msg, sizeof msg, "%s: out of memory (memory limit %zu MB, --memory)",
+        snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded (--memory)",
                  opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
       code_err = MX_ELIMIT;
     } else {
@@ -433,6 +452,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
   run->stopped = 1;
   lua_close(L);
+  run->L = NULL;
 done:
   free(code);
   run_free(run);
