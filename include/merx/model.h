@@ -162,6 +162,32 @@ MX_API int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_mod
  * by global mean + known biases). */
 MX_API void mx_model_rmse(const mx_model *m, const mx_pairs *p, double *rmse, double *mae);
 
+/* ----------------------------------------------------------- evaluation */
+typedef struct mx_eval_result {
+  int implicit;
+  int k;
+  /* explicit models */
+  double rmse, mae;
+  size_t n;        /* test rows scored (explicit) */
+  size_t unknown;  /* test rows whose user or item the model never saw */
+  /* implicit models: means over users with at least one test item that
+   * is not among their training items, ranking all items except those */
+  double precision, recall, ndcg, map, hit_rate, auc;
+  size_t users;
+  size_t test_pairs;    /* distinct known (user, item) test pairs ranked */
+  size_t seen_dropped;  /* test pairs already among the user's training items */
+} mx_eval_result;
+
+/* Evaluate m on test pairs (mapped with m's id maps). Explicit: RMSE/MAE
+ * over all rows, unknown users/items scored by global mean + known biases.
+ * Implicit: ranking metrics at k, AUC over all non-training items. */
+MX_API int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int threads,
+                             mx_eval_result *out, mx_error *err);
+/* Scores of every item for users[0..n) into out (n x n_items, row-major):
+ * dot products (+ item bias) for factor models, x_u'B for ease, full
+ * rating predictions for explicit models. */
+MX_API int mx_model_score_users(const mx_model *m, const uint32_t *users, size_t n, float *out);
+
 #ifdef __cplusplus
 }
 #endif
