@@ -188,6 +188,42 @@ MX_API int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int
  * rating predictions for explicit models. */
 MX_API int mx_model_score_users(const mx_model *m, const uint32_t *users, size_t n, float *out);
 
+/* ---------------------------------------------------------------- split */
+typedef struct mx_split_options {
+  int mode;        /* MX_SPLIT_RANDOM, MX_SPLIT_USER_TIME, MX_SPLIT_CUT */
+  double fraction; /* test share (random, user_time) */
+  int64_t cut;     /* MX_SPLIT_CUT: rows at or after this time go to test */
+  uint64_t seed;
+} mx_split_options;
+enum { MX_SPLIT_RANDOM = 0, MX_SPLIT_USER_TIME = 1, MX_SPLIT_CUT = 2 };
+
+/* Split the rows of an interaction file into two files (original fields,
+ * header repeated, same separator; written atomically). Random: each
+ * (user, item) pair goes to test with probability fraction, decided by a
+ * hash of (seed, user, item), so repeated rows of a pair stay together.
+ * User time: the last round(fraction * n_u) rows of each user by time.
+ * Cut: rows at or after opts->cut. Needs a time column for the two time
+ * modes. Counts of rows written in *n_train and *n_test. */
+MX_API int mx_split_file(const char *path, const mx_ingest_options *opt,
+                         const mx_split_options *s, const char *train_out, const char *test_out,
+                         uint64_t *n_train, uint64_t *n_test, mx_error *err);
+
+/* ---------------------------------------------------------------- fold-in */
+/* A user vector from a list of (item, value) pairs, without retraining, with
+ * the item side fixed and the model's own hyper-parameters:
+ *   als, mf: the user's ridge problem (weighted lambda, with bias) solved
+ *            exactly; for als this is the training update, so folding in a
+ *            training user's items reproduces its vector;
+ *   ials:    the closed-form solve of Hu et al. eq. 4 (exact Cholesky);
+ *   bpr:     a few SGD epochs of the BPR loss on the user vector alone,
+ *            negatives drawn with the model's seed (deterministic).
+ * items are dense item indices (< n_items), values may be NULL (all 1).
+ * x receives `factors` floats; *bias the user bias (0 for implicit models;
+ * bias may be NULL). ease and bpmf models have no user vectors to fold in:
+ * MX_EINVAL. */
+MX_API int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *values,
+                            size_t n, float *x, float *bias, mx_error *err);
+
 #ifdef __cplusplus
 }
 #endif
