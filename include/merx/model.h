@@ -66,6 +66,39 @@ MX_API int mx_model_create(mx_model_kind kind, uint32_t n_users, uint32_t n_item
 MX_API void mx_model_free(mx_model *m);
 MX_API const char *mx_model_kind_name(mx_model_kind kind);
 
+/* ------------------------------------------------------------ model files
+ * .mxm layout (little-endian, version 1): a 512-byte header (magic
+ * "MERXMDL\0", version, kind, dims, flags, global mean, hyper-parameters,
+ * data fingerprint, a table of sections as (offset, size), file size, a
+ * checksum of the header and one of the payload), then the sections, each
+ * starting on a 64-byte boundary so mmap'd arrays keep the alignment of
+ * owned ones: user ids, item ids (NUL-separated strings), user factors, item
+ * factors, user bias, item bias, EASE matrix, seen indptr (u64), seen
+ * indices (u32), seen values (f32). */
+#define MX_MODEL_FORMAT_VERSION 1
+
+/* Write m to path atomically (temporary file + rename). */
+MX_API int mx_model_save(const mx_model *m, const char *path, mx_error *err);
+/* Map path and build *out whose arrays point into the mapping
+ * (owns_arrays = 0; id maps are built and owned). A missing, truncated,
+ * corrupt (checksum) or foreign file, or an unsupported version, fails with
+ * MX_EFORMAT/MX_EIO and a message naming the file. Free with mx_model_free. */
+MX_API int mx_model_load(const char *path, mx_model **out, mx_error *err);
+/* Copy a model into a new one with owned arrays (for warm starts and for
+ * changing a loaded model). */
+MX_API int mx_model_clone(const mx_model *src, mx_model **out, mx_error *err);
+/* Set the model's seen CSR from a user x item CSR (copies). */
+MX_API int mx_model_set_seen(mx_model *m, const mx_csr *by_user, mx_error *err);
+/* Copy id maps (strings) of a dataset into the model. */
+MX_API int mx_model_set_ids(mx_model *m, const mx_idmap *users, const mx_idmap *items,
+                            mx_error *err);
+/* Predicted score of dense user u and item i (explicit: rating; implicit:
+ * ranking score). u or i may be UINT32_MAX (unknown): explicit models fall
+ * back to global mean + the known bias; implicit models give 0. */
+MX_API float mx_model_predict(const mx_model *m, uint32_t u, uint32_t i);
+/* Kind from its name ("mf", "als", ...); -1 when unknown. */
+MX_API int mx_model_kind_parse(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
