@@ -99,6 +99,95 @@ MX_API float mx_model_predict(const mx_model *m, uint32_t u, uint32_t i);
 /* Kind from its name ("mf", "als", ...); -1 when unknown. */
 MX_API int mx_model_kind_parse(const char *name);
 
+/* ---------------------------------------------------------- rated pairs
+ * Rows of a test (or any) interaction file mapped to a model's dense
+ * indices. A user or item the model never saw is UINT32_MAX and counted in
+ * unknown. Arrays owned; free with mx_pairs_free. */
+typedef struct mx_pairs {
+  size_t n;
+  uint32_t *user;
+  uint32_t *item;
+  float *value; /* 1 for rows without a value column */
+  size_t unknown;
+} mx_pairs;
+
+MX_API int mx_pairs_read(const char *path, const mx_ingest_options *opt, const mx_idmap *users,
+                         const mx_idmap *items, mx_pairs *out, mx_error *err);
+MX_API void mx_pairs_free(mx_pairs *p);
+
+/* ------------------------------------------------------------- training */
+
+/* What a trainer reports after each epoch (sweep for ALS/iALS). */
+typedef struct mx_epoch_report {
+  int epoch;          /* 1-based */
+  int epochs;
+  double loss;        /* training objective (regularised), NaN when not computed */
+  double test_rmse;   /* explicit models with a test set, else NaN */
+  double test_mae;
+  double seconds;     /* since training started */
+} mx_epoch_report;
+
+typedef struct mx_train_options {
+  mx_model_kind algo;
+  uint32_t factors;   /* k (ignored by ease) */
+  int epochs;         /* SGD epochs or ALS sweeps (ignored by ease) */
+  double reg;         /* L2 strength (lambda); for ease the diagonal added to X'X */
+  double reg_bias;    /* L2 on biases (mf) */
+  double lr;          /* SGD learning rate (mf, bpr) */
+  double lr_decay;    /* per-epoch multiplicative decay of lr (mf, bpr) */
+  double alpha;       /* iALS confidence slope: c = 1 + alpha * r */
+  int log_confidence; /* iALS: c = 1 + alpha * log(1 + r / eps) instead */
+  double eps;
+  int cg_steps;       /* iALS conjugate-gradient steps per solve; 0 = exact Cholesky */
+  double init_std;    /* std of the initial factors (scaled by 1/sqrt(k)) */
+  int burn_in;        /* bpmf: Gibbs samples discarded before averaging */
+  uint64_t seed;
+  int threads;        /* <= 0: all cores */
+  const mx_pairs *test;   /* optional: evaluated after each epoch (explicit models) */
+  int early_stop;         /* mf: stop when test RMSE rises (needs test) */
+  const mx_model *init;   /* optional warm start: factors of ids present in both */
+  int (*on_epoch)(void *ctx, const mx_epoch_report *r); /* non-zero stops training */
+  void *ctx;
+} mx_train_options;
+
+/* Defaults chosen on validation splits carved from training data (see the
+ * README's benchmark section). */
+MX_API mx_train_options mx_train_defaults(mx_model_kind algo);
+/* Train a model of o->algo on d. *out is owned by the caller. Errors:
+ * MX_EINVAL for bad options (zero factors, negative reg/lr, explicit algo on
+ * data without values), MX_EEMPTY for an empty dataset. */
+MX_API int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **out,
+                          mx_error *err);
+/* Test RMSE / MAE of an explicit model on pairs (unknown users/items scored
+ * by global mean + known biases). */
+MX_API void mx_model_rmse(const mx_model *m, const mx_pairs *p, double *rmse, double *mae);
+
+/* ----------------------------------------------------------- evaluation */
+typedef struct mx_eval_result {
+  int implicit;
+  int k;
+  /* explicit models */
+  double rmse, mae;
+  size_t n;        /* test rows scored (explicit) */
+  size_t unknown;  /* test rows whose user or item the model never saw */
+  /* implicit models: means over users with at least one test item that
+   * is not among their training items, ranking all items except those */
+  double precision, recall, ndcg, map, hit_rate, auc;
+  size_t users;
+  size_t test_pairs;    /* distinct known (user, item) test pairs ranked */
+  size_t seen_dropped;  /* test pairs already among the user's training items */
+} mx_eval_result;
+
+/* Evaluate m on test pairs (mapped with m's id maps). Explicit: RMSE/MAE
+ * over all rows, unknown users/items scored by global mean + known biases.
+ * Implicit: ranking metrics at k, AUC over all non-training items. */
+MX_API int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int threads,
+                             mx_eval_result *out, mx_error *err);
+/* Scores of every item for users[0..n) into out (n x n_items, row-major):
+ * dot products (+ item bias) for factor models, x_u'B for ease, full
+ * rating predictions for explicit models. */
+MX_API int mx_model_score_users(const mx_model *m, const uint32_t *users, size_t n, float *out);
+
 #ifdef __cplusplus
 }
 #endif
