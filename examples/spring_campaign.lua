@@ -6,8 +6,8 @@
 --   merx run examples/spring_campaign.lua --now 2011-12-10 --set model=shop.mxm   (a trained model)
 --
 -- Parameters (--set KEY=VALUE): budget (default 400), active_days (90),
--- model (a .mxm file; without it a product popular in the customer's segment
--- that they have not bought yet is recommended), data (purchases file).
+-- model (a .mxm file from `merx train`; without it an implicit ALS model is
+-- trained on the purchases inside the script), data (purchases file).
 local p = merx.params
 local budget = tonumber(p.budget or "400")
 local active_days = tonumber(p.active_days or "90")
@@ -43,14 +43,9 @@ if now > last + 365 * 86400 then
 end
 local rfm, nu = merx.data.rfm(buys, { value = "spend", order = "invoice", now = now })
 
--- 3. One product per active customer.
-local seen = {}
-for i = 1, m do
-  local s = seen[buys.user[i]]
-  if not s then s = {}; seen[buys.user[i]] = s end
-  s[buys.item[i]] = true
-end
-local rec_item, rec_score = {}, {}
+-- 3. One product per active customer: the top unseen item of an implicit
+-- ALS model trained here on the purchases (or loaded with --set model=FILE),
+-- one bulk recommend call for all of them.
 local active = { user = {}, segment = {}, recency = {}, frequency = {}, monetary = {},
                  item = {}, score = {} }
 local na = 0
@@ -64,44 +59,13 @@ for i = 1, nu do
     active.monetary[na] = rfm.monetary[i]
   end
 end
-if p.model and merx.model and merx.model.load then
-  local model <close> = merx.model.load(p.model)
-  local recs = model:recommend(active.user, 1)
-  for i = 1, na do
-    local r = recs[i] and recs[i][1]
-    rec_item[i] = r and r.item or nil
-    rec_score[i] = r and r.score or 0
-  end
-else
-  -- popularity inside the customer's segment, excluding what they bought
-  local pop = {}
-  local seg_of = {}
-  for i = 1, nu do seg_of[rfm.user[i]] = rfm.segment[i] end
-  for i = 1, m do
-    local s = seg_of[buys.user[i]]
-    local ps = pop[s]
-    if not ps then ps = {}; pop[s] = ps end
-    ps[buys.item[i]] = (ps[buys.item[i]] or 0) + 1
-  end
-  local ranked = {}
-  for s, ps in pairs(pop) do
-    local items, counts = {}, {}
-    for it, c in pairs(ps) do items[#items + 1] = it; counts[#counts + 1] = c end
-    local order = merx.util.order(counts, "desc")
-    local top = {}
-    for k = 1, math.min(200, #order) do top[k] = { item = items[order[k]], count = counts[order[k]] } end
-    ranked[s] = top
-  end
-  for i = 1, na do
-    local top, mine = ranked[active.segment[i]], seen[active.user[i]]
-    for k = 1, #top do
-      if not mine[top[k].item] then
-        rec_item[i] = top[k].item
-        rec_score[i] = top[k].count / top[1].count
-        break
-      end
-    end
-  end
+local model <close> = p.model and merx.model.load(p.model)
+  or merx.model.train(buys, { algo = "ials", factors = 32, epochs = 8, seed = 42 })
+local rec_items, rec_scores = model:recommend(active.user, 1)
+local rec_item, rec_score = {}, {}
+for i = 1, na do
+  rec_item[i] = rec_items[i][1]
+  rec_score[i] = rec_scores[i][1]
 end
 
 -- Response propensity: more recent and more frequent customers respond more.
@@ -109,7 +73,8 @@ for i = 1, na do
   active.item[i] = rec_item[i] or ""
   local r = math.max(0, 1 - active.recency[i] / active_days)
   local f = math.min(1, active.frequency[i] / 10)
-  active.score[i] = 0.05 + 0.25 * r + 0.2 * f + 0.1 * (rec_score[i] or 0)
+  local fit = math.max(0, math.min(1, rec_score[i] or 0))
+  active.score[i] = 0.05 + 0.25 * r + 0.2 * f + 0.1 * fit
 end
 
 -- 4. Coupons under a budget, capped per segment.

@@ -258,6 +258,8 @@ int mx_luaopen_merx(lua_State *L) {
   lua_setfield(L, m, "log");
   mx_luaopen_data(L);
   lua_setfield(L, m, "data");
+  mx_luaopen_model(L);
+  lua_setfield(L, m, "model");
   mx_luaopen_util(L);
   lua_setfield(L, m, "util");
 #define MX_LUA_SUBMODULE(area, fn) \
