@@ -194,14 +194,14 @@ static void test_binding_helpers(void **state) {
   assert_int_equal(luaL_dostring(L, "return sum({1, 2, 3.5}, {'ab', 7}, {scale = 2, label = 'x'})"), 0);
   assert_string_equal(lua_tostring(L, -1), "x=13.0 chars=3");
   lua_pop(L, 1);
-  assert_int_not_equal(luaL_loadbuffer(L, "\n\nfail()", 7, "=script.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_int_not_equal(luaL_loadbuffer(L, "\n\nfail()", 8, "=script.lua") || lua_pcall(L, 0, 0, 0), 0);
   assert_string_equal(lua_tostring(L, -1),
                       "script.lua:3: data.csv:7:2: field 'qty': not a number: 'x'");
   lua_pop(L, 1);
-  assert_int_not_equal(luaL_loadbuffer(L, "sum({1, 'x'}, {})", 17, "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_int_not_equal(luaL_loadbuffer(L, "sum({1, 'x'}, {})", strlen("sum({1, 'x'}, {})"), "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
   assert_non_null(strstr(lua_tostring(L, -1), "s.lua:1: bad argument #1: element 2 is a string"));
   lua_pop(L, 1);
-  assert_int_not_equal(luaL_loadbuffer(L, "sum({}, {}, {scale = 'big'})", 28, "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_int_not_equal(luaL_loadbuffer(L, "sum({}, {}, {scale = 'big'})", strlen("sum({}, {}, {scale = 'big'})"), "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
   assert_non_null(strstr(lua_tostring(L, -1), "option 'scale' must be a number"));
   lua_close(L);
 }
