@@ -20,7 +20,11 @@ local c = merx.campaign.new{ budget = 10 }
 assert(type(c.run) == "function")
 print("module ok")
 EOF2
-expect_exit 0 env LUA_CPATH="$(dirname "$MERX")/?.so" lua5.4 mod.lua
+# a sanitizer build's module needs its runtime loaded first
+asan="$(ldd "$so" | awk '/libasan/ {print $3}')"
+preload=()
+[ -n "$asan" ] && preload=(LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0)
+expect_exit 0 env "${preload[@]}" LUA_CPATH="$(dirname "$MERX")/?.so" lua5.4 mod.lua
 expect_contains out.txt "module ok"
 expect_contains modout/offer.csv "c1,A,from stock lua"
 expect_contains modout/offer.jsonl '"offer":"A"'
