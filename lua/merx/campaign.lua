@@ -4,16 +4,20 @@
 --   c:audience(frame)                     -- columns: user (required), any others
 --   c:offer{ id = "SPRING10", cost = 2, margin = 9, stock = 300,
 --            segments = {"loyal", "champions"}, min_score = 0.2 }
---   c:eligible(function(u, o) return u.recency <= 90, "bought in the last 90 days" end)
+--   c:eligible_user(function(u) return u.recency <= 90 end, "bought in the last 90 days")
+--   c:eligible(function(u, o) return u.monetary >= 10 * o.cost end, "spend covers the cost")
 --   c:value(function(u, o) return u.score * o.margin - o.cost end)   -- the default
 --   c:cap{ per_user = 1, per_segment = { champions = 100 }, contacts = { max = 2, days = 30 } }
 --   local summary = c:run()               -- emits one "offer" decision per chosen pair
 --
--- How it runs (the "compile" step): the audience columns are walked once per
--- user with a single reused row table; each offer's declarative conditions
--- (segments, min_score, custom predicates) are checked in order, the value of
--- each eligible pair is computed, and only the best `keep` pairs per user are
--- kept. The choice under budget, stock (per-offer caps), per-segment caps and
+-- How it runs (the "compile" step): c:run() generates a Lua function
+-- specialised for this campaign -- the offers unrolled, their declarative
+-- conditions (segments, min_score, where/min/max on audience columns) and
+-- the default value formula inlined as constants, audience columns read
+-- into locals -- and loads it (text chunk, in the sandbox). Custom predicates
+-- and value functions are called from it; user-level rules
+-- (c:eligible_user) run once per user instead of once per pair. Only the
+-- best `keep` pairs per user are kept. The choice under budget, stock (per-offer caps), per-segment caps and
 -- the per-user limit is then made in one bulk C call (merx.util.select:
 -- greedy by value), and each chosen pair is emitted with a reason that says
 -- which rules passed, the value arithmetic and the budget left.
@@ -62,7 +66,9 @@ function Campaign:audience(frame)
 end
 
 --- c:offer{ id, cost = 0, margin = 0, stock = nil (unlimited), segments = nil,
----          min_score = nil, eligible = function(u, o) ... end, ...any fields }
+---          min_score = nil, where = { column = value | {v1, v2} },
+---          min = { column = x }, max = { column = x },
+---          eligible = function(u, o) ... end, ...any fields }
 function Campaign:offer(o)
   assert(type(o) == "table" and o.id ~= nil, "campaign:offer: needs an id")
   o.id = tostring(o.id)
@@ -82,6 +88,15 @@ end
 function Campaign:eligible(fn, name)
   assert(type(fn) == "function", "campaign:eligible: expected a function")
   self.rules[#self.rules + 1] = { fn = fn, name = name or ("rule " .. (#self.rules + 1)) }
+  return self
+end
+
+--- c:eligible_user(fn [, name]): fn(u) -> ok; a rule on the user alone,
+--- checked once per user before any offer.
+function Campaign:eligible_user(fn, name)
+  assert(type(fn) == "function", "campaign:eligible_user: expected a function")
+  self.user_rules = self.user_rules or {}
+  self.user_rules[#self.user_rules + 1] = { fn = fn, name = name or ("user rule " .. (#self.user_rules + 1)) }
   return self
 end
 
@@ -107,6 +122,136 @@ end
 
 local function default_value(u, o)
   return (u.score or 1) * o.margin - o.cost
+end
+
+
+-- ---------------------------------------------------------------- compiler
+
+local function lit(v)
+  if type(v) == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    if v ~= v or v == math.huge or v == -math.huge then return nil end
+    return fmt("%.17g", v)
+  elseif type(v) == "string" then
+    return fmt("%q", v)
+  elseif type(v) == "boolean" then
+    return tostring(v)
+  end
+  return nil
+end
+
+local function ident_ok(name)
+  return type(name) == "string" and name:match("^[%a_][%w_]*$") ~= nil
+end
+
+-- Generate the evaluation loop for this campaign; nil when it cannot be
+-- specialised (too many offers for Lua's local/upvalue limits, odd names).
+local function compile(self, names)
+  local offers = self.offers
+  if #offers > 60 or #names > 100 then return nil end
+  for _, n in ipairs(names) do if not ident_ok(n) then return nil end end
+  local has = {}
+  for _, n in ipairs(names) do has[n] = true end
+  local need_row = #self.rules > 0 or self.value_fn ~= nil or (self.user_rules and #self.user_rules > 0)
+  for _, o in ipairs(offers) do
+    if o.eligible then need_row = true end
+  end
+  local L = {}
+  local function w(...) L[#L + 1] = table.concat({ ... }) end
+  w("local cols, offers, rules, urules, value_fn, keep, contacted, cmax, cu, co, cv, cc, cg, crow, coff = ...")
+  for _, n in ipairs(names) do w("local C_", n, " = cols.", n) end
+  for j = 1, #offers do
+    w("local O", j, " = offers[", j, "]")
+    if offers[j].segment_set then w("local S", j, " = O", j, ".segment_set") end
+    if offers[j].eligible then w("local E", j, " = O", j, ".eligible") end
+  end
+  for r = 1, #self.rules do w("local R", r, " = rules[", r, "].fn") end
+  for r = 1, #(self.user_rules or {}) do w("local U", r, " = urules[", r, "].fn") end
+  w("return function(n)")
+  w("local nc, evaluated, eligible, skipped = 0, 0, 0, 0")
+  w("local bv, bo = {}, {}")
+  if need_row then w("local u = {}") end
+  w("for i = 1, n do")
+  w("  local uid = C_user[i]")
+  w("  if contacted and (contacted[uid] or 0) >= cmax then skipped = skipped + 1 goto continue end")
+  w("  evaluated = evaluated + ", #offers)
+  for _, n in ipairs(names) do w("  local f_", n, " = C_", n, "[i]") end
+  if need_row then
+    for _, n in ipairs(names) do w("  u.", n, " = f_", n) end
+  end
+  for r = 1, #(self.user_rules or {}) do w("  if not U", r, "(u) then goto continue end") end
+  w("  do")
+  w("  local nb = 0")
+  for j, o in ipairs(offers) do
+    local conds = {}
+    if o.segment_set then
+      if not has.segment then return nil end
+      conds[#conds + 1] = fmt("S%d[f_segment]", j)
+    end
+    if o.min_score then
+      if not has.score then conds[#conds + 1] = "false"
+      else conds[#conds + 1] = fmt("f_score >= %s", lit(o.min_score)) end
+    end
+    for field, v in pairs(o.where or {}) do
+      if not has[field] then return nil end
+      if type(v) == "table" then
+        local alts = {}
+        for _, x in ipairs(v) do
+          local l = lit(x)
+          if not l then return nil end
+          alts[#alts + 1] = fmt("f_%s == %s", field, l)
+        end
+        conds[#conds + 1] = "(" .. (#alts > 0 and table.concat(alts, " or ") or "false") .. ")"
+      else
+        local l = lit(v)
+        if not l then return nil end
+        conds[#conds + 1] = fmt("f_%s == %s", field, l)
+      end
+    end
+    for field, v in pairs(o.min or {}) do
+      if not has[field] or not lit(v) then return nil end
+      conds[#conds + 1] = fmt("f_%s >= %s", field, lit(v))
+    end
+    for field, v in pairs(o.max or {}) do
+      if not has[field] or not lit(v) then return nil end
+      conds[#conds + 1] = fmt("f_%s <= %s", field, lit(v))
+    end
+    if o.eligible then conds[#conds + 1] = fmt("E%d(u, O%d)", j, j) end
+    for r = 1, #self.rules do conds[#conds + 1] = fmt("R%d(u, O%d)", r, j) end
+    local value
+    if self.value_fn then
+      value = fmt("value_fn(u, O%d)", j)
+    else
+      local m, c = lit(o.margin), lit(o.cost)
+      if not m or not c then return nil end
+      value = has.score and fmt("(f_score or 1) * %s - %s", m, c) or fmt("%s - %s", m, c)
+    end
+    w("  if ", #conds > 0 and table.concat(conds, " and ") or "true", " then")
+    w("    eligible = eligible + 1")
+    w("    local v = ", value)
+    w("    if v > 0 and (nb < keep or v > bv[nb]) then")
+    w("      if nb < keep then nb = nb + 1 end")
+    w("      local p = nb")
+    w("      while p > 1 and bv[p - 1] < v do bv[p], bo[p] = bv[p - 1], bo[p - 1]; p = p - 1 end")
+    w("      bv[p], bo[p] = v, ", j)
+    w("    end")
+    w("  end")
+  end
+  w("  local seg = ", has.segment and 'f_segment or "all"' or '"all"')
+  w("  for p = 1, nb do")
+  w("    nc = nc + 1")
+  w("    local o = offers[bo[p]]")
+  w("    cu[nc], co[nc], cv[nc], cc[nc], cg[nc], crow[nc], coff[nc] = uid, o.id, bv[p], o.cost, seg, i, bo[p]")
+  w("  end")
+  w("  end")
+  w("  ::continue::")
+  w("end")
+  w("return nc, evaluated, eligible, skipped")
+  w("end")
+  local src = table.concat(L, "\n")
+  local chunk, err = load(src, "=campaign (compiled)")
+  if not chunk then error("campaign: internal compile error: " .. err) end
+  return chunk, src
 end
 
 --- c:run() -> summary { users, evaluated, eligible, decisions, spend, by_offer, by_segment }
@@ -139,75 +284,122 @@ function Campaign:run()
   local crow, coff = {}, {}
   local nc, evaluated, eligible = 0, 0, 0
   local skipped_contacts = 0
-  local u = {}
-  local best_v, best_o = {}, {}
-  for i = 1, self.n do
-    for k = 1, ncols do u[names[k]] = colv[k][i] end
-    local uid = users[i]
-    if contacted and (contacted[uid] or 0) >= cmax then
-      skipped_contacts = skipped_contacts + 1
-      goto next_user
-    end
-    do
-      local nb = 0
-      for j = 1, noffers do
-        local o = offers[j]
-        evaluated = evaluated + 1
-        if o.segment_set and not o.segment_set[u.segment] then goto next_offer end
-        if o.min_score and (u.score or 0) < o.min_score then goto next_offer end
-        if o.eligible and not o.eligible(u, o) then goto next_offer end
-        for r = 1, nrules do
-          if not rules[r].fn(u, o) then goto next_offer end
+  local chunk = compile(self, names)
+  if chunk then
+    local loop = chunk(cols, offers, rules, self.user_rules or {}, self.value_fn, keep, contacted,
+                       cmax, cu, co, cv, cc, cg, crow, coff)
+    nc, evaluated, eligible, skipped_contacts = loop(self.n)
+  else
+    -- the same loop, interpreted (more than 60 offers, or column names that
+    -- are not Lua identifiers)
+    local u = {}
+    local best_v, best_o = {}, {}
+    for i = 1, self.n do
+      for k = 1, ncols do u[names[k]] = colv[k][i] end
+      local uid = users[i]
+      if contacted and (contacted[uid] or 0) >= cmax then
+        skipped_contacts = skipped_contacts + 1
+        goto next_user
+      end
+      for r = 1, #(self.user_rules or {}) do
+        if not self.user_rules[r].fn(u) then
+          evaluated = evaluated + noffers
+          goto next_user
         end
-        do
-          eligible = eligible + 1
-          local v = value_fn(u, o)
-          if v > 0 then
-            -- keep the best `keep` offers of this user (insertion into a tiny sorted list)
-            if nb < keep then
-              nb = nb + 1
-            elseif v <= best_v[nb] then
+      end
+      do
+        local nb = 0
+        for j = 1, noffers do
+          local o = offers[j]
+          evaluated = evaluated + 1
+          if o.segment_set and not o.segment_set[u.segment] then goto next_offer end
+          if o.min_score and (u.score or 0) < o.min_score then goto next_offer end
+          if o.eligible and not o.eligible(u, o) then goto next_offer end
+          for field, v in pairs(o.where or {}) do
+            if type(v) == "table" then
+              local any = false
+              for _, x in ipairs(v) do if u[field] == x then any = true end end
+              if not any then goto next_offer end
+            elseif u[field] ~= v then
               goto next_offer
             end
-            local p = nb
-            while p > 1 and best_v[p - 1] < v do
-              best_v[p], best_o[p] = best_v[p - 1], best_o[p - 1]
-              p = p - 1
-            end
-            best_v[p], best_o[p] = v, j
           end
+          for field, v in pairs(o.min or {}) do if not (u[field] >= v) then goto next_offer end end
+          for field, v in pairs(o.max or {}) do if not (u[field] <= v) then goto next_offer end end
+          for r = 1, nrules do
+            if not rules[r].fn(u, o) then goto next_offer end
+          end
+          do
+            eligible = eligible + 1
+            local v = value_fn(u, o)
+            if v > 0 then
+              -- keep the best `keep` offers of this user (insertion into a tiny sorted list)
+              if nb < keep then
+                nb = nb + 1
+              elseif v <= best_v[nb] then
+                goto next_offer
+              end
+              local p = nb
+              while p > 1 and best_v[p - 1] < v do
+                best_v[p], best_o[p] = best_v[p - 1], best_o[p - 1]
+                p = p - 1
+              end
+              best_v[p], best_o[p] = v, j
+            end
+          end
+          ::next_offer::
         end
-        ::next_offer::
+        local seg = u.segment or "all"
+        for p = 1, nb do
+          nc = nc + 1
+          local j = best_o[p]
+          cu[nc], co[nc], cv[nc], cc[nc], cg[nc] = uid, offers[j].id, best_v[p], offers[j].cost, seg
+          crow[nc], coff[nc] = i, j
+        end
       end
-      local seg = u.segment or "all"
-      for p = 1, nb do
-        nc = nc + 1
-        local j = best_o[p]
-        cu[nc], co[nc], cv[nc], cc[nc], cg[nc] = uid, offers[j].id, best_v[p], offers[j].cost, seg
-        crow[nc], coff[nc] = i, j
-      end
+      ::next_user::
     end
-    ::next_user::
+
   end
 
-  local caps = {}
-  for _, o in ipairs(offers) do
-    if o.stock then caps[o.id] = floor(o.stock) end
+  -- the selection in C, on dense integer ids (row, offer index, segment index)
+  local caps, index_of = {}, {}
+  for j, o in ipairs(offers) do
+    index_of[o.id] = j
+    if o.stock then caps[j] = floor(o.stock) end
   end
   if self.caps.per_offer then
     for id, n in pairs(self.caps.per_offer) do
-      caps[id] = math.min(caps[id] or math.huge, n)
+      local j = index_of[tostring(id)]
+      if j then caps[j] = math.min(caps[j] or math.huge, n) end
+    end
+  end
+  local seg_ids, seg_names, gid = {}, {}, {}
+  for k = 1, nc do
+    local s = cg[k]
+    local id = seg_ids[s]
+    if not id then
+      id = #seg_names + 1
+      seg_ids[s], seg_names[id] = id, s
+    end
+    gid[k] = id
+  end
+  local gcaps
+  if self.caps.per_segment then
+    gcaps = {}
+    for s, n in pairs(self.caps.per_segment) do
+      if seg_ids[s] then gcaps[seg_ids[s]] = n end
     end
   end
   local chosen, spend, left = select_c(
-    { user = cu, offer = co, value = cv, cost = cc, group = cg },
-    { budget = self.budget, per_user = self.per_user, caps = caps,
-      group_caps = self.caps.per_segment })
+    { user = crow, offer = coff, value = cv, cost = cc, group = gid },
+    { budget = self.budget, per_user = self.per_user, caps = caps, group_caps = gcaps })
 
   local by_offer, by_segment = {}, {}
   local rule_names = {}
-  for r = 1, nrules do rule_names[r] = rules[r].name end
-  local rules_text = nrules > 0 and ("; passed " .. table.concat(rule_names, ", ")) or ""
+  for _, r in ipairs(self.user_rules or {}) do rule_names[#rule_names + 1] = r.name end
+  for r = 1, nrules do rule_names[#rule_names + 1] = rules[r].name end
+  local rules_text = #rule_names > 0 and ("; passed " .. table.concat(rule_names, ", ")) or ""
   local kind = self.kind
   for k = 1, #chosen do
     local c = chosen[k]

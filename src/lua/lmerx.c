@@ -73,6 +73,23 @@ static int l_date(lua_State *L) {
   return 1;
 }
 
+/* merx.clock([ "cpu" ]) -> seconds on a monotonic clock, or CPU seconds of
+ * the running thread: for measuring durations (benchmarks, logs; CPU time
+ * stays meaningful on a busy machine), never for decisions (use merx.now()) */
+static int l_clock(lua_State *L) {
+  const char *which = luaL_optstring(L, 1, "wall");
+  if (strcmp(which, "cpu") == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+  } else if (strcmp(which, "wall") == 0) {
+    lua_pushnumber(L, mx_now_seconds());
+  } else {
+    return mx_lua_error(L, "merx.clock: expected \"wall\" or \"cpu\", got '%s'", which);
+  }
+  return 1;
+}
+
 /* merx.emit(kind, record): stage one decision; record.reason is required */
 static int l_emit(lua_State *L) {
   mx_run *run = active_run(L, "merx.emit");
@@ -219,7 +236,7 @@ static int lazy_index(lua_State *L) {
 }
 
 static const luaL_Reg merx_funcs[] = {
-    {"now", l_now},           {"time", l_time},   {"date", l_date},
+    {"now", l_now},           {"clock", l_clock},  {"time", l_time},   {"date", l_date},
     {"emit", l_emit},         {"in_shard", l_in_shard},
     {"plan", l_plan},         {"history", l_history},         {NULL, NULL}};
 

@@ -46,8 +46,36 @@ static int l_order(lua_State *L) {
   return 1;
 }
 
-/* Map each element of the string array at idx to a dense id. */
-static uint32_t *intern_column(lua_State *L, int idx, size_t n, mx_idmap *m, const char *what) {
+/* Map each element of the array at idx to a dense id: strings through the
+ * id map; positive integers (1-based ids the caller already made dense, the
+ * fast path the campaign DSL uses) as they are, *max tracking the largest. */
+static uint32_t *intern_column(lua_State *L, int idx, size_t n, mx_idmap *m, const char *what,
+                               uint32_t *max, int *is_int) {
+  idx = lua_absindex(L, idx);
+  *is_int = 0;
+  if (!lua_istable(L, idx)) mx_lua_error(L, "merx.util.select: '%s' must be an array", what);
+  if (n > 0 && lua_rawgeti(L, idx, 1) == LUA_TNUMBER) {
+    lua_pop(L, 1);
+    *is_int = 1;
+    uint32_t *ids = mx_lua_scratch(L, n * sizeof *ids);
+    if ((size_t)lua_rawlen(L, idx) != n)
+      mx_lua_error(L, "merx.util.select: '%s' has %zu entries, value has %zu", what,
+                   (size_t)lua_rawlen(L, idx), n);
+    *max = 0;
+    for (size_t i = 0; i < n; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i + 1);
+      int ok;
+      lua_Integer v = lua_tointegerx(L, -1, &ok);
+      lua_pop(L, 1);
+      if (!ok || v < 1 || v > (lua_Integer)UINT32_MAX - 1)
+        mx_lua_error(L, "merx.util.select: '%s'[%zu] must be a string or an integer >= 1", what, i + 1);
+      ids[i] = (uint32_t)(v - 1);
+      if ((uint32_t)v > *max) *max = (uint32_t)v;
+    }
+    return ids;
+  }
+  if (n > 0) lua_pop(L, 1);
+  *max = 0;
   size_t k;
   const char **s = mx_lua_check_strings(L, idx, &k);
   if (k != n) mx_lua_error(L, "merx.util.select: '%s' has %zu entries, value has %zu", what, k, n);
@@ -57,6 +85,7 @@ static uint32_t *intern_column(lua_State *L, int idx, size_t n, mx_idmap *m, con
     if (g < 0) mx_lua_error(L, "merx.util.select: out of memory");
     ids[i] = (uint32_t)g;
   }
+  *max = mx_idmap_size(m);
   return ids;
 }
 
@@ -79,9 +108,10 @@ static mx_idmap *new_idmap(lua_State *L) {
   return *m;
 }
 
-/* Caps table {name = n} -> per-id caps array (UINT32_MAX = none). */
-static uint32_t *caps_for(lua_State *L, int opts, const char *field, mx_idmap *m) {
-  uint32_t nid = mx_idmap_size(m);
+/* Caps table {name = n} (or {[id] = n} with integer ids) -> per-id caps
+ * array (UINT32_MAX = none). */
+static uint32_t *caps_for(lua_State *L, int opts, const char *field, mx_idmap *m, uint32_t nid,
+                          int integer_ids) {
   uint32_t *cap = mx_lua_scratch(L, (nid ? nid : 1) * sizeof *cap);
   for (uint32_t i = 0; i < nid; i++) cap[i] = UINT32_MAX;
   if (lua_isnoneornil(L, opts) || lua_getfield(L, opts, field) == LUA_TNIL) {
@@ -91,15 +121,21 @@ static uint32_t *caps_for(lua_State *L, int opts, const char *field, mx_idmap *m
   if (!lua_istable(L, -1)) mx_lua_error(L, "merx.util.select: '%s' must be a table", field);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    size_t len;
-    lua_pushvalue(L, -2);
-    const char *k = lua_tolstring(L, -1, &len);
     int ok;
-    lua_Integer c = lua_tointegerx(L, -2, &ok);
-    if (!k || !ok || c < 0) mx_lua_error(L, "merx.util.select: '%s' maps names to counts >= 0", field);
-    int64_t id = mx_idmap_find(m, k, len);
+    lua_Integer c = lua_tointegerx(L, -1, &ok);
+    if (!ok || c < 0) mx_lua_error(L, "merx.util.select: '%s' maps names to counts >= 0", field);
+    int64_t id = -1;
+    if (integer_ids) {
+      int oki;
+      lua_Integer k = lua_tointegerx(L, -2, &oki);
+      if (oki && k >= 1 && (uint64_t)k <= nid) id = k - 1;
+    } else if (lua_type(L, -2) == LUA_TSTRING) {
+      size_t len;
+      const char *k = lua_tolstring(L, -2, &len);
+      id = mx_idmap_find(m, k, len);
+    }
     if (id >= 0) cap[id] = (uint32_t)(c > UINT32_MAX - 1 ? UINT32_MAX - 1 : c);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
   lua_pop(L, 1);
   return cap;
@@ -119,15 +155,16 @@ static int l_select(lua_State *L) {
   double *cost = lua_istable(L, -1) ? mx_lua_check_doubles(L, -1, &nc) : NULL;
   if (cost && nc != n) return mx_lua_error(L, "merx.util.select: 'cost' and 'value' differ in length");
   mx_idmap *users = new_idmap(L), *offers = new_idmap(L), *groups = new_idmap(L);
+  uint32_t nu = 0, no = 0, ng = 0;
+  int uint_ = 0, oint = 0, gint = 0;
   lua_getfield(L, 1, "user");
-  uint32_t *u = intern_column(L, -1, n, users, "user");
+  uint32_t *u = intern_column(L, -1, n, users, "user", &nu, &uint_);
   lua_getfield(L, 1, "offer");
-  uint32_t *o = intern_column(L, -1, n, offers, "offer");
+  uint32_t *o = intern_column(L, -1, n, offers, "offer", &no, &oint);
   uint32_t *g = NULL;
-  if (lua_getfield(L, 1, "group") == LUA_TTABLE) g = intern_column(L, -1, n, groups, "group");
-  uint32_t *ocap = caps_for(L, opts, "caps", offers);
-  uint32_t *gcap = caps_for(L, opts, "group_caps", groups);
-  uint32_t nu = mx_idmap_size(users), no = mx_idmap_size(offers), ng = mx_idmap_size(groups);
+  if (lua_getfield(L, 1, "group") == LUA_TTABLE) g = intern_column(L, -1, n, groups, "group", &ng, &gint);
+  uint32_t *ocap = caps_for(L, opts, "caps", offers, no, oint);
+  uint32_t *gcap = caps_for(L, opts, "group_caps", groups, ng, gint);
   uint32_t *ucount = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *ucount);
   uint32_t *ocount = mx_lua_scratch(L, (no ? no : 1) * sizeof *ocount);
   uint32_t *gcount = mx_lua_scratch(L, (ng ? ng : 1) * sizeof *gcount);
