@@ -80,7 +80,7 @@ end
 -- 4. Coupons under a budget, capped per segment.
 local c = merx.campaign.new{ name = "spring", budget = budget, per_user = 1 }
 c:audience(active)
-c:offer{ id = "SPRING10", cost = 4.0, margin = 30, stock = 150, segments = { "champions", "loyal" } }
+c:offer{ id = "SPRING10", cost = 4.0, margin = 30, stock = 70, segments = { "champions", "loyal" } }
 c:offer{ id = "FREESHIP", cost = 2.5, margin = 18, stock = 250 }
 c:offer{ id = "WELCOME5", cost = 1.5, margin = 12, segments = { "new", "needs_attention" } }
 c:eligible(function(u) return u.item ~= "" end, "has a recommended product")
