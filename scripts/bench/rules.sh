@@ -29,7 +29,7 @@ start=$(date +%s.%N)
 taskset -c 0 "$build/merx" run "$body" --set users="$users" --out "$work/out" --memory 8192 \
   --timeout 0 >"$work/sandbox.txt"
 end=$(date +%s.%N)
-wall=$(echo "$end - $start" | bc)
+wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 echo "== stock lua5.4 + merx.so (no sandbox, nothing committed)" >&2
 (cd "$work" && LUA_CPATH="$build/?.so;;" taskset -c 0 lua5.4 "$body" "$users" >"$work/stock.txt")
 
