@@ -44,6 +44,7 @@ typedef struct mx_run {
   char **param_keys, **param_values;
   FILE *out;              /* print() */
   FILE *err;              /* merx.log, warnings */
+  int warn_midline;       /* a multi-part Lua warning is being printed */
   mx_plan *plan;
   /* files written by merx.data.write, renamed into place at commit */
   mx_atomic_file *files;

@@ -186,9 +186,7 @@ static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, m
     if (kept == 0) mx_lua_error(L, "candidates: none of the %zu items is known to the model", nc);
     o->candidates = c;
     o->n_candidates = (uint32_t)kept;
-    /* keep the buffer alive below the options table's slot */
-    lua_setfield(L, LUA_REGISTRYINDEX, "merx.topk_candidates");
-    lua_pop(L, 1);
+    /* the buffer stays on the stack (alive) until the caller returns */
   } else if (!lua_isnoneornil(L, idx)) {
     lua_pop(L, 1);
   }

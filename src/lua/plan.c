@@ -227,25 +227,29 @@ static void decode(const kind *k, size_t *pos, field *vals) {
 }
 
 /* Column order: user first, reason last, the others alphabetically, so the
- * files do not depend on Lua's table iteration order. */
-static const kind *g_sort_kind;
+ * files do not depend on Lua's table iteration order. (Insertion sort: a
+ * kind has a handful of columns, and no global comparator state.) */
 static int col_rank(const char *s) {
   if (strcmp(s, "user") == 0) return 0;
   if (strcmp(s, "reason") == 0) return 2;
   return 1;
 }
-static int by_col(const void *a, const void *b) {
-  const char *x = g_sort_kind->cols[*(const int *)a], *y = g_sort_kind->cols[*(const int *)b];
-  int rx = col_rank(x), ry = col_rank(y);
-  if (rx != ry) return rx - ry;
-  return strcmp(x, y);
+static int col_before(const kind *k, int a, int b) {
+  int ra = col_rank(k->cols[a]), rb = col_rank(k->cols[b]);
+  if (ra != rb) return ra < rb;
+  return strcmp(k->cols[a], k->cols[b]) < 0;
 }
 static int *column_order(const kind *k) {
   int *o = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *o);
   if (!o) return NULL;
-  for (int c = 0; c < k->ncols; c++) o[c] = c;
-  g_sort_kind = k;
-  qsort(o, (size_t)k->ncols, sizeof *o, by_col);
+  for (int c = 0; c < k->ncols; c++) {
+    int p = c;
+    while (p > 0 && col_before(k, c, o[p - 1])) {
+      o[p] = o[p - 1];
+      p--;
+    }
+    o[p] = c;
+  }
   return o;
 }
 

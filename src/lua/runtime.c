@@ -177,13 +177,12 @@ static int msgh(lua_State *L) {
 
 static void warn_to_stderr(void *ud, const char *msg, int tocont) {
   mx_run *run = ud;
-  static int midline;
   FILE *f = run->err ? run->err : stderr;
-  if (!midline && !tocont && msg[0] == '@') return; /* control message (@on/@off) */
-  if (!midline) fputs("merx: warning: ", f);
+  if (!run->warn_midline && !tocont && msg[0] == '@') return; /* control message (@on/@off) */
+  if (!run->warn_midline) fputs("merx: warning: ", f);
   fputs(msg, f);
   if (!tocont) fputc('\n', f);
-  midline = tocont;
+  run->warn_midline = tocont;
 }
 
 /* Open the (patched) standard libraries and push the merx module. */
