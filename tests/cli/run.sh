@@ -129,6 +129,20 @@ expect_contains err.txt "merx.emit called after the run ended"
 [ "$(sqlite3 late/decisions.db "select count(*) from decisions where user='late'")" = "0" ]
 grep -q late late/offer.csv && { echo "FAIL: emitted after the run"; exit 1; }
 
+# a model object used after its run (kept alive by a finalizer)
+cat > model_after.lua <<'EOF2'
+local m = merx.model.train({ user = { "a", "a", "b" }, item = { "x", "y", "x" } },
+                           { algo = "ials", factors = 2, epochs = 2 })
+keep = setmetatable({}, { __gc = function()
+  local items = m:recommend({ "b" }, 1)
+  merx.emit("offer", { user = "b", item = items[1][1], reason = "after the run" })
+end })
+merx.emit("offer", { user = "a", reason = "in the run" })
+EOF2
+expect_exit 0 "$MERX" run model_after.lua --out model_after
+expect_contains err.txt "model used after its run ended"
+[ "$(sqlite3 model_after/decisions.db "select count(*) from decisions")" = "1" ]
+
 # sharding: shards partition the users
 cat > shard.lua <<'EOF2'
 for i = 1, 1000 do
