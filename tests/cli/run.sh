@@ -157,3 +157,18 @@ for s in 0 1 2; do
   [ ! -e "shard$s/decisions.db" ]
 done
 [ "$total" = "1000" ] || { echo "FAIL: shards hold $total users"; exit 1; }
+# merx.data.read keeps only the shard's users when a user column is selected
+python3 -c 'print("customer,sku"); [print(f"c{i % 300},s{i}") for i in range(900)]' > rows.csv
+cat > shard_read.lua <<'EOF2'
+local t, n = merx.data.read("rows.csv", { columns = { user = "customer", item = "sku" } })
+local all, m = merx.data.read("rows.csv", { columns = { user = "customer" }, shard = false })
+for i = 1, n do assert(merx.in_shard(t.user[i])) end
+print(n, m)
+EOF2
+rows=0
+for s in 0 1 2; do
+  expect_exit 0 "$MERX" run shard_read.lua --shard "$s/3"
+  rows=$((rows + $(cut -f1 out.txt)))
+  [ "$(cut -f2 out.txt)" = "900" ]
+done
+[ "$rows" = "900" ] || { echo "FAIL: sharded reads hold $rows rows"; exit 1; }
