@@ -31,6 +31,7 @@ typedef struct mx_run {
    * skip the message handler) */
   char last_source[256];
   int last_line;
+  unsigned hooks;         /* hook calls so far */
   /* context */
   char run_id[64];
   char *script_path;      /* as given (for messages and the log); NULL for -e */

@@ -132,7 +132,9 @@ static void hook(lua_State *L, lua_Debug *ar) {
       snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout)", run->timeout);
       stop_run(L, run, what);
     } else {
-      if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+      /* the position, for out-of-memory reports only: every 16th hook is
+       * precise enough and keeps the hook cheap */
+      if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
         snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
         run->last_line = ar->currentline;
       }
@@ -336,6 +338,9 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     goto done;
   }
   run->L = L;
+  /* generational collection, as the stock lua5.4 interpreter uses: rule
+   * scripts make many short-lived tables and strings */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   lua_setwarnf(L, warn_to_stderr, run);
   lua_warning(L, "@on", 0);
   mx_lua_set_run(L, run);
