@@ -56,7 +56,7 @@ static void fake_server_stop(fake_server *s) {
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-static int closed_port(void) {
+__attribute__((unused)) static int closed_port(void) {
   int sfd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
