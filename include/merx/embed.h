@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "merx/error.h"
+#include "merx/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +78,32 @@ MX_API int mx_coldstart_fit(const float *x, const float *q, size_t n, uint32_t d
 /* Map n content vectors (n x d) to factors (n x k, caller-owned out). */
 MX_API void mx_coldstart_apply(const mx_coldstart *m, const float *x, size_t n, float *out);
 MX_API void mx_coldstart_free(mx_coldstart *m);
+
+/* A copy of base with n_new items appended (ids[i], factors new_factors[i],
+ * row-major n_new x base->factors; item bias 0). Users, seen items and
+ * every other field are kept. base must have factors (not ease). An id that
+ * base already knows is an error. *out owned by the caller. */
+MX_API int mx_model_add_items(const mx_model *base, const char *const *ids,
+                              const float *new_factors, size_t n_new, mx_model **out,
+                              mx_error *err);
+
+/* Ranking quality when each test user is shown only the candidate items
+ * (new items, for cold start): for every user of test with at least one test
+ * item among the candidates, the candidates are ranked by the model's score
+ * (the user's training items excluded) and compared with the user's test
+ * items among the candidates. recall@K = hits / |T_u|; NDCG@K with binary
+ * gains and the ideal DCG over min(|T_u|, K) (Jarvelin & Kekalainen 2002);
+ * precision@K = hits / K; hit rate = share of users with a hit. Averages over
+ * users. Pairs whose user or item the model does not know are skipped. */
+typedef struct mx_rank_metrics {
+  double precision, recall, ndcg, hit_rate;
+  size_t users;      /* users evaluated */
+  size_t pairs;      /* test pairs used */
+} mx_rank_metrics;
+
+MX_API int mx_rank_candidates_eval(const mx_model *m, const uint32_t *candidates, size_t nc,
+                                   const mx_pairs *test, size_t k, mx_rank_metrics *out,
+                                   mx_error *err);
 
 /* ------------------------------------------------------------ ranking
  * Cosine top-K of one query against rows of a matrix (rows assumed
