@@ -190,7 +190,7 @@ int mx_cmd_embed(int argc, char **argv) {
     mx_json_key(&j, "dim"); mx_json_int(&j, d);
     mx_json_key(&j, "embedder"); mx_json_string(&j, remote ? "openai" : "builtin");
     mx_json_key(&j, "sent"); mx_json_int(&j, (int64_t)sent);
-    mx_json_key(&j, "cached"); mx_json_int(&j, remote ? (int64_t)(n - sent) : 0);
+    mx_json_key(&j, "reused"); mx_json_int(&j, remote ? (int64_t)(n - sent) : 0);
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
     mx_json_object_end(&j);
     fputc('\n', stdout);
@@ -198,7 +198,7 @@ int mx_cmd_embed(int argc, char **argv) {
     fprintf(stderr, "embedded %zu items (dim %u, %s%s) in %.2f s -> %s, %s, %s\n", n, d,
             remote ? "server " : "built-in embedder", remote ? cfg.model : "", secs, out,
             ids_path, meta_path);
-    if (remote) fprintf(stderr, "sent %zu texts, %zu from the cache\n", sent, n - sent);
+    if (remote) fprintf(stderr, "sent %zu texts; %zu reused (cache or repeated text)\n", sent, n - sent);
   }
   for (size_t i = 0; i < n; i++) free(texts[i]);
   free(texts);
