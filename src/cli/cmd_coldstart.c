@@ -12,14 +12,17 @@
 
 static const char *usage =
     "usage: merx coldstart map --model BASE.mxm --embeddings EMB.npy --out NEW.mxm\n"
-    "                          [--reg 1.0] [--json]\n"
+    "                          [--reg 1.0] [--shrink N] [--json]\n"
     "       merx coldstart eval --model MODEL.mxm --test FILE --columns user=..,item=..\n"
     "                          --candidates ITEMS.txt [--k 10] [--json]\n\n"
     "map: learn a ridge-regression map from text embeddings (EMB.npy + EMB.ids, as\n"
     "written by merx embed) to the item factors of BASE, on the items that have both;\n"
     "then append every embedded item BASE does not know, with mapped factors, and\n"
     "write NEW.mxm (users, seen items and known items unchanged). --reg is the ridge\n"
-    "penalty lambda. --json keys: items_fit, items_added, r2_train, reg, seconds.\n\n"
+    "penalty lambda. --shrink N also pulls the factors of known but sparse items\n"
+    "towards their mapped ones: q = (n q + N q_text) / (n + N), n = the item's\n"
+    "training users (a content prior, as in Agarwal & Chen's RLFM, KDD 2009).\n"
+    "--json keys: items_fit, items_added, items_shrunk, r2_train, reg, seconds.\n\n"
     "eval: rank only the candidate items (one id per line) for each user of the test\n"
     "file who has a test item among them (training items excluded) and report\n"
     "precision@K, recall@K, ndcg@K, hit_rate@K and users.\n";
@@ -68,7 +71,8 @@ static void free_lines(char **v, size_t n) {
 
 static int cold_map(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "coldstart map", "model= embeddings= out= reg= json", argc, argv, 3);
+  int rc = mx_args_parse(&a, "coldstart map", "model= embeddings= out= reg= shrink= json", argc,
+                         argv, 3);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "embeddings")) ||
@@ -76,6 +80,8 @@ static int cold_map(int argc, char **argv) {
     return rc;
   double reg;
   if ((rc = mx_args_double(&a, "reg", 1.0, 1e-9, 1e12, &reg))) return rc;
+  double shrink;
+  if ((rc = mx_args_double(&a, "shrink", 0, 0, 1e9, &shrink))) return rc;
   const char *emb = mx_args_get(&a, "embeddings", NULL), *mp = mx_args_get(&a, "model", NULL);
   mx_error err;
   mx_error_clear(&err);
@@ -83,6 +89,8 @@ static int cold_map(int argc, char **argv) {
   mx_model *base = NULL, *out = NULL;
   mx_coldstart *cs = NULL;
   float *x = NULL, *xf = NULL, *qf = NULL, *xn = NULL, *qn = NULL;
+  uint32_t *fit_item = NULL, *users_of = NULL;
+  size_t nshrunk = 0;
   char **ids = NULL;
   size_t nids = 0;
   uint64_t rows, d;
@@ -106,7 +114,8 @@ static int cold_map(int argc, char **argv) {
   qf = malloc(rows * (size_t)k * sizeof *qf);
   xn = malloc(rows * d * sizeof *xn);
   const char **new_ids = malloc((rows ? rows : 1) * sizeof *new_ids);
-  if (!xf || !qf || !xn || !new_ids) {
+  fit_item = malloc((rows ? rows : 1) * sizeof *fit_item);
+  if (!xf || !qf || !xn || !new_ids || !fit_item) {
     free(new_ids);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     goto fail;
@@ -117,6 +126,7 @@ static int cold_map(int argc, char **argv) {
     if (it >= 0) {
       memcpy(xf + nfit * d, x + r * d, d * sizeof *xf);
       memcpy(qf + nfit * k, base->item_factors + (size_t)it * k, k * sizeof *qf);
+      fit_item[nfit] = (uint32_t)it;
       nfit++;
     } else {
       memcpy(xn + nnew * d, x + r * d, d * sizeof *xn);
@@ -136,7 +146,29 @@ static int cold_map(int argc, char **argv) {
   mx_coldstart_apply(cs, xn, nnew, qn);
   rc = mx_model_add_items(base, new_ids, qn, nnew, &out, &err);
   free(new_ids);
-  if (rc || mx_model_save(out, mx_args_get(&a, "out", NULL), &err)) goto fail;
+  if (rc) goto fail;
+  if (shrink > 0) {
+    /* Training users per item, from the model's seen lists. */
+    users_of = calloc(base->n_items ? base->n_items : 1, sizeof *users_of);
+    float *qt = malloc((size_t)k * sizeof *qt);
+    if (!users_of || !qt) {
+      free(qt);
+      mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    for (uint64_t q = 0; q < base->seen.indptr[base->seen.rows]; q++)
+      users_of[base->seen.indices[q]]++;
+    for (size_t r = 0; r < nfit; r++) {
+      uint32_t it = fit_item[r];
+      double n = users_of[it], w = n / (n + shrink);
+      mx_coldstart_apply(cs, xf + r * d, 1, qt);
+      float *q = out->item_factors + (size_t)it * k;
+      for (uint32_t c = 0; c < k; c++) q[c] = (float)(w * q[c] + (1 - w) * qt[c]);
+      nshrunk++;
+    }
+    free(qt);
+  }
+  if (mx_model_save(out, mx_args_get(&a, "out", NULL), &err)) goto fail;
   double secs = mx_now_seconds() - t0;
   if (mx_args_has(&a, "json")) {
     mx_json j;
@@ -144,6 +176,7 @@ static int cold_map(int argc, char **argv) {
     mx_json_object_begin(&j);
     mx_json_key(&j, "items_fit"); mx_json_int(&j, (int64_t)nfit);
     mx_json_key(&j, "items_added"); mx_json_int(&j, (int64_t)nnew);
+    mx_json_key(&j, "items_shrunk"); mx_json_int(&j, (int64_t)nshrunk);
     mx_json_key(&j, "r2_train"); mx_json_double(&j, cs->r2_train);
     mx_json_key(&j, "reg"); mx_json_double(&j, reg);
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
@@ -161,7 +194,7 @@ done:
   mx_model_free(base);
   mx_model_free(out);
   mx_coldstart_free(cs);
-  free(x), free(xf), free(qf), free(xn), free(qn);
+  free(x), free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
   free_lines(ids, nids);
   return rc;
 }
