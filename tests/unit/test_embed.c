@@ -210,6 +210,8 @@ static void test_coldstart_on_example_data(void **state) {
   assert_int_equal(mx_dataset_builder_finish(b, 0, 0, &warm, &err), MX_OK);
   mx_train_options to = mx_train_defaults(MX_MODEL_IALS);
   to.threads = 2;
+  to.factors = 16; /* small and quick, also under the sanitizers */
+  to.epochs = 8;
   mx_model *base;
   if (mx_model_train(warm, &to, &base, &err) != MX_OK) fail_msg("%s", err.message);
 
