@@ -44,15 +44,7 @@ MX_API int mx_builtin_embed_parse(const char *name, mx_builtin_embed_options *op
 MX_API int mx_builtin_embed(const char *const *texts, size_t n, const mx_builtin_embed_options *opt,
                             int threads, float *out, mx_error *err);
 
-/* ---------------------------------------------------------------- .npy
- * NumPy format 1.0 (and 2.0 on read), little-endian float32 '<f4' or
- * float64 '<f8' (converted), C order, 1-D or 2-D. */
-/* Write rows x cols float32 atomically. */
-MX_API int mx_npy_write_f32(const char *path, const float *data, uint64_t rows, uint64_t cols,
-                            mx_error *err);
-/* Read a matrix; *data (malloc'd, caller frees) gets rows x cols float32. */
-MX_API int mx_npy_read_f32(const char *path, float **data, uint64_t *rows, uint64_t *cols,
-                           mx_error *err);
+/* .npy files: mx_npy_write / mx_npy_read in merx/model.h. */
 
 /* ----------------------------------------------------------- cold start
  * Ridge regression from content vectors x (dim d) to item factors q (dim k),

@@ -96,7 +96,7 @@ static int cold_map(int argc, char **argv) {
   uint64_t rows, d;
   char ids_path[1200];
   mx_cli_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
-  if (mx_model_load(mp, &base, &err) || mx_npy_read_f32(emb, &x, &rows, &d, &err) ||
+  if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
       read_lines(ids_path, &ids, &nids, &err))
     goto fail;
   if (nids != rows) {
@@ -194,7 +194,8 @@ done:
   mx_model_free(base);
   mx_model_free(out);
   mx_coldstart_free(cs);
-  free(x), free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
+  mx_free_aligned(x);
+  free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
   free_lines(ids, nids);
   return rc;
 }

@@ -177,7 +177,7 @@ int mx_cmd_embed(int argc, char **argv) {
   mx_json_object_end(&j);
   fputc('\n', af.f);
   if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
-  if (mx_npy_write_f32(out, vec, n, d, &err) != MX_OK) goto fail;
+  if (mx_npy_write(out, vec, n, d, &err) != MX_OK) goto fail;
   double secs = mx_now_seconds() - t0;
 
   if (mx_args_has(&a, "json")) {

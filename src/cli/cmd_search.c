@@ -118,7 +118,7 @@ int mx_cmd_search(int argc, char **argv) {
   uint32_t *order = NULL;
   meta m;
   if (read_meta(meta_path, &m, &err) || read_ids(ids_path, &ids, &err) ||
-      mx_npy_read_f32(index, &rows, &n, &dim, &err))
+      mx_npy_read(index, &rows, &n, &dim, &err))
     goto fail;
   if (n != mx_idmap_size(ids)) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%u ids for %llu rows of %s",
@@ -262,7 +262,7 @@ int mx_cmd_search(int argc, char **argv) {
   free(cf);
   free(best);
   if (outp && mx_atomic_commit(&af, &err)) goto fail;
-  free(rows);
+  mx_free_aligned(rows);
   free(q);
   free(score);
   free(order);
@@ -270,7 +270,7 @@ int mx_cmd_search(int argc, char **argv) {
   mx_model_free(model);
   return MX_EXIT_OK;
 fail:
-  free(rows);
+  mx_free_aligned(rows);
   free(q);
   free(score);
   free(order);

@@ -1,4 +1,4 @@
-/* Built-in embedder, .npy files, the ridge cold-start map, and cold-start
+/* Built-in embedder, the ridge cold-start map, and cold-start
  * ranking on the example data (items held out of training). */
 #include "testutil.h"
 
@@ -69,61 +69,6 @@ static void test_builtin_embedder(void **state) {
   assert_int_equal(mx_cosine_topk(v, 7, d, v, 3, idx, sc), 3);
   assert_true(idx[0] == 0 || idx[0] == 1);
   assert_int_equal(idx[2], 2);
-}
-
-static void test_npy_roundtrip_and_errors(void **state) {
-  (void)state;
-  float m[6] = {1, 2, 3, 4, 5, -6.5f};
-  mx_error err;
-  const char *p = tu_path("m.npy");
-  assert_int_equal(mx_npy_write_f32(p, m, 2, 3, &err), MX_OK);
-  char *raw;
-  size_t len;
-  assert_int_equal(mx_read_file(p, &raw, &len, &err), MX_OK);
-  assert_int_equal(len, 128 + 24); /* header padded to 64 bytes */
-  assert_non_null(strstr(raw + 10, "'shape': (2, 3)"));
-  float *r;
-  uint64_t rows, cols;
-  assert_int_equal(mx_npy_read_f32(p, &r, &rows, &cols, &err), MX_OK);
-  assert_int_equal(rows, 2);
-  assert_int_equal(cols, 3);
-  assert_memory_equal(r, m, sizeof m);
-  free(r);
-  /* A float64 1-D file as NumPy writes it. */
-  const char *hdr = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
-  char file[160];
-  size_t hl = 128 - 10;
-  memset(file, ' ', sizeof file);
-  memcpy(file, "\x93NUMPY\x01\x00", 8);
-  file[8] = (char)hl;
-  file[9] = 0;
-  memcpy(file + 10, hdr, strlen(hdr));
-  file[127] = '\n';
-  double dv[2] = {0.25, -3};
-  memcpy(file + 128, dv, sizeof dv);
-  assert_int_equal(mx_atomic_write(tu_path("d.npy"), file, 128 + sizeof dv, &err), MX_OK);
-  if (mx_npy_read_f32(tu_path("d.npy"), &r, &rows, &cols, &err) != MX_OK) fail_msg("%s", err.message);
-  assert_int_equal(rows, 2);
-  assert_int_equal(cols, 1);
-  assert_true(r[0] == 0.25f && r[1] == -3.0f);
-  free(r);
-  /* Truncated data, Fortran order, other dtypes and non-npy files fail clearly. */
-  raw[len - 1] = 0;
-  assert_int_equal(mx_atomic_write(tu_path("t.npy"), raw, len - 4, &err), MX_OK);
-  assert_int_equal(mx_npy_read_f32(tu_path("t.npy"), &r, &rows, &cols, &err), MX_EFORMAT);
-  assert_non_null(strstr(err.message, "does not match shape"));
-  char *f = strstr(raw + 10, "False");
-  memcpy(f, "True ", 5);
-  assert_int_equal(mx_atomic_write(tu_path("f.npy"), raw, len, &err), MX_OK);
-  assert_int_equal(mx_npy_read_f32(tu_path("f.npy"), &r, &rows, &cols, &err), MX_EFORMAT);
-  assert_non_null(strstr(err.message, "Fortran"));
-  char *ds = strstr(raw + 10, "<f4");
-  memcpy(ds, "<i4", 3);
-  assert_int_equal(mx_atomic_write(tu_path("i.npy"), raw, len, &err), MX_OK);
-  assert_int_equal(mx_npy_read_f32(tu_path("i.npy"), &r, &rows, &cols, &err), MX_EFORMAT);
-  assert_int_equal(mx_npy_read_f32(tu_write("x.npy", "hello"), &r, &rows, &cols, &err),
-                   MX_EFORMAT);
-  free(raw);
 }
 
 static void test_ridge_recovers_linear_map(void **state) {
@@ -303,7 +248,6 @@ static void test_coldstart_on_example_data(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builtin_embedder),
-      cmocka_unit_test(test_npy_roundtrip_and_errors),
       cmocka_unit_test(test_ridge_recovers_linear_map),
       cmocka_unit_test(test_coldstart_on_example_data),
   };
