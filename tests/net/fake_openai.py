@@ -24,8 +24,8 @@ a fresh prefix ("/t7-500x1/v1") to restart a "fail N times, then succeed" case:
   auth      requires "Authorization: Bearer <$FAKE_OPENAI_KEY>"
 
 Endpoints: POST {prefix}/v1/embeddings, POST {prefix}/v1/chat/completions,
-POST {prefix}/hook (records the body), GET /stats (request and text counts,
-recorded hooks, authorization headers seen are NOT recorded).
+POST {prefix}/hook (records the body), GET /stats (request, text and TCP
+connection counts, recorded hooks; authorization headers are not recorded).
 
 Embeddings are deterministic: component j of text t is derived from
 sha256(f"{j}:{t}"), and the vector is L2-normalised; default dimension 8, or
@@ -46,7 +46,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 COUNTS = {}          # prefix -> requests seen
 STATS = {"requests": 0, "embedding_requests": 0, "texts": 0, "chat_requests": 0,
-         "hooks": [], "models": []}
+         "connections": 0, "hooks": [], "models": []}
+PEERS = set()  # client (address, port) pairs: one per TCP connection
 LAST = [time.monotonic()]
 
 
@@ -94,6 +95,9 @@ class Handler(BaseHTTPRequestHandler):
         prefix, endpoint = m.group(1), m.group(2)
         mode = prefix.split("-")[-1]  # "t7-500x1" -> "500x1"
         with LOCK:
+            if self.client_address not in PEERS:
+                PEERS.add(self.client_address)
+                STATS["connections"] += 1
             COUNTS[prefix] = COUNTS.get(prefix, 0) + 1
             count = COUNTS[prefix]
             STATS["requests"] += 1

@@ -143,6 +143,28 @@ static void test_embed_batches_order_and_dedupe(void **state) {
   free(w);
 }
 
+static void test_connection_reuse(void **state) {
+  (void)state;
+  mx_http_config c = cfg_for("ok");
+  c.batch_size = 1;
+  c.concurrency = 1;
+  long conns = stat_int("connections"), reqs = stat_int("embedding_requests");
+  float *v;
+  uint32_t dim;
+  size_t sent;
+  embed_ok(&c, &v, &dim, &sent);
+  free(v);
+  /* Six requests one after the other over one kept-alive connection. */
+  assert_int_equal(stat_int("embedding_requests") - reqs, 6);
+  assert_int_equal(stat_int("connections") - conns, 1);
+  /* With three in flight at once, at most three connections. */
+  c.concurrency = 3;
+  conns = stat_int("connections");
+  embed_ok(&c, &v, &dim, &sent);
+  free(v);
+  assert_true(stat_int("connections") - conns <= 3);
+}
+
 static void test_cache_rerun_sends_nothing(void **state) {
   (void)state;
   mx_http_config c = cfg_for("ok");
@@ -408,6 +430,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_file_and_env),
       cmocka_unit_test(test_embed_batches_order_and_dedupe),
+      cmocka_unit_test(test_connection_reuse),
       cmocka_unit_test(test_cache_rerun_sends_nothing),
       cmocka_unit_test(test_server_down),
       cmocka_unit_test(test_slow_beyond_timeout),
