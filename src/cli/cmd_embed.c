@@ -14,8 +14,9 @@ static const char *usage =
     "                  [--cache DIR | --no-cache] [--builtin] [--threads T] [--json]\n\n"
     "Embed the text of each distinct id (first non-empty text wins; rows with an empty\n"
     "id are skipped). Writes EMB.npy (float32, one row per id, in order of first\n"
-    "appearance), EMB.ids (one id per line) and EMB.meta.json (how the vectors were\n"
-    "made, so `merx search` embeds queries the same way).\n\n"
+    "appearance), EMB.ids (one id per line), EMB.texts (the texts, one per line) and\n"
+    "EMB.meta.json (how the vectors were made, so `merx search` embeds queries the\n"
+    "same way).\n\n"
     "Embedder: the built-in one (hashed word and character n-grams, offline and\n"
     "deterministic; --dim sets its dimension) unless a server is configured by\n"
     "--server, --config FILE ($MERX_LLM_CONFIG) or $MERX_LLM_URL. A server gets\n"
@@ -145,13 +146,21 @@ int mx_cmd_embed(int argc, char **argv) {
 
   /* Ids and metadata first, the matrix last: a reader that finds the .npy
    * finds its companions. */
-  char ids_path[1200], meta_path[1200], name[128];
+  char ids_path[1200], meta_path[1200], texts_path[1200], name[128];
   mx_cli_embed_sidecar(out, ".ids", ids_path, sizeof ids_path);
+  mx_cli_embed_sidecar(out, ".texts", texts_path, sizeof texts_path);
   mx_cli_embed_sidecar(out, ".meta.json", meta_path, sizeof meta_path);
   mx_atomic_file af;
   if (mx_atomic_open(&af, ids_path, &err) != MX_OK) goto fail;
   for (size_t i = 0; i < n; i++) {
     fputs(mx_idmap_name(ids, (uint32_t)i), af.f);
+    fputc('\n', af.f);
+  }
+  if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
+  /* The texts, one per line (line breaks folded to spaces), for search output. */
+  if (mx_atomic_open(&af, texts_path, &err) != MX_OK) goto fail;
+  for (size_t i = 0; i < n; i++) {
+    for (const char *c = texts[i]; *c; c++) fputc(*c == '\n' || *c == '\r' ? ' ' : *c, af.f);
     fputc('\n', af.f);
   }
   if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
@@ -195,9 +204,8 @@ int mx_cmd_embed(int argc, char **argv) {
     mx_json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    fprintf(stderr, "embedded %zu items (dim %u, %s%s) in %.2f s -> %s, %s, %s\n", n, d,
-            remote ? "server " : "built-in embedder", remote ? cfg.model : "", secs, out,
-            ids_path, meta_path);
+    fprintf(stderr, "embedded %zu items (dim %u, %s%s) in %.2f s -> %s (+ .ids, .texts, .meta.json)\n",
+            n, d, remote ? "server " : "built-in embedder", remote ? cfg.model : "", secs, out);
     if (remote) fprintf(stderr, "sent %zu texts; %zu reused (cache or repeated text)\n", sent, n - sent);
   }
   for (size_t i = 0; i < n; i++) free(texts[i]);

@@ -16,7 +16,8 @@ static const char *usage =
     "                   [--config FILE] [--key-env VAR] [--timeout S] [--cache DIR | --no-cache]\n\n"
     "Embed each query exactly as EMB.npy was embedded (EMB.meta.json says how: the\n"
     "built-in embedder, or the server and model) and print the K items of highest\n"
-    "cosine similarity: CSV columns query,rank,item,score.\n\n"
+    "cosine similarity: CSV columns query,rank,item,score,text (text from EMB.texts,\n"
+    "empty when that file is absent).\n\n"
     "With --model and --user, the score is (1 - alpha) * cosine + alpha * c, where c is\n"
     "the user's collaborative score of the item min-max scaled to 0..1 over the\n"
     "indexed items the model knows (0 for items it does not know). Items the user\n"
@@ -85,6 +86,29 @@ static int read_ids(const char *path, mx_idmap **out, mx_error *err) {
   return MX_OK;
 }
 
+/* EMB.texts: one text per line, row order; absent -> NULL (no texts). */
+static char **read_texts(const char *path, uint64_t n, char **buf_out) {
+  char *buf;
+  size_t len;
+  mx_error e;
+  *buf_out = NULL;
+  if (mx_read_file(path, &buf, &len, &e) != MX_OK) return NULL;
+  char **t = calloc(n ? n : 1, sizeof *t);
+  if (!t) {
+    free(buf);
+    return NULL;
+  }
+  char *p = buf;
+  for (uint64_t i = 0; i < n && p < buf + len; i++) {
+    char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+    if (nl) *nl = 0;
+    t[i] = p;
+    p = nl ? nl + 1 : buf + len;
+  }
+  *buf_out = buf;
+  return t;
+}
+
 int mx_cmd_search(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "search",
@@ -108,9 +132,11 @@ int mx_cmd_search(int argc, char **argv) {
   if ((rc = mx_cli_llm_config(&a, NULL, &cfg))) return rc;
   mx_error err;
   mx_error_clear(&err);
-  char ids_path[1200], meta_path[1200];
+  char ids_path[1200], meta_path[1200], texts_path[1200];
+  char **texts = NULL, *texts_buf = NULL;
   mx_cli_embed_sidecar(index, ".ids", ids_path, sizeof ids_path);
   mx_cli_embed_sidecar(index, ".meta.json", meta_path, sizeof meta_path);
+  mx_cli_embed_sidecar(index, ".texts", texts_path, sizeof texts_path);
   float *rows = NULL, *q = NULL, *score = NULL;
   uint64_t n = 0, dim = 0;
   mx_idmap *ids = NULL;
@@ -125,6 +151,7 @@ int mx_cmd_search(int argc, char **argv) {
                 mx_idmap_size(ids), (unsigned long long)n, index);
     goto fail;
   }
+  texts = read_texts(texts_path, n, &texts_buf);
   int remote = strcmp(m.embedder, "openai") == 0;
   mx_builtin_embed_options bo = mx_builtin_embed_defaults();
   if (remote) {
@@ -203,7 +230,7 @@ int mx_cmd_search(int argc, char **argv) {
     mx_json_key(&j, "results");
     mx_json_array_begin(&j);
   } else {
-    fputs("query,rank,item,score\n", o);
+    fputs("query,rank,item,score,text\n", o);
   }
   for (size_t qi = 0; qi < nq; qi++) {
     const float *qv = q + qi * dim;
@@ -243,12 +270,15 @@ int mx_cmd_search(int argc, char **argv) {
         mx_json_key(&j, "rank"); mx_json_int(&j, (int64_t)r + 1);
         mx_json_key(&j, "item"); mx_json_string(&j, id);
         mx_json_key(&j, "score"); mx_json_double(&j, best[r]);
+        mx_json_key(&j, "text"); mx_json_string(&j, texts && texts[order[r]] ? texts[order[r]] : "");
         mx_json_object_end(&j);
       } else {
         mx_csv_write_field(o, a.pos[qi], ',');
         fprintf(o, ",%zu,", r + 1);
         mx_csv_write_field(o, id, ',');
-        fprintf(o, ",%.6f\n", (double)best[r]);
+        fprintf(o, ",%.6f,", (double)best[r]);
+        mx_csv_write_field(o, texts && texts[order[r]] ? texts[order[r]] : "", ',');
+        fputc('\n', o);
       }
     }
   }
@@ -263,6 +293,8 @@ int mx_cmd_search(int argc, char **argv) {
   free(best);
   if (outp && mx_atomic_commit(&af, &err)) goto fail;
   mx_free_aligned(rows);
+  free(texts);
+  free(texts_buf);
   free(q);
   free(score);
   free(order);
@@ -271,6 +303,8 @@ int mx_cmd_search(int argc, char **argv) {
   return MX_EXIT_OK;
 fail:
   mx_free_aligned(rows);
+  free(texts);
+  free(texts_buf);
   free(q);
   free(score);
   free(order);

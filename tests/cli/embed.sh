@@ -19,8 +19,9 @@ cmp item_text.npy first.npy   # deterministic
 
 # --- search
 expect_exit 0 "$MERX" search --index item_text.npy "white metal lantern" --k 3
-expect_contains out.txt "query,rank,item,score"
-expect_contains out.txt "white metal lantern,1,71053,1.000000"
+expect_contains out.txt "query,rank,item,score,text"
+expect_contains out.txt "white metal lantern,1,71053,1.000000,WHITE METAL LANTERN"
+[ "$(wc -l < item_text.texts)" -eq 3314 ]
 expect_exit 0 "$MERX" search --index item_text.npy "cake stand" "red retrospot bag" --k 5 --out hits.csv
 [ "$(wc -l < hits.csv)" -eq 11 ]
 expect_exit 0 "$MERX" search --index item_text.npy "lantern" --json
