@@ -4,8 +4,8 @@
  * distribution. With at least 20 origins the bounds are the empirical error
  * quantiles (linear interpolation, R type 7); with fewer, a normal
  * distribution with the root-mean-square error as sigma (a handful of origins
- * cannot resolve a 2.5% tail). Without any origin (a series shorter than
- * h + 3) a random walk's sigma sqrt(h) x sd(diff y) is used. */
+ * cannot resolve a 2.5% tail). With fewer than 4 origins (a series shorter
+ * than h + 3 + 3h/4) a random walk's sigma sqrt(h) x sd(diff y) is used. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +64,7 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
   int K = 0;
   size_t step = H / 4 ? H / 4 : 1;
   while (K < max_origins && n >= H + min_train + (size_t)K * step) K++;
+  if (K < 4) K = 0; /* too few origins to estimate a spread: random walk below */
   double *e = K ? malloc((size_t)K * H * sizeof *e) : NULL;
   double *f = K ? malloc(H * sizeof *f) : NULL;
   double *col = K ? malloc((size_t)K * sizeof *col) : NULL;
