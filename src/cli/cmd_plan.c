@@ -19,7 +19,7 @@ static const char *usage =
     "usage: merx plan --stock FILE --forecast FILE.csv\n"
     "                 --out ORDERS.csv [--service 0.95] [--service-type cycle|fill]\n"
     "                 [--lead-time L] [--review R] [--dist normal|poisson] [--skip-missing]\n"
-    "                 [--actuals FILE] [--json]\n\n"
+    "                 [--actuals FILE [--replay-start stock|target]] [--json]\n\n"
     "Order-up-to replenishment: for every item of the stock file, demand over the next\n"
     "lead_time + review periods from the forecast, an order-up-to level that meets the\n"
     "service target (or the ratio p/(h+p) when the stock file gives costs h and p), and\n"
@@ -43,7 +43,10 @@ static const char *usage =
     "  --skip-missing     skip stock items without a forecast (default: error)\n"
     "  --actuals FILE     wide CSV id,v1,v2,... of demand realised in the periods after\n"
     "                     the forecast origin: replay the policy and report fill rate,\n"
-    "                     cycle service and stock held (needs --json or prints a table)\n"
+    "                     cycle service and stock held; each period orders up to the\n"
+    "                     level planned from the forecast of the periods ahead of it\n"
+    "  --replay-start S   stock (default: on_hand + on_order, outstanding orders\n"
+    "                     arriving at once) or target (start at the first level)\n"
     "  --json             summary as one JSON object on stdout\n\n"
     "Output columns: id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,\n"
     "safety_stock,order_up_to,raw_order,order,note\n";
@@ -391,8 +394,8 @@ static int read_actuals(const char *path, mx_plan_set *ps, double **act, size_t 
 /* Replay: in period t the order-up-to level is computed from the forecast
  * of periods t .. t+L+R-1 (the plan the policy would have made then, with
  * the forecast origin fixed), and demand is the realised one. */
-static int evaluate(mx_plan_set *ps, double **act, size_t *nact, mx_sim_result *tot,
-                    size_t *evaluated, mx_error *err) {
+static int evaluate(mx_plan_set *ps, double **act, size_t *nact, int start_at_target,
+                    mx_sim_result *tot, size_t *evaluated, mx_error *err) {
   memset(tot, 0, sizeof *tot);
   double sum_oh = 0;
   size_t cycles = 0;
@@ -424,7 +427,8 @@ static int evaluate(mx_plan_set *ps, double **act, size_t *nact, mx_sim_result *
     o.levels = levels;
     o.L = (int)ceil(it->item.lead_time);
     o.R = it->item.review > 1 ? (int)it->item.review : 1;
-    o.initial = it->item.on_hand + it->item.on_order;
+    /* Outstanding orders are taken to arrive before the first period's demand. */
+    o.initial = start_at_target ? levels[0] : it->item.on_hand + it->item.on_order;
     mx_sim_result s;
     int rc = mx_simulate(&o, act[i], n, 1, &s, err);
     free(levels);
@@ -453,7 +457,7 @@ int mx_cmd_plan(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "plan",
                          "stock= forecast= out= service= service-type= lead-time= review= "
-                         "dist= skip-missing actuals= json",
+                         "dist= skip-missing actuals= replay-start= json",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -479,6 +483,11 @@ int mx_cmd_plan(int argc, char **argv) {
     def.dist = MX_DIST_POISSON;
   else
     return mx_cli_usage("plan", "--dist: expected normal or poisson, got '%s'", dist);
+
+  const char *rs = mx_args_get(&a, "replay-start", "stock");
+  int start_at_target = strcmp(rs, "target") == 0;
+  if (!start_at_target && strcmp(rs, "stock") != 0)
+    return mx_cli_usage("plan", "--replay-start: expected stock or target, got '%s'", rs);
 
   double t0 = mx_now_seconds();
   mx_error err;
@@ -559,7 +568,8 @@ int mx_cmd_plan(int argc, char **argv) {
       rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
     } else {
       rc = read_actuals(mx_args_get(&a, "actuals", NULL), &ps, act, nact, &err);
-      if (rc == MX_OK) rc = evaluate(&ps, act, nact, &ev, &evaluated, &err);
+      if (rc == MX_OK)
+        rc = evaluate(&ps, act, nact, start_at_target, &ev, &evaluated, &err);
       for (size_t i = 0; i < ps.n; i++) free(act[i]);
     }
     free(act);

@@ -75,3 +75,9 @@ expect_exit 2 "$MERX" plan --stock stock.csv --out x.csv
 expect_exit 2 "$MERX" plan --stock stock.csv --forecast fc.csv --out x.csv --service-type best
 expect_exit 0 "$MERX" plan --help
 expect_contains out.txt "usage: merx plan"
+
+# replay starting at the planned level instead of the stock on hand
+expect_exit 0 "$MERX" plan --stock stock.csv --forecast fc.csv --out o5.csv --actuals act.csv --replay-start target --json
+expect_contains out.txt '"evaluation":{"items":3'
+expect_exit 2 "$MERX" plan --stock stock.csv --forecast fc.csv --out o6.csv --actuals act.csv --replay-start never
+[ ! -e o6.csv ]
