@@ -28,7 +28,8 @@ def split(data, out, lead_time):
           file=sys.stderr)
 
 
-def report(tmp, method, seconds):
+def report(tmp, method, t0, t1):
+    seconds = float(t1) - float(t0)
     train = {r[0]: [float(v) for v in r[1:]] for r in csv.reader(open(f"{tmp}/train.csv"))}
     test = {r[0]: [float(v) for v in r[1:]] for r in csv.reader(open(f"{tmp}/test.csv"))}
     fc = {}
@@ -56,4 +57,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "split":
         split(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        report(sys.argv[2], sys.argv[3], sys.argv[4])
+        report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])

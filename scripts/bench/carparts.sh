@@ -38,7 +38,7 @@ for m in croston sba tsb auto; do
   "$MERX" plan --stock "$TMP/stock.csv" --forecast "$TMP/fc_$m.csv" --out "$TMP/orders_$m.csv" \
     --actuals "$TMP/test.csv" --replay-start target --service "$SERVICE" --service-type fill \
     --json > "$TMP/plan_$m.json"
-  /usr/bin/python3 "$ROOT/scripts/bench/carparts.py" report "$TMP" "$m" "$(echo "$t1 - $t0" | bc)"
+  /usr/bin/python3 "$ROOT/scripts/bench/carparts.py" report "$TMP" "$m" "$t0" "$t1"
 done
 echo "data: $DATA (last 6 observed months of each series held out); lead time $LT month(s),"
 echo "review every month, fill-rate target $SERVICE; stock = mean units on hand per part-month."
