@@ -59,7 +59,9 @@ typedef enum mx_dist_kind {
   MX_DIST_POISSON = 2,   /* a = mean */
   MX_DIST_LOGNORMAL = 3, /* a = mu, b = sigma of log X */
   MX_DIST_DISCRETE = 4,  /* finite support x[] with probabilities p[] */
-  MX_DIST_EMPIRICAL = 5  /* samples, each with weight 1/n (stored as discrete) */
+  MX_DIST_EMPIRICAL = 5, /* samples, each with weight 1/n (stored as discrete) */
+  MX_DIST_NEGBIN = 6     /* negative binomial, a = mean, b = sd (sd^2 > mean), stored as
+                            discrete up to a tail of 1e-12 */
 } mx_dist_kind;
 
 /* A demand distribution. Value type: copy only with mx_dist_copy. For the
@@ -83,6 +85,10 @@ MX_API int mx_dist_lognormal(mx_dist *d, double mu, double sigma, mx_error *err)
  * normalise is set). Arrays are copied. */
 MX_API int mx_dist_discrete(mx_dist *d, const double *x, const double *p, size_t n, int normalise,
                             mx_error *err);
+/* Negative binomial with the given mean and sd (variance > mean: the
+ * over-dispersed counts of lumpy demand); pmf f(0) = q^r,
+ * f(k) = f(k-1) (k-1+r)/k (1-q) with q = mean/var, r = mean^2/(var-mean). */
+MX_API int mx_dist_negbin(mx_dist *d, double mean, double sd, mx_error *err);
 /* Empirical distribution of n samples (copied). */
 MX_API int mx_dist_empirical(mx_dist *d, const double *samples, size_t n, mx_error *err);
 /* Deep copy. */
@@ -91,7 +97,8 @@ MX_API int mx_dist_copy(mx_dist *dst, const mx_dist *src, mx_error *err);
 MX_API void mx_dist_free(mx_dist *d);
 
 MX_API const char *mx_dist_kind_name(mx_dist_kind kind);
-/* 1 for Poisson, discrete and empirical; 0 for normal and lognormal. */
+/* 1 for Poisson, negative binomial, discrete and empirical; 0 for normal and
+ * lognormal. */
 MX_API int mx_dist_is_discrete(const mx_dist *d);
 /* 1 when discrete with non-negative integer support (what exact (s,S) and
  * discrete (r,Q) need). */
@@ -109,7 +116,8 @@ MX_API double mx_dist_loss2(const mx_dist *d, double x);     /* n2(x) */
 MX_API double mx_dist_sample(const mx_dist *d, void *rng);
 
 /* Demand over `periods` independent periods, each distributed as d: normal
- * N(k mu, k sigma^2), Poisson(k mean), lognormal by moment matching
+ * N(k mu, k sigma^2), Poisson(k mean), negative binomial with k times the
+ * mean and the variance (a sum of iid NB(r, q) is NB(k r, q)), lognormal by moment matching
  * (Fenton-Wilkinson), discrete and empirical by k-fold convolution (k must be
  * a whole number; support must be integer when k > 1 so the result stays
  * finite: at most 2^20 support points). periods = 0 is a point mass at 0. */
@@ -320,7 +328,8 @@ typedef struct mx_plan_item {
   const double *sigma; /* [horizon] sd of each period's forecast error, or NULL */
   const double *cum_sigma; /* [horizon] sd of the error of the sum of the first k+1 periods, or NULL */
   size_t horizon;
-  int dist;           /* MX_DIST_NORMAL or MX_DIST_POISSON for lead-time demand */
+  int dist;           /* lead-time demand: MX_DIST_NORMAL, MX_DIST_POISSON, or
+                         MX_DIST_NEGBIN (Poisson when the variance is <= the mean) */
 } mx_plan_item;
 
 typedef struct mx_plan_row {

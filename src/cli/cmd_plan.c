@@ -18,7 +18,8 @@
 static const char *usage =
     "usage: merx plan --stock FILE --forecast FILE.csv\n"
     "                 --out ORDERS.csv [--service 0.95] [--service-type cycle|fill]\n"
-    "                 [--lead-time L] [--review R] [--dist normal|poisson] [--skip-missing]\n"
+    "                 [--lead-time L] [--review R] [--dist normal|poisson|negbin]\n"
+    "                 [--skip-missing]\n"
     "                 [--actuals FILE [--replay-start stock|target]] [--json]\n\n"
     "Order-up-to replenishment: for every item of the stock file, demand over the next\n"
     "lead_time + review periods from the forecast, an order-up-to level that meets the\n"
@@ -38,8 +39,10 @@ static const char *usage =
     "                     (type 2, fraction of demand met from stock)\n"
     "  --lead-time L      lead time in periods for items without one\n"
     "  --review R         review period in periods (default 1): protection L + R\n"
-    "  --dist D           lead-time demand: normal (default when an sd is known) or\n"
-    "                     poisson (slow movers; always used when no sd is known)\n"
+    "  --dist D           lead-time demand: normal (default when an sd is known),\n"
+    "                     poisson (slow movers; always used when no sd is known) or\n"
+    "                     negbin (negative binomial with the forecast's mean and\n"
+    "                     variance: lumpy demand; Poisson when variance <= mean)\n"
     "  --skip-missing     skip stock items without a forecast (default: error)\n"
     "  --actuals FILE     wide CSV id,v1,v2,... of demand realised in the periods after\n"
     "                     the forecast origin: replay the policy and report fill rate,\n"
@@ -481,8 +484,10 @@ int mx_cmd_plan(int argc, char **argv) {
     def.dist = MX_DIST_NORMAL;
   else if (strcmp(dist, "poisson") == 0)
     def.dist = MX_DIST_POISSON;
+  else if (strcmp(dist, "negbin") == 0)
+    def.dist = MX_DIST_NEGBIN;
   else
-    return mx_cli_usage("plan", "--dist: expected normal or poisson, got '%s'", dist);
+    return mx_cli_usage("plan", "--dist: expected normal, poisson or negbin, got '%s'", dist);
 
   const char *rs = mx_args_get(&a, "replay-start", "stock");
   int start_at_target = strcmp(rs, "target") == 0;

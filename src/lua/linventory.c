@@ -141,6 +141,14 @@ static int l_dist_poisson(lua_State *L) {
   return 1;
 }
 
+static int l_dist_negbin(lua_State *L) {
+  double mean = luaL_checknumber(L, 1), sd = luaL_checknumber(L, 2);
+  mx_error err;
+  mx_dist *d = new_dist(L);
+  if (mx_dist_negbin(d, mean, sd, &err)) return raise_error(L, &err);
+  return 1;
+}
+
 static int l_dist_lognormal(lua_State *L) {
   double mu = luaL_checknumber(L, 1), sigma = luaL_checknumber(L, 2);
   mx_error err;
@@ -213,6 +221,7 @@ static int l_dist_tostring(lua_State *L) {
   case MX_DIST_NORMAL: lua_pushfstring(L, "normal(%f, %f)", d->a, d->b); break;
   case MX_DIST_POISSON: lua_pushfstring(L, "poisson(%f)", d->a); break;
   case MX_DIST_LOGNORMAL: lua_pushfstring(L, "lognormal(%f, %f)", d->a, d->b); break;
+  case MX_DIST_NEGBIN: lua_pushfstring(L, "negbin(%f, %f)", d->a, d->b); break;
   default:
     lua_pushfstring(L, "%s(%d values, mean %f)", mx_dist_kind_name(d->kind), (int)d->n,
                     mx_dist_mean(d));
@@ -312,6 +321,7 @@ static void dist_metatable(lua_State *L) {
 static const luaL_Reg dist_funcs[] = {{"normal", l_dist_normal},
                                       {"poisson", l_dist_poisson},
                                       {"lognormal", l_dist_lognormal},
+                                      {"negbin", l_dist_negbin},
                                       {"discrete", l_dist_discrete},
                                       {"empirical", l_dist_empirical},
                                       {NULL, NULL}};
@@ -771,9 +781,11 @@ static int l_plan(lua_State *L) {
   double service = num_field(L, 1, "service", 0.95, 0, fn);
   int type = parse_type(L, str_field(L, 1, "type", "cycle", fn));
   const char *dist = str_field(L, 1, "dist", "normal", fn);
-  int dk = strcmp(dist, "poisson") == 0 ? MX_DIST_POISSON : MX_DIST_NORMAL;
-  if (strcmp(dist, "poisson") != 0 && strcmp(dist, "normal") != 0)
-    return luaL_error(L, "merx.inventory.plan: dist must be normal or poisson");
+  int dk = strcmp(dist, "poisson") == 0  ? MX_DIST_POISSON
+           : strcmp(dist, "negbin") == 0 ? MX_DIST_NEGBIN
+           : strcmp(dist, "normal") == 0 ? MX_DIST_NORMAL
+                                         : 0;
+  if (!dk) return luaL_error(L, "merx.inventory.plan: dist must be normal, poisson or negbin");
   lua_getfield(L, 1, "items");
   int items = lua_gettop(L);
   if (!lua_istable(L, items)) return luaL_error(L, "merx.inventory.plan: items must be an array of tables");

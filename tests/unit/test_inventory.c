@@ -122,6 +122,33 @@ static void test_discrete_and_empirical(void **state) {
   NEAR(mx_dist_sd(&ln4), 2 * mx_dist_sd(&ln), 1e-9);
 }
 
+static void test_negbin(void **state) {
+  (void)state;
+  mx_dist d, d3;
+  /* mean 4, sd 3: q = 4/9, r = 16/5; f(0) = q^r */
+  assert_int_equal(mx_dist_negbin(&d, 4, 3, &err), MX_OK);
+  NEAR(mx_dist_pdf(&d, 0), pow(4.0 / 9.0, 3.2), 1e-12);
+  NEAR(mx_dist_mean(&d), 4, 1e-9);
+  NEAR(mx_dist_sd(&d), 3, 1e-8);
+  /* a sum of 3 iid NB(r, q) is NB(3r, q): mean 12, variance 27 */
+  assert_int_equal(mx_dist_periods(&d, 3, &d3, &err), MX_OK);
+  NEAR(mx_dist_mean(&d3), 12, 1e-9);
+  NEAR(mx_dist_sd(&d3), sqrt(27.0), 1e-8);
+  mx_dist conv;
+  mx_dist_copy(&conv, &d, &err);
+  conv.kind = MX_DIST_DISCRETE; /* force the convolution path */
+  mx_dist c3;
+  assert_int_equal(mx_dist_periods(&conv, 3, &c3, &err), MX_OK);
+  for (int k = 0; k < 40; k += 3) NEAR(mx_dist_cdf(&c3, k), mx_dist_cdf(&d3, k), 1e-9);
+  mx_dist_free(&c3);
+  mx_dist_free(&conv);
+  mx_dist_free(&d3);
+  mx_dist_free(&d);
+  /* variance must exceed the mean */
+  assert_int_equal(mx_dist_negbin(&d, 4, 2, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "poisson"));
+}
+
 /* ------------------------------------------------------------------- EOQ */
 
 static void test_eoq(void **state) {
@@ -526,7 +553,25 @@ static void test_plan_item(void **state) {
   mx_dist p20;
   mx_dist_poisson(&p20, 20, &err);
   NEAR(r.target, mx_dist_quantile(&p20, 0.9), 0);
+  /* negative binomial lead-time demand when the forecast is over-dispersed:
+   * more stock than the Poisson for the same mean */
+  double sig[4] = {6, 6, 6, 6};
+  it.sigma = sig;
+  it.dist = MX_DIST_NEGBIN;
+  it.service_type = MX_SERVICE_FILL;
+  it.service = 0.95;
+  mx_plan_row rn;
+  assert_int_equal(mx_plan_item_compute(&it, &rn, &err), MX_OK);
+  NEAR(rn.ltd_sd, sqrt(72.0), 1e-6);
+  assert_true(rn.target == floor(rn.target));
+  it.dist = MX_DIST_POISSON;
+  mx_plan_row rp;
+  assert_int_equal(mx_plan_item_compute(&it, &rp, &err), MX_OK);
+  assert_true(rn.target > rp.target);
+  it.sigma = NULL;
+  it.dist = MX_DIST_NORMAL;
   /* bad input */
+  it.service_type = 0;
   it.h = 0;
   assert_int_equal(mx_plan_item_compute(&it, &r, &err), MX_EINVAL);
   it.service_type = MX_SERVICE_CYCLE;
@@ -547,7 +592,7 @@ int main(void) {
       cmocka_unit_test(test_rq_poisson),        cmocka_unit_test(test_ss),
       cmocka_unit_test(test_safety_stock),      cmocka_unit_test(test_service_vs_simulation),
       cmocka_unit_test(test_simulate_basics),   cmocka_unit_test(test_bad_parameters),
-      cmocka_unit_test(test_plan_item),
+      cmocka_unit_test(test_plan_item),         cmocka_unit_test(test_negbin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

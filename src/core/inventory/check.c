@@ -22,7 +22,7 @@ int mx_inv_check_probability(double v, const char *name, mx_error *err) {
 }
 
 int mx_inv_check_dist(const mx_dist *d, const char *name, mx_error *err) {
-  if (!d || d->kind < MX_DIST_NORMAL || d->kind > MX_DIST_EMPIRICAL)
+  if (!d || d->kind < MX_DIST_NORMAL || d->kind > MX_DIST_NEGBIN)
     return mx_error_set(err, MX_EINVAL, "%s: not a demand distribution", name);
   return MX_OK;
 }

@@ -23,6 +23,7 @@ const char *mx_dist_kind_name(mx_dist_kind kind) {
   case MX_DIST_LOGNORMAL: return "lognormal";
   case MX_DIST_DISCRETE: return "discrete";
   case MX_DIST_EMPIRICAL: return "empirical";
+  case MX_DIST_NEGBIN: return "negbin";
   }
   return "?";
 }
@@ -144,6 +145,49 @@ int mx_dist_discrete(mx_dist *d, const double *x, const double *p, size_t n, int
   return rc;
 }
 
+int mx_dist_negbin(mx_dist *d, double mean, double sd, mx_error *err) {
+  memset(d, 0, sizeof *d);
+  if (!isfinite(mean) || mean <= 0)
+    return mx_error_set(err, MX_EINVAL, "negbin: mean must be > 0 (got %g)", mean);
+  double var = sd * sd;
+  if (!isfinite(sd) || !(var > mean))
+    return mx_error_set(err, MX_EINVAL,
+                        "negbin: the variance (sd^2 = %g) must exceed the mean (%g); "
+                        "use poisson otherwise",
+                        var, mean);
+  double q = mean / var, r = mean * mean / (var - mean);
+  size_t cap = 256, n = 0;
+  xp_pair *pr = malloc(cap * sizeof *pr);
+  if (!pr) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  double f = exp(r * log(q)), cum = 0;
+  for (size_t k = 0;; k++) {
+    if (k > 0) f *= (k - 1 + r) / (double)k * (1.0 - q);
+    if (n == cap) {
+      if (cap >= MAX_SUPPORT) {
+        free(pr);
+        return mx_error_set(err, MX_ELIMIT, "negbin: more than %u support points", MAX_SUPPORT);
+      }
+      xp_pair *np = realloc(pr, 2 * cap * sizeof *pr);
+      if (!np) {
+        free(pr);
+        return mx_error_set(err, MX_ENOMEM, "out of memory");
+      }
+      pr = np;
+      cap *= 2;
+    }
+    pr[n++] = (xp_pair){(double)k, f};
+    cum += f;
+    if (cum >= 1.0 - 1e-12 && (double)k > mean) break;
+  }
+  int rc = discrete_build(d, pr, n, MX_DIST_NEGBIN, err);
+  free(pr);
+  if (rc == MX_OK) {
+    d->a = mean;
+    d->b = sd;
+  }
+  return rc;
+}
+
 int mx_dist_empirical(mx_dist *d, const double *samples, size_t n, mx_error *err) {
   memset(d, 0, sizeof *d);
   if (n == 0) return mx_error_set(err, MX_EINVAL, "empirical: no samples given");
@@ -175,15 +219,20 @@ int mx_dist_copy(mx_dist *dst, const mx_dist *src, mx_error *err) {
   for (size_t i = 0; i < src->n; i++) pr[i] = (xp_pair){src->x[i], src->p[i]};
   int rc = discrete_build(dst, pr, src->n, src->kind, err);
   free(pr);
+  if (rc == MX_OK) {
+    dst->a = src->a;
+    dst->b = src->b;
+  }
   return rc;
 }
 
 int mx_dist_is_discrete(const mx_dist *d) {
-  return d->kind == MX_DIST_POISSON || d->kind == MX_DIST_DISCRETE || d->kind == MX_DIST_EMPIRICAL;
+  return d->kind == MX_DIST_POISSON || d->kind == MX_DIST_DISCRETE ||
+         d->kind == MX_DIST_EMPIRICAL || d->kind == MX_DIST_NEGBIN;
 }
 
 int mx_dist_is_integer(const mx_dist *d) {
-  if (d->kind == MX_DIST_POISSON) return 1;
+  if (d->kind == MX_DIST_POISSON || d->kind == MX_DIST_NEGBIN) return 1;
   if (d->kind != MX_DIST_DISCRETE && d->kind != MX_DIST_EMPIRICAL) return 0;
   for (size_t i = 0; i < d->n; i++)
     if (d->x[i] < 0 || d->x[i] != floor(d->x[i])) return 0;
@@ -420,6 +469,7 @@ int mx_dist_periods(const mx_dist *d, double k, mx_dist *out, mx_error *err) {
   switch (d->kind) {
   case MX_DIST_NORMAL: return mx_dist_normal(out, k * d->a, d->b * sqrt(k), err);
   case MX_DIST_POISSON: return mx_dist_poisson(out, k * d->a, err);
+  case MX_DIST_NEGBIN: return mx_dist_negbin(out, k * d->a, d->b * sqrt(k), err);
   case MX_DIST_LOGNORMAL: {
     /* Fenton-Wilkinson: a lognormal with the sum's mean and variance. */
     double m = mx_dist_mean(d) * k, sd = mx_dist_sd(d), v = sd * sd * k;

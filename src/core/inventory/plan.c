@@ -9,7 +9,8 @@
  * sum (cum_sigma, which keeps the correlation of multi-step errors), or the
  * root of summed per-period variances when only those are known. With no sd
  * at all, or when asked, the lead-time demand is Poisson with that mean (the
- * usual model of slow movers).
+ * usual model of slow movers); on request it is negative binomial with the
+ * forecast's mean and variance (lumpy, over-dispersed demand).
  *
  * S comes from the service target: type 1 (cycle service) -> quantile;
  * type 2 (fill rate) -> smallest S whose expected shortage per cycle,
@@ -98,28 +99,45 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
   forecast_sum(it, L, &mL, &vL, &sh2);
   out->horizon_short = sh1;
   int poisson = it->dist == MX_DIST_POISSON || (!it->sigma && !it->cum_sigma);
+  /* Negative binomial where the forecast says demand is over-dispersed;
+   * a variance at or below the mean gives the Poisson. */
+  int negbin = !poisson && it->dist == MX_DIST_NEGBIN && mLR > 0 && vLR > mLR;
+  if (!poisson && !negbin && it->dist == MX_DIST_NEGBIN) poisson = 1;
   mx_dist dLR, dL;
-  if (poisson) {
+  memset(&dL, 0, sizeof dL);
+  if (negbin) {
+    if ((rc = mx_dist_negbin(&dLR, mLR, sqrt(vLR), err))) return rc;
+    rc = mL > 0 && vL > mL ? mx_dist_negbin(&dL, mL, sqrt(vL), err) : mx_dist_poisson(&dL, mL, err);
+    if (rc) {
+      mx_dist_free(&dLR);
+      return rc;
+    }
+  } else if (poisson) {
     mx_dist_poisson(&dLR, mLR, err);
     mx_dist_poisson(&dL, mL, err);
   } else {
     mx_dist_normal(&dLR, mLR, sqrt(vLR), err);
     mx_dist_normal(&dL, mL, sqrt(vL), err);
   }
+  int integer = poisson || negbin;
   out->ltd_mean = mLR;
   out->ltd_sd = mx_dist_sd(&dLR);
   double S;
   if (type == MX_SERVICE_CYCLE || !(mLR - mL > 0)) {
     S = mLR > 0 ? mx_dist_quantile(&dLR, target) : 0.0;
   } else {
-    /* Fill rate on the cycle's demand; bisection (integer for Poisson). */
+    /* Fill rate on the cycle's demand; bisection (on integers for count demand). */
     double cycle = mLR - mL, lo = mL - 1.0, hi = mLR + 10.0 * out->ltd_sd + 10.0;
     while (1.0 - (mx_dist_loss(&dLR, hi) - mx_dist_loss(&dL, hi)) / cycle < target) hi *= 2;
     while (1.0 - (mx_dist_loss(&dLR, lo) - mx_dist_loss(&dL, lo)) / cycle >= target)
       lo -= 10.0 * out->ltd_sd + 10.0;
-    for (int k = 0; k < 200 && hi - lo > (poisson ? 1.0 : 1e-9 * (1 + fabs(hi))); k++) {
-      double mid = poisson ? floor(0.5 * (lo + hi)) : 0.5 * (lo + hi);
-      if (poisson && (mid <= lo || mid >= hi)) break;
+    if (integer) { /* f is monotone, so the integer bracket still brackets */
+      lo = floor(lo);
+      hi = ceil(hi);
+    }
+    for (int k = 0; k < 200 && hi - lo > (integer ? 1.0 : 1e-9 * (1 + fabs(hi))); k++) {
+      double mid = integer ? floor(0.5 * (lo + hi)) : 0.5 * (lo + hi);
+      if (integer && (mid <= lo || mid >= hi)) break;
       if (1.0 - (mx_dist_loss(&dLR, mid) - mx_dist_loss(&dL, mid)) / cycle >= target)
         hi = mid;
       else
@@ -127,6 +145,8 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
     }
     S = hi;
   }
+  mx_dist_free(&dLR);
+  mx_dist_free(&dL);
   if (S < 0) S = 0;
   out->target = S;
   out->safety_stock = S - mLR;
