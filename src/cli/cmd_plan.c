@@ -2,7 +2,8 @@
  *
  * Inputs: a stock file (one row per item: on hand, on order, lead time, MOQ,
  * pack size, service target or costs) and a forecast, either a CSV as written
- * by `merx forecast` (id,h,forecast,lo80,hi80,...). Each item gets an order-up-to level from its
+ * by `merx forecast` (id,h,forecast,lo80,hi80,...), or a sales history that
+ * is forecast here (plan_history.c). Each item gets an order-up-to level from its
  * lead-time demand (mx_plan_item_compute) and an order rounded to MOQ and
  * packs. Optionally the plan's policy is replayed against realised demand
  * (--actuals) to report the fill rate and stock it would have achieved. */
@@ -16,7 +17,7 @@
 #include "util/util.h"
 
 static const char *usage =
-    "usage: merx plan --stock FILE --forecast FILE.csv\n"
+    "usage: merx plan --stock FILE (--forecast FILE.csv | --history FILE --format long|wide)\n"
     "                 --out ORDERS.csv [--service 0.95] [--service-type cycle|fill]\n"
     "                 [--lead-time L] [--review R] [--dist normal|poisson|negbin]\n"
     "                 [--skip-missing]\n"
@@ -32,7 +33,13 @@ static const char *usage =
     "  pack_size defaults to 1 (whole units; give 0 for no rounding).\n"
     "Forecast CSV (merx forecast output): id,h,forecast[,time][,loNN,hiNN...][,method].\n"
     "  The per-period sd is read from the widest interval: (hiNN - forecast) / z.\n"
-    "\n"
+    "History (forecast here, non-negative, intervals 80 and 95): --history FILE\n"
+    "  --format long|wide [--columns id=..,time=..,value=..] [--freq day|week|month]\n"
+    "  [--sep C] [--no-header|--header] [--method auto|croston|sba|tsb|ets|...]\n"
+    "  [--season M] [--horizon H (default: the longest lead_time + review)]\n"
+    "  [--threads T] [--forecast-out FILE.csv (the forecasts used, merx forecast's\n"
+    "  layout)]. The lead-time demand sd is the forecast's own sd of the sum of the\n"
+    "  periods, which keeps the correlation of multi-step errors.\n\n"
     "Options:\n"
     "  --service S        target in (0,1) for items without one (default 0.95)\n"
     "  --service-type T   cycle (type 1, P(no stockout per cycle), default) or fill\n"
@@ -459,14 +466,17 @@ static int evaluate(mx_plan_set *ps, double **act, size_t *nact, int start_at_ta
 int mx_cmd_plan(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "plan",
-                         "stock= forecast= out= service= service-type= lead-time= review= "
-                         "dist= skip-missing actuals= replay-start= json",
+                         "stock= forecast= history= out= service= service-type= lead-time= "
+                         "review= dist= skip-missing actuals= replay-start= json format= freq= "
+                         "method= season= horizon= threads= forecast-out= sep= no-header header "
+                         "columns=",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if ((rc = mx_args_require(&a, "stock")) || (rc = mx_args_require(&a, "out"))) return rc;
-  int has_fc = mx_args_has(&a, "forecast");
-  if (!has_fc) return mx_cli_usage("plan", "--forecast FILE.csv is required (see merx plan --help)");
+  int has_fc = mx_args_has(&a, "forecast"), has_hist = mx_args_has(&a, "history");
+  if (has_fc == has_hist)
+    return mx_cli_usage("plan", "give one of --forecast FILE.csv and --history FILE");
   mx_plan_defaults def;
   double lt;
   if ((rc = mx_args_double(&a, "service", 0.95, 0, 1, &def.service)) ||
@@ -502,6 +512,12 @@ int mx_cmd_plan(int argc, char **argv) {
     return mx_cli_fail("plan", &err);
   if (has_fc) {
     rc = mx_plan_read_forecast_csv(mx_args_get(&a, "forecast", NULL), &ps, &err);
+  } else {
+    rc = mx_plan_forecast_history(&a, &ps, &err);
+    if (rc == MX_EXIT_USAGE) {
+      mx_plan_set_free(&ps);
+      return MX_EXIT_USAGE;
+    }
   }
   if (rc) {
     mx_plan_set_free(&ps);

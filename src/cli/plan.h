@@ -38,5 +38,10 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
                        mx_error *err);
 int mx_plan_read_forecast_csv(const char *path, mx_plan_set *ps, mx_error *err);
 void mx_plan_set_free(mx_plan_set *ps);
+/* --history: read the sales histories named by a's options, forecast the
+ * stocked items' series (plan_history.c) and attach the forecasts. Returns
+ * MX_OK, a negative MX_E* with err filled, or MX_EXIT_USAGE (message printed). */
+struct mx_args;
+int mx_plan_forecast_history(const struct mx_args *a, mx_plan_set *ps, mx_error *err);
 
 #endif
