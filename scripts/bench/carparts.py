@@ -28,7 +28,7 @@ def split(data, out, lead_time):
           file=sys.stderr)
 
 
-def report(tmp, method, t0, t1):
+def report(tmp, method, t0, t1, dist):
     seconds = float(t1) - float(t0)
     train = {r[0]: [float(v) for v in r[1:]] for r in csv.reader(open(f"{tmp}/train.csv"))}
     test = {r[0]: [float(v) for v in r[1:]] for r in csv.reader(open(f"{tmp}/test.csv"))}
@@ -45,9 +45,9 @@ def report(tmp, method, t0, t1):
         f = [fc[sid][h] for h in range(1, TEST + 1)]
         mases.append(sum(abs(a - b) for a, b in zip(y, f)) / TEST / scale)
     ev = json.load(open(f"{tmp}/plan_{method}.json"))["evaluation"]
-    print(f"{method:<8} {sum(mases) / len(mases):8.4f} {ev['fill_rate']:10.4f} "
-          f"{ev['cycle_service']:12.4f} {ev['avg_on_hand']:14.4f} {ev['stockout_periods']:10d} "
-          f"{float(seconds):10.2f}")
+    print(f"{method:<8} {dist:<7} {sum(mases) / len(mases):8.4f} {ev['fill_rate']:10.4f} "
+          f"{ev['cycle_service']:12.4f} {ev['avg_on_hand']:12.4f} {ev['stockout_periods']:10d} "
+          f"{seconds:8.2f}")
     if undefined:
         print(f"         ({undefined} series with a constant training part left out of MASE)",
               file=sys.stderr)
@@ -57,4 +57,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "split":
         split(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+        report(*sys.argv[2:7])
