@@ -393,6 +393,10 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
       goto done;
     }
     cycles++;
+    if (!s.valid && (rc = evaluate(&s))) { /* every cycle ends with a bound at its prices */
+      rc = mx_error_set(err, rc, "out of memory");
+      goto done;
+    }
     first_step = fmin(first_step, fmax(10 * change, 1e-4));
     int last = cycles == opt.max_cycles || (tol <= opt.tolerance && change <= 10 * opt.tolerance);
     if (!last && tol > 1e-3) continue; /* prices still rough: no plan yet */

@@ -84,13 +84,19 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   double usage[MX_ALLOC_MAX_RESOURCES], gu;
   double *count = res->used;
   if ((rc = mx__alloc_eval(p, NULL, 0, lambda, mu, threads, &gu, usage, count, sel))) goto oom;
-  /* Limits with a hair of slack so that re-summing the spend in another
-   * order can never print a total above the limit. */
+  /* Usage re-summed in user order: the order the final totals use. */
   double lim[MX_ALLOC_MAX_RESOURCES];
-  for (int k = 0; k < K; k++)
-    lim[k] = isfinite(p->limit[k]) ? p->limit[k] - 1e-9 * fmax(1.0, p->limit[k]) : INFINITY;
-  for (int k = 0; k < K; k++)
-    if (lim[k] < 0) lim[k] = 0;
+  for (int k = 0; k < K; k++) {
+    lim[k] = p->limit[k];
+    usage[k] = 0;
+  }
+  for (uint32_t u = 0; u < p->n_users; u++)
+    for (uint32_t s = 0; s < m; s++) {
+      uint32_t l = sel[(uint64_t)u * m + s];
+      if (l == MX_ALLOC_NONE) continue;
+      const float *c = p->cost + (p->indptr[u] + l) * (uint64_t)K;
+      for (int k = 0; k < K; k++) usage[k] += (double)c[k];
+    }
 
   /* ---- repair */
   int violated_res[MX_ALLOC_MAX_RESOURCES];
@@ -209,7 +215,38 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   free(list);
   list = NULL;
 
-  /* ---- the plan and its certificate, summed in user order */
+  /* ---- the plan and its certificate, summed in user order. Adding and
+   * removing above can round differently from this final sum; in the rare
+   * case it lands above a limit, drop the least valuable assignment using
+   * that resource and sum again. */
+  for (int trim = 0; trim < 64; trim++) {
+    double tot[MX_ALLOC_MAX_RESOURCES] = {0};
+    for (uint32_t u = 0; u < p->n_users; u++)
+      for (uint32_t s = 0; s < m; s++) {
+        uint32_t l = sel[(uint64_t)u * m + s];
+        if (l == MX_ALLOC_NONE) continue;
+        const float *c = p->cost + (p->indptr[u] + l) * (uint64_t)K;
+        for (int k = 0; k < K; k++) tot[k] += (double)c[k];
+      }
+    int over = -1;
+    for (int k = 0; k < K && over < 0; k++)
+      if (tot[k] > p->limit[k]) over = k;
+    if (over < 0) break;
+    uint64_t best = UINT64_MAX;
+    float bv = INFINITY;
+    for (uint64_t s = 0; s < slots; s++) {
+      if (sel[s] == MX_ALLOC_NONE) continue;
+      uint64_t q = p->indptr[s / m] + sel[s];
+      if (p->cost[q * (uint64_t)K + (uint64_t)over] > 0 && p->value[q] < bv) {
+        bv = p->value[q];
+        best = s;
+      }
+    }
+    if (best == UINT64_MAX) break;
+    sel[best] = MX_ALLOC_NONE;
+    nsel[best / m]--;
+    res->repaired++;
+  }
   uint64_t assigned = 0;
   for (uint32_t u = 0; u < p->n_users; u++) assigned += nsel[u];
   res->chosen = malloc((assigned ? assigned : 1) * sizeof *res->chosen);
