@@ -59,12 +59,20 @@ static int read_rows(const char *path, const mx_ingest_options *io, int K,
   int iu = mx_columns_index(&cols, "user"), io_ = mx_columns_index(&cols, "offer");
   int iv = mx_columns_index(&cols, "value"), im = mx_columns_index(&cols, "margin");
   int ic[MX_ALLOC_MAX_RESOURCES];
+  /* column names copied: the header dies with the reader */
+  char cname_buf[MX_ALLOC_MAX_RESOURCES][MX_ALLOC_NAME_MAX];
   const char *cname[MX_ALLOC_MAX_RESOURCES];
   const char *const *hdr;
   size_t nh = mx_csv_header(csv, &hdr);
   for (int k = 0; k < K; k++) {
     ic[k] = mx_columns_index(&cols, cost_roles[k]);
-    cname[k] = (size_t)ic[k] < nh ? hdr[ic[k]] : cost_roles[k];
+    snprintf(cname_buf[k], sizeof cname_buf[k], "%s",
+             (size_t)ic[k] < nh ? hdr[ic[k]] : cost_roles[k]);
+    if ((size_t)ic[k] >= nh) /* no header: name the constraint by its column index */
+      for (int r = 0; r < cols.count; r++)
+        if (strcmp(cols.role[r], cost_roles[k]) == 0)
+          snprintf(cname_buf[k], sizeof cname_buf[k], "%s", cols.name[r]);
+    cname[k] = cname_buf[k];
   }
   const char *vname = (size_t)iv < nh ? hdr[iv] : "value";
   const char *mname = im >= 0 && (size_t)im < nh ? hdr[im] : "margin";

@@ -71,6 +71,7 @@ static double reduced(const mx_alloc_problem *p, const double *lambda, const dou
 
 int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const double *mu,
                      int threads, double bound, mx_alloc_result *res, mx_error *err) {
+  memset(res, 0, sizeof *res);
   int rc = mx__alloc_result_init(p, res, err);
   if (rc) return rc;
   const int K = p->n_resources;
