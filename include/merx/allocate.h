@@ -84,6 +84,10 @@ MX_API int mx_alloc_problem_check(const mx_alloc_problem *p, mx_error *err);
 MX_API int mx_alloc_problem_set_cap(mx_alloc_problem *p, const char *offer, double cap,
                                     mx_error *err);
 
+/* Write the LP relaxation in CPLEX LP format (atomically): variable xQ is
+ * candidate Q; rows uU (per user), rK (resources), capJ (offer caps). */
+MX_API int mx_alloc_write_lp(const char *path, const mx_alloc_problem *p, mx_error *err);
+
 /* ------------------------------------------------------------- builder
  * Rows in any order, (user, offer) string ids. A repeated (user, offer) pair
  * is an error naming both lines (a plan cannot give the same offer twice, so

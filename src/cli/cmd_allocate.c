@@ -32,6 +32,7 @@ static const char *usage_text =
     "  --tolerance X       relative price precision (default 1e-6)\n"
     "  --max-cycles N      coordinate-descent cycles on the full data (default 8)\n"
     "  --gap G             stop once the plan is surely within G of the bound (default 1e-4)\n"
+    "  --write-lp FILE     also write the LP relaxation (CPLEX LP format, for glpsol --lp)\n"
     "  --sample N          warm-start on a sample of N users when users > 4N (default 200000)\n";
 
 static const char *const roles[] = {"user", "offer", "value", "cost", "margin", NULL};
@@ -71,7 +72,7 @@ static int read_rows(const char *path, const mx_ingest_options *io, int K,
     if ((size_t)ic[k] >= nh) /* no header: name the constraint by its column index */
       for (int r = 0; r < cols.count; r++)
         if (strcmp(cols.role[r], cost_roles[k]) == 0)
-          snprintf(cname_buf[k], sizeof cname_buf[k], "%s", cols.name[r]);
+          snprintf(cname_buf[k], sizeof cname_buf[k], "%.*s", MX_ALLOC_NAME_MAX - 1, cols.name[r]);
     cname[k] = cname_buf[k];
   }
   const char *vname = (size_t)iv < nh ? hdr[iv] : "value";
@@ -356,7 +357,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
-                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap=" MX_CLI_INPUT_SPEC,
+                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
@@ -515,6 +516,12 @@ int mx_cmd_allocate(int argc, char **argv) {
     }
   }
 
+  const char *lp = mx_args_get(&a, "write-lp", NULL);
+  if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
+    mx_alloc_duals_free(&duals);
+    mx_alloc_problem_free(p);
+    return mx_cli_fail(CMD, &err);
+  }
   mx_alloc_result res;
   memset(&res, 0, sizeof res);
   if (duals_path) {
