@@ -142,11 +142,13 @@ MX_API int mx_runs_finish(mx_runs *db, int64_t id, const char *status, double en
                           int exit_code, const char *error, const char *output_dir,
                           const char *outputs, mx_error *err);
 /* Mark every row still 'running' as 'abandoned' (called at daemon start, under
- * the store lock, so those rows belong to a daemon that died). For each such
- * row fn(ctx, job, scheduled) is called first (fn may be NULL). Returns count. */
-typedef void (*mx_runs_abandon_fn)(void *ctx, const char *job, int64_t scheduled);
-MX_API int mx_runs_abandon_running(mx_runs *db, double now, mx_runs_abandon_fn fn, void *ctx,
-                                   mx_error *err);
+ * the store lock, so those rows belong to a scheduler that died). Returns the
+ * count (>= 0) or a negative MX_E* code. */
+MX_API int mx_runs_abandon_running(mx_runs *db, double now, mx_error *err);
+/* Slots whose latest attempt was interrupted ('abandoned' or 'stopped') and
+ * not rerun or recorded since: what a restarted scheduler catches up. */
+typedef void (*mx_runs_slot_fn)(void *ctx, const char *job, int64_t scheduled);
+MX_API int mx_runs_interrupted(mx_runs *db, mx_runs_slot_fn fn, void *ctx, mx_error *err);
 /* Latest handled slot of job; *found = 0 when the job has no state yet. */
 MX_API int mx_runs_state_get(mx_runs *db, const char *job, int64_t *slot, int *found,
                              mx_error *err);

@@ -33,9 +33,10 @@ typedef struct mx_child {
 /* Start `exe run SCRIPT --out TMP --set k=v ... --timeout T` for (job, slot).
  * Creates outputs/JOB/.tmp-SLOT-PID-N/ as staging; the child gets its own
  * process group and dies with the scheduler (PR_SET_PDEATHSIG), so a killed
- * daemon leaves at most a staging directory, never a partial final one. */
+ * daemon leaves at most a staging directory, never a partial final one.
+ * Its stdout and stderr go to outputs/.logs/JOB/SLOT.aATTEMPT.log. */
 int mx_child_start(const char *exe, const char *outputs_root, const mx_job *job, int64_t slot,
-                   double timeout, mx_child *c, mx_error *err);
+                   int attempt, double timeout, mx_child *c, mx_error *err);
 /* Send sig to the child's process group. */
 void mx_child_signal(mx_child *c, int sig);
 /* After the child exited with wait status ws, commit or discard its outputs.
