@@ -130,10 +130,15 @@ static const char *posix_rule_date(const char *p, posix_date *d) {
   memset(d, 0, sizeof *d);
   if (*p == 'M') {
     d->kind = 'M';
-    if (sscanf(p + 1, "%d.%d.%d", &d->m, &d->w, &d->d) != 3) return NULL;
-    if (d->m < 1 || d->m > 12 || d->w < 1 || d->w > 5 || d->d < 0 || d->d > 6) return NULL;
+    int *dst[3] = {&d->m, &d->w, &d->d};
     p++;
-    while (isdigit((unsigned char)*p) || *p == '.') p++;
+    for (int i = 0; i < 3; i++) {
+      if (i > 0 && *p++ != '.') return NULL;
+      if (!isdigit((unsigned char)*p)) return NULL;
+      *dst[i] = 0;
+      while (isdigit((unsigned char)*p) && *dst[i] < 100) *dst[i] = *dst[i] * 10 + (*p++ - '0');
+    }
+    if (d->m < 1 || d->m > 12 || d->w < 1 || d->w > 5 || d->d < 0 || d->d > 6) return NULL;
   } else {
     d->kind = 'D';
     if (*p == 'J') {
