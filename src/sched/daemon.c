@@ -283,6 +283,19 @@ static void dispatch(sched *S, double now) {
       dequeue(S, i);
       continue;
     }
+    if (j->overlap == MX_OVERLAP_REPLACE) {
+      /* Several due slots of one job (catch-up): only the newest runs. */
+      int newer = 0;
+      for (int k = 0; k < S->nq; k++)
+        newer |= k != i && S->q[k].job && strcmp(S->q[k].job, j->name) == 0 &&
+                 S->q[k].due <= now && S->q[k].slot > p->slot;
+      if (newer) {
+        record_not_run(S, j, p->slot, p->attempt, "replaced",
+                       "a newer slot was due at the same time (overlap=replace)");
+        dequeue(S, i);
+        continue;
+      }
+    }
     int busy = 0, waiting = 0;
     for (int k = 0; k < S->na; k++) {
       if (strcmp(S->a[k].job, j->name) != 0) continue;

@@ -329,6 +329,10 @@ const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, c
     *exit_code = WEXITSTATUS(ws);
     ok = *exit_code == 0;
   }
+  /* `merx run --timeout` stops the script itself at the same deadline; a
+   * failure at the deadline is the timeout whichever side acted first. */
+  if (!ok && !c->stopped && !c->replaced && mx_now_seconds() >= c->deadline - 0.05)
+    c->timed_out = 1;
   if (c->replaced) status = "replaced";
   else if (c->stopped) status = "stopped";
   else if (c->timed_out) status = "timeout";
