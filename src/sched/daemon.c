@@ -180,6 +180,7 @@ static int catch_up(sched *S, int ji, double now) {
   /* Interrupted slots of this job (crash or stop) rejoin as late slots. */
   for (int k = 0; k < S->ni; k++) {
     if (!S->ijob[k] || strcmp(S->ijob[k], j->name) != 0) continue;
+    if ((double)S->islot[k] < now - LOOKBACK_MAX) continue;
     int dup = 0;
     for (int m = 0; m < nlate; m++) dup |= late[m] == S->islot[k];
     for (int m = 0; m < ontime_n; m++) dup |= ontime[m] == S->islot[k];

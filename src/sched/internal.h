@@ -30,7 +30,7 @@ typedef struct mx_child {
   int timed_out, stopped, replaced;
 } mx_child;
 
-/* Start `exe run SCRIPT --out TMP --set k=v ... --timeout T` for (job, slot).
+/* Start `exe run SCRIPT --out TMP --timeout T --now SLOT --set k=v ...` for (job, slot).
  * Creates outputs/JOB/.tmp-SLOT-PID-N/ as staging; the child gets its own
  * process group and dies with the scheduler (PR_SET_PDEATHSIG), so a killed
  * daemon leaves at most a staging directory, never a partial final one.

@@ -131,7 +131,7 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
   }
   /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ... */
   int argc = 0;
-  char **argv = calloc((size_t)(8 + 2 * job->nparams), sizeof *argv);
+  char **argv = calloc((size_t)(10 + 2 * job->nparams), sizeof *argv);
   char tbuf[32];
   snprintf(tbuf, sizeof tbuf, "%g", timeout);
   char **sets = calloc((size_t)(job->nparams ? job->nparams : 1), sizeof *sets);
@@ -149,6 +149,12 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
   argv[argc++] = c->tmp_dir;
   argv[argc++] = "--timeout";
   argv[argc++] = tbuf;
+  /* merx.now() is the slot's scheduled instant, so a retry, a catch-up or a
+   * rerun of a slot computes what the on-time run would have. */
+  char nowbuf[32];
+  snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)slot);
+  argv[argc++] = "--now";
+  argv[argc++] = nowbuf;
   for (int i = 0; i < job->nparams; i++) {
     size_t n = strlen(job->param_keys[i]) + strlen(job->param_values[i]) + 2;
     sets[i] = malloc(n);

@@ -3,7 +3,8 @@
 # killed with SIGKILL mid-run (no partial outputs, caught up on restart),
 # SIGTERM, SIGHUP reload and the one-daemon-per-store lock.
 cat > ok.lua <<'LUA'
-merx.data.write("result.csv", { { user = "u1", n = tonumber(merx.params.n) } }, { columns = { "user", "n" } })
+merx.data.write("result.csv", { { user = "u1", n = tonumber(merx.params.n), now = merx.now() } },
+                { columns = { "user", "n", "now" } })
 LUA
 echo 'error("boom")' > fail.lua
 echo 'while true do end' > spin.lua
@@ -17,7 +18,7 @@ expect_exit 0 "$MERX" schedule ok_s.lua --once --now 2026-01-01T10:00:20Z
 expect_contains err.txt "job=ok slot=2026-01-01T10:00:00+00:00 attempt=1 status=success"
 f=outputs/ok/2026-01-01T10-00-00Z/result.csv
 [ -f "$f" ]
-expect_contains "$f" "u1,3"
+expect_contains "$f" "u1,3,$(date -u -d 2026-01-01T10:00:00Z +%s)"   # merx.now() = the slot
 expect_exit 0 "$MERX" runs ok_s.lua --json
 expect_contains out.txt "\"status\":\"success\""
 expect_contains out.txt "\"path\":\"result.csv\""
