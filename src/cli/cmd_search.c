@@ -43,7 +43,7 @@ static int read_meta(const char *path, meta *m, mx_error *err) {
   if (!e || strlen(e) >= sizeof m->embedder) {
     rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, "embedder", "missing or invalid");
   } else {
-    strcpy(m->embedder, e);
+    snprintf(m->embedder, sizeof m->embedder, "%s", e);
     const char *s;
     if ((s = json_string_value(json_object_get(root, "base_url"))))
       snprintf(m->base_url, sizeof m->base_url, "%s", s);

@@ -28,7 +28,7 @@ int mx_cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *
     if (!v) continue;
     if (strlen(v) >= strs[i].size)
       return mx_cli_usage(a->cmd, "--%s: value too long", strs[i].flag);
-    strcpy(strs[i].dst, v);
+    memcpy(strs[i].dst, v, strlen(v) + 1);
   }
   long l;
   int rc;

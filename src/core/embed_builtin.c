@@ -3,6 +3,8 @@
 #include "merx/embed.h"
 #include "util/util.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +43,31 @@ static int check(const mx_builtin_embed_options *o, mx_error *err) {
   return MX_OK;
 }
 
+/* Expect literal prefix at *p, then an unsigned integer; advance *p. */
+static int take_uint(const char **p, const char *prefix, unsigned long long *v) {
+  size_t n = strlen(prefix);
+  if (strncmp(*p, prefix, n) != 0 || !isdigit((unsigned char)(*p)[n])) return -1;
+  char *end;
+  errno = 0;
+  *v = strtoull(*p + n, &end, 10);
+  if (errno) return -1;
+  *p = end;
+  return 0;
+}
+
 int mx_builtin_embed_parse(const char *name, mx_builtin_embed_options *o, mx_error *err) {
-  unsigned dim;
-  int cmin, cmax, bigr, used = 0;
-  double sw;
-  unsigned long long seed;
-  if (sscanf(name, "builtin:d%u:c%d-%d:b%d:s%lf:h%llu%n", &dim, &cmin, &cmax, &bigr, &sw, &seed,
-             &used) != 6 ||
-      name[used] != 0)
+  unsigned long long dim, cmin, cmax, bigr, seed;
+  const char *p = name;
+  char *end;
+  double sw = -1;
+  if (take_uint(&p, "builtin:d", &dim) || take_uint(&p, ":c", &cmin) ||
+      take_uint(&p, "-", &cmax) || take_uint(&p, ":b", &bigr) || strncmp(p, ":s", 2) != 0 ||
+      (sw = strtod(p + 2, &end), end == p + 2) || (p = end, take_uint(&p, ":h", &seed)) ||
+      *p != 0 || dim > 65536 || cmin > 16 || cmax > 16)
     return mx_error_set(err, MX_EINVAL, "not a built-in embedder name: '%s'", name);
-  o->dim = dim;
-  o->char_min = cmin;
-  o->char_max = cmax;
+  o->dim = (uint32_t)dim;
+  o->char_min = (int)cmin;
+  o->char_max = (int)cmax;
   o->word_bigrams = bigr != 0;
   o->subword_weight = (float)sw;
   o->seed = seed;

@@ -96,7 +96,8 @@ int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err) {
           rc = mx_error_at(err, MX_EPARSE, path, 0, 0, key, "entry %zu is not a host name", i + 1);
           break;
         }
-        strcpy(cfg->allow_hosts[cfg->n_allow_hosts++], json_string_value(h));
+        memcpy(cfg->allow_hosts[cfg->n_allow_hosts++], json_string_value(h),
+               json_string_length(h) + 1);
       }
       if (rc) break;
       continue;
