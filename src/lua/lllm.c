@@ -6,8 +6,11 @@
  *   local status, body = merx.http.post_json("https://hooks.example/x", {sku = "85123A"})
  *
  * Every failure raises a Lua error naming the script line, so a script whose
- * call failed stops and nothing it staged is committed. */
+ * call failed stops and nothing it staged is committed. In a dry run
+ * (merx run --dry-run) post_json sends nothing and returns 0, "". */
 #include "lua/lllm.h"
+#include "lua/internal.h"
+#include "lua/lmerx.h"
 #include "merx/embed.h"
 #include "util/util.h"
 
@@ -18,15 +21,9 @@
 
 static const char *CFG_KEY = "merx.llm.config";
 
-/* Raise err as "SCRIPT:LINE: message" (position of the calling Lua code). */
-static int raise_err(lua_State *L, const mx_error *err) {
-  char buf[MX_ERROR_MESSAGE_MAX + 700];
-  mx_error_format(err, buf, sizeof buf);
-  luaL_where(L, 1);
-  lua_pushstring(L, buf);
-  lua_concat(L, 2);
-  return lua_error(L);
-}
+/* Errors go through the runtime's single conversion point, which prefixes
+ * the calling script's position. */
+static int raise_err(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
 void mx_lua_llm_set_config(lua_State *L, const mx_http_config *cfg) {
   mx_http_config *c = lua_newuserdatauv(L, sizeof *c, 0);
@@ -334,6 +331,15 @@ static int l_post_json(lua_State *L) {
     if (!host[0]) mx_error_set(&err, MX_EINVAL, "merx.http.post_json: not an http(s) URL: '%s'", url);
     else mx_error_set(&err, MX_EINVAL, "merx.http.post_json: host '%s' is not in the run's allow_hosts", host);
     raise_err(L, &err);
+  }
+  /* A dry run touches nothing outside: the webhook is reported, not sent. */
+  mx_run *run = mx_lua_run(L);
+  if (run && run->dry_run) {
+    fprintf(run->err ? run->err : stderr, "dry run: merx.http.post_json %s (%zu bytes) not sent\n",
+            url, strlen(body));
+    lua_pushinteger(L, 0);
+    lua_pushliteral(L, "");
+    return 2;
   }
   mx_http_client *c = push_client(L, cfg);
   long status = 0;
