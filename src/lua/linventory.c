@@ -1,6 +1,6 @@
-/* Lua bindings of the inventory module: merx.dist (demand distributions) and
- * merx.inventory (EOQ family, newsvendor, base-stock, (r,Q), (s,S), service
- * levels, simulation, replenishment plans).
+/* Lua binding merx.inventory: EOQ family, newsvendor, base-stock, (r,Q),
+ * (s,S), service levels, simulation and replenishment plans (the demand
+ * distributions they take are merx.dist objects, ldist.c).
  *
  * Every function takes one options table with the Snyder & Shen parameter
  * names (K, h, p, lambda, mu, sigma, L, ...) and returns a table. Bulk where
@@ -13,25 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/linventory.h"
 #include "merx/inventory.h"
 #include "util/util.h"
 
-#define DIST_MT "merx.dist"
-
 /* ------------------------------------------------------------ helpers */
-
-/* Raise err as a Lua error prefixed with the position of the nearest Lua
- * caller ("script.lua:12: h (holding cost) must be ..."). */
-static int raise_error(lua_State *L, const mx_error *err) {
-  char buf[2048];
-  mx_error_format(err, buf, sizeof buf);
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
-      return luaL_error(L, "%s:%d: %s", ar.short_src, ar.currentline, buf);
-  }
-  return luaL_error(L, "%s", buf);
-}
 
 static void check_opts(lua_State *L, int idx, const char *fn) {
   if (!lua_istable(L, idx))
@@ -85,27 +71,6 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
   lua_setfield(L, -2, k);
 }
 
-/* Array of numbers at stack index idx (a Lua sequence), copied into a
- * buffer owned by a userdata pushed on the stack. */
-static double *check_numbers(lua_State *L, int idx, size_t *n, const char *what) {
-  idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) luaL_error(L, "%s must be an array of numbers", what);
-  size_t len = (size_t)lua_rawlen(L, idx);
-  double *v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
-  for (size_t i = 0; i < len; i++) {
-    lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    if (!lua_isnumber(L, -1))
-      luaL_error(L, "%s: element %d is not a number", what, (int)i + 1);
-    v[i] = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-  }
-  *n = len;
-  return v;
-}
-
-/* --------------------------------------------------------------- dist */
-
-static mx_dist *check_dist(lua_State *L, int idx) { return luaL_checkudata(L, idx, DIST_MT); }
 
 /* The distribution in field `name` of the table at idx (required). */
 static mx_dist *dist_field(lua_State *L, int idx, const char *name, const char *fn) {
@@ -116,220 +81,6 @@ static mx_dist *dist_field(lua_State *L, int idx, const char *name, const char *
                name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the options table keeps it alive */
   return d;
-}
-
-static mx_dist *new_dist(lua_State *L) {
-  mx_dist *d = lua_newuserdatauv(L, sizeof *d, 0);
-  memset(d, 0, sizeof *d);
-  luaL_setmetatable(L, DIST_MT);
-  return d;
-}
-
-static int l_dist_normal(lua_State *L) {
-  double mu = luaL_checknumber(L, 1), sigma = luaL_checknumber(L, 2);
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  if (mx_dist_normal(d, mu, sigma, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-static int l_dist_poisson(lua_State *L) {
-  double mean = luaL_checknumber(L, 1);
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  if (mx_dist_poisson(d, mean, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-static int l_dist_negbin(lua_State *L) {
-  double mean = luaL_checknumber(L, 1), sd = luaL_checknumber(L, 2);
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  if (mx_dist_negbin(d, mean, sd, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-static int l_dist_lognormal(lua_State *L) {
-  double mu = luaL_checknumber(L, 1), sigma = luaL_checknumber(L, 2);
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  if (mx_dist_lognormal(d, mu, sigma, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-/* discrete{[0] = 0.2, [1] = 0.5, [3] = 0.3}: keys are values, values are
- * probabilities (normalised when they sum to within 1e-6 of 1; refused
- * otherwise). */
-static int l_dist_discrete(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  size_t n = 0, cap = 16;
-  double *x = malloc(cap * sizeof *x), *p = malloc(cap * sizeof *p);
-  if (!x || !p) {
-    free(x);
-    free(p);
-    return luaL_error(L, "out of memory");
-  }
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1)) {
-      free(x);
-      free(p);
-      return luaL_error(L, "merx.dist.discrete: expected {[value] = probability, ...}");
-    }
-    if (n == cap) {
-      cap *= 2;
-      double *nx = realloc(x, cap * sizeof *x), *np = nx ? realloc(p, cap * sizeof *p) : NULL;
-      if (!nx || !np) {
-        free(nx ? nx : x);
-        free(p);
-        return luaL_error(L, "out of memory");
-      }
-      x = nx;
-      p = np;
-    }
-    x[n] = lua_tonumber(L, -2);
-    p[n] = lua_tonumber(L, -1);
-    n++;
-    lua_pop(L, 1);
-  }
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  int rc = mx_dist_discrete(d, x, p, n, 0, &err);
-  free(x);
-  free(p);
-  if (rc) return raise_error(L, &err);
-  return 1;
-}
-
-static int l_dist_empirical(lua_State *L) {
-  size_t n;
-  double *s = check_numbers(L, 1, &n, "merx.dist.empirical: samples");
-  mx_error err;
-  mx_dist *d = new_dist(L);
-  if (mx_dist_empirical(d, s, n, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-static int l_dist_gc(lua_State *L) {
-  mx_dist_free(check_dist(L, 1));
-  return 0;
-}
-
-static int l_dist_tostring(lua_State *L) {
-  mx_dist *d = check_dist(L, 1);
-  switch (d->kind) {
-  case MX_DIST_NORMAL: lua_pushfstring(L, "normal(%f, %f)", d->a, d->b); break;
-  case MX_DIST_POISSON: lua_pushfstring(L, "poisson(%f)", d->a); break;
-  case MX_DIST_LOGNORMAL: lua_pushfstring(L, "lognormal(%f, %f)", d->a, d->b); break;
-  case MX_DIST_NEGBIN: lua_pushfstring(L, "negbin(%f, %f)", d->a, d->b); break;
-  default:
-    lua_pushfstring(L, "%s(%d values, mean %f)", mx_dist_kind_name(d->kind), (int)d->n,
-                    mx_dist_mean(d));
-  }
-  return 1;
-}
-
-/* Apply f to a number or to every element of an array. */
-static int map_numbers(lua_State *L, double (*f)(const mx_dist *, double), int probability) {
-  mx_dist *d = check_dist(L, 1);
-  if (lua_isnumber(L, 2)) {
-    double x = lua_tonumber(L, 2);
-    if (probability && !(x > 0 && x < 1))
-      return luaL_error(L, "quantile: probability must be strictly between 0 and 1 (got %f)", x);
-    lua_pushnumber(L, f(d, x));
-    return 1;
-  }
-  size_t n;
-  double *v = check_numbers(L, 2, &n, "argument");
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    if (probability && !(v[i] > 0 && v[i] < 1))
-      return luaL_error(L, "quantile: probability %d must be strictly between 0 and 1 (got %f)",
-                        (int)i + 1, v[i]);
-    lua_pushnumber(L, f(d, v[i]));
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  return 1;
-}
-
-static int l_dist_cdf(lua_State *L) { return map_numbers(L, mx_dist_cdf, 0); }
-static int l_dist_pdf(lua_State *L) { return map_numbers(L, mx_dist_pdf, 0); }
-static int l_dist_quantile(lua_State *L) { return map_numbers(L, mx_dist_quantile, 1); }
-static int l_dist_loss(lua_State *L) { return map_numbers(L, mx_dist_loss, 0); }
-static int l_dist_loss_bar(lua_State *L) { return map_numbers(L, mx_dist_loss_bar, 0); }
-static int l_dist_loss2(lua_State *L) { return map_numbers(L, mx_dist_loss2, 0); }
-
-static int l_dist_mean(lua_State *L) {
-  lua_pushnumber(L, mx_dist_mean(check_dist(L, 1)));
-  return 1;
-}
-
-static int l_dist_sd(lua_State *L) {
-  lua_pushnumber(L, mx_dist_sd(check_dist(L, 1)));
-  return 1;
-}
-
-static int l_dist_kind(lua_State *L) {
-  lua_pushstring(L, mx_dist_kind_name(check_dist(L, 1)->kind));
-  return 1;
-}
-
-/* d:periods(k): demand over k periods (lead-time demand). */
-static int l_dist_periods(lua_State *L) {
-  mx_dist *d = check_dist(L, 1);
-  double k = luaL_checknumber(L, 2);
-  mx_error err;
-  mx_dist *out = new_dist(L);
-  if (mx_dist_periods(d, k, out, &err)) return raise_error(L, &err);
-  return 1;
-}
-
-/* d:sample(n [, seed]): n draws as an array (seed default 1). */
-static int l_dist_sample(lua_State *L) {
-  mx_dist *d = check_dist(L, 1);
-  lua_Integer n = luaL_checkinteger(L, 2);
-  lua_Integer seed = luaL_optinteger(L, 3, 1);
-  if (n < 0 || n > 100000000) return luaL_error(L, "sample: n must be in [0, 1e8]");
-  mx_rng rng;
-  mx_rng_seed(&rng, (uint64_t)seed);
-  lua_createtable(L, (int)n, 0);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_pushnumber(L, mx_dist_sample(d, &rng));
-    lua_rawseti(L, -2, i);
-  }
-  return 1;
-}
-
-static const luaL_Reg dist_methods[] = {
-    {"cdf", l_dist_cdf},         {"pdf", l_dist_pdf},           {"quantile", l_dist_quantile},
-    {"loss", l_dist_loss},       {"loss_bar", l_dist_loss_bar}, {"loss2", l_dist_loss2},
-    {"mean", l_dist_mean},       {"sd", l_dist_sd},             {"kind", l_dist_kind},
-    {"periods", l_dist_periods}, {"sample", l_dist_sample},     {NULL, NULL}};
-
-static void dist_metatable(lua_State *L) {
-  if (luaL_newmetatable(L, DIST_MT)) {
-    luaL_newlib(L, dist_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_dist_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_dist_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-}
-
-static const luaL_Reg dist_funcs[] = {{"normal", l_dist_normal},
-                                      {"poisson", l_dist_poisson},
-                                      {"lognormal", l_dist_lognormal},
-                                      {"negbin", l_dist_negbin},
-                                      {"discrete", l_dist_discrete},
-                                      {"empirical", l_dist_empirical},
-                                      {NULL, NULL}};
-
-int mx_luaopen_dist(lua_State *L) {
-  dist_metatable(L);
-  luaL_newlib(L, dist_funcs);
-  return 1;
 }
 
 /* ---------------------------------------------------------- EOQ family */
@@ -351,13 +102,13 @@ static int l_eoq(lua_State *L) {
   mx_eoq_result r;
   double Q = num_field(L, 1, "Q", NAN, 0, "eoq");
   if (!isnan(Q)) { /* cost of a given Q */
-    if (mx_eoq_cost(K, h, lam, Q, &r.cost, &err)) return raise_error(L, &err);
+    if (mx_eoq_cost(K, h, lam, Q, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.Q = Q;
     r.T = Q / lam;
     r.x = 0;
     r.region = -1;
   } else if (mx_eoq(K, h, lam, &r, &err)) {
-    return raise_error(L, &err);
+    return mx_linv_raise(L, &err);
   }
   push_eoq(L, &r, 0);
   return 1;
@@ -371,7 +122,7 @@ static int l_eoq_backorders(lua_State *L) {
   if (mx_eoq_backorders(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
                         num_field(L, 1, "p", NAN, 1, fn), num_field(L, 1, "lambda", NAN, 1, fn), &r,
                         &err))
-    return raise_error(L, &err);
+    return mx_linv_raise(L, &err);
   push_eoq(L, &r, 1);
   return 1;
 }
@@ -383,7 +134,7 @@ static int l_epq(lua_State *L) {
   mx_eoq_result r;
   if (mx_epq(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
              num_field(L, 1, "lambda", NAN, 1, fn), num_field(L, 1, "mu", NAN, 1, fn), &r, &err))
-    return raise_error(L, &err);
+    return mx_linv_raise(L, &err);
   push_eoq(L, &r, 0);
   return 1;
 }
@@ -405,13 +156,13 @@ static int l_eoq_discount(lua_State *L) {
     return luaL_error(L, "merx.inventory.eoq_discount: kind must be all_units or incremental");
   size_t nb, nc;
   lua_getfield(L, 1, "breaks");
-  double *b = check_numbers(L, -1, &nb, "eoq_discount: breaks");
+  double *b = mx_linv_numbers(L, -1, &nb, "eoq_discount: breaks");
   lua_getfield(L, 1, "prices");
-  double *c = check_numbers(L, -1, &nc, "eoq_discount: prices");
+  double *c = mx_linv_numbers(L, -1, &nc, "eoq_discount: prices");
   if (nb != nc) return luaL_error(L, "merx.inventory.eoq_discount: breaks and prices differ in length");
   mx_error err;
   mx_eoq_result r;
-  if (mx_eoq_discount(k, K, i, lam, b, c, nb, &r, &err)) return raise_error(L, &err);
+  if (mx_eoq_discount(k, K, i, lam, b, c, nb, &r, &err)) return mx_linv_raise(L, &err);
   push_eoq(L, &r, 0);
   return 1;
 }
@@ -435,10 +186,10 @@ static int l_newsvendor(lua_State *L) {
   double S = num_field(L, 1, "S", NAN, 0, fn);
   mx_error err;
   mx_base_stock_result r;
-  if (mx_newsvendor(h, p, d, &r, &err)) return raise_error(L, &err);
+  if (mx_newsvendor(h, p, d, &r, &err)) return mx_linv_raise(L, &err);
   if (!isnan(S)) {
     r.S = S;
-    if (mx_newsvendor_cost(h, p, d, S, &r.cost, &err)) return raise_error(L, &err);
+    if (mx_newsvendor_cost(h, p, d, S, &r.cost, &err)) return mx_linv_raise(L, &err);
   }
   push_bs(L, &r);
   return 1;
@@ -452,7 +203,7 @@ static int l_base_stock(lua_State *L) {
   double Lt = num_field(L, 1, "L", 0, 0, fn);
   mx_error err;
   mx_base_stock_result r;
-  if (mx_base_stock(h, p, d, Lt, &r, &err)) return raise_error(L, &err);
+  if (mx_base_stock(h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
   push_bs(L, &r);
   return 1;
 }
@@ -479,7 +230,7 @@ static int l_rq(lua_State *L) {
   memset(&r, 0, sizeof r);
   if (!isnan(r0) || !isnan(Q0)) {
     if (isnan(r0) || isnan(Q0)) return luaL_error(L, "merx.inventory.rq: give both r and Q");
-    if (mx_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return raise_error(L, &err);
+    if (mx_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.r = r0;
     r.Q = Q0;
     mx_dist ltd;
@@ -491,8 +242,8 @@ static int l_rq(lua_State *L) {
   } else {
     int method;
     if (mx_rq_method_parse(str_field(L, 1, "method", "exact", fn), &method, &err))
-      return raise_error(L, &err);
-    if (mx_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return raise_error(L, &err);
+      return mx_linv_raise(L, &err);
+    if (mx_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return mx_linv_raise(L, &err);
   }
   lua_createtable(L, 0, 4);
   set_num(L, "r", r.r);
@@ -515,7 +266,7 @@ static int l_ss(lua_State *L) {
   mx_ss_result r;
   if (!isnan(s0) || !isnan(S0)) {
     if (isnan(s0) || isnan(S0)) return luaL_error(L, "merx.inventory.ss: give both s and S");
-    if (mx_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return raise_error(L, &err);
+    if (mx_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.s = s0;
     r.S = S0;
   } else {
@@ -527,7 +278,7 @@ static int l_ss(lua_State *L) {
       method = MX_SS_POWER;
     else
       return luaL_error(L, "merx.inventory.ss: method must be exact or power");
-    if (mx_ss(method, K, h, p, d, Lt, &r, &err)) return raise_error(L, &err);
+    if (mx_ss(method, K, h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
   }
   lua_createtable(L, 0, 3);
   set_num(L, "s", r.s);
@@ -545,7 +296,7 @@ static int l_safety_stock_common(lua_State *L, const char *fn, double R_default)
          sL = num_field(L, 1, "sigma_L", 0, 0, fn), R = num_field(L, 1, "R", R_default, 0, fn);
   mx_error err;
   mx_safety_stock_result r;
-  if (mx_safety_stock(service, mu, sigma, Lt, sL, R, &r, &err)) return raise_error(L, &err);
+  if (mx_safety_stock(service, mu, sigma, Lt, sL, R, &r, &err)) return mx_linv_raise(L, &err);
   lua_createtable(L, 0, 6);
   set_num(L, "z", r.z);
   set_num(L, "mean", r.mean);
@@ -570,7 +321,7 @@ static int l_reorder_point(lua_State *L) {
     double Q = num_field(L, 1, "Q", NAN, 1, fn), beta = num_field(L, 1, "fill_rate", NAN, 1, fn);
     mx_error err;
     double r;
-    if (mx_reorder_point_fill(d, Q, beta, &r, &err)) return raise_error(L, &err);
+    if (mx_reorder_point_fill(d, Q, beta, &r, &err)) return mx_linv_raise(L, &err);
     lua_createtable(L, 0, 3);
     set_num(L, "r", r);
     set_num(L, "safety_stock", r - mx_dist_mean(d));
@@ -595,11 +346,11 @@ static int l_fill_rate(lua_State *L) {
   if (strcmp(pol, "rq") == 0) {
     if (mx_fill_rate_rq(d, num_field(L, 1, "r", NAN, 1, fn), num_field(L, 1, "Q", NAN, 1, fn), &beta,
                         &err))
-      return raise_error(L, &err);
+      return mx_linv_raise(L, &err);
   } else if (strcmp(pol, "rs") == 0) {
     if (mx_fill_rate_rs(d, num_field(L, 1, "R", 1, 0, fn), num_field(L, 1, "L", NAN, 1, fn),
                         num_field(L, 1, "S", NAN, 1, fn), &beta, &err))
-      return raise_error(L, &err);
+      return mx_linv_raise(L, &err);
   } else {
     return luaL_error(L, "merx.inventory.fill_rate: policy must be rq or rs");
   }
@@ -623,7 +374,7 @@ static int l_order_up_to(lua_State *L) {
   mx_error err;
   if (mx_order_up_to(type, num_field(L, 1, "service", NAN, 1, fn), d, R,
                      num_field(L, 1, "L", NAN, 1, fn), &S, &err))
-    return raise_error(L, &err);
+    return mx_linv_raise(L, &err);
   lua_createtable(L, 0, 2);
   set_num(L, "S", S);
   double beta;
@@ -640,7 +391,7 @@ static int loss_apply(lua_State *L, double (*f)(double, double, double), int two
     return 1;
   }
   size_t n;
-  double *x = check_numbers(L, 1, &n, "x");
+  double *x = mx_linv_numbers(L, 1, &n, "x");
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushnumber(L, f(x[i], a, b));
@@ -704,24 +455,24 @@ static int l_simulate(lua_State *L) {
     for (size_t k = 0; k < npaths; k++) {
       lua_rawgeti(L, pidx, (lua_Integer)k + 1);
       size_t m;
-      double *v = check_numbers(L, -1, &m, "simulate: paths[k]");
+      double *v = mx_linv_numbers(L, -1, &m, "simulate: paths[k]");
       if (m != n) return luaL_error(L, "merx.inventory.simulate: paths must all have the same length");
       memcpy(dem + k * n, v, n * sizeof *v);
       lua_pop(L, 2);
     }
   } else {
     lua_getfield(L, 1, "demand");
-    dem = check_numbers(L, -1, &n, "simulate: demand");
+    dem = mx_linv_numbers(L, -1, &n, "simulate: demand");
   }
   lua_getfield(L, 1, "levels");
   if (!lua_isnil(L, -1)) {
     size_t nl;
-    o.levels = check_numbers(L, -1, &nl, "simulate: levels");
+    o.levels = mx_linv_numbers(L, -1, &nl, "simulate: levels");
     if (nl != n) return luaL_error(L, "merx.inventory.simulate: levels must have one value per period");
   }
   mx_error err;
   mx_sim_result s;
-  if (mx_simulate(&o, dem, n, npaths, &s, &err)) return raise_error(L, &err);
+  if (mx_simulate(&o, dem, n, npaths, &s, &err)) return mx_linv_raise(L, &err);
   lua_createtable(L, 0, 14);
   set_num(L, "fill_rate", s.fill_rate);
   set_num(L, "cycle_service", s.cycle_service);
@@ -750,22 +501,22 @@ static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
   lua_getfield(L, f, "mean");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    pi->mean = check_numbers(L, f, &pi->horizon, "plan: forecast");
+    pi->mean = mx_linv_numbers(L, f, &pi->horizon, "plan: forecast");
     lua_getfield(L, it, "sigma");
     if (!lua_isnil(L, -1)) {
       size_t n;
-      pi->sigma = check_numbers(L, -1, &n, "plan: sigma");
+      pi->sigma = mx_linv_numbers(L, -1, &n, "plan: sigma");
       if (n < pi->horizon) luaL_error(L, "merx.inventory.plan: items[%d].sigma is shorter than forecast", k);
     }
     return;
   }
-  pi->mean = check_numbers(L, -1, &pi->horizon, "plan: forecast.mean");
+  pi->mean = mx_linv_numbers(L, -1, &pi->horizon, "plan: forecast.mean");
   const char *names[2] = {"sigma", "cum_sigma"};
   for (int j = 0; j < 2; j++) {
     lua_getfield(L, f, names[j]);
     if (!lua_isnil(L, -1)) {
       size_t n;
-      double *v = check_numbers(L, -1, &n, "plan: forecast sd");
+      double *v = mx_linv_numbers(L, -1, &n, "plan: forecast sd");
       if (n < pi->horizon) luaL_error(L, "merx.inventory.plan: items[%d].forecast.%s too short", k, names[j]);
       if (j == 0) pi->sigma = v; else pi->cum_sigma = v;
     }
@@ -824,7 +575,7 @@ static int l_plan(lua_State *L) {
       char msg[MX_ERROR_MESSAGE_MAX + 64];
       snprintf(msg, sizeof msg, "items[%d]: %s", (int)k, err.message);
       mx_error_set(&err, MX_EINVAL, "%s", msg);
-      return raise_error(L, &err);
+      return mx_linv_raise(L, &err);
     }
     lua_createtable(L, 0, 9);
     lua_getfield(L, it, "id");
@@ -866,7 +617,7 @@ static const luaL_Reg inventory_funcs[] = {
     {NULL, NULL}};
 
 int mx_luaopen_inventory(lua_State *L) {
-  dist_metatable(L); /* dist_field checks need it even when merx.dist is not loaded */
+  mx_linv_dist_metatable(L); /* dist_field checks need it even when merx.dist is not loaded */
   luaL_newlib(L, inventory_funcs);
   return 1;
 }
