@@ -177,7 +177,7 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       if (__builtin_popcount(mask) > 1) u = MX_FC_COMBO;
       else if (mask == FC_C_SNAIVE) u = MX_FC_SNAIVE;
       else if (mask == FC_C_THETA) u = MX_FC_THETA;
-      else if (mask == FC_C_NAIVE2) u = MX_FC_NAIVE2;
+      else if (mask == FC_C_NAIVE2) u = n >= 3 * (size_t)m && m > 1 ? MX_FC_NAIVE2 : MX_FC_NAIVE;
       else if (mask == FC_C_SES) u = MX_FC_SES;
       else u = mask == FC_C_ETS ? MX_FC_ETS : MX_FC_COMBO; /* snaive_week, seasonal_mean */
       if (u == MX_FC_ETS && ets_out && cfg.ets_fixed) {

@@ -1,11 +1,12 @@
 /* Empirical prediction intervals from rolling-origin errors inside the
  * history: the method is re-run from origins n-h, n-h-s, n-h-2s, ... and its
  * h-step errors against the known values give, per step, the error
- * distribution. With at least 20 origins the bounds are the empirical error
- * quantiles (linear interpolation, R type 7); with fewer, a normal
+ * distribution. With at least 20 origins the half-width at level L is the
+ * L-quantile of the absolute errors (linear interpolation, R type 7; the
+ * split-conformal interval of Vovk et al. / Lei et al. 2018); with fewer, a normal
  * distribution with the root-mean-square error as sigma (a handful of origins
- * cannot resolve a 2.5% tail). Without any origin (a series shorter than
- * h + 3) a random walk's sigma sqrt(h) x sd(diff y) is used. */
+ * cannot resolve a 2.5% tail). With fewer than 4 origins (a series shorter
+ * than h + 3 + 3h/4) a random walk's sigma sqrt(h) x sd(diff y) is used. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
   int K = 0;
   size_t step = H / 4 ? H / 4 : 1;
   while (K < max_origins && n >= H + min_train + (size_t)K * step) K++;
+  if (K < 4) K = 0; /* too few origins to estimate a spread: random walk below */
   double *e = K ? malloc((size_t)K * H * sizeof *e) : NULL;
   double *f = K ? malloc(H * sizeof *f) : NULL;
   double *col = K ? malloc((size_t)K * sizeof *col) : NULL;
@@ -105,7 +107,7 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       double v = e[(size_t)k * H + j];
       if (!isnan(v)) {
         ss += v * v;
-        col[c++] = v;
+        col[c++] = fabs(v);
       }
     }
     sigma[j] = c ? sqrt(ss / c) : (j ? sigma[j - 1] : 0);
@@ -131,8 +133,10 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       double a = (1 - levels[l] / 100.0) / 2;
       double ql, qh;
       if (c >= 20) {
-        ql = quantile_sorted(col, c, a);
-        qh = quantile_sorted(col, c, 1 - a);
+        /* quantile of the absolute errors (split-conformal style): symmetric,
+         * always contains the point forecast, nested across levels */
+        qh = quantile_sorted(col, c, 1 - 2 * a);
+        ql = -qh;
       } else {
         double z = fc_qnorm(1 - a);
         ql = -z * sigma[j];

@@ -146,8 +146,18 @@ int fc_auto(const double *y, size_t n, int m, int h, double *f, fc_config *chose
   size_t need = (size_t)h + (size_t)(m > 1 ? 3 * m : 10);
   if (chosen->m2) need = (size_t)h + 2 * (size_t)chosen->m2;
   if (n < need) {
-    chosen->mask = FC_C_ETS;
-    snprintf(note, note_size, "series of %zu too short for a holdout of %d: ets by AICc", n, h);
+    fc_ets_fit fit;
+    if (fc_ets_auto(y, n, m, -1, -1, 0, &fit) == 0) {
+      chosen->mask = FC_C_ETS;
+      chosen->ets_fixed = 1;
+      chosen->ets_error = fit.error, chosen->ets_trend = fit.trend, chosen->ets_season = fit.season;
+      snprintf(note, note_size, "series of %zu too short for a holdout of %d: ets by AICc", n, h);
+    } else {
+      /* too short even for ETS: Theta needs 3 values, naive2 falls back to naive */
+      chosen->mask = n >= 3 ? FC_C_THETA : FC_C_NAIVE2;
+      snprintf(note, note_size, "series of %zu too short for ets: %s", n,
+               n >= 3 ? "theta" : "naive");
+    }
     fc_config_run(y, n, chosen, h, f);
     describe(chosen->mask, chosen, model, model_size);
     return 0;
