@@ -10,32 +10,24 @@
 #include <string.h>
 
 #include "lua/linventory.h"
+#include "lua/lmerx.h"
 #include "util/util.h"
 
 /* Raise err as a Lua error prefixed with the position of the nearest Lua
  * caller ("script.lua:12: h (holding cost) must be ..."). */
-int mx_linv_raise(lua_State *L, const mx_error *err) {
-  char buf[2048];
-  mx_error_format(err, buf, sizeof buf);
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
-      return luaL_error(L, "%s:%d: %s", ar.short_src, ar.currentline, buf);
-  }
-  return luaL_error(L, "%s", buf);
-}
+int mx_linv_raise(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
 /* Array of numbers at stack index idx (a Lua sequence), copied into a
  * buffer owned by a userdata pushed on the stack. */
 double *mx_linv_numbers(lua_State *L, int idx, size_t *n, const char *what) {
   idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) luaL_error(L, "%s must be an array of numbers", what);
+  if (!lua_istable(L, idx)) mx_lua_error(L, "%s must be an array of numbers", what);
   size_t len = (size_t)lua_rawlen(L, idx);
   double *v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
   for (size_t i = 0; i < len; i++) {
     lua_rawgeti(L, idx, (lua_Integer)i + 1);
     if (!lua_isnumber(L, -1))
-      luaL_error(L, "%s: element %d is not a number", what, (int)i + 1);
+      mx_lua_error(L, "%s: element %d is not a number", what, (int)i + 1);
     v[i] = lua_tonumber(L, -1);
     lua_pop(L, 1);
   }
@@ -97,14 +89,14 @@ static int l_dist_discrete(lua_State *L) {
   if (!x || !p) {
     free(x);
     free(p);
-    return luaL_error(L, "out of memory");
+    return mx_lua_error(L, "out of memory");
   }
   lua_pushnil(L);
   while (lua_next(L, 1)) {
     if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1)) {
       free(x);
       free(p);
-      return luaL_error(L, "merx.dist.discrete: expected {[value] = probability, ...}");
+      return mx_lua_error(L, "merx.dist.discrete: expected {[value] = probability, ...}");
     }
     if (n == cap) {
       cap *= 2;
@@ -112,7 +104,7 @@ static int l_dist_discrete(lua_State *L) {
       if (!nx || !np) {
         free(nx ? nx : x);
         free(p);
-        return luaL_error(L, "out of memory");
+        return mx_lua_error(L, "out of memory");
       }
       x = nx;
       p = np;
@@ -165,7 +157,7 @@ static int map_numbers(lua_State *L, double (*f)(const mx_dist *, double), int p
   if (lua_isnumber(L, 2)) {
     double x = lua_tonumber(L, 2);
     if (probability && !(x > 0 && x < 1))
-      return luaL_error(L, "quantile: probability must be strictly between 0 and 1 (got %f)", x);
+      return mx_lua_error(L, "quantile: probability must be strictly between 0 and 1 (got %f)", x);
     lua_pushnumber(L, f(d, x));
     return 1;
   }
@@ -174,7 +166,7 @@ static int map_numbers(lua_State *L, double (*f)(const mx_dist *, double), int p
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     if (probability && !(v[i] > 0 && v[i] < 1))
-      return luaL_error(L, "quantile: probability %d must be strictly between 0 and 1 (got %f)",
+      return mx_lua_error(L, "quantile: probability %d must be strictly between 0 and 1 (got %f)",
                         (int)i + 1, v[i]);
     lua_pushnumber(L, f(d, v[i]));
     lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -219,7 +211,7 @@ static int l_dist_sample(lua_State *L) {
   mx_dist *d = mx_linv_check_dist(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   lua_Integer seed = luaL_optinteger(L, 3, 1);
-  if (n < 0 || n > 100000000) return luaL_error(L, "sample: n must be in [0, 1e8]");
+  if (n < 0 || n > 100000000) return mx_lua_error(L, "sample: n must be in [0, 1e8]");
   mx_rng rng;
   mx_rng_seed(&rng, (uint64_t)seed);
   lua_createtable(L, (int)n, 0);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lua/linventory.h"
+#include "lua/lmerx.h"
 #include "merx/inventory.h"
 #include "util/util.h"
 
@@ -21,7 +22,7 @@
 
 static void check_opts(lua_State *L, int idx, const char *fn) {
   if (!lua_istable(L, idx))
-    luaL_error(L, "merx.inventory.%s: expected an options table {...}", fn);
+    mx_lua_error(L, "merx.inventory.%s: expected an options table {...}", fn);
 }
 
 /* Number field: required when def is NaN and required is set. */
@@ -30,11 +31,11 @@ static double num_field(lua_State *L, int idx, const char *name, double def, int
   lua_getfield(L, idx, name);
   double v = def;
   if (lua_isnil(L, -1)) {
-    if (required) luaL_error(L, "merx.inventory.%s: field '%s' is required", fn, name);
+    if (required) mx_lua_error(L, "merx.inventory.%s: field '%s' is required", fn, name);
   } else if (lua_isnumber(L, -1)) {
     v = lua_tonumber(L, -1);
   } else {
-    luaL_error(L, "merx.inventory.%s: field '%s' must be a number (got %s)", fn, name,
+    mx_lua_error(L, "merx.inventory.%s: field '%s' must be a number (got %s)", fn, name,
                luaL_typename(L, -1));
   }
   lua_pop(L, 1);
@@ -47,7 +48,7 @@ static const char *str_field(lua_State *L, int idx, const char *name, const char
   const char *s = def;
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "merx.inventory.%s: field '%s' must be a string", fn, name);
+      mx_lua_error(L, "merx.inventory.%s: field '%s' must be a string", fn, name);
     s = lua_tostring(L, -1); /* stays alive: the options table holds it */
   }
   lua_pop(L, 1);
@@ -77,7 +78,7 @@ static mx_dist *dist_field(lua_State *L, int idx, const char *name, const char *
   lua_getfield(L, idx, name);
   mx_dist *d = luaL_testudata(L, -1, DIST_MT);
   if (!d)
-    luaL_error(L, "merx.inventory.%s: field '%s' must be a merx.dist distribution (got %s)", fn,
+    mx_lua_error(L, "merx.inventory.%s: field '%s' must be a merx.dist distribution (got %s)", fn,
                name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the options table keeps it alive */
   return d;
@@ -153,13 +154,13 @@ static int l_eoq_discount(lua_State *L) {
   else if (strcmp(kind, "incremental") == 0)
     k = MX_DISCOUNT_INCREMENTAL;
   else
-    return luaL_error(L, "merx.inventory.eoq_discount: kind must be all_units or incremental");
+    return mx_lua_error(L, "merx.inventory.eoq_discount: kind must be all_units or incremental");
   size_t nb, nc;
   lua_getfield(L, 1, "breaks");
   double *b = mx_linv_numbers(L, -1, &nb, "eoq_discount: breaks");
   lua_getfield(L, 1, "prices");
   double *c = mx_linv_numbers(L, -1, &nc, "eoq_discount: prices");
-  if (nb != nc) return luaL_error(L, "merx.inventory.eoq_discount: breaks and prices differ in length");
+  if (nb != nc) return mx_lua_error(L, "merx.inventory.eoq_discount: breaks and prices differ in length");
   mx_error err;
   mx_eoq_result r;
   if (mx_eoq_discount(k, K, i, lam, b, c, nb, &r, &err)) return mx_linv_raise(L, &err);
@@ -221,15 +222,15 @@ static int l_rq(lua_State *L) {
   const char *dist = str_field(L, 1, "dist", NULL, fn);
   if (dist && strcmp(dist, "poisson") == 0) tau = -1;
   else if (dist && strcmp(dist, "normal") != 0)
-    return luaL_error(L, "merx.inventory.rq: dist must be \"normal\" or \"poisson\"");
+    return mx_lua_error(L, "merx.inventory.rq: dist must be \"normal\" or \"poisson\"");
   if (dist && strcmp(dist, "normal") == 0 && tau < 0)
-    return luaL_error(L, "merx.inventory.rq: normal demand needs tau (sd per period)");
+    return mx_lua_error(L, "merx.inventory.rq: normal demand needs tau (sd per period)");
   mx_error err;
   double r0 = num_field(L, 1, "r", NAN, 0, fn), Q0 = num_field(L, 1, "Q", NAN, 0, fn);
   mx_rq_result r;
   memset(&r, 0, sizeof r);
   if (!isnan(r0) || !isnan(Q0)) {
-    if (isnan(r0) || isnan(Q0)) return luaL_error(L, "merx.inventory.rq: give both r and Q");
+    if (isnan(r0) || isnan(Q0)) return mx_lua_error(L, "merx.inventory.rq: give both r and Q");
     if (mx_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.r = r0;
     r.Q = Q0;
@@ -265,7 +266,7 @@ static int l_ss(lua_State *L) {
   double s0 = num_field(L, 1, "s", NAN, 0, fn), S0 = num_field(L, 1, "S", NAN, 0, fn);
   mx_ss_result r;
   if (!isnan(s0) || !isnan(S0)) {
-    if (isnan(s0) || isnan(S0)) return luaL_error(L, "merx.inventory.ss: give both s and S");
+    if (isnan(s0) || isnan(S0)) return mx_lua_error(L, "merx.inventory.ss: give both s and S");
     if (mx_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.s = s0;
     r.S = S0;
@@ -277,7 +278,7 @@ static int l_ss(lua_State *L) {
     else if (strcmp(m, "power") == 0)
       method = MX_SS_POWER;
     else
-      return luaL_error(L, "merx.inventory.ss: method must be exact or power");
+      return mx_lua_error(L, "merx.inventory.ss: method must be exact or power");
     if (mx_ss(method, K, h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
   }
   lua_createtable(L, 0, 3);
@@ -352,7 +353,7 @@ static int l_fill_rate(lua_State *L) {
                         num_field(L, 1, "S", NAN, 1, fn), &beta, &err))
       return mx_linv_raise(L, &err);
   } else {
-    return luaL_error(L, "merx.inventory.fill_rate: policy must be rq or rs");
+    return mx_lua_error(L, "merx.inventory.fill_rate: policy must be rq or rs");
   }
   lua_pushnumber(L, beta);
   return 1;
@@ -361,7 +362,7 @@ static int l_fill_rate(lua_State *L) {
 static int parse_type(lua_State *L, const char *s) {
   if (strcmp(s, "cycle") == 0) return MX_SERVICE_CYCLE;
   if (strcmp(s, "fill") == 0) return MX_SERVICE_FILL;
-  return luaL_error(L, "service type must be \"cycle\" or \"fill\" (got \"%s\")", s);
+  return mx_lua_error(L, "service type must be \"cycle\" or \"fill\" (got \"%s\")", s);
 }
 
 /* order_up_to{dist = per-period demand, L, R = 1, service, type = "cycle"} */
@@ -422,7 +423,7 @@ static int l_simulate(lua_State *L) {
   else if (strcmp(pol, "rq") == 0)
     o.policy = MX_POLICY_RQ;
   else
-    return luaL_error(L, "merx.inventory.simulate: policy must be base_stock, ss or rq");
+    return mx_lua_error(L, "merx.inventory.simulate: policy must be base_stock, ss or rq");
   o.S = num_field(L, 1, "S", NAN, 0, fn);
   o.s = num_field(L, 1, "s", NAN, 0, fn);
   o.r = num_field(L, 1, "r", NAN, 0, fn);
@@ -430,9 +431,9 @@ static int l_simulate(lua_State *L) {
   double Lt = num_field(L, 1, "L", 0, 0, fn), R = num_field(L, 1, "R", 1, 0, fn);
   double wu = num_field(L, 1, "warmup", 0, 0, fn);
   if (Lt != floor(Lt) || Lt < 0 || Lt > 1e6)
-    return luaL_error(L, "merx.inventory.simulate: L must be a whole number of periods >= 0");
+    return mx_lua_error(L, "merx.inventory.simulate: L must be a whole number of periods >= 0");
   if (R != floor(R) || R < 1 || R > 1e6)
-    return luaL_error(L, "merx.inventory.simulate: R must be a whole number >= 1");
+    return mx_lua_error(L, "merx.inventory.simulate: R must be a whole number >= 1");
   o.L = (int)Lt;
   o.R = (int)R;
   o.warmup = wu >= 0 && wu < 1e9 ? (int)wu : -1;
@@ -447,7 +448,7 @@ static int l_simulate(lua_State *L) {
   if (!lua_isnil(L, -1)) {
     int pidx = lua_gettop(L);
     npaths = (size_t)lua_rawlen(L, pidx);
-    if (npaths == 0) return luaL_error(L, "merx.inventory.simulate: paths is empty");
+    if (npaths == 0) return mx_lua_error(L, "merx.inventory.simulate: paths is empty");
     lua_rawgeti(L, pidx, 1);
     n = (size_t)lua_rawlen(L, -1);
     lua_pop(L, 1);
@@ -456,7 +457,7 @@ static int l_simulate(lua_State *L) {
       lua_rawgeti(L, pidx, (lua_Integer)k + 1);
       size_t m;
       double *v = mx_linv_numbers(L, -1, &m, "simulate: paths[k]");
-      if (m != n) return luaL_error(L, "merx.inventory.simulate: paths must all have the same length");
+      if (m != n) return mx_lua_error(L, "merx.inventory.simulate: paths must all have the same length");
       memcpy(dem + k * n, v, n * sizeof *v);
       lua_pop(L, 2);
     }
@@ -468,7 +469,7 @@ static int l_simulate(lua_State *L) {
   if (!lua_isnil(L, -1)) {
     size_t nl;
     o.levels = mx_linv_numbers(L, -1, &nl, "simulate: levels");
-    if (nl != n) return luaL_error(L, "merx.inventory.simulate: levels must have one value per period");
+    if (nl != n) return mx_lua_error(L, "merx.inventory.simulate: levels must have one value per period");
   }
   mx_error err;
   mx_sim_result s;
@@ -497,7 +498,7 @@ static int l_simulate(lua_State *L) {
 static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
   lua_getfield(L, it, "forecast");
   int f = lua_gettop(L);
-  if (!lua_istable(L, f)) luaL_error(L, "merx.inventory.plan: items[%d].forecast must be a table", k);
+  if (!lua_istable(L, f)) mx_lua_error(L, "merx.inventory.plan: items[%d].forecast must be a table", k);
   lua_getfield(L, f, "mean");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -506,7 +507,7 @@ static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
     if (!lua_isnil(L, -1)) {
       size_t n;
       pi->sigma = mx_linv_numbers(L, -1, &n, "plan: sigma");
-      if (n < pi->horizon) luaL_error(L, "merx.inventory.plan: items[%d].sigma is shorter than forecast", k);
+      if (n < pi->horizon) mx_lua_error(L, "merx.inventory.plan: items[%d].sigma is shorter than forecast", k);
     }
     return;
   }
@@ -517,7 +518,7 @@ static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
     if (!lua_isnil(L, -1)) {
       size_t n;
       double *v = mx_linv_numbers(L, -1, &n, "plan: forecast sd");
-      if (n < pi->horizon) luaL_error(L, "merx.inventory.plan: items[%d].forecast.%s too short", k, names[j]);
+      if (n < pi->horizon) mx_lua_error(L, "merx.inventory.plan: items[%d].forecast.%s too short", k, names[j]);
       if (j == 0) pi->sigma = v; else pi->cum_sigma = v;
     }
   }
@@ -536,10 +537,10 @@ static int l_plan(lua_State *L) {
            : strcmp(dist, "negbin") == 0 ? MX_DIST_NEGBIN
            : strcmp(dist, "normal") == 0 ? MX_DIST_NORMAL
                                          : 0;
-  if (!dk) return luaL_error(L, "merx.inventory.plan: dist must be normal, poisson or negbin");
+  if (!dk) return mx_lua_error(L, "merx.inventory.plan: dist must be normal, poisson or negbin");
   lua_getfield(L, 1, "items");
   int items = lua_gettop(L);
-  if (!lua_istable(L, items)) return luaL_error(L, "merx.inventory.plan: items must be an array of tables");
+  if (!lua_istable(L, items)) return mx_lua_error(L, "merx.inventory.plan: items must be an array of tables");
   size_t n = (size_t)lua_rawlen(L, items);
   lua_createtable(L, (int)n, 0);
   int out = lua_gettop(L);
@@ -547,7 +548,7 @@ static int l_plan(lua_State *L) {
     int top = lua_gettop(L);
     lua_rawgeti(L, items, (lua_Integer)k);
     int it = lua_gettop(L);
-    if (!lua_istable(L, it)) return luaL_error(L, "merx.inventory.plan: items[%d] is not a table", (int)k);
+    if (!lua_istable(L, it)) return mx_lua_error(L, "merx.inventory.plan: items[%d] is not a table", (int)k);
     mx_plan_item pi;
     memset(&pi, 0, sizeof pi);
     pi.on_hand = num_field(L, it, "on_hand", NAN, 1, fn);

@@ -9,8 +9,8 @@
 
 #define DIST_MT "merx.dist"
 
-/* Raise err as a Lua error prefixed with the nearest Lua caller's position
- * ("script.lua:12: h (holding cost) must be ..."). Never returns. */
+/* Raise err through the runtime's mx_lua_raise (the one place errors become
+ * Lua errors): "script.lua:12: h (holding cost) must be ...". Never returns. */
 int mx_linv_raise(lua_State *L, const mx_error *err);
 /* Array of numbers at idx copied into a buffer owned by a userdata pushed on
  * the stack; *n receives the length. what names the argument in errors. */
