@@ -31,3 +31,12 @@ expect_exit 1 "$MERX" plan --stock s2.csv --history "$DATA" --format long \
 expect_contains err.txt "no series in the history matches an item id of the stock file"
 [ ! -e o.csv ]
 expect_exit 2 "$MERX" plan --stock stock.csv --history "$DATA" --forecast fc.csv --format long --out o.csv
+
+# the two-step pipeline: merx forecast (long input adds a time column) -> merx plan
+expect_exit 0 "$MERX" forecast --data "$DATA" --format long --columns id=StockCode,time=date,value=quantity \
+  --freq week --horizon 4 --method ses --out fc2.csv
+head -1 fc2.csv | grep -q '^id,h,time,forecast,'
+expect_exit 0 "$MERX" plan --stock stock.csv --forecast fc2.csv --out orders3.csv --json
+expect_contains out.txt '"items":2'
+m3=$(awk -F, '$1=="85123A"{print $7}' orders3.csv)
+awk -v a="$m1" -v b="$m3" 'BEGIN { exit !((a - b) ^ 2 < 1e-6) }'
