@@ -331,6 +331,8 @@ static int l_reorder_point(lua_State *L) {
   }
   l_safety_stock_common(L, fn, 0);
   lua_getfield(L, -1, "level");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "reorder_point"); /* the same value under its long name */
   lua_setfield(L, -2, "r");
   return 1;
 }

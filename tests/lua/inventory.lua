@@ -45,6 +45,9 @@ for i, x in ipairs(demand) do if x < 0 then demand[i] = 0 end end
 local sim = inv.simulate{policy = "base_stock", S = S, L = 2, demand = demand, h = 1, p = 9}
 check(sim.cycle_service > 0.9 and sim.fill_rate > 0.95, "replayed service " .. sim.cycle_service)
 
+local rp = inv.reorder_point{mu = 12, sigma = 4, L = 7, service = 0.95}
+check(near(rp.r, 101.40749456006, 1e-9) and rp.reorder_point == rp.r, "reorder point")
+
 -- errors carry this script's line
 local ok, err = pcall(inv.safety_stock, {service = 1.2, mu = 10, sigma = 2, L = 1})
 check(not ok and err:find("service must be strictly between 0 and 1", 1, true), tostring(err))
