@@ -86,6 +86,9 @@ n() { grep -c "^$1	.*	$2	" out.txt || true; }
 expect_contains out.txt "latest	2026-01-01T10:40:00+00:00	1	success"
 [ -d outputs/latest/2026-01-01T10-40-00Z ] && [ ! -e outputs/latest/2026-01-01T10-30-00Z ]
 [ "$(ls outputs/all | grep -vc tmp)" -eq 5 ]
+expect_exit 0 "$MERX" runs m_s.lua --job skip --limit 2
+[ "$(wc -l < out.txt)" -eq 3 ] && [ "$(grep -c '^skip	' out.txt)" -eq 2 ]
+expect_contains out.txt "skip	2026-01-01T10:40:00+00:00	1	missed"
 
 # ---- a daemon killed with SIGKILL mid-run
 cat > k_s.lua <<'LUA'
