@@ -509,12 +509,18 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
     S.exe[n] = 0;
   }
   int lockfd = -1;
+  const char *slash = strrchr(S.s->store, '/');
+  if (slash && slash != S.s->store) { /* the store's directory may not exist yet */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - S.s->store), S.s->store);
+    mx_mkdir_p(dir);
+  }
   if ((rc = take_lock(S.s->store, &lockfd, err)) != MX_OK) {
     mx_schedule_free(S.s);
     return rc;
   }
   if ((rc = mx_runs_open(S.s->store, 0, &S.db, err)) != MX_OK) goto out;
-  mkdir(S.s->outputs, 0777);
+  mx_mkdir_p(S.s->outputs);
   /* Whatever was running when a previous scheduler died is abandoned now. */
   int nab = mx_runs_abandon_running(S.db, mx_wall_seconds(), err);
   if (nab < 0) {
@@ -539,6 +545,13 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGHUP, &sa, &old_hup);
   sigaction(SIGCHLD, &sa, &old_chld);
+  /* A vanished log reader (journal restart, closed pipe) must not kill the
+   * scheduler; children get SIGPIPE back before exec. */
+  struct sigaction ign, old_pipe;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &old_pipe);
 
   S.next = malloc((size_t)(S.s->njobs ? S.s->njobs : 1) * sizeof *S.next);
   if (!S.next) {
@@ -629,6 +642,7 @@ out_signals:
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGHUP, &old_hup, NULL);
   sigaction(SIGCHLD, &old_chld, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   close(g_pipe[0]);
   close(g_pipe[1]);
   g_pipe[0] = g_pipe[1] = -1;
