@@ -166,6 +166,10 @@ typedef struct mx_sched_options {
   double now_offset; /* added to the real clock (testing and rehearsals: --now) */
   double grace;      /* seconds between SIGTERM and SIGKILL for a child (default 10) */
   const char *exe;   /* binary to run `EXE run SCRIPT ...` with; NULL = /proc/self/exe */
+  /* Rerun one slot of one job (implies once; no catch-up, state untouched):
+   * rerun_slot must be a fire time of the job. */
+  const char *rerun_job;
+  int64_t rerun_slot;
   /* Log sink: one line per event, without trailing newline. NULL = silent. */
   void (*log)(void *ctx, const char *line);
   void *log_ctx;

@@ -29,7 +29,9 @@ static const char *usage =
     "whole packs.\n\n"
     "Stock file (CSV with a header; columns by name, extra columns ignored):\n"
     "  id (required), on_hand (required), on_order, lead_time, review, moq, pack_size,\n"
-    "  service, service_type, h, p. Empty fields take the command-line defaults;\n"
+    "  service, service_type, h, p (--stock-columns ROLE=HEADER,... maps other header\n"
+    "  names, e.g. id=StockCode,lead_time=lead_time_days). Empty fields take the\n"
+    "  command-line defaults;\n"
     "  pack_size defaults to 1 (whole units; give 0 for no rounding).\n"
     "Forecast CSV (merx forecast output): id,h,forecast[,time][,loNN,hiNN...][,method].\n"
     "  The per-period sd is read from the widest interval: (hiNN - forecast) / z.\n"
@@ -60,6 +62,10 @@ static const char *usage =
     "  --json             summary as one JSON object on stdout\n\n"
     "Output columns: id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,\n"
     "safety_stock,order_up_to,raw_order,order,note\n";
+
+const char *const mx_plan_stock_roles[] = {"id",      "on_hand",      "on_order", "lead_time",
+                                           "review",  "moq",          "pack_size", "service",
+                                           "service_type", "h",       "p",         NULL};
 
 static int parse_service_type(const char *s, int *type) {
   if (!s || strcmp(s, "cycle") == 0 || strcmp(s, "1") == 0 || strcmp(s, "type1") == 0) {
@@ -110,17 +116,27 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
   const char *const *names;
   size_t nh = mx_csv_header(csv, &names);
   enum { C_ID, C_OH, C_OO, C_LT, C_RV, C_MOQ, C_PACK, C_SV, C_ST, C_H, C_P, C_N };
-  static const char *cn[C_N] = {"id",   "on_hand", "on_order", "lead_time",    "review", "moq",
-                                "pack_size", "service", "service_type", "h",      "p"};
+  const char *const *cn = mx_plan_stock_roles;
   int col[C_N];
+  const char *hname[C_N]; /* header name of each role, for messages */
   for (int k = 0; k < C_N; k++) {
+    /* the header name of role k: --stock-columns override, else the role */
+    const char *want = cn[k];
+    for (int i = 0; i < def->stock_columns.count; i++)
+      if (strcmp(def->stock_columns.role[i], cn[k]) == 0) want = def->stock_columns.name[i];
+    hname[k] = want;
     col[k] = -1;
     for (size_t j = 0; j < nh; j++)
-      if (strcmp(names[j], cn[k]) == 0) col[k] = (int)j;
+      if (strcmp(names[j], want) == 0) col[k] = (int)j;
+    if (col[k] < 0 && want != cn[k]) {
+      mx_csv_close(csv);
+      return mx_error_at(err, MX_EPARSE, path, 1, 0, want,
+                         "--stock-columns %s=%s: no such column in the header", cn[k], want);
+    }
   }
   if (col[C_ID] < 0 || col[C_OH] < 0) {
     mx_csv_close(csv);
-    return mx_error_at(err, MX_EPARSE, path, 1, 0, col[C_ID] < 0 ? "id" : "on_hand",
+    return mx_error_at(err, MX_EPARSE, path, 1, 0, col[C_ID] < 0 ? hname[C_ID] : hname[C_OH],
                        "the stock file needs columns id and on_hand (and usually lead_time, "
                        "on_order, moq, pack_size, service)");
   }
@@ -137,11 +153,11 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
     const char *txt[C_N];
     for (int k = 0; k < C_N; k++) txt[k] = col[k] >= 0 && (size_t)col[k] < nf ? f[col[k]] : NULL;
     if (!txt[C_ID] || !*txt[C_ID]) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ID] + 1, "id", "empty item id");
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ID] + 1, hname[C_ID], "empty item id");
       break;
     }
     if (mx_idmap_find(ps->ids, txt[C_ID], strlen(txt[C_ID])) >= 0) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ID] + 1, "id",
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ID] + 1, hname[C_ID],
                        "item '%s' appears twice in the stock file", txt[C_ID]);
       break;
     }
@@ -163,11 +179,11 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
     memset(has, 0, sizeof has);
     for (int k = C_OH; k < C_N && rc >= 0; k++) {
       if (k == C_ST) continue;
-      rc = field_number(path, line, col[k], cn[k], txt[k], &v[k], &has[k], err);
+      rc = field_number(path, line, col[k], hname[k], txt[k], &v[k], &has[k], err);
     }
     if (rc < 0) break;
     if (!has[C_OH]) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_OH] + 1, "on_hand", "on_hand is empty");
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_OH] + 1, hname[C_OH], "on_hand is empty");
       break;
     }
     it->item.on_hand = v[C_OH];
@@ -178,13 +194,13 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
     it->item.pack_size = has[C_PACK] ? v[C_PACK] : 1; /* whole units by default */
     it->item.dist = def->dist;
     if (!isfinite(it->item.lead_time)) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_LT] + 1, "lead_time",
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_LT] + 1, hname[C_LT],
                        "no lead time (add a lead_time column or --lead-time)");
       break;
     }
     int type = def->service_type;
     if (txt[C_ST] && *txt[C_ST] && parse_service_type(txt[C_ST], &type) != 0) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ST] + 1, "service_type",
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_ST] + 1, hname[C_ST],
                        "expected cycle or fill, got '%s'", txt[C_ST]);
       break;
     }
@@ -217,7 +233,7 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
                : strstr(msg, "h (holding")  ? C_H
                : strstr(msg, "p (stockout") ? C_P
                                             : -1;
-      const char *field = fk >= 0 ? cn[fk] : NULL;
+      const char *field = fk >= 0 ? hname[fk] : NULL;
       int c = fk >= 0 ? col[fk] + 1 : 0;
       rc = mx_error_at(err, MX_EINVAL, path, line, c, field, "%s", msg);
       break;
@@ -469,7 +485,7 @@ int mx_cmd_plan(int argc, char **argv) {
                          "stock= forecast= history= out= service= service-type= lead-time= "
                          "review= dist= skip-missing actuals= replay-start= json format= freq= "
                          "method= season= horizon= threads= forecast-out= sep= no-header header "
-                         "columns=",
+                         "columns= stock-columns=",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -499,6 +515,13 @@ int mx_cmd_plan(int argc, char **argv) {
   else
     return mx_cli_usage("plan", "--dist: expected normal, poisson or negbin, got '%s'", dist);
 
+  memset(&def.stock_columns, 0, sizeof def.stock_columns);
+  const char *sc = mx_args_get(&a, "stock-columns", NULL);
+  if (sc) {
+    mx_error e;
+    if (mx_columns_parse(sc, mx_plan_stock_roles, &def.stock_columns, &e) != 0)
+      return mx_cli_usage("plan", "--stock-columns: %s", e.message);
+  }
   const char *rs = mx_args_get(&a, "replay-start", "stock");
   int start_at_target = strcmp(rs, "target") == 0;
   if (!start_at_target && strcmp(rs, "stock") != 0)

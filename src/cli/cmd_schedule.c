@@ -14,6 +14,7 @@
 static const char *usage =
     "usage: merx schedule FILE --next N [--from ISO8601] [--json]\n"
     "       merx schedule FILE --once [--now ISO8601] [--exec BIN] [--grace S]\n"
+    "       merx schedule FILE --rerun JOB --slot ISO8601 [--exec BIN] [--grace S]\n"
     "       merx schedule FILE [--now ISO8601] [--exec BIN] [--grace S]\n\n"
     "FILE is Lua returning { store = \"runs.db\", outputs = \"outputs\", jobs = { {...} } }\n"
     "with jobs { name =, cron =, tz =, script =, params =, timeout =, retries =,\n"
@@ -24,6 +25,8 @@ static const char *usage =
     "                offset = UTC\n"
     "  --once        run the jobs that are due now (and missed ones, per `missed`),\n"
     "                wait for them and their retries, then exit (1 if a run failed)\n"
+    "  --rerun JOB --slot T   run that slot of JOB again now (with its retries) and\n"
+    "                exit; its committed outputs are replaced in one step\n"
     "  (neither)     run as a daemon until SIGTERM/SIGINT; SIGHUP reloads FILE\n"
     "  --now T       pretend the clock reads T at start (rehearsals and tests)\n"
     "  --exec BIN    run jobs as `BIN run SCRIPT --out DIR ...` (default: this merx)\n"
@@ -84,7 +87,7 @@ static int print_next(const mx_schedule *s, long n, int64_t from, int json) {
 
 int mx_cmd_schedule(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "schedule", "next= from= once now= exec= grace= json", argc, argv, 2);
+  int rc = mx_args_parse(&a, "schedule", "next= from= once now= exec= grace= json rerun= slot=", argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if (a.npos != 1) return mx_cli_usage("schedule", "expected one schedule FILE (see --help)");
@@ -97,6 +100,13 @@ int mx_cmd_schedule(int argc, char **argv) {
     return mx_cli_usage("schedule", "--json goes with --next");
   if (has_next && (mx_args_has(&a, "now") || mx_args_has(&a, "exec") || mx_args_has(&a, "grace")))
     return mx_cli_usage("schedule", "--now, --exec and --grace do not apply to --next");
+  const char *rerun = mx_args_get(&a, "rerun", NULL), *slot = mx_args_get(&a, "slot", NULL);
+  if (!rerun != !slot) return mx_cli_usage("schedule", "--rerun JOB and --slot T go together");
+  if (rerun && (has_next || once || mx_args_has(&a, "now")))
+    return mx_cli_usage("schedule", "--rerun excludes --next, --once and --now");
+  int64_t slot_at = 0;
+  if (slot && mx_parse_time(slot, &slot_at) != 0)
+    return mx_cli_usage("schedule", "--slot: expected an ISO 8601 time, got '%s'", slot);
   long n;
   if ((rc = mx_args_int(&a, "next", 5, 1, 100000, &n))) return rc;
   double grace;
@@ -123,6 +133,8 @@ int mx_cmd_schedule(int argc, char **argv) {
   opt.grace = grace;
   opt.exe = mx_args_get(&a, "exec", NULL);
   opt.log = log_line;
+  opt.rerun_job = rerun;
+  opt.rerun_slot = slot_at;
   if (ns) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

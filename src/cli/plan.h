@@ -13,8 +13,12 @@ typedef struct mx_plan_defaults {
   int service_type; /* MX_SERVICE_CYCLE or MX_SERVICE_FILL */
   double lead_time; /* NaN: the stock file must give it */
   double review;
-  int dist;         /* MX_DIST_NORMAL or MX_DIST_POISSON */
+  int dist;         /* MX_DIST_NORMAL, MX_DIST_POISSON or MX_DIST_NEGBIN */
+  mx_columns stock_columns; /* --stock-columns role=header overrides (count 0: none) */
 } mx_plan_defaults;
+
+/* Roles of the stock file's columns (also their default header names). */
+extern const char *const mx_plan_stock_roles[];
 
 /* One stock row and its forecast (arrays owned). */
 typedef struct mx_plan_input {

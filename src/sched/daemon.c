@@ -509,12 +509,18 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
     S.exe[n] = 0;
   }
   int lockfd = -1;
+  const char *slash = strrchr(S.s->store, '/');
+  if (slash && slash != S.s->store) { /* the store's directory may not exist yet */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - S.s->store), S.s->store);
+    mx_mkdir_p(dir);
+  }
   if ((rc = take_lock(S.s->store, &lockfd, err)) != MX_OK) {
     mx_schedule_free(S.s);
     return rc;
   }
   if ((rc = mx_runs_open(S.s->store, 0, &S.db, err)) != MX_OK) goto out;
-  mkdir(S.s->outputs, 0777);
+  mx_mkdir_p(S.s->outputs);
   /* Whatever was running when a previous scheduler died is abandoned now. */
   int nab = mx_runs_abandon_running(S.db, mx_wall_seconds(), err);
   if (nab < 0) {
@@ -539,6 +545,13 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGHUP, &sa, &old_hup);
   sigaction(SIGCHLD, &sa, &old_chld);
+  /* A vanished log reader (journal restart, closed pipe) must not kill the
+   * scheduler; children get SIGPIPE back before exec. */
+  struct sigaction ign, old_pipe;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &old_pipe);
 
   S.next = malloc((size_t)(S.s->njobs ? S.s->njobs : 1) * sizeof *S.next);
   if (!S.next) {
@@ -546,13 +559,38 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
     goto out_signals;
   }
   double now = now_clock(&S);
-  for (int i = 0; i < S.s->njobs; i++) {
-    if ((rc = catch_up(&S, i, now)) != MX_OK) {
-      rc = mx_error_set(err, rc, "cannot read the scheduler state in %s", S.s->store);
+  int once = opt->once || opt->rerun_job;
+  if (opt->rerun_job) {
+    mx_job *j = find_job(&S, opt->rerun_job);
+    int64_t check;
+    if (!j) {
+      rc = mx_error_at(err, MX_ENOTFOUND, path, 0, 0, NULL, "no job named '%s'", opt->rerun_job);
       goto out_signals;
     }
+    if (mx_cron_next(&j->cron, j->tz, opt->rerun_slot - 1, &check) != MX_OK ||
+        check != opt->rerun_slot) {
+      char a[40];
+      rc = mx_error_at(err, MX_EINVAL, path, 0, 0, NULL,
+                       "%s is not a fire time of job '%s' ('%s' in %s)",
+                       mx_tz_format(j->tz, opt->rerun_slot, a, sizeof a), j->name, j->cron_text,
+                       mx_tz_name(j->tz));
+      goto out_signals;
+    }
+    for (int i = 0; i < S.s->njobs; i++) S.next[i] = INT64_MAX;
+    if ((rc = enqueue(&S, j->name, opt->rerun_slot, 1, now)) != MX_OK) {
+      rc = mx_error_set(err, rc, "out of memory");
+      goto out_signals;
+    }
+  } else {
+    for (int i = 0; i < S.s->njobs; i++) {
+      if ((rc = catch_up(&S, i, now)) != MX_OK) {
+        rc = mx_error_set(err, rc, "cannot read the scheduler state in %s", S.s->store);
+        goto out_signals;
+      }
+    }
   }
-  logf_(&S, "%s %s: %d job(s), store %s", opt->once ? "running due jobs of" : "scheduling", path,
+  logf_(&S, "%s %s: %d job(s), store %s",
+        opt->rerun_job ? "rerunning one slot of" : once ? "running due jobs of" : "scheduling", path,
         S.s->njobs, S.s->store);
   int seen_term = 0;
   for (;;) {
@@ -569,14 +607,14 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
     }
     reap(&S, now);
     supervise(&S);
-    if (!S.stopping && !opt->once)
+    if (!S.stopping && !once)
       for (int i = 0; i < S.s->njobs; i++)
         if (S.next[i] <= (int64_t)floor(now)) catch_up(&S, i, now);
     if (!S.stopping) dispatch(&S, now);
-    if ((S.stopping || opt->once) && S.na == 0 && S.nq == 0) break;
+    if ((S.stopping || once) && S.na == 0 && S.nq == 0) break;
     /* Sleep until the next thing to do, at most a minute (clock changes). */
     double wait = 60, mono = mx_now_seconds();
-    if (!S.stopping && !opt->once)
+    if (!S.stopping && !once)
       for (int i = 0; i < S.s->njobs; i++)
         if (S.next[i] != INT64_MAX && (double)S.next[i] - now < wait)
           wait = (double)S.next[i] - now;
@@ -596,7 +634,7 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
   }
   logf_(&S, "%s", S.stopping ? "stopped" : "done");
   rc = MX_OK;
-  if (opt->once && S.failures > 0)
+  if (once && S.failures > 0)
     rc = mx_error_at(err, MX_ESCRIPT, path, 0, 0, NULL, "%d run(s) failed (see `merx runs %s`)",
                      S.failures, path);
 out_signals:
@@ -604,6 +642,7 @@ out_signals:
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGHUP, &old_hup, NULL);
   sigaction(SIGCHLD, &old_chld, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   close(g_pipe[0]);
   close(g_pipe[1]);
   g_pipe[0] = g_pipe[1] = -1;

@@ -41,7 +41,7 @@ void mx_slot_dirname(int64_t slot, char *buf, size_t size) {
            c.hour, c.min, c.sec);
 }
 
-static int mkdir_p(const char *path) {
+int mx_mkdir_p(const char *path) {
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
   for (char *p = buf + 1; *p; p++) {
@@ -118,7 +118,7 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
     mx_child_release(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  if (mkdir_p(c->tmp_dir) != 0 || mkdir_p(logdir) != 0) {
+  if (mx_mkdir_p(c->tmp_dir) != 0 || mx_mkdir_p(logdir) != 0) {
     int rc = mx_error_set(err, MX_EIO, "cannot create %s: %s", c->tmp_dir, strerror(errno));
     mx_child_release(c);
     return rc;
@@ -171,6 +171,7 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); /* the scheduler died before prctl */
+    signal(SIGPIPE, SIG_DFL); /* the scheduler ignores it; exec keeps ignored signals */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

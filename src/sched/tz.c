@@ -273,6 +273,12 @@ static int tz_parse(mx_tz *tz, const unsigned char *b, size_t len, const char *p
     tsize = 8;
   }
   uint32_t timecnt = cnt[3], typecnt = cnt[4];
+  /* "right/" zones count leap seconds in their timestamps; civil scheduling
+   * wants POSIX time, so they are refused rather than silently ~27 s off. */
+  if (cnt[2] > 0)
+    return mx_error_set(err, MX_EINVAL,
+                        "time zone file %s counts leap seconds; use the zone without right/",
+                        path);
   size_t need = (size_t)timecnt * (tsize + 1) + (size_t)typecnt * 6 + cnt[5] +
                 (size_t)cnt[2] * (tsize + 4) + cnt[1] + cnt[0];
   const unsigned char *d = h + 44;

@@ -31,3 +31,25 @@ expect_exit 1 "$MERX" plan --stock s2.csv --history "$DATA" --format long \
 expect_contains err.txt "no series in the history matches an item id of the stock file"
 [ ! -e o.csv ]
 expect_exit 2 "$MERX" plan --stock stock.csv --history "$DATA" --forecast fc.csv --format long --out o.csv
+
+# the two-step pipeline: merx forecast (long input adds a time column) -> merx plan
+expect_exit 0 "$MERX" forecast --data "$DATA" --format long --columns id=StockCode,time=date,value=quantity \
+  --freq week --horizon 4 --method ses --out fc2.csv
+head -1 fc2.csv | grep -q '^id,h,time,forecast,'
+expect_exit 0 "$MERX" plan --stock stock.csv --forecast fc2.csv --out orders3.csv --json
+expect_contains out.txt '"items":2'
+m3=$(awk -F, '$1=="85123A"{print $7}' orders3.csv)
+awk -v a="$m1" -v b="$m3" 'BEGIN { exit !((a - b) ^ 2 < 1e-6) }'
+
+# the example stock file has its own header names: map them with --stock-columns
+expect_exit 0 "$MERX" plan --stock "$MERX_SRC/examples/stock.csv" \
+  --stock-columns id=StockCode,lead_time=lead_time_days --history "$DATA" --format long \
+  --columns id=StockCode,time=date,value=quantity --freq day --review 7 --out ex.csv --json
+expect_contains out.txt '"items":40'
+awk -F, '$1=="20724" { if ($12 % 24 != 0) { print "pack of 24 expected: " $0; exit 1 } }' ex.csv
+expect_exit 1 "$MERX" plan --stock "$MERX_SRC/examples/stock.csv" --stock-columns lead_time=lt \
+  --history "$DATA" --format long --out ex2.csv
+expect_contains err.txt "--stock-columns lead_time=lt: no such column in the header"
+expect_exit 2 "$MERX" plan --stock "$MERX_SRC/examples/stock.csv" --stock-columns weight=kg \
+  --history "$DATA" --format long --out ex2.csv
+expect_contains err.txt "unknown role 'weight'"

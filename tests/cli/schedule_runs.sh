@@ -29,6 +29,20 @@ expect_exit 0 "$MERX" runs ok.db
 [ "$(grep -c success out.txt)" -eq 1 ]
 [ -z "$(ls -A outputs/ok | grep tmp || true)" ]
 
+# rerunning the slot (here with a new parameter) replaces its outputs in one step
+sed -i 's/n = 3/n = 7/' ok_s.lua
+expect_exit 0 "$MERX" schedule ok_s.lua --rerun ok --slot 2026-01-01T10:00:00Z
+expect_contains "$f" "u1,7,"
+[ "$(ls -A outputs/ok)" = "2026-01-01T10-00-00Z" ]   # no staging or old copy left
+expect_exit 0 "$MERX" runs ok_s.lua --json
+[ "$(grep -o '"status":"success"' out.txt | wc -l)" -eq 2 ]
+expect_contains out.txt "sha256:$(sha256sum "$f" | cut -d' ' -f1)"
+expect_exit 1 "$MERX" schedule ok_s.lua --rerun ok --slot 2026-01-01T10:05:00Z
+expect_contains err.txt "is not a fire time of job 'ok'"
+expect_exit 1 "$MERX" schedule ok_s.lua --rerun nope --slot 2026-01-01T10:00:00Z
+expect_contains err.txt "no job named 'nope'"
+expect_exit 2 "$MERX" schedule ok_s.lua --rerun ok
+
 # ---- retries: 3 failed attempts, exit 1, the script's error recorded
 cat > fail_s.lua <<'LUA'
 return { store = "fail.db", jobs = {
@@ -72,6 +86,9 @@ n() { grep -c "^$1	.*	$2	" out.txt || true; }
 expect_contains out.txt "latest	2026-01-01T10:40:00+00:00	1	success"
 [ -d outputs/latest/2026-01-01T10-40-00Z ] && [ ! -e outputs/latest/2026-01-01T10-30-00Z ]
 [ "$(ls outputs/all | grep -vc tmp)" -eq 5 ]
+expect_exit 0 "$MERX" runs m_s.lua --job skip --limit 2
+[ "$(wc -l < out.txt)" -eq 3 ] && [ "$(grep -c '^skip	' out.txt)" -eq 2 ]
+expect_contains out.txt "skip	2026-01-01T10:40:00+00:00	1	missed"
 
 # ---- a daemon killed with SIGKILL mid-run
 cat > k_s.lua <<'LUA'
@@ -105,6 +122,23 @@ expect_contains err.txt "job=k catching up slot 2026-01-01T11:00:00+00:00"
 expect_exit 0 "$MERX" runs k_s.lua
 expect_contains out.txt "k	2026-01-01T11:00:00+00:00	1	abandoned"
 expect_contains out.txt "k	2026-01-01T11:00:00+00:00	1	success"
+
+# the same crash under missed = "skip": the interrupted slot is recorded, not rerun
+cat > ks_s.lua <<'LUA'
+return { store = "ks.db", jobs = {
+  { name = "ks", cron = "0 * * * *", script = "spin.lua", timeout = 120, missed = "skip" } } }
+LUA
+"$MERX" schedule ks_s.lua --now 2026-01-01T11:00:05Z 2> ks.log &
+daemon=$!
+wait_for ks.log "status=running pid="
+kill -KILL "$daemon"
+wait "$daemon" 2>/dev/null || true
+sed -i 's/spin.lua/ok.lua/' ks_s.lua
+expect_exit 0 "$MERX" schedule ks_s.lua --once --now 2026-01-01T11:30:00Z
+expect_exit 0 "$MERX" runs ks_s.lua
+expect_contains out.txt "ks	2026-01-01T11:00:00+00:00	1	missed"
+[ ! -e outputs/ks/2026-01-01T11-00-00Z ]
+[ -z "$(ls -A outputs/ks)" ]
 
 # ---- SIGTERM stops the current run cleanly; SIGHUP reloads (bad file refused)
 cat > t_s.lua <<'LUA'

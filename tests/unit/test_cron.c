@@ -95,6 +95,12 @@ static const next_case cases[] = {
      {"2026-10-04T03:00:00+11:00", "2026-10-05T02:30:00+11:00"}},
     {"30 2 * * *", "Australia/Sydney", "2026-04-04T00:00:00Z",
      {"2026-04-05T02:30:00+11:00", "2026-04-06T02:30:00+10:00"}},
+    /* Lord Howe Island moves its clocks by 30 minutes (zdump: Oct 3 15:30Z
+     * 02:00 -> 02:30; Apr 4 15:00Z 02:00 -> 01:30) */
+    {"15 2 * * *", "Australia/Lord_Howe", "2026-10-03T00:00:00Z",
+     {"2026-10-04T02:30:00+11:00", "2026-10-05T02:15:00+11:00"}},
+    {"45 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z",
+     {"2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"}},
     /* past the explicit transitions of the file: the POSIX footer rule */
     {"30 1 * * *", "Europe/London", "2051-03-25T12:00:00Z", /* last Sunday of Mar 2051 = 26 */
      {"2051-03-26T02:00:00+01:00", "2051-03-27T01:30:00+01:00"}},
@@ -186,7 +192,7 @@ static void test_parse_bits(void **state) {
 static void test_unknown_zone(void **state) {
   (void)state;
   static const char *bad[] = {"Mars/Olympus", "Europe", "../etc/passwd", "/etc/localtime",
-                              "Europe/Lon don", ""};
+                              "Europe/Lon don", "", "zone.tab"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     mx_tz *tz = (mx_tz *)1;
     mx_error err;
