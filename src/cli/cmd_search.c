@@ -137,7 +137,7 @@ int mx_cmd_search(int argc, char **argv) {
   mx_cli_embed_sidecar(index, ".ids", ids_path, sizeof ids_path);
   mx_cli_embed_sidecar(index, ".meta.json", meta_path, sizeof meta_path);
   mx_cli_embed_sidecar(index, ".texts", texts_path, sizeof texts_path);
-  float *rows = NULL, *q = NULL, *score = NULL;
+  float *rows = NULL, *q = NULL;
   uint64_t n = 0, dim = 0;
   mx_idmap *ids = NULL;
   mx_model *model = NULL;
@@ -202,10 +202,9 @@ int mx_cmd_search(int argc, char **argv) {
     for (uint64_t i = 0; i < n; i++)
       cf[i] = isnan(cf[i]) ? 0.0f : hi > lo ? (cf[i] - lo) / (hi - lo) : 0.0f;
   }
-  score = malloc(n * sizeof *score);
   order = malloc((size_t)k * sizeof *order);
   float *best = malloc((size_t)k * sizeof *best);
-  if (!score || !order || !best) {
+  if (!order || !best) {
     free(cf);
     free(best);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
@@ -296,7 +295,6 @@ int mx_cmd_search(int argc, char **argv) {
   free(texts);
   free(texts_buf);
   free(q);
-  free(score);
   free(order);
   mx_idmap_free(ids);
   mx_model_free(model);
@@ -306,7 +304,6 @@ fail:
   free(texts);
   free(texts_buf);
   free(q);
-  free(score);
   free(order);
   mx_idmap_free(ids);
   mx_model_free(model);
