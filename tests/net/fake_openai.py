@@ -25,7 +25,8 @@ a fresh prefix ("/t7-500x1/v1") to restart a "fail N times, then succeed" case:
 
 Endpoints: POST {prefix}/v1/embeddings, POST {prefix}/v1/chat/completions,
 POST {prefix}/hook (records the body), GET /stats (request, text and TCP
-connection counts, recorded hooks; authorization headers are not recorded).
+connection counts, the most requests in flight at once per prefix, recorded hooks;
+authorization headers are not recorded).
 
 Embeddings are deterministic: component j of text t is derived from
 sha256(f"{j}:{t}"), and the vector is L2-normalised; default dimension 8, or
@@ -46,7 +47,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 COUNTS = {}          # prefix -> requests seen
 STATS = {"requests": 0, "embedding_requests": 0, "texts": 0, "chat_requests": 0,
-         "connections": 0, "hooks": [], "models": []}
+         "connections": 0, "max_inflight": {}, "hooks": [], "models": []}
+INFLIGHT = {}  # prefix -> requests being answered now
 PEERS = set()  # client (address, port) pairs: one per TCP connection
 LAST = [time.monotonic()]
 
@@ -85,6 +87,18 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, {"error": {"message": "not found"}})
 
     def do_POST(self):
+        prefix = self.path.split("/")[1] if self.path.count("/") > 1 else ""
+        with LOCK:
+            INFLIGHT[prefix] = INFLIGHT.get(prefix, 0) + 1
+            peak = STATS["max_inflight"]
+            peak[prefix] = max(peak.get(prefix, 0), INFLIGHT[prefix])
+        try:
+            self.post()
+        finally:
+            with LOCK:
+                INFLIGHT[prefix] -= 1
+
+    def post(self):
         LAST[0] = time.monotonic()
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n)

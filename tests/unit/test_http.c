@@ -165,6 +165,24 @@ static void test_connection_reuse(void **state) {
   assert_true(stat_int("connections") - conns <= 3);
 }
 
+static void test_concurrent_batches(void **state) {
+  (void)state;
+  /* Three batches against a server that takes a second per answer: the
+   * multi interface has all three in flight at once. */
+  mx_http_config c = cfg_for("c1-slow1");
+  c.batch_size = 2;
+  c.concurrency = 3;
+  float *v;
+  uint32_t dim;
+  size_t sent;
+  embed_ok(&c, &v, &dim, &sent);
+  free(v);
+  json_t *j = stats();
+  json_t *peak = json_object_get(json_object_get(j, "max_inflight"), "c1-slow1");
+  assert_int_equal(json_integer_value(peak), 3);
+  json_decref(j);
+}
+
 static void test_cache_rerun_sends_nothing(void **state) {
   (void)state;
   mx_http_config c = cfg_for("ok");
@@ -431,6 +449,7 @@ int main(void) {
       cmocka_unit_test(test_config_file_and_env),
       cmocka_unit_test(test_embed_batches_order_and_dedupe),
       cmocka_unit_test(test_connection_reuse),
+      cmocka_unit_test(test_concurrent_batches),
       cmocka_unit_test(test_cache_rerun_sends_nothing),
       cmocka_unit_test(test_server_down),
       cmocka_unit_test(test_slow_beyond_timeout),
