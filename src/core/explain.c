@@ -91,7 +91,7 @@ static inline double yv(const mx_model *m, uint32_t item, uint32_t f, int aug) {
 
 /* A = the user's normal matrix (see the file comment), dim d = k or k + 1. */
 static void user_matrix(const mx_model *m, explain_kind ek, const double *gram, uint32_t u,
-                        double *A) {
+                        double *A, double *y) {
   uint32_t k = m->factors, aug = ek == EXPLAIN_ALS, d = k + aug;
   uint64_t a = m->seen.indptr[u], b = m->seen.indptr[u + 1];
   double reg = m->hyper[H_REG];
@@ -107,9 +107,12 @@ static void user_matrix(const mx_model *m, explain_kind ek, const double *gram, 
     uint32_t j = m->seen.indices[s];
     double w = ek == EXPLAIN_IALS ? confidence(m, m->seen.values[s]) - 1.0 : 1.0;
     if (w == 0) continue;
+    for (uint32_t f = 0; f < d; f++) y[f] = yv(m, j, f, aug);
+    /* rank-one update of the lower triangle: A += w ỹ_j ỹ_jᵀ */
     for (uint32_t f = 0; f < d; f++) {
-      double yf = w * yv(m, j, f, aug);
-      for (uint32_t g = 0; g <= f; g++) A[(size_t)f * d + g] += yf * yv(m, j, g, aug);
+      double yf = w * y[f];
+      double *row = A + (size_t)f * d;
+      for (uint32_t g = 0; g <= f; g++) row[g] += yf * y[g];
     }
   }
   for (uint32_t f = 0; f < d; f++)
@@ -132,21 +135,22 @@ int mx_explain(const mx_model *m, const uint32_t *users, const uint32_t *items, 
     uint64_t h = m->seen.indptr[u + 1] - m->seen.indptr[u];
     if (h > max_hist) max_hist = (uint32_t)h;
   }
-  double *gram = NULL, *A = NULL, *w = NULL, *inorm = NULL;
+  double *gram = NULL, *A = NULL, *w = NULL, *y = NULL, *inorm = NULL;
   contrib *c = malloc(((size_t)max_hist + 1) * sizeof *c);
   int ok = c != NULL;
   if (ok && (ek == EXPLAIN_IALS || ek == EXPLAIN_ALS)) {
     A = malloc((size_t)d * d * sizeof *A);
     w = malloc((size_t)d * sizeof *w);
-    ok = A && w;
+    y = malloc((size_t)d * sizeof *y);
+    ok = A && w && y;
     if (ok && ek == EXPLAIN_IALS) {
       gram = calloc((size_t)d * d, sizeof *gram);
       ok = gram != NULL;
       /* YᵀY over all items, once (lower triangle, mirrored in user_matrix). */
       for (uint32_t i = 0; ok && i < m->n_items; i++) {
-        const float *y = m->item_factors + (size_t)i * k;
+        const float *yi = m->item_factors + (size_t)i * k;
         for (uint32_t f = 0; f < k; f++)
-          for (uint32_t g = 0; g <= f; g++) gram[(size_t)f * k + g] += (double)y[f] * y[g];
+          for (uint32_t g = 0; g <= f; g++) gram[(size_t)f * k + g] += (double)yi[f] * yi[g];
       }
     }
   }
@@ -171,7 +175,7 @@ int mx_explain(const mx_model *m, const uint32_t *users, const uint32_t *items, 
     uint32_t u = users[p], i = items[p];
     uint64_t a = m->seen.indptr[u], b = m->seen.indptr[u + 1];
     if ((ek == EXPLAIN_IALS || ek == EXPLAIN_ALS) && u != cur_user) {
-      user_matrix(m, ek, gram, u, A);
+      user_matrix(m, ek, gram, u, A, y);
       if (cholesky(A, d) != 0) {
         rc = mx_error_set(err, MX_ESTATE,
                           "cannot explain for user %u: normal matrix not positive definite", u);
@@ -219,6 +223,7 @@ done:
   free(gram);
   free(A);
   free(w);
+  free(y);
   free(inorm);
   return rc;
 }

@@ -16,7 +16,10 @@ int main(int argc, char **argv) {
 }
 C
 printf 'u,i\na,x\nb,x\nb,y\n' > small.csv
-PKG_CONFIG_PATH="$PCDIR" cc app.c -o app $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs merx)
+# a sanitizer build's library needs the sanitizer runtime in the program too
+SAN=""
+if nm -D "$(find prefix -name 'libmerx.so.*' | head -1)" | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
+PKG_CONFIG_PATH="$PCDIR" cc $SAN app.c -o app $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs merx)
 LD_LIBRARY_PATH="$(dirname "$(find prefix -name 'libmerx.so' | head -1)")" ./app small.csv > app.out
 expect_contains app.out "2 users 2 items"
 # exported (defined, dynamic) symbols are all mx_*
