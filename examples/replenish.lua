@@ -18,15 +18,15 @@
 -- with z the standard normal quantile of the service level.
 local p = merx.params
 local service = tonumber(p.service or "0.95")
-local review = tonumber(p.review or "7")
-local window = tonumber(p.window or "56")
+local review = math.tointeger(tonumber(p.review or "7")) or error("--set review: whole days")
+local window = math.tointeger(tonumber(p.window or "56")) or error("--set window: whole days")
 local builtin = p.builtin == "1" or not (merx.forecast and merx.inventory
   and merx.inventory.reorder_point)
 
 local sales, n = merx.data.read("data/daily_sales.csv", {
   columns = { id = "StockCode", time = "date", value = "quantity" } })
 local stock, ns = merx.data.read("stock.csv", {
-  types = { on_hand = "number", on_order = "number", lead_time_days = "number",
+  types = { on_hand = "number", on_order = "number", lead_time_days = "integer",
             pack_size = "integer", unit_cost = "number" } })
 
 -- as-of day: merx.now(), but not past the day after the data ends
@@ -90,25 +90,21 @@ for i = 1, ns do
     sigma = math.sqrt(math.max(0, s2 / window - mu * mu))
     how = string.format("%d-day moving average", window)
   else
+    -- merx.forecast: mean forecast per day over lead time + review, and the
+    -- one-step forecast standard deviation as the daily demand uncertainty
     local fc = merx.forecast(v, { horizon = L + review, method = "auto" })
-    local f = fc.forecast or fc
     local s = 0
-    for h = 1, #f do s = s + f[h] end
-    mu = s / #f
-    local m = 0
-    for d = 1, window do m = m + v[d] end
-    m = m / window
-    local s2 = 0
-    for d = 1, window do s2 = s2 + (v[d] - m) ^ 2 end
-    sigma = math.sqrt(s2 / window)
-    how = "merx.forecast (" .. tostring(fc.method or "auto") .. ")"
+    for h = 1, #fc.mean do s = s + fc.mean[h] end
+    mu = s / #fc.mean
+    sigma = fc.sigma and fc.sigma[1] or 0
+    how = "merx.forecast (" .. tostring(fc.model or fc.method) .. ")"
   end
   local rop
   if builtin then
     rop = mu * L + z * sigma * math.sqrt(L)
   else
-    rop = merx.inventory.reorder_point{ mu = mu, sigma = sigma, L = L, service = service }
-    if type(rop) == "table" then rop = rop.rop or rop.reorder_point end
+    local r = merx.inventory.reorder_point{ mu = mu, sigma = sigma, L = L, service = service }
+    rop = r.reorder_point
   end
   local upto = rop + mu * review
   local position = stock.on_hand[i] + stock.on_order[i]
@@ -123,9 +119,9 @@ for i = 1, ns do
       on_order = stock.on_order[i], reorder_point = rop, order_up_to = upto,
       reason = string.format(
         "position %.0f (on hand %.0f + on order %.0f) <= reorder point %.1f = %.2f/day x %d days "
-        .. "lead time + %.2f x %.2f x sqrt(%d) safety (service %.2f, %s); order up to %.1f "
-        .. "in packs of %d", position, stock.on_hand[i], stock.on_order[i], rop, mu, L, z,
-        sigma, L, service, how, upto, pack),
+        .. "lead time + safety stock %.1f (service %.2f, sd %.2f/day, %s); order up to %.1f "
+        .. "in packs of %d", position, stock.on_hand[i], stock.on_order[i], rop, mu, L,
+        rop - mu * L, service, sigma, how, upto, pack),
     })
     if stock.on_hand[i] < mu * L then
       alerts = alerts + 1
