@@ -47,6 +47,19 @@ second = {r[0] for r in db.execute("select user from decisions where run_id=?", 
 assert first and second and not (first & second), (len(first), len(second), len(first & second))
 PY
 
+# with a model from `merx train`, read from inside --out
+expect_exit 0 "$MERX" train --data ex/data/purchases.csv.gz --columns user=CustomerID,item=StockCode \
+  --algo ials --out withmodel/shop.mxm
+expect_exit 0 "$MERX" run ex/spring_campaign.lua --now 2011-12-10 --set model="$PWD/withmodel/shop.mxm" \
+  --out withmodel
+expect_contains out.txt "spend 400.00 of 400.00"
+[ "$(tail -n +2 withmodel/offer.csv | wc -l)" -gt 50 ]
+# ... but not from a directory the script may not read
+mkdir -p elsewhere && cp withmodel/shop.mxm elsewhere/
+expect_exit 1 "$MERX" run ex/spring_campaign.lua --now 2011-12-10 --set model="$PWD/elsewhere/shop.mxm" \
+  --out other
+expect_contains err.txt "is outside the directories this script may read"
+
 # a smaller budget through --set, as a dry run
 expect_exit 0 "$MERX" run ex/spring_campaign.lua --now 2011-12-10 --set budget=40 --dry-run --out dry
 expect_contains out.txt "spend 40.00 of 40.00"
