@@ -48,6 +48,7 @@ assert first and second and not (first & second), (len(first), len(second), len(
 PY
 
 # with a model from `merx train`, read from inside --out
+mkdir -p withmodel
 expect_exit 0 "$MERX" train --data ex/data/purchases.csv.gz --columns user=CustomerID,item=StockCode \
   --algo ials --out withmodel/shop.mxm
 expect_exit 0 "$MERX" run ex/spring_campaign.lua --now 2011-12-10 --set model="$PWD/withmodel/shop.mxm" \
