@@ -207,6 +207,11 @@ const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const ch
   return v;
 }
 
+int mx_lua_dry_run(lua_State *L) {
+  mx_run *run = mx_lua_run(L);
+  return run && run->dry_run;
+}
+
 void mx_lua_check_run_active(lua_State *L, const char *what) {
   mx_run *run = mx_lua_run(L);
   if (run && run->ended)

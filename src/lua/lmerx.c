@@ -255,6 +255,8 @@ int mx_luaopen_merx(lua_State *L) {
   lua_setfield(L, m, "run_id");
   lua_pushboolean(L, run->sandboxed);
   lua_setfield(L, m, "sandboxed");
+  lua_pushboolean(L, run->dry_run);
+  lua_setfield(L, m, "dry_run");
   lua_newtable(L);
   for (int i = 0; i < run->n_params; i++) {
     lua_pushstring(L, run->param_values[i]);

@@ -63,6 +63,10 @@ void *mx_lua_scratch(lua_State *L, size_t size);
  * there is no sandbox and paths are used as given. */
 const char *mx_lua_path(lua_State *L, int idx, int write);
 
+/* 1 during `merx run --dry-run`: bindings with side effects outside the
+ * plan (webhooks, HTTP posts) should skip them and say what they would do. */
+int mx_lua_dry_run(lua_State *L);
+
 /* Raise an error when called after the current run has ended (an object
  * kept alive by a finalizer, say). Bindings of long-lived objects call it in
  * every method. what names the object ("model"). */

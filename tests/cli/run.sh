@@ -57,6 +57,8 @@ expect_exit 0 "$MERX" run ok.lua --out res
 [ "$(sqlite3 res/decisions.db "select count(distinct run_id) from decisions")" = "2" ]
 
 # dry run: the plan on stdout, nothing committed
+expect_exit 0 "$MERX" run -e 'print(merx.dry_run)' --dry-run
+expect_contains out.txt "true"
 expect_exit 0 "$MERX" run ok.lua --dry-run --out dry
 expect_contains out.txt "# offer: 2 decisions"
 expect_contains err.txt "nothing committed"
