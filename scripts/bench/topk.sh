@@ -41,6 +41,8 @@ l="$TMP/lat.txt"
 printf '%-44s %12s\n' "single user p50 (ms)" "$(val latency_p50_ms "$l")"
 printf '%-44s %12s\n' "single user p99 (ms, target <= 5)" "$(val latency_p99_ms "$l")"
 printf '%-44s %12s\n' "single user max (ms)" "$(val latency_max_ms "$l")"
+printf '%-44s %12s\n' "bare sgemv, same users p50 (ms)" "$(val sgemv_p50_ms "$l")"
+printf '%-44s %12s\n' "bare sgemv, same users p99 (ms)" "$(val sgemv_p99_ms "$l")"
 printf '%-44s %12s\n' "latency process peak RSS (MiB)" "$(val peak_rss_mib "$l")"
 
 DATA="$ROOT/../shared/data/online-retail/split-80-20/train.csv.gz"

@@ -6,10 +6,12 @@
  * -inf, and each row is scanned against its heap's threshold. Targets are
  * visited in ascending id order, so a later target that ties the threshold
  * always loses (ties go to the smaller id): the scan test is a plain
- * "score > threshold", done 64 cells at a time with a vectorisable count and
+ * "score > threshold", done 16 cells at a time with a vectorisable count and
  * only the rare chunks holding a winner looked at cell by cell. With K much
- * smaller than the targets, the heap sees about K·ln(N/K) insertions per query,
- * so the cost is the sgemm plus one streaming pass over each tile. */
+ * smaller than the targets, the list sees about K·(1 + ln(N/K)) insertions per
+ * query, so the cost is the sgemm plus one streaming pass over each tile.
+ * K up to 64 is kept as a sorted array (insertion from the end), larger K as
+ * a binary heap. */
 #include "core/score_internal.h"
 #include "util/util.h"
 
@@ -229,11 +231,24 @@ static void ease_row(const mx_topk_problem *p, uint32_t row, uint32_t c0, uint32
   }
 }
 
+/* Cells tested per vectorised count, and the largest K kept as a sorted
+ * array rather than a heap. */
+#define SCAN_CHUNK 16
+#define SORTED_MAX_K 64
+
+/* x86-64 builds keep the SSE2 baseline; the scan (a compare-and-count over
+ * every score) is also compiled for AVX2 and picked at run time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN_CLONES
+#endif
+
 /* Scan one tile row into the heap. Returns the new threshold. */
-static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, const uint32_t *ids,
+SCAN_CLONES static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, const uint32_t *ids,
                       entry *heap, uint32_t *hn, uint32_t k, float thr) {
-  for (uint32_t x0 = 0; x0 < w; x0 += 64) {
-    uint32_t x1 = x0 + 64 < w ? x0 + 64 : w;
+  for (uint32_t x0 = 0; x0 < w; x0 += SCAN_CHUNK) {
+    uint32_t x1 = x0 + SCAN_CHUNK < w ? x0 + SCAN_CHUNK : w;
     int hits = 0;
     if (bias) {
       for (uint32_t x = x0; x < x1; x++) {
@@ -249,6 +264,19 @@ static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, cons
       float v = c[x];
       if (!(v > thr)) continue;
       entry e = {v, ids ? ids[c0 + x] : c0 + x};
+      if (k <= SORTED_MAX_K) {
+        /* Small K: a sorted array (best first) with insertion from the
+         * end — a few predictable moves instead of a heap's unpredictable
+         * branches per level. e always beats the last entry here. */
+        uint32_t pos = *hn < k ? (*hn)++ : k - 1;
+        while (pos > 0 && worse(heap[pos - 1], e)) {
+          heap[pos] = heap[pos - 1];
+          pos--;
+        }
+        heap[pos] = e;
+        if (*hn == k) thr = heap[k - 1].s;
+        continue;
+      }
       if (*hn < k) {
         heap_push(heap, hn, e);
         if (*hn == k) thr = heap[0].s;
@@ -327,7 +355,7 @@ static int worker(void *vctx, int tid, int nthreads) {
     }
     for (uint32_t q = 0; q < mu; q++) {
       entry *h = heaps + (size_t)q * k;
-      qsort(h, hn[q], sizeof *h, better_cmp);
+      if (k > SORTED_MAX_K) qsort(h, hn[q], sizeof *h, better_cmp);
       uint32_t row = q_row(p, q0 + q);
       float add = p->q_const + (p->q_bias ? p->q_bias[row] : 0.0f);
       uint32_t *ids = ctx->res->ids + (size_t)(q0 + q) * k;
