@@ -54,6 +54,9 @@ typedef struct mx_model {
   void *mapping;       /* mmap'd file when loaded, else NULL */
   size_t mapping_size;
   int owns_arrays;     /* 1: arrays allocated, freed by mx_model_free */
+  /* explicit models: the range of the training ratings; predictions are
+   * clipped to it when rating_max > rating_min (0, 0: no clipping) */
+  float rating_min, rating_max;
 } mx_model;
 
 /* Allocate an empty model of the given shape with owned, zeroed arrays
@@ -94,7 +97,8 @@ MX_API int mx_model_set_ids(mx_model *m, const mx_idmap *users, const mx_idmap *
                             mx_error *err);
 /* Predicted score of dense user u and item i (explicit: rating; implicit:
  * ranking score). u or i may be UINT32_MAX (unknown): explicit models fall
- * back to global mean + the known bias; implicit models give 0. */
+ * back to global mean + the known bias; implicit models give 0. Explicit
+ * predictions are clipped to [rating_min, rating_max]. */
 MX_API float mx_model_predict(const mx_model *m, uint32_t u, uint32_t i);
 /* Kind from its name ("mf", "als", ...); -1 when unknown. */
 MX_API int mx_model_kind_parse(const char *name);
@@ -187,6 +191,55 @@ MX_API int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int
  * dot products (+ item bias) for factor models, x_u'B for ease, full
  * rating predictions for explicit models. */
 MX_API int mx_model_score_users(const mx_model *m, const uint32_t *users, size_t n, float *out);
+
+/* ---------------------------------------------------------------- split */
+typedef struct mx_split_options {
+  int mode;        /* MX_SPLIT_RANDOM, MX_SPLIT_USER_TIME, MX_SPLIT_CUT */
+  double fraction; /* test share (random, user_time) */
+  int64_t cut;     /* MX_SPLIT_CUT: rows at or after this time go to test */
+  uint64_t seed;
+} mx_split_options;
+enum { MX_SPLIT_RANDOM = 0, MX_SPLIT_USER_TIME = 1, MX_SPLIT_CUT = 2 };
+
+/* Split the rows of an interaction file into two files (original fields,
+ * header repeated, same separator; written atomically). Random: each
+ * (user, item) pair goes to test with probability fraction, decided by a
+ * hash of (seed, user, item), so repeated rows of a pair stay together.
+ * User time: the last round(fraction * n_u) rows of each user by time.
+ * Cut: rows at or after opts->cut. Needs a time column for the two time
+ * modes. Counts of rows written in *n_train and *n_test. */
+MX_API int mx_split_file(const char *path, const mx_ingest_options *opt,
+                         const mx_split_options *s, const char *train_out, const char *test_out,
+                         uint64_t *n_train, uint64_t *n_test, mx_error *err);
+
+/* ---------------------------------------------------------------- fold-in */
+/* A user vector from a list of (item, value) pairs, without retraining, with
+ * the item side fixed and the model's own hyper-parameters:
+ *   als, mf: the user's ridge problem (weighted lambda, with bias) solved
+ *            exactly; for als this is the training update, so folding in a
+ *            training user's items reproduces its vector;
+ *   ials:    the closed-form solve of Hu et al. eq. 4 (exact Cholesky);
+ *   bpr:     a few SGD epochs of the BPR loss on the user vector alone,
+ *            negatives drawn with the model's seed (deterministic).
+ * items are dense item indices (< n_items), values may be NULL (all 1).
+ * x receives `factors` floats; *bias the user bias (0 for implicit models;
+ * bias may be NULL). ease and bpmf models have no user vectors to fold in:
+ * MX_EINVAL. */
+MX_API int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *values,
+                            size_t n, float *x, float *bias, mx_error *err);
+
+/* ------------------------------------------------------------------ .npy
+ * NumPy .npy files (format versions 1.0-3.0) of float32/float64 matrices,
+ * C or Fortran order, so factors from Spark MLlib, implicit or PyTorch can be
+ * served (merx model import) and merx factors used elsewhere (export). */
+/* Write a rows x cols row-major float32 matrix (cols = 0: a 1-D array of
+ * rows values), atomically. */
+MX_API int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
+                        mx_error *err);
+/* Read a 1-D or 2-D float32/float64 array as row-major float32 (64-byte
+ * aligned, caller frees with mx_free_aligned). 1-D arrays give cols = 1. */
+MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,
+                       mx_error *err);
 
 #ifdef __cplusplus
 }

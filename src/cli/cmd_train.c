@@ -27,13 +27,15 @@ static const char *usage =
     "  --reg R            L2 regularisation (ease: added to the diagonal of X'X)\n"
     "  --reg-bias R       L2 on biases (mf)\n"
     "  --lr ETA           SGD learning rate (mf, bpr); --lr-decay D per epoch\n"
-    "  --alpha A          iALS confidence slope; --confidence log uses 1+A*log(1+r/eps)\n"
+    "  --alpha A          iALS confidence slope; --confidence log uses 1+A*log(1+r/eps);\n"
+    "                     bpmf: precision of the rating noise (default 2)\n"
     "  --eps E            scale for log confidence (default 1)\n"
     "  --cg-steps N       iALS conjugate-gradient steps per solve (0: exact Cholesky)\n"
     "  --burn-in N        bpmf: Gibbs samples discarded before averaging\n"
     "  --test FILE        held-out interactions (same columns); explicit models report\n"
     "                     test RMSE/MAE after each epoch and at the end\n"
     "  --early-stop       mf: stop when test RMSE rises and keep the best epoch\n"
+    "  --init-std S       spread of the random initial factors (std S/sqrt(K))\n"
     "  --init MODEL       warm start: factors of users/items known to MODEL\n"
     "  --seed S           random seed (default 42); same seed + threads = same model\n"
     "  --threads T        worker threads (default: all cores)\n"
@@ -63,7 +65,7 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= json verbose" MX_CLI_INPUT_SPEC,
+                         "init= init-std= json verbose" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -94,6 +96,7 @@ int mx_cmd_train(int argc, char **argv) {
   if ((rc = mx_args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;
   if ((rc = mx_args_double(&a, "lr-decay", o.lr_decay, 1e-6, 1, &o.lr_decay))) return rc;
   if ((rc = mx_args_double(&a, "alpha", o.alpha, 0, 1e12, &o.alpha))) return rc;
+  if ((rc = mx_args_double(&a, "init-std", o.init_std, 0, 100, &o.init_std))) return rc;
   if ((rc = mx_args_double(&a, "eps", o.eps, 1e-12, 1e12, &o.eps))) return rc;
   if ((rc = mx_args_double(&a, "seed", (double)o.seed, 0, 9007199254740992.0, &dv))) return rc;
   o.seed = (uint64_t)dv;

@@ -82,7 +82,9 @@ static double als_loss(const mx_dataset *d, const mx_model *m, double reg) {
   for (uint32_t u = 0; u < R->rows; u++) {
     uint64_t n = R->indptr[u + 1] - R->indptr[u];
     for (uint64_t q = R->indptr[u]; q < R->indptr[u + 1]; q++) {
-      double e = R->values[q] - mx_model_predict(m, u, R->indices[q]);
+      uint32_t i = R->indices[q];
+      double e = R->values[q] - m->global_mean - m->user_bias[u] - m->item_bias[i] -
+                 mx_dotf(m->user_factors + (size_t)u * k, m->item_factors + (size_t)i * k, k);
       sse += e * e;
     }
     double s = (double)m->user_bias[u] * m->user_bias[u];
@@ -103,12 +105,14 @@ int mx_als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
   int T = mx_threads_resolve(o->threads);
   double started = mx_now_seconds();
   for (int e = 1; e <= o->epochs; e++) {
-    half hu = {&d->by_user, m->user_factors, m->user_bias, m->item_factors, m->item_bias,
-               m->factors, m->global_mean, (float)o->reg, 0};
-    mx_parallel_run(T, half_run, &hu);
+    /* Items first, users last: the stored user vectors are then the exact
+     * solutions against the stored items, which is what fold-in computes. */
     half hi = {&d->by_item, m->item_factors, m->item_bias, m->user_factors, m->user_bias,
                m->factors, m->global_mean, (float)o->reg, 0};
-    if (!hu.failed) mx_parallel_run(T, half_run, &hi);
+    mx_parallel_run(T, half_run, &hi);
+    half hu = {&d->by_user, m->user_factors, m->user_bias, m->item_factors, m->item_bias,
+               m->factors, m->global_mean, (float)o->reg, 0};
+    if (!hi.failed) mx_parallel_run(T, half_run, &hu);
     if (hu.failed == MX_ENOMEM || hi.failed == MX_ENOMEM)
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     if (hu.failed || hi.failed)

@@ -95,7 +95,7 @@ static int solve_exact(const ihalf *h, uint32_t row, float *A, float *b) {
   return 0;
 }
 
-static int ihalf_run(void *vctx, int t, int nthreads) {
+MX_HOT static int ihalf_run(void *vctx, int t, int nthreads) {
   ihalf *h = vctx;
   uint32_t k = h->k, rows = h->R->rows;
   uint32_t lo = (uint32_t)((uint64_t)rows * t / nthreads);
@@ -160,12 +160,13 @@ int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   double started = mx_now_seconds();
   int rc = MX_OK;
   for (int e = 1; e <= o->epochs; e++) {
-    gram(m->item_factors, m->n_items, k, (float)o->reg, G);
-    ihalf hu = {o, &d->by_user, m->user_factors, m->item_factors, G, k, 0};
-    mx_parallel_run(T, ihalf_run, &hu);
+    /* Items first, users last (see als.c): fold-in reproduces user rows. */
     gram(m->user_factors, m->n_users, k, (float)o->reg, G);
     ihalf hi = {o, &d->by_item, m->item_factors, m->user_factors, G, k, 0};
     mx_parallel_run(T, ihalf_run, &hi);
+    gram(m->item_factors, m->n_items, k, (float)o->reg, G);
+    ihalf hu = {o, &d->by_user, m->user_factors, m->item_factors, G, k, 0};
+    mx_parallel_run(T, ihalf_run, &hu);
     if (hu.failed == MX_ENOMEM || hi.failed == MX_ENOMEM) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       break;
