@@ -362,7 +362,9 @@ static int worker(void *vctx, int tid, int nthreads) {
       float *sc = ctx->res->scores + (size_t)(q0 + q) * k;
       for (uint32_t j = 0; j < hn[q]; j++) {
         ids[j] = h[j].id;
-        sc[j] = h[j].s + add;
+        float v = h[j].s + add;
+        if (p->clip_hi > p->clip_lo) v = v < p->clip_lo ? p->clip_lo : v > p->clip_hi ? p->clip_hi : v;
+        sc[j] = v;
       }
       for (uint32_t j = hn[q]; j < k; j++) {
         ids[j] = MX_TOPK_NONE;
