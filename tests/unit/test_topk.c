@@ -87,8 +87,13 @@ static float user_add(const mx_model *m, uint32_t u) {
 }
 
 static int is_seen(const mx_model *m, uint32_t u, uint32_t i) {
-  for (uint64_t j = m->seen.indptr[u]; j < m->seen.indptr[u + 1]; j++)
-    if (m->seen.indices[j] == i) return 1;
+  uint64_t lo = m->seen.indptr[u], hi = m->seen.indptr[u + 1];
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (m->seen.indices[mid] == i) return 1;
+    if (m->seen.indices[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
   return 0;
 }
 
@@ -114,10 +119,12 @@ static void check_against_naive(const mx_model *m, const uint32_t *users, uint32
   assert_int_equal(res->eligible, eligible);
   assert_int_equal(res->n, n);
   ref_entry *all = malloc((ni + 1) * sizeof *all);
+  char *seen = malloc(ni + 1);
   for (uint32_t r = 0; r < n; r++) {
     uint32_t u = users ? users[r] : r, cnt = 0;
+    for (uint32_t i = 0; i < ni; i++) seen[i] = (char)is_seen(m, u, i);
     for (uint32_t i = 0; i < ni; i++) {
-      if (!allowed[i] || (!o->include_seen && is_seen(m, u, i))) continue;
+      if (!allowed[i] || (!o->include_seen && seen[i])) continue;
       all[cnt].raw = naive_raw(m, u, i);
       all[cnt++].id = i;
     }
@@ -137,6 +144,7 @@ static void check_against_naive(const mx_model *m, const uint32_t *users, uint32
     }
   }
   free(all);
+  free(seen);
   free(allowed);
 }
 
