@@ -187,6 +187,9 @@ static void batch_report(const mx_model *m, uint32_t K, int threads) {
   printf("sgemm_tiles_cpu_seconds %.3f\n", median(gc, reps));
   printf("topk_cpu_seconds %.3f\n", median(tc, reps));
   printf("topk_fraction_of_sgemm_cpu %.3f\n", median(cratio, reps));
+  /* before the peak anchor, whose 4096 x 4096 output would dominate it */
+  printf("topk_peak_rss_mib %.1f\n", (double)mx_peak_rss_bytes() / 1048576.0);
+  printf("result_mib %.1f\n", (double)m->n_users * K * 8 / 1048576.0);
   printf("peak_sgemm_gflops %.1f\n", peak_gflops(m->factors, threads));
   printf("checksum %llu\n", (unsigned long long)sum);
 }
