@@ -237,6 +237,12 @@ int mx_cmd_recommend(int argc, char **argv) {
   if ((rc = write_output(out, m, res, users, mx_args_has(&a, "explain"), (uint32_t)top, &rows,
                          &err)))
     goto fail;
+  uint32_t empty = 0;
+  for (uint32_t r = 0; r < res->n; r++) empty += res->count[r] == 0;
+  if (empty)
+    fprintf(stderr,
+            "merx recommend: %u of %u users got no items (every eligible item already seen, or "
+            "non-finite model scores)\n", empty, res->n);
   if (json) {
     mx_json j;
     mx_json_init(&j, stdout);
