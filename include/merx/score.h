@@ -7,7 +7,9 @@
  *     ease:           sum over the user's seen items j of B[j, i]
  * Rankings and reported scores are the full score, so the item bias of an
  * explicit model changes the order and the user bias / global mean only the
- * reported value.
+ * reported value. Explicit models report scores clipped to the training
+ * rating range (m->rating_min..rating_max, as mx_model_predict does); the
+ * ranking uses the unclipped value, so items at the cap keep their order.
  *
  * Top-K never materialises the users x items matrix: scores are produced tile
  * by tile (cblas_sgemm of a block of user vectors against a block of item

@@ -8,7 +8,8 @@
 
 static const char *usage =
     "usage: merx recommend --model MODEL.mxm (--user ID | --users FILE | --all) [--k 10]\n"
-    "                      [--candidates FILE] [--include-seen] [--skip-unknown]\n"
+    "                      [--candidates FILE] [--exclude-items FILE] [--include-seen]\n"
+    "                      [--skip-unknown]\n"
     "                      [--explain] [--explain-top N] [--threads T] --out FILE.csv [--json]\n\n"
     "Write the top-K items for each user as CSV with columns user,rank,item,score\n"
     "(rank 1 is the best; equal scores are ordered by the item's index in the model).\n"
@@ -21,6 +22,8 @@ static const char *usage =
     "                     reduced to the number of eligible items, with a warning\n"
     "  --candidates FILE  only these items (same format as --users), e.g. in stock;\n"
     "                     ids that are not items of the model are counted and reported\n"
+    "  --exclude-items FILE  never recommend these items (same format; e.g. out of\n"
+    "                     stock, or already sent); combined with --candidates\n"
     "  --include-seen     allow the user's training items\n"
     "  --skip-unknown     skip unknown user ids (counted) instead of failing\n"
     "  --explain          add a column 'explanation': the user's training items that\n"
@@ -111,7 +114,7 @@ static int write_output(const char *out, const mx_model *m, const mx_topk_result
 int mx_cmd_recommend(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "recommend",
-                         "model= user= users= all k= candidates= include-seen skip-unknown explain "
+                         "model= user= users= all k= candidates= exclude-items= include-seen skip-unknown explain "
                          "explain-top= threads= out= json",
                          argc, argv, 2);
   if (rc) return rc;
@@ -131,7 +134,8 @@ int mx_cmd_recommend(int argc, char **argv) {
   mx_error_clear(&err);
   double t0 = mx_now_seconds();
   mx_model *m = NULL;
-  uint32_t *users = NULL, n_users = 0, *cand = NULL, n_cand = 0;
+  uint32_t *users = NULL, n_users = 0, *cand = NULL, n_cand = 0, *excl = NULL, n_excl = 0;
+  uint64_t *mask = NULL;
   uint64_t unknown_users = 0, rows = 0;
   mx_id_list_stats cst = {0};
   mx_topk_result *res = NULL;
@@ -189,6 +193,24 @@ int mx_cmd_recommend(int argc, char **argv) {
     o.candidates = cand;
     o.n_candidates = n_cand;
   }
+  const char *xpath = mx_args_get(&a, "exclude-items", NULL);
+  if (xpath) {
+    /* an item bitset: every item allowed except the listed ones */
+    mx_id_list_stats xst;
+    if ((rc = mx_id_list_read(xpath, m->items, "item", 0, &excl, &n_excl, &xst, &err))) goto fail;
+    if (xst.unknown)
+      fprintf(stderr, "merx recommend: %s: %llu of %llu ids are not items of the model; ignored\n",
+              xpath, (unsigned long long)xst.unknown, (unsigned long long)xst.rows);
+    uint64_t words = mx_bitset_words(m->n_items);
+    mask = malloc((words ? words : 1) * sizeof *mask);
+    if (!mask) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    memset(mask, 0xff, words * sizeof *mask);
+    for (uint32_t x = 0; x < n_excl; x++) mask[excl[x] >> 6] &= ~((uint64_t)1 << (excl[x] & 63));
+    o.item_mask = mask;
+  }
   mx_progress bar;
   progress_ctx pc = {&bar};
   uint32_t total = users ? n_users : m->n_users;
@@ -215,6 +237,12 @@ int mx_cmd_recommend(int argc, char **argv) {
   if ((rc = write_output(out, m, res, users, mx_args_has(&a, "explain"), (uint32_t)top, &rows,
                          &err)))
     goto fail;
+  uint32_t empty = 0;
+  for (uint32_t r = 0; r < res->n; r++) empty += res->count[r] == 0;
+  if (empty)
+    fprintf(stderr,
+            "merx recommend: %u of %u users got no items (every eligible item already seen, or "
+            "non-finite model scores)\n", empty, res->n);
   if (json) {
     mx_json j;
     mx_json_init(&j, stdout);
@@ -238,12 +266,16 @@ int mx_cmd_recommend(int argc, char **argv) {
   mx_topk_result_free(res);
   free(users);
   free(cand);
+  free(excl);
+  free(mask);
   mx_model_free(m);
   return MX_EXIT_OK;
 fail:
   mx_topk_result_free(res);
   free(users);
   free(cand);
+  free(excl);
+  free(mask);
   mx_model_free(m);
   return mx_cli_fail("recommend", &err);
 }

@@ -154,7 +154,7 @@ typedef struct side {
   int failed;
 } side;
 
-static int side_run(void *vctx, int t, int nthreads) {
+MX_HOT static int side_run(void *vctx, int t, int nthreads) {
   side *s = vctx;
   int k = s->k;
   uint32_t rows = s->R->rows;

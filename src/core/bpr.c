@@ -33,7 +33,7 @@ static int seen(const mx_csr *R, uint32_t u, uint32_t j) {
   return lo < R->indptr[u + 1] - R->indptr[u] && a[lo] == j;
 }
 
-static int bpr_run(void *vctx, int t, int nthreads) {
+MX_HOT static int bpr_run(void *vctx, int t, int nthreads) {
   bpr_ctx *c = vctx;
   const mx_csr *R = c->R;
   mx_model *m = c->m;

@@ -95,7 +95,7 @@ static int solve_exact(const ihalf *h, uint32_t row, float *A, float *b) {
   return 0;
 }
 
-static int ihalf_run(void *vctx, int t, int nthreads) {
+MX_HOT static int ihalf_run(void *vctx, int t, int nthreads) {
   ihalf *h = vctx;
   uint32_t k = h->k, rows = h->R->rows;
   uint32_t lo = (uint32_t)((uint64_t)rows * t / nthreads);

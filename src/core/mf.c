@@ -34,16 +34,6 @@ typedef struct mf_ctx {
   double *sse;      /* per block, this epoch */
 } mf_ctx;
 
-static inline float dotf(const float *a, const float *b, uint32_t k) {
-  float s[8] = {0};
-  uint32_t f = 0;
-  for (; f + 8 <= k; f += 8)
-    for (int j = 0; j < 8; j++) s[j] += a[f + j] * b[f + j];
-  float t = 0;
-  for (; f < k; f++) t += a[f] * b[f];
-  return t + ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
 static void shuffle(rating *r, size_t n, mx_rng *g) {
   for (size_t q = n; q > 1; q--) {
     size_t j = (size_t)(mx_rng_uniform(g) * (double)q);
@@ -54,7 +44,7 @@ static void shuffle(rating *r, size_t n, mx_rng *g) {
   }
 }
 
-static int mf_block(void *vctx, int t, int nthreads) {
+MX_HOT static int mf_block(void *vctx, int t, int nthreads) {
   mf_ctx *c = vctx;
   int B = c->B;
   int b = t * B + (t + c->sub) % B;
@@ -71,7 +61,7 @@ static int mf_block(void *vctx, int t, int nthreads) {
   for (size_t q = 0; q < n; q++) {
     uint32_t u = rs[q].u, i = rs[q].i;
     float *p = P + (size_t)u * k, *qi = Q + (size_t)i * k;
-    float e = rs[q].r - (mu + bu[u] + bi[i] + dotf(p, qi, k));
+    float e = rs[q].r - (mu + bu[u] + bi[i] + mx_dotf(p, qi, k));
     sse += (double)e * e;
     bu[u] += lr * (e - rb * bu[u]);
     bi[i] += lr * (e - rb * bi[i]);

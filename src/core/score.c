@@ -20,6 +20,13 @@ int mx_score_check_model(const mx_model *m, mx_error *err) {
   return MX_OK;
 }
 
+/* Explicit models report ratings within the training range (as
+ * mx_model_predict and merx eval do); ranking uses the unclipped value. */
+static inline float clip(const mx_model *m, float v) {
+  if (m->implicit || !(m->rating_max > m->rating_min)) return v;
+  return v < m->rating_min ? m->rating_min : v > m->rating_max ? m->rating_max : v;
+}
+
 static int check_indices(const uint32_t *idx, uint64_t n, uint32_t limit, const char *what,
                          mx_error *err) {
   if (!idx) return MX_OK;
@@ -49,6 +56,8 @@ static int topk_common(const mx_model *m, const float *q_vec, const uint32_t *q_
       .q_rows = q_rows,
       .q_bias = ease ? NULL : q_bias,
       .q_const = ease ? 0.0f : m->global_mean,
+      .clip_lo = m->implicit ? 0.0f : m->rating_min,
+      .clip_hi = m->implicit ? 0.0f : m->rating_max,
       .ease_b = ease ? m->ease_b : NULL,
       .hist = ease ? hist : NULL,
       .exclude = opt->include_seen ? NULL : hist,
@@ -115,7 +124,7 @@ int mx_score_pairs(const mx_model *m, const uint32_t *users, const uint32_t *ite
                              m->item_factors + (size_t)i * k, 1)
                 : 0.0f;
     if (m->item_bias) s += m->item_bias[i];
-    out[p] = s + (m->global_mean + (m->user_bias ? m->user_bias[u] : 0.0f));
+    out[p] = clip(m, s + (m->global_mean + (m->user_bias ? m->user_bias[u] : 0.0f)));
   }
   return MX_OK;
 }
@@ -180,7 +189,7 @@ int mx_score_matrix(const mx_model *m, const uint32_t *users, uint32_t n_users,
     for (uint32_t c = 0; c < n_items; c++) {
       float v = o[c];
       if (m->item_bias) v += m->item_bias[items ? items[c] : c];
-      o[c] = v + add;
+      o[c] = clip(m, v + add);
     }
   }
   return MX_OK;

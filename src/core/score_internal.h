@@ -42,6 +42,7 @@ typedef struct mx_topk_problem {
   const uint32_t *q_rows;  /* NULL: identity */
   const float *q_bias;     /* indexed by row, or NULL */
   float q_const;
+  float clip_lo, clip_hi;  /* reported scores clipped to [lo, hi] when hi > lo */
   /* ease path (q_vec NULL): scores from B over the history rows */
   const float *ease_b;     /* n_all x n_all */
   const mx_csr *hist;      /* rows indexed by row */

@@ -6,10 +6,12 @@
  * -inf, and each row is scanned against its heap's threshold. Targets are
  * visited in ascending id order, so a later target that ties the threshold
  * always loses (ties go to the smaller id): the scan test is a plain
- * "score > threshold", done 64 cells at a time with a vectorisable count and
+ * "score > threshold", done 16 cells at a time with a vectorisable count and
  * only the rare chunks holding a winner looked at cell by cell. With K much
- * smaller than the targets, the heap sees about K·ln(N/K) insertions per query,
- * so the cost is the sgemm plus one streaming pass over each tile. */
+ * smaller than the targets, the list sees about K·(1 + ln(N/K)) insertions per
+ * query, so the cost is the sgemm plus one streaming pass over each tile.
+ * K up to 64 is kept as a sorted array (insertion from the end), larger K as
+ * a binary heap. */
 #include "core/score_internal.h"
 #include "util/util.h"
 
@@ -229,11 +231,42 @@ static void ease_row(const mx_topk_problem *p, uint32_t row, uint32_t c0, uint32
   }
 }
 
-/* Scan one tile row into the heap. Returns the new threshold. */
-static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, const uint32_t *ids,
-                      entry *heap, uint32_t *hn, uint32_t k, float thr) {
-  for (uint32_t x0 = 0; x0 < w; x0 += 64) {
-    uint32_t x1 = x0 + 64 < w ? x0 + 64 : w;
+/* Cells tested per vectorised count (portable scan), and the largest K kept
+ * as a sorted array rather than a heap. */
+#define SCAN_CHUNK 16
+#define SORTED_MAX_K 64
+
+/* Keep e (which beats the current threshold) in the top-K list; returns the
+ * new threshold (-inf until the list is full). */
+static inline float keep(entry *heap, uint32_t *hn, uint32_t k, entry e, float thr) {
+  if (k <= SORTED_MAX_K) {
+    /* Small K: a sorted array (best first) with insertion from the end — a
+     * few predictable moves instead of a heap's unpredictable branch per
+     * level. e always beats the last entry here. */
+    uint32_t pos = *hn < k ? (*hn)++ : k - 1;
+    while (pos > 0 && worse(heap[pos - 1], e)) {
+      heap[pos] = heap[pos - 1];
+      pos--;
+    }
+    heap[pos] = e;
+    return *hn == k ? heap[k - 1].s : thr;
+  }
+  if (*hn < k) {
+    heap_push(heap, hn, e);
+    return *hn == k ? heap[0].s : thr;
+  }
+  heap[0] = e;
+  heap_sift_down(heap, k, 0);
+  return heap[0].s;
+}
+
+/* Scan one tile row into the list (portable version). Returns the new
+ * threshold. */
+static float scan_row_generic(float *c, const float *bias, uint32_t w, uint32_t c0,
+                              const uint32_t *ids, entry *heap, uint32_t *hn, uint32_t k,
+                              float thr) {
+  for (uint32_t x0 = 0; x0 < w; x0 += SCAN_CHUNK) {
+    uint32_t x1 = x0 + SCAN_CHUNK < w ? x0 + SCAN_CHUNK : w;
     int hits = 0;
     if (bias) {
       for (uint32_t x = x0; x < x1; x++) {
@@ -249,17 +282,62 @@ static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, cons
       float v = c[x];
       if (!(v > thr)) continue;
       entry e = {v, ids ? ids[c0 + x] : c0 + x};
-      if (*hn < k) {
-        heap_push(heap, hn, e);
-        if (*hn == k) thr = heap[0].s;
-      } else {
-        heap[0] = e;
-        heap_sift_down(heap, k, 0);
-        thr = heap[0].s;
-      }
+      thr = keep(heap, hn, k, e, thr);
     }
   }
   return thr;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_SCAN_AVX2 1
+/* AVX2 version: compare 8 scores at once and visit only the set bits of the
+ * comparison mask. _CMP_GT_OQ is false for NaN, like the scalar "v > thr";
+ * the bias is added with the same single-precision add, so both versions
+ * keep exactly the same entries. */
+__attribute__((target("avx2"))) static float scan_row_avx2(float *c, const float *bias, uint32_t w,
+                                                         uint32_t c0, const uint32_t *ids,
+                                                         entry *heap, uint32_t *hn, uint32_t k,
+                                                         float thr) {
+  uint32_t x0 = 0;
+  __m256 t = _mm256_set1_ps(thr);
+  for (; x0 + 8 <= w; x0 += 8) {
+    __m256 v = _mm256_loadu_ps(c + x0);
+    if (bias) {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(bias + x0));
+      _mm256_storeu_ps(c + x0, v);
+    }
+    unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GT_OQ));
+    while (mask) {
+      uint32_t x = x0 + (uint32_t)__builtin_ctz(mask);
+      mask &= mask - 1;
+      float s = c[x];
+      if (!(s > thr)) continue; /* the threshold rose within this group */
+      entry e = {s, ids ? ids[c0 + x] : c0 + x};
+      thr = keep(heap, hn, k, e, thr);
+      t = _mm256_set1_ps(thr);
+    }
+  }
+  if (x0 < w)
+    thr = scan_row_generic(c + x0, bias ? bias + x0 : NULL, w - x0, c0 + x0, ids, heap, hn, k, thr);
+  return thr;
+}
+#endif
+
+/* Scan one tile row into the list. Returns the new threshold. */
+static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, const uint32_t *ids,
+                      entry *heap, uint32_t *hn, uint32_t k, float thr) {
+#ifdef HAVE_SCAN_AVX2
+  /* MERX_NO_AVX2 (any value) forces the portable scan, so tests cover both. */
+  static _Atomic int avx2 = -1;
+  int use = atomic_load_explicit(&avx2, memory_order_relaxed);
+  if (use < 0) {
+    use = __builtin_cpu_supports("avx2") && !getenv("MERX_NO_AVX2");
+    atomic_store_explicit(&avx2, use, memory_order_relaxed);
+  }
+  if (use) return scan_row_avx2(c, bias, w, c0, ids, heap, hn, k, thr);
+#endif
+  return scan_row_generic(c, bias, w, c0, ids, heap, hn, k, thr);
 }
 
 static int worker(void *vctx, int tid, int nthreads) {
@@ -327,14 +405,16 @@ static int worker(void *vctx, int tid, int nthreads) {
     }
     for (uint32_t q = 0; q < mu; q++) {
       entry *h = heaps + (size_t)q * k;
-      qsort(h, hn[q], sizeof *h, better_cmp);
+      if (k > SORTED_MAX_K) qsort(h, hn[q], sizeof *h, better_cmp);
       uint32_t row = q_row(p, q0 + q);
       float add = p->q_const + (p->q_bias ? p->q_bias[row] : 0.0f);
       uint32_t *ids = ctx->res->ids + (size_t)(q0 + q) * k;
       float *sc = ctx->res->scores + (size_t)(q0 + q) * k;
       for (uint32_t j = 0; j < hn[q]; j++) {
         ids[j] = h[j].id;
-        sc[j] = h[j].s + add;
+        float v = h[j].s + add;
+        if (p->clip_hi > p->clip_lo) v = v < p->clip_lo ? p->clip_lo : v > p->clip_hi ? p->clip_hi : v;
+        sc[j] = v;
       }
       for (uint32_t j = hn[q]; j < k; j++) {
         ids[j] = MX_TOPK_NONE;

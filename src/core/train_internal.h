@@ -41,6 +41,14 @@ static inline float mx_ials_confidence(const mx_train_options *o, float r) {
                            : 1.0f + (float)o->alpha * r;
 }
 
+/* Hot loops get an AVX2+FMA clone chosen at load time (glibc ifunc), so a
+ * generic x86-64 build still runs 256-bit kernels where the CPU has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MERX_NO_CLONES)
+#define MX_HOT __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define MX_HOT
+#endif
+
 /* Dot product with 8 independent float accumulators, so the compiler can
  * vectorise it without -ffast-math. */
 static inline float mx_dotf(const float *a, const float *b, uint32_t k) {

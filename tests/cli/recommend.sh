@@ -71,6 +71,12 @@ printf '%s\n' $items | sort -u > want_items.txt
 comm -23 got_items.txt want_items.txt | grep -q . && { echo "item outside the candidates"; exit 1; }
 awk -F, 'NR>1 && $2>4 {exit 1}' c.csv || { echo "more than 4 per user"; exit 1; }
 
+# ---- --exclude-items: the listed items never appear; the rest fill in
+sed 1d all.csv | cut -d, -f3 | sort | uniq -c | sort -rn | awk 'NR<=3 {print $2}' > top3.txt
+expect_exit 0 $MERX recommend --model ials.mxm --all --k 5 --exclude-items top3.txt --out xi.csv
+sed 1d xi.csv | cut -d, -f3 | grep -qxF -f top3.txt && { echo "excluded item recommended"; exit 1; }
+[ "$(sed 1d xi.csv | wc -l)" -eq "$rows" ] || { echo "--exclude-items lost rows"; exit 1; }
+
 # ---- empty and all-unknown candidate sets are errors
 printf 'StockCode\n' > empty.csv
 expect_exit 1 $MERX recommend --model ials.mxm --all --candidates empty.csv --out x.csv

@@ -87,8 +87,13 @@ static float user_add(const mx_model *m, uint32_t u) {
 }
 
 static int is_seen(const mx_model *m, uint32_t u, uint32_t i) {
-  for (uint64_t j = m->seen.indptr[u]; j < m->seen.indptr[u + 1]; j++)
-    if (m->seen.indices[j] == i) return 1;
+  uint64_t lo = m->seen.indptr[u], hi = m->seen.indptr[u + 1];
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (m->seen.indices[mid] == i) return 1;
+    if (m->seen.indices[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
   return 0;
 }
 
@@ -114,10 +119,12 @@ static void check_against_naive(const mx_model *m, const uint32_t *users, uint32
   assert_int_equal(res->eligible, eligible);
   assert_int_equal(res->n, n);
   ref_entry *all = malloc((ni + 1) * sizeof *all);
+  char *seen = malloc(ni + 1);
   for (uint32_t r = 0; r < n; r++) {
     uint32_t u = users ? users[r] : r, cnt = 0;
+    for (uint32_t i = 0; i < ni; i++) seen[i] = (char)is_seen(m, u, i);
     for (uint32_t i = 0; i < ni; i++) {
-      if (!allowed[i] || (!o->include_seen && is_seen(m, u, i))) continue;
+      if (!allowed[i] || (!o->include_seen && seen[i])) continue;
       all[cnt].raw = naive_raw(m, u, i);
       all[cnt++].id = i;
     }
@@ -137,6 +144,7 @@ static void check_against_naive(const mx_model *m, const uint32_t *users, uint32
     }
   }
   free(all);
+  free(seen);
   free(allowed);
 }
 
@@ -354,6 +362,36 @@ static void test_similar(void **state) {
   mx_model_free(m);
 }
 
+/* Explicit models report ratings clipped to the training range, like
+ * mx_model_predict; the order is the unclipped one. */
+static void test_explicit_clipping(void **state) {
+  mx_error err;
+  mx_model *m = random_model(MX_MODEL_MF, 30, 80, 6, 1, 0.1, 21);
+  mx_topk_options o = mx_topk_defaults();
+  o.k = 20;
+  mx_topk_result *a, *b;
+  assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &a, &err), MX_OK);
+  m->rating_min = 1.0f;
+  m->rating_max = 5.0f;
+  assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &b, &err), MX_OK);
+  assert_memory_equal(a->ids, b->ids, (size_t)30 * 20 * sizeof *a->ids);
+  int clipped = 0;
+  for (size_t x = 0; x < (size_t)30 * 20; x++) {
+    if (isnan(a->scores[x])) continue;
+    float want = a->scores[x] < 1 ? 1 : a->scores[x] > 5 ? 5 : a->scores[x];
+    assert_true(b->scores[x] == want);
+    clipped += want != a->scores[x];
+  }
+  assert_true(clipped > 0);
+  uint32_t u[3] = {2, 7, 29}, i[3] = {0, 40, 79};
+  float s[3];
+  assert_int_equal(mx_score_pairs(m, u, i, 3, s, &err), MX_OK);
+  for (int p = 0; p < 3; p++) assert_true(s[p] == mx_model_predict(m, u[p], i[p]));
+  mx_topk_result_free(a);
+  mx_topk_result_free(b);
+  mx_model_free(m);
+}
+
 static void test_bad_input(void **state) {
   mx_error err;
   mx_model *m = random_model(MX_MODEL_IALS, 10, 20, 4, 0, 0.2, 3);
@@ -393,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_vectors_match_batch),
       cmocka_unit_test(test_score_matrix_and_pairs),
       cmocka_unit_test(test_similar),
+      cmocka_unit_test(test_explicit_clipping),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
