@@ -164,10 +164,12 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       }
       double adi, cv2;
       if (fc_classify(y, n, &adi, &cv2)) {
-        double fv = fc_intermittent(y, n, FC_SBA);
+        int v = fc_intermittent_choose(y, n, h);
+        double fv = fc_intermittent(y, n, v);
         for (int j = 0; j < h; j++) f[j] = fv;
-        snprintf(model, model_size, "intermittent (ADI %.2f, CV2 %.2f): sba", adi, cv2);
-        u = MX_FC_SBA;
+        u = v == FC_CROSTON ? MX_FC_CROSTON : v == FC_SBA ? MX_FC_SBA : MX_FC_TSB;
+        snprintf(model, model_size, "intermittent (ADI %.2f, CV2 %.2f): %s", adi, cv2,
+                 method_names[u]);
         break;
       }
       fc_config cfg;
@@ -293,8 +295,8 @@ int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
       }
     }
   } else {
-    reforecast_ctx c = {used, m, cfg, opt->method == MX_FC_AUTO && used != MX_FC_SBA &&
-                                          used != MX_FC_NAIVE};
+    /* auto's holdout choice is replayed as chosen (not re-selected) per origin */
+    reforecast_ctx c = {used, m, cfg, opt->method == MX_FC_AUTO && cfg.mask != 0};
     if (c.method == MX_FC_COMBO) c.method = MX_FC_AUTO;
     /* fewer origins for the costlier refits */
     int origins = (c.use_cfg && (cfg.mask & FC_C_ETS)) ? 6 : 20;

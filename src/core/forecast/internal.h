@@ -91,6 +91,8 @@ double fc_intermittent(const double *y, size_t n, int variant);
  * sizes. Returns 1 when intermittent or lumpy (ADI > 1.32), and the variant
  * to use: SBA for ADI > 1.32 (intermittent, lumpy), Croston for erratic. */
 int fc_classify(const double *y, size_t n, double *adi, double *cv2);
+/* auto's choice among Croston, SBA and TSB for an intermittent series. */
+int fc_intermittent_choose(const double *y, size_t n, int h);
 
 /* ---- select.c: auto. A configuration is a set of component forecasters
  * (bit mask of FC_C_*), combined by their equal-weight mean. */
