@@ -54,6 +54,9 @@ typedef struct mx_model {
   void *mapping;       /* mmap'd file when loaded, else NULL */
   size_t mapping_size;
   int owns_arrays;     /* 1: arrays allocated, freed by mx_model_free */
+  /* explicit models: the range of the training ratings; predictions are
+   * clipped to it when rating_max > rating_min (0, 0: no clipping) */
+  float rating_min, rating_max;
 } mx_model;
 
 /* Allocate an empty model of the given shape with owned, zeroed arrays
@@ -94,7 +97,8 @@ MX_API int mx_model_set_ids(mx_model *m, const mx_idmap *users, const mx_idmap *
                             mx_error *err);
 /* Predicted score of dense user u and item i (explicit: rating; implicit:
  * ranking score). u or i may be UINT32_MAX (unknown): explicit models fall
- * back to global mean + the known bias; implicit models give 0. */
+ * back to global mean + the known bias; implicit models give 0. Explicit
+ * predictions are clipped to [rating_min, rating_max]. */
 MX_API float mx_model_predict(const mx_model *m, uint32_t u, uint32_t i);
 /* Kind from its name ("mf", "als", ...); -1 when unknown. */
 MX_API int mx_model_kind_parse(const char *name);
@@ -223,6 +227,19 @@ MX_API int mx_split_file(const char *path, const mx_ingest_options *opt,
  * MX_EINVAL. */
 MX_API int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *values,
                             size_t n, float *x, float *bias, mx_error *err);
+
+/* ------------------------------------------------------------------ .npy
+ * NumPy .npy files (format versions 1.0-3.0) of float32/float64 matrices,
+ * C or Fortran order, so factors from Spark MLlib, implicit or PyTorch can be
+ * served (merx model import) and merx factors used elsewhere (export). */
+/* Write a rows x cols row-major float32 matrix (cols = 0: a 1-D array of
+ * rows values), atomically. */
+MX_API int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
+                        mx_error *err);
+/* Read a 1-D or 2-D float32/float64 array as row-major float32 (64-byte
+ * aligned, caller frees with mx_free_aligned). 1-D arrays give cols = 1. */
+MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,
+                       mx_error *err);
 
 #ifdef __cplusplus
 }

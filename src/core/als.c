@@ -82,7 +82,9 @@ static double als_loss(const mx_dataset *d, const mx_model *m, double reg) {
   for (uint32_t u = 0; u < R->rows; u++) {
     uint64_t n = R->indptr[u + 1] - R->indptr[u];
     for (uint64_t q = R->indptr[u]; q < R->indptr[u + 1]; q++) {
-      double e = R->values[q] - mx_model_predict(m, u, R->indices[q]);
+      uint32_t i = R->indices[q];
+      double e = R->values[q] - m->global_mean - m->user_bias[u] - m->item_bias[i] -
+                 mx_dotf(m->user_factors + (size_t)u * k, m->item_factors + (size_t)i * k, k);
       sse += e * e;
     }
     double s = (double)m->user_bias[u] * m->user_bias[u];

@@ -192,5 +192,6 @@ float mx_model_predict(const mx_model *m, uint32_t u, uint32_t i) {
     for (uint32_t f = 0; f < m->factors; f++) d += p[f] * q[f];
     s += d;
   }
+  if (m->rating_max > m->rating_min) s = s < m->rating_min ? m->rating_min : s > m->rating_max ? m->rating_max : s;
   return (float)s;
 }

@@ -52,6 +52,7 @@ typedef struct file_header {
   double hyper[16];
   uint64_t offset[N_SECTIONS];
   uint64_t size[N_SECTIONS];
+  float rating_min, rating_max;
   uint64_t payload_hash;
   uint64_t header_hash; /* over the header with this field zero */
 } file_header;
@@ -160,6 +161,8 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   h.factors = m->factors;
   h.implicit = (uint32_t)m->implicit;
   h.global_mean = m->global_mean;
+  h.rating_min = m->rating_min;
+  h.rating_max = m->rating_max;
   h.n_hyper = (uint32_t)(m->n_hyper < 0 ? 0 : m->n_hyper > 16 ? 16 : m->n_hyper);
   for (uint32_t i = 0; i < h.n_hyper; i++) h.hyper[i] = m->hyper[i];
   h.data_fingerprint = m->data_fingerprint;
@@ -340,6 +343,8 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
   m->n_items = h.n_items;
   m->factors = h.factors;
   m->global_mean = h.global_mean;
+  m->rating_min = h.rating_min;
+  m->rating_max = h.rating_max;
   m->n_hyper = (int)h.n_hyper;
   for (uint32_t i = 0; i < h.n_hyper; i++) m->hyper[i] = h.hyper[i];
   m->data_fingerprint = h.data_fingerprint;

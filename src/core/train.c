@@ -47,7 +47,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
     o.factors = 0; o.epochs = 1; o.reg = 250;
     break;
   case MX_MODEL_BPMF:
-    o.factors = 10; o.epochs = 100; o.burn_in = 10; o.alpha = 1.75;
+    o.factors = 10; o.epochs = 100; o.burn_in = 10; o.alpha = 1.5;
     break;
   default:
     o.factors = 64; o.epochs = 10; o.reg = 0.1;
@@ -167,7 +167,11 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
                  o->cg_steps, o->log_confidence, o->eps, (double)o->seed, o->init_std};
   m->n_hyper = (int)(sizeof hy / sizeof hy[0]);
   memcpy(m->hyper, hy, sizeof hy);
-  if (!m->implicit) m->global_mean = (float)(d->value_sum / (double)mx_dataset_nnz(d));
+  if (!m->implicit) {
+    m->global_mean = (float)(d->value_sum / (double)mx_dataset_nnz(d));
+    m->rating_min = (float)d->value_min;
+    m->rating_max = (float)d->value_max;
+  }
   mx_train_init_factors(o, m);
 
   int prev = mx_blas_threads_set(1);

@@ -5,7 +5,7 @@
  *     series: one array of numbers -> one result table, or a table of arrays
  *     (keyed by id or by position) -> a table of results with the same keys.
  *     All series are forecast in one parallel C call (mx_forecast_batch).
- *     result = {mean = {...}, lo = {[80] = {...}, [95] = {...}}, hi = {...},
+ *     result = {mean = {...} (also as forecast), lo = {[80] = {...}, [95] = {...}}, hi = {...},
  *               sigma = {...}, cum_sigma = {...}, method = "ets",
  *               model = "ETS(M,Ad,M)", note = "..." (fallbacks only)}
  *   merx.forecast.backtest(series, {horizon =, methods = {"auto", "ets"},
@@ -14,40 +14,38 @@
  *                  coverage = {[80] = ..}, evaluated, seconds}
  *   merx.forecast.methods() -> array of method names
  *
- * Self-contained: errors become Lua errors here (luaL_error with the
- * mx_error text); memory for the inputs lives in userdata so a Lua error
- * part-way leaks nothing. */
+ * Errors go through the runtime's mx_lua_raise / mx_lua_error (script:line
+ * prefix); memory for the inputs lives in userdata so a Lua error part-way
+ * leaks nothing. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "merx/forecast.h"
+#include "lua/lmerx.h"
 
 int mx_luaopen_forecast(lua_State *L);
 
-static int raise_error(lua_State *L, const mx_error *err) {
-  char buf[MX_ERROR_MESSAGE_MAX + 256];
-  mx_error_format(err, buf, sizeof buf);
-  luaL_where(L, 1);
-  lua_pushstring(L, buf);
-  lua_concat(L, 2);
-  return lua_error(L);
-}
+/* The runtime's single conversion point (script:line prefix). */
+static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
 /* Options shared by forecast and backtest (table at idx, may be absent). */
 static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
   *o = mx_forecast_defaults();
   luaL_checktype(L, idx, LUA_TTABLE);
+  /* integers, or floats with an integral value (7.0 from arithmetic on data) */
+  int ok;
   lua_getfield(L, idx, "horizon");
-  if (!lua_isinteger(L, -1)) luaL_error(L, "options.horizon: expected an integer >= 1");
-  o->horizon = (int)lua_tointeger(L, -1);
+  lua_Integer hv = lua_tointegerx(L, -1, &ok);
+  if (!ok || hv < 1 || hv > 100000) mx_lua_error(L, "options.horizon: expected an integer in 1..100000");
+  o->horizon = (int)hv;
   lua_pop(L, 1);
-  if (o->horizon < 1) luaL_error(L, "options.horizon: expected an integer >= 1");
   lua_getfield(L, idx, "season");
   if (!lua_isnil(L, -1)) {
-    if (!lua_isinteger(L, -1)) luaL_error(L, "options.season: expected an integer");
-    o->season = (int)lua_tointeger(L, -1);
+    lua_Integer sv = lua_tointegerx(L, -1, &ok);
+    if (!ok || sv < 0 || sv > 400) mx_lua_error(L, "options.season: expected an integer in 0..400");
+    o->season = (int)sv;
   }
   lua_pop(L, 1);
   lua_getfield(L, idx, "method");
@@ -59,15 +57,14 @@ static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
   lua_pop(L, 1);
   lua_getfield(L, idx, "levels");
   if (!lua_isnil(L, -1)) {
-    if (!lua_istable(L, -1)) luaL_error(L, "options.levels: expected an array of percentages");
+    if (!lua_istable(L, -1)) mx_lua_error(L, "options.levels: expected an array of percentages");
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    if (n > MX_FC_MAX_LEVELS) luaL_error(L, "options.levels: at most %d levels", MX_FC_MAX_LEVELS);
+    if (n > MX_FC_MAX_LEVELS) mx_lua_error(L, "options.levels: at most %d levels", MX_FC_MAX_LEVELS);
     o->nlevels = (int)n;
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
-      int ok;
       double v = lua_tonumberx(L, -1, &ok);
-      if (!ok || !(v > 0 && v < 100)) luaL_error(L, "options.levels[%d]: expected a percentage in (0, 100)", (int)i);
+      if (!ok || !(v > 0 && v < 100)) mx_lua_error(L, "options.levels[%d]: expected a percentage in (0, 100)", (int)i);
       o->levels[i - 1] = v;
       lua_pop(L, 1);
     }
@@ -100,14 +97,14 @@ static int read_series(lua_State *L, int idx, mx_series_set *set) {
   } else {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-      if (!lua_istable(L, -1)) luaL_error(L, "series: every value must be an array of numbers");
+      if (!lua_istable(L, -1)) mx_lua_error(L, "series: every value must be an array of numbers");
       total += lua_rawlen(L, -1);
       lua_pop(L, 1);
       lua_pushvalue(L, -1);
       lua_rawseti(L, keys, (lua_Integer)++count);
     }
   }
-  if (count == 0) luaL_error(L, "series: no series given");
+  if (count == 0) mx_lua_error(L, "series: no series given");
   size_t bytes = total * sizeof(double) + count * (sizeof(double *) + sizeof(size_t) + sizeof(char *));
   char *buf = lua_newuserdatauv(L, bytes ? bytes : 1, 0);
   double *vals = (double *)buf;
@@ -133,7 +130,7 @@ static int read_series(lua_State *L, int idx, mx_series_set *set) {
       double v = lua_tonumberx(L, -1, &ok);
       if (!ok) {
         lua_rawgeti(L, keys, (lua_Integer)i + 1);
-        luaL_error(L, "series '%s': element %d is not a number", luaL_tolstring(L, -1, NULL), (int)t + 1);
+        mx_lua_error(L, "series '%s': element %d is not a number", luaL_tolstring(L, -1, NULL), (int)t + 1);
       }
       vals[off + t] = v;
       lua_pop(L, 1);
@@ -169,6 +166,8 @@ static void push_array(lua_State *L, const double *v, int n) {
 static void push_result(lua_State *L, const mx_forecast_result *r) {
   lua_createtable(L, 0, 8);
   push_array(L, r->mean, r->horizon);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "forecast"); /* alias of mean */
   lua_setfield(L, -2, "mean");
   push_array(L, r->sigma, r->horizon);
   lua_setfield(L, -2, "sigma");
@@ -231,7 +230,7 @@ static int l_forecast(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   box->r = calloc(set.count, sizeof *box->r);
-  if (!box->r) luaL_error(L, "out of memory");
+  if (!box->r) mx_lua_error(L, "out of memory");
   box->count = set.count;
   mx_error err;
   mx_error_clear(&err);
@@ -263,7 +262,7 @@ static int l_backtest(lua_State *L) {
   lua_getfield(L, 2, "methods");
   if (lua_istable(L, -1)) {
     int n = (int)lua_rawlen(L, -1);
-    if (n > (int)(sizeof methods / sizeof methods[0])) luaL_error(L, "options.methods: too many");
+    if (n > (int)(sizeof methods / sizeof methods[0])) mx_lua_error(L, "options.methods: too many");
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
       if (mx_forecast_method_parse(luaL_checkstring(L, -1), &methods[nm], &err) != MX_OK)

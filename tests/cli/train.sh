@@ -68,3 +68,23 @@ expect_contains err.txt "not a valid merx model file"
 expect_exit 2 "$MERX" split --data ratings.tsv --no-header --columns "$RC" --train a --test b
 expect_exit 1 "$MERX" split --data tr.csv --columns "$COLS" --time 0.2 --train a --test b
 expect_contains err.txt "time column"
+
+# .npy export and import: the imported model ranks exactly like the original
+expect_exit 0 "$MERX" model export --model ials.mxm --out exp
+for f in user_factors.npy item_factors.npy user_ids.txt item_ids.txt; do test -s exp/$f || { echo "FAIL: exp/$f"; exit 1; }; done
+expect_exit 0 "$MERX" model import --user-factors exp/user_factors.npy --item-factors exp/item_factors.npy \
+  --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --data tr.csv --columns "$COLS" --out imp.mxm
+expect_exit 0 "$MERX" eval --model ials.mxm --test te.csv --columns "$COLS" --json
+sed 's/"seconds":[^,}]*//; s/"algo":"[a-z]*"//' out.txt > m1.txt
+expect_exit 0 "$MERX" eval --model imp.mxm --test te.csv --columns "$COLS" --json
+sed 's/"seconds":[^,}]*//; s/"algo":"[a-z]*"//' out.txt > m2.txt
+cmp m1.txt m2.txt
+expect_exit 0 "$MERX" model info --model imp.mxm --json
+expect_contains out.txt '"kind":"imported"'
+head -n 3 exp/item_ids.txt > exp/short_ids.txt
+expect_exit 1 "$MERX" model import --user-factors exp/user_factors.npy --item-factors exp/item_factors.npy \
+  --user-ids exp/user_ids.txt --item-ids exp/short_ids.txt --out bad.mxm
+expect_contains err.txt "short_ids.txt"
+expect_exit 1 "$MERX" model import --user-factors exp/user_ids.txt --item-factors exp/item_factors.npy \
+  --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out bad.mxm
+expect_contains err.txt "not a .npy file"

@@ -35,6 +35,8 @@ static mx_model *make_model(mx_model_kind kind) {
   if (m->ease_b)
     for (size_t q = 0; q < (size_t)ni * ni; q++) m->ease_b[q] = (float)mx_rng_uniform(&r);
   m->global_mean = 3.5f;
+  m->rating_min = 1;
+  m->rating_max = 5;
   m->hyper[0] = 0.05;
   m->hyper[1] = 20;
   m->n_hyper = 2;
@@ -67,6 +69,7 @@ static void assert_same(const mx_model *a, const mx_model *b) {
   assert_int_equal(a->n_items, b->n_items);
   assert_int_equal(a->factors, b->factors);
   assert_memory_equal(&a->global_mean, &b->global_mean, sizeof(float));
+  assert_true(a->rating_min == b->rating_min && a->rating_max == b->rating_max);
   assert_int_equal(a->n_hyper, b->n_hyper);
   assert_memory_equal(a->hyper, b->hyper, sizeof(double) * (size_t)a->n_hyper);
   assert_true(a->data_fingerprint == b->data_fingerprint);
@@ -189,12 +192,54 @@ static void test_refuses_bad_files(void **state) {
   free(data);
 }
 
+/* .npy: float32 C order round trip; a hand-written float64 Fortran-order
+ * file (what numpy writes for np.asfortranarray(x.astype(float64))). */
+static void test_npy(void **state) {
+  mx_error err;
+  float a[6] = {1, 2, 3, 4, 5, 6};
+  const char *p = tu_path("a.npy");
+  assert_int_equal(mx_npy_write(p, a, 2, 3, &err), MX_OK);
+  float *b;
+  uint64_t r, c;
+  assert_int_equal(mx_npy_read(p, &b, &r, &c, &err), MX_OK);
+  assert_int_equal(r, 2);
+  assert_int_equal(c, 3);
+  assert_memory_equal(a, b, sizeof a);
+  mx_free_aligned(b);
+  char hdr[128];
+  int n = snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }");
+  while ((10 + n + 1) % 64) hdr[n++] = ' ';
+  hdr[n++] = '\n';
+  char file[256];
+  memcpy(file, "\x93NUMPY\x01\x00", 8);
+  file[8] = (char)n;
+  file[9] = 0;
+  memcpy(file + 10, hdr, (size_t)n);
+  /* column-major: (0,0) (1,0) (0,1) (1,1) (0,2) (1,2) */
+  double col[6] = {1, 4, 2, 5, 3, 6};
+  memcpy(file + 10 + n, col, sizeof col);
+  p = tu_path("f.npy");
+  write_bytes(p, file, 10 + (size_t)n + sizeof col);
+  assert_int_equal(mx_npy_read(p, &b, &r, &c, &err), MX_OK);
+  assert_int_equal(r, 2);
+  assert_int_equal(c, 3);
+  assert_memory_equal(a, b, sizeof a);
+  mx_free_aligned(b);
+  /* truncated data and foreign files are refused */
+  write_bytes(p, file, 10 + (size_t)n + 20);
+  assert_int_equal(mx_npy_read(p, &b, &r, &c, &err), MX_EFORMAT);
+  assert_non_null(strstr(err.message, "truncated"));
+  p = tu_write("x.npy", "hello");
+  assert_int_equal(mx_npy_read(p, &b, &r, &c, &err), MX_EFORMAT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip_mf),
       cmocka_unit_test(test_round_trip_ials),
       cmocka_unit_test(test_round_trip_ease),
       cmocka_unit_test(test_refuses_bad_files),
+      cmocka_unit_test(test_npy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
