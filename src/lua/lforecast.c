@@ -9,7 +9,7 @@
  *               sigma = {...}, cum_sigma = {...}, method = "ets",
  *               model = "ETS(M,Ad,M)", note = "..." (fallbacks only)}
  *   merx.forecast.backtest(series, {horizon =, methods = {"auto", "ets"},
- *                          origins = 3, step =, season =, levels =})
+ *                          origins = 3, step =, refit = "every"|"first", season =, levels =})
  *     -> array of {method, smape, mase, rmsse, wape, bias, pinball,
  *                  coverage = {[80] = ..}, evaluated, seconds}
  *   merx.forecast.methods() -> array of method names
@@ -256,6 +256,14 @@ static int l_backtest(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 2, "step");
   if (!lua_isnil(L, -1)) bo.step = (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "refit");
+  if (!lua_isnil(L, -1)) {
+    const char *rf = luaL_checkstring(L, -1);
+    if (strcmp(rf, "every") == 0) bo.refit = 1;
+    else if (strcmp(rf, "first") == 0) bo.refit = 0;
+    else mx_lua_error(L, "options.refit: expected \"every\" or \"first\", got '%s'", rf);
+  }
   lua_pop(L, 1);
   int methods[MX_FC_METHOD_COUNT * 2], nm = 0;
   mx_error err;

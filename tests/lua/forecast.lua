@@ -36,6 +36,8 @@ check(r.mean[2] == 10 and r.method == "naive", "naive")
 
 local bt = merx.forecast.backtest(history, {horizon = 2, origins = 2, methods = {"naive", "tsb", "auto"}})
 check(#bt == 3 and bt[1].evaluated == 4 and bt[3].mase > 0, "backtest")
+local bt1 = merx.forecast.backtest(history, {horizon = 2, origins = 2, methods = {"naive", "auto"}, refit = "first"})
+check(bt1[1].mase == bt[1].mase and bt1[2].evaluated == 4, "backtest, selection at the first origin")
 
 local ok, err = pcall(merx.forecast, {1, 2, 3}, {horizon = 2, method = "prophet"})
 check(not ok and err:find("forecast.lua:%d+:") and err:find("unknown method 'prophet'", 1, true), tostring(err))

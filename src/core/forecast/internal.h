@@ -118,6 +118,18 @@ int fc_config_run(const double *y, size_t n, fc_config *cfg, int h, double *f);
 int fc_auto(const double *y, size_t n, int m, int h, double *f, fc_config *chosen, char *model,
             size_t model_size, char *note, size_t note_size);
 
+/* ---- forecast.c: mx_forecast_series with an optional replayed selection
+ * (backtests with --refit first): replay->method and, when replay->cfg.mask
+ * is set, the components and ETS form chosen at an earlier origin. chosen
+ * (may be NULL) receives what this call selected. */
+typedef struct fc_replay {
+  int method;
+  fc_config cfg;
+} fc_replay;
+int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
+                       const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
+                       mx_error *err);
+
 /* ---- forecast.c: one method on y (fallbacks inside, named in note). */
 int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,
              char *model, size_t model_size, char *note, size_t note_size,
