@@ -188,6 +188,9 @@ typedef struct mx_backtest_options {
   int origins;            /* rolling origins (default 3); the last ends at the series end */
   int step;               /* periods between origins (default: horizon) */
   int mase_m;             /* seasonal period of the MASE/RMSSE scale (0: fc.season or 1) */
+  int refit;              /* 1 (default): select and fit at every origin; 0: select at the
+                             earliest origin (auto's choice, the ETS form), re-estimate
+                             only the parameters at the later ones */
 } mx_backtest_options;
 
 MX_API mx_backtest_options mx_backtest_defaults(void);

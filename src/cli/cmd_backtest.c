@@ -8,19 +8,23 @@
 static const char *usage =
     "usage: merx backtest --data FILE (--format long|wide) [--columns ...] --horizon H\n"
     "                     [--season M] [--methods auto,ets,snaive,...] [--origins 3]\n"
-    "                     [--step S] [--mase-season M] [--levels 80,95] [--freq day|week|month]\n"
+    "                     [--step S] [--refit every|first] [--mase-season M] [--levels 80,95]\n"
+    "                     [--freq day|week|month]\n"
     "                     [--nonneg] [--threads T] [--out FILE.csv] [--json]\n\n"
     "For each series and each of --origins forecast origins (the last one H steps before\n"
     "the end, earlier ones --step periods apart, default H), refit every method on the\n"
     "history before the origin, forecast H steps and score against the actuals:\n"
     "sMAPE (M4, 0..200), MASE and RMSSE (scale: in-sample seasonal naive at --mase-season,\n"
     "default --season), WAPE, bias (mean forecast - actual), pinball loss of the interval\n"
-    "bounds and the coverage of each interval level. --out writes the same table as CSV.\n";
+    "bounds and the coverage of each interval level. --out writes the same table as CSV.\n"
+    "--refit first selects once, at the earliest origin (auto's choice of methods or\n"
+    "combination, the ETS model form) and only re-estimates parameters at later origins;\n"
+    "every (default) selects and fits afresh at each origin.\n";
 
 int mx_cmd_backtest(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "backtest",
-                         "horizon= methods= method= origins= step= mase-season= out= json"
+                         "horizon= methods= method= origins= step= mase-season= refit= out= json"
                          MX_CLI_SERIES_SPEC, argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -35,6 +39,10 @@ int mx_cmd_backtest(int argc, char **argv) {
   bo.step = (int)v;
   if ((rc = mx_args_int(&a, "mase-season", 0, 0, 400, &v))) return rc;
   bo.mase_m = (int)v;
+  const char *refit = mx_args_get(&a, "refit", "every");
+  if (strcmp(refit, "every") == 0) bo.refit = 1;
+  else if (strcmp(refit, "first") == 0) bo.refit = 0;
+  else return mx_cli_usage("backtest", "--refit: expected every or first, got '%s'", refit);
   const char *list = mx_args_get(&a, "methods", mx_args_get(&a, "method", "auto"));
   int methods[MX_FC_METHOD_COUNT * 2], nm = 0;
   mx_error err;

@@ -44,7 +44,7 @@ static void panel(FILE *f, const char *id, const double *y, size_t n, const mx_f
   fputs("<figure><figcaption>", f);
   html_text(f, id);
   fprintf(f, " &middot; %s", mx_forecast_method_name(r->method));
-  if (r->model[0]) {
+  if (r->model[0] && strcmp(r->model, mx_forecast_method_name(r->method)) != 0) {
     fputs(" ", f);
     html_text(f, r->model);
   }

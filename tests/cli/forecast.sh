@@ -73,5 +73,9 @@ for m in j["methods"]:
     assert m["evaluated"] == 80 and m["mase"] > 0 and 0 <= m["coverage"]["95"] <= 1, m
 PY
 head -1 bt.csv | grep -q '^method,smape,mase,rmsse,wape,bias,pinball,coverage80,coverage95'
+expect_exit 0 "$MERX" backtest --data w.csv --format wide --horizon 2 --season 4 --origins 2 \
+  --methods ets,auto --refit first
+expect_contains out.txt 'auto'
+expect_exit 2 "$MERX" backtest --data w.csv --format wide --horizon 2 --refit sometimes
 expect_exit 0 "$MERX" forecast --help
 expect_contains out.txt 'usage: merx forecast'

@@ -215,6 +215,16 @@ static void test_backtest_and_batch(void **state) {
   assert_true(m[2].mase < m[0].mase);
   assert_true(m[3].mase < 1.2 * fmin(m[1].mase, m[2].mase));
   assert_true(m[2].coverage[1] > 0.8); /* 95% ETS intervals on data from an ETS-like model */
+  /* selection once at the earliest origin: same evaluations, naive unchanged,
+   * auto and ETS still far better than naive */
+  mx_backtest_metrics f[4];
+  bo.refit = 0;
+  assert_int_equal(mx_backtest(s, &bo, methods, 4, f, &err), MX_OK);
+  assert_int_equal((int)f[3].evaluated, (int)m[3].evaluated);
+  assert_true(f[0].mase == m[0].mase && f[0].smape == m[0].smape);
+  assert_true(f[2].mase < m[0].mase && f[3].mase < m[0].mase);
+  assert_true(fabs(f[2].mase - m[2].mase) < 0.2 * m[2].mase);
+  bo.refit = 1;
   /* batch results do not depend on the thread count */
   mx_forecast_options o = mx_forecast_defaults();
   o.horizon = 6;

@@ -15,6 +15,7 @@ mx_backtest_options mx_backtest_defaults(void) {
   memset(&o, 0, sizeof o);
   o.fc = mx_forecast_defaults();
   o.origins = 3;
+  o.refit = 1;
   return o;
 }
 
@@ -29,7 +30,7 @@ typedef struct {
   const mx_series_set *s;
   const mx_backtest_options *opt;
   int method;
-  acc *per_thread;
+  acc *per_series; /* summed in series order afterwards: reproducible totals */
   pthread_mutex_t lock;
   size_t next;
   int failed;
@@ -38,7 +39,6 @@ typedef struct {
 
 static int bt_worker(void *vctx, int t, int nthreads) {
   bt_ctx *c = vctx;
-  acc *a = &c->per_thread[t];
   const mx_backtest_options *o = c->opt;
   int h = o->fc.horizon;
   size_t step = (size_t)(o->step > 0 ? o->step : h);
@@ -52,9 +52,12 @@ static int bt_worker(void *vctx, int t, int nthreads) {
     int stop = c->failed;
     pthread_mutex_unlock(&c->lock);
     if (stop || i >= c->s->count) break;
+    acc *a = &c->per_series[i];
     const double *y = c->s->values[i];
     size_t n = c->s->len[i];
     int any = 0;
+    fc_replay rep;
+    int have_rep = 0;
     for (int k = o->origins - 1; k >= 0; k--) {
       size_t back = (size_t)h + (size_t)k * step;
       if (n < back + 3) continue;
@@ -62,7 +65,12 @@ static int bt_worker(void *vctx, int t, int nthreads) {
       mx_forecast_result r;
       mx_error e;
       mx_error_clear(&e);
-      int rc = mx_forecast_series(y, origin, &fo, &r, &e);
+      /* refit 0: the method / auto's selection is made at the earliest origin
+       * and replayed (parameters re-estimated) at the later ones */
+      int replay = o->refit == 0 && have_rep;
+      int rc = fc_forecast_series(y, origin, &fo, replay ? &rep : NULL, &r,
+                                  o->refit == 0 && !have_rep ? &rep : NULL, &e);
+      if (rc == MX_OK && o->refit == 0) have_rep = 1;
       if (rc != MX_OK) {
         pthread_mutex_lock(&c->lock);
         if (!c->failed) mx_error_set(&c->err, rc, "series '%s': %s", c->s->ids[i], e.message);
@@ -112,20 +120,20 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
     bt_ctx c;
     memset(&c, 0, sizeof c);
     c.s = s, c.opt = opt, c.method = methods[mi];
-    c.per_thread = calloc((size_t)threads, sizeof(acc));
-    if (!c.per_thread) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    c.per_series = calloc(s->count ? s->count : 1, sizeof(acc));
+    if (!c.per_series) return mx_error_set(err, MX_ENOMEM, "out of memory");
     pthread_mutex_init(&c.lock, NULL);
     mx_parallel_run(threads, bt_worker, &c);
     pthread_mutex_destroy(&c.lock);
     if (c.failed) {
-      free(c.per_thread);
+      free(c.per_series);
       if (err) *err = c.err;
       return c.err.code;
     }
     acc a;
     memset(&a, 0, sizeof a);
-    for (int t = 0; t < threads; t++) {
-      acc *p = &c.per_thread[t];
+    for (size_t t = 0; t < s->count; t++) {
+      acc *p = &c.per_series[t];
       a.smape += p->smape, a.mase += p->mase, a.rmsse += p->rmsse;
       a.abs_err += p->abs_err, a.abs_y += p->abs_y, a.err += p->err, a.pinball += p->pinball;
       a.n_mase += p->n_mase, a.n_rmsse += p->n_rmsse, a.points += p->points;
@@ -133,7 +141,7 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
       for (int l = 0; l < MX_FC_MAX_LEVELS; l++) a.covered[l] += p->covered[l];
       for (int k = 0; k < MX_FC_METHOD_COUNT; k++) a.chosen[k] += p->chosen[k];
     }
-    free(c.per_thread);
+    free(c.per_series);
     mx_backtest_metrics *m = &out[mi];
     memset(m, 0, sizeof *m);
     m->method = methods[mi];

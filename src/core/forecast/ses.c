@@ -17,14 +17,16 @@ static double ses_mse(const double *x, void *vctx) {
   const ses_ctx *c = vctx;
   double alpha = x[0], l = x[1];
   if (!(alpha >= 1e-4 && alpha <= 0.9999)) return INFINITY;
-  /* running mean, as ets' C code accumulates it */
-  double amse = 0;
+  /* ets' C code keeps a running mean (one division per step); a sum divided
+   * once differs only in the last bits and gives the same optimiser path on
+   * all 414 M4 Hourly series (tests/unit/test_forecast.c), and is faster */
+  double sse = 0;
   for (size_t i = 0; i < c->n; i++) {
     double e = c->y[i] - l;
-    amse = (amse * (double)i + e * e) / (double)(i + 1);
+    sse += e * e;
     l += alpha * e;
   }
-  return amse;
+  return sse / (double)c->n;
 }
 
 double fc_ses_mse(const double *y, size_t n, double *alpha_out, double *fitted) {

@@ -1,0 +1,344 @@
+/* Lua binding of the forecasting module: merx.forecast.
+ *
+ *   merx.forecast(series, {horizon = 28, method = "auto", season = 7,
+ *                          levels = {80, 95}, nonneg = true, threads = 0})
+ *     series: one array of numbers -> one result table, or a table of arrays
+ *     (keyed by id or by position) -> a table of results with the same keys.
+ *     All series are forecast in one parallel C call (mx_forecast_batch).
+ *     result = {mean = {...} (also as forecast), lo = {[80] = {...}, [95] = {...}}, hi = {...},
+ *               sigma = {...}, cum_sigma = {...}, method = "ets",
+ *               model = "ETS(M,Ad,M)", note = "..." (fallbacks only)}
+ *   merx.forecast.backtest(series, {horizon =, methods = {"auto", "ets"},
+ *                          origins = 3, step =, refit = "every"|"first", season =, levels =})
+ *     -> array of {method, smape, mase, rmsse, wape, bias, pinball,
+ *                  coverage = {[80] = ..}, evaluated, seconds}
+ *   merx.forecast.methods() -> array of method names
+ *
+ * Errors go through the runtime's mx_lua_raise / mx_lua_error (script:line
+ * prefix); memory for the inputs lives in userdata so a Lua error part-way
+ * leaks nothing. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merx/forecast.h"
+#include "lua/lmerx.h"
+
+int mx_luaopen_forecast(lua_State *L);
+
+/* The runtime's single conversion point (script:line prefix). */
+static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
+
+/* Options shared by forecast and backtest (table at idx, may be absent). */
+static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
+  *o = mx_forecast_defaults();
+  luaL_checktype(L, idx, LUA_TTABLE);
+  /* integers, or floats with an integral value (7.0 from arithmetic on data) */
+  int ok;
+  lua_getfield(L, idx, "horizon");
+  lua_Integer hv = lua_tointegerx(L, -1, &ok);
+  if (!ok || hv < 1 || hv > 100000) mx_lua_error(L, "options.horizon: expected an integer in 1..100000");
+  o->horizon = (int)hv;
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "season");
+  if (!lua_isnil(L, -1)) {
+    lua_Integer sv = lua_tointegerx(L, -1, &ok);
+    if (!ok || sv < 0 || sv > 400) mx_lua_error(L, "options.season: expected an integer in 0..400");
+    o->season = (int)sv;
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "method");
+  if (!lua_isnil(L, -1)) {
+    const char *m = luaL_checkstring(L, -1);
+    mx_error err;
+    if (mx_forecast_method_parse(m, &o->method, &err) != MX_OK) raise_error(L, &err);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "levels");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_istable(L, -1)) mx_lua_error(L, "options.levels: expected an array of percentages");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n > MX_FC_MAX_LEVELS) mx_lua_error(L, "options.levels: at most %d levels", MX_FC_MAX_LEVELS);
+    o->nlevels = (int)n;
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      double v = lua_tonumberx(L, -1, &ok);
+      if (!ok || !(v > 0 && v < 100)) mx_lua_error(L, "options.levels[%d]: expected a percentage in (0, 100)", (int)i);
+      o->levels[i - 1] = v;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "nonneg");
+  o->nonneg = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "threads");
+  if (!lua_isnil(L, -1)) o->threads = (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+}
+
+/* Series input at idx -> a set whose arrays live in a userdata pushed on the
+ * stack; the key of series i is pushed into the keys table (also pushed).
+ * Returns 1 when the input was a single array. Stack: +2 (keys, buffer). */
+static int read_series(lua_State *L, int idx, mx_series_set *set) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_rawgeti(L, idx, 1);
+  int single = lua_type(L, -1) == LUA_TNUMBER;
+  lua_pop(L, 1);
+  lua_newtable(L); /* keys */
+  int keys = lua_gettop(L);
+  size_t count = 0, total = 0;
+  if (single) {
+    count = 1;
+    total = lua_rawlen(L, idx);
+    lua_pushinteger(L, 1);
+    lua_rawseti(L, keys, 1);
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      if (!lua_istable(L, -1)) mx_lua_error(L, "series: every value must be an array of numbers");
+      total += lua_rawlen(L, -1);
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, keys, (lua_Integer)++count);
+    }
+  }
+  if (count == 0) mx_lua_error(L, "series: no series given");
+  size_t bytes = total * sizeof(double) + count * (sizeof(double *) + sizeof(size_t) + sizeof(char *));
+  char *buf = lua_newuserdatauv(L, bytes ? bytes : 1, 0);
+  double *vals = (double *)buf;
+  double **ptrs = (double **)(buf + total * sizeof(double));
+  size_t *lens = (size_t *)(ptrs + count);
+  char **ids = (char **)(lens + count);
+  size_t off = 0;
+  for (size_t i = 0; i < count; i++) {
+    int arr;
+    if (single) {
+      lua_pushvalue(L, idx);
+    } else {
+      lua_rawgeti(L, keys, (lua_Integer)i + 1);
+      lua_gettable(L, idx);
+    }
+    arr = lua_gettop(L);
+    size_t n = lua_rawlen(L, arr);
+    ptrs[i] = vals + off;
+    lens[i] = n;
+    for (size_t t = 0; t < n; t++) {
+      lua_rawgeti(L, arr, (lua_Integer)t + 1);
+      int ok;
+      double v = lua_tonumberx(L, -1, &ok);
+      if (!ok) {
+        lua_rawgeti(L, keys, (lua_Integer)i + 1);
+        mx_lua_error(L, "series '%s': element %d is not a number", luaL_tolstring(L, -1, NULL), (int)t + 1);
+      }
+      vals[off + t] = v;
+      lua_pop(L, 1);
+    }
+    off += n;
+    lua_pop(L, 1);
+  }
+  memset(set, 0, sizeof *set);
+  set->count = count;
+  set->values = ptrs;
+  set->len = lens;
+  set->ids = ids;
+  /* ids: the string form of each key, stored in the keys table under
+   * negative indices so the strings stay alive while the set is used */
+  for (size_t i = 0; i < count; i++) {
+    lua_rawgeti(L, keys, (lua_Integer)i + 1);
+    luaL_tolstring(L, -1, NULL);
+    ids[i] = (char *)lua_tostring(L, -1);
+    lua_rawseti(L, keys, -(lua_Integer)i - 1);
+    lua_pop(L, 1);
+  }
+  return single;
+}
+
+static void push_array(lua_State *L, const double *v, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushnumber(L, v[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static void push_result(lua_State *L, const mx_forecast_result *r) {
+  lua_createtable(L, 0, 8);
+  push_array(L, r->mean, r->horizon);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "forecast"); /* alias of mean */
+  lua_setfield(L, -2, "mean");
+  push_array(L, r->sigma, r->horizon);
+  lua_setfield(L, -2, "sigma");
+  push_array(L, r->cum_sigma, r->horizon);
+  lua_setfield(L, -2, "cum_sigma");
+  for (int side = 0; side < 2; side++) {
+    lua_createtable(L, 0, r->nlevels);
+    for (int l = 0; l < r->nlevels; l++) {
+      double lv = r->levels[l];
+      if (lv == (lua_Integer)lv) lua_pushinteger(L, (lua_Integer)lv);
+      else lua_pushnumber(L, lv);
+      push_array(L, (side ? r->hi : r->lo) + (size_t)l * (size_t)r->horizon, r->horizon);
+      lua_settable(L, -3);
+    }
+    lua_setfield(L, -2, side ? "hi" : "lo");
+  }
+  lua_pushstring(L, mx_forecast_method_name(r->method));
+  lua_setfield(L, -2, "method");
+  if (r->model[0]) {
+    lua_pushstring(L, r->model);
+    lua_setfield(L, -2, "model");
+  }
+  if (r->note[0]) {
+    lua_pushstring(L, r->note);
+    lua_setfield(L, -2, "note");
+  }
+}
+
+/* Results live in a userdata whose __gc frees them, so an error while the
+ * Lua tables are built leaks nothing. */
+typedef struct {
+  size_t count;
+  mx_forecast_result *r;
+} result_box;
+
+static int box_gc(lua_State *L) {
+  result_box *b = lua_touserdata(L, 1);
+  if (b->r) {
+    for (size_t i = 0; i < b->count; i++) mx_forecast_result_free(&b->r[i]);
+    free(b->r);
+    b->r = NULL;
+  }
+  return 0;
+}
+
+static int l_forecast(lua_State *L) {
+  /* called as merx.forecast(series, opts): argument 1 is the module table */
+  int si = 2, oi = 3;
+  mx_forecast_options o;
+  read_options(L, oi, &o);
+  mx_series_set set;
+  int single = read_series(L, si, &set);
+  int keys = lua_gettop(L) - 1;
+  result_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->count = 0;
+  box->r = NULL;
+  if (luaL_newmetatable(L, "merx.forecast.results")) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  box->r = calloc(set.count, sizeof *box->r);
+  if (!box->r) mx_lua_error(L, "out of memory");
+  box->count = set.count;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_forecast_batch(&set, &o, box->r, NULL, NULL, &err) != MX_OK) raise_error(L, &err);
+  if (single) {
+    push_result(L, &box->r[0]);
+  } else {
+    lua_createtable(L, 0, (int)set.count);
+    for (size_t i = 0; i < set.count; i++) {
+      lua_rawgeti(L, keys, (lua_Integer)i + 1);
+      push_result(L, &box->r[i]);
+      lua_settable(L, -3);
+    }
+  }
+  return 1;
+}
+
+static int l_backtest(lua_State *L) {
+  mx_backtest_options bo = mx_backtest_defaults();
+  read_options(L, 2, &bo.fc);
+  lua_getfield(L, 2, "origins");
+  if (!lua_isnil(L, -1)) bo.origins = (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "step");
+  if (!lua_isnil(L, -1)) bo.step = (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "refit");
+  if (!lua_isnil(L, -1)) {
+    const char *rf = luaL_checkstring(L, -1);
+    if (strcmp(rf, "every") == 0) bo.refit = 1;
+    else if (strcmp(rf, "first") == 0) bo.refit = 0;
+    else mx_lua_error(L, "options.refit: expected \"every\" or \"first\", got '%s'", rf);
+  }
+  lua_pop(L, 1);
+  int methods[MX_FC_METHOD_COUNT * 2], nm = 0;
+  mx_error err;
+  lua_getfield(L, 2, "methods");
+  if (lua_istable(L, -1)) {
+    int n = (int)lua_rawlen(L, -1);
+    if (n > (int)(sizeof methods / sizeof methods[0])) mx_lua_error(L, "options.methods: too many");
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      if (mx_forecast_method_parse(luaL_checkstring(L, -1), &methods[nm], &err) != MX_OK)
+        raise_error(L, &err);
+      nm++;
+      lua_pop(L, 1);
+    }
+  } else {
+    methods[nm++] = bo.fc.method;
+  }
+  lua_pop(L, 1);
+  mx_series_set set;
+  read_series(L, 1, &set);
+  mx_backtest_metrics *m = lua_newuserdatauv(L, (size_t)nm * sizeof *m, 0);
+  mx_error_clear(&err);
+  if (mx_backtest(&set, &bo, methods, nm, m, &err) != MX_OK) raise_error(L, &err);
+  lua_createtable(L, nm, 0);
+  for (int i = 0; i < nm; i++) {
+    lua_createtable(L, 0, 10);
+    lua_pushstring(L, mx_forecast_method_name(m[i].method));
+    lua_setfield(L, -2, "method");
+    const char *names[] = {"smape", "mase", "rmsse", "wape", "bias", "pinball", "seconds"};
+    double vals[] = {m[i].smape, m[i].mase, m[i].rmsse, m[i].wape, m[i].bias, m[i].pinball, m[i].seconds};
+    for (int k = 0; k < 7; k++) {
+      lua_pushnumber(L, vals[k]);
+      lua_setfield(L, -2, names[k]);
+    }
+    lua_createtable(L, 0, bo.fc.nlevels);
+    for (int l = 0; l < bo.fc.nlevels; l++) {
+      double lv = bo.fc.levels[l];
+      if (lv == (lua_Integer)lv) lua_pushinteger(L, (lua_Integer)lv);
+      else lua_pushnumber(L, lv);
+      lua_pushnumber(L, m[i].coverage[l]);
+      lua_settable(L, -3);
+    }
+    lua_setfield(L, -2, "coverage");
+    lua_pushinteger(L, (lua_Integer)m[i].evaluated);
+    lua_setfield(L, -2, "evaluated");
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* backtest is called as merx.forecast.backtest(series, opts): shift so the
+ * series is argument 1 and the options argument 2. */
+static int l_backtest_entry(lua_State *L) {
+  lua_settop(L, 2);
+  return l_backtest(L);
+}
+
+static int l_methods(lua_State *L) {
+  lua_createtable(L, MX_FC_COMBO, 0);
+  for (int i = 0; i < MX_FC_COMBO; i++) {
+    lua_pushstring(L, mx_forecast_method_name(i));
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+int mx_luaopen_forecast(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushcfunction(L, l_backtest_entry);
+  lua_setfield(L, -2, "backtest");
+  lua_pushcfunction(L, l_methods);
+  lua_setfield(L, -2, "methods");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, l_forecast);
+  lua_setfield(L, -2, "__call");
+  lua_setmetatable(L, -2);
+  return 1;
+}
