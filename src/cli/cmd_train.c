@@ -32,6 +32,7 @@ static const char *usage =
     "  --eps E            scale for log confidence (default 1)\n"
     "  --cg-steps N       iALS conjugate-gradient steps per solve (0: exact Cholesky)\n"
     "  --burn-in N        bpmf: Gibbs samples discarded before averaging\n"
+    "  --samples N        bpmf: samples kept in the model (K*N stored factors; default 24)\n"
     "  --test FILE        held-out interactions (same columns); explicit models report\n"
     "                     test RMSE/MAE after each epoch and at the end\n"
     "  --early-stop       mf: stop when test RMSE rises and keep the best epoch\n"
@@ -65,7 +66,7 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= init-std= json verbose" MX_CLI_INPUT_SPEC,
+                         "init= init-std= samples= json verbose" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -91,6 +92,8 @@ int mx_cmd_train(int argc, char **argv) {
   o.cg_steps = (int)lv;
   if ((rc = mx_args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
   o.burn_in = (int)lv;
+  if ((rc = mx_args_int(&a, "samples", 24, 1, 10000, &lv))) return rc;
+  o.samples = (int)lv;
   if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
   if ((rc = mx_args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;
   if ((rc = mx_args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;

@@ -31,7 +31,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
   o.cg_steps = 3;
   switch (algo) {
   case MX_MODEL_MF:
-    o.factors = 64; o.epochs = 60; o.reg = 0.1; o.reg_bias = 0.01; o.lr = 0.02;
+    o.factors = 32; o.epochs = 60; o.reg = 0.1; o.reg_bias = 0.01; o.lr = 0.02;
     o.lr_decay = 0.97;
     break;
   case MX_MODEL_ALS:
@@ -44,7 +44,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
     o.factors = 64; o.epochs = 50; o.reg = 0.01; o.lr = 0.05; o.lr_decay = 0.97;
     break;
   case MX_MODEL_EASE:
-    o.factors = 0; o.epochs = 1; o.reg = 250;
+    o.factors = 0; o.epochs = 1; o.reg = 100;
     break;
   case MX_MODEL_BPMF:
     o.factors = 10; o.epochs = 100; o.burn_in = 10; o.alpha = 1.5;
