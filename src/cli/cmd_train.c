@@ -49,10 +49,12 @@ static const char *const roles[] = {"user", "item", "value", "time", "event", NU
 
 typedef struct progress_ctx {
   int verbose;
+  int epochs_run;
 } progress_ctx;
 
 static int on_epoch(void *vctx, const mx_epoch_report *r) {
   progress_ctx *c = vctx;
+  c->epochs_run = r->epoch;
   if (!c->verbose) return 0;
   fprintf(stderr, "epoch %d/%d", r->epoch, r->epochs);
   if (isfinite(r->loss)) fprintf(stderr, "  loss %.6g", r->loss);
@@ -112,7 +114,7 @@ int mx_cmd_train(int argc, char **argv) {
   if (o.early_stop && !mx_args_has(&a, "test"))
     return mx_cli_usage("train", "--early-stop needs --test FILE");
   int json = mx_args_has(&a, "json");
-  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2)};
+  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0};
   o.on_epoch = on_epoch;
   o.ctx = &pc;
 
@@ -155,7 +157,7 @@ int mx_cmd_train(int argc, char **argv) {
     mx_json_key(&j, "items"); mx_json_int(&j, m->n_items);
     mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)mx_dataset_nnz(d));
     mx_json_key(&j, "factors"); mx_json_int(&j, m->factors);
-    mx_json_key(&j, "epochs"); mx_json_int(&j, m->kind == MX_MODEL_EASE ? 1 : o.epochs);
+    mx_json_key(&j, "epochs"); mx_json_int(&j, pc.epochs_run); /* fewer with --early-stop */
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
     if (have_test && !m->implicit) {
       mx_json_key(&j, "test_rmse"); mx_json_double(&j, rmse);

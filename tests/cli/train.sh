@@ -88,3 +88,6 @@ expect_contains err.txt "short_ids.txt"
 expect_exit 1 "$MERX" model import --user-factors exp/user_ids.txt --item-factors exp/item_factors.npy \
   --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out bad.mxm
 expect_contains err.txt "not a .npy file"
+# an explicit model evaluated without a rating column is an error, not a fake RMSE
+expect_exit 1 "$MERX" eval --model mf.mxm --test rte.tsv --no-header --columns user=1,item=2
+expect_contains err.txt "value="
