@@ -242,6 +242,17 @@ MX_API int mx_npy_write(const char *path, const float *data, uint64_t rows, uint
 MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,
                        mx_error *err);
 
+/* ----------------------------------------------------------------- tune */
+/* Choose hyper-parameters on a validation slice of d: a share `holdout` of
+ * the (user, item) pairs (by a hash of the seed and both ids) is held out,
+ * a small grid around o's values is trained on the rest and scored (RMSE
+ * for explicit models, NDCG@10 for implicit ones), and the best values are
+ * written back into o. Grid: ials reg x alpha, mf reg x lr, bpr reg x lr,
+ * als reg, bpmf alpha, ease reg (3 to 9 trainings). The test set is never
+ * used. *best receives the validation score of the choice. */
+MX_API int mx_train_tune(const mx_dataset *d, mx_train_options *o, double holdout, double *best,
+                         mx_error *err);
+
 #ifdef __cplusplus
 }
 #endif

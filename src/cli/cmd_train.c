@@ -37,6 +37,8 @@ static const char *usage =
     "                     test RMSE/MAE after each epoch and at the end\n"
     "  --early-stop       mf: stop when test RMSE rises and keep the best epoch\n"
     "  --init-std S       spread of the random initial factors (std S/sqrt(K))\n"
+    "  --tune             choose reg (and alpha or lr) on a 10% validation slice of the\n"
+    "                     training data (a small grid around the given values), then train\n"
     "  --init MODEL       warm start: factors of users/items known to MODEL\n"
     "  --seed S           random seed (default 42); same seed + threads = same model\n"
     "  --threads T        worker threads (default: all cores)\n"
@@ -68,7 +70,7 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= init-std= samples= json verbose" MX_CLI_INPUT_SPEC,
+                         "init= init-std= samples= tune json verbose" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -143,6 +145,14 @@ int mx_cmd_train(int argc, char **argv) {
     have_test = 1;
     o.test = &test;
   }
+  double tuned = NAN;
+  if (mx_args_has(&a, "tune")) {
+    if (mx_train_tune(d, &o, 0.1, &tuned, &err) != MX_OK) goto fail;
+    if (pc.verbose)
+      fprintf(stderr, "tuned on a validation slice: reg %g, alpha %g, lr %g (validation %s %.4f)\n",
+              o.reg, o.alpha, o.lr, o.algo == MX_MODEL_MF || o.algo == MX_MODEL_ALS ||
+              o.algo == MX_MODEL_BPMF ? "rmse" : "ndcg@10", tuned);
+  }
   if (mx_model_train(d, &o, &m, &err) != MX_OK) goto fail;
   if (mx_model_save(m, out, &err) != MX_OK) goto fail;
   double secs = mx_now_seconds() - t0;
@@ -164,6 +174,15 @@ int mx_cmd_train(int argc, char **argv) {
       mx_json_key(&j, "test_mae"); mx_json_double(&j, mae);
       mx_json_key(&j, "test_n"); mx_json_int(&j, (int64_t)test.n);
       mx_json_key(&j, "test_unknown"); mx_json_int(&j, (int64_t)test.unknown);
+    }
+    if (isfinite(tuned)) {
+      mx_json_key(&j, "tuned");
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "reg"); mx_json_double(&j, o.reg);
+      mx_json_key(&j, "alpha"); mx_json_double(&j, o.alpha);
+      mx_json_key(&j, "lr"); mx_json_double(&j, o.lr);
+      mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
+      mx_json_object_end(&j);
     }
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
