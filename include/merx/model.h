@@ -152,6 +152,7 @@ typedef struct mx_train_options {
   int early_stop;         /* mf: stop when test RMSE rises (needs test) */
   const mx_model *init;   /* optional warm start: factors of ids present in both */
   int (*on_epoch)(void *ctx, const mx_epoch_report *r); /* non-zero stops training */
+  int report_loss;        /* als/ials: compute the objective for on_epoch (one extra pass) */
   void *ctx;
 } mx_train_options;
 

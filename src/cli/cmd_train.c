@@ -118,6 +118,7 @@ int mx_cmd_train(int argc, char **argv) {
   int json = mx_args_has(&a, "json");
   progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0};
   o.on_epoch = on_epoch;
+  o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */
   o.ctx = &pc;
 
   mx_error err;

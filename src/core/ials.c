@@ -212,7 +212,7 @@ int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
       rc = mx_error_set(err, MX_EINVAL, "iALS system not positive definite (try a larger --reg)");
       break;
     }
-    double loss = o->on_epoch ? mx_ials_loss(d, o, m) : NAN;
+    double loss = o->on_epoch && o->report_loss ? mx_ials_loss(d, o, m) : NAN;
     if (mx_train_report(o, m, e, loss, started, NULL)) break;
   }
   free(G);

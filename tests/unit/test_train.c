@@ -81,6 +81,7 @@ static void test_als_objective_monotone(void **state) {
   o.threads = 2;
   losses l = {0};
   o.on_epoch = record;
+  o.report_loss = 1;
   o.ctx = &l;
   mx_model *m;
   mx_error err;
@@ -100,6 +101,7 @@ static void test_ials_objective_monotone(void **state) {
     o.alpha = 5;
     losses l = {0};
     o.on_epoch = record;
+    o.report_loss = 1;
     o.ctx = &l;
     mx_model *m;
     mx_error err;
