@@ -57,6 +57,7 @@ typedef struct mx_model {
   /* explicit models: the range of the training ratings; predictions are
    * clipped to it when rating_max > rating_min (0, 0: no clipping) */
   float rating_min, rating_max;
+  int seen_borrowed;   /* 1: seen points into a dataset (mx_train_options.borrow_seen) */
 } mx_model;
 
 /* Allocate an empty model of the given shape with owned, zeroed arrays
@@ -153,6 +154,8 @@ typedef struct mx_train_options {
   const mx_model *init;   /* optional warm start: factors of ids present in both */
   int (*on_epoch)(void *ctx, const mx_epoch_report *r); /* non-zero stops training */
   int report_loss;        /* als/ials: compute the objective for on_epoch (one extra pass) */
+  int borrow_seen;        /* the model's seen CSR points into d->by_user instead of a copy:
+                           * saves nnz x 8 bytes; free the model before the dataset */
   void *ctx;
 } mx_train_options;
 

@@ -118,6 +118,7 @@ int mx_cmd_train(int argc, char **argv) {
   int json = mx_args_has(&a, "json");
   progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0};
   o.on_epoch = on_epoch;
+  o.borrow_seen = 1; /* the model is saved and freed before the data */
   o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */
   o.ctx = &pc;
 

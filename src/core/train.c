@@ -155,8 +155,14 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
     mx_free_aligned(m->user_bias);
     m->user_bias = NULL;
   }
+  if (o->borrow_seen) {
+    mx_csr_free(&m->seen);
+    m->seen = d->by_user;
+    m->seen.times = NULL;
+    m->seen_borrowed = 1;
+  }
   if ((rc = mx_model_set_ids(m, d->users, d->items, err)) != MX_OK ||
-      (rc = mx_model_set_seen(m, &d->by_user, err)) != MX_OK) {
+      (!o->borrow_seen && (rc = mx_model_set_seen(m, &d->by_user, err)) != MX_OK)) {
     mx_model_free(m);
     return rc;
   }
