@@ -8,6 +8,7 @@ MERX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MERX_PACKAGES=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev
   libcurl4-openssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev libjansson-dev
   python3 tzdata)
+MERX_PACKAGES+=(glpk-utils)  # allocation tests: LP optimum from glpsol
 
 merx_install_packages() {
   local missing=()
@@ -18,8 +19,8 @@ merx_install_packages() {
   echo "==> installing missing packages: ${missing[*]}" >&2
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
 # merx_build DIR [cmake args...]

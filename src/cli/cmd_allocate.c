@@ -1,0 +1,554 @@
+/* merx allocate: choose offers per user under a budget, caps and other
+ * global limits, and print the certificate (objective, spend, dual bound,
+ * gap). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "merx/allocate.h"
+#include "util/util.h"
+
+static const char *usage_text =
+    "usage: merx allocate --data FILE --columns user=..,offer=..,value=..,cost=.. --budget B\n"
+    "                     [--cap OFFER=N ...] [--per-user M] [--constraint COLUMN=LIMIT ...]\n"
+    "                     [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
+    "       merx allocate --data FILE --columns ... --duals FILE [--shard i/n] --out FILE.csv\n"
+    "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n\n"
+    "Give each user at most M offers (default 1) from its candidate rows, maximising the\n"
+    "total value subject to total cost <= B, at most N uses of each capped offer, and\n"
+    "sum of each extra cost COLUMN <= LIMIT. One row per eligible (user, offer) pair;\n"
+    "'no offer' is always allowed. Roles: user, offer, value, cost, and optionally margin\n"
+    "(the value used is value x margin, e.g. a model's conversion score x the offer's\n"
+    "margin). Costs must be >= 0; a repeated (user, offer) pair is an error.\n\n"
+    "Solved through the Lagrangian dual; the plan always meets every limit. Prints the\n"
+    "objective, spend per constraint, the dual bound (no plan can do better) and the gap.\n"
+    "Output columns: user,offer,value,cost (then one column per --constraint).\n\n"
+    "  --save-duals FILE   write the solved prices\n"
+    "  --duals FILE        apply saved prices without solving (limits come from the file)\n"
+    "  --shard i/n         with --duals: only users with hash(user) mod n == i (0-based),\n"
+    "                      each limit split evenly so shard plans concatenate safely\n"
+    "  --synthetic U:J:K   generate U users x J offers with K cost constraints (benchmark)\n"
+    "  --tolerance X       relative price precision (default 1e-6)\n"
+    "  --max-cycles N      coordinate-descent cycles on the full data (default 8)\n"
+    "  --gap G             stop once the plan is surely within G of the bound (default 1e-4)\n"
+    "  --write-lp FILE     also write the LP relaxation (CPLEX LP format, for glpsol --lp)\n"
+    "  --sample N          warm-start on a sample of N users when users > 4N (default 200000)\n";
+
+static const char *const roles[] = {"user", "offer", "value", "cost", "margin", NULL};
+
+#define CMD "allocate"
+
+typedef struct {
+  int nextra;
+  const char *extra_col[MX_ALLOC_MAX_RESOURCES];
+  double extra_limit[MX_ALLOC_MAX_RESOURCES];
+} constraint_opts;
+
+/* Read the candidate rows. shard_n > 1 keeps only users of shard shard_i. */
+static int read_rows(const char *path, const mx_ingest_options *io, int K,
+                     const char *const *cost_roles, uint32_t shard_i, uint32_t shard_n,
+                     mx_alloc_problem **out, mx_error *err) {
+  mx_csv *csv;
+  int rc = mx_csv_open(path, &io->csv, &csv, err);
+  if (rc) return rc;
+  mx_columns cols = io->columns;
+  if ((rc = mx_columns_resolve(&cols, csv, err))) {
+    mx_csv_close(csv);
+    return rc;
+  }
+  int iu = mx_columns_index(&cols, "user"), io_ = mx_columns_index(&cols, "offer");
+  int iv = mx_columns_index(&cols, "value"), im = mx_columns_index(&cols, "margin");
+  int ic[MX_ALLOC_MAX_RESOURCES];
+  /* column names copied: the header dies with the reader */
+  char cname_buf[MX_ALLOC_MAX_RESOURCES][MX_ALLOC_NAME_MAX];
+  const char *cname[MX_ALLOC_MAX_RESOURCES];
+  const char *const *hdr;
+  size_t nh = mx_csv_header(csv, &hdr);
+  for (int k = 0; k < K; k++) {
+    ic[k] = mx_columns_index(&cols, cost_roles[k]);
+    snprintf(cname_buf[k], sizeof cname_buf[k], "%s",
+             (size_t)ic[k] < nh ? hdr[ic[k]] : cost_roles[k]);
+    if ((size_t)ic[k] >= nh) /* no header: name the constraint by its column index */
+      for (int r = 0; r < cols.count; r++)
+        if (strcmp(cols.role[r], cost_roles[k]) == 0)
+          snprintf(cname_buf[k], sizeof cname_buf[k], "%.*s", MX_ALLOC_NAME_MAX - 1, cols.name[r]);
+    cname[k] = cname_buf[k];
+  }
+  const char *vname = (size_t)iv < nh ? hdr[iv] : "value";
+  const char *mname = im >= 0 && (size_t)im < nh ? hdr[im] : "margin";
+  mx_alloc_builder *b = mx_alloc_builder_create(K);
+  if (!b) {
+    mx_csv_close(csv);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  mx_alloc_builder_set_fields(b, path, vname, cname);
+  int need = iu > io_ ? iu : io_;
+  if (iv > need) need = iv;
+  if (im > need) need = im;
+  for (int k = 0; k < K; k++)
+    if (ic[k] > need) need = ic[k];
+  char **f;
+  size_t *lens, nf;
+  mx_progress prog;
+  mx_progress_start(&prog, "reading", mx_csv_file_size(csv));
+  uint64_t rows = 0;
+  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
+    long line = mx_csv_line(csv);
+    if ((int)nf <= need) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, (long)nf + 1, NULL,
+                       "row has %zu fields, expected at least %d", nf, need + 1);
+      break;
+    }
+    if (lens[iu] == 0 || lens[io_] == 0) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, (lens[iu] == 0 ? iu : io_) + 1,
+                       lens[iu] == 0 ? (size_t)iu < nh ? hdr[iu] : "user"
+                                     : (size_t)io_ < nh ? hdr[io_] : "offer",
+                       "empty id");
+      break;
+    }
+    if (shard_n > 1 && mx_alloc_shard_of(f[iu], lens[iu], shard_n) != shard_i) continue;
+    double v, mg = 1, c[MX_ALLOC_MAX_RESOURCES];
+    if (mx_parse_double(f[iv], &v)) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, iv + 1, vname,
+                       "not a finite number: '%.40s'", f[iv]);
+      break;
+    }
+    if (im >= 0 && mx_parse_double(f[im], &mg)) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, im + 1, mname,
+                       "not a finite number: '%.40s'", f[im]);
+      break;
+    }
+    int bad = -1;
+    for (int k = 0; k < K && bad < 0; k++)
+      if (mx_parse_double(f[ic[k]], &c[k])) bad = k;
+    if (bad >= 0) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, ic[bad] + 1, cname[bad],
+                       "not a finite number: '%.40s'", f[ic[bad]]);
+      break;
+    }
+    if ((rc = mx_alloc_builder_add(b, f[iu], lens[iu], f[io_], lens[io_], v * mg, c, line,
+                                   err))) {
+      if (err->column == 0) {
+        /* the builder names the field; add its column */
+        for (int k = 0; k < K; k++)
+          if (strcmp(err->field, cname[k]) == 0) err->column = ic[k] + 1;
+        if (strcmp(err->field, vname) == 0) err->column = iv + 1;
+      }
+      break;
+    }
+    if ((++rows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(csv));
+  }
+  mx_progress_finish(&prog);
+  mx_csv_close(csv);
+  if (rc < 0) {
+    mx_alloc_builder_free(b);
+    return rc;
+  }
+  rc = mx_alloc_builder_finish(b, out, err);
+  if (rc == MX_OK)
+    for (int k = 0; k < K; k++)
+      snprintf((*out)->resource_name[k], MX_ALLOC_NAME_MAX, "%s", cname[k]);
+  return rc;
+}
+
+/* ---------------------------------------------------------- synthetic */
+
+typedef struct {
+  mx_alloc_problem *p;
+  uint64_t seed;
+} synth_job;
+
+static double unit(uint64_t a, uint64_t b, uint64_t seed) {
+  uint64_t x[2] = {a, b};
+  return (double)(mx_hash64(x, sizeof x, seed) >> 11) * 0x1.0p-53;
+}
+
+/* A campaign-like instance: conversion probability p = user propensity x
+ * offer appeal; value = p x margin_j; cost 1 = expected discount p x face_j;
+ * cost 2 = 1 for SMS offers (channel capacity); cost 3 = 1 for offers from
+ * limited stock; further costs uniform. */
+static int synth_block(void *ctx, int t, int nt) {
+  synth_job *job = ctx;
+  mx_alloc_problem *p = job->p;
+  uint32_t J = p->n_offers;
+  int K = p->n_resources;
+  uint64_t lo = (uint64_t)p->n_users * t / nt, hi = (uint64_t)p->n_users * (t + 1) / nt;
+  for (uint64_t u = lo; u < hi; u++) {
+    double prop = 0.2 + 0.8 * unit(u, 1u << 31, job->seed);
+    p->indptr[u + 1] = (u + 1) * J;
+    for (uint32_t j = 0; j < J; j++) {
+      uint64_t q = u * J + j;
+      double pr = prop * (0.02 + 0.3 * unit(u, j, job->seed));
+      double margin = 5.0 + 3.0 * j, face = 2.0 + 2.0 * j;
+      p->offer[q] = j;
+      p->value[q] = (float)(pr * margin);
+      float *c = p->cost + q * (uint64_t)K;
+      for (int k = 0; k < K; k++) {
+        double ck;
+        if (k == 0) ck = pr * face;
+        else if (k == 1) ck = (j % 2 == 0) ? 1.0 : 0.0;
+        else if (k == 2) ck = (j % 3 == 0) ? 1.0 : 0.0;
+        else ck = unit(u * 131 + (uint64_t)k, j, job->seed);
+        c[k] = (float)ck;
+      }
+    }
+  }
+  return MX_OK;
+}
+
+static int synthesize(const char *spec, int threads, mx_alloc_problem **out, mx_error *err) {
+  unsigned long long nu = 0, nj = 0, nk = 0, seed = 1;
+  char tail;
+  int n = sscanf(spec, "%llu:%llu:%llu:%llu%c", &nu, &nj, &nk, &seed, &tail);
+  if (n < 3 || n > 4 || nu < 1 || nu > 2000000000ULL || nj < 1 || nj > 1000 || nk > 8)
+    return mx_error_set(err, MX_EINVAL,
+                        "--synthetic: expected USERS:OFFERS:CONSTRAINTS[:SEED] with offers 1..1000 "
+                        "and constraints 0..8, got '%s'", spec);
+  int rc = mx_alloc_problem_create((uint32_t)nu, (uint32_t)nj, (int)nk, nu * nj, out, err);
+  if (rc) return rc;
+  mx_alloc_problem *p = *out;
+  synth_job job = {p, seed};
+  mx_parallel_run(mx_threads_resolve(threads), synth_block, &job);
+  static const char *names[] = {"budget", "sms", "stock"};
+  for (int k = 0; k < (int)nk; k++) {
+    if (k < 3) snprintf(p->resource_name[k], MX_ALLOC_NAME_MAX, "%s", names[k]);
+    else snprintf(p->resource_name[k], MX_ALLOC_NAME_MAX, "cost%d", k + 1);
+  }
+  /* Limits: 40%, 50%, 60%, ... of what the unconstrained choice would use,
+   * so every constraint binds. */
+  double zero[MX_ALLOC_MAX_RESOURCES] = {0}, usage[MX_ALLOC_MAX_RESOURCES], g;
+  double *mu = calloc(nj, sizeof *mu);
+  if (!mu) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  rc = mx_alloc_dual_value(p, zero, mu, threads, &g, usage, NULL, err);
+  free(mu);
+  if (rc) return rc;
+  for (int k = 0; k < (int)nk; k++) p->limit[k] = floor(usage[k] * (0.4 + 0.1 * k));
+  return MX_OK;
+}
+
+/* ------------------------------------------------------------- output */
+
+static void id_of(const mx_idmap *m, const char *prefix, uint32_t i, char *buf, size_t n,
+                  const char **out) {
+  if (m) {
+    *out = mx_idmap_name(m, i);
+  } else {
+    snprintf(buf, n, "%s%u", prefix, i);
+    *out = buf;
+  }
+}
+
+static int write_plan(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
+                      mx_error *err) {
+  mx_atomic_file af;
+  int rc = mx_atomic_open(&af, path, err);
+  if (rc) return rc;
+  FILE *f = af.f;
+  int K = p->n_resources;
+  fputs("user,offer,value,cost", f);
+  for (int k = 1; k < K; k++) {
+    fputc(',', f);
+    mx_csv_write_field(f, p->resource_name[k], ',');
+  }
+  fputc('\n', f);
+  uint32_t u = 0;
+  char ub[32], ob[32];
+  for (uint64_t i = 0; i < res->assigned; i++) {
+    uint64_t q = res->chosen[i];
+    while (p->indptr[u + 1] <= q) u++;
+    const char *us, *os;
+    id_of(p->users, "u", u, ub, sizeof ub, &us);
+    id_of(p->offers, "o", p->offer[q], ob, sizeof ob, &os);
+    mx_csv_write_field(f, us, ',');
+    fputc(',', f);
+    mx_csv_write_field(f, os, ',');
+    fprintf(f, ",%.7g", (double)p->value[q]);
+    if (K == 0) fputs(",0", f);
+    for (int k = 0; k < K; k++) fprintf(f, ",%.7g", (double)p->cost[q * (uint64_t)K + (uint64_t)k]);
+    fputc('\n', f);
+  }
+  if (ferror(f)) {
+    mx_atomic_abort(&af);
+    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "write failed");
+  }
+  return mx_atomic_commit(&af, err);
+}
+
+static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *res, int json,
+                              double read_s, double total_s, const char *shard) {
+  int K = p->n_resources;
+  char ob[32];
+  if (json) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "objective"); mx_json_double(&j, res->objective);
+    mx_json_key(&j, "spend"); mx_json_double(&j, K ? res->spend[0] : 0);
+    mx_json_key(&j, "bound"); mx_json_double(&j, res->bound);
+    mx_json_key(&j, "gap"); mx_json_double(&j, res->gap);
+    mx_json_key(&j, "assigned"); mx_json_int(&j, (int64_t)res->assigned);
+    mx_json_key(&j, "seconds"); mx_json_double(&j, total_s);
+    mx_json_key(&j, "solve_seconds"); mx_json_double(&j, res->seconds);
+    mx_json_key(&j, "read_seconds"); mx_json_double(&j, read_s);
+    mx_json_key(&j, "users"); mx_json_int(&j, p->n_users);
+    mx_json_key(&j, "offers"); mx_json_int(&j, p->n_offers);
+    mx_json_key(&j, "candidates"); mx_json_int(&j, (int64_t)p->n_candidates);
+    mx_json_key(&j, "per_user"); mx_json_int(&j, p->per_user);
+    mx_json_key(&j, "constraints");
+    mx_json_array_begin(&j);
+    for (int k = 0; k < K; k++) {
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "name"); mx_json_string(&j, p->resource_name[k]);
+      mx_json_key(&j, "limit"); mx_json_double(&j, p->limit[k]);
+      mx_json_key(&j, "spend"); mx_json_double(&j, res->spend[k]);
+      mx_json_key(&j, "price"); mx_json_double(&j, res->lambda[k]);
+      mx_json_object_end(&j);
+    }
+    mx_json_array_end(&j);
+    mx_json_key(&j, "caps");
+    mx_json_array_begin(&j);
+    for (uint32_t o = 0; o < p->n_offers; o++) {
+      if (!isfinite(p->cap[o])) continue;
+      const char *os;
+      id_of(p->offers, "o", o, ob, sizeof ob, &os);
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "offer"); mx_json_string(&j, os);
+      mx_json_key(&j, "cap"); mx_json_double(&j, p->cap[o]);
+      mx_json_key(&j, "used"); mx_json_double(&j, res->used[o]);
+      mx_json_key(&j, "price"); mx_json_double(&j, res->mu[o]);
+      mx_json_object_end(&j);
+    }
+    mx_json_array_end(&j);
+    mx_json_key(&j, "cycles"); mx_json_int(&j, res->cycles);
+    mx_json_key(&j, "passes"); mx_json_int(&j, res->passes);
+    mx_json_key(&j, "sample_passes"); mx_json_int(&j, res->sample_passes);
+    mx_json_key(&j, "repaired"); mx_json_int(&j, (int64_t)res->repaired);
+    mx_json_key(&j, "filled"); mx_json_int(&j, (int64_t)res->filled);
+    mx_json_key(&j, "peak_rss_mb"); mx_json_double(&j, (double)mx_peak_rss_bytes() / 1048576.0);
+    if (shard) {
+      mx_json_key(&j, "shard"); mx_json_string(&j, shard);
+    }
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+    return;
+  }
+  printf("users          %u (%llu candidate pairs, %u offers, at most %u per user)\n", p->n_users,
+         (unsigned long long)p->n_candidates, p->n_offers, p->per_user);
+  printf("assigned       %llu\n", (unsigned long long)res->assigned);
+  printf("objective      %.6f\n", res->objective);
+  printf("bound          %.6f   (no plan can exceed this)\n", res->bound);
+  printf("gap            %.4f%%\n", 100 * res->gap);
+  for (int k = 0; k < K; k++)
+    printf("spend %-8s %.6f of %.6g (price %.6g)\n", p->resource_name[k], res->spend[k],
+           p->limit[k], res->lambda[k]);
+  for (uint32_t o = 0; o < p->n_offers; o++) {
+    if (!isfinite(p->cap[o])) continue;
+    const char *os;
+    id_of(p->offers, "o", o, ob, sizeof ob, &os);
+    printf("cap   %-8s %.0f of %.0f (price %.6g)\n", os, res->used[o], p->cap[o], res->mu[o]);
+  }
+  fprintf(stderr, "solved in %.3f s (%d cycles, %ld passes + %ld on a sample; %llu repaired, "
+          "%llu filled)\n", res->seconds, res->cycles, res->passes, res->sample_passes,
+          (unsigned long long)res->repaired, (unsigned long long)res->filled);
+}
+
+int mx_cmd_allocate(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, CMD,
+                         "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
+                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp=" MX_CLI_INPUT_SPEC,
+                         argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
+  double t_start = mx_now_seconds();
+  const char *synthetic = mx_args_get(&a, "synthetic", NULL);
+  const char *duals_path = mx_args_get(&a, "duals", NULL);
+  const char *out = mx_args_get(&a, "out", NULL);
+  if (!synthetic) {
+    if ((rc = mx_args_require(&a, "data"))) return rc;
+    if ((rc = mx_args_require(&a, "out"))) return rc;
+    if (!duals_path && (rc = mx_args_require(&a, "budget"))) return rc;
+  }
+  if (duals_path && (mx_args_has(&a, "budget") || mx_args_has(&a, "cap") ||
+                     mx_args_has(&a, "constraint") || mx_args_has(&a, "per-user")))
+    return mx_cli_usage(CMD, "--duals takes the limits from the duals file: drop --budget, "
+                             "--cap, --constraint and --per-user");
+  if (mx_args_has(&a, "shard") && !duals_path)
+    return mx_cli_usage(CMD, "--shard needs --duals (prices solved on the whole data)");
+  double budget, tol;
+  long per_user, max_cycles, sample;
+  int threads;
+  if ((rc = mx_args_double(&a, "budget", INFINITY, -1e300, INFINITY, &budget))) return rc;
+  if ((rc = mx_args_int(&a, "per-user", 1, 1, 1000000, &per_user))) return rc;
+  if ((rc = mx_args_double(&a, "tolerance", 1e-6, 1e-15, 0.1, &tol))) return rc;
+  if ((rc = mx_args_int(&a, "max-cycles", 8, 1, 1000, &max_cycles))) return rc;
+  double gap_target;
+  if ((rc = mx_args_double(&a, "gap", 1e-4, 0, 1, &gap_target))) return rc;
+  if ((rc = mx_args_int(&a, "sample", 200000, 0, 1000000000, &sample))) return rc;
+  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  unsigned shard_i = 0, shard_n = 1;
+  const char *shard = mx_args_get(&a, "shard", NULL);
+  if (shard) {
+    char tail;
+    if (sscanf(shard, "%u/%u%c", &shard_i, &shard_n, &tail) != 2 || shard_n < 1 ||
+        shard_i >= shard_n)
+      return mx_cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
+  }
+  /* --constraint COLUMN=LIMIT */
+  constraint_opts co = {0};
+  const char *cons[MX_ALLOC_MAX_RESOURCES + 1];
+  int ncons = mx_args_all(&a, "constraint", cons, MX_ALLOC_MAX_RESOURCES + 1);
+  if (ncons > MX_MAX_ROLES - 5 || ncons >= MX_ALLOC_MAX_RESOURCES)
+    return mx_cli_usage(CMD, "at most %d --constraint options", MX_MAX_ROLES - 5);
+  static char colbuf[MX_ALLOC_MAX_RESOURCES][256];
+  for (int i = 0; i < ncons; i++) {
+    const char *eq = strrchr(cons[i], '=');
+    if (!eq || eq == cons[i] || (size_t)(eq - cons[i]) >= sizeof colbuf[i])
+      return mx_cli_usage(CMD, "--constraint: expected COLUMN=LIMIT, got '%s'", cons[i]);
+    memcpy(colbuf[i], cons[i], (size_t)(eq - cons[i]));
+    colbuf[i][eq - cons[i]] = '\0';
+    if (mx_parse_double(eq + 1, &co.extra_limit[i]))
+      return mx_cli_usage(CMD, "--constraint %s: limit '%s' is not a number", colbuf[i], eq + 1);
+    co.extra_col[i] = colbuf[i];
+  }
+  co.nextra = ncons;
+
+  mx_alloc_options opt = mx_alloc_defaults();
+  opt.threads = threads;
+  opt.tolerance = tol;
+  opt.max_cycles = (int)max_cycles;
+  opt.sample_users = (uint32_t)sample;
+  opt.gap = gap_target;
+
+  mx_error err;
+  mx_error_clear(&err);
+  mx_alloc_problem *p = NULL;
+  mx_alloc_duals duals;
+  memset(&duals, 0, sizeof duals);
+  double read_s = 0;
+  const char *data = mx_args_get(&a, "data", NULL);
+  if (synthetic) {
+    if (data || duals_path)
+      return mx_cli_usage(CMD, "--synthetic replaces --data and --duals");
+    double t0 = mx_now_seconds();
+    if ((rc = synthesize(synthetic, threads, &p, &err))) {
+      if (rc == MX_EINVAL) {
+        fprintf(stderr, "merx %s: %s\n", CMD, err.message);
+        return MX_EXIT_USAGE;
+      }
+      return mx_cli_fail(CMD, &err);
+    }
+    read_s = mx_now_seconds() - t0;
+    if (mx_args_has(&a, "budget")) p->limit[0] = budget;
+    p->per_user = (uint32_t)per_user;
+  } else {
+    mx_ingest_options io;
+    if ((rc = mx_cli_ingest_options(&a, roles, &io))) return rc;
+    /* every role must be named */
+    static const char *const need[] = {"user", "offer", "value", "cost"};
+    for (int i = 0; i < 4; i++) {
+      int found = 0;
+      for (int r = 0; r < io.columns.count; r++) found |= strcmp(io.columns.role[r], need[i]) == 0;
+      if (!found)
+        return mx_cli_usage(CMD, "--columns must name the %s column (user=..,offer=..,value=..,cost=..)",
+                            need[i]);
+    }
+    if (duals_path) {
+      if ((rc = mx_alloc_duals_load(duals_path, &duals, &err))) return mx_cli_fail(CMD, &err);
+      /* extra cost columns are the duals' resources after the first */
+      co.nextra = duals.n_resources > 0 ? duals.n_resources - 1 : 0;
+      for (int k = 0; k < co.nextra; k++) co.extra_col[k] = duals.resource_name[k + 1];
+    }
+    static char rolebuf[MX_ALLOC_MAX_RESOURCES][32];
+    const char *cost_roles[MX_ALLOC_MAX_RESOURCES];
+    cost_roles[0] = "cost";
+    for (int k = 0; k < co.nextra; k++) {
+      snprintf(rolebuf[k], sizeof rolebuf[k], "cost%d", k + 2);
+      cost_roles[k + 1] = rolebuf[k];
+      if (mx_columns_set(&io.columns, rolebuf[k], co.extra_col[k], &err)) {
+        mx_alloc_duals_free(&duals);
+        return mx_cli_usage(CMD, "--constraint %s: %s", co.extra_col[k], err.message);
+      }
+    }
+    double t0 = mx_now_seconds();
+    rc = read_rows(data, &io, 1 + co.nextra, cost_roles, shard_i, shard_n, &p, &err);
+    read_s = mx_now_seconds() - t0;
+    if (rc) {
+      mx_alloc_duals_free(&duals);
+      return mx_cli_fail(CMD, &err);
+    }
+    p->limit[0] = budget;
+    for (int k = 0; k < co.nextra; k++) p->limit[k + 1] = co.extra_limit[k];
+    p->per_user = (uint32_t)per_user;
+  }
+  if (!duals_path) {
+    const char *caps[4096];
+    int ncaps = mx_args_all(&a, "cap", caps, 4096);
+    for (int i = 0; i < ncaps; i++) {
+      const char *eq = strrchr(caps[i], '=');
+      double n;
+      if (!eq || eq == caps[i] || mx_parse_double(eq + 1, &n) || n != floor(n)) {
+        mx_alloc_problem_free(p);
+        return mx_cli_usage(CMD, "--cap: expected OFFER=N with a whole number N, got '%s'", caps[i]);
+      }
+      char id[1024];
+      snprintf(id, sizeof id, "%.*s", (int)(eq - caps[i]), caps[i]);
+      if (p->offers) {
+        rc = mx_alloc_problem_set_cap(p, id, n, &err);
+      } else {
+        unsigned jj;
+        char tail;
+        if (sscanf(id, "o%u%c", &jj, &tail) != 1 || jj >= p->n_offers)
+          rc = mx_error_set(&err, MX_ENOTFOUND, "--cap: unknown offer '%s'", id);
+        else
+          p->cap[jj] = n, rc = n < 0 ? mx_error_set(&err, MX_EINFEASIBLE,
+                                                    "infeasible: cap of offer '%s' is %g < 0", id, n)
+                                     : MX_OK;
+      }
+      if (rc) {
+        if (rc == MX_ENOTFOUND)
+          mx_error_set(&err, rc, "--cap %s: unknown offer '%s' (no row of %s names it)", caps[i],
+                       id, data ? data : "the data");
+        mx_alloc_problem_free(p);
+        return mx_cli_fail(CMD, &err);
+      }
+    }
+  }
+
+  const char *lp = mx_args_get(&a, "write-lp", NULL);
+  if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
+    mx_alloc_duals_free(&duals);
+    mx_alloc_problem_free(p);
+    return mx_cli_fail(CMD, &err);
+  }
+  mx_alloc_result res;
+  memset(&res, 0, sizeof res);
+  if (duals_path) {
+    double *lambda = calloc(MX_ALLOC_MAX_RESOURCES, sizeof *lambda);
+    double *mu = calloc(p->n_offers ? p->n_offers : 1, sizeof *mu);
+    if (!lambda || !mu) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+    } else {
+      rc = mx_alloc_duals_install(&duals, p, shard_n, lambda, mu, &err);
+      if (rc == MX_OK) rc = mx_alloc_apply(p, lambda, mu, &opt, &res, &err);
+    }
+    free(lambda);
+    free(mu);
+  } else {
+    rc = mx_alloc_solve(p, &opt, &res, &err);
+  }
+  mx_alloc_duals_free(&duals);
+  if (rc == MX_OK && out) rc = write_plan(out, p, &res, &err);
+  const char *save = mx_args_get(&a, "save-duals", NULL);
+  if (rc == MX_OK && save) rc = mx_alloc_duals_save(save, p, &res, &err);
+  if (rc) {
+    mx_alloc_result_free(&res);
+    mx_alloc_problem_free(p);
+    return mx_cli_fail(CMD, &err);
+  }
+  print_certificate(p, &res, mx_args_has(&a, "json"), read_s, mx_now_seconds() - t_start, shard);
+  mx_alloc_result_free(&res);
+  mx_alloc_problem_free(p);
+  return MX_EXIT_OK;
+}

@@ -1,0 +1,469 @@
+/* Minimising the Lagrangian dual g(lambda, mu) of the allocation problem.
+ *
+ * g is convex and piecewise linear; its partial derivative along a price is
+ * (limit - usage at those prices), and usage of a constraint is
+ * non-increasing in its own price. So the exact line search along one price
+ * is "the smallest price whose usage fits the limit", found by bracketing
+ * and bisection — one full pass per step. Resource prices are searched one
+ * after the other (Gauss-Seidel coordinate descent); offer caps, which can be
+ * many, are searched together (each keeps its own bracket, one pass serves
+ * all of them). Cycles repeat until no price moves by more than the
+ * tolerance. Every pass on the full data is a valid upper bound on the
+ * optimum (weak duality), the lowest is kept.
+ *
+ * With millions of users the early cycles run on a hashed sample of users
+ * with the limits scaled to the sample's share (the prices of a large random
+ * sample are close to the full ones — the reason DuaLip-style systems can
+ * solve on a sample and apply everywhere); the full data then only refines
+ * brackets of relative width ~1e-3. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/allocate_internal.h"
+#include "util/util.h"
+
+enum { S_EXPAND_UP, S_EXPAND_DOWN, S_BISECT, S_DONE };
+
+/* Line search for one price: the smallest t with usage(t) <= limit. Once
+ * bracketed, steps are Illinois regula falsi on usage - limit (usage is
+ * nearly linear near the root when there are many users, so this needs a
+ * handful of passes where bisection needs twenty), geometric bisection
+ * while the bracket spans orders of magnitude. */
+typedef struct {
+  int state;
+  int side; /* which end moved last: -1 lo, +1 hi, 0 none */
+  double lo, hi, ulo, uhi, t, step, limit, tmax, tol;
+} price_search;
+
+typedef struct {
+  const mx_alloc_problem *p;
+  const uint32_t *list;
+  uint32_t nlist;
+  double scale;
+  int threads;
+  int full;
+  double *lambda, *mu;
+  double usage[MX_ALLOC_MAX_RESOURCES];
+  double *count;
+  double g;
+  double g_users;
+  int valid; /* usage/count/g correspond to the current prices */
+  double best_bound;
+  long passes;
+} dual_state;
+
+static int evaluate(dual_state *s) {
+  double gu;
+  int rc = mx__alloc_eval(s->p, s->list, s->nlist, s->lambda, s->mu, s->threads, &gu, s->usage,
+                          s->count, NULL);
+  if (rc) return rc;
+  s->g_users = gu;
+  s->g = gu + mx__alloc_dual_constant(s->p, s->lambda, s->mu, s->scale);
+  s->passes++;
+  if (s->full && s->g < s->best_bound) s->best_bound = s->g;
+  s->valid = 1;
+  return MX_OK;
+}
+
+static void next_point(price_search *ps) {
+  double w = ps->hi - ps->lo;
+  if (w <= ps->tol * ps->hi || ps->hi <= 1e-300 ||
+      (ps->limit > 0 && ps->uhi >= ps->limit * (1 - ps->tol) && ps->uhi <= ps->limit)) {
+    ps->state = S_DONE;
+    return;
+  }
+  if (ps->lo == 0 && ps->hi > 0) {
+    ps->t = ps->hi / 16;
+  } else if (ps->hi > 16 * ps->lo) {
+    ps->t = sqrt(ps->lo * ps->hi);
+  } else {
+    double flo = ps->ulo - ps->limit, fhi = ps->uhi - ps->limit; /* flo > 0 >= fhi */
+    double t = flo - fhi > 0 ? ps->lo + w * flo / (flo - fhi) : 0.5 * (ps->lo + ps->hi);
+    /* stay strictly inside, away from the ends by a sliver of the bracket */
+    double eps = 0.02 * w;
+    if (!(t > ps->lo + eps)) t = ps->lo + eps;
+    if (!(t < ps->hi - eps)) t = ps->hi - eps;
+    ps->t = t;
+  }
+}
+
+/* Start a search at price t0 whose usage is u0. tmax: a price at which the
+ * usage is surely 0 (every candidate using the constraint has r < 0). */
+static void search_start(price_search *ps, double t0, double u0, double limit, double tmax,
+                         double first_step, double tol) {
+  ps->limit = limit;
+  ps->tmax = tmax;
+  ps->tol = tol;
+  ps->t = t0;
+  ps->side = 0;
+  if (u0 > limit) {
+    ps->lo = t0;
+    ps->ulo = u0;
+    ps->state = S_EXPAND_UP;
+    ps->step = t0 > 0 ? t0 * first_step : tmax / 1024;
+    ps->t = t0 + ps->step;
+    if (ps->t >= tmax) {
+      ps->hi = tmax;
+      ps->uhi = 0;
+      ps->state = S_BISECT;
+      next_point(ps);
+    }
+  } else {
+    ps->hi = t0;
+    ps->uhi = u0;
+    if (t0 <= 0) {
+      ps->state = S_DONE;
+      return;
+    }
+    ps->state = S_EXPAND_DOWN;
+    ps->step = t0 * first_step;
+    ps->t = t0 - ps->step;
+    if (ps->t <= 0) ps->t = 0;
+  }
+}
+
+/* Feed the usage at ps->t; sets the next price to try or S_DONE. */
+static void search_step(price_search *ps, double u) {
+  int fits = u <= ps->limit;
+  switch (ps->state) {
+  case S_EXPAND_UP:
+    if (fits) {
+      ps->hi = ps->t;
+      ps->uhi = u;
+      ps->state = S_BISECT;
+    } else {
+      ps->lo = ps->t;
+      ps->ulo = u;
+      ps->step *= 4;
+      ps->t = ps->lo + ps->step;
+      if (ps->t < ps->tmax) return;
+      ps->hi = ps->tmax;
+      ps->uhi = 0;
+      ps->state = S_BISECT;
+    }
+    break;
+  case S_EXPAND_DOWN:
+    if (!fits) {
+      ps->lo = ps->t;
+      ps->ulo = u;
+      ps->state = S_BISECT;
+    } else {
+      ps->hi = ps->t;
+      ps->uhi = u;
+      if (ps->t <= 0) {
+        ps->state = S_DONE;
+        return;
+      }
+      ps->step *= 4;
+      ps->t = ps->hi - ps->step;
+      if (ps->t < 0) ps->t = 0;
+      return;
+    }
+    break;
+  case S_BISECT:
+    /* Illinois: when the same end moves twice, halve the other end's
+     * residual so the interpolation cannot stall on one side. */
+    if (fits) {
+      ps->hi = ps->t;
+      ps->uhi = u;
+      if (ps->side == 1) ps->ulo = ps->limit + 0.5 * (ps->ulo - ps->limit);
+      ps->side = 1;
+    } else {
+      ps->lo = ps->t;
+      ps->ulo = u;
+      if (ps->side == -1) ps->uhi = ps->limit + 0.5 * (ps->uhi - ps->limit);
+      ps->side = -1;
+    }
+    break;
+  default:
+    return;
+  }
+  next_point(ps);
+}
+
+/* Upper ends of the price ranges: beyond tmax_k no candidate with c_k > 0 has
+ * a positive reduced value, whatever the other prices (all are >= 0). */
+static void price_ceilings(const mx_alloc_problem *p, double *tmax_res, double *tmax_cap) {
+  int K = p->n_resources;
+  for (int k = 0; k < K; k++) tmax_res[k] = 0;
+  for (uint32_t j = 0; j < p->n_offers; j++) tmax_cap[j] = 0;
+  for (uint64_t q = 0; q < p->n_candidates; q++) {
+    double v = p->value[q];
+    if (v <= 0) continue;
+    if (v > tmax_cap[p->offer[q]]) tmax_cap[p->offer[q]] = v;
+    for (int k = 0; k < K; k++) {
+      double c = p->cost[q * (uint64_t)K + (uint64_t)k];
+      if (c > 0 && v / c > tmax_res[k]) tmax_res[k] = v / c;
+    }
+  }
+  for (int k = 0; k < K; k++) tmax_res[k] = tmax_res[k] * (1 + 1e-9) + 1e-300;
+  for (uint32_t j = 0; j < p->n_offers; j++) tmax_cap[j] = tmax_cap[j] * (1 + 1e-9) + 1e-300;
+}
+
+/* One coordinate-descent cycle. Returns the largest relative price change. */
+static int cycle(dual_state *s, const double *tmax_res, const double *tmax_cap,
+                 double first_step, double tol, price_search *caps_ps, double *change) {
+  const mx_alloc_problem *p = s->p;
+  int rc;
+  double maxchg = 0;
+  for (int k = 0; k < p->n_resources; k++) {
+    if (!isfinite(p->limit[k])) continue;
+    if (!s->valid && (rc = evaluate(s))) return rc;
+    double before = s->lambda[k];
+    price_search ps;
+    search_start(&ps, before, s->usage[k], p->limit[k] * s->scale, tmax_res[k], first_step, tol);
+    while (ps.state != S_DONE) {
+      s->lambda[k] = ps.t;
+      if ((rc = evaluate(s))) return rc;
+      search_step(&ps, s->usage[k]);
+    }
+    if (s->lambda[k] != ps.hi) {
+      s->lambda[k] = ps.hi;
+      s->valid = 0;
+    }
+    double d = fabs(s->lambda[k] - before) / fmax(fmax(s->lambda[k], before), 1e-300);
+    if (d > maxchg) maxchg = d;
+  }
+  /* offer caps together */
+  uint32_t J = p->n_offers;
+  int any = 0;
+  for (uint32_t j = 0; j < J; j++) any |= isfinite(p->cap[j]);
+  if (any) {
+    if (!s->valid && (rc = evaluate(s))) return rc;
+    int active = 0;
+    for (uint32_t j = 0; j < J; j++) {
+      caps_ps[j].state = S_DONE;
+      if (!isfinite(p->cap[j])) continue;
+      caps_ps[j].hi = s->mu[j];
+      search_start(&caps_ps[j], s->mu[j], s->count[j], p->cap[j] * s->scale, tmax_cap[j],
+                   first_step, tol);
+      active += caps_ps[j].state != S_DONE;
+    }
+    double *before = malloc(J * sizeof *before);
+    if (!before) return MX_ENOMEM;
+    memcpy(before, s->mu, J * sizeof *before);
+    while (active) {
+      for (uint32_t j = 0; j < J; j++)
+        if (caps_ps[j].state != S_DONE) s->mu[j] = caps_ps[j].t;
+      if ((rc = evaluate(s))) {
+        free(before);
+        return rc;
+      }
+      active = 0;
+      for (uint32_t j = 0; j < J; j++) {
+        if (caps_ps[j].state == S_DONE) continue;
+        search_step(&caps_ps[j], s->count[j]);
+        active += caps_ps[j].state != S_DONE;
+      }
+    }
+    for (uint32_t j = 0; j < J; j++) {
+      if (!isfinite(p->cap[j])) continue;
+      if (s->mu[j] != caps_ps[j].hi) {
+        s->mu[j] = caps_ps[j].hi;
+        s->valid = 0;
+      }
+      double d = fabs(s->mu[j] - before[j]) / fmax(fmax(s->mu[j], before[j]), 1e-300);
+      if (d > maxchg) maxchg = d;
+    }
+    free(before);
+  }
+  *change = maxchg;
+  return MX_OK;
+}
+
+/* Early cycles need no precision (the other prices will still move), so
+ * the line searches start coarse: 1e-2, 1e-3, ... down to the tolerance. */
+static double cycle_tolerance(int c, double tol) {
+  double t = 1e-2 * pow(0.1, c);
+  return t > tol ? t : tol;
+}
+
+/* When the Lagrangian choice at the current prices meets every limit it is
+ * a plan, worth V = g_users + sum lambda usage + sum mu count; (g - V) / g
+ * then bounds the final gap (repair has nothing to do, the fill only adds).
+ * Returns that gap, or INFINITY when some limit is exceeded. */
+static double lagrangian_gap(const dual_state *s) {
+  const mx_alloc_problem *p = s->p;
+  double v = s->g_users;
+  for (int k = 0; k < p->n_resources; k++) {
+    if (s->usage[k] > p->limit[k] * s->scale) return INFINITY;
+    v += s->lambda[k] * s->usage[k];
+  }
+  for (uint32_t j = 0; j < p->n_offers; j++) {
+    if (s->count[j] > p->cap[j] * s->scale) return INFINITY;
+    v += s->mu[j] * s->count[j];
+  }
+  return s->g > 0 ? (s->g - v) / s->g : 0;
+}
+
+mx_alloc_options mx_alloc_defaults(void) {
+  mx_alloc_options o;
+  memset(&o, 0, sizeof o);
+  o.threads = 0;
+  o.tolerance = 1e-6;
+  o.max_cycles = 8;
+  o.sample_users = 200000;
+  o.seed = 1;
+  o.gap = 1e-4;
+  return o;
+}
+
+int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
+                   mx_alloc_result *res, mx_error *err) {
+  memset(res, 0, sizeof *res);
+  mx_alloc_options opt = opt_in ? *opt_in : mx_alloc_defaults();
+  if (!(opt.tolerance > 0)) opt.tolerance = 1e-6;
+  if (opt.max_cycles < 1) opt.max_cycles = 1;
+  int rc = mx_alloc_problem_check(p, err);
+  if (rc) return rc;
+  double t0 = mx_now_seconds();
+  uint32_t J = p->n_offers;
+  size_t Jn = J ? J : 1;
+  double *lambda = calloc(MX_ALLOC_MAX_RESOURCES, sizeof *lambda);
+  double *mu = calloc(Jn, sizeof *mu);
+  double *count = calloc(Jn, sizeof *count);
+  double *tmax_cap = calloc(Jn, sizeof *tmax_cap);
+  price_search *caps_ps = calloc(Jn, sizeof *caps_ps);
+  uint32_t *list = NULL;
+  double tmax_res[MX_ALLOC_MAX_RESOURCES];
+  if (!lambda || !mu || !count || !tmax_cap || !caps_ps) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  price_ceilings(p, tmax_res, tmax_cap);
+
+  dual_state s;
+  memset(&s, 0, sizeof s);
+  s.p = p;
+  s.threads = opt.threads;
+  s.lambda = lambda;
+  s.mu = mu;
+  s.count = count;
+  s.best_bound = INFINITY;
+  double change = 0;
+  long sample_passes = 0;
+
+  /* Warm start on a hashed sample of users. */
+  if (opt.sample_users > 0 && p->n_users > 4ULL * opt.sample_users) {
+    list = malloc(((size_t)opt.sample_users * 2 + 16) * sizeof *list);
+    if (!list) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    uint32_t n = 0;
+    for (uint32_t u = 0; u < p->n_users && n < opt.sample_users * 2 + 16; u++)
+      if (mx_hash64(&u, sizeof u, opt.seed) % p->n_users < opt.sample_users) list[n++] = u;
+    s.list = list;
+    s.nlist = n;
+    s.scale = (double)n / (double)p->n_users;
+    s.full = 0;
+    for (int c = 0; c < 60; c++) {
+      double tol = cycle_tolerance(c, opt.tolerance);
+      if ((rc = cycle(&s, tmax_res, tmax_cap, c == 0 ? 0.5 : 0.05, tol, caps_ps, &change))) {
+        rc = mx_error_set(err, rc, "out of memory");
+        goto done;
+      }
+      if (tol <= opt.tolerance && change <= 10 * opt.tolerance) break;
+      if (!s.valid && (rc = evaluate(&s))) {
+        rc = mx_error_set(err, rc, "out of memory");
+        goto done;
+      }
+      if (lagrangian_gap(&s) <= opt.gap / 10) break;
+    }
+    sample_passes = s.passes;
+  }
+  s.list = NULL;
+  s.nlist = 0;
+  s.scale = 1;
+  s.full = 1;
+  s.valid = 0;
+  s.passes = 0;
+  int cycles = 0;
+  double first_step = list ? 1e-3 : 0.5;
+  mx_alloc_result cand;
+  int have = 0;
+  for (cycles = 0; cycles < opt.max_cycles;) {
+    /* after a sample warm start the prices are already close: full precision */
+    double tol = list ? opt.tolerance : cycle_tolerance(cycles, opt.tolerance);
+    if (cycles == opt.max_cycles - 1) tol = opt.tolerance;
+    if ((rc = cycle(&s, tmax_res, tmax_cap, first_step, tol, caps_ps, &change))) {
+      rc = mx_error_set(err, rc, "out of memory");
+      goto done;
+    }
+    cycles++;
+    if (!s.valid && (rc = evaluate(&s))) { /* every cycle ends with a bound at its prices */
+      rc = mx_error_set(err, rc, "out of memory");
+      goto done;
+    }
+    first_step = fmin(first_step, fmax(10 * change, 1e-4));
+    int last = cycles == opt.max_cycles || (tol <= opt.tolerance && change <= 10 * opt.tolerance);
+    if (!last && tol > 1e-3) continue; /* prices still rough: no plan yet */
+    /* Build the plan at these prices; keep the best. The bound only
+     * improves, so stop as soon as the gap is certain to be small. */
+    if ((rc = mx__alloc_finish(p, lambda, mu, opt.threads, s.best_bound, &cand, err))) goto done;
+    if (!have || cand.objective > res->objective) {
+      mx_alloc_result_free(res);
+      *res = cand;
+      have = 1;
+    } else {
+      mx_alloc_result_free(&cand);
+    }
+    double gap = s.best_bound > 0 ? (s.best_bound - res->objective) / s.best_bound : 0;
+    if (getenv("MERX_ALLOC_TRACE"))
+      fprintf(stderr, "cycle %d tol %g passes %ld change %g bound %.10g obj %.10g gap %g\n", cycles,
+              tol, s.passes, change, s.best_bound, res->objective, gap);
+    if (last || gap <= opt.gap) break;
+  }
+  res->bound = s.best_bound;
+  res->gap = res->bound > 0 ? (res->bound - res->objective) / res->bound : 0;
+  if (res->gap < 0 && res->gap > -1e-9) res->gap = 0;
+  res->cycles = cycles;
+  res->passes = s.passes;
+  res->sample_passes = sample_passes;
+  res->seconds = mx_now_seconds() - t0;
+  rc = MX_OK;
+done:
+  if (rc != MX_OK) mx_alloc_result_free(res);
+  free(lambda);
+  free(mu);
+  free(count);
+  free(tmax_cap);
+  free(caps_ps);
+  free(list);
+  return rc;
+}
+
+int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double *mu,
+                   const mx_alloc_options *opt, mx_alloc_result *res, mx_error *err) {
+  memset(res, 0, sizeof *res);
+  int rc = mx_alloc_problem_check(p, err);
+  if (rc) return rc;
+  int threads = opt ? opt->threads : 0;
+  double t0 = mx_now_seconds();
+  double lam[MX_ALLOC_MAX_RESOURCES] = {0};
+  for (int k = 0; k < p->n_resources; k++) {
+    lam[k] = isfinite(p->limit[k]) ? lambda[k] : 0;
+    if (!(lam[k] >= 0)) return mx_error_set(err, MX_EINVAL, "price of '%s' is negative or NaN",
+                                            p->resource_name[k]);
+  }
+  double *m = calloc(p->n_offers ? p->n_offers : 1, sizeof *m);
+  if (!m) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (uint32_t j = 0; j < p->n_offers && mu; j++) {
+    if (!(mu[j] >= 0)) {
+      free(m);
+      return mx_error_set(err, MX_EINVAL, "price of offer %u is negative or NaN", j);
+    }
+    m[j] = isfinite(p->cap[j]) ? mu[j] : 0;
+  }
+  double g;
+  rc = mx_alloc_dual_value(p, lam, m, threads, &g, NULL, NULL, err);
+  if (rc == MX_OK) rc = mx__alloc_finish(p, lam, m, threads, g, res, err);
+  if (rc == MX_OK) {
+    res->passes = 1;
+    res->seconds = mx_now_seconds() - t0;
+  }
+  free(m);
+  return rc;
+}
