@@ -70,7 +70,9 @@ static int work_fit(work *w, uint64_t n, uint32_t k) {
 /* out = A v with A = G + Yu' diag(c - 1) Yu. */
 static void apply_a(const ihalf *h, const work *w, uint64_t n, const float *v, float *out) {
   uint32_t k = h->k;
-  for (uint32_t f = 0; f < k; f++) out[f] = mx_dotf(h->G + (size_t)f * k, v, k);
+  /* OpenBLAS picks its AVX2/AVX-512 kernel at run time; a hand loop here
+   * would be compiled for baseline x86-64. */
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)k, (int)k, 1.0f, h->G, (int)k, v, 1, 0.0f, out, 1);
   cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w->Yu, (int)k, v, 1, 0.0f, w->t, 1);
   for (uint64_t q = 0; q < n; q++) w->t[q] *= w->cm1[q];
   cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)k, 1.0f, w->Yu, (int)k, w->t, 1, 1.0f, out, 1);
