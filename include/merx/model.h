@@ -130,6 +130,7 @@ typedef struct mx_epoch_report {
   double test_rmse;   /* explicit models with a test set, else NaN */
   double test_mae;
   double seconds;     /* since training started */
+  double cpu_seconds; /* CPU time of the whole process so far (all threads) */
 } mx_epoch_report;
 
 typedef struct mx_train_options {

@@ -52,6 +52,7 @@ static const char *const roles[] = {"user", "item", "value", "time", "event", NU
 typedef struct progress_ctx {
   int verbose;
   int epochs_run;
+  double last_cpu;
 } progress_ctx;
 
 static int on_epoch(void *vctx, const mx_epoch_report *r) {
@@ -61,7 +62,11 @@ static int on_epoch(void *vctx, const mx_epoch_report *r) {
   fprintf(stderr, "epoch %d/%d", r->epoch, r->epochs);
   if (isfinite(r->loss)) fprintf(stderr, "  loss %.6g", r->loss);
   if (isfinite(r->test_rmse)) fprintf(stderr, "  test_rmse %.4f  test_mae %.4f", r->test_rmse, r->test_mae);
-  fprintf(stderr, "  %.2fs\n", r->seconds);
+  fprintf(stderr, "  %.2fs", r->seconds);
+  if (isfinite(r->cpu_seconds) && c->last_cpu > 0)
+    fprintf(stderr, "  (epoch cpu %.2fs)", r->cpu_seconds - c->last_cpu);
+  fputc('\n', stderr);
+  c->last_cpu = r->cpu_seconds;
   return 0;
 }
 
@@ -116,7 +121,7 @@ int mx_cmd_train(int argc, char **argv) {
   if (o.early_stop && !mx_args_has(&a, "test"))
     return mx_cli_usage("train", "--early-stop needs --test FILE");
   int json = mx_args_has(&a, "json");
-  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0};
+  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0, 0};
   o.on_epoch = on_epoch;
   o.borrow_seen = 1; /* the model is saved and freed before the data */
   o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */

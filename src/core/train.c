@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* LAPACK, exported by Debian's libopenblas (no lapacke header needed). */
 extern void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda,
@@ -103,6 +104,8 @@ int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, dou
   if (o->test && !m->implicit) mx_model_rmse(m, o->test, &r.test_rmse, &r.test_mae);
   if (test_rmse) *test_rmse = r.test_rmse;
   r.seconds = mx_now_seconds() - started;
+  struct timespec ts;
+  r.cpu_seconds = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0 ? (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec : NAN;
   return o->on_epoch ? o->on_epoch(o->ctx, &r) : 0;
 }
 
