@@ -57,6 +57,7 @@ typedef struct mx_model {
   /* explicit models: the range of the training ratings; predictions are
    * clipped to it when rating_max > rating_min (0, 0: no clipping) */
   float rating_min, rating_max;
+  int seen_borrowed;   /* 1: seen points into a dataset (mx_train_options.borrow_seen) */
 } mx_model;
 
 /* Allocate an empty model of the given shape with owned, zeroed arrays
@@ -129,6 +130,7 @@ typedef struct mx_epoch_report {
   double test_rmse;   /* explicit models with a test set, else NaN */
   double test_mae;
   double seconds;     /* since training started */
+  double cpu_seconds; /* CPU time of the whole process so far (all threads) */
 } mx_epoch_report;
 
 typedef struct mx_train_options {
@@ -145,12 +147,16 @@ typedef struct mx_train_options {
   int cg_steps;       /* iALS conjugate-gradient steps per solve; 0 = exact Cholesky */
   double init_std;    /* std of the initial factors (scaled by 1/sqrt(k)) */
   int burn_in;        /* bpmf: Gibbs samples discarded before averaging */
+  int samples;        /* bpmf: samples stored in the model (evenly spaced; default 24) */
   uint64_t seed;
   int threads;        /* <= 0: all cores */
   const mx_pairs *test;   /* optional: evaluated after each epoch (explicit models) */
   int early_stop;         /* mf: stop when test RMSE rises (needs test) */
   const mx_model *init;   /* optional warm start: factors of ids present in both */
   int (*on_epoch)(void *ctx, const mx_epoch_report *r); /* non-zero stops training */
+  int report_loss;        /* als/ials: compute the objective for on_epoch (one extra pass) */
+  int borrow_seen;        /* the model's seen CSR points into d->by_user instead of a copy:
+                           * saves nnz x 8 bytes; free the model before the dataset */
   void *ctx;
 } mx_train_options;
 
@@ -240,6 +246,17 @@ MX_API int mx_npy_write(const char *path, const float *data, uint64_t rows, uint
  * aligned, caller frees with mx_free_aligned). 1-D arrays give cols = 1. */
 MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,
                        mx_error *err);
+
+/* ----------------------------------------------------------------- tune */
+/* Choose hyper-parameters on a validation slice of d: a share `holdout` of
+ * the (user, item) pairs (by a hash of the seed and both ids) is held out,
+ * a small grid around o's values is trained on the rest and scored (RMSE
+ * for explicit models, NDCG@10 for implicit ones), and the best values are
+ * written back into o. Grid: ials reg x alpha, mf reg x lr, bpr reg x lr,
+ * als reg, bpmf alpha, ease reg (3 to 9 trainings). The test set is never
+ * used. *best receives the validation score of the choice. */
+MX_API int mx_train_tune(const mx_dataset *d, mx_train_options *o, double holdout, double *best,
+                         mx_error *err);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,15 @@ int mx_cmd_eval(int argc, char **argv) {
   mx_eval_result r;
   double t0 = mx_now_seconds();
   if (mx_model_load(mx_args_get(&a, "model", NULL), &m, &err) != MX_OK) goto fail;
+  int has_value = opt.n_events > 0;
+  for (int q = 0; q < opt.columns.count; q++)
+    has_value |= !strcmp(opt.columns.role[q], "value") || !strcmp(opt.columns.role[q], "event");
+  if (!m->implicit && !has_value) {
+    mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "test", NULL), 0, 0, NULL,
+                "a %s model predicts ratings: select the rating column (--columns ...,value=NAME)",
+                mx_model_kind_name(m->kind));
+    goto fail;
+  }
   if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err) != MX_OK)
     goto fail;
   if (mx_model_evaluate(m, &test, (int)k, threads, &r, &err) != MX_OK) {

@@ -32,10 +32,13 @@ static const char *usage =
     "  --eps E            scale for log confidence (default 1)\n"
     "  --cg-steps N       iALS conjugate-gradient steps per solve (0: exact Cholesky)\n"
     "  --burn-in N        bpmf: Gibbs samples discarded before averaging\n"
+    "  --samples N        bpmf: samples kept in the model (K*N stored factors; default 24)\n"
     "  --test FILE        held-out interactions (same columns); explicit models report\n"
     "                     test RMSE/MAE after each epoch and at the end\n"
     "  --early-stop       mf: stop when test RMSE rises and keep the best epoch\n"
     "  --init-std S       spread of the random initial factors (std S/sqrt(K))\n"
+    "  --tune             choose reg (and alpha or lr) on a 10% validation slice of the\n"
+    "                     training data (a small grid around the given values), then train\n"
     "  --init MODEL       warm start: factors of users/items known to MODEL\n"
     "  --seed S           random seed (default 42); same seed + threads = same model\n"
     "  --threads T        worker threads (default: all cores)\n"
@@ -48,15 +51,22 @@ static const char *const roles[] = {"user", "item", "value", "time", "event", NU
 
 typedef struct progress_ctx {
   int verbose;
+  int epochs_run;
+  double last_cpu;
 } progress_ctx;
 
 static int on_epoch(void *vctx, const mx_epoch_report *r) {
   progress_ctx *c = vctx;
+  c->epochs_run = r->epoch;
   if (!c->verbose) return 0;
   fprintf(stderr, "epoch %d/%d", r->epoch, r->epochs);
   if (isfinite(r->loss)) fprintf(stderr, "  loss %.6g", r->loss);
   if (isfinite(r->test_rmse)) fprintf(stderr, "  test_rmse %.4f  test_mae %.4f", r->test_rmse, r->test_mae);
-  fprintf(stderr, "  %.2fs\n", r->seconds);
+  fprintf(stderr, "  %.2fs", r->seconds);
+  if (isfinite(r->cpu_seconds) && c->last_cpu > 0)
+    fprintf(stderr, "  (epoch cpu %.2fs)", r->cpu_seconds - c->last_cpu);
+  fputc('\n', stderr);
+  c->last_cpu = r->cpu_seconds;
   return 0;
 }
 
@@ -65,7 +75,7 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= init-std= json verbose" MX_CLI_INPUT_SPEC,
+                         "init= init-std= samples= tune json verbose" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -91,6 +101,8 @@ int mx_cmd_train(int argc, char **argv) {
   o.cg_steps = (int)lv;
   if ((rc = mx_args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
   o.burn_in = (int)lv;
+  if ((rc = mx_args_int(&a, "samples", 24, 1, 10000, &lv))) return rc;
+  o.samples = (int)lv;
   if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
   if ((rc = mx_args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;
   if ((rc = mx_args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;
@@ -109,8 +121,10 @@ int mx_cmd_train(int argc, char **argv) {
   if (o.early_stop && !mx_args_has(&a, "test"))
     return mx_cli_usage("train", "--early-stop needs --test FILE");
   int json = mx_args_has(&a, "json");
-  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2)};
+  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0, 0};
   o.on_epoch = on_epoch;
+  o.borrow_seen = 1; /* the model is saved and freed before the data */
+  o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */
   o.ctx = &pc;
 
   mx_error err;
@@ -138,6 +152,14 @@ int mx_cmd_train(int argc, char **argv) {
     have_test = 1;
     o.test = &test;
   }
+  double tuned = NAN;
+  if (mx_args_has(&a, "tune")) {
+    if (mx_train_tune(d, &o, 0.1, &tuned, &err) != MX_OK) goto fail;
+    if (pc.verbose)
+      fprintf(stderr, "tuned on a validation slice: reg %g, alpha %g, lr %g (validation %s %.4f)\n",
+              o.reg, o.alpha, o.lr, o.algo == MX_MODEL_MF || o.algo == MX_MODEL_ALS ||
+              o.algo == MX_MODEL_BPMF ? "rmse" : "ndcg@10", tuned);
+  }
   if (mx_model_train(d, &o, &m, &err) != MX_OK) goto fail;
   if (mx_model_save(m, out, &err) != MX_OK) goto fail;
   double secs = mx_now_seconds() - t0;
@@ -152,13 +174,22 @@ int mx_cmd_train(int argc, char **argv) {
     mx_json_key(&j, "items"); mx_json_int(&j, m->n_items);
     mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)mx_dataset_nnz(d));
     mx_json_key(&j, "factors"); mx_json_int(&j, m->factors);
-    mx_json_key(&j, "epochs"); mx_json_int(&j, m->kind == MX_MODEL_EASE ? 1 : o.epochs);
+    mx_json_key(&j, "epochs"); mx_json_int(&j, pc.epochs_run); /* fewer with --early-stop */
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
     if (have_test && !m->implicit) {
       mx_json_key(&j, "test_rmse"); mx_json_double(&j, rmse);
       mx_json_key(&j, "test_mae"); mx_json_double(&j, mae);
       mx_json_key(&j, "test_n"); mx_json_int(&j, (int64_t)test.n);
       mx_json_key(&j, "test_unknown"); mx_json_int(&j, (int64_t)test.unknown);
+    }
+    if (isfinite(tuned)) {
+      mx_json_key(&j, "tuned");
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "reg"); mx_json_double(&j, o.reg);
+      mx_json_key(&j, "alpha"); mx_json_double(&j, o.alpha);
+      mx_json_key(&j, "lr"); mx_json_double(&j, o.lr);
+      mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
+      mx_json_object_end(&j);
     }
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);

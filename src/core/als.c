@@ -118,7 +118,7 @@ int mx_als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
     if (hu.failed || hi.failed)
       return mx_error_set(err, MX_EINVAL, "ALS normal equations are not positive definite "
                           "(try a larger --reg)");
-    double loss = o->on_epoch ? als_loss(d, m, o->reg) : NAN;
+    double loss = o->on_epoch && o->report_loss ? als_loss(d, m, o->reg) : NAN;
     if (mx_train_report(o, m, e, loss, started, NULL)) break;
   }
   return MX_OK;

@@ -9,7 +9,7 @@
  *
  * The prediction is the average of u.v over the samples after burn-in
  * (eq. 10). To keep that exact in an ordinary dot-product model, S retained
- * samples (at most 24, evenly spaced) are stored side by side and scaled by
+ * samples (24 by default, evenly spaced) are stored side by side and scaled by
  * 1/sqrt(S): the stored model has k*S factors and its dot product is the
  * sample average. Every row draws from its own stream seeded by (seed,
  * sweep, side, row), so the result does not depend on the thread count. */
@@ -26,9 +26,9 @@
 #endif
 
 int mx_bpmf_kept(const mx_train_options *o) {
-  int after = o->epochs - o->burn_in;
+  int after = o->epochs - o->burn_in, cap = o->samples > 0 ? o->samples : BPMF_MAX_KEPT;
   if (after < 1) after = 1;
-  return after < BPMF_MAX_KEPT ? after : BPMF_MAX_KEPT;
+  return after < cap ? after : cap;
 }
 
 /* In-place lower Cholesky of a k x k row-major SPD matrix; -1 if not SPD. */

@@ -36,35 +36,66 @@ static void gram(const float *Y, uint32_t n, uint32_t k, float reg, float *G) {
   }
 }
 
-/* out = A v with A = G + sum_i (c_i - 1) y_i y_i' over the row's items. */
-static void apply_a(const ihalf *h, uint64_t s, uint64_t n, const float *v, float *out) {
-  uint32_t k = h->k;
-  for (uint32_t f = 0; f < k; f++) out[f] = mx_dotf(h->G + (size_t)f * k, v, k);
-  for (uint64_t q = 0; q < n; q++) {
-    const float *y = h->Y + (size_t)h->R->indices[s + q] * k;
-    float c = mx_ials_confidence(h->o, h->R->values[s + q]);
-    float w = (c - 1.0f) * mx_dotf(y, v, k);
-    for (uint32_t f = 0; f < k; f++) out[f] += w * y[f];
+/* Per-thread workspace: the row's item vectors gathered contiguously, so the
+ * CG steps read them from cache (one pass over memory per row instead of
+ * one per step) and run as two sgemv calls. */
+typedef struct work {
+  float *Yu;    /* n x k */
+  float *cm1;   /* c_i - 1 */
+  float *c;     /* c_i */
+  float *t;     /* n */
+  uint64_t cap;
+} work;
+
+static int work_fit(work *w, uint64_t n, uint32_t k) {
+  if (n <= w->cap) return 0;
+  uint64_t cap = n < 64 ? 64 : n;
+  float *Yu = mx_alloc_aligned(cap * k * sizeof(float), 0);
+  float *v = malloc(3 * cap * sizeof(float));
+  if (!Yu || !v) {
+    mx_free_aligned(Yu);
+    free(v);
+    return -1;
   }
+  mx_free_aligned(w->Yu);
+  free(w->cm1);
+  w->Yu = Yu;
+  w->cm1 = v;
+  w->c = v + cap;
+  w->t = v + 2 * cap;
+  w->cap = cap;
+  return 0;
 }
 
-static void solve_cg(const ihalf *h, uint32_t row, float *r, float *p, float *ap) {
+/* out = A v with A = G + Yu' diag(c - 1) Yu. */
+static void apply_a(const ihalf *h, const work *w, uint64_t n, const float *v, float *out) {
+  uint32_t k = h->k;
+  /* OpenBLAS picks its AVX2/AVX-512 kernel at run time; a hand loop here
+   * would be compiled for baseline x86-64. */
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)k, (int)k, 1.0f, h->G, (int)k, v, 1, 0.0f, out, 1);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w->Yu, (int)k, v, 1, 0.0f, w->t, 1);
+  for (uint64_t q = 0; q < n; q++) w->t[q] *= w->cm1[q];
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)k, 1.0f, w->Yu, (int)k, w->t, 1, 1.0f, out, 1);
+}
+
+static void solve_cg(const ihalf *h, work *w, uint32_t row, float *r, float *p, float *ap) {
   uint32_t k = h->k;
   const mx_csr *R = h->R;
   uint64_t s = R->indptr[row], n = R->indptr[row + 1] - s;
   float *x = h->X + (size_t)row * k;
-  /* r = b - A x, b = sum c_i y_i */
-  apply_a(h, s, n, x, ap);
-  for (uint32_t f = 0; f < k; f++) r[f] = -ap[f];
   for (uint64_t q = 0; q < n; q++) {
-    const float *y = h->Y + (size_t)R->indices[s + q] * k;
-    float c = mx_ials_confidence(h->o, R->values[s + q]);
-    for (uint32_t f = 0; f < k; f++) r[f] += c * y[f];
+    memcpy(w->Yu + q * k, h->Y + (size_t)R->indices[s + q] * k, k * sizeof(float));
+    w->c[q] = mx_ials_confidence(h->o, R->values[s + q]);
+    w->cm1[q] = w->c[q] - 1.0f;
   }
+  /* r = b - A x, b = Yu' c */
+  apply_a(h, w, n, x, ap);
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)k, 1.0f, w->Yu, (int)k, w->c, 1, 0.0f, r, 1);
+  for (uint32_t f = 0; f < k; f++) r[f] -= ap[f];
   memcpy(p, r, k * sizeof(float));
   float rs = mx_dotf(r, r, k);
   for (int it = 0; it < h->o->cg_steps && rs > 1e-20f; it++) {
-    apply_a(h, s, n, p, ap);
+    apply_a(h, w, n, p, ap);
     float pap = mx_dotf(p, ap, k);
     if (!(pap > 0)) break;
     float a = rs / pap;
@@ -106,17 +137,25 @@ MX_HOT static int ihalf_run(void *vctx, int t, int nthreads) {
     return 0;
   }
   float *r = A + (size_t)k * k, *p = r + k, *ap = p + k;
+  work w = {0};
   for (uint32_t row = lo; row < hi; row++) {
     if (h->R->indptr[row + 1] == h->R->indptr[row]) {
       /* No interactions: the minimiser is 0 (all preferences 0). */
       memset(h->X + (size_t)row * k, 0, k * sizeof(float));
       continue;
     }
-    if (h->o->cg_steps > 0)
-      solve_cg(h, row, r, p, ap);
+    if (h->o->cg_steps > 0) {
+      if (work_fit(&w, h->R->indptr[row + 1] - h->R->indptr[row], k)) {
+        h->failed = MX_ENOMEM;
+        break;
+      }
+      solve_cg(h, &w, row, r, p, ap);
+    }
     else if (solve_exact(h, row, A, r) != 0)
       h->failed = MX_EINVAL;
   }
+  mx_free_aligned(w.Yu);
+  free(w.cm1);
   free(A);
   return 0;
 }
@@ -175,7 +214,7 @@ int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
       rc = mx_error_set(err, MX_EINVAL, "iALS system not positive definite (try a larger --reg)");
       break;
     }
-    double loss = o->on_epoch ? mx_ials_loss(d, o, m) : NAN;
+    double loss = o->on_epoch && o->report_loss ? mx_ials_loss(d, o, m) : NAN;
     if (mx_train_report(o, m, e, loss, started, NULL)) break;
   }
   free(G);

@@ -67,7 +67,7 @@ void mx_model_free(mx_model *m) {
     mx_free_aligned(m->user_bias);
     mx_free_aligned(m->item_bias);
     mx_free_aligned(m->ease_b);
-    mx_csr_free(&m->seen);
+    if (!m->seen_borrowed) mx_csr_free(&m->seen);
   } else {
     /* arrays point into the mapping; seen.indptr etc. too */
   }
@@ -126,8 +126,9 @@ int mx_model_set_seen(mx_model *m, const mx_csr *src, mx_error *err) {
     else
       for (uint64_t k = 0; k < c.nnz; k++) c.values[k] = 1.0f;
   }
-  if (m->owns_arrays) mx_csr_free(&m->seen);
+  if (m->owns_arrays && !m->seen_borrowed) mx_csr_free(&m->seen);
   m->seen = c;
+  m->seen_borrowed = 0;
   return MX_OK;
 }
 
@@ -150,6 +151,7 @@ int mx_model_clone(const mx_model *src, mx_model **out, mx_error *err) {
   m->mapping = NULL;
   m->mapping_size = 0;
   m->owns_arrays = 1;
+  m->seen_borrowed = 0;
   m->users = m->items = NULL;
   memset(&m->seen, 0, sizeof m->seen);
   int ok = 1;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* LAPACK, exported by Debian's libopenblas (no lapacke header needed). */
 extern void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda,
@@ -31,20 +32,20 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
   o.cg_steps = 3;
   switch (algo) {
   case MX_MODEL_MF:
-    o.factors = 64; o.epochs = 60; o.reg = 0.1; o.reg_bias = 0.01; o.lr = 0.02;
+    o.factors = 32; o.epochs = 60; o.reg = 0.1; o.reg_bias = 0.01; o.lr = 0.02;
     o.lr_decay = 0.97;
     break;
   case MX_MODEL_ALS:
     o.factors = 32; o.epochs = 15; o.reg = 0.1;
     break;
   case MX_MODEL_IALS:
-    o.factors = 64; o.epochs = 15; o.reg = 0.1; o.alpha = 10;
+    o.factors = 128; o.epochs = 10; o.reg = 30; o.alpha = 2;
     break;
   case MX_MODEL_BPR:
     o.factors = 64; o.epochs = 50; o.reg = 0.01; o.lr = 0.05; o.lr_decay = 0.97;
     break;
   case MX_MODEL_EASE:
-    o.factors = 0; o.epochs = 1; o.reg = 250;
+    o.factors = 0; o.epochs = 1; o.reg = 100;
     break;
   case MX_MODEL_BPMF:
     o.factors = 10; o.epochs = 100; o.burn_in = 10; o.alpha = 1.5;
@@ -103,6 +104,8 @@ int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, dou
   if (o->test && !m->implicit) mx_model_rmse(m, o->test, &r.test_rmse, &r.test_mae);
   if (test_rmse) *test_rmse = r.test_rmse;
   r.seconds = mx_now_seconds() - started;
+  struct timespec ts;
+  r.cpu_seconds = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0 ? (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec : NAN;
   return o->on_epoch ? o->on_epoch(o->ctx, &r) : 0;
 }
 
@@ -155,8 +158,14 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
     mx_free_aligned(m->user_bias);
     m->user_bias = NULL;
   }
+  if (o->borrow_seen) {
+    mx_csr_free(&m->seen);
+    m->seen = d->by_user;
+    m->seen.times = NULL;
+    m->seen_borrowed = 1;
+  }
   if ((rc = mx_model_set_ids(m, d->users, d->items, err)) != MX_OK ||
-      (rc = mx_model_set_seen(m, &d->by_user, err)) != MX_OK) {
+      (!o->borrow_seen && (rc = mx_model_set_seen(m, &d->by_user, err)) != MX_OK)) {
     mx_model_free(m);
     return rc;
   }

@@ -41,10 +41,11 @@ static inline float mx_ials_confidence(const mx_train_options *o, float r) {
                            : 1.0f + (float)o->alpha * r;
 }
 
-/* Hot loops get an AVX2+FMA clone chosen at load time (glibc ifunc), so a
+/* Hot loops get an x86-64-v3 (AVX2+FMA) clone chosen at load time by CPU
+ * features (glibc ifunc; "arch=haswell" would match only that CPU model), so a
  * generic x86-64 build still runs 256-bit kernels where the CPU has them. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MERX_NO_CLONES)
-#define MX_HOT __attribute__((target_clones("arch=haswell", "default")))
+#define MX_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MX_HOT
 #endif

@@ -88,3 +88,9 @@ expect_contains err.txt "short_ids.txt"
 expect_exit 1 "$MERX" model import --user-factors exp/user_ids.txt --item-factors exp/item_factors.npy \
   --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out bad.mxm
 expect_contains err.txt "not a .npy file"
+# an explicit model evaluated without a rating column is an error, not a fake RMSE
+expect_exit 1 "$MERX" eval --model mf.mxm --test rte.tsv --no-header --columns user=1,item=2
+expect_contains err.txt "value="
+# --tune picks values on a slice of the training data and reports them
+expect_exit 0 "$MERX" train --data tr.csv --columns "$COLS" --algo ials --factors 8 --epochs 3 --tune --out tuned.mxm --json
+expect_contains out.txt '"tuned":{"reg":'

@@ -81,6 +81,7 @@ static void test_als_objective_monotone(void **state) {
   o.threads = 2;
   losses l = {0};
   o.on_epoch = record;
+  o.report_loss = 1;
   o.ctx = &l;
   mx_model *m;
   mx_error err;
@@ -100,6 +101,7 @@ static void test_ials_objective_monotone(void **state) {
     o.alpha = 5;
     losses l = {0};
     o.on_epoch = record;
+    o.report_loss = 1;
     o.ctx = &l;
     mx_model *m;
     mx_error err;
@@ -337,6 +339,80 @@ static void test_ranking_metrics_by_hand(void **state) {
   mx_model_free(m);
 }
 
+/* mf (ridge) and bpr (SGD steps) fold-in: the folded vector explains the
+ * user's ratings about as well as the trained one / ranks the user's items
+ * above the others. ease has no user vectors. */
+static void test_fold_in_mf_bpr(void **state) {
+  mx_dataset *d = planted(200, 100, 30, 1, 8);
+  mx_error err;
+  mx_train_options o = mx_train_defaults(MX_MODEL_MF);
+  o.factors = 6;
+  o.reg = 0.02;
+  o.epochs = 40;
+  mx_model *m;
+  assert_int_equal(mx_model_train(d, &o, &m, &err), MX_OK);
+  double se_fold = 0, se_train = 0;
+  for (uint32_t u = 0; u < m->n_users; u += 5) {
+    uint64_t s = d->by_user.indptr[u], n = d->by_user.indptr[u + 1] - s;
+    float x[6], b;
+    assert_int_equal(mx_model_fold_in(m, d->by_user.indices + s, d->by_user.values + s, n, x, &b,
+                                      &err), MX_OK);
+    for (uint64_t q = 0; q < n; q++) {
+      uint32_t i = d->by_user.indices[s + q];
+      float pred = m->global_mean + b + m->item_bias[i];
+      for (int f = 0; f < 6; f++) pred += x[f] * m->item_factors[(size_t)i * 6 + f];
+      double e1 = d->by_user.values[s + q] - pred, e2 = d->by_user.values[s + q] - mx_model_predict(m, u, i);
+      se_fold += e1 * e1;
+      se_train += e2 * e2;
+    }
+  }
+  assert_true(se_fold < 1.5 * se_train);
+  mx_model_free(m);
+  d->has_value = 0;
+  o = mx_train_defaults(MX_MODEL_BPR);
+  o.factors = 8;
+  o.epochs = 30;
+  o.threads = 1;
+  assert_int_equal(mx_model_train(d, &o, &m, &err), MX_OK);
+  int better = 0, users = 0;
+  for (uint32_t u = 0; u < m->n_users; u += 5) {
+    uint64_t s = d->by_user.indptr[u], n = d->by_user.indptr[u + 1] - s;
+    float x[8];
+    assert_int_equal(mx_model_fold_in(m, d->by_user.indices + s, NULL, n, x, NULL, &err), MX_OK);
+    double in = 0, all = 0;
+    for (uint32_t i = 0; i < m->n_items; i++) {
+      double sc = m->item_bias[i];
+      for (int f = 0; f < 8; f++) sc += x[f] * m->item_factors[(size_t)i * 8 + f];
+      all += sc;
+    }
+    for (uint64_t q = 0; q < n; q++) {
+      uint32_t i = d->by_user.indices[s + q];
+      double sc = m->item_bias[i];
+      for (int f = 0; f < 8; f++) sc += x[f] * m->item_factors[(size_t)i * 8 + f];
+      in += sc;
+    }
+    better += in / n > all / m->n_items;
+    users++;
+  }
+  assert_true(better >= users * 9 / 10);
+  mx_model_free(m);
+  mx_dataset_free(d);
+}
+
+static void test_fold_in_refuses_ease(void **state) {
+  mx_dataset *d = planted(20, 10, 5, 0, 9);
+  mx_train_options o = mx_train_defaults(MX_MODEL_EASE);
+  mx_model *m;
+  mx_error err;
+  assert_int_equal(mx_model_train(d, &o, &m, &err), MX_OK);
+  uint32_t items[1] = {0};
+  float x[1];
+  assert_int_equal(mx_model_fold_in(m, items, NULL, 1, x, NULL, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "ease"));
+  mx_model_free(m);
+  mx_dataset_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_als_objective_monotone),
@@ -345,6 +421,8 @@ int main(void) {
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_explicit_models_learn),
       cmocka_unit_test(test_fold_in_reproduces_training_users),
+      cmocka_unit_test(test_fold_in_mf_bpr),
+      cmocka_unit_test(test_fold_in_refuses_ease),
       cmocka_unit_test(test_bad_options),
       cmocka_unit_test(test_ease_by_hand),
       cmocka_unit_test(test_ranking_metrics_by_hand),
