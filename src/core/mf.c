@@ -125,6 +125,15 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
     for (int b = 0; b < B * B; b++) sse += c.sse[b];
     double loss = sse + o->reg * (sumsq(m->user_factors, nu * k) + sumsq(m->item_factors, ni * k)) +
                   o->reg_bias * (sumsq(m->user_bias, nu) + sumsq(m->item_bias, ni));
+    if (!isfinite(loss)) {
+      /* SGD with a step too large for the scale of the values blows up;
+       * saying so beats writing a model whose every score is NaN. */
+      rc = mx_error_set(err, MX_EINVAL,
+                        "mf diverged in epoch %d (the training loss is no longer finite): the values "
+                        "range from %g to %g; lower --lr (now %g) or rescale the value column",
+                        e, d->value_min, d->value_max, o->lr);
+      goto done;
+    }
     double test = NAN;
     if (mx_train_report(o, m, e, loss, started, &test)) break;
     c.lr *= (float)o->lr_decay;

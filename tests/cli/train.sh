@@ -94,3 +94,9 @@ expect_contains err.txt "value="
 # --tune picks values on a slice of the training data and reports them
 expect_exit 0 "$MERX" train --data tr.csv --columns "$COLS" --algo ials --factors 8 --epochs 3 --tune --out tuned.mxm --json
 expect_contains out.txt '"tuned":{"reg":'
+
+# SGD that diverges on unscaled values is an error, not a model of NaNs
+expect_exit 1 "$MERX" train --data "$MERX_SRC/examples/data/purchases.csv.gz" \
+  --columns user=CustomerID,item=StockCode,value=Quantity --algo mf --out diverged.mxm
+expect_contains err.txt "mf diverged in epoch"
+[ ! -e diverged.mxm ] || { echo "a diverged model must not be written"; exit 1; }
