@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "merx/allocate.h"
@@ -239,6 +240,51 @@ static void id_of(const mx_idmap *m, const char *prefix, uint32_t i, char *buf, 
   }
 }
 
+/* "%.7g" without printf's cost for the common range (10M-row plans spend
+ * most of their output time in printf): 7 significant digits, trailing
+ * zeros dropped; other magnitudes fall back to snprintf. */
+static void put_g7(FILE *f, double x) {
+  char buf[48];
+  double a = fabs(x);
+  if (a == 0) {
+    fputc('0', f);
+    return;
+  }
+  if (!(a >= 1e-4 && a < 1e6)) {
+    fprintf(f, "%.7g", x);
+    return;
+  }
+  static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+  int e = 0; /* a in [10^e, 10^(e+1)) */
+  if (a >= 1) {
+    while (e < 5 && a >= pow10[e + 1]) e++;
+  } else {
+    e = -1;
+    while (a * pow10[-e] < 1) e--;
+  }
+  int dec = 6 - e; /* digits after the point, 1..10 */
+  uint64_t m = (uint64_t)llround(a * pow10[dec]);
+  if (m >= 10000000ULL) { /* rounded up to the next power of ten */
+    fprintf(f, "%.7g", x);
+    return;
+  }
+  uint64_t ip = m / (uint64_t)pow10[dec], fp = m % (uint64_t)pow10[dec];
+  int n = snprintf(buf, sizeof buf, "%s%llu", x < 0 ? "-" : "", (unsigned long long)ip);
+  if (fp) {
+    char fr[16];
+    for (int i = dec - 1; i >= 0; i--) {
+      fr[i] = (char)('0' + fp % 10);
+      fp /= 10;
+    }
+    int len = dec;
+    while (len > 0 && fr[len - 1] == '0') len--;
+    buf[n++] = '.';
+    memcpy(buf + n, fr, (size_t)len);
+    n += len;
+  }
+  fwrite(buf, 1, (size_t)n, f);
+}
+
 static int write_plan(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
                       mx_error *err) {
   mx_atomic_file af;
@@ -263,9 +309,13 @@ static int write_plan(const char *path, const mx_alloc_problem *p, const mx_allo
     mx_csv_write_field(f, us, ',');
     fputc(',', f);
     mx_csv_write_field(f, os, ',');
-    fprintf(f, ",%.7g", (double)p->value[q]);
+    fputc(',', f);
+    put_g7(f, (double)p->value[q]);
     if (K == 0) fputs(",0", f);
-    for (int k = 0; k < K; k++) fprintf(f, ",%.7g", (double)p->cost[q * (uint64_t)K + (uint64_t)k]);
+    for (int k = 0; k < K; k++) {
+      fputc(',', f);
+      put_g7(f, (double)p->cost[q * (uint64_t)K + (uint64_t)k]);
+    }
     fputc('\n', f);
   }
   if (ferror(f)) {
@@ -325,6 +375,11 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
     mx_json_key(&j, "sample_passes"); mx_json_int(&j, res->sample_passes);
     mx_json_key(&j, "repaired"); mx_json_int(&j, (int64_t)res->repaired);
     mx_json_key(&j, "filled"); mx_json_int(&j, (int64_t)res->filled);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    mx_json_key(&j, "cpu_seconds");
+    mx_json_double(&j, (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec);
     mx_json_key(&j, "peak_rss_mb"); mx_json_double(&j, (double)mx_peak_rss_bytes() / 1048576.0);
     if (shard) {
       mx_json_key(&j, "shard"); mx_json_string(&j, shard);
