@@ -140,6 +140,29 @@ static void test_errors(void **state) {
   lua_close(L);
 }
 
+/* The README example, as written there. */
+static void test_readme_example(void **state) {
+  (void)state;
+  lua_State *L = new_state();
+  run(L,
+      "local users  = { 'c1', 'c2', 'c3' }\n"
+      "local offers = { 'FREESHIP', 'TENOFF', 'BUNDLE' }\n"
+      "local plan = merx.allocate{\n"
+      "  users = users, offers = offers,\n"
+      "  value = { {4.0, 9.0, nil}, {3.0, 8.0, nil}, {nil, 7.5, 6.0} },\n"
+      "  cost = { 2, 5, 3 },\n"
+      "  budget = 10,\n"
+      "  caps = { TENOFF = 1 },\n"
+      "  constraints = { { name = 'sms', cost = { 0, 1, 1 }, limit = 2 } },\n"
+      "  per_user = 1,\n"
+      "}\n"
+      /* optimum: c1 TENOFF (9, 5, sms 1) + c2 FREESHIP (3, 2) + c3 BUNDLE (6, 3, sms 1) = 18 */
+      "assert(plan.objective == 18, plan.objective)\n"
+      "assert(plan.spend == 10 and plan.spend_by.sms == 2 and plan.gap < 0.05)\n"
+      "assert(plan.assignments[1].user == 'c1' and plan.assignments[1].offer == 'TENOFF')\n");
+  lua_close(L);
+}
+
 static void test_shard_of(void **state) {
   (void)state;
   lua_State *L = new_state();
@@ -154,6 +177,7 @@ int main(void) {
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_function_and_constraints),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_readme_example),
       cmocka_unit_test(test_shard_of),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
