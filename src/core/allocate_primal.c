@@ -103,7 +103,9 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   int violated_res[MX_ALLOC_MAX_RESOURCES];
   int any = 0;
   for (int k = 0; k < K; k++) any |= (violated_res[k] = usage[k] > lim[k]);
-  for (uint32_t j = 0; j < J; j++) any |= count[j] > p->cap[j];
+  uint64_t caps_over = 0; /* offers above their cap, kept up to date below */
+  for (uint32_t j = 0; j < J; j++) caps_over += count[j] > p->cap[j];
+  any |= caps_over > 0;
   if (any) {
     uint64_t n = 0;
     for (uint64_t s = 0; s < slots; s++) n += sel[s] != MX_ALLOC_NONE;
@@ -160,9 +162,9 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
       count[j] -= 1;
       for (int k = 0; k < K; k++) usage[k] -= (double)c[k];
       res->repaired++;
-      any = 0;
+      if (count[j] + 1 > p->cap[j] && !(count[j] > p->cap[j])) caps_over--;
+      any = caps_over > 0;
       for (int k = 0; k < K; k++) any |= usage[k] > lim[k];
-      for (uint32_t jj = 0; jj < J && !any; jj++) any |= count[jj] > p->cap[jj];
     }
     free(list);
     list = NULL;
