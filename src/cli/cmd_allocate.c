@@ -13,7 +13,7 @@
 static const char *usage_text =
     "usage: merx allocate --data FILE --columns user=..,offer=..,value=..,cost=.. --budget B\n"
     "                     [--cap OFFER=N ...] [--per-user M] [--constraint COLUMN=LIMIT ...]\n"
-    "                     [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
+    "                     [--caps FILE] [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
     "       merx allocate --data FILE --columns ... --duals FILE [--shard i/n] --out FILE.csv\n"
     "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n\n"
     "Give each user at most M offers (default 1) from its candidate rows, maximising the\n"
@@ -25,6 +25,7 @@ static const char *usage_text =
     "Solved through the Lagrangian dual; the plan always meets every limit. Prints the\n"
     "objective, spend per constraint, the dual bound (no plan can do better) and the gap.\n"
     "Output columns: user,offer,value,cost (then one column per --constraint).\n\n"
+    "  --caps FILE         caps from a CSV with a header: offer id, cap (first two columns)\n"
     "  --save-duals FILE   write the solved prices\n"
     "  --duals FILE        apply saved prices without solving (limits come from the file)\n"
     "  --shard i/n         with --duals: only users with hash(user) mod n == i (0-based),\n"
@@ -151,6 +152,44 @@ static int read_rows(const char *path, const mx_ingest_options *io, int K,
     for (int k = 0; k < K; k++)
       snprintf((*out)->resource_name[k], MX_ALLOC_NAME_MAX, "%s", cname[k]);
   return rc;
+}
+
+/* --caps FILE: "offer,cap" rows (header skipped), for campaigns with more
+ * capped offers than is practical on the command line. */
+static int read_caps(const char *path, mx_alloc_problem *p, mx_error *err) {
+  if (!p->offers) return mx_error_set(err, MX_EINVAL, "--caps needs offer ids (not --synthetic)");
+  mx_csv_options o = mx_csv_defaults();
+  mx_csv *csv;
+  int rc = mx_csv_open(path, &o, &csv, err);
+  if (rc) return rc;
+  char **f;
+  size_t *lens, nf;
+  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
+    long line = mx_csv_line(csv);
+    double cap;
+    if (nf < 2) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, (long)nf + 1, NULL, "expected offer,cap");
+      break;
+    }
+    if (mx_parse_double(f[1], &cap) || cap != floor(cap)) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, 2, "cap", "not a whole number: '%.40s'", f[1]);
+      break;
+    }
+    int64_t j = mx_idmap_find(p->offers, f[0], lens[0]);
+    if (j < 0) {
+      rc = mx_error_at(err, MX_ENOTFOUND, path, line, 1, "offer",
+                       "unknown offer '%.200s' (no row of the data names it)", f[0]);
+      break;
+    }
+    if (cap < 0) {
+      rc = mx_error_at(err, MX_EINFEASIBLE, path, line, 2, "cap",
+                       "infeasible: cap of offer '%.200s' is %g < 0", f[0], cap);
+      break;
+    }
+    p->cap[j] = cap;
+  }
+  mx_csv_close(csv);
+  return rc < 0 ? rc : MX_OK;
 }
 
 /* ---------------------------------------------------------- synthetic */
@@ -412,7 +451,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
-                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp=" MX_CLI_INPUT_SPEC,
+                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
@@ -571,6 +610,15 @@ int mx_cmd_allocate(int argc, char **argv) {
     }
   }
 
+  const char *caps_file = mx_args_get(&a, "caps", NULL);
+  if (caps_file && duals_path) {
+    mx_alloc_problem_free(p);
+    return mx_cli_usage(CMD, "--duals takes the caps from the duals file: drop --caps");
+  }
+  if (caps_file && (rc = read_caps(caps_file, p, &err))) {
+    mx_alloc_problem_free(p);
+    return mx_cli_fail(CMD, &err);
+  }
   const char *lp = mx_args_get(&a, "write-lp", NULL);
   if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
     mx_alloc_duals_free(&duals);
