@@ -118,7 +118,10 @@ static void test_function_and_constraints(void **state) {
       "assert(plan.assigned == 1 and plan.assignments[1].user == 1 and plan.assignments[1].offer == 1)\n"
       "local p2 = merx.allocate{users = {'x', 'y'}, offers = {'A', 'B'},\n"
       "  value = {x = {A = 3}, y = {B = 4, A = 1}}, cost = 0, budget = 0}\n"
-      "assert(p2.assigned == 2 and p2.objective == 7)\n");
+      "assert(p2.assigned == 2 and p2.objective == 7)\n"
+      /* no cost constraint, only a cap: c1 o1 (3) + c2 o1 (2) + c3 o2 (4) = 9 */
+      "local p3 = merx.allocate{value = {{3, 1}, {2, 5}, {0, 4}}, caps = {[2] = 1}}\n"
+      "assert(p3.objective == 9 and p3.used[2] == 1 and p3.spend == 0, p3.objective)\n");
   lua_close(L);
 }
 
