@@ -78,6 +78,8 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
   int cv = mx_columns_index(&o.columns, "value");
   int ct = mx_columns_index(&o.columns, "time");
   int ce = mx_columns_index(&o.columns, "event");
+  const char *roles[5] = {"user", "item", "value", "time", "event"};
+  int idx[5] = {cu, ci, cv, ct, ce};
   const char *const *hdr;
   size_t nh = mx_csv_header(csv, &hdr);
   /* Default event weights (DESIGN.md) when an event column is chosen alone. */
@@ -101,6 +103,16 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
                        "row has %zu fields, expected %zu%s", nf, expect,
                        nh ? " (as in the header)" : " (as in the first row)");
       break;
+    }
+    if (nrows == 1 && !nh) {
+      /* without a header, selected indices are checked against the first row */
+      for (int k = 0; k < 5; k++)
+        if (idx[k] >= (int)nf) {
+          rc = mx_error_at(err, MX_EPARSE, path, line, 0, roles[k],
+                           "column %d selected but rows have %zu fields", idx[k] + 1, nf);
+          break;
+        }
+      if (rc) break;
     }
     if (l[cu] == 0 || l[ci] == 0) {
       nskip++;

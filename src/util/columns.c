@@ -13,17 +13,18 @@ static int role_allowed(const char *const *allowed, const char *role) {
 }
 
 int mx_columns_set(mx_columns *cols, const char *role, const char *name, mx_error *err) {
-  if (strlen(role) >= sizeof cols->role[0] || strlen(name) >= sizeof cols->name[0])
+  size_t rl = strlen(role), nl = strlen(name);
+  if (rl >= sizeof cols->role[0] || nl >= sizeof cols->name[0])
     return mx_error_set(err, MX_EINVAL, "column name too long: '%s'", name);
   for (int i = 0; i < cols->count; i++)
     if (strcmp(cols->role[i], role) == 0) {
-      strcpy(cols->name[i], name);
+      memcpy(cols->name[i], name, nl + 1);
       cols->index[i] = -1;
       return MX_OK;
     }
   if (cols->count >= MX_MAX_ROLES) return mx_error_set(err, MX_EINVAL, "too many columns");
-  strcpy(cols->role[cols->count], role);
-  strcpy(cols->name[cols->count], name);
+  memcpy(cols->role[cols->count], role, rl + 1);
+  memcpy(cols->name[cols->count], name, nl + 1);
   cols->index[cols->count] = -1;
   cols->count++;
   return MX_OK;

@@ -50,7 +50,8 @@ static int fill(mx_csv *c, mx_error *err) {
     c->end -= c->pos;
     c->pos = 0;
   }
-  if (c->cap - c->end < CSV_CHUNK / 2) {
+  /* Grow only when a single record fills the whole buffer. */
+  if (c->end == c->cap) {
     size_t limit = c->opt.max_line ? c->opt.max_line : ((size_t)1 << 30);
     if (c->cap >= limit + CSV_CHUNK)
       return mx_error_at(err, MX_ELIMIT, c->path, c->line, 0, NULL,
@@ -248,6 +249,13 @@ static int read_record(mx_csv *c, size_t *nf, mx_error *err) {
     }
     c->record_line = c->line;
     size_t start = c->pos;
+    const char *nul = memchr(c->buf + start, '\0', rec_end - start);
+    if (nul) {
+      long col = 1;
+      for (const char *q = c->buf + start; q < nul; q++) col += *q == c->sep;
+      return mx_error_at(err, MX_EPARSE, c->path, c->line, col, NULL,
+                         "NUL byte in the data (a binary file, or UTF-16 text?)");
+    }
     int rc = split_record(c, start, rec_end, quoted, nf, err);
     if (rc) return rc;
     c->line += nls + 1;
@@ -279,9 +287,8 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
   c->opt = opt ? *opt : mx_csv_defaults();
   c->path = mx_strdup(path);
   c->cap = CSV_CHUNK;
-  c->buf = malloc(c->cap + 1);
   c->line = 1;
-  if (!c->path || !c->buf) {
+  if (!c->path) {
     mx_csv_close(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
@@ -301,6 +308,13 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
     }
     c->file_size = (uint64_t)st.st_size;
     c->gz = gzopen(path, "rb");
+    /* small files get a small buffer (x4 room for compressed input) */
+    if (c->file_size < CSV_CHUNK / 4) c->cap = 4096 + (size_t)c->file_size * 4;
+  }
+  c->buf = malloc(c->cap + 1);
+  if (!c->buf) {
+    mx_csv_close(c);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   if (!c->gz) {
     int e = errno;

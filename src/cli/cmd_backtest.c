@@ -1,0 +1,152 @@
+/* merx backtest: rolling-origin accuracy of forecasting methods. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/forecast_cli.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx backtest --data FILE (--format long|wide) [--columns ...] --horizon H\n"
+    "                     [--season M] [--methods auto,ets,snaive,...] [--origins 3]\n"
+    "                     [--step S] [--mase-season M] [--levels 80,95] [--freq day|week|month]\n"
+    "                     [--nonneg] [--threads T] [--out FILE.csv] [--json]\n\n"
+    "For each series and each of --origins forecast origins (the last one H steps before\n"
+    "the end, earlier ones --step periods apart, default H), refit every method on the\n"
+    "history before the origin, forecast H steps and score against the actuals:\n"
+    "sMAPE (M4, 0..200), MASE and RMSSE (scale: in-sample seasonal naive at --mase-season,\n"
+    "default --season), WAPE, bias (mean forecast - actual), pinball loss of the interval\n"
+    "bounds and the coverage of each interval level. --out writes the same table as CSV.\n";
+
+int mx_cmd_backtest(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "backtest",
+                         "horizon= methods= method= origins= step= mase-season= out= json"
+                         MX_CLI_SERIES_SPEC, argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "horizon"))) return rc;
+  mx_backtest_options bo = mx_backtest_defaults();
+  long v;
+  if ((rc = mx_args_int(&a, "horizon", 1, 1, 100000, &v))) return rc;
+  bo.fc.horizon = (int)v;
+  if ((rc = mx_args_int(&a, "origins", 3, 1, 10000, &v))) return rc;
+  bo.origins = (int)v;
+  if ((rc = mx_args_int(&a, "step", 0, 0, 100000, &v))) return rc;
+  bo.step = (int)v;
+  if ((rc = mx_args_int(&a, "mase-season", 0, 0, 400, &v))) return rc;
+  bo.mase_m = (int)v;
+  const char *list = mx_args_get(&a, "methods", mx_args_get(&a, "method", "auto"));
+  int methods[MX_FC_METHOD_COUNT * 2], nm = 0;
+  mx_error err;
+  mx_error_clear(&err);
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    char name[32];
+    if (len == 0 || len >= sizeof name) return mx_cli_usage("backtest", "--methods: bad list '%s'", list);
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (nm >= (int)(sizeof methods / sizeof methods[0]))
+      return mx_cli_usage("backtest", "--methods: too many");
+    if (mx_forecast_method_parse(name, &methods[nm], &err))
+      return mx_cli_usage("backtest", "--methods: %s", err.message);
+    nm++;
+    p += len;
+    if (*p == ',') p++;
+  }
+  if (!mx_args_get(&a, "format", NULL))
+    return mx_cli_usage("backtest", "--format is required (long or wide)");
+  mx_series_set *s;
+  if ((rc = mx_cli_read_series(&a, &s))) return rc;
+  if ((rc = mx_cli_forecast_options(&a, s, &bo.fc))) {
+    mx_series_set_free(s);
+    return rc;
+  }
+  mx_backtest_metrics *m = calloc((size_t)nm, sizeof *m);
+  if (!m) {
+    mx_series_set_free(s);
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    return mx_cli_fail("backtest", &err);
+  }
+  int status = MX_EXIT_OK;
+  if (mx_backtest(s, &bo, methods, nm, m, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+  const char *out = mx_args_get(&a, "out", NULL);
+  if (!status && out) {
+    mx_atomic_file af;
+    if (mx_atomic_open(&af, out, &err) != MX_OK) {
+      status = mx_cli_fail("backtest", &err);
+    } else {
+      fputs("method,smape,mase,rmsse,wape,bias,pinball", af.f);
+      for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",coverage%g", bo.fc.levels[l]);
+      fputs(",evaluated,skipped,seconds\n", af.f);
+      for (int i = 0; i < nm; i++) {
+        fprintf(af.f, "%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", mx_forecast_method_name(m[i].method),
+                m[i].smape, m[i].mase, m[i].rmsse, m[i].wape, m[i].bias, m[i].pinball);
+        for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",%.4f", m[i].coverage[l]);
+        fprintf(af.f, ",%zu,%zu,%.3f\n", m[i].evaluated, m[i].skipped, m[i].seconds);
+      }
+      if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+    }
+  }
+  if (!status) {
+    if (mx_args_has(&a, "json")) {
+      mx_json j;
+      mx_json_init(&j, stdout);
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "series"); mx_json_int(&j, (int64_t)s->count);
+      mx_json_key(&j, "horizon"); mx_json_int(&j, bo.fc.horizon);
+      mx_json_key(&j, "origins"); mx_json_int(&j, bo.origins);
+      mx_json_key(&j, "methods");
+      mx_json_array_begin(&j);
+      for (int i = 0; i < nm; i++) {
+        mx_json_object_begin(&j);
+        mx_json_key(&j, "method"); mx_json_string(&j, mx_forecast_method_name(m[i].method));
+        mx_json_key(&j, "smape"); mx_json_double(&j, m[i].smape);
+        mx_json_key(&j, "mase"); mx_json_double(&j, m[i].mase);
+        mx_json_key(&j, "rmsse"); mx_json_double(&j, m[i].rmsse);
+        mx_json_key(&j, "wape"); mx_json_double(&j, m[i].wape);
+        mx_json_key(&j, "bias"); mx_json_double(&j, m[i].bias);
+        mx_json_key(&j, "pinball"); mx_json_double(&j, m[i].pinball);
+        mx_json_key(&j, "coverage");
+        mx_json_object_begin(&j);
+        for (int l = 0; l < bo.fc.nlevels; l++) {
+          char key[16];
+          snprintf(key, sizeof key, "%g", bo.fc.levels[l]);
+          mx_json_key(&j, key);
+          mx_json_double(&j, m[i].coverage[l]);
+        }
+        mx_json_object_end(&j);
+        mx_json_key(&j, "evaluated"); mx_json_int(&j, (int64_t)m[i].evaluated);
+        mx_json_key(&j, "skipped"); mx_json_int(&j, (int64_t)m[i].skipped);
+        mx_json_key(&j, "chosen");
+        mx_json_object_begin(&j);
+        for (int k = 0; k < MX_FC_METHOD_COUNT; k++)
+          if (m[i].chosen[k]) {
+            mx_json_key(&j, mx_forecast_method_name(k));
+            mx_json_int(&j, (int64_t)m[i].chosen[k]);
+          }
+        mx_json_object_end(&j);
+        mx_json_key(&j, "seconds"); mx_json_double(&j, m[i].seconds);
+        mx_json_object_end(&j);
+      }
+      mx_json_array_end(&j);
+      mx_json_object_end(&j);
+      fputc('\n', stdout);
+    } else {
+      printf("%-8s %9s %8s %8s %8s %10s %10s", "method", "sMAPE", "MASE", "RMSSE", "WAPE", "bias",
+             "pinball");
+      for (int l = 0; l < bo.fc.nlevels; l++) printf("   cov%-3g", bo.fc.levels[l]);
+      printf(" %9s %8s\n", "evaluated", "seconds");
+      for (int i = 0; i < nm; i++) {
+        printf("%-8s %9.3f %8.3f %8.3f %8.3f %10.4g %10.4g", mx_forecast_method_name(m[i].method),
+               m[i].smape, m[i].mase, m[i].rmsse, m[i].wape, m[i].bias, m[i].pinball);
+        for (int l = 0; l < bo.fc.nlevels; l++) printf(" %8.3f", m[i].coverage[l]);
+        printf(" %9zu %8.2f\n", m[i].evaluated, m[i].seconds);
+      }
+      if (nm && m[0].skipped)
+        fprintf(stderr, "backtest: %zu series too short for any origin were skipped\n", m[0].skipped);
+    }
+  }
+  free(m);
+  mx_series_set_free(s);
+  return status;
+}

@@ -1,0 +1,291 @@
+/* merx coldstart: give items without interactions collaborative factors
+ * mapped from their text embeddings (ridge regression), and measure how well
+ * a model ranks such new items. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/llm_opts.h"
+#include "merx/embed.h"
+#include "merx/model.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx coldstart map --model BASE.mxm --embeddings EMB.npy --out NEW.mxm\n"
+    "                          [--reg 1.0] [--shrink N] [--json]\n"
+    "       merx coldstart eval --model MODEL.mxm --test FILE --columns user=..,item=..\n"
+    "                          --candidates ITEMS.txt [--k 10] [--json]\n\n"
+    "map: learn a ridge-regression map from text embeddings (EMB.npy + EMB.ids, as\n"
+    "written by merx embed) to the item factors of BASE, on the items that have both;\n"
+    "then append every embedded item BASE does not know, with mapped factors, and\n"
+    "write NEW.mxm (users, seen items and known items unchanged). --reg is the ridge\n"
+    "penalty lambda. --shrink N also pulls the factors of known but sparse items\n"
+    "towards their mapped ones: q = (n q + N q_text) / (n + N), n = the item's\n"
+    "training users (a content prior, as in Agarwal & Chen's RLFM, KDD 2009).\n"
+    "--json keys: items_fit, items_added, items_shrunk, r2_train, reg, seconds.\n\n"
+    "eval: rank only the candidate items (one id per line) for each user of the test\n"
+    "file who has a test item among them (training items excluded) and report\n"
+    "precision@K, recall@K, ndcg@K, hit_rate@K and users.\n";
+
+static int read_lines(const char *path, char ***out, size_t *n, mx_error *err) {
+  char *buf;
+  size_t len;
+  int rc = mx_read_file(path, &buf, &len, err);
+  if (rc) return rc;
+  size_t cap = 1024, cnt = 0, off = 0;
+  char **v = malloc(cap * sizeof *v);
+  int ok = v != NULL;
+  while (ok && off < len) {
+    char *nl = memchr(buf + off, '\n', len - off);
+    size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
+    size_t next = off + l + 1;
+    if (l > 0 && buf[off + l - 1] == '\r') l--;
+    if (l > 0) {
+      if (cnt == cap) {
+        char **t = realloc(v, (cap *= 2) * sizeof *v);
+        ok = t != NULL;
+        if (!ok) break;
+        v = t;
+      }
+      v[cnt] = mx_strndup(buf + off, l);
+      ok = v[cnt] != NULL;
+      if (ok) cnt++;
+    }
+    off = next;
+  }
+  free(buf);
+  if (!ok) {
+    for (size_t i = 0; v && i < cnt; i++) free(v[i]);
+    free(v);
+    return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", path);
+  }
+  *out = v;
+  *n = cnt;
+  return MX_OK;
+}
+
+static void free_lines(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) free(v[i]);
+  free(v);
+}
+
+static int cold_map(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "coldstart map", "model= embeddings= out= reg= shrink= json", argc,
+                         argv, 3);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "embeddings")) ||
+      (rc = mx_args_require(&a, "out")))
+    return rc;
+  double reg;
+  if ((rc = mx_args_double(&a, "reg", 1.0, 1e-9, 1e12, &reg))) return rc;
+  double shrink;
+  if ((rc = mx_args_double(&a, "shrink", 0, 0, 1e9, &shrink))) return rc;
+  const char *emb = mx_args_get(&a, "embeddings", NULL), *mp = mx_args_get(&a, "model", NULL);
+  mx_error err;
+  mx_error_clear(&err);
+  double t0 = mx_now_seconds();
+  mx_model *base = NULL, *out = NULL;
+  mx_coldstart *cs = NULL;
+  float *x = NULL, *xf = NULL, *qf = NULL, *xn = NULL, *qn = NULL;
+  uint32_t *fit_item = NULL, *users_of = NULL;
+  size_t nshrunk = 0;
+  char **ids = NULL;
+  size_t nids = 0;
+  uint64_t rows, d;
+  char ids_path[1200];
+  mx_cli_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
+  if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
+      read_lines(ids_path, &ids, &nids, &err))
+    goto fail;
+  if (nids != rows) {
+    mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%zu ids for %llu rows of %s", nids,
+                (unsigned long long)rows, emb);
+    goto fail;
+  }
+  uint32_t k = base->factors;
+  if (k == 0 || !base->item_factors) {
+    mx_error_at(&err, MX_EINVAL, mp, 0, 0, NULL, "a %s model has no item factors to map to",
+                mx_model_kind_name(base->kind));
+    goto fail;
+  }
+  xf = malloc(rows * d * sizeof *xf);
+  qf = malloc(rows * (size_t)k * sizeof *qf);
+  xn = malloc(rows * d * sizeof *xn);
+  const char **new_ids = malloc((rows ? rows : 1) * sizeof *new_ids);
+  fit_item = malloc((rows ? rows : 1) * sizeof *fit_item);
+  if (!xf || !qf || !xn || !new_ids || !fit_item) {
+    free(new_ids);
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  size_t nfit = 0, nnew = 0;
+  for (uint64_t r = 0; r < rows; r++) {
+    int64_t it = mx_idmap_find(base->items, ids[r], strlen(ids[r]));
+    if (it >= 0) {
+      memcpy(xf + nfit * d, x + r * d, d * sizeof *xf);
+      memcpy(qf + nfit * k, base->item_factors + (size_t)it * k, k * sizeof *qf);
+      fit_item[nfit] = (uint32_t)it;
+      nfit++;
+    } else {
+      memcpy(xn + nnew * d, x + r * d, d * sizeof *xn);
+      new_ids[nnew++] = ids[r];
+    }
+  }
+  if (mx_coldstart_fit(xf, qf, nfit, (uint32_t)d, k, reg, &cs, &err)) {
+    free(new_ids);
+    goto fail;
+  }
+  qn = malloc((nnew ? nnew : 1) * (size_t)k * sizeof *qn);
+  if (!qn) {
+    free(new_ids);
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  mx_coldstart_apply(cs, xn, nnew, qn);
+  rc = mx_model_add_items(base, new_ids, qn, nnew, &out, &err);
+  free(new_ids);
+  if (rc) goto fail;
+  if (shrink > 0) {
+    /* Training users per item, from the model's seen lists. */
+    users_of = calloc(base->n_items ? base->n_items : 1, sizeof *users_of);
+    float *qt = malloc((size_t)k * sizeof *qt);
+    if (!users_of || !qt) {
+      free(qt);
+      mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    for (uint64_t q = 0; q < base->seen.indptr[base->seen.rows]; q++)
+      users_of[base->seen.indices[q]]++;
+    for (size_t r = 0; r < nfit; r++) {
+      uint32_t it = fit_item[r];
+      double n = users_of[it], w = n / (n + shrink);
+      mx_coldstart_apply(cs, xf + r * d, 1, qt);
+      float *q = out->item_factors + (size_t)it * k;
+      for (uint32_t c = 0; c < k; c++) q[c] = (float)(w * q[c] + (1 - w) * qt[c]);
+      nshrunk++;
+    }
+    free(qt);
+  }
+  if (mx_model_save(out, mx_args_get(&a, "out", NULL), &err)) goto fail;
+  double secs = mx_now_seconds() - t0;
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "items_fit"); mx_json_int(&j, (int64_t)nfit);
+    mx_json_key(&j, "items_added"); mx_json_int(&j, (int64_t)nnew);
+    mx_json_key(&j, "items_shrunk"); mx_json_int(&j, (int64_t)nshrunk);
+    mx_json_key(&j, "r2_train"); mx_json_double(&j, cs->r2_train);
+    mx_json_key(&j, "reg"); mx_json_double(&j, reg);
+    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    fprintf(stderr, "fitted on %zu items (R^2 %.3f), added %zu new items -> %s (%.2f s)\n", nfit,
+            cs->r2_train, nnew, mx_args_get(&a, "out", NULL), secs);
+  }
+  rc = MX_EXIT_OK;
+  goto done;
+fail:
+  rc = mx_cli_fail("coldstart map", &err);
+done:
+  mx_model_free(base);
+  mx_model_free(out);
+  mx_coldstart_free(cs);
+  mx_free_aligned(x);
+  free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
+  free_lines(ids, nids);
+  return rc;
+}
+
+static const char *const roles[] = {"user", "item", NULL};
+
+static int cold_eval(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "coldstart eval", "model= test= candidates= k= json" MX_CLI_INPUT_SPEC,
+                         argc, argv, 3);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "test")) ||
+      (rc = mx_args_require(&a, "candidates")))
+    return rc;
+  long k;
+  if ((rc = mx_args_int(&a, "k", 10, 1, 100000, &k))) return rc;
+  mx_ingest_options opt;
+  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_model *m = NULL;
+  char **cand = NULL;
+  size_t ncand = 0;
+  uint32_t *ci = NULL;
+  mx_pairs test;
+  memset(&test, 0, sizeof test);
+  const char *mp = mx_args_get(&a, "model", NULL);
+  if (mx_model_load(mp, &m, &err) ||
+      read_lines(mx_args_get(&a, "candidates", NULL), &cand, &ncand, &err) ||
+      mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err))
+    goto fail;
+  ci = malloc((ncand ? ncand : 1) * sizeof *ci);
+  if (!ci) {
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  size_t nc = 0, unknown = 0;
+  for (size_t i = 0; i < ncand; i++) {
+    int64_t it = mx_idmap_find(m->items, cand[i], strlen(cand[i]));
+    if (it < 0) unknown++;
+    else ci[nc++] = (uint32_t)it;
+  }
+  if (nc == 0) {
+    mx_error_at(&err, MX_EEMPTY, mx_args_get(&a, "candidates", NULL), 0, 0, NULL,
+                "none of the %zu candidate items is in the model", ncand);
+    goto fail;
+  }
+  mx_rank_metrics r;
+  if (mx_rank_candidates_eval(m, ci, nc, &test, (size_t)k, &r, &err)) goto fail;
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    char key[64];
+    snprintf(key, sizeof key, "precision@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.precision);
+    snprintf(key, sizeof key, "recall@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.recall);
+    snprintf(key, sizeof key, "ndcg@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.ndcg);
+    snprintf(key, sizeof key, "hit_rate@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.hit_rate);
+    mx_json_key(&j, "users"); mx_json_int(&j, (int64_t)r.users);
+    mx_json_key(&j, "pairs"); mx_json_int(&j, (int64_t)r.pairs);
+    mx_json_key(&j, "candidates"); mx_json_int(&j, (int64_t)nc);
+    mx_json_key(&j, "candidates_unknown"); mx_json_int(&j, (int64_t)unknown);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    printf("candidates     %zu (%zu not in the model)\n", nc, unknown);
+    printf("users          %zu (%zu test pairs)\n", r.users, r.pairs);
+    printf("precision@%-4ld %.4f\nrecall@%-7ld %.4f\nndcg@%-9ld %.4f\nhit_rate@%-5ld %.4f\n", k,
+           r.precision, k, r.recall, k, r.ndcg, k, r.hit_rate);
+  }
+  rc = MX_EXIT_OK;
+  goto done;
+fail:
+  rc = mx_cli_fail("coldstart eval", &err);
+done:
+  mx_model_free(m);
+  mx_pairs_free(&test);
+  free_lines(cand, ncand);
+  free(ci);
+  return rc;
+}
+
+int mx_cmd_coldstart(int argc, char **argv) {
+  if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+    fputs(usage, argc < 3 ? stderr : stdout);
+    return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
+  }
+  if (strcmp(argv[2], "map") == 0) return cold_map(argc, argv);
+  if (strcmp(argv[2], "eval") == 0) return cold_eval(argc, argv);
+  fprintf(stderr, "merx coldstart: unknown subcommand '%s' (known: map, eval)\n", argv[2]);
+  return MX_EXIT_USAGE;
+}

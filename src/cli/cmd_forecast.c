@@ -1,0 +1,241 @@
+/* merx forecast: forecast every series of a long or wide CSV. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/forecast_cli.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx forecast --data FILE (--format long|wide) [--columns id=..,time=..,value=..]\n"
+    "                     --horizon H [--season M] [--method METHOD] [--levels 80,95]\n"
+    "                     [--freq day|week|month] [--nonneg] [--negative keep|zero|error]\n"
+    "                     [--header|--no-header] [--sep C] [--threads T] [--plot FILE.html]\n"
+    "                     --out FILE.csv [--json]\n\n"
+    "Forecast each series H steps ahead with prediction intervals.\n"
+    "  --format wide   one series per row: id,v1,v2,... (M4 layout; empty trailing fields are\n"
+    "                  padding; a first line whose values are not numbers is a header, or\n"
+    "                  force it with --header / --no-header)\n"
+    "  --format long   rows id,time,value (roles by --columns; default the first three\n"
+    "                  columns; without a value column every row counts 1), summed per\n"
+    "                  --freq period (default day), gaps filled with zeros\n"
+    "  --method        auto (default), naive, snaive, naive2, ses, holt, damped, hw, theta,\n"
+    "                  ets, croston, sba, tsb\n"
+    "  --season M      seasonal period (default: wide 1; long day 7, week 1, month 12)\n"
+    "  --levels L,...  interval levels in percent (default 80,95; 'none' for no intervals)\n"
+    "  --nonneg        clamp forecasts and bounds at zero\n"
+    "  --negative P    negative values: keep (default, returns net out), zero, error\n"
+    "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
+    "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n";
+
+static const char *const series_roles[] = {"id", "time", "value", NULL};
+
+int mx_cli_read_series(const mx_args *a, mx_series_set **out) {
+  const char *cmd = a->cmd;
+  int rc;
+  if ((rc = mx_args_require(a, "data"))) return rc;
+  const char *format = mx_args_get(a, "format", NULL);
+  if (!format) return mx_cli_usage(cmd, "--format is required (long or wide)");
+  int wide = strcmp(format, "wide") == 0;
+  if (!wide && strcmp(format, "long") != 0)
+    return mx_cli_usage(cmd, "--format: expected long or wide, got '%s'", format);
+  mx_series_read_options o = mx_series_read_defaults();
+  mx_error err;
+  mx_error_clear(&err);
+  const char *sep = mx_args_get(a, "sep", NULL);
+  if (sep) {
+    if (strcmp(sep, "tab") == 0 || strcmp(sep, "\\t") == 0) o.csv.sep = '\t';
+    else if (strlen(sep) == 1) o.csv.sep = sep[0];
+    else return mx_cli_usage(cmd, "--sep: expected one character or 'tab', got '%s'", sep);
+  }
+  if (mx_args_has(a, "header")) o.header = 1;
+  if (mx_args_has(a, "no-header")) {
+    o.header = -1;
+    o.csv.has_header = 0;
+  }
+  const char *neg = mx_args_get(a, "negative", "keep");
+  if (strcmp(neg, "keep") == 0) o.negative = 1;
+  else if (strcmp(neg, "zero") == 0) o.negative = 2;
+  else if (strcmp(neg, "error") == 0) o.negative = 0;
+  else return mx_cli_usage(cmd, "--negative: expected keep, zero or error, got '%s'", neg);
+  const char *freq = mx_args_get(a, "freq", NULL);
+  if (freq && mx_series_freq_parse(freq, &o.freq, &err)) return mx_cli_usage(cmd, "--freq: %s", err.message);
+  const char *cols = mx_args_get(a, "columns", NULL);
+  if (cols) {
+    if (wide) return mx_cli_usage(cmd, "--columns applies to --format long only");
+    if (mx_columns_parse(cols, series_roles, &o.columns, &err))
+      return mx_cli_usage(cmd, "--columns: %s", err.message);
+  }
+  const char *path = mx_args_get(a, "data", NULL);
+  rc = wide ? mx_series_read_wide(path, &o, out, &err) : mx_series_read_long(path, &o, out, &err);
+  if (rc) return mx_cli_fail(cmd, &err);
+  return 0;
+}
+
+int mx_cli_forecast_options(const mx_args *a, const mx_series_set *s, mx_forecast_options *o) {
+  int rc;
+  long season_def = 1;
+  if (s->freq == MX_FREQ_DAY) season_def = 7;
+  else if (s->freq == MX_FREQ_MONTH) season_def = 12;
+  long season;
+  if ((rc = mx_args_int(a, "season", season_def, 1, 400, &season))) return rc;
+  o->season = (int)season;
+  if ((rc = mx_cli_threads(a, &o->threads))) return rc;
+  o->nonneg = mx_args_has(a, "nonneg");
+  const char *lv = mx_args_get(a, "levels", "80,95");
+  o->nlevels = 0;
+  if (strcmp(lv, "none") != 0 && lv[0]) {
+    const char *p = lv;
+    while (*p) {
+      if (o->nlevels >= MX_FC_MAX_LEVELS)
+        return mx_cli_usage(a->cmd, "--levels: at most %d levels", MX_FC_MAX_LEVELS);
+      char buf[32];
+      size_t len = strcspn(p, ",");
+      if (len == 0 || len >= sizeof buf) return mx_cli_usage(a->cmd, "--levels: bad list '%s'", lv);
+      memcpy(buf, p, len);
+      buf[len] = '\0';
+      double v;
+      if (mx_parse_double(buf, &v) || !(v > 0 && v < 100))
+        return mx_cli_usage(a->cmd, "--levels: '%s' is not a percentage in (0, 100)", buf);
+      o->levels[o->nlevels++] = v;
+      p += len;
+      if (*p == ',') p++;
+    }
+  }
+  return 0;
+}
+
+typedef struct {
+  mx_progress bar;
+} progress_ctx;
+
+static void on_progress(void *ctx, size_t done, size_t total) {
+  progress_ctx *p = ctx;
+  (void)total;
+  mx_progress_update(&p->bar, done);
+}
+
+static void fmt_level(char *buf, size_t size, const char *prefix, double level) {
+  snprintf(buf, size, "%s%g", prefix, level);
+}
+
+int mx_cmd_forecast(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "forecast",
+                         "horizon= method= out= json plot= plot-max=" MX_CLI_SERIES_SPEC, argc,
+                         argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "horizon")) || (rc = mx_args_require(&a, "out"))) return rc;
+  long horizon, plot_max;
+  if ((rc = mx_args_int(&a, "horizon", 1, 1, 100000, &horizon))) return rc;
+  if ((rc = mx_args_int(&a, "plot-max", 200, 1, 1000000, &plot_max))) return rc;
+  mx_forecast_options o = mx_forecast_defaults();
+  o.horizon = (int)horizon;
+  mx_error err;
+  mx_error_clear(&err);
+  const char *method = mx_args_get(&a, "method", "auto");
+  if (mx_forecast_method_parse(method, &o.method, &err))
+    return mx_cli_usage("forecast", "--method: %s", err.message);
+  if (!mx_args_get(&a, "format", NULL))
+    return mx_cli_usage("forecast", "--format is required (long or wide)");
+  mx_series_set *s;
+  if ((rc = mx_cli_read_series(&a, &s))) return rc;
+  if ((rc = mx_cli_forecast_options(&a, s, &o))) {
+    mx_series_set_free(s);
+    return rc;
+  }
+  mx_forecast_result *res = calloc(s->count, sizeof *res);
+  if (!res) {
+    mx_series_set_free(s);
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    return mx_cli_fail("forecast", &err);
+  }
+  double t0 = mx_now_seconds();
+  progress_ctx pc;
+  mx_progress_start(&pc.bar, "forecast", s->count);
+  rc = mx_forecast_batch(s, &o, res, on_progress, &pc, &err);
+  mx_progress_finish(&pc.bar);
+  double secs = mx_now_seconds() - t0;
+  int status = MX_EXIT_OK;
+  if (rc) {
+    mx_error_at(&err, rc, mx_args_get(&a, "data", ""), 0, 0, NULL, "%s", err.message);
+    status = mx_cli_fail("forecast", &err);
+  }
+  mx_atomic_file af;
+  memset(&af, 0, sizeof af);
+  if (!status && mx_atomic_open(&af, mx_args_get(&a, "out", NULL), &err) != MX_OK)
+    status = mx_cli_fail("forecast", &err);
+  size_t counts[MX_FC_METHOD_COUNT] = {0}, fallbacks = 0;
+  if (!status) {
+    FILE *f = af.f;
+    int has_time = s->freq != MX_FREQ_NONE;
+    fputs(has_time ? "id,h,time,forecast" : "id,h,forecast", f);
+    char name[32];
+    for (int l = 0; l < o.nlevels; l++) {
+      fmt_level(name, sizeof name, ",lo", o.levels[l]);
+      fputs(name, f);
+      fmt_level(name, sizeof name, ",hi", o.levels[l]);
+      fputs(name, f);
+    }
+    fputs(",method\n", f);
+    for (size_t i = 0; i < s->count; i++) {
+      const mx_forecast_result *r = &res[i];
+      counts[r->method]++;
+      if (r->note[0]) {
+        if (fallbacks < 10) fprintf(stderr, "merx forecast: series '%s': %s\n", s->ids[i], r->note);
+        fallbacks++;
+      }
+      for (int j = 0; j < r->horizon; j++) {
+        mx_csv_write_field(f, s->ids[i], ',');
+        fprintf(f, ",%d", j + 1);
+        if (has_time) {
+          char tb[32];
+          mx_format_time(mx_series_time(s, i, (long)s->len[i] + j), 1, tb, sizeof tb);
+          fprintf(f, ",%s", tb);
+        }
+        fprintf(f, ",%.10g", r->mean[j]);
+        for (int l = 0; l < r->nlevels; l++)
+          fprintf(f, ",%.10g,%.10g", r->lo[(size_t)l * (size_t)r->horizon + (size_t)j],
+                  r->hi[(size_t)l * (size_t)r->horizon + (size_t)j]);
+        fprintf(f, ",%s\n", mx_forecast_method_name(r->method));
+      }
+    }
+    if (fallbacks > 10) fprintf(stderr, "merx forecast: ... %zu series fell back in all\n", fallbacks);
+    if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
+  }
+  const char *plot = mx_args_get(&a, "plot", NULL);
+  if (!status && plot && mx_forecast_plot_html(plot, s, res, (size_t)plot_max, &err) != MX_OK)
+    status = mx_cli_fail("forecast", &err);
+  if (!status) {
+    if (mx_args_has(&a, "json")) {
+      mx_json j;
+      mx_json_init(&j, stdout);
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "series"); mx_json_int(&j, (int64_t)s->count);
+      mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
+      mx_json_key(&j, "methods");
+      mx_json_object_begin(&j);
+      for (int k = 0; k < MX_FC_METHOD_COUNT; k++)
+        if (counts[k]) {
+          mx_json_key(&j, mx_forecast_method_name(k));
+          mx_json_int(&j, (int64_t)counts[k]);
+        }
+      mx_json_object_end(&j);
+      mx_json_key(&j, "fallbacks"); mx_json_int(&j, (int64_t)fallbacks);
+      mx_json_key(&j, "horizon"); mx_json_int(&j, o.horizon);
+      mx_json_key(&j, "out"); mx_json_string(&j, mx_args_get(&a, "out", ""));
+      mx_json_object_end(&j);
+      fputc('\n', stdout);
+    } else {
+      fprintf(stderr, "forecast: %zu series x %d steps in %.3f s ->", s->count, o.horizon, secs);
+      for (int k = 0; k < MX_FC_METHOD_COUNT; k++)
+        if (counts[k]) fprintf(stderr, " %s %zu", mx_forecast_method_name(k), counts[k]);
+      fprintf(stderr, "\n");
+    }
+  }
+  for (size_t i = 0; i < s->count; i++) mx_forecast_result_free(&res[i]);
+  free(res);
+  mx_series_set_free(s);
+  return status;
+}

@@ -1,0 +1,249 @@
+/* merx recommend: top-K items for one user, a list of users or every user. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/score_cli.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx recommend --model MODEL.mxm (--user ID | --users FILE | --all) [--k 10]\n"
+    "                      [--candidates FILE] [--include-seen] [--skip-unknown]\n"
+    "                      [--explain] [--explain-top N] [--threads T] --out FILE.csv [--json]\n\n"
+    "Write the top-K items for each user as CSV with columns user,rank,item,score\n"
+    "(rank 1 is the best; equal scores are ordered by the item's index in the model).\n"
+    "Each user's training items are left out unless --include-seen.\n\n"
+    "  --user ID          one user\n"
+    "  --users FILE       user ids, one per line (first column of a CSV); a first line\n"
+    "                     that is not a known user is taken as a header\n"
+    "  --all              every user of the model, in model order (progress on stderr)\n"
+    "  --k N              items per user (default 10); larger than the catalogue is\n"
+    "                     reduced to the number of eligible items, with a warning\n"
+    "  --candidates FILE  only these items (same format as --users), e.g. in stock;\n"
+    "                     ids that are not items of the model are counted and reported\n"
+    "  --include-seen     allow the user's training items\n"
+    "  --skip-unknown     skip unknown user ids (counted) instead of failing\n"
+    "  --explain          add a column 'explanation': the user's training items that\n"
+    "                     contribute most (ALS/iALS: Hu et al. 2008 §5; EASE: B[j,i];\n"
+    "                     other models: the most similar history items), as\n"
+    "                     item:weight;item:weight\n"
+    "  --explain-top N    history items per explanation (default 3)\n"
+    "  --threads T        worker threads (default: all cores)\n"
+    "  --json             print a summary object on stdout: users, unknown_users, k,\n"
+    "                     rows, eligible_items, candidates, unknown_candidates, seconds, out\n";
+
+typedef struct {
+  mx_progress *bar;
+} progress_ctx;
+
+static void on_progress(void *ctx, uint64_t done) {
+  mx_progress_update(((progress_ctx *)ctx)->bar, done);
+}
+
+static int write_output(const char *out, const mx_model *m, const mx_topk_result *res,
+                        const uint32_t *users, int explain, uint32_t top, uint64_t *rows,
+                        mx_error *err) {
+  uint32_t *ex_items = NULL, *ex_count = NULL, *pu = NULL, *pi = NULL;
+  float *ex_w = NULL;
+  size_t pairs = 0;
+  for (uint32_t r = 0; r < res->n; r++) pairs += res->count[r];
+  *rows = pairs;
+  if (explain && pairs) {
+    pu = malloc(pairs * sizeof *pu);
+    pi = malloc(pairs * sizeof *pi);
+    ex_items = malloc(pairs * top * sizeof *ex_items);
+    ex_w = malloc(pairs * top * sizeof *ex_w);
+    ex_count = malloc(pairs * sizeof *ex_count);
+    if (!pu || !pi || !ex_items || !ex_w || !ex_count) {
+      free(pu), free(pi), free(ex_items), free(ex_w), free(ex_count);
+      return mx_error_set(err, MX_ENOMEM, "out of memory for explanations");
+    }
+    size_t p = 0;
+    for (uint32_t r = 0; r < res->n; r++)
+      for (uint32_t j = 0; j < res->count[r]; j++, p++) {
+        pu[p] = users ? users[r] : r;
+        pi[p] = res->ids[(size_t)r * res->k + j];
+      }
+    int rc = mx_explain(m, pu, pi, (uint32_t)pairs, top, ex_items, ex_w, ex_count, err);
+    if (rc) {
+      free(pu), free(pi), free(ex_items), free(ex_w), free(ex_count);
+      return rc;
+    }
+  }
+  mx_atomic_file af;
+  int rc = mx_atomic_open(&af, out, err);
+  if (rc == MX_OK) {
+    fputs(explain ? "user,rank,item,score,explanation\n" : "user,rank,item,score\n", af.f);
+    if (!explain) {
+      mx_write_topk_rows(af.f, res, users, m->users, m->items, 0);
+    } else {
+      size_t p = 0;
+      for (uint32_t r = 0; r < res->n; r++) {
+        const char *u = mx_idmap_name(m->users, users ? users[r] : r);
+        for (uint32_t j = 0; j < res->count[r]; j++, p++) {
+          mx_csv_write_field(af.f, u, ',');
+          fprintf(af.f, ",%u,", j + 1);
+          mx_csv_write_field(af.f, mx_idmap_name(m->items, res->ids[(size_t)r * res->k + j]), ',');
+          fputc(',', af.f);
+          mx_write_score(af.f, res->scores[(size_t)r * res->k + j]);
+          fputc(',', af.f);
+          /* item:weight;item:weight — quoted as one field when needed */
+          char buf[4096];
+          size_t len = 0;
+          buf[0] = '\0';
+          for (uint32_t x = 0; x < ex_count[p] && len < sizeof buf - 200; x++) {
+            const char *name = mx_idmap_name(m->items, ex_items[p * top + x]);
+            int w = snprintf(buf + len, sizeof buf - len, "%s%.*s:%.4g", x ? ";" : "", 150, name,
+                             (double)ex_w[p * top + x]);
+            if (w > 0) len += (size_t)w;
+          }
+          mx_csv_write_field(af.f, buf, ',');
+          fputc('\n', af.f);
+        }
+      }
+    }
+    rc = mx_atomic_commit(&af, err);
+  }
+  free(pu), free(pi), free(ex_items), free(ex_w), free(ex_count);
+  return rc;
+}
+
+int mx_cmd_recommend(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "recommend",
+                         "model= user= users= all k= candidates= include-seen skip-unknown explain "
+                         "explain-top= threads= out= json",
+                         argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
+  int sources = mx_args_has(&a, "user") + mx_args_has(&a, "users") + mx_args_has(&a, "all");
+  if (sources != 1) return mx_cli_usage("recommend", "give exactly one of --user, --users, --all");
+  long k, top;
+  int threads;
+  if ((rc = mx_args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
+  if ((rc = mx_args_int(&a, "explain-top", 3, 1, 1000, &top))) return rc;
+  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
+  const char *out = mx_args_get(&a, "out", NULL);
+
+  mx_error err;
+  mx_error_clear(&err);
+  double t0 = mx_now_seconds();
+  mx_model *m = NULL;
+  uint32_t *users = NULL, n_users = 0, *cand = NULL, n_cand = 0;
+  uint64_t unknown_users = 0, rows = 0;
+  mx_id_list_stats cst = {0};
+  mx_topk_result *res = NULL;
+  if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+
+  if (mx_args_has(&a, "user")) {
+    const char *id = mx_args_get(&a, "user", "");
+    int64_t u = mx_idmap_find(m->users, id, strlen(id));
+    if (u < 0 && !skip) {
+      rc = mx_error_set(&err, MX_ENOTFOUND,
+                        "unknown user '%s' (not in the model's %u users; --skip-unknown to "
+                        "continue)", id, m->n_users);
+      goto fail;
+    }
+    users = malloc(sizeof *users);
+    if (!users) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    if (u >= 0) users[n_users++] = (uint32_t)u;
+    else unknown_users = 1;
+  } else if (mx_args_has(&a, "users")) {
+    mx_id_list_stats ust;
+    if ((rc = mx_id_list_read(mx_args_get(&a, "users", NULL), m->users, "user", !skip, &users,
+                              &n_users, &ust, &err)))
+      goto fail;
+    unknown_users = ust.unknown;
+  }
+  if (unknown_users && !json)
+    fprintf(stderr, "merx recommend: skipped %llu unknown user id(s)\n",
+            (unsigned long long)unknown_users);
+
+  mx_topk_options o = mx_topk_defaults();
+  o.k = (uint32_t)k;
+  o.include_seen = mx_args_has(&a, "include-seen");
+  o.threads = threads;
+  const char *cpath = mx_args_get(&a, "candidates", NULL);
+  if (cpath) {
+    if ((rc = mx_id_list_read(cpath, m->items, "item", 0, &cand, &n_cand, &cst, &err))) goto fail;
+    if (cst.unknown)
+      fprintf(stderr,
+              "merx recommend: %s: %llu of %llu candidate ids are not items of the model "
+              "(first: '%s' at line %ld); ignored\n",
+              cpath, (unsigned long long)cst.unknown, (unsigned long long)cst.rows,
+              cst.first_unknown, cst.first_unknown_line);
+    if (n_cand == 0) {
+      if (cst.rows)
+        rc = mx_error_at(&err, MX_EEMPTY, cpath, 0, 0, NULL,
+                         "none of the %llu candidate ids is an item of the model",
+                         (unsigned long long)cst.rows);
+      else
+        rc = mx_error_at(&err, MX_EEMPTY, cpath, 0, 0, NULL, "the candidate set is empty");
+      goto fail;
+    }
+    o.candidates = cand;
+    o.n_candidates = n_cand;
+  }
+  mx_progress bar;
+  progress_ctx pc = {&bar};
+  uint32_t total = users ? n_users : m->n_users;
+  if (!users && !json) {
+    mx_progress_start(&bar, "recommend", total);
+    o.progress = on_progress;
+    o.progress_ctx = &pc;
+  }
+  if (users && n_users == 0) {
+    res = calloc(1, sizeof *res); /* nothing to score: an empty output */
+    if (!res) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    res->k = o.k;
+  } else if ((rc = mx_topk_batch(m, users, n_users, &o, &res, &err))) {
+    goto fail;
+  }
+  if (!users && !json) mx_progress_finish(&bar);
+  if ((uint32_t)k > res->eligible && res->n > 0)
+    fprintf(stderr,
+            "merx recommend: --k %ld is larger than the %u eligible items; at most %u per user\n",
+            k, res->eligible, res->eligible);
+  if ((rc = write_output(out, m, res, users, mx_args_has(&a, "explain"), (uint32_t)top, &rows,
+                         &err)))
+    goto fail;
+  if (json) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "users"); mx_json_int(&j, total);
+    mx_json_key(&j, "unknown_users"); mx_json_int(&j, (int64_t)unknown_users);
+    mx_json_key(&j, "k"); mx_json_int(&j, k);
+    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
+    mx_json_key(&j, "eligible_items"); mx_json_int(&j, res->n ? res->eligible : 0);
+    mx_json_key(&j, "candidates"); mx_json_int(&j, cpath ? (int64_t)n_cand : m->n_items);
+    mx_json_key(&j, "unknown_candidates"); mx_json_int(&j, (int64_t)cst.unknown);
+    mx_json_key(&j, "include_seen"); mx_json_bool(&j, o.include_seen);
+    mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
+    mx_json_key(&j, "out"); mx_json_string(&j, out);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    fprintf(stderr, "wrote %llu rows for %u users to %s in %.3f s\n", (unsigned long long)rows,
+            total, out, mx_now_seconds() - t0);
+  }
+  mx_topk_result_free(res);
+  free(users);
+  free(cand);
+  mx_model_free(m);
+  return MX_EXIT_OK;
+fail:
+  mx_topk_result_free(res);
+  free(users);
+  free(cand);
+  mx_model_free(m);
+  return mx_cli_fail("recommend", &err);
+}

@@ -1,0 +1,120 @@
+/* merx run: run a sandboxed Lua rule script (merx/script.h). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "merx/script.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx run SCRIPT.lua [--set KEY=VALUE ...] [--dry-run] [--out DIR] [--log FILE]\n"
+    "                [--format csv|jsonl|both] [--timeout SECONDS] [--memory MB]\n"
+    "                [--now TIME] [--shard I/N]\n"
+    "       merx run -e 'LUA CODE' [same options]\n\n"
+    "Run a script in a sandbox with the merx module preloaded; print() writes to stdout.\n"
+    "Decisions staged with merx.emit() and files written with merx.data.write() are\n"
+    "committed only when the script finishes without error: one file per decision kind in\n"
+    "--out (default ./out; KIND.csv and/or KIND.jsonl), written atomically, and rows in the\n"
+    "SQLite decision log (--log, default OUT/decisions.db; --log '' for none).\n\n"
+    "  --set KEY=VALUE   visible to the script as merx.params.KEY (a string); repeatable\n"
+    "  --dry-run         print the staged plan (CSV per kind) and a summary; commit nothing\n"
+    "  --timeout S       wall-clock limit, default 300; 0 = none\n"
+    "  --memory MB       memory limit for the script and its staged plan, default 1024\n"
+    "  --now TIME        merx.now() for backtests and dry runs (ISO 8601 or epoch seconds)\n"
+    "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N)\n\n"
+    "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
+    "given with -e is named (command line). Past --timeout or --memory the script is\n"
+    "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n";
+
+static void on_signal(int sig) {
+  (void)sig;
+  mx_script_interrupt();
+}
+
+int mx_cmd_run(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "run",
+                         "e= set* dry-run out= log= format= timeout= memory= now= shard=",
+                         argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  mx_script_options o = mx_script_defaults();
+  const char *code = mx_args_get(&a, "e", NULL);
+  if (code && a.npos > 0) return mx_cli_usage("run", "give either SCRIPT.lua or -e CODE, not both");
+  if (!code && a.npos != 1)
+    return mx_cli_usage("run", a.npos ? "one script at a time" : "missing SCRIPT.lua (or -e CODE)");
+  o.code = code;
+  o.path = code ? NULL : a.pos[0];
+  const char *sets[128];
+  int ns = mx_args_all(&a, "set", sets, 128);
+  static const char *keys[128], *vals[128];
+  static char kbuf[128][128];
+  for (int i = 0; i < ns && i < 128; i++) {
+    const char *eq = strchr(sets[i], '=');
+    if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof kbuf[i])
+      return mx_cli_usage("run", "--set expects KEY=VALUE, got '%s'", sets[i]);
+    snprintf(kbuf[i], sizeof kbuf[i], "%.*s", (int)(eq - sets[i]), sets[i]);
+    keys[i] = kbuf[i];
+    vals[i] = eq + 1;
+  }
+  o.n_params = ns < 128 ? ns : 128;
+  o.param_keys = keys;
+  o.param_values = vals;
+  o.dry_run = mx_args_has(&a, "dry-run");
+  o.out_dir = mx_args_get(&a, "out", "out");
+  o.log_path = mx_args_get(&a, "log", NULL);
+  const char *format = mx_args_get(&a, "format", "csv");
+  if (strcmp(format, "csv") == 0) { o.csv = 1; o.jsonl = 0; }
+  else if (strcmp(format, "jsonl") == 0) { o.csv = 0; o.jsonl = 1; }
+  else if (strcmp(format, "both") == 0) { o.csv = 1; o.jsonl = 1; }
+  else return mx_cli_usage("run", "--format: expected csv, jsonl or both, got '%s'", format);
+  double timeout, memory;
+  if ((rc = mx_args_double(&a, "timeout", 300, 0, 1e9, &timeout))) return rc;
+  if ((rc = mx_args_double(&a, "memory", 1024, 0, 1 << 22, &memory))) return rc;
+  if (mx_args_has(&a, "memory") && memory < 1)
+    return mx_cli_usage("run", "--memory: at least 1 MB (0 is not a limit here)");
+  o.timeout = timeout;
+  o.memory_mb = (size_t)memory;
+  const char *now = mx_args_get(&a, "now", NULL);
+  if (now) {
+    if (mx_parse_time(now, &o.now) != 0)
+      return mx_cli_usage("run", "--now: expected an ISO 8601 time or epoch seconds, got '%s'", now);
+    o.has_now = 1;
+  }
+  const char *shard = mx_args_get(&a, "shard", NULL);
+  if (shard) {
+    char *end1 = NULL, *end2 = NULL;
+    unsigned long i = strtoul(shard, &end1, 10), n = 0;
+    if (end1 != shard && *end1 == '/') n = strtoul(end1 + 1, &end2, 10);
+    if (!end2 || end2 == end1 + 1 || *end2 || n == 0 || i >= n || n > 1000000)
+      return mx_cli_usage("run", "--shard: expected I/N with 0 <= I < N, got '%s'", shard);
+    o.shard_index = (uint32_t)i;
+    o.shard_count = (uint32_t)n;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  mx_script_result res;
+  mx_error err;
+  rc = mx_script_run(&o, &res, &err);
+  fflush(stdout);
+  if (rc != MX_OK) {
+    if (err.code == MX_ESCRIPT || err.code == MX_ELIMIT || err.code == MX_EINTERRUPTED) {
+      fprintf(stderr, "%s\n", err.message);
+      if (res.traceback) fprintf(stderr, "%s\n", res.traceback);
+    } else {
+      mx_cli_fail("run", &err);
+    }
+    mx_script_result_free(&res);
+    return MX_EXIT_FAIL;
+  }
+  if (!o.dry_run && res.decisions > 0)
+    fprintf(stderr, "run %s: committed %zu decisions to %s\n", res.run_id, res.decisions, o.out_dir);
+  mx_script_result_free(&res);
+  return MX_EXIT_OK;
+}

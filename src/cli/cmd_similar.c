@@ -1,0 +1,158 @@
+/* merx similar: the most similar items (or users) of given ones. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/score_cli.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx similar --model MODEL.mxm (--item ID | --items FILE | --all\n"
+    "                    | --user ID | --users FILE | --all-users) [--k 10]\n"
+    "                    [--metric cosine|dot] [--candidates FILE] [--skip-unknown]\n"
+    "                    [--threads T] --out FILE.csv [--json]\n\n"
+    "Write the K most similar items of each query item as CSV with columns\n"
+    "item,rank,similar_item,score (or, for --user/--users/--all-users, the most similar\n"
+    "users: user,rank,similar_user,score). The query itself is left out.\n\n"
+    "  --metric cosine|dot  cosine of the factor vectors (default) or their inner product;\n"
+    "                       EASE models use the learned weight B[q, i] (items only)\n"
+    "  --candidates FILE    only these items (users) may be returned; unknown ids are\n"
+    "                       counted and reported\n"
+    "  --items / --users FILE  ids one per line (first column of a CSV); a first line\n"
+    "                       that is not a known id is taken as a header\n"
+    "  --skip-unknown       skip unknown query ids (counted) instead of failing\n"
+    "  --json               summary on stdout: queries, unknown_queries, k, rows,\n"
+    "                       metric, seconds, out\n";
+
+int mx_cmd_similar(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "similar",
+                         "model= item= items= all user= users= all-users k= metric= candidates= "
+                         "skip-unknown threads= out= json",
+                         argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
+  int of_items = mx_args_has(&a, "item") + mx_args_has(&a, "items") + mx_args_has(&a, "all");
+  int of_users =
+      mx_args_has(&a, "user") + mx_args_has(&a, "users") + mx_args_has(&a, "all-users");
+  if (of_items + of_users != 1)
+    return mx_cli_usage("similar",
+                        "give exactly one of --item, --items, --all, --user, --users, --all-users");
+  long k;
+  int threads;
+  if ((rc = mx_args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
+  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  const char *metric_s = mx_args_get(&a, "metric", "cosine");
+  mx_similarity metric;
+  if (strcmp(metric_s, "cosine") == 0) metric = MX_SIM_COSINE;
+  else if (strcmp(metric_s, "dot") == 0) metric = MX_SIM_DOT;
+  else return mx_cli_usage("similar", "--metric: expected cosine or dot, got '%s'", metric_s);
+  int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
+  const char *out = mx_args_get(&a, "out", NULL);
+  const char *what = of_users ? "user" : "item";
+
+  mx_error err;
+  mx_error_clear(&err);
+  double t0 = mx_now_seconds();
+  mx_model *m = NULL;
+  uint32_t *q = NULL, nq = 0, *cand = NULL, n_cand = 0;
+  uint64_t unknown = 0, rows = 0;
+  mx_topk_result *res = NULL;
+  if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+  const mx_idmap *map = of_users ? m->users : m->items;
+  uint32_t n_all = of_users ? m->n_users : m->n_items;
+  const char *one = mx_args_get(&a, of_users ? "user" : "item", NULL);
+  const char *file = mx_args_get(&a, of_users ? "users" : "items", NULL);
+  if (one) {
+    int64_t x = mx_idmap_find(map, one, strlen(one));
+    if (x < 0 && !skip) {
+      rc = mx_error_set(&err, MX_ENOTFOUND, "unknown %s '%s' (not in the model's %u %ss)", what,
+                        one, n_all, what);
+      goto fail;
+    }
+    q = malloc(sizeof *q);
+    if (!q) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    if (x >= 0) q[nq++] = (uint32_t)x;
+    else unknown = 1;
+  } else if (file) {
+    mx_id_list_stats st;
+    if ((rc = mx_id_list_read(file, map, what, !skip, &q, &nq, &st, &err))) goto fail;
+    unknown = st.unknown;
+  } else {
+    q = malloc(((size_t)n_all + 1) * sizeof *q);
+    if (!q) {
+      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    for (uint32_t i = 0; i < n_all; i++) q[i] = i;
+    nq = n_all;
+  }
+  if (unknown && !json)
+    fprintf(stderr, "merx similar: skipped %llu unknown %s id(s)\n", (unsigned long long)unknown,
+            what);
+  mx_topk_options o = mx_topk_defaults();
+  o.k = (uint32_t)k;
+  o.threads = threads;
+  const char *cpath = mx_args_get(&a, "candidates", NULL);
+  if (cpath) {
+    mx_id_list_stats cst;
+    if ((rc = mx_id_list_read(cpath, map, what, 0, &cand, &n_cand, &cst, &err))) goto fail;
+    if (cst.unknown)
+      fprintf(stderr, "merx similar: %s: %llu of %llu candidate ids are unknown (first: '%s' at "
+              "line %ld); ignored\n", cpath, (unsigned long long)cst.unknown,
+              (unsigned long long)cst.rows, cst.first_unknown, cst.first_unknown_line);
+    if (n_cand == 0) {
+      rc = mx_error_at(&err, MX_EEMPTY, cpath, 0, 0, NULL, "the candidate set is empty");
+      goto fail;
+    }
+    o.candidates = cand;
+    o.n_candidates = n_cand;
+  }
+  if (nq > 0) {
+    rc = of_users ? mx_similar_users(m, q, nq, metric, &o, &res, &err)
+                  : mx_similar_items(m, q, nq, metric, &o, &res, &err);
+    if (rc) goto fail;
+    if ((uint32_t)k > res->eligible)
+      fprintf(stderr, "merx similar: --k %ld is larger than the %u eligible %ss\n", k,
+              res->eligible, what);
+  }
+  mx_atomic_file af;
+  if ((rc = mx_atomic_open(&af, out, &err))) goto fail;
+  fprintf(af.f, "%s,rank,similar_%s,score\n", what, what);
+  if (res) {
+    mx_write_topk_rows(af.f, res, q, map, map, 0);
+    for (uint32_t r = 0; r < res->n; r++) rows += res->count[r];
+  }
+  if ((rc = mx_atomic_commit(&af, &err))) goto fail;
+  if (json) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "queries"); mx_json_int(&j, nq);
+    mx_json_key(&j, "unknown_queries"); mx_json_int(&j, (int64_t)unknown);
+    mx_json_key(&j, "k"); mx_json_int(&j, k);
+    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
+    mx_json_key(&j, "metric"); mx_json_string(&j, m->kind == MX_MODEL_EASE ? "ease" : metric_s);
+    mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
+    mx_json_key(&j, "out"); mx_json_string(&j, out);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    fprintf(stderr, "wrote %llu rows for %u %ss to %s\n", (unsigned long long)rows, nq, what, out);
+  }
+  mx_topk_result_free(res);
+  free(q);
+  free(cand);
+  mx_model_free(m);
+  return MX_EXIT_OK;
+fail:
+  mx_topk_result_free(res);
+  free(q);
+  free(cand);
+  mx_model_free(m);
+  return mx_cli_fail("similar", &err);
+}

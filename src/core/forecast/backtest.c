@@ -1,0 +1,155 @@
+/* Rolling-origin backtests (Tashman 2000): for every series and origin the
+ * method is refitted on the history before the origin and scored on the next
+ * h actuals. sMAPE, MASE and RMSSE are averaged over series-origins (the M4
+ * convention); WAPE and bias are pooled over all forecast points. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/forecast/internal.h"
+#include "util/util.h"
+
+mx_backtest_options mx_backtest_defaults(void) {
+  mx_backtest_options o;
+  memset(&o, 0, sizeof o);
+  o.fc = mx_forecast_defaults();
+  o.origins = 3;
+  return o;
+}
+
+typedef struct {
+  double smape, mase, rmsse, abs_err, abs_y, err, pinball;
+  double covered[MX_FC_MAX_LEVELS];
+  size_t n_mase, n_rmsse, points, evaluated, skipped;
+  size_t chosen[MX_FC_METHOD_COUNT];
+} acc;
+
+typedef struct {
+  const mx_series_set *s;
+  const mx_backtest_options *opt;
+  int method;
+  acc *per_thread;
+  pthread_mutex_t lock;
+  size_t next;
+  int failed;
+  mx_error err;
+} bt_ctx;
+
+static int bt_worker(void *vctx, int t, int nthreads) {
+  bt_ctx *c = vctx;
+  acc *a = &c->per_thread[t];
+  const mx_backtest_options *o = c->opt;
+  int h = o->fc.horizon;
+  size_t step = (size_t)(o->step > 0 ? o->step : h);
+  int mm = o->mase_m > 0 ? o->mase_m : (o->fc.season > 1 ? o->fc.season : 1);
+  mx_forecast_options fo = o->fc;
+  fo.method = c->method;
+  int prev = mx_blas_threads_set(1);
+  for (;;) {
+    pthread_mutex_lock(&c->lock);
+    size_t i = c->next++;
+    int stop = c->failed;
+    pthread_mutex_unlock(&c->lock);
+    if (stop || i >= c->s->count) break;
+    const double *y = c->s->values[i];
+    size_t n = c->s->len[i];
+    int any = 0;
+    for (int k = o->origins - 1; k >= 0; k--) {
+      size_t back = (size_t)h + (size_t)k * step;
+      if (n < back + 3) continue;
+      size_t origin = n - back;
+      mx_forecast_result r;
+      mx_error e;
+      mx_error_clear(&e);
+      int rc = mx_forecast_series(y, origin, &fo, &r, &e);
+      if (rc != MX_OK) {
+        pthread_mutex_lock(&c->lock);
+        if (!c->failed) mx_error_set(&c->err, rc, "series '%s': %s", c->s->ids[i], e.message);
+        c->failed = 1;
+        pthread_mutex_unlock(&c->lock);
+        break;
+      }
+      const double *act = y + origin;
+      a->smape += mx_metric_smape(act, r.mean, (size_t)h);
+      double ms = mx_metric_mase(y, origin, mm, act, r.mean, (size_t)h);
+      if (isfinite(ms)) a->mase += ms, a->n_mase++;
+      double rs = mx_metric_rmsse(y, origin, mm, act, r.mean, (size_t)h);
+      if (isfinite(rs)) a->rmsse += rs, a->n_rmsse++;
+      for (int j = 0; j < h; j++) {
+        a->abs_err += fabs(act[j] - r.mean[j]);
+        a->abs_y += fabs(act[j]);
+        a->err += r.mean[j] - act[j];
+      }
+      double pin = 0;
+      for (int l = 0; l < r.nlevels; l++) {
+        double q = (1 - r.levels[l] / 100) / 2;
+        const double *lo = r.lo + (size_t)l * (size_t)h, *hi = r.hi + (size_t)l * (size_t)h;
+        pin += mx_metric_pinball(act, lo, q, (size_t)h) + mx_metric_pinball(act, hi, 1 - q, (size_t)h);
+        a->covered[l] += mx_metric_coverage(act, lo, hi, (size_t)h) * h;
+      }
+      if (r.nlevels) a->pinball += pin / (2 * r.nlevels);
+      a->points += (size_t)h;
+      a->evaluated++;
+      if (r.method >= 0 && r.method < MX_FC_METHOD_COUNT) a->chosen[r.method]++;
+      any = 1;
+      mx_forecast_result_free(&r);
+    }
+    if (!any) a->skipped++;
+  }
+  mx_blas_threads_set(prev);
+  return 0;
+}
+
+int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const int *methods,
+                int nmethods, mx_backtest_metrics *out, mx_error *err) {
+  if (opt->fc.horizon < 1) return mx_error_set(err, MX_EINVAL, "horizon must be >= 1");
+  if (opt->origins < 1) return mx_error_set(err, MX_EINVAL, "origins must be >= 1");
+  int threads = mx_threads_resolve(opt->fc.threads);
+  if ((size_t)threads > s->count) threads = (int)(s->count ? s->count : 1);
+  for (int mi = 0; mi < nmethods; mi++) {
+    double t0 = mx_now_seconds();
+    bt_ctx c;
+    memset(&c, 0, sizeof c);
+    c.s = s, c.opt = opt, c.method = methods[mi];
+    c.per_thread = calloc((size_t)threads, sizeof(acc));
+    if (!c.per_thread) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    pthread_mutex_init(&c.lock, NULL);
+    mx_parallel_run(threads, bt_worker, &c);
+    pthread_mutex_destroy(&c.lock);
+    if (c.failed) {
+      free(c.per_thread);
+      if (err) *err = c.err;
+      return c.err.code;
+    }
+    acc a;
+    memset(&a, 0, sizeof a);
+    for (int t = 0; t < threads; t++) {
+      acc *p = &c.per_thread[t];
+      a.smape += p->smape, a.mase += p->mase, a.rmsse += p->rmsse;
+      a.abs_err += p->abs_err, a.abs_y += p->abs_y, a.err += p->err, a.pinball += p->pinball;
+      a.n_mase += p->n_mase, a.n_rmsse += p->n_rmsse, a.points += p->points;
+      a.evaluated += p->evaluated, a.skipped += p->skipped;
+      for (int l = 0; l < MX_FC_MAX_LEVELS; l++) a.covered[l] += p->covered[l];
+      for (int k = 0; k < MX_FC_METHOD_COUNT; k++) a.chosen[k] += p->chosen[k];
+    }
+    free(c.per_thread);
+    mx_backtest_metrics *m = &out[mi];
+    memset(m, 0, sizeof *m);
+    m->method = methods[mi];
+    double ev = a.evaluated ? (double)a.evaluated : NAN;
+    m->smape = a.smape / ev;
+    m->mase = a.n_mase ? a.mase / (double)a.n_mase : NAN;
+    m->rmsse = a.n_rmsse ? a.rmsse / (double)a.n_rmsse : NAN;
+    m->wape = a.abs_y > 0 ? a.abs_err / a.abs_y : NAN;
+    m->bias = a.points ? a.err / (double)a.points : NAN;
+    m->pinball = a.pinball / ev;
+    for (int l = 0; l < opt->fc.nlevels; l++)
+      m->coverage[l] = a.points ? a.covered[l] / (double)a.points : NAN;
+    m->evaluated = a.evaluated;
+    m->skipped = a.skipped;
+    memcpy(m->chosen, a.chosen, sizeof m->chosen);
+    m->seconds = mx_now_seconds() - t0;
+  }
+  return MX_OK;
+}

@@ -1,0 +1,287 @@
+/* The ETS state-space family of exponential smoothing (Hyndman, Koehler,
+ * Ord & Snyder 2008, "Forecasting with Exponential Smoothing", Table 2.2 and
+ * ch. 5-7): error A|M, trend N|A|Ad, season N|A|M, fitted by maximum
+ * likelihood and compared by AICc.
+ *
+ * Estimation: alpha, beta, gamma, phi, the initial level and the initial
+ * trend are optimised (Nelder-Mead on a bounded transform, so the "usual"
+ * region 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98
+ * always holds). The m initial seasonal states come from a classical
+ * decomposition (as R's ets() starts them) and are NOT optimised: with m = 24
+ * that is 23 fewer free parameters, which is most of the speed difference to
+ * R's forecast::ets(). They still count towards the AICc parameter total.
+ *
+ * -2 log L (up to a constant, eq. 5.3 / 5.4):
+ *   additive error:        n log(sum e_t^2)
+ *   multiplicative error:  n log(sum e_t^2) + 2 sum log |yhat_t|, e_t relative. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/forecast/internal.h"
+
+#define ETS_LO 1e-4
+#define ETS_HI 0.9999
+#define PHI_LO 0.8
+#define PHI_HI 0.98
+
+typedef struct {
+  const double *y;
+  size_t n;
+  int error, trend, season, m;
+  double scale;          /* typical |y|: the level parameters are optimised in units of it */
+  const double *s_init;  /* [m] initial seasonal states */
+  int k;                 /* number of optimised coordinates */
+} ets_ctx;
+
+static double sigmoid(double u) { return 1.0 / (1.0 + exp(-u)); }
+static double logit(double p) { return log(p / (1 - p)); }
+
+/* Map optimiser coordinates to parameters within the usual bounds. */
+static void unpack(const ets_ctx *c, const double *x, double *alpha, double *beta, double *gamma,
+                   double *phi, double *l0, double *b0) {
+  int i = 0;
+  *alpha = ETS_LO + (ETS_HI - ETS_LO) * sigmoid(x[i++]);
+  *beta = *gamma = 0;
+  *phi = 1;
+  if (c->trend != FC_T_N) *beta = ETS_LO + (*alpha - ETS_LO) * sigmoid(x[i++]);
+  if (c->season != FC_S_N) *gamma = ETS_LO + (1 - *alpha - ETS_LO) * sigmoid(x[i++]);
+  if (c->trend == FC_T_AD) *phi = PHI_LO + (PHI_HI - PHI_LO) * sigmoid(x[i++]);
+  *l0 = x[i++] * c->scale;
+  *b0 = c->trend != FC_T_N ? x[i++] * c->scale * 0.1 : 0;
+}
+
+/* Run the recursions. Returns -2 log L (or INFINITY when a multiplicative
+ * model leaves the positive region). Final states go to out when not NULL. */
+static double ets_run(const ets_ctx *c, double alpha, double beta, double gamma, double phi,
+                      double l, double b, double *sse_out, fc_ets_fit *out) {
+  int m = c->season != FC_S_N ? c->m : 1;
+  double s[400];
+  if (c->season != FC_S_N) memcpy(s, c->s_init, (size_t)m * sizeof(double));
+  double sse = 0, sumlog = 0, prod = 1;
+  long sumexp = 0;
+  int mult_e = c->error == FC_E_M;
+  for (size_t t = 0; t < c->n; t++) {
+    double pb = c->trend == FC_T_N ? 0 : phi * b; /* damped (or plain) trend term */
+    double lp = l + pb;                           /* level forecast */
+    int si = c->season != FC_S_N ? (int)(t % (size_t)m) : 0;
+    double st = c->season != FC_S_N ? s[si] : 0;
+    double yhat = c->season == FC_S_A ? lp + st : c->season == FC_S_M ? lp * st : lp;
+    double e;
+    if (mult_e) {
+      if (!(yhat > 0)) return INFINITY;
+      e = (c->y[t] - yhat) / yhat;
+      /* sum log yhat as the log of a running product, renormalised by
+       * frexp so it never overflows: one log per 32 steps instead of 32 */
+      prod *= yhat;
+      if ((t & 31) == 31) {
+        int ex;
+        prod = frexp(prod, &ex);
+        sumexp += ex;
+      }
+    } else {
+      e = c->y[t] - yhat;
+    }
+    sse += e * e;
+    /* state updates in error-correction form (fpp2 Table 7.8) */
+    if (!mult_e) {
+      if (c->season == FC_S_M) {
+        if (!(st > 0) || !(lp > 0)) return INFINITY;
+        l = lp + alpha * e / st;
+        b = pb + beta * e / st;
+        s[si] = st + gamma * e / lp;
+      } else {
+        l = lp + alpha * e;
+        b = pb + beta * e;
+        if (c->season == FC_S_A) s[si] = st + gamma * e;
+      }
+    } else {
+      if (c->season == FC_S_A) {
+        l = lp + alpha * yhat * e;
+        b = pb + beta * yhat * e;
+        s[si] = st + gamma * yhat * e;
+      } else if (c->season == FC_S_M) {
+        l = lp * (1 + alpha * e);
+        b = pb + beta * lp * e;
+        s[si] = st * (1 + gamma * e);
+      } else {
+        l = lp * (1 + alpha * e);
+        b = pb + beta * lp * e;
+      }
+      if (!(l > 0)) return INFINITY;
+    }
+    if (!isfinite(l)) return INFINITY;
+  }
+  if (mult_e) sumlog = log(prod) + (double)sumexp * 0.69314718055994530942;
+  if (sse_out) *sse_out = sse;
+  if (out) {
+    out->l = l;
+    out->b = b;
+    /* rotate so s[0] is the state used at time n */
+    for (int j = 0; j < m && c->season != FC_S_N; j++) out->s[j] = s[(c->n + (size_t)j) % (size_t)m];
+  }
+  if (!(sse > 0)) sse = 1e-300;
+  return (double)c->n * log(sse) + 2 * sumlog;
+}
+
+static double ets_objective(const double *x, void *vctx) {
+  const ets_ctx *c = vctx;
+  double alpha, beta, gamma, phi, l0, b0;
+  unpack(c, x, &alpha, &beta, &gamma, &phi, &l0, &b0);
+  return ets_run(c, alpha, beta, gamma, phi, l0, b0, NULL, NULL);
+}
+
+int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
+                     fc_ets_fit *fit) {
+  memset(fit, 0, sizeof *fit);
+  if (season == FC_S_N) m = 1;
+  if (m > 400 || n < 4) return -1;
+  int positive = 1;
+  double scale = 0;
+  for (size_t t = 0; t < n; t++) {
+    if (!(y[t] > 0)) positive = 0;
+    scale += fabs(y[t]);
+  }
+  scale /= (double)n;
+  if (!(scale > 0)) scale = 1;
+  if ((error == FC_E_M || season == FC_S_M) && !positive) return -1;
+  /* free parameters: smoothing + l0 (+ b0) + phi; the m-1 seasonal states count too */
+  int k = 2 + (trend != FC_T_N) * 2 + (season != FC_S_N) + (trend == FC_T_AD);
+  int np = k + 1 + (season != FC_S_N ? m - 1 : 0);
+  if ((size_t)np + 2 >= n) return -1;
+
+  double s_init[400];
+  double *ysa = malloc(n * sizeof *ysa);
+  if (!ysa) return -1;
+  if (season != FC_S_N) {
+    if (n < 2 * (size_t)m + 2 || fc_decompose(y, n, m, season == FC_S_M, s_init) != 0) {
+      free(ysa);
+      return -1;
+    }
+    for (size_t t = 0; t < n; t++)
+      ysa[t] = season == FC_S_M ? y[t] / s_init[t % (size_t)m] : y[t] - s_init[t % (size_t)m];
+  } else {
+    memcpy(ysa, y, n * sizeof *ysa);
+  }
+  /* initial level (and trend): least squares line through the first values
+   * of the adjusted series, as R's initstate() */
+  size_t maxn = (size_t)(2 * m > 10 ? 2 * m : 10);
+  if (maxn > n) maxn = n;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t t = 0; t < maxn; t++) {
+    double xt = (double)(t + 1);
+    sx += xt, sy += ysa[t], sxx += xt * xt, sxy += xt * ysa[t];
+  }
+  double slope = (maxn * sxy - sx * sy) / (maxn * sxx - sx * sx);
+  double icpt = (sy - slope * sx) / (double)maxn;
+  double l0 = trend == FC_T_N ? sy / (double)maxn : icpt, b0 = trend == FC_T_N ? 0 : slope;
+  free(ysa);
+  if ((error == FC_E_M || season == FC_S_M) && !(l0 > 0)) l0 = scale;
+
+  ets_ctx c = {y, n, error, trend, season, m, scale, s_init, k};
+  double x[8];
+  int i = 0;
+  double a0 = 0.1 + 0.1 / m;
+  x[i++] = logit((a0 - ETS_LO) / (ETS_HI - ETS_LO));
+  if (trend != FC_T_N) x[i++] = logit(0.1);
+  if (season != FC_S_N) x[i++] = logit(0.05);
+  if (trend == FC_T_AD) x[i++] = logit(0.9);
+  x[i++] = l0 / scale;
+  if (trend != FC_T_N) x[i++] = b0 / (scale * 0.1);
+  double best = ets_objective(x, &c);
+  if (!isfinite(best)) {
+    /* start at the data mean when the regression start is infeasible */
+    x[trend == FC_T_N ? i - 1 : i - 2] = 1.0;
+    if (trend != FC_T_N) x[i - 1] = 0;
+  }
+  /* two restarts from the optimum: Nelder-Mead stalls on ridges otherwise */
+  for (int r = 0; r < 2; r++) best = fc_nelder_mead(ets_objective, &c, x, k, 1e-7, 300 * k, NULL);
+  if (!isfinite(best)) return -1;
+
+  double alpha, beta, gamma, phi;
+  unpack(&c, x, &alpha, &beta, &gamma, &phi, &l0, &b0);
+  fit->error = error, fit->trend = trend, fit->season = season, fit->m = m;
+  fit->alpha = alpha, fit->beta = beta, fit->gamma = gamma, fit->phi = phi;
+  double sse = 0;
+  fit->lik = ets_run(&c, alpha, beta, gamma, phi, l0, b0, &sse, fit);
+  fit->nparams = np;
+  fit->sigma2 = sse / (double)((size_t)n - (size_t)k);
+  fit->aicc = fit->lik + 2.0 * np + 2.0 * np * (np + 1) / (double)((long)n - np - 1);
+  return 0;
+}
+
+int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
+                fc_ets_fit *best) {
+  int found = 0;
+  fc_ets_fit f;
+  for (int season = FC_S_N; season <= FC_S_M; season++) {
+    if (only_season >= 0 && season != only_season) continue;
+    if (season != FC_S_N && m <= 1) continue;
+    for (int trend = FC_T_N; trend <= FC_T_AD; trend++) {
+      if (only_trend >= 0 && trend != only_trend) continue;
+      /* fast subset: no undamped trend, and seasonal models only when seasonal */
+      if (fast && (trend == FC_T_A || (m > 1 && season == FC_S_N))) continue;
+      for (int error = FC_E_A; error <= FC_E_M; error++) {
+        /* additive error with multiplicative season is numerically unstable
+         * (Hyndman et al. 2008, sec. 15.4); R's ets() leaves it out too */
+        if (error == FC_E_A && season == FC_S_M) continue;
+        if (fc_ets_fit_model(y, n, error, trend, season, m, &f) != 0) continue;
+        if (!found || f.aicc < best->aicc) {
+          *best = f;
+          found = 1;
+        }
+      }
+    }
+  }
+  return found ? 0 : -1;
+}
+
+void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma) {
+  int m = fit->m > 0 ? fit->m : 1;
+  double phi_h = 0, phik = 1;
+  /* c_j of Hyndman et al. (2008) Table 6.1, class 1: c_j = alpha + beta phi_j + gamma d_{j,m} */
+  double sum_c2 = 0;
+  double *cj = cum_sigma ? malloc((size_t)h * sizeof *cj) : NULL;
+  for (int j = 1; j <= h; j++) {
+    if (fit->trend == FC_T_AD) {
+      phik *= fit->phi;
+      phi_h += phik;
+    } else if (fit->trend == FC_T_A) {
+      phi_h += 1;
+    }
+    double lp = fit->l + phi_h * fit->b;
+    double st = fit->season != FC_S_N ? fit->s[(j - 1) % m] : 0;
+    f[j - 1] = fit->season == FC_S_A ? lp + st : fit->season == FC_S_M ? lp * st : lp;
+    if (sigma) {
+      double sd = sqrt(fit->sigma2 * (1 + sum_c2));
+      /* relative errors scale with the forecast (first-order approximation) */
+      if (fit->error == FC_E_M) sd *= fabs(f[j - 1]);
+      sigma[j - 1] = sd;
+      double c = fit->alpha + fit->beta * phi_h + (fit->season != FC_S_N && j % m == 0 ? fit->gamma : 0);
+      sum_c2 += c * c;
+      if (cj) cj[j - 1] = c;
+    }
+  }
+  if (cum_sigma && sigma && cj) {
+    /* error of the sum of the first H forecasts: coefficient of the
+     * innovation at step i is 1 + sum_{j=1}^{H-i} c_j */
+    for (int H = 1; H <= h; H++) {
+      double cum_c = 0, cum_var = 0;
+      for (int i = H; i >= 1; i--) {
+        double coef = 1 + cum_c;
+        double scale = fit->error == FC_E_M ? fabs(f[i - 1]) : 1;
+        cum_var += coef * coef * scale * scale;
+        if (H - i + 1 <= h) cum_c += cj[H - i];
+      }
+      cum_sigma[H - 1] = sqrt(fit->sigma2 * cum_var);
+    }
+  }
+  free(cj);
+}
+
+void fc_ets_name(const fc_ets_fit *fit, char *buf, size_t size) {
+  static const char *tr[] = {"N", "A", "Ad"}, *se[] = {"N", "A", "M"};
+  snprintf(buf, size, "ETS(%s,%s,%s)", fit->error == FC_E_M ? "M" : "A", tr[fit->trend],
+           se[fit->season]);
+}

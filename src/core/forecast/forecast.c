@@ -1,0 +1,370 @@
+/* Method dispatch, fallbacks, intervals and the parallel batch driver. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/forecast/internal.h"
+#include "util/util.h"
+
+static const char *method_names[MX_FC_METHOD_COUNT] = {
+    "auto", "naive", "snaive", "naive2", "ses", "holt", "damped", "hw",
+    "theta", "ets", "croston", "sba", "tsb", "combo"};
+
+const char *mx_forecast_method_name(int method) {
+  return method >= 0 && method < MX_FC_METHOD_COUNT ? method_names[method] : "?";
+}
+
+int mx_forecast_method_parse(const char *name, int *method, mx_error *err) {
+  for (int i = 0; i < MX_FC_COMBO; i++)
+    if (strcmp(name, method_names[i]) == 0) {
+      *method = i;
+      return MX_OK;
+    }
+  return mx_error_set(err, MX_ENOTFOUND,
+                      "unknown method '%s' (auto, naive, snaive, naive2, ses, holt, damped, hw, "
+                      "theta, ets, croston, sba, tsb)", name);
+}
+
+mx_forecast_options mx_forecast_defaults(void) {
+  mx_forecast_options o;
+  memset(&o, 0, sizeof o);
+  o.method = MX_FC_AUTO;
+  o.horizon = 1;
+  o.nlevels = 2;
+  o.levels[0] = 80;
+  o.levels[1] = 95;
+  return o;
+}
+
+void mx_forecast_result_free(mx_forecast_result *r) {
+  if (!r) return;
+  free(r->mean);
+  free(r->sigma);
+  free(r->cum_sigma);
+  free(r->lo);
+  free(r->hi);
+  r->mean = r->sigma = r->cum_sigma = r->lo = r->hi = NULL;
+}
+
+static void m4_adjusted(const double *y, size_t n, int m, int h, int which, double *f) {
+  double *adj = malloc(n * sizeof *adj), *si = malloc((size_t)h * sizeof *si);
+  if (!adj || !si) {
+    free(adj), free(si);
+    fc_naive(y, n, h, f);
+    return;
+  }
+  fc_m4_adjust(y, n, m, h, adj, si);
+  if (which == MX_FC_NAIVE2) fc_naive(adj, n, h, f);
+  else if (which == MX_FC_SES) {
+    double l = fc_ses_mse(adj, n, NULL, NULL);
+    for (int j = 0; j < h; j++) f[j] = l;
+  } else fc_theta(adj, n, h, f);
+  for (int j = 0; j < h; j++) f[j] *= si[j];
+  free(adj), free(si);
+}
+
+int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,
+             char *model, size_t model_size, char *note, size_t note_size, fc_ets_fit *ets_out,
+             fc_config *cfg_out) {
+  int u = method;
+  if (model) model[0] = '\0';
+  if (note) note[0] = '\0';
+  if (ets_out) ets_out->m = -1; /* marks "no ETS fit" */
+  int allzero = 1;
+  for (size_t t = 0; t < n; t++)
+    if (y[t] != 0) allzero = 0;
+  switch (method) {
+    case MX_FC_NAIVE: fc_naive(y, n, h, f); break;
+    case MX_FC_SNAIVE:
+      if (m <= 1 || n < (size_t)m) {
+        snprintf(note, note_size, "snaive needs a season and %d values, got %zu: naive",
+                 m > 1 ? m : 2, n);
+        u = MX_FC_NAIVE;
+      }
+      fc_snaive(y, n, m, h, f);
+      break;
+    case MX_FC_NAIVE2:
+    case MX_FC_SES:
+    case MX_FC_THETA:
+      if (m > 1 && n < 3 * (size_t)m)
+        snprintf(note, note_size, "%zu values < 3 seasons of %d: not deseasonalised", n, m);
+      m4_adjusted(y, n, m, h, method, f);
+      break;
+    case MX_FC_HOLT:
+    case MX_FC_DAMPED:
+    case MX_FC_HW:
+    case MX_FC_ETS: {
+      fc_ets_fit fit, f2;
+      int rc;
+      if (method == MX_FC_HOLT || method == MX_FC_DAMPED) {
+        /* as the M4 benchmarks: on the deseasonalised series, reseasonalised */
+        double *adj = malloc(n * sizeof *adj), *si = malloc((size_t)h * sizeof *si);
+        if (!adj || !si) {
+          free(adj), free(si);
+          fc_naive(y, n, h, f);
+          u = MX_FC_NAIVE;
+          break;
+        }
+        fc_m4_adjust(y, n, m, h, adj, si);
+        rc = fc_ets_auto(adj, n, 1, method == MX_FC_HOLT ? FC_T_A : FC_T_AD, FC_S_N, 0, &fit);
+        if (rc == 0) {
+          fc_ets_forecast(&fit, h, f, NULL, NULL);
+          for (int j = 0; j < h; j++) f[j] *= si[j];
+          fc_ets_name(&fit, model, model_size);
+          if (ets_out) *ets_out = fit;
+        }
+        free(adj), free(si);
+        if (rc == 0) break;
+      } else if (method == MX_FC_HW) {
+        /* Holt-Winters: additive trend, additive or multiplicative season by AICc */
+        rc = fc_ets_auto(y, n, m, FC_T_A, FC_S_A, 0, &fit);
+        if (fc_ets_auto(y, n, m, FC_T_A, FC_S_M, 0, &f2) == 0 && (rc != 0 || f2.aicc < fit.aicc)) {
+          fit = f2;
+          rc = 0;
+        }
+      } else {
+        rc = fc_ets_auto(y, n, m, -1, -1, 0, &fit);
+      }
+      if (rc != 0) {
+        /* too short (or not positive) for the model: the next simpler one */
+        if (method == MX_FC_HW && fc_ets_auto(y, n, 1, FC_T_A, FC_S_N, 0, &fit) == 0) {
+          snprintf(note, note_size, "hw needs a season and > 2 seasons of data (%zu values, "
+                   "season %d): holt", n, m);
+          u = MX_FC_HOLT;
+        } else if (n >= 1) {
+          snprintf(note, note_size, "%zu values too few for %s: ses", n, method_names[method]);
+          m4_adjusted(y, n, 1, h, MX_FC_SES, f);
+          u = MX_FC_SES;
+          break;
+        }
+      }
+      fc_ets_forecast(&fit, h, f, NULL, NULL);
+      fc_ets_name(&fit, model, model_size);
+      if (ets_out) *ets_out = fit;
+      break;
+    }
+    case MX_FC_CROSTON:
+    case MX_FC_SBA:
+    case MX_FC_TSB: {
+      int v = method == MX_FC_CROSTON ? FC_CROSTON : method == MX_FC_SBA ? FC_SBA : FC_TSB;
+      double fv = fc_intermittent(y, n, v);
+      if (allzero) snprintf(note, note_size, "all values are zero: zero forecast");
+      for (int j = 0; j < h; j++) f[j] = fv;
+      break;
+    }
+    case MX_FC_AUTO:
+    default: {
+      if (allzero) {
+        snprintf(note, note_size, "all values are zero: zero forecast");
+        for (int j = 0; j < h; j++) f[j] = 0;
+        u = MX_FC_NAIVE;
+        break;
+      }
+      double adi, cv2;
+      if (fc_classify(y, n, &adi, &cv2)) {
+        double fv = fc_intermittent(y, n, FC_SBA);
+        for (int j = 0; j < h; j++) f[j] = fv;
+        snprintf(model, model_size, "intermittent (ADI %.2f, CV2 %.2f): sba", adi, cv2);
+        u = MX_FC_SBA;
+        break;
+      }
+      fc_config cfg;
+      fc_auto(y, n, m, h, f, &cfg, model, model_size, note, note_size);
+      if (cfg_out) *cfg_out = cfg;
+      unsigned mask = cfg.mask;
+      if (__builtin_popcount(mask) > 1) u = MX_FC_COMBO;
+      else if (mask == FC_C_SNAIVE) u = MX_FC_SNAIVE;
+      else if (mask == FC_C_THETA) u = MX_FC_THETA;
+      else if (mask == FC_C_NAIVE2) u = n >= 3 * (size_t)m && m > 1 ? MX_FC_NAIVE2 : MX_FC_NAIVE;
+      else if (mask == FC_C_SES) u = MX_FC_SES;
+      else u = mask == FC_C_ETS ? MX_FC_ETS : MX_FC_COMBO; /* snaive_week, seasonal_mean */
+      if (u == MX_FC_ETS && ets_out && cfg.ets_fixed) {
+        if (fc_ets_fit_model(y, n, cfg.ets_error, cfg.ets_trend, cfg.ets_season, m, ets_out) != 0)
+          ets_out->m = -1;
+      }
+      break;
+    }
+  }
+  if (used) *used = u;
+  return MX_OK;
+}
+
+static int check_series(const double *y, size_t n, mx_error *err) {
+  if (n == 0) return mx_error_set(err, MX_EEMPTY, "empty series");
+  for (size_t t = 0; t < n; t++)
+    if (!isfinite(y[t]))
+      return mx_error_set(err, MX_EINVAL, "value %zu of the series is not a finite number", t + 1);
+  return MX_OK;
+}
+
+int mx_forecast_point(const double *y, size_t n, int method, int horizon, int season, double *f,
+                      int *used, mx_error *err) {
+  int rc = check_series(y, n, err);
+  if (rc) return rc;
+  if (horizon < 1) return mx_error_set(err, MX_EINVAL, "horizon must be >= 1");
+  if (method < 0 || method >= MX_FC_COMBO) return mx_error_set(err, MX_EINVAL, "bad method");
+  char model[48], note[200];
+  return fc_point(y, n, method, horizon, season, f, used, model, sizeof model, note, sizeof note,
+                  NULL, NULL);
+}
+
+/* Re-forecast callback for rolling-origin intervals. */
+typedef struct {
+  int method, m;
+  fc_config cfg;
+  int use_cfg;
+} reforecast_ctx;
+
+static void reforecast(const double *y, size_t n, int h, double *f, void *vctx) {
+  reforecast_ctx *c = vctx;
+  if (c->use_cfg) {
+    fc_config cfg = c->cfg;
+    fc_config_run(y, n, &cfg, h, f);
+    return;
+  }
+  char model[48], note[200];
+  fc_point(y, n, c->method, h, c->m, f, NULL, model, sizeof model, note, sizeof note, NULL, NULL);
+}
+
+int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
+                       mx_forecast_result *out, mx_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = check_series(y, n, err);
+  if (rc) return rc;
+  int h = opt->horizon;
+  if (h < 1 || h > 100000) return mx_error_set(err, MX_EINVAL, "horizon must be in 1..100000");
+  if (opt->nlevels < 0 || opt->nlevels > MX_FC_MAX_LEVELS)
+    return mx_error_set(err, MX_EINVAL, "at most %d interval levels", MX_FC_MAX_LEVELS);
+  for (int l = 0; l < opt->nlevels; l++)
+    if (!(opt->levels[l] > 0 && opt->levels[l] < 100))
+      return mx_error_set(err, MX_EINVAL, "interval level %g is not in (0, 100)", opt->levels[l]);
+  if (opt->method < 0 || opt->method >= MX_FC_COMBO)
+    return mx_error_set(err, MX_EINVAL, "bad method %d", opt->method);
+  int m = opt->season > 1 ? opt->season : 1;
+  if (m > 400) return mx_error_set(err, MX_EINVAL, "season %d is longer than 400", m);
+  size_t H = (size_t)h, L = (size_t)opt->nlevels;
+  out->horizon = h;
+  out->nlevels = opt->nlevels;
+  memcpy(out->levels, opt->levels, sizeof out->levels);
+  out->mean = malloc(H * sizeof(double));
+  out->sigma = malloc(H * sizeof(double));
+  out->cum_sigma = malloc(H * sizeof(double));
+  out->lo = malloc((L ? L : 1) * H * sizeof(double));
+  out->hi = malloc((L ? L : 1) * H * sizeof(double));
+  if (!out->mean || !out->sigma || !out->cum_sigma || !out->lo || !out->hi) {
+    mx_forecast_result_free(out);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  fc_ets_fit fit;
+  fc_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  int used;
+  fc_point(y, n, opt->method, h, m, out->mean, &used, out->model, sizeof out->model, out->note,
+           sizeof out->note, &fit, &cfg);
+  out->method = used;
+  if (opt->season > (int)n && !out->note[0])
+    snprintf(out->note, sizeof out->note, "season %d is longer than the series (%zu values)",
+             opt->season, n);
+  if (fit.m >= 0 && (used == MX_FC_ETS || used == MX_FC_HOLT || used == MX_FC_DAMPED ||
+                     used == MX_FC_HW)) {
+    /* analytic ETS variances (Hyndman et al. 2008, ch. 6) */
+    double *tmp = malloc(H * sizeof *tmp);
+    if (!tmp) {
+      mx_forecast_result_free(out);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
+    fc_ets_forecast(&fit, h, tmp, out->sigma, out->cum_sigma);
+    /* holt and damped ran on the deseasonalised series: scale the spread by
+     * the seasonal index (the ratio of the reseasonalised to the raw mean) */
+    for (int j = 0; j < h; j++) {
+      double r = tmp[j] != 0 ? out->mean[j] / tmp[j] : 1;
+      if (!isfinite(r) || r <= 0) r = 1;
+      out->sigma[j] *= r;
+      out->cum_sigma[j] *= r;
+    }
+    free(tmp);
+    for (int l = 0; l < opt->nlevels; l++) {
+      double z = fc_qnorm(0.5 + opt->levels[l] / 200.0);
+      for (int j = 0; j < h; j++) {
+        out->lo[(size_t)l * H + (size_t)j] = out->mean[j] - z * out->sigma[j];
+        out->hi[(size_t)l * H + (size_t)j] = out->mean[j] + z * out->sigma[j];
+      }
+    }
+  } else {
+    reforecast_ctx c = {used, m, cfg, opt->method == MX_FC_AUTO && used != MX_FC_SBA &&
+                                          used != MX_FC_NAIVE};
+    if (c.method == MX_FC_COMBO) c.method = MX_FC_AUTO;
+    /* fewer origins for the costlier refits */
+    int origins = (c.use_cfg && (cfg.mask & FC_C_ETS)) ? 6 : 20;
+    fc_empirical_intervals(y, n, h, reforecast, &c, origins, out->mean, opt->nlevels, opt->levels,
+                           out->sigma, out->cum_sigma, out->lo, out->hi);
+  }
+  if (opt->nonneg) {
+    for (size_t j = 0; j < H; j++)
+      if (out->mean[j] < 0) out->mean[j] = 0;
+    for (size_t j = 0; j < L * H; j++) {
+      if (out->lo[j] < 0) out->lo[j] = 0;
+      if (out->hi[j] < 0) out->hi[j] = 0;
+    }
+  }
+  return MX_OK;
+}
+
+/* ---------------------------------------------------------------- batch */
+
+typedef struct {
+  const mx_series_set *s;
+  const mx_forecast_options *opt;
+  mx_forecast_result *results;
+  mx_forecast_progress_fn progress;
+  void *pctx;
+  pthread_mutex_t lock;
+  size_t next, done;
+  int failed;
+  mx_error err;
+} batch_ctx;
+
+static int batch_worker(void *vctx, int t, int nthreads) {
+  batch_ctx *c = vctx;
+  int prev = mx_blas_threads_set(1);
+  for (;;) {
+    pthread_mutex_lock(&c->lock);
+    size_t i = c->next++;
+    int stop = c->failed;
+    pthread_mutex_unlock(&c->lock);
+    if (stop || i >= c->s->count) break;
+    mx_error e;
+    mx_error_clear(&e);
+    int rc = mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
+    pthread_mutex_lock(&c->lock);
+    if (rc != MX_OK && !c->failed) {
+      c->failed = 1;
+      mx_error_set(&c->err, rc, "series '%s': %s", c->s->ids[i], e.message);
+    }
+    c->done++;
+    if (c->progress) c->progress(c->pctx, c->done, c->s->count);
+    pthread_mutex_unlock(&c->lock);
+  }
+  mx_blas_threads_set(prev);
+  return 0;
+}
+
+int mx_forecast_batch(const mx_series_set *s, const mx_forecast_options *opt,
+                      mx_forecast_result *results, mx_forecast_progress_fn progress, void *ctx,
+                      mx_error *err) {
+  batch_ctx c;
+  memset(&c, 0, sizeof c);
+  c.s = s, c.opt = opt, c.results = results, c.progress = progress, c.pctx = ctx;
+  pthread_mutex_init(&c.lock, NULL);
+  int threads = mx_threads_resolve(opt->threads);
+  if ((size_t)threads > s->count) threads = (int)(s->count ? s->count : 1);
+  mx_parallel_run(threads, batch_worker, &c);
+  pthread_mutex_destroy(&c.lock);
+  if (c.failed) {
+    if (err) *err = c.err;
+    return c.err.code;
+  }
+  return MX_OK;
+}

@@ -1,0 +1,135 @@
+/* Internal interface of the forecasting module (src/core/forecast/). Every
+ * method is a plain function over a double array; mx_forecast_* in forecast.c
+ * dispatches to them. Nothing here is exported from libmerx. */
+#ifndef MERX_FORECAST_INTERNAL_H
+#define MERX_FORECAST_INTERNAL_H
+
+#include <stddef.h>
+#include "merx/forecast.h"
+
+/* ---- optim.c: Nelder-Mead simplex minimiser.
+ * The variant of Nash (1990, Compact Numerical Methods, Algorithm 19), as R's
+ * optim() implements it, so that fits of R-defined benchmarks (ses, ets)
+ * reproduce R's optimiser path: reflection 1, contraction 0.5, expansion 2,
+ * initial step 10% of the largest |parameter|, relative tolerance reltol.
+ * Non-finite objective values count as 1e35. x: start in, optimum out.
+ * Returns the objective at x; *evals receives the evaluation count. */
+typedef double (*fc_objective)(const double *x, void *ctx);
+double fc_nelder_mead(fc_objective fn, void *ctx, double *x, int k, double reltol, int maxit,
+                      int *evals);
+
+/* ---- naive.c */
+void fc_naive(const double *y, size_t n, int h, double *f);
+/* Repeat the last m values (needs n >= m; otherwise naive). */
+void fc_snaive(const double *y, size_t n, int m, int h, double *f);
+/* M4 seasonality test: |acf(m)| > 1.645 sqrt((1 + 2 sum_{k<m} acf_k^2) / n),
+ * only when n >= 3m and R's default acf lag.max = floor(10 log10 n) >= m. */
+int fc_seasonality_test(const double *y, size_t n, int m);
+
+/* ---- decompose.c: classical decomposition as R's stats::decompose:
+ * centred moving average of order m (2 x m when m is even) as the trend,
+ * y / trend (or y - trend) averaged per position of the cycle counted from the
+ * first observation, normalised to mean 1 (or 0). figure[m] out. Needs n >= 2m.
+ * Returns 0, or -1 when the series is too short or the trend is zero. */
+int fc_decompose(const double *y, size_t n, int m, int multiplicative, double *figure);
+/* The M4 benchmarks' seasonal adjustment: when m > 1 and the seasonality test
+ * passes, adj = y / seasonal index and si_out[h] = the index continued over the
+ * horizon; otherwise adj = y and si_out = 1. Returns 1 when adjusted. */
+int fc_m4_adjust(const double *y, size_t n, int m, int h, double *adj, double *si_out);
+
+/* ---- ses.c: SES as forecast::ses(initial = "optimal"), i.e. ETS(A,N,N) with
+ * alpha and l0 chosen by minimising the in-sample one-step MSE with R's
+ * optimiser path and bounds 1e-4 <= alpha <= 0.9999. Needs n >= 1.
+ * Returns the final level (the flat forecast); fitted[n] may be NULL. */
+double fc_ses_mse(const double *y, size_t n, double *alpha_out, double *fitted);
+
+/* ---- ets.c: the ETS family (Hyndman et al. 2008, Table 2.1 / fpp 7.8).
+ * error A|M, trend N|A|Ad, season N|A|M. */
+enum { FC_E_A = 0, FC_E_M = 1 };
+enum { FC_T_N = 0, FC_T_A = 1, FC_T_AD = 2 };
+enum { FC_S_N = 0, FC_S_A = 1, FC_S_M = 2 };
+
+typedef struct fc_ets_fit {
+  int error, trend, season, m;
+  double alpha, beta, gamma, phi;
+  double sigma2;  /* variance of the innovations (relative for multiplicative error) */
+  double lik;     /* -2 log likelihood up to a constant */
+  double aicc;
+  int nparams;
+  double l, b;    /* final level and trend */
+  double s[400];  /* final seasonal states, s[0] = oldest = the one used next */
+} fc_ets_fit;
+
+/* Fit one model by maximum likelihood. Returns 0, or -1 when the model does
+ * not apply (too short, multiplicative on non-positive data). */
+int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
+                     fc_ets_fit *fit);
+/* AICc selection over the admissible family (multiplicative components only
+ * for positive data; seasonal only when m > 1 and n >= 2m + a few).
+ * only_trend / only_season: -1 = choose, otherwise fixed. fast: only the damped or
+ * trendless and (when m > 1) seasonal forms, 6 models instead of 15. */
+int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
+                fc_ets_fit *best);
+/* Point forecasts and, when sigma is not NULL, h-step standard deviations
+ * (analytic, Hyndman et al. 2008 ch. 6: exact for additive-error models,
+ * the usual first-order approximation for multiplicative error) and of the
+ * cumulative sums (cum_sigma, may be NULL). */
+void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma);
+void fc_ets_name(const fc_ets_fit *fit, char *buf, size_t size);
+
+/* ---- theta.c: the M4 Theta benchmark on the series it is given: the mean of
+ * the linear trend (theta line 0) and SES of theta line 2 = 2y - line0. */
+void fc_theta(const double *y, size_t n, int h, double *f);
+
+/* ---- croston.c: intermittent demand. */
+enum { FC_CROSTON = 0, FC_SBA = 1, FC_TSB = 2 };
+/* Forecast per period (flat). alpha fixed at 0.1 for Croston/SBA (Syntetos &
+ * Boylan practice); TSB with alpha 0.1 and beta 0.05 unless optimised. */
+double fc_intermittent(const double *y, size_t n, int variant);
+/* Syntetos-Boylan-Croston classification: ADI = mean interval between
+ * non-zero demands, CV2 = squared coefficient of variation of the non-zero
+ * sizes. Returns 1 when intermittent or lumpy (ADI > 1.32), and the variant
+ * to use: SBA for ADI > 1.32 (intermittent, lumpy), Croston for erratic. */
+int fc_classify(const double *y, size_t n, double *adi, double *cv2);
+
+/* ---- select.c: auto. A configuration is a set of component forecasters
+ * (bit mask of FC_C_*), combined by their equal-weight mean. */
+enum {
+  FC_C_SNAIVE = 1,   /* seasonal naive at m */
+  FC_C_SNAIVE2 = 2,  /* seasonal naive at the second period (7m for hourly, m = 24) */
+  FC_C_THETA = 4,    /* M4 Theta on the deseasonalised series */
+  FC_C_ETS = 8,      /* ETS chosen by AICc */
+  FC_C_NAIVE2 = 16,
+  FC_C_SES = 32,
+  FC_C_SAVG = 64,    /* mean of the last 4 weeks at the same hour (hourly, m = 24) */
+  FC_C_COUNT = 7
+};
+typedef struct fc_config {
+  unsigned mask;
+  int m, m2;               /* seasonal periods (m2 = 0: none) */
+  int ets_fixed;           /* 1: reuse the ETS form below instead of selecting */
+  int ets_error, ets_trend, ets_season;
+} fc_config;
+/* Forecast with a configuration; returns 0 (falls back to naive inside). */
+int fc_config_run(const double *y, size_t n, fc_config *cfg, int h, double *f);
+/* Choose a configuration for y on a holdout and forecast with it on all of y. */
+int fc_auto(const double *y, size_t n, int m, int h, double *f, fc_config *chosen, char *model,
+            size_t model_size, char *note, size_t note_size);
+
+/* ---- forecast.c: one method on y (fallbacks inside, named in note). */
+int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,
+             char *model, size_t model_size, char *note, size_t note_size,
+             fc_ets_fit *ets_out, fc_config *cfg_out);
+
+/* ---- intervals.c: empirical h-step errors from rolling origins inside the
+ * history. point(y, n_origin, h, f, ctx) re-forecasts from each origin.
+ * Fills sigma[h], cum_sigma[h] and lo/hi[nlevels*h] around mean.
+ * Returns the number of origins used (0: a random-walk fallback was used). */
+typedef void (*fc_point_fn)(const double *y, size_t n, int h, double *f, void *ctx);
+int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, void *ctx,
+                           int max_origins, const double *mean, int nlevels, const double *levels,
+                           double *sigma, double *cum_sigma, double *lo, double *hi);
+/* Standard normal quantile (Acklam's rational approximation). */
+double fc_qnorm(double p);
+
+#endif

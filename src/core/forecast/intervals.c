@@ -1,0 +1,151 @@
+/* Empirical prediction intervals from rolling-origin errors inside the
+ * history: the method is re-run from origins n-h, n-h-s, n-h-2s, ... and its
+ * h-step errors against the known values give, per step, the error
+ * distribution. With at least 20 origins the half-width at level L is the
+ * L-quantile of the absolute errors (linear interpolation, R type 7; the
+ * split-conformal interval of Vovk et al. / Lei et al. 2018); with fewer, a normal
+ * distribution with the root-mean-square error as sigma (a handful of origins
+ * cannot resolve a 2.5% tail). With fewer than 4 origins (a series shorter
+ * than h + 3 + 3h/4) a random walk's sigma sqrt(h) x sd(diff y) is used. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/forecast/internal.h"
+
+/* Acklam's algorithm (relative error < 1.2e-9). */
+double fc_qnorm(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                             -2.759285104469687e+02, 1.383577518672690e+02,
+                             -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                             -1.556989798598866e+02, 6.680131188771972e+01,
+                             -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                             -2.400758277161838e+00, -2.549732539343734e+00,
+                             4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                             2.445134137142996e+00, 3.754408661907416e+00};
+  if (p <= 0) return -INFINITY;
+  if (p >= 1) return INFINITY;
+  double q, r;
+  if (p < 0.02425) {
+    q = sqrt(-2 * log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - 0.02425) {
+    q = sqrt(-2 * log(1 - p));
+    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  q = p - 0.5;
+  r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double quantile_sorted(const double *v, int k, double p) {
+  double pos = p * (k - 1);
+  int i = (int)floor(pos);
+  if (i >= k - 1) return v[k - 1];
+  return v[i] + (pos - i) * (v[i + 1] - v[i]);
+}
+
+int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, void *ctx,
+                           int max_origins, const double *mean, int nlevels, const double *levels,
+                           double *sigma, double *cum_sigma, double *lo, double *hi) {
+  size_t H = (size_t)h;
+  size_t min_train = 3;
+  int K = 0;
+  size_t step = H / 4 ? H / 4 : 1;
+  while (K < max_origins && n >= H + min_train + (size_t)K * step) K++;
+  if (K < 4) K = 0; /* too few origins to estimate a spread: random walk below */
+  double *e = K ? malloc((size_t)K * H * sizeof *e) : NULL;
+  double *f = K ? malloc(H * sizeof *f) : NULL;
+  double *col = K ? malloc((size_t)K * sizeof *col) : NULL;
+  if (K && (!e || !f || !col)) K = 0;
+  if (K == 0) {
+    /* random walk: Var(h-step) = h sigma_diff^2 */
+    double s = 0;
+    size_t c = 0;
+    for (size_t t = 1; t < n; t++, c++) s += (y[t] - y[t - 1]) * (y[t] - y[t - 1]);
+    double sd = c ? sqrt(s / (double)c) : (n ? fabs(y[0]) * 0.5 : 0);
+    double cum = 0;
+    for (size_t j = 0; j < H; j++) {
+      sigma[j] = sd * sqrt((double)(j + 1));
+      cum += (double)(j + 1) * (double)(j + 1);
+      cum_sigma[j] = sd * sqrt(cum);
+    }
+    for (int l = 0; l < nlevels; l++) {
+      double z = fc_qnorm(0.5 + levels[l] / 200.0);
+      for (size_t j = 0; j < H; j++) {
+        lo[(size_t)l * H + j] = mean[j] - z * sigma[j];
+        hi[(size_t)l * H + j] = mean[j] + z * sigma[j];
+      }
+    }
+    free(e), free(f), free(col);
+    return 0;
+  }
+  for (int k = 0; k < K; k++) {
+    size_t origin = n - H - (size_t)k * step;
+    point(y, origin, h, f, ctx);
+    for (size_t j = 0; j < H; j++) {
+      /* origins near the end see fewer than h actuals: NaN marks the gap */
+      e[(size_t)k * H + j] = origin + j < n ? y[origin + j] - f[j] : NAN;
+    }
+  }
+  for (size_t j = 0; j < H; j++) {
+    double ss = 0;
+    int c = 0;
+    for (int k = 0; k < K; k++) {
+      double v = e[(size_t)k * H + j];
+      if (!isnan(v)) {
+        ss += v * v;
+        col[c++] = fabs(v);
+      }
+    }
+    sigma[j] = c ? sqrt(ss / c) : (j ? sigma[j - 1] : 0);
+    /* cumulative: errors of the running sums per origin */
+    double cs = 0;
+    int cc = 0;
+    for (int k = 0; k < K; k++) {
+      double sum = 0;
+      int ok = 1;
+      for (size_t i = 0; i <= j; i++) {
+        double v = e[(size_t)k * H + i];
+        if (isnan(v)) ok = 0;
+        else sum += v;
+      }
+      if (ok) {
+        cs += sum * sum;
+        cc++;
+      }
+    }
+    cum_sigma[j] = cc ? sqrt(cs / cc) : sigma[j] * sqrt((double)(j + 1));
+    if (c >= 20) qsort(col, (size_t)c, sizeof *col, cmp_double);
+    for (int l = 0; l < nlevels; l++) {
+      double a = (1 - levels[l] / 100.0) / 2;
+      double ql, qh;
+      if (c >= 20) {
+        /* quantile of the absolute errors (split-conformal style): symmetric,
+         * always contains the point forecast, nested across levels */
+        qh = quantile_sorted(col, c, 1 - 2 * a);
+        ql = -qh;
+      } else {
+        double z = fc_qnorm(1 - a);
+        ql = -z * sigma[j];
+        qh = z * sigma[j];
+      }
+      lo[(size_t)l * H + j] = mean[j] + ql;
+      hi[(size_t)l * H + j] = mean[j] + qh;
+    }
+  }
+  free(e), free(f), free(col);
+  return K;
+}

@@ -1,0 +1,56 @@
+/* Shared by the trainers (mf.c, als.c, ials.c, bpr.c, ease.c, bpmf.c,
+ * foldin.c): the model shell built from a dataset, initial factors, and
+ * per-epoch reporting. Not public. */
+#ifndef MERX_TRAIN_INTERNAL_H
+#define MERX_TRAIN_INTERNAL_H
+
+#include <math.h>
+#include "merx/model.h"
+
+/* Trainers fill m (created by mx_model_train with ids, seen, shape). */
+int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx_als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+
+/* bpmf: samples stored side by side (the model has factors * kept columns). */
+int mx_bpmf_kept(const mx_train_options *o);
+
+/* Gaussian initial factors N(0, (init_std)^2 / k), one stream per seed; then
+ * rows of ids also present in o->init are copied from it (warm start). */
+void mx_train_init_factors(const mx_train_options *o, mx_model *m);
+
+/* Report epoch e (1-based) through o->on_epoch, with test RMSE for explicit
+ * models when o->test is set. Returns non-zero when the callback asks to stop. */
+int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, double loss,
+                    double started, double *test_rmse);
+
+/* Solve the symmetric positive definite system A x = b (n x n, column-major,
+ * upper triangle used; A is overwritten by its Cholesky factor, b by x).
+ * Returns 0, or the LAPACK info > 0 when A is not positive definite. */
+int mx_spd_solve(float *A, float *b, int n);
+
+/* iALS objective (Hu et al. eq. 3) of m on d; NaN when out of memory. */
+double mx_ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_model *m);
+
+/* iALS confidence of a stored value. */
+static inline float mx_ials_confidence(const mx_train_options *o, float r) {
+  return o->log_confidence ? 1.0f + (float)o->alpha * logf(1.0f + r / (float)o->eps)
+                           : 1.0f + (float)o->alpha * r;
+}
+
+/* Dot product with 8 independent float accumulators, so the compiler can
+ * vectorise it without -ffast-math. */
+static inline float mx_dotf(const float *a, const float *b, uint32_t k) {
+  float s[8] = {0};
+  uint32_t f = 0;
+  for (; f + 8 <= k; f += 8)
+    for (int j = 0; j < 8; j++) s[j] += a[f + j] * b[f + j];
+  float t = 0;
+  for (; f < k; f++) t += a[f] * b[f];
+  return t + ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+#endif

@@ -1,0 +1,105 @@
+/* Internals of the Lua runtime shared by the files of src/lua/ (not for area bindings,
+ * which use lmerx.h). */
+#ifndef MERX_LUA_INTERNAL_H
+#define MERX_LUA_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <lua.h>
+#include "merx/error.h"
+#include "util/util.h"
+
+typedef struct mx_plan mx_plan;
+
+/* One run of one script. Lives from before lua_newstate to after lua_close
+ * (the allocator reads it), so it is malloc'd by the runtime, not by Lua.
+ * In merx.so (stock lua5.4) a non-sandboxed run is created by the module
+ * opener as a userdata and lives as long as the module. */
+typedef struct mx_run {
+  int sandboxed;          /* 1 inside `merx run`; 0 in merx.so */
+  int dry_run;            /* nothing touches the disk: data.write only counts */
+  /* memory: bytes allocated by Lua plus bytes held by the staged plan */
+  size_t mem_used, mem_limit, mem_hard; /* limits 0 = none */
+  int mem_over;           /* soft limit crossed: the hook stops the script */
+  lua_State *L;           /* main thread, for re-arming the hook from the allocator */
+  double deadline;        /* mx_now_seconds() bound; 0 = none */
+  double timeout;
+  int stopped;            /* sticky: every later hook raises again */
+  char stop_msg[512];     /* first stop message with its script position */
+  int ended;              /* the run is over: objects and merx.* refuse work */
+  /* last script position seen by the hook (for out-of-memory reports, which
+   * skip the message handler) */
+  char last_source[256];
+  int last_line;
+  /* context */
+  char run_id[64];
+  char *script_path;      /* as given (for messages and the log); NULL for -e */
+  char *script_dir;       /* absolute, real path */
+  char *out_dir;          /* absolute; created on first write */
+  char *log_path;         /* SQLite decision log; NULL: none */
+  uint64_t script_hash;
+  int64_t now;            /* merx.now(), epoch seconds */
+  uint32_t shard_index, shard_count;
+  int n_params;
+  char **param_keys, **param_values;
+  FILE *out;              /* print() */
+  FILE *err;              /* merx.log, warnings */
+  mx_plan *plan;
+  /* files written by merx.data.write, renamed into place at commit */
+  mx_atomic_file *files;
+  int n_files, cap_files;
+} mx_run;
+
+/* The run of a state (stored in the registry by the module opener). */
+mx_run *mx_lua_run(lua_State *L);
+void mx_lua_set_run(lua_State *L, mx_run *run);
+
+/* Account bytes of C-side memory (plan, buffers) against the run's limit.
+ * Returns 0, or -1 when the hard limit would be exceeded (nothing counted). */
+int mx_run_charge(mx_run *run, size_t bytes);
+void mx_run_uncharge(mx_run *run, size_t bytes);
+
+/* Is id in this run's shard? (always 1 without --shard) */
+int mx_run_in_shard(const mx_run *run, const char *id, size_t len);
+
+/* ---- staged decision plan (plan.c) */
+mx_plan *mx_plan_create(void);
+void mx_plan_free(mx_plan *p);
+/* Stage the record table at idx under kind; raises Lua errors on bad input. */
+void mx_plan_emit(lua_State *L, mx_run *run, const char *kind, int idx);
+size_t mx_plan_count(const mx_plan *p);
+int mx_plan_kinds(const mx_plan *p);
+const char *mx_plan_kind_name(const mx_plan *p, int k);
+size_t mx_plan_kind_count(const mx_plan *p, int k);
+/* Write the plan as CSV sections to f (dry run). */
+void mx_plan_print(const mx_plan *p, FILE *f);
+/* Commit: one file per kind in out_dir (csv and/or jsonl), the run's staged
+ * data files, and the rows of the SQLite decision log, as one unit. */
+typedef struct mx_commit_info {
+  const char *run_id;
+  const char *script;      /* path or "(command line)" */
+  const char *script_hash; /* hex */
+  const char *params_json;
+  const char *time_iso;    /* merx.now() */
+  const char *log_path;    /* NULL: no log */
+  const char *out_dir;
+  int csv, jsonl;
+} mx_commit_info;
+int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err);
+
+/* ---- module pieces */
+int mx_luaopen_merx(lua_State *L);   /* pushes the merx table */
+int mx_luaopen_data(lua_State *L);
+int mx_luaopen_model(lua_State *L);
+int mx_luaopen_util(lua_State *L);
+/* Load the embedded pure-Lua helper `name` (lua/merx/NAME.lua) and push the
+ * value it returns. env: index of the environment table, 0 = globals. */
+int mx_lua_load_helper(lua_State *L, const char *name, int env);
+
+/* ---- sandbox (sandbox.c) */
+/* Replace costly builtins in the state's standard libraries by capped ones,
+ * protect the string metatable, and push a fresh script environment. */
+void mx_sandbox_prepare(lua_State *L);
+void mx_sandbox_push_env(lua_State *L);
+
+#endif

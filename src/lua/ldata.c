@@ -1,0 +1,764 @@
+/* merx.data: tabular input and output for scripts.
+ *
+ * A frame is a plain Lua table of columns: frame.user[i], frame.value[i], ...
+ * (i = 1..n), which is what bulk C functions take. Columns are typed when
+ * read: ids and text are strings, `value` is a number, `time` is epoch
+ * seconds; any column can be given a type with opts.types. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lua/internal.h"
+#include "lua/lmerx.h"
+#include "merx/data.h"
+
+enum { TY_STRING, TY_NUMBER, TY_INTEGER, TY_TIME };
+
+static int parse_type(lua_State *L, const char *s, const char *col) {
+  if (strcmp(s, "string") == 0) return TY_STRING;
+  if (strcmp(s, "number") == 0) return TY_NUMBER;
+  if (strcmp(s, "integer") == 0) return TY_INTEGER;
+  if (strcmp(s, "time") == 0) return TY_TIME;
+  return mx_lua_error(L, "merx.data.read: column '%s': unknown type '%s' "
+                      "(string, number, integer, time)", col, s);
+}
+
+typedef struct rcol {
+  char name[256]; /* name in the frame */
+  int index;      /* 0-based file column */
+  int type;
+  int table;      /* stack index of the column table */
+} rcol;
+
+static void csv_fail(lua_State *L, mx_csv *csv, mx_error *err) {
+  char buf[2048];
+  mx_error_format(err, buf, sizeof buf);
+  mx_csv_close(csv);
+  mx_lua_error(L, "merx.data.read: %s", buf);
+}
+
+/* merx.data.read(path [, opts]) -> frame, n
+ * opts: columns = "user=CustomerID,..." or {user = "CustomerID", ...};
+ *       types = {Quantity = "number", ...}; sep = ","; header = true;
+ *       skip_empty = false (skip rows with an empty selected field);
+ *       shard = true (with a `user` column and --shard, keep this shard's users) */
+static int l_read(lua_State *L) {
+  mx_lua_check_run_active(L, "merx.data");
+  lua_settop(L, 2);
+  const char *path = mx_lua_path(L, 1, 0);
+  int popt = 2;
+  if (!lua_isnoneornil(L, popt)) luaL_checktype(L, popt, LUA_TTABLE);
+  mx_csv_options co = mx_csv_defaults();
+  const char *sep = mx_lua_opt_string(L, popt, "sep", NULL);
+  if (sep) co.sep = strcmp(sep, "tab") == 0 ? '\t' : sep[0];
+  co.has_header = mx_lua_opt_boolean(L, popt, "header", 1);
+  int skip_empty = mx_lua_opt_boolean(L, popt, "skip_empty", 0);
+  int use_shard = mx_lua_opt_boolean(L, popt, "shard", 1);
+  mx_error err;
+  mx_error_clear(&err);
+  mx_csv *csv;
+  if (mx_csv_open(path, &co, &csv, &err) != MX_OK) {
+    char buf[2048];
+    mx_error_format(&err, buf, sizeof buf);
+    return mx_lua_error(L, "merx.data.read: %s", buf);
+  }
+  /* which columns */
+  mx_columns cols;
+  memset(&cols, 0, sizeof cols);
+  int have_roles = 0;
+  if (!lua_isnoneornil(L, popt)) {
+    lua_getfield(L, popt, "columns");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      if (mx_columns_parse(lua_tostring(L, -1), NULL, &cols, &err) != MX_OK) csv_fail(L, csv, &err);
+      have_roles = 1;
+    } else if (lua_istable(L, -1)) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1)) {
+          mx_csv_close(csv);
+          mx_lua_error(L, "merx.data.read: columns must map role names to column names");
+        }
+        if (mx_columns_set(&cols, lua_tostring(L, -2), lua_tostring(L, -1), &err) != MX_OK)
+          csv_fail(L, csv, &err);
+        lua_pop(L, 1);
+      }
+      have_roles = 1;
+    } else if (!lua_isnil(L, -1)) {
+      mx_csv_close(csv);
+      mx_lua_error(L, "merx.data.read: option 'columns' must be a string or a table");
+    }
+    lua_pop(L, 1);
+  }
+  rcol *rc;
+  int nrc;
+  const char *const *names;
+  size_t nh = mx_csv_header(csv, &names);
+  if (have_roles) {
+    if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, csv, &err);
+    nrc = cols.count;
+    rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
+    for (int i = 0; i < nrc; i++) {
+      snprintf(rc[i].name, sizeof rc[i].name, "%s", cols.role[i]);
+      rc[i].index = cols.index[i];
+      rc[i].type = strcmp(cols.role[i], "value") == 0 ? TY_NUMBER
+                   : strcmp(cols.role[i], "time") == 0 ? TY_TIME : TY_STRING;
+    }
+  } else {
+    if (nh == 0) {
+      mx_csv_close(csv);
+      mx_lua_error(L, "merx.data.read: %s: without a header, give columns = {role = INDEX}", path);
+    }
+    nrc = (int)nh;
+    rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
+    for (int i = 0; i < nrc; i++) {
+      snprintf(rc[i].name, sizeof rc[i].name, "%s", names[i]);
+      rc[i].index = i;
+      rc[i].type = TY_STRING;
+    }
+  }
+  /* explicit types, by frame name or by file column name */
+  if (!lua_isnoneornil(L, popt)) {
+    lua_getfield(L, popt, "types");
+    if (lua_istable(L, -1)) {
+      for (int i = 0; i < nrc; i++) {
+        lua_getfield(L, -1, rc[i].name);
+        if (lua_isnil(L, -1) && rc[i].index < (int)nh) {
+          lua_pop(L, 1);
+          lua_getfield(L, -1, names[rc[i].index]);
+        }
+        if (lua_type(L, -1) == LUA_TSTRING) rc[i].type = parse_type(L, lua_tostring(L, -1), rc[i].name);
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  int user_col = -1;
+  mx_run *run = mx_lua_run(L);
+  for (int i = 0; i < nrc; i++) {
+    lua_newtable(L);
+    rc[i].table = lua_gettop(L);
+    if (strcmp(rc[i].name, "user") == 0 && use_shard && run && run->shard_count > 1) user_col = i;
+  }
+  char **fields;
+  size_t *lens, nf;
+  lua_Integer n = 0;
+  int r;
+  while ((r = mx_csv_next(csv, &fields, &lens, &nf, &err)) == 1) {
+    if (user_col >= 0) {
+      int idx = rc[user_col].index;
+      if (idx >= (int)nf || !mx_run_in_shard(run, fields[idx], lens[idx])) continue;
+    }
+    if (skip_empty) {
+      int empty = 0;
+      for (int i = 0; i < nrc; i++)
+        if (rc[i].index >= (int)nf || lens[rc[i].index] == 0) empty = 1;
+      if (empty) continue;
+    }
+    n++;
+    for (int i = 0; i < nrc; i++) {
+      int idx = rc[i].index;
+      const char *s = idx < (int)nf ? fields[idx] : "";
+      size_t len = idx < (int)nf ? lens[idx] : 0;
+      if (rc[i].type == TY_STRING) {
+        lua_pushlstring(L, s, len);
+      } else if (rc[i].type == TY_TIME) {
+        int64_t t;
+        if (mx_parse_time(s, &t) != 0) {
+          mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
+                      idx < (int)nh ? names[idx] : rc[i].name, "not a date or time: '%s'", s);
+          csv_fail(L, csv, &err);
+        }
+        lua_pushinteger(L, (lua_Integer)t);
+      } else {
+        double d;
+        if (mx_parse_double(s, &d) != 0 || (rc[i].type == TY_INTEGER && d != floor(d))) {
+          mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
+                      idx < (int)nh ? names[idx] : rc[i].name, "not %s: '%s'",
+                      rc[i].type == TY_INTEGER ? "an integer" : "a finite number", s);
+          csv_fail(L, csv, &err);
+        }
+        if (rc[i].type == TY_INTEGER) lua_pushinteger(L, (lua_Integer)d);
+        else lua_pushnumber(L, d);
+      }
+      lua_rawseti(L, rc[i].table, n);
+    }
+  }
+  if (r < 0) csv_fail(L, csv, &err);
+  mx_csv_close(csv);
+  lua_createtable(L, 0, nrc);
+  for (int i = 0; i < nrc; i++) {
+    lua_pushvalue(L, rc[i].table);
+    lua_setfield(L, -2, rc[i].name);
+  }
+  lua_pushinteger(L, n);
+  return 2;
+}
+
+/* Number of rows of a frame: the length of its first column (all equal). */
+static lua_Integer frame_rows(lua_State *L, int idx, const char *fn) {
+  lua_Integer n = -1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+      lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
+      if (n >= 0 && m != n) {
+        mx_lua_error(L, "%s: columns have different lengths (%lld and %lld at '%s')", fn,
+                     (long long)n, (long long)m, lua_tostring(L, -2));
+      }
+      n = m;
+    }
+    lua_pop(L, 1);
+  }
+  return n < 0 ? 0 : n;
+}
+
+static int get_column(lua_State *L, int frame, const char *name, const char *fn) {
+  if (lua_getfield(L, frame, name) != LUA_TTABLE)
+    mx_lua_error(L, "%s: the frame has no column '%s'", fn, name);
+  return lua_gettop(L);
+}
+
+enum { AG_SUM, AG_MEAN, AG_MIN, AG_MAX, AG_COUNT, AG_DISTINCT, AG_FIRST, AG_LAST };
+static const char *const ag_names[] = {"sum", "mean", "min", "max", "count",
+                                       "count_distinct", "first", "last", NULL};
+
+typedef struct agg {
+  const char *out;
+  int op;
+  int col;         /* stack index of the input column, 0 for count */
+  double *acc;     /* per group */
+  lua_Integer *cnt;
+  int result;      /* stack index of first/last result table */
+  mx_idmap *seen;  /* count_distinct: group \x1f value */
+} agg;
+
+/* Key of row i over the key columns (joined by \x1f for several). */
+static const char *row_key(lua_State *L, const int *kc, int nk, lua_Integer i, size_t *len,
+                           luaL_Buffer *b) {
+  if (nk == 1) {
+    lua_rawgeti(L, kc[0], i);
+    const char *s = luaL_tolstring(L, -1, len);
+    lua_remove(L, -2);
+    return s;
+  }
+  luaL_buffinit(L, b);
+  for (int k = 0; k < nk; k++) {
+    if (k) luaL_addchar(b, '\x1f');
+    lua_rawgeti(L, kc[k], i);
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    luaL_addvalue(b);
+  }
+  luaL_pushresult(b);
+  return lua_tolstring(L, -1, len);
+}
+
+static void free_aggs(agg *a, int na, mx_idmap *groups) {
+  for (int i = 0; i < na; i++) {
+    free(a[i].acc);
+    free(a[i].cnt);
+    mx_idmap_free(a[i].seen);
+  }
+  mx_idmap_free(groups);
+}
+
+/* merx.data.group(frame, by, aggs) -> frame, ngroups
+ * by: column name or list of names; aggs: { out = {"sum", "col"} | "count" }.
+ * Groups come out in order of first appearance. */
+static int l_group(lua_State *L) {
+  static const char *fn = "merx.data.group";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_Integer n = frame_rows(L, 1, fn);
+  int kc[8], nk = 0;
+  const char *kname[8];
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    kname[0] = lua_tostring(L, 2);
+    kc[nk++] = get_column(L, 1, kname[0], fn);
+  } else {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
+    if (m < 1 || m > 8) return mx_lua_error(L, "%s: group by 1 to 8 columns", fn);
+    for (lua_Integer k = 1; k <= m; k++) {
+      lua_rawgeti(L, 2, k);
+      kname[nk] = lua_tostring(L, -1);
+      if (!kname[nk]) return mx_lua_error(L, "%s: column names must be strings", fn);
+      kc[nk] = get_column(L, 1, kname[nk], fn);
+      nk++;
+    }
+  }
+  /* aggregations */
+  int na = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 3)) {
+    na++;
+    lua_pop(L, 1);
+  }
+  agg *a = mx_lua_scratch(L, (size_t)(na ? na : 1) * sizeof *a);
+  memset(a, 0, (size_t)(na ? na : 1) * sizeof *a);
+  int i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 3)) {
+    if (lua_type(L, -2) != LUA_TSTRING) return mx_lua_error(L, "%s: aggregation names must be strings", fn);
+    a[i].out = lua_tostring(L, -2);
+    const char *op = NULL, *col = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      op = lua_tostring(L, -1);
+    } else if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 1);
+      op = lua_tostring(L, -1);
+      lua_rawgeti(L, -2, 2);
+      col = lua_tostring(L, -1);
+      lua_pop(L, 2); /* strings stay alive in the aggs table */
+    }
+    if (!op) return mx_lua_error(L, "%s: aggregation '%s' must be \"count\" or {op, column}", fn, a[i].out);
+    a[i].op = -1;
+    for (int k = 0; ag_names[k]; k++)
+      if (strcmp(op, ag_names[k]) == 0) a[i].op = k;
+    if (a[i].op < 0)
+      return mx_lua_error(L, "%s: unknown aggregation '%s' (sum, mean, min, max, count, "
+                          "count_distinct, first, last)", fn, op);
+    if (a[i].op != AG_COUNT && !col)
+      return mx_lua_error(L, "%s: aggregation '%s' needs a column: {\"%s\", \"column\"}", fn, a[i].out, op);
+    lua_pop(L, 1);
+    i++;
+  }
+  /* columns and results live on the stack below the key traversal */
+  for (i = 0; i < na; i++) {
+    if (a[i].op != AG_COUNT) {
+      lua_getfield(L, 3, a[i].out);
+      const char *col;
+      if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, 2);
+        col = lua_tostring(L, -1);
+        lua_pop(L, 1);
+      } else {
+        col = NULL;
+      }
+      lua_pop(L, 1);
+      a[i].col = get_column(L, 1, col, fn);
+    }
+    if (a[i].op == AG_FIRST || a[i].op == AG_LAST) {
+      lua_newtable(L);
+      a[i].result = lua_gettop(L);
+    }
+  }
+  mx_idmap *groups = mx_idmap_create();
+  size_t cap = 1024;
+  for (i = 0; i < na; i++) {
+    a[i].acc = malloc(cap * sizeof(double));
+    a[i].cnt = calloc(cap, sizeof(lua_Integer));
+    if (a[i].op == AG_DISTINCT) a[i].seen = mx_idmap_create();
+    if (!a[i].acc || !a[i].cnt || (a[i].op == AG_DISTINCT && !a[i].seen)) groups = NULL;
+  }
+  if (!groups) {
+    free_aggs(a, na, groups);
+    return mx_lua_error(L, "%s: out of memory", fn);
+  }
+  /* key table: group index -> first row, to emit key columns */
+  lua_Integer *first_row = NULL;
+  luaL_Buffer b;
+  for (lua_Integer r = 1; r <= n; r++) {
+    size_t klen;
+    int top = lua_gettop(L);
+    const char *key = row_key(L, kc, nk, r, &klen, &b);
+    uint32_t before = mx_idmap_size(groups);
+    int64_t g = mx_idmap_intern(groups, key, klen);
+    if (g < 0) break;
+    lua_settop(L, top);
+    if ((size_t)g >= cap || !first_row) {
+      size_t nc = first_row ? cap * 2 : cap;
+      int okm = 1;
+      lua_Integer *fr = realloc(first_row, nc * sizeof *fr);
+      if (fr) first_row = fr; else okm = 0;
+      for (i = 0; i < na && okm; i++) {
+        double *ac = realloc(a[i].acc, nc * sizeof(double));
+        lua_Integer *cn = realloc(a[i].cnt, nc * sizeof(lua_Integer));
+        if (ac) a[i].acc = ac; else okm = 0;
+        if (cn) {
+          a[i].cnt = cn;
+          if (nc > cap) memset(cn + cap, 0, (nc - cap) * sizeof *cn);
+        } else okm = 0;
+      }
+      if (!okm) {
+        free(first_row);
+        free_aggs(a, na, groups);
+        return mx_lua_error(L, "%s: out of memory", fn);
+      }
+      cap = nc;
+    }
+    if (mx_idmap_size(groups) != before) first_row[g] = r;
+    for (i = 0; i < na; i++) {
+      agg *x = &a[i];
+      if (x->op == AG_COUNT) {
+        x->cnt[g]++;
+        continue;
+      }
+      lua_rawgeti(L, x->col, r);
+      if (x->op == AG_FIRST || x->op == AG_LAST) {
+        if (x->op == AG_LAST || x->cnt[g] == 0) lua_rawseti(L, x->result, g + 1);
+        else lua_pop(L, 1);
+        x->cnt[g]++;
+        continue;
+      }
+      if (x->op == AG_DISTINCT) {
+        size_t vlen;
+        const char *v = luaL_tolstring(L, -1, &vlen);
+        char kb[600];
+        int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(vlen > 500 ? 500 : vlen), v);
+        uint32_t s0 = mx_idmap_size(x->seen);
+        mx_idmap_intern(x->seen, kb, (size_t)kl);
+        if (mx_idmap_size(x->seen) != s0) x->cnt[g]++;
+        lua_pop(L, 2);
+        continue;
+      }
+      int ok;
+      double v = (double)lua_tonumberx(L, -1, &ok);
+      lua_pop(L, 1);
+      if (!ok) {
+        free(first_row);
+        free_aggs(a, na, groups);
+        return mx_lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn, (long long)r, x->out);
+      }
+      if (x->cnt[g] == 0) x->acc[g] = v;
+      else if (x->op == AG_SUM || x->op == AG_MEAN) x->acc[g] += v;
+      else if (x->op == AG_MIN) x->acc[g] = v < x->acc[g] ? v : x->acc[g];
+      else if (x->op == AG_MAX) x->acc[g] = v > x->acc[g] ? v : x->acc[g];
+      x->cnt[g]++;
+    }
+  }
+  uint32_t ng = mx_idmap_size(groups);
+  lua_createtable(L, 0, nk + na);
+  int out = lua_gettop(L);
+  for (int k = 0; k < nk; k++) {
+    lua_createtable(L, (int)ng, 0);
+    for (uint32_t g = 0; g < ng; g++) {
+      lua_rawgeti(L, kc[k], first_row[g]);
+      lua_rawseti(L, -2, g + 1);
+    }
+    lua_setfield(L, out, kname[k]);
+  }
+  for (i = 0; i < na; i++) {
+    agg *x = &a[i];
+    if (x->op == AG_FIRST || x->op == AG_LAST) {
+      lua_pushvalue(L, x->result);
+    } else {
+      lua_createtable(L, (int)ng, 0);
+      for (uint32_t g = 0; g < ng; g++) {
+        if (x->op == AG_COUNT || x->op == AG_DISTINCT) lua_pushinteger(L, x->cnt[g]);
+        else if (x->op == AG_MEAN) lua_pushnumber(L, x->acc[g] / (double)x->cnt[g]);
+        else lua_pushnumber(L, x->acc[g]);
+        lua_rawseti(L, -2, g + 1);
+      }
+    }
+    lua_setfield(L, out, x->out);
+  }
+  free(first_row);
+  free_aggs(a, na, groups);
+  lua_pushinteger(L, ng);
+  return 2;
+}
+
+/* Quintile scores 1..5 of v (higher value -> higher score; ties share the
+ * score of their first rank). */
+typedef struct { double v; uint32_t i; } vi;
+static int by_v(const void *a, const void *b) {
+  const vi *x = a, *y = b;
+  if (x->v != y->v) return x->v < y->v ? -1 : 1;
+  return x->i < y->i ? -1 : (x->i > y->i);
+}
+static void quintiles(const double *v, uint32_t n, int *score, vi *tmp) {
+  for (uint32_t i = 0; i < n; i++) tmp[i] = (vi){v[i], i};
+  qsort(tmp, n, sizeof *tmp, by_v);
+  uint32_t start = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    if (k > 0 && tmp[k].v != tmp[k - 1].v) start = k;
+    score[tmp[k].i] = 1 + (int)((uint64_t)start * 5 / n);
+  }
+}
+
+static const char *segment_of(int r, int f) {
+  if (r >= 4 && f >= 4) return "champions";
+  if (r >= 3 && f >= 3) return "loyal";
+  if (r >= 4) return "new";
+  if (r <= 2 && f >= 4) return "at_risk";
+  if (r <= 2 && f <= 2) return "hibernating";
+  return "needs_attention";
+}
+
+/* merx.data.rfm(frame [, opts]) -> frame, n
+ * Recency (days since the last purchase before opts.now, default merx.now()),
+ * frequency (distinct opts.order values, or rows when no order column) and
+ * monetary value (sum of opts.value) per customer, with quintile scores r, f,
+ * m (5 = best) and a segment from (r, f): champions, loyal, new, at_risk,
+ * hibernating, needs_attention. opts: user ("user"), time ("time"),
+ * value ("value"), order (nil), now. */
+static int l_rfm(lua_State *L) {
+  static const char *fn = "merx.data.rfm";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
+  const char *tcol = mx_lua_opt_string(L, 2, "time", "time");
+  const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
+  const char *ocol = mx_lua_opt_string(L, 2, "order", NULL);
+  mx_run *run = mx_lua_run(L);
+  lua_Integer now = mx_lua_opt_integer(L, 2, "now", run ? (lua_Integer)run->now : 0);
+  lua_Integer n = frame_rows(L, 1, fn);
+  int cu = get_column(L, 1, ucol, fn), ct = get_column(L, 1, tcol, fn), cv = get_column(L, 1, vcol, fn);
+  int co = ocol ? get_column(L, 1, ocol, fn) : 0;
+  mx_idmap *users = mx_idmap_create(), *orders = ocol ? mx_idmap_create() : NULL;
+  size_t cap = 1024;
+  double *last = malloc(cap * sizeof *last), *money = malloc(cap * sizeof *money),
+         *freq = calloc(cap, sizeof *freq);
+  int ok = users && last && money && freq && (!ocol || orders);
+  lua_Integer *first_row = ok ? malloc(cap * sizeof *first_row) : NULL;
+  if (!first_row) ok = 0;
+  const char *bad = NULL;
+  lua_Integer bad_row = 0;
+  for (lua_Integer r = 1; ok && r <= n; r++) {
+    lua_rawgeti(L, cu, r);
+    size_t ulen;
+    const char *u = luaL_tolstring(L, -1, &ulen);
+    uint32_t before = mx_idmap_size(users);
+    int64_t g = mx_idmap_intern(users, u, ulen);
+    lua_pop(L, 2);
+    if (g < 0) { ok = 0; break; }
+    if ((size_t)g >= cap) {
+      size_t nc = cap * 2;
+      double *a1 = realloc(last, nc * sizeof *a1);
+      if (a1) last = a1;
+      double *a2 = realloc(money, nc * sizeof *a2);
+      if (a2) money = a2;
+      double *a3 = realloc(freq, nc * sizeof *a3);
+      if (a3) freq = a3;
+      lua_Integer *a4 = realloc(first_row, nc * sizeof *a4);
+      if (a4) first_row = a4;
+      if (!a1 || !a2 || !a3 || !a4) { ok = 0; break; }
+      memset(freq + cap, 0, (nc - cap) * sizeof *freq);
+      cap = nc;
+    }
+    int okt, okv;
+    lua_rawgeti(L, ct, r);
+    double t = (double)lua_tonumberx(L, -1, &okt);
+    lua_rawgeti(L, cv, r);
+    double v = (double)lua_tonumberx(L, -1, &okv);
+    lua_pop(L, 2);
+    if (!okt || !okv) { bad = !okt ? tcol : vcol; bad_row = r; break; }
+    if (mx_idmap_size(users) != before) {
+      first_row[g] = r;
+      last[g] = t;
+      money[g] = 0;
+    }
+    if (t > last[g]) last[g] = t;
+    money[g] += v;
+    if (ocol) {
+      lua_rawgeti(L, co, r);
+      size_t olen;
+      const char *o = luaL_tolstring(L, -1, &olen);
+      char kb[600];
+      int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(olen > 500 ? 500 : olen), o);
+      lua_pop(L, 2);
+      uint32_t s0 = mx_idmap_size(orders);
+      if (mx_idmap_intern(orders, kb, (size_t)kl) < 0) { ok = 0; break; }
+      if (mx_idmap_size(orders) != s0) freq[g] += 1;
+    } else {
+      freq[g] += 1;
+    }
+  }
+  uint32_t nu = users ? mx_idmap_size(users) : 0;
+  int *rs = NULL, *fs = NULL, *ms = NULL;
+  vi *tmp = NULL;
+  double *neg_rec = NULL;
+  if (ok && !bad) {
+    rs = malloc((nu + 1) * sizeof *rs);
+    fs = malloc((nu + 1) * sizeof *fs);
+    ms = malloc((nu + 1) * sizeof *ms);
+    tmp = malloc((nu + 1) * sizeof *tmp);
+    neg_rec = malloc((nu + 1) * sizeof *neg_rec);
+    if (!rs || !fs || !ms || !tmp || !neg_rec) ok = 0;
+  }
+  if (ok && !bad) {
+    for (uint32_t g = 0; g < nu; g++) neg_rec[g] = last[g]; /* later = more recent = better */
+    quintiles(neg_rec, nu, rs, tmp);
+    quintiles(freq, nu, fs, tmp);
+    quintiles(money, nu, ms, tmp);
+    lua_createtable(L, 0, 8);
+    int out = lua_gettop(L);
+    const char *names[] = {"user", "recency", "frequency", "monetary", "r", "f", "m", "segment"};
+    for (int c = 0; c < 8; c++) {
+      lua_createtable(L, (int)nu, 0);
+      for (uint32_t g = 0; g < nu; g++) {
+        switch (c) {
+          case 0: lua_pushstring(L, mx_idmap_name(users, g)); break;
+          case 1: lua_pushnumber(L, floor(((double)now - last[g]) / 86400.0)); break;
+          case 2: lua_pushinteger(L, (lua_Integer)freq[g]); break;
+          case 3: lua_pushnumber(L, money[g]); break;
+          case 4: lua_pushinteger(L, rs[g]); break;
+          case 5: lua_pushinteger(L, fs[g]); break;
+          case 6: lua_pushinteger(L, ms[g]); break;
+          default: lua_pushstring(L, segment_of(rs[g], fs[g])); break;
+        }
+        lua_rawseti(L, -2, g + 1);
+      }
+      lua_setfield(L, out, names[c]);
+    }
+  }
+  free(rs); free(fs); free(ms); free(tmp); free(neg_rec);
+  free(last); free(money); free(freq); free(first_row);
+  mx_idmap_free(users);
+  mx_idmap_free(orders);
+  if (bad) return mx_lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)bad_row, bad);
+  if (!ok) return mx_lua_error(L, "%s: out of memory", fn);
+  lua_pushinteger(L, nu);
+  return 2;
+}
+
+static void write_value(lua_State *L, FILE *f) {
+  int t = lua_type(L, -1);
+  if (t == LUA_TNIL) return;
+  if (t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN) {
+    const char *s = luaL_tolstring(L, -1, NULL);
+    mx_csv_write_field(f, s, ',');
+    lua_pop(L, 1);
+    return;
+  }
+  mx_lua_error(L, "merx.data.write: a %s cannot be written to CSV", luaL_typename(L, -1));
+}
+
+/* merx.data.write(path, data [, {columns = {...}}]) -> rows
+ * data: a frame (table of columns) or an array of records. Columns default
+ * to the frame's / first record's keys, `user` first, then alphabetical.
+ * The file is written atomically inside --out, and (in `merx run`) only
+ * renamed into place when the whole script succeeds. */
+static int l_write(lua_State *L) {
+  mx_lua_check_run_active(L, "merx.data");
+  lua_settop(L, 3);
+  const char *path = mx_lua_path(L, 1, 1);
+  int ppath = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  int records = lua_rawlen(L, 2) > 0;
+  /* column list */
+  lua_newtable(L);
+  int cols = lua_gettop(L);
+  int ncol = 0;
+  if (!lua_isnoneornil(L, 3) && lua_getfield(L, 3, "columns") == LUA_TTABLE) {
+    for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, -1); k++) {
+      lua_rawgeti(L, -1, k);
+      lua_rawseti(L, cols, ++ncol);
+    }
+    lua_pop(L, 1);
+  } else {
+    if (!lua_isnoneornil(L, 3)) lua_pop(L, 1);
+    if (records) lua_rawgeti(L, 2, 1);
+    else lua_pushvalue(L, 2);
+    if (!lua_istable(L, -1)) return mx_lua_error(L, "merx.data.write: records must be tables");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, cols, ++ncol);
+      }
+    }
+    lua_pop(L, 1);
+    /* user first, then alphabetical: stable across runs */
+    const char **names = mx_lua_scratch(L, (size_t)(ncol ? ncol : 1) * sizeof *names);
+    for (int c = 0; c < ncol; c++) {
+      lua_rawgeti(L, cols, c + 1);
+      names[c] = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    }
+    for (int a = 1; a < ncol; a++)
+      for (int b = a; b > 0; b--) {
+        const char *x = names[b - 1], *y = names[b];
+        int rx = strcmp(x, "user") == 0 ? 0 : 1, ry = strcmp(y, "user") == 0 ? 0 : 1;
+        if (rx < ry || (rx == ry && strcmp(x, y) <= 0)) break;
+        names[b - 1] = y;
+        names[b] = x;
+      }
+    for (int c = 0; c < ncol; c++) {
+      lua_pushstring(L, names[c]);
+      lua_rawseti(L, cols, c + 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (ncol == 0) return mx_lua_error(L, "merx.data.write: no columns to write");
+  lua_Integer n = records ? (lua_Integer)lua_rawlen(L, 2) : frame_rows(L, 2, "merx.data.write");
+  mx_run *run = mx_lua_run(L);
+  if (run->dry_run) {
+    /* a dry run commits nothing: report what would be written */
+    fprintf(run->err, "dry run: would write %lld rows to %s\n", (long long)n, path);
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  mx_atomic_file af;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_atomic_open(&af, path, &err) != MX_OK) return mx_lua_raise(L, &err);
+  /* register first, so an error while writing still removes the file */
+  if (run->n_files == run->cap_files) {
+    int nc = run->cap_files ? run->cap_files * 2 : 8;
+    mx_atomic_file *nf = realloc(run->files, (size_t)nc * sizeof *nf);
+    if (!nf) {
+      mx_atomic_abort(&af);
+      return mx_lua_error(L, "merx.data.write: out of memory");
+    }
+    run->files = nf;
+    run->cap_files = nc;
+  }
+  int slot = run->n_files++;
+  run->files[slot] = af;
+  FILE *f = af.f;
+  for (int c = 1; c <= ncol; c++) {
+    lua_rawgeti(L, cols, c);
+    if (c > 1) fputc(',', f);
+    mx_csv_write_field(f, lua_tostring(L, -1), ',');
+    lua_pop(L, 1);
+  }
+  fputc('\n', f);
+  if (!records) {
+    for (int c = 1; c <= ncol; c++) {
+      lua_rawgeti(L, cols, c);
+      lua_gettable(L, 2);
+    }
+  }
+  int first_col = lua_gettop(L) - ncol + 1;
+  for (lua_Integer r = 1; r <= n; r++) {
+    if (records) lua_rawgeti(L, 2, r);
+    for (int c = 1; c <= ncol; c++) {
+      if (c > 1) fputc(',', f);
+      if (records) {
+        lua_rawgeti(L, cols, c);
+        lua_gettable(L, -2);
+      } else {
+        if (!lua_istable(L, first_col + c - 1)) {
+          lua_pushnil(L);
+        } else {
+          lua_rawgeti(L, first_col + c - 1, r);
+        }
+      }
+      write_value(L, f);
+      lua_pop(L, 1);
+    }
+    if (records) lua_pop(L, 1);
+    fputc('\n', f);
+  }
+  if (!run->sandboxed) {
+    /* merx.so: no run to wait for */
+    run->n_files--;
+    if (mx_atomic_commit(&run->files[slot], &err) != MX_OK) return mx_lua_raise(L, &err);
+  }
+  (void)ppath;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+int mx_luaopen_data(lua_State *L) {
+  static const luaL_Reg f[] = {{"read", l_read},   {"group", l_group}, {"rfm", l_rfm},
+                               {"write", l_write}, {NULL, NULL}};
+  luaL_newlib(L, f);
+  return 1;
+}

@@ -1,0 +1,336 @@
+/* Helpers for Lua bindings (lmerx.h): errors, arrays, options, paths. */
+#include "lua/lmerx.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua/internal.h"
+
+/* Push "source:line: " of the innermost Lua function on the stack (the
+ * script code that called the running C binding, or the running Lua
+ * function when called from a hook); "" when there is none. */
+static void push_where(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      return;
+    }
+  }
+  lua_pushliteral(L, "");
+}
+
+int mx_lua_error(lua_State *L, const char *fmt, ...) {
+  /* full printf formats (lua_pushfstring knows only a few) */
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  push_where(L);
+  lua_pushstring(L, buf);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+int mx_lua_raise(lua_State *L, const mx_error *err) {
+  char buf[MX_ERROR_MESSAGE_MAX + MX_ERROR_FILE_MAX + MX_ERROR_FIELD_MAX + 64];
+  if (!err || err->code == MX_OK) return mx_lua_error(L, "unknown error");
+  mx_error_format(err, buf, sizeof buf);
+  return mx_lua_error(L, "%s", buf);
+}
+
+void *mx_lua_scratch(lua_State *L, size_t size) {
+  return lua_newuserdatauv(L, size ? size : 1, 0);
+}
+
+static size_t check_array(lua_State *L, int idx) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Unsigned n = lua_rawlen(L, idx);
+  if (n > (lua_Unsigned)(SIZE_MAX / 16)) mx_lua_error(L, "array too large");
+  return (size_t)n;
+}
+
+const char **mx_lua_check_strings(lua_State *L, int idx, size_t *n) {
+  idx = lua_absindex(L, idx);
+  size_t len = check_array(L, idx);
+  /* the userdata's user value anchors strings converted from numbers */
+  const char **v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 1);
+  int ud = lua_gettop(L);
+  int anchored = 0;
+  for (size_t i = 0; i < len; i++) {
+    int t = lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    if (t == LUA_TNUMBER) {
+      if (!anchored) {
+        lua_newtable(L);
+        lua_setiuservalue(L, ud, 1);
+        anchored = 1;
+      }
+      lua_getiuservalue(L, ud, 1);
+      lua_pushvalue(L, -2);
+      lua_tostring(L, -1); /* converts the copy */
+      v[i] = lua_tostring(L, -1);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+      lua_pop(L, 2);
+      continue;
+    }
+    if (t != LUA_TSTRING)
+      mx_lua_error(L, "bad argument #%d: element %zu is a %s, expected a string", idx, i + 1,
+                   luaL_typename(L, -1));
+    v[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  *n = len;
+  return len ? v : NULL;
+}
+
+static double element_number(lua_State *L, int idx, size_t i) {
+  lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  int ok;
+  double d = (double)lua_tonumberx(L, -1, &ok);
+  if (!ok)
+    mx_lua_error(L, "bad argument #%d: element %zu is a %s, expected a number", idx, i + 1,
+                 luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return d;
+}
+
+double *mx_lua_check_doubles(lua_State *L, int idx, size_t *n) {
+  idx = lua_absindex(L, idx);
+  size_t len = check_array(L, idx);
+  double *v = mx_lua_scratch(L, len * sizeof *v);
+  for (size_t i = 0; i < len; i++) v[i] = element_number(L, idx, i);
+  *n = len;
+  return v;
+}
+
+float *mx_lua_check_floats(lua_State *L, int idx, size_t *n) {
+  idx = lua_absindex(L, idx);
+  size_t len = check_array(L, idx);
+  float *v = mx_lua_scratch(L, len * sizeof *v);
+  for (size_t i = 0; i < len; i++) v[i] = (float)element_number(L, idx, i);
+  *n = len;
+  return v;
+}
+
+void mx_lua_push_doubles(lua_State *L, const double *v, size_t n) {
+  lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushnumber(L, v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+void mx_lua_push_floats(lua_State *L, const float *v, size_t n) {
+  lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushnumber(L, v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+void mx_lua_push_strings(lua_State *L, const char *const *v, size_t n) {
+  lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* Push field of the options table (nil when idx is none/nil). */
+static int opt_field(lua_State *L, int idx, const char *field) {
+  if (lua_isnoneornil(L, idx)) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  if (!lua_istable(L, idx)) mx_lua_error(L, "options must be a table, got %s", luaL_typename(L, idx));
+  return lua_getfield(L, idx, field);
+}
+
+double mx_lua_opt_number(lua_State *L, int idx, const char *field, double def) {
+  idx = lua_absindex(L, idx);
+  int t = opt_field(L, idx, field);
+  double v = def;
+  if (t != LUA_TNIL) {
+    int ok;
+    v = (double)lua_tonumberx(L, -1, &ok);
+    if (!ok || t != LUA_TNUMBER)
+      mx_lua_error(L, "option '%s' must be a number, got %s", field, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+lua_Integer mx_lua_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def) {
+  idx = lua_absindex(L, idx);
+  int t = opt_field(L, idx, field);
+  lua_Integer v = def;
+  if (t != LUA_TNIL) {
+    int ok;
+    v = lua_tointegerx(L, -1, &ok);
+    if (!ok) mx_lua_error(L, "option '%s' must be an integer", field);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+int mx_lua_opt_boolean(lua_State *L, int idx, const char *field, int def) {
+  idx = lua_absindex(L, idx);
+  int t = opt_field(L, idx, field);
+  int v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TBOOLEAN)
+      mx_lua_error(L, "option '%s' must be a boolean, got %s", field, luaL_typename(L, -1));
+    v = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const char *def) {
+  idx = lua_absindex(L, idx);
+  int t = opt_field(L, idx, field);
+  const char *v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TSTRING)
+      mx_lua_error(L, "option '%s' must be a string, got %s", field, luaL_typename(L, -1));
+    v = lua_tostring(L, -1); /* owned by the options table */
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+void mx_lua_check_run_active(lua_State *L, const char *what) {
+  mx_run *run = mx_lua_run(L);
+  if (run && run->ended)
+    mx_lua_error(L, "%s used after its run ended (objects are valid only during the run "
+                 "that created them)", what);
+}
+
+/* ------------------------------------------------------------ paths */
+
+/* Lexically normalise an absolute path in place: collapse "//", "." and
+ * "..". Returns 0, or -1 when ".." climbs above "/". */
+static int normalise(char *p) {
+  char *out = p, *in = p;
+  size_t depth_marks[PATH_MAX / 2];
+  int depth = 0;
+  if (*in != '/') return -1;
+  *out++ = '/';
+  while (*in) {
+    while (*in == '/') in++;
+    if (!*in) break;
+    char *s = in;
+    while (*in && *in != '/') in++;
+    size_t len = (size_t)(in - s);
+    if (len == 1 && s[0] == '.') continue;
+    if (len == 2 && s[0] == '.' && s[1] == '.') {
+      if (depth == 0) return -1;
+      out = p + depth_marks[--depth];
+      continue;
+    }
+    if (depth >= (int)(sizeof depth_marks / sizeof depth_marks[0])) return -1;
+    depth_marks[depth++] = (size_t)(out - p);
+    if (out > p + 1) *out++ = '/';
+    memmove(out, s, len);
+    out += len;
+  }
+  *out = '\0';
+  /* a mark is the position before the component's separator */
+  return 0;
+}
+
+static int inside(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (n == 1 && dir[0] == '/') return 1;
+  return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* mkdir -p for dir (absolute). */
+static int make_dirs(const char *dir) {
+  char buf[PATH_MAX];
+  size_t n = strlen(dir);
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+      buf[i] = c;
+    }
+  }
+  return 0;
+}
+
+/* The real path of the deepest existing ancestor of p (which may itself
+ * exist) joined with the rest, so a symlink inside an allowed directory
+ * cannot point outside it. */
+static int real_prefix(const char *p, char *out) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", p);
+  size_t n = strlen(buf);
+  for (;;) {
+    char *r = realpath(buf, NULL);
+    if (r) {
+      int k = snprintf(out, PATH_MAX, "%s%s", r, p + n);
+      free(r);
+      return k < PATH_MAX ? 0 : -1;
+    }
+    char *slash = strrchr(buf, '/');
+    if (!slash || slash == buf) return -1;
+    *slash = '\0';
+    n = (size_t)(slash - buf);
+  }
+}
+
+const char *mx_lua_path(lua_State *L, int idx, int write) {
+  const char *given = luaL_checkstring(L, idx);
+  mx_run *run = mx_lua_run(L);
+  if (!run || !run->sandboxed) {
+    lua_pushstring(L, given);
+    return lua_tostring(L, -1);
+  }
+  if (!*given) mx_lua_error(L, "empty path");
+  char abs[PATH_MAX], real[PATH_MAX];
+  const char *base = write ? run->out_dir : run->script_dir;
+  int k = given[0] == '/' ? snprintf(abs, sizeof abs, "%s", given)
+                          : snprintf(abs, sizeof abs, "%s/%s", base, given);
+  if (k < 0 || k >= (int)sizeof abs) mx_lua_error(L, "path too long: %s", given);
+  if (normalise(abs) != 0)
+    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
+                 write ? "write (--out)" : "read (the script's directory and --out)");
+  int ok = write ? inside(abs, run->out_dir)
+                 : inside(abs, run->script_dir) || inside(abs, run->out_dir);
+  if (!ok)
+    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
+                 write ? "write (--out)" : "read (the script's directory and --out)");
+  if (write && !run->dry_run) {
+    /* create the parents inside --out, then re-check through symlinks */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", abs);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+      *slash = '\0';
+      if (make_dirs(parent) != 0)
+        mx_lua_error(L, "cannot create directory '%s': %s", parent, strerror(errno));
+    }
+  }
+  if (real_prefix(abs, real) != 0) mx_lua_error(L, "cannot resolve path '%s'", given);
+  char out_real[PATH_MAX], dir_real[PATH_MAX];
+  int ok_real = 0;
+  if (real_prefix(run->out_dir, out_real) == 0 && inside(real, out_real)) ok_real = 1;
+  if (!write && real_prefix(run->script_dir, dir_real) == 0 && inside(real, dir_real)) ok_real = 1;
+  if (!ok_real)
+    mx_lua_error(L, "path '%s' leads outside the directories this script may %s (symbolic link)",
+                 given, write ? "write" : "read");
+  lua_pushstring(L, abs);
+  return lua_tostring(L, -1);
+}

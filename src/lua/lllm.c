@@ -1,0 +1,358 @@
+/* merx.llm.embed, merx.llm.chat and merx.http.post_json (see lllm.h).
+ *
+ *   local v = merx.llm.embed({"red metal lantern", "cake stand"})  -- {{...}, {...}}
+ *   local a = merx.llm.chat{ system = "...", messages = {{role="user", content="..."}},
+ *                            context_items = {{id="71053", text="WHITE METAL LANTERN"}} }
+ *   local status, body = merx.http.post_json("https://hooks.example/x", {sku = "85123A"})
+ *
+ * Every failure raises a Lua error naming the script line, so a script whose
+ * call failed stops and nothing it staged is committed. */
+#include "lua/lllm.h"
+#include "merx/embed.h"
+#include "util/util.h"
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *CFG_KEY = "merx.llm.config";
+
+/* Raise err as "SCRIPT:LINE: message" (position of the calling Lua code). */
+static int raise_err(lua_State *L, const mx_error *err) {
+  char buf[MX_ERROR_MESSAGE_MAX + 700];
+  mx_error_format(err, buf, sizeof buf);
+  luaL_where(L, 1);
+  lua_pushstring(L, buf);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+void mx_lua_llm_set_config(lua_State *L, const mx_http_config *cfg) {
+  mx_http_config *c = lua_newuserdatauv(L, sizeof *c, 0);
+  *c = *cfg;
+  lua_setfield(L, LUA_REGISTRYINDEX, CFG_KEY);
+}
+
+static const mx_http_config *get_config(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CFG_KEY);
+  mx_http_config *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c) return c;
+  mx_http_config cfg = mx_http_config_defaults();
+  mx_error err;
+  mx_error_clear(&err);
+  const char *file = getenv("MERX_LLM_CONFIG");
+  if ((file && *file && mx_http_config_load(&cfg, file, &err) != MX_OK) ||
+      mx_http_config_from_env(&cfg, &err) != MX_OK)
+    raise_err(L, &err);
+  mx_lua_llm_set_config(L, &cfg);
+  return get_config(L);
+}
+
+/* A client owned by a userdata on the stack, so an error frees it. */
+typedef struct client_box {
+  mx_http_client *c;
+} client_box;
+
+static int client_gc(lua_State *L) {
+  client_box *b = lua_touserdata(L, 1);
+  mx_http_client_free(b->c);
+  b->c = NULL;
+  return 0;
+}
+
+static mx_http_client *push_client(lua_State *L, const mx_http_config *cfg) {
+  client_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->c = NULL;
+  if (luaL_newmetatable(L, "merx.http.client")) {
+    lua_pushcfunction(L, client_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_http_client_create(cfg, &b->c, &err) != MX_OK) raise_err(L, &err);
+  return b->c;
+}
+
+/* Strings of the array at idx; the table keeps them alive while it is on
+ * the stack. Pushes the userdata that owns the pointer array. */
+static const char **check_strings(lua_State *L, int idx, size_t *n) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  *n = (size_t)lua_rawlen(L, idx);
+  const char **v = lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *v, 0);
+  for (size_t i = 0; i < *n; i++) {
+    if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
+      luaL_error(L, "bad argument #%d: element %d is a %s, expected a string", idx, (int)i + 1,
+                 luaL_typename(L, -1));
+    v[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return v;
+}
+
+/* merx.llm.embed(texts [, {builtin = bool, dim = 256}]) -> array of vectors */
+static int l_embed(lua_State *L) {
+  size_t n;
+  const char **texts = check_strings(L, 1, &n);
+  int builtin = 0;
+  lua_Integer dim = 256;
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "builtin");
+    builtin = lua_toboolean(L, -1);
+    lua_getfield(L, 2, "dim");
+    if (!lua_isnil(L, -1)) dim = luaL_checkinteger(L, -1);
+    lua_pop(L, 2);
+  }
+  const mx_http_config *cfg = get_config(L);
+  mx_error err;
+  mx_error_clear(&err);
+  float *v = NULL;
+  uint32_t d = 0;
+  if (!cfg->base_url[0] || builtin) {
+    mx_builtin_embed_options o = mx_builtin_embed_defaults();
+    if (dim < 2 || dim > 65536) luaL_error(L, "merx.llm.embed: dim must be in 2..65536");
+    o.dim = (uint32_t)dim;
+    d = o.dim;
+    v = lua_newuserdatauv(L, (n ? n : 1) * d * sizeof *v, 0);
+    if (mx_builtin_embed(texts, n, &o, 1, v, &err) != MX_OK) raise_err(L, &err);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+      lua_createtable(L, (int)d, 0);
+      for (uint32_t j = 0; j < d; j++) {
+        lua_pushnumber(L, v[i * d + j]);
+        lua_rawseti(L, -2, (lua_Integer)j + 1);
+      }
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  mx_http_client *c = push_client(L, cfg);
+  int rc = mx_openai_embed(c, texts, n, &v, &d, NULL, &err);
+  if (rc) raise_err(L, &err);
+  /* Copy into Lua tables; v is malloc'd, so no Lua error may happen before
+   * it is freed: lua_createtable can only fail on memory, where the leak is
+   * the lesser evil against a longjmp. Free promptly. */
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_createtable(L, (int)d, 0);
+    for (uint32_t j = 0; j < d; j++) {
+      lua_pushnumber(L, v[i * d + j]);
+      lua_rawseti(L, -2, (lua_Integer)j + 1);
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free(v);
+  return 1;
+}
+
+/* merx.llm.chat{system=, messages= string | {{role=, content=}, ...},
+ *               context_items = {{id=, text=} | string, ...},
+ *               temperature=, max_tokens=} -> reply text */
+static int l_chat(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_Buffer sys;
+  luaL_buffinit(L, &sys);
+  lua_getfield(L, 1, "system");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isstring(L, -1)) luaL_error(L, "merx.llm.chat: 'system' must be a string");
+    luaL_addvalue(&sys);
+  } else {
+    lua_pop(L, 1);
+  }
+  /* Retrieved products ground the answer: listed after the system text. */
+  lua_getfield(L, 1, "context_items");
+  int ctx = lua_gettop(L);
+  if (lua_istable(L, ctx)) {
+    luaL_addstring(&sys, "\n\nProducts:\n");
+    lua_Integer nc = (lua_Integer)lua_rawlen(L, ctx);
+    for (lua_Integer i = 1; i <= nc; i++) {
+      lua_rawgeti(L, ctx, i);
+      luaL_addstring(&sys, "- ");
+      if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "id");
+        lua_getfield(L, -2, "text");
+        const char *id = lua_tostring(L, -2), *text = lua_tostring(L, -1);
+        if (!text) luaL_error(L, "merx.llm.chat: context_items[%d] needs a 'text' string", (int)i);
+        if (id) {
+          luaL_addstring(&sys, id);
+          luaL_addstring(&sys, ": ");
+        }
+        luaL_addstring(&sys, text);
+        lua_pop(L, 2);
+      } else if (lua_isstring(L, -1)) {
+        luaL_addstring(&sys, lua_tostring(L, -1));
+      } else {
+        luaL_error(L, "merx.llm.chat: context_items[%d] must be a string or {id=, text=}", (int)i);
+      }
+      lua_pop(L, 1);
+      luaL_addchar(&sys, '\n');
+    }
+  } else if (!lua_isnil(L, ctx)) {
+    luaL_error(L, "merx.llm.chat: 'context_items' must be an array");
+  }
+  lua_pop(L, 1);
+  luaL_pushresult(&sys);
+  int sys_idx = lua_gettop(L);
+  lua_getfield(L, 1, "messages");
+  int mi = lua_gettop(L);
+  size_t nm = lua_istable(L, mi) ? (size_t)lua_rawlen(L, mi) : lua_isstring(L, mi) ? 1 : 0;
+  if (nm == 0) luaL_error(L, "merx.llm.chat: 'messages' must be a string or a non-empty array");
+  mx_chat_message *m = lua_newuserdatauv(L, (nm + 1) * sizeof *m, 0);
+  size_t k = 0;
+  if (lua_rawlen(L, sys_idx) > 0) m[k++] = (mx_chat_message){"system", lua_tostring(L, sys_idx)};
+  if (lua_isstring(L, mi)) {
+    m[k++] = (mx_chat_message){"user", lua_tostring(L, mi)};
+  } else {
+    for (size_t i = 1; i <= nm; i++) {
+      lua_rawgeti(L, mi, (lua_Integer)i);
+      if (!lua_istable(L, -1)) luaL_error(L, "merx.llm.chat: messages[%d] must be {role=, content=}", (int)i);
+      lua_getfield(L, -1, "role");
+      lua_getfield(L, -2, "content");
+      const char *role = lua_tostring(L, -2), *content = lua_tostring(L, -1);
+      if (!role || !content || (strcmp(role, "user") && strcmp(role, "assistant") && strcmp(role, "system")))
+        luaL_error(L, "merx.llm.chat: messages[%d] needs role (user, assistant, system) and content", (int)i);
+      m[k++] = (mx_chat_message){role, content};
+      /* The strings stay referenced by the messages table. */
+      lua_pop(L, 3);
+    }
+  }
+  lua_getfield(L, 1, "temperature");
+  double temp = lua_isnil(L, -1) ? -1 : luaL_checknumber(L, -1);
+  lua_getfield(L, 1, "max_tokens");
+  int max_tokens = lua_isnil(L, -1) ? 0 : (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 2);
+  const mx_http_config *cfg = get_config(L);
+  mx_http_client *c = push_client(L, cfg);
+  mx_error err;
+  mx_error_clear(&err);
+  char *reply = NULL;
+  if (mx_openai_chat(c, m, k, temp, max_tokens, &reply, &err) != MX_OK) raise_err(L, &err);
+  lua_pushstring(L, reply);
+  free(reply);
+  return 1;
+}
+
+/* Lua value -> JSON (tables with keys 1..n are arrays, others objects).
+ * Containers are attached to their parent before they are filled, so
+ * everything built so far hangs off the root, which a userdata with __gc
+ * owns: an error half-way (a function value, a bad key) leaks nothing. */
+typedef struct json_box {
+  json_t *j;
+} json_box;
+
+static int json_box_gc(lua_State *L) {
+  json_box *b = lua_touserdata(L, 1);
+  json_decref(b->j);
+  b->j = NULL;
+  return 0;
+}
+
+/* A scalar, or an empty array/object for a table (filled by fill_table). */
+static json_t *make_value(lua_State *L, int idx) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: return json_null();
+  case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
+    return json_real(lua_tonumber(L, idx));
+  case LUA_TSTRING: return json_stringn(lua_tostring(L, idx), lua_rawlen(L, idx));
+  case LUA_TTABLE: {
+    size_t n = (size_t)lua_rawlen(L, idx), count = 0;
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      count++;
+      lua_pop(L, 1);
+    }
+    return n > 0 && count == n ? json_array() : json_object();
+  }
+  default:
+    luaL_error(L, "merx.http.post_json: cannot send a %s as JSON", luaL_typename(L, idx));
+    return NULL;
+  }
+}
+
+static void fill_table(lua_State *L, int idx, json_t *c, int depth) {
+  if (depth > 64) luaL_error(L, "merx.http.post_json: body nested too deeply");
+  idx = lua_absindex(L, idx);
+  if (json_is_array(c)) {
+    size_t n = (size_t)lua_rawlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      json_t *v = make_value(L, -1);
+      json_array_append_new(c, v);
+      if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1);
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "merx.http.post_json: object keys must be strings");
+    json_t *v = make_value(L, -1);
+    json_object_set_new(c, lua_tostring(L, -2), v);
+    if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+/* merx.http.post_json(url, body) -> status, response text.
+ * body: a table (encoded as JSON) or a JSON string. */
+static int l_post_json(lua_State *L) {
+  const char *url = luaL_checkstring(L, 1);
+  char *text;
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    text = mx_strdup(lua_tostring(L, 2));
+  } else {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    json_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->j = NULL;
+    if (luaL_newmetatable(L, "merx.http.json")) {
+      lua_pushcfunction(L, json_box_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    box->j = make_value(L, 2);
+    fill_table(L, 2, box->j, 0);
+    text = json_dumps(box->j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(box->j);
+    box->j = NULL;
+  }
+  if (!text) luaL_error(L, "merx.http.post_json: body is not valid UTF-8");
+  /* Keep text in a Lua string so a later error cannot leak it. */
+  lua_pushstring(L, text);
+  free(text);
+  const char *body = lua_tostring(L, -1);
+  const mx_http_config *cfg = get_config(L);
+  mx_error err;
+  mx_error_clear(&err);
+  char host[256];
+  if (!mx_http_host_allowed(cfg, url, host, sizeof host)) {
+    if (!host[0]) mx_error_set(&err, MX_EINVAL, "merx.http.post_json: not an http(s) URL: '%s'", url);
+    else mx_error_set(&err, MX_EINVAL, "merx.http.post_json: host '%s' is not in the run's allow_hosts", host);
+    raise_err(L, &err);
+  }
+  mx_http_client *c = push_client(L, cfg);
+  long status = 0;
+  char *resp = NULL;
+  if (mx_http_post_json(c, url, body, &status, &resp, &err) != MX_OK) raise_err(L, &err);
+  lua_pushinteger(L, status);
+  lua_pushstring(L, resp ? resp : "");
+  free(resp);
+  return 2;
+}
+
+int mx_luaopen_llm(lua_State *L) {
+  static const luaL_Reg fns[] = {{"embed", l_embed}, {"chat", l_chat}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
+
+int mx_luaopen_http(lua_State *L) {
+  static const luaL_Reg fns[] = {{"post_json", l_post_json}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

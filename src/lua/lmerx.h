@@ -1,0 +1,71 @@
+/* Helpers shared by every Lua binding file (src/lua/l<area>.c).
+ *
+ * Errors: convert an mx_error to a Lua error in exactly one place,
+ * mx_lua_raise(). Error messages carry the script position of the Lua code
+ * that called the binding ("campaign.lua:12: ..."), found by walking up the
+ * stack to the first Lua function, so C bindings report script lines.
+ *
+ * Arrays: bulk functions take Lua arrays (tables with keys 1..n). The readers
+ * below copy them into a buffer owned by a full userdata that they push on
+ * the stack, so nothing leaks when a later check raises an error; the buffer
+ * lives while that stack slot (or any reference to it) does.
+ *
+ * Files: scripts may only touch files inside the script's directory (read)
+ * and inside --out (read and write). mx_lua_path() resolves a path argument
+ * against those rules. */
+#ifndef MERX_LUA_LMERX_H
+#define MERX_LUA_LMERX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include "merx/error.h"
+
+/* Raise err as a Lua error: "SCRIPT:LINE: <file:line:col: field 'f': message>".
+ * Never returns. */
+int mx_lua_raise(lua_State *L, const mx_error *err);
+/* printf-style Lua error prefixed with the calling script's position. Never returns. */
+int mx_lua_error(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Array of strings at idx (numbers are converted to their string form, like
+ * tostring; other types raise "bad argument #idx ... element k"). Pushes one
+ * userdata that owns the pointer array; the strings themselves stay owned by
+ * the table at idx, which must stay alive (it is on the stack) while they
+ * are used. *n receives the count. Returns the array (NULL when n == 0). */
+const char **mx_lua_check_strings(lua_State *L, int idx, size_t *n);
+/* Array of numbers at idx as doubles / floats / 32-bit indices (1-based in
+ * Lua, returned 0-based when zero_based is set). Pushes one owning userdata. */
+double *mx_lua_check_doubles(lua_State *L, int idx, size_t *n);
+float *mx_lua_check_floats(lua_State *L, int idx, size_t *n);
+/* Push a new Lua array (table) from C arrays. */
+void mx_lua_push_doubles(lua_State *L, const double *v, size_t n);
+void mx_lua_push_floats(lua_State *L, const float *v, size_t n);
+void mx_lua_push_strings(lua_State *L, const char *const *v, size_t n);
+
+/* Optional fields of an options table at idx (idx may be none or nil: the
+ * default is returned). Wrong types raise an error naming the field. */
+double mx_lua_opt_number(lua_State *L, int idx, const char *field, double def);
+lua_Integer mx_lua_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def);
+int mx_lua_opt_boolean(lua_State *L, int idx, const char *field, int def);
+/* The string stays owned by the options table. */
+const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const char *def);
+
+/* Scratch memory owned by a userdata pushed on the stack (freed by the GC). */
+void *mx_lua_scratch(lua_State *L, size_t size);
+
+/* Resolve a script-supplied path for reading (write = 0) or writing
+ * (write = 1). Relative paths are taken relative to the script's directory
+ * for reading and to the --out directory for writing. Reading is allowed
+ * inside the script's directory or --out; writing only inside --out.
+ * Raises a Lua error otherwise. Pushes the resolved absolute path (a Lua
+ * string) and returns it. Outside `merx run` (merx.so in a stock lua5.4)
+ * there is no sandbox and paths are used as given. */
+const char *mx_lua_path(lua_State *L, int idx, int write);
+
+/* Raise an error when called after the current run has ended (an object
+ * kept alive by a finalizer, say). Bindings of long-lived objects call it in
+ * every method. what names the object ("model"). */
+void mx_lua_check_run_active(lua_State *L, const char *what);
+
+#endif

@@ -1,0 +1,575 @@
+/* merx.model: embedding models in scripts.
+ *
+ *   local m <close> = merx.model.load("shop.mxm")      -- or merx.model.train{...}
+ *   local items, scores = m:recommend(users, 10, { exclude_seen = true, candidates = ids })
+ *   local mat = m:score(users, items)                  -- matrix userdata (one sgemm)
+ *   local sim, s = m:similar(items, 5)
+ *   local rec, s = m:fold_in({ "A", "B" }, { k = 10 }) -- a new user from their items
+ *   local why = m:explain(users, items, 3)             -- contributing training items
+ *
+ * Models and matrices are userdata with __gc and __close; their methods
+ * refuse to work after close or after the run that created them ended. All
+ * calls are bulk: arrays of string ids in, arrays out, one C call each. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lua/internal.h"
+#include "lua/lmerx.h"
+#include "merx/model.h"
+#include "merx/score.h"
+
+#define MODEL_MT "merx.model"
+#define MATRIX_MT "merx.matrix"
+
+typedef struct lmodel {
+  mx_model *m;
+} lmodel;
+
+typedef struct lmatrix {
+  float *v;
+  uint32_t rows, cols;
+} lmatrix;
+
+static mx_model *check_model(lua_State *L) {
+  lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
+  mx_lua_check_run_active(L, "model");
+  if (!lm->m) mx_lua_error(L, "model is closed");
+  return lm->m;
+}
+
+static int model_gc(lua_State *L) {
+  lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
+  mx_model_free(lm->m);
+  lm->m = NULL;
+  return 0;
+}
+
+static void push_model(lua_State *L, mx_model *m) {
+  lmodel *lm = lua_newuserdatauv(L, sizeof *lm, 0);
+  lm->m = m;
+  luaL_setmetatable(L, MODEL_MT);
+}
+
+/* merx.model.load(path) -> model */
+static int l_load(lua_State *L) {
+  mx_lua_check_run_active(L, "merx.model");
+  lua_settop(L, 1);
+  const char *path = mx_lua_path(L, 1, 0);
+  mx_model *m;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_model_load(path, &m, &err) != MX_OK) return mx_lua_raise(L, &err);
+  push_model(L, m);
+  return 1;
+}
+
+typedef struct train_ctx {
+  mx_run *run;
+} train_ctx;
+
+/* Between epochs: honour the run's deadline, memory limit and signals. */
+static int on_epoch(void *ctx, const mx_epoch_report *r) {
+  (void)r;
+  train_ctx *t = ctx;
+  if (!t->run || !t->run->sandboxed) return 0;
+  if (t->run->mem_over || t->run->stopped) return 1;
+  if (t->run->deadline > 0 && mx_now_seconds() > t->run->deadline) return 1;
+  return 0;
+}
+
+/* merx.model.train(frame, { algo = "ials", factors = 32, epochs = 10, reg, alpha,
+ *                           lr, seed, threads, user = "user", item = "item", value = "value" })
+ * Interactions come from the frame's user/item (and optional value) columns;
+ * repeated pairs add up. */
+static int l_train(lua_State *L) {
+  mx_lua_check_run_active(L, "merx.model");
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  const char *algo = mx_lua_opt_string(L, 2, "algo", "ials");
+  int kind = mx_model_kind_parse(algo);
+  if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
+  const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
+  const char *icol = mx_lua_opt_string(L, 2, "item", "item");
+  const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
+  size_t nu, ni, nv = 0;
+  if (lua_getfield(L, 1, ucol) != LUA_TTABLE)
+    return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", ucol);
+  const char **users = mx_lua_check_strings(L, -1, &nu);
+  if (lua_getfield(L, 1, icol) != LUA_TTABLE)
+    return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", icol);
+  const char **items = mx_lua_check_strings(L, -1, &ni);
+  float *values = NULL;
+  if (lua_getfield(L, 1, vcol) == LUA_TTABLE) values = mx_lua_check_floats(L, -1, &nv);
+  if (ni != nu || (values && nv != nu))
+    return mx_lua_error(L, "merx.model.train: columns differ in length");
+  mx_train_options o = mx_train_defaults((mx_model_kind)kind);
+  o.factors = (uint32_t)mx_lua_opt_integer(L, 2, "factors", o.factors);
+  o.epochs = (int)mx_lua_opt_integer(L, 2, "epochs", o.epochs);
+  o.reg = mx_lua_opt_number(L, 2, "reg", o.reg);
+  o.alpha = mx_lua_opt_number(L, 2, "alpha", o.alpha);
+  o.lr = mx_lua_opt_number(L, 2, "lr", o.lr);
+  o.seed = (uint64_t)mx_lua_opt_integer(L, 2, "seed", (lua_Integer)o.seed);
+  o.threads = (int)mx_lua_opt_integer(L, 2, "threads", 0);
+  train_ctx tc = {mx_lua_run(L)};
+  o.on_epoch = on_epoch;
+  o.ctx = &tc;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_dataset *d;
+  if (mx_dataset_from_triplets(users, items, values, NULL, nu, &d, &err) != MX_OK)
+    return mx_lua_raise(L, &err);
+  mx_model *m;
+  int rc = mx_model_train(d, &o, &m, &err);
+  mx_dataset_free(d);
+  if (rc != MX_OK) return mx_lua_raise(L, &err);
+  if (tc.run && tc.run->sandboxed &&
+      (tc.run->stopped || tc.run->mem_over ||
+       (tc.run->deadline > 0 && mx_now_seconds() > tc.run->deadline))) {
+    mx_model_free(m);
+    return mx_lua_error(L, "merx.model.train: stopped by the run's limits");
+  }
+  push_model(L, m);
+  return 1;
+}
+
+/* Dense indices of string ids; unknown ids map to UINT32_MAX. Pushes a buffer. */
+static uint32_t *map_ids(lua_State *L, int idx, const mx_idmap *map, size_t *n) {
+  const char **s = mx_lua_check_strings(L, idx, n);
+  uint32_t *v = mx_lua_scratch(L, (*n ? *n : 1) * sizeof *v);
+  for (size_t i = 0; i < *n; i++) {
+    int64_t k = mx_idmap_find(map, s[i], strlen(s[i]));
+    v[i] = k < 0 ? UINT32_MAX : (uint32_t)k;
+  }
+  return v;
+}
+
+/* Lists of ids and scores from a top-K result; rows for unknown queries
+ * (pos[r] == UINT32_MAX) are empty. */
+static void push_lists(lua_State *L, const mx_topk_result *r, const uint32_t *pos, size_t n,
+                       const mx_idmap *names) {
+  lua_createtable(L, (int)n, 0);
+  int items = lua_gettop(L);
+  lua_createtable(L, (int)n, 0);
+  int scores = lua_gettop(L);
+  for (size_t q = 0; q < n; q++) {
+    uint32_t row = pos ? pos[q] : (uint32_t)q;
+    uint32_t c = (row == UINT32_MAX || !r) ? 0 : r->count[row];
+    lua_createtable(L, (int)c, 0);
+    lua_createtable(L, (int)c, 0);
+    for (uint32_t j = 0; j < c; j++) {
+      lua_pushstring(L, mx_idmap_name(names, r->ids[(size_t)row * r->k + j]));
+      lua_rawseti(L, -3, j + 1);
+      lua_pushnumber(L, r->scores[(size_t)row * r->k + j]);
+      lua_rawseti(L, -2, j + 1);
+    }
+    lua_rawseti(L, scores, (lua_Integer)q + 1);
+    lua_rawseti(L, items, (lua_Integer)q + 1);
+  }
+}
+
+/* Options shared by recommend / similar / fold_in. Pushes buffers. */
+static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, mx_topk_options *o) {
+  *o = mx_topk_defaults();
+  o->k = k;
+  o->threads = (int)mx_lua_opt_integer(L, idx, "threads", 0);
+  o->include_seen = !mx_lua_opt_boolean(L, idx, "exclude_seen", 1);
+  if (!lua_isnoneornil(L, idx) && lua_getfield(L, idx, "candidates") == LUA_TTABLE) {
+    size_t nc;
+    uint32_t *c = map_ids(L, -1, m->items, &nc);
+    size_t kept = 0;
+    for (size_t i = 0; i < nc; i++)
+      if (c[i] != UINT32_MAX) c[kept++] = c[i];
+    if (kept == 0) mx_lua_error(L, "candidates: none of the %zu items is known to the model", nc);
+    o->candidates = c;
+    o->n_candidates = (uint32_t)kept;
+    /* keep the buffer alive below the options table's slot */
+    lua_setfield(L, LUA_REGISTRYINDEX, "merx.topk_candidates");
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, idx)) {
+    lua_pop(L, 1);
+  }
+}
+
+static uint32_t check_k(lua_State *L, int idx, lua_Integer def) {
+  lua_Integer k = luaL_optinteger(L, idx, def);
+  if (k < 1 || k > 100000) mx_lua_error(L, "k must be between 1 and 100000, got %lld", (long long)k);
+  return (uint32_t)k;
+}
+
+/* Compact the known ids into a query list; pos[q] = row of query q or UINT32_MAX. */
+static uint32_t *known_rows(lua_State *L, const uint32_t *ids, size_t n, uint32_t **query, uint32_t *nq) {
+  uint32_t *pos = mx_lua_scratch(L, (n ? n : 1) * sizeof *pos);
+  uint32_t *q = mx_lua_scratch(L, (n ? n : 1) * sizeof *q);
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i] == UINT32_MAX) {
+      pos[i] = UINT32_MAX;
+    } else {
+      pos[i] = k;
+      q[k++] = ids[i];
+    }
+  }
+  *query = q;
+  *nq = k;
+  return pos;
+}
+
+/* m:recommend(users, k [, opts]) -> items, scores (one list per user; empty
+ * for users the model does not know). opts: exclude_seen (true), candidates,
+ * threads. */
+static int m_recommend(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 4);
+  uint32_t k = check_k(L, 3, 10);
+  size_t n;
+  uint32_t *ids = map_ids(L, 2, m->users, &n);
+  uint32_t *query, nq;
+  uint32_t *pos = known_rows(L, ids, n, &query, &nq);
+  mx_topk_options o;
+  topk_options(L, 4, m, k, &o);
+  mx_topk_result *r = NULL;
+  mx_error err;
+  mx_error_clear(&err);
+  if (nq > 0 && mx_topk_batch(m, query, nq, &o, &r, &err) != MX_OK && err.code != MX_EEMPTY)
+    return mx_lua_raise(L, &err);
+  push_lists(L, r, pos, n, m->items);
+  mx_topk_result_free(r);
+  return 2;
+}
+
+/* m:similar(items, k [, opts]) -> items, scores; opts.users = true for
+ * similar users, opts.metric = "cosine" | "dot". */
+static int m_similar(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 4);
+  uint32_t k = check_k(L, 3, 10);
+  int of_users = mx_lua_opt_boolean(L, 4, "users", 0);
+  const char *metric = mx_lua_opt_string(L, 4, "metric", "cosine");
+  mx_similarity sim = strcmp(metric, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE;
+  size_t n;
+  const mx_idmap *map = of_users ? m->users : m->items;
+  uint32_t *ids = map_ids(L, 2, map, &n);
+  uint32_t *query, nq;
+  uint32_t *pos = known_rows(L, ids, n, &query, &nq);
+  mx_topk_options o;
+  topk_options(L, 4, m, k, &o);
+  mx_topk_result *r = NULL;
+  mx_error err;
+  mx_error_clear(&err);
+  int rc = MX_OK;
+  if (nq > 0)
+    rc = of_users ? mx_similar_users(m, query, nq, sim, &o, &r, &err)
+                  : mx_similar_items(m, query, nq, sim, &o, &r, &err);
+  if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
+  push_lists(L, r, pos, n, map);
+  mx_topk_result_free(r);
+  return 2;
+}
+
+/* m:fold_in(items [, { k = 10, values = {...} }]) -> items, scores for a
+ * user who is not in the model, from the items they interacted with
+ * (unknown items are ignored). */
+static int m_fold_in(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 3);
+  uint32_t k = (uint32_t)mx_lua_opt_integer(L, 3, "k", 10);
+  if (k < 1) return mx_lua_error(L, "fold_in: k must be >= 1");
+  size_t n;
+  uint32_t *ids = map_ids(L, 2, m->items, &n);
+  float *vals = NULL;
+  if (!lua_isnoneornil(L, 3) && lua_getfield(L, 3, "values") == LUA_TTABLE) {
+    size_t nv;
+    vals = mx_lua_check_floats(L, -1, &nv);
+    if (nv != n) return mx_lua_error(L, "fold_in: values and items differ in length");
+  }
+  uint32_t *hist = mx_lua_scratch(L, (n ? n : 1) * sizeof *hist);
+  float *hv = mx_lua_scratch(L, (n ? n : 1) * sizeof *hv);
+  size_t h = 0;
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] != UINT32_MAX) {
+      hist[h] = ids[i];
+      hv[h++] = vals ? vals[i] : 1.0f;
+    }
+  mx_topk_options o = mx_topk_defaults();
+  o.k = k;
+  o.threads = 1;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_topk_result *r = NULL;
+  /* sort + dedupe the history for the CSR row */
+  for (size_t a = 1; a < h; a++)
+    for (size_t b = a; b > 0 && hist[b - 1] > hist[b]; b--) {
+      uint32_t t = hist[b]; hist[b] = hist[b - 1]; hist[b - 1] = t;
+      float tv = hv[b]; hv[b] = hv[b - 1]; hv[b - 1] = tv;
+    }
+  size_t u = 0;
+  for (size_t a = 0; a < h; a++) {
+    if (u > 0 && hist[u - 1] == hist[a]) { hv[u - 1] += hv[a]; continue; }
+    hist[u] = hist[a];
+    hv[u++] = hv[a];
+  }
+  uint64_t indptr[2] = {0, u};
+  mx_csr hcsr = {1, u, indptr, hist, hv, NULL};
+  int rc;
+  if (m->kind == MX_MODEL_EASE) {
+    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, &r, &err);
+  } else {
+    float *x = mx_lua_scratch(L, (m->factors ? m->factors : 1) * sizeof *x);
+    float bias = 0;
+    rc = mx_model_fold_in(m, hist, hv, u, x, &bias, &err);
+    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, &r, &err);
+  }
+  if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
+  uint32_t zero = 0;
+  push_lists(L, r, r ? &zero : NULL, 1, m->items);
+  mx_topk_result_free(r);
+  /* one history in, one list out */
+  lua_rawgeti(L, -2, 1);
+  lua_rawgeti(L, -2, 1);
+  return 2;
+}
+
+/* m:score(users, items) -> matrix (users x items); unknown ids raise. */
+static int m_score(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 3);
+  size_t nu, ni;
+  uint32_t *u = map_ids(L, 2, m->users, &nu);
+  uint32_t *it = map_ids(L, 3, m->items, &ni);
+  for (size_t i = 0; i < nu; i++)
+    if (u[i] == UINT32_MAX) {
+      lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      return mx_lua_error(L, "score: unknown user '%s'", lua_tostring(L, -1));
+    }
+  for (size_t i = 0; i < ni; i++)
+    if (it[i] == UINT32_MAX) {
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      return mx_lua_error(L, "score: unknown item '%s'", lua_tostring(L, -1));
+    }
+  if ((double)nu * (double)ni > 1e9) return mx_lua_error(L, "score: %zu x %zu is too large", nu, ni);
+  mx_run *run = mx_lua_run(L);
+  size_t bytes = nu * ni * sizeof(float);
+  if (run && mx_run_charge(run, bytes) != 0)
+    return mx_lua_error(L, "score: a %zu x %zu matrix is over the memory limit (--memory)", nu, ni);
+  lmatrix *mat = lua_newuserdatauv(L, sizeof *mat, 0);
+  mat->v = NULL;
+  mat->rows = (uint32_t)nu;
+  mat->cols = (uint32_t)ni;
+  luaL_setmetatable(L, MATRIX_MT);
+  mat->v = mx_alloc_aligned(bytes ? bytes : 4, 0);
+  if (!mat->v) {
+    if (run) mx_run_uncharge(run, bytes);
+    return mx_lua_error(L, "score: out of memory");
+  }
+  mx_error err;
+  mx_error_clear(&err);
+  if (nu && ni && mx_score_matrix(m, u, (uint32_t)nu, it, (uint32_t)ni, 1, mat->v, &err) != MX_OK)
+    return mx_lua_raise(L, &err);
+  return 1;
+}
+
+/* m:explain(users, items [, top = 3]) -> per pair a list of { item, weight } */
+static int m_explain(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 4);
+  lua_Integer top = luaL_optinteger(L, 4, 3);
+  if (top < 1 || top > 1000) return mx_lua_error(L, "explain: top must be 1..1000");
+  size_t nu, ni;
+  uint32_t *u = map_ids(L, 2, m->users, &nu);
+  uint32_t *it = map_ids(L, 3, m->items, &ni);
+  if (nu != ni) return mx_lua_error(L, "explain: users and items differ in length");
+  uint32_t *pu = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pu);
+  uint32_t *pi = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pi);
+  uint32_t *pos = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pos);
+  uint32_t np = 0;
+  for (size_t i = 0; i < nu; i++) {
+    if (u[i] == UINT32_MAX || it[i] == UINT32_MAX) { pos[i] = UINT32_MAX; continue; }
+    pos[i] = np;
+    pu[np] = u[i];
+    pi[np++] = it[i];
+  }
+  uint32_t *io = mx_lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *io);
+  float *wo = mx_lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *wo);
+  uint32_t *cnt = mx_lua_scratch(L, ((size_t)np + 1) * sizeof *cnt);
+  mx_error err;
+  mx_error_clear(&err);
+  if (np && mx_explain(m, pu, pi, np, (uint32_t)top, io, wo, cnt, &err) != MX_OK)
+    return mx_lua_raise(L, &err);
+  lua_createtable(L, (int)nu, 0);
+  for (size_t i = 0; i < nu; i++) {
+    uint32_t p = pos[i];
+    uint32_t c = p == UINT32_MAX ? 0 : cnt[p];
+    lua_createtable(L, (int)c, 0);
+    for (uint32_t j = 0; j < c; j++) {
+      lua_createtable(L, 0, 2);
+      lua_pushstring(L, mx_idmap_name(m->items, io[(size_t)p * (size_t)top + j]));
+      lua_setfield(L, -2, "item");
+      lua_pushnumber(L, wo[(size_t)p * (size_t)top + j]);
+      lua_setfield(L, -2, "weight");
+      lua_rawseti(L, -2, j + 1);
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* m:info() -> { kind, users, items, factors, implicit } */
+static int m_info(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, mx_model_kind_name(m->kind));
+  lua_setfield(L, -2, "kind");
+  lua_pushinteger(L, m->n_users);
+  lua_setfield(L, -2, "users");
+  lua_pushinteger(L, m->n_items);
+  lua_setfield(L, -2, "items");
+  lua_pushinteger(L, m->factors);
+  lua_setfield(L, -2, "factors");
+  lua_pushboolean(L, m->implicit);
+  lua_setfield(L, -2, "implicit");
+  return 1;
+}
+
+/* m:knows(ids [, "items"]) -> array of booleans */
+static int m_knows(lua_State *L) {
+  mx_model *m = check_model(L);
+  lua_settop(L, 3);
+  const char *what = luaL_optstring(L, 3, "users");
+  size_t n;
+  uint32_t *ids = map_ids(L, 2, strcmp(what, "items") == 0 ? m->items : m->users, &n);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushboolean(L, ids[i] != UINT32_MAX);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static int m_close(lua_State *L) {
+  lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
+  mx_model_free(lm->m);
+  lm->m = NULL;
+  return 0;
+}
+
+static int m_tostring(lua_State *L) {
+  lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
+  if (!lm->m) lua_pushliteral(L, "merx.model (closed)");
+  else lua_pushfstring(L, "merx.model (%s, %d users, %d items)", mx_model_kind_name(lm->m->kind),
+                       (int)lm->m->n_users, (int)lm->m->n_items);
+  return 1;
+}
+
+/* ---- matrix */
+
+static lmatrix *check_matrix(lua_State *L) {
+  lmatrix *mat = luaL_checkudata(L, 1, MATRIX_MT);
+  mx_lua_check_run_active(L, "matrix");
+  if (!mat->v) mx_lua_error(L, "matrix is closed");
+  return mat;
+}
+
+static int x_gc(lua_State *L) {
+  lmatrix *mat = luaL_checkudata(L, 1, MATRIX_MT);
+  if (mat->v) {
+    mx_run *run = mx_lua_run(L);
+    if (run) mx_run_uncharge(run, (size_t)mat->rows * mat->cols * sizeof(float));
+    mx_free_aligned(mat->v);
+  }
+  mat->v = NULL;
+  return 0;
+}
+
+/* mat:get(r, c) (1-based) */
+static int x_get(lua_State *L) {
+  lmatrix *mat = check_matrix(L);
+  lua_Integer r = luaL_checkinteger(L, 2), c = luaL_checkinteger(L, 3);
+  if (r < 1 || r > mat->rows || c < 1 || c > mat->cols)
+    return mx_lua_error(L, "matrix:get(%lld, %lld) outside %u x %u", (long long)r, (long long)c,
+                        mat->rows, mat->cols);
+  lua_pushnumber(L, mat->v[(size_t)(r - 1) * mat->cols + (size_t)(c - 1)]);
+  return 1;
+}
+
+/* mat:row(r) -> array of the row's scores */
+static int x_row(lua_State *L) {
+  lmatrix *mat = check_matrix(L);
+  lua_Integer r = luaL_checkinteger(L, 2);
+  if (r < 1 || r > mat->rows) return mx_lua_error(L, "matrix:row(%lld) outside 1..%u", (long long)r, mat->rows);
+  mx_lua_push_floats(L, mat->v + (size_t)(r - 1) * mat->cols, mat->cols);
+  return 1;
+}
+
+/* mat:argmax() -> per row the column index of the largest score, and the scores */
+static int x_argmax(lua_State *L) {
+  lmatrix *mat = check_matrix(L);
+  lua_createtable(L, (int)mat->rows, 0);
+  lua_createtable(L, (int)mat->rows, 0);
+  for (uint32_t r = 0; r < mat->rows; r++) {
+    const float *row = mat->v + (size_t)r * mat->cols;
+    uint32_t best = 0;
+    for (uint32_t c = 1; c < mat->cols; c++)
+      if (row[c] > row[best]) best = c;
+    lua_pushinteger(L, mat->cols ? best + 1 : 0);
+    lua_rawseti(L, -3, r + 1);
+    lua_pushnumber(L, mat->cols ? row[best] : NAN);
+    lua_rawseti(L, -2, r + 1);
+  }
+  return 2;
+}
+
+static int x_shape(lua_State *L) {
+  lmatrix *mat = check_matrix(L);
+  lua_pushinteger(L, mat->rows);
+  lua_pushinteger(L, mat->cols);
+  return 2;
+}
+
+static int x_len(lua_State *L) {
+  lmatrix *mat = check_matrix(L);
+  lua_pushinteger(L, mat->rows);
+  return 1;
+}
+
+int mx_luaopen_model(lua_State *L) {
+  static const luaL_Reg model_methods[] = {
+      {"recommend", m_recommend}, {"similar", m_similar}, {"fold_in", m_fold_in},
+      {"score", m_score},         {"explain", m_explain}, {"info", m_info},
+      {"knows", m_knows},         {"close", m_close},     {NULL, NULL}};
+  static const luaL_Reg matrix_methods[] = {{"get", x_get},     {"row", x_row},
+                                            {"argmax", x_argmax}, {"shape", x_shape},
+                                            {"close", x_gc},    {NULL, NULL}};
+  if (luaL_newmetatable(L, MODEL_MT)) {
+    luaL_newlib(L, model_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, model_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, model_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, m_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "merx.model");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, MATRIX_MT)) {
+    luaL_newlib(L, matrix_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, x_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, x_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, x_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushliteral(L, "merx.matrix");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  static const luaL_Reg f[] = {{"load", l_load}, {"train", l_train}, {NULL, NULL}};
+  luaL_newlib(L, f);
+  return 1;
+}

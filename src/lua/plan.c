@@ -1,0 +1,447 @@
+/* The staged decision plan: what merx.emit() collected, kept in C memory
+ * (charged against the run's memory limit) until the commit.
+ *
+ * Each kind ("offer", "order", ...) has its own column list (in order of
+ * first appearance) and a byte buffer of rows, each row encoded as
+ *   u32 nfields, then per field: u16 column, u8 type, u32 length, bytes
+ * with numbers already formatted the way Lua's tostring does (%.14g), so the
+ * commit only copies bytes. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "lua/internal.h"
+#include "lua/lmerx.h"
+#include "merx/data.h"
+#include "store/decisions.h"
+
+enum { T_STR = 's', T_INT = 'i', T_NUM = 'f', T_BOOL = 'b' };
+#define MAX_FIELDS 64
+
+typedef struct kind {
+  char *name;
+  char **cols;
+  int ncols, capcols;
+  unsigned char *buf;
+  size_t len, cap, rows;
+} kind;
+
+struct mx_plan {
+  kind *kinds;
+  int n, cap;
+  size_t total;
+  int last;
+};
+
+mx_plan *mx_plan_create(void) { return calloc(1, sizeof(mx_plan)); }
+
+void mx_plan_free(mx_plan *p) {
+  if (!p) return;
+  for (int k = 0; k < p->n; k++) {
+    free(p->kinds[k].name);
+    for (int c = 0; c < p->kinds[k].ncols; c++) free(p->kinds[k].cols[c]);
+    free(p->kinds[k].cols);
+    free(p->kinds[k].buf);
+  }
+  free(p->kinds);
+  free(p);
+}
+
+size_t mx_plan_count(const mx_plan *p) { return p ? p->total : 0; }
+int mx_plan_kinds(const mx_plan *p) { return p ? p->n : 0; }
+const char *mx_plan_kind_name(const mx_plan *p, int k) { return p->kinds[k].name; }
+size_t mx_plan_kind_count(const mx_plan *p, int k) { return p->kinds[k].rows; }
+
+static int valid_kind(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-') return 0;
+  return 1;
+}
+
+static kind *find_kind(lua_State *L, mx_run *run, mx_plan *p, const char *name) {
+  if (p->last < p->n && strcmp(p->kinds[p->last].name, name) == 0) return &p->kinds[p->last];
+  for (int k = 0; k < p->n; k++)
+    if (strcmp(p->kinds[k].name, name) == 0) {
+      p->last = k;
+      return &p->kinds[k];
+    }
+  if (!valid_kind(name))
+    mx_lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", name);
+  if (p->n == p->cap) {
+    int nc = p->cap ? p->cap * 2 : 8;
+    kind *nk = realloc(p->kinds, (size_t)nc * sizeof *nk);
+    if (!nk) mx_lua_error(L, "merx.emit: out of memory");
+    p->kinds = nk;
+    p->cap = nc;
+  }
+  kind *k = &p->kinds[p->n];
+  memset(k, 0, sizeof *k);
+  k->name = mx_strdup(name);
+  if (!k->name) mx_lua_error(L, "merx.emit: out of memory");
+  (void)run;
+  p->last = p->n++;
+  return k;
+}
+
+static int column(lua_State *L, kind *k, const char *name) {
+  for (int c = 0; c < k->ncols; c++)
+    if (strcmp(k->cols[c], name) == 0) return c;
+  if (k->ncols >= 4096) mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", k->name);
+  if (k->ncols == k->capcols) {
+    int nc = k->capcols ? k->capcols * 2 : 8;
+    char **n = realloc(k->cols, (size_t)nc * sizeof *n);
+    if (!n) mx_lua_error(L, "merx.emit: out of memory");
+    k->cols = n;
+    k->capcols = nc;
+  }
+  k->cols[k->ncols] = mx_strdup(name);
+  if (!k->cols[k->ncols]) mx_lua_error(L, "merx.emit: out of memory");
+  return k->ncols++;
+}
+
+static void put(unsigned char **w, const void *src, size_t n) {
+  memcpy(*w, src, n);
+  *w += n;
+}
+
+void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
+  mx_plan *p = run->plan;
+  kind *k = find_kind(L, run, p, kname);
+  idx = lua_absindex(L, idx);
+  struct {
+    int col;
+    char type;
+    const char *s;
+    size_t len;
+  } f[MAX_FIELDS];
+  char numbuf[MAX_FIELDS][32];
+  int nf = 0, has_reason = 0;
+  size_t bytes = 4;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      mx_lua_error(L, "merx.emit: record keys must be strings (got a %s key)",
+                   luaL_typename(L, -2));
+    const char *key = lua_tostring(L, -2);
+    if (nf == MAX_FIELDS) mx_lua_error(L, "merx.emit: more than %d fields in one record", MAX_FIELDS);
+    int t = lua_type(L, -1);
+    f[nf].col = column(L, k, key);
+    if (t == LUA_TSTRING) {
+      f[nf].type = T_STR;
+      f[nf].s = lua_tolstring(L, -1, &f[nf].len); /* owned by the record table */
+      if (strcmp(key, "reason") == 0 && f[nf].len > 0) has_reason = 1;
+    } else if (t == LUA_TNUMBER) {
+      if (lua_isinteger(L, -1)) {
+        f[nf].type = T_INT;
+        f[nf].len = (size_t)snprintf(numbuf[nf], 32, "%lld", (long long)lua_tointeger(L, -1));
+      } else {
+        double d = lua_tonumber(L, -1);
+        if (!isfinite(d))
+          mx_lua_error(L, "merx.emit: field '%s' is not a finite number", key);
+        f[nf].type = T_NUM;
+        f[nf].len = (size_t)snprintf(numbuf[nf], 32, "%.14g", d);
+      }
+      f[nf].s = numbuf[nf];
+    } else if (t == LUA_TBOOLEAN) {
+      f[nf].type = T_BOOL;
+      f[nf].s = lua_toboolean(L, -1) ? "true" : "false";
+      f[nf].len = strlen(f[nf].s);
+    } else {
+      mx_lua_error(L, "merx.emit: field '%s' is a %s; records hold strings, numbers and booleans",
+                   key, luaL_typename(L, -1));
+    }
+    bytes += 7 + f[nf].len;
+    nf++;
+    lua_pop(L, 1);
+  }
+  if (!has_reason)
+    mx_lua_error(L, "merx.emit: the '%s' record needs a non-empty 'reason' string "
+                 "(why this decision was made)", kname);
+  if (k->len + bytes > k->cap) {
+    size_t nc = k->cap ? k->cap * 2 : 4096;
+    while (nc < k->len + bytes) nc *= 2;
+    if (mx_run_charge(run, nc - k->cap) != 0) {
+      run->mem_over = 1;
+      mx_lua_error(L, "merx.emit: memory limit of %zu MB reached while staging decisions (--memory)",
+                   run->mem_limit >> 20);
+    }
+    unsigned char *nb = realloc(k->buf, nc);
+    if (!nb) {
+      mx_run_uncharge(run, nc - k->cap);
+      mx_lua_error(L, "merx.emit: out of memory");
+    }
+    k->buf = nb;
+    k->cap = nc;
+  }
+  unsigned char *w = k->buf + k->len;
+  uint32_t n32 = (uint32_t)nf;
+  put(&w, &n32, 4);
+  for (int i = 0; i < nf; i++) {
+    uint16_t c = (uint16_t)f[i].col;
+    uint32_t l = (uint32_t)f[i].len;
+    put(&w, &c, 2);
+    put(&w, &f[i].type, 1);
+    put(&w, &l, 4);
+    put(&w, f[i].s, f[i].len);
+  }
+  k->len += bytes;
+  k->rows++;
+  p->total++;
+}
+
+/* ---------------------------------------------------------------- output */
+
+typedef struct field {
+  char type;
+  const char *s;
+  uint32_t len;
+} field;
+
+/* Decode the row at *pos into vals (indexed by column; type 0 = absent). */
+static void decode(const kind *k, size_t *pos, field *vals) {
+  const unsigned char *r = k->buf + *pos;
+  uint32_t nf;
+  memcpy(&nf, r, 4);
+  r += 4;
+  for (int c = 0; c < k->ncols; c++) vals[c].type = 0;
+  for (uint32_t i = 0; i < nf; i++) {
+    uint16_t c;
+    uint32_t l;
+    memcpy(&c, r, 2);
+    char t = (char)r[2];
+    memcpy(&l, r + 3, 4);
+    vals[c].type = t;
+    vals[c].s = (const char *)r + 7;
+    vals[c].len = l;
+    r += 7 + l;
+  }
+  *pos = (size_t)(r - k->buf);
+}
+
+/* Column order: user first, reason last, the others alphabetically, so the
+ * files do not depend on Lua's table iteration order. */
+static const kind *g_sort_kind;
+static int col_rank(const char *s) {
+  if (strcmp(s, "user") == 0) return 0;
+  if (strcmp(s, "reason") == 0) return 2;
+  return 1;
+}
+static int by_col(const void *a, const void *b) {
+  const char *x = g_sort_kind->cols[*(const int *)a], *y = g_sort_kind->cols[*(const int *)b];
+  int rx = col_rank(x), ry = col_rank(y);
+  if (rx != ry) return rx - ry;
+  return strcmp(x, y);
+}
+static int *column_order(const kind *k) {
+  int *o = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *o);
+  if (!o) return NULL;
+  for (int c = 0; c < k->ncols; c++) o[c] = c;
+  g_sort_kind = k;
+  qsort(o, (size_t)k->ncols, sizeof *o, by_col);
+  return o;
+}
+
+static void write_csv_field(FILE *f, const field *v) {
+  if (!v->type) return;
+  int quote = 0;
+  for (uint32_t i = 0; i < v->len; i++) {
+    char c = v->s[i];
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') {
+      quote = 1;
+      break;
+    }
+  }
+  if (!quote) {
+    fwrite(v->s, 1, v->len, f);
+    return;
+  }
+  fputc('"', f);
+  for (uint32_t i = 0; i < v->len; i++) {
+    if (v->s[i] == '"') fputc('"', f);
+    fputc(v->s[i], f);
+  }
+  fputc('"', f);
+}
+
+static void write_csv(const kind *k, const int *order, FILE *f, field *vals) {
+  for (int i = 0; i < k->ncols; i++) {
+    if (i) fputc(',', f);
+    field h = {T_STR, k->cols[order[i]], (uint32_t)strlen(k->cols[order[i]])};
+    write_csv_field(f, &h);
+  }
+  fputc('\n', f);
+  size_t pos = 0;
+  for (size_t r = 0; r < k->rows; r++) {
+    decode(k, &pos, vals);
+    for (int i = 0; i < k->ncols; i++) {
+      if (i) fputc(',', f);
+      write_csv_field(f, &vals[order[i]]);
+    }
+    fputc('\n', f);
+  }
+}
+
+/* One JSON object; reason excluded when skip_reason (the log keeps it apart). */
+static void write_json_record(const kind *k, const int *order, const field *vals, FILE *f,
+                              int skip_reason) {
+  fputc('{', f);
+  int first = 1;
+  for (int i = 0; i < k->ncols; i++) {
+    const field *v = &vals[order[i]];
+    if (!v->type) continue;
+    if (skip_reason && strcmp(k->cols[order[i]], "reason") == 0) continue;
+    if (!first) fputc(',', f);
+    first = 0;
+    mx_json_escape(f, k->cols[order[i]], strlen(k->cols[order[i]]));
+    fputc(':', f);
+    if (v->type == T_STR) mx_json_escape(f, v->s, v->len);
+    else fwrite(v->s, 1, v->len, f);
+  }
+  fputc('}', f);
+}
+
+void mx_plan_print(const mx_plan *p, FILE *f) {
+  for (int kk = 0; kk < p->n; kk++) {
+    const kind *k = &p->kinds[kk];
+    field *vals = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *vals);
+    int *order = column_order(k);
+    if (!vals || !order) {
+      free(vals);
+      free(order);
+      continue;
+    }
+    fprintf(f, "# %s: %zu decision%s\n", k->name, k->rows, k->rows == 1 ? "" : "s");
+    write_csv(k, order, f, vals);
+    free(vals);
+    free(order);
+  }
+}
+
+static int make_dirs(const char *dir, mx_error *err) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dir);
+  size_t n = strlen(buf);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return mx_error_at(err, MX_EIO, buf, 0, 0, NULL, "cannot create directory: %s",
+                           strerror(errno));
+      buf[i] = c;
+    }
+  }
+  return MX_OK;
+}
+
+int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
+  if (p->n == 0 && run->n_files == 0) return MX_OK;
+  int rc = MX_OK;
+  int nfiles = 0;
+  mx_atomic_file *af = calloc((size_t)(2 * p->n + 1), sizeof *af);
+  mx_decision_log *log = NULL;
+  char *rec = NULL;
+  size_t rec_len = 0;
+  FILE *rf = NULL;
+  if (!af) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
+  if (ci->log_path && p->n > 0) {
+    if ((rc = mx_decisions_open(ci->log_path, 1, &log, err)) != MX_OK) goto out;
+    if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
+  }
+  char committed_at[32];
+  mx_format_time((int64_t)time(NULL), 0, committed_at, sizeof committed_at);
+  for (int kk = 0; kk < p->n && rc == MX_OK; kk++) {
+    const kind *k = &p->kinds[kk];
+    field *vals = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *vals);
+    int *order = column_order(k);
+    if (!vals || !order) {
+      free(vals);
+      free(order);
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      break;
+    }
+    char path[4096];
+    if (ci->csv) {
+      snprintf(path, sizeof path, "%s/%s.csv", ci->out_dir, k->name);
+      if ((rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+        write_csv(k, order, af[nfiles].f, vals);
+        nfiles++;
+      }
+    }
+    if (rc == MX_OK && ci->jsonl) {
+      snprintf(path, sizeof path, "%s/%s.jsonl", ci->out_dir, k->name);
+      if ((rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+        size_t pos = 0;
+        for (size_t r = 0; r < k->rows; r++) {
+          decode(k, &pos, vals);
+          write_json_record(k, order, vals, af[nfiles].f, 0);
+          fputc('\n', af[nfiles].f);
+        }
+        nfiles++;
+      }
+    }
+    int user_col = -1, reason_col = -1;
+    for (int c = 0; c < k->ncols; c++) {
+      if (strcmp(k->cols[c], "user") == 0) user_col = c;
+      if (strcmp(k->cols[c], "reason") == 0) reason_col = c;
+    }
+    size_t pos = 0;
+    for (size_t r = 0; log && rc == MX_OK && r < k->rows; r++) {
+      decode(k, &pos, vals);
+      if (!rf) rf = open_memstream(&rec, &rec_len);
+      if (!rf) {
+        rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+        break;
+      }
+      rewind(rf);
+      write_json_record(k, order, vals, rf, 1);
+      fputc('\0', rf);
+      fflush(rf);
+      char user[512], reason_buf[1];
+      char *reason = reason_buf;
+      reason_buf[0] = '\0';
+      const char *userp = NULL;
+      if (user_col >= 0 && vals[user_col].type) {
+        snprintf(user, sizeof user, "%.*s", (int)vals[user_col].len, vals[user_col].s);
+        userp = user;
+      }
+      char *reason_dup = NULL;
+      if (reason_col >= 0 && vals[reason_col].type) {
+        reason_dup = mx_strndup(vals[reason_col].s, vals[reason_col].len);
+        if (reason_dup) reason = reason_dup;
+      }
+      mx_decision_row row = {ci->run_id, ci->script, ci->script_hash, ci->params_json,
+                             ci->time_iso, committed_at, k->name, userp, rec, reason};
+      rc = mx_decisions_add(log, &row, err);
+      free(reason_dup);
+    }
+    free(vals);
+    free(order);
+  }
+  if (rc != MX_OK) goto out;
+  /* Everything is written: rename the files into place, then commit the
+   * log. A failure before this point leaves no trace. */
+  for (int i = 0; i < nfiles && rc == MX_OK; i++) rc = mx_atomic_commit(&af[i], err);
+  for (int i = 0; i < run->n_files && rc == MX_OK; i++) rc = mx_atomic_commit(&run->files[i], err);
+  if (rc == MX_OK) run->n_files = 0;
+  if (rc == MX_OK && log) rc = mx_decisions_commit(log, err);
+out:
+  if (rf) fclose(rf);
+  free(rec);
+  for (int i = 0; i < 2 * p->n; i++) mx_atomic_abort(&af[i]);
+  free(af);
+  if (log) {
+    if (rc != MX_OK) mx_decisions_rollback(log);
+    mx_decisions_close(log);
+  }
+  return rc;
+}

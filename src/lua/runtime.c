@@ -1,0 +1,460 @@
+/* One script run: state, limits, error reporting, commit (merx/script.h).
+ *
+ * Limits. Memory goes through a counting allocator: past the soft limit
+ * (--memory) the allocator keeps serving and flags the run, and the hook
+ * stops the script with a normal error (so the message handler gives the
+ * line and a traceback); a hard limit 1/8 above it makes allocations fail, for
+ * the case where a single C call allocates a lot at once (Lua then raises a
+ * memory error, which skips the message handler, so the report uses the last
+ * script position the hook saw). Time is checked by a count hook every
+ * MX_HOOK_EVERY VM instructions against a wall-clock deadline. Once a run is
+ * stopped it stays stopped: the hook fires on every instruction and raises
+ * again, and the sandbox's pcall/xpcall/coroutine.resume re-raise, so no
+ * handler can swallow the stop; a run that was stopped never commits, even
+ * when the script returns normally. */
+#include "merx/script.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lua/internal.h"
+#include "lua/lmerx.h"
+#include "merx/data.h"
+
+#define MX_HOOK_EVERY 1000
+
+static volatile sig_atomic_t g_interrupted;
+
+void mx_script_interrupt(void) { g_interrupted = 1; }
+
+mx_script_options mx_script_defaults(void) {
+  mx_script_options o;
+  memset(&o, 0, sizeof o);
+  o.out_dir = "out";
+  o.timeout = 300;
+  o.memory_mb = 1024;
+  o.shard_count = 1;
+  o.csv = 1;
+  return o;
+}
+
+void mx_script_result_free(mx_script_result *r) {
+  if (!r) return;
+  free(r->traceback);
+  r->traceback = NULL;
+}
+
+static void hook(lua_State *L, lua_Debug *ar);
+
+int mx_run_charge(mx_run *run, size_t bytes) {
+  if (run->mem_limit) {
+    if (run->mem_used + bytes > run->mem_hard) return -1;
+    if (run->mem_used + bytes > run->mem_limit && !run->mem_over) {
+      run->mem_over = 1;
+      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+    }
+  }
+  run->mem_used += bytes;
+  return 0;
+}
+
+void mx_run_uncharge(mx_run *run, size_t bytes) {
+  run->mem_used = bytes > run->mem_used ? 0 : run->mem_used - bytes;
+}
+
+static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  mx_run *run = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    mx_run_uncharge(run, old);
+    return NULL;
+  }
+  if (run->mem_limit && nsize > old) {
+    size_t next = run->mem_used - old + nsize;
+    if (next > run->mem_hard) return NULL;
+    if (next > run->mem_limit && !run->mem_over) {
+      run->mem_over = 1;
+      /* stop at the next instruction, while the script line is still
+       * known (lua_sethook is safe to call asynchronously, as lua.c does
+       * from its SIGINT handler) */
+      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+    }
+  }
+  void *p = realloc(ptr, nsize);
+  if (!p) return NULL;
+  run->mem_used = run->mem_used - old + nsize;
+  return p;
+}
+
+/* Stop the run with a message located at the running script line. */
+static void stop_run(lua_State *L, mx_run *run, const char *what) {
+  lua_Debug ar;
+  const char *src = "?";
+  int line = 0;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      src = ar.short_src;
+      line = ar.currentline;
+      break;
+    }
+  }
+  if (line > 0)
+    snprintf(run->stop_msg, sizeof run->stop_msg, "%s:%d: %s", src, line, what);
+  else
+    snprintf(run->stop_msg, sizeof run->stop_msg, "%s", what);
+  run->stopped = 1;
+}
+
+static void hook(lua_State *L, lua_Debug *ar) {
+  void *ud;
+  lua_getallocf(L, &ud);
+  mx_run *run = ud;
+  if (!run->stopped) {
+    char what[200];
+    if (g_interrupted) {
+      snprintf(what, sizeof what, "script interrupted by a signal");
+      stop_run(L, run, what);
+    } else if (run->mem_over) {
+      snprintf(what, sizeof what, "memory limit of %zu MB exceeded (--memory)",
+               run->mem_limit >> 20);
+      stop_run(L, run, what);
+    } else if (run->deadline > 0 && mx_now_seconds() > run->deadline) {
+      snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout)", run->timeout);
+      stop_run(L, run, what);
+    } else {
+      if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+        snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
+        run->last_line = ar->currentline;
+      }
+      return;
+    }
+    /* from now on, fire on every instruction */
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  }
+  lua_pushstring(L, run->stop_msg);
+  lua_error(L);
+}
+
+/* Message handler: {message, traceback}. Non-string error objects are
+ * described, and given the position of the code that raised them. */
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+      msg = lua_tostring(L, -1);
+    } else {
+      lua_Debug ar;
+      int level = 1, found = 0;
+      while (lua_getstack(L, level++, &ar))
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+          found = 1;
+          break;
+        }
+      if (found)
+        msg = lua_pushfstring(L, "%s:%d: (error object is a %s value)", ar.short_src,
+                              ar.currentline, luaL_typename(L, 1));
+      else
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+  }
+  lua_createtable(L, 2, 0);
+  lua_pushstring(L, msg);
+  lua_rawseti(L, -2, 1);
+  luaL_traceback(L, L, NULL, 1);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+static void warn_to_stderr(void *ud, const char *msg, int tocont) {
+  mx_run *run = ud;
+  static int midline;
+  FILE *f = run->err ? run->err : stderr;
+  if (!midline && !tocont && msg[0] == '@') return; /* control message (@on/@off) */
+  if (!midline) fputs("merx: warning: ", f);
+  fputs(msg, f);
+  if (!tocont) fputc('\n', f);
+  midline = tocont;
+}
+
+/* Open the (patched) standard libraries and push the merx module. */
+static int setup(lua_State *L) {
+  mx_sandbox_prepare(L);
+  return mx_luaopen_merx(L);
+}
+
+static void run_free(mx_run *run) {
+  if (!run) return;
+  for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
+  free(run->files);
+  mx_plan_free(run->plan);
+  free(run->script_path);
+  free(run->script_dir);
+  free(run->out_dir);
+  free(run->log_path);
+  for (int i = 0; i < run->n_params; i++) {
+    free(run->param_keys[i]);
+    free(run->param_values[i]);
+  }
+  free(run->param_keys);
+  free(run->param_values);
+  free(run);
+}
+
+/* Absolute form of a directory path that may not exist yet. */
+static char *absolute(const char *p) {
+  char *r = realpath(p, NULL);
+  if (r) return r;
+  if (p[0] == '/') return mx_strdup(p);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return NULL;
+  size_t n = strlen(cwd) + strlen(p) + 2;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s/%s", cwd, p);
+  return s;
+}
+
+static char *dir_of(const char *path) {
+  char *r = realpath(path, NULL);
+  if (!r) return NULL;
+  char *slash = strrchr(r, '/');
+  if (slash == r) slash[1] = '\0';
+  else if (slash) *slash = '\0';
+  return r;
+}
+
+static void make_run_id(char *buf, size_t size, uint64_t script_hash) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char t[32];
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(t, sizeof t, "%Y%m%dT%H%M%SZ", &tm);
+  uint64_t seed[3] = {(uint64_t)ts.tv_nsec, (uint64_t)getpid(), script_hash};
+  snprintf(buf, size, "%s-%08llx", t,
+           (unsigned long long)(mx_hash64(seed, sizeof seed, 7) & 0xffffffffULL));
+}
+
+static int fail(mx_error *err, int code, const char *msg) {
+  return mx_error_set(err, code, "%s", msg);
+}
+
+int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_error *err) {
+  mx_script_result local;
+  if (!result) result = &local;
+  memset(result, 0, sizeof *result);
+  mx_error_clear(err);
+  if (!opt->path && !opt->code) return mx_error_set(err, MX_EINVAL, "no script given");
+
+  mx_run *run = calloc(1, sizeof *run);
+  if (!run) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  run->sandboxed = 1;
+  run->dry_run = opt->dry_run;
+  run->out = opt->out ? opt->out : stdout;
+  run->err = opt->err ? opt->err : stderr;
+  run->shard_index = opt->shard_index;
+  run->shard_count = opt->shard_count ? opt->shard_count : 1;
+  run->timeout = opt->timeout;
+  if (opt->memory_mb) {
+    run->mem_limit = opt->memory_mb << 20;
+    size_t slack = run->mem_limit / 8;
+    if (slack < ((size_t)4 << 20)) slack = (size_t)4 << 20;
+    run->mem_hard = run->mem_limit + slack;
+  }
+  if (opt->has_now) {
+    run->now = opt->now;
+  } else {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    run->now = ts.tv_sec;
+  }
+  run->plan = mx_plan_create();
+  const char *out_dir = opt->out_dir && *opt->out_dir ? opt->out_dir : "out";
+  run->out_dir = absolute(out_dir);
+  char *code = NULL;
+  size_t code_len = 0;
+  int rc = MX_OK;
+  if (!run->plan || !run->out_dir) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (opt->log_path == NULL) {
+    size_t n = strlen(run->out_dir) + 16;
+    run->log_path = malloc(n);
+    if (run->log_path) snprintf(run->log_path, n, "%s/decisions.db", run->out_dir);
+  } else if (*opt->log_path) {
+    run->log_path = mx_strdup(opt->log_path);
+  }
+  if (opt->n_params > 0) {
+    run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));
+    run->param_values = calloc((size_t)opt->n_params, sizeof(char *));
+    if (!run->param_keys || !run->param_values) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (int i = 0; i < opt->n_params; i++) {
+      run->param_keys[i] = mx_strdup(opt->param_keys[i]);
+      run->param_values[i] = mx_strdup(opt->param_values[i]);
+      run->n_params++;
+    }
+  }
+  const char *chunkname;
+  if (opt->path) {
+    if ((rc = mx_read_file(opt->path, &code, &code_len, err)) != MX_OK) goto done;
+    run->script_path = mx_strdup(opt->path);
+    run->script_dir = dir_of(opt->path);
+    if (!run->script_dir) {
+      rc = mx_error_at(err, MX_EIO, opt->path, 0, 0, NULL, "cannot resolve the script's directory: %s",
+                       strerror(errno));
+      goto done;
+    }
+    chunkname = NULL;
+  } else {
+    code_len = strlen(opt->code);
+    code = mx_strndup(opt->code, code_len);
+    run->script_dir = absolute(".");
+    chunkname = "=(command line)";
+  }
+  if (!code || !run->script_dir) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  run->script_hash = mx_hash64(code, code_len, 0);
+  make_run_id(run->run_id, sizeof run->run_id, run->script_hash);
+
+  lua_State *L = lua_newstate(run_alloc, run);
+  if (!L) {
+    rc = mx_error_set(err, MX_ENOMEM, "cannot create a Lua state");
+    goto done;
+  }
+  run->L = L;
+  lua_setwarnf(L, warn_to_stderr, run);
+  lua_warning(L, "@on", 0);
+  mx_lua_set_run(L, run);
+
+  /* Set-up runs in protected mode too (the allocator may refuse). */
+  lua_pushcfunction(L, msgh);
+  int msgh_idx = lua_gettop(L);
+  char namebuf[PATH_MAX + 2];
+  if (!chunkname) {
+    snprintf(namebuf, sizeof namebuf, "@%s", opt->path);
+    chunkname = namebuf;
+  }
+  /* a first line starting with '#' (#!/usr/bin/env merx run) is skipped,
+   * keeping the newline so line numbers stay right */
+  if (code_len > 0 && code[0] == '#') {
+    size_t i = 0;
+    while (i < code_len && code[i] != '\n') code[i++] = ' ';
+    code[0] = '-';
+    if (code_len > 1) code[1] = '-';
+  }
+  int status = luaL_loadbufferx(L, code, code_len, chunkname, "t");
+  if (status == LUA_OK) {
+    /* prepare the sandbox and the merx module, then bind _ENV */
+    lua_pushcfunction(L, setup);
+    status = lua_pcall(L, 0, 1, msgh_idx);
+    if (status == LUA_OK) {
+      int merx_idx = lua_gettop(L);
+      mx_sandbox_push_env(L);
+      lua_pushvalue(L, merx_idx);
+      lua_setfield(L, -2, "merx");
+      lua_setupvalue(L, merx_idx - 1, 1);
+      lua_pop(L, 1); /* merx */
+      run->deadline = opt->timeout > 0 ? mx_now_seconds() + opt->timeout : 0;
+      lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
+      status = lua_pcall(L, 0, 0, msgh_idx);
+    }
+  }
+  if (status == LUA_OK && (run->stopped || run->mem_over || g_interrupted)) status = LUA_ERRRUN;
+  if (status != LUA_OK) {
+    char msg[1024];
+    int code_err = MX_ESCRIPT;
+    if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 1);
+      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+      lua_pop(L, 1);
+      lua_rawgeti(L, -1, 2);
+      if (lua_tostring(L, -1)) result->traceback = mx_strdup(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    } else if (status == LUA_ERRMEM) {
+      if (run->last_line > 0)
+        snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",
+                 run->last_source, run->last_line, run->mem_limit >> 20);
+      else
+        snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded (--memory)",
+                 opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
+      code_err = MX_ELIMIT;
+    } else {
+      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    }
+    if (run->stopped) {
+      snprintf(msg, sizeof msg, "%s", run->stop_msg);
+      code_err = g_interrupted ? MX_EINTERRUPTED : MX_ELIMIT;
+    } else if (run->mem_over && status != LUA_ERRMEM) {
+      if (run->last_line > 0)
+        snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",
+                 run->last_source, run->last_line, run->mem_limit >> 20);
+      else
+        snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded (--memory)",
+                 opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
+      code_err = MX_ELIMIT;
+    }
+    rc = fail(err, code_err, msg);
+  }
+  result->decisions = mx_plan_count(run->plan);
+  snprintf(result->run_id, sizeof result->run_id, "%s", run->run_id);
+
+  if (rc == MX_OK && opt->dry_run) {
+    mx_plan_print(run->plan, run->out);
+    fprintf(run->err, "dry run %s: %zu decisions staged", result->run_id, result->decisions);
+    for (int k = 0; k < mx_plan_kinds(run->plan); k++)
+      fprintf(run->err, "%s%zu %s", k ? ", " : " (", mx_plan_kind_count(run->plan, k),
+              mx_plan_kind_name(run->plan, k));
+    fprintf(run->err, "%s, %d files; nothing committed\n",
+            mx_plan_kinds(run->plan) ? ")" : "", run->n_files);
+  } else if (rc == MX_OK) {
+    char hash[24], when[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->script_hash);
+    mx_format_time(run->now, 0, when, sizeof when);
+    char *params = NULL;
+    size_t params_len = 0;
+    FILE *pf = open_memstream(&params, &params_len);
+    if (pf) {
+      mx_json j;
+      mx_json_init(&j, pf);
+      mx_json_object_begin(&j);
+      for (int i = 0; i < run->n_params; i++) {
+        mx_json_key(&j, run->param_keys[i]);
+        mx_json_string(&j, run->param_values[i]);
+      }
+      mx_json_object_end(&j);
+      fclose(pf);
+    }
+    mx_commit_info ci = {result->run_id, opt->path ? opt->path : "(command line)", hash,
+                         params ? params : "{}", when, run->log_path, run->out_dir,
+                         opt->csv || !opt->jsonl, opt->jsonl};
+    rc = mx_plan_commit(run->plan, run, &ci, err);
+    free(params);
+    if (rc == MX_OK) result->committed = 1;
+  }
+  /* The run is over: objects kept alive by finalizers refuse work, and any
+   * finalizer that loops is stopped by the hook at once. */
+  run->ended = 1;
+  if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
+  run->stopped = 1;
+  lua_close(L);
+  run->L = NULL;
+done:
+  free(code);
+  run_free(run);
+  return rc;
+}

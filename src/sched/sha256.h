@@ -1,0 +1,20 @@
+/* SHA-256 digests of run outputs (sha256.c). */
+#ifndef MERX_SCHED_SHA256_H
+#define MERX_SCHED_SHA256_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  uint32_t h[8];
+  uint64_t len; /* bytes hashed */
+  unsigned char buf[64];
+  size_t n;
+} mx_sha256;
+
+void mx_sha256_init(mx_sha256 *s);
+void mx_sha256_update(mx_sha256 *s, const void *data, size_t len);
+/* Finish and write 64 lowercase hex digits + NUL. */
+void mx_sha256_hex(mx_sha256 *s, char out[65]);
+/* Digest of a whole file; 0 or -1 (unreadable). *bytes = its size (may be NULL). */
+int mx_sha256_file(const char *path, char out[65], uint64_t *bytes);
+#endif

@@ -1,0 +1,100 @@
+/* Fault injection for the inventory module (as test_alloc_faults.c does for
+ * ingest): make the N-th allocation fail, for every N, in the calls that
+ * allocate (discrete distributions, convolution to lead-time demand, exact
+ * (s,S), fill-rate order-up-to, simulation); each must end in MX_ENOMEM with
+ * a message or succeed completely, and leak nothing (LeakSanitizer in the
+ * sanitizer build). */
+#include "testutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merx/inventory.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+
+static long g_countdown = -1;
+static long g_calls;
+
+static int should_fail(void) {
+  g_calls++;
+  if (g_countdown < 0) return 0;
+  return g_countdown-- == 0;
+}
+
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { return should_fail() ? NULL : __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+int __wrap_posix_memalign(void **p, size_t a, size_t n) {
+  return should_fail() ? ENOMEM : __real_posix_memalign(p, a, n);
+}
+
+static long sweep(int (*fn)(void), const char *what) {
+  g_countdown = -1;
+  g_calls = 0;
+  assert_int_equal(fn(), MX_OK);
+  long total = g_calls;
+  assert_true(total > 0);
+  for (long k = 0; k < total; k++) {
+    g_countdown = k;
+    int rc = fn();
+    g_countdown = -1;
+    if (rc != MX_OK && rc != MX_ENOMEM) {
+      fprintf(stderr, "%s: failing allocation %ld gave %s\n", what, k, mx_strerror(rc));
+      fail();
+    }
+  }
+  return total;
+}
+
+/* Empirical demand -> 3-period convolution -> exact (s,S), order-up-to for a
+ * fill rate; every intermediate distribution released on every path. */
+static int inventory_once(void) {
+  mx_error err;
+  mx_error_clear(&err);
+  double samples[] = {0, 0, 1, 3, 0, 2, 5, 0, 1, 1, 0, 4};
+  mx_dist d, d3;
+  int rc = mx_dist_empirical(&d, samples, 12, &err);
+  if (rc) goto check;
+  rc = mx_dist_periods(&d, 3, &d3, &err);
+  if (rc == MX_OK) {
+    if (fabs(mx_dist_mean(&d3) - 3 * mx_dist_mean(&d)) > 1e-12) rc = MX_EINVAL;
+    mx_dist_free(&d3);
+  }
+  mx_ss_result ss;
+  if (rc == MX_OK) rc = mx_ss(MX_SS_EXACT, 5, 1, 4, &d, 1, &ss, &err);
+  double S;
+  if (rc == MX_OK) rc = mx_order_up_to(MX_SERVICE_FILL, 0.95, &d, 1, 2, &S, &err);
+  mx_dist cp;
+  if (rc == MX_OK && (rc = mx_dist_copy(&cp, &d, &err)) == MX_OK) mx_dist_free(&cp);
+  if (rc == MX_OK) {
+    mx_sim_options o = mx_sim_defaults();
+    o.S = S;
+    o.L = 2;
+    mx_sim_result s;
+    rc = mx_simulate(&o, samples, 12, 1, &s, &err);
+  }
+  mx_dist_free(&d);
+check:
+  if (rc == MX_ENOMEM && err.message[0] == '\0') rc = MX_EINVAL; /* must say why */
+  return rc;
+}
+
+static void test_inventory_every_allocation(void **s) {
+  (void)s;
+  long points = sweep(inventory_once, "inventory");
+  fprintf(stderr, "inventory: %ld allocation-failure points tested\n", points);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_inventory_every_allocation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

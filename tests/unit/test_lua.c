@@ -1,0 +1,233 @@
+/* The script runtime through its C API (merx/script.h), the decision log,
+ * and the helpers area bindings use (lua/lmerx.h) in a plain lua_State. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "testutil.h"
+#include "lua/lmerx.h"
+#include "merx/script.h"
+#include "store/decisions.h"
+#include "util/util.h"
+
+static char *slurp(FILE *f) {
+  static char buf[8192];
+  fflush(f);
+  rewind(f);
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  return buf;
+}
+
+typedef struct {
+  mx_script_result res;
+  mx_error err;
+  int rc;
+  char out[8192];
+  char errtext[8192];
+} run_out;
+
+static void run_code(const char *code, mx_script_options *o, run_out *r) {
+  FILE *out = tmpfile(), *err = tmpfile();
+  assert_non_null(out);
+  o->code = code;
+  o->out = out;
+  o->err = err;
+  r->rc = mx_script_run(o, &r->res, &r->err);
+  snprintf(r->out, sizeof r->out, "%s", slurp(out));
+  snprintf(r->errtext, sizeof r->errtext, "%s", slurp(err));
+  fclose(out);
+  fclose(err);
+}
+
+static void test_print_params_now(void **state) {
+  (void)state;
+  mx_script_options o = mx_script_defaults();
+  const char *k[] = {"budget", "mode"}, *v[] = {"250", "test"};
+  o.n_params = 2;
+  o.param_keys = k;
+  o.param_values = v;
+  o.has_now = 1;
+  o.now = 1709251200;
+  o.out_dir = tu_path("out1");
+  run_out r;
+  run_code("print(merx.params.budget + 1, merx.params.mode, merx.date(merx.now()))", &o, &r);
+  assert_int_equal(r.rc, MX_OK);
+  assert_string_equal(r.out, "251\ttest\t2024-03-01\n");
+  assert_int_equal(r.res.decisions, 0);
+  mx_script_result_free(&r.res);
+}
+
+static void test_error_location_and_traceback(void **state) {
+  (void)state;
+  mx_script_options o = mx_script_defaults();
+  o.out_dir = tu_path("out2");
+  run_out r;
+  run_code("local function f(x)\n  return x.field\nend\nf(nil)\n", &o, &r);
+  assert_int_equal(r.rc, MX_ESCRIPT);
+  assert_string_equal(r.err.message,
+                      "(command line):2: attempt to index a nil value (local 'x')");
+  assert_non_null(r.res.traceback);
+  assert_non_null(strstr(r.res.traceback, "in local 'f'"));
+  mx_script_result_free(&r.res);
+}
+
+static void test_limits(void **state) {
+  (void)state;
+  mx_script_options o = mx_script_defaults();
+  o.out_dir = tu_path("out3");
+  o.timeout = 0.3;
+  run_out r;
+  run_code("merx.emit('x', {reason = 'r'})\nwhile true do pcall(error, 'x') end\n", &o, &r);
+  assert_int_equal(r.rc, MX_ELIMIT);
+  assert_non_null(strstr(r.err.message, "(command line):2: time limit of 0.3 s exceeded"));
+  assert_int_equal(r.res.committed, 0);
+  mx_script_result_free(&r.res);
+
+  o.timeout = 30;
+  o.memory_mb = 8;
+  run_code("local t = {}\nfor i = 1, 1e8 do\n  t[i] = 'v' .. i\nend\n", &o, &r);
+  assert_int_equal(r.rc, MX_ELIMIT);
+  assert_non_null(strstr(r.err.message, "(command line):3: memory limit of 8 MB exceeded"));
+  mx_script_result_free(&r.res);
+
+  /* the limit also covers staged decisions */
+  run_code("for i = 1, 1e8 do\n  merx.emit('offer', {user = 'u' .. i, reason = 'a fairly long reason text'})\nend\n",
+           &o, &r);
+  assert_int_equal(r.rc, MX_ELIMIT);
+  assert_non_null(strstr(r.err.message, "memory limit of 8 MB"));
+  mx_script_result_free(&r.res);
+}
+
+static int count_rows(void *ctx, const mx_decision_row *row) {
+  int *n = ctx;
+  assert_string_equal(row->kind, "offer");
+  assert_string_equal(row->script, "(command line)");
+  assert_string_equal(row->params, "{\"who\":\"me\"}");
+  assert_string_equal(row->time, "2024-03-01T00:00:00Z");
+  if (*n == 0) {
+    assert_string_equal(row->record, "{\"user\":\"u1\",\"n\":1,\"ok\":true,\"x\":2.5}");
+    assert_string_equal(row->reason, "first");
+  }
+  (*n)++;
+  return 0;
+}
+
+static void test_commit_and_log(void **state) {
+  (void)state;
+  mx_script_options o = mx_script_defaults();
+  const char *k[] = {"who"}, *v[] = {"me"};
+  o.n_params = 1;
+  o.param_keys = k;
+  o.param_values = v;
+  o.has_now = 1;
+  o.now = 1709251200;
+  o.out_dir = tu_path("out4");
+  o.jsonl = 1;
+  run_out r;
+  run_code("merx.emit('offer', {user = 'u1', x = 2.5, n = 1, ok = true, reason = 'first'})\n"
+           "merx.emit('offer', {user = 'u1', reason = 'second'})\n"
+           "merx.emit('offer', {user = 'u2', reason = 'other'})\n",
+           &o, &r);
+  assert_int_equal(r.rc, MX_OK);
+  assert_int_equal(r.res.committed, 1);
+  assert_int_equal(r.res.decisions, 3);
+  char *data;
+  size_t len;
+  mx_error err;
+  assert_int_equal(mx_read_file(tu_path("out4/offer.csv"), &data, &len, &err), MX_OK);
+  assert_string_equal(data, "user,n,ok,x,reason\nu1,1,true,2.5,first\nu1,,,,second\nu2,,,,other\n");
+  free(data);
+  assert_int_equal(mx_read_file(tu_path("out4/offer.jsonl"), &data, &len, &err), MX_OK);
+  assert_non_null(strstr(data, "{\"user\":\"u2\",\"reason\":\"other\"}\n"));
+  free(data);
+  mx_decision_log *log;
+  assert_int_equal(mx_decisions_open(tu_path("out4/decisions.db"), 0, &log, &err), MX_OK);
+  int n = 0;
+  assert_int_equal(mx_decisions_find(log, "u1", NULL, NULL, count_rows, &n, &err), 2);
+  assert_int_equal(n, 2);
+  assert_int_equal(mx_decisions_find(log, "u1", "order", NULL, NULL, NULL, &err), 0);
+  assert_int_equal(mx_decisions_find(log, "u2", NULL, r.res.run_id, NULL, NULL, &err), 1);
+  mx_decisions_close(log);
+  mx_script_result_free(&r.res);
+
+  /* frequency caps read the log back through merx.history */
+  o.now = 1709251200 + 86400;
+  run_code("local h = merx.history('offer', 7)\nprint(h.u1, h.u2, h.u3)\n"
+           "local old = merx.history('offer', 0.5)\nprint(old.u1)\n", &o, &r);
+  assert_int_equal(r.rc, MX_OK);
+  assert_string_equal(r.out, "2\t1\tnil\nnil\n");
+  mx_script_result_free(&r.res);
+}
+
+/* ---- lmerx.h helpers in a plain state, as an area binding uses them */
+
+static int l_sum(lua_State *L) {
+  size_t n, m;
+  double *v = mx_lua_check_doubles(L, 1, &n);
+  const char **s = mx_lua_check_strings(L, 2, &m);
+  double scale = mx_lua_opt_number(L, 3, "scale", 1);
+  const char *label = mx_lua_opt_string(L, 3, "label", "sum");
+  double t = 0;
+  for (size_t i = 0; i < n; i++) t += v[i];
+  size_t chars = 0;
+  for (size_t i = 0; i < m; i++) chars += strlen(s[i]);
+  lua_pushfstring(L, "%s=%f chars=%d", label, t * scale, (int)chars);
+  return 1;
+}
+
+static int l_fail(lua_State *L) {
+  mx_error err;
+  mx_error_at(&err, MX_EPARSE, "data.csv", 7, 2, "qty", "not a number: '%s'", "x");
+  return mx_lua_raise(L, &err);
+}
+
+static void test_binding_helpers(void **state) {
+  (void)state;
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  lua_register(L, "sum", l_sum);
+  lua_register(L, "fail", l_fail);
+  assert_int_equal(luaL_dostring(L, "return sum({1, 2, 3.5}, {'ab', 7}, {scale = 2, label = 'x'})"), 0);
+  assert_string_equal(lua_tostring(L, -1), "x=13.0 chars=3");
+  lua_pop(L, 1);
+  assert_int_not_equal(luaL_loadbuffer(L, "\n\nfail()", 8, "=script.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_string_equal(lua_tostring(L, -1),
+                      "script.lua:3: data.csv:7:2: field 'qty': not a number: 'x'");
+  lua_pop(L, 1);
+  assert_int_not_equal(luaL_loadbuffer(L, "sum({1, 'x'}, {})", strlen("sum({1, 'x'}, {})"), "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_non_null(strstr(lua_tostring(L, -1), "s.lua:1: bad argument #1: element 2 is a string"));
+  lua_pop(L, 1);
+  assert_int_not_equal(luaL_loadbuffer(L, "sum({}, {}, {scale = 'big'})", strlen("sum({}, {}, {scale = 'big'})"), "=s.lua") || lua_pcall(L, 0, 0, 0), 0);
+  assert_non_null(strstr(lua_tostring(L, -1), "option 'scale' must be a number"));
+  lua_close(L);
+}
+
+static void test_interrupt(void **state) {
+  (void)state;
+  /* last: the interrupt flag stays set for the rest of the process */
+  mx_script_interrupt();
+  mx_script_options o = mx_script_defaults();
+  o.out_dir = tu_path("out5");
+  run_out r;
+  run_code("merx.emit('x', {reason = 'r'})\nwhile true do end\n", &o, &r);
+  assert_int_equal(r.rc, MX_EINTERRUPTED);
+  assert_non_null(strstr(r.err.message, "interrupted"));
+  assert_int_equal(r.res.committed, 0);
+  mx_script_result_free(&r.res);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_print_params_now),
+      cmocka_unit_test(test_error_location_and_traceback),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_commit_and_log),
+      cmocka_unit_test(test_binding_helpers),
+      cmocka_unit_test(test_interrupt),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
