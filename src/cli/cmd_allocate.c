@@ -1,6 +1,7 @@
 /* merx allocate: choose offers per user under a budget, caps and other
  * global limits, and print the certificate (objective, spend, dual bound,
  * gap). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,24 @@ static int read_caps(const char *path, mx_alloc_problem *p, mx_error *err) {
   return rc < 0 ? rc : MX_OK;
 }
 
+/* Parse "A<sep>B<sep>..." of unsigned decimal integers (no sign, no
+ * spaces). Returns how many were read, or -1 on anything else. */
+static int parse_uints(const char *s, char sep, unsigned long long *out, int max) {
+  int n = 0;
+  while (n < max) {
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    out[n++] = strtoull(s, &end, 10);
+    if (errno) return -1;
+    s = end;
+    if (*s == '\0') return n;
+    if (*s != sep) return -1;
+    s++;
+  }
+  return -1;
+}
+
 /* ---------------------------------------------------------- synthetic */
 
 typedef struct {
@@ -238,9 +257,9 @@ static int synth_block(void *ctx, int t, int nt) {
 }
 
 static int synthesize(const char *spec, int threads, mx_alloc_problem **out, mx_error *err) {
-  unsigned long long nu = 0, nj = 0, nk = 0, seed = 1;
-  char tail;
-  int n = sscanf(spec, "%llu:%llu:%llu:%llu%c", &nu, &nj, &nk, &seed, &tail);
+  unsigned long long v[4] = {0, 0, 0, 1};
+  int n = parse_uints(spec, ':', v, 4);
+  unsigned long long nu = v[0], nj = v[1], nk = v[2], seed = v[3];
   if (n < 3 || n > 4 || nu < 1 || nu > 2000000000ULL || nj < 1 || nj > 1000 || nk > 8)
     return mx_error_set(err, MX_EINVAL,
                         "--synthetic: expected USERS:OFFERS:CONSTRAINTS[:SEED] with offers 1..1000 "
@@ -484,10 +503,11 @@ int mx_cmd_allocate(int argc, char **argv) {
   unsigned shard_i = 0, shard_n = 1;
   const char *shard = mx_args_get(&a, "shard", NULL);
   if (shard) {
-    char tail;
-    if (sscanf(shard, "%u/%u%c", &shard_i, &shard_n, &tail) != 2 || shard_n < 1 ||
-        shard_i >= shard_n)
+    unsigned long long v[2];
+    if (parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
       return mx_cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
+    shard_i = (unsigned)v[0];
+    shard_n = (unsigned)v[1];
   }
   /* --constraint COLUMN=LIMIT */
   constraint_opts co = {0};
@@ -591,14 +611,16 @@ int mx_cmd_allocate(int argc, char **argv) {
       if (p->offers) {
         rc = mx_alloc_problem_set_cap(p, id, n, &err);
       } else {
-        unsigned jj;
-        char tail;
-        if (sscanf(id, "o%u%c", &jj, &tail) != 1 || jj >= p->n_offers)
+        /* synthetic offers are named o0, o1, ... */
+        unsigned long long jv;
+        if (id[0] != 'o' || parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
           rc = mx_error_set(&err, MX_ENOTFOUND, "--cap: unknown offer '%s'", id);
-        else
-          p->cap[jj] = n, rc = n < 0 ? mx_error_set(&err, MX_EINFEASIBLE,
-                                                    "infeasible: cap of offer '%s' is %g < 0", id, n)
-                                     : MX_OK;
+        } else if (n < 0) {
+          rc = mx_error_set(&err, MX_EINFEASIBLE, "infeasible: cap of offer '%s' is %g < 0", id, n);
+        } else {
+          p->cap[jv] = n;
+          rc = MX_OK;
+        }
       }
       if (rc) {
         if (rc == MX_ENOTFOUND)
