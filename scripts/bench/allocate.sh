@@ -34,8 +34,9 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/merx-bench-alloc-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (wall times are inflated by other work on the machine; cpu_s is this process's user+sys time)"
 echo "== scale: $USERS users x 10 offers x 3 constraints, --threads $THREADS, $RUNS runs"
-printf "%-4s %10s %10s %10s %12s %10s %8s %8s\n" run wall_s solve_s gen_s gap passes cycles rss_MB
+printf "%-4s %10s %10s %10s %10s %12s %10s %8s %8s\n" run wall_s cpu_s solve_s gen_s gap passes cycles rss_MB
 for r in $(seq 1 "$RUNS"); do
   t0=$(date +%s.%N)
   "$MERX" allocate --synthetic "$USERS:10:3" --threads "$THREADS" --out "$work/plan.csv" --json \
@@ -44,7 +45,7 @@ for r in $(seq 1 "$RUNS"); do
   python3 - "$work/run$r.json" "$r" "$t0" "$t1" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1])); r = sys.argv[2]; wall = float(sys.argv[4]) - float(sys.argv[3])
-print(f"{r:<4} {wall:10.2f} {j['solve_seconds']:10.2f} {j['read_seconds']:10.2f} {j['gap']:12.3e} "
+print(f"{r:<4} {wall:10.2f} {j['cpu_seconds']:10.2f} {j['solve_seconds']:10.2f} {j['read_seconds']:10.2f} {j['gap']:12.3e} "
       f"{j['passes']:>10} {j['cycles']:>8} {j['peak_rss_mb']:8.0f}")
 open(sys.argv[1] + ".wall", "w").write(str(wall))
 EOF
@@ -54,7 +55,7 @@ import json, sys, statistics
 w, n = sys.argv[1], int(sys.argv[2])
 walls = [float(open(f"{w}/run{r}.json.wall").read()) for r in range(1, n + 1)]
 js = [json.load(open(f"{w}/run{r}.json")) for r in range(1, n + 1)]
-print(f"median wall {statistics.median(walls):.2f} s, median solve {statistics.median(j['solve_seconds'] for j in js):.2f} s, "
+print(f"median wall {statistics.median(walls):.2f} s, median CPU {statistics.median(j['cpu_seconds'] for j in js):.2f} s, median solve {statistics.median(j['solve_seconds'] for j in js):.2f} s, "
       f"max gap {max(j['gap'] for j in js):.3e}, objective {js[0]['objective']:.1f}, bound {js[0]['bound']:.1f}, "
       f"assigned {js[0]['assigned']}")
 for c in js[0]["constraints"]:

@@ -1,9 +1,11 @@
 /* merx allocate: choose offers per user under a budget, caps and other
  * global limits, and print the certificate (objective, spend, dual bound,
  * gap). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "merx/allocate.h"
@@ -12,7 +14,7 @@
 static const char *usage_text =
     "usage: merx allocate --data FILE --columns user=..,offer=..,value=..,cost=.. --budget B\n"
     "                     [--cap OFFER=N ...] [--per-user M] [--constraint COLUMN=LIMIT ...]\n"
-    "                     [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
+    "                     [--caps FILE] [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
     "       merx allocate --data FILE --columns ... --duals FILE [--shard i/n] --out FILE.csv\n"
     "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n\n"
     "Give each user at most M offers (default 1) from its candidate rows, maximising the\n"
@@ -24,6 +26,7 @@ static const char *usage_text =
     "Solved through the Lagrangian dual; the plan always meets every limit. Prints the\n"
     "objective, spend per constraint, the dual bound (no plan can do better) and the gap.\n"
     "Output columns: user,offer,value,cost (then one column per --constraint).\n\n"
+    "  --caps FILE         caps from a CSV with a header: offer id, cap (first two columns)\n"
     "  --save-duals FILE   write the solved prices\n"
     "  --duals FILE        apply saved prices without solving (limits come from the file)\n"
     "  --shard i/n         with --duals: only users with hash(user) mod n == i (0-based),\n"
@@ -152,6 +155,62 @@ static int read_rows(const char *path, const mx_ingest_options *io, int K,
   return rc;
 }
 
+/* --caps FILE: "offer,cap" rows (header skipped), for campaigns with more
+ * capped offers than is practical on the command line. */
+static int read_caps(const char *path, mx_alloc_problem *p, mx_error *err) {
+  if (!p->offers) return mx_error_set(err, MX_EINVAL, "--caps needs offer ids (not --synthetic)");
+  mx_csv_options o = mx_csv_defaults();
+  mx_csv *csv;
+  int rc = mx_csv_open(path, &o, &csv, err);
+  if (rc) return rc;
+  char **f;
+  size_t *lens, nf;
+  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
+    long line = mx_csv_line(csv);
+    double cap;
+    if (nf < 2) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, (long)nf + 1, NULL, "expected offer,cap");
+      break;
+    }
+    if (mx_parse_double(f[1], &cap) || cap != floor(cap)) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, 2, "cap", "not a whole number: '%.40s'", f[1]);
+      break;
+    }
+    int64_t j = mx_idmap_find(p->offers, f[0], lens[0]);
+    if (j < 0) {
+      rc = mx_error_at(err, MX_ENOTFOUND, path, line, 1, "offer",
+                       "unknown offer '%.200s' (no row of the data names it)", f[0]);
+      break;
+    }
+    if (cap < 0) {
+      rc = mx_error_at(err, MX_EINFEASIBLE, path, line, 2, "cap",
+                       "infeasible: cap of offer '%.200s' is %g < 0", f[0], cap);
+      break;
+    }
+    p->cap[j] = cap;
+  }
+  mx_csv_close(csv);
+  return rc < 0 ? rc : MX_OK;
+}
+
+/* Parse "A<sep>B<sep>..." of unsigned decimal integers (no sign, no
+ * spaces). Returns how many were read, or -1 on anything else. */
+static int parse_uints(const char *s, char sep, unsigned long long *out, int max) {
+  int n = 0;
+  while (n < max) {
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    out[n++] = strtoull(s, &end, 10);
+    if (errno) return -1;
+    s = end;
+    if (*s == '\0') return n;
+    if (*s != sep) return -1;
+    s++;
+  }
+  return -1;
+}
+
 /* ---------------------------------------------------------- synthetic */
 
 typedef struct {
@@ -198,9 +257,9 @@ static int synth_block(void *ctx, int t, int nt) {
 }
 
 static int synthesize(const char *spec, int threads, mx_alloc_problem **out, mx_error *err) {
-  unsigned long long nu = 0, nj = 0, nk = 0, seed = 1;
-  char tail;
-  int n = sscanf(spec, "%llu:%llu:%llu:%llu%c", &nu, &nj, &nk, &seed, &tail);
+  unsigned long long v[4] = {0, 0, 0, 1};
+  int n = parse_uints(spec, ':', v, 4);
+  unsigned long long nu = v[0], nj = v[1], nk = v[2], seed = v[3];
   if (n < 3 || n > 4 || nu < 1 || nu > 2000000000ULL || nj < 1 || nj > 1000 || nk > 8)
     return mx_error_set(err, MX_EINVAL,
                         "--synthetic: expected USERS:OFFERS:CONSTRAINTS[:SEED] with offers 1..1000 "
@@ -239,6 +298,51 @@ static void id_of(const mx_idmap *m, const char *prefix, uint32_t i, char *buf, 
   }
 }
 
+/* "%.7g" without printf's cost for the common range (10M-row plans spend
+ * most of their output time in printf): 7 significant digits, trailing
+ * zeros dropped; other magnitudes fall back to snprintf. */
+static void put_g7(FILE *f, double x) {
+  char buf[48];
+  double a = fabs(x);
+  if (a == 0) {
+    fputc('0', f);
+    return;
+  }
+  if (!(a >= 1e-4 && a < 1e6)) {
+    fprintf(f, "%.7g", x);
+    return;
+  }
+  static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+  int e = 0; /* a in [10^e, 10^(e+1)) */
+  if (a >= 1) {
+    while (e < 5 && a >= pow10[e + 1]) e++;
+  } else {
+    e = -1;
+    while (a * pow10[-e] < 1) e--;
+  }
+  int dec = 6 - e; /* digits after the point, 1..10 */
+  uint64_t m = (uint64_t)llround(a * pow10[dec]);
+  if (m >= 10000000ULL) { /* rounded up to the next power of ten */
+    fprintf(f, "%.7g", x);
+    return;
+  }
+  uint64_t ip = m / (uint64_t)pow10[dec], fp = m % (uint64_t)pow10[dec];
+  int n = snprintf(buf, sizeof buf, "%s%llu", x < 0 ? "-" : "", (unsigned long long)ip);
+  if (fp) {
+    char fr[16];
+    for (int i = dec - 1; i >= 0; i--) {
+      fr[i] = (char)('0' + fp % 10);
+      fp /= 10;
+    }
+    int len = dec;
+    while (len > 0 && fr[len - 1] == '0') len--;
+    buf[n++] = '.';
+    memcpy(buf + n, fr, (size_t)len);
+    n += len;
+  }
+  fwrite(buf, 1, (size_t)n, f);
+}
+
 static int write_plan(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
                       mx_error *err) {
   mx_atomic_file af;
@@ -263,9 +367,13 @@ static int write_plan(const char *path, const mx_alloc_problem *p, const mx_allo
     mx_csv_write_field(f, us, ',');
     fputc(',', f);
     mx_csv_write_field(f, os, ',');
-    fprintf(f, ",%.7g", (double)p->value[q]);
+    fputc(',', f);
+    put_g7(f, (double)p->value[q]);
     if (K == 0) fputs(",0", f);
-    for (int k = 0; k < K; k++) fprintf(f, ",%.7g", (double)p->cost[q * (uint64_t)K + (uint64_t)k]);
+    for (int k = 0; k < K; k++) {
+      fputc(',', f);
+      put_g7(f, (double)p->cost[q * (uint64_t)K + (uint64_t)k]);
+    }
     fputc('\n', f);
   }
   if (ferror(f)) {
@@ -325,6 +433,11 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
     mx_json_key(&j, "sample_passes"); mx_json_int(&j, res->sample_passes);
     mx_json_key(&j, "repaired"); mx_json_int(&j, (int64_t)res->repaired);
     mx_json_key(&j, "filled"); mx_json_int(&j, (int64_t)res->filled);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    mx_json_key(&j, "cpu_seconds");
+    mx_json_double(&j, (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec);
     mx_json_key(&j, "peak_rss_mb"); mx_json_double(&j, (double)mx_peak_rss_bytes() / 1048576.0);
     if (shard) {
       mx_json_key(&j, "shard"); mx_json_string(&j, shard);
@@ -357,7 +470,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
-                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp=" MX_CLI_INPUT_SPEC,
+                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
@@ -390,10 +503,11 @@ int mx_cmd_allocate(int argc, char **argv) {
   unsigned shard_i = 0, shard_n = 1;
   const char *shard = mx_args_get(&a, "shard", NULL);
   if (shard) {
-    char tail;
-    if (sscanf(shard, "%u/%u%c", &shard_i, &shard_n, &tail) != 2 || shard_n < 1 ||
-        shard_i >= shard_n)
+    unsigned long long v[2];
+    if (parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
       return mx_cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
+    shard_i = (unsigned)v[0];
+    shard_n = (unsigned)v[1];
   }
   /* --constraint COLUMN=LIMIT */
   constraint_opts co = {0};
@@ -497,14 +611,16 @@ int mx_cmd_allocate(int argc, char **argv) {
       if (p->offers) {
         rc = mx_alloc_problem_set_cap(p, id, n, &err);
       } else {
-        unsigned jj;
-        char tail;
-        if (sscanf(id, "o%u%c", &jj, &tail) != 1 || jj >= p->n_offers)
+        /* synthetic offers are named o0, o1, ... */
+        unsigned long long jv;
+        if (id[0] != 'o' || parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
           rc = mx_error_set(&err, MX_ENOTFOUND, "--cap: unknown offer '%s'", id);
-        else
-          p->cap[jj] = n, rc = n < 0 ? mx_error_set(&err, MX_EINFEASIBLE,
-                                                    "infeasible: cap of offer '%s' is %g < 0", id, n)
-                                     : MX_OK;
+        } else if (n < 0) {
+          rc = mx_error_set(&err, MX_EINFEASIBLE, "infeasible: cap of offer '%s' is %g < 0", id, n);
+        } else {
+          p->cap[jv] = n;
+          rc = MX_OK;
+        }
       }
       if (rc) {
         if (rc == MX_ENOTFOUND)
@@ -516,6 +632,15 @@ int mx_cmd_allocate(int argc, char **argv) {
     }
   }
 
+  const char *caps_file = mx_args_get(&a, "caps", NULL);
+  if (caps_file && duals_path) {
+    mx_alloc_problem_free(p);
+    return mx_cli_usage(CMD, "--duals takes the caps from the duals file: drop --caps");
+  }
+  if (caps_file && (rc = read_caps(caps_file, p, &err))) {
+    mx_alloc_problem_free(p);
+    return mx_cli_fail(CMD, &err);
+  }
   const char *lp = mx_args_get(&a, "write-lp", NULL);
   if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
     mx_alloc_duals_free(&duals);

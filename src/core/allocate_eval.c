@@ -132,7 +132,11 @@ int mx__alloc_eval(const mx_alloc_problem *p, const uint32_t *list, uint32_t nli
   int nt = mx_threads_resolve(threads);
   if ((uint32_t)nt > n / 1024 + 1) nt = (int)(n / 1024 + 1); /* tiny inputs: one thread */
   const int K = p->n_resources;
-  eval_job job = {p, list, n, lambda, mu, list ? NULL : sel, NULL, NULL, NULL};
+  /* No capped offer: every mu is 0, and the pass need not read offer
+   * indices of candidates it does not choose. */
+  int capped = 0;
+  for (uint32_t j = 0; mu && j < p->n_offers && !capped; j++) capped = mu[j] != 0;
+  eval_job job = {p, list, n, lambda, capped ? mu : NULL, list ? NULL : sel, NULL, NULL, NULL};
   job.g = calloc((size_t)nt, sizeof *job.g);
   job.usage = calloc((size_t)nt * (size_t)(K ? K : 1), sizeof *job.usage);
   job.count = calloc((size_t)nt * (p->n_offers ? p->n_offers : 1), sizeof *job.count);

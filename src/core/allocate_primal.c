@@ -64,7 +64,7 @@ static int cmp_double(const void *a, const void *b) {
 static double reduced(const mx_alloc_problem *p, const double *lambda, const double *mu,
                       uint64_t q) {
   int K = p->n_resources;
-  double r = (double)p->value[q] - mu[p->offer[q]];
+  double r = (double)p->value[q] - (mu ? mu[p->offer[q]] : 0);
   for (int k = 0; k < K; k++) r -= lambda[k] * (double)p->cost[q * (uint64_t)K + (uint64_t)k];
   return r;
 }
@@ -103,7 +103,9 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   int violated_res[MX_ALLOC_MAX_RESOURCES];
   int any = 0;
   for (int k = 0; k < K; k++) any |= (violated_res[k] = usage[k] > lim[k]);
-  for (uint32_t j = 0; j < J; j++) any |= count[j] > p->cap[j];
+  uint64_t caps_over = 0; /* offers above their cap, kept up to date below */
+  for (uint32_t j = 0; j < J; j++) caps_over += count[j] > p->cap[j];
+  any |= caps_over > 0;
   if (any) {
     uint64_t n = 0;
     for (uint64_t s = 0; s < slots; s++) n += sel[s] != MX_ALLOC_NONE;
@@ -126,8 +128,30 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
         list[n++] = (ranked){(double)p->value[q] / w, p->value[q], q, u, s};
       }
     }
-    qsort(list, n, sizeof *list, by_key_asc);
+    /* The excess is usually small next to the plan: sort the least
+     * efficient ~1% first (cut from a strided sample of the keys) and only
+     * sort the rest if that was not enough. */
+    uint64_t head = n;
+    if (n > 65536) {
+      uint64_t stride = n / 4096, ns = 0;
+      samp = malloc((n / stride + 1) * sizeof *samp);
+      if (!samp) goto oom;
+      for (uint64_t i = 0; i < n; i += stride) samp[ns++] = list[i].key;
+      qsort(samp, ns, sizeof *samp, cmp_double);
+      double cut = samp[ns / 100];
+      free(samp);
+      samp = NULL;
+      head = 0;
+      for (uint64_t i = 0; i < n; i++)
+        if (list[i].key <= cut) {
+          ranked t = list[head];
+          list[head++] = list[i];
+          list[i] = t;
+        }
+    }
+    qsort(list, head, sizeof *list, by_key_asc);
     for (uint64_t i = 0; i < n && any; i++) {
+      if (i == head) qsort(list + head, n - head, sizeof *list, by_key_asc);
       uint64_t q = list[i].q;
       const float *c = p->cost + q * (uint64_t)K;
       uint32_t j = p->offer[q];
@@ -138,9 +162,9 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
       count[j] -= 1;
       for (int k = 0; k < K; k++) usage[k] -= (double)c[k];
       res->repaired++;
-      any = 0;
+      if (count[j] + 1 > p->cap[j] && !(count[j] > p->cap[j])) caps_over--;
+      any = caps_over > 0;
       for (int k = 0; k < K; k++) any |= usage[k] > lim[k];
-      for (uint32_t jj = 0; jj < J && !any; jj++) any |= count[jj] > p->cap[jj];
     }
     free(list);
     list = NULL;

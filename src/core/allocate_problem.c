@@ -4,9 +4,23 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "merx/allocate.h"
 #include "util/util.h"
+
+/* Candidate arrays are streamed once per price evaluation: 2 MB-aligned and
+ * marked for transparent huge pages, they take 512x fewer page faults to
+ * fill (costly in VMs) and fewer TLB misses on every pass. */
+static void *big_alloc(size_t size) {
+  if (size < ((size_t)64 << 20)) return malloc(size);
+  void *p = NULL;
+  if (posix_memalign(&p, (size_t)2 << 20, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 int mx_alloc_problem_create(uint32_t n_users, uint32_t n_offers, int n_resources,
                             uint64_t n_candidates, mx_alloc_problem **out, mx_error *err) {
@@ -23,9 +37,9 @@ int mx_alloc_problem_create(uint32_t n_users, uint32_t n_offers, int n_resources
   p->per_user = 1;
   size_t nc = n_candidates ? (size_t)n_candidates : 1;
   p->indptr = malloc(((size_t)n_users + 1) * sizeof *p->indptr);
-  p->offer = malloc(nc * sizeof *p->offer);
-  p->value = malloc(nc * sizeof *p->value);
-  p->cost = malloc(nc * (size_t)(n_resources ? n_resources : 1) * sizeof *p->cost);
+  p->offer = big_alloc(nc * sizeof *p->offer);
+  p->value = big_alloc(nc * sizeof *p->value);
+  p->cost = big_alloc(nc * (size_t)(n_resources ? n_resources : 1) * sizeof *p->cost);
   p->cap = malloc((n_offers ? n_offers : 1) * sizeof *p->cap);
   if (!p->indptr || !p->offer || !p->value || !p->cost || !p->cap) {
     mx_alloc_problem_free(p);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/lmerx.h"
 #include "merx/allocate.h"
 #include "util/util.h"
 
@@ -57,12 +58,9 @@ static int ctx_gc(lua_State *L) {
   return 0;
 }
 
-/* The one place an mx_error becomes a Lua error (the runtime's mx_lua_raise
- * does the same once it exists). */
-static int raise_error(lua_State *L, const mx_error *err) {
-  char buf[MX_ERROR_MESSAGE_MAX + 256];
-  return luaL_error(L, "allocate: %s", mx_error_format(err, buf, sizeof buf));
-}
+/* mx_error -> Lua error goes through the runtime's mx_lua_raise (script
+ * position included), like every binding. */
+static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
 /* Cell (row table at ri, offer j 1-based with id at offers_idx) pushed;
  * nil when absent. */
@@ -129,7 +127,7 @@ static void cost_spec_init(lua_State *L, cost_spec *cs, int idx, const char *wha
         push_cell(L, idx, j, offers_idx);
         int isnum = 1;
         scratch[j - 1] = lua_isnil(L, -1) ? 0 : lua_tonumberx(L, -1, &isnum);
-        if (!isnum) luaL_error(L, "allocate: %s: offer %d: not a number", what, (int)j);
+        if (!isnum) mx_lua_error(L, "allocate: %s: offer %d: not a number", what, (int)j);
         lua_pop(L, 1);
       }
     }
@@ -139,7 +137,7 @@ static void cost_spec_init(lua_State *L, cost_spec *cs, int idx, const char *wha
     cs->num = 0;
     break;
   default:
-    luaL_error(L, "allocate: %s must be a number, a table or a function", what);
+    mx_lua_error(L, "allocate: %s must be a number, a table or a function", what);
   }
 }
 
@@ -157,13 +155,13 @@ static void call_block(lua_State *L, int fn_idx, int users_idx, int offers_idx, 
   else lua_pushnil(L);
   lua_call(L, 2, 1);
   if (!lua_istable(L, -1))
-    luaL_error(L, "allocate: the %s function must return a table of rows", what);
+    mx_lua_error(L, "allocate: the %s function must return a table of rows", what);
 }
 
 static double cell_number(lua_State *L, const char *what, lua_Integer i, lua_Integer j) {
   int isnum;
   double x = lua_tonumberx(L, -1, &isnum);
-  if (!isnum) luaL_error(L, "allocate: %s[%d][%d] is not a number", what, (int)i, (int)j);
+  if (!isnum) mx_lua_error(L, "allocate: %s[%d][%d] is not a number", what, (int)i, (int)j);
   return x;
 }
 
@@ -176,7 +174,7 @@ static void grow(lua_State *L, lctx *c, int K) {
   if (v) c->value = v;
   float *cc = realloc(c->cost, nc * (size_t)(K ? K : 1) * sizeof *cc);
   if (cc) c->cost = cc;
-  if (!o || !v || !cc) luaL_error(L, "allocate: out of memory");
+  if (!o || !v || !cc) mx_lua_error(L, "allocate: out of memory");
   c->cap = nc;
 }
 
@@ -192,7 +190,7 @@ static int l_solve(lua_State *L) {
   int users_idx = lua_istable(L, 2) ? 2 : 0;
   int offers_idx = lua_istable(L, 3) ? 3 : 0;
   if (!lua_istable(L, 4) && !lua_isfunction(L, 4))
-    return luaL_error(L, "allocate: value must be a matrix (table of rows) or a function");
+    return mx_lua_error(L, "allocate: value must be a matrix (table of rows) or a function");
   lctx *c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CTX_META);
@@ -200,8 +198,8 @@ static int l_solve(lua_State *L) {
 
   lua_Integer n = users_idx ? (lua_Integer)lua_rawlen(L, 2)
                             : lua_istable(L, 4) ? (lua_Integer)lua_rawlen(L, 4) : 0;
-  if (n == 0) return luaL_error(L, "allocate: no users (give users = {...} or a value matrix)");
-  if (n >= UINT32_MAX) return luaL_error(L, "allocate: too many users");
+  if (n == 0) return mx_lua_error(L, "allocate: no users (give users = {...} or a value matrix)");
+  if (n >= UINT32_MAX) return mx_lua_error(L, "allocate: too many users");
   lua_Integer J = 0;
   if (offers_idx) {
     J = (lua_Integer)lua_rawlen(L, 3);
@@ -210,8 +208,8 @@ static int l_solve(lua_State *L) {
     if (lua_istable(L, -1)) J = (lua_Integer)lua_rawlen(L, -1);
     lua_pop(L, 1);
   }
-  if (J == 0) return luaL_error(L, "allocate: no offers (give offers = {...})");
-  if (J >= 1 << 24) return luaL_error(L, "allocate: too many offers");
+  if (J == 0) return mx_lua_error(L, "allocate: no offers (give offers = {...})");
+  if (J >= 1 << 24) return mx_lua_error(L, "allocate: too many offers");
 
   /* constraints: budget (cost) first, then the list */
   int K = 0;
@@ -226,7 +224,7 @@ static int l_solve(lua_State *L) {
     cost_spec_init(L, &cs[0], cost_idx, "cost", J, offers_idx, users_idx, scratch);
     int isnum;
     limits[0] = lua_isnil(L, cost_idx + 1) ? INFINITY : lua_tonumberx(L, cost_idx + 1, &isnum);
-    if (!lua_isnil(L, cost_idx + 1) && !isnum) return luaL_error(L, "allocate: budget must be a number");
+    if (!lua_isnil(L, cost_idx + 1) && !isnum) return mx_lua_error(L, "allocate: budget must be a number");
     snprintf(names[0], sizeof names[0], "budget");
     K = 1;
   }
@@ -234,18 +232,18 @@ static int l_solve(lua_State *L) {
     lua_Integer nc = (lua_Integer)lua_rawlen(L, 6);
     for (lua_Integer i = 1; i <= nc; i++) {
       if (K >= MX_ALLOC_MAX_RESOURCES)
-        return luaL_error(L, "allocate: at most %d constraints", MX_ALLOC_MAX_RESOURCES);
+        return mx_lua_error(L, "allocate: at most %d constraints", MX_ALLOC_MAX_RESOURCES);
       lua_rawgeti(L, 6, i);
       int ci = lua_gettop(L);
       if (!lua_istable(L, ci))
-        return luaL_error(L, "allocate: constraints[%d] must be {name=, cost=, limit=}", (int)i);
+        return mx_lua_error(L, "allocate: constraints[%d] must be {name=, cost=, limit=}", (int)i);
       lua_getfield(L, ci, "name");
       snprintf(names[K], sizeof names[K], "%s",
                lua_isstring(L, -1) ? lua_tostring(L, -1) : "constraint");
       lua_getfield(L, ci, "limit");
       int isnum;
       limits[K] = lua_tonumberx(L, -1, &isnum);
-      if (!isnum) return luaL_error(L, "allocate: constraints[%d].limit must be a number", (int)i);
+      if (!isnum) return mx_lua_error(L, "allocate: constraints[%d].limit must be a number", (int)i);
       lua_getfield(L, ci, "cost"); /* stays on the stack for the build */
       cost_spec_init(L, &cs[K], lua_gettop(L), names[K], J, offers_idx, users_idx,
                      scratch + (size_t)K * J);
@@ -255,7 +253,7 @@ static int l_solve(lua_State *L) {
 
   /* Build the candidates, a block of users at a time. */
   c->indptr = malloc(((size_t)n + 1) * sizeof *c->indptr);
-  if (!c->indptr) return luaL_error(L, "allocate: out of memory");
+  if (!c->indptr) return mx_lua_error(L, "allocate: out of memory");
   c->indptr[0] = 0;
   int base = lua_gettop(L);
   for (lua_Integer lo = 0; lo < n; lo += BLOCK) {
@@ -282,7 +280,7 @@ static int l_solve(lua_State *L) {
         lua_settop(L, top);
         continue;
       }
-      if (!lua_istable(L, ri)) return luaL_error(L, "allocate: value row %d is not a table", (int)(i + 1));
+      if (!lua_istable(L, ri)) return mx_lua_error(L, "allocate: value row %d is not a table", (int)(i + 1));
       int crow[MX_ALLOC_MAX_RESOURCES];
       for (int k = 0; k < K; k++) {
         crow[k] = 0;
@@ -290,7 +288,7 @@ static int l_solve(lua_State *L) {
         else if (cs[k].kind == 3) lua_rawgeti(L, cs[k].block_idx, i - lo + 1);
         else continue;
         if (!lua_istable(L, -1))
-          return luaL_error(L, "allocate: %s row %d is not a table", names[k], (int)(i + 1));
+          return mx_lua_error(L, "allocate: %s row %d is not a table", names[k], (int)(i + 1));
         crow[k] = lua_gettop(L);
       }
       for (lua_Integer j = 1; j <= J; j++) {
@@ -301,7 +299,7 @@ static int l_solve(lua_State *L) {
         }
         double v = cell_number(L, "value", i + 1, j);
         lua_pop(L, 1);
-        if (!isfinite(v)) return luaL_error(L, "allocate: value[%d][%d] is not finite (NaN or inf)",
+        if (!isfinite(v)) return mx_lua_error(L, "allocate: value[%d][%d] is not finite (NaN or inf)",
                                             (int)(i + 1), (int)j);
         grow(L, c, K);
         uint64_t q = c->n;
@@ -315,7 +313,7 @@ static int l_solve(lua_State *L) {
             lua_pop(L, 1);
           }
           if (!isfinite(x) || x < 0)
-            return luaL_error(L, "allocate: %s of user %d offer %d is %f: costs must be finite and >= 0",
+            return mx_lua_error(L, "allocate: %s of user %d offer %d is %g: costs must be finite and >= 0",
                               names[k], (int)(i + 1), (int)j, x);
           c->cost[q * (uint64_t)K + (uint64_t)k] = (float)x;
         }
@@ -331,7 +329,7 @@ static int l_solve(lua_State *L) {
 
   mx_error err;
   mx_error_clear(&err);
-  if (c->n == 0) return luaL_error(L, "allocate: no eligible (user, offer) pair");
+  if (c->n == 0) return mx_lua_error(L, "allocate: no eligible (user, offer) pair");
   if (mx_alloc_problem_create((uint32_t)n, (uint32_t)J, K, c->n, &c->p, &err)) return raise_error(L, &err);
   mx_alloc_problem *p = c->p;
   memcpy(p->indptr, c->indptr, ((size_t)n + 1) * sizeof *p->indptr);
@@ -349,7 +347,7 @@ static int l_solve(lua_State *L) {
   }
   lua_getfield(L, 1, "per_user");
   lua_Integer m = lua_isnil(L, -1) ? 1 : luaL_checkinteger(L, -1);
-  if (m < 1 || m > 1000000) return luaL_error(L, "allocate: per_user must be 1..1000000");
+  if (m < 1 || m > 1000000) return mx_lua_error(L, "allocate: per_user must be 1..1000000");
   p->per_user = (uint32_t)m;
   lua_pop(L, 1);
   /* caps: { offer_id = N } or { [j] = N } */
@@ -370,11 +368,11 @@ static int l_solve(lua_State *L) {
       if (jj < 0) {
         lua_pushvalue(L, -2); /* a copy: tostring must not touch the key lua_next uses */
         const char *name = lua_tostring(L, -1);
-        return luaL_error(L, "allocate: caps: unknown offer '%s'", name ? name : "?");
+        return mx_lua_error(L, "allocate: caps: unknown offer '%s'", name ? name : "?");
       }
       int isnum;
       double capv = lua_tonumberx(L, -1, &isnum);
-      if (!isnum) return luaL_error(L, "allocate: caps: the cap of offer %d is not a number", (int)jj);
+      if (!isnum) return mx_lua_error(L, "allocate: caps: the cap of offer %d is not a number", (int)jj);
       p->cap[jj - 1] = capv;
       lua_pop(L, 1);
     }
@@ -497,7 +495,7 @@ static int l_shard_of(lua_State *L) {
   size_t len;
   const char *id = luaL_checklstring(L, 1, &len);
   lua_Integer n = luaL_checkinteger(L, 2);
-  if (n < 1 || n > UINT32_MAX) return luaL_error(L, "allocate.shard_of: n must be >= 1");
+  if (n < 1 || n > UINT32_MAX) return mx_lua_error(L, "allocate.shard_of: n must be >= 1");
   lua_pushinteger(L, mx_alloc_shard_of(id, len, (uint32_t)n));
   return 1;
 }

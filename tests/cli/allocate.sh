@@ -64,6 +64,15 @@ names = [c["name"] for c in r["constraints"]]
 assert names == ["discount", "sms"], names
 EOF
 
+# caps from a file, same result as --cap
+printf 'offer,cap\nTENOFF,1\n' > caps.csv
+expect_exit 0 "$MERX" allocate --data offers.csv --columns "$cols" --budget 100 --caps caps.csv \
+  --per-user 2 --constraint sms=2 --out plan3.csv
+cmp plan2.csv plan3.csv
+printf 'offer,cap\nNOPE,1\n' > badcaps.csv
+expect_exit 1 "$MERX" allocate --data offers.csv --columns "$cols" --budget 100 --caps badcaps.csv --out p.csv
+expect_contains err.txt "badcaps.csv:2:1: field 'offer': unknown offer 'NOPE'"
+
 # value x margin: scores times margins
 cat > scored.csv <<'EOF'
 user;offer;p;margin;cost

@@ -118,7 +118,10 @@ static void test_function_and_constraints(void **state) {
       "assert(plan.assigned == 1 and plan.assignments[1].user == 1 and plan.assignments[1].offer == 1)\n"
       "local p2 = merx.allocate{users = {'x', 'y'}, offers = {'A', 'B'},\n"
       "  value = {x = {A = 3}, y = {B = 4, A = 1}}, cost = 0, budget = 0}\n"
-      "assert(p2.assigned == 2 and p2.objective == 7)\n");
+      "assert(p2.assigned == 2 and p2.objective == 7)\n"
+      /* no cost constraint, only a cap: c1 o1 (3) + c2 o1 (2) + c3 o2 (4) = 9 */
+      "local p3 = merx.allocate{value = {{3, 1}, {2, 5}, {0, 4}}, caps = {[2] = 1}}\n"
+      "assert(p3.objective == 9 and p3.used[2] == 1 and p3.spend == 0, p3.objective)\n");
   lua_close(L);
 }
 
@@ -140,6 +143,29 @@ static void test_errors(void **state) {
   lua_close(L);
 }
 
+/* The README example, as written there. */
+static void test_readme_example(void **state) {
+  (void)state;
+  lua_State *L = new_state();
+  run(L,
+      "local users  = { 'c1', 'c2', 'c3' }\n"
+      "local offers = { 'FREESHIP', 'TENOFF', 'BUNDLE' }\n"
+      "local plan = merx.allocate{\n"
+      "  users = users, offers = offers,\n"
+      "  value = { {4.0, 9.0, nil}, {3.0, 8.0, nil}, {nil, 7.5, 6.0} },\n"
+      "  cost = { 2, 5, 3 },\n"
+      "  budget = 10,\n"
+      "  caps = { TENOFF = 1 },\n"
+      "  constraints = { { name = 'sms', cost = { 0, 1, 1 }, limit = 2 } },\n"
+      "  per_user = 1,\n"
+      "}\n"
+      /* optimum: c1 TENOFF (9, 5, sms 1) + c2 FREESHIP (3, 2) + c3 BUNDLE (6, 3, sms 1) = 18 */
+      "assert(plan.objective == 18, plan.objective)\n"
+      "assert(plan.spend == 10 and plan.spend_by.sms == 2 and plan.gap < 0.05)\n"
+      "assert(plan.assignments[1].user == 'c1' and plan.assignments[1].offer == 'TENOFF')\n");
+  lua_close(L);
+}
+
 static void test_shard_of(void **state) {
   (void)state;
   lua_State *L = new_state();
@@ -154,6 +180,7 @@ int main(void) {
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_function_and_constraints),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_readme_example),
       cmocka_unit_test(test_shard_of),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
