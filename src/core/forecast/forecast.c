@@ -48,7 +48,7 @@ void mx_forecast_result_free(mx_forecast_result *r) {
   r->mean = r->sigma = r->cum_sigma = r->lo = r->hi = NULL;
 }
 
-static void m4_adjusted(const double *y, size_t n, int m, int h, int which, double *f) {
+void fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f) {
   double *adj = malloc(n * sizeof *adj), *si = malloc((size_t)h * sizeof *si);
   if (!adj || !si) {
     free(adj), free(si);
@@ -56,8 +56,8 @@ static void m4_adjusted(const double *y, size_t n, int m, int h, int which, doub
     return;
   }
   fc_m4_adjust(y, n, m, h, adj, si);
-  if (which == MX_FC_NAIVE2) fc_naive(adj, n, h, f);
-  else if (which == MX_FC_SES) {
+  if (base == FC_M4_NAIVE) fc_naive(adj, n, h, f);
+  else if (base == FC_M4_SES) {
     double l = fc_ses_mse(adj, n, NULL, NULL);
     for (int j = 0; j < h; j++) f[j] = l;
   } else fc_theta(adj, n, h, f);
@@ -90,7 +90,9 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
     case MX_FC_THETA:
       if (m > 1 && n < 3 * (size_t)m)
         snprintf(note, note_size, "%zu values < 3 seasons of %d: not deseasonalised", n, m);
-      m4_adjusted(y, n, m, h, method, f);
+      fc_m4_forecast(y, n, m, h,
+                     method == MX_FC_NAIVE2 ? FC_M4_NAIVE : method == MX_FC_SES ? FC_M4_SES : FC_M4_THETA,
+                     f);
       break;
     case MX_FC_HOLT:
     case MX_FC_DAMPED:
@@ -135,7 +137,7 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
           u = MX_FC_HOLT;
         } else if (n >= 1) {
           snprintf(note, note_size, "%zu values too few for %s: ses", n, method_names[method]);
-          m4_adjusted(y, n, 1, h, MX_FC_SES, f);
+          fc_m4_forecast(y, n, 1, h, FC_M4_SES, f);
           u = MX_FC_SES;
           break;
         }

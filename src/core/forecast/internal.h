@@ -36,6 +36,10 @@ int fc_decompose(const double *y, size_t n, int m, int multiplicative, double *f
  * passes, adj = y / seasonal index and si_out[h] = the index continued over the
  * horizon; otherwise adj = y and si_out = 1. Returns 1 when adjusted. */
 int fc_m4_adjust(const double *y, size_t n, int m, int h, double *adj, double *si_out);
+/* The M4 benchmarks Naive2, SES and Theta: base on the adjusted series, then
+ * reseasonalised (forecast.c; also used by auto's components in select.c). */
+enum { FC_M4_NAIVE = 0, FC_M4_SES = 1, FC_M4_THETA = 2 };
+void fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f);
 
 /* ---- ses.c: SES as forecast::ses(initial = "optimal"), i.e. ETS(A,N,N) with
  * alpha and l0 chosen by minimising the in-sample one-step MSE with R's

@@ -17,24 +17,6 @@
 static const char *component_name[FC_C_COUNT] = {"snaive", "snaive_week", "theta", "ets",
                                                  "naive2", "ses", "seasonal_mean"};
 
-/* M4 Theta / Naive2 / SES: the method on the deseasonalised series, reseasonalised. */
-static void m4_style(const double *y, size_t n, int m, int h, int which, double *f) {
-  double *adj = malloc(n * sizeof *adj), *si = malloc((size_t)h * sizeof *si);
-  if (!adj || !si) {
-    free(adj), free(si);
-    fc_naive(y, n, h, f);
-    return;
-  }
-  fc_m4_adjust(y, n, m, h, adj, si);
-  if (which == FC_C_THETA) fc_theta(adj, n, h, f);
-  else if (which == FC_C_SES) {
-    double l = fc_ses_mse(adj, n, NULL, NULL);
-    for (int j = 0; j < h; j++) f[j] = l;
-  } else fc_naive(adj, n, h, f);
-  for (int j = 0; j < h; j++) f[j] *= si[j];
-  free(adj), free(si);
-}
-
 static int component_run(const double *y, size_t n, fc_config *cfg, int c, int h, double *f) {
   int m = cfg->m;
   switch (c) {
@@ -58,7 +40,9 @@ static int component_run(const double *y, size_t n, fc_config *cfg, int c, int h
     }
     case FC_C_THETA:
     case FC_C_NAIVE2:
-    case FC_C_SES: m4_style(y, n, m, h, c, f); return 0;
+    case FC_C_SES:
+      fc_m4_forecast(y, n, m, h, c == FC_C_THETA ? FC_M4_THETA : c == FC_C_SES ? FC_M4_SES : FC_M4_NAIVE, f);
+      return 0;
     case FC_C_ETS: {
       fc_ets_fit fit;
       int rc;
@@ -66,7 +50,7 @@ static int component_run(const double *y, size_t n, fc_config *cfg, int c, int h
                                                 m, &fit);
       else rc = fc_ets_auto(y, n, m, -1, -1, 0, &fit);
       if (rc != 0) {
-        m4_style(y, n, m, h, FC_C_THETA, f);
+        fc_m4_forecast(y, n, m, h, FC_M4_THETA, f);
         return 0;
       }
       if (!cfg->ets_fixed) {
