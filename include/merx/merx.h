@@ -1,9 +1,19 @@
-/* merx — umbrella header for libmerx (the C core, no Lua). */
+/* merx — umbrella header for libmerx, the C core (no Lua in it):
+ * ingest, models, scoring, forecasting, inventory, allocation and the
+ * OpenAI-compatible HTTP clients. The script runtime (script.h) and the
+ * scheduler (schedule.h) belong to the merx application layer and are not
+ * part of libmerx. */
 #ifndef MERX_MERX_H
 #define MERX_MERX_H
 
 #include "merx/error.h"
 #include "merx/data.h"
 #include "merx/model.h"
+#include "merx/score.h"
+#include "merx/forecast.h"
+#include "merx/inventory.h"
+#include "merx/allocate.h"
+#include "merx/http.h"
+#include "merx/embed.h"
 
 #endif
