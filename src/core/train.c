@@ -39,7 +39,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
     o.factors = 32; o.epochs = 15; o.reg = 0.1;
     break;
   case MX_MODEL_IALS:
-    o.factors = 128; o.epochs = 10; o.reg = 30; o.alpha = 2;
+    o.factors = 192; o.epochs = 8; o.reg = 30; o.alpha = 3;
     break;
   case MX_MODEL_BPR:
     o.factors = 64; o.epochs = 50; o.reg = 0.01; o.lr = 0.05; o.lr_decay = 0.97;
@@ -48,7 +48,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
     o.factors = 0; o.epochs = 1; o.reg = 100;
     break;
   case MX_MODEL_BPMF:
-    o.factors = 10; o.epochs = 100; o.burn_in = 10; o.alpha = 1.5;
+    o.factors = 10; o.epochs = 150; o.burn_in = 10; o.alpha = 1.5;
     break;
   default:
     o.factors = 64; o.epochs = 10; o.reg = 0.1;
