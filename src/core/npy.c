@@ -88,6 +88,10 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
     uint64_t dims[2] = {0, 1};
     int nd = 0;
     int hok = descr && fo && shape;
+    /* descr must start with a quote: "'descr':" at the very end of the
+     * header leaves descr at the NUL, and descr + 1 would read past it
+     * (found by fuzz_npy, corpus/npy/crash-descr-at-header-end). */
+    if (hok && *descr != '\'' && *descr != '"') hok = 0;
     if (hok) {
       if (!strncmp(descr + 1, "<f4", 3)) f8 = 0;
       else if (!strncmp(descr + 1, "<f8", 3)) f8 = 1;
@@ -122,7 +126,10 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
     uint64_t r = dims[0], c = nd == 2 ? dims[1] : 1, count = r * c;
     size_t esz = f8 ? 8 : 4, start = off + hlen;
     if (c && count / c != r) BAD("array too large");
-    if (len - start < count * esz) BAD("truncated .npy data: %llu values expected",
+    /* count * esz can wrap for a hostile shape (e.g. 2^62 float32 values
+     * gives 0 bytes), which would pass the size check and write past a tiny
+     * buffer; compare counts instead of byte sizes. */
+    if (count > (len - start) / esz) BAD("truncated .npy data: %llu values expected",
                                        (unsigned long long)count);
     float *out = mx_alloc_aligned((count ? count : 1) * sizeof(float), 0);
     if (!out) {

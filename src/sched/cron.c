@@ -67,7 +67,7 @@ static int parse_field(const field_spec *f, const char *text, uint64_t *bits, mx
   *bits = 0;
   const char *p = text;
   for (;;) {
-    int a, b, step = 1;
+    int a, b, step = 1, ranged = 0;
     const char *item = p;
     if (*p == '*') {
       a = f->lo;
@@ -77,6 +77,7 @@ static int parse_field(const field_spec *f, const char *text, uint64_t *bits, mx
       if (parse_value(f, &p, &a) != 0) goto bad;
       b = a;
       if (*p == '-') {
+        ranged = 1;
         p++;
         if (parse_value(f, &p, &b) != 0) goto bad;
       }
@@ -91,7 +92,9 @@ static int parse_field(const field_spec *f, const char *text, uint64_t *bits, mx
       }
       if (step < 1) goto bad;
       /* "a/n" (no range) means a through the end of the field, as Vixie cron. */
-      if (item[0] != '*' && b == a && !strchr(item, '-')) b = f->hi;
+      /* (Whether THIS item had a range: searching the rest of the text for
+       * '-' saw later list items, so "5/10,1-3" gave minute 5 alone.) */
+      if (item[0] != '*' && !ranged) b = f->hi;
     }
     if (*p != ',' && *p != 0) goto bad;
     if (a < f->lo || a > f->hi || b < f->lo || b > f->hi) {

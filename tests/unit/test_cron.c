@@ -187,6 +187,9 @@ static void test_parse_bits(void **state) {
   assert_true(mx_cron_matches(&c, 2026, 1, 3, 9, 0));   /* Saturday Jan 3 */
   assert_true(mx_cron_matches(&c, 2026, 1, 15, 13, 30)); /* Thursday the 15th */
   assert_false(mx_cron_matches(&c, 2026, 1, 14, 13, 30)); /* Wednesday the 14th */
+  /* "a/n" runs to the end of the field even when a later list item is a range */
+  assert_int_equal(mx_cron_parse("5/20,1-2 * * * *", &c, NULL), MX_OK);
+  assert_true(c.minute == ((1ULL << 5) | (1ULL << 25) | (1ULL << 45) | (1ULL << 1) | (1ULL << 2)));
 }
 
 static void test_unknown_zone(void **state) {
