@@ -1,8 +1,8 @@
 # Regenerates m4_hourly_ses_r_forecast_8.20_first40.csv (first 40 rows of the output):
 # the M4 benchmark SES (seasonality test, multiplicative decomposition, ses()) run
-# with R forecast 8.20 on ../shared/data/m4/Hourly-train.csv.
+# with R forecast 8.20 on ../shared/data/m4/Hourly-train.csv (run from the repository root).
 suppressMessages(library(forecast))
-tr <- read.csv("/work/shared/data/m4/Hourly-train.csv", stringsAsFactors=FALSE)
+tr <- read.csv("../shared/data/m4/Hourly-train.csv", stringsAsFactors=FALSE)
 SeasonalityTest <- function(input, ppy){
   tcrit <- 1.645
   if (length(input)<3*ppy){ return(FALSE) }
