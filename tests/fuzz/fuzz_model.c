@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzzfile.h"
 #include "merx/model.h"
 #include "util/util.h"
 
@@ -53,26 +53,17 @@ static void fix_checksums(uint8_t *d, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  int fd = memfd_create("fuzz.mxm", 0);
-  if (fd < 0) return 0;
   uint8_t *copy = NULL;
   if (size >= HEADER_SIZE && (data[HEADER_SIZE - 1] & 1)) {
-    if (!(copy = malloc(size))) {
-      close(fd);
-      return 0;
-    }
+    if (!(copy = malloc(size))) return 0;
     memcpy(copy, data, size);
     fix_checksums(copy, size);
     data = copy;
   }
-  if (size && write(fd, data, size) != (ssize_t)size) {
-    free(copy);
-    close(fd);
-    return 0;
-  }
-  free(copy);
   char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int fd = fuzz_file("fuzz.mxm", data, size, path, sizeof path);
+  free(copy);
+  if (fd < 0) return 0;
   mx_error err;
   mx_error_clear(&err);
   mx_model *m = NULL;
