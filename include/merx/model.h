@@ -147,7 +147,7 @@ typedef struct mx_train_options {
   int cg_steps;       /* iALS conjugate-gradient steps per solve; 0 = exact Cholesky */
   double init_std;    /* std of the initial factors (scaled by 1/sqrt(k)) */
   int burn_in;        /* bpmf: Gibbs samples discarded before averaging */
-  int samples;        /* bpmf: samples stored in the model (evenly spaced; default 24) */
+  int samples;        /* bpmf: samples stored in the model (evenly spaced; default 48) */
   uint64_t seed;
   int threads;        /* <= 0: all cores */
   const mx_pairs *test;   /* optional: evaluated after each epoch (explicit models) */

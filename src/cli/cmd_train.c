@@ -32,7 +32,7 @@ static const char *usage =
     "  --eps E            scale for log confidence (default 1)\n"
     "  --cg-steps N       iALS conjugate-gradient steps per solve (0: exact Cholesky)\n"
     "  --burn-in N        bpmf: Gibbs samples discarded before averaging\n"
-    "  --samples N        bpmf: samples kept in the model (K*N stored factors; default 24)\n"
+    "  --samples N        bpmf: samples kept in the model (K*N stored factors; default 48)\n"
     "  --test FILE        held-out interactions (same columns); explicit models report\n"
     "                     test RMSE/MAE after each epoch and at the end\n"
     "  --early-stop       mf: stop when test RMSE rises and keep the best epoch\n"
@@ -101,7 +101,7 @@ int mx_cmd_train(int argc, char **argv) {
   o.cg_steps = (int)lv;
   if ((rc = mx_args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
   o.burn_in = (int)lv;
-  if ((rc = mx_args_int(&a, "samples", 24, 1, 10000, &lv))) return rc;
+  if ((rc = mx_args_int(&a, "samples", 48, 1, 10000, &lv))) return rc;
   o.samples = (int)lv;
   if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
   if ((rc = mx_args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;

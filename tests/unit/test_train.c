@@ -218,6 +218,69 @@ static void test_explicit_models_learn(void **state) {
   mx_dataset_free(d);
 }
 
+/* bpmf samples user and item biases: on ratings made of planted biases and
+ * noise only, the stored biases (the average of the kept samples) recover
+ * them. Without sampled biases they would all be zero. */
+static void test_bpmf_recovers_biases(void **state) {
+  (void)state;
+  enum { NU = 120, NI = 60, PER = 30 };
+  mx_rng r;
+  mx_rng_seed(&r, 17);
+  double bu[NU], bi[NI];
+  for (int u = 0; u < NU; u++) bu[u] = 0.8 * mx_rng_normal(&r);
+  for (int i = 0; i < NI; i++) bi[i] = 0.6 * mx_rng_normal(&r);
+  size_t n = (size_t)NU * PER;
+  char **us = malloc(n * sizeof *us), **is = malloc(n * sizeof *is);
+  float *vals = malloc(n * sizeof *vals);
+  for (int u = 0; u < NU; u++)
+    for (int q = 0; q < PER; q++) {
+      size_t k = (size_t)u * PER + q;
+      int i = (u * 13 + q * 7) % NI;
+      char b[32];
+      snprintf(b, sizeof b, "u%d", u);
+      us[k] = mx_strdup(b);
+      snprintf(b, sizeof b, "i%d", i);
+      is[k] = mx_strdup(b);
+      vals[k] = (float)(3.0 + bu[u] + bi[i] + 0.3 * mx_rng_normal(&r));
+    }
+  mx_dataset *d;
+  mx_error err;
+  assert_int_equal(mx_dataset_from_triplets((const char *const *)us, (const char *const *)is,
+                                            vals, NULL, n, &d, &err), MX_OK);
+  d->has_value = 1;
+  for (size_t k = 0; k < n; k++) {
+    free(us[k]);
+    free(is[k]);
+  }
+  free(us);
+  free(is);
+  free(vals);
+  mx_train_options o = mx_train_defaults(MX_MODEL_BPMF);
+  o.factors = 2;
+  o.epochs = 60;
+  mx_model *m;
+  assert_int_equal(mx_model_train(d, &o, &m, &err), MX_OK);
+  /* Pearson correlation of the model's biases with the planted ones, by
+   * the ids' names (the model numbers users in order of appearance). */
+  for (int side = 0; side < 2; side++) {
+    int n_rows = side ? NI : NU;
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    for (int j = 0; j < n_rows; j++) {
+      char b[32];
+      snprintf(b, sizeof b, side ? "i%d" : "u%d", j);
+      int64_t id = mx_idmap_find(side ? m->items : m->users, b, strlen(b));
+      assert_true(id >= 0);
+      double x = side ? m->item_bias[id] : m->user_bias[id], y = side ? bi[j] : bu[j];
+      sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+    }
+    double cov = sxy - sx * sy / n_rows, vx = sxx - sx * sx / n_rows, vy = syy - sy * sy / n_rows;
+    double corr = cov / sqrt(vx * vy);
+    if (!(corr > 0.9)) fail_msg("bpmf %s biases: correlation %.3f with the planted ones", side ? "item" : "user", corr);
+  }
+  mx_model_free(m);
+  mx_dataset_free(d);
+}
+
 static void test_fold_in_reproduces_training_users(void **state) {
   mx_dataset *d = planted(80, 50, 10, 1, 6);
   mx_model_kind kinds[] = {MX_MODEL_ALS, MX_MODEL_IALS};
@@ -420,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_ials_cg_matches_exact),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_explicit_models_learn),
+      cmocka_unit_test(test_bpmf_recovers_biases),
       cmocka_unit_test(test_fold_in_reproduces_training_users),
       cmocka_unit_test(test_fold_in_mf_bpr),
       cmocka_unit_test(test_fold_in_refuses_ease),
