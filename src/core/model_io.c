@@ -327,6 +327,10 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
       rc = bad(err, path, "factor matrices missing");
       goto fail;
     }
+    if (h.kind == MX_MODEL_EASE && h.n_items > 0 && !h.size[SEC_EASE]) {
+      rc = bad(err, path, "EASE item weights missing");
+      goto fail;
+    }
   }
   if (payload_hash(base + HEADER_SIZE, fsize - HEADER_SIZE) != h.payload_hash) {
     rc = bad(err, path, "payload checksum mismatch (corrupt file)");
