@@ -170,36 +170,113 @@ typedef struct side {
   int failed;
 } side;
 
+/* Ratings of one row are gathered this many at a time, transposed, so the
+ * k x k precision update runs as dot products over contiguous memory. */
+#ifndef BPMF_CHUNK
+#define BPMF_CHUNK 512
+#endif
+
+/* sum_j x[j] y[j] in four partial sums, so the compiler can use vector
+ * lanes without reassociating one sum. */
+static inline double dot4(const double *x, const double *y, int n) {
+  double acc[4] = {0, 0, 0, 0};
+  int j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; l++) acc[l] += x[j + l] * y[j + l];
+  for (; j < n; j++) acc[0] += x[j] * y[j];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+/* P[a][c] += sum_j W[a][j] Y[c][j] for c <= a (the triangle chol reads) and
+ * b[a] += sum_j W[a][j] e[j], over n gathered ratings (rows BPMF_CHUNK apart). */
+MX_HOT static void accumulate(double *P, double *b, const double *W, const double *Y,
+                              const double *e, int k, int n) {
+  for (int a = 0; a < k; a++) {
+    const double *wa = W + (size_t)a * BPMF_CHUNK;
+    for (int c = 0; c <= a; c++) P[(size_t)a * k + c] += dot4(wa, Y + (size_t)c * BPMF_CHUNK, n);
+    b[a] += dot4(wa, e, n);
+  }
+}
+
+/* Gathers ratings q0 .. q0+n-1 of row r, whose bias and noise scale are
+ * xbr and xsr: Yt[a][j] = y_j[a], Wt[a][j] = w_j y_j[a], the residual before
+ * the dot product e[j] = r_j - mean - xbr - c_j, ay[j] = alpha t_j and the
+ * rating's precision w[j] = ay[j] xsr. */
+typedef struct gathered {
+  double *Yt, *Wt, *e, *ay, *w, *dot;
+} gathered;
+
+MX_HOT static void gather(const side *s, uint64_t q0, int n, double xbr, double xsr, const gathered *G) {
+  /* Locals (restrict) so the stores below are not assumed to alias s. */
+  const int k = s->k;
+  const uint32_t *restrict idx = s->R->indices + q0;
+  const float *restrict val = s->R->values + q0;
+  const float *restrict Y = s->Y, *restrict ys = s->ys, *restrict yb = s->yb;
+  double *restrict Yt = G->Yt, *restrict Wt = G->Wt, *restrict e = G->e, *restrict ay = G->ay,
+                   *restrict wv = G->w;
+  const double alpha = s->alpha, base = s->mean + xbr;
+  for (int j = 0; j < n; j++) {
+    uint32_t i = idx[j];
+    ay[j] = alpha * ys[i];
+    wv[j] = ay[j] * xsr;
+    e[j] = val[j] - base - yb[i];
+  }
+  /* Factor-major: contiguous stores, one strided load each. */
+  for (int a = 0; a < k; a++) {
+    double *restrict yt = Yt + (size_t)a * BPMF_CHUNK, *restrict wt = Wt + (size_t)a * BPMF_CHUNK;
+    const float *restrict Ya = Y + a;
+    for (int j = 0; j < n; j++) {
+      double ya = Ya[(size_t)idx[j] * k];
+      yt[j] = ya;
+      wt[j] = wv[j] * ya;
+    }
+  }
+}
+
+/* dot[j] = x . y_j over the gathered ratings (vectorised over j). */
+MX_HOT static void gathered_dots(const float *x, int k, int n, const gathered *G) {
+  for (int j = 0; j < n; j++) G->dot[j] = 0;
+  for (int a = 0; a < k; a++) {
+    double xa = x[a];
+    const double *row = G->Yt + (size_t)a * BPMF_CHUNK;
+    for (int j = 0; j < n; j++) G->dot[j] += xa * row[j];
+  }
+}
+
 MX_HOT static int side_run(void *vctx, int t, int nthreads) {
   side *s = vctx;
   int k = s->k;
-  uint32_t rows = s->R->rows;
-  uint32_t lo = (uint32_t)((uint64_t)rows * t / nthreads);
-  uint32_t hi = (uint32_t)((uint64_t)rows * (t + 1) / nthreads);
-  double *P = malloc(((size_t)k * k + 2 * (size_t)k) * sizeof(double));
+  const mx_csr *R = s->R;
+  uint32_t lo = (uint32_t)((uint64_t)R->rows * t / nthreads);
+  uint32_t hi = (uint32_t)((uint64_t)R->rows * (t + 1) / nthreads);
+  double *P = malloc(((size_t)k * k + 2 * (size_t)k + (2 * (size_t)k + 4) * BPMF_CHUNK) * sizeof(double));
   if (!P) {
     s->failed = 1;
     return 0;
   }
   double *b = P + (size_t)k * k, *z = b + k;
+  gathered G;
+  G.Yt = z + k;
+  G.Wt = G.Yt + (size_t)k * BPMF_CHUNK;
+  G.e = G.Wt + (size_t)k * BPMF_CHUNK;
+  G.ay = G.e + BPMF_CHUNK;
+  G.w = G.ay + BPMF_CHUNK;
+  G.dot = G.w + BPMF_CHUNK;
   for (uint32_t r = lo; r < hi; r++) {
+    uint64_t q_lo = R->indptr[r], q_hi = R->indptr[r + 1];
+    /* A row of one chunk is gathered once and reused after the solve. */
+    int single = q_hi - q_lo <= BPMF_CHUNK;
+    double xb_old = s->xb[r], xs_r = s->xs[r];
     memcpy(P, s->Lam, (size_t)k * k * sizeof(double));
     for (int a = 0; a < k; a++) {
       double v = 0;
       for (int c = 0; c < k; c++) v += s->Lam[a * k + c] * s->mu[c];
       b[a] = v;
     }
-    const mx_csr *R = s->R;
-    for (uint64_t q = R->indptr[r]; q < R->indptr[r + 1]; q++) {
-      const float *y = s->Y + (size_t)R->indices[q] * k;
-      double w = s->alpha * s->xs[r] * s->ys[R->indices[q]];
-      double rv = w * (R->values[q] - s->mean - s->xb[r] - s->yb[R->indices[q]]);
-      for (int a = 0; a < k; a++) {
-        double ya = w * y[a];
-        b[a] += rv * y[a];
-        double *row = P + (size_t)a * k;
-        for (int c = 0; c <= a; c++) row[c] += ya * y[c];
-      }
+    for (uint64_t q0 = q_lo; q0 < q_hi; q0 += BPMF_CHUNK) {
+      int n = q_hi - q0 < BPMF_CHUNK ? (int)(q_hi - q0) : BPMF_CHUNK;
+      gather(s, q0, n, xb_old, xs_r, &G);
+      accumulate(P, b, G.Wt, G.Yt, G.e, k, n);
     }
     if (chol(P, k)) {
       s->failed = 1;
@@ -214,32 +291,35 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
     solve_upper_t(P, b, k);
     float *x = s->X + (size_t)r * k;
     for (int f = 0; f < k; f++) x[f] = (float)b[f];
-    {
-      /* b_r | x_r, rest ~ N(alpha sum(res) / prec, 1 / prec) with
-       * prec = lam_b + alpha n_r: the conjugate update of a Gaussian mean. */
-      double sum = 0, prec = s->lam_b;
-      for (uint64_t q = R->indptr[r]; q < R->indptr[r + 1]; q++) {
-        const float *y = s->Y + (size_t)R->indices[q] * k;
-        double dot = 0;
-        for (int f = 0; f < k; f++) dot += (double)x[f] * y[f];
-        double w = s->alpha * s->xs[r] * s->ys[R->indices[q]];
-        sum += w * (R->values[q] - s->mean - s->yb[R->indices[q]] - dot);
-        prec += w;
+    /* b_r | x_r, rest ~ N(sum(w res) / prec, 1 / prec) with
+     * prec = lam_b + sum(w): the conjugate update of a Gaussian mean. */
+    double sum = 0, prec = s->lam_b;
+    for (uint64_t q0 = q_lo; q0 < q_hi; q0 += BPMF_CHUNK) {
+      int n = q_hi - q0 < BPMF_CHUNK ? (int)(q_hi - q0) : BPMF_CHUNK;
+      if (!single) gather(s, q0, n, xb_old, xs_r, &G);
+      gathered_dots(x, k, n, &G);
+      for (int j = 0; j < n; j++) {
+        sum += G.w[j] * (G.e[j] + xb_old - G.dot[j]);
+        prec += G.w[j];
       }
-      s->xb[r] = (float)(sum / prec + mx_rng_normal(&g) / sqrt(prec));
     }
-    {
-      double ss = 0;
-      for (uint64_t q = R->indptr[r]; q < R->indptr[r + 1]; q++) {
-        const float *y = s->Y + (size_t)R->indices[q] * k;
-        double dot = 0;
-        for (int f = 0; f < k; f++) dot += (double)x[f] * y[f];
-        double e = R->values[q] - s->mean - s->xb[r] - s->yb[R->indices[q]] - dot;
-        ss += s->alpha * s->ys[R->indices[q]] * e * e;
+    double xb_new = sum / prec + mx_rng_normal(&g) / sqrt(prec);
+    s->xb[r] = (float)xb_new;
+    /* s_r | rest ~ Gamma(a0 + n/2, a0 + sum(alpha t_j res^2) / 2). */
+    double ss = 0, shift = xb_old - (double)s->xb[r];
+    for (uint64_t q0 = q_lo; q0 < q_hi; q0 += BPMF_CHUNK) {
+      int n = q_hi - q0 < BPMF_CHUNK ? (int)(q_hi - q0) : BPMF_CHUNK;
+      if (!single) {
+        gather(s, q0, n, xb_old, xs_r, &G);
+        gathered_dots(x, k, n, &G);
       }
-      double n = (double)(R->indptr[r + 1] - R->indptr[r]);
-      s->xs[r] = (float)(gamma_draw(&g, s->a0 + 0.5 * n) / (s->a0 + 0.5 * ss));
+      for (int j = 0; j < n; j++) {
+        double res = G.e[j] + shift - G.dot[j];
+        ss += G.ay[j] * res * res;
+      }
     }
+    double n = (double)(q_hi - q_lo);
+    s->xs[r] = (float)(gamma_draw(&g, s->a0 + 0.5 * n) / (s->a0 + 0.5 * ss));
   }
   free(P);
   return 0;
