@@ -12,7 +12,7 @@
 # the SQLite transaction, so a kill between the two leaves the new file
 # without its log rows), counted apart. Anything else is lost.
 KILLS=${MERX_KILLS:-20}
-ROWS=60000
+ROWS=40000
 cat > emit.lua <<'LUA'
 local v = tonumber(merx.params.v)
 local n = tonumber(merx.params.rows)
@@ -49,7 +49,7 @@ for i in $(seq 0 $((KILLS - 1))); do
   run 2 out &
   pid=$!
   if [ -n "$after" ]; then
-    while kill -0 "$pid" 2>/dev/null && ! ls -A out | grep -q '^\.offer\.csv\.tmp\.'; do sleep 0.002; done
+    while kill -0 "$pid" 2>/dev/null && ! compgen -G "out/.offer.csv.tmp.$pid.*" >/dev/null; do sleep 0.002; done
     sleep "$after"; delay="tmp+$after"
   else
     sleep "$delay"
@@ -58,12 +58,11 @@ for i in $(seq 0 $((KILLS - 1))); do
   wait "$pid" 2>/dev/null || true
   # the sqlite3 shell rolls back a hot journal left by the killed run, as
   # the next merx run would
-  ic=$(q out/decisions.db 'PRAGMA integrity_check')
-  n_old=$(q out/decisions.db "SELECT count(*) FROM decisions WHERE run_id = '$old_run'")
-  n_new=$(q out/decisions.db "SELECT count(*) FROM decisions WHERE run_id <> '$old_run'")
-  n_runs=$(q out/decisions.db "SELECT count(DISTINCT run_id) FROM decisions WHERE run_id <> '$old_run'")
+  ic=$(q out/decisions.db 'PRAGMA integrity_check' | tr '\n' ' ')
+  read -r n_old n_new n_runs < <(q out/decisions.db "SELECT coalesce(sum(run_id = '$old_run'), 0),
+    coalesce(sum(run_id <> '$old_run'), 0), count(DISTINCT run_id) - 1 FROM decisions" | tr '|' ' ')
   bad=""
-  [ "$ic" = ok ] || bad="integrity_check: $ic"
+  [ "$ic" = "ok " ] || bad="integrity_check: $ic"
   [ "$n_old" -eq $ROWS ] || bad="$bad; old run has $n_old rows"
   { [ "$n_new" -eq 0 ] || { [ "$n_new" -eq $ROWS ] && [ "$n_runs" -eq 1 ]; }; } ||
     bad="$bad; killed run has $n_new rows in $n_runs run(s)"
@@ -79,7 +78,7 @@ for i in $(seq 0 $((KILLS - 1))); do
   fi
   extra=$(ls out | grep -v -x -e offer.csv -e decisions.db -e decisions.db-journal || true)
   [ -z "$extra" ] || { echo "FAIL: iteration $i left $extra in out/" >&2; exit 1; }
-  n_tmp=$(ls -A out | grep -c '^\.offer\.csv\.tmp\.' || true)
+  n_tmp=$(compgen -G "out/.offer.csv.tmp.$pid.*" | wc -l || true)   # this run's
   leftovers=$((leftovers + n_tmp))
   echo "kill $i: delay ${delay} -> $what, temporaries $n_tmp" >&2
 done
