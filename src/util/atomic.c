@@ -110,6 +110,15 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
   if (!af->f) return mx_error_set(err, MX_ESTATE, "output file is not open");
   int bad = ferror(af->f);
   int e = 0;
+  if (bad) {
+    /* stdio flagged a failed write earlier but kept no errno, which left
+     * users with "stream error" for a full disk. The temporary is discarded
+     * anyway, so write once more to learn the cause: a full disk (ENOSPC) or
+     * file-size limit (EFBIG) fails again the same way. */
+    clearerr(af->f);
+    errno = 0;
+    if (fputc('\n', af->f) == EOF || fflush(af->f) != 0) e = errno;
+  }
   if (!bad && fflush(af->f) != 0) { bad = 1; e = errno; }
   if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
   if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }
