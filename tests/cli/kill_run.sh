@@ -39,18 +39,25 @@ old_run=$(q old/decisions.db 'SELECT DISTINCT run_id FROM decisions')
 old_kept=0 new_complete=0 window=0 lost=0 finished=0 leftovers=0
 for i in $(seq 0 $((KILLS - 1))); do
   rm -rf out; cp -a old out
-  # iterations 1-4: 0, 2, 10 and 40 ms after the output's temporary file
-  # appears (the write and commit at the end of the run); the others at a
-  # uniform moment in [0, 1.5 x the measured run time], from an RNG seeded by
-  # the iteration (0: at once), so some land after the run has finished
+  # iterations 1-4: 0, 50, 200 and 400 ms after the output's temporary file
+  # appears (the commit: file and log rows written, file renamed, log
+  # committed); 5-6: 0 and 5 ms after the new offer.csv is renamed into
+  # place (aimed at the file-to-log window); the others at a uniform moment
+  # in [0, 1.5 x the measured run time], from an RNG seeded by the iteration
+  # (0: at once), so some land after the run has finished
   delay=$(awk -v i="$i" -v d="$dur" 'BEGIN { srand(2000 + i); f = rand() * 1.5;
     if (i == 0) f = 0; printf "%.3f", f * d }')
-  case $i in 1) after=0 ;; 2) after=0.002 ;; 3) after=0.01 ;; 4) after=0.04 ;; *) after="" ;; esac
+  case $i in 1) after=0 ;; 2) after=0.05 ;; 3) after=0.2 ;; 4) after=0.4 ;; 5) after=0 ;; 6) after=0.005 ;;
+    *) after="" ;; esac
   run 2 out &
   pid=$!
-  if [ -n "$after" ]; then
+  if [ -n "$after" ] && [ "$i" -le 4 ]; then
     while kill -0 "$pid" 2>/dev/null && ! compgen -G "out/.offer.csv.tmp.$pid.*" >/dev/null; do sleep 0.002; done
     sleep "$after"; delay="tmp+$after"
+  elif [ -n "$after" ]; then
+    # cp -a kept the old file's mtime; the renamed new file is newer
+    while kill -0 "$pid" 2>/dev/null && ! [ out/offer.csv -nt old/offer.csv ]; do :; done
+    sleep "$after"; delay="renamed+$after"
   else
     sleep "$delay"
   fi

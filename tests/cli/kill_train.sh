@@ -5,8 +5,9 @@
 # lost. Kill moments are deterministic per iteration: iALS runs (training
 # dominates) at once, or at a uniform moment in [0, 1.5 x the measured run
 # time] from an RNG seeded by the iteration, so some land after the end;
-# EASE runs (a 44 MB model, so the save takes a while) 0-500 ms after the
-# output's temporary file appears, i.e. while it is written and renamed.
+# EASE runs (a 44 MB model, so the save takes a while) 0, 30 and 150 ms
+# after the output's temporary file appears, i.e. while it is written and
+# renamed, and 1.5 s after (usually past the end).
 # Temporaries of killed runs are hidden (.NAME.tmp.PID.*), never loadable
 # under the output's name, and removed by the next run writing that output.
 P="$MERX_SRC/examples/data/purchases.csv.gz"
@@ -38,7 +39,7 @@ for i in $(seq 0 $((KILLS + 3))); do
       if (i == 0) f = 0; printf "%.3f", f * d }')
   else
     algo=ease old=old_e.mxm new=new_e.mxm arg=300
-    case $((i - KILLS)) in 0) after=0 ;; 1) after=0.03 ;; 2) after=0.15 ;; *) after=0.5 ;; esac
+    case $((i - KILLS)) in 0) after=0 ;; 1) after=0.03 ;; 2) after=0.15 ;; *) after=1.5 ;; esac
   fi
   cp "$old" model.mxm
   train "$algo" "$arg" model.mxm &
