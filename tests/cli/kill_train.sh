@@ -14,7 +14,7 @@ P="$MERX_SRC/examples/data/purchases.csv.gz"
 COLS="user=CustomerID,item=StockCode"
 KILLS=${MERX_KILLS:-16}       # iALS kills; plus 4 EASE kills during the save
 # a sanitizer build runs several times slower: fewer iALS kills
-case "$(ldd "$MERX" 2>/dev/null || true)" in *libasan*) KILLS=${MERX_KILLS:-6} ;; esac
+case "$(ldd "$MERX" 2>/dev/null || true)" in *libasan*) KILLS=${MERX_KILLS:-4} ;; esac
 train() { # train ALGO SEED OUT (exec: in the background, $! is merx itself)
   if [ "$1" = ease ]; then
     exec "$MERX" train --data ez.csv --columns user=user,item=item --algo ease --reg "$2" --out "$3" \
