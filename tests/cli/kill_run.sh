@@ -12,7 +12,7 @@
 # the SQLite transaction, so a kill between the two leaves the new file
 # without its log rows), counted apart. Anything else is lost.
 KILLS=${MERX_KILLS:-20}
-ROWS=40000
+ROWS=30000
 # a sanitizer build runs several times slower: a smaller plan, half the kills
 case "$(ldd "$MERX" 2>/dev/null || true)" in *libasan*) KILLS=${MERX_KILLS:-10} ROWS=15000 ;; esac
 cat > emit.lua <<'LUA'
