@@ -1,7 +1,9 @@
 /* merx — command-line entry point: dispatches to the subcommands listed in
  * commands.def. Exit codes: 0 success, 1 runtime failure, 2 usage error. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -27,7 +29,34 @@ static void usage(FILE *f) {
   fputs("\nExit codes: 0 success, 1 runtime failure, 2 usage error.\n", f);
 }
 
+/* Model files are mmap'd (src/core/model_io.c) and their checksums verified
+ * at load, but a file truncated in place afterwards (cp over it, truncate)
+ * makes the next access to a dropped page raise SIGBUS. That cannot be
+ * recovered from, but it must not look like a merx crash: say what happened
+ * and exit 1 like any runtime failure. Nothing is committed: outputs are
+ * renamed into place only at the end (their temporaries are removed by the
+ * next writer). Only async-signal-safe calls here. */
+static void on_sigbus(int sig) {
+  static const char msg[] =
+      "merx: bus error: a memory-mapped model file was truncated or rewritten in place while "
+      "in use; replace model files by renaming a new file over them (as merx train --out does)\n";
+  (void)sig;
+  ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)w;
+  _exit(MX_EXIT_FAIL);
+}
+
 int main(int argc, char **argv) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+  /* A file-size limit (ulimit -f) then fails the write with EFBIG, reported
+   * like a full disk (ENOSPC) with the old output kept, instead of killing
+   * merx with SIGXFSZ. */
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGXFSZ, &sa, NULL);
   if (argc < 2) {
     usage(stderr);
     return MX_EXIT_USAGE;

@@ -1,9 +1,11 @@
 /* Atomic output files: temporary file in the same directory, fsync, rename. */
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,36 @@ static char *dir_of(const char *path) {
   return d;
 }
 
+/* A process killed (SIGKILL, power loss) between mkstemp and rename leaves
+ * its temporary behind; nothing else would ever remove it, and a killed
+ * nightly job would leave one per night. The temporary's name carries the
+ * writer's pid, so the next writer of the same target removes those whose
+ * writer no longer exists (kill(pid, 0) fails with ESRCH). A live writer's
+ * temporary is never touched; a pid reused by another process only delays
+ * the cleanup. Best effort: errors are ignored. */
+static void remove_stale(const char *dir, const char *base) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  size_t bl = strlen(base);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *n = e->d_name;
+    if (n[0] != '.' || strncmp(n + 1, base, bl) != 0 || strncmp(n + 1 + bl, ".tmp.", 5) != 0)
+      continue;
+    const char *q = n + 1 + bl + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(q, &end, 10);
+    /* exactly ".NAME.tmp.PID.XXXXXX" as written below */
+    if (errno || end == q || *q < '1' || *q > '9' || pid <= 0 || (long)(pid_t)pid != pid ||
+        *end != '.' || strlen(end + 1) != 6 || (pid_t)pid == getpid())
+      continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    (void)unlinkat(dirfd(d), n, 0);
+  }
+  closedir(d);
+}
+
 int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   memset(af, 0, sizeof *af);
   char *dir = dir_of(path);
@@ -27,14 +59,15 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   char *base = basename(pcopy);
-  size_t n = strlen(dir) + strlen(base) + 32;
+  size_t n = strlen(dir) + strlen(base) + 48;
   char *tmp = malloc(n);
   if (!tmp) {
     free(dir);
     free(pcopy);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  snprintf(tmp, n, "%s/.%s.tmp.XXXXXX", dir, base);
+  remove_stale(dir, base);
+  snprintf(tmp, n, "%s/.%s.tmp.%ld.XXXXXX", dir, base, (long)getpid());
   free(dir);
   free(pcopy);
   int fd = mkstemp(tmp);
@@ -77,6 +110,15 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
   if (!af->f) return mx_error_set(err, MX_ESTATE, "output file is not open");
   int bad = ferror(af->f);
   int e = 0;
+  if (bad) {
+    /* stdio flagged a failed write earlier but kept no errno, which left
+     * users with "stream error" for a full disk. The temporary is discarded
+     * anyway, so write once more to learn the cause: a full disk (ENOSPC) or
+     * file-size limit (EFBIG) fails again the same way. */
+    clearerr(af->f);
+    errno = 0;
+    if (fputc('\n', af->f) == EOF || fflush(af->f) != 0) e = errno;
+  }
   if (!bad && fflush(af->f) != 0) { bad = 1; e = errno; }
   if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
   if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }

@@ -11,9 +11,11 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define CSV_CHUNK (1u << 20)
@@ -34,6 +36,7 @@ struct mx_csv {
   char **header;
   size_t nheader;
   uint64_t file_size;
+  int fd; /* the regular file gz reads (owned by gz), -1 for stdin */
 };
 
 mx_csv_options mx_csv_defaults(void) {
@@ -77,6 +80,16 @@ static int fill(mx_csv *c, mx_error *err) {
     if (ez == Z_BUF_ERROR || ez == Z_DATA_ERROR)
       return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
                          "truncated or corrupt compressed file (%s)", m);
+    /* A file truncated by another process while we read it ends early,
+     * usually mid-record, and reads as a shorter but valid file: a model
+     * trained on a fraction of the data, exit 0. Its size now tells. */
+    struct stat st;
+    if (c->fd >= 0 && fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size < c->file_size)
+      return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
+                         "file shrank from %llu to %llu bytes while being read "
+                         "(truncated or rewritten by another process)",
+                         (unsigned long long)c->file_size, (unsigned long long)st.st_size);
     c->eof = 1;
   }
   c->end += (size_t)r;
@@ -288,6 +301,7 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
   c->path = mx_strdup(path);
   c->cap = CSV_CHUNK;
   c->line = 1;
+  c->fd = -1;
   if (!c->path) {
     mx_csv_close(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -297,17 +311,22 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
     c->gz = gzdopen(0, "rb");
   } else {
     struct stat st;
-    if (stat(path, &st) != 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
       int e = errno;
+      if (fd >= 0) close(fd);
       mx_csv_close(c);
       return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open: %s", strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
+      close(fd);
       mx_csv_close(c);
       return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open: is a directory");
     }
     c->file_size = (uint64_t)st.st_size;
-    c->gz = gzopen(path, "rb");
+    c->gz = gzdopen(fd, "rb");
+    if (c->gz) c->fd = fd;
+    else close(fd);
     /* small files get a small buffer (x4 room for compressed input) */
     if (c->file_size < CSV_CHUNK / 4) c->cap = 4096 + (size_t)c->file_size * 4;
   }

@@ -11,9 +11,10 @@
 #include "merx/error.h"
 
 /* ---------------------------------------------------------- atomic files
- * Outputs are written to "DIR/.NAME.tmp.XXXXXX" in the target's directory,
+ * Outputs are written to "DIR/.NAME.tmp.PID.XXXXXX" in the target's directory,
  * then fsync'd and renamed over the target, and the directory fsync'd, so a
- * reader sees either the old file or the complete new one, never a part. */
+ * reader sees either the old file or the complete new one, never a part.
+ * mx_atomic_open first removes temporaries of NAME left by dead writers. */
 typedef struct mx_atomic_file {
   FILE *f;
   char *path; /* final path (owned) */

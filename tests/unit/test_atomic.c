@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -90,6 +91,44 @@ static void test_write_failure_keeps_old(void **s) {
   free(c);
   assert_int_equal(count_tmp(tu_tmpdir()), 0);
   assert_non_null(strstr(err.message, "write failed"));
+  assert_non_null(strstr(err.message, "File too large")); /* the cause, not "stream error" */
+}
+
+/* A writer killed before its rename leaves ".NAME.tmp.PID.XXXXXX"; the next
+ * writer of NAME removes it once PID is gone, and leaves a live writer's
+ * temporary (pid 1 always exists) and other targets' temporaries alone. */
+static void test_stale_temporaries_removed(void **s) {
+  (void)s;
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) _exit(0);
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  char dead[64], live[64], other[64];
+  snprintf(dead, sizeof dead, ".st.csv.tmp.%ld.AbC123", (long)child);
+  snprintf(live, sizeof live, ".st.csv.tmp.1.XyZ789");
+  snprintf(other, sizeof other, ".st2.csv.tmp.%ld.AbC123", (long)child);
+  char *keep_dead = mx_strdup(tu_write(dead, "partial"));
+  char *keep_live = mx_strdup(tu_write(live, "partial"));
+  char *keep_other = mx_strdup(tu_write(other, "partial"));
+  const char *p = tu_write("st.csv", "old\n");
+  mx_atomic_file af;
+  mx_error err;
+  assert_int_equal(mx_atomic_open(&af, p, &err), 0);
+  assert_non_null(strstr(af.tmp, ".st.csv.tmp."));
+  fputs("new\n", af.f);
+  assert_int_equal(mx_atomic_commit(&af, &err), 0);
+  struct stat st;
+  assert_int_not_equal(stat(keep_dead, &st), 0);
+  assert_int_equal(stat(keep_live, &st), 0);
+  assert_int_equal(stat(keep_other, &st), 0);
+  unlink(keep_live);
+  unlink(keep_other);
+  free(keep_dead);
+  free(keep_live);
+  free(keep_other);
+  char *c = contents(p);
+  assert_string_equal(c, "new\n");
+  free(c);
 }
 
 static void test_write_whole_buffer(void **s) {
@@ -105,6 +144,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_commit_and_abort), cmocka_unit_test(test_unwritable_directory),
       cmocka_unit_test(test_write_failure_keeps_old), cmocka_unit_test(test_write_whole_buffer),
+      cmocka_unit_test(test_stale_temporaries_removed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

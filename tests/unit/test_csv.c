@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "merx/data.h"
@@ -173,6 +174,40 @@ static void test_gzip(void **s) {
   free(text);
 }
 
+/* A file truncated by another process while it is read is an error naming
+ * the file, not a silently shorter input (plain files; .gz truncation is a
+ * stream error, above). */
+static void test_truncated_while_read(void **s) {
+  (void)s;
+  const char *p = tu_path("shrink.csv");
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs("u,i\n", f);
+  for (int k = 0; k < 200000; k++) fprintf(f, "user%d,item%d\n", k % 977, k % 3001); /* ~3 MB */
+  fclose(f);
+  mx_csv_options o = mx_csv_defaults();
+  mx_csv *c;
+  mx_error err;
+  assert_int_equal(mx_csv_open(p, &o, &c, &err), 0);
+  char **fields;
+  size_t *lens, nf;
+  assert_int_equal(mx_csv_next(c, &fields, &lens, &nf, &err), 1);
+  assert_int_equal(truncate(p, 100000), 0); /* cut after the first buffer */
+  int rc;
+  long rows = 1;
+  while ((rc = mx_csv_next(c, &fields, &lens, &nf, &err)) == 1) rows++;
+  assert_int_equal(rc, MX_EIO);
+  assert_true(rows < 200000);
+  assert_non_null(strstr(err.file, "shrink.csv"));
+  assert_non_null(strstr(err.message, "shrank from"));
+  mx_csv_close(c);
+  /* read again, the short file is simply a short file */
+  assert_int_equal(mx_csv_open(p, &o, &c, &err), 0);
+  while ((rc = mx_csv_next(c, &fields, &lens, &nf, &err)) == 1) {}
+  assert_true(rc == 0 || rc == MX_EFORMAT); /* its last line may be cut in half */
+  mx_csv_close(c);
+}
+
 static void test_long_line(void **s) {
   (void)s;
   /* a 5 MB field spans several buffer refills */
@@ -307,6 +342,7 @@ int main(void) {
       cmocka_unit_test(test_line_numbers),    cmocka_unit_test(test_errors),
       cmocka_unit_test(test_gzip),            cmocka_unit_test(test_long_line),
       cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_parse_numbers_and_times),
+      cmocka_unit_test(test_truncated_while_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
