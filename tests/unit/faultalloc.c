@@ -1,6 +1,7 @@
 #include "faultalloc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,13 +13,14 @@ void *__real_calloc(size_t a, size_t b);
 void *__real_realloc(void *p, size_t n);
 int __real_posix_memalign(void **p, size_t a, size_t n);
 
-static long g_countdown = -1; /* fail when it reaches 0; -1: never */
-static long g_calls;
+/* Atomic: the sweeps also run code that allocates in worker threads. */
+static _Atomic long g_countdown = -1; /* fail when it reaches 0; < 0: never */
+static _Atomic long g_calls;
 
 static int should_fail(void) {
-  g_calls++;
-  if (g_countdown < 0) return 0;
-  return g_countdown-- == 0;
+  atomic_fetch_add(&g_calls, 1);
+  if (atomic_load(&g_countdown) < 0) return 0;
+  return atomic_fetch_sub(&g_countdown, 1) == 0;
 }
 
 void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }

@@ -24,6 +24,7 @@
 static mx_dataset *g_data;       /* explicit ratings 1..5 (implicit algos read them as counts) */
 static const char *g_test_csv;   /* held-out rows in the same format */
 static mx_model *g_ref;          /* clean result of the current sweep */
+static mx_pairs g_test;          /* g_test_csv mapped to g_data's ids */
 static mx_train_options g_opt;
 static const char *g_path;
 
@@ -121,6 +122,83 @@ static void test_train_every_allocation(void **s) {
                                  MX_MODEL_BPR, MX_MODEL_EASE, MX_MODEL_BPMF};
   for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++)
     for (int threads = 1; threads <= 2; threads++) sweep_train(algos[a], threads);
+}
+
+/* The options the command line and the Lua layer also use: a test set
+ * scored per epoch with early stopping (mf keeps a snapshot of the best
+ * epoch), warm starts from a previous model, the borrowed seen CSR, exact
+ * iALS solves, the iALS objective. */
+static void test_train_variants_every_allocation(void **s) {
+  (void)s;
+  long points = 0;
+  for (int threads = 1; threads <= 2; threads++) {
+    mx_error err;
+    mx_model *warm[3] = {NULL, NULL, NULL};
+    const mx_model_kind algos[] = {MX_MODEL_MF, MX_MODEL_IALS, MX_MODEL_ALS};
+    for (int a = 0; a < 3; a++) {
+      mx_train_options o = small_options(algos[a], 1);
+      o.seed = 7; /* a different start than the sweeps */
+      assert_int_equal(mx_model_train(g_data, &o, &warm[a], &err), MX_OK);
+    }
+    for (int a = 0; a < 3; a++) {
+      g_opt = small_options(algos[a], threads);
+      g_opt.init = warm[a];
+      g_opt.test = &g_test;
+      if (algos[a] == MX_MODEL_MF) {
+        g_opt.epochs = 6;
+        g_opt.early_stop = 1;
+      }
+      if (algos[a] == MX_MODEL_IALS) {
+        g_opt.cg_steps = 0;
+        g_opt.borrow_seen = 1;
+      }
+      g_compare = 1;
+      g_ref = NULL;
+      points += fa_sweep(train_once, "train variants");
+      mx_model_free(g_ref);
+      g_ref = NULL;
+    }
+    for (int a = 0; a < 3; a++) mx_model_free(warm[a]);
+  }
+  fprintf(stderr, "train variants (test set, early stop, warm start, borrowed seen, exact "
+                  "iALS): %ld allocation-failure points tested\n", points);
+}
+
+/* ----------------------------------------------------------------- tune */
+
+static mx_train_options g_tuned;
+static double g_tuned_best;
+static int g_tuned_have;
+
+static int tune_once(void) {
+  mx_error err;
+  mx_error_clear(&err);
+  mx_train_options o = g_opt;
+  double best = 0;
+  int rc = mx_train_tune(g_data, &o, 0.2, &best, &err);
+  if (rc != MX_OK) return failed(rc, &err);
+  if (!g_tuned_have) {
+    g_tuned = o;
+    g_tuned_best = best;
+    g_tuned_have = 1;
+    return MX_OK;
+  }
+  return best == g_tuned_best && o.reg == g_tuned.reg && o.alpha == g_tuned.alpha &&
+                 o.lr == g_tuned.lr
+             ? MX_OK
+             : MX_EINVAL;
+}
+
+static void test_tune_every_allocation(void **s) {
+  (void)s;
+  const mx_model_kind algos[] = {MX_MODEL_ALS, MX_MODEL_EASE};
+  long points = 0;
+  for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+    g_opt = small_options(algos[a], 1);
+    g_tuned_have = 0;
+    points += fa_sweep(tune_once, "tune");
+  }
+  fprintf(stderr, "tune: %ld allocation-failure points tested\n", points);
 }
 
 /* A trained reference model of each kind for the sweeps below. */
@@ -397,6 +475,95 @@ static void test_topk_every_allocation(void **s) {
   fprintf(stderr, "similar items: %ld allocation-failure points tested\n", similar_points);
 }
 
+/* The other scoring calls, their outputs gathered into one buffer compared
+ * with the clean run's: top-K for vectors that are not model rows (fold-in,
+ * or an EASE history), similar users, the full score matrix, scores of
+ * pairs, explanations. */
+static unsigned char g_blob[1 << 16], g_blob_ref[1 << 16];
+static size_t g_blob_n, g_blob_ref_n;
+
+static void blob_add(const void *p, size_t n) {
+  assert_true(g_blob_n + n <= sizeof g_blob);
+  memcpy(g_blob + g_blob_n, p, n);
+  g_blob_n += n;
+}
+
+static void blob_topk(const mx_topk_result *r) {
+  blob_add(r->ids, (size_t)r->n * r->k * sizeof(uint32_t));
+  blob_add(r->scores, (size_t)r->n * r->k * sizeof(float));
+  blob_add(r->count, r->n * sizeof(uint32_t));
+}
+
+static int extras_once(void) {
+  mx_error err;
+  mx_error_clear(&err);
+  const mx_model *m = g_ref;
+  g_blob_n = 0;
+  mx_topk_options o = mx_topk_defaults();
+  o.k = 4;
+  o.threads = g_threads;
+  mx_topk_result *r = NULL;
+  int rc;
+  /* five users as outside vectors (history: their seen rows) */
+  mx_csr hist = m->seen;
+  hist.rows = 5;
+  hist.nnz = m->seen.indptr[5];
+  rc = mx_topk_vectors(m, m->factors ? m->user_factors : NULL, m->user_bias, &hist, 5, &o, &r,
+                       &err);
+  if (rc != MX_OK) return r ? MX_EINVAL : failed(rc, &err);
+  blob_topk(r);
+  mx_topk_result_free(r);
+  r = NULL;
+  uint32_t q[] = {0, 5, 9, 17};
+  if (m->kind != MX_MODEL_EASE) {
+    rc = mx_similar_users(m, q, 4, MX_SIM_DOT, &o, &r, &err);
+    if (rc != MX_OK) return r ? MX_EINVAL : failed(rc, &err);
+    blob_topk(r);
+    mx_topk_result_free(r);
+  }
+  static float matrix[60 * 40];
+  rc = mx_score_matrix(m, NULL, 0, NULL, 0, g_threads, matrix, &err);
+  if (rc != MX_OK) return failed(rc, &err);
+  blob_add(matrix, sizeof matrix);
+  uint32_t pu[] = {0, 0, 1, 2}, pi[] = {0, 1, 2, 3};
+  float ps[4];
+  rc = mx_score_pairs(m, pu, pi, 4, ps, &err);
+  if (rc != MX_OK) return failed(rc, &err);
+  blob_add(ps, sizeof ps);
+  uint32_t ei[4 * 3], ec[4];
+  float ew[4 * 3];
+  rc = mx_explain(m, pu, pi, 4, 3, ei, ew, ec, &err);
+  if (rc != MX_OK) return failed(rc, &err);
+  blob_add(ec, sizeof ec);
+  for (int p = 0; p < 4; p++) {
+    blob_add(ei + p * 3, ec[p] * sizeof(uint32_t));
+    blob_add(ew + p * 3, ec[p] * sizeof(float));
+  }
+  if (!g_blob_ref_n) {
+    memcpy(g_blob_ref, g_blob, g_blob_n);
+    g_blob_ref_n = g_blob_n;
+    return MX_OK;
+  }
+  return g_blob_n == g_blob_ref_n && memcmp(g_blob, g_blob_ref, g_blob_n) == 0 ? MX_OK : MX_EINVAL;
+}
+
+static void test_scoring_extras_every_allocation(void **s) {
+  (void)s;
+  const mx_model_kind algos[] = {MX_MODEL_ALS, MX_MODEL_IALS, MX_MODEL_BPR, MX_MODEL_EASE};
+  long points = 0;
+  for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+    g_ref = trained(algos[a]);
+    for (g_threads = 1; g_threads <= 2; g_threads++) {
+      g_blob_ref_n = 0;
+      points += fa_sweep(extras_once, "scoring extras");
+    }
+    mx_model_free(g_ref);
+    g_ref = NULL;
+  }
+  fprintf(stderr, "top-K of vectors, similar users, score matrix, score pairs, explain: %ld "
+                  "allocation-failure points tested\n", points);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static int setup(void **s) {
@@ -427,11 +594,15 @@ static int setup(void **s) {
   assert_int_equal(mx_dataset_load_csv(path, &o, &g_data, &err), MX_OK);
   assert_int_equal(mx_dataset_users(g_data), 60);
   assert_int_equal(mx_dataset_items(g_data), 40);
+  assert_int_equal(mx_pairs_read(g_test_csv, &o, g_data->users, g_data->items, &g_test, &err),
+                   MX_OK);
+  assert_int_equal(g_test.n, 120);
   return 0;
 }
 
 static int teardown(void **s) {
   (void)s;
+  mx_pairs_free(&g_test);
   mx_dataset_free(g_data);
   return 0;
 }
@@ -439,11 +610,14 @@ static int teardown(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_every_allocation),
+      cmocka_unit_test(test_train_variants_every_allocation),
+      cmocka_unit_test(test_tune_every_allocation),
       cmocka_unit_test(test_model_io_every_allocation),
       cmocka_unit_test(test_npy_every_allocation),
       cmocka_unit_test(test_foldin_every_allocation),
       cmocka_unit_test(test_eval_every_allocation),
       cmocka_unit_test(test_topk_every_allocation),
+      cmocka_unit_test(test_scoring_extras_every_allocation),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
