@@ -11,5 +11,10 @@
  * other code fails the test, naming `what`). Returns the number of failure
  * points tried. */
 long fa_sweep(int (*fn)(void), const char *what);
+/* The same, but from the k-th allocation on every allocation fails until fn
+ * returns (memory stays exhausted): needed where a failed allocation is
+ * retried, as Lua's allocator does after an emergency collection, and a
+ * harder test of cleanup paths that allocate. */
+long fa_sweep_persistent(int (*fn)(void), const char *what);
 
 #endif
