@@ -108,9 +108,46 @@ static void test_script_every_allocation(void **s) {
                   "exhausted from each point on): %ld allocation-failure points tested\n", points);
 }
 
+/* merx.data: read (roles and typed columns), group, rfm and a staged write
+ * of the frames the model scripts train on. */
+static void test_data_script_every_allocation(void **s) {
+  (void)s;
+  tu_write("orders.csv",
+           "order,customer,sku,qty,price,day\n"
+           "o1,c1,A,2,10.0,2024-03-01\n"
+           "o1,c1,B,1,5.5,2024-03-01\n"
+           "o2,c2,A,1,10.0,2024-02-10\n"
+           "o3,c1,C,4,2.25,2024-03-20\n"
+           "o4,c3,B,3,5.5,2024-01-05\n"
+           "o5,c2,C,2,2.25,2024-03-28\n");
+  snprintf(g_out, sizeof g_out, "%s", tu_path("out"));
+  assert_int_equal(chdir(tu_tmpdir()), 0);
+  g_code =
+      "local t, n = merx.data.read('orders.csv', { columns = { user = 'customer', item = 'sku',\n"
+      "  value = 'qty', time = 'day', order = 'order' } })\n"
+      "assert(n == 6)\n"
+      "local raw = merx.data.read('orders.csv', { types = { price = 'number', qty = 'integer' } })\n"
+      "t.spend = {}\n"
+      "for i = 1, n do t.spend[i] = t.value[i] * raw.price[i] end\n"
+      "local g, ng = merx.data.group(t, 'user', { spend = { 'sum', 'spend' }, lines = 'count',\n"
+      "  orders = { 'count_distinct', 'order' }, last = { 'max', 'time' },\n"
+      "  first_item = { 'first', 'item' }, avg = { 'mean', 'value' } })\n"
+      "assert(ng == 3)\n"
+      "local r, nr = merx.data.rfm(t, { value = 'spend', order = 'order',\n"
+      "  now = merx.time('2024-04-01') })\n"
+      "assert(nr == 3)\n"
+      "merx.data.write('rfm.csv', r)\n"
+      "local ok = pcall(merx.data.read, 'orders.csv', { types = { sku = 'number' } })\n"
+      "assert(not ok)\n";
+  long points = fa_sweep_persistent(script_once, "data script");
+  fprintf(stderr, "script (merx.data read, group, rfm, write; memory exhausted from each point "
+                  "on): %ld allocation-failure points tested\n", points);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_script_every_allocation),
+      cmocka_unit_test(test_data_script_every_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
