@@ -2,7 +2,8 @@
  * ltests.c does): the wrappers in faultalloc.c intercept malloc, calloc,
  * realloc and posix_memalign calls made by merx's own objects (those tests
  * are linked with -Wl,--wrap=...; see tests/CMakeLists.txt); allocations
- * inside libc, zlib or cmocka are not counted. */
+ * inside libc, zlib, OpenBLAS or cmocka are not counted; a Lua state's are,
+ * since merx's runtime allocator calls realloc. */
 #ifndef MERX_FAULTALLOC_H
 #define MERX_FAULTALLOC_H
 

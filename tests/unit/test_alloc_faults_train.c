@@ -1,7 +1,9 @@
 /* Fault injection for training and models (as test_alloc_faults.c does for
  * ingest): make the N-th allocation fail, for every N, while training each
- * algorithm (1 and 2 threads), saving and loading .mxm files, cloning,
- * writing and reading .npy, folding in users, evaluating and scoring top-K.
+ * algorithm (1 and 2 threads; also with a test set, early stopping, warm
+ * starts, the borrowed seen CSR), tuning, saving and loading .mxm files,
+ * cloning, writing and reading .npy, folding in users, evaluating, top-K,
+ * similar items/users, score matrices and pairs, explanations.
  * Each call must either end in MX_ENOMEM with a message, or succeed with
  * exactly the result of a clean run (an allocation whose failure is
  * tolerated must not change the answer), and leak nothing (LeakSanitizer in
