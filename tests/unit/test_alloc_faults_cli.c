@@ -1,6 +1,7 @@
 /* Fault injection through the commands (as test_alloc_faults_train.c does
  * for the library calls): `merx train`, `model info/export/import`,
- * `recommend` and `eval` run in-process with the N-th allocation failing,
+ * `recommend`, `eval`, `similar`, `score`, `split` and `data stats` run
+ * in-process with the N-th allocation failing,
  * for every N. Each run must either exit 1 with "out of memory" on stderr and
  * leave no output file behind, or exit 0 with exactly the clean run's output
  * files; nothing may leak (LeakSanitizer in the sanitizer build). stdout and
@@ -26,6 +27,7 @@ typedef struct cli_case {
   int (*fn)(int, char **);
   const char *args[40]; /* NULL-terminated; "@name" is tu_path(name) */
   const char *outputs[8]; /* files (in tu_tmpdir) compared with the clean run */
+  int partial;            /* a failed run may leave some outputs (separate files) */
 } cli_case;
 
 static const cli_case *g_case;
@@ -124,9 +126,9 @@ static int cli_once(void) {
   if (!clean) return MX_EINVAL;
   for (int o = 0; g_case->outputs[o]; o++) {
     struct stat st;
-    /* single-file commands write atomically: nothing half-written; a
-     * directory export may have completed some of its files */
-    if (g_case->outputs[1] == NULL && strcmp(g_case->outputs[o], "cmd.stdout") != 0 &&
+    /* outputs are written atomically and committed together, except the
+     * files of a directory export, each complete on its own */
+    if (!g_case->partial && strcmp(g_case->outputs[o], "cmd.stdout") != 0 &&
         stat(tu_path(g_case->outputs[o]), &st) == 0) {
       fprintf(stderr, "%s: failed run left %s behind\n", g_case->what, g_case->outputs[o]);
       return MX_EINVAL;
@@ -181,40 +183,62 @@ static void test_cli_every_allocation(void **s) {
       {"merx", "train", "--data", "@train.csv", "--columns", "user=u,item=i,value=v", "--algo",
        "als", "--factors", "4", "--epochs", "2", "--threads", "2", "--test", "@test.csv",
        "--json", "--out", "@als.mxm", NULL},
-      {"als.mxm", NULL}};
+      {"als.mxm", NULL}, 0};
   static const cli_case train_ials = {
       "merx train (ials)", mx_cmd_train,
       {"merx", "train", "--data", "@train.csv", "--columns", "user=u,item=i", "--algo", "ials",
        "--factors", "4", "--epochs", "2", "--reg", "1", "--threads", "1", "--out", "@ials.mxm",
        NULL},
-      {"ials.mxm", NULL}};
+      {"ials.mxm", NULL}, 0};
   static const cli_case info = {
       "merx model info", mx_cmd_model,
       {"merx", "model", "info", "--model", "@als.mxm", "--json", NULL},
-      {"cmd.stdout", NULL}};
+      {"cmd.stdout", NULL}, 0};
   static const cli_case export = {
       "merx model export", mx_cmd_model,
       {"merx", "model", "export", "--model", "@ials.mxm", "--out", "@exp", NULL},
       {"exp/user_factors.npy", "exp/item_factors.npy", "exp/user_ids.txt", "exp/item_ids.txt",
-       NULL}};
+       NULL},
+      1};
   static const cli_case import = {
       "merx model import (--data)", mx_cmd_model,
       {"merx", "model", "import", "--user-factors", "@exp/user_factors.npy", "--item-factors",
        "@exp/item_factors.npy", "--user-ids", "@exp/user_ids.txt", "--item-ids",
        "@exp/item_ids.txt", "--data", "@train.csv", "--columns", "user=u,item=i", "--out",
        "@imported.mxm", NULL},
-      {"imported.mxm", NULL}};
+      {"imported.mxm", NULL}, 0};
   static const cli_case recommend = {
       "merx recommend (--all --explain, 2 threads)", mx_cmd_recommend,
       {"merx", "recommend", "--model", "@ials.mxm", "--all", "--k", "5", "--explain",
        "--threads", "2", "--out", "@recs.csv", NULL},
-      {"recs.csv", NULL}};
+      {"recs.csv", NULL}, 0};
   static const cli_case eval = {
       "merx eval (ials)", mx_cmd_eval,
       {"merx", "eval", "--model", "@ials.mxm", "--test", "@test.csv", "--columns",
        "user=u,item=i", "--k", "5", "--threads", "2", NULL},
-      {"cmd.stdout", NULL}};
-  const cli_case *cases[] = {&train_als, &train_ials, &info, &export, &import, &recommend, &eval};
+      {"cmd.stdout", NULL}, 0};
+  static const cli_case similar = {
+      "merx similar (--all, 2 threads)", mx_cmd_similar,
+      {"merx", "similar", "--model", "@ials.mxm", "--all", "--k", "3", "--threads", "2",
+       "--out", "@similar.csv", NULL},
+      {"similar.csv", NULL}, 0};
+  static const cli_case score = {
+      "merx score (als)", mx_cmd_score,
+      {"merx", "score", "--model", "@als.mxm", "--pairs", "@test.csv", "--columns",
+       "user=u,item=i", "--skip-unknown", "--out", "@scores.csv", NULL},
+      {"scores.csv", NULL}, 0};
+  static const cli_case split = {
+      "merx split (--random)", mx_cmd_split,
+      {"merx", "split", "--data", "@train.csv", "--columns", "user=u,item=i,value=v",
+       "--random", "0.2", "--train", "@split_train.csv", "--test", "@split_test.csv", NULL},
+      {"split_train.csv", "split_test.csv", NULL}, 0};
+  static const cli_case stats = {
+      "merx data stats", mx_cmd_data,
+      {"merx", "data", "stats", "--data", "@train.csv", "--columns", "user=u,item=i,value=v",
+       "--json", NULL},
+      {"cmd.stdout", NULL}, 0};
+  const cli_case *cases[] = {&train_als, &train_ials, &info,    &export, &import, &recommend,
+                             &eval,      &similar,    &score,   &split,  &stats};
   long total = 0;
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) total += sweep(cases[c]);
   fprintf(stderr, "commands: %ld allocation-failure points tested\n", total);
