@@ -1,10 +1,10 @@
 /* Fault injection through the commands (as test_alloc_faults_train.c does
  * for the library calls): `merx train`, `model info/export/import`,
  * `recommend`, `eval`, `similar`, `score`, `split` and `data stats` run
- * in-process with the N-th allocation failing,
- * for every N. Each run must either exit 1 with "out of memory" on stderr and
- * leave no output file behind, or exit 0 with exactly the clean run's output
- * files; nothing may leak (LeakSanitizer in the sanitizer build). stdout and
+ * in-process with the N-th allocation failing, for every N. Each run must
+ * either exit 1 with "out of memory" on stderr and leave no output file
+ * behind, or exit 0 with exactly the clean run's output files; nothing may
+ * leak (LeakSanitizer in the sanitizer build). stdout and
  * stderr of the commands go to files in the test's temporary directory. */
 #include "testutil.h"
 #include "faultalloc.h"
