@@ -89,7 +89,8 @@ static double gamma_draw(mx_rng *g, double a) {
   }
 }
 
-/* Draw (mu, Lambda) given the rows X (n x k floats): eq. 14. */
+/* Draw (mu, Lambda) given the rows X (n x k floats): eq. 14. Returns 0, -1
+ * when a matrix is not positive definite, -2 when out of memory. */
 static int sample_hyper(const float *X, uint32_t n, int k, mx_rng *g, double *mu, double *Lam,
                         double *w1, double *w2) {
   double *mean = w1, *W = w2;       /* k, k*k */
@@ -127,7 +128,7 @@ static int sample_hyper(const float *X, uint32_t n, int k, mx_rng *g, double *mu
   if (!B || !col) {
     free(B);
     free(col);
-    return -1;
+    return -2; /* out of memory, not degenerate data */
   }
   for (int j = 0; j < k; j++) {
     for (int i = 0; i < k; i++) col[i] = A[i * k + j];
@@ -250,10 +251,7 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
   uint32_t lo = (uint32_t)((uint64_t)R->rows * t / nthreads);
   uint32_t hi = (uint32_t)((uint64_t)R->rows * (t + 1) / nthreads);
   double *P = malloc(((size_t)k * k + 2 * (size_t)k + (2 * (size_t)k + 4) * BPMF_CHUNK) * sizeof(double));
-  if (!P) {
-    s->failed = 1;
-    return 0;
-  }
+  if (!P) return MX_ENOMEM; /* reported by mx_parallel_run, not as failed */
   double *b = P + (size_t)k * k, *z = b + k;
   gathered G;
   G.Yt = z + k;
@@ -364,17 +362,23 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   quiet.test = NULL;
   double started = mx_now_seconds();
   for (int e = 1; e <= o->epochs; e++) {
-    if (sample_hyper(U, nu, k, &g, muU, LamU, w1, w2) ||
-        sample_hyper(V, ni, k, &g, muV, LamV, w1, w2)) {
-      rc = mx_error_set(err, MX_EINVAL, "BPMF hyper-parameter draw failed (degenerate data)");
+    int h = sample_hyper(U, nu, k, &g, muU, LamU, w1, w2);
+    if (!h) h = sample_hyper(V, ni, k, &g, muV, LamV, w1, w2);
+    if (h) {
+      rc = h == -2 ? mx_error_set(err, MX_ENOMEM, "out of memory")
+                   : mx_error_set(err, MX_EINVAL, "BPMF hyper-parameter draw failed (degenerate data)");
       break;
     }
     uint64_t base = o->seed * 0x100000001b3ULL + (uint64_t)e * 0x51ed27ULL;
     double lbu = bias_precision(bu, nu, &g), lbi = bias_precision(bi, ni, &g);
     side su = {&d->by_user, U, V, muU, LamU, k, m->global_mean, bu, bi, alpha, lbu, su_, si_, BPMF_SCALE_A0, base, 0};
-    mx_parallel_run(T, side_run, &su);
+    int oom = mx_parallel_run(T, side_run, &su) != 0;
     side sv = {&d->by_item, V, U, muV, LamV, k, m->global_mean, bi, bu, alpha, lbi, si_, su_, BPMF_SCALE_A0, base ^ 0xabcdef12345ULL, 0};
-    mx_parallel_run(T, side_run, &sv);
+    if (!oom) oom = mx_parallel_run(T, side_run, &sv) != 0;
+    if (oom) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      break;
+    }
     if (su.failed || sv.failed) {
       rc = mx_error_set(err, MX_EINVAL, "BPMF posterior precision not positive definite");
       break;

@@ -93,6 +93,7 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
   c.count = calloc((size_t)B * B, sizeof *c.count);
   c.sse = calloc((size_t)B * B, sizeof *c.sse);
   size_t *fill = calloc((size_t)B * B, sizeof *fill);
+  float *snap = NULL; /* declared before the first goto oom: done frees it */
   int rc = MX_OK;
   if (!c.block || !c.count || !c.sse || !fill) goto oom;
   const mx_csr *R = &d->by_user;
@@ -115,7 +116,6 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
 
   double started = mx_now_seconds(), best = INFINITY;
   size_t nu = (size_t)m->n_users, ni = (size_t)m->n_items, k = m->factors;
-  float *snap = NULL;
   c.lr = (float)o->lr;
   for (int e = 1; e <= o->epochs; e++) {
     c.epoch = e;

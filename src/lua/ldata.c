@@ -32,10 +32,21 @@ typedef struct rcol {
   int table;      /* stack index of the column table */
 } rcol;
 
-static void csv_fail(lua_State *L, mx_csv *csv, mx_error *err) {
+/* The reader belongs to a guard (mx_lua_guard): every error below, and any
+ * Lua allocation failure while the columns fill, closes it. */
+typedef struct read_state {
+  mx_csv *csv;
+} read_state;
+
+static void read_release(void *p) {
+  read_state *st = p;
+  mx_csv_close(st->csv);
+  st->csv = NULL;
+}
+
+static void csv_fail(lua_State *L, mx_error *err) {
   char buf[2048];
   mx_error_format(err, buf, sizeof buf);
-  mx_csv_close(csv);
   mx_lua_error(L, "merx.data.read: %s", buf);
 }
 
@@ -58,12 +69,13 @@ static int l_read(lua_State *L) {
   int use_shard = mx_lua_opt_boolean(L, popt, "shard", 1);
   mx_error err;
   mx_error_clear(&err);
-  mx_csv *csv;
-  if (mx_csv_open(path, &co, &csv, &err) != MX_OK) {
+  read_state *st = mx_lua_guard(L, sizeof *st, read_release);
+  if (mx_csv_open(path, &co, &st->csv, &err) != MX_OK) {
     char buf[2048];
     mx_error_format(&err, buf, sizeof buf);
     return mx_lua_error(L, "merx.data.read: %s", buf);
   }
+  mx_csv *csv = st->csv;
   /* which columns */
   mx_columns cols;
   memset(&cols, 0, sizeof cols);
@@ -71,22 +83,19 @@ static int l_read(lua_State *L) {
   if (!lua_isnoneornil(L, popt)) {
     lua_getfield(L, popt, "columns");
     if (lua_type(L, -1) == LUA_TSTRING) {
-      if (mx_columns_parse(lua_tostring(L, -1), NULL, &cols, &err) != MX_OK) csv_fail(L, csv, &err);
+      if (mx_columns_parse(lua_tostring(L, -1), NULL, &cols, &err) != MX_OK) csv_fail(L, &err);
       have_roles = 1;
     } else if (lua_istable(L, -1)) {
       lua_pushnil(L);
       while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1)) {
-          mx_csv_close(csv);
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
           mx_lua_error(L, "merx.data.read: columns must map role names to column names");
-        }
         if (mx_columns_set(&cols, lua_tostring(L, -2), lua_tostring(L, -1), &err) != MX_OK)
-          csv_fail(L, csv, &err);
+          csv_fail(L, &err);
         lua_pop(L, 1);
       }
       have_roles = 1;
     } else if (!lua_isnil(L, -1)) {
-      mx_csv_close(csv);
       mx_lua_error(L, "merx.data.read: option 'columns' must be a string or a table");
     }
     lua_pop(L, 1);
@@ -96,7 +105,7 @@ static int l_read(lua_State *L) {
   const char *const *names;
   size_t nh = mx_csv_header(csv, &names);
   if (have_roles) {
-    if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, csv, &err);
+    if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, &err);
     nrc = cols.count;
     rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
     for (int i = 0; i < nrc; i++) {
@@ -106,10 +115,8 @@ static int l_read(lua_State *L) {
                    : strcmp(cols.role[i], "time") == 0 ? TY_TIME : TY_STRING;
     }
   } else {
-    if (nh == 0) {
-      mx_csv_close(csv);
+    if (nh == 0)
       mx_lua_error(L, "merx.data.read: %s: without a header, give columns = {role = INDEX}", path);
-    }
     nrc = (int)nh;
     rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
     for (int i = 0; i < nrc; i++) {
@@ -168,7 +175,7 @@ static int l_read(lua_State *L) {
         if (mx_parse_time(s, &t) != 0) {
           mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
                       idx < (int)nh ? names[idx] : rc[i].name, "not a date or time: '%s'", s);
-          csv_fail(L, csv, &err);
+          csv_fail(L, &err);
         }
         lua_pushinteger(L, (lua_Integer)t);
       } else {
@@ -177,7 +184,7 @@ static int l_read(lua_State *L) {
           mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
                       idx < (int)nh ? names[idx] : rc[i].name, "not %s: '%s'",
                       rc[i].type == TY_INTEGER ? "an integer" : "a finite number", s);
-          csv_fail(L, csv, &err);
+          csv_fail(L, &err);
         }
         if (rc[i].type == TY_INTEGER) lua_pushinteger(L, (lua_Integer)d);
         else lua_pushnumber(L, d);
@@ -185,8 +192,8 @@ static int l_read(lua_State *L) {
       lua_rawseti(L, rc[i].table, n);
     }
   }
-  if (r < 0) csv_fail(L, csv, &err);
-  mx_csv_close(csv);
+  if (r < 0) csv_fail(L, &err);
+  mx_lua_guard_release(st);
   lua_createtable(L, 0, nrc);
   for (int i = 0; i < nrc; i++) {
     lua_pushvalue(L, rc[i].table);
@@ -264,6 +271,20 @@ static void free_aggs(agg *a, int na, mx_idmap *groups) {
   mx_idmap_free(groups);
 }
 
+/* Everything l_group allocates belongs to a guard (mx_lua_guard). */
+typedef struct group_state {
+  int na;
+  mx_idmap *groups;
+  lua_Integer *first_row; /* group -> its first row, to emit the key columns */
+  agg a[];
+} group_state;
+
+static void group_release(void *p) {
+  group_state *st = p;
+  free(st->first_row);
+  free_aggs(st->a, st->na, st->groups);
+}
+
 /* merx.data.group(frame, by, aggs) -> frame, ngroups
  * by: column name or list of names; aggs: { out = {"sum", "col"} | "count" }.
  * Groups come out in order of first appearance. */
@@ -296,8 +317,9 @@ static int l_group(lua_State *L) {
     na++;
     lua_pop(L, 1);
   }
-  agg *a = mx_lua_scratch(L, (size_t)(na ? na : 1) * sizeof *a);
-  memset(a, 0, (size_t)(na ? na : 1) * sizeof *a);
+  group_state *st = mx_lua_guard(L, sizeof *st + (size_t)na * sizeof(agg), group_release);
+  st->na = na;
+  agg *a = st->a;
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 3)) {
@@ -345,20 +367,17 @@ static int l_group(lua_State *L) {
       a[i].result = lua_gettop(L);
     }
   }
-  mx_idmap *groups = mx_idmap_create();
+  mx_idmap *groups = st->groups = mx_idmap_create();
   size_t cap = 1024;
+  int ready = groups != NULL;
   for (i = 0; i < na; i++) {
     a[i].acc = malloc(cap * sizeof(double));
     a[i].cnt = calloc(cap, sizeof(lua_Integer));
     if (a[i].op == AG_DISTINCT) a[i].seen = mx_idmap_create();
-    if (!a[i].acc || !a[i].cnt || (a[i].op == AG_DISTINCT && !a[i].seen)) groups = NULL;
+    if (!a[i].acc || !a[i].cnt || (a[i].op == AG_DISTINCT && !a[i].seen)) ready = 0;
   }
-  if (!groups) {
-    free_aggs(a, na, groups);
-    return mx_lua_error(L, "%s: out of memory", fn);
-  }
-  /* key table: group index -> first row, to emit key columns */
-  lua_Integer *first_row = NULL;
+  if (!ready) return mx_lua_error(L, "%s: out of memory", fn);
+  /* key table: group index -> first row, to emit key columns (st->first_row) */
   luaL_Buffer b;
   for (lua_Integer r = 1; r <= n; r++) {
     size_t klen;
@@ -366,13 +385,13 @@ static int l_group(lua_State *L) {
     const char *key = row_key(L, kc, nk, r, &klen, &b);
     uint32_t before = mx_idmap_size(groups);
     int64_t g = mx_idmap_intern(groups, key, klen);
-    if (g < 0) break;
+    if (g < 0) return mx_lua_error(L, "%s: out of memory", fn);
     lua_settop(L, top);
-    if ((size_t)g >= cap || !first_row) {
-      size_t nc = first_row ? cap * 2 : cap;
+    if ((size_t)g >= cap || !st->first_row) {
+      size_t nc = st->first_row ? cap * 2 : cap;
       int okm = 1;
-      lua_Integer *fr = realloc(first_row, nc * sizeof *fr);
-      if (fr) first_row = fr; else okm = 0;
+      lua_Integer *fr = realloc(st->first_row, nc * sizeof *fr);
+      if (fr) st->first_row = fr; else okm = 0;
       for (i = 0; i < na && okm; i++) {
         double *ac = realloc(a[i].acc, nc * sizeof(double));
         lua_Integer *cn = realloc(a[i].cnt, nc * sizeof(lua_Integer));
@@ -382,14 +401,10 @@ static int l_group(lua_State *L) {
           if (nc > cap) memset(cn + cap, 0, (nc - cap) * sizeof *cn);
         } else okm = 0;
       }
-      if (!okm) {
-        free(first_row);
-        free_aggs(a, na, groups);
-        return mx_lua_error(L, "%s: out of memory", fn);
-      }
+      if (!okm) return mx_lua_error(L, "%s: out of memory", fn);
       cap = nc;
     }
-    if (mx_idmap_size(groups) != before) first_row[g] = r;
+    if (mx_idmap_size(groups) != before) st->first_row[g] = r;
     for (i = 0; i < na; i++) {
       agg *x = &a[i];
       if (x->op == AG_COUNT) {
@@ -409,7 +424,8 @@ static int l_group(lua_State *L) {
         char kb[600];
         int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(vlen > 500 ? 500 : vlen), v);
         uint32_t s0 = mx_idmap_size(x->seen);
-        mx_idmap_intern(x->seen, kb, (size_t)kl);
+        if (mx_idmap_intern(x->seen, kb, (size_t)kl) < 0)
+          return mx_lua_error(L, "%s: out of memory", fn);
         if (mx_idmap_size(x->seen) != s0) x->cnt[g]++;
         lua_pop(L, 2);
         continue;
@@ -417,11 +433,8 @@ static int l_group(lua_State *L) {
       int ok;
       double v = (double)lua_tonumberx(L, -1, &ok);
       lua_pop(L, 1);
-      if (!ok) {
-        free(first_row);
-        free_aggs(a, na, groups);
+      if (!ok)
         return mx_lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn, (long long)r, x->out);
-      }
       if (x->cnt[g] == 0) x->acc[g] = v;
       else if (x->op == AG_SUM || x->op == AG_MEAN) x->acc[g] += v;
       else if (x->op == AG_MIN) x->acc[g] = v < x->acc[g] ? v : x->acc[g];
@@ -435,7 +448,7 @@ static int l_group(lua_State *L) {
   for (int k = 0; k < nk; k++) {
     lua_createtable(L, (int)ng, 0);
     for (uint32_t g = 0; g < ng; g++) {
-      lua_rawgeti(L, kc[k], first_row[g]);
+      lua_rawgeti(L, kc[k], st->first_row[g]);
       lua_rawseti(L, -2, g + 1);
     }
     lua_setfield(L, out, kname[k]);
@@ -455,8 +468,7 @@ static int l_group(lua_State *L) {
     }
     lua_setfield(L, out, x->out);
   }
-  free(first_row);
-  free_aggs(a, na, groups);
+  mx_lua_guard_release(st);
   lua_pushinteger(L, ng);
   return 2;
 }
@@ -488,6 +500,23 @@ static const char *segment_of(int r, int f) {
   return "needs_attention";
 }
 
+/* Everything l_rfm allocates belongs to a guard (mx_lua_guard). */
+typedef struct rfm_state {
+  mx_idmap *users, *orders;
+  double *last, *money, *freq, *neg_rec;
+  lua_Integer *first_row;
+  int *rs, *fs, *ms;
+  vi *tmp;
+} rfm_state;
+
+static void rfm_release(void *p) {
+  rfm_state *st = p;
+  free(st->rs); free(st->fs); free(st->ms); free(st->tmp); free(st->neg_rec);
+  free(st->last); free(st->money); free(st->freq); free(st->first_row);
+  mx_idmap_free(st->users);
+  mx_idmap_free(st->orders);
+}
+
 /* merx.data.rfm(frame [, opts]) -> frame, n
  * Recency (days since the last purchase before opts.now, default merx.now()),
  * frequency (distinct opts.order values, or rows when no order column) and
@@ -508,35 +537,37 @@ static int l_rfm(lua_State *L) {
   lua_Integer n = frame_rows(L, 1, fn);
   int cu = get_column(L, 1, ucol, fn), ct = get_column(L, 1, tcol, fn), cv = get_column(L, 1, vcol, fn);
   int co = ocol ? get_column(L, 1, ocol, fn) : 0;
-  mx_idmap *users = mx_idmap_create(), *orders = ocol ? mx_idmap_create() : NULL;
+  rfm_state *st = mx_lua_guard(L, sizeof *st, rfm_release);
+  st->users = mx_idmap_create();
+  st->orders = ocol ? mx_idmap_create() : NULL;
   size_t cap = 1024;
-  double *last = malloc(cap * sizeof *last), *money = malloc(cap * sizeof *money),
-         *freq = calloc(cap, sizeof *freq);
-  int ok = users && last && money && freq && (!ocol || orders);
-  lua_Integer *first_row = ok ? malloc(cap * sizeof *first_row) : NULL;
-  if (!first_row) ok = 0;
+  st->last = malloc(cap * sizeof *st->last);
+  st->money = malloc(cap * sizeof *st->money);
+  st->freq = calloc(cap, sizeof *st->freq);
+  st->first_row = malloc(cap * sizeof *st->first_row);
+  int ok = st->users && st->last && st->money && st->freq && st->first_row && (!ocol || st->orders);
   const char *bad = NULL;
   lua_Integer bad_row = 0;
   for (lua_Integer r = 1; ok && r <= n; r++) {
     lua_rawgeti(L, cu, r);
     size_t ulen;
     const char *u = luaL_tolstring(L, -1, &ulen);
-    uint32_t before = mx_idmap_size(users);
-    int64_t g = mx_idmap_intern(users, u, ulen);
+    uint32_t before = mx_idmap_size(st->users);
+    int64_t g = mx_idmap_intern(st->users, u, ulen);
     lua_pop(L, 2);
     if (g < 0) { ok = 0; break; }
     if ((size_t)g >= cap) {
       size_t nc = cap * 2;
-      double *a1 = realloc(last, nc * sizeof *a1);
-      if (a1) last = a1;
-      double *a2 = realloc(money, nc * sizeof *a2);
-      if (a2) money = a2;
-      double *a3 = realloc(freq, nc * sizeof *a3);
-      if (a3) freq = a3;
-      lua_Integer *a4 = realloc(first_row, nc * sizeof *a4);
-      if (a4) first_row = a4;
+      double *a1 = realloc(st->last, nc * sizeof *a1);
+      if (a1) st->last = a1;
+      double *a2 = realloc(st->money, nc * sizeof *a2);
+      if (a2) st->money = a2;
+      double *a3 = realloc(st->freq, nc * sizeof *a3);
+      if (a3) st->freq = a3;
+      lua_Integer *a4 = realloc(st->first_row, nc * sizeof *a4);
+      if (a4) st->first_row = a4;
       if (!a1 || !a2 || !a3 || !a4) { ok = 0; break; }
-      memset(freq + cap, 0, (nc - cap) * sizeof *freq);
+      memset(st->freq + cap, 0, (nc - cap) * sizeof *st->freq);
       cap = nc;
     }
     int okt, okv;
@@ -546,13 +577,13 @@ static int l_rfm(lua_State *L) {
     double v = (double)lua_tonumberx(L, -1, &okv);
     lua_pop(L, 2);
     if (!okt || !okv) { bad = !okt ? tcol : vcol; bad_row = r; break; }
-    if (mx_idmap_size(users) != before) {
-      first_row[g] = r;
-      last[g] = t;
-      money[g] = 0;
+    if (mx_idmap_size(st->users) != before) {
+      st->first_row[g] = r;
+      st->last[g] = t;
+      st->money[g] = 0;
     }
-    if (t > last[g]) last[g] = t;
-    money[g] += v;
+    if (t > st->last[g]) st->last[g] = t;
+    st->money[g] += v;
     if (ocol) {
       lua_rawgeti(L, co, r);
       size_t olen;
@@ -560,30 +591,27 @@ static int l_rfm(lua_State *L) {
       char kb[600];
       int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(olen > 500 ? 500 : olen), o);
       lua_pop(L, 2);
-      uint32_t s0 = mx_idmap_size(orders);
-      if (mx_idmap_intern(orders, kb, (size_t)kl) < 0) { ok = 0; break; }
-      if (mx_idmap_size(orders) != s0) freq[g] += 1;
+      uint32_t s0 = mx_idmap_size(st->orders);
+      if (mx_idmap_intern(st->orders, kb, (size_t)kl) < 0) { ok = 0; break; }
+      if (mx_idmap_size(st->orders) != s0) st->freq[g] += 1;
     } else {
-      freq[g] += 1;
+      st->freq[g] += 1;
     }
   }
-  uint32_t nu = users ? mx_idmap_size(users) : 0;
-  int *rs = NULL, *fs = NULL, *ms = NULL;
-  vi *tmp = NULL;
-  double *neg_rec = NULL;
+  uint32_t nu = st->users ? mx_idmap_size(st->users) : 0;
   if (ok && !bad) {
-    rs = malloc((nu + 1) * sizeof *rs);
-    fs = malloc((nu + 1) * sizeof *fs);
-    ms = malloc((nu + 1) * sizeof *ms);
-    tmp = malloc((nu + 1) * sizeof *tmp);
-    neg_rec = malloc((nu + 1) * sizeof *neg_rec);
-    if (!rs || !fs || !ms || !tmp || !neg_rec) ok = 0;
+    st->rs = malloc((nu + 1) * sizeof *st->rs);
+    st->fs = malloc((nu + 1) * sizeof *st->fs);
+    st->ms = malloc((nu + 1) * sizeof *st->ms);
+    st->tmp = malloc((nu + 1) * sizeof *st->tmp);
+    st->neg_rec = malloc((nu + 1) * sizeof *st->neg_rec);
+    if (!st->rs || !st->fs || !st->ms || !st->tmp || !st->neg_rec) ok = 0;
   }
   if (ok && !bad) {
-    for (uint32_t g = 0; g < nu; g++) neg_rec[g] = last[g]; /* later = more recent = better */
-    quintiles(neg_rec, nu, rs, tmp);
-    quintiles(freq, nu, fs, tmp);
-    quintiles(money, nu, ms, tmp);
+    for (uint32_t g = 0; g < nu; g++) st->neg_rec[g] = st->last[g]; /* later = more recent = better */
+    quintiles(st->neg_rec, nu, st->rs, st->tmp);
+    quintiles(st->freq, nu, st->fs, st->tmp);
+    quintiles(st->money, nu, st->ms, st->tmp);
     lua_createtable(L, 0, 8);
     int out = lua_gettop(L);
     const char *names[] = {"user", "recency", "frequency", "monetary", "r", "f", "m", "segment"};
@@ -591,24 +619,21 @@ static int l_rfm(lua_State *L) {
       lua_createtable(L, (int)nu, 0);
       for (uint32_t g = 0; g < nu; g++) {
         switch (c) {
-          case 0: lua_pushstring(L, mx_idmap_name(users, g)); break;
-          case 1: lua_pushnumber(L, floor(((double)now - last[g]) / 86400.0)); break;
-          case 2: lua_pushinteger(L, (lua_Integer)freq[g]); break;
-          case 3: lua_pushnumber(L, money[g]); break;
-          case 4: lua_pushinteger(L, rs[g]); break;
-          case 5: lua_pushinteger(L, fs[g]); break;
-          case 6: lua_pushinteger(L, ms[g]); break;
-          default: lua_pushstring(L, segment_of(rs[g], fs[g])); break;
+          case 0: lua_pushstring(L, mx_idmap_name(st->users, g)); break;
+          case 1: lua_pushnumber(L, floor(((double)now - st->last[g]) / 86400.0)); break;
+          case 2: lua_pushinteger(L, (lua_Integer)st->freq[g]); break;
+          case 3: lua_pushnumber(L, st->money[g]); break;
+          case 4: lua_pushinteger(L, st->rs[g]); break;
+          case 5: lua_pushinteger(L, st->fs[g]); break;
+          case 6: lua_pushinteger(L, st->ms[g]); break;
+          default: lua_pushstring(L, segment_of(st->rs[g], st->fs[g])); break;
         }
         lua_rawseti(L, -2, g + 1);
       }
       lua_setfield(L, out, names[c]);
     }
   }
-  free(rs); free(fs); free(ms); free(tmp); free(neg_rec);
-  free(last); free(money); free(freq); free(first_row);
-  mx_idmap_free(users);
-  mx_idmap_free(orders);
+  mx_lua_guard_release(st);
   if (bad) return mx_lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)bad_row, bad);
   if (!ok) return mx_lua_error(L, "%s: out of memory", fn);
   lua_pushinteger(L, nu);

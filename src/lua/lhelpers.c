@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,43 @@ int mx_lua_raise(lua_State *L, const mx_error *err) {
 
 void *mx_lua_scratch(lua_State *L, size_t size) {
   return lua_newuserdatauv(L, size ? size : 1, 0);
+}
+
+typedef struct guard_head {
+  void (*release)(void *state);
+  int released;
+} guard_head;
+/* the state starts at a maximally aligned offset after the head */
+#define GUARD_HEAD_SIZE \
+  ((sizeof(guard_head) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+
+void mx_lua_guard_release(void *state) {
+  guard_head *h = (guard_head *)((char *)state - GUARD_HEAD_SIZE);
+  if (h->released) return;
+  h->released = 1;
+  h->release(state);
+}
+
+static int guard_gc(lua_State *L) {
+  mx_lua_guard_release((char *)lua_touserdata(L, 1) + GUARD_HEAD_SIZE);
+  return 0;
+}
+
+void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
+  guard_head *h = lua_newuserdatauv(L, GUARD_HEAD_SIZE + size, 0);
+  h->release = release;
+  h->released = 1; /* nothing to release until the metatable is set */
+  char *state = (char *)h + GUARD_HEAD_SIZE;
+  memset(state, 0, size);
+  if (luaL_newmetatable(L, "merx.guard")) {
+    lua_pushcfunction(L, guard_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "merx.guard");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_setmetatable(L, -2);
+  h->released = 0;
+  return state;
 }
 
 static size_t check_array(lua_State *L, int idx) {

@@ -53,6 +53,13 @@ const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const ch
 
 /* Scratch memory owned by a userdata pushed on the stack (freed by the GC). */
 void *mx_lua_scratch(lua_State *L, size_t size);
+/* C memory a binding holds while Lua may raise (any Lua allocation can, as
+ * does mx_lua_error) belongs to a guard: a userdata, pushed, with `size`
+ * zeroed bytes of state whose `release` (called with the state) runs at
+ * collection, after an error, or at once through mx_lua_guard_release. Keep
+ * every owned pointer in the state, so release sees the current ones. */
+void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state));
+void mx_lua_guard_release(void *state);
 
 /* Resolve a script-supplied path for reading (write = 0) or writing
  * (write = 1). Relative paths are taken relative to the script's directory

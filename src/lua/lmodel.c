@@ -23,6 +23,7 @@
 
 #define MODEL_MT "merx.model"
 #define MATRIX_MT "merx.matrix"
+#define TOPK_MT "merx.topk_result"
 
 typedef struct lmodel {
   mx_model *m;
@@ -47,10 +48,33 @@ static int model_gc(lua_State *L) {
   return 0;
 }
 
-static void push_model(lua_State *L, mx_model *m) {
+/* Pushes an empty model userdata: created before the model it will own, so
+ * a failed allocation in Lua (which raises) cannot leak the model. */
+static lmodel *push_model(lua_State *L) {
   lmodel *lm = lua_newuserdatauv(L, sizeof *lm, 0);
-  lm->m = m;
+  lm->m = NULL;
   luaL_setmetatable(L, MODEL_MT);
+  return lm;
+}
+
+/* A top-K result held while its Lua lists are built lives in a userdata
+ * whose __gc frees it, for the same reason. */
+typedef struct ltopk {
+  mx_topk_result *r;
+} ltopk;
+
+static int topk_gc(lua_State *L) {
+  ltopk *t = luaL_checkudata(L, 1, TOPK_MT);
+  mx_topk_result_free(t->r);
+  t->r = NULL;
+  return 0;
+}
+
+static ltopk *push_topk(lua_State *L) {
+  ltopk *t = lua_newuserdatauv(L, sizeof *t, 0);
+  t->r = NULL;
+  luaL_setmetatable(L, TOPK_MT);
+  return t;
 }
 
 /* merx.model.load(path) -> model */
@@ -58,11 +82,12 @@ static int l_load(lua_State *L) {
   mx_lua_check_run_active(L, "merx.model");
   lua_settop(L, 1);
   const char *path = mx_lua_path(L, 1, 0);
+  lmodel *lm = push_model(L);
   mx_model *m;
   mx_error err;
   mx_error_clear(&err);
   if (mx_model_load(path, &m, &err) != MX_OK) return mx_lua_raise(L, &err);
-  push_model(L, m);
+  lm->m = m;
   return 1;
 }
 
@@ -117,6 +142,7 @@ static int l_train(lua_State *L) {
   train_ctx tc = {mx_lua_run(L)};
   o.on_epoch = on_epoch;
   o.ctx = &tc;
+  lmodel *lm = push_model(L);
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
@@ -132,7 +158,7 @@ static int l_train(lua_State *L) {
     mx_model_free(m);
     return mx_lua_error(L, "merx.model.train: stopped by the run's limits");
   }
-  push_model(L, m);
+  lm->m = m;
   return 1;
 }
 
@@ -229,13 +255,14 @@ static int m_recommend(lua_State *L) {
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
   topk_options(L, 4, m, k, &o);
-  mx_topk_result *r = NULL;
+  ltopk *t = push_topk(L);
   mx_error err;
   mx_error_clear(&err);
-  if (nq > 0 && mx_topk_batch(m, query, nq, &o, &r, &err) != MX_OK && err.code != MX_EEMPTY)
+  if (nq > 0 && mx_topk_batch(m, query, nq, &o, &t->r, &err) != MX_OK && err.code != MX_EEMPTY)
     return mx_lua_raise(L, &err);
-  push_lists(L, r, pos, n, m->items);
-  mx_topk_result_free(r);
+  push_lists(L, t->r, pos, n, m->items);
+  mx_topk_result_free(t->r);
+  t->r = NULL;
   return 2;
 }
 
@@ -255,16 +282,17 @@ static int m_similar(lua_State *L) {
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
   topk_options(L, 4, m, k, &o);
-  mx_topk_result *r = NULL;
+  ltopk *t = push_topk(L);
   mx_error err;
   mx_error_clear(&err);
   int rc = MX_OK;
   if (nq > 0)
-    rc = of_users ? mx_similar_users(m, query, nq, sim, &o, &r, &err)
-                  : mx_similar_items(m, query, nq, sim, &o, &r, &err);
+    rc = of_users ? mx_similar_users(m, query, nq, sim, &o, &t->r, &err)
+                  : mx_similar_items(m, query, nq, sim, &o, &t->r, &err);
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
-  push_lists(L, r, pos, n, map);
-  mx_topk_result_free(r);
+  push_lists(L, t->r, pos, n, map);
+  mx_topk_result_free(t->r);
+  t->r = NULL;
   return 2;
 }
 
@@ -297,7 +325,7 @@ static int m_fold_in(lua_State *L) {
   o.threads = 1;
   mx_error err;
   mx_error_clear(&err);
-  mx_topk_result *r = NULL;
+  ltopk *res = push_topk(L);
   /* sort + dedupe the history for the CSR row */
   for (size_t a = 1; a < h; a++)
     for (size_t b = a; b > 0 && hist[b - 1] > hist[b]; b--) {
@@ -314,17 +342,18 @@ static int m_fold_in(lua_State *L) {
   mx_csr hcsr = {1, u, indptr, hist, hv, NULL};
   int rc;
   if (m->kind == MX_MODEL_EASE) {
-    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, &r, &err);
+    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, &res->r, &err);
   } else {
     float *x = mx_lua_scratch(L, (m->factors ? m->factors : 1) * sizeof *x);
     float bias = 0;
     rc = mx_model_fold_in(m, hist, hv, u, x, &bias, &err);
-    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, &r, &err);
+    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, &res->r, &err);
   }
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
   uint32_t zero = 0;
-  push_lists(L, r, r ? &zero : NULL, 1, m->items);
-  mx_topk_result_free(r);
+  push_lists(L, res->r, res->r ? &zero : NULL, 1, m->items);
+  mx_topk_result_free(res->r);
+  res->r = NULL;
   /* one history in, one list out */
   lua_rawgeti(L, -2, 1);
   lua_rawgeti(L, -2, 1);
@@ -564,6 +593,13 @@ int mx_luaopen_model(lua_State *L) {
     lua_pushcfunction(L, x_len);
     lua_setfield(L, -2, "__len");
     lua_pushliteral(L, "merx.matrix");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, TOPK_MT)) {
+    lua_pushcfunction(L, topk_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "merx.topk_result");
     lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);

@@ -80,7 +80,6 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (run->mem_limit && nsize > old) {
     size_t next = run->mem_used - old + nsize;
-    if (next > run->mem_hard) return NULL;
     if (next > run->mem_limit && !run->mem_over) {
       run->mem_over = 1;
       /* stop at the next instruction, while the script line is still
@@ -88,6 +87,9 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
        * from its SIGINT handler) */
       if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
     }
+    /* after the above, so a refusal here always has mem_over set: a memory
+     * error without it is the system's, not the --memory limit */
+    if (next > run->mem_hard) return NULL;
   }
   void *p = realloc(ptr, nsize);
   if (!p) return NULL;
@@ -188,9 +190,22 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont) {
 }
 
 /* Open the (patched) standard libraries and push the merx module. */
+/* Protected set-up (every step allocates, and an allocation failure outside
+ * a protected call would make Lua abort the process): args are the loaded
+ * chunk and the run (light userdata). Binds the run to the state, prepares
+ * the sandbox and the merx module and makes the sandboxed environment, with
+ * merx in it, the chunk's _ENV. */
 static int setup(lua_State *L) {
+  mx_lua_set_run(L, lua_touserdata(L, 2));
+  lua_settop(L, 1);
   mx_sandbox_prepare(L);
-  return mx_luaopen_merx(L);
+  mx_luaopen_merx(L);
+  int merx_idx = lua_gettop(L);
+  mx_sandbox_push_env(L);
+  lua_pushvalue(L, merx_idx);
+  lua_setfield(L, -2, "merx");
+  lua_setupvalue(L, 1, 1);
+  return 0;
 }
 
 static void run_free(mx_run *run) {
@@ -343,7 +358,6 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   lua_gc(L, LUA_GCGEN, 0, 0);
   lua_setwarnf(L, warn_to_stderr, run);
   lua_warning(L, "@on", 0);
-  mx_lua_set_run(L, run);
 
   /* Set-up runs in protected mode too (the allocator may refuse). */
   lua_pushcfunction(L, msgh);
@@ -365,14 +379,10 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   if (status == LUA_OK) {
     /* prepare the sandbox and the merx module, then bind _ENV */
     lua_pushcfunction(L, setup);
-    status = lua_pcall(L, 0, 1, msgh_idx);
+    lua_pushvalue(L, -2);
+    lua_pushlightuserdata(L, run);
+    status = lua_pcall(L, 2, 0, msgh_idx);
     if (status == LUA_OK) {
-      int merx_idx = lua_gettop(L);
-      mx_sandbox_push_env(L);
-      lua_pushvalue(L, merx_idx);
-      lua_setfield(L, -2, "merx");
-      lua_setupvalue(L, merx_idx - 1, 1);
-      lua_pop(L, 1); /* merx */
       run->deadline = opt->timeout > 0 ? mx_now_seconds() + opt->timeout : 0;
       lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
       status = lua_pcall(L, 0, 0, msgh_idx);
@@ -389,6 +399,13 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       lua_rawgeti(L, -1, 2);
       if (lua_tostring(L, -1)) result->traceback = mx_strdup(lua_tostring(L, -1));
       lua_pop(L, 1);
+    } else if (status == LUA_ERRMEM && !run->mem_over) {
+      /* the system refused memory below the --memory limit */
+      if (run->last_line > 0)
+        snprintf(msg, sizeof msg, "%s:%d: out of memory", run->last_source, run->last_line);
+      else
+        snprintf(msg, sizeof msg, "%s: out of memory", opt->path ? opt->path : "(command line)");
+      code_err = MX_ENOMEM;
     } else if (status == LUA_ERRMEM) {
       if (run->last_line > 0)
         snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",

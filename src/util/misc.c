@@ -134,9 +134,17 @@ int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
   worker_arg *args = calloc((size_t)nthreads, sizeof *args);
   pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
   if (!args || !tids) {
+    /* No memory for the bookkeeping: run every share on this thread, with
+     * the partition the caller planned for (fn(ctx, 0, 1) alone would skip
+     * work of callers that index blocks by t, e.g. mf's schedule). */
     free(args);
     free(tids);
-    return fn(ctx, 0, 1) ? MX_ENOMEM : MX_ENOMEM;
+    int rc = 0;
+    for (int t = 0; t < nthreads; t++) {
+      int r = fn(ctx, t, nthreads);
+      if (!rc) rc = r;
+    }
+    return rc;
   }
   int started = 1;
   for (int t = 0; t < nthreads; t++) {

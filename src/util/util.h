@@ -101,7 +101,9 @@ int mx_cpu_count(void);
 /* Resolve a user's thread option: <= 0 means all cores. */
 int mx_threads_resolve(int requested);
 /* Run fn(ctx, t, nthreads) on nthreads threads (t = 0..nthreads-1; t = 0 on
- * the calling thread) and wait for all. Returns the first non-zero status. */
+ * the calling thread) and wait for all. Returns the first non-zero status.
+ * Shares whose thread cannot be started (or everything, when there is no
+ * memory for the bookkeeping) run on the calling thread: same result. */
 typedef int (*mx_thread_fn)(void *ctx, int t, int nthreads);
 int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx);
 /* Keep OpenBLAS single-threaded inside merx's own worker threads; returns the
