@@ -24,6 +24,9 @@ struct mx_idmap {
   size_t block_used, block_size;
 };
 
+/* Name arena blocks start small and double up to ARENA_BLOCK, so a map of a
+ * few ids (a test file, a fuzz input) does not take a megabyte. */
+#define ARENA_FIRST (1u << 12)
 #define ARENA_BLOCK (1u << 20)
 
 mx_idmap *mx_idmap_create(void) {
@@ -51,7 +54,8 @@ void mx_idmap_free(mx_idmap *m) {
 
 static char *arena_copy(mx_idmap *m, const char *s, size_t len) {
   if (m->nblocks == 0 || m->block_used + len + 1 > m->block_size) {
-    size_t bs = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+    size_t bs = m->nblocks < 8 ? (size_t)ARENA_FIRST << m->nblocks : ARENA_BLOCK;
+    if (bs < len + 1) bs = len + 1;
     if (m->nblocks == m->blocks_cap) {
       size_t nc = m->blocks_cap ? m->blocks_cap * 2 : 8;
       char **nb = realloc(m->blocks, nc * sizeof *nb);
