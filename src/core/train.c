@@ -141,6 +141,31 @@ static int check_options(const mx_dataset *d, const mx_train_options *o, mx_erro
   return MX_OK;
 }
 
+/* Every trainer's output must be finite: a step too large (bpr's --lr), an
+ * extreme --alpha or --reg 0 on degenerate data can overflow, and a model of
+ * NaNs would score every item the same without a word. (mf says it sooner,
+ * per epoch, with the value range.) */
+static int check_finite(const mx_model *m, const mx_train_options *o, mx_error *err) {
+  struct { const float *x; size_t n; } parts[] = {
+      {m->user_factors, (size_t)m->n_users * m->factors}, {m->item_factors, (size_t)m->n_items * m->factors},
+      {m->user_bias, m->n_users}, {m->item_bias, m->n_items},
+      {m->ease_b, m->ease_b ? (size_t)m->n_items * m->n_items : 0}};
+  size_t bad = 0;
+  for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
+    if (parts[p].x)
+      for (size_t q = 0; q < parts[p].n; q++) bad += !isfinite(parts[p].x[q]);
+  if (!bad) return MX_OK;
+  char hint[96];
+  if (o->algo == MX_MODEL_MF || o->algo == MX_MODEL_BPR)
+    snprintf(hint, sizeof hint, "lower --lr (now %g)", o->lr);
+  else if (o->algo == MX_MODEL_IALS || o->algo == MX_MODEL_BPMF)
+    snprintf(hint, sizeof hint, "lower --alpha (now %g) or raise --reg (now %g)", o->alpha, o->reg);
+  else
+    snprintf(hint, sizeof hint, "raise --reg (now %g)", o->reg);
+  return mx_error_set(err, MX_EINVAL, "%s diverged: %zu model values are not finite; %s",
+                      mx_model_kind_name(o->algo), bad, hint);
+}
+
 int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **out,
                    mx_error *err) {
   *out = NULL;
@@ -198,6 +223,7 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   default: rc = mx_error_set(err, MX_EINVAL, "unknown algorithm"); break;
   }
   mx_blas_threads_set(prev);
+  if (rc == MX_OK) rc = check_finite(m, o, err);
   if (rc != MX_OK) {
     mx_model_free(m);
     return rc;

@@ -100,3 +100,9 @@ expect_exit 1 "$MERX" train --data "$MERX_SRC/examples/data/purchases.csv.gz" \
   --columns user=CustomerID,item=StockCode,value=Quantity --algo mf --out diverged.mxm
 expect_contains err.txt "mf diverged in epoch"
 [ ! -e diverged.mxm ] || { echo "a diverged model must not be written"; exit 1; }
+# the same for bpr (checked once the trainer returns, for every algorithm)
+expect_exit 1 "$MERX" train --data "$MERX_SRC/examples/data/purchases.csv.gz" \
+  --columns user=CustomerID,item=StockCode --algo bpr --lr 1000 --epochs 3 --out diverged.mxm
+expect_contains err.txt "bpr diverged: "
+expect_contains err.txt "model values are not finite; lower --lr (now 1000)"
+[ ! -e diverged.mxm ] || { echo "a diverged bpr model must not be written"; exit 1; }
