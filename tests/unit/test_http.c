@@ -464,6 +464,10 @@ static void test_config_file_and_env(void **state) {
   assert_string_equal(err.field, "api_key");
   p = tu_write("bad2.json", "{\"model\": \"e5\",\n \"batch_size\": -3}");
   assert_int_equal(mx_http_config_load(&c, p, &err), MX_EINVAL);
+  /* found by fuzz_json: an int field past INT_MAX was converted (undefined) */
+  p = tu_write("bad4.json", "{\"max_retries\": 3000000000}");
+  assert_int_equal(mx_http_config_load(&c, p, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "max_retries"));
   p = tu_write("bad3.json", "{\"model\": \"e5\",\n \"batch_size\": }");
   assert_int_equal(mx_http_config_load(&c, p, &err), MX_EPARSE);
   assert_int_equal(err.line, 2);
