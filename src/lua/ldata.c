@@ -32,10 +32,40 @@ typedef struct rcol {
   int table;      /* stack index of the column table */
 } rcol;
 
-static void csv_fail(lua_State *L, mx_csv *csv, mx_error *err) {
+/* The open reader, owned by a userdata on the stack: any Lua error between
+ * open and close (a stop from the hook, a memory error, a bad option) would
+ * otherwise leak it (found by fuzz_lua). */
+typedef struct csv_box {
+  mx_csv *csv;
+} csv_box;
+
+static int csv_box_gc(lua_State *L) {
+  csv_box *b = lua_touserdata(L, 1);
+  if (b && b->csv) mx_csv_close(b->csv);
+  if (b) b->csv = NULL;
+  return 0;
+}
+
+static csv_box *push_csv_box(lua_State *L) {
+  csv_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->csv = NULL;
+  if (luaL_newmetatable(L, "merx.csv_box")) {
+    lua_pushcfunction(L, csv_box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return b;
+}
+
+static void csv_release(csv_box *b) {
+  mx_csv_close(b->csv);
+  b->csv = NULL;
+}
+
+static void csv_fail(lua_State *L, csv_box *box, mx_error *err) {
   char buf[2048];
   mx_error_format(err, buf, sizeof buf);
-  mx_csv_close(csv);
+  csv_release(box);
   mx_lua_error(L, "merx.data.read: %s", buf);
 }
 
@@ -58,12 +88,13 @@ static int l_read(lua_State *L) {
   int use_shard = mx_lua_opt_boolean(L, popt, "shard", 1);
   mx_error err;
   mx_error_clear(&err);
-  mx_csv *csv;
-  if (mx_csv_open(path, &co, &csv, &err) != MX_OK) {
+  csv_box *box = push_csv_box(L);
+  if (mx_csv_open(path, &co, &box->csv, &err) != MX_OK) {
     char buf[2048];
     mx_error_format(&err, buf, sizeof buf);
     return mx_lua_error(L, "merx.data.read: %s", buf);
   }
+  mx_csv *csv = box->csv;
   /* which columns */
   mx_columns cols;
   memset(&cols, 0, sizeof cols);
@@ -71,22 +102,22 @@ static int l_read(lua_State *L) {
   if (!lua_isnoneornil(L, popt)) {
     lua_getfield(L, popt, "columns");
     if (lua_type(L, -1) == LUA_TSTRING) {
-      if (mx_columns_parse(lua_tostring(L, -1), NULL, &cols, &err) != MX_OK) csv_fail(L, csv, &err);
+      if (mx_columns_parse(lua_tostring(L, -1), NULL, &cols, &err) != MX_OK) csv_fail(L, box, &err);
       have_roles = 1;
     } else if (lua_istable(L, -1)) {
       lua_pushnil(L);
       while (lua_next(L, -2)) {
         if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1)) {
-          mx_csv_close(csv);
+          csv_release(box);
           mx_lua_error(L, "merx.data.read: columns must map role names to column names");
         }
         if (mx_columns_set(&cols, lua_tostring(L, -2), lua_tostring(L, -1), &err) != MX_OK)
-          csv_fail(L, csv, &err);
+          csv_fail(L, box, &err);
         lua_pop(L, 1);
       }
       have_roles = 1;
     } else if (!lua_isnil(L, -1)) {
-      mx_csv_close(csv);
+      csv_release(box);
       mx_lua_error(L, "merx.data.read: option 'columns' must be a string or a table");
     }
     lua_pop(L, 1);
@@ -96,7 +127,7 @@ static int l_read(lua_State *L) {
   const char *const *names;
   size_t nh = mx_csv_header(csv, &names);
   if (have_roles) {
-    if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, csv, &err);
+    if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, box, &err);
     nrc = cols.count;
     rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
     for (int i = 0; i < nrc; i++) {
@@ -107,7 +138,7 @@ static int l_read(lua_State *L) {
     }
   } else {
     if (nh == 0) {
-      mx_csv_close(csv);
+      csv_release(box);
       mx_lua_error(L, "merx.data.read: %s: without a header, give columns = {role = INDEX}", path);
     }
     nrc = (int)nh;
@@ -168,7 +199,7 @@ static int l_read(lua_State *L) {
         if (mx_parse_time(s, &t) != 0) {
           mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
                       idx < (int)nh ? names[idx] : rc[i].name, "not a date or time: '%s'", s);
-          csv_fail(L, csv, &err);
+          csv_fail(L, box, &err);
         }
         lua_pushinteger(L, (lua_Integer)t);
       } else {
@@ -177,7 +208,7 @@ static int l_read(lua_State *L) {
           mx_error_at(&err, MX_EPARSE, mx_csv_path(csv), mx_csv_line(csv), idx + 1,
                       idx < (int)nh ? names[idx] : rc[i].name, "not %s: '%s'",
                       rc[i].type == TY_INTEGER ? "an integer" : "a finite number", s);
-          csv_fail(L, csv, &err);
+          csv_fail(L, box, &err);
         }
         if (rc[i].type == TY_INTEGER) lua_pushinteger(L, (lua_Integer)d);
         else lua_pushnumber(L, d);
@@ -185,8 +216,8 @@ static int l_read(lua_State *L) {
       lua_rawseti(L, rc[i].table, n);
     }
   }
-  if (r < 0) csv_fail(L, csv, &err);
-  mx_csv_close(csv);
+  if (r < 0) csv_fail(L, box, &err);
+  csv_release(box);
   lua_createtable(L, 0, nrc);
   for (int i = 0; i < nrc; i++) {
     lua_pushvalue(L, rc[i].table);
