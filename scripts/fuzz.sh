@@ -8,11 +8,14 @@ source "$(dirname "$0")/lib.sh"
 merx_install_packages "${MERX_PACKAGES[@]}" clang-14 libclang-rt-14-dev
 cd "$MERX_ROOT"
 SECS="${1:-60}"; shift || true
-CC=clang-14 merx_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMERX_FUZZ=ON -DCMAKE_C_COMPILER=clang-14
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.c; do t="$(basename "$f" .c)"; targets+=("${t#fuzz_}"); done
 fi
+# only the fuzz executables (and the libraries they link), not the whole suite
+CC=clang-14 cmake -S "$MERX_ROOT" -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMERX_FUZZ=ON \
+  -DCMAKE_C_COMPILER=clang-14 >&2
+cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >&2
 status=0
 for t in "${targets[@]}"; do
   corpus="tests/fuzz/corpus/$t"; mkdir -p "$corpus"

@@ -151,11 +151,36 @@ static void hook(lua_State *L, lua_Debug *ar) {
 
 /* Message handler: {message, traceback}. Non-string error objects are
  * described, and given the position of the code that raised them. */
+/* Does msg start with a position, "CHUNK:LINE:"? */
+static int has_position(const char *msg) {
+  for (const char *p = msg; *p && *p != '\n'; p++) {
+    if (*p != ':' || p == msg || p[1] < '0' || p[1] > '9') continue;
+    const char *q = p + 1;
+    while (*q >= '0' && *q <= '9') q++;
+    if (*q == ':') return 1;
+  }
+  return 0;
+}
+
+/* Push msg prefixed with the position of the innermost Lua code on the
+ * stack (error("x", 0), error objects with __tostring), so every report
+ * names a script line as merx/script.h promises. */
+static const char *locate(lua_State *L, const char *msg) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++)
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+      return lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+  return msg;
+}
+
 static int msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  if (!msg) {
+  if (msg) {
+    if (!has_position(msg)) msg = locate(L, msg);
+  } else {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
       msg = lua_tostring(L, -1);
+      if (!has_position(msg)) msg = locate(L, msg);
     } else {
       lua_Debug ar;
       int level = 1, found = 0;
@@ -415,7 +440,15 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
                  opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
       code_err = MX_ELIMIT;
     } else {
-      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+      /* no handler ran: a syntax error (located by the parser) or an error
+       * inside the message handler itself */
+      const char *m = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
+      if (has_position(m))
+        snprintf(msg, sizeof msg, "%s", m);
+      else if (run->last_line > 0)
+        snprintf(msg, sizeof msg, "%s:%d: %s", run->last_source, run->last_line, m);
+      else
+        snprintf(msg, sizeof msg, "%s: %s", opt->path ? opt->path : "(command line)", m);
     }
     if (run->stopped) {
       snprintf(msg, sizeof msg, "%s", run->stop_msg);

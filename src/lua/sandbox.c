@@ -13,6 +13,8 @@
  * table.concat and table.move spans. The string metatable is protected with
  * __metatable so getmetatable("") cannot reach it.
  *
+ * setmetatable refuses metatables with __gc: finalizers run with hooks off.
+ *
  * pcall, xpcall and coroutine.resume are wrapped: once the runtime has
  * stopped the script (timeout, memory, signal) they re-raise the stop
  * instead of returning false, so no handler can swallow it. */
@@ -107,6 +109,32 @@ static int guarded(lua_State *L) {
   return guarded_k(L, LUA_OK, 0);
 }
 
+/* xpcall's message handler, wrapped (the script's handler as upvalue 1).
+ * A stop is raised from inside the count hook, where Lua has switched hooks
+ * off (ldo.c, luaD_hook), and the handler runs before the unwinding turns
+ * them back on: a looping handler would never be stopped. So after a stop
+ * the script's handler is skipped and the stop message is the result. */
+static int guarded_handler(lua_State *L) {
+  if (run_stopped(L)) {
+    lua_pushstring(L, mx_lua_run(L)->stop_msg);
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+static int guarded_xpcall(lua_State *L) {
+  if (run_stopped(L)) return raise_stop(L);
+  if (lua_type(L, 2) == LUA_TFUNCTION) {
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+  }
+  return guarded(L);
+}
+
 static int safe_print(lua_State *L) {
   mx_run *run = mx_lua_run(L);
   FILE *f = run && run->out ? run->out : stdout;
@@ -120,6 +148,27 @@ static int safe_print(lua_State *L) {
   }
   fputc('\n', f);
   return 0;
+}
+
+/* setmetatable without finalizers: Lua runs __gc metamethods with debug
+ * hooks off (lgc.c, GCTM), so a looping finalizer would escape the time
+ * limit and hang the run, even in lua_close. An object is marked for
+ * finalization only when its metatable has a __gc field at setmetatable
+ * time, so refusing that here covers adding __gc later too. */
+static int rawget_gc(lua_State *L) {
+  lua_pushliteral(L, "__gc");
+  int t = lua_rawget(L, 2);
+  lua_pop(L, 1);
+  return t;
+}
+
+static int safe_setmetatable(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE && rawget_gc(L) != LUA_TNIL)
+    return mx_lua_error(L, "setmetatable: __gc metamethods are not allowed in scripts");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
 }
 
 /* load(chunk [, chunkname [, mode]]): text only, in the script's
@@ -199,7 +248,7 @@ void mx_sandbox_prepare(lua_State *L) {
 
 static const char *const base_allowed[] = {
     "assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal", "rawget",
-    "rawlen", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "_VERSION",
+    "rawlen", "rawset", "select", "tonumber", "tostring", "type", "_VERSION",
     NULL};
 static const char *const libs_allowed[] = {"table", "string", "math", "utf8", "coroutine", NULL};
 
@@ -216,7 +265,7 @@ void mx_sandbox_push_env(lua_State *L) {
   lua_pushcclosure(L, guarded, 1);
   lua_setfield(L, env, "pcall");
   lua_getfield(L, g, "xpcall");
-  lua_pushcclosure(L, guarded, 1);
+  lua_pushcclosure(L, guarded_xpcall, 1);
   lua_setfield(L, env, "xpcall");
   for (const char *const *n = libs_allowed; *n; n++) {
     /* a shallow copy, so a script replacing string.format does not change
@@ -232,6 +281,9 @@ void mx_sandbox_push_env(lua_State *L) {
     lua_pop(L, 1);
     lua_setfield(L, env, *n);
   }
+  lua_getfield(L, g, "setmetatable");
+  lua_pushcclosure(L, safe_setmetatable, 1);
+  lua_setfield(L, env, "setmetatable");
   lua_pushcfunction(L, safe_print);
   lua_setfield(L, env, "print");
   lua_pushvalue(L, env);

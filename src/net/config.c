@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,9 @@ static int set_number(mx_http_config *cfg, const field *f, double v, const char 
                       mx_error *err) {
   char *p = (char *)cfg + f->off;
   int integral = f->k != K_DBL;
-  if (!isfinite(v) || v < 0 || (integral && v != floor(v)) || v > 4e9 * (f->k == K_SIZE ? 1e3 : 1))
+  /* an int field past INT_MAX would make the conversion below undefined */
+  if (!isfinite(v) || v < 0 || (integral && v != floor(v)) || v > 4e9 * (f->k == K_SIZE ? 1e3 : 1) ||
+      (f->k == K_INT && v > INT_MAX))
     return mx_error_set(err, MX_EINVAL, "%s: '%s' must be a non-negative %s", src, f->name,
                         integral ? "integer" : "number");
   switch (f->k) {

@@ -8,6 +8,7 @@
  * clients that failed together do not retry together. A server's Retry-After
  * (RFC 9110 §10.2.3) replaces the computed wait, capped at the same limit. */
 #include "merx/http.h"
+#include "net/internal.h"
 #include "util/util.h"
 
 #include <curl/curl.h>
@@ -198,8 +199,8 @@ static int transport_retryable(CURLcode cc) {
   }
 }
 
-/* A short, single-line excerpt of a server's error body for messages. */
-static void excerpt(const char *body, size_t len, char *out, size_t size) {
+void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size) {
+  if (size == 0) return;
   size_t j = 0;
   for (size_t i = 0; i < len && j + 4 < size && i < 200; i++) {
     unsigned char ch = (unsigned char)body[i];
@@ -296,7 +297,7 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     return 1;
   }
   char ex[256];
-  excerpt(s->buf ? s->buf : "", s->len, ex, sizeof ex);
+  mx_http_error_excerpt(s->buf ? s->buf : "", s->len, ex, sizeof ex);
   r->rc = mx_error_set(&r->err, MX_ENET, "%s: HTTP %ld after %d attempt%s%s%s", r->url, status,
                        r->attempts, r->attempts == 1 ? "" : "s", ex[0] ? ": " : "", ex);
   return 0;

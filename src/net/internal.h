@@ -1,4 +1,6 @@
-/* Internal to src/net: the content-addressed embedding cache. */
+/* Internal to src/net: the content-addressed embedding cache and the parsers
+ * of server answers (separate from the transfers so tests/fuzz/fuzz_json.c
+ * can feed them arbitrary bytes). */
 #ifndef MERX_NET_INTERNAL_H
 #define MERX_NET_INTERNAL_H
 
@@ -18,5 +20,25 @@ int mx_embed_cache_get(const char *dir, const char *key, size_t len, float **vec
  * + rename). */
 int mx_embed_cache_put(const char *dir, const char *key, size_t len, const float *vec,
                        uint32_t dim, mx_error *err);
+
+/* Parse and validate one embeddings answer (body: len bytes, need not be
+ * NUL-terminated) for a batch of count inputs. On MX_OK, *vecs (malloc'd,
+ * caller frees; NULL when count is 0) holds count x *dim finite floats, row
+ * i = the entry with "index" i (or at position i when entries carry no
+ * index), every row set exactly once. *dim: in = the dimension already known
+ * (0: none), out = the answer's; want_dim (0: any) is the configured one. On
+ * an error *vecs is NULL and err names url: MX_ENET for text that is not
+ * JSON, MX_EFORMAT for a wrong shape (the server's "error.message" quoted when
+ * present). */
+int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, size_t count,
+                               uint32_t want_dim, uint32_t *dim, float **vecs, mx_error *err);
+/* Parse a chat completion answer: *reply (malloc'd, caller frees) = the
+ * first choice's message content. On an error *reply is NULL. */
+int mx_openai_parse_chat(const char *url, const char *body, size_t len, char **reply,
+                         mx_error *err);
+/* A short, single-line excerpt of a server's error body for messages: at
+ * most 200 bytes of body with control bytes as spaces, "..." when cut;
+ * always NUL-terminated within size. */
+void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size);
 
 #endif

@@ -33,14 +33,14 @@ typedef struct batch {
   float *vecs; /* count x dim after parsing */
 } batch;
 
-/* Parse and validate one embeddings answer. dim: in/out (0 = not known yet). */
-static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t want_dim,
-                            uint32_t *dim, float **vecs, mx_error *err) {
+int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, size_t count,
+                               uint32_t want_dim, uint32_t *dim, float **vecs, mx_error *err) {
+  *vecs = NULL;
   json_error_t je;
-  json_t *root = json_loadb(r->response, r->response_len, 0, &je);
+  json_t *root = json_loadb(body, len, 0, &je);
   if (!root)
     return mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
-                        r->url, je.text, je.position);
+                        url, je.text, je.position);
   int rc = MX_OK;
   float *v = NULL;
   unsigned char *seen = calloc(count ? count : 1, 1);
@@ -52,7 +52,7 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
   if (!json_is_array(data)) {
     json_t *e = json_object_get(root, "error");
     json_t *msg = json_is_object(e) ? json_object_get(e, "message") : NULL;
-    rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no \"data\" array%s%s", r->url,
+    rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no \"data\" array%s%s", url,
                       json_is_string(msg) ? ": " : "",
                       json_is_string(msg) ? json_string_value(msg) : "");
     goto done;
@@ -60,7 +60,7 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
   if (json_array_size(data) != count) {
     rc = mx_error_set(err, MX_EFORMAT,
                       "%s: batch partially failed: %zu embeddings returned for %zu inputs",
-                      r->url, json_array_size(data), count);
+                      url, json_array_size(data), count);
     goto done;
   }
   size_t pos;
@@ -69,7 +69,7 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
     json_t *emb = json_object_get(item, "embedding");
     json_t *ix = json_object_get(item, "index");
     if (!json_is_array(emb) || json_array_size(emb) == 0) {
-      rc = mx_error_set(err, MX_EFORMAT, "%s: entry %zu has no \"embedding\" array", r->url, pos);
+      rc = mx_error_set(err, MX_EFORMAT, "%s: entry %zu has no \"embedding\" array", url, pos);
       goto done;
     }
     size_t i = pos;
@@ -77,10 +77,16 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
       if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
           (size_t)json_integer_value(ix) >= count || seen[json_integer_value(ix)]) {
         rc = mx_error_set(err, MX_EFORMAT, "%s: entry %zu has a missing, repeated or out-of-range \"index\"",
-                          r->url, pos);
+                          url, pos);
         goto done;
       }
       i = (size_t)json_integer_value(ix);
+    } else if (seen[i]) {
+      /* an entry without "index" stands at its position, which an earlier
+       * entry may already have claimed (leaving another row unset) */
+      rc = mx_error_set(err, MX_EFORMAT, "%s: entry %zu has a missing, repeated or out-of-range \"index\"",
+                        url, pos);
+      goto done;
     }
     seen[i] = 1;
     size_t d = json_array_size(emb);
@@ -88,14 +94,14 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
       if (want_dim && d != want_dim) {
         rc = mx_error_set(err, MX_EFORMAT,
                           "%s: wrong embedding dimension: got %zu, configured dimensions %u",
-                          r->url, d, want_dim);
+                          url, d, want_dim);
         goto done;
       }
       *dim = (uint32_t)d;
     }
     if (d != *dim) {
       rc = mx_error_set(err, MX_EFORMAT, "%s: wrong embedding dimension: entry %zu has %zu, expected %u",
-                        r->url, pos, d, *dim);
+                        url, pos, d, *dim);
       goto done;
     }
     if (!v) {
@@ -111,7 +117,7 @@ static int parse_embeddings(const mx_http_request *r, size_t count, uint32_t wan
       double f = json_number_value(x);
       if (!json_is_number(x) || !isfinite(f) || fabs(f) > 3.0e38) {
         rc = mx_error_set(err, MX_EFORMAT, "%s: entry %zu, component %zu is not a finite number",
-                          r->url, pos, k);
+                          url, pos, k);
         goto done;
       }
       v[i * *dim + k] = (float)f;
@@ -229,7 +235,8 @@ int mx_openai_embed(mx_http_client *c, const char *const *texts, size_t n, float
       mx_error e2;
       mx_error_clear(&e2);
       uint32_t d = dim;
-      int r2 = parse_embeddings(&reqs[j], b[j].count, cfg->dimensions, &d, &b[j].vecs, &e2);
+      int r2 = mx_openai_parse_embeddings(url, reqs[j].response, reqs[j].response_len, b[j].count,
+                                          cfg->dimensions, &d, &b[j].vecs, &e2);
       if (r2 == MX_OK && dim && d != dim)
         r2 = mx_error_set(&e2, MX_EFORMAT, "%s: wrong embedding dimension: %u, expected %u",
                           url, d, dim);
@@ -302,6 +309,29 @@ done:
   return rc;
 }
 
+int mx_openai_parse_chat(const char *url, const char *body, size_t len, char **reply,
+                         mx_error *err) {
+  *reply = NULL;
+  json_error_t je;
+  json_t *root = json_loadb(body, len, 0, &je);
+  if (!root)
+    return mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
+                        url, je.text, je.position);
+  int rc = MX_OK;
+  json_t *ch = json_object_get(root, "choices");
+  json_t *c0 = json_is_array(ch) ? json_array_get(ch, 0) : NULL;
+  json_t *msg = json_is_object(c0) ? json_object_get(c0, "message") : NULL;
+  json_t *content = json_is_object(msg) ? json_object_get(msg, "content") : NULL;
+  if (!json_is_string(content)) {
+    rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no choices[0].message.content", url);
+  } else {
+    *reply = mx_strdup(json_string_value(content));
+    if (!*reply) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  json_decref(root);
+  return rc;
+}
+
 int mx_openai_chat(mx_http_client *c, const mx_chat_message *messages, size_t n,
                    double temperature, int max_tokens, char **reply, mx_error *err) {
   const mx_http_config *cfg = mx_http_client_config(c);
@@ -335,26 +365,7 @@ int mx_openai_chat(mx_http_client *c, const mx_chat_message *messages, size_t n,
   r.body = text;
   r.body_len = strlen(text);
   rc = mx_http_perform(c, &r, 1, err);
-  if (rc == MX_OK) {
-    json_error_t je;
-    json_t *root = json_loadb(r.response, r.response_len, 0, &je);
-    if (!root) {
-      rc = mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
-                        url, je.text, je.position);
-    } else {
-      json_t *ch = json_object_get(root, "choices");
-      json_t *c0 = json_is_array(ch) ? json_array_get(ch, 0) : NULL;
-      json_t *msg = json_is_object(c0) ? json_object_get(c0, "message") : NULL;
-      json_t *content = json_is_object(msg) ? json_object_get(msg, "content") : NULL;
-      if (!json_is_string(content)) {
-        rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no choices[0].message.content", url);
-      } else {
-        *reply = mx_strdup(json_string_value(content));
-        if (!*reply) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-      }
-      json_decref(root);
-    }
-  }
+  if (rc == MX_OK) rc = mx_openai_parse_chat(url, r.response, r.response_len, reply, err);
   mx_http_request_clear(&r);
   free(text);
   free(url);

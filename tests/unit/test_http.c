@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "merx/http.h"
+#include "net/internal.h"
 #include "util/util.h"
 
 static fake_server srv;
@@ -297,6 +298,40 @@ static void test_malformed_json(void **state) {
   assert_int_equal(count_files(c.cache_dir), 0);
 }
 
+/* Found by fuzz_json: an entry without "index" took its position even when
+ * an earlier entry had claimed it with an explicit index, leaving another
+ * row of the batch unset (uninitialised floats handed to the caller). */
+static void test_parse_embeddings_index_mix(void **state) {
+  (void)state;
+  const char *u = "http://h/v1/embeddings";
+  const char *mixed = "{\"data\":[{\"index\":1,\"embedding\":[1,2]},{\"embedding\":[3,4]}]}";
+  uint32_t dim = 0;
+  float *v = NULL;
+  mx_error err;
+  mx_error_clear(&err);
+  assert_int_equal(mx_openai_parse_embeddings(u, mixed, strlen(mixed), 2, 0, &dim, &v, &err),
+                   MX_EFORMAT);
+  assert_null(v);
+  assert_non_null(strstr(err.message, "entry 1 has a missing, repeated or out-of-range"));
+  /* explicit indexes in any order, and no indexes at all, still work */
+  const char *swapped = "{\"data\":[{\"index\":1,\"embedding\":[1,2]},{\"index\":0,\"embedding\":[3,4]}]}";
+  dim = 0;
+  assert_int_equal(mx_openai_parse_embeddings(u, swapped, strlen(swapped), 2, 2, &dim, &v, &err),
+                   MX_OK);
+  assert_int_equal(dim, 2);
+  assert_true(v[0] == 3 && v[1] == 4 && v[2] == 1 && v[3] == 2);
+  free(v);
+  const char *plain = "{\"data\":[{\"embedding\":[1,2]},{\"embedding\":[3,4]}]}";
+  dim = 0;
+  assert_int_equal(mx_openai_parse_embeddings(u, plain, strlen(plain), 2, 0, &dim, &v, &err), MX_OK);
+  assert_true(v[0] == 1 && v[3] == 4);
+  free(v);
+  char *reply = NULL;
+  const char *chat = "{\"choices\":[{\"message\":{\"content\":null}}]}";
+  assert_int_equal(mx_openai_parse_chat(u, chat, strlen(chat), &reply, &err), MX_EFORMAT);
+  assert_null(reply);
+}
+
 static void test_wrong_dimension(void **state) {
   (void)state;
   mx_http_config c = cfg_for("wrongdim");
@@ -429,6 +464,10 @@ static void test_config_file_and_env(void **state) {
   assert_string_equal(err.field, "api_key");
   p = tu_write("bad2.json", "{\"model\": \"e5\",\n \"batch_size\": -3}");
   assert_int_equal(mx_http_config_load(&c, p, &err), MX_EINVAL);
+  /* found by fuzz_json: an int field past INT_MAX was converted (undefined) */
+  p = tu_write("bad4.json", "{\"max_retries\": 3000000000}");
+  assert_int_equal(mx_http_config_load(&c, p, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "max_retries"));
   p = tu_write("bad3.json", "{\"model\": \"e5\",\n \"batch_size\": }");
   assert_int_equal(mx_http_config_load(&c, p, &err), MX_EPARSE);
   assert_int_equal(err.line, 2);
@@ -459,6 +498,7 @@ int main(void) {
       cmocka_unit_test(test_400_not_retried),
       cmocka_unit_test(test_malformed_json),
       cmocka_unit_test(test_wrong_dimension),
+      cmocka_unit_test(test_parse_embeddings_index_mix),
       cmocka_unit_test(test_partial_batch),
       cmocka_unit_test(test_oversized_response),
       cmocka_unit_test(test_api_key),

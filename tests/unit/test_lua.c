@@ -102,6 +102,48 @@ static void test_limits(void **state) {
   mx_script_result_free(&r.res);
 }
 
+/* Found by fuzz_lua: code that ran with Lua's debug hooks off, out of reach
+ * of the time limit, and error reports without a script line. */
+static void test_hookless_code_and_error_positions(void **state) {
+  (void)state;
+  mx_script_options o = mx_script_defaults();
+  o.out_dir = tu_path("out3b");
+  o.timeout = 0.3;
+  run_out r;
+  /* finalizers run with hooks off: refused, so a looping one cannot hang */
+  run_code("local mt = {__gc = true}\nsetmetatable({}, mt)\n", &o, &r);
+  assert_int_equal(r.rc, MX_ESCRIPT);
+  assert_string_equal(r.err.message,
+                      "(command line):2: setmetatable: __gc metamethods are not allowed in scripts");
+  mx_script_result_free(&r.res);
+  run_code("local t = setmetatable({}, {__index = {}})\nprint(getmetatable(t).__index ~= nil)\n",
+           &o, &r);
+  assert_int_equal(r.rc, MX_OK);
+  assert_string_equal(r.out, "true\n");
+  mx_script_result_free(&r.res);
+  /* a stop raised in the hook reaches xpcall's handler with hooks off: the
+   * script's handler is skipped, so a looping one cannot hang the run */
+  run_code("xpcall(function() while true do end end,\n  function(e) while true do end end)\n",
+           &o, &r);
+  assert_int_equal(r.rc, MX_ELIMIT);
+  assert_non_null(strstr(r.err.message, "(command line):1: time limit of 0.3 s exceeded"));
+  mx_script_result_free(&r.res);
+  /* an ordinary error still reaches the script's handler */
+  run_code("print(xpcall(error, function(e) return 'handled ' .. e end, 'x', 0))\n", &o, &r);
+  assert_int_equal(r.rc, MX_OK);
+  assert_string_equal(r.out, "false\thandled x\n");
+  mx_script_result_free(&r.res);
+  /* error("x", 0) and error objects still name the line */
+  run_code("local a = 1\nerror('no position', 0)\n", &o, &r);
+  assert_int_equal(r.rc, MX_ESCRIPT);
+  assert_string_equal(r.err.message, "(command line):2: no position");
+  mx_script_result_free(&r.res);
+  run_code("\nerror(setmetatable({}, {__tostring = function() return 'custom' end}))\n", &o, &r);
+  assert_int_equal(r.rc, MX_ESCRIPT);
+  assert_string_equal(r.err.message, "(command line):2: custom");
+  mx_script_result_free(&r.res);
+}
+
 static int count_rows(void *ctx, const mx_decision_row *row) {
   int *n = ctx;
   assert_string_equal(row->kind, "offer");
@@ -225,6 +267,7 @@ int main(void) {
       cmocka_unit_test(test_print_params_now),
       cmocka_unit_test(test_error_location_and_traceback),
       cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_hookless_code_and_error_positions),
       cmocka_unit_test(test_commit_and_log),
       cmocka_unit_test(test_binding_helpers),
       cmocka_unit_test(test_interrupt),
