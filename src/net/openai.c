@@ -33,14 +33,22 @@ typedef struct batch {
   float *vecs; /* count x dim after parsing */
 } batch;
 
+/* Parses a server's answer body as JSON, or says where it is not. */
+static int load_answer(const char *url, const char *body, size_t len, json_t **root, mx_error *err) {
+  json_error_t je;
+  *root = json_loadb(body, len, 0, &je);
+  if (!*root)
+    return mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
+                        url, je.text, je.position);
+  return MX_OK;
+}
+
 int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, size_t count,
                                uint32_t want_dim, uint32_t *dim, float **vecs, mx_error *err) {
   *vecs = NULL;
-  json_error_t je;
-  json_t *root = json_loadb(body, len, 0, &je);
-  if (!root)
-    return mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
-                        url, je.text, je.position);
+  json_t *root;
+  int jrc = load_answer(url, body, len, &root, err);
+  if (jrc != MX_OK) return jrc;
   int rc = MX_OK;
   float *v = NULL;
   unsigned char *seen = calloc(count ? count : 1, 1);
@@ -312,11 +320,9 @@ done:
 int mx_openai_parse_chat(const char *url, const char *body, size_t len, char **reply,
                          mx_error *err) {
   *reply = NULL;
-  json_error_t je;
-  json_t *root = json_loadb(body, len, 0, &je);
-  if (!root)
-    return mx_error_set(err, MX_ENET, "%s: the server's answer is not valid JSON (%s, at byte %d)",
-                        url, je.text, je.position);
+  json_t *root;
+  int jrc = load_answer(url, body, len, &root, err);
+  if (jrc != MX_OK) return jrc;
   int rc = MX_OK;
   json_t *ch = json_object_get(root, "choices");
   json_t *c0 = json_is_array(ch) ? json_array_get(ch, 0) : NULL;

@@ -12,6 +12,22 @@
 
 /* Ratings from a planted rank-3 model plus noise: nu users x ni items,
  * each user rates `per` random items; values clipped to [1, 5]. */
+/* Builds a dataset from n triplets and frees them (strings and arrays). */
+static mx_dataset *take_triplets(char **us, char **is, float *vals, size_t n) {
+  mx_dataset *d;
+  mx_error err;
+  assert_int_equal(mx_dataset_from_triplets((const char *const *)us, (const char *const *)is,
+                                            vals, NULL, n, &d, &err), MX_OK);
+  for (size_t k = 0; k < n; k++) {
+    free(us[k]);
+    free(is[k]);
+  }
+  free(us);
+  free(is);
+  free(vals);
+  return d;
+}
+
 static mx_dataset *planted(uint32_t nu, uint32_t ni, uint32_t per, int with_values, uint64_t seed) {
   mx_rng r;
   mx_rng_seed(&r, seed);
@@ -38,18 +54,8 @@ static mx_dataset *planted(uint32_t nu, uint32_t ni, uint32_t per, int with_valu
                 0.3f * (float)mx_rng_normal(&r);
       vals[k] = v < 1 ? 1 : v > 5 ? 5 : v;
     }
-  mx_dataset *d;
-  mx_error err;
-  assert_int_equal(mx_dataset_from_triplets((const char *const *)us, (const char *const *)is,
-                                            vals, NULL, n, &d, &err), MX_OK);
+  mx_dataset *d = take_triplets(us, is, vals, n);
   d->has_value = with_values;
-  for (size_t k = 0; k < n; k++) {
-    free(us[k]);
-    free(is[k]);
-  }
-  free(us);
-  free(is);
-  free(vals);
   return d;
 }
 
@@ -243,18 +249,9 @@ static void test_bpmf_recovers_biases(void **state) {
       is[k] = mx_strdup(b);
       vals[k] = (float)(3.0 + bu[u] + bi[i] + 0.3 * mx_rng_normal(&r));
     }
-  mx_dataset *d;
-  mx_error err;
-  assert_int_equal(mx_dataset_from_triplets((const char *const *)us, (const char *const *)is,
-                                            vals, NULL, n, &d, &err), MX_OK);
+  mx_dataset *d = take_triplets(us, is, vals, n);
   d->has_value = 1;
-  for (size_t k = 0; k < n; k++) {
-    free(us[k]);
-    free(is[k]);
-  }
-  free(us);
-  free(is);
-  free(vals);
+  mx_error err;
   mx_train_options o = mx_train_defaults(MX_MODEL_BPMF);
   o.factors = 2;
   o.epochs = 60;
