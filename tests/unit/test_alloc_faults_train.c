@@ -418,6 +418,18 @@ static int same_topk(const mx_topk_result *a, const mx_topk_result *b) {
          memcmp(a->count, b->count, a->n * sizeof(uint32_t)) == 0;
 }
 
+/* The clean run's result becomes the reference; every later run that
+ * succeeds must equal it. Takes r. */
+static int against_ref(mx_topk_result *r) {
+  if (!g_topk_ref) {
+    g_topk_ref = r;
+    return MX_OK;
+  }
+  int rc = same_topk(r, g_topk_ref) ? MX_OK : MX_EINVAL;
+  mx_topk_result_free(r);
+  return rc;
+}
+
 static int topk_once(void) {
   mx_error err;
   mx_error_clear(&err);
@@ -429,13 +441,7 @@ static int topk_once(void) {
   mx_topk_result *r = NULL;
   int rc = mx_topk_batch(g_ref, NULL, 0, &o, &r, &err);
   if (rc != MX_OK) return r ? MX_EINVAL : failed(rc, &err);
-  if (!g_topk_ref) {
-    g_topk_ref = r;
-    return MX_OK;
-  }
-  rc = same_topk(r, g_topk_ref) ? MX_OK : MX_EINVAL;
-  mx_topk_result_free(r);
-  return rc;
+  return against_ref(r);
 }
 
 static int similar_once(void) {
@@ -448,13 +454,7 @@ static int similar_once(void) {
   mx_topk_result *r = NULL;
   int rc = mx_similar_items(g_ref, items, 8, MX_SIM_COSINE, &o, &r, &err);
   if (rc != MX_OK) return r ? MX_EINVAL : failed(rc, &err);
-  if (!g_topk_ref) {
-    g_topk_ref = r;
-    return MX_OK;
-  }
-  rc = same_topk(r, g_topk_ref) ? MX_OK : MX_EINVAL;
-  mx_topk_result_free(r);
-  return rc;
+  return against_ref(r);
 }
 
 static void test_topk_every_allocation(void **s) {
