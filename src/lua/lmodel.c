@@ -23,7 +23,6 @@
 
 #define MODEL_MT "merx.model"
 #define MATRIX_MT "merx.matrix"
-#define TOPK_MT "merx.topk_result"
 
 typedef struct lmodel {
   mx_model *m;
@@ -57,24 +56,16 @@ static lmodel *push_model(lua_State *L) {
   return lm;
 }
 
-/* A top-K result held while its Lua lists are built lives in a userdata
- * whose __gc frees it, for the same reason. */
-typedef struct ltopk {
-  mx_topk_result *r;
-} ltopk;
-
-static int topk_gc(lua_State *L) {
-  ltopk *t = luaL_checkudata(L, 1, TOPK_MT);
-  mx_topk_result_free(t->r);
-  t->r = NULL;
-  return 0;
+/* A top-K result held while its Lua lists are built belongs to a guard
+ * (mx_lua_guard), for the same reason: a Lua error frees it. */
+static void topk_release(void *slot) {
+  mx_topk_result **r = slot;
+  mx_topk_result_free(*r);
+  *r = NULL;
 }
 
-static ltopk *push_topk(lua_State *L) {
-  ltopk *t = lua_newuserdatauv(L, sizeof *t, 0);
-  t->r = NULL;
-  luaL_setmetatable(L, TOPK_MT);
-  return t;
+static mx_topk_result **push_topk(lua_State *L) {
+  return mx_lua_guard(L, sizeof(mx_topk_result *), topk_release);
 }
 
 /* merx.model.load(path) -> model */
@@ -255,14 +246,13 @@ static int m_recommend(lua_State *L) {
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
   topk_options(L, 4, m, k, &o);
-  ltopk *t = push_topk(L);
+  mx_topk_result **t = push_topk(L);
   mx_error err;
   mx_error_clear(&err);
-  if (nq > 0 && mx_topk_batch(m, query, nq, &o, &t->r, &err) != MX_OK && err.code != MX_EEMPTY)
+  if (nq > 0 && mx_topk_batch(m, query, nq, &o, t, &err) != MX_OK && err.code != MX_EEMPTY)
     return mx_lua_raise(L, &err);
-  push_lists(L, t->r, pos, n, m->items);
-  mx_topk_result_free(t->r);
-  t->r = NULL;
+  push_lists(L, *t, pos, n, m->items);
+  mx_lua_guard_release(t);
   return 2;
 }
 
@@ -282,17 +272,16 @@ static int m_similar(lua_State *L) {
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
   topk_options(L, 4, m, k, &o);
-  ltopk *t = push_topk(L);
+  mx_topk_result **t = push_topk(L);
   mx_error err;
   mx_error_clear(&err);
   int rc = MX_OK;
   if (nq > 0)
-    rc = of_users ? mx_similar_users(m, query, nq, sim, &o, &t->r, &err)
-                  : mx_similar_items(m, query, nq, sim, &o, &t->r, &err);
+    rc = of_users ? mx_similar_users(m, query, nq, sim, &o, t, &err)
+                  : mx_similar_items(m, query, nq, sim, &o, t, &err);
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
-  push_lists(L, t->r, pos, n, map);
-  mx_topk_result_free(t->r);
-  t->r = NULL;
+  push_lists(L, *t, pos, n, map);
+  mx_lua_guard_release(t);
   return 2;
 }
 
@@ -325,7 +314,7 @@ static int m_fold_in(lua_State *L) {
   o.threads = 1;
   mx_error err;
   mx_error_clear(&err);
-  ltopk *res = push_topk(L);
+  mx_topk_result **res = push_topk(L);
   /* sort + dedupe the history for the CSR row */
   for (size_t a = 1; a < h; a++)
     for (size_t b = a; b > 0 && hist[b - 1] > hist[b]; b--) {
@@ -342,18 +331,17 @@ static int m_fold_in(lua_State *L) {
   mx_csr hcsr = {1, u, indptr, hist, hv, NULL};
   int rc;
   if (m->kind == MX_MODEL_EASE) {
-    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, &res->r, &err);
+    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, res, &err);
   } else {
     float *x = mx_lua_scratch(L, (m->factors ? m->factors : 1) * sizeof *x);
     float bias = 0;
     rc = mx_model_fold_in(m, hist, hv, u, x, &bias, &err);
-    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, &res->r, &err);
+    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, res, &err);
   }
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
   uint32_t zero = 0;
-  push_lists(L, res->r, res->r ? &zero : NULL, 1, m->items);
-  mx_topk_result_free(res->r);
-  res->r = NULL;
+  push_lists(L, *res, *res ? &zero : NULL, 1, m->items);
+  mx_lua_guard_release(res);
   /* one history in, one list out */
   lua_rawgeti(L, -2, 1);
   lua_rawgeti(L, -2, 1);
@@ -593,13 +581,6 @@ int mx_luaopen_model(lua_State *L) {
     lua_pushcfunction(L, x_len);
     lua_setfield(L, -2, "__len");
     lua_pushliteral(L, "merx.matrix");
-    lua_setfield(L, -2, "__metatable");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, TOPK_MT)) {
-    lua_pushcfunction(L, topk_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushliteral(L, "merx.topk_result");
     lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
