@@ -101,8 +101,8 @@ int mx_cmd_train(int argc, char **argv) {
   o.cg_steps = (int)lv;
   if ((rc = mx_args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
   o.burn_in = (int)lv;
-  if ((rc = mx_args_int(&a, "samples", 48, 1, 10000, &lv))) return rc;
-  o.samples = (int)lv;
+  if ((rc = mx_args_int(&a, "samples", o.samples, 1, 10000, &lv))) return rc;
+  o.samples = (int)lv; /* 0 (unset): the library default */
   if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
   if ((rc = mx_args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;
   if ((rc = mx_args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;

@@ -166,7 +166,6 @@ typedef struct side {
   double alpha, lam_b;  /* noise precision; bias prior precision */
   float *xs;            /* this side's noise-precision scales: read, then resampled */
   const float *ys;      /* the other side's */
-  double a0;            /* Gamma(a0, a0) prior of the scales */
   uint64_t seed;
   int failed;
 } side;
@@ -317,7 +316,7 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
       }
     }
     double n = (double)(q_hi - q_lo);
-    s->xs[r] = (float)(gamma_draw(&g, s->a0 + 0.5 * n) / (s->a0 + 0.5 * ss));
+    s->xs[r] = (float)(gamma_draw(&g, BPMF_SCALE_A0 + 0.5 * n) / (BPMF_SCALE_A0 + 0.5 * ss));
   }
   free(P);
   return 0;
@@ -371,9 +370,9 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
     }
     uint64_t base = o->seed * 0x100000001b3ULL + (uint64_t)e * 0x51ed27ULL;
     double lbu = bias_precision(bu, nu, &g), lbi = bias_precision(bi, ni, &g);
-    side su = {&d->by_user, U, V, muU, LamU, k, m->global_mean, bu, bi, alpha, lbu, su_, si_, BPMF_SCALE_A0, base, 0};
+    side su = {&d->by_user, U, V, muU, LamU, k, m->global_mean, bu, bi, alpha, lbu, su_, si_, base, 0};
     int oom = mx_parallel_run(T, side_run, &su) != 0;
-    side sv = {&d->by_item, V, U, muV, LamV, k, m->global_mean, bi, bu, alpha, lbi, si_, su_, BPMF_SCALE_A0, base ^ 0xabcdef12345ULL, 0};
+    side sv = {&d->by_item, V, U, muV, LamV, k, m->global_mean, bi, bu, alpha, lbi, si_, su_, base ^ 0xabcdef12345ULL, 0};
     if (!oom) oom = mx_parallel_run(T, side_run, &sv) != 0;
     if (oom) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
