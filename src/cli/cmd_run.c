@@ -6,22 +6,29 @@
 
 #include "cli/cli.h"
 #include "merx/script.h"
+#include "store/store.h"
 #include "util/util.h"
 
 static const char *usage =
-    "usage: merx run SCRIPT.lua [--set KEY=VALUE ...] [--dry-run] [--out DIR] [--log FILE]\n"
-    "                [--format csv|jsonl|both] [--timeout SECONDS] [--memory MB]\n"
+    "usage: merx run SCRIPT.lua [--set KEY=VALUE ...] [--dry-run] [--out DIR]\n"
+    "                [--store DIR | --log FILE] [--format csv|jsonl|both]\n"
+    "                [--timeout SECONDS] [--memory MB] [--busy-timeout SECONDS]\n"
     "                [--now TIME] [--shard I/N]\n"
     "       merx run -e 'LUA CODE' [same options]\n\n"
     "Run a script in a sandbox with the merx module preloaded; print() writes to stdout.\n"
     "Decisions staged with merx.emit() and files written with merx.data.write() are\n"
     "committed only when the script finishes without error: one file per decision kind in\n"
     "--out (default ./out; KIND.csv and/or KIND.jsonl), written atomically, and rows in the\n"
-    "SQLite decision log (--log, default OUT/decisions.db; --log '' for none).\n\n"
+    "SQLite decision log: the store's ledger with --store DIR (default: $MERX_STORE),\n"
+    "which every run, scheduled slot, merx.history and campaign cap share; else --log\n"
+    "FILE (default OUT/decisions.db; --log '' for none). Files and rows commit together\n"
+    "or not at all.\n\n"
     "  --set KEY=VALUE   visible to the script as merx.params.KEY (a string); repeatable\n"
     "  --dry-run         print the staged plan (CSV per kind) and a summary; commit nothing\n"
     "  --timeout S       wall-clock limit, default 300; 0 = none\n"
     "  --memory MB       memory limit for the script and its staged plan, default 1024\n"
+    "  --busy-timeout S  how long the commit waits for another writer's lock on the\n"
+    "                    decision log, default 10\n"
     "  --now TIME        merx.now() for backtests and dry runs (ISO 8601 or epoch seconds)\n"
     "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N)\n\n"
     "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
@@ -36,7 +43,7 @@ static void on_signal(int sig) {
 int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
-                         "e= set* dry-run out= log= format= timeout= memory= now= shard=",
+                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= shard=",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -65,6 +72,10 @@ int mx_cmd_run(int argc, char **argv) {
   o.dry_run = mx_args_has(&a, "dry-run");
   o.out_dir = mx_args_get(&a, "out", "out");
   o.log_path = mx_args_get(&a, "log", NULL);
+  o.store_dir = mx_args_get(&a, "store", NULL);
+  if (o.store_dir && o.log_path) return mx_cli_usage("run", "give --store or --log, not both");
+  if (!o.store_dir && !o.log_path) o.store_dir = mx_store_from_env();
+  if (o.store_dir && !*o.store_dir) return mx_cli_usage("run", "--store: empty folder name");
   const char *format = mx_args_get(&a, "format", "csv");
   if (strcmp(format, "csv") == 0) { o.csv = 1; o.jsonl = 0; }
   else if (strcmp(format, "jsonl") == 0) { o.csv = 0; o.jsonl = 1; }
@@ -76,6 +87,9 @@ int mx_cmd_run(int argc, char **argv) {
   if (mx_args_has(&a, "memory") && memory < 1)
     return mx_cli_usage("run", "--memory: at least 1 MB (0 is not a limit here)");
   o.timeout = timeout;
+  double busy;
+  if ((rc = mx_args_double(&a, "busy-timeout", 10, 0.001, 1e6, &busy))) return rc;
+  o.busy_timeout = busy;
   o.memory_mb = (size_t)memory;
   const char *now = mx_args_get(&a, "now", NULL);
   if (now) {
@@ -114,7 +128,8 @@ int mx_cmd_run(int argc, char **argv) {
     return MX_EXIT_FAIL;
   }
   if (!o.dry_run && res.decisions > 0)
-    fprintf(stderr, "run %s: committed %zu decisions to %s\n", res.run_id, res.decisions, o.out_dir);
+    fprintf(stderr, "run %s: committed %zu decisions to %s%s%s\n", res.run_id, res.decisions,
+            o.out_dir, o.store_dir ? " and the store " : "", o.store_dir ? o.store_dir : "");
   mx_script_result_free(&res);
   return MX_EXIT_OK;
 }

@@ -37,7 +37,10 @@ typedef struct mx_run {
   char *script_path;      /* as given (for messages and the log); NULL for -e */
   char *script_dir;       /* absolute, real path */
   char *out_dir;          /* absolute; created on first write */
-  char *log_path;         /* SQLite decision log; NULL: none */
+  char *log_path;         /* SQLite decision log (the store's ledger); NULL: none */
+  char *store_dir;        /* absolute store folder; NULL: no store */
+  double busy_timeout;    /* seconds a commit waits for the ledger's write lock */
+  char script_sha256[65]; /* lineage: the script's content */
   uint64_t script_hash;
   int64_t now;            /* merx.now(), epoch seconds */
   uint32_t shard_index, shard_count;
@@ -50,6 +53,9 @@ typedef struct mx_run {
   /* files written by merx.data.write, renamed into place at commit */
   mx_atomic_file *files;
   int n_files, cap_files;
+  /* lineage: the model and data files the script opened */
+  struct mx_run_input *inputs;
+  int n_inputs, cap_inputs;
 } mx_run;
 
 /* The run of a state (stored in the registry by the module opener). */
@@ -64,6 +70,24 @@ void mx_run_uncharge(mx_run *run, size_t bytes);
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);
 
+/* ---- lineage (lineage.c) */
+typedef struct mx_run_input {
+  char *path; /* absolute */
+  char sha256[65];
+  uint64_t bytes;
+} mx_run_input;
+/* Record that the script opened path for reading: its sha256 and size, once
+ * per path. An unreadable file is skipped (its reader reports the error).
+ * Returns 0, or -1 when out of memory. */
+int mx_run_note_input(mx_run *run, const char *path);
+void mx_run_inputs_free(mx_run *run);
+
+/* Why the absolute path may not be written by a script (a file merx owns:
+ * the decision log and its -wal/-shm/-journal, anything in the store folder,
+ * another SQLite database or its lock, a schedule's .logs), written into
+ * why; NULL when it may (lhelpers.c). */
+const char *mx_run_output_refused(const mx_run *run, const char *path, char *why, size_t size);
+
 /* ---- staged decision plan (plan.c) */
 mx_plan *mx_plan_create(void);
 void mx_plan_free(mx_plan *p);
@@ -76,7 +100,8 @@ size_t mx_plan_kind_count(const mx_plan *p, int k);
 /* Write the plan as CSV sections to f (dry run). */
 void mx_plan_print(const mx_plan *p, FILE *f);
 /* Commit: one file per kind in out_dir (csv and/or jsonl), the run's staged
- * data files, and the rows of the SQLite decision log, as one unit. */
+ * data files, and the rows and lineage in the SQLite decision log, as one
+ * unit: all of them or none. */
 typedef struct mx_commit_info {
   const char *run_id;
   const char *script;      /* path or "(command line)" */
@@ -86,6 +111,7 @@ typedef struct mx_commit_info {
   const char *log_path;    /* NULL: no log */
   const char *out_dir;
   int csv, jsonl;
+  const char *script_sha256; /* lineage; NULL: unknown */
 } mx_commit_info;
 int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err);
 

@@ -334,10 +334,77 @@ static int real_prefix(const char *p, char *out) {
   }
 }
 
+static int is_sqlite_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  char magic[16];
+  size_t got = fread(magic, 1, sizeof magic, f);
+  fclose(f);
+  return got == sizeof magic && memcmp(magic, "SQLite format 3", 16) == 0;
+}
+
+static int same_path(const char *real, const char *other) {
+  char r[PATH_MAX];
+  return real_prefix(other, r) == 0 && strcmp(real, r) == 0;
+}
+
+/* The SQLite journals and the scheduler's lock sit beside the database they
+ * belong to, under its name with one of these suffixes. */
+static const char *const sidecars[] = {"-wal", "-shm", "-journal", ".lock"};
+
+const char *mx_run_output_refused(const mx_run *run, const char *path, char *why, size_t size) {
+  char real[PATH_MAX];
+  if (real_prefix(path, real) != 0) snprintf(real, sizeof real, "%s", path);
+  if (run->log_path) {
+    char p[PATH_MAX];
+    if (same_path(real, run->log_path)) {
+      snprintf(why, size, "is the decision log");
+      return why;
+    }
+    for (size_t i = 0; i < sizeof sidecars / sizeof *sidecars; i++) {
+      snprintf(p, sizeof p, "%s%s", run->log_path, sidecars[i]);
+      if (same_path(real, p)) {
+        snprintf(why, size, "belongs to the decision log %s", run->log_path);
+        return why;
+      }
+    }
+  }
+  char store[PATH_MAX];
+  if (run->store_dir && real_prefix(run->store_dir, store) == 0 && inside(real, store)) {
+    snprintf(why, size, "is inside the store folder %s", run->store_dir);
+    return why;
+  }
+  for (const char *c = real; (c = strstr(c, "/.logs")) != NULL; c++)
+    if (c[6] == '/' || c[6] == '\0') {
+      snprintf(why, size, "is inside a schedule's .logs folder");
+      return why;
+    }
+  if (is_sqlite_file(real)) {
+    snprintf(why, size, "is a SQLite database (a decision log or run history)");
+    return why;
+  }
+  size_t n = strlen(real);
+  for (size_t i = 0; i < sizeof sidecars / sizeof *sidecars; i++) {
+    size_t k = strlen(sidecars[i]);
+    if (n <= k || strcmp(real + n - k, sidecars[i]) != 0) continue;
+    char db[PATH_MAX];
+    snprintf(db, sizeof db, "%.*s", (int)(n - k), real);
+    if (is_sqlite_file(db)) {
+      snprintf(why, size, "belongs to the SQLite database %s", db);
+      return why;
+    }
+  }
+  return NULL;
+}
+
 const char *mx_lua_path(lua_State *L, int idx, int write) {
   const char *given = luaL_checkstring(L, idx);
   mx_run *run = mx_lua_run(L);
+  char why[PATH_MAX + 64];
   if (!run || !run->sandboxed) {
+    if (run && !write && mx_run_note_input(run, given) != 0) mx_lua_error(L, "out of memory");
+    if (run && write && mx_run_output_refused(run, given, why, sizeof why))
+      mx_lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
     lua_pushstring(L, given);
     return lua_tostring(L, -1);
   }
@@ -355,6 +422,8 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
   if (!ok)
     mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
                  write ? "write (--out)" : "read (the script's directory and --out)");
+  if (write && mx_run_output_refused(run, abs, why, sizeof why))
+    mx_lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
   if (write && !run->dry_run) {
     /* create the parents inside --out, then re-check through symlinks */
     char parent[PATH_MAX];
@@ -374,6 +443,7 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
   if (!ok_real)
     mx_lua_error(L, "path '%s' leads outside the directories this script may %s (symbolic link)",
                  given, write ? "write" : "read");
+  if (!write && mx_run_note_input(run, real) != 0) mx_lua_error(L, "out of memory");
   lua_pushstring(L, abs);
   return lua_tostring(L, -1);
 }

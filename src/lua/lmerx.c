@@ -151,7 +151,8 @@ static int count_cb(void *ctx, const char *user, long count) {
 }
 
 /* merx.history(kind, days) -> { user = count }: decisions of kind committed
- * by earlier runs into this run's decision log whose run time (merx.now())
+ * by earlier runs into this run's decision log (the store's ledger: every
+ * run and scheduled slot of the deployment) whose run time (merx.now())
  * lies within `days` days before merx.now(). Empty without a log. */
 static int l_history(lua_State *L) {
   mx_run *run = active_run(L, "merx.history");
@@ -179,6 +180,7 @@ static int standalone_gc(lua_State *L) {
   run->plan = NULL;
   free(run->out_dir);
   run->out_dir = NULL;
+  mx_run_inputs_free(run);
   return 0;
 }
 
@@ -197,7 +199,7 @@ static int l_commit(lua_State *L) {
   snprintf(id, sizeof id, "lua-%lld-%09ld", (long long)ts.tv_sec, ts.tv_nsec);
   mx_format_time(run->now, 0, when, sizeof when);
   mx_commit_info ci = {id, "(lua)", "", "{}", when, log, out,
-                       strcmp(format, "jsonl") != 0, strcmp(format, "csv") != 0};
+                       strcmp(format, "jsonl") != 0, strcmp(format, "csv") != 0, NULL};
   mx_error err;
   mx_error_clear(&err);
   if (mx_plan_commit(run->plan, run, &ci, &err) != MX_OK) return mx_lua_raise(L, &err);

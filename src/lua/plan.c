@@ -137,7 +137,12 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     if (t == LUA_TSTRING) {
       f[nf].type = T_STR;
       f[nf].s = lua_tolstring(L, -1, &f[nf].len); /* owned by the record table */
-      if (strcmp(key, "reason") == 0 && f[nf].len > 0) has_reason = 1;
+      int is_reason = strcmp(key, "reason") == 0;
+      /* the ledger keys caps and `merx explain` on these: text only */
+      if ((is_reason || strcmp(key, "user") == 0) && memchr(f[nf].s, '\0', f[nf].len))
+        mx_lua_error(L, "merx.emit: field '%s' contains a NUL byte (ids and reasons are text)",
+                     key);
+      if (is_reason && f[nf].len > 0) has_reason = 1;
     } else if (t == LUA_TNUMBER) {
       if (lua_isinteger(L, -1)) {
         f[nf].type = T_INT;
@@ -346,19 +351,41 @@ static int make_dirs(const char *dir, mx_error *err) {
   return MX_OK;
 }
 
+/* May the run write this output? (a file merx owns never is one) */
+static int check_target(const mx_run *run, const char *path, mx_error *err) {
+  char why[4200];
+  if (mx_run_output_refused(run, path, why, sizeof why))
+    return mx_error_at(err, MX_EINVAL, path, 0, 0, NULL,
+                       "this output %s: merx owns it and a run may not write it", why);
+  return MX_OK;
+}
+
+/* The commit protocol, so that a run commits its files and its ledger rows
+ * or neither: (1) take the ledger's write lock (waiting at most the busy
+ * timeout; nothing is touched yet when that fails); (2) write every
+ * temporary file and insert every row; (3) prepare all files and check all
+ * targets (mx_atomic_publish: a full disk, a file-size limit or a directory
+ * in the way fails here); (4) rename them all; (5) COMMIT. A failure in (4)
+ * or (5) puts the previous files back. */
 int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
   if (p->n == 0 && run->n_files == 0) return MX_OK;
   int rc = MX_OK;
   int nfiles = 0;
   mx_atomic_file *af = calloc((size_t)(2 * p->n + 1), sizeof *af);
+  mx_atomic_file **all = calloc((size_t)(2 * p->n + run->n_files + 1), sizeof *all);
   mx_decision_log *log = NULL;
   char *rec = NULL;
   size_t rec_len = 0;
   FILE *rf = NULL;
-  if (!af) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (!af || !all) {
+    free(af);
+    free(all);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
   if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
   if (ci->log_path && p->n > 0) {
-    if ((rc = mx_decisions_open(ci->log_path, 1, &log, err)) != MX_OK) goto out;
+    double wait = run->busy_timeout > 0 ? run->busy_timeout : 10;
+    if ((rc = mx_decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
     if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
   }
   char committed_at[32];
@@ -376,14 +403,16 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     char path[4096];
     if (ci->csv) {
       snprintf(path, sizeof path, "%s/%s.csv", ci->out_dir, k->name);
-      if ((rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+      if ((rc = check_target(run, path, err)) == MX_OK &&
+          (rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
         write_csv(k, order, af[nfiles].f, vals);
         nfiles++;
       }
     }
     if (rc == MX_OK && ci->jsonl) {
       snprintf(path, sizeof path, "%s/%s.jsonl", ci->out_dir, k->name);
-      if ((rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+      if ((rc = check_target(run, path, err)) == MX_OK &&
+          (rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
         size_t pos = 0;
         for (size_t r = 0; r < k->rows; r++) {
           decode(k, &pos, vals);
@@ -410,39 +439,59 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
       write_json_record(k, order, vals, rf, 1);
       fputc('\0', rf);
       fflush(rf);
-      char user[512], reason_buf[1];
-      char *reason = reason_buf;
-      reason_buf[0] = '\0';
-      const char *userp = NULL;
-      if (user_col >= 0 && vals[user_col].type) {
-        snprintf(user, sizeof user, "%.*s", (int)vals[user_col].len, vals[user_col].s);
-        userp = user;
-      }
-      char *reason_dup = NULL;
-      if (reason_col >= 0 && vals[reason_col].type) {
-        reason_dup = mx_strndup(vals[reason_col].s, vals[reason_col].len);
-        if (reason_dup) reason = reason_dup;
-      }
+      /* bound with their lengths: ids of any size stay whole */
       mx_decision_row row = {ci->run_id, ci->script, ci->script_hash, ci->params_json,
-                             ci->time_iso, committed_at, k->name, userp, rec, reason};
+                             ci->time_iso, committed_at, k->name, NULL, rec, "",
+                             0, 0, 0};
+      if (user_col >= 0 && vals[user_col].type) {
+        row.user = vals[user_col].s;
+        row.user_len = vals[user_col].len;
+        if (row.user_len == 0) row.user = "";
+      }
+      if (reason_col >= 0 && vals[reason_col].type) {
+        row.reason = vals[reason_col].s;
+        row.reason_len = vals[reason_col].len;
+        if (row.reason_len == 0) row.reason = "";
+      }
       rc = mx_decisions_add(log, &row, err);
-      free(reason_dup);
     }
     free(vals);
     free(order);
   }
+  if (rc == MX_OK && log) {
+    mx_ledger_input *in = calloc((size_t)(run->n_inputs ? run->n_inputs : 1), sizeof *in);
+    if (!in) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto out;
+    }
+    for (int i = 0; i < run->n_inputs; i++)
+      in[i] = (mx_ledger_input){run->inputs[i].path, run->inputs[i].sha256, run->inputs[i].bytes};
+    mx_ledger_commit c = {ci->run_id, MERX_VERSION, ci->script,
+                          ci->script_sha256 ? ci->script_sha256 : "", ci->params_json,
+                          ci->time_iso, committed_at, (long)mx_plan_count(p),
+                          run->n_inputs, in};
+    rc = mx_decisions_add_commit(log, &c, err);
+    free(in);
+  }
   if (rc != MX_OK) goto out;
-  /* Everything is written: rename the files into place, then commit the
-   * log. A failure before this point leaves no trace. */
-  for (int i = 0; i < nfiles && rc == MX_OK; i++) rc = mx_atomic_commit(&af[i], err);
-  for (int i = 0; i < run->n_files && rc == MX_OK; i++) rc = mx_atomic_commit(&run->files[i], err);
-  if (rc == MX_OK) run->n_files = 0;
-  if (rc == MX_OK && log) rc = mx_decisions_commit(log, err);
+  int nall = 0;
+  for (int i = 0; i < nfiles; i++) all[nall++] = &af[i];
+  for (int i = 0; i < run->n_files && rc == MX_OK; i++) {
+    rc = check_target(run, run->files[i].path, err);
+    all[nall++] = &run->files[i];
+  }
+  if (rc == MX_OK) rc = mx_atomic_publish(all, nall, err);
+  if (rc != MX_OK) goto out;
+  if (log) rc = mx_decisions_commit(log, err);
+  if (rc == MX_OK) mx_atomic_settle(all, nall);
+  else mx_atomic_undo(all, nall);
+  run->n_files = 0;
 out:
   if (rf) fclose(rf);
   free(rec);
   for (int i = 0; i < 2 * p->n; i++) mx_atomic_abort(&af[i]);
   free(af);
+  free(all);
   if (log) {
     if (rc != MX_OK) mx_decisions_rollback(log);
     mx_decisions_close(log);

@@ -28,6 +28,8 @@
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
+#include "store/store.h"
+#include "util/sha256.h"
 
 #define MX_HOOK_EVERY 1000
 
@@ -242,6 +244,8 @@ static void run_free(mx_run *run) {
   free(run->script_dir);
   free(run->out_dir);
   free(run->log_path);
+  free(run->store_dir);
+  mx_run_inputs_free(run);
   for (int i = 0; i < run->n_params; i++) {
     free(run->param_keys[i]);
     free(run->param_values[i]);
@@ -328,12 +332,34 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
-  if (opt->log_path == NULL) {
+  run->busy_timeout = opt->busy_timeout;
+  if (opt->store_dir) {
+    /* the store's ledger is the decision log; the store holds no outputs */
+    if (opt->log_path) {
+      rc = mx_error_set(err, MX_EINVAL, "give a store or a decision log, not both");
+      goto done;
+    }
+    if ((rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
+    run->store_dir = realpath(opt->store_dir, NULL);
+    run->log_path = run->store_dir ? mx_store_ledger_path(run->store_dir) : NULL;
+    if (!run->log_path) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    size_t n = strlen(run->store_dir);
+    if (strncmp(run->out_dir, run->store_dir, n) == 0 &&
+        (run->out_dir[n] == '/' || run->out_dir[n] == '\0')) {
+      rc = mx_error_at(err, MX_EINVAL, out_dir, 0, 0, NULL,
+                       "the output folder is inside the store %s: merx owns the store; "
+                       "choose another --out", opt->store_dir);
+      goto done;
+    }
+  } else if (opt->log_path == NULL) {
     size_t n = strlen(run->out_dir) + 16;
     run->log_path = malloc(n);
     if (run->log_path) snprintf(run->log_path, n, "%s/decisions.db", run->out_dir);
   } else if (*opt->log_path) {
-    run->log_path = mx_strdup(opt->log_path);
+    run->log_path = absolute(opt->log_path);
   }
   if (opt->n_params > 0) {
     run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));
@@ -370,6 +396,10 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     goto done;
   }
   run->script_hash = mx_hash64(code, code_len, 0);
+  mx_sha256 sha;
+  mx_sha256_init(&sha);
+  mx_sha256_update(&sha, code, code_len);
+  mx_sha256_hex(&sha, run->script_sha256);
   make_run_id(run->run_id, sizeof run->run_id, run->script_hash);
 
   lua_State *L = lua_newstate(run_alloc, run);
@@ -495,7 +525,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     }
     mx_commit_info ci = {result->run_id, opt->path ? opt->path : "(command line)", hash,
                          params ? params : "{}", when, run->log_path, run->out_dir,
-                         opt->csv || !opt->jsonl, opt->jsonl};
+                         opt->csv || !opt->jsonl, opt->jsonl, run->script_sha256};
     rc = mx_plan_commit(run->plan, run, &ci, err);
     free(params);
     if (rc == MX_OK) result->committed = 1;

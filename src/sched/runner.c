@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "sched/internal.h"
-#include "sched/sha256.h"
+#include "util/sha256.h"
 #include "util/util.h"
 
 double mx_wall_seconds(void) {

@@ -1,19 +1,30 @@
-/* SQLite decision log (decisions.h). */
+/* The SQLite decision ledger (decisions.h). */
 #include "store/decisions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
+
+#include "util/util.h"
 
 struct mx_decision_log {
   sqlite3 *db;
   sqlite3_stmt *insert;
+  sqlite3_stmt *lineage, *lineage_inputs;
+  mx_ledger_input *inputs; /* of the last mx_decisions_lineage */
+  int n_inputs, cap_inputs;
+  double busy_seconds;
+  int wal;
   char path[512];
 };
 
-static const char *schema =
+/* Version 1: decisions (as merx has always written them) + lineage. Every
+ * statement is idempotent, so a log written before versioning (user_version
+ * 0, decisions only) upgrades in place. */
+static const char *schema_v1 =
     "CREATE TABLE IF NOT EXISTS decisions("
     " id INTEGER PRIMARY KEY,"
     " run_id TEXT NOT NULL,"
@@ -27,14 +38,113 @@ static const char *schema =
     " record TEXT NOT NULL,"
     " reason TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS decisions_user ON decisions(user);"
-    "CREATE INDEX IF NOT EXISTS decisions_run ON decisions(run_id);";
+    "CREATE INDEX IF NOT EXISTS decisions_run ON decisions(run_id);"
+    "CREATE INDEX IF NOT EXISTS decisions_kind_time ON decisions(kind, time);"
+    "CREATE TABLE IF NOT EXISTS commits("
+    " run_id TEXT PRIMARY KEY,"
+    " merx_version TEXT NOT NULL,"
+    " script TEXT NOT NULL,"
+    " script_sha256 TEXT NOT NULL,"
+    " params TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " committed_at TEXT NOT NULL,"
+    " decisions INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS inputs("
+    " run_id TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " PRIMARY KEY(run_id, path));";
 
 static int db_fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL, "decision log: %s: %s", what,
                      sqlite3_errmsg(log->db));
 }
 
+static int busy(int rc) {
+  rc &= 0xff;
+  return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+static int locked_fail(mx_decision_log *log, mx_error *err, const char *what, double waited) {
+  return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL,
+                     "decision log is locked by another process: %s gave up after waiting "
+                     "%.3g s (busy timeout %g s): %s",
+                     what, waited, log->busy_seconds, sqlite3_errmsg(log->db));
+}
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int user_version(sqlite3 *db, int *v) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -1;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* WAL is a property of the file: set once, by whichever process comes first.
+ * The switch needs a moment with no other connection busy, so it is retried
+ * within the busy timeout; a file that cannot switch (a network file system)
+ * stays in rollback mode and mx_decisions_begin takes the lock exclusively. */
+static void use_wal(mx_decision_log *log) {
+  double until = seconds_now() + log->busy_seconds;
+  for (;;) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(log->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) return;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      const char *mode = (const char *)sqlite3_column_text(st, 0);
+      log->wal = mode && strcmp(mode, "wal") == 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW || !busy(rc) || seconds_now() > until) return;
+    sqlite3_sleep(10);
+  }
+}
+
+static int upgrade(mx_decision_log *log, mx_error *err) {
+  int v = 0;
+  if (user_version(log->db, &v) != 0)
+    return mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
+                       sqlite3_errmsg(log->db));
+  if (v > MX_LEDGER_VERSION)
+    return mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL,
+                       "decision log of schema version %d, written by a newer merx (this one "
+                       "reads up to version %d)",
+                       v, MX_LEDGER_VERSION);
+  if (v == MX_LEDGER_VERSION) return MX_OK;
+  int rc = mx_decisions_begin(log, err);
+  if (rc != MX_OK) return rc;
+  char *msg = NULL, sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", MX_LEDGER_VERSION);
+  if (sqlite3_exec(log->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_exec(log->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    rc = mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
+                     msg ? msg : sqlite3_errmsg(log->db));
+    sqlite3_free(msg);
+    mx_decisions_rollback(log);
+    return rc;
+  }
+  return mx_decisions_commit(log, err);
+}
+
+static void set_busy_timeout(mx_decision_log *log, double seconds) {
+  log->busy_seconds = seconds;
+  sqlite3_busy_timeout(log->db, (int)(seconds * 1000.0));
+}
+
 int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err) {
+  return mx_decisions_open_wait(path, create, 10, out, err);
+}
+
+int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
+                           mx_decision_log **out, mx_error *err) {
   *out = NULL;
   mx_decision_log *log = calloc(1, sizeof *log);
   if (!log) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -47,12 +157,10 @@ int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_er
     mx_decisions_close(log);
     return rc;
   }
-  sqlite3_busy_timeout(log->db, 10000);
-  char *msg = NULL;
-  if (sqlite3_exec(log->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-    int rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, NULL, "not a merx decision log: %s",
-                         msg ? msg : "?");
-    sqlite3_free(msg);
+  set_busy_timeout(log, busy_seconds);
+  use_wal(log);
+  int rc = upgrade(log, err);
+  if (rc != MX_OK) {
     mx_decisions_close(log);
     return rc;
   }
@@ -60,17 +168,36 @@ int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_er
   return MX_OK;
 }
 
+
 void mx_decisions_close(mx_decision_log *log) {
   if (!log) return;
   sqlite3_finalize(log->insert);
+  sqlite3_finalize(log->lineage);
+  sqlite3_finalize(log->lineage_inputs);
+  for (int i = 0; i < log->n_inputs; i++) {
+    free((char *)log->inputs[i].path);
+    free((char *)log->inputs[i].sha256);
+  }
+  free(log->inputs);
   sqlite3_close(log->db);
   free(log);
 }
 
 int mx_decisions_begin(mx_decision_log *log, mx_error *err) {
-  if (sqlite3_exec(log->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return db_fail(log, err, "begin");
-  return MX_OK;
+  /* In WAL mode IMMEDIATE takes the one write lock and readers go on; in
+   * rollback mode a reader would make COMMIT itself wait, after the run's
+   * files were renamed, so the lock is taken exclusively up front. */
+  double t0 = seconds_now();
+  int rc = sqlite3_exec(log->db, log->wal ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE", NULL, NULL,
+                        NULL);
+  if (rc == SQLITE_OK) return MX_OK;
+  if (busy(rc)) return locked_fail(log, err, "taking the write lock", seconds_now() - t0);
+  return db_fail(log, err, "begin");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s, size_t len) {
+  if (!s) sqlite3_bind_null(st, i);
+  else sqlite3_bind_text(st, i, s, len ? (int)len : -1, SQLITE_STATIC);
 }
 
 int mx_decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *err) {
@@ -81,13 +208,13 @@ int mx_decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *e
                          " VALUES(?,?,?,?,?,?,?,?,?,?)",
                          -1, &log->insert, NULL) != SQLITE_OK)
     return db_fail(log, err, "prepare");
+  if ((r->user_len | r->record_len | r->reason_len) > (size_t)INT32_MAX)
+    return mx_error_at(err, MX_ELIMIT, log->path, 0, 0, NULL, "decision log: a field over 2 GB");
   const char *v[10] = {r->run_id, r->script, r->script_hash, r->params, r->time,
                        r->committed_at, r->kind, r->user, r->record, r->reason};
+  size_t len[10] = {0, 0, 0, 0, 0, 0, 0, r->user_len, r->record_len, r->reason_len};
   sqlite3_reset(log->insert);
-  for (int i = 0; i < 10; i++) {
-    if (v[i]) sqlite3_bind_text(log->insert, i + 1, v[i], -1, SQLITE_STATIC);
-    else sqlite3_bind_null(log->insert, i + 1);
-  }
+  for (int i = 0; i < 10; i++) bind_text(log->insert, i + 1, v[i], len[i]);
   if (sqlite3_step(log->insert) != SQLITE_DONE) return db_fail(log, err, "insert");
   return MX_OK;
 }
@@ -104,6 +231,99 @@ int mx_decisions_commit(mx_decision_log *log, mx_error *err) {
 void mx_decisions_rollback(mx_decision_log *log) {
   if (log && !sqlite3_get_autocommit(log->db))
     sqlite3_exec(log->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int mx_decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(log->db,
+                         "INSERT OR REPLACE INTO commits(run_id, merx_version, script,"
+                         " script_sha256, params, time, committed_at, decisions)"
+                         " VALUES(?,?,?,?,?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "prepare");
+  const char *v[7] = {c->run_id, c->merx_version, c->script, c->script_sha256,
+                      c->params, c->time, c->committed_at};
+  for (int i = 0; i < 7; i++) bind_text(st, i + 1, v[i] ? v[i] : "", 0);
+  sqlite3_bind_int64(st, 8, c->decisions);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return db_fail(log, err, "insert lineage");
+  if (sqlite3_prepare_v2(log->db,
+                         "INSERT OR REPLACE INTO inputs(run_id, path, sha256, bytes)"
+                         " VALUES(?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "prepare");
+  rc = SQLITE_DONE;
+  for (int i = 0; i < c->n_inputs && rc == SQLITE_DONE; i++) {
+    sqlite3_reset(st);
+    bind_text(st, 1, c->run_id, 0);
+    bind_text(st, 2, c->inputs[i].path, 0);
+    bind_text(st, 3, c->inputs[i].sha256, 0);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->inputs[i].bytes);
+    rc = sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? MX_OK : db_fail(log, err, "insert lineage");
+}
+
+int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
+                         int *found, mx_error *err) {
+  memset(c, 0, sizeof *c);
+  *found = 0;
+  for (int i = 0; i < log->n_inputs; i++) {
+    free((char *)log->inputs[i].path);
+    free((char *)log->inputs[i].sha256);
+  }
+  log->n_inputs = 0;
+  if (!log->lineage &&
+      sqlite3_prepare_v2(log->db,
+                         "SELECT merx_version, script, script_sha256, params, time, committed_at,"
+                         " decisions FROM commits WHERE run_id = ?",
+                         -1, &log->lineage, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  if (!log->lineage_inputs &&
+      sqlite3_prepare_v2(log->db,
+                         "SELECT path, sha256, bytes FROM inputs WHERE run_id = ? ORDER BY path",
+                         -1, &log->lineage_inputs, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_stmt *st = log->lineage;
+  sqlite3_reset(st);
+  bind_text(st, 1, run_id, 0);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) return MX_OK;
+  if (rc != SQLITE_ROW) return db_fail(log, err, "query");
+  *found = 1;
+  c->run_id = run_id;
+  const char **f[6] = {&c->merx_version, &c->script, &c->script_sha256,
+                       &c->params, &c->time, &c->committed_at};
+  for (int i = 0; i < 6; i++) *f[i] = (const char *)sqlite3_column_text(st, i);
+  c->decisions = (long)sqlite3_column_int64(st, 6);
+  sqlite3_stmt *in = log->lineage_inputs;
+  sqlite3_reset(in);
+  bind_text(in, 1, run_id, 0);
+  while ((rc = sqlite3_step(in)) == SQLITE_ROW) {
+    if (log->n_inputs == log->cap_inputs) {
+      int nc = log->cap_inputs ? 2 * log->cap_inputs : 8;
+      mx_ledger_input *ni = realloc(log->inputs, (size_t)nc * sizeof *ni);
+      if (!ni) return mx_error_set(err, MX_ENOMEM, "out of memory");
+      log->inputs = ni;
+      log->cap_inputs = nc;
+    }
+    mx_ledger_input *x = &log->inputs[log->n_inputs];
+    x->path = mx_strdup((const char *)sqlite3_column_text(in, 0));
+    x->sha256 = mx_strdup((const char *)sqlite3_column_text(in, 1));
+    x->bytes = (uint64_t)sqlite3_column_int64(in, 2);
+    if (!x->path || !x->sha256) {
+      free((char *)x->path);
+      free((char *)x->sha256);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
+    log->n_inputs++;
+  }
+  if (rc != SQLITE_DONE) return db_fail(log, err, "query");
+  c->n_inputs = log->n_inputs;
+  c->inputs = log->inputs;
+  return MX_OK;
 }
 
 long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,

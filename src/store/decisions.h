@@ -1,34 +1,74 @@
-/* The SQLite decision log: one row per committed decision, so that
- * `merx explain` can answer "why did this customer get this offer?".
+/* The decision ledger in SQLite: one row per committed decision, so that
+ * `merx explain` can answer "why did this customer get this offer?", and
+ * the lineage of every committed run.
  *
  *   decisions(id, run_id, script, script_hash, params, time, committed_at,
  *             kind, user, record, reason)
+ *   commits(run_id, merx_version, script, script_sha256, params, time,
+ *           committed_at, decisions)
+ *   inputs(run_id, path, sha256, bytes)   -- every model/data file the run opened
  *
  * params and record are JSON objects; time is the run's merx.now() and
  * committed_at the wall clock at commit, both ISO 8601 UTC; user is the
  * record's `user` field (NULL when absent). Rows of one run are inserted in
- * one transaction. The table may share a file with the scheduler's run
- * history. */
+ * one transaction. The file may also hold the scheduler's run history
+ * (runs.c): in a store folder both live in DIR/ledger.db (store.h).
+ *
+ * WAL journal, so readers (explain, history, a sqlite3 shell) never block a
+ * commit, with a busy timeout for concurrent writers; the schema version is
+ * PRAGMA user_version (MX_LEDGER_VERSION), upgraded in place. */
 #ifndef MERX_STORE_DECISIONS_H
 #define MERX_STORE_DECISIONS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "merx/error.h"
+
+#define MX_LEDGER_VERSION 1
 
 typedef struct mx_decision_log mx_decision_log;
 
+/* Strings are NUL-terminated unless their length is given (> 0); lengths
+ * are filled only by the caller of mx_decisions_add. */
 typedef struct mx_decision_row {
   const char *run_id, *script, *script_hash, *params, *time, *committed_at;
   const char *kind, *user, *record, *reason;
+  size_t user_len, record_len, reason_len;
 } mx_decision_row;
 
 /* Open (creating file and schema when create is set). *out owned by the caller. */
 int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err);
+/* The same, waiting at most busy_seconds for another process's lock (the
+ * default, 10 s, otherwise). */
+int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
+                           mx_decision_log **out, mx_error *err);
 void mx_decisions_close(mx_decision_log *log);
+/* Take the write lock (BEGIN IMMEDIATE). When another process holds it past
+ * the busy timeout: MX_EIO, the message naming the file and the wait. */
 int mx_decisions_begin(mx_decision_log *log, mx_error *err);
 /* Insert one row (inside begin/commit). user may be NULL. */
 int mx_decisions_add(mx_decision_log *log, const mx_decision_row *row, mx_error *err);
 int mx_decisions_commit(mx_decision_log *log, mx_error *err);
 void mx_decisions_rollback(mx_decision_log *log);
+
+/* Lineage of one committed run. */
+typedef struct mx_ledger_input {
+  const char *path, *sha256;
+  uint64_t bytes;
+} mx_ledger_input;
+typedef struct mx_ledger_commit {
+  const char *run_id, *merx_version, *script, *script_sha256, *params, *time, *committed_at;
+  long decisions;
+  int n_inputs;
+  const mx_ledger_input *inputs;
+} mx_ledger_commit;
+/* Record a run's lineage (inside begin/commit). */
+int mx_decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err);
+/* Lineage of run_id: *found = 0 when the ledger has none (a log written by
+ * an older merx). The strings of *c live until the next call or close. */
+int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
+                         int *found, mx_error *err);
 
 /* Rows for user (and kind, run_id when not NULL), oldest first; fn returns 0
  * to go on. Returns the number of rows seen or a negative MX_E code. */

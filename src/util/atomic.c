@@ -39,9 +39,11 @@ static void remove_stale(const char *dir, const char *base) {
     char *end;
     errno = 0;
     long pid = strtol(q, &end, 10);
-    /* exactly ".NAME.tmp.PID.XXXXXX" as written below */
+    /* exactly ".NAME.tmp.PID.XXXXXX" as written below, or its ".bak" backup
+     * (mx_atomic_publish) */
     if (errno || end == q || *q < '1' || *q > '9' || pid <= 0 || (long)(pid_t)pid != pid ||
-        *end != '.' || strlen(end + 1) != 6 || (pid_t)pid == getpid())
+        *end != '.' || (strlen(end + 1) != 6 && (strlen(end + 1) != 10 || strcmp(end + 7, ".bak") != 0)) ||
+        (pid_t)pid == getpid())
       continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
     (void)unlinkat(dirfd(d), n, 0);
@@ -100,13 +102,19 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
 void mx_atomic_abort(mx_atomic_file *af) {
   if (!af) return;
   if (af->f) fclose(af->f);
-  if (af->tmp) unlink(af->tmp);
+  /* once published the temporary is the target */
+  if (af->tmp && af->state != 2) unlink(af->tmp);
+  if (af->backup) unlink(af->backup);
   free(af->tmp);
   free(af->path);
+  free(af->backup);
   memset(af, 0, sizeof *af);
 }
 
-int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
+/* Flush, fsync and close the temporary: every write error shows here. On
+ * failure the temporary is removed and af released. */
+static int prepare(mx_atomic_file *af, mx_error *err) {
+  if (af->state == 1) return MX_OK;
   if (!af->f) return mx_error_set(err, MX_ESTATE, "output file is not open");
   int bad = ferror(af->f);
   int e = 0;
@@ -129,27 +137,120 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     mx_atomic_abort(af);
     return rc;
   }
+  af->state = 1;
+  return MX_OK;
+}
+
+static void fsync_dir_of(const char *path) {
+  char *dir = dir_of(path);
+  if (!dir) return;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+  free(dir);
+}
+
+static void release(mx_atomic_file *af) {
+  free(af->tmp);
+  free(af->path);
+  free(af->backup);
+  memset(af, 0, sizeof *af);
+}
+
+int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
+  int rc = prepare(af, err);
+  if (rc != MX_OK) return rc;
   if (rename(af->tmp, af->path) != 0) {
-    e = errno;
-    int rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
-                         strerror(e));
+    int e = errno;
+    rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
+                     strerror(e));
     mx_atomic_abort(af);
     return rc;
   }
   /* Make the rename itself durable. */
-  char *dir = dir_of(af->path);
-  if (dir) {
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-      (void)fsync(dfd);
-      close(dfd);
-    }
-    free(dir);
-  }
-  free(af->tmp);
-  free(af->path);
-  memset(af, 0, sizeof *af);
+  fsync_dir_of(af->path);
+  release(af);
   return MX_OK;
+}
+
+/* Put back the target af replaced (state 2 only). */
+static void restore(mx_atomic_file *af) {
+  if (af->backup) {
+    (void)rename(af->backup, af->path);
+    free(af->backup);
+    af->backup = NULL;
+  } else if (!af->existed) {
+    (void)unlink(af->path);
+  }
+  fsync_dir_of(af->path);
+  release(af);
+}
+
+void mx_atomic_undo(mx_atomic_file *const *files, int n) {
+  for (int i = n - 1; i >= 0; i--) {
+    if (files[i]->state == 2) restore(files[i]);
+    else mx_atomic_abort(files[i]);
+  }
+}
+
+void mx_atomic_settle(mx_atomic_file *const *files, int n) {
+  for (int i = 0; i < n; i++) {
+    mx_atomic_file *af = files[i];
+    if (af->state != 2) {
+      mx_atomic_abort(af);
+      continue;
+    }
+    if (af->backup) (void)unlink(af->backup);
+    fsync_dir_of(af->path);
+    release(af);
+  }
+}
+
+int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
+  int rc = MX_OK;
+  for (int i = 0; i < n && rc == MX_OK; i++) rc = prepare(files[i], err);
+  for (int i = 0; i < n && rc == MX_OK; i++) {
+    struct stat st;
+    if (lstat(files[i]->path, &st) == 0 && S_ISDIR(st.st_mode))
+      rc = mx_error_at(err, MX_EIO, files[i]->path, 0, 0, NULL,
+                       "cannot replace a directory with an output file");
+    for (int k = 0; k < i && rc == MX_OK; k++)
+      if (strcmp(files[k]->path, files[i]->path) == 0)
+        rc = mx_error_at(err, MX_EINVAL, files[i]->path, 0, 0, NULL,
+                         "written twice by one run");
+  }
+  int done = 0;
+  for (; done < n && rc == MX_OK; done++) {
+    mx_atomic_file *af = files[done];
+    struct stat st;
+    af->existed = lstat(af->path, &st) == 0;
+    if (af->existed) {
+      size_t len = strlen(af->tmp) + 8;
+      af->backup = malloc(len);
+      if (!af->backup) {
+        rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+        break;
+      }
+      snprintf(af->backup, len, "%s.bak", af->tmp);
+      /* a hard link keeps the old target visible until the rename below */
+      if (link(af->path, af->backup) != 0) {
+        free(af->backup);
+        af->backup = NULL;
+      }
+    }
+    if (rename(af->tmp, af->path) != 0) {
+      int e = errno;
+      rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
+                       strerror(e));
+      if (af->backup) (void)unlink(af->backup);
+      break;
+    }
+    af->state = 2;
+  }
+  if (rc != MX_OK) mx_atomic_undo(files, n);
+  return rc;
 }
 
 int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err) {

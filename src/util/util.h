@@ -19,6 +19,9 @@ typedef struct mx_atomic_file {
   FILE *f;
   char *path; /* final path (owned) */
   char *tmp;  /* temporary path (owned) */
+  char *backup; /* after mx_atomic_publish: hard link to the replaced target (owned) */
+  int state;    /* 0 open, 1 prepared (temporary closed), 2 published */
+  int existed;  /* published over an existing target */
 } mx_atomic_file;
 
 /* Open a temporary file next to path. On error nothing is created. */
@@ -28,6 +31,18 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err);
 int mx_atomic_commit(mx_atomic_file *af, mx_error *err);
 /* Drop the temporary file; the target is untouched. Accepts a zeroed af. */
 void mx_atomic_abort(mx_atomic_file *af);
+/* Several files that appear together or not at all (a run's commit).
+ * mx_atomic_publish first prepares every file (flush, fsync, close: a full
+ * disk or a file-size limit fails here, while nothing is visible), checks
+ * every target (not a directory, its directory writable), then renames them
+ * all, keeping a hard link to each replaced target. A failure at any step
+ * puts back what was already renamed and aborts every file. After success
+ * the caller ends the group with mx_atomic_settle (keep the new files, drop
+ * the backups) or mx_atomic_undo (restore the previous targets: the step
+ * that had to follow the renames, a database commit, failed). */
+int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err);
+void mx_atomic_settle(mx_atomic_file *const *files, int n);
+void mx_atomic_undo(mx_atomic_file *const *files, int n);
 /* Write a whole buffer atomically. */
 int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err);
 

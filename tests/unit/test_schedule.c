@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "merx/schedule.h"
-#include "sched/sha256.h"
+#include "util/sha256.h"
 #include "testutil.h"
 
 static const char *write_script(void) { return tu_write("job.lua", "print('hi')\n"); }

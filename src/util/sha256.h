@@ -1,6 +1,7 @@
-/* SHA-256 digests of run outputs (sha256.c). */
-#ifndef MERX_SCHED_SHA256_H
-#define MERX_SCHED_SHA256_H
+/* SHA-256 digests (FIPS 180-4): run outputs, and the script and input files of a
+ * committed run (its lineage). */
+#ifndef MERX_UTIL_SHA256_H
+#define MERX_UTIL_SHA256_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,115 @@
+# A run commits its files and its decision-log rows together or not at all,
+# never writes a file merx owns, and logs ids and reasons byte for byte.
+rows() { sqlite3 "$1" 'select count(*) from decisions'; }
+
+# ---- #14.1: a script output may not replace the decision log (or its WAL)
+cat > ok.lua <<'LUA'
+merx.emit("offer", { user = "u1", offer = "A", reason = "first" })
+LUA
+expect_exit 0 "$MERX" run ok.lua --out o
+[ "$(rows o/decisions.db)" = 1 ]
+cat > clobber.lua <<'LUA'
+merx.emit("offer", { user = "u2", offer = "B", reason = "second" })
+merx.data.write(merx.params.target, { { a = 1 } })
+LUA
+for target in decisions.db decisions.db-wal decisions.db-shm decisions.db-journal; do
+  expect_exit 1 "$MERX" run clobber.lua --out o --set target=$target
+  expect_contains err.txt "clobber.lua:2:"
+  expect_contains err.txt "$target"
+  expect_contains err.txt "merx owns"
+done
+[ "$(rows o/decisions.db)" = 1 ]
+# another SQLite file (a schedule's run history), its lock and a schedule's .logs
+sqlite3 o/runs.db 'create table t(x)'
+for target in runs.db runs.db.lock .logs/job/x.log; do
+  expect_exit 1 "$MERX" run clobber.lua --out o --set target=$target
+  expect_contains err.txt "clobber.lua:2:"
+done
+[ "$(sqlite3 o/runs.db 'select count(*) from t')" = 0 ]
+[ ! -e o/.logs ]
+# --log pointing at an output of the run
+expect_exit 1 "$MERX" run ok.lua --out o2 --log o2/offer.csv
+expect_contains err.txt "offer.csv"
+[ "$(rows o2/offer.csv)" = 0 ]   # the log it named, empty: no CSV over it
+
+# ---- #14.2: all or nothing
+cat > two.lua <<'LUA'
+merx.emit("offer", { user = "u9", offer = "NEW", reason = "second run" })
+local big = {}
+for i = 1, tonumber(merx.params.n or "10") do big[i] = { user = "u" .. i, v = string.rep("x", 50) } end
+merx.data.write("extra.csv", big)
+LUA
+expect_exit 0 "$MERX" run ok.lua --out a
+cp a/offer.csv offer.before
+# the second target is a directory: nothing renamed, no rows
+mkdir a/extra.csv
+expect_exit 1 "$MERX" run two.lua --out a
+expect_contains err.txt "extra.csv"
+expect_contains err.txt "directory"
+cmp a/offer.csv offer.before
+[ "$(rows a/decisions.db)" = 1 ]
+rmdir a/extra.csv
+# a file-size limit (ulimit -f, 1 KB blocks) hit by the second file
+expect_exit 1 bash -c "ulimit -f 64; exec \"\$0\" run two.lua --out a --set n=3000" "$MERX"
+expect_contains err.txt "extra.csv"
+cmp a/offer.csv offer.before
+[ ! -e a/extra.csv ]
+[ "$(rows a/decisions.db)" = 1 ]
+ls -A a | grep -q '\.tmp\.' && { ls -A a; exit 1; }
+# a reader inside a transaction does not block the commit (WAL)
+sqlite3 a/decisions.db 'pragma journal_mode' | grep -qx wal
+( echo 'BEGIN; SELECT count(*) FROM decisions;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
+reader=$!
+sleep 0.5
+expect_exit 0 "$MERX" run two.lua --out a --busy-timeout 1
+[ "$(rows a/decisions.db)" = 2 ]
+kill "$reader" 2>/dev/null || true
+wait "$reader" 2>/dev/null || true
+# a writer holding the lock past the busy timeout: the error says what and
+# how long, and nothing is committed
+cp a/offer.csv offer.before
+( echo 'BEGIN EXCLUSIVE;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
+locker=$!
+for i in $(seq 50); do
+  sqlite3 -cmd '.timeout 0' a/decisions.db 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1 || break
+  sleep 0.1
+done
+expect_exit 1 "$MERX" run ok.lua --out a --busy-timeout 1
+expect_contains err.txt "decisions.db"
+expect_contains err.txt "locked"
+expect_contains err.txt "1 s"
+cmp a/offer.csv offer.before
+kill "$locker" 2>/dev/null || true
+wait "$locker" 2>/dev/null || true
+[ "$(rows a/decisions.db)" = 2 ]
+expect_exit 2 "$MERX" run ok.lua --out a --busy-timeout -1
+
+# ---- #14.4: ids and reasons are stored whole; NUL refused at merx.emit
+cat > long.lua <<'LUA'
+local base = string.rep("x", 600)
+merx.emit("offer", { user = base .. "A", offer = "A", reason = "long id A" })
+merx.emit("offer", { user = base .. "B", offer = "A", reason = "long id B" })
+LUA
+expect_exit 0 "$MERX" run long.lua --out l
+[ "$(sqlite3 l/decisions.db 'select count(distinct user), min(length(user)) from decisions')" = "2|601" ]
+cat > cap.lua <<'LUA'
+local h = merx.history("offer", 30)
+local base = string.rep("x", 600)
+assert(h[base .. "A"] == 1 and h[base .. "B"] == 1, "history by full id")
+local n = 0
+for _ in pairs(h) do n = n + 1 end
+assert(n == 2, "two users, got " .. n)
+LUA
+expect_exit 0 "$MERX" run cap.lua --out l
+cat > nul.lua <<'LUA'
+merx.emit("offer", { user = merx.params.user or "u", offer = "A", reason = merx.params.reason or "r" })
+LUA
+printf 'merx.emit("offer", { user = "u\\0x", offer = "A", reason = "r" })\n' > nul_user.lua
+expect_exit 1 "$MERX" run nul_user.lua --out n
+expect_contains err.txt "nul_user.lua:1:"
+expect_contains err.txt "NUL"
+printf 'merx.emit("offer", { user = "u", offer = "A", reason = "\\0abc" })\n' > nul_reason.lua
+expect_exit 1 "$MERX" run nul_reason.lua --out n
+expect_contains err.txt "nul_reason.lua:1:"
+expect_contains err.txt "NUL"
+[ ! -e n ]
