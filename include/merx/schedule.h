@@ -98,10 +98,13 @@ typedef struct mx_job {
 
 typedef struct mx_schedule {
   char *path;        /* the schedule file as given */
-  char *store;       /* SQLite run history, resolved against the file's directory */
+  char *store;       /* SQLite run history, resolved against the file's directory
+                        (STORE_DIR/ledger.db with a store folder) */
   char *outputs;     /* output root (default "outputs"), resolved likewise */
   int njobs;
   mx_job *jobs;
+  char *store_dir;   /* the store folder every run commits to (`store = "DIR"` or
+                        MERX_STORE); NULL when `store` names a .db run history */
 } mx_schedule;
 
 /* Load and validate a schedule file (Lua returning a table) in a restricted

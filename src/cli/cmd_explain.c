@@ -1,24 +1,75 @@
-/* merx explain: why did this customer get this decision? Reads the SQLite
- * decision log written by `merx run`. */
+/* merx explain: why did this customer get this decision, and from which
+ * script and files? Reads the store's ledger (or a decision log) written by
+ * `merx run`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "store/decisions.h"
+#include "store/store.h"
 #include "util/util.h"
 
 static const char *usage =
-    "usage: merx explain --log FILE --user ID [--kind KIND] [--run RUN_ID] [--json]\n\n"
+    "usage: merx explain [--store DIR | --log FILE] --user ID [--kind KIND] [--run RUN_ID]\n"
+    "                    [--json]\n\n"
     "Print every logged decision for the user, oldest first: when and by which run and\n"
-    "script (with its content hash and parameters) it was made, the record, and the\n"
-    "reason the script gave. Exits 1 when the user has no decision in the log.\n"
+    "script (with its content hash and parameters) it was made, the record, the\n"
+    "reason the script gave, and the run's lineage: merx version, the script's sha256\n"
+    "and the path, sha256 and size of every model and data file it read. The ledger is\n"
+    "the store's (--store DIR, default $MERX_STORE) or the decision log --log FILE.\n"
+    "Exits 1 when the user has no decision in the log.\n"
     "--json prints {\"user\": ..., \"decisions\": [{run_id, script, script_hash, params,\n"
-    "time, committed_at, kind, record, reason}, ...]} (params and record as JSON).\n";
+    "time, committed_at, kind, record, reason, lineage}, ...]} (params and record as\n"
+    "JSON; lineage {merx_version, script_sha256, inputs: [{path, sha256, bytes}]} or\n"
+    "null for a run logged by an older merx).\n";
 
 typedef struct {
   int json;
   mx_json *j;
+  mx_decision_log *log;
+  mx_error *err;
+  int failed;
 } ctx;
+
+static int show_lineage(ctx *c, const mx_decision_row *r) {
+  mx_ledger_commit lc;
+  int found;
+  if (mx_decisions_lineage(c->log, r->run_id, &lc, &found, c->err) != MX_OK) {
+    c->failed = 1;
+    return 1;
+  }
+  if (c->json) {
+    mx_json *j = c->j;
+    mx_json_key(j, "lineage");
+    if (!found) {
+      mx_json_null(j);
+      return 0;
+    }
+    mx_json_object_begin(j);
+    mx_json_key(j, "merx_version"); mx_json_string(j, lc.merx_version);
+    mx_json_key(j, "script_sha256"); mx_json_string(j, lc.script_sha256);
+    mx_json_key(j, "inputs");
+    mx_json_array_begin(j);
+    for (int i = 0; i < lc.n_inputs; i++) {
+      mx_json_object_begin(j);
+      mx_json_key(j, "path"); mx_json_string(j, lc.inputs[i].path);
+      mx_json_key(j, "sha256"); mx_json_string(j, lc.inputs[i].sha256);
+      mx_json_key(j, "bytes"); mx_json_int(j, (int64_t)lc.inputs[i].bytes);
+      mx_json_object_end(j);
+    }
+    mx_json_array_end(j);
+    mx_json_object_end(j);
+    return 0;
+  }
+  if (!found) return 0;
+  printf("  lineage merx %s, script sha256 %s, %d input file%s\n", lc.merx_version,
+         lc.script_sha256, lc.n_inputs, lc.n_inputs == 1 ? "" : "s");
+  for (int i = 0; i < lc.n_inputs; i++)
+    printf("    %s  sha256 %s  %llu bytes\n", lc.inputs[i].path, lc.inputs[i].sha256,
+           (unsigned long long)lc.inputs[i].bytes);
+  return 0;
+}
 
 static int show(void *p, const mx_decision_row *r) {
   ctx *c = p;
@@ -41,6 +92,7 @@ static int show(void *p, const mx_decision_row *r) {
     j->need_comma[j->depth] = 1;
     j->after_key = 0;
     mx_json_key(j, "reason"); mx_json_string(j, r->reason);
+    if (show_lineage(c, r)) return 1;
     mx_json_object_end(j);
     return 0;
   }
@@ -49,23 +101,33 @@ static int show(void *p, const mx_decision_row *r) {
   printf("  reason  %s\n", r->reason);
   printf("  script  %s (content hash %s), params %s, committed %s\n", r->script, r->script_hash,
          r->params, r->committed_at);
-  return 0;
+  return show_lineage(c, r);
 }
 
 int mx_cmd_explain(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "explain", "log= user= kind= run= json", argc, argv, 2);
+  int rc = mx_args_parse(&a, "explain", "log= store= user= kind= run= json", argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if (a.npos) return mx_cli_usage("explain", "unexpected argument '%s'", a.pos[0]);
-  if ((rc = mx_args_require(&a, "log"))) return rc;
   if ((rc = mx_args_require(&a, "user"))) return rc;
   const char *path = mx_args_get(&a, "log", NULL), *user = mx_args_get(&a, "user", NULL);
+  const char *store = mx_args_get(&a, "store", NULL);
+  if (store && path) return mx_cli_usage("explain", "give --store or --log, not both");
+  if (!store && !path) store = mx_store_from_env();
+  if (!store && !path)
+    return mx_cli_usage("explain", "missing --store DIR or --log FILE (or set MERX_STORE)");
+  char *ledger = store ? mx_store_ledger_path(store) : NULL;
+  if (store && !ledger) return MX_EXIT_FAIL;
+  if (ledger) path = ledger;
   mx_error err;
   mx_error_clear(&err);
   mx_decision_log *log;
-  if (mx_decisions_open(path, 0, &log, &err) != MX_OK) return mx_cli_fail("explain", &err);
-  ctx c = {mx_args_has(&a, "json"), NULL};
+  if (mx_decisions_open(path, 0, &log, &err) != MX_OK) {
+    free(ledger);
+    return mx_cli_fail("explain", &err);
+  }
+  ctx c = {mx_args_has(&a, "json"), NULL, log, &err, 0};
   mx_json j;
   if (c.json) {
     mx_json_init(&j, stdout);
@@ -83,10 +145,15 @@ int mx_cmd_explain(int argc, char **argv) {
     mx_json_object_end(&j);
     fputc('\n', stdout);
   }
-  if (n < 0) return mx_cli_fail("explain", &err);
+  if (n < 0 || c.failed) {
+    free(ledger);
+    return mx_cli_fail("explain", &err);
+  }
   if (n == 0) {
     fprintf(stderr, "merx explain: %s: no decision for user '%s'\n", path, user);
+    free(ledger);
     return MX_EXIT_FAIL;
   }
+  free(ledger);
   return MX_EXIT_OK;
 }

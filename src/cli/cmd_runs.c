@@ -2,16 +2,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "merx/data.h"
 #include "merx/schedule.h"
+#include "store/store.h"
 #include "util/util.h"
 
 static const char *usage =
-    "usage: merx runs FILE [--job NAME] [--limit N] [--json]\n\n"
+    "usage: merx runs [FILE | --store DIR] [--job NAME] [--limit N] [--json]\n\n"
     "List the run history, newest slot first. FILE is the schedule file (its `store`\n"
-    "is read) or the store itself. One line per attempt, tab-separated:\n"
+    "is read), a run-history .db file or a store folder; without FILE, --store DIR\n"
+    "(default $MERX_STORE). One line per attempt, tab-separated:\n"
     "job, scheduled (job's local time), attempt, status, exit code, started (UTC),\n"
     "seconds, output files, error. Statuses: running, success, failed, timeout,\n"
     "stopped, replaced, abandoned, skipped (overlap), missed.\n"
@@ -78,26 +81,38 @@ static int print_row(void *ctx, const mx_run_row *r) {
 
 int mx_cmd_runs(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "runs", "job= limit= json", argc, argv, 2);
+  int rc = mx_args_parse(&a, "runs", "job= limit= json store=", argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos != 1) return mx_cli_usage("runs", "expected one schedule FILE (see --help)");
+  const char *store_dir = mx_args_get(&a, "store", NULL);
+  if (a.npos > 1 || (a.npos == 1 && store_dir))
+    return mx_cli_usage("runs", "expected one schedule FILE or --store DIR (see --help)");
+  if (a.npos == 0 && !store_dir) store_dir = mx_store_from_env();
+  if (a.npos == 0 && !store_dir)
+    return mx_cli_usage("runs", "expected a schedule FILE or --store DIR (or set MERX_STORE)");
   long limit;
   if ((rc = mx_args_int(&a, "limit", 50, 0, 1000000000, &limit))) return rc;
-  const char *path = a.pos[0];
   mx_error err;
   mx_error_clear(&err);
+  struct stat st;
+  if (a.npos == 1 && stat(a.pos[0], &st) == 0 && S_ISDIR(st.st_mode)) store_dir = a.pos[0];
+  char *ledger = store_dir ? mx_store_ledger_path(store_dir) : NULL;
+  if (store_dir && !ledger) return MX_EXIT_FAIL;
+  const char *path = ledger ? ledger : a.pos[0];
   /* The store itself, or a schedule file naming it. */
   char magic[16] = {0};
   FILE *f = fopen(path, "rb");
-  if (!f) {
+  if (!f && ledger) {
+    /* a store no run has written yet: an empty history */
+    magic[0] = 0;
+  } else if (!f) {
     mx_error_at(&err, MX_ENOTFOUND, path, 0, 0, NULL, "cannot open: no such file");
     return mx_cli_fail("runs", &err);
   }
-  size_t got = fread(magic, 1, sizeof magic, f);
-  fclose(f);
+  size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
+  if (f) fclose(f);
   char *store;
-  if (got == 16 && memcmp(magic, "SQLite format 3", 16) == 0) {
+  if (ledger || (got == 16 && memcmp(magic, "SQLite format 3", 16) == 0)) {
     store = mx_strdup(path);
   } else {
     mx_schedule *s;
@@ -114,6 +129,7 @@ int mx_cmd_runs(int argc, char **argv) {
     fclose(probe);
     if (mx_runs_open(store, 1, &db, &err) != MX_OK) {
       free(store);
+      free(ledger);
       return mx_cli_fail("runs", &err);
     }
   }
@@ -134,6 +150,7 @@ int mx_cmd_runs(int argc, char **argv) {
   }
   mx_runs_close(db);
   free(store);
+  free(ledger);
   if (rc != MX_OK) return mx_cli_fail("runs", &err);
   if (!c.json && c.n == 0) fprintf(stderr, "no runs recorded yet\n");
   return MX_EXIT_OK;

@@ -254,7 +254,8 @@ static int start_run(sched *S, mx_job *j, const pending *p) {
     logf_(S, "store error: %s", mx_error_format(&err, buf, sizeof buf));
     return MX_EIO;
   }
-  if (mx_child_start(S->exe, S->s->outputs, j, p->slot, p->attempt, j->timeout, &a->c, &err) != MX_OK) {
+  if (mx_child_start(S->exe, S->s->outputs, S->s->store_dir, j, p->slot, p->attempt, j->timeout,
+                     &a->c, &err) != MX_OK) {
     char buf[1200];
     mx_error_format(&err, buf, sizeof buf);
     logf_(S, "job=%s slot=%s attempt=%d status=failed error=%s", j->name, local, p->attempt, buf);

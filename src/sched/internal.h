@@ -30,13 +30,15 @@ typedef struct mx_child {
   int timed_out, stopped, replaced;
 } mx_child;
 
-/* Start `exe run SCRIPT --out TMP --timeout T --now SLOT --set k=v ...` for (job, slot).
+/* Start `exe run SCRIPT --out TMP --timeout T --now SLOT [--store DIR] --set k=v ...`
+ * for (job, slot); store_dir may be NULL.
  * Creates outputs/JOB/.tmp-SLOT-PID-N/ as staging; the child gets its own
  * process group and dies with the scheduler (PR_SET_PDEATHSIG), so a killed
  * daemon leaves at most a staging directory, never a partial final one.
  * Its stdout and stderr go to outputs/.logs/JOB/SLOT.aATTEMPT.log. */
-int mx_child_start(const char *exe, const char *outputs_root, const mx_job *job, int64_t slot,
-                   int attempt, double timeout, mx_child *c, mx_error *err);
+int mx_child_start(const char *exe, const char *outputs_root, const char *store_dir,
+                   const mx_job *job, int64_t slot, int attempt, double timeout, mx_child *c,
+                   mx_error *err);
 /* Send sig to the child's process group. */
 void mx_child_signal(mx_child *c, int sig);
 /* After the child exited with wait status ws, commit or discard its outputs.

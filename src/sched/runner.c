@@ -1,4 +1,5 @@
-/* One scheduled run = one child process: `merx run SCRIPT --out STAGING ...`.
+/* One scheduled run = one child process: `merx run SCRIPT --out STAGING
+ * [--store DIR] ...`.
  *
  * The child writes into a staging directory OUTPUTS/JOB/.tmp-SLOT-... ; only a
  * successful run is committed, by renaming the staging directory to
@@ -98,8 +99,8 @@ void mx_outputs_clean_staging(const char *root, const char *job) {
   free(dir);
 }
 
-int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t slot,
-                   int attempt, double timeout, mx_child *c, mx_error *err) {
+int mx_child_start(const char *exe, const char *root, const char *store_dir, const mx_job *job,
+                   int64_t slot, int attempt, double timeout, mx_child *c, mx_error *err) {
   static unsigned counter;
   memset(c, 0, sizeof *c);
   c->pid = -1;
@@ -131,7 +132,7 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
   }
   /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ... */
   int argc = 0;
-  char **argv = calloc((size_t)(10 + 2 * job->nparams), sizeof *argv);
+  char **argv = calloc((size_t)(12 + 2 * job->nparams), sizeof *argv);
   char tbuf[32];
   snprintf(tbuf, sizeof tbuf, "%g", timeout);
   char **sets = calloc((size_t)(job->nparams ? job->nparams : 1), sizeof *sets);
@@ -155,6 +156,12 @@ int mx_child_start(const char *exe, const char *root, const mx_job *job, int64_t
   snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)slot);
   argv[argc++] = "--now";
   argv[argc++] = nowbuf;
+  /* every slot commits to the deployment's ledger, so caps and "already
+   * contacted" checks see the decisions of earlier slots */
+  if (store_dir) {
+    argv[argc++] = "--store";
+    argv[argc++] = (char *)store_dir;
+  }
   for (int i = 0; i < job->nparams; i++) {
     size_t n = strlen(job->param_keys[i]) + strlen(job->param_values[i]) + 2;
     sets[i] = malloc(n);

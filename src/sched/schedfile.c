@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -19,6 +20,7 @@
 
 #include "merx/schedule.h"
 #include "sched/internal.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #define SCHED_MEMORY_CAP (64u << 20)
@@ -126,6 +128,7 @@ void mx_schedule_free(mx_schedule *s) {
   free(s->jobs);
   free(s->path);
   free(s->store);
+  free(s->store_dir);
   free(s->outputs);
   free(s);
 }
@@ -348,6 +351,25 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
   return MX_OK;
 }
 
+/* `store`: a folder is the deployment's store (ledger and run history,
+ * passed to every run); a name ending in .db keeps its old meaning, the run
+ * history alone. Without the key, MERX_STORE names the store. */
+static int resolve_store(mx_schedule *s, int given) {
+  const char *env = given ? NULL : mx_store_from_env();
+  if (env) {
+    char cwd[4096];
+    char *abs = env[0] == '/' || !getcwd(cwd, sizeof cwd - 1) ? mx_strdup(env)
+                                                                : join(strcat(cwd, "/"), env);
+    if (!abs) return MX_ENOMEM;
+    free(s->store);
+    s->store = abs;
+  }
+  if ((!given && !env) || !mx_store_is_folder(s->store)) return MX_OK;
+  s->store_dir = s->store;
+  s->store = mx_store_ledger_path(s->store_dir);
+  return s->store ? MX_OK : MX_ENOMEM;
+}
+
 static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   if (!lua_istable(L, -1))
     return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, NULL,
@@ -368,6 +390,7 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   char *dir = dir_of(c->path);
   if (!dir) return mx_error_set(c->err, MX_ENOMEM, "out of memory");
   int rc = MX_OK;
+  int store_given = 0;
   const char *keys[2] = {"store", "outputs"};
   const char *defs[2] = {"runs.db", "outputs"};
   char **dsts[2] = {&s->store, &s->outputs};
@@ -381,7 +404,12 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
                          keys[i]);
     }
     *dsts[i] = join(dir, t == LUA_TSTRING ? lua_tostring(L, -1) : defs[i]);
+    if (i == 0) store_given = t == LUA_TSTRING;
     lua_pop(L, 1);
+  }
+  if ((rc = resolve_store(s, store_given)) != MX_OK) {
+    free(dir);
+    return mx_error_set(c->err, rc, "out of memory");
   }
   lua_getfield(L, -1, "jobs");
   if (!lua_istable(L, -1)) {
