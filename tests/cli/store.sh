@@ -50,32 +50,40 @@ expect_exit 0 "$MERX" run mdir/use_model.lua --store st --out n4
 expect_exit 0 "$MERX" explain --store st --user model-user
 expect_contains out.txt "$(sha256sum m.mxm | cut -d' ' -f1)"
 
-# ---- #15.1 under the scheduler: two nightly slots, the store's contact cap holds
-cat > nightly.lua <<LUA
-return { store = "sched_store", jobs = {
-  { name = "spring", cron = "30 2 * * *", tz = "UTC", script = "$EX/spring_campaign.lua" } } }
-LUA
-expect_exit 0 "$MERX" schedule nightly.lua --once --now 2011-12-10T02:30:05Z
-expect_exit 0 "$MERX" schedule nightly.lua --once --now 2011-12-11T02:30:05Z
-s1=outputs/spring/2011-12-10T02-30-00Z/offer.csv
-s2=outputs/spring/2011-12-11T02-30-00Z/offer.csv
-[ -f "$s1" ] && [ -f "$s2" ] && [ -f sched_store/ledger.db ]
+# ---- #15.1 under the scheduler: examples/campaign_schedule.lua (store =
+# "store") on two nights; the contact cap holds across slots
+cp -r "$EX" ex
+rm -rf ex/store ex/outputs ex/runs.db*
+expect_exit 0 "$MERX" schedule ex/campaign_schedule.lua --once --now 2011-12-10T03:00:05Z
+expect_exit 0 "$MERX" schedule ex/campaign_schedule.lua --once --now 2011-12-11T03:00:05Z
+s1=ex/outputs/spring-coupons/2011-12-10T03-00-00Z/offer.csv
+s2=ex/outputs/spring-coupons/2011-12-11T03-00-00Z/offer.csv
+[ -f "$s1" ] && [ -f "$s2" ] && [ -f ex/store/ledger.db ] && [ ! -e "${s1%/*}/decisions.db" ]
 [ "$(users "$s1" | wc -l)" -gt 20 ]
 [ -z "$(comm -12 <(users "$s1") <(users "$s2"))" ] \
   || { echo "scheduled night 2 offered again to users contacted on night 1"; exit 1; }
 # a rerun of night 2 still sees night 1 (its own earlier rows too: nothing new)
-expect_exit 0 "$MERX" schedule nightly.lua --rerun spring --slot 2011-12-11T02:30:00Z
+expect_exit 0 "$MERX" schedule ex/campaign_schedule.lua --rerun spring-coupons --slot 2011-12-11T03:00:00Z
 [ -z "$(comm -12 <(users "$s1") <(users "$s2"))" ]
 # merx runs reads the same store (schedule file, folder or --store)
-expect_exit 0 "$MERX" runs nightly.lua
+expect_exit 0 "$MERX" runs ex/campaign_schedule.lua
 [ "$(grep -c success out.txt)" -eq 3 ]
-expect_exit 0 "$MERX" runs sched_store
+expect_exit 0 "$MERX" runs ex/store
 [ "$(grep -c success out.txt)" -eq 3 ]
-expect_exit 0 "$MERX" runs --store sched_store --json
+expect_exit 0 "$MERX" runs --store ex/store --json
 expect_contains out.txt '"status":"success"'
-MERX_STORE=sched_store expect_exit 0 "$MERX" runs
+MERX_STORE=ex/store expect_exit 0 "$MERX" runs
 [ "$(grep -c success out.txt)" -eq 3 ]
-expect_exit 0 "$MERX" explain --store sched_store --user "$(users "$s1" | head -1)"
+expect_exit 0 "$MERX" explain --store ex/store --user "$(users "$s1" | head -1)"
+# a schedule file without `store` uses MERX_STORE and passes it to its runs
+cat > envsched.lua <<LUA
+return { outputs = "env_out", jobs = {
+  { name = "spring", cron = "30 2 * * *", tz = "UTC", script = "$EX/spring_campaign.lua" } } }
+LUA
+MERX_STORE=st expect_exit 0 "$MERX" schedule envsched.lua --once --now 2011-12-13T02:30:05Z
+[ -z "$(comm -12 <(users n1/offer.csv) <(users env_out/spring/2011-12-13T02-30-00Z/offer.csv))" ]
+MERX_STORE=st expect_exit 0 "$MERX" runs envsched.lua
+expect_contains out.txt "spring"
 # the old meaning of a .db store is kept: run history only, logs per slot
 cat > old.lua <<LUA
 return { store = "old.db", outputs = "old_out", jobs = {
