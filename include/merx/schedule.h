@@ -114,6 +114,9 @@ typedef struct mx_schedule {
  * file and the job. *out owned by the caller (mx_schedule_free). */
 MX_API int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err);
 MX_API void mx_schedule_free(mx_schedule *s);
+/* Make dir (created when missing) the schedule's store folder, over its file's
+ * `store`: run history in DIR/ledger.db, and every run gets --store DIR. */
+MX_API int mx_schedule_use_store(mx_schedule *s, const char *dir, mx_error *err);
 
 /* ------------------------------------------- run history (src/store/runs.c)
  * Table `runs` (one row per attempt) and `sched_state` (per job, the latest
@@ -176,6 +179,7 @@ typedef struct mx_sched_options {
   /* Log sink: one line per event, without trailing newline. NULL = silent. */
   void (*log)(void *ctx, const char *line);
   void *log_ctx;
+  const char *store_dir; /* store folder over the file's `store` (--store); NULL: none */
 } mx_sched_options;
 
 /* Run the scheduler for the schedule file `path`: takes the store lock

@@ -15,7 +15,8 @@ static const char *usage =
     "usage: merx schedule FILE --next N [--from ISO8601] [--json]\n"
     "       merx schedule FILE --once [--now ISO8601] [--exec BIN] [--grace S]\n"
     "       merx schedule FILE --rerun JOB --slot ISO8601 [--exec BIN] [--grace S]\n"
-    "       merx schedule FILE [--now ISO8601] [--exec BIN] [--grace S]\n\n"
+    "       merx schedule FILE [--now ISO8601] [--exec BIN] [--grace S]\n"
+    "       (the last three forms also take --store DIR)\n\n"
     "FILE is Lua returning { store = \"runs.db\", outputs = \"outputs\", jobs = { {...} } }\n"
     "with jobs { name =, cron =, tz =, script =, params =, timeout =, retries =,\n"
     "retry_delay =, overlap = \"forbid\"|\"allow\"|\"replace\", missed = \"skip\"|\"latest\"|\"all\" }.\n\n"
@@ -30,6 +31,8 @@ static const char *usage =
     "  (neither)     run as a daemon until SIGTERM/SIGINT; SIGHUP reloads FILE\n"
     "  --now T       pretend the clock reads T at start (rehearsals and tests)\n"
     "  --exec BIN    run jobs as `BIN run SCRIPT --out DIR ...` (default: this merx)\n"
+    "  --store DIR   the store every run commits to (ledger and run history), over\n"
+    "                the file's `store` and $MERX_STORE; caps then hold across slots\n"
     "  --grace S     seconds between SIGTERM and SIGKILL for a run being stopped\n"
     "                (timeout, shutdown, overlap=replace); default 10\n"
     "  --json        with --next: one JSON object {\"jobs\":[{\"name\",\"tz\",\"times\"}]}\n";
@@ -87,7 +90,7 @@ static int print_next(const mx_schedule *s, long n, int64_t from, int json) {
 
 int mx_cmd_schedule(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "schedule", "next= from= once now= exec= grace= json rerun= slot=", argc, argv, 2);
+  int rc = mx_args_parse(&a, "schedule", "next= from= once now= exec= grace= json rerun= slot= store=", argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if (a.npos != 1) return mx_cli_usage("schedule", "expected one schedule FILE (see --help)");
@@ -135,6 +138,8 @@ int mx_cmd_schedule(int argc, char **argv) {
   opt.log = log_line;
   opt.rerun_job = rerun;
   opt.rerun_slot = slot_at;
+  opt.store_dir = mx_args_get(&a, "store", NULL);
+  if (opt.store_dir && !*opt.store_dir) return mx_cli_usage("schedule", "--store: empty folder name");
   if (ns) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -410,10 +410,12 @@ static void stop_all(sched *S, int hard) {
 }
 
 static void reload(sched *S, double now) {
-  mx_schedule *ns;
+  mx_schedule *ns = NULL;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_schedule_load(S->path, &ns, &err) != MX_OK) {
+  if (mx_schedule_load(S->path, &ns, &err) != MX_OK ||
+      (S->opt->store_dir && mx_schedule_use_store(ns, S->opt->store_dir, &err) != MX_OK)) {
+    mx_schedule_free(ns);
     char buf[1200];
     logf_(S, "reload refused, keeping the previous schedule: %s",
           mx_error_format(&err, buf, sizeof buf));
@@ -498,7 +500,11 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
   S.opt = opt;
   S.path = path;
   int rc = mx_schedule_load(path, &S.s, err);
-  if (rc != MX_OK) return rc;
+  if (rc == MX_OK && opt->store_dir) rc = mx_schedule_use_store(S.s, opt->store_dir, err);
+  if (rc != MX_OK) {
+    mx_schedule_free(S.s);
+    return rc;
+  }
   if (opt->exe) {
     snprintf(S.exe, sizeof S.exe, "%s", opt->exe);
   } else {

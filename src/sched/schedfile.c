@@ -370,6 +370,22 @@ static int resolve_store(mx_schedule *s, int given) {
   return s->store ? MX_OK : MX_ENOMEM;
 }
 
+int mx_schedule_use_store(mx_schedule *s, const char *dir, mx_error *err) {
+  int rc = mx_store_create(dir, err);
+  if (rc != MX_OK) return rc;
+  char *abs = realpath(dir, NULL);
+  char *ledger = abs ? mx_store_ledger_path(abs) : NULL;
+  if (!ledger) {
+    free(abs);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  free(s->store);
+  free(s->store_dir);
+  s->store = ledger;
+  s->store_dir = abs;
+  return MX_OK;
+}
+
 static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   if (!lua_istable(L, -1))
     return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, NULL,

@@ -91,6 +91,12 @@ return { store = "old.db", outputs = "old_out", jobs = {
 LUA
 expect_exit 0 env -u MERX_STORE "$MERX" schedule old.lua --once --now 2011-12-10T02:30:05Z
 [ -f old.db ] && [ -f old_out/spring/2011-12-10T02-30-00Z/decisions.db ]
+# --store on the command line wins over the file's `store`
+expect_exit 0 env -u MERX_STORE "$MERX" schedule old.lua --once --now 2011-12-11T02:30:05Z --store flag
+[ -f flag/ledger.db ] && [ ! -e old_out/spring/2011-12-11T02-30-00Z/decisions.db ]
+[ -f old_out/spring/2011-12-11T02-30-00Z/offer.csv ]
+expect_exit 0 "$MERX" runs --store flag
+expect_contains out.txt "success"
 
 # ---- 4 writer processes commit at once: every row lands
 cat > writer.lua <<'LUA'
