@@ -14,6 +14,11 @@
  *     at most cfg.max_retries times, waiting base·2^attempt seconds with "equal
  *     jitter" (half fixed, half random), or what the server's Retry-After says
  *     (capped at cfg.backoff_max);
+ *   - a webhook (a request with `once` set, as mx_http_post_json sends) is
+ *     never sent twice: only failures before anything was sent (DNS, connect)
+ *     are retried, never a timeout, a reset or an HTTP status, and it always
+ *     opens a fresh connection (so libcurl's own resend on a stale reused
+ *     connection cannot happen);
  *   - TLS peer and host verification are always on; only http and https;
  *     redirects are not followed (so the key is never sent elsewhere);
  *   - the API key is read from the environment variable NAMED by cfg.key_env;
@@ -86,6 +91,8 @@ typedef struct mx_http_request {
   const char *url;
   const char *body;
   size_t body_len;
+  int once;          /* 1: a webhook, never resent once it may have reached the server */
+  const char *const *headers; /* more "Name: value" lines, NULL-terminated (borrowed); NULL = none */
   long status;       /* last HTTP status (0: no response) */
   int attempts;      /* attempts made */
   char *response;    /* NUL-terminated body of the final 2xx response */
@@ -102,10 +109,14 @@ MX_API int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, m
 MX_API void mx_http_request_clear(mx_http_request *r);
 
 /* POST body (JSON text) to url when url's host is in cfg.allow_hosts
- * (otherwise MX_EINVAL naming the host). *status gets the HTTP status;
- * *response (may be NULL) receives the body, owned by the caller (free). */
+ * (otherwise MX_EINVAL naming the host), as a webhook: sent at most once (see
+ * the transport rules). idempotency_key (may be NULL) is sent as the
+ * `Idempotency-Key` header so the receiver can drop a delivery it has already
+ * seen. *status gets the HTTP status; *response (may be NULL) receives the
+ * body, owned by the caller (free). */
 MX_API int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
-                             long *status, char **response, mx_error *err);
+                             const char *idempotency_key, long *status, char **response,
+                             mx_error *err);
 
 /* 1 when url parses and its host (case-insensitive) is in the allow list. */
 MX_API int mx_http_host_allowed(const mx_http_config *cfg, const char *url, char *host,

@@ -332,8 +332,19 @@ static int l_post_json(lua_State *L) {
     else mx_error_set(&err, MX_EINVAL, "merx.http.post_json: host '%s' is not in the run's allow_hosts", host);
     raise_err(L, &err);
   }
-  /* A dry run touches nothing outside: the webhook is reported, not sent. */
+  /* Idempotency-Key "RUN_ID.N": N counts this run's post_json calls from 1
+   * (dry runs count too), so the same call of a rerun from the same state
+   * cannot be confused with another call, and a receiver that saw the key
+   * once can drop a second delivery. */
   mx_run *run = mx_lua_run(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
+  lua_Integer calls = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, calls);
+  lua_setfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
+  char key[96];
+  snprintf(key, sizeof key, "%s.%lld", run ? run->run_id : "", (long long)calls);
+  /* A dry run touches nothing outside: the webhook is reported, not sent. */
   if (run && run->dry_run) {
     fprintf(run->err ? run->err : stderr, "dry run: merx.http.post_json %s (%zu bytes) not sent\n",
             url, strlen(body));
@@ -344,7 +355,9 @@ static int l_post_json(lua_State *L) {
   mx_http_client *c = push_client(L, cfg);
   long status = 0;
   char *resp = NULL;
-  if (mx_http_post_json(c, url, body, &status, &resp, &err) != MX_OK) raise_err(L, &err);
+  if (mx_http_post_json(c, url, body, run && run->run_id[0] ? key : NULL, &status, &resp, &err) !=
+      MX_OK)
+    raise_err(L, &err);
   lua_pushinteger(L, status);
   lua_pushstring(L, resp ? resp : "");
   free(resp);

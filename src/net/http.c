@@ -182,6 +182,19 @@ static double backoff_wait(mx_http_client *c, int attempt, long retry_after) {
   return d / 2 + mx_rng_uniform(&c->rng) * d / 2;
 }
 
+/* Failures where nothing of the request can have reached the server: the
+ * name did not resolve or no connection was made (a timeout counts only
+ * when no connection was ever established). */
+static int failed_before_sending(CURL *e, CURLcode cc) {
+  if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY ||
+      cc == CURLE_COULDNT_CONNECT)
+    return 1;
+  curl_off_t connect_us = 0;
+  return cc == CURLE_OPERATION_TIMEDOUT &&
+         curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK &&
+         connect_us == 0;
+}
+
 static int transport_retryable(CURLcode cc) {
   switch (cc) {
   case CURLE_COULDNT_CONNECT:
@@ -210,6 +223,14 @@ void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size)
   out[j] = 0;
 }
 
+/* Append line to *list; -1 (list unchanged) when memory ran out. */
+static int add_header(struct curl_slist **list, const char *line) {
+  struct curl_slist *h = curl_slist_append(*list, line);
+  if (!h) return -1;
+  *list = h;
+  return 0;
+}
+
 static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *err) {
   if (!s->easy) {
     s->easy = curl_easy_init();
@@ -223,13 +244,14 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   s->overflow = 0;
   s->max = c->cfg.max_response;
   if (s->buf) s->buf[0] = 0;
-  if (!s->headers) {
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h) h = curl_slist_append(h, "Accept: application/json");
-    if (h && c->auth_header) h = curl_slist_append(h, c->auth_header);
-    if (!h) return mx_error_set(err, MX_ENOMEM, "out of memory");
-    s->headers = h;
-  }
+  /* Headers are the request's own: a webhook never carries the LLM key. */
+  curl_slist_free_all(s->headers);
+  s->headers = NULL;
+  int bad = add_header(&s->headers, "Content-Type: application/json") |
+            add_header(&s->headers, "Accept: application/json");
+  if (c->auth_header && !r->once) bad |= add_header(&s->headers, c->auth_header);
+  for (size_t i = 0; r->headers && r->headers[i]; i++) bad |= add_header(&s->headers, r->headers[i]);
+  if (bad) return mx_error_set(err, MX_ENOMEM, "out of memory");
   curl_easy_setopt(e, CURLOPT_URL, r->url);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
@@ -248,6 +270,12 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   curl_easy_setopt(e, CURLOPT_SHARE, c->share);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "merx/" MERX_VERSION);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (r->once) {
+    /* On a reused connection that dies before an answer, libcurl resends
+     * the request by itself; a fresh connection rules that out. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
   if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
     return mx_error_set(err, MX_ENET, "curl_multi_add_handle failed");
   s->busy = 1;
@@ -269,7 +297,8 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
                            r->url, c->cfg.max_response);
       return 0;
     }
-    if (transport_retryable(cc) && retries_left) {
+    int retryable = r->once ? failed_before_sending(s->easy, cc) : transport_retryable(cc);
+    if (retryable && retries_left) {
       *wait = backoff_wait(c, r->attempts - 1, -1);
       return 1;
     }
@@ -289,7 +318,7 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     r->rc = MX_OK;
     return 0;
   }
-  if ((status == 429 || status >= 500) && retries_left) {
+  if ((status == 429 || status >= 500) && retries_left && !r->once) {
     curl_off_t ra = -1;
     if (curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK) ra = -1;
     /* curl reports 0 when the header is absent. */
@@ -429,8 +458,9 @@ int mx_http_host_allowed(const mx_http_config *cfg, const char *url, char *host,
   return ok;
 }
 
-int mx_http_post_json(mx_http_client *c, const char *url, const char *body, long *status,
-                      char **response, mx_error *err) {
+int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
+                      const char *idempotency_key, long *status, char **response,
+                      mx_error *err) {
   if (response) *response = NULL;
   if (status) *status = 0;
   char host[256];
@@ -438,11 +468,21 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body, long
     if (!host[0]) return mx_error_set(err, MX_EINVAL, "not an http(s) URL: '%s'", url);
     return mx_error_set(err, MX_EINVAL, "host '%s' is not in the config's allow_hosts", host);
   }
+  char key_header[300];
+  const char *headers[2] = {NULL, NULL};
+  if (idempotency_key) {
+    if (strlen(idempotency_key) > 255 || strpbrk(idempotency_key, "\r\n"))
+      return mx_error_set(err, MX_EINVAL, "invalid idempotency key (one line, at most 255 bytes)");
+    snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", idempotency_key);
+    headers[0] = key_header;
+  }
   mx_http_request r;
   memset(&r, 0, sizeof r);
   r.url = url;
   r.body = body;
   r.body_len = strlen(body);
+  r.once = 1;
+  r.headers = headers;
   int rc = mx_http_perform(c, &r, 1, err);
   if (status) *status = r.status;
   if (rc == MX_OK && response) {

@@ -427,7 +427,7 @@ static void test_post_json_allow_list(void **state) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/ok/hook", srv.port);
   long status;
   char *resp;
-  assert_int_equal(mx_http_post_json(cl, url, "{\"event\":\"reorder\",\"sku\":\"85123A\"}",
+  assert_int_equal(mx_http_post_json(cl, url, "{\"event\":\"reorder\",\"sku\":\"85123A\"}", NULL,
                                      &status, &resp, &err), MX_OK);
   assert_int_equal(status, 200);
   assert_non_null(strstr(resp, "true"));
@@ -438,10 +438,54 @@ static void test_post_json_allow_list(void **state) {
   assert_string_equal(json_string_value(json_object_get(last, "sku")), "85123A");
   json_decref(s);
   snprintf(url, sizeof url, "http://localhost:%d/ok/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", &status, NULL, &err), MX_EINVAL);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINVAL);
   assert_non_null(strstr(err.message, "'localhost' is not in the config's allow_hosts"));
-  assert_int_equal(mx_http_post_json(cl, "file:///etc/passwd", "{}", &status, NULL, &err),
+  assert_int_equal(mx_http_post_json(cl, "file:///etc/passwd", "{}", NULL, &status, NULL, &err),
                    MX_EINVAL);
+  mx_http_client_free(cl);
+}
+
+/* Hook requests the server received with this prefix. */
+static int hook_requests(const char *prefix) {
+  json_t *s = stats();
+  json_t *hr = json_object_get(s, "hook_requests"), *h;
+  size_t i;
+  int n = 0;
+  json_array_foreach(hr, i, h) n += strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0;
+  json_decref(s);
+  return n;
+}
+
+/* #14.5: a webhook that may have reached the receiver is never sent again
+ * (a timed-out reorder hook became three purchase orders); failures before
+ * the request left (connection refused) are still retried. */
+static void test_webhook_not_resent(void **state) {
+  (void)state;
+  mx_http_config c = cfg_for("ok");
+  c.timeout = 1;
+  c.max_retries = 2;
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_client *cl;
+  mx_error err;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w1-slow3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{\"sku\":\"85123A\"}", "run-1.1", &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "after 1 attempt"));
+  assert_int_equal(hook_requests("w1-slow3"), 1);
+  json_t *st = stats();
+  json_t *hr = json_object_get(st, "hook_requests");
+  json_t *last = json_array_get(hr, json_array_size(hr) - 1);
+  assert_string_equal(json_string_value(json_object_get(last, "idempotency_key")), "run-1.1");
+  json_decref(st);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w2-500x1/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_int_equal(status, 500);
+  assert_int_equal(hook_requests("w2-500x1"), 1);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w3/hook", closed_port());
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "after 3 attempts"));
   mx_http_client_free(cl);
 }
 
@@ -504,6 +548,7 @@ int main(void) {
       cmocka_unit_test(test_api_key),
       cmocka_unit_test(test_chat),
       cmocka_unit_test(test_post_json_allow_list),
+      cmocka_unit_test(test_webhook_not_resent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
