@@ -22,7 +22,9 @@
  *   - TLS peer and host verification are always on; only http and https;
  *     redirects are not followed (so the key is never sent elsewhere);
  *   - the API key is read from the environment variable NAMED by cfg.key_env;
- *     it is only placed in the Authorization header, never in errors or logs;
+ *     it is only placed in the Authorization header of requests to URLs under
+ *     cfg.base_url (never of a webhook), never in errors or logs; a webhook
+ *     host gets only its own cfg.credentials entry, if any;
  *   - a response larger than cfg.max_response bytes is refused (MX_ELIMIT).
  * Errors are MX_ENET (transport, HTTP status, bad JSON from the server),
  * MX_EFORMAT (a well-formed reply with the wrong shape or dimension),
@@ -39,6 +41,16 @@ extern "C" {
 #endif
 
 #define MX_HTTP_MAX_HOSTS 16
+
+/* A webhook host's own credential: header `header` gets "scheme secret"
+ * (just "secret" when scheme is empty), the secret read from the environment
+ * variable named key_env when a request to that host is made. */
+typedef struct mx_http_credential {
+  char host[256];    /* one of allow_hosts (case-insensitive) */
+  char header[64];   /* default "Authorization" */
+  char scheme[32];   /* default "Bearer" for Authorization, "" for other headers */
+  char key_env[128]; /* required */
+} mx_http_credential;
 
 typedef struct mx_http_config {
   char base_url[512];     /* e.g. "http://127.0.0.1:8080/v1"; "" = no server configured */
@@ -57,14 +69,19 @@ typedef struct mx_http_config {
   char cache_dir[512];    /* embedding cache directory ("" = no cache) */
   int n_allow_hosts;      /* hosts merx.http.post_json may call */
   char allow_hosts[MX_HTTP_MAX_HOSTS][256];
+  int n_credentials;      /* webhook hosts with their own credential */
+  mx_http_credential credentials[MX_HTTP_MAX_HOSTS];
+  int allow_insecure;     /* 1: secrets may go over plain http to non-loopback hosts */
 } mx_http_config;
 
 /* Defaults (no server, no key, no cache, no allowed hosts). */
 MX_API mx_http_config mx_http_config_defaults(void);
 
 /* Read a JSON config file into cfg (keys as the field names above, plus
- * "allow_hosts": ["host", ...]; unknown keys are errors naming the key).
- * Fields absent from the file keep their value. */
+ * "allow_hosts": ["host", ...], "allow_insecure": true|false and
+ * "webhook_credentials": {"host": {"key_env": "VAR", "header": "X-Token",
+ * "scheme": ""}, ...}; unknown keys are errors naming the key). Fields absent
+ * from the file keep their value. */
 MX_API int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err);
 
 /* Overlay the environment: MERX_LLM_URL, MERX_LLM_MODEL, MERX_LLM_CHAT_MODEL,
@@ -72,7 +89,8 @@ MX_API int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *
  * MERX_LLM_CACHE. A malformed number is an error naming the variable. */
 MX_API int mx_http_config_from_env(mx_http_config *cfg, mx_error *err);
 
-/* Check ranges and that the key variable (when named) is set. */
+/* Check ranges, that the key variable (when named) is set and that every
+ * webhook credential's host is in allow_hosts. */
 MX_API int mx_http_config_check(const mx_http_config *cfg, mx_error *err);
 
 /* ------------------------------------------------------------ client */

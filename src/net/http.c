@@ -59,6 +59,14 @@ int mx_http_config_check(const mx_http_config *cfg, mx_error *err) {
   if (cfg->concurrency < 1 || cfg->concurrency > 64)
     return mx_error_set(err, MX_EINVAL, "concurrency must be in 1..64");
   if (cfg->max_response < 1024) return mx_error_set(err, MX_EINVAL, "max_response below 1 KiB");
+  for (int i = 0; i < cfg->n_credentials; i++) {
+    int listed = 0;
+    for (int h = 0; h < cfg->n_allow_hosts; h++)
+      listed |= strcasecmp(cfg->allow_hosts[h], cfg->credentials[i].host) == 0;
+    if (!listed)
+      return mx_error_set(err, MX_EINVAL, "webhook_credentials: host '%s' is not in allow_hosts",
+                          cfg->credentials[i].host);
+  }
   if (cfg->key_env[0]) {
     const char *k = getenv(cfg->key_env);
     if (!k || !*k)
@@ -92,6 +100,14 @@ int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out, mx_er
   /* Connections live in the multi handle's pool, so every request of this
    * client may reuse any open connection; keep a few per host. */
   curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->n_easy);
+  for (int i = 0; i < cfg->n_credentials; i++) {
+    int listed = 0;
+    for (int h = 0; h < cfg->n_allow_hosts; h++)
+      listed |= strcasecmp(cfg->allow_hosts[h], cfg->credentials[i].host) == 0;
+    if (!listed)
+      return mx_error_set(err, MX_EINVAL, "webhook_credentials: host '%s' is not in allow_hosts",
+                          cfg->credentials[i].host);
+  }
   if (cfg->key_env[0]) {
     const char *k = getenv(cfg->key_env);
     size_t n = strlen(k) + 32;
@@ -101,6 +117,7 @@ int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out, mx_er
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     }
     snprintf(c->auth_header, n, "Authorization: Bearer %s", k);
+    mx_secret_add(k);
   }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -118,8 +135,7 @@ void mx_http_client_free(mx_http_client *c) {
   if (c->share) curl_share_cleanup(c->share);
   if (c->auth_header) {
     /* Do not leave the key lying in freed memory. */
-    volatile char *p = c->auth_header;
-    while (*p) *p++ = 0;
+    mx_secure_zero(c->auth_header, strlen(c->auth_header));
     free(c->auth_header);
   }
   free(c);
@@ -469,12 +485,30 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
     return mx_error_set(err, MX_EINVAL, "host '%s' is not in the config's allow_hosts", host);
   }
   char key_header[300];
-  const char *headers[2] = {NULL, NULL};
+  const char *headers[3] = {NULL, NULL, NULL};
+  int nh = 0;
   if (idempotency_key) {
     if (strlen(idempotency_key) > 255 || strpbrk(idempotency_key, "\r\n"))
       return mx_error_set(err, MX_EINVAL, "invalid idempotency key (one line, at most 255 bytes)");
     snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", idempotency_key);
-    headers[0] = key_header;
+    headers[nh++] = key_header;
+  }
+  /* The host's own credential, never the LLM key. */
+  char *cred = NULL;
+  const mx_http_credential *cr = NULL;
+  for (int i = 0; i < c->cfg.n_credentials; i++)
+    if (strcasecmp(c->cfg.credentials[i].host, host) == 0) cr = &c->cfg.credentials[i];
+  if (cr) {
+    const char *secret = getenv(cr->key_env);
+    if (!secret || !*secret || strpbrk(secret, "\r\n"))
+      return mx_error_set(err, MX_EINVAL,
+                          "webhook credential of host '%s': environment variable %s is not set, "
+                          "empty or not one line", host, cr->key_env);
+    mx_secret_add(secret);
+    size_t n = strlen(cr->header) + strlen(cr->scheme) + strlen(secret) + 4;
+    if (!(cred = malloc(n))) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    snprintf(cred, n, "%s: %s%s%s", cr->header, cr->scheme, cr->scheme[0] ? " " : "", secret);
+    headers[nh++] = cred;
   }
   mx_http_request r;
   memset(&r, 0, sizeof r);
@@ -484,6 +518,10 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
   r.once = 1;
   r.headers = headers;
   int rc = mx_http_perform(c, &r, 1, err);
+  if (cred) {
+    mx_secure_zero(cred, strlen(cred));
+    free(cred);
+  }
   if (status) *status = r.status;
   if (rc == MX_OK && response) {
     *response = r.response;

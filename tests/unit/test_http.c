@@ -489,6 +489,91 @@ static void test_webhook_not_resent(void **state) {
   mx_http_client_free(cl);
 }
 
+/* The last hook request with this prefix (caller decrefs the returned stats). */
+static json_t *last_hook(const char *prefix, json_t **st) {
+  *st = stats();
+  json_t *hr = json_object_get(*st, "hook_requests"), *h, *found = NULL;
+  size_t i;
+  json_array_foreach(hr, i, h) if (strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0) found = h;
+  assert_non_null(found);
+  return found;
+}
+
+/* #14.11: the LLM key went to every allow-listed webhook host. */
+static void test_webhook_gets_no_llm_key(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  mx_http_config c = cfg_for("ok");
+  strcpy(c.key_env, "FAKE_LLM_KEY_T");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_client *cl;
+  mx_error err;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k1/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  json_t *st, *h = last_hook("k1", &st);
+  assert_true(json_is_null(json_object_get(h, "authorization")));
+  json_decref(st);
+  mx_http_client_free(cl);
+}
+
+/* #14.11: a webhook host gets its own configured credential, only it. */
+static void test_webhook_credentials(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  setenv("HOOK_TOKEN_T", "hook-token-42", 1);
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"base_url\": \"http://127.0.0.1:%d/ok/v1\", \"key_env\": \"FAKE_LLM_KEY_T\",\n"
+           " \"allow_hosts\": [\"127.0.0.1\", \"localhost\"],\n"
+           " \"webhook_credentials\": {\"127.0.0.1\": {\"key_env\": \"HOOK_TOKEN_T\", \"header\": \"X-Hook-Token\"},\n"
+           "                         \"localhost\": {\"key_env\": \"HOOK_TOKEN_T\"}}}",
+           srv.port);
+  mx_http_config c = mx_http_config_defaults();
+  mx_error err;
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred.json", text), &err), MX_OK);
+  assert_int_equal(c.n_credentials, 2);
+  mx_http_client *cl;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k2/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  json_t *st, *h = last_hook("k2", &st);
+  assert_true(json_is_null(json_object_get(h, "authorization")));
+  assert_string_equal(json_string_value(json_object_get(h, "x_hook_token")), "hook-token-42");
+  json_decref(st);
+  /* Authorization defaults to the Bearer scheme. */
+  snprintf(url, sizeof url, "http://localhost:%d/k3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  h = last_hook("k3", &st);
+  assert_string_equal(json_string_value(json_object_get(h, "authorization")), "Bearer hook-token-42");
+  json_decref(st);
+  /* An unset credential variable is an error naming it, nothing is sent. */
+  unsetenv("HOOK_TOKEN_T");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k4/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "HOOK_TOKEN_T"));
+  assert_int_equal(hook_requests("k4"), 0);
+  mx_http_client_free(cl);
+  /* A credential for a host that is not allowed, unknown keys, no key_env. */
+  c = mx_http_config_defaults();
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred2.json",
+                   "{\"webhook_credentials\": {\"hooks.example\": {\"key_env\": \"FAKE_LLM_KEY_T\"}}}"),
+                   &err), MX_OK);
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "'hooks.example' is not in allow_hosts"));
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred3.json",
+                   "{\"webhook_credentials\": {\"h\": {\"key_env\": \"X\", \"token\": \"abc\"}}}"),
+                   &err), MX_EPARSE);
+  assert_string_equal(err.field, "token");
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred4.json",
+                   "{\"webhook_credentials\": {\"h\": {\"header\": \"X-Token\"}}}"), &err), MX_EPARSE);
+  assert_string_equal(err.field, "key_env");
+}
+
 static void test_config_file_and_env(void **state) {
   (void)state;
   mx_http_config c = mx_http_config_defaults();
@@ -549,6 +634,8 @@ int main(void) {
       cmocka_unit_test(test_chat),
       cmocka_unit_test(test_post_json_allow_list),
       cmocka_unit_test(test_webhook_not_resent),
+      cmocka_unit_test(test_webhook_gets_no_llm_key),
+      cmocka_unit_test(test_webhook_credentials),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
