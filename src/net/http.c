@@ -239,6 +239,13 @@ void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size)
   out[j] = 0;
 }
 
+/* Is url base itself or below it ("BASE/...", "BASE?...")? */
+static int url_under(const char *base, const char *url) {
+  size_t n = strlen(base);
+  while (n > 0 && base[n - 1] == '/') n--;
+  return n > 0 && strncmp(url, base, n) == 0 && (url[n] == 0 || url[n] == '/' || url[n] == '?');
+}
+
 /* Append line to *list; -1 (list unchanged) when memory ran out. */
 static int add_header(struct curl_slist **list, const char *line) {
   struct curl_slist *h = curl_slist_append(*list, line);
@@ -265,7 +272,8 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   s->headers = NULL;
   int bad = add_header(&s->headers, "Content-Type: application/json") |
             add_header(&s->headers, "Accept: application/json");
-  if (c->auth_header && !r->once) bad |= add_header(&s->headers, c->auth_header);
+  if (c->auth_header && !r->once && url_under(c->cfg.base_url, r->url))
+    bad |= add_header(&s->headers, c->auth_header);
   for (size_t i = 0; r->headers && r->headers[i]; i++) bad |= add_header(&s->headers, r->headers[i]);
   if (bad) return mx_error_set(err, MX_ENOMEM, "out of memory");
   curl_easy_setopt(e, CURLOPT_URL, r->url);
