@@ -230,12 +230,18 @@ static int transport_retryable(CURLcode cc) {
 
 void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size) {
   if (size == 0) return;
+  /* Redact before cutting, so a secret across the cut cannot leave its
+   * first half behind. 4 KiB of body covers the 200 bytes shown and any
+   * secret that starts inside them. */
+  static const size_t window = 4096;
+  char clean[3 * 4096];
+  size_t n = mx_redact(body, len < window ? len : window, clean, sizeof clean);
   size_t j = 0;
-  for (size_t i = 0; i < len && j + 4 < size && i < 200; i++) {
-    unsigned char ch = (unsigned char)body[i];
+  for (size_t i = 0; i < n && j + 4 < size && i < 200; i++) {
+    unsigned char ch = (unsigned char)clean[i];
     out[j++] = (ch < 32 || ch == 127) ? ' ' : (char)ch;
   }
-  if (len > 200 && j + 4 < size) out[j++] = '.', out[j++] = '.', out[j++] = '.';
+  if ((n > 200 || len > window) && j + 4 < size) out[j++] = '.', out[j++] = '.', out[j++] = '.';
   out[j] = 0;
 }
 

@@ -321,7 +321,11 @@ static char *log_tail(const char *path) {
   }
   size_t len = strlen(s);
   while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) s[--len] = 0;
-  return mx_strdup(s);
+  /* The runs table and `merx runs --json` never hold a bearer-shaped token,
+   * whatever the script printed. */
+  char clean[sizeof buf * 2];
+  mx_redact(s, len, clean, sizeof clean);
+  return mx_strdup(clean);
 }
 
 const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,

@@ -574,6 +574,52 @@ static void test_webhook_credentials(void **state) {
   assert_string_equal(err.field, "key_env");
 }
 
+/* #14.12: a server that echoes the key must not put it in merx's messages
+ * (stderr, run logs, the runs table): the key's bytes and bearer-shaped
+ * tokens are redacted from every excerpt of an answer. */
+static void test_echoed_key_redacted(void **state) {
+  (void)state;
+  char out[256];
+  const char *shapes = "task-list sk-abcdef123 Bearer abc.def/ghi= sk-ab";
+  mx_redact(shapes, strlen(shapes), out, sizeof out);
+  assert_string_equal(out, "task-list sk-[redacted] Bearer [redacted] sk-ab");
+  mx_error err;
+  setenv("ECHO_KEY_T", "sk-echo-secret-123456", 1);
+  mx_http_config c = cfg_for("echo");
+  strcpy(c.key_env, "ECHO_KEY_T");
+  assert_int_equal(embed_fail(&c, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "HTTP 401"));
+  assert_non_null(strstr(err.message, "Bearer [redacted]"));
+  assert_null(strstr(err.message, "echo-secret"));
+  /* a key of no known shape: its bytes */
+  setenv("ECHO_KEY2_T", "plainsecretvalue42", 1);
+  strcpy(c.key_env, "ECHO_KEY2_T");
+  assert_int_equal(embed_fail(&c, &err), MX_ENET);
+  assert_null(strstr(err.message, "plainsecretvalue42"));
+  /* quoted from a 200 answer's error.message */
+  c = cfg_for("echo200");
+  strcpy(c.key_env, "ECHO_KEY2_T");
+  assert_int_equal(embed_fail(&c, &err), MX_EFORMAT);
+  assert_non_null(strstr(err.message, "invalid api key: Bearer [redacted]"));
+  assert_null(strstr(err.message, "plainsecretvalue42"));
+  /* a webhook credential echoed back */
+  setenv("HOOK_TOKEN2_T", "hooksecretzz9", 1);
+  c = cfg_for("ok");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_credential cr = {"127.0.0.1", "Authorization", "Token", "HOOK_TOKEN2_T"};
+  c.credentials[c.n_credentials++] = cr;
+  mx_http_client *cl;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/h-echo/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "HTTP 401"));
+  assert_non_null(strstr(err.message, "Token [redacted]"));
+  assert_null(strstr(err.message, "hooksecretzz9"));
+  mx_http_client_free(cl);
+}
+
 static void test_config_file_and_env(void **state) {
   (void)state;
   mx_http_config c = mx_http_config_defaults();
@@ -636,6 +682,7 @@ int main(void) {
       cmocka_unit_test(test_webhook_not_resent),
       cmocka_unit_test(test_webhook_gets_no_llm_key),
       cmocka_unit_test(test_webhook_credentials),
+      cmocka_unit_test(test_echoed_key_redacted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
