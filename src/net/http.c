@@ -11,7 +11,9 @@
 #include "net/internal.h"
 #include "util/util.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,44 @@ mx_http_config mx_http_config_defaults(void) {
   return c;
 }
 
+/* Split an http(s) URL: 1 and its host (as written, IPv6 in brackets) and
+ * whether it is https; 0 for anything else. */
+static int http_url_host(const char *url, char *host, size_t size, int *https) {
+  if (size) host[0] = 0;
+  CURLU *u = curl_url();
+  char *h = NULL, *scheme = NULL;
+  int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+           (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
+  if (ok) {
+    if (size) snprintf(host, size, "%s", h);
+    *https = strcasecmp(scheme, "https") == 0;
+  }
+  curl_free(h);
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+/* May a secret go to url? Yes over https, and over plain http only to a
+ * loopback host (127.0.0.0/8, ::1, "localhost"), where nothing crosses a
+ * network. *host gets the URL's host. */
+static int secret_may_go_to(const char *url, char *host, size_t size) {
+  int https = 0;
+  if (!http_url_host(url, host, size, &https)) return 0;
+  if (https) return 1;
+  char bare[256];
+  size_t n = strlen(host);
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']') snprintf(bare, sizeof bare, "%.*s", (int)(n - 2), host + 1);
+  else snprintf(bare, sizeof bare, "%s", host);
+  struct in_addr a4;
+  struct in6_addr a6;
+  return strcasecmp(bare, "localhost") == 0 ||
+         (inet_pton(AF_INET, bare, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+         (inet_pton(AF_INET6, bare, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+}
+
 int mx_http_config_check(const mx_http_config *cfg, mx_error *err) {
   if (cfg->batch_size < 1 || cfg->batch_size > 100000)
     return mx_error_set(err, MX_EINVAL, "batch_size must be in 1..100000");
@@ -67,6 +107,13 @@ int mx_http_config_check(const mx_http_config *cfg, mx_error *err) {
       return mx_error_set(err, MX_EINVAL, "webhook_credentials: host '%s' is not in allow_hosts",
                           cfg->credentials[i].host);
   }
+  char host[256];
+  if (cfg->key_env[0] && cfg->base_url[0] && !cfg->allow_insecure &&
+      !secret_may_go_to(cfg->base_url, host, sizeof host))
+    return mx_error_set(err, MX_EINVAL,
+                        "refusing to send the API key (key_env %s) over plain http to '%s': use "
+                        "https, a loopback host, or \"allow_insecure\": true in the config",
+                        cfg->key_env, host);
   if (cfg->key_env[0]) {
     const char *k = getenv(cfg->key_env);
     if (!k || !*k)
@@ -469,22 +516,13 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
 
 int mx_http_host_allowed(const mx_http_config *cfg, const char *url, char *host,
                          size_t host_size) {
+  char h[256];
+  int https, ok = 0;
   if (host_size) host[0] = 0;
-  CURLU *u = curl_url();
-  if (!u) return 0;
-  char *h = NULL, *scheme = NULL;
-  int ok = 0;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0)) {
-    if (host_size) snprintf(host, host_size, "%s", h);
-    for (int i = 0; i < cfg->n_allow_hosts; i++)
-      if (strcasecmp(cfg->allow_hosts[i], h) == 0) ok = 1;
-  }
-  curl_free(h);
-  curl_free(scheme);
-  curl_url_cleanup(u);
+  if (!http_url_host(url, h, sizeof h, &https)) return 0;
+  if (host_size) snprintf(host, host_size, "%s", h);
+  for (int i = 0; i < cfg->n_allow_hosts; i++)
+    if (strcasecmp(cfg->allow_hosts[i], h) == 0) ok = 1;
   return ok;
 }
 
@@ -512,6 +550,11 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
   const mx_http_credential *cr = NULL;
   for (int i = 0; i < c->cfg.n_credentials; i++)
     if (strcasecmp(c->cfg.credentials[i].host, host) == 0) cr = &c->cfg.credentials[i];
+  char where[256];
+  if (cr && !c->cfg.allow_insecure && !secret_may_go_to(url, where, sizeof where))
+    return mx_error_set(err, MX_EINVAL,
+                        "refusing to send the webhook credential of host '%s' over plain http: use "
+                        "https, or \"allow_insecure\": true in the config", host);
   if (cr) {
     const char *secret = getenv(cr->key_env);
     if (!secret || !*secret || strpbrk(secret, "\r\n"))

@@ -620,6 +620,54 @@ static void test_echoed_key_redacted(void **state) {
   mx_http_client_free(cl);
 }
 
+/* #14.13: secrets go over TLS only, except to a loopback host or with an
+ * explicit allow_insecure. */
+static void test_plain_http_refused(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  mx_http_config c = mx_http_config_defaults();
+  strcpy(c.model, "m");
+  strcpy(c.key_env, "FAKE_LLM_KEY_T");
+  mx_http_client *cl;
+  mx_error err;
+  static const char *refused[] = {"http://10.255.255.1:9/v1", "http://localhost.evil.com/v1",
+                                  "http://127.0.0.1.nip.io/v1", "HTTP://llm.example/v1"};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    snprintf(c.base_url, sizeof c.base_url, "%s", refused[i]);
+    assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_EINVAL);
+    assert_non_null(strstr(err.message, "plain http"));
+    assert_non_null(strstr(err.message, "allow_insecure"));
+  }
+  static const char *fine[] = {"https://10.255.255.1/v1", "http://localhost:9/v1",
+                               "http://127.1.2.3:9/v1", "http://[::1]:9/v1", "http://LOCALHOST/v1"};
+  for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+    snprintf(c.base_url, sizeof c.base_url, "%s", fine[i]);
+    if (mx_http_client_create(&c, &cl, &err) != MX_OK) fail_msg("%s: %s", fine[i], err.message);
+    mx_http_client_free(cl);
+  }
+  snprintf(c.base_url, sizeof c.base_url, "http://10.255.255.1:9/v1");
+  c.allow_insecure = 1;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_free(cl);
+  c.allow_insecure = 0;
+  c.key_env[0] = 0; /* no key, nothing to protect */
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_free(cl);
+  /* a webhook credential is refused over plain http before anything is sent */
+  setenv("HOOK_TOKEN3_T", "hook-token-3", 1);
+  c = mx_http_config_defaults();
+  c.connect_timeout = 1;
+  c.max_retries = 0;
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "10.255.255.1");
+  mx_http_credential cr = {"10.255.255.1", "Authorization", "Bearer", "HOOK_TOKEN3_T"};
+  c.credentials[c.n_credentials++] = cr;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  long status;
+  assert_int_equal(mx_http_post_json(cl, "http://10.255.255.1:9/hook", "{}", NULL, &status, NULL, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "plain http"));
+  mx_http_client_free(cl);
+}
+
 static void test_config_file_and_env(void **state) {
   (void)state;
   mx_http_config c = mx_http_config_defaults();
@@ -683,6 +731,7 @@ int main(void) {
       cmocka_unit_test(test_webhook_gets_no_llm_key),
       cmocka_unit_test(test_webhook_credentials),
       cmocka_unit_test(test_echoed_key_redacted),
+      cmocka_unit_test(test_plain_http_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
