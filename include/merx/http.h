@@ -102,6 +102,14 @@ MX_API int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out
 MX_API void mx_http_client_free(mx_http_client *c);
 MX_API const mx_http_config *mx_http_client_config(const mx_http_client *c);
 
+/* Bound every later call on c by its caller's limits: no call lasts past
+ * `seconds` from now (0 = no bound; each attempt's timeout is cut to the
+ * time left, and a retry that cannot start in time is not made), and a call
+ * ends within about 0.1 s once stop(ud) returns non-zero (stop NULL = never).
+ * Such a call fails with MX_EINTERRUPTED, saying which limit ended it. */
+MX_API void mx_http_client_set_limit(mx_http_client *c, double seconds, int (*stop)(void *ud),
+                                     void *ud);
+
 /* One POST of a JSON body. The caller fills url and body (borrowed for the
  * call); perform fills the rest. response is owned by the request: release it
  * with mx_http_request_clear. */

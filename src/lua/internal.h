@@ -52,6 +52,9 @@ typedef struct mx_run {
   int n_files, cap_files;
 } mx_run;
 
+/* Has mx_script_interrupt been called (a signal asked every run to stop)? */
+int mx_script_interrupted(void);
+
 /* The run of a state (stored in the registry by the module opener). */
 mx_run *mx_lua_run(lua_State *L);
 void mx_lua_set_run(lua_State *L, mx_run *run);

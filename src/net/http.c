@@ -29,6 +29,9 @@ struct mx_http_client {
   int n_easy;
   char *auth_header; /* "Authorization: Bearer ..." or NULL; never printed */
   mx_rng rng;
+  double deadline;        /* mx_now_seconds() bound on every call; 0 = none */
+  int (*stop)(void *ud);  /* polled while waiting; non-zero ends the call */
+  void *stop_ud;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -190,6 +193,19 @@ void mx_http_client_free(mx_http_client *c) {
 
 const mx_http_config *mx_http_client_config(const mx_http_client *c) { return &c->cfg; }
 
+void mx_http_client_set_limit(mx_http_client *c, double seconds, int (*stop)(void *ud), void *ud) {
+  c->deadline = seconds > 0 ? mx_now_seconds() + seconds : 0;
+  c->stop = stop;
+  c->stop_ud = ud;
+}
+
+/* Why the caller's limits end a call now: NULL while they hold. */
+static const char *limit_reached(const mx_http_client *c) {
+  if (c->stop && c->stop(c->stop_ud)) return "stopped by its caller (interrupted)";
+  if (c->deadline > 0 && mx_now_seconds() >= c->deadline) return "stopped: the time limit ran out";
+  return NULL;
+}
+
 void mx_http_request_clear(mx_http_request *r) {
   if (!r) return;
   free(r->response);
@@ -207,6 +223,7 @@ typedef struct slot {
   size_t len, cap, max;
   int overflow;
   int busy;
+  int cut; /* this attempt's timeouts were cut to the caller's deadline */
 } slot;
 
 typedef struct pending {
@@ -336,8 +353,17 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->cfg.connect_timeout * 1000));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->cfg.timeout * 1000));
+  /* Each attempt gets its own timeouts, cut to what the caller has left. */
+  double total = c->cfg.timeout, connect = c->cfg.connect_timeout;
+  s->cut = 0;
+  if (c->deadline > 0) {
+    double left = c->deadline - mx_now_seconds();
+    if (left < 0.001) left = 0.001;
+    if (connect > left) connect = left, s->cut = 1;
+    if (total > left) total = left, s->cut = 1;
+  }
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect * 1000) + 1);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(total * 1000) + 1);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -360,6 +386,11 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   return MX_OK;
 }
 
+/* Can a retry after wait seconds start before the caller's deadline? */
+static int retry_in_time(const mx_http_client *c, double wait) {
+  return c->deadline <= 0 || mx_now_seconds() + wait < c->deadline;
+}
+
 /* Judge a finished attempt. Returns 1 when it should be retried (with *wait
  * set), 0 when the request is finished (r->rc set). */
 static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
@@ -368,6 +399,13 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
   curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
   r->status = status;
   int retries_left = r->attempts <= c->cfg.max_retries;
+  const char *why = limit_reached(c);
+  if (!why && cc == CURLE_OPERATION_TIMEDOUT && s->cut) why = "stopped: the time limit ran out";
+  if (why && !(cc == CURLE_OK && status >= 200 && status < 300)) {
+    r->rc = mx_error_set(&r->err, MX_EINTERRUPTED, "%s: %s (after %d attempt%s)", r->url, why,
+                         r->attempts, r->attempts == 1 ? "" : "s");
+    return 0;
+  }
   if (cc != CURLE_OK) {
     if (s->overflow) {
       r->rc = mx_error_set(&r->err, MX_ELIMIT, "%s: response larger than %zu bytes, refused",
@@ -377,10 +415,11 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     int retryable = r->once ? failed_before_sending(s->easy, cc) : transport_retryable(cc);
     if (retryable && retries_left) {
       *wait = backoff_wait(c, r->attempts - 1, -1);
-      return 1;
+      if (retry_in_time(c, *wait)) return 1;
     }
-    r->rc = mx_error_set(&r->err, MX_ENET, "%s: %s (after %d attempt%s)", r->url,
-                         curl_easy_strerror(cc), r->attempts, r->attempts == 1 ? "" : "s");
+    r->rc = mx_error_set(&r->err, MX_ENET, "%s: %s (after %d attempt%s%s)", r->url,
+                         curl_easy_strerror(cc), r->attempts, r->attempts == 1 ? "" : "s",
+                         retryable && retries_left ? "; no time left for a retry" : "");
     return 0;
   }
   if (status >= 200 && status < 300) {
@@ -395,17 +434,19 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     r->rc = MX_OK;
     return 0;
   }
-  if ((status == 429 || status >= 500) && retries_left && !r->once) {
+  int retryable = (status == 429 || status >= 500) && retries_left && !r->once;
+  if (retryable) {
     curl_off_t ra = -1;
     if (curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK) ra = -1;
     /* curl reports 0 when the header is absent. */
     *wait = backoff_wait(c, r->attempts - 1, ra > 0 ? (long)ra : -1);
-    return 1;
+    if (retry_in_time(c, *wait)) return 1;
   }
   char ex[256];
   mx_http_error_excerpt(s->buf ? s->buf : "", s->len, ex, sizeof ex);
-  r->rc = mx_error_set(&r->err, MX_ENET, "%s: HTTP %ld after %d attempt%s%s%s", r->url, status,
-                       r->attempts, r->attempts == 1 ? "" : "s", ex[0] ? ": " : "", ex);
+  r->rc = mx_error_set(&r->err, MX_ENET, "%s: HTTP %ld after %d attempt%s%s%s%s", r->url, status,
+                       r->attempts, r->attempts == 1 ? "" : "s",
+                       retryable ? " (no time left for a retry)" : "", ex[0] ? ": " : "", ex);
   return 0;
 }
 
@@ -431,6 +472,19 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
   size_t remaining = n, next_scan = 0;
   int rc = MX_OK;
   while (remaining > 0 && rc == MX_OK) {
+    const char *why = limit_reached(c);
+    if (why) {
+      /* The caller's time or patience is over: end what is in flight or
+       * waiting for a retry (in-flight transfers are removed below). */
+      for (size_t i = 0; i < n; i++) {
+        if (p[i].done) continue;
+        mx_http_request *r = p[i].req;
+        r->rc = mx_error_set(&r->err, MX_EINTERRUPTED, "%s: %s (after %d attempt%s)", r->url,
+                             why, r->attempts, r->attempts == 1 ? "" : "s");
+        p[i].done = 1;
+      }
+      break;
+    }
     double now = mx_now_seconds(), soonest = -1;
     /* Fill free slots with requests whose wait is over. */
     for (int k = 0; k < c->n_easy && rc == MX_OK; k++) {
@@ -480,10 +534,10 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
       any_free |= !slots[k].busy;
     }
     /* Sleep in curl until a socket is ready or the next retry is due. */
-    long ms = 1000;
+    long ms = c->stop ? 100 : 1000; /* poll the stop flag at least every 0.1 s */
     if (any_free && soonest >= 0) {
       double d = (soonest - mx_now_seconds()) * 1000;
-      ms = d <= 0 ? 0 : d > 1000 ? 1000 : (long)d + 1;
+      ms = d <= 0 ? 0 : d > ms ? ms : (long)d + 1;
     }
     if (any_busy) {
       curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL);

@@ -668,6 +668,39 @@ static void test_plain_http_refused(void **state) {
   mx_http_client_free(cl);
 }
 
+static int polls;
+static int stop_after_polls(void *ud) {
+  (void)ud;
+  return ++polls > 3;
+}
+
+/* #14.6: a caller's deadline and stop flag end a call that the server would
+ * answer (after 3 s, within the 10 s per-attempt timeout). */
+static void test_caller_limits(void **state) {
+  (void)state;
+  mx_http_config c = cfg_for("l1-slow3");
+  mx_http_client *cl;
+  mx_error err;
+  float *v = NULL;
+  uint32_t dim;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_set_limit(cl, 0.5, NULL, NULL);
+  assert_int_equal(mx_openai_embed(cl, texts, NTEXTS, &v, &dim, NULL, &err), MX_EINTERRUPTED);
+  assert_non_null(strstr(err.message, "time limit"));
+  mx_http_client_free(cl);
+  c = cfg_for("l2-slow3");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_set_limit(cl, 0, stop_after_polls, NULL);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/l2-slow3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINTERRUPTED);
+  assert_non_null(strstr(err.message, "interrupted"));
+  assert_true(polls > 3);
+  mx_http_client_free(cl);
+}
+
 static void test_config_file_and_env(void **state) {
   (void)state;
   mx_http_config c = mx_http_config_defaults();
@@ -732,6 +765,7 @@ int main(void) {
       cmocka_unit_test(test_webhook_credentials),
       cmocka_unit_test(test_echoed_key_redacted),
       cmocka_unit_test(test_plain_http_refused),
+      cmocka_unit_test(test_caller_limits),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
