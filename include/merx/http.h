@@ -14,10 +14,17 @@
  *     at most cfg.max_retries times, waiting base·2^attempt seconds with "equal
  *     jitter" (half fixed, half random), or what the server's Retry-After says
  *     (capped at cfg.backoff_max);
+ *   - a webhook (a request with `once` set, as mx_http_post_json sends) is
+ *     never sent twice: only failures before anything was sent (DNS, connect)
+ *     are retried, never a timeout, a reset or an HTTP status, and it always
+ *     opens a fresh connection (so libcurl's own resend on a stale reused
+ *     connection cannot happen);
  *   - TLS peer and host verification are always on; only http and https;
  *     redirects are not followed (so the key is never sent elsewhere);
  *   - the API key is read from the environment variable NAMED by cfg.key_env;
- *     it is only placed in the Authorization header, never in errors or logs;
+ *     it is only placed in the Authorization header of requests to URLs under
+ *     cfg.base_url (never of a webhook), never in errors or logs; a webhook
+ *     host gets only its own cfg.credentials entry, if any;
  *   - a response larger than cfg.max_response bytes is refused (MX_ELIMIT).
  * Errors are MX_ENET (transport, HTTP status, bad JSON from the server),
  * MX_EFORMAT (a well-formed reply with the wrong shape or dimension),
@@ -34,6 +41,16 @@ extern "C" {
 #endif
 
 #define MX_HTTP_MAX_HOSTS 16
+
+/* A webhook host's own credential: header `header` gets "scheme secret"
+ * (just "secret" when scheme is empty), the secret read from the environment
+ * variable named key_env when a request to that host is made. */
+typedef struct mx_http_credential {
+  char host[256];    /* one of allow_hosts (case-insensitive) */
+  char header[64];   /* default "Authorization" */
+  char scheme[32];   /* default "Bearer" for Authorization, "" for other headers */
+  char key_env[128]; /* required */
+} mx_http_credential;
 
 typedef struct mx_http_config {
   char base_url[512];     /* e.g. "http://127.0.0.1:8080/v1"; "" = no server configured */
@@ -52,14 +69,19 @@ typedef struct mx_http_config {
   char cache_dir[512];    /* embedding cache directory ("" = no cache) */
   int n_allow_hosts;      /* hosts merx.http.post_json may call */
   char allow_hosts[MX_HTTP_MAX_HOSTS][256];
+  int n_credentials;      /* webhook hosts with their own credential */
+  mx_http_credential credentials[MX_HTTP_MAX_HOSTS];
+  int allow_insecure;     /* 1: secrets may go over plain http to non-loopback hosts */
 } mx_http_config;
 
 /* Defaults (no server, no key, no cache, no allowed hosts). */
 MX_API mx_http_config mx_http_config_defaults(void);
 
 /* Read a JSON config file into cfg (keys as the field names above, plus
- * "allow_hosts": ["host", ...]; unknown keys are errors naming the key).
- * Fields absent from the file keep their value. */
+ * "allow_hosts": ["host", ...], "allow_insecure": true|false and
+ * "webhook_credentials": {"host": {"key_env": "VAR", "header": "X-Token",
+ * "scheme": ""}, ...}; unknown keys are errors naming the key). Fields absent
+ * from the file keep their value. */
 MX_API int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err);
 
 /* Overlay the environment: MERX_LLM_URL, MERX_LLM_MODEL, MERX_LLM_CHAT_MODEL,
@@ -67,7 +89,8 @@ MX_API int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *
  * MERX_LLM_CACHE. A malformed number is an error naming the variable. */
 MX_API int mx_http_config_from_env(mx_http_config *cfg, mx_error *err);
 
-/* Check ranges and that the key variable (when named) is set. */
+/* Check ranges, that the key variable (when named) is set and that every
+ * webhook credential's host is in allow_hosts. */
 MX_API int mx_http_config_check(const mx_http_config *cfg, mx_error *err);
 
 /* ------------------------------------------------------------ client */
@@ -79,6 +102,14 @@ MX_API int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out
 MX_API void mx_http_client_free(mx_http_client *c);
 MX_API const mx_http_config *mx_http_client_config(const mx_http_client *c);
 
+/* Bound every later call on c by its caller's limits: no call lasts past
+ * `seconds` from now (0 = no bound; each attempt's timeout is cut to the
+ * time left, and a retry that cannot start in time is not made), and a call
+ * ends within about 0.1 s once stop(ud) returns non-zero (stop NULL = never).
+ * Such a call fails with MX_EINTERRUPTED, saying which limit ended it. */
+MX_API void mx_http_client_set_limit(mx_http_client *c, double seconds, int (*stop)(void *ud),
+                                     void *ud);
+
 /* One POST of a JSON body. The caller fills url and body (borrowed for the
  * call); perform fills the rest. response is owned by the request: release it
  * with mx_http_request_clear. */
@@ -86,6 +117,8 @@ typedef struct mx_http_request {
   const char *url;
   const char *body;
   size_t body_len;
+  int once;          /* 1: a webhook, never resent once it may have reached the server */
+  const char *const *headers; /* more "Name: value" lines, NULL-terminated (borrowed); NULL = none */
   long status;       /* last HTTP status (0: no response) */
   int attempts;      /* attempts made */
   char *response;    /* NUL-terminated body of the final 2xx response */
@@ -102,10 +135,14 @@ MX_API int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, m
 MX_API void mx_http_request_clear(mx_http_request *r);
 
 /* POST body (JSON text) to url when url's host is in cfg.allow_hosts
- * (otherwise MX_EINVAL naming the host). *status gets the HTTP status;
- * *response (may be NULL) receives the body, owned by the caller (free). */
+ * (otherwise MX_EINVAL naming the host), as a webhook: sent at most once (see
+ * the transport rules). idempotency_key (may be NULL) is sent as the
+ * `Idempotency-Key` header so the receiver can drop a delivery it has already
+ * seen. *status gets the HTTP status; *response (may be NULL) receives the
+ * body, owned by the caller (free). */
 MX_API int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
-                             long *status, char **response, mx_error *err);
+                             const char *idempotency_key, long *status, char **response,
+                             mx_error *err);
 
 /* 1 when url parses and its host (case-insensitive) is in the allow list. */
 MX_API int mx_http_host_allowed(const mx_http_config *cfg, const char *url, char *host,

@@ -94,6 +94,10 @@ typedef struct mx_job {
   double retry_delay; /* first backoff, seconds (default 30); doubles per attempt */
   mx_overlap overlap;
   mx_missed missed;
+  /* Names of environment variables passed to the run beyond merx's clean
+   * set (the file's `env` list, then the job's). */
+  int nenv;
+  char **env;
 } mx_job;
 
 typedef struct mx_schedule {

@@ -58,6 +58,9 @@ typedef struct mx_run {
   int n_inputs, cap_inputs;
 } mx_run;
 
+/* Has mx_script_interrupt been called (a signal asked every run to stop)? */
+int mx_script_interrupted(void);
+
 /* The run of a state (stored in the registry by the module opener). */
 mx_run *mx_lua_run(lua_State *L);
 void mx_lua_set_run(lua_State *L, mx_run *run);

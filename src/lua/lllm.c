@@ -25,6 +25,38 @@ static const char *CFG_KEY = "merx.llm.config";
  * the calling script's position. */
 static int raise_err(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
+/* A call cut short by the run's limits (MX_EINTERRUPTED from the client)
+ * stops the run, as the hook would have: the message names the script line
+ * and the limit, and no pcall can swallow it (the sandbox re-raises). */
+static int raise_http(lua_State *L, const mx_error *err, const char *fn) {
+  mx_run *run = mx_lua_run(L);
+  if (err->code != MX_EINTERRUPTED || !run) return raise_err(L, err);
+  /* The client's only limits are the run's: a signal, a stop, the deadline. */
+  char what[256];
+  if (mx_script_interrupted())
+    snprintf(what, sizeof what, "interrupted by a signal during %s", fn);
+  else
+    snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout) during %s", run->timeout, fn);
+  lua_Debug ar;
+  int line = 0;
+  for (int level = 1; !line && lua_getstack(L, level, &ar); level++)
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) line = ar.currentline;
+  if (!run->stopped) {
+    if (line) snprintf(run->stop_msg, sizeof run->stop_msg, "%s:%d: %s", ar.short_src, line, what);
+    else snprintf(run->stop_msg, sizeof run->stop_msg, "%s", what);
+    run->stopped = 1;
+  }
+  lua_pushstring(L, run->stop_msg);
+  return lua_error(L);
+}
+
+/* The client's calls end with the run: by its deadline, at a signal, or
+ * once it was stopped. */
+static int run_should_stop(void *ud) {
+  const mx_run *run = ud;
+  return mx_script_interrupted() || run->stopped;
+}
+
 void mx_lua_llm_set_config(lua_State *L, const mx_http_config *cfg) {
   mx_http_config *c = lua_newuserdatauv(L, sizeof *c, 0);
   *c = *cfg;
@@ -70,6 +102,12 @@ static mx_http_client *push_client(lua_State *L, const mx_http_config *cfg) {
   mx_error err;
   mx_error_clear(&err);
   if (mx_http_client_create(cfg, &b->c, &err) != MX_OK) raise_err(L, &err);
+  mx_run *run = mx_lua_run(L);
+  if (run) {
+    double left = run->deadline > 0 ? run->deadline - mx_now_seconds() : 0;
+    mx_http_client_set_limit(b->c, run->deadline > 0 && left < 1e-3 ? 1e-3 : left, run_should_stop,
+                             run);
+  }
   return b->c;
 }
 
@@ -127,7 +165,7 @@ static int l_embed(lua_State *L) {
   }
   mx_http_client *c = push_client(L, cfg);
   int rc = mx_openai_embed(c, texts, n, &v, &d, NULL, &err);
-  if (rc) raise_err(L, &err);
+  if (rc) raise_http(L, &err, "merx.llm.embed");
   /* Copy into Lua tables; v is malloc'd, so no Lua error may happen before
    * it is freed: lua_createtable can only fail on memory, where the leak is
    * the lesser evil against a longjmp. Free promptly. */
@@ -225,7 +263,8 @@ static int l_chat(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   char *reply = NULL;
-  if (mx_openai_chat(c, m, k, temp, max_tokens, &reply, &err) != MX_OK) raise_err(L, &err);
+  if (mx_openai_chat(c, m, k, temp, max_tokens, &reply, &err) != MX_OK)
+    raise_http(L, &err, "merx.llm.chat");
   lua_pushstring(L, reply);
   free(reply);
   return 1;
@@ -332,8 +371,19 @@ static int l_post_json(lua_State *L) {
     else mx_error_set(&err, MX_EINVAL, "merx.http.post_json: host '%s' is not in the run's allow_hosts", host);
     raise_err(L, &err);
   }
-  /* A dry run touches nothing outside: the webhook is reported, not sent. */
+  /* Idempotency-Key "RUN_ID.N": N counts this run's post_json calls from 1
+   * (dry runs count too), so the same call of a rerun from the same state
+   * cannot be confused with another call, and a receiver that saw the key
+   * once can drop a second delivery. */
   mx_run *run = mx_lua_run(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
+  lua_Integer calls = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, calls);
+  lua_setfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
+  char key[96];
+  snprintf(key, sizeof key, "%s.%lld", run ? run->run_id : "", (long long)calls);
+  /* A dry run touches nothing outside: the webhook is reported, not sent. */
   if (run && run->dry_run) {
     fprintf(run->err ? run->err : stderr, "dry run: merx.http.post_json %s (%zu bytes) not sent\n",
             url, strlen(body));
@@ -344,7 +394,9 @@ static int l_post_json(lua_State *L) {
   mx_http_client *c = push_client(L, cfg);
   long status = 0;
   char *resp = NULL;
-  if (mx_http_post_json(c, url, body, &status, &resp, &err) != MX_OK) raise_err(L, &err);
+  if (mx_http_post_json(c, url, body, run && run->run_id[0] ? key : NULL, &status, &resp, &err) !=
+      MX_OK)
+    raise_http(L, &err, "merx.http.post_json");
   lua_pushinteger(L, status);
   lua_pushstring(L, resp ? resp : "");
   free(resp);

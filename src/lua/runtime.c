@@ -36,6 +36,7 @@
 static volatile sig_atomic_t g_interrupted;
 
 void mx_script_interrupt(void) { g_interrupted = 1; }
+int mx_script_interrupted(void) { return g_interrupted != 0; }
 
 mx_script_options mx_script_defaults(void) {
   mx_script_options o;

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int copy_str(char *dst, size_t size, const char *src, const char *what, mx_error *err) {
   size_t n = strlen(src);
@@ -67,6 +68,67 @@ static int set_number(mx_http_config *cfg, const field *f, double v, const char 
   return MX_OK;
 }
 
+/* "webhook_credentials": {"HOST": {"key_env": "VAR", "header": "NAME", "scheme": "S"}}
+ * (replaces any earlier list). The secret itself never goes in the file. */
+static int load_credentials(mx_http_config *cfg, const char *path, json_t *v, mx_error *err) {
+  const char *K = "webhook_credentials";
+  if (!json_is_object(v))
+    return mx_error_at(err, MX_EPARSE, path, 0, 0, K, "expected an object {\"host\": {\"key_env\": ...}}");
+  if (json_object_size(v) > MX_HTTP_MAX_HOSTS)
+    return mx_error_at(err, MX_EINVAL, path, 0, 0, K, "at most %d hosts", MX_HTTP_MAX_HOSTS);
+  cfg->n_credentials = 0;
+  const char *host;
+  json_t *o;
+  json_object_foreach(v, host, o) {
+    mx_http_credential *cr = &cfg->credentials[cfg->n_credentials++];
+    memset(cr, 0, sizeof *cr);
+    if (!*host || strlen(host) >= sizeof cr->host)
+      return mx_error_at(err, MX_EPARSE, path, 0, 0, K, "'%s' is not a host name", host);
+    memcpy(cr->host, host, strlen(host) + 1);
+    if (!json_is_object(o))
+      return mx_error_at(err, MX_EPARSE, path, 0, 0, K, "host '%s': expected an object", host);
+    snprintf(cr->header, sizeof cr->header, "Authorization");
+    int scheme_set = 0;
+    const struct {
+      const char *name;
+      char *dst;
+      size_t size;
+    } parts[] = {{"key_env", cr->key_env, sizeof cr->key_env},
+                 {"header", cr->header, sizeof cr->header},
+                 {"scheme", cr->scheme, sizeof cr->scheme}};
+    const char *k;
+    json_t *s;
+    json_object_foreach(o, k, s) {
+      char *dst = NULL;
+      size_t size = 0;
+      for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (strcmp(k, parts[i].name) == 0) dst = parts[i].dst, size = parts[i].size;
+      if (!dst)
+        return mx_error_at(err, MX_EPARSE, path, 0, 0, k,
+                           "%s: host '%s': unknown key (known: key_env, header, scheme)", K, host);
+      if (!json_is_string(s) || json_string_length(s) >= size)
+        return mx_error_at(err, MX_EPARSE, path, 0, 0, k, "%s: host '%s': expected a string of at most %zu bytes",
+                           K, host, size - 1);
+      memcpy(dst, json_string_value(s), json_string_length(s) + 1);
+      scheme_set |= dst == cr->scheme;
+    }
+    if (!cr->key_env[0])
+      return mx_error_at(err, MX_EPARSE, path, 0, 0, "key_env",
+                         "%s: host '%s': 'key_env' (the variable holding the secret) is required", K, host);
+    int token = cr->header[0] != 0;
+    for (const char *p = cr->header; *p; p++)
+      token &= (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+    for (const char *p = cr->scheme; *p; p++)
+      token &= *p > ' ' && *p < 127;
+    if (!token)
+      return mx_error_at(err, MX_EPARSE, path, 0, 0, "header",
+                         "%s: host '%s': header name or scheme is not a single token", K, host);
+    if (!scheme_set && strcasecmp(cr->header, "Authorization") == 0)
+      snprintf(cr->scheme, sizeof cr->scheme, "Bearer");
+  }
+  return MX_OK;
+}
+
 int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err) {
   json_error_t je;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -105,6 +167,18 @@ int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err) {
       if (rc) break;
       continue;
     }
+    if (strcmp(key, "webhook_credentials") == 0) {
+      if ((rc = load_credentials(cfg, path, v, err))) break;
+      continue;
+    }
+    if (strcmp(key, "allow_insecure") == 0) {
+      if (!json_is_boolean(v)) {
+        rc = mx_error_at(err, MX_EPARSE, path, 0, 0, key, "expected true or false");
+        break;
+      }
+      cfg->allow_insecure = json_is_true(v);
+      continue;
+    }
     const field *f = NULL;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
       if (strcmp(fields[i].name, key) == 0) f = &fields[i];
@@ -112,7 +186,8 @@ int mx_http_config_load(mx_http_config *cfg, const char *path, mx_error *err) {
       rc = mx_error_at(err, MX_EPARSE, path, 0, 0, key,
                        "unknown key (known: base_url, model, chat_model, key_env, batch_size, "
                        "dimensions, connect_timeout, timeout, max_retries, backoff_base, "
-                       "backoff_max, concurrency, max_response, cache_dir, allow_hosts)");
+                       "backoff_max, concurrency, max_response, cache_dir, allow_hosts, "
+                       "allow_insecure, webhook_credentials)");
       break;
     }
     if (f->k == K_STR) {

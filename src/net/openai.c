@@ -60,9 +60,10 @@ int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, si
   if (!json_is_array(data)) {
     json_t *e = json_object_get(root, "error");
     json_t *msg = json_is_object(e) ? json_object_get(e, "message") : NULL;
+    char ex[256] = "";
+    if (json_is_string(msg)) mx_http_error_excerpt(json_string_value(msg), json_string_length(msg), ex, sizeof ex);
     rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no \"data\" array%s%s", url,
-                      json_is_string(msg) ? ": " : "",
-                      json_is_string(msg) ? json_string_value(msg) : "");
+                      ex[0] ? ": " : "", ex);
     goto done;
   }
   if (json_array_size(data) != count) {

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "merx/http.h"
 #include "sched/internal.h"
 #include "util/sha256.h"
 #include "util/util.h"
@@ -99,6 +100,51 @@ void mx_outputs_clean_staging(const char *root, const char *job) {
   free(dir);
 }
 
+/* The run's environment: what merx and its libraries read, not the rest of
+ * the daemon's (cloud credentials, tokens of other tools). Kept: PATH, HOME,
+ * LANG, LC_*, TZ, TZDIR, LD_LIBRARY_PATH (to find libmerx), MERX_* (merx's own
+ * settings), OPENBLAS_* and OMP_* (BLAS threads), the variables the LLM
+ * config names as secrets (key_env, webhook credentials: from
+ * $MERX_LLM_CONFIG and MERX_LLM_KEY_ENV), and the job's `env` names. */
+static int env_passes(const char *entry, const mx_job *job, const mx_http_config *cfg) {
+  static const char *const names[] = {"PATH", "HOME", "LANG", "TZ", "TZDIR", "LD_LIBRARY_PATH"};
+  static const char *const prefixes[] = {"LC_", "MERX_", "OPENBLAS_", "OMP_"};
+  size_t n = strcspn(entry, "=");
+  if (!entry[n]) return 0;
+#define SAME(name) (strlen(name) == n && strncmp(entry, name, n) == 0)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (SAME(names[i])) return 1;
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+    if (strncmp(entry, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+  if (cfg->key_env[0] && SAME(cfg->key_env)) return 1;
+  for (int i = 0; i < cfg->n_credentials; i++)
+    if (SAME(cfg->credentials[i].key_env)) return 1;
+  for (int i = 0; i < job->nenv; i++)
+    if (SAME(job->env[i])) return 1;
+#undef SAME
+  return 0;
+}
+
+/* NULL-terminated copy of the passing entries of environ (the strings are
+ * environ's; free only the array). NULL when memory ran out. */
+static char **child_environment(const mx_job *job) {
+  extern char **environ;
+  /* Errors in the config are the run's to report; here only names matter. */
+  mx_http_config cfg = mx_http_config_defaults();
+  mx_error e;
+  const char *file = getenv("MERX_LLM_CONFIG");
+  if (file && *file) mx_http_config_load(&cfg, file, &e);
+  mx_http_config_from_env(&cfg, &e);
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = calloc(n + 1, sizeof *env);
+  if (!env) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (env_passes(environ[i], job, &cfg)) env[k++] = environ[i];
+  return env;
+}
+
 int mx_child_start(const char *exe, const char *root, const char *store_dir, const mx_job *job,
                    int64_t slot, int attempt, double timeout, mx_child *c, mx_error *err) {
   static unsigned counter;
@@ -136,9 +182,11 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
   char tbuf[32];
   snprintf(tbuf, sizeof tbuf, "%g", timeout);
   char **sets = calloc((size_t)(job->nparams ? job->nparams : 1), sizeof *sets);
-  if (!argv || !sets) {
+  char **envp = child_environment(job);
+  if (!argv || !sets || !envp) {
     free(argv);
     free(sets);
+    free(envp);
     close(logfd);
     mx_child_release(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -186,7 +234,7 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
     if (nul >= 0) dup2(nul, 0);
     dup2(logfd, 1);
     dup2(logfd, 2);
-    execv(exe, argv);
+    execve(exe, argv, envp);
     static const char msg[] = "merx schedule: cannot execute the runner\n";
     if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
     _exit(127);
@@ -196,6 +244,7 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
   for (int i = 0; i < job->nparams; i++) free(sets[i]);
   free(sets);
   free(argv);
+  free(envp);
   if (pid < 0) {
     mx_child_release(c);
     return mx_error_set(err, MX_EIO, "fork failed: %s", strerror(saved));
@@ -328,7 +377,11 @@ static char *log_tail(const char *path) {
   }
   size_t len = strlen(s);
   while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) s[--len] = 0;
-  return mx_strdup(s);
+  /* The runs table and `merx runs --json` never hold a bearer-shaped token,
+   * whatever the script printed. */
+  char clean[sizeof buf * 2];
+  mx_redact(s, len, clean, sizeof clean);
+  return mx_strdup(clean);
 }
 
 const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,

@@ -84,6 +84,8 @@ typedef struct {
   const char *path;
   const char *src;
   mx_error *err;
+  int nenv;   /* the file-level `env` allow-list, given to every job */
+  char **env;
 } load_ctx;
 
 static int job_error(load_ctx *c, const char *job, int idx, const char *field, int code,
@@ -119,6 +121,8 @@ static void job_clear(mx_job *j) {
   }
   free(j->param_keys);
   free(j->param_values);
+  for (int i = 0; i < j->nenv; i++) free(j->env[i]);
+  free(j->env);
   memset(j, 0, sizeof *j);
 }
 
@@ -203,9 +207,42 @@ static int read_params(lua_State *L, load_ctx *c, mx_job *j, int idx) {
   return MX_OK;
 }
 
+/* Append the variable names of the `env` list at the top of the stack to
+ * *names (an allow-list for the run's environment). On a bad entry returns
+ * the offending value in bad (MX_EINVAL); the caller names the place. */
+static int read_env_names(lua_State *L, char ***names, int *n, char *bad, size_t bad_size) {
+  if (!lua_istable(L, -1)) {
+    snprintf(bad, bad_size, "(a %s, not a list of names)", luaL_typename(L, -1));
+    return MX_EINVAL;
+  }
+  lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
+  for (lua_Integer i = 1; i <= len; i++) {
+    lua_rawgeti(L, -1, i);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int ok = v && (isalpha((unsigned char)v[0]) || v[0] == '_') && strlen(v) < 256;
+    for (const char *p = v; ok && *p; p++) ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+      if (v) snprintf(bad, bad_size, "%s", v);
+      else snprintf(bad, bad_size, "(a %s)", luaL_typename(L, -1));
+      lua_pop(L, 1);
+      return MX_EINVAL;
+    }
+    char **grown = realloc(*names, (size_t)(*n + 1) * sizeof *grown);
+    char *copy = mx_strdup(v);
+    lua_pop(L, 1);
+    if (grown) *names = grown;
+    if (!grown || !copy) {
+      free(copy);
+      return MX_ENOMEM;
+    }
+    (*names)[(*n)++] = copy;
+  }
+  return MX_OK;
+}
+
 static const char *const job_keys[] = {"name",    "cron",        "tz",      "script",
                                        "params",  "timeout",     "retries", "retry_delay",
-                                       "overlap", "missed",      NULL};
+                                       "overlap", "missed",      "env",     NULL};
 
 /* Validate the job table at the top of the stack into j. */
 static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job *j) {
@@ -233,7 +270,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
       lua_pop(L, 1);
       return job_error(c, j->name, idx, kb, MX_EINVAL,
                        "unknown key '%s' (known: name cron tz script params timeout retries "
-                       "retry_delay overlap missed)",
+                       "retry_delay overlap missed env)",
                        kb);
     }
   }
@@ -348,6 +385,26 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
                      "missed '%s' is not one of skip, latest, all", vb);
   }
   lua_pop(L, 1);
+  /* env: the file's allow-list, then the job's own names */
+  for (int i = 0; i < c->nenv; i++) {
+    char **grown = realloc(j->env, (size_t)(j->nenv + 1) * sizeof *grown);
+    if (grown) j->env = grown;
+    if (!grown || !(j->env[j->nenv] = mx_strdup(c->env[i])))
+      return mx_error_set(c->err, MX_ENOMEM, "out of memory");
+    j->nenv++;
+  }
+  lua_getfield(L, -1, "env");
+  if (!lua_isnil(L, -1)) {
+    char bad[256];
+    rc = read_env_names(L, &j->env, &j->nenv, bad, sizeof bad);
+    lua_pop(L, 1);
+    if (rc == MX_ENOMEM) return mx_error_set(c->err, rc, "out of memory");
+    if (rc)
+      return job_error(c, j->name, idx, "env", rc,
+                       "'env' must list environment variable names; '%s' is not one", bad);
+    return MX_OK;
+  }
+  lua_pop(L, 1);
   return MX_OK;
 }
 
@@ -395,13 +452,25 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
     const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (!k || (strcmp(k, "store") && strcmp(k, "outputs") && strcmp(k, "jobs"))) {
+    if (!k || (strcmp(k, "store") && strcmp(k, "outputs") && strcmp(k, "jobs") && strcmp(k, "env"))) {
       char kb[64];
       snprintf(kb, sizeof kb, "%s", k ? k : luaL_typename(L, -1));
       lua_pop(L, 1);
       return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, kb,
-                         "unknown key '%s' (known: store, outputs, jobs)", kb);
+                         "unknown key '%s' (known: store, outputs, jobs, env)", kb);
     }
+  }
+  lua_getfield(L, -1, "env");
+  if (!lua_isnil(L, -1)) {
+    char bad[256];
+    int erc = read_env_names(L, &c->env, &c->nenv, bad, sizeof bad);
+    lua_pop(L, 1);
+    if (erc == MX_ENOMEM) return mx_error_set(c->err, erc, "out of memory");
+    if (erc)
+      return mx_error_at(c->err, erc, c->path, 0, 0, "env",
+                         "'env' must list environment variable names; '%s' is not one", bad);
+  } else {
+    lua_pop(L, 1);
   }
   char *dir = dir_of(c->path);
   if (!dir) return mx_error_set(c->err, MX_ENOMEM, "out of memory");
@@ -515,8 +584,10 @@ int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
     }
     rc = mx_error_at(err, MX_EPARSE, path, line, 0, NULL, "%s", m);
   } else {
-    load_ctx c = {path, src, err};
+    load_ctx c = {path, src, err, 0, NULL};
     rc = read_schedule(L, &c, s);
+    for (int i = 0; i < c.nenv; i++) free(c.env[i]);
+    free(c.env);
   }
   lua_close(L);
   free(src);

@@ -136,4 +136,18 @@ char *mx_strndup(const char *s, size_t n);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
 
+/* --------------------------------------------------- secrets (redact.c) */
+/* Overwrite n bytes in a way the compiler cannot drop. */
+void mx_secure_zero(void *p, size_t n);
+/* Register a secret this process may send (a key read from the environment)
+ * so mx_redact removes its bytes; secrets under 4 bytes are ignored. */
+void mx_secret_add(const char *secret);
+/* Copy len bytes of in to out (size bytes, always NUL-terminated, cut to
+ * fit) with every registered secret and every bearer-shaped token ("Bearer
+ * X", "sk-X") replaced by "[redacted]". Returns the bytes written. Every
+ * excerpt and message merx makes from an HTTP answer goes through here. */
+size_t mx_redact(const char *in, size_t len, char *out, size_t size);
+/* mx_redact err->message in place. */
+void mx_redact_error(mx_error *err);
+
 #endif

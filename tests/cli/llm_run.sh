@@ -45,3 +45,29 @@ MERX_LLM_CONFIG=llm500.json expect_exit 1 "$MERX" run fail.lua --out out3
 expect_contains err.txt "fail.lua:2:"
 expect_contains err.txt "HTTP 500 after 2 attempts"
 [ ! -e out3/reply.csv ]
+
+# Webhooks carry Idempotency-Key RUN_ID.N (N = the run's post_json call count).
+cat > twice.lua <<LUA
+print("run " .. merx.run_id)
+merx.http.post_json("http://127.0.0.1:$PORT/idem/hook", {n = 1})
+merx.http.post_json("http://127.0.0.1:$PORT/idem/hook", {n = 2})
+LUA
+MERX_LLM_CONFIG=llm.json expect_exit 0 "$MERX" run twice.lua --out out4
+RUN=$(sed -n 's/^run //p' out.txt)
+KEYS=$(python3 -c "import json,urllib.request;print(' '.join(h['idempotency_key'] for h in json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/stats'))['hook_requests'] if h['prefix']=='idem'))")
+[ "$KEYS" = "$RUN.1 $RUN.2" ] || { echo "FAIL: idempotency keys '$KEYS' for run $RUN"; exit 1; }
+
+# A webhook host that echoes its credential: the secret never reaches stderr.
+cat > cred.json <<JSON
+{"allow_hosts": ["127.0.0.1"], "max_retries": 0,
+ "webhook_credentials": {"127.0.0.1": {"key_env": "HOOK_SECRET", "scheme": "Token"}}}
+JSON
+cat > echo.lua <<LUA
+merx.emit("reply", { user = "1", text = "x", reason = "test" })
+merx.http.post_json("http://127.0.0.1:$PORT/e-echo/hook", {sku = "1"})
+LUA
+HOOK_SECRET=hooksecretcli7 MERX_LLM_CONFIG=cred.json expect_exit 1 "$MERX" run echo.lua --out out5
+expect_contains err.txt "HTTP 401"
+expect_contains err.txt "Token [redacted]"
+! grep -q hooksecretcli7 err.txt out.txt
+[ ! -e out5/reply.csv ]

@@ -22,11 +22,16 @@ a fresh prefix ("/t7-500x1/v1") to restart a "fail N times, then succeed" case:
   partial2  the second embeddings request answers partially, others are fine
   huge      a 200 of about 8 MB
   auth      requires "Authorization: Bearer <$FAKE_OPENAI_KEY>"
+  echo      answers 401 with the request's Authorization header quoted in the
+            error message (a server that echoes the key back)
+  echo200   a 200 without "data" whose error.message quotes the Authorization header
 
 Endpoints: POST {prefix}/v1/embeddings, POST {prefix}/v1/chat/completions,
-POST {prefix}/hook (records the body), GET /stats (request, text and TCP
-connection counts, the most requests in flight at once per prefix, recorded hooks;
-authorization headers are not recorded).
+POST {prefix}/hook (records the body in "hooks" and, in "hook_requests", the
+prefix and the Authorization, X-Hook-Token and Idempotency-Key headers, when the
+request arrives, before any fault mode acts), GET /stats (request, text and TCP
+connection counts, the most requests in flight at once per prefix, recorded
+hooks).
 
 Embeddings are deterministic: component j of text t is derived from
 sha256(f"{j}:{t}"), and the vector is L2-normalised; default dimension 8, or
@@ -47,7 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 COUNTS = {}          # prefix -> requests seen
 STATS = {"requests": 0, "embedding_requests": 0, "texts": 0, "chat_requests": 0,
-         "connections": 0, "max_inflight": {}, "hooks": [], "models": []}
+         "connections": 0, "max_inflight": {}, "hooks": [], "hook_requests": [],
+         "models": []}
 INFLIGHT = {}  # prefix -> requests being answered now
 PEERS = set()  # client (address, port) pairs: one per TCP connection
 LAST = [time.monotonic()]
@@ -115,6 +121,16 @@ class Handler(BaseHTTPRequestHandler):
             COUNTS[prefix] = COUNTS.get(prefix, 0) + 1
             count = COUNTS[prefix]
             STATS["requests"] += 1
+            if endpoint == "hook":
+                STATS["hook_requests"].append({
+                    "prefix": prefix,
+                    "authorization": self.headers.get("Authorization"),
+                    "x_hook_token": self.headers.get("X-Hook-Token"),
+                    "idempotency_key": self.headers.get("Idempotency-Key")})
+        if mode in ("echo", "echo200"):
+            said = "invalid api key: " + str(self.headers.get("Authorization"))
+            self.send(401 if mode == "echo" else 200, {"error": {"message": said}})
+            return
         if mode == "auth":
             want = "Bearer " + os.environ.get("FAKE_OPENAI_KEY", "")
             if self.headers.get("Authorization") != want:

@@ -427,7 +427,7 @@ static void test_post_json_allow_list(void **state) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/ok/hook", srv.port);
   long status;
   char *resp;
-  assert_int_equal(mx_http_post_json(cl, url, "{\"event\":\"reorder\",\"sku\":\"85123A\"}",
+  assert_int_equal(mx_http_post_json(cl, url, "{\"event\":\"reorder\",\"sku\":\"85123A\"}", NULL,
                                      &status, &resp, &err), MX_OK);
   assert_int_equal(status, 200);
   assert_non_null(strstr(resp, "true"));
@@ -438,10 +438,266 @@ static void test_post_json_allow_list(void **state) {
   assert_string_equal(json_string_value(json_object_get(last, "sku")), "85123A");
   json_decref(s);
   snprintf(url, sizeof url, "http://localhost:%d/ok/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", &status, NULL, &err), MX_EINVAL);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINVAL);
   assert_non_null(strstr(err.message, "'localhost' is not in the config's allow_hosts"));
-  assert_int_equal(mx_http_post_json(cl, "file:///etc/passwd", "{}", &status, NULL, &err),
+  assert_int_equal(mx_http_post_json(cl, "file:///etc/passwd", "{}", NULL, &status, NULL, &err),
                    MX_EINVAL);
+  mx_http_client_free(cl);
+}
+
+/* Hook requests the server received with this prefix. */
+static int hook_requests(const char *prefix) {
+  json_t *s = stats();
+  json_t *hr = json_object_get(s, "hook_requests"), *h;
+  size_t i;
+  int n = 0;
+  json_array_foreach(hr, i, h) n += strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0;
+  json_decref(s);
+  return n;
+}
+
+/* #14.5: a webhook that may have reached the receiver is never sent again
+ * (a timed-out reorder hook became three purchase orders); failures before
+ * the request left (connection refused) are still retried. */
+static void test_webhook_not_resent(void **state) {
+  (void)state;
+  mx_http_config c = cfg_for("ok");
+  c.timeout = 1;
+  c.max_retries = 2;
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_client *cl;
+  mx_error err;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w1-slow3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{\"sku\":\"85123A\"}", "run-1.1", &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "after 1 attempt"));
+  assert_int_equal(hook_requests("w1-slow3"), 1);
+  json_t *st = stats();
+  json_t *hr = json_object_get(st, "hook_requests");
+  json_t *last = json_array_get(hr, json_array_size(hr) - 1);
+  assert_string_equal(json_string_value(json_object_get(last, "idempotency_key")), "run-1.1");
+  json_decref(st);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w2-500x1/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_int_equal(status, 500);
+  assert_int_equal(hook_requests("w2-500x1"), 1);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/w3/hook", closed_port());
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "after 3 attempts"));
+  mx_http_client_free(cl);
+}
+
+/* The last hook request with this prefix (caller decrefs the returned stats). */
+static json_t *last_hook(const char *prefix, json_t **st) {
+  *st = stats();
+  json_t *hr = json_object_get(*st, "hook_requests"), *h, *found = NULL;
+  size_t i;
+  json_array_foreach(hr, i, h) if (strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0) found = h;
+  assert_non_null(found);
+  return found;
+}
+
+/* #14.11: the LLM key went to every allow-listed webhook host. */
+static void test_webhook_gets_no_llm_key(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  mx_http_config c = cfg_for("ok");
+  strcpy(c.key_env, "FAKE_LLM_KEY_T");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_client *cl;
+  mx_error err;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k1/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  json_t *st, *h = last_hook("k1", &st);
+  assert_true(json_is_null(json_object_get(h, "authorization")));
+  json_decref(st);
+  mx_http_client_free(cl);
+}
+
+/* #14.11: a webhook host gets its own configured credential, only it. */
+static void test_webhook_credentials(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  setenv("HOOK_TOKEN_T", "hook-token-42", 1);
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"base_url\": \"http://127.0.0.1:%d/ok/v1\", \"key_env\": \"FAKE_LLM_KEY_T\",\n"
+           " \"allow_hosts\": [\"127.0.0.1\", \"localhost\"],\n"
+           " \"webhook_credentials\": {\"127.0.0.1\": {\"key_env\": \"HOOK_TOKEN_T\", \"header\": \"X-Hook-Token\"},\n"
+           "                         \"localhost\": {\"key_env\": \"HOOK_TOKEN_T\"}}}",
+           srv.port);
+  mx_http_config c = mx_http_config_defaults();
+  mx_error err;
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred.json", text), &err), MX_OK);
+  assert_int_equal(c.n_credentials, 2);
+  mx_http_client *cl;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k2/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  json_t *st, *h = last_hook("k2", &st);
+  assert_true(json_is_null(json_object_get(h, "authorization")));
+  assert_string_equal(json_string_value(json_object_get(h, "x_hook_token")), "hook-token-42");
+  json_decref(st);
+  /* Authorization defaults to the Bearer scheme. */
+  snprintf(url, sizeof url, "http://localhost:%d/k3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  h = last_hook("k3", &st);
+  assert_string_equal(json_string_value(json_object_get(h, "authorization")), "Bearer hook-token-42");
+  json_decref(st);
+  /* An unset credential variable is an error naming it, nothing is sent. */
+  unsetenv("HOOK_TOKEN_T");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/k4/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "HOOK_TOKEN_T"));
+  assert_int_equal(hook_requests("k4"), 0);
+  mx_http_client_free(cl);
+  /* A credential for a host that is not allowed, unknown keys, no key_env. */
+  c = mx_http_config_defaults();
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred2.json",
+                   "{\"webhook_credentials\": {\"hooks.example\": {\"key_env\": \"FAKE_LLM_KEY_T\"}}}"),
+                   &err), MX_OK);
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "'hooks.example' is not in allow_hosts"));
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred3.json",
+                   "{\"webhook_credentials\": {\"h\": {\"key_env\": \"X\", \"token\": \"abc\"}}}"),
+                   &err), MX_EPARSE);
+  assert_string_equal(err.field, "token");
+  assert_int_equal(mx_http_config_load(&c, tu_write("cred4.json",
+                   "{\"webhook_credentials\": {\"h\": {\"header\": \"X-Token\"}}}"), &err), MX_EPARSE);
+  assert_string_equal(err.field, "key_env");
+}
+
+/* #14.12: a server that echoes the key must not put it in merx's messages
+ * (stderr, run logs, the runs table): the key's bytes and bearer-shaped
+ * tokens are redacted from every excerpt of an answer. */
+static void test_echoed_key_redacted(void **state) {
+  (void)state;
+  char out[256];
+  const char *shapes = "task-list sk-abcdef123 Bearer abc.def/ghi= sk-ab";
+  mx_redact(shapes, strlen(shapes), out, sizeof out);
+  assert_string_equal(out, "task-list sk-[redacted] Bearer [redacted] sk-ab");
+  mx_error err;
+  setenv("ECHO_KEY_T", "sk-echo-secret-123456", 1);
+  mx_http_config c = cfg_for("echo");
+  strcpy(c.key_env, "ECHO_KEY_T");
+  assert_int_equal(embed_fail(&c, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "HTTP 401"));
+  assert_non_null(strstr(err.message, "Bearer [redacted]"));
+  assert_null(strstr(err.message, "echo-secret"));
+  /* a key of no known shape: its bytes */
+  setenv("ECHO_KEY2_T", "plainsecretvalue42", 1);
+  strcpy(c.key_env, "ECHO_KEY2_T");
+  assert_int_equal(embed_fail(&c, &err), MX_ENET);
+  assert_null(strstr(err.message, "plainsecretvalue42"));
+  /* quoted from a 200 answer's error.message */
+  c = cfg_for("echo200");
+  strcpy(c.key_env, "ECHO_KEY2_T");
+  assert_int_equal(embed_fail(&c, &err), MX_EFORMAT);
+  assert_non_null(strstr(err.message, "invalid api key: Bearer [redacted]"));
+  assert_null(strstr(err.message, "plainsecretvalue42"));
+  /* a webhook credential echoed back */
+  setenv("HOOK_TOKEN2_T", "hooksecretzz9", 1);
+  c = cfg_for("ok");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  mx_http_credential cr = {"127.0.0.1", "Authorization", "Token", "HOOK_TOKEN2_T"};
+  c.credentials[c.n_credentials++] = cr;
+  mx_http_client *cl;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/h-echo/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_non_null(strstr(err.message, "HTTP 401"));
+  assert_non_null(strstr(err.message, "Token [redacted]"));
+  assert_null(strstr(err.message, "hooksecretzz9"));
+  mx_http_client_free(cl);
+}
+
+/* #14.13: secrets go over TLS only, except to a loopback host or with an
+ * explicit allow_insecure. */
+static void test_plain_http_refused(void **state) {
+  (void)state;
+  setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
+  mx_http_config c = mx_http_config_defaults();
+  strcpy(c.model, "m");
+  strcpy(c.key_env, "FAKE_LLM_KEY_T");
+  mx_http_client *cl;
+  mx_error err;
+  static const char *refused[] = {"http://10.255.255.1:9/v1", "http://localhost.evil.com/v1",
+                                  "http://127.0.0.1.nip.io/v1", "HTTP://llm.example/v1"};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    snprintf(c.base_url, sizeof c.base_url, "%s", refused[i]);
+    assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_EINVAL);
+    assert_non_null(strstr(err.message, "plain http"));
+    assert_non_null(strstr(err.message, "allow_insecure"));
+  }
+  static const char *fine[] = {"https://10.255.255.1/v1", "http://localhost:9/v1",
+                               "http://127.1.2.3:9/v1", "http://[::1]:9/v1", "http://LOCALHOST/v1"};
+  for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+    snprintf(c.base_url, sizeof c.base_url, "%s", fine[i]);
+    if (mx_http_client_create(&c, &cl, &err) != MX_OK) fail_msg("%s: %s", fine[i], err.message);
+    mx_http_client_free(cl);
+  }
+  snprintf(c.base_url, sizeof c.base_url, "http://10.255.255.1:9/v1");
+  c.allow_insecure = 1;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_free(cl);
+  c.allow_insecure = 0;
+  c.key_env[0] = 0; /* no key, nothing to protect */
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_free(cl);
+  /* a webhook credential is refused over plain http before anything is sent */
+  setenv("HOOK_TOKEN3_T", "hook-token-3", 1);
+  c = mx_http_config_defaults();
+  c.connect_timeout = 1;
+  c.max_retries = 0;
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "10.255.255.1");
+  mx_http_credential cr = {"10.255.255.1", "Authorization", "Bearer", "HOOK_TOKEN3_T"};
+  c.credentials[c.n_credentials++] = cr;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  long status;
+  assert_int_equal(mx_http_post_json(cl, "http://10.255.255.1:9/hook", "{}", NULL, &status, NULL, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "plain http"));
+  mx_http_client_free(cl);
+}
+
+static int polls;
+static int stop_after_polls(void *ud) {
+  (void)ud;
+  return ++polls > 3;
+}
+
+/* #14.6: a caller's deadline and stop flag end a call that the server would
+ * answer (after 3 s, within the 10 s per-attempt timeout). */
+static void test_caller_limits(void **state) {
+  (void)state;
+  mx_http_config c = cfg_for("l1-slow3");
+  mx_http_client *cl;
+  mx_error err;
+  float *v = NULL;
+  uint32_t dim;
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_set_limit(cl, 0.5, NULL, NULL);
+  assert_int_equal(mx_openai_embed(cl, texts, NTEXTS, &v, &dim, NULL, &err), MX_EINTERRUPTED);
+  assert_non_null(strstr(err.message, "time limit"));
+  mx_http_client_free(cl);
+  c = cfg_for("l2-slow3");
+  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
+  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  mx_http_client_set_limit(cl, 0, stop_after_polls, NULL);
+  char url[128];
+  long status;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/l2-slow3/hook", srv.port);
+  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINTERRUPTED);
+  assert_non_null(strstr(err.message, "interrupted"));
+  assert_true(polls > 3);
   mx_http_client_free(cl);
 }
 
@@ -504,6 +760,12 @@ int main(void) {
       cmocka_unit_test(test_api_key),
       cmocka_unit_test(test_chat),
       cmocka_unit_test(test_post_json_allow_list),
+      cmocka_unit_test(test_webhook_not_resent),
+      cmocka_unit_test(test_webhook_gets_no_llm_key),
+      cmocka_unit_test(test_webhook_credentials),
+      cmocka_unit_test(test_echoed_key_redacted),
+      cmocka_unit_test(test_plain_http_refused),
+      cmocka_unit_test(test_caller_limits),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
