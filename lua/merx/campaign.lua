@@ -422,7 +422,7 @@ function Campaign:run()
   local chosen, spend, left = select_c(
     { user = crow, offer = coff, value = cv, cost = cc, group = gid },
     { budget = self.budget, per_user = self.per_user, caps = caps, group_caps = gcaps,
-      offer_names = offer_names, group_names = seg_names })
+      offer_names = offer_names, group_names = seg_names, user_names = cols.user })
 
   local by_offer, by_segment = {}, {}
   local rule_names = {}

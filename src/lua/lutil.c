@@ -313,8 +313,20 @@ static int l_select(lua_State *L) {
   }
   mx_alloc_options aopt = mx_alloc_defaults();
   aopt.threads = (int)threads;
-  if (mx_alloc_solve(p, &aopt, &st->res, &err)) return mx_lua_raise(L, &err);
+  /* under --shard: this shard's quota of the budget and caps, and the prices of --duals */
+  const char **oname = names_for(L, opts, "offer_names", offers, no, oint);
+  double *lambda = mx_lua_scratch(L, MX_ALLOC_MAX_RESOURCES * sizeof *lambda);
+  double *mu = mx_lua_scratch(L, (size_t)p->n_offers * sizeof *mu);
+  int priced = mx_lua_alloc_share(L, p, oname, lambda, mu, "merx.util.select");
+  if (isfinite(budget)) budget = p->limit[0];
+  if (priced ? mx_alloc_apply(p, lambda, mu, &aopt, &st->res, &err)
+             : mx_alloc_solve(p, &aopt, &st->res, &err))
+    return mx_lua_raise(L, &err);
   st->have_res = 1;
+  mx_run *run = mx_lua_run(L);
+  if (!priced && run && run->solve_path)
+    mx_lua_alloc_solved(L, p, oname, names_for(L, opts, "user_names", users, nu, uint_), &st->res,
+                        "merx.util.select");
 
   /* chosen candidates in input order, with the budget left after each */
   mx_alloc_result *r = &st->res;
