@@ -94,5 +94,6 @@ local segs = {}
 for seg, k in pairs(s.by_segment) do segs[#segs + 1] = seg .. "=" .. k end
 table.sort(segs)
 print(string.format("spring campaign: %d customers, %d active, %d offer evaluations, %d eligible, "
-  .. "%d coupons, spend %.2f of %.2f", nu, na, s.evaluated, s.eligible, s.decisions, s.spend, budget))
+  .. "%d coupons, spend %.2f of %.2f, expected value %.2f", nu, na, s.evaluated, s.eligible, s.decisions,
+  s.spend, budget, s.value))
 print("by segment: " .. table.concat(segs, " "))

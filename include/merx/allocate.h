@@ -80,6 +80,13 @@ MX_API void mx_alloc_problem_free(mx_alloc_problem *p);
  * finite, costs finite and >= 0, limits >= 0 (a negative limit is
  * MX_EINFEASIBLE: every plan spends >= 0), caps >= 0, per_user >= 1. */
 MX_API int mx_alloc_problem_check(const mx_alloc_problem *p, mx_error *err);
+/* The sub-problem of the users u with keep[u] != 0, in order: the same
+ * offers, limits, caps, per-user count and resource names. Users keep their
+ * ids (p->users, or "u<index>" for a problem without ids, the names plans
+ * print), so a shard's plan names the original users. *out owned by the
+ * caller. */
+MX_API int mx_alloc_problem_subset(const mx_alloc_problem *p, const uint8_t *keep,
+                                   mx_alloc_problem **out, mx_error *err);
 /* Set the cap of an offer by id (needs p->offers). Unknown id: MX_ENOTFOUND. */
 MX_API int mx_alloc_problem_set_cap(mx_alloc_problem *p, const char *offer, double cap,
                                     mx_error *err);
@@ -168,7 +175,10 @@ MX_API int mx_alloc_dual_value(const mx_alloc_problem *p, const double *lambda, 
 /* --------------------------------------------------------------- duals
  * Text file: "merx-duals 1", "per_user M", then per resource
  * "resource<TAB>limit<TAB>lambda<TAB>name" and per capped offer
- * "cap<TAB>limit<TAB>mu<TAB>offer id". */
+ * "cap<TAB>limit<TAB>mu<TAB>offer id"; optionally, after those, per-shard
+ * quotas: "shards N", then "quota<TAB>shard<TAB>use<TAB>resource name" and
+ * "cap_quota<TAB>shard<TAB>use<TAB>offer id" -- what shard (0..N-1) of the
+ * users uses of each limit in the whole-data plan. */
 typedef struct mx_alloc_duals {
   uint32_t per_user;
   int n_resources;
@@ -179,11 +189,27 @@ typedef struct mx_alloc_duals {
   char **cap_offer; /* owned */
   double *cap_limit;
   double *cap_mu;
+  uint32_t shards;  /* quotas saved for this many shards; 0: none */
+  double *quota;     /* shards x n_resources (row per shard), owned */
+  double *cap_quota; /* shards x n_caps, owned */
 } mx_alloc_duals;
 
 /* Write the prices of a solved problem (atomically). */
 MX_API int mx_alloc_duals_save(const char *path, const mx_alloc_problem *p,
                                const mx_alloc_result *res, mx_error *err);
+/* The prices of a solved problem as a record to keep or write later; cap
+ * lines name offer j offer_names[j] (NULL: p->offers, else the index).
+ * d is the caller's (mx_alloc_duals_free), also on error. */
+MX_API int mx_alloc_duals_from(const mx_alloc_problem *p, const mx_alloc_result *res,
+                               const char *const *offer_names, mx_alloc_duals *d, mx_error *err);
+/* Add per-shard quotas to d (from mx_alloc_duals_from on the same p, res):
+ * each shard's use of every limit in the plan res, user u being in shard
+ * shard_of[u] < shards. */
+MX_API int mx_alloc_duals_set_quotas(mx_alloc_duals *d, const mx_alloc_problem *p,
+                                     const mx_alloc_result *res, const uint32_t *shard_of,
+                                     uint32_t shards, mx_error *err);
+/* Write d in the file format above (atomically). */
+MX_API int mx_alloc_duals_write(const char *path, const mx_alloc_duals *d, mx_error *err);
 MX_API int mx_alloc_duals_load(const char *path, mx_alloc_duals *d, mx_error *err);
 MX_API void mx_alloc_duals_free(mx_alloc_duals *d);
 /* Install loaded prices on problem p (whose offers have ids): resources must
@@ -192,6 +218,12 @@ MX_API void mx_alloc_duals_free(mx_alloc_duals *d);
  * every limit); lambda[K] and mu[n_offers] are filled for mx_alloc_apply. */
 MX_API int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_t shards,
                                   double *lambda, double *mu, mx_error *err);
+
+/* Shard `shard`'s quota (0-based, of `shards`) of a global limit, so that
+ * the quotas of all shards sum to the limit and never exceed it: for a whole
+ * number floor(limit / shards), plus one for the first (limit mod shards)
+ * shards; otherwise limit / shards (rounded down). */
+MX_API double mx_alloc_quota(double limit, uint32_t shard, uint32_t shards);
 
 /* The shard of a user id: mx_hash64(id, len, 0) % shards (0-based). The Lua
  * runtime shards `merx run --shard i/n` with the same rule. */

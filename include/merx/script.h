@@ -38,6 +38,12 @@ typedef struct mx_script_options {
   int64_t now;          /* epoch seconds */
   uint32_t shard_index; /* 0-based shard of this run ... */
   uint32_t shard_count; /* ... out of shard_count (1: no sharding) */
+  const char *solve_path; /* all users: save the prices of the script's budgeted
+                             choice to this file, commit nothing (not with shards) */
+  uint32_t solve_shards;  /* with solve_path: also save each of this many shards'
+                             use of every limit in the whole-data plan (its quota) */
+  const char *duals_path; /* apply prices saved by solve_path, each shard under its
+                             quota of the global limits */
   int csv, jsonl;       /* committed file formats (default: csv only) */
   FILE *out;            /* print() and the dry-run plan; NULL: stdout */
   FILE *err;            /* merx.log, warnings, dry-run summary; NULL: stderr */

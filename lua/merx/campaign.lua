@@ -18,9 +18,12 @@
 -- and value functions are called from it; user-level rules
 -- (c:eligible_user) run once per user instead of once per pair. Only the
 -- best `keep` pairs per user are kept. The choice under budget, stock (per-offer caps), per-segment caps and
--- the per-user limit is then made in one bulk C call (merx.util.select:
--- greedy by value), and each chosen pair is emitted with a reason that says
--- which rules passed, the value arithmetic and the budget left.
+-- the per-user limit is then made in one bulk C call (merx.util.select: the
+-- allocation solver, which ranks by value net of the priced budget and caps,
+-- i.e. by value per unit of cost where the budget binds), and each chosen pair
+-- is emitted with a reason that says which rules passed, the value arithmetic
+-- and the budget left. An offer's cost may be a function of the candidate
+-- (cost = function(u, o) return 0.15 * u.price end: a 15% coupon).
 local merx = ...
 local select_c, fmt, floor = merx.util.select, string.format, math.floor
 
@@ -65,7 +68,7 @@ function Campaign:audience(frame)
   return self
 end
 
---- c:offer{ id, cost = 0, margin = 0, stock = nil (unlimited), segments = nil,
+--- c:offer{ id, cost = 0 (or function(u, o) -> cost), margin = 0, stock = nil (unlimited), segments = nil,
 ---          min_score = nil, where = { column = value | {v1, v2} },
 ---          min = { column = x }, max = { column = x },
 ---          eligible = function(u, o) ... end, ...any fields }
@@ -74,7 +77,8 @@ function Campaign:offer(o)
   o.id = tostring(o.id)
   o.cost = o.cost or 0
   o.margin = o.margin or 0
-  assert(type(o.cost) == "number" and o.cost >= 0, "campaign:offer: cost must be a number >= 0")
+  assert((type(o.cost) == "number" and o.cost >= 0) or type(o.cost) == "function",
+         "campaign:offer: cost must be a number >= 0 or a function(u, o)")
   if o.segments then
     local set = {}
     for _, s in ipairs(o.segments) do set[s] = true end
@@ -120,8 +124,21 @@ function Campaign:cap(t)
   return self
 end
 
-local function default_value(u, o)
-  return (u.score or 1) * o.margin - o.cost
+local function default_value(u, o, cost)
+  return (u.score or 1) * o.margin - cost
+end
+
+-- The cost of offer o for row u: its number, or its function's result,
+-- which must be a finite number >= 0.
+local function cost_of(o, u)
+  local c = o.cost
+  if type(c) ~= "function" then return c end
+  c = c(u, o)
+  if type(c) ~= "number" or not (c >= 0) or c == math.huge then
+    error(fmt("campaign: offer '%s': the cost function returned %s for user %s: costs must be "
+              .. "finite numbers >= 0", o.id, tostring(c), tostring(u.user)), 0)
+  end
+  return c
 end
 
 
@@ -154,11 +171,11 @@ local function compile(self, names)
   for _, n in ipairs(names) do has[n] = true end
   local need_row = #self.rules > 0 or self.value_fn ~= nil or (self.user_rules and #self.user_rules > 0)
   for _, o in ipairs(offers) do
-    if o.eligible then need_row = true end
+    if o.eligible or type(o.cost) == "function" then need_row = true end
   end
   local L = {}
   local function w(...) L[#L + 1] = table.concat({ ... }) end
-  w("local cols, offers, rules, urules, value_fn, keep, contacted, cmax, cu, co, cv, cc, cg, crow, coff = ...")
+  w("local cols, offers, rules, urules, value_fn, keep, contacted, cmax, cu, co, cv, cc, cg, crow, coff, cost_of = ...")
   for _, n in ipairs(names) do w("local C_", n, " = cols.", n) end
   for j = 1, #offers do
     w("local O", j, " = offers[", j, "]")
@@ -169,7 +186,7 @@ local function compile(self, names)
   for r = 1, #(self.user_rules or {}) do w("local U", r, " = urules[", r, "].fn") end
   w("return function(n)")
   w("local nc, evaluated, eligible, skipped = 0, 0, 0, 0")
-  w("local bv, bo = {}, {}")
+  w("local bv, bo, bc = {}, {}, {}")
   if need_row then w("local u = {}") end
   w("for i = 1, n do")
   w("  local uid = C_user[i]")
@@ -218,22 +235,29 @@ local function compile(self, names)
     end
     if o.eligible then conds[#conds + 1] = fmt("E%d(u, O%d)", j, j) end
     for r = 1, #self.rules do conds[#conds + 1] = fmt("R%d(u, O%d)", r, j) end
-    local value
+    local value, cost
+    if type(o.cost) == "function" then
+      cost = fmt("cost_of(O%d, u)", j)
+    else
+      cost = lit(o.cost)
+      if not cost then return nil end
+    end
     if self.value_fn then
       value = fmt("value_fn(u, O%d)", j)
     else
-      local m, c = lit(o.margin), lit(o.cost)
-      if not m or not c then return nil end
-      value = has.score and fmt("(f_score or 1) * %s - %s", m, c) or fmt("%s - %s", m, c)
+      local m = lit(o.margin)
+      if not m then return nil end
+      value = has.score and fmt("(f_score or 1) * %s - c", m) or fmt("%s - c", m)
     end
     w("  if ", #conds > 0 and table.concat(conds, " and ") or "true", " then")
     w("    eligible = eligible + 1")
+    w("    local c = ", cost)
     w("    local v = ", value)
     w("    if v > 0 and (nb < keep or v > bv[nb]) then")
     w("      if nb < keep then nb = nb + 1 end")
     w("      local p = nb")
-    w("      while p > 1 and bv[p - 1] < v do bv[p], bo[p] = bv[p - 1], bo[p - 1]; p = p - 1 end")
-    w("      bv[p], bo[p] = v, ", j)
+    w("      while p > 1 and bv[p - 1] < v do bv[p], bo[p], bc[p] = bv[p - 1], bo[p - 1], bc[p - 1]; p = p - 1 end")
+    w("      bv[p], bo[p], bc[p] = v, ", j, ", c")
     w("    end")
     w("  end")
   end
@@ -241,7 +265,7 @@ local function compile(self, names)
   w("  for p = 1, nb do")
   w("    nc = nc + 1")
   w("    local o = offers[bo[p]]")
-  w("    cu[nc], co[nc], cv[nc], cc[nc], cg[nc], crow[nc], coff[nc] = uid, o.id, bv[p], o.cost, seg, i, bo[p]")
+  w("    cu[nc], co[nc], cv[nc], cc[nc], cg[nc], crow[nc], coff[nc] = uid, o.id, bv[p], bc[p], seg, i, bo[p]")
   w("  end")
   w("  end")
   w("  ::continue::")
@@ -254,13 +278,13 @@ local function compile(self, names)
   return chunk, src
 end
 
---- c:run() -> summary { users, evaluated, eligible, decisions, spend, by_offer, by_segment }
+--- c:run() -> summary { users, evaluated, eligible, decisions, spend, value, by_offer, by_segment }
 function Campaign:run()
   assert(self.cols, "campaign:run: no audience (call c:audience(frame) first)")
   assert(#self.offers > 0, "campaign:run: no offers (call c:offer{...} first)")
   local cols, offers, rules = self.cols, self.offers, self.rules
   local nrules, noffers, keep = #rules, #self.offers, self.keep
-  local value_fn = self.value_fn or default_value
+  local value_fn = self.value_fn
   local names = {}
   for name, col in pairs(cols) do
     if type(col) == "table" then names[#names + 1] = name end
@@ -287,13 +311,13 @@ function Campaign:run()
   local chunk = compile(self, names)
   if chunk then
     local loop = chunk(cols, offers, rules, self.user_rules or {}, self.value_fn, keep, contacted,
-                       cmax, cu, co, cv, cc, cg, crow, coff)
+                       cmax, cu, co, cv, cc, cg, crow, coff, cost_of)
     nc, evaluated, eligible, skipped_contacts = loop(self.n)
   else
     -- the same loop, interpreted (more than 60 offers, or column names that
     -- are not Lua identifiers)
     local u = {}
-    local best_v, best_o = {}, {}
+    local best_v, best_o, best_c = {}, {}, {}
     for i = 1, self.n do
       for k = 1, ncols do u[names[k]] = colv[k][i] end
       local uid = users[i]
@@ -331,7 +355,9 @@ function Campaign:run()
           end
           do
             eligible = eligible + 1
-            local v = value_fn(u, o)
+            local cost = cost_of(o, u)
+            local v
+            if value_fn then v = value_fn(u, o) else v = default_value(u, o, cost) end
             if v > 0 then
               -- keep the best `keep` offers of this user (insertion into a tiny sorted list)
               if nb < keep then
@@ -341,10 +367,10 @@ function Campaign:run()
               end
               local p = nb
               while p > 1 and best_v[p - 1] < v do
-                best_v[p], best_o[p] = best_v[p - 1], best_o[p - 1]
+                best_v[p], best_o[p], best_c[p] = best_v[p - 1], best_o[p - 1], best_c[p - 1]
                 p = p - 1
               end
-              best_v[p], best_o[p] = v, j
+              best_v[p], best_o[p], best_c[p] = v, j, cost
             end
           end
           ::next_offer::
@@ -353,7 +379,7 @@ function Campaign:run()
         for p = 1, nb do
           nc = nc + 1
           local j = best_o[p]
-          cu[nc], co[nc], cv[nc], cc[nc], cg[nc] = uid, offers[j].id, best_v[p], offers[j].cost, seg
+          cu[nc], co[nc], cv[nc], cc[nc], cg[nc] = uid, offers[j].id, best_v[p], best_c[p], seg
           crow[nc], coff[nc] = i, j
         end
       end
@@ -391,9 +417,12 @@ function Campaign:run()
       if seg_ids[s] then gcaps[seg_ids[s]] = n end
     end
   end
+  local offer_names = {}
+  for j, o in ipairs(offers) do offer_names[j] = o.id end
   local chosen, spend, left = select_c(
     { user = crow, offer = coff, value = cv, cost = cc, group = gid },
-    { budget = self.budget, per_user = self.per_user, caps = caps, group_caps = gcaps })
+    { budget = self.budget, per_user = self.per_user, caps = caps, group_caps = gcaps,
+      offer_names = offer_names, group_names = seg_names, user_names = cols.user })
 
   local by_offer, by_segment = {}, {}
   local rule_names = {}
@@ -401,11 +430,13 @@ function Campaign:run()
   for r = 1, nrules do rule_names[#rule_names + 1] = rules[r].name end
   local rules_text = #rule_names > 0 and ("; passed " .. table.concat(rule_names, ", ")) or ""
   local kind = self.kind
+  local total = 0
   for k = 1, #chosen do
     local c = chosen[k]
     local i, o = crow[c], offers[coff[c]]
     local seg = cg[c]
-    local rec = { user = cu[c], offer = o.id, value = cv[c], cost = o.cost,
+    total = total + cv[c]
+    local rec = { user = cu[c], offer = o.id, value = cv[c], cost = cc[c],
                   segment = seg, campaign = self.name }
     if o.fields then
       for f, col in pairs(o.fields) do rec[f] = cols[col] and cols[col][i] end
@@ -417,7 +448,7 @@ function Campaign:run()
       value_text = fmt("value %.2f by the campaign's value rule", cv[c])
     else
       value_text = fmt("value %.2f = %s%.2f margin - %.2f cost", cv[c],
-                       score and fmt("%.3f score x ", score) or "", o.margin, o.cost)
+                       score and fmt("%.3f score x ", score) or "", o.margin, cc[c])
     end
     rec.reason = fmt("%s: segment %s%s; %s, best eligible offer%s; budget left %.2f of %.2f",
                      self.name, seg, score and fmt(", score %.3f", score) or "", value_text,
@@ -428,7 +459,7 @@ function Campaign:run()
   end
   return {
     users = self.n, evaluated = evaluated, eligible = eligible, candidates = nc,
-    decisions = #chosen, spend = spend, by_offer = by_offer, by_segment = by_segment,
+    decisions = #chosen, spend = spend, value = total, by_offer = by_offer, by_segment = by_segment,
     skipped_contacts = skipped_contacts,
   }
 end

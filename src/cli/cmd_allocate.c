@@ -543,8 +543,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   double read_s = 0;
   const char *data = mx_args_get(&a, "data", NULL);
   if (synthetic) {
-    if (data || duals_path)
-      return mx_cli_usage(CMD, "--synthetic replaces --data and --duals");
+    if (data) return mx_cli_usage(CMD, "--synthetic replaces --data");
     double t0 = mx_now_seconds();
     if ((rc = synthesize(synthetic, threads, &p, &err))) {
       if (rc == MX_EINVAL) {
@@ -552,6 +551,28 @@ int mx_cmd_allocate(int argc, char **argv) {
         return MX_EXIT_USAGE;
       }
       return mx_cli_fail(CMD, &err);
+    }
+    if (duals_path && (rc = mx_alloc_duals_load(duals_path, &duals, &err))) {
+      mx_alloc_problem_free(p);
+      return mx_cli_fail(CMD, &err);
+    }
+    if (shard_n > 1) { /* this shard's users, by the hash of their names u0, u1, ... */
+      uint8_t *keep = malloc(p->n_users ? p->n_users : 1);
+      mx_alloc_problem *sp = NULL;
+      if (!keep) rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+      for (uint32_t u = 0; keep && u < p->n_users; u++) {
+        char id[16];
+        int len = snprintf(id, sizeof id, "u%u", u);
+        keep[u] = mx_alloc_shard_of(id, (size_t)len, shard_n) == shard_i;
+      }
+      if (keep) rc = mx_alloc_problem_subset(p, keep, &sp, &err);
+      free(keep);
+      mx_alloc_problem_free(p);
+      p = sp;
+      if (rc) {
+        mx_alloc_duals_free(&duals);
+        return mx_cli_fail(CMD, &err);
+      }
     }
     read_s = mx_now_seconds() - t0;
     if (mx_args_has(&a, "budget")) p->limit[0] = budget;

@@ -13,7 +13,7 @@ static const char *usage =
     "usage: merx run SCRIPT.lua [--set KEY=VALUE ...] [--dry-run] [--out DIR]\n"
     "                [--store DIR | --log FILE] [--format csv|jsonl|both]\n"
     "                [--timeout SECONDS] [--memory MB] [--busy-timeout SECONDS]\n"
-    "                [--now TIME] [--shard I/N]\n"
+    "                [--now TIME] [--shard I/N [--duals FILE]] [--solve FILE [--shards N]]\n"
     "       merx run -e 'LUA CODE' [same options]\n\n"
     "Run a script in a sandbox with the merx module preloaded; print() writes to stdout.\n"
     "Decisions staged with merx.emit() and files written with merx.data.write() are\n"
@@ -30,7 +30,13 @@ static const char *usage =
     "  --busy-timeout S  how long the commit waits for another writer's lock on the\n"
     "                    decision log, default 10\n"
     "  --now TIME        merx.now() for backtests and dry runs (ISO 8601 or epoch seconds)\n"
-    "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N)\n\n"
+    "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N);\n"
+    "                    budgets and global caps are shared: each shard gets its quota\n"
+    "  --solve FILE      run on all users, save the prices of the script's budgeted choice\n"
+    "                    (campaign, merx.util.select, merx.allocate) to FILE; commit nothing\n"
+    "  --shards N        with --solve: also save each of N shards' quota of every limit\n"
+    "                    (its users' use of it in the whole plan)\n"
+    "  --duals FILE      apply prices saved by --solve instead of solving (with --shard)\n\n"
     "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
     "given with -e is named (command line). Past --timeout or --memory the script is\n"
     "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n";
@@ -43,7 +49,8 @@ static void on_signal(int sig) {
 int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
-                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= shard=",
+                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= "
+                         "shard= solve= shards= duals=",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -107,6 +114,17 @@ int mx_cmd_run(int argc, char **argv) {
     o.shard_index = (uint32_t)i;
     o.shard_count = (uint32_t)n;
   }
+  o.solve_path = mx_args_get(&a, "solve", NULL);
+  o.duals_path = mx_args_get(&a, "duals", NULL);
+  if (o.solve_path && shard)
+    return mx_cli_usage("run", "--solve prices the whole run: drop --shard (shards take --duals)");
+  if (o.solve_path && o.duals_path) return mx_cli_usage("run", "give --solve or --duals, not both");
+  if (mx_args_has(&a, "shards")) {
+    long shards;
+    if (!o.solve_path) return mx_cli_usage("run", "--shards N goes with --solve FILE");
+    if ((rc = mx_args_int(&a, "shards", 1, 1, 1000000, &shards))) return rc;
+    o.solve_shards = (uint32_t)shards;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -127,7 +145,7 @@ int mx_cmd_run(int argc, char **argv) {
     mx_script_result_free(&res);
     return MX_EXIT_FAIL;
   }
-  if (!o.dry_run && res.decisions > 0)
+  if (res.committed && res.decisions > 0)
     fprintf(stderr, "run %s: committed %zu decisions to %s%s%s\n", res.run_id, res.decisions,
             o.out_dir, o.store_dir ? " and the store " : "", o.store_dir ? o.store_dir : "");
   mx_script_result_free(&res);

@@ -2,6 +2,7 @@
  * that groups candidate rows by user and refuses duplicate (user, offer)
  * pairs. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -319,4 +320,51 @@ done:
 uint32_t mx_alloc_shard_of(const char *id, size_t len, uint32_t shards) {
   if (shards <= 1) return 0;
   return (uint32_t)(mx_hash64(id, len, 0) % shards);
+}
+
+int mx_alloc_problem_subset(const mx_alloc_problem *p, const uint8_t *keep,
+                            mx_alloc_problem **out, mx_error *err) {
+  *out = NULL;
+  uint32_t nu = 0;
+  uint64_t nc = 0;
+  for (uint32_t u = 0; u < p->n_users; u++)
+    if (keep[u]) {
+      nu++;
+      nc += p->indptr[u + 1] - p->indptr[u];
+    }
+  mx_alloc_problem *s;
+  int rc = mx_alloc_problem_create(nu, p->n_offers, p->n_resources, nc, &s, err);
+  if (rc) return rc;
+  int K = p->n_resources;
+  memcpy(s->limit, p->limit, sizeof s->limit);
+  memcpy(s->resource_name, p->resource_name, sizeof s->resource_name);
+  memcpy(s->cap, p->cap, (p->n_offers ? p->n_offers : 1) * sizeof *s->cap);
+  s->per_user = p->per_user;
+  s->users = mx_idmap_create();
+  s->offers = p->offers ? mx_idmap_create() : NULL;
+  if (!s->users || (p->offers && !s->offers)) goto oom;
+  for (uint32_t j = 0; p->offers && j < p->n_offers; j++) {
+    const char *id = mx_idmap_name(p->offers, j);
+    if (mx_idmap_intern(s->offers, id, strlen(id)) < 0) goto oom;
+  }
+  uint32_t v = 0;
+  uint64_t q = 0;
+  for (uint32_t u = 0; u < p->n_users; u++) {
+    if (!keep[u]) continue;
+    char buf[32];
+    const char *id = p->users ? mx_idmap_name(p->users, u) : buf;
+    if (!p->users) snprintf(buf, sizeof buf, "u%u", u);
+    if (mx_idmap_intern(s->users, id, strlen(id)) < 0) goto oom;
+    for (uint64_t a = p->indptr[u]; a < p->indptr[u + 1]; a++, q++) {
+      s->offer[q] = p->offer[a];
+      s->value[q] = p->value[a];
+      for (int k = 0; k < K; k++) s->cost[q * (uint64_t)K + (uint64_t)k] = p->cost[a * (uint64_t)K + (uint64_t)k];
+    }
+    s->indptr[++v] = q;
+  }
+  *out = s;
+  return MX_OK;
+oom:
+  mx_alloc_problem_free(s);
+  return mx_error_set(err, MX_ENOMEM, "out of memory");
 }

@@ -44,6 +44,13 @@ typedef struct mx_run {
   uint64_t script_hash;
   int64_t now;            /* merx.now(), epoch seconds */
   uint32_t shard_index, shard_count;
+  /* global limits under --shard (lshard.c) */
+  char *solve_path;       /* --solve FILE: save the prices, commit nothing */
+  uint32_t solve_shards;  /* --shards N with --solve: save N shards' quotas too */
+  char *duals_path;       /* --duals FILE, loaded into duals at start */
+  struct mx_alloc_duals *duals;
+  struct mx_alloc_duals *solved; /* prices of the run's budgeted choice (--solve) */
+  int shard_warned;       /* the even-quota warning was printed */
   int n_params;
   char **param_keys, **param_values;
   FILE *out;              /* print() */

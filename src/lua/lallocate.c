@@ -385,18 +385,32 @@ static int l_solve(lua_State *L) {
   opt.gap = luaL_optnumber(L, -1, opt.gap);
   lua_pop(L, 1);
 
+  /* under --shard: this shard's quota of every limit, and the prices of --duals */
+  const char **oname = lua_newuserdatauv(L, sizeof(char *) * (size_t)J, 0);
+  char *num = lua_newuserdatauv(L, 24 * (size_t)J, 0);
+  for (lua_Integer j = 1; j <= J; j++) {
+    oname[j - 1] = num + 24 * (j - 1);
+    snprintf(num + 24 * (j - 1), 24, "%lld", (long long)j);
+    if (offers_idx && lua_rawgeti(L, offers_idx, j) == LUA_TSTRING) oname[j - 1] = lua_tostring(L, -1);
+    else if (offers_idx && lua_isinteger(L, -1))
+      snprintf(num + 24 * (j - 1), 24, "%lld", (long long)lua_tointeger(L, -1));
+    if (offers_idx) lua_pop(L, 1); /* a string stays alive in the offers table */
+  }
+  double lam[MX_ALLOC_MAX_RESOURCES] = {0};
+  double *mu = lua_newuserdatauv(L, sizeof(double) * (size_t)J, 0);
+  memset(mu, 0, sizeof(double) * (size_t)J);
+  int priced = mx_lua_alloc_share(L, p, oname, lam, mu, "allocate");
+
   /* apply given prices, or solve */
   lua_getfield(L, 1, "prices");
   int rc;
   if (lua_istable(L, -1)) {
     int pi = lua_gettop(L);
-    double lam[MX_ALLOC_MAX_RESOURCES] = {0};
     for (int k = 0; k < K; k++) {
       lua_getfield(L, pi, names[k]);
       lam[k] = luaL_optnumber(L, -1, 0);
       lua_pop(L, 1);
     }
-    double *mu = lua_newuserdatauv(L, sizeof(double) * (size_t)J, 0);
     memset(mu, 0, sizeof(double) * (size_t)J);
     lua_getfield(L, 1, "offer_prices");
     if (lua_istable(L, -1)) {
@@ -413,8 +427,26 @@ static int l_solve(lua_State *L) {
     }
     lua_pop(L, 1);
     rc = mx_alloc_apply(p, lam, mu, &opt, &c->res, &err);
+  } else if (priced) {
+    rc = mx_alloc_apply(p, lam, mu, &opt, &c->res, &err);
   } else {
     rc = mx_alloc_solve(p, &opt, &c->res, &err);
+    if (rc == MX_OK) {
+      c->have_res = 1;
+      /* user ids, for --solve --shards (strings stay alive in the users table) */
+      const char **uname = lua_newuserdatauv(L, sizeof(char *) * (size_t)n, 0);
+      char *ubuf = lua_newuserdatauv(L, 24 * (size_t)n, 0);
+      for (lua_Integer i = 0; i < n; i++) {
+        uname[i] = ubuf + 24 * i;
+        snprintf(ubuf + 24 * i, 24, "%lld", (long long)(i + 1));
+        if (users_idx && lua_rawgeti(L, users_idx, i + 1) == LUA_TSTRING) uname[i] = lua_tostring(L, -1);
+        else if (users_idx && lua_isinteger(L, -1))
+          snprintf(ubuf + 24 * i, 24, "%lld", (long long)lua_tointeger(L, -1));
+        if (users_idx) lua_pop(L, 1);
+      }
+      mx_lua_alloc_solved(L, p, oname, uname, &c->res, "allocate");
+      lua_pop(L, 2);
+    }
   }
   lua_pop(L, 1);
   if (rc) return raise_error(L, &err);

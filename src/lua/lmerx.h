@@ -79,4 +79,21 @@ int mx_lua_dry_run(lua_State *L);
  * every method. what names the object ("model"). */
 void mx_lua_check_run_active(lua_State *L, const char *what);
 
+/* Global limits in a sharded run (lshard.c). Before solving p, whose limits
+ * and caps are the global ones the script gave: with --duals, p gets this
+ * shard's quota of every limit and lambda[K], mu[n_offers] the saved prices
+ * (returns 1: apply them, do not solve); with --shard and no prices, p gets
+ * its even quota and a warning is printed once (returns 0: solve); else
+ * returns 0 and p is untouched. After solving, mx_lua_alloc_solved keeps the
+ * prices for --solve (and with --shards, each shard's use of every limit).
+ * offer_names[j] names offer j in the saved prices, user_names[u] is user
+ * u's id (hashed to its shard); what names the caller in errors. */
+struct mx_alloc_problem;
+struct mx_alloc_result;
+int mx_lua_alloc_share(lua_State *L, struct mx_alloc_problem *p, const char *const *offer_names,
+                       double *lambda, double *mu, const char *what);
+void mx_lua_alloc_solved(lua_State *L, const struct mx_alloc_problem *p,
+                         const char *const *offer_names, const char *const *user_names,
+                         const struct mx_alloc_result *res, const char *what);
+
 #endif

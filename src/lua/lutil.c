@@ -1,15 +1,16 @@
 /* merx.util: bulk helpers the pure-Lua DSLs compile to.
  *
  *   merx.util.order(values [, "asc"|"desc"]) -> permutation (1-based), stable
- *   merx.util.select(candidates, opts) -> chosen, spend, left
+ *   merx.util.select(candidates, opts) -> chosen, spend, left, certificate
  *
- * select is the greedy allocator the campaign DSL uses: candidates (user,
- * offer, value, cost, optional group) are taken by decreasing value while the
- * budget, the per-user limit, the per-offer caps (stock) and the per-group
- * caps allow. Greedy by value is the classic 1/2-approximation-free heuristic
- * for this multiple-choice knapsack; the exact dual solution is
- * merx.allocate's job when that module is present. */
+ * select is the budgeted choice the campaign DSL compiles to: candidates
+ * (user, offer, value, cost, optional group) under a budget, a per-user
+ * limit, per-offer caps (stock) and per-group caps. It is solved by the
+ * allocation solver (merx/allocate.h), so it picks by value net of the
+ * priced costs (value per unit of cost where the budget binds) rather than
+ * by value alone, which on a binding budget loses a fifth of the value. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 
 #include "lua/internal.h"
 #include "lua/lmerx.h"
+#include "merx/allocate.h"
 #include "merx/data.h"
 
 typedef struct { double v; uint32_t i; } dv;
@@ -141,6 +143,60 @@ static uint32_t *caps_for(lua_State *L, int opts, const char *field, mx_idmap *m
   return cap;
 }
 
+/* Names of dense ids 0..n-1 for messages and saved prices: the id map's
+ * strings, else opts[field] (a list, the caller's names for integer ids),
+ * else the integer itself. */
+static const char **names_for(lua_State *L, int opts, const char *field, mx_idmap *m, uint32_t n,
+                              int integer_ids) {
+  const char **name = mx_lua_scratch(L, (n ? n : 1) * sizeof *name);
+  char *num = mx_lua_scratch(L, (size_t)(n ? n : 1) * 12);
+  int list = 0;
+  if (integer_ids && !lua_isnoneornil(L, opts)) {
+    lua_getfield(L, opts, field); /* stays on the stack: it owns the strings */
+    list = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (!integer_ids) {
+      name[i] = mx_idmap_name(m, i);
+      continue;
+    }
+    if (list && lua_rawgeti(L, list, (lua_Integer)i + 1) == LUA_TSTRING) {
+      name[i] = lua_tostring(L, -1);
+      lua_pop(L, 1);
+      continue;
+    }
+    if (list) lua_pop(L, 1);
+    snprintf(num + (size_t)i * 12, 12, "%u", i + 1);
+    name[i] = num + (size_t)i * 12;
+  }
+  return name;
+}
+
+typedef struct {
+  mx_alloc_problem *p;
+  mx_alloc_result res;
+  int have_res;
+} select_state;
+
+static void select_release(void *state) {
+  select_state *st = state;
+  mx_alloc_problem_free(st->p);
+  st->p = NULL;
+  if (st->have_res) mx_alloc_result_free(&st->res);
+  st->have_res = 0;
+}
+
+static int by_index(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The choice is the allocation solver's (mx_alloc_solve): the budget and
+ * every capped group become priced constraints, the offers' caps are its
+ * offer caps, so candidates are ranked by value net of the priced costs --
+ * value per unit of cost where the budget binds -- and the result carries
+ * the solver's certificate (bound and gap). One solver for merx.allocate,
+ * `merx allocate` and the campaign DSL. */
 static int l_select(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int opts = 2;
@@ -148,12 +204,17 @@ static int l_select(lua_State *L) {
   double budget = mx_lua_opt_number(L, opts, "budget", INFINITY);
   lua_Integer per_user = mx_lua_opt_integer(L, opts, "per_user", 1);
   double min_value = mx_lua_opt_number(L, opts, "min_value", 0);
+  lua_Integer threads = mx_lua_opt_integer(L, opts, "threads", 0);
+  if (!(budget >= 0)) return mx_lua_error(L, "merx.util.select: budget must be a number >= 0");
+  if (per_user < 1 || per_user > 1000000)
+    return mx_lua_error(L, "merx.util.select: per_user must be 1..1000000");
   size_t n, nc;
   lua_getfield(L, 1, "value");
   double *value = mx_lua_check_doubles(L, -1, &n);
   lua_getfield(L, 1, "cost");
   double *cost = lua_istable(L, -1) ? mx_lua_check_doubles(L, -1, &nc) : NULL;
   if (cost && nc != n) return mx_lua_error(L, "merx.util.select: 'cost' and 'value' differ in length");
+  if (n > UINT32_MAX - 1) return mx_lua_error(L, "merx.util.select: too many candidates");
   mx_idmap *users = new_idmap(L), *offers = new_idmap(L), *groups = new_idmap(L);
   uint32_t nu = 0, no = 0, ng = 0;
   int uint_ = 0, oint = 0, gint = 0;
@@ -165,44 +226,138 @@ static int l_select(lua_State *L) {
   if (lua_getfield(L, 1, "group") == LUA_TTABLE) g = intern_column(L, -1, n, groups, "group", &ng, &gint);
   uint32_t *ocap = caps_for(L, opts, "caps", offers, no, oint);
   uint32_t *gcap = caps_for(L, opts, "group_caps", groups, ng, gint);
-  uint32_t *ucount = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *ucount);
-  uint32_t *ocount = mx_lua_scratch(L, (no ? no : 1) * sizeof *ocount);
-  uint32_t *gcount = mx_lua_scratch(L, (ng ? ng : 1) * sizeof *gcount);
-  memset(ucount, 0, (nu ? nu : 1) * sizeof *ucount);
-  memset(ocount, 0, (no ? no : 1) * sizeof *ocount);
-  memset(gcount, 0, (ng ? ng : 1) * sizeof *gcount);
-  dv *t = mx_lua_scratch(L, n * sizeof *t);
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (value[i] > min_value && !isnan(value[i])) t[m++] = (dv){value[i], (uint32_t)i};
-  qsort(t, m, sizeof *t, desc);
+
+  /* candidates that can be chosen, grouped by user (a counting sort) */
+  uint64_t *count = mx_lua_scratch(L, ((size_t)nu + 1) * sizeof *count);
+  memset(count, 0, ((size_t)nu + 1) * sizeof *count);
+  uint32_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(value[i] > min_value)) continue; /* NaN too */
+    double c = cost ? cost[i] : 0;
+    if (!isfinite(c) || c < 0)
+      return mx_lua_error(L, "merx.util.select: cost[%zu] is %g: costs must be finite and >= 0",
+                          i + 1, c);
+    if (!isfinite(value[i]))
+      return mx_lua_error(L, "merx.util.select: value[%zu] is not finite", i + 1);
+    count[u[i] + 1]++;
+    m++;
+  }
+  /* the constraints: the budget, then each group with a cap */
+  int K = isfinite(budget) ? 1 : 0;
+  int *gres = mx_lua_scratch(L, (ng ? ng : 1) * sizeof *gres);
+  const char **gname = g ? names_for(L, opts, "group_names", groups, ng, gint) : NULL;
+  for (uint32_t k = 0; k < ng; k++) {
+    gres[k] = -1;
+    if (!g || gcap[k] == UINT32_MAX) continue;
+    if (K >= MX_ALLOC_MAX_RESOURCES)
+      return mx_lua_error(L, "merx.util.select: at most %d group caps (with a budget, %d)",
+                          MX_ALLOC_MAX_RESOURCES, MX_ALLOC_MAX_RESOURCES - 1);
+    gres[k] = K++;
+  }
   lua_createtable(L, 0, 0);
   int chosen = lua_gettop(L);
   lua_createtable(L, 0, 0);
   int left = lua_gettop(L);
+  lua_createtable(L, 0, 4);
+  int cert = lua_gettop(L);
   double spend = 0;
-  lua_Integer k = 0;
-  for (size_t j = 0; j < m; j++) {
-    uint32_t i = t[j].i;
-    double c = cost ? cost[i] : 0;
-    if (ucount[u[i]] >= (uint64_t)per_user) continue;
-    if (ocount[o[i]] >= ocap[o[i]]) continue;
-    if (g && gcount[g[i]] >= gcap[g[i]]) continue;
-    if (spend + c > budget) continue;
-    spend += c;
-    ucount[u[i]]++;
-    ocount[o[i]]++;
-    if (g) gcount[g[i]]++;
-    k++;
-    lua_pushinteger(L, (lua_Integer)i + 1);
-    lua_rawseti(L, chosen, k);
-    lua_pushnumber(L, budget - spend);
-    lua_rawseti(L, left, k);
+  if (m == 0) {
+    lua_pushvalue(L, chosen);
+    lua_pushnumber(L, 0);
+    lua_pushvalue(L, left);
+    lua_pushvalue(L, cert);
+    return 4;
   }
+  select_state *st = mx_lua_guard(L, sizeof *st, select_release);
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_alloc_problem_create(nu, no ? no : 1, K, m, &st->p, &err)) return mx_lua_raise(L, &err);
+  mx_alloc_problem *p = st->p;
+  p->indptr[0] = 0;
+  for (uint32_t k = 0; k < nu; k++) p->indptr[k + 1] = p->indptr[k] + count[k + 1];
+  uint64_t *next = count; /* reused: the next free position of each user */
+  for (uint32_t k = 0; k < nu; k++) next[k] = p->indptr[k];
+  uint32_t *cand = mx_lua_scratch(L, (size_t)m * sizeof *cand); /* position -> candidate */
+  for (size_t i = 0; i < n; i++) {
+    if (!(value[i] > min_value)) continue;
+    uint64_t q = next[u[i]]++;
+    cand[q] = (uint32_t)i;
+    p->offer[q] = o[i];
+    p->value[q] = (float)value[i];
+    float *c = p->cost + q * (uint64_t)K;
+    for (int k = 0; k < K; k++) c[k] = 0;
+    if (isfinite(budget)) c[0] = (float)(cost ? cost[i] : 0);
+    if (g && gres[g[i]] >= 0) c[gres[g[i]]] = 1;
+  }
+  if (isfinite(budget)) {
+    p->limit[0] = budget;
+    snprintf(p->resource_name[0], MX_ALLOC_NAME_MAX, "budget");
+  }
+  for (uint32_t k = 0; k < ng; k++) {
+    if (gres[k] < 0) continue;
+    p->limit[gres[k]] = gcap[k];
+    snprintf(p->resource_name[gres[k]], MX_ALLOC_NAME_MAX, "group %s", gname[k]);
+  }
+  for (uint32_t j = 0; j < no; j++)
+    if (ocap[j] != UINT32_MAX) p->cap[j] = ocap[j];
+  p->per_user = (uint32_t)per_user;
+  if (mx_alloc_problem_check(p, &err)) {
+    /* a repeated (user, offer) pair: name it in the caller's terms */
+    for (uint32_t k = 0; k < nu; k++)
+      for (uint64_t a = p->indptr[k]; a < p->indptr[k + 1]; a++)
+        for (uint64_t b = a + 1; b < p->indptr[k + 1]; b++)
+          if (p->offer[a] == p->offer[b])
+            return mx_lua_error(L, "merx.util.select: candidates %u and %u give the same offer to "
+                                "the same user", cand[a] + 1, cand[b] + 1);
+    return mx_lua_raise(L, &err);
+  }
+  mx_alloc_options aopt = mx_alloc_defaults();
+  aopt.threads = (int)threads;
+  /* under --shard: this shard's quota of the budget and caps, and the prices of --duals */
+  const char **oname = names_for(L, opts, "offer_names", offers, no, oint);
+  double *lambda = mx_lua_scratch(L, MX_ALLOC_MAX_RESOURCES * sizeof *lambda);
+  double *mu = mx_lua_scratch(L, (size_t)p->n_offers * sizeof *mu);
+  int priced = mx_lua_alloc_share(L, p, oname, lambda, mu, "merx.util.select");
+  if (isfinite(budget)) budget = p->limit[0];
+  if (priced ? mx_alloc_apply(p, lambda, mu, &aopt, &st->res, &err)
+             : mx_alloc_solve(p, &aopt, &st->res, &err))
+    return mx_lua_raise(L, &err);
+  st->have_res = 1;
+  mx_run *run = mx_lua_run(L);
+  if (!priced && run && run->solve_path)
+    mx_lua_alloc_solved(L, p, oname, names_for(L, opts, "user_names", users, nu, uint_), &st->res,
+                        "merx.util.select");
+
+  /* chosen candidates in input order, with the budget left after each */
+  mx_alloc_result *r = &st->res;
+  uint32_t *pick = mx_lua_scratch(L, (r->assigned ? r->assigned : 1) * sizeof *pick);
+  for (uint64_t k = 0; k < r->assigned; k++) pick[k] = cand[r->chosen[k]];
+  qsort(pick, r->assigned, sizeof *pick, by_index);
+  for (uint64_t k = 0; k < r->assigned; k++) {
+    spend += cost ? cost[pick[k]] : 0;
+    lua_pushinteger(L, (lua_Integer)pick[k] + 1);
+    lua_rawseti(L, chosen, (lua_Integer)k + 1);
+    lua_pushnumber(L, budget - spend);
+    lua_rawseti(L, left, (lua_Integer)k + 1);
+  }
+  lua_pushnumber(L, r->objective);
+  lua_setfield(L, cert, "objective");
+  lua_pushnumber(L, r->bound);
+  lua_setfield(L, cert, "bound");
+  lua_pushnumber(L, r->gap);
+  lua_setfield(L, cert, "gap");
+  lua_createtable(L, 0, K);
+  for (int k = 0; k < K; k++) {
+    lua_pushnumber(L, r->lambda[k]);
+    lua_setfield(L, -2, p->resource_name[k]);
+  }
+  lua_setfield(L, cert, "prices");
+  mx_lua_guard_release(st);
   lua_pushvalue(L, chosen);
   lua_pushnumber(L, spend);
   lua_pushvalue(L, left);
-  return 3;
+  lua_pushvalue(L, cert);
+  return 4;
 }
 
 int mx_luaopen_util(lua_State *L) {

@@ -27,6 +27,7 @@
 
 #include "lua/internal.h"
 #include "lua/lmerx.h"
+#include "merx/allocate.h"
 #include "merx/data.h"
 #include "store/store.h"
 #include "util/sha256.h"
@@ -253,6 +254,12 @@ static void run_free(mx_run *run) {
   }
   free(run->param_keys);
   free(run->param_values);
+  free(run->solve_path);
+  free(run->duals_path);
+  mx_alloc_duals_free(run->duals);
+  free(run->duals);
+  mx_alloc_duals_free(run->solved);
+  free(run->solved);
   free(run);
 }
 
@@ -304,7 +311,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   mx_run *run = calloc(1, sizeof *run);
   if (!run) return mx_error_set(err, MX_ENOMEM, "out of memory");
   run->sandboxed = 1;
-  run->dry_run = opt->dry_run;
+  run->dry_run = opt->dry_run || opt->solve_path; /* --solve writes nothing but the prices */
   run->out = opt->out ? opt->out : stdout;
   run->err = opt->err ? opt->err : stderr;
   run->shard_index = opt->shard_index;
@@ -332,6 +339,28 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   if (!run->plan || !run->out_dir) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
+  }
+  if (opt->solve_path && run->shard_count > 1) {
+    rc = mx_error_set(err, MX_EINVAL, "--solve prices the whole run: give it no --shard");
+    goto done;
+  }
+  if (opt->solve_path && opt->duals_path) {
+    rc = mx_error_set(err, MX_EINVAL, "--solve and --duals: give one of them");
+    goto done;
+  }
+  run->solve_shards = opt->solve_shards;
+  if (opt->solve_path && !(run->solve_path = mx_strdup(opt->solve_path))) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (opt->duals_path) {
+    run->duals_path = mx_strdup(opt->duals_path);
+    run->duals = calloc(1, sizeof *run->duals);
+    if (!run->duals_path || !run->duals) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    if ((rc = mx_alloc_duals_load(opt->duals_path, run->duals, err)) != MX_OK) goto done;
   }
   run->busy_timeout = opt->busy_timeout;
   if (opt->store_dir) {
@@ -498,7 +527,16 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   result->decisions = mx_plan_count(run->plan);
   snprintf(result->run_id, sizeof result->run_id, "%s", run->run_id);
 
-  if (rc == MX_OK && opt->dry_run) {
+  if (rc == MX_OK && opt->solve_path) {
+    if (!run->solved)
+      rc = mx_error_set(err, MX_EINVAL, "%s: --solve: the script made no budgeted choice to price "
+                        "(merx.campaign, merx.util.select or merx.allocate with a budget or caps)",
+                        opt->path ? opt->path : "(command line)");
+    else if ((rc = mx_alloc_duals_write(opt->solve_path, run->solved, err)) == MX_OK)
+      fprintf(run->err, "solve %s: prices of %d limits and %zu caps written to %s; nothing "
+              "committed\n", result->run_id, run->solved->n_resources, run->solved->n_caps,
+              opt->solve_path);
+  } else if (rc == MX_OK && opt->dry_run) {
     mx_plan_print(run->plan, run->out);
     fprintf(run->err, "dry run %s: %zu decisions staged", result->run_id, result->decisions);
     for (int k = 0; k < mx_plan_kinds(run->plan); k++)
