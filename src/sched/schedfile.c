@@ -415,8 +415,15 @@ static int resolve_store(mx_schedule *s, int given) {
   const char *env = given ? NULL : mx_store_from_env();
   if (env) {
     char cwd[4096];
-    char *abs = env[0] == '/' || !getcwd(cwd, sizeof cwd - 1) ? mx_strdup(env)
-                                                                : join(strcat(cwd, "/"), env);
+    char *abs = NULL;
+    if (env[0] == '/' || !getcwd(cwd, sizeof cwd - 1)) {
+      abs = mx_strdup(env);
+    } else {
+      size_t n = strlen(cwd);
+      cwd[n] = '/';
+      cwd[n + 1] = '\0';
+      abs = join(cwd, env);
+    }
     if (!abs) return MX_ENOMEM;
     free(s->store);
     s->store = abs;
