@@ -64,6 +64,9 @@ int mx_cmd_run(int argc, char **argv) {
   o.param_values = vals;
   o.dry_run = mx_args_has(&a, "dry-run");
   o.out_dir = mx_args_get(&a, "out", "out");
+  if (strcmp(o.out_dir, "-") == 0)
+    return mx_cli_usage("run", "--out is a folder (KIND.csv, KIND.jsonl, the decision log), "
+                               "not standard output: give --out DIR");
   o.log_path = mx_args_get(&a, "log", NULL);
   const char *format = mx_args_get(&a, "format", "csv");
   if (strcmp(format, "csv") == 0) { o.csv = 1; o.jsonl = 0; }

@@ -1,10 +1,13 @@
-/* Atomic output files: temporary file in the same directory, fsync, rename. */
+/* Atomic output files: temporary file in the same directory, fsync, rename.
+ * Devices, FIFOs, sockets and "-" (standard output) are written in place, and
+ * a symlink's final target is what gets replaced (util.h says why). */
 #include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -49,13 +52,92 @@ static void remove_stale(const char *dir, const char *base) {
   closedir(d);
 }
 
+static int stdout_fd = STDOUT_FILENO;
+
+int mx_atomic_stdout_fd(int fd) {
+  int prev = stdout_fd;
+  stdout_fd = fd;
+  return prev;
+}
+
+/* The file a chain of symlinks finally names (path itself when it is not a
+ * link; a dangling link's missing target). Renaming over the link would turn
+ * it into a regular file; renaming over its target keeps it, and the
+ * temporary beside the target stays on the target's file system, so the
+ * rename is still atomic. Returns NULL with *e set (ELOOP past 40 links). */
+static char *resolve_links(const char *path, int *e) {
+  char *p = mx_strdup(path);
+  for (int hops = 0; p; hops++) {
+    struct stat st;
+    if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p; /* errors surface at mkstemp */
+    char link[PATH_MAX];
+    ssize_t n = hops < 40 ? readlink(p, link, sizeof link - 1) : (errno = ELOOP, -1);
+    if (n < 0) {
+      *e = errno;
+      free(p);
+      return NULL;
+    }
+    link[n] = '\0';
+    char *next = NULL;
+    if (link[0] == '/') {
+      next = mx_strdup(link);
+    } else { /* relative to the link's own directory */
+      char *d = dir_of(p);
+      size_t len = d ? strlen(d) + (size_t)n + 2 : 0;
+      if (d && (next = malloc(len)) != NULL) snprintf(next, len, "%s/%s", d, link);
+      free(d);
+    }
+    free(p);
+    p = next;
+  }
+  *e = ENOMEM;
+  return NULL;
+}
+
+/* Devices, FIFOs and standard output are written where they are: renaming a
+ * regular file over /dev/null or a named pipe (as root, over /dev/stdout's
+ * link) would replace the node, and a reader at the other end would never see
+ * the output. Takes fd (closes it on error). */
+static int open_in_place(mx_atomic_file *af, const char *path, int fd, mx_error *err) {
+  if (fd < 0)
+    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open output: %s", strerror(errno));
+  af->f = fdopen(fd, "w");
+  af->path = mx_strdup(path);
+  if (!af->f || !af->path) {
+    int e = errno;
+    if (af->f) fclose(af->f);
+    else close(fd);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return e == ENOMEM || !e ? mx_error_set(err, MX_ENOMEM, "out of memory")
+                             : mx_error_at(err, MX_EIO, path, 0, 0, NULL,
+                                           "cannot open output: %s", strerror(e));
+  }
+  return MX_OK;
+}
+
 int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   memset(af, 0, sizeof *af);
-  char *dir = dir_of(path);
-  char *pcopy = mx_strdup(path);
+  if (strcmp(path, "-") == 0)
+    return open_in_place(af, path, fcntl(stdout_fd, F_DUPFD_CLOEXEC, 0), err);
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode))
+      return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write output: is a directory");
+    return open_in_place(af, path, open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), err);
+  }
+  int le = 0;
+  char *target = resolve_links(path, &le);
+  if (!target)
+    return le == ENOMEM ? mx_error_set(err, MX_ENOMEM, "out of memory")
+                        : mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot create output: %s",
+                                      strerror(le));
+  char *dir = dir_of(target);
+  char *pcopy = mx_strdup(target);
   if (!dir || !pcopy) {
     free(dir);
     free(pcopy);
+    free(target);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   char *base = basename(pcopy);
@@ -64,6 +146,7 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   if (!tmp) {
     free(dir);
     free(pcopy);
+    free(target);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   remove_stale(dir, base);
@@ -74,6 +157,7 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   if (fd < 0) {
     int e = errno;
     free(tmp);
+    free(target);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot create output: %s", strerror(e));
   }
   /* mkstemp creates 0600; outputs are ordinary files (0666 & ~umask). */
@@ -86,9 +170,11 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
     close(fd);
     unlink(tmp);
     free(tmp);
+    free(target);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open output: %s", strerror(e));
   }
   af->tmp = tmp;
+  af->target = target;
   af->path = mx_strdup(path);
   if (!af->path) {
     mx_atomic_abort(af);
@@ -102,6 +188,7 @@ void mx_atomic_abort(mx_atomic_file *af) {
   if (af->f) fclose(af->f);
   if (af->tmp) unlink(af->tmp);
   free(af->tmp);
+  free(af->target);
   free(af->path);
   memset(af, 0, sizeof *af);
 }
@@ -120,7 +207,8 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     if (fputc('\n', af->f) == EOF || fflush(af->f) != 0) e = errno;
   }
   if (!bad && fflush(af->f) != 0) { bad = 1; e = errno; }
-  if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
+  /* in place (a pipe, a device): nothing to sync or rename */
+  if (!bad && af->tmp && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
   if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }
   af->f = NULL;
   if (bad) {
@@ -129,7 +217,12 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     mx_atomic_abort(af);
     return rc;
   }
-  if (rename(af->tmp, af->path) != 0) {
+  if (!af->tmp) {
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return MX_OK;
+  }
+  if (rename(af->tmp, af->target) != 0) {
     e = errno;
     int rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
                          strerror(e));
@@ -137,7 +230,7 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     return rc;
   }
   /* Make the rename itself durable. */
-  char *dir = dir_of(af->path);
+  char *dir = dir_of(af->target);
   if (dir) {
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
@@ -147,6 +240,7 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     free(dir);
   }
   free(af->tmp);
+  free(af->target);
   free(af->path);
   memset(af, 0, sizeof *af);
   return MX_OK;

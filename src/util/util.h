@@ -14,20 +14,35 @@
  * Outputs are written to "DIR/.NAME.tmp.PID.XXXXXX" in the target's directory,
  * then fsync'd and renamed over the target, and the directory fsync'd, so a
  * reader sees either the old file or the complete new one, never a part.
- * mx_atomic_open first removes temporaries of NAME left by dead writers. */
+ * mx_atomic_open first removes temporaries of NAME left by dead writers.
+ * What the path names decides how it is written:
+ *  - a regular file, or nothing yet: atomically, as above;
+ *  - a symlink (a chain of them, possibly dangling): the file it finally names
+ *    is replaced atomically, the temporary beside it; the links are kept;
+ *  - a character or block device, FIFO or socket (/dev/null, a named pipe):
+ *    written in place, never renamed over (what a failed writer already wrote
+ *    there stays written);
+ *  - "-": standard output (mx_atomic_stdout_fd), in place. */
 typedef struct mx_atomic_file {
   FILE *f;
-  char *path; /* final path (owned) */
-  char *tmp;  /* temporary path (owned) */
+  char *path;   /* path as given, for messages (owned) */
+  char *tmp;    /* temporary path (owned); NULL when written in place */
+  char *target; /* file renamed over: path with its symlinks resolved (owned) */
 } mx_atomic_file;
 
-/* Open a temporary file next to path. On error nothing is created. */
+/* Open a temporary file beside the target, or the device, FIFO or standard
+ * output itself. On error nothing is created. */
 int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err);
-/* Flush, fsync, rename into place. On failure the temporary file is removed
- * and the old target left intact. af is released in both cases. */
+/* Flush, fsync, rename into place (in place: flush and close). On failure the
+ * temporary file is removed and the old target left intact. af is released
+ * in both cases. */
 int mx_atomic_commit(mx_atomic_file *af, mx_error *err);
 /* Drop the temporary file; the target is untouched. Accepts a zeroed af. */
 void mx_atomic_abort(mx_atomic_file *af);
+/* The descriptor "-" writes to (STDOUT_FILENO by default); returns the
+ * previous one. The CLI moves it when --out - must not share the stream its
+ * summaries print to. Not thread-safe: set it before any writer runs. */
+int mx_atomic_stdout_fd(int fd);
 /* Write a whole buffer atomically. */
 int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err);
 
