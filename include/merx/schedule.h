@@ -94,6 +94,8 @@ typedef struct mx_job {
   double retry_delay; /* first backoff, seconds (default 30); doubles per attempt */
   mx_overlap overlap;
   mx_missed missed;
+  int ndata;          /* read-only data folders (`data`), resolved against the file's */
+  char **data;        /* directory, each an existing folder: `merx run --data DIR` */
 } mx_job;
 
 typedef struct mx_schedule {

@@ -11,7 +11,7 @@
 static const char *usage =
     "usage: merx run SCRIPT.lua [--set KEY=VALUE ...] [--dry-run] [--out DIR] [--log FILE]\n"
     "                [--format csv|jsonl|both] [--timeout SECONDS] [--memory MB]\n"
-    "                [--now TIME] [--shard I/N]\n"
+    "                [--now TIME] [--shard I/N] [--data DIR ...]\n"
     "       merx run -e 'LUA CODE' [same options]\n\n"
     "Run a script in a sandbox with the merx module preloaded; print() writes to stdout.\n"
     "Decisions staged with merx.emit() and files written with merx.data.write() are\n"
@@ -23,7 +23,9 @@ static const char *usage =
     "  --timeout S       wall-clock limit, default 300; 0 = none\n"
     "  --memory MB       memory limit for the script and its staged plan, default 1024\n"
     "  --now TIME        merx.now() for backtests and dry runs (ISO 8601 or epoch seconds)\n"
-    "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N)\n\n"
+    "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N)\n"
+    "  --data DIR        a read-only data folder: the script may read files under DIR\n"
+    "                    (besides its own folder and --out), never write there; repeatable\n\n"
     "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
     "given with -e is named (command line). Past --timeout or --memory the script is\n"
     "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n";
@@ -36,7 +38,7 @@ static void on_signal(int sig) {
 int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
-                         "e= set* dry-run out= log= format= timeout= memory= now= shard=",
+                         "e= set* dry-run out= log= format= timeout= memory= now= shard= data*",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -96,6 +98,12 @@ int mx_cmd_run(int argc, char **argv) {
     o.shard_index = (uint32_t)i;
     o.shard_count = (uint32_t)n;
   }
+  static const char *data_dirs[64];
+  o.n_data_dirs = mx_args_all(&a, "data", data_dirs, 64);
+  if (o.n_data_dirs > 64) return mx_cli_usage("run", "--data: at most 64 folders");
+  for (int i = 0; i < o.n_data_dirs; i++)
+    if (!*data_dirs[i]) return mx_cli_usage("run", "--data: expected a folder, got ''");
+  o.data_dirs = data_dirs;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

@@ -37,6 +37,8 @@ typedef struct mx_run {
   char *script_path;      /* as given (for messages and the log); NULL for -e */
   char *script_dir;       /* absolute, real path */
   char *out_dir;          /* absolute; created on first write */
+  char **data_dirs;       /* read-only data folders (--data): absolute, real paths */
+  int n_data_dirs;
   char *log_path;         /* SQLite decision log; NULL: none */
   uint64_t script_hash;
   int64_t now;            /* merx.now(), epoch seconds */
