@@ -121,9 +121,23 @@ int mx_threads_resolve(int requested);
  * memory for the bookkeeping) run on the calling thread: same result. */
 typedef int (*mx_thread_fn)(void *ctx, int t, int nthreads);
 int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx);
-/* Keep OpenBLAS single-threaded inside merx's own worker threads; returns the
- * previous setting so it can be restored. */
-int mx_blas_threads_set(int n);
+/* BLAS threads. OpenBLAS's thread count is process-wide, so who sets it is a
+ * rule:
+ *  - the program owns it: an application embedding libmerx sets it (or not)
+ *    as it likes; the merx CLI leaves it to OpenBLAS (OPENBLAS_NUM_THREADS,
+ *    else all cores). libmerx never changes it beyond one of its own calls;
+ *  - a library call that needs another count for a stretch (1 around its own
+ *    worker threads, so BLAS inside them does not oversubscribe the cores; or
+ *    T for one big product) brackets that stretch with mx_blas_begin(n) ...
+ *    mx_blas_end() on the thread that called it, before and after
+ *    mx_parallel_run, never inside a worker. The first begin saves the count
+ *    and the last end restores it, under a lock, so concurrent calls from
+ *    several application threads nest instead of racing;
+ *  - inside an mx_parallel_run region (worker threads and the calling
+ *    thread's own share) both do nothing, so a bracket there cannot leave the
+ *    process with a changed count (mx_forecast_batch's workers once did). */
+void mx_blas_begin(int n);
+void mx_blas_end(void);
 
 /* ------------------------------------------------------------------ time */
 double mx_now_seconds(void); /* monotonic clock, seconds */
