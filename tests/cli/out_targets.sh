@@ -18,6 +18,10 @@ no_dash
 expect_contains err.txt "trained"            # the summary moved to stderr
 cp out.txt piped.mxm
 expect_exit 0 "$MERX" model info --model piped.mxm
+# through a pipe (no seeking back): a complete, valid model
+"$MERX" train --data "$P" --columns "$COLS" --algo ials --factors 8 --epochs 2 --seed 3 --out - 2>/dev/null |
+  cat > pipe.mxm
+expect_exit 0 "$MERX" model info --model pipe.mxm
 expect_exit 0 "$MERX" recommend --model m.mxm --all --k 3 --out rec.csv
 expect_exit 0 "$MERX" recommend --model m.mxm --all --k 3 --out=-
 no_dash
