@@ -98,6 +98,8 @@ typedef struct mx_job {
    * set (the file's `env` list, then the job's). */
   int nenv;
   char **env;
+  int ndata;          /* read-only data folders (`data`), resolved against the file's */
+  char **data;        /* directory, each an existing folder: `merx run --data DIR` */
 } mx_job;
 
 typedef struct mx_schedule {

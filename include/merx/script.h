@@ -47,6 +47,8 @@ typedef struct mx_script_options {
   int csv, jsonl;       /* committed file formats (default: csv only) */
   FILE *out;            /* print() and the dry-run plan; NULL: stdout */
   FILE *err;            /* merx.log, warnings, dry-run summary; NULL: stderr */
+  int n_data_dirs;      /* read-only data folders (borrowed): the script may read files */
+  const char *const *data_dirs; /* under them, never write there; each must exist */
 } mx_script_options;
 
 typedef struct mx_script_result {

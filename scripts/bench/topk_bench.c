@@ -92,11 +92,11 @@ static uint32_t env_u32(const char *name, uint32_t def) {
 static double plain_gemm_seconds(const mx_model *m, int threads) {
   gemm_ctx g = {.m = m, .tu = env_u32("MX_BENCH_TU", 128), .ti = env_u32("MX_BENCH_TI", 1024)};
   g.next = 0;
-  int prev = mx_blas_threads_set(1);
+  mx_blas_begin(1);
   double t0 = mx_now_seconds();
   mx_parallel_run(threads, gemm_worker, &g);
   double s = mx_now_seconds() - t0;
-  mx_blas_threads_set(prev);
+  mx_blas_end();
   return s;
 }
 
@@ -108,7 +108,7 @@ static double peak_gflops(uint32_t k, int threads) {
   float *C = mx_alloc_aligned((size_t)M * N * sizeof(float), 0);
   for (size_t x = 0; x < (size_t)M * k; x++) A[x] = (float)(x % 7) * 0.1f;
   for (size_t x = 0; x < (size_t)N * k; x++) B[x] = (float)(x % 5) * 0.1f;
-  int prev = mx_blas_threads_set(threads);
+  mx_blas_begin(threads);
   double best = 1e30;
   for (int rep = 0; rep < 3; rep++) {
     double t0 = mx_now_seconds();
@@ -117,7 +117,7 @@ static double peak_gflops(uint32_t k, int threads) {
     double s = mx_now_seconds() - t0;
     if (s < best) best = s;
   }
-  mx_blas_threads_set(prev);
+  mx_blas_end();
   mx_free_aligned(A);
   mx_free_aligned(B);
   mx_free_aligned(C);
@@ -230,14 +230,14 @@ int main(int argc, char **argv) {
         int bare = (pass + (int)q) % 2;
         double t0 = mx_now_seconds();
         if (bare) {
-          int prev = mx_blas_threads_set(1);
+          mx_blas_begin(1);
           for (uint32_t c0 = 0; c0 < ni; c0 += 4096) {
             uint32_t w = c0 + 4096 < ni ? 4096 : ni - c0;
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)w, (int)k, 1.0f,
                         m->item_factors + (size_t)c0 * k, (int)k,
                         m->user_factors + (size_t)u * k, 1, 0.0f, y, 1);
           }
-          mx_blas_threads_set(prev);
+          mx_blas_end();
           raw[q] = mx_now_seconds() - t0;
         } else {
           mx_topk_result *res;

@@ -2,11 +2,15 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "util/util.h"
 
 /* Look name up in the spec: returns 0 unknown, 1 flag, 2 value, 3 repeated value. */
 static int spec_kind(const char *spec, const char *name, size_t len) {
@@ -21,6 +25,26 @@ static int spec_kind(const char *spec, const char *name, size_t len) {
     else if (*p == '*') { kind = 3; p++; }
     if (n == len && n > 0 && strncmp(s, name, n) == 0) return kind;
   }
+  return 0;
+}
+
+/* --out - sends the output to standard output (mx_atomic_open writes "-" in
+ * place). Every command also prints its human summary there, which would land
+ * in the data; so the output keeps the original descriptor and descriptor 1
+ * becomes a copy of stderr, where human-readable text belongs anyway. --json
+ * promises stdout to its object, so it cannot share it with --out -. */
+static int claim_stdout(const mx_args *a) {
+  const char *out = mx_args_get(a, "out", NULL);
+  if (a->help || !out || strcmp(out, "-") != 0) return 0;
+  if (mx_args_has(a, "json"))
+    return mx_cli_usage(a->cmd, "--out - and --json both write to standard output; give --out a file");
+  fflush(stdout);
+  int data = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (data < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    fprintf(stderr, "merx %s: --out -: cannot use standard output: %s\n", a->cmd, strerror(errno));
+    return MX_EXIT_FAIL;
+  }
+  mx_atomic_stdout_fd(data);
   return 0;
 }
 
@@ -57,7 +81,7 @@ int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char 
     }
     a->n++;
   }
-  return 0;
+  return claim_stdout(a);
 }
 
 int mx_args_has(const mx_args *a, const char *name) {

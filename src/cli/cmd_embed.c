@@ -58,6 +58,9 @@ int mx_cmd_embed(int argc, char **argv) {
   bo.dim = (uint32_t)dim;
 
   const char *path = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
+  if (strcmp(out, "-") == 0)
+    return mx_cli_usage("embed", "--out -: embed writes EMB.npy with EMB.ids, EMB.texts and "
+                                 "EMB.meta.json beside it; give --out a file name");
   mx_error err;
   mx_error_clear(&err);
   mx_csv *csv = NULL;

@@ -103,6 +103,9 @@ static int model_export(int argc, char **argv) {
   if (mx_cli_help(&a, usage_export) == 0) return MX_EXIT_OK;
   if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
   const char *dir = mx_args_get(&a, "out", NULL);
+  if (strcmp(dir, "-") == 0)
+    return mx_cli_usage("model export", "--out is a folder (.npy files and id lists), not "
+                                        "standard output: give --out DIR");
   mx_error err;
   mx_error_clear(&err);
   mx_model *m;

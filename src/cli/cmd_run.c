@@ -14,6 +14,7 @@ static const char *usage =
     "                [--store DIR | --log FILE] [--format csv|jsonl|both]\n"
     "                [--timeout SECONDS] [--memory MB] [--busy-timeout SECONDS]\n"
     "                [--now TIME] [--shard I/N [--duals FILE]] [--solve FILE [--shards N]]\n"
+    "                [--data DIR ...]\n"
     "       merx run -e 'LUA CODE' [same options]\n\n"
     "Run a script in a sandbox with the merx module preloaded; print() writes to stdout.\n"
     "Decisions staged with merx.emit() and files written with merx.data.write() are\n"
@@ -36,7 +37,9 @@ static const char *usage =
     "                    (campaign, merx.util.select, merx.allocate) to FILE; commit nothing\n"
     "  --shards N        with --solve: also save each of N shards' quota of every limit\n"
     "                    (its users' use of it in the whole plan)\n"
-    "  --duals FILE      apply prices saved by --solve instead of solving (with --shard)\n\n"
+    "  --duals FILE      apply prices saved by --solve instead of solving (with --shard)\n"
+    "  --data DIR        a read-only data folder: the script may read files under DIR\n"
+    "                    (besides its own folder and --out), never write there; repeatable\n\n"
     "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
     "given with -e is named (command line). Past --timeout or --memory the script is\n"
     "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n";
@@ -50,7 +53,7 @@ int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
                          "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= "
-                         "shard= solve= shards= duals=",
+                         "shard= solve= shards= duals= data*",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -78,6 +81,9 @@ int mx_cmd_run(int argc, char **argv) {
   o.param_values = vals;
   o.dry_run = mx_args_has(&a, "dry-run");
   o.out_dir = mx_args_get(&a, "out", "out");
+  if (strcmp(o.out_dir, "-") == 0)
+    return mx_cli_usage("run", "--out is a folder (KIND.csv, KIND.jsonl, the decision log), "
+                               "not standard output: give --out DIR");
   o.log_path = mx_args_get(&a, "log", NULL);
   o.store_dir = mx_args_get(&a, "store", NULL);
   if (o.store_dir && o.log_path) return mx_cli_usage("run", "give --store or --log, not both");
@@ -125,6 +131,12 @@ int mx_cmd_run(int argc, char **argv) {
     if ((rc = mx_args_int(&a, "shards", 1, 1, 1000000, &shards))) return rc;
     o.solve_shards = (uint32_t)shards;
   }
+  static const char *data_dirs[64];
+  o.n_data_dirs = mx_args_all(&a, "data", data_dirs, 64);
+  if (o.n_data_dirs > 64) return mx_cli_usage("run", "--data: at most 64 folders");
+  for (int i = 0; i < o.n_data_dirs; i++)
+    if (!*data_dirs[i]) return mx_cli_usage("run", "--data: expected a folder, got ''");
+  o.data_dirs = data_dirs;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

@@ -237,9 +237,9 @@ int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int thread
     if ((size_t)T > ne) T = (int)ne;
     double (*acc)[6] = calloc((size_t)T, sizeof *acc);
     rank_ctx c = {m, tptr, idx, eval_users, ne, k, {0}, acc, 0};
-    int prev = mx_blas_threads_set(1);
+    mx_blas_begin(1);
     if (acc) mx_parallel_run(T, rank_run, &c);
-    mx_blas_threads_set(prev);
+    mx_blas_end();
     if (!acc || c.failed) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     } else {

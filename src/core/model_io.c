@@ -101,7 +101,7 @@ typedef struct writer {
 static void w_flush(writer *w) {
   if (w->used == 0) return;
   w->hash = mx_hash64(w->buf, w->used, w->hash);
-  if (fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
+  if (w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
   w->used = 0;
 }
 
@@ -143,6 +143,28 @@ static uint64_t payload_hash(const unsigned char *p, uint64_t n) {
   return h;
 }
 
+/* The sections after the header, padded to the file size (w->pos starts at
+ * HEADER_SIZE); w->f NULL only hashes. */
+static void w_payload(writer *w, const mx_model *m, const file_header *h) {
+  for (int s = 0; s < N_SECTIONS; s++) {
+    w_pad(w, h->offset[s]);
+    switch (s) {
+    case SEC_USER_IDS: w_ids(w, m->users); break;
+    case SEC_ITEM_IDS: w_ids(w, m->items); break;
+    case SEC_USER_FACTORS: w_bytes(w, m->user_factors, h->size[s]); break;
+    case SEC_ITEM_FACTORS: w_bytes(w, m->item_factors, h->size[s]); break;
+    case SEC_USER_BIAS: w_bytes(w, m->user_bias, h->size[s]); break;
+    case SEC_ITEM_BIAS: w_bytes(w, m->item_bias, h->size[s]); break;
+    case SEC_EASE: w_bytes(w, m->ease_b, h->size[s]); break;
+    case SEC_SEEN_INDPTR: w_bytes(w, m->seen.indptr, h->size[s]); break;
+    case SEC_SEEN_INDICES: w_bytes(w, m->seen.indices, h->size[s]); break;
+    case SEC_SEEN_VALUES: w_bytes(w, m->seen.values, h->size[s]); break;
+    }
+  }
+  w_pad(w, h->file_size);
+  w_flush(w);
+}
+
 int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   if (m->n_users != mx_idmap_size(m->users) || m->n_items != mx_idmap_size(m->items))
     return mx_error_set(err, MX_ESTATE, "model id tables (%u users, %u items) do not match its "
@@ -176,41 +198,30 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   }
   h.file_size = align_up(pos);
 
-  mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
-  if (rc != MX_OK) return rc;
-  writer w = {af.f, 0, malloc(BLOCK), 0, HASH_SEED, 0};
-  if (!w.buf) {
-    mx_atomic_abort(&af);
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
-  }
-  /* Header placeholder; rewritten with the hashes once the payload is out. */
-  if (fwrite(&h, 1, sizeof h, af.f) != sizeof h) w.failed = 1;
-  static const unsigned char zeros[HEADER_SIZE];
-  if (fwrite(zeros, 1, HEADER_SIZE - sizeof h, af.f) != HEADER_SIZE - sizeof h) w.failed = 1;
+  /* The header holds the payload's hash, so the payload is hashed first
+   * (f = NULL) and then written after the final header: one forward pass
+   * over the file, which a pipe or standard output (--out -) needs; seeking
+   * back to rewrite the header would fail there. */
+  writer w = {NULL, 0, malloc(BLOCK), 0, HASH_SEED, 0};
+  if (!w.buf) return mx_error_set(err, MX_ENOMEM, "out of memory");
   w.pos = HEADER_SIZE;
-  for (int s = 0; s < N_SECTIONS; s++) {
-    w_pad(&w, h.offset[s]);
-    switch (s) {
-    case SEC_USER_IDS: w_ids(&w, m->users); break;
-    case SEC_ITEM_IDS: w_ids(&w, m->items); break;
-    case SEC_USER_FACTORS: w_bytes(&w, m->user_factors, h.size[s]); break;
-    case SEC_ITEM_FACTORS: w_bytes(&w, m->item_factors, h.size[s]); break;
-    case SEC_USER_BIAS: w_bytes(&w, m->user_bias, h.size[s]); break;
-    case SEC_ITEM_BIAS: w_bytes(&w, m->item_bias, h.size[s]); break;
-    case SEC_EASE: w_bytes(&w, m->ease_b, h.size[s]); break;
-    case SEC_SEEN_INDPTR: w_bytes(&w, m->seen.indptr, h.size[s]); break;
-    case SEC_SEEN_INDICES: w_bytes(&w, m->seen.indices, h.size[s]); break;
-    case SEC_SEEN_VALUES: w_bytes(&w, m->seen.values, h.size[s]); break;
-    }
-  }
-  w_pad(&w, h.file_size);
-  w_flush(&w);
-  free(w.buf);
+  w_payload(&w, m, &h);
   h.payload_hash = w.hash;
   h.header_hash = 0;
   h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
-  if (fseek(af.f, 0, SEEK_SET) != 0 || fwrite(&h, 1, sizeof h, af.f) != sizeof h) w.failed = 1;
+  mx_atomic_file af;
+  int rc = mx_atomic_open(&af, path, err);
+  if (rc != MX_OK) {
+    free(w.buf);
+    return rc;
+  }
+  w = (writer){af.f, 0, w.buf, 0, HASH_SEED, 0};
+  static const unsigned char zeros[HEADER_SIZE];
+  if (fwrite(&h, 1, sizeof h, af.f) != sizeof h) w.failed = 1;
+  if (fwrite(zeros, 1, HEADER_SIZE - sizeof h, af.f) != HEADER_SIZE - sizeof h) w.failed = 1;
+  w.pos = HEADER_SIZE;
+  w_payload(&w, m, &h);
+  free(w.buf);
   if (w.failed) {
     int e = errno;
     mx_atomic_abort(&af);

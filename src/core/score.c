@@ -172,10 +172,10 @@ int mx_score_matrix(const mx_model *m, const uint32_t *users, uint32_t n_users,
     V = ig;
   }
   if (k) {
-    int prev = mx_blas_threads_set(mx_threads_resolve(threads));
+    mx_blas_begin(mx_threads_resolve(threads));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_users, (int)n_items, (int)k, 1.0f,
                 U, (int)k, V, (int)k, 0.0f, out, (int)n_items);
-    mx_blas_threads_set(prev);
+    mx_blas_end();
   } else {
     memset(out, 0, (size_t)n_users * n_items * sizeof *out);
   }

@@ -471,9 +471,9 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   atomic_init(&ctx.next_block, 0);
   atomic_init(&ctx.done, 0);
   atomic_init(&ctx.failed, 0);
-  int prev = mx_blas_threads_set(1);
+  mx_blas_begin(1);
   int rc = mx_parallel_run(threads, worker, &ctx);
-  mx_blas_threads_set(prev);
+  mx_blas_end();
   if (rc != MX_OK) {
     mx_topk_result_free(res);
     return mx_error_set(err, rc, "out of memory for top-K tiles (%u x %u)", tu, ti);

@@ -208,21 +208,19 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   }
   mx_train_init_factors(o, m);
 
-  int prev = mx_blas_threads_set(1);
+  /* EASE is one big factorisation: OpenBLAS uses the threads itself. The
+   * others run their own workers, with BLAS single-threaded inside. */
+  mx_blas_begin(o->algo == MX_MODEL_EASE ? mx_threads_resolve(o->threads) : 1);
   switch (o->algo) {
   case MX_MODEL_MF: rc = mx_mf_fit(d, o, m, err); break;
   case MX_MODEL_ALS: rc = mx_als_fit(d, o, m, err); break;
   case MX_MODEL_IALS: rc = mx_ials_fit(d, o, m, err); break;
   case MX_MODEL_BPR: rc = mx_bpr_fit(d, o, m, err); break;
-  case MX_MODEL_EASE:
-    /* One big factorisation: let OpenBLAS use the threads itself. */
-    mx_blas_threads_set(mx_threads_resolve(o->threads));
-    rc = mx_ease_fit(d, o, m, err);
-    break;
+  case MX_MODEL_EASE: rc = mx_ease_fit(d, o, m, err); break;
   case MX_MODEL_BPMF: rc = mx_bpmf_fit(d, o, m, err); break;
   default: rc = mx_error_set(err, MX_EINVAL, "unknown algorithm"); break;
   }
-  mx_blas_threads_set(prev);
+  mx_blas_end();
   if (rc == MX_OK) rc = check_finite(m, o, err);
   if (rc != MX_OK) {
     mx_model_free(m);

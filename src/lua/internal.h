@@ -41,6 +41,8 @@ typedef struct mx_run {
   char *store_dir;        /* absolute store folder; NULL: no store */
   double busy_timeout;    /* seconds a commit waits for the ledger's write lock */
   char script_sha256[65]; /* lineage: the script's content */
+  char **data_dirs;       /* read-only data folders (--data): absolute, real paths */
+  int n_data_dirs;
   uint64_t script_hash;
   int64_t now;            /* merx.now(), epoch seconds */
   uint32_t shard_index, shard_count;

@@ -397,6 +397,13 @@ const char *mx_run_output_refused(const mx_run *run, const char *path, char *why
   return NULL;
 }
 
+/* Is the real path real inside one of the run's read-only data folders? */
+static int in_data_dir(const mx_run *run, const char *real) {
+  for (int i = 0; i < run->n_data_dirs; i++)
+    if (inside(real, run->data_dirs[i])) return 1;
+  return 0;
+}
+
 const char *mx_lua_path(lua_State *L, int idx, int write) {
   const char *given = luaL_checkstring(L, idx);
   mx_run *run = mx_lua_run(L);
@@ -411,17 +418,23 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
   if (!*given) mx_lua_error(L, "empty path");
   char abs[PATH_MAX], real[PATH_MAX];
   const char *base = write ? run->out_dir : run->script_dir;
+  const char *may = write ? "write (--out)"
+                    : run->n_data_dirs ? "read (the script's directory, --out and --data folders)"
+                                       : "read (the script's directory and --out)";
   int k = given[0] == '/' ? snprintf(abs, sizeof abs, "%s", given)
                           : snprintf(abs, sizeof abs, "%s/%s", base, given);
   if (k < 0 || k >= (int)sizeof abs) mx_lua_error(L, "path too long: %s", given);
   if (normalise(abs) != 0)
-    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
-                 write ? "write (--out)" : "read (the script's directory and --out)");
+    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
+  /* Data folders are real paths: a file counts as inside one where it really
+   * is, so a symlink in a data folder cannot lead out of it. */
+  int in_data = run->n_data_dirs && real_prefix(abs, real) == 0 && in_data_dir(run, real);
+  if (write && in_data)
+    mx_lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
+                 given);
   int ok = write ? inside(abs, run->out_dir)
-                 : inside(abs, run->script_dir) || inside(abs, run->out_dir);
-  if (!ok)
-    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given,
-                 write ? "write (--out)" : "read (the script's directory and --out)");
+                 : inside(abs, run->script_dir) || inside(abs, run->out_dir) || in_data;
+  if (!ok) mx_lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
   if (write && mx_run_output_refused(run, abs, why, sizeof why))
     mx_lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
   if (write && !run->dry_run) {
@@ -440,6 +453,10 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
   int ok_real = 0;
   if (real_prefix(run->out_dir, out_real) == 0 && inside(real, out_real)) ok_real = 1;
   if (!write && real_prefix(run->script_dir, dir_real) == 0 && inside(real, dir_real)) ok_real = 1;
+  if (!write && in_data_dir(run, real)) ok_real = 1;
+  if (write && in_data_dir(run, real))
+    mx_lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
+                 given);
   if (!ok_real)
     mx_lua_error(L, "path '%s' leads outside the directories this script may %s (symbolic link)",
                  given, write ? "write" : "read");

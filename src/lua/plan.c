@@ -66,45 +66,66 @@ static int valid_kind(const char *s) {
   return 1;
 }
 
-static kind *find_kind(lua_State *L, mx_run *run, mx_plan *p, const char *name) {
+/* The kind named name, or NULL when none was staged yet. */
+static kind *find_kind(mx_plan *p, const char *name) {
   if (p->last < p->n && strcmp(p->kinds[p->last].name, name) == 0) return &p->kinds[p->last];
   for (int k = 0; k < p->n; k++)
     if (strcmp(p->kinds[k].name, name) == 0) {
       p->last = k;
       return &p->kinds[k];
     }
-  if (!valid_kind(name))
-    mx_lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", name);
+  return NULL;
+}
+
+/* Append an empty kind (NULL when out of memory; nothing changed then). */
+static kind *add_kind(mx_plan *p, const char *name) {
   if (p->n == p->cap) {
     int nc = p->cap ? p->cap * 2 : 8;
     kind *nk = realloc(p->kinds, (size_t)nc * sizeof *nk);
-    if (!nk) mx_lua_error(L, "merx.emit: out of memory");
+    if (!nk) return NULL;
     p->kinds = nk;
     p->cap = nc;
   }
   kind *k = &p->kinds[p->n];
   memset(k, 0, sizeof *k);
   k->name = mx_strdup(name);
-  if (!k->name) mx_lua_error(L, "merx.emit: out of memory");
-  (void)run;
+  if (!k->name) return NULL;
   p->last = p->n++;
   return k;
 }
 
-static int column(lua_State *L, kind *k, const char *name) {
+static int find_column(const kind *k, const char *name) {
   for (int c = 0; c < k->ncols; c++)
     if (strcmp(k->cols[c], name) == 0) return c;
-  if (k->ncols >= 4096) mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", k->name);
+  return -1;
+}
+
+/* Index of column name, appended when new; -1 when out of memory. */
+static int column(kind *k, const char *name) {
+  int c = find_column(k, name);
+  if (c >= 0) return c;
   if (k->ncols == k->capcols) {
     int nc = k->capcols ? k->capcols * 2 : 8;
     char **n = realloc(k->cols, (size_t)nc * sizeof *n);
-    if (!n) mx_lua_error(L, "merx.emit: out of memory");
+    if (!n) return -1;
     k->cols = n;
     k->capcols = nc;
   }
   k->cols[k->ncols] = mx_strdup(name);
-  if (!k->cols[k->ncols]) mx_lua_error(L, "merx.emit: out of memory");
+  if (!k->cols[k->ncols]) return -1;
   return k->ncols++;
+}
+
+/* Undo what a failed emit added: the columns past ncols0 and, when the emit
+ * created it, the kind itself (always the last one). */
+static void unstage(mx_plan *p, kind *k, int created, int ncols0) {
+  while (k->ncols > ncols0) free(k->cols[--k->ncols]);
+  if (!created) return;
+  free(k->name);
+  free(k->cols);
+  free(k->buf);
+  p->n--;
+  p->last = 0;
 }
 
 static void put(unsigned char **w, const void *src, size_t n) {
@@ -112,11 +133,19 @@ static void put(unsigned char **w, const void *src, size_t n) {
   *w += n;
 }
 
+/* A rejected record (pcall may catch the error) must leave no trace: before
+ * this, the kind and the record's fields were registered first, so a caught
+ * error still replaced the kind's earlier export with a header-only file or
+ * added a column no row has. So the whole record is checked first; only then
+ * are the kind (a kind exists once it has a row) and new columns added, and
+ * undone if staging the row fails. */
 void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
   mx_plan *p = run->plan;
-  kind *k = find_kind(L, run, p, kname);
+  if (!valid_kind(kname))
+    mx_lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", kname);
   idx = lua_absindex(L, idx);
   struct {
+    const char *key; /* owned by the record table, like s */
     int col;
     char type;
     const char *s;
@@ -133,7 +162,7 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     const char *key = lua_tostring(L, -2);
     if (nf == MAX_FIELDS) mx_lua_error(L, "merx.emit: more than %d fields in one record", MAX_FIELDS);
     int t = lua_type(L, -1);
-    f[nf].col = column(L, k, key);
+    f[nf].key = key;
     if (t == LUA_TSTRING) {
       f[nf].type = T_STR;
       f[nf].s = lua_tolstring(L, -1, &f[nf].len); /* owned by the record table */
@@ -170,22 +199,42 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
   if (!has_reason)
     mx_lua_error(L, "merx.emit: the '%s' record needs a non-empty 'reason' string "
                  "(why this decision was made)", kname);
+  /* The record is valid: stage it. */
+  kind *k = find_kind(p, kname);
+  int created = 0;
+  if (!k) {
+    if (!(k = add_kind(p, kname))) mx_lua_error(L, "merx.emit: out of memory");
+    created = 1;
+  }
+  int ncols0 = k->ncols, fresh = 0;
+  for (int i = 0; i < nf; i++) fresh += find_column(k, f[i].key) < 0;
+  if (k->ncols + fresh > 4096) {
+    unstage(p, k, created, ncols0);
+    mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", kname);
+  }
   if (k->len + bytes > k->cap) {
     size_t nc = k->cap ? k->cap * 2 : 4096;
     while (nc < k->len + bytes) nc *= 2;
     if (mx_run_charge(run, nc - k->cap) != 0) {
       run->mem_over = 1;
+      unstage(p, k, created, ncols0);
       mx_lua_error(L, "merx.emit: memory limit of %zu MB reached while staging decisions (--memory)",
                    run->mem_limit >> 20);
     }
     unsigned char *nb = realloc(k->buf, nc);
     if (!nb) {
       mx_run_uncharge(run, nc - k->cap);
+      unstage(p, k, created, ncols0);
       mx_lua_error(L, "merx.emit: out of memory");
     }
     k->buf = nb;
     k->cap = nc;
   }
+  for (int i = 0; i < nf; i++)
+    if ((f[i].col = column(k, f[i].key)) < 0) {
+      unstage(p, k, created, ncols0);
+      mx_lua_error(L, "merx.emit: out of memory");
+    }
   unsigned char *w = k->buf + k->len;
   uint32_t n32 = (uint32_t)nf;
   put(&w, &n32, 4);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +246,8 @@ static void run_free(mx_run *run) {
   free(run->script_path);
   free(run->script_dir);
   free(run->out_dir);
+  for (int i = 0; i < run->n_data_dirs; i++) free(run->data_dirs[i]);
+  free(run->data_dirs);
   free(run->log_path);
   free(run->store_dir);
   mx_run_inputs_free(run);
@@ -390,6 +393,22 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     if (run->log_path) snprintf(run->log_path, n, "%s/decisions.db", run->out_dir);
   } else if (*opt->log_path) {
     run->log_path = absolute(opt->log_path);
+  }
+  if (opt->n_data_dirs > 0 && !(run->data_dirs = calloc((size_t)opt->n_data_dirs, sizeof(char *)))) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (int i = 0; i < opt->n_data_dirs; i++) {
+    /* real paths: mx_lua_path compares where a file really is */
+    struct stat st;
+    char *real = realpath(opt->data_dirs[i], NULL);
+    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      rc = mx_error_at(err, MX_EIO, opt->data_dirs[i], 0, 0, NULL, "data folder: %s",
+                       real ? "not a directory" : strerror(errno));
+      free(real);
+      goto done;
+    }
+    run->data_dirs[run->n_data_dirs++] = real;
   }
   if (opt->n_params > 0) {
     run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));

@@ -37,6 +37,7 @@ typedef struct {
   int64_t slot;
   int attempt;
   double due; /* scheduler clock */
+  int queued; /* a caught-up slot or a retry: waits for the job's running run under forbid */
 } pending;
 
 typedef struct {
@@ -97,7 +98,7 @@ static mx_job *find_job(sched *S, const char *name) {
   return NULL;
 }
 
-static int enqueue(sched *S, const char *job, int64_t slot, int attempt, double due) {
+static int enqueue(sched *S, const char *job, int64_t slot, int attempt, double due, int queued) {
   if (S->nq == S->capq) {
     int nc = S->capq ? S->capq * 2 : 16;
     pending *nq = realloc(S->q, (size_t)nc * sizeof *nq);
@@ -110,6 +111,7 @@ static int enqueue(sched *S, const char *job, int64_t slot, int attempt, double 
   p->slot = slot;
   p->attempt = attempt;
   p->due = due;
+  p->queued = queued;
   S->nq++;
   return MX_OK;
 }
@@ -206,13 +208,17 @@ static int catch_up(sched *S, int ji, double now) {
     record_not_run(S, j, late[k], 1, "missed",
                    j->missed == MX_MISSED_SKIP ? "missed while the scheduler was down (missed=skip)"
                                                : "missed while the scheduler was down");
-  int rc = MX_OK;
+  /* Caught-up slots queue behind each other (overlap = "forbid" would skip all
+   * but the first as overlapping it), and so does an on-time slot due with
+   * them; a slot that fires on its own while the job runs is still skipped. */
+  int rc = MX_OK, catching_up = nlate > run_from;
   for (int k = run_from; k < nlate && rc == MX_OK; k++) {
     char a[40];
     logf_(S, "job=%s catching up slot %s", j->name, mx_tz_format(j->tz, late[k], a, sizeof a));
-    rc = enqueue(S, j->name, late[k], 1, now);
+    rc = enqueue(S, j->name, late[k], 1, now, 1);
   }
-  for (int k = 0; k < ontime_n && rc == MX_OK; k++) rc = enqueue(S, j->name, ontime[k], 1, now);
+  for (int k = 0; k < ontime_n && rc == MX_OK; k++)
+    rc = enqueue(S, j->name, ontime[k], 1, now, catching_up);
   free(late);
   if (rc != MX_OK) return rc;
   if (total > 0 && mx_runs_state_set(S->db, j->name, newest, &err) != MX_OK) return MX_EIO;
@@ -311,6 +317,10 @@ static void dispatch(sched *S, double now) {
         waiting = 1;
       }
     }
+    if (busy && j->overlap == MX_OVERLAP_FORBID && p->queued) { /* its turn comes */
+      i++;
+      continue;
+    }
     if (busy && j->overlap == MX_OVERLAP_FORBID) {
       char local[40];
       mx_tz_format(j->tz, p->slot, local, sizeof local);
@@ -371,7 +381,7 @@ static void reap(sched *S, double now) {
       if (delay > BACKOFF_MAX) delay = BACKOFF_MAX;
       logf_(S, "job=%s slot=%s retry %d of %d in %g s", a->job, local, a->attempt, j->retries,
             delay);
-      enqueue(S, a->job, a->slot, a->attempt + 1, now + delay);
+      enqueue(S, a->job, a->slot, a->attempt + 1, now + delay, 1); /* the same slot: never skipped */
     }
     free(error);
     free(outputs);
@@ -584,7 +594,7 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
       goto out_signals;
     }
     for (int i = 0; i < S.s->njobs; i++) S.next[i] = INT64_MAX;
-    if ((rc = enqueue(&S, j->name, opt->rerun_slot, 1, now)) != MX_OK) {
+    if ((rc = enqueue(&S, j->name, opt->rerun_slot, 1, now, 0)) != MX_OK) {
       rc = mx_error_set(err, rc, "out of memory");
       goto out_signals;
     }

@@ -178,7 +178,7 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
   }
   /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ... */
   int argc = 0;
-  char **argv = calloc((size_t)(12 + 2 * job->nparams), sizeof *argv);
+  char **argv = calloc((size_t)(12 + 2 * job->nparams + 2 * job->ndata), sizeof *argv);
   char tbuf[32];
   snprintf(tbuf, sizeof tbuf, "%g", timeout);
   char **sets = calloc((size_t)(job->nparams ? job->nparams : 1), sizeof *sets);
@@ -216,6 +216,10 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
     if (sets[i]) snprintf(sets[i], n, "%s=%s", job->param_keys[i], job->param_values[i]);
     argv[argc++] = "--set";
     argv[argc++] = sets[i] ? sets[i] : "";
+  }
+  for (int i = 0; i < job->ndata; i++) { /* read-only data folders */
+    argv[argc++] = "--data";
+    argv[argc++] = job->data[i];
   }
   argv[argc] = NULL;
   pid_t parent = getpid();

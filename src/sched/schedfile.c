@@ -123,6 +123,8 @@ static void job_clear(mx_job *j) {
   free(j->param_values);
   for (int i = 0; i < j->nenv; i++) free(j->env[i]);
   free(j->env);
+  for (int i = 0; i < j->ndata; i++) free(j->data[i]);
+  free(j->data);
   memset(j, 0, sizeof *j);
 }
 
@@ -240,9 +242,47 @@ static int read_env_names(lua_State *L, char ***names, int *n, char *bad, size_t
   return MX_OK;
 }
 
+/* data = { "DIR", ... } (value at the top of the stack; nil: none): folders
+ * the job's script may read but not write, each an existing directory. */
+static int read_data(lua_State *L, load_ctx *c, const char *dir, mx_job *j, int idx) {
+  int t = lua_type(L, -1);
+  if (t == LUA_TNIL) return MX_OK;
+  lua_Integer n = t == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, -1) : -1;
+  int count = 0;
+  if (t == LUA_TTABLE) { /* a list of strings and nothing else */
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      count++;
+      lua_pop(L, 1);
+    }
+  }
+  if (n < 0 || count != n || n > 64)
+    return job_error(c, j->name, idx, "data", MX_EINVAL,
+                     "'data' must be a list of at most 64 folder paths, like { \"/srv/exports\" }");
+  if (n == 0) return MX_OK;
+  if (!(j->data = calloc((size_t)n, sizeof *j->data)))
+    return mx_error_set(c->err, MX_ENOMEM, "out of memory");
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    const char *d = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    char *path = d && *d ? join(dir, d) : NULL;
+    lua_pop(L, 1);
+    if (!d || !*d)
+      return job_error(c, j->name, idx, "data", MX_EINVAL, "data[%lld] must be a non-empty path",
+                       (long long)i);
+    if (!path) return mx_error_set(c->err, MX_ENOMEM, "out of memory");
+    j->data[j->ndata++] = path;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+      return job_error(c, j->name, idx, "data", MX_ENOTFOUND, "data folder not found: %s", path);
+  }
+  return MX_OK;
+}
+
 static const char *const job_keys[] = {"name",    "cron",        "tz",      "script",
                                        "params",  "timeout",     "retries", "retry_delay",
-                                       "overlap", "missed",      "env",     NULL};
+                                       "overlap", "missed",      "env",
+                                       "data",    NULL};
 
 /* Validate the job table at the top of the stack into j. */
 static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job *j) {
@@ -270,7 +310,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
       lua_pop(L, 1);
       return job_error(c, j->name, idx, kb, MX_EINVAL,
                        "unknown key '%s' (known: name cron tz script params timeout retries "
-                       "retry_delay overlap missed env)",
+                       "retry_delay overlap missed env data)",
                        kb);
     }
   }
@@ -321,6 +361,10 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
     return job_error(c, j->name, idx, "params", MX_EINVAL, "'params' must be a table");
   }
   lua_pop(L, 1);
+  lua_getfield(L, -1, "data");
+  rc = read_data(L, c, dir, j, idx);
+  lua_pop(L, 1);
+  if (rc != MX_OK) return rc;
   /* numbers */
   struct {
     const char *key;

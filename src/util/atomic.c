@@ -1,10 +1,13 @@
-/* Atomic output files: temporary file in the same directory, fsync, rename. */
+/* Atomic output files: temporary file in the same directory, fsync, rename.
+ * Devices, FIFOs, sockets and "-" (standard output) are written in place, and
+ * a symlink's final target is what gets replaced (util.h says why). */
 #include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -39,11 +42,9 @@ static void remove_stale(const char *dir, const char *base) {
     char *end;
     errno = 0;
     long pid = strtol(q, &end, 10);
-    /* exactly ".NAME.tmp.PID.XXXXXX" as written below, or its ".bak" backup
-     * (mx_atomic_publish) */
+    /* exactly ".NAME.tmp.PID.XXXXXX" as written below */
     if (errno || end == q || *q < '1' || *q > '9' || pid <= 0 || (long)(pid_t)pid != pid ||
-        *end != '.' || (strlen(end + 1) != 6 && (strlen(end + 1) != 10 || strcmp(end + 7, ".bak") != 0)) ||
-        (pid_t)pid == getpid())
+        *end != '.' || strlen(end + 1) != 6 || (pid_t)pid == getpid())
       continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
     (void)unlinkat(dirfd(d), n, 0);
@@ -51,13 +52,92 @@ static void remove_stale(const char *dir, const char *base) {
   closedir(d);
 }
 
+static int stdout_fd = STDOUT_FILENO;
+
+int mx_atomic_stdout_fd(int fd) {
+  int prev = stdout_fd;
+  stdout_fd = fd;
+  return prev;
+}
+
+/* The file a chain of symlinks finally names (path itself when it is not a
+ * link; a dangling link's missing target). Renaming over the link would turn
+ * it into a regular file; renaming over its target keeps it, and the
+ * temporary beside the target stays on the target's file system, so the
+ * rename is still atomic. Returns NULL with *e set (ELOOP past 40 links). */
+static char *resolve_links(const char *path, int *e) {
+  char *p = mx_strdup(path);
+  for (int hops = 0; p; hops++) {
+    struct stat st;
+    if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p; /* errors surface at mkstemp */
+    char link[PATH_MAX];
+    ssize_t n = hops < 40 ? readlink(p, link, sizeof link - 1) : (errno = ELOOP, -1);
+    if (n < 0) {
+      *e = errno;
+      free(p);
+      return NULL;
+    }
+    link[n] = '\0';
+    char *next = NULL;
+    if (link[0] == '/') {
+      next = mx_strdup(link);
+    } else { /* relative to the link's own directory */
+      char *d = dir_of(p);
+      size_t len = d ? strlen(d) + (size_t)n + 2 : 0;
+      if (d && (next = malloc(len)) != NULL) snprintf(next, len, "%s/%s", d, link);
+      free(d);
+    }
+    free(p);
+    p = next;
+  }
+  *e = ENOMEM;
+  return NULL;
+}
+
+/* Devices, FIFOs and standard output are written where they are: renaming a
+ * regular file over /dev/null or a named pipe (as root, over /dev/stdout's
+ * link) would replace the node, and a reader at the other end would never see
+ * the output. Takes fd (closes it on error). */
+static int open_in_place(mx_atomic_file *af, const char *path, int fd, mx_error *err) {
+  if (fd < 0)
+    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open output: %s", strerror(errno));
+  af->f = fdopen(fd, "w");
+  af->path = mx_strdup(path);
+  if (!af->f || !af->path) {
+    int e = errno;
+    if (af->f) fclose(af->f);
+    else close(fd);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return e == ENOMEM || !e ? mx_error_set(err, MX_ENOMEM, "out of memory")
+                             : mx_error_at(err, MX_EIO, path, 0, 0, NULL,
+                                           "cannot open output: %s", strerror(e));
+  }
+  return MX_OK;
+}
+
 int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   memset(af, 0, sizeof *af);
-  char *dir = dir_of(path);
-  char *pcopy = mx_strdup(path);
+  if (strcmp(path, "-") == 0)
+    return open_in_place(af, path, fcntl(stdout_fd, F_DUPFD_CLOEXEC, 0), err);
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode))
+      return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write output: is a directory");
+    return open_in_place(af, path, open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), err);
+  }
+  int le = 0;
+  char *target = resolve_links(path, &le);
+  if (!target)
+    return le == ENOMEM ? mx_error_set(err, MX_ENOMEM, "out of memory")
+                        : mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot create output: %s",
+                                      strerror(le));
+  char *dir = dir_of(target);
+  char *pcopy = mx_strdup(target);
   if (!dir || !pcopy) {
     free(dir);
     free(pcopy);
+    free(target);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   char *base = basename(pcopy);
@@ -66,6 +146,7 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   if (!tmp) {
     free(dir);
     free(pcopy);
+    free(target);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   remove_stale(dir, base);
@@ -76,6 +157,7 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   if (fd < 0) {
     int e = errno;
     free(tmp);
+    free(target);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot create output: %s", strerror(e));
   }
   /* mkstemp creates 0600; outputs are ordinary files (0666 & ~umask). */
@@ -88,9 +170,11 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
     close(fd);
     unlink(tmp);
     free(tmp);
+    free(target);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open output: %s", strerror(e));
   }
   af->tmp = tmp;
+  af->target = target;
   af->path = mx_strdup(path);
   if (!af->path) {
     mx_atomic_abort(af);
@@ -106,6 +190,7 @@ void mx_atomic_abort(mx_atomic_file *af) {
   if (af->tmp && af->state != 2) unlink(af->tmp);
   if (af->backup) unlink(af->backup);
   free(af->tmp);
+  free(af->target);
   free(af->path);
   free(af->backup);
   memset(af, 0, sizeof *af);
@@ -128,7 +213,8 @@ static int prepare(mx_atomic_file *af, mx_error *err) {
     if (fputc('\n', af->f) == EOF || fflush(af->f) != 0) e = errno;
   }
   if (!bad && fflush(af->f) != 0) { bad = 1; e = errno; }
-  if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
+  /* in place (a pipe, a device): nothing to sync or rename */
+  if (!bad && af->tmp && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
   if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }
   af->f = NULL;
   if (bad) {
@@ -154,6 +240,7 @@ static void fsync_dir_of(const char *path) {
 
 static void release(mx_atomic_file *af) {
   free(af->tmp);
+  free(af->target);
   free(af->path);
   free(af->backup);
   memset(af, 0, sizeof *af);
@@ -162,7 +249,11 @@ static void release(mx_atomic_file *af) {
 int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
   int rc = prepare(af, err);
   if (rc != MX_OK) return rc;
-  if (rename(af->tmp, af->path) != 0) {
+  if (!af->tmp) { /* written in place */
+    release(af);
+    return MX_OK;
+  }
+  if (rename(af->tmp, af->target) != 0) {
     int e = errno;
     rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
                      strerror(e));
@@ -170,21 +261,25 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     return rc;
   }
   /* Make the rename itself durable. */
-  fsync_dir_of(af->path);
+  fsync_dir_of(af->target);
   release(af);
   return MX_OK;
 }
 
 /* Put back the target af replaced (state 2 only). */
 static void restore(mx_atomic_file *af) {
+  if (!af->tmp) { /* written in place: nothing to put back */
+    release(af);
+    return;
+  }
   if (af->backup) {
-    (void)rename(af->backup, af->path);
+    (void)rename(af->backup, af->target);
     free(af->backup);
     af->backup = NULL;
   } else if (!af->existed) {
-    (void)unlink(af->path);
+    (void)unlink(af->target);
   }
-  fsync_dir_of(af->path);
+  fsync_dir_of(af->target);
   release(af);
 }
 
@@ -203,7 +298,7 @@ void mx_atomic_settle(mx_atomic_file *const *files, int n) {
       continue;
     }
     if (af->backup) (void)unlink(af->backup);
-    fsync_dir_of(af->path);
+    if (af->tmp) fsync_dir_of(af->target);
     release(af);
   }
 }
@@ -213,19 +308,23 @@ int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
   for (int i = 0; i < n && rc == MX_OK; i++) rc = prepare(files[i], err);
   for (int i = 0; i < n && rc == MX_OK; i++) {
     struct stat st;
-    if (lstat(files[i]->path, &st) == 0 && S_ISDIR(st.st_mode))
+    if (files[i]->tmp && lstat(files[i]->target, &st) == 0 && S_ISDIR(st.st_mode))
       rc = mx_error_at(err, MX_EIO, files[i]->path, 0, 0, NULL,
                        "cannot replace a directory with an output file");
     for (int k = 0; k < i && rc == MX_OK; k++)
-      if (strcmp(files[k]->path, files[i]->path) == 0)
+      if (files[k]->tmp && files[i]->tmp && strcmp(files[k]->target, files[i]->target) == 0)
         rc = mx_error_at(err, MX_EINVAL, files[i]->path, 0, 0, NULL,
                          "written twice by one run");
   }
   int done = 0;
   for (; done < n && rc == MX_OK; done++) {
     mx_atomic_file *af = files[done];
+    if (!af->tmp) { /* written in place */
+      af->state = 2;
+      continue;
+    }
     struct stat st;
-    af->existed = lstat(af->path, &st) == 0;
+    af->existed = lstat(af->target, &st) == 0;
     if (af->existed) {
       size_t len = strlen(af->tmp) + 8;
       af->backup = malloc(len);
@@ -235,12 +334,12 @@ int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
       }
       snprintf(af->backup, len, "%s.bak", af->tmp);
       /* a hard link keeps the old target visible until the rename below */
-      if (link(af->path, af->backup) != 0) {
+      if (link(af->target, af->backup) != 0) {
         free(af->backup);
         af->backup = NULL;
       }
     }
-    if (rename(af->tmp, af->path) != 0) {
+    if (rename(af->tmp, af->target) != 0) {
       int e = errno;
       rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
                        strerror(e));

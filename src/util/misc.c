@@ -123,13 +123,18 @@ typedef struct {
   int t, n, rc;
 } worker_arg;
 
+/* Set on both sides of an mx_parallel_run region (the workers and the
+ * calling thread running share 0): mx_blas_begin/end do nothing there. */
+static _Thread_local int in_parallel;
+
 static void *worker_main(void *p) {
   worker_arg *a = p;
+  in_parallel = 1;
   a->rc = a->fn(a->ctx, a->t, a->n);
   return NULL;
 }
 
-int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
+static int run_shares(int nthreads, mx_thread_fn fn, void *ctx) {
   if (nthreads <= 1) return fn(ctx, 0, 1);
   worker_arg *args = calloc((size_t)nthreads, sizeof *args);
   pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
@@ -168,10 +173,33 @@ int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
   return rc;
 }
 
-int mx_blas_threads_set(int n) {
-  int prev = openblas_get_num_threads();
+int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
+  int was = in_parallel;
+  in_parallel = 1;
+  int rc = run_shares(nthreads, fn, ctx);
+  in_parallel = was;
+  return rc;
+}
+
+/* BLAS threads: the rule is in util.h. Brackets nest and count across
+ * threads, so concurrent library calls restore the program's setting once,
+ * when the last of them ends, whatever order they end in. */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int blas_depth, blas_saved;
+
+void mx_blas_begin(int n) {
+  if (in_parallel) return;
+  pthread_mutex_lock(&blas_lock);
+  if (blas_depth++ == 0) blas_saved = openblas_get_num_threads();
   openblas_set_num_threads(n);
-  return prev;
+  pthread_mutex_unlock(&blas_lock);
+}
+
+void mx_blas_end(void) {
+  if (in_parallel) return;
+  pthread_mutex_lock(&blas_lock);
+  if (blas_depth > 0 && --blas_depth == 0) openblas_set_num_threads(blas_saved);
+  pthread_mutex_unlock(&blas_lock);
 }
 
 /* ---- clocks */

@@ -14,20 +14,31 @@
  * Outputs are written to "DIR/.NAME.tmp.PID.XXXXXX" in the target's directory,
  * then fsync'd and renamed over the target, and the directory fsync'd, so a
  * reader sees either the old file or the complete new one, never a part.
- * mx_atomic_open first removes temporaries of NAME left by dead writers. */
+ * mx_atomic_open first removes temporaries of NAME left by dead writers.
+ * What the path names decides how it is written:
+ *  - a regular file, or nothing yet: atomically, as above;
+ *  - a symlink (a chain of them, possibly dangling): the file it finally names
+ *    is replaced atomically, the temporary beside it; the links are kept;
+ *  - a character or block device, FIFO or socket (/dev/null, a named pipe):
+ *    written in place, never renamed over (what a failed writer already wrote
+ *    there stays written);
+ *  - "-": standard output (mx_atomic_stdout_fd), in place. */
 typedef struct mx_atomic_file {
   FILE *f;
-  char *path; /* final path (owned) */
-  char *tmp;  /* temporary path (owned) */
+  char *path;   /* path as given, for messages (owned) */
+  char *tmp;    /* temporary path (owned); NULL when written in place */
+  char *target; /* file renamed over: path with its symlinks resolved (owned) */
   char *backup; /* after mx_atomic_publish: hard link to the replaced target (owned) */
   int state;    /* 0 open, 1 prepared (temporary closed), 2 published */
   int existed;  /* published over an existing target */
 } mx_atomic_file;
 
-/* Open a temporary file next to path. On error nothing is created. */
+/* Open a temporary file beside the target, or the device, FIFO or standard
+ * output itself. On error nothing is created. */
 int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err);
-/* Flush, fsync, rename into place. On failure the temporary file is removed
- * and the old target left intact. af is released in both cases. */
+/* Flush, fsync, rename into place (in place: flush and close). On failure the
+ * temporary file is removed and the old target left intact. af is released
+ * in both cases. */
 int mx_atomic_commit(mx_atomic_file *af, mx_error *err);
 /* Drop the temporary file; the target is untouched. Accepts a zeroed af. */
 void mx_atomic_abort(mx_atomic_file *af);
@@ -39,10 +50,15 @@ void mx_atomic_abort(mx_atomic_file *af);
  * puts back what was already renamed and aborts every file. After success
  * the caller ends the group with mx_atomic_settle (keep the new files, drop
  * the backups) or mx_atomic_undo (restore the previous targets: the step
- * that had to follow the renames, a database commit, failed). */
+ * that had to follow the renames, a database commit, failed). Files written
+ * in place (devices, FIFOs, "-") cannot be taken back. */
 int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err);
 void mx_atomic_settle(mx_atomic_file *const *files, int n);
 void mx_atomic_undo(mx_atomic_file *const *files, int n);
+/* The descriptor "-" writes to (STDOUT_FILENO by default); returns the
+ * previous one. The CLI moves it when --out - must not share the stream its
+ * summaries print to. Not thread-safe: set it before any writer runs. */
+int mx_atomic_stdout_fd(int fd);
 /* Write a whole buffer atomically. */
 int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err);
 
@@ -121,9 +137,23 @@ int mx_threads_resolve(int requested);
  * memory for the bookkeeping) run on the calling thread: same result. */
 typedef int (*mx_thread_fn)(void *ctx, int t, int nthreads);
 int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx);
-/* Keep OpenBLAS single-threaded inside merx's own worker threads; returns the
- * previous setting so it can be restored. */
-int mx_blas_threads_set(int n);
+/* BLAS threads. OpenBLAS's thread count is process-wide, so who sets it is a
+ * rule:
+ *  - the program owns it: an application embedding libmerx sets it (or not)
+ *    as it likes; the merx CLI leaves it to OpenBLAS (OPENBLAS_NUM_THREADS,
+ *    else all cores). libmerx never changes it beyond one of its own calls;
+ *  - a library call that needs another count for a stretch (1 around its own
+ *    worker threads, so BLAS inside them does not oversubscribe the cores; or
+ *    T for one big product) brackets that stretch with mx_blas_begin(n) ...
+ *    mx_blas_end() on the thread that called it, before and after
+ *    mx_parallel_run, never inside a worker. The first begin saves the count
+ *    and the last end restores it, under a lock, so concurrent calls from
+ *    several application threads nest instead of racing;
+ *  - inside an mx_parallel_run region (worker threads and the calling
+ *    thread's own share) both do nothing, so a bracket there cannot leave the
+ *    process with a changed count (mx_forecast_batch's workers once did). */
+void mx_blas_begin(int n);
+void mx_blas_end(void);
 
 /* ------------------------------------------------------------------ time */
 double mx_now_seconds(void); /* monotonic clock, seconds */

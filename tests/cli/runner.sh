@@ -2,6 +2,7 @@
 # Runs one CLI test script in a fresh temporary directory (its cwd and
 # $TMPDIR), with $MERX (the binary) and $MERX_SRC (the source tree) set.
 # Helpers for the scripts: expect_exit CODE CMD..., expect_contains FILE TEXT.
+# A script that cannot run here says why and exits 77: ctest reports it skipped.
 set -euo pipefail
 script="$1"
 work="$(mktemp -d "${TMPDIR:-/tmp}/merx-cli-XXXXXX")"

@@ -29,13 +29,14 @@ mk() { # mk OVERLAP
 }
 # three slots missed (10:10, 10:20, 10:30) come due at once under missed = "all"
 
-# forbid: the first runs, the others overlap it and are skipped
+# forbid: caught-up slots queue, one after another (none skipped)
 mk forbid
 expect_exit 0 "$MERX" schedule forbid.lua --once --now 2026-01-01T10:35:00Z --exec ./runner.sh
 expect_exit 0 "$MERX" runs forbid.lua
-[ "$(grep -c '	skipped	' out.txt)" -eq 2 ]
+[ "$(grep -c '	skipped	' out.txt)" -eq 0 ]
+[ "$(grep -c '	success	' out.txt)" -eq 4 ]
 expect_contains out.txt "forbid	2026-01-01T10:10:00+00:00	1	success"
-expect_contains out.txt "overlap=forbid"
+expect_contains out.txt "forbid	2026-01-01T10:30:00+00:00	1	success"
 [ "$(max_conc)" -eq 1 ]
 
 # allow: all three run, at the same time

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
@@ -140,11 +142,163 @@ static void test_write_whole_buffer(void **s) {
   free(c);
 }
 
+/* A FIFO (a pipe to another program) is written in place, never replaced by a
+ * regular file: the reader receives the output and the FIFO stays a FIFO. The
+ * reader is a child process bounded by alarm(). */
+static void test_fifo_written_in_place(void **s) {
+  (void)s;
+  char fifo[4096], got[4096];
+  snprintf(fifo, sizeof fifo, "%s", tu_path("pipe.csv"));
+  snprintf(got, sizeof got, "%s", tu_path("pipe.got"));
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    alarm(20);
+    int in = open(fifo, O_RDONLY), out = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char buf[256];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+      if (write(out, buf, (size_t)n) != n) _exit(2);
+    _exit(in >= 0 && out >= 0 ? 0 : 1);
+  }
+  mx_atomic_file af;
+  mx_error err;
+  int rc = mx_atomic_open(&af, fifo, &err);
+  if (rc == MX_OK) {
+    fputs("through the pipe\n", af.f);
+    rc = mx_atomic_commit(&af, &err);
+  }
+  int status;
+  if (rc != MX_OK) kill(child, SIGKILL);
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_int_equal(rc, MX_OK);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  struct stat st;
+  assert_int_equal(lstat(fifo, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  char *c = contents(got);
+  assert_string_equal(c, "through the pipe\n");
+  free(c);
+  assert_int_equal(count_tmp(tu_tmpdir()), 0);
+}
+
+/* A character device such as /dev/null is written in place. As root the old
+ * code renamed a regular file over it, so the test never points a possibly
+ * broken build at the real /dev/null as root: it makes its own node with the
+ * same device numbers (mknod), and uses /dev/null itself only when not root
+ * (where a rename over it could only fail). */
+static void test_char_device_written_in_place(void **s) {
+  (void)s;
+  char dev[4096];
+  struct stat st;
+  assert_int_equal(stat("/dev/null", &st), 0);
+  snprintf(dev, sizeof dev, "%s", tu_path("null"));
+  if (mknod(dev, S_IFCHR | 0666, st.st_rdev) != 0) {
+    if (geteuid() == 0) tu_skip("root without CAP_MKNOD: no safe device node to write");
+    snprintf(dev, sizeof dev, "/dev/null");
+  }
+  mx_atomic_file af;
+  mx_error err;
+  assert_int_equal(mx_atomic_open(&af, dev, &err), MX_OK);
+  fputs("discarded\n", af.f);
+  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
+  struct stat after;
+  assert_int_equal(lstat(dev, &after), 0);
+  assert_true(S_ISCHR(after.st_mode));
+  assert_true(after.st_rdev == st.st_rdev);
+  assert_int_equal(mx_atomic_write(dev, "x", 1, &err), MX_OK);
+  assert_int_equal(lstat(dev, &after), 0);
+  assert_true(S_ISCHR(after.st_mode));
+  assert_int_equal(count_tmp(tu_tmpdir()), 0);
+  if (strcmp(dev, "/dev/null") != 0) unlink(dev);
+}
+
+/* A symlink keeps pointing where it pointed; the file it names is replaced
+ * atomically (the temporary sits beside the target, in the target's
+ * directory), through a chain of links and relative link text. A dangling link
+ * creates its target. */
+static void test_symlink_target_replaced(void **s) {
+  (void)s;
+  char sub[4096], real[4096], link1[4096], link2[4096], dangling[4096], fresh[4096];
+  snprintf(sub, sizeof sub, "%s", tu_path("linked"));
+  assert_int_equal(mkdir(sub, 0700), 0);
+  snprintf(real, sizeof real, "%s", tu_write("linked/real.csv", "old\n"));
+  snprintf(link1, sizeof link1, "%s", tu_path("l1.csv"));
+  snprintf(link2, sizeof link2, "%s", tu_path("l2.csv"));
+  assert_int_equal(symlink("linked/real.csv", link1), 0); /* relative to the link's directory */
+  assert_int_equal(symlink(link1, link2), 0);             /* a link to a link */
+  struct stat before, st;
+  assert_int_equal(stat(real, &before), 0);
+  mx_atomic_file af;
+  mx_error err;
+  assert_int_equal(mx_atomic_open(&af, link2, &err), MX_OK);
+  fputs("new\n", af.f);
+  /* the temporary is beside the target, not beside the link */
+  assert_int_equal(count_tmp(sub), 1);
+  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
+  assert_int_equal(lstat(link1, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  assert_int_equal(lstat(link2, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  char *c = contents(real);
+  assert_string_equal(c, "new\n");
+  free(c);
+  assert_int_equal(lstat(real, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_true(st.st_ino != before.st_ino); /* replaced by rename, not rewritten in place */
+  assert_int_equal(count_tmp(sub), 0);
+  assert_int_equal(count_tmp(tu_tmpdir()), 0);
+  /* a dangling link: its target is created, the link kept */
+  snprintf(dangling, sizeof dangling, "%s", tu_path("dangling.csv"));
+  snprintf(fresh, sizeof fresh, "%s", tu_path("linked/fresh.csv"));
+  assert_int_equal(symlink("linked/fresh.csv", dangling), 0);
+  assert_int_equal(mx_atomic_write(dangling, "abc", 3, &err), MX_OK);
+  assert_int_equal(lstat(dangling, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  c = contents(fresh);
+  assert_string_equal(c, "abc");
+  free(c);
+  /* a loop is refused with an error naming the path, nothing created */
+  assert_int_equal(symlink("loop_b", tu_path("loop_a")), 0);
+  assert_int_equal(symlink("loop_a", tu_path("loop_b")), 0);
+  assert_int_equal(mx_atomic_open(&af, tu_path("loop_a"), &err), MX_EIO);
+  assert_non_null(strstr(err.file, "loop_a"));
+  assert_int_equal(count_tmp(tu_tmpdir()), 0);
+}
+
+/* "-" is standard output (mx_atomic_stdout_fd says which descriptor that is):
+ * written in place, no file named "-" created. */
+static void test_dash_is_standard_output(void **s) {
+  (void)s;
+  char got[4096];
+  snprintf(got, sizeof got, "%s", tu_path("stdout.got"));
+  int fd = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  int prev = mx_atomic_stdout_fd(fd);
+  assert_int_equal(prev, STDOUT_FILENO);
+  mx_atomic_file af;
+  mx_error err;
+  assert_int_equal(mx_atomic_open(&af, "-", &err), MX_OK);
+  fputs("to stdout\n", af.f);
+  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
+  assert_int_equal(mx_atomic_write("-", "more\n", 5, &err), MX_OK);
+  assert_int_equal(mx_atomic_stdout_fd(prev), fd);
+  close(fd);
+  char *c = contents(got);
+  assert_string_equal(c, "to stdout\nmore\n");
+  free(c);
+  struct stat st;
+  assert_int_not_equal(lstat("-", &st), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_commit_and_abort), cmocka_unit_test(test_unwritable_directory),
       cmocka_unit_test(test_write_failure_keeps_old), cmocka_unit_test(test_write_whole_buffer),
-      cmocka_unit_test(test_stale_temporaries_removed),
+      cmocka_unit_test(test_stale_temporaries_removed), cmocka_unit_test(test_fifo_written_in_place),
+      cmocka_unit_test(test_char_device_written_in_place),
+      cmocka_unit_test(test_symlink_target_replaced), cmocka_unit_test(test_dash_is_standard_output),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -180,10 +180,7 @@ static int read_set(const char *path, mx_series_set **s) {
 static void test_m4_hourly_official(void **state) {
   (void)state;
   const char *dir = tu_shared_data("m4");
-  if (!dir) {
-    print_message("skipped: ../shared/data/m4 absent\n");
-    skip();
-  }
+  if (!dir) tu_skip("../shared/data/m4 absent");
   char p[600];
   mx_series_set *tr, *ref_set;
   snprintf(p, sizeof p, "%s/Hourly-train.csv", dir);
@@ -235,6 +232,7 @@ static void test_m4_hourly_official(void **state) {
 }
 
 int main(void) {
+  tu_filters();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_m4_benchmarks_match_r),
       cmocka_unit_test(test_ets_matches_r_likelihood),
@@ -242,5 +240,5 @@ int main(void) {
       cmocka_unit_test(test_intermittent),
       cmocka_unit_test(test_m4_hourly_official),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -58,8 +58,26 @@ const char *tu_examples(const char *name) {
 
 const char *tu_shared_data(const char *name) {
   static char b[512];
-  snprintf(b, sizeof b, "%s/../shared/data/%s", MERX_SRC_DIR, name);
+  const char *root = getenv("MERX_SHARED_DATA");
+  if (root) snprintf(b, sizeof b, "%s/%s", root, name);
+  else snprintf(b, sizeof b, "%s/../shared/data/%s", MERX_SRC_DIR, name);
   struct stat st;
   if (stat(b, &st) != 0) return NULL;
   return b;
+}
+
+static int g_skipped;
+
+void tu_skip(const char *why) {
+  print_message("skipped: %s\n", why);
+  g_skipped++;
+  skip();
+}
+
+int tu_exit(int failed) { return failed ? failed : g_skipped ? 77 : 0; }
+
+void tu_filters(void) {
+  const char *only = getenv("TU_TEST_FILTER"), *skip_pattern = getenv("TU_SKIP_FILTER");
+  if (only && *only) cmocka_set_test_filter(only);
+  if (skip_pattern && *skip_pattern) cmocka_set_skip_filter(skip_pattern);
 }

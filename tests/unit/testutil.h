@@ -15,6 +15,17 @@ const char *tu_path(const char *name);
 const char *tu_write(const char *name, const char *text);
 /* The example data directory of the source tree. */
 const char *tu_examples(const char *name);
-/* Directory of ../shared/data relative to the source tree, or NULL if absent. */
+/* Directory of ../shared/data relative to the source tree ($MERX_SHARED_DATA
+ * instead when set), or NULL if absent. */
 const char *tu_shared_data(const char *name);
+
+/* Skipped tests report as skipped in ctest (SKIP_RETURN_CODE 77), not as
+ * passed: tu_skip(why) prints why, counts the skip and ends the test like
+ * cmocka's skip(); main ends with `return tu_exit(cmocka_run_group_tests(...))`,
+ * which returns the failure count, else 77 when a test skipped, else 0.
+ * tu_filters() applies $TU_TEST_FILTER / $TU_SKIP_FILTER (cmocka patterns), so
+ * one executable can be split into ctest cases (tests/CMakeLists.txt). */
+void tu_skip(const char *why);
+int tu_exit(int failed);
+void tu_filters(void);
 #endif

@@ -45,7 +45,6 @@ static int bt_worker(void *vctx, int t, int nthreads) {
   int mm = o->mase_m > 0 ? o->mase_m : (o->fc.season > 1 ? o->fc.season : 1);
   mx_forecast_options fo = o->fc;
   fo.method = c->method;
-  int prev = mx_blas_threads_set(1);
   for (;;) {
     pthread_mutex_lock(&c->lock);
     size_t i = c->next++;
@@ -105,7 +104,6 @@ static int bt_worker(void *vctx, int t, int nthreads) {
     }
     if (!any) a->skipped++;
   }
-  mx_blas_threads_set(prev);
   return 0;
 }
 
@@ -123,7 +121,9 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
     c.per_series = calloc(s->count ? s->count : 1, sizeof(acc));
     if (!c.per_series) return mx_error_set(err, MX_ENOMEM, "out of memory");
     pthread_mutex_init(&c.lock, NULL);
+    mx_blas_begin(1); /* on this thread, never in the workers (util.h) */
     mx_parallel_run(threads, bt_worker, &c);
+    mx_blas_end();
     pthread_mutex_destroy(&c.lock);
     if (c.failed) {
       free(c.per_series);

@@ -364,7 +364,6 @@ typedef struct {
 
 static int batch_worker(void *vctx, int t, int nthreads) {
   batch_ctx *c = vctx;
-  int prev = mx_blas_threads_set(1);
   for (;;) {
     pthread_mutex_lock(&c->lock);
     size_t i = c->next++;
@@ -383,7 +382,6 @@ static int batch_worker(void *vctx, int t, int nthreads) {
     if (c->progress) c->progress(c->pctx, c->done, c->s->count);
     pthread_mutex_unlock(&c->lock);
   }
-  mx_blas_threads_set(prev);
   return 0;
 }
 
@@ -396,7 +394,9 @@ int mx_forecast_batch(const mx_series_set *s, const mx_forecast_options *opt,
   pthread_mutex_init(&c.lock, NULL);
   int threads = mx_threads_resolve(opt->threads);
   if ((size_t)threads > s->count) threads = (int)(s->count ? s->count : 1);
+  mx_blas_begin(1); /* on this thread, never in the workers (util.h) */
   mx_parallel_run(threads, batch_worker, &c);
+  mx_blas_end();
   pthread_mutex_destroy(&c.lock);
   if (c.failed) {
     if (err) *err = c.err;
