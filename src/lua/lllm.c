@@ -133,6 +133,7 @@ static int l_embed(lua_State *L) {
   const char **texts = check_strings(L, 1, &n);
   int builtin = 0;
   lua_Integer dim = 256;
+  mx_lua_check_options(L, 2, "merx.llm.embed", "builtin dim");
   if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "builtin");
     builtin = lua_toboolean(L, -1);
@@ -187,6 +188,7 @@ static int l_embed(lua_State *L) {
  *               temperature=, max_tokens=} -> reply text */
 static int l_chat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  mx_lua_check_options(L, 1, "merx.llm.chat", "system messages context_items temperature max_tokens");
   luaL_Buffer sys;
   luaL_buffinit(L, &sys);
   lua_getfield(L, 1, "system");

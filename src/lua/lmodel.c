@@ -164,6 +164,9 @@ static int l_train(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
+  mx_lua_check_options(L, 2, "merx.model.train",
+                       "algo user item value event event_weights factors epochs reg alpha lr seed "
+                       "threads");
   const char *algo = mx_lua_opt_string(L, 2, "algo", "ials");
   int kind = mx_model_kind_parse(algo);
   if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
@@ -249,7 +252,8 @@ static void push_lists(lua_State *L, const mx_topk_result *r, const uint32_t *po
   }
 }
 
-/* Options shared by recommend / similar / fold_in. Pushes buffers. */
+/* Options shared by recommend / similar. Pushes buffers. */
+#define TOPK_OPTIONS "exclude_seen candidates threads"
 static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, mx_topk_options *o) {
   *o = mx_topk_defaults();
   o->k = k;
@@ -300,6 +304,7 @@ static uint32_t *known_rows(lua_State *L, const uint32_t *ids, size_t n, uint32_
 static int m_recommend(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
+  mx_lua_check_options(L, 4, "model:recommend", TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   size_t n;
   uint32_t *ids = map_ids(L, 2, m->users, &n);
@@ -322,6 +327,7 @@ static int m_recommend(lua_State *L) {
 static int m_similar(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
+  mx_lua_check_options(L, 4, "model:similar", "users metric " TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   int of_users = mx_lua_opt_boolean(L, 4, "users", 0);
   const char *metric = mx_lua_opt_string(L, 4, "metric", "cosine");
@@ -352,6 +358,7 @@ static int m_similar(lua_State *L) {
 static int m_fold_in(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 3);
+  mx_lua_check_options(L, 3, "model:fold_in", "k values");
   uint32_t k = (uint32_t)mx_lua_opt_integer(L, 3, "k", 10);
   if (k < 1) return mx_lua_error(L, "fold_in: k must be >= 1");
   size_t n;

@@ -31,8 +31,6 @@ const char *mx_closest_word(const char *word, size_t len, const char *words, siz
   const char *best = NULL;
   size_t best_len = 0, best_dist = (size_t)-1;
   if (len == 0 || len > NAME_MAX_LEN) return NULL;
-  /* a likely typo: at most a third of the letters wrong (one for short names) */
-  size_t limit = len / 3 > 1 ? len / 3 : 1;
   for (const char *p = words; *p;) {
     while (*p == ' ') p++;
     const char *s = p;
@@ -41,7 +39,13 @@ const char *mx_closest_word(const char *word, size_t len, const char *words, siz
     while (*p && *p != ' ') p++;
     if (n == 0 || n > NAME_MAX_LEN) continue;
     size_t dist = osa_distance(word, len, s, n);
-    if (dist <= limit && dist < n && dist < best_dist) {
+    /* a likely typo: at most a third of the letters of the longer name
+     * wrong (one for short names), and not a whole different name; or a
+     * shortened name ("pack" for "pack_size") */
+    size_t longer = n > len ? n : len, shorter = n < len ? n : len;
+    size_t limit = longer / 3 > 1 ? longer / 3 : 1;
+    if (shorter >= 3 && memcmp(word, s, shorter) == 0 && dist > limit) dist = limit;
+    if (dist <= limit && dist < longer && dist < best_dist) {
       best = s;
       best_len = n;
       best_dist = dist;
