@@ -45,6 +45,9 @@ local cases = {
       merx.allocate{ value = { { 1 } }, constraints = { { name = "sms", cost = 1, limt = 1 } } } end, "limt", "limit" },
   { "merx.llm.embed", function() merx.llm.embed({ "x" }, { dimm = 8 }) end, "dimm", "dim" },
   { "merx.llm.chat", function() merx.llm.chat{ messages = "hi", max_token = 5 } end, "max_token", "max_tokens" },
+  { "merx.llm.chat messages[1]", function() merx.llm.chat{ messages = { { role = "user", contnet = "hi" } } } end, "contnet", "content" },
+  { "merx.llm.chat context_items[1]", function()
+      merx.llm.chat{ messages = "hi", context_items = { { id = "1", txt = "lamp" } } } end, "txt", "text" },
   { "merx.campaign.new", function() merx.campaign.new{ budgte = 5 } end, "budgte", "budget" },
   { "campaign:offer", function() c:offer{ id = "X", segmnets = { "loyal" } } end, "segmnets", "segments" },
   { "campaign:cap", function() c:cap{ per_segmnet = { loyal = 1 } } end, "per_segmnet", "per_segment" },
