@@ -153,8 +153,18 @@ typedef struct mx_ingest_options {
 enum { MX_AGG_SUM = 0, MX_AGG_LAST = 1, MX_AGG_MAX = 2 };
 
 MX_API mx_ingest_options mx_ingest_defaults(void);
-/* Parse "view=1,cart=4,purchase=10" into opts->events. */
+/* The weights used when an event column is selected without any (DESIGN.md). */
+#define MX_EVENT_WEIGHTS_DEFAULT "view=1,cart=4,purchase=10"
+/* Parse "view=1,cart=4,purchase=10" into opts->events (replacing them). */
 MX_API int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err);
+/* Append one event weight (name of len bytes, weight a finite number >= 0):
+ * what the parser does per item, for callers holding pairs (the Lua table form). */
+MX_API int mx_ingest_add_event_weight(mx_ingest_options *opts, const char *name, size_t len,
+                                      double weight, mx_error *err);
+/* The weight of an event type; MX_ENOTFOUND with "unknown event type 'x'
+ * (weights are given for: ...)" in err (no location) when it has none. */
+MX_API int mx_ingest_event_weight(const mx_ingest_options *opts, const char *event, float *weight,
+                                  mx_error *err);
 
 /* One interaction row as read from a file, before id mapping. */
 typedef struct mx_interaction_row {

@@ -34,7 +34,7 @@ local M = {}
 
 --- merx.campaign.new{ name, budget = inf, per_user = 1, kind = "offer", keep = 3 }
 function M.new(opts)
-  opts = opts or {}
+  opts = merx.util.check_options(opts, "merx.campaign.new", "name budget per_user kind keep") or {}
   local c = setmetatable({
     name = opts.name or "campaign",
     budget = opts.budget or math.huge,
@@ -71,8 +71,11 @@ end
 --- c:offer{ id, cost = 0 (or function(u, o) -> cost), margin = 0, stock = nil (unlimited), segments = nil,
 ---          min_score = nil, where = { column = value | {v1, v2} },
 ---          min = { column = x }, max = { column = x },
----          eligible = function(u, o) ... end, ...any fields }
+---          eligible = function(u, o) ... end, fields = { record_field = column },
+---          data = { your own fields, for your rules: o.data.x } }
 function Campaign:offer(o)
+  merx.util.check_options(o, "campaign:offer", "id cost margin stock segments min_score where min "
+                          .. "max eligible fields data")
   assert(type(o) == "table" and o.id ~= nil, "campaign:offer: needs an id")
   o.id = tostring(o.id)
   o.cost = o.cost or 0
@@ -117,6 +120,9 @@ end
 --- contacts counts this user's decisions of that kind in the decision log
 --- over the last d days (merx.history) and skips users already at max.
 function Campaign:cap(t)
+  merx.util.check_options(t, "campaign:cap", "per_user per_segment per_offer contacts")
+  merx.util.check_options(type(t) == "table" and t.contacts or nil, "campaign:cap: contacts",
+                          "max days kind")
   if t.per_user then self.per_user = t.per_user end
   if t.per_segment then self.caps.per_segment = t.per_segment end
   if t.per_offer then self.caps.per_offer = t.per_offer end

@@ -1,5 +1,6 @@
 /* Option parsing and error reporting for the CLI. */
 #include "cli/cli.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,17 @@ static int claim_stdout(const mx_args *a) {
   return 0;
 }
 
+/* "unknown option '--factorz' (did you mean '--factors'?)", or a pointer to
+ * --help when no option of the command is close. */
+static int unknown_option(const char *cmd, const char *spec, const char *arg, const char *name,
+                          size_t len) {
+  size_t n;
+  const char *near = mx_closest_word(name, len, spec, &n);
+  if (!near) return mx_cli_usage(cmd, "unknown option '%s' (see merx %s --help)", arg, cmd);
+  return mx_cli_usage(cmd, "unknown option '%s' (did you mean '%s%.*s'?)", arg,
+                      n == 1 ? "-" : "--", (int)n, near);
+}
+
 int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char **argv, int first) {
   memset(a, 0, sizeof *a);
   a->cmd = cmd;
@@ -65,7 +77,7 @@ int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char 
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     int kind = spec_kind(spec, name, len);
-    if (kind == 0) return mx_cli_usage(cmd, "unknown option '%s' (see merx %s --help)", arg, cmd);
+    if (kind == 0) return unknown_option(cmd, spec, arg, name, len);
     if (a->n >= 128) return mx_cli_usage(cmd, "too many options");
     size_t cl = len < 63 ? len : 63;
     memcpy(a->names[a->n], name, cl);

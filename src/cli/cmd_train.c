@@ -20,7 +20,8 @@ static const char *usage =
     "  ials  implicit ALS, confidence 1 + alpha*r, conjugate-gradient solves\n"
     "  bpr   BPR-MF, pairwise ranking by SGD (implicit)\n"
     "  ease  EASE item-item model, closed form (implicit; up to 60000 items)\n"
-    "Default algo: mf when a value column is selected, else ials.\n\n"
+    "Default algo: mf when a value column is selected and no event column, else ials\n"
+    "(said on stderr).\n\n"
     "Options (defaults depend on the algorithm; see README):\n"
     "  --factors K        latent dimensions\n"
     "  --epochs N         SGD epochs, ALS sweeps or Gibbs samples\n"
@@ -82,10 +83,22 @@ int mx_cmd_train(int argc, char **argv) {
   if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "out"))) return rc;
   mx_ingest_options opt;
   if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
-  int has_value = mx_columns_index(&opt.columns, "value") >= 0 || opt.n_events > 0;
-  for (int r = 0; r < opt.columns.count; r++)
-    if (!strcmp(opt.columns.role[r], "value") || !strcmp(opt.columns.role[r], "event")) has_value = 1;
-  const char *algo_name = mx_args_get(&a, "algo", has_value ? "mf" : "ials");
+  /* Without --algo: ratings (a value column) get explicit MF; event data
+   * (views, carts, purchases) is implicit feedback, where MF would fit the
+   * event weights as ratings and rank every item alike, so it gets iALS. */
+  int has_value = 0, has_event = 0;
+  for (int r = 0; r < opt.columns.count; r++) {
+    if (!strcmp(opt.columns.role[r], "value")) has_value = 1;
+    if (!strcmp(opt.columns.role[r], "event")) has_event = 1;
+  }
+  const char *algo_name = mx_args_get(&a, "algo", NULL);
+  if (!algo_name) {
+    algo_name = has_value && !has_event ? "mf" : "ials";
+    fprintf(stderr, "merx train: no --algo given: %s (%s)\n", algo_name,
+            has_event ? "implicit: the data has an event column"
+            : has_value ? "explicit: a value column is selected"
+                        : "implicit: no value column");
+  }
   int kind = mx_model_kind_parse(algo_name);
   if (kind < 0 || kind == MX_MODEL_IMPORTED)
     return mx_cli_usage("train", "--algo: unknown algorithm '%s' (known: mf, als, bpmf, ials, "

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/util.h"
 
 typedef struct {
   const char *name;
@@ -69,6 +70,14 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "--version") == 0) cmd = "version";
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(commands[i].name, cmd) == 0) return commands[i].fn(argc, argv);
-  fprintf(stderr, "merx: unknown command '%s' (see merx --help)\n", cmd);
+  char names[512];
+  size_t used = 0;
+  names[0] = '\0';
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0] && used < sizeof names; i++)
+    used += (size_t)snprintf(names + used, sizeof names - used, "%s ", commands[i].name);
+  size_t n;
+  const char *near = mx_closest_word(cmd, strlen(cmd), names, &n);
+  if (near) fprintf(stderr, "merx: unknown command '%s' (did you mean '%.*s'?)\n", cmd, (int)n, near);
+  else fprintf(stderr, "merx: unknown command '%s' (see merx --help)\n", cmd);
   return MX_EXIT_USAGE;
 }

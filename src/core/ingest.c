@@ -14,6 +14,23 @@ mx_ingest_options mx_ingest_defaults(void) {
   return o;
 }
 
+int mx_ingest_add_event_weight(mx_ingest_options *opts, const char *name, size_t len,
+                               double weight, mx_error *err) {
+  if (len == 0) return mx_error_set(err, MX_EINVAL, "empty event name");
+  if (len >= sizeof opts->events[0].name)
+    return mx_error_set(err, MX_EINVAL, "event name too long: '%.*s'", (int)len, name);
+  if (opts->n_events >= (int)(sizeof opts->events / sizeof opts->events[0]))
+    return mx_error_set(err, MX_EINVAL, "too many event types (at most 32)");
+  if (!isfinite(weight) || weight < 0)
+    return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number >= 0, got %g", (int)len,
+                        name, weight);
+  mx_event_weight *ev = &opts->events[opts->n_events++];
+  memcpy(ev->name, name, len);
+  ev->name[len] = '\0';
+  ev->weight = (float)weight;
+  return MX_OK;
+}
+
 int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err) {
   opts->n_events = 0;
   const char *p = spec;
@@ -24,10 +41,6 @@ int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_
     if (!eq || eq == p)
       return mx_error_set(err, MX_EINVAL, "expected EVENT=WEIGHT, got '%.*s'", (int)len, p);
     size_t nl = (size_t)(eq - p);
-    if (nl >= sizeof opts->events[0].name)
-      return mx_error_set(err, MX_EINVAL, "event name too long: '%.*s'", (int)nl, p);
-    if (opts->n_events >= (int)(sizeof opts->events / sizeof opts->events[0]))
-      return mx_error_set(err, MX_EINVAL, "too many event types (at most 32)");
     char num[64];
     size_t vl = len - nl - 1;
     if (vl == 0 || vl >= sizeof num)
@@ -38,14 +51,28 @@ int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_
     if (mx_parse_double(num, &w) != 0 || w < 0)
       return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number >= 0, got '%s'",
                           (int)nl, p, num);
-    mx_event_weight *ev = &opts->events[opts->n_events++];
-    memcpy(ev->name, p, nl);
-    ev->name[nl] = '\0';
-    ev->weight = (float)w;
+    int rc = mx_ingest_add_event_weight(opts, p, nl, w, err);
+    if (rc) return rc;
     p += len;
     if (*p == ',') p++;
   }
   return MX_OK;
+}
+
+int mx_ingest_event_weight(const mx_ingest_options *opts, const char *event, float *weight,
+                           mx_error *err) {
+  for (int k = 0; k < opts->n_events; k++)
+    if (strcmp(opts->events[k].name, event) == 0) {
+      *weight = opts->events[k].weight;
+      return MX_OK;
+    }
+  char list[512] = "";
+  for (int k = 0; k < opts->n_events; k++) {
+    if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
+    strncat(list, opts->events[k].name, sizeof list - strlen(list) - 1);
+  }
+  return mx_error_set(err, MX_ENOTFOUND, "unknown event type '%.64s' (weights are given for: %s)",
+                      event, list);
 }
 
 int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_interaction_fn fn,
@@ -83,7 +110,7 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
   const char *const *hdr;
   size_t nh = mx_csv_header(csv, &hdr);
   /* Default event weights (DESIGN.md) when an event column is chosen alone. */
-  if (ce >= 0 && o.n_events == 0) mx_ingest_parse_event_weights(&o, "view=1,cart=4,purchase=10", NULL);
+  if (ce >= 0 && o.n_events == 0) mx_ingest_parse_event_weights(&o, MX_EVENT_WEIGHTS_DEFAULT, NULL);
 
   char **f;
   size_t *l, nf;
@@ -134,20 +161,14 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
       }
     }
     if (ce >= 0) {
-      int found = -1;
-      for (int k = 0; k < o.n_events; k++)
-        if (strcmp(o.events[k].name, f[ce]) == 0) { found = k; break; }
-      if (found < 0) {
-        char list[512] = "";
-        for (int k = 0; k < o.n_events; k++) {
-          if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
-          strncat(list, o.events[k].name, sizeof list - strlen(list) - 1);
-        }
-        rc = mx_error_at(err, MX_EPARSE, path, line, ce + 1, nh ? hdr[ce] : "event",
-                         "unknown event type '%.64s' (weights are given for: %s)", f[ce], list);
+      float w;
+      mx_error unknown;
+      if (mx_ingest_event_weight(&o, f[ce], &w, &unknown) != MX_OK) {
+        rc = mx_error_at(err, MX_EPARSE, path, line, ce + 1, nh ? hdr[ce] : "event", "%s",
+                         unknown.message);
         break;
       }
-      row.value *= o.events[found].weight;
+      row.value *= w;
     }
     if (ct >= 0) {
       if (mx_parse_time(f[ct], &row.time) != 0) {

@@ -136,6 +136,10 @@ int mx_luaopen_util(lua_State *L);
  * value it returns. env: index of the environment table, 0 = globals. */
 int mx_lua_load_helper(lua_State *L, const char *name, int env);
 
+/* merx.util.check_options(opts, fn, known) -> opts: mx_lua_check_options for
+ * the pure-Lua helpers (lua/merx/), blaming the line that called the helper. */
+int mx_lua_check_options_l(lua_State *L);
+
 /* ---- sandbox (sandbox.c) */
 /* Replace costly builtins in the state's standard libraries by capped ones,
  * protect the string metatable, and push a fresh script environment. */

@@ -181,6 +181,9 @@ static void grow(lua_State *L, lctx *c, int K) {
 static int l_solve(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  mx_lua_check_options(L, 1, "merx.allocate",
+                       "users offers value cost budget constraints caps per_user threads gap "
+                       "prices offer_prices");
   /* 2 users, 3 offers, 4 value, 5 caps, 6 constraints, 7 ctx */
   lua_getfield(L, 1, "users");
   lua_getfield(L, 1, "offers");
@@ -237,6 +240,9 @@ static int l_solve(lua_State *L) {
       int ci = lua_gettop(L);
       if (!lua_istable(L, ci))
         return mx_lua_error(L, "allocate: constraints[%d] must be {name=, cost=, limit=}", (int)i);
+      char what[64];
+      snprintf(what, sizeof what, "merx.allocate: constraints[%d]", (int)i);
+      mx_lua_check_options(L, ci, what, "name cost limit");
       lua_getfield(L, ci, "name");
       snprintf(names[K], sizeof names[K], "%s",
                lua_isstring(L, -1) ? lua_tostring(L, -1) : "constraint");

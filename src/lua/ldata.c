@@ -58,6 +58,7 @@ static void csv_fail(lua_State *L, mx_error *err) {
 static int l_read(lua_State *L) {
   mx_lua_check_run_active(L, "merx.data");
   lua_settop(L, 2);
+  mx_lua_check_options(L, 2, "merx.data.read", "columns types sep header skip_empty shard");
   const char *path = mx_lua_path(L, 1, 0);
   int popt = 2;
   if (!lua_isnoneornil(L, popt)) luaL_checktype(L, popt, LUA_TTABLE);
@@ -528,6 +529,7 @@ static int l_rfm(lua_State *L) {
   static const char *fn = "merx.data.rfm";
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  mx_lua_check_options(L, 2, fn, "user time value order now");
   const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
   const char *tcol = mx_lua_opt_string(L, 2, "time", "time");
   const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
@@ -660,6 +662,7 @@ static void write_value(lua_State *L, FILE *f) {
 static int l_write(lua_State *L) {
   mx_lua_check_run_active(L, "merx.data");
   lua_settop(L, 3);
+  mx_lua_check_options(L, 3, "merx.data.write", "columns");
   const char *path = mx_lua_path(L, 1, 1);
   int ppath = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TTABLE);

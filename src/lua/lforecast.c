@@ -31,6 +31,8 @@ int mx_luaopen_forecast(lua_State *L);
 static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
 
 /* Options shared by forecast and backtest (table at idx, may be absent). */
+#define FORECAST_OPTIONS "horizon season method levels nonneg threads"
+
 static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
   *o = mx_forecast_defaults();
   luaL_checktype(L, idx, LUA_TTABLE);
@@ -217,6 +219,7 @@ static int l_forecast(lua_State *L) {
   /* called as merx.forecast(series, opts): argument 1 is the module table */
   int si = 2, oi = 3;
   mx_forecast_options o;
+  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS);
   read_options(L, oi, &o);
   mx_series_set set;
   int single = read_series(L, si, &set);
@@ -250,6 +253,8 @@ static int l_forecast(lua_State *L) {
 
 static int l_backtest(lua_State *L) {
   mx_backtest_options bo = mx_backtest_defaults();
+  mx_lua_check_options(L, 2, "merx.forecast.backtest",
+                       FORECAST_OPTIONS " origins step refit methods");
   read_options(L, 2, &bo.fc);
   lua_getfield(L, 2, "origins");
   if (!lua_isnil(L, -1)) bo.origins = (int)luaL_checkinteger(L, -1);

@@ -12,15 +12,17 @@
 #include <unistd.h>
 
 #include "lua/internal.h"
+#include "util/util.h"
 
 /* Push "source:line: " of the innermost Lua function on the stack (the
  * script code that called the running C binding, or the running Lua
- * function when called from a hook); "" when there is none. */
-static void push_where(lua_State *L) {
+ * function when called from a hook), skipping `skip` Lua functions (to name
+ * the caller of a Lua helper); "" when there is none. */
+static void push_where(lua_State *L, int skip) {
   lua_Debug ar;
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline > 0) {
+    if (ar.currentline > 0 && skip-- <= 0) {
       lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
       return;
     }
@@ -28,17 +30,93 @@ static void push_where(lua_State *L) {
   lua_pushliteral(L, "");
 }
 
-int mx_lua_error(lua_State *L, const char *fmt, ...) {
+/* Push "where: message" for a Lua error. */
+static void push_error(lua_State *L, int skip, const char *fmt, va_list ap) {
   /* full printf formats (lua_pushfstring knows only a few) */
   char buf[2048];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  push_where(L);
+  push_where(L, skip);
   lua_pushstring(L, buf);
   lua_concat(L, 2);
+}
+
+int mx_lua_error(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  push_error(L, 0, fmt, ap);
+  va_end(ap);
   return lua_error(L);
+}
+
+static int error_skip(lua_State *L, int skip, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int error_skip(lua_State *L, int skip, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  push_error(L, skip, fmt, ap);
+  va_end(ap);
+  return lua_error(L);
+}
+
+/* Is key[0..len) one of the space-separated names of known? */
+static int known_option(const char *known, const char *key, size_t len) {
+  for (const char *p = known; *p;) {
+    while (*p == ' ') p++;
+    const char *s = p;
+    while (*p && *p != ' ') p++;
+    if ((size_t)(p - s) == len && len > 0 && memcmp(s, key, len) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Strict options: a key the function does not read is a mistake (a typo
+ * such as factorz = 8 would otherwise train with the default). skip: Lua
+ * functions between the error and the script line to blame. */
+static void check_options(lua_State *L, int idx, const char *fn, const char *known, int skip) {
+  if (!lua_istable(L, idx)) return; /* absent, or the binding's own type error */
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushvalue(L, -1); /* tostring must not touch the key lua_next uses */
+      error_skip(L, skip, "%s: option names are strings, got the %s key %s", fn,
+                 luaL_typename(L, -1), luaL_tolstring(L, -1, NULL));
+    }
+    size_t len;
+    const char *key = lua_tolstring(L, -1, &len);
+    if (known_option(known, key, len)) continue;
+    size_t n;
+    const char *near = mx_closest_word(key, len, known, &n);
+    if (near)
+      error_skip(L, skip, "%s: unknown option '%s' (did you mean '%.*s'?)", fn, key, (int)n, near);
+    char list[1024];
+    size_t k = 0;
+    for (const char *p = known; *p && k + 3 < sizeof list; p++) {
+      if (*p == ' ') {
+        while (p[1] == ' ') p++;
+        if (!p[1]) break;
+        list[k++] = ',';
+      }
+      list[k++] = *p;
+    }
+    list[k] = '\0';
+    error_skip(L, skip, "%s: unknown option '%s' (options: %s)", fn, key, list);
+  }
+}
+
+void mx_lua_check_options(lua_State *L, int idx, const char *fn, const char *known) {
+  check_options(L, idx, fn, known, 0);
+}
+
+int mx_lua_check_options_l(lua_State *L) {
+  const char *fn = luaL_checkstring(L, 2);
+  const char *known = luaL_checkstring(L, 3);
+  if (!lua_isnoneornil(L, 1) && !lua_istable(L, 1))
+    return error_skip(L, 1, "%s: options must be a table, got %s", fn, luaL_typename(L, 1));
+  check_options(L, 1, fn, known, 1);
+  lua_settop(L, 1);
+  return 1;
 }
 
 int mx_lua_raise(lua_State *L, const mx_error *err) {

@@ -20,9 +20,13 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static void check_opts(lua_State *L, int idx, const char *fn) {
+/* The options table of merx.inventory.FN, with the names it reads (known). */
+static void check_opts(lua_State *L, int idx, const char *fn, const char *known) {
   if (!lua_istable(L, idx))
     mx_lua_error(L, "merx.inventory.%s: expected an options table {...}", fn);
+  char name[64];
+  snprintf(name, sizeof name, "merx.inventory.%s", fn);
+  mx_lua_check_options(L, idx, name, known);
 }
 
 /* Number field: required when def is NaN and required is set. */
@@ -96,7 +100,7 @@ static void push_eoq(lua_State *L, const mx_eoq_result *r, int with_x) {
 }
 
 static int l_eoq(lua_State *L) {
-  check_opts(L, 1, "eoq");
+  check_opts(L, 1, "eoq", "K h lambda Q");
   double K = num_field(L, 1, "K", NAN, 1, "eoq"), h = num_field(L, 1, "h", NAN, 1, "eoq"),
          lam = num_field(L, 1, "lambda", NAN, 1, "eoq");
   mx_error err;
@@ -117,7 +121,7 @@ static int l_eoq(lua_State *L) {
 
 static int l_eoq_backorders(lua_State *L) {
   const char *fn = "eoq_backorders";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "K h p lambda");
   mx_error err;
   mx_eoq_result r;
   if (mx_eoq_backorders(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
@@ -130,7 +134,7 @@ static int l_eoq_backorders(lua_State *L) {
 
 static int l_epq(lua_State *L) {
   const char *fn = "epq";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "K h lambda mu");
   mx_error err;
   mx_eoq_result r;
   if (mx_epq(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
@@ -144,7 +148,7 @@ static int l_epq(lua_State *L) {
  * kind = "all_units" | "incremental"} */
 static int l_eoq_discount(lua_State *L) {
   const char *fn = "eoq_discount";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "K i lambda kind breaks prices");
   double K = num_field(L, 1, "K", NAN, 1, fn), i = num_field(L, 1, "i", NAN, 1, fn),
          lam = num_field(L, 1, "lambda", NAN, 1, fn);
   const char *kind = str_field(L, 1, "kind", "all_units", fn);
@@ -181,7 +185,7 @@ static void push_bs(lua_State *L, const mx_base_stock_result *r) {
 
 static int l_newsvendor(lua_State *L) {
   const char *fn = "newsvendor";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "h p dist S");
   double h = num_field(L, 1, "h", NAN, 1, fn), p = num_field(L, 1, "p", NAN, 1, fn);
   mx_dist *d = dist_field(L, 1, "dist", fn);
   double S = num_field(L, 1, "S", NAN, 0, fn);
@@ -198,7 +202,7 @@ static int l_newsvendor(lua_State *L) {
 
 static int l_base_stock(lua_State *L) {
   const char *fn = "base_stock";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "h p dist L");
   double h = num_field(L, 1, "h", NAN, 1, fn), p = num_field(L, 1, "p", NAN, 1, fn);
   mx_dist *d = dist_field(L, 1, "dist", fn);
   double Lt = num_field(L, 1, "L", 0, 0, fn);
@@ -215,7 +219,7 @@ static int l_base_stock(lua_State *L) {
  * demand. With r and Q given: the exact cost of that policy. */
 static int l_rq(lua_State *L) {
   const char *fn = "rq";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "K h p lambda tau L dist r Q method");
   double K = num_field(L, 1, "K", NAN, 1, fn), h = num_field(L, 1, "h", NAN, 1, fn),
          p = num_field(L, 1, "p", NAN, 1, fn), lam = num_field(L, 1, "lambda", NAN, 1, fn),
          tau = num_field(L, 1, "tau", -1, 0, fn), Lt = num_field(L, 1, "L", NAN, 1, fn);
@@ -258,7 +262,7 @@ static int l_rq(lua_State *L) {
 
 static int l_ss(lua_State *L) {
   const char *fn = "ss";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "K h p L dist s S method");
   double K = num_field(L, 1, "K", NAN, 1, fn), h = num_field(L, 1, "h", NAN, 1, fn),
          p = num_field(L, 1, "p", NAN, 1, fn), Lt = num_field(L, 1, "L", 0, 0, fn);
   mx_dist *d = dist_field(L, 1, "dist", fn);
@@ -290,8 +294,10 @@ static int l_ss(lua_State *L) {
 
 /* ------------------------------------------------------------ service */
 
+#define SAFETY_STOCK_OPTIONS "service mu sigma L sigma_L R"
+
+/* The options were checked by the caller. */
 static int l_safety_stock_common(lua_State *L, const char *fn, double R_default) {
-  check_opts(L, 1, fn);
   double service = num_field(L, 1, "service", NAN, 1, fn), mu = num_field(L, 1, "mu", NAN, 1, fn),
          sigma = num_field(L, 1, "sigma", NAN, 1, fn), Lt = num_field(L, 1, "L", NAN, 1, fn),
          sL = num_field(L, 1, "sigma_L", 0, 0, fn), R = num_field(L, 1, "R", R_default, 0, fn);
@@ -307,13 +313,16 @@ static int l_safety_stock_common(lua_State *L, const char *fn, double R_default)
   return 1;
 }
 
-static int l_safety_stock(lua_State *L) { return l_safety_stock_common(L, "safety_stock", 0); }
+static int l_safety_stock(lua_State *L) {
+  check_opts(L, 1, "safety_stock", SAFETY_STOCK_OPTIONS);
+  return l_safety_stock_common(L, "safety_stock", 0);
+}
 
 /* reorder_point{mu, sigma, L, service [, sigma_L]} (type 1, normal), or
  * reorder_point{dist = lead-time demand, Q, fill_rate} (type 2, (r,Q)). */
 static int l_reorder_point(lua_State *L) {
   const char *fn = "reorder_point";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "dist Q fill_rate " SAFETY_STOCK_OPTIONS);
   lua_getfield(L, 1, "fill_rate");
   int fill = !lua_isnil(L, -1);
   lua_pop(L, 1);
@@ -341,7 +350,7 @@ static int l_reorder_point(lua_State *L) {
  * fill_rate{policy = "rs", dist = per-period demand, R = 1, L, S}. */
 static int l_fill_rate(lua_State *L) {
   const char *fn = "fill_rate";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "policy dist r Q R L S");
   const char *pol = str_field(L, 1, "policy", "rq", fn);
   mx_dist *d = dist_field(L, 1, "dist", fn);
   mx_error err;
@@ -370,7 +379,7 @@ static int parse_type(lua_State *L, const char *s) {
 /* order_up_to{dist = per-period demand, L, R = 1, service, type = "cycle"} */
 static int l_order_up_to(lua_State *L) {
   const char *fn = "order_up_to";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "dist L R service type");
   mx_dist *d = dist_field(L, 1, "dist", fn);
   int type = parse_type(L, str_field(L, 1, "type", "cycle", fn));
   double S, R = num_field(L, 1, "R", 1, 0, fn);
@@ -415,7 +424,8 @@ static int l_poisson_loss2(lua_State *L) { return loss_apply(L, pl2, 0); }
  * or paths = {{...}, {...}}, K, h, p, lost_sales, warmup, initial} */
 static int l_simulate(lua_State *L) {
   const char *fn = "simulate";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn,
+             "policy S s r Q L R warmup initial K h p lost_sales paths demand levels");
   mx_sim_options o = mx_sim_defaults();
   const char *pol = str_field(L, 1, "policy", "base_stock", fn);
   if (strcmp(pol, "base_stock") == 0)
@@ -531,7 +541,7 @@ static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
  * dist = "normal"} -> array of {id, order, order_up_to, ...} */
 static int l_plan(lua_State *L) {
   const char *fn = "plan";
-  check_opts(L, 1, fn);
+  check_opts(L, 1, fn, "items service type dist");
   double service = num_field(L, 1, "service", 0.95, 0, fn);
   int type = parse_type(L, str_field(L, 1, "type", "cycle", fn));
   const char *dist = str_field(L, 1, "dist", "normal", fn);
@@ -551,6 +561,11 @@ static int l_plan(lua_State *L) {
     lua_rawgeti(L, items, (lua_Integer)k);
     int it = lua_gettop(L);
     if (!lua_istable(L, it)) return mx_lua_error(L, "merx.inventory.plan: items[%d] is not a table", (int)k);
+    char what[64];
+    snprintf(what, sizeof what, "merx.inventory.plan: items[%d]", (int)k);
+    mx_lua_check_options(L, it, what,
+                         "id on_hand on_order lead_time review moq pack_size h p service type "
+                         "forecast sigma");
     mx_plan_item pi;
     memset(&pi, 0, sizeof pi);
     pi.on_hand = num_field(L, it, "on_hand", NAN, 1, fn);

@@ -133,6 +133,7 @@ static int l_embed(lua_State *L) {
   const char **texts = check_strings(L, 1, &n);
   int builtin = 0;
   lua_Integer dim = 256;
+  mx_lua_check_options(L, 2, "merx.llm.embed", "builtin dim");
   if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "builtin");
     builtin = lua_toboolean(L, -1);
@@ -187,6 +188,7 @@ static int l_embed(lua_State *L) {
  *               temperature=, max_tokens=} -> reply text */
 static int l_chat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  mx_lua_check_options(L, 1, "merx.llm.chat", "system messages context_items temperature max_tokens");
   luaL_Buffer sys;
   luaL_buffinit(L, &sys);
   lua_getfield(L, 1, "system");
@@ -206,6 +208,9 @@ static int l_chat(lua_State *L) {
       lua_rawgeti(L, ctx, i);
       luaL_addstring(&sys, "- ");
       if (lua_istable(L, -1)) {
+        char what[64];
+        snprintf(what, sizeof what, "merx.llm.chat: context_items[%d]", (int)i);
+        mx_lua_check_options(L, -1, what, "id text");
         lua_getfield(L, -1, "id");
         lua_getfield(L, -2, "text");
         const char *id = lua_tostring(L, -2), *text = lua_tostring(L, -1);
@@ -243,6 +248,9 @@ static int l_chat(lua_State *L) {
     for (size_t i = 1; i <= nm; i++) {
       lua_rawgeti(L, mi, (lua_Integer)i);
       if (!lua_istable(L, -1)) luaL_error(L, "merx.llm.chat: messages[%d] must be {role=, content=}", (int)i);
+      char what[64];
+      snprintf(what, sizeof what, "merx.llm.chat: messages[%d]", (int)i);
+      mx_lua_check_options(L, -1, what, "role content");
       lua_getfield(L, -1, "role");
       lua_getfield(L, -2, "content");
       const char *role = lua_tostring(L, -2), *content = lua_tostring(L, -1);

@@ -190,6 +190,7 @@ static int l_commit(lua_State *L) {
   mx_run *run = active_run(L, "merx.commit");
   if (run->sandboxed)
     return mx_lua_error(L, "merx.commit: `merx run` commits when the script succeeds");
+  mx_lua_check_options(L, 1, "merx.commit", "out log format");
   const char *out = mx_lua_opt_string(L, 1, "out", "out");
   const char *log = mx_lua_opt_string(L, 1, "log", NULL);
   const char *format = mx_lua_opt_string(L, 1, "format", "csv");

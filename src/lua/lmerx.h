@@ -51,6 +51,15 @@ int mx_lua_opt_boolean(lua_State *L, int idx, const char *field, int def);
 /* The string stays owned by the options table. */
 const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const char *def);
 
+/* Strict options: raise "FN: unknown option 'KEY' (did you mean 'NAME'?)"
+ * (or "(options: a, b, ...)" when no name is close) for a key of the table at
+ * idx that is not one of `known`, a space-separated list of the names the
+ * function reads. Call it before reading any option, so a misspelt key never
+ * falls back to a default. idx may be none or nil; a non-table is left to the
+ * binding's own type check. Nested records (items, constraints) are checked
+ * the same way with their own list. */
+void mx_lua_check_options(lua_State *L, int idx, const char *fn, const char *known);
+
 /* Scratch memory owned by a userdata pushed on the stack (freed by the GC). */
 void *mx_lua_scratch(lua_State *L, size_t size);
 /* C memory a binding holds while Lua may raise (any Lua allocation can, as

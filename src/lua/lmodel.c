@@ -96,21 +96,84 @@ static int on_epoch(void *ctx, const mx_epoch_report *r) {
   return 0;
 }
 
+/* Weights of the frame's event column (option event_weights: a table
+ * {view = 1, ...} or the CLI's string "view=1,cart=4,purchase=10"; the
+ * defaults without one), parsed and looked up as --event-weights does: each
+ * row's value becomes weight[event] x value (1 without a value column).
+ * Returns the values (a buffer pushed on the stack when there were none), or
+ * values unchanged when the frame has no event column. */
+static float *event_values(lua_State *L, const char *ecol, size_t n, float *values) {
+  mx_ingest_options eo = mx_ingest_defaults();
+  mx_error err;
+  mx_error_clear(&err);
+  int given = 0;
+  int t = LUA_TNIL;
+  if (lua_istable(L, 2)) t = lua_getfield(L, 2, "event_weights");
+  else lua_pushnil(L);
+  if (t == LUA_TSTRING) {
+    if (mx_ingest_parse_event_weights(&eo, lua_tostring(L, -1), &err) != MX_OK)
+      mx_lua_error(L, "merx.model.train: event_weights: %s", err.message);
+    given = 1;
+  } else if (t == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
+        mx_lua_error(L, "merx.model.train: event_weights must map event names to numbers");
+      size_t len;
+      const char *name = lua_tolstring(L, -2, &len);
+      if (mx_ingest_add_event_weight(&eo, name, len, lua_tonumber(L, -1), &err) != MX_OK)
+        mx_lua_error(L, "merx.model.train: event_weights: %s", err.message);
+      lua_pop(L, 1);
+    }
+    given = 1;
+  } else if (t != LUA_TNIL) {
+    mx_lua_error(L, "merx.model.train: option 'event_weights' must be a table or a string, got %s",
+                 luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, ecol) != LUA_TTABLE) {
+    if (given)
+      mx_lua_error(L, "merx.model.train: event_weights given but the frame has no '%s' column", ecol);
+    lua_pop(L, 1);
+    return values;
+  }
+  size_t ne;
+  const char **events = mx_lua_check_strings(L, -1, &ne);
+  if (ne != n) mx_lua_error(L, "merx.model.train: columns differ in length");
+  if (!given) mx_ingest_parse_event_weights(&eo, MX_EVENT_WEIGHTS_DEFAULT, NULL);
+  if (!values) {
+    values = mx_lua_scratch(L, (n ? n : 1) * sizeof *values);
+    for (size_t i = 0; i < n; i++) values[i] = 1.0f;
+  }
+  for (size_t i = 0; i < n; i++) {
+    float w;
+    if (mx_ingest_event_weight(&eo, events[i], &w, &err) != MX_OK)
+      mx_lua_error(L, "merx.model.train: row %zu of column '%s': %s", i + 1, ecol, err.message);
+    values[i] *= w;
+  }
+  return values;
+}
+
 /* merx.model.train(frame, { algo = "ials", factors = 32, epochs = 10, reg, alpha,
- *                           lr, seed, threads, user = "user", item = "item", value = "value" })
- * Interactions come from the frame's user/item (and optional value) columns;
- * repeated pairs add up. */
+ *                           lr, seed, threads, user = "user", item = "item", value = "value",
+ *                           event = "event", event_weights })
+ * Interactions come from the frame's user/item (and optional value and event)
+ * columns; repeated pairs add up. */
 static int l_train(lua_State *L) {
   mx_lua_check_run_active(L, "merx.model");
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
+  mx_lua_check_options(L, 2, "merx.model.train",
+                       "algo user item value event event_weights factors epochs reg alpha lr seed "
+                       "threads");
   const char *algo = mx_lua_opt_string(L, 2, "algo", "ials");
   int kind = mx_model_kind_parse(algo);
   if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
   const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
   const char *icol = mx_lua_opt_string(L, 2, "item", "item");
   const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
+  const char *ecol = mx_lua_opt_string(L, 2, "event", "event");
   size_t nu, ni, nv = 0;
   if (lua_getfield(L, 1, ucol) != LUA_TTABLE)
     return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", ucol);
@@ -122,6 +185,7 @@ static int l_train(lua_State *L) {
   if (lua_getfield(L, 1, vcol) == LUA_TTABLE) values = mx_lua_check_floats(L, -1, &nv);
   if (ni != nu || (values && nv != nu))
     return mx_lua_error(L, "merx.model.train: columns differ in length");
+  values = event_values(L, ecol, nu, values);
   mx_train_options o = mx_train_defaults((mx_model_kind)kind);
   o.factors = (uint32_t)mx_lua_opt_integer(L, 2, "factors", o.factors);
   o.epochs = (int)mx_lua_opt_integer(L, 2, "epochs", o.epochs);
@@ -188,7 +252,8 @@ static void push_lists(lua_State *L, const mx_topk_result *r, const uint32_t *po
   }
 }
 
-/* Options shared by recommend / similar / fold_in. Pushes buffers. */
+/* Options shared by recommend / similar. Pushes buffers. */
+#define TOPK_OPTIONS "exclude_seen candidates threads"
 static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, mx_topk_options *o) {
   *o = mx_topk_defaults();
   o->k = k;
@@ -239,6 +304,7 @@ static uint32_t *known_rows(lua_State *L, const uint32_t *ids, size_t n, uint32_
 static int m_recommend(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
+  mx_lua_check_options(L, 4, "model:recommend", TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   size_t n;
   uint32_t *ids = map_ids(L, 2, m->users, &n);
@@ -261,6 +327,7 @@ static int m_recommend(lua_State *L) {
 static int m_similar(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
+  mx_lua_check_options(L, 4, "model:similar", "users metric " TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   int of_users = mx_lua_opt_boolean(L, 4, "users", 0);
   const char *metric = mx_lua_opt_string(L, 4, "metric", "cosine");
@@ -291,6 +358,7 @@ static int m_similar(lua_State *L) {
 static int m_fold_in(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 3);
+  mx_lua_check_options(L, 3, "model:fold_in", "k values");
   uint32_t k = (uint32_t)mx_lua_opt_integer(L, 3, "k", 10);
   if (k < 1) return mx_lua_error(L, "fold_in: k must be >= 1");
   size_t n;

@@ -201,6 +201,10 @@ static int l_select(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int opts = 2;
   if (!lua_isnoneornil(L, opts)) luaL_checktype(L, opts, LUA_TTABLE);
+  mx_lua_check_options(L, 1, "merx.util.select: candidates", "user offer value cost group");
+  mx_lua_check_options(L, opts, "merx.util.select",
+                       "budget per_user min_value caps group_caps threads offer_names group_names "
+                       "user_names");
   double budget = mx_lua_opt_number(L, opts, "budget", INFINITY);
   lua_Integer per_user = mx_lua_opt_integer(L, opts, "per_user", 1);
   double min_value = mx_lua_opt_number(L, opts, "min_value", 0);
@@ -361,7 +365,10 @@ static int l_select(lua_State *L) {
 }
 
 int mx_luaopen_util(lua_State *L) {
-  static const luaL_Reg f[] = {{"order", l_order}, {"select", l_select}, {NULL, NULL}};
+  static const luaL_Reg f[] = {{"order", l_order},
+                               {"select", l_select},
+                               {"check_options", mx_lua_check_options_l},
+                               {NULL, NULL}};
   luaL_newlib(L, f);
   return 1;
 }

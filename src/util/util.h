@@ -163,6 +163,13 @@ uint64_t mx_peak_rss_bytes(void);
 /* --------------------------------------------------------------- strings */
 char *mx_strdup(const char *s);
 char *mx_strndup(const char *s, size_t n);
+/* The word of `words` closest to word[0..len) in edit distance (insertions,
+ * deletions, substitutions, adjacent swaps) when close enough to be a typo of
+ * it, for "did you mean" hints; NULL otherwise. words are separated by
+ * spaces and each ends at a space, '=' or '*' (so a CLI option spec is read as
+ * it is written). *out_len (may be NULL) receives the length of the result,
+ * which points into words. */
+const char *mx_closest_word(const char *word, size_t len, const char *words, size_t *out_len);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
 

@@ -12,6 +12,8 @@ local g = merx.data.group(t, "user", { total = { "sum", "value" } })
 assert(g.total[1] == 3)
 merx.emit("offer", { user = "c1", offer = "A", reason = "from stock lua" })
 assert(merx.plan().offer == 1)
+local ok, err = pcall(merx.commit, { out = "modout", fromat = "csv" })   -- strict options
+assert(not ok and err:find("merx.commit: unknown option 'fromat' (did you mean 'format'?)", 1, true), err)
 assert(merx.commit{ out = "modout", log = "modout/log.db", format = "both" } == 1)
 merx.data.write("modout/totals.csv", g)
 local m = merx.model.train(t, { algo = "ials", factors = 2, epochs = 3 })

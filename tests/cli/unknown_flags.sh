@@ -1,0 +1,46 @@
+# Every command of commands.def (and every subcommand its --help shows)
+# rejects a misspelt flag with exit 2 and suggests the flag that was meant.
+# The flag to misspell is the longest one the command's --help documents and
+# accepts, with two letters swapped (one edit away), so the test follows new flags.
+commands=$(sed -n 's/^MX_COMMAND("\([a-z]*\)".*/\1/p' "$MERX_SRC/src/cli/commands.def")
+test -n "$commands" || { echo "FAIL: no commands read from commands.def"; exit 1; }
+checked=0
+for cmd in $commands; do
+  "$MERX" "$cmd" --help > help.txt 2>&1 || true
+  subs=$(sed -n "s/^.*merx $cmd \([a-z][a-z]*\) .*\$/\1/p" help.txt | sort -u)
+  for sub in ${subs:-""}; do
+    # shellcheck disable=SC2086  # $sub is empty or one word
+    "$MERX" $cmd $sub --help > sub_help.txt 2>&1 || true
+    flags=$(grep -o -- '--[a-z][a-z-]*' sub_help.txt | sed 's/^--//' | sort -u || true)
+    if [ -z "$flags" ]; then
+      # no flags (merx version): a flag is refused all the same
+      expect_exit 2 "$MERX" $cmd $sub --jsno
+      expect_contains err.txt "unknown option '--jsno'"
+      checked=$((checked + 1))
+      continue
+    fi
+    # the longest documented flag this (sub)command accepts (a help text may
+    # cover several subcommands): --FLAG=x --help prints the help, or says
+    # FLAG takes no value, but never "unknown option"
+    flag=""
+    for f in $(printf '%s\n' $flags | grep -v '^help$' | awk '{ print length($0), $0 }' | sort -k1,1nr -k2 | cut -d' ' -f2); do
+      "$MERX" $cmd $sub "--$f=x" --help > probe.txt 2>&1 || true
+      if ! grep -q "unknown option" probe.txt; then flag=$f; break; fi
+    done
+    test -n "$flag" || { echo "FAIL: merx $cmd $sub accepts none of the flags its --help shows"; exit 1; }
+    typo="${flag:0:1}${flag:2:1}${flag:1:1}${flag:3}"
+    expect_exit 2 "$MERX" $cmd $sub "--$typo"
+    expect_contains err.txt "unknown option '--$typo' (did you mean '--$flag'?)"
+    checked=$((checked + 1))
+  done
+done
+test "$checked" -ge 22 || { echo "FAIL: only $checked commands checked"; exit 1; }
+# a flag far from every option points to --help instead of guessing
+expect_exit 2 "$MERX" train --zzzzzz
+expect_contains err.txt "unknown option '--zzzzzz' (see merx train --help)"
+# --name=value is checked by its name
+expect_exit 2 "$MERX" forecast --horizn=7
+expect_contains err.txt "did you mean '--horizon'?"
+# a misspelt command is answered the same way
+expect_exit 2 "$MERX" trian --data x
+expect_contains err.txt "unknown command 'trian' (did you mean 'train'?)"
