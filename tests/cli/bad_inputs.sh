@@ -13,3 +13,26 @@ expect_contains err.txt "fifo.mxm"; expect_contains err.txt "not a regular file"
 mkdir dir.mxm
 expect_exit 1 timeout 20 "$MERX" model info --model dir.mxm
 expect_contains err.txt "dir.mxm: "; expect_contains err.txt "is a directory"
+
+# ---- #14.18 / #14.20 hostile ids and reasons: JSON stays valid UTF-8 (invalid bytes become
+# U+FFFD), explain prints no terminal control sequence, and decision CSVs neutralise
+# spreadsheet formulas with a leading ' (but leave numbers, even negative ones, alone)
+cat > evil.lua <<'LUA'
+merx.emit("offer", { user = "u\xff1", offer = '=HYPERLINK("http://x","click")', amount = -5,
+  neg = "-5", plus = "+1+2", at = "@SUM(A1)", tab = "\tx", cr = "\rx", dash = "-x", ok = "a=b",
+  reason = "low score\27[2K\r\27[32mapproved by manager\27[0m \xe9t\xe9" })
+LUA
+expect_exit 0 "$MERX" run evil.lua --out out --format both
+iconv -f UTF-8 -t UTF-8 out/offer.jsonl >/dev/null || { echo "FAIL: offer.jsonl is not UTF-8"; exit 1; }
+expect_contains out/offer.jsonl $'"user":"u\xef\xbf\xbd1"'
+expect_contains out/offer.jsonl $'\\u001b[2K\\r'
+# columns: user,amount,at,cr,dash,neg,offer,ok,plus,tab,reason
+expect_contains out/offer.csv $',-5,\'@SUM(A1),"\'\rx",\'-x,-5,"\'=HYPERLINK(""http://x"",""click"")",a=b,\'+1+2,\'\tx,'
+expect_exit 0 "$MERX" explain --log out/decisions.db --user $'u\xff1' --json
+iconv -f UTF-8 -t UTF-8 out.txt >/dev/null || { echo "FAIL: explain --json is not UTF-8"; exit 1; }
+expect_contains out.txt $'approved by manager\\u001b[0m \xef\xbf\xbdt\xef\xbf\xbd'
+expect_exit 0 "$MERX" explain --log out/decisions.db --user $'u\xff1'
+if grep -q $'\x1b' out.txt || grep -q $'\r' out.txt; then
+  echo "FAIL: explain printed a control character"; cat -v out.txt; exit 1
+fi
+expect_contains out.txt 'low score\x1b[2K\r\x1b[32mapproved by manager'
