@@ -36,3 +36,19 @@ if grep -q $'\x1b' out.txt || grep -q $'\r' out.txt; then
   echo "FAIL: explain printed a control character"; cat -v out.txt; exit 1
 fi
 expect_contains out.txt 'low score\x1b[2K\r\x1b[32mapproved by manager'
+
+# ---- #14.16 one mistyped date makes no series millions of periods long: the row is named
+D="$MERX_SRC/examples/data/daily_sales.csv"
+FC=(forecast --format long --columns id=StockCode,time=date,value=quantity --horizon 4 --out fc.csv)
+{ head -8 "$D"; echo "15036,9999-12-31,5"; sed -n 9,200p "$D"; } > late.csv
+expect_exit 1 timeout 60 "$MERX" "${FC[@]}" --data late.csv
+expect_contains err.txt "late.csv:9:2: field 'date': "; expect_contains err.txt "100000 periods"
+{ head -150 "$D"; echo "15036,-86400000000,5"; } > early.csv   # a negative epoch: year -768
+expect_exit 1 timeout 60 "$MERX" "${FC[@]}" --data early.csv --freq week
+expect_contains err.txt "early.csv:151:2: field 'date': "
+# weekly, the same series spans 2 centuries: still fine
+{ head -150 "$D"; echo "15036,1900-01-01,5"; } > old.csv
+expect_exit 0 timeout 60 "$MERX" "${FC[@]}" --data old.csv --freq week
+{ head -3 "$D"; echo "15036,2011-02-01T10:00:00+15:00,5"; } > tz.csv
+expect_exit 1 "$MERX" "${FC[@]}" --data tz.csv
+expect_contains err.txt "tz.csv:4:2: field 'date': "

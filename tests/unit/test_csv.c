@@ -330,6 +330,11 @@ static void test_parse_numbers_and_times(void **s) {
   assert_int_equal(mx_parse_time("2011-02-29", &t), -1);
   assert_int_equal(mx_parse_time("2011-13-01", &t), -1);
   assert_int_equal(mx_parse_time("yesterday", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+14:00", &t), 0);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00-14:00", &t), 0);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+14:01", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00-15:00", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+0190", &t), -1);
   char buf[32];
   assert_string_equal(mx_format_time(1291191960, 0, buf, sizeof buf), "2010-12-01T08:26:00Z");
   assert_string_equal(mx_format_time(951782400, 1, buf, sizeof buf), "2000-02-29");
