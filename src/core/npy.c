@@ -6,6 +6,7 @@
 #include "merx/model.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,15 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
         out[dst] = (float)v;
       } else {
         memcpy(&out[dst], buf + start + q * 4, 4);
+      }
+      /* NaN factors score every item NaN; a float64 past 3.4e38 becomes inf */
+      if (!isfinite(out[dst])) {
+        double orig = out[dst];
+        if (f8) memcpy(&orig, buf + start + q * 8, 8);
+        mx_free_aligned(out);
+        BAD("value at row %llu, column %llu is not a finite number%s",
+            (unsigned long long)(dst / c + 1), (unsigned long long)(dst % c + 1),
+            isfinite(orig) ? " as float32 (beyond +-3.4e38)" : "");
       }
     }
     *data = out;

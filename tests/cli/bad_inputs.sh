@@ -52,3 +52,30 @@ expect_exit 0 timeout 60 "$MERX" "${FC[@]}" --data old.csv --freq week
 { head -3 "$D"; echo "15036,2011-02-01T10:00:00+15:00,5"; } > tz.csv
 expect_exit 1 "$MERX" "${FC[@]}" --data tz.csv
 expect_contains err.txt "tz.csv:4:2: field 'date': "
+
+# ---- #14.19 finite doubles that are absurd: each refused naming the field
+printf 'u,i,r\na,x,1e39\na,y,3\nb,x,4\n' > big.csv      # a double, but inf as a float
+expect_exit 1 "$MERX" train --data big.csv --columns user=u,item=i,value=r --algo mf --out big.mxm
+expect_contains err.txt "big.csv:2:3: field 'r': 1e39 is beyond"
+{ head -40 "$D"; echo "15036,2011-06-01,1e160"; } > huge.csv
+expect_exit 1 "$MERX" "${FC[@]}" --data huge.csv
+expect_contains err.txt "huge.csv:41:3: field 'quantity': 1e160 is beyond"
+printf 'A,1,2,3,4,5,6,1e300,8\n' > wide.csv
+expect_exit 1 "$MERX" forecast --data wide.csv --format wide --horizon 2 --out fc.csv
+expect_contains err.txt "wide.csv:1:8: field 'value': 1e300 is beyond"
+printf 'id,h,forecast,lo95,hi95,method\nA,1,10,4,16,ses\nA,2,10,4,16,ses\n' > pfc.csv
+printf 'id,on_hand,lead_time,moq\nA,1,1,1e300\n' > moq.csv
+expect_exit 1 "$MERX" plan --stock moq.csv --forecast pfc.csv --out orders.csv
+expect_contains err.txt "moq.csv:2:4: field 'moq': "
+printf 'id,on_hand,lead_time\nA,1,1e9\n' > lt.csv
+expect_exit 1 "$MERX" plan --stock lt.csv --forecast pfc.csv --out orders.csv
+expect_contains err.txt "lt.csv:2:3: field 'lead_time': "
+[ ! -e orders.csv ] || { echo "FAIL: orders.csv written"; exit 1; }
+expect_exit 0 "$MERX" model export --model m.mxm --out exp
+# item_factors.npy with its first float32 set to NaN (v1 header: length at byte 8)
+hl=$(od -An -tu2 -j8 -N2 exp/item_factors.npy | tr -d ' ')
+printf '\x00\x00\xc0\x7f' | dd of=exp/item_factors.npy bs=1 seek=$((10 + hl)) conv=notrunc 2>/dev/null
+IMP=(model import --user-factors exp/user_factors.npy --item-factors exp/item_factors.npy
+     --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out imp.mxm)
+expect_exit 1 "$MERX" "${IMP[@]}"
+expect_contains err.txt "item_factors.npy"; expect_contains err.txt "not a finite number"

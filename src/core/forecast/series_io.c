@@ -99,6 +99,14 @@ int mx_series_set_from_arrays(const char *const *ids, const double *const *value
   return MX_OK;
 }
 
+/* Values beyond MX_SERIES_MAX_VALUE (1e160 is a finite double, but its
+ * square is not) would give -nan or inf intervals. */
+static int too_large(const char *text, const char *path, long line, long col, const char *field,
+                     mx_error *err) {
+  return mx_error_at(err, MX_EPARSE, path, line, col, field,
+                     "%.40s is beyond +-%g (rescale the series)", text, MX_SERIES_MAX_VALUE);
+}
+
 /* A wide header line: some value field is present but not a number ("V2"). */
 static int looks_like_header(char **f, size_t nf) {
   double x;
@@ -146,6 +154,8 @@ int mx_series_read_wide(const char *path, const mx_series_read_options *opt,
         rc = mx_error_at(err, MX_EPARSE, path, line, (long)j + 2, "value",
                          f[j + 1][0] ? "not a number: '%s'" : "empty value inside the series%s",
                          f[j + 1]);
+      } else if (fabs(v[j]) > MX_SERIES_MAX_VALUE) {
+        rc = too_large(f[j + 1], path, line, (long)j + 2, "value", err);
       } else if (apply_negative(&v[j], opt->negative, path, line, (long)j + 2, err)) {
         rc = err ? err->code : MX_EPARSE;
       }
@@ -296,10 +306,11 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
   int64_t last_period = INT64_MIN;
   long last_line = 0;
   /* errors about dates name the column as the file does ("date"), else "time" */
-  char tfield[MX_ERROR_FIELD_MAX] = "time";
+  char tfield[MX_ERROR_FIELD_MAX] = "time", vfield[MX_ERROR_FIELD_MAX] = "value";
   const char *const *hdr;
-  if (mx_csv_header(csv, &hdr) > (size_t)ct && hdr[ct][0])
-    snprintf(tfield, sizeof tfield, "%s", hdr[ct]);
+  size_t nh = mx_csv_header(csv, &hdr);
+  if (nh > (size_t)ct && hdr[ct][0]) snprintf(tfield, sizeof tfield, "%s", hdr[ct]);
+  if (cv >= 0 && nh > (size_t)cv && hdr[cv][0]) snprintf(vfield, sizeof vfield, "%s", hdr[cv]);
   char **f;
   size_t *lens, nf;
   if (!ids) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -329,6 +340,10 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
       if (mx_parse_double(f[cv], &v) != 0) {
         rc = mx_error_at(err, MX_EPARSE, path, line, cv + 1, "value", "not a number: '%s'",
                          f[cv]);
+        break;
+      }
+      if (fabs(v) > MX_SERIES_MAX_VALUE) {
+        rc = too_large(f[cv], path, line, cv + 1, vfield, err);
         break;
       }
       if (opt->negative == 0 && v < 0) {
