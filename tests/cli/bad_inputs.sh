@@ -79,3 +79,26 @@ IMP=(model import --user-factors exp/user_factors.npy --item-factors exp/item_fa
      --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out imp.mxm)
 expect_exit 1 "$MERX" "${IMP[@]}"
 expect_contains err.txt "item_factors.npy"; expect_contains err.txt "not a finite number"
+
+# ---- #14.3 an embedding index is one unit: vectors, ids, texts and metadata
+PR="$MERX_SRC/examples/data/products.csv"
+EC=(--columns id=StockCode,text=Description)
+sed '2,$s/^/B/' "$PR" > productsB.csv     # the same texts under other ids
+expect_exit 0 "$MERX" embed --data "$PR" "${EC[@]}" --out a.npy
+expect_exit 0 "$MERX" embed --data productsB.csv "${EC[@]}" --out b.npy
+expect_exit 0 "$MERX" search --index a.npy "white metal lantern" --k 3
+cp out.txt a_hits.txt
+expect_contains a_hits.txt ",1,71053,"
+# a failure between the writes (the .npy hits a 1 MB file-size limit, the small files do
+# not): nothing is published and the old index answers as before
+expect_exit 1 bash -c 'ulimit -f 1024 && exec "$0" "$@"' "$MERX" embed --data productsB.csv "${EC[@]}" --out a.npy
+expect_contains err.txt "a.npy"; expect_contains err.txt "File too large"
+expect_exit 0 "$MERX" search --index a.npy "white metal lantern" --k 3
+cmp out.txt a_hits.txt
+ls -A | grep -q '\.tmp\.' && { echo "FAIL: temporary left behind"; ls -A; exit 1; }
+# ids (or texts) of another run beside the vectors: refused, never wrong items
+cp b.ids a.ids
+expect_exit 1 "$MERX" search --index a.npy "white metal lantern" --k 3
+expect_contains err.txt "a.npy: "; expect_contains err.txt "not from the same"
+expect_exit 1 "$MERX" coldstart map --model m.mxm --embeddings a.npy --out cs.mxm
+expect_contains err.txt "not from the same"
