@@ -46,6 +46,17 @@ mx_csv_options mx_csv_defaults(void) {
   return o;
 }
 
+/* zlib's message without the "<fd:3>: " it prefixes for a gzdopen'ed file
+ * (the error names the real path already). */
+static const char *gz_message(gzFile gz, int *ez) {
+  const char *m = gzerror(gz, ez);
+  if (m && strncmp(m, "<fd:", 4) == 0) {
+    const char *q = strstr(m, ">: ");
+    if (q) m = q + 3;
+  }
+  return m;
+}
+
 static int fill(mx_csv *c, mx_error *err) {
   /* Move the unconsumed tail to the front, then read more. */
   if (c->pos > 0) {
@@ -69,14 +80,16 @@ static int fill(mx_csv *c, mx_error *err) {
   if (want > (1u << 30)) want = 1u << 30;
   int r = gzread(c->gz, c->buf + c->end, (unsigned)want);
   if (r < 0) {
-    int ez;
-    const char *m = gzerror(c->gz, &ez);
-    return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL, "read failed: %s",
-                       ez == Z_ERRNO ? strerror(errno) : m);
+    int e = errno, ez;
+    const char *m = gz_message(c->gz, &ez);
+    if (ez == Z_ERRNO)
+      return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL, "read failed: %s", strerror(e));
+    return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
+                       "corrupt compressed file (%s)", m);
   }
   if (r == 0) {
     int ez = Z_OK;
-    const char *m = gzerror(c->gz, &ez);
+    const char *m = gz_message(c->gz, &ez);
     if (ez == Z_BUF_ERROR || ez == Z_DATA_ERROR)
       return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
                          "truncated or corrupt compressed file (%s)", m);

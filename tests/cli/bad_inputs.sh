@@ -102,3 +102,10 @@ expect_exit 1 "$MERX" search --index a.npy "white metal lantern" --k 3
 expect_contains err.txt "a.npy: "; expect_contains err.txt "not from the same"
 expect_exit 1 "$MERX" coldstart map --model m.mxm --embeddings a.npy --out cs.mxm
 expect_contains err.txt "not from the same"
+
+# ---- #14.21 errors name the file and the cause: a corrupt .gz, a full disk
+cp "$P" bad.csv.gz
+printf 'garbage-garbage-garbage-garbage-garbage' | dd of=bad.csv.gz bs=1 seek=20 conv=notrunc 2>/dev/null
+expect_exit 1 "$MERX" data stats --data bad.csv.gz --columns "$COLS"
+expect_contains err.txt "bad.csv.gz:"; expect_contains err.txt "corrupt compressed"
+if grep -q '<fd:' err.txt; then echo "FAIL: zlib's <fd:N> instead of the file"; cat err.txt; exit 1; fi
