@@ -141,6 +141,9 @@ typedef struct mx_event_weight {
   float weight;
 } mx_event_weight;
 
+/* Largest magnitude of an interaction value (stored as float; rescale larger). */
+#define MX_INTERACTION_MAX_VALUE 1e12
+
 typedef struct mx_ingest_options {
   mx_csv_options csv;
   mx_columns columns;   /* roles user, item, value, time, event */

@@ -134,6 +134,12 @@ typedef struct mx_series_read_options {
                           1 = keep (returns netted), 2 = clamp to 0 */
 } mx_series_read_options;
 
+/* Longest series a long file may produce (first period to the file's last):
+ * 100,000 periods, 273 years of days. A row past it is refused, named. */
+#define MX_SERIES_MAX_PERIODS 100000
+/* Largest magnitude of a series value (sums of squares stay finite). */
+#define MX_SERIES_MAX_VALUE 1e15
+
 MX_API mx_series_read_options mx_series_read_defaults(void);
 /* Parse "day" | "week" | "month". */
 MX_API int mx_series_freq_parse(const char *s, int *freq, mx_error *err);

@@ -314,6 +314,11 @@ MX_API int mx_simulate(const mx_sim_options *opt, const double *demand, size_t n
 
 /* ------------------------------------------------------ replenishment plan */
 
+/* Bounds of a plan item: on_hand, on_order, moq and pack_size in units,
+ * lead_time and review in periods. */
+#define MX_PLAN_MAX_UNITS 1e12
+#define MX_PLAN_MAX_PERIODS 10000
+
 typedef struct mx_plan_item {
   double on_hand;     /* may be negative (backorders) */
   double on_order;    /* outstanding, >= 0 */

@@ -242,6 +242,9 @@ MX_API int mx_model_fold_in(const mx_model *m, const uint32_t *items, const floa
  * rows values), atomically. */
 MX_API int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
                         mx_error *err);
+/* The same .npy bytes to an open stream (for a file published together with
+ * others). 0, or -1 when a write failed (ferror(f) says so; errno is set). */
+MX_API int mx_npy_write_stream(FILE *f, const float *data, uint64_t rows, uint64_t cols);
 /* Read a 1-D or 2-D float32/float64 array as row-major float32 (64-byte
  * aligned, caller frees with mx_free_aligned). 1-D arrays give cols = 1. */
 MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,

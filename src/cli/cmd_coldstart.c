@@ -97,7 +97,7 @@ static int cold_map(int argc, char **argv) {
   char ids_path[1200];
   mx_cli_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
   if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
-      read_lines(ids_path, &ids, &nids, &err))
+      mx_cli_embed_check(emb, x, rows, d, &err) || read_lines(ids_path, &ids, &nids, &err))
     goto fail;
   if (nids != rows) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%zu ids for %llu rows of %s", nids,

@@ -1,5 +1,6 @@
 /* merx embed: content vectors for product texts (built-in embedder or an
  * OpenAI-compatible server), written as .npy + id list + metadata. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,10 @@ int mx_cmd_embed(int argc, char **argv) {
   char **texts = NULL;
   size_t cap = 0;
   float *vec = NULL;
+  char *ids_buf = NULL, *texts_buf = NULL;
+  size_t ids_len = 0, texts_len = 0;
+  mx_atomic_file af[4];
+  memset(af, 0, sizeof af);
   uint64_t rows = 0, skipped = 0;
   double t0 = mx_now_seconds();
   if (!ids) {
@@ -147,29 +152,42 @@ int mx_cmd_embed(int argc, char **argv) {
                          &sent, &err) != MX_OK)
     goto fail;
 
-  /* Ids and metadata first, the matrix last: a reader that finds the .npy
-   * finds its companions. */
+  /* The four files are one unit (embed_index.c): all written out before any
+   * is renamed into place (mx_atomic_publish), the metadata with the
+   * fingerprints renamed last. */
   char ids_path[1200], meta_path[1200], texts_path[1200], name[128];
   mx_cli_embed_sidecar(out, ".ids", ids_path, sizeof ids_path);
   mx_cli_embed_sidecar(out, ".texts", texts_path, sizeof texts_path);
   mx_cli_embed_sidecar(out, ".meta.json", meta_path, sizeof meta_path);
-  mx_atomic_file af;
-  if (mx_atomic_open(&af, ids_path, &err) != MX_OK) goto fail;
-  for (size_t i = 0; i < n; i++) {
-    fputs(mx_idmap_name(ids, (uint32_t)i), af.f);
-    fputc('\n', af.f);
+  /* ids and texts (line breaks folded to spaces) as the bytes the files get */
+  FILE *ms = open_memstream(&ids_buf, &ids_len);
+  for (size_t i = 0; ms && i < n; i++) fprintf(ms, "%s\n", mx_idmap_name(ids, (uint32_t)i));
+  if (!ms || fclose(ms) != 0 || !(ms = open_memstream(&texts_buf, &texts_len))) {
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    goto fail;
   }
-  if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
-  /* The texts, one per line (line breaks folded to spaces), for search output. */
-  if (mx_atomic_open(&af, texts_path, &err) != MX_OK) goto fail;
   for (size_t i = 0; i < n; i++) {
-    for (const char *c = texts[i]; *c; c++) fputc(*c == '\n' || *c == '\r' ? ' ' : *c, af.f);
-    fputc('\n', af.f);
+    for (const char *c = texts[i]; *c; c++) fputc(*c == '\n' || *c == '\r' ? ' ' : *c, ms);
+    fputc('\n', ms);
   }
-  if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
-  if (mx_atomic_open(&af, meta_path, &err) != MX_OK) goto fail;
+  if (fclose(ms) != 0) {
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  uint64_t fp = mx_cli_embed_fingerprint(vec, n, d, ids_buf, ids_len);
+  uint64_t fp_texts = mx_cli_embed_texts_fingerprint(fp, texts_buf, texts_len);
+  char hex[17], hex_texts[17];
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fp);
+  snprintf(hex_texts, sizeof hex_texts, "%016llx", (unsigned long long)fp_texts);
+  enum { F_NPY, F_IDS, F_TEXTS, F_META, F_N };
+  const char *paths[F_N] = {out, ids_path, texts_path, meta_path};
+  for (int i = 0; i < F_N; i++)
+    if (mx_atomic_open(&af[i], paths[i], &err) != MX_OK) goto fail;
+  (void)mx_npy_write_stream(af[F_NPY].f, vec, n, d); /* a failed write: the commit names it */
+  fwrite(ids_buf, 1, ids_len, af[F_IDS].f);
+  fwrite(texts_buf, 1, texts_len, af[F_TEXTS].f);
   mx_json j;
-  mx_json_init(&j, af.f);
+  mx_json_init(&j, af[F_META].f);
   mx_json_object_begin(&j);
   mx_json_key(&j, "format"); mx_json_string(&j, "merx-embeddings");
   mx_json_key(&j, "version"); mx_json_int(&j, 1);
@@ -186,10 +204,16 @@ int mx_cmd_embed(int argc, char **argv) {
   mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)n);
   mx_json_key(&j, "dim"); mx_json_int(&j, d);
   mx_json_key(&j, "source"); mx_json_string(&j, path);
+  mx_json_key(&j, "fingerprint"); mx_json_string(&j, hex);
+  mx_json_key(&j, "texts_fingerprint"); mx_json_string(&j, hex_texts);
   mx_json_object_end(&j);
-  fputc('\n', af.f);
-  if (mx_atomic_commit(&af, &err) != MX_OK) goto fail;
-  if (mx_npy_write(out, vec, n, d, &err) != MX_OK) goto fail;
+  fputc('\n', af[F_META].f);
+  mx_atomic_file *const unit[F_N] = {&af[F_NPY], &af[F_IDS], &af[F_TEXTS], &af[F_META]};
+  if (mx_atomic_publish(unit, F_N, &err) != MX_OK) goto fail;
+  mx_atomic_settle(unit, F_N);
+  free(ids_buf);
+  free(texts_buf);
+  ids_buf = texts_buf = NULL;
   double secs = mx_now_seconds() - t0;
 
   if (mx_args_has(&a, "json")) {
@@ -218,6 +242,9 @@ int mx_cmd_embed(int argc, char **argv) {
   return MX_EXIT_OK;
 
 fail:
+  for (size_t i = 0; i < sizeof af / sizeof af[0]; i++) mx_atomic_abort(&af[i]);
+  free(ids_buf);
+  free(texts_buf);
   if (csv) mx_csv_close(csv);
   if (texts)
     for (size_t i = 0; i < mx_idmap_size(ids); i++) free(texts[i]);

@@ -71,6 +71,20 @@ static int show_lineage(ctx *c, const mx_decision_row *r) {
   return 0;
 }
 
+/* Reasons and records are the script's text: written with control characters
+ * (C0, DEL, UTF-8 C1) spelled out as \r, \n, \t or \xNN, so a reason cannot move
+ * the cursor, erase a line or recolour the terminal to fake an "approved" line. */
+static void put_text(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+    if (*p == '\n') fputs("\\n", stdout);
+    else if (*p == '\r') fputs("\\r", stdout);
+    else if (*p == '\t') fputs("\\t", stdout);
+    else if (*p < 0x20 || *p == 0x7f) printf("\\x%02x", *p);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) printf("\\u%04x", *++p);
+    else putchar(*p);
+  }
+}
+
 static int show(void *p, const mx_decision_row *r) {
   ctx *c = p;
   if (c->json) {
@@ -96,11 +110,17 @@ static int show(void *p, const mx_decision_row *r) {
     mx_json_object_end(j);
     return 0;
   }
-  printf("%s  %s  run %s\n", r->time, r->kind, r->run_id);
-  printf("  record  %s\n", r->record);
-  printf("  reason  %s\n", r->reason);
-  printf("  script  %s (content hash %s), params %s, committed %s\n", r->script, r->script_hash,
-         r->params, r->committed_at);
+  printf("%s  ", r->time);
+  put_text(r->kind);
+  printf("  run %s\n  record  ", r->run_id);
+  put_text(r->record);
+  fputs("\n  reason  ", stdout);
+  put_text(r->reason);
+  fputs("\n  script  ", stdout);
+  put_text(r->script);
+  printf(" (content hash %s), params ", r->script_hash);
+  put_text(r->params);
+  printf(", committed %s\n", r->committed_at);
   return show_lineage(c, r);
 }
 

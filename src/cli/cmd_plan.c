@@ -230,6 +230,8 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
                : strstr(msg, "moq")         ? C_MOQ
                : strstr(msg, "pack")        ? C_PACK
                : strstr(msg, "on_order")    ? C_OO
+               : strstr(msg, "on_hand")     ? C_OH
+               : strstr(msg, "review")      ? C_RV
                : strstr(msg, "h (holding")  ? C_H
                : strstr(msg, "p (stockout") ? C_P
                                             : -1;
@@ -496,8 +498,8 @@ int mx_cmd_plan(int argc, char **argv) {
   mx_plan_defaults def;
   double lt;
   if ((rc = mx_args_double(&a, "service", 0.95, 0, 1, &def.service)) ||
-      (rc = mx_args_double(&a, "lead-time", NAN, 0, 1e6, &lt)) ||
-      (rc = mx_args_double(&a, "review", 1, 1e-9, 1e6, &def.review)))
+      (rc = mx_args_double(&a, "lead-time", NAN, 0, MX_PLAN_MAX_PERIODS, &lt)) ||
+      (rc = mx_args_double(&a, "review", 1, 1e-9, MX_PLAN_MAX_PERIODS, &def.review)))
     return rc;
   if (!(def.service > 0 && def.service < 1))
     return mx_cli_usage("plan", "--service: must be strictly between 0 and 1, got %g", def.service);

@@ -144,7 +144,8 @@ int mx_cmd_search(int argc, char **argv) {
   uint32_t *order = NULL;
   meta m;
   if (read_meta(meta_path, &m, &err) || read_ids(ids_path, &ids, &err) ||
-      mx_npy_read(index, &rows, &n, &dim, &err))
+      mx_npy_read(index, &rows, &n, &dim, &err) ||
+      mx_cli_embed_check(index, rows, n, dim, &err))
     goto fail;
   if (n != mx_idmap_size(ids)) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%u ids for %llu rows of %s",

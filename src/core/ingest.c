@@ -48,8 +48,8 @@ int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_
     memcpy(num, eq + 1, vl);
     num[vl] = '\0';
     double w;
-    if (mx_parse_double(num, &w) != 0 || w < 0)
-      return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number >= 0, got '%s'",
+    if (mx_parse_double(num, &w) != 0 || w < 0 || w > 1e6)
+      return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number in [0, 1e6], got '%s'",
                           (int)nl, p, num);
     int rc = mx_ingest_add_event_weight(opts, p, nl, w, err);
     if (rc) return rc;
@@ -157,6 +157,14 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
       if (mx_parse_double(f[cv], &row.value) != 0) {
         rc = mx_error_at(err, MX_EPARSE, path, line, cv + 1, nh ? hdr[cv] : "value",
                          "not a finite number: '%.64s'", f[cv]);
+        break;
+      }
+      /* values are stored as float: 1e39 would become inf and training would
+       * later blame --lr; anything past 1e12 is a mistake or needs rescaling */
+      if (fabs(row.value) > MX_INTERACTION_MAX_VALUE) {
+        rc = mx_error_at(err, MX_EPARSE, path, line, cv + 1, nh ? hdr[cv] : "value",
+                         "%.40s is beyond +-%g (rescale the value column)", f[cv],
+                         MX_INTERACTION_MAX_VALUE);
         break;
       }
     }

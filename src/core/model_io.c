@@ -258,7 +258,9 @@ static int load_ids(const char *p, uint64_t size, uint32_t n, mx_idmap *map, con
 
 int mx_model_load(const char *path, mx_model **out, mx_error *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for
+   * a writer; only a regular file can be mapped anyway. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open model: %s", strerror(errno));
   struct stat st;
@@ -266,6 +268,12 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
     int e = errno;
     close(fd);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot stat model: %s", strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot load model: %s",
+                       S_ISDIR(st.st_mode) ? "is a directory"
+                                           : "not a regular file (a FIFO, socket or device)");
   }
   uint64_t fsize = (uint64_t)st.st_size;
   if (fsize < HEADER_SIZE) {

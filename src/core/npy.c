@@ -6,11 +6,11 @@
 #include "merx/model.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
-                 mx_error *err) {
+int mx_npy_write_stream(FILE *f, const float *data, uint64_t rows, uint64_t cols) {
   char dict[256];
   int n;
   if (cols == 0)
@@ -24,18 +24,23 @@ int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t co
   size_t hlen = (size_t)n + pad + 1;
   unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                            (unsigned char)(hlen >> 8)};
+  int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
+  for (size_t q = 0; ok && q < pad; q++) ok = fputc(' ', f) != EOF;
+  ok = ok && fputc('\n', f) != EOF;
+  uint64_t count = rows * (cols ? cols : 1);
+  ok = ok && (count == 0 || fwrite(data, sizeof(float), (size_t)count, f) == count);
+  return ok ? 0 : -1;
+}
+
+int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
+                 mx_error *err) {
   mx_atomic_file af;
   int rc = mx_atomic_open(&af, path, err);
   if (rc != MX_OK) return rc;
-  int ok = fwrite(pre, 1, 10, af.f) == 10 && fwrite(dict, 1, (size_t)n, af.f) == (size_t)n;
-  for (size_t q = 0; ok && q < pad; q++) ok = fputc(' ', af.f) != EOF;
-  ok = ok && fputc('\n', af.f) != EOF;
-  uint64_t count = rows * (cols ? cols : 1);
-  ok = ok && (count == 0 || fwrite(data, sizeof(float), (size_t)count, af.f) == count);
-  if (!ok) {
-    mx_atomic_abort(&af);
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write .npy file");
-  }
+  /* A failed write leaves the stream's error flag set: the commit discards
+   * the temporary and names the cause (No space left on device, File too
+   * large) instead of a bare "cannot write". */
+  (void)mx_npy_write_stream(af.f, data, rows, cols);
   return mx_atomic_commit(&af, err);
 }
 
@@ -146,6 +151,15 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
         out[dst] = (float)v;
       } else {
         memcpy(&out[dst], buf + start + q * 4, 4);
+      }
+      /* NaN factors score every item NaN; a float64 past 3.4e38 becomes inf */
+      if (!isfinite(out[dst])) {
+        double orig = out[dst];
+        if (f8) memcpy(&orig, buf + start + q * 8, 8);
+        mx_free_aligned(out);
+        BAD("value at row %llu, column %llu is not a finite number%s",
+            (unsigned long long)(dst / c + 1), (unsigned long long)(dst % c + 1),
+            isfinite(orig) ? " as float32 (beyond +-3.4e38)" : "");
       }
     }
     *data = out;

@@ -307,9 +307,36 @@ static int *column_order(const kind *k) {
   return o;
 }
 
+/* A plain decimal number: [-+]digits[.digits][e[-+]digits]. */
+static int is_plain_number(const char *s, uint32_t n) {
+  uint32_t i = 0, digits = 0;
+  if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+  if (i < n && s[i] == '.')
+    for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+  if (!digits) return 0;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+    if (i >= n || s[i] < '0' || s[i] > '9') return 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+  }
+  return i == n;
+}
+
+/* A text cell a spreadsheet would run as a formula (=HYPERLINK(...), +, -, @,
+ * or a leading tab/CR that hides one) gets a leading ' so it shows as text
+ * (OWASP "CSV Injection"); numbers, negative ones included, stay numbers. */
+static int formula_like(const field *v) {
+  if (v->type != T_STR || v->len == 0) return 0;
+  char c = v->s[0];
+  if (c != '=' && c != '+' && c != '-' && c != '@' && c != '\t' && c != '\r') return 0;
+  return !is_plain_number(v->s, v->len);
+}
+
 static void write_csv_field(FILE *f, const field *v) {
   if (!v->type) return;
-  int quote = 0;
+  int quote = 0, formula = formula_like(v);
   for (uint32_t i = 0; i < v->len; i++) {
     char c = v->s[i];
     if (c == ',' || c == '"' || c == '\n' || c == '\r') {
@@ -318,10 +345,12 @@ static void write_csv_field(FILE *f, const field *v) {
     }
   }
   if (!quote) {
+    if (formula) fputc('\'', f);
     fwrite(v->s, 1, v->len, f);
     return;
   }
   fputc('"', f);
+  if (formula) fputc('\'', f);
   for (uint32_t i = 0; i < v->len; i++) {
     if (v->s[i] == '"') fputc('"', f);
     fputc(v->s[i], f);

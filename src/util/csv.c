@@ -46,6 +46,17 @@ mx_csv_options mx_csv_defaults(void) {
   return o;
 }
 
+/* zlib's message without the "<fd:3>: " it prefixes for a gzdopen'ed file
+ * (the error names the real path already). */
+static const char *gz_message(gzFile gz, int *ez) {
+  const char *m = gzerror(gz, ez);
+  if (m && strncmp(m, "<fd:", 4) == 0) {
+    const char *q = strstr(m, ">: ");
+    if (q) m = q + 3;
+  }
+  return m;
+}
+
 static int fill(mx_csv *c, mx_error *err) {
   /* Move the unconsumed tail to the front, then read more. */
   if (c->pos > 0) {
@@ -69,14 +80,16 @@ static int fill(mx_csv *c, mx_error *err) {
   if (want > (1u << 30)) want = 1u << 30;
   int r = gzread(c->gz, c->buf + c->end, (unsigned)want);
   if (r < 0) {
-    int ez;
-    const char *m = gzerror(c->gz, &ez);
-    return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL, "read failed: %s",
-                       ez == Z_ERRNO ? strerror(errno) : m);
+    int e = errno, ez;
+    const char *m = gz_message(c->gz, &ez);
+    if (ez == Z_ERRNO)
+      return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL, "read failed: %s", strerror(e));
+    return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
+                       "corrupt compressed file (%s)", m);
   }
   if (r == 0) {
     int ez = Z_OK;
-    const char *m = gzerror(c->gz, &ez);
+    const char *m = gz_message(c->gz, &ez);
     if (ez == Z_BUF_ERROR || ez == Z_DATA_ERROR)
       return mx_error_at(err, MX_EIO, c->path, c->line, 0, NULL,
                          "truncated or corrupt compressed file (%s)", m);
@@ -293,6 +306,29 @@ static char detect_sep(const char *line, size_t n) {
   return cands[best];
 }
 
+/* Refuse two columns with the same (non-empty) name. The names go through a
+ * hash map, so a header of a million columns costs linear time, not the
+ * quadratic pairwise comparison it once took (half an hour for 1e6). */
+static int check_duplicate_names(mx_csv *c, mx_error *err) {
+  mx_idmap *seen = mx_idmap_create();
+  size_t *first = malloc((c->nheader ? c->nheader : 1) * sizeof *first);
+  int rc = MX_OK;
+  if (!seen || !first) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (size_t i = 0; rc == MX_OK && i < c->nheader; i++) {
+    if (!c->header[i][0]) continue;
+    uint32_t before = mx_idmap_size(seen);
+    int64_t k = mx_idmap_intern(seen, c->header[i], strlen(c->header[i]));
+    if (k < 0) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    else if ((uint32_t)k < before)
+      rc = mx_error_at(err, MX_EPARSE, c->path, c->record_line, (long)i + 1, c->header[i],
+                       "duplicate header name (also column %zu)", first[k] + 1);
+    else first[k] = i;
+  }
+  free(first);
+  mx_idmap_free(seen);
+  return rc;
+}
+
 int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_error *err) {
   *out = NULL;
   mx_csv *c = calloc(1, sizeof *c);
@@ -378,14 +414,10 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
         return mx_error_set(err, MX_ENOMEM, "out of memory");
       }
     }
-    for (size_t i = 0; i < nf; i++)
-      for (size_t j = 0; j < i; j++)
-        if (strcmp(c->header[i], c->header[j]) == 0 && c->header[i][0]) {
-          int r2 = mx_error_at(err, MX_EPARSE, path, c->record_line, (long)i + 1, c->header[i],
-                               "duplicate header name (also column %zu)", j + 1);
-          mx_csv_close(c);
-          return r2;
-        }
+    if ((rc = check_duplicate_names(c, err)) != 0) {
+      mx_csv_close(c);
+      return rc;
+    }
   }
   *out = c;
   return MX_OK;

@@ -19,10 +19,48 @@ static void before_value(mx_json *j) {
   j->need_comma[j->depth] = 1;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (Unicode Table 3-7:
+ * no overlongs, no surrogates, nothing above U+10FFFF), or the negated
+ * length of its maximal invalid subpart (at least 1 byte). */
+static int utf8_sequence(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  int need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) need = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    need = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return -1;
+  }
+  for (int k = 1; k < need; k++) {
+    if ((size_t)k >= n) return -k;
+    unsigned char b = s[k];
+    if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return -k;
+  }
+  return need;
+}
+
+/* Ids and reasons come from user data in any encoding: invalid UTF-8 is
+ * written as U+FFFD, one per maximal invalid subpart (Unicode §3.9), so the
+ * output is always valid JSON. */
 void mx_json_escape(FILE *f, const char *s, size_t n) {
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
+    if (c >= 0x80) {
+      int len = utf8_sequence((const unsigned char *)s + i, n - i);
+      if (len > 0) fwrite(s + i, 1, (size_t)len, f);
+      else fputs("\xEF\xBF\xBD", f);
+      i += (size_t)(len > 0 ? len : -len) - 1;
+      continue;
+    }
     switch (c) {
     case '"': fputs("\\\"", f); break;
     case '\\': fputs("\\\\", f); break;

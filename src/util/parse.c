@@ -117,6 +117,8 @@ int mx_parse_time(const char *s, int64_t *out) {
         if (read_digits(&p, 2, &oh)) return -1;
         if (*p == ':') p++;
         if (*p >= '0' && *p <= '9' && read_digits(&p, 2, &om)) return -1;
+        /* real zones lie within -12:00..+14:00; beyond +-14:00 is a typo */
+        if (om > 59 || oh * 60 + om > 14 * 60) return -1;
         offset = sign * (oh * 3600 + om * 60);
       }
     }

@@ -330,10 +330,52 @@ static void test_parse_numbers_and_times(void **s) {
   assert_int_equal(mx_parse_time("2011-02-29", &t), -1);
   assert_int_equal(mx_parse_time("2011-13-01", &t), -1);
   assert_int_equal(mx_parse_time("yesterday", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+14:00", &t), 0);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00-14:00", &t), 0);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+14:01", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00-15:00", &t), -1);
+  assert_int_equal(mx_parse_time("2010-12-01T09:26:00+0190", &t), -1);
   char buf[32];
   assert_string_equal(mx_format_time(1291191960, 0, buf, sizeof buf), "2010-12-01T08:26:00Z");
   assert_string_equal(mx_format_time(951782400, 1, buf, sizeof buf), "2000-02-29");
   assert_string_equal(mx_format_time(-86400, 1, buf, sizeof buf), "1969-12-31");
+}
+
+/* A header of 200k columns: duplicate names are found through a hash, not by
+ * comparing every pair (1e6 columns once took half an hour). No timing
+ * assertion here; the figure is in the README. */
+static void test_wide_header(void **s) {
+  (void)s;
+  enum { N = 200000 };
+  size_t cap = (size_t)N * 16 + 64, n = 0;
+  char *text = malloc(cap);
+  for (int i = 0; i < N; i++) n += (size_t)snprintf(text + n, cap - n, "%sc%d", i ? "," : "", i);
+  n += (size_t)snprintf(text + n, cap - n, "\n");
+  for (int i = 0; i < N; i++) n += (size_t)snprintf(text + n, cap - n, "%s%d", i ? "," : "", i);
+  n += (size_t)snprintf(text + n, cap - n, "\n");
+  const char *p = tu_write("wide.csv", text);
+  mx_csv *c;
+  mx_error err;
+  assert_int_equal(mx_csv_open(p, NULL, &c, &err), 0);
+  const char *const *h;
+  assert_int_equal(mx_csv_header(c, &h), (size_t)N);
+  assert_string_equal(h[N - 1], "c199999");
+  mx_columns cols;
+  assert_int_equal(mx_columns_parse("value=c199998", NULL, &cols, &err), 0);
+  assert_int_equal(mx_columns_resolve(&cols, c, &err), 0);
+  assert_int_equal(mx_columns_index(&cols, "value"), N - 2);
+  char **f;
+  size_t *l, nf;
+  assert_int_equal(mx_csv_next(c, &f, &l, &nf, &err), 1);
+  assert_int_equal(nf, (size_t)N);
+  mx_csv_close(c);
+  /* the same name in columns 7 and 199999: named with both positions */
+  snprintf(strrchr(text, 'c'), 16, "c6\n");
+  p = tu_write("wide.csv", text);
+  assert_int_equal(mx_csv_open(p, NULL, &c, &err), MX_EPARSE);
+  assert_int_equal(err.column, N);
+  assert_non_null(strstr(err.message, "also column 7"));
+  free(text);
 }
 
 int main(void) {
@@ -342,7 +384,7 @@ int main(void) {
       cmocka_unit_test(test_line_numbers),    cmocka_unit_test(test_errors),
       cmocka_unit_test(test_gzip),            cmocka_unit_test(test_long_line),
       cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_parse_numbers_and_times),
-      cmocka_unit_test(test_truncated_while_read),
+      cmocka_unit_test(test_truncated_while_read), cmocka_unit_test(test_wide_header),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

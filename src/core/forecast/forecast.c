@@ -197,9 +197,13 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
 
 static int check_series(const double *y, size_t n, mx_error *err) {
   if (n == 0) return mx_error_set(err, MX_EEMPTY, "empty series");
-  for (size_t t = 0; t < n; t++)
+  for (size_t t = 0; t < n; t++) {
     if (!isfinite(y[t]))
       return mx_error_set(err, MX_EINVAL, "value %zu of the series is not a finite number", t + 1);
+    if (fabs(y[t]) > MX_SERIES_MAX_VALUE)
+      return mx_error_set(err, MX_EINVAL, "value %zu of the series (%g) is beyond +-%g",
+                          t + 1, y[t], MX_SERIES_MAX_VALUE);
+  }
   return MX_OK;
 }
 
@@ -336,6 +340,19 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
     int origins = (c.use_cfg && (cfg.mask & FC_C_ETS)) ? 6 : 20;
     fc_empirical_intervals(y, n, h, reforecast, &c, origins, out->mean, opt->nlevels, opt->levels,
                            out->sigma, out->cum_sigma, out->lo, out->hi);
+  }
+  /* bounded inputs keep this from happening; should a method still overflow,
+   * an error beats writing -nan or inf into a plan's input */
+  for (size_t j = 0; j < H; j++) {
+    int bad = !isfinite(out->mean[j]) || !isfinite(out->sigma[j]);
+    for (size_t l = 0; l < L; l++)
+      bad |= !isfinite(out->lo[l * H + j]) || !isfinite(out->hi[l * H + j]);
+    if (bad) {
+      int rc2 = mx_error_set(err, MX_EINVAL, "%s: step %zu of the forecast is not a finite number",
+                             out->model[0] ? out->model : "forecast", j + 1);
+      mx_forecast_result_free(out);
+      return rc2;
+    }
   }
   if (opt->nonneg) {
     for (size_t j = 0; j < H; j++)

@@ -99,6 +99,14 @@ int mx_series_set_from_arrays(const char *const *ids, const double *const *value
   return MX_OK;
 }
 
+/* Values beyond MX_SERIES_MAX_VALUE (1e160 is a finite double, but its
+ * square is not) would give -nan or inf intervals. */
+static int too_large(const char *text, const char *path, long line, long col, const char *field,
+                     mx_error *err) {
+  return mx_error_at(err, MX_EPARSE, path, line, col, field,
+                     "%.40s is beyond +-%g (rescale the series)", text, MX_SERIES_MAX_VALUE);
+}
+
 /* A wide header line: some value field is present but not a number ("V2"). */
 static int looks_like_header(char **f, size_t nf) {
   double x;
@@ -146,6 +154,8 @@ int mx_series_read_wide(const char *path, const mx_series_read_options *opt,
         rc = mx_error_at(err, MX_EPARSE, path, line, (long)j + 2, "value",
                          f[j + 1][0] ? "not a number: '%s'" : "empty value inside the series%s",
                          f[j + 1]);
+      } else if (fabs(v[j]) > MX_SERIES_MAX_VALUE) {
+        rc = too_large(f[j + 1], path, line, (long)j + 2, "value", err);
       } else if (apply_negative(&v[j], opt->negative, path, line, (long)j + 2, err)) {
         rc = err ? err->code : MX_EPARSE;
       }
@@ -237,7 +247,29 @@ typedef struct {
   uint32_t series;
   int64_t period;
   double value;
+  long line; /* CSV line, to name an outlying date */
 } obs;
+
+/* One mistyped date (9999-12-31, a negative epoch) would stretch its series
+ * to millions of zero-filled periods: refuse it, naming the row whose date
+ * lies far from the rest of its series. */
+static int check_span(const obs *rows, size_t first, size_t end, int64_t last_period,
+                      long last_line, int freq, const char *id, const char *path, int col,
+                      const char *field, mx_error *err) {
+  int64_t p0 = rows[first].period;
+  if (last_period - p0 < MX_SERIES_MAX_PERIODS) return MX_OK;
+  /* the outlier is the end farther from the series' median period */
+  int64_t median = rows[first + (end - first) / 2].period;
+  int early = median - p0 >= last_period - median;
+  char when[40];
+  static const char *const unit[] = {"days", "days", "weeks", "months"};
+  mx_format_time(period_start(early ? p0 : last_period, freq), 1, when, sizeof when);
+  return mx_error_at(err, MX_ELIMIT, path, early ? rows[first].line : last_line, col, field,
+                     "this date (period of %s) stretches series '%s' to %lld %s (at most %d "
+                     "periods per series; a mistyped date?)",
+                     when, id, (long long)(last_period - p0 + 1),
+                     unit[freq >= 0 && freq <= 3 ? freq : 0], MX_SERIES_MAX_PERIODS);
+}
 
 static int by_series_period(const void *a, const void *b) {
   const obs *x = a, *y = b;
@@ -272,6 +304,13 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
   obs *rows = NULL;
   size_t nrows = 0, cap = 0;
   int64_t last_period = INT64_MIN;
+  long last_line = 0;
+  /* errors about dates name the column as the file does ("date"), else "time" */
+  char tfield[MX_ERROR_FIELD_MAX] = "time", vfield[MX_ERROR_FIELD_MAX] = "value";
+  const char *const *hdr;
+  size_t nh = mx_csv_header(csv, &hdr);
+  if (nh > (size_t)ct && hdr[ct][0]) snprintf(tfield, sizeof tfield, "%s", hdr[ct]);
+  if (cv >= 0 && nh > (size_t)cv && hdr[cv][0]) snprintf(vfield, sizeof vfield, "%s", hdr[cv]);
   char **f;
   size_t *lens, nf;
   if (!ids) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -290,7 +329,9 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
     }
     int64_t t;
     if (mx_parse_time(f[ct], &t) != 0) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, ct + 1, "time", "not a date or time: '%s'",
+      rc = mx_error_at(err, MX_EPARSE, path, line, ct + 1, tfield,
+                       "not a date or time: '%s' (ISO 8601 with a UTC offset within +-14:00, "
+                       "or epoch seconds)",
                        f[ct]);
       break;
     }
@@ -299,6 +340,10 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
       if (mx_parse_double(f[cv], &v) != 0) {
         rc = mx_error_at(err, MX_EPARSE, path, line, cv + 1, "value", "not a number: '%s'",
                          f[cv]);
+        break;
+      }
+      if (fabs(v) > MX_SERIES_MAX_VALUE) {
+        rc = too_large(f[cv], path, line, cv + 1, vfield, err);
         break;
       }
       if (opt->negative == 0 && v < 0) {
@@ -324,7 +369,11 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
     rows[nrows].series = (uint32_t)sid;
     rows[nrows].period = period_of(t, opt->freq);
     rows[nrows].value = v;
-    if (rows[nrows].period > last_period) last_period = rows[nrows].period;
+    rows[nrows].line = line;
+    if (rows[nrows].period > last_period) {
+      last_period = rows[nrows].period;
+      last_line = line;
+    }
     nrows++;
   }
   mx_csv_close(csv);
@@ -347,6 +396,11 @@ int mx_series_read_long(const char *path, const mx_series_read_options *opt,
   size_t r = 0;
   for (uint32_t sidx = 0; sidx < ns && rc == MX_OK; sidx++) {
     int64_t p0 = rows[r].period;
+    size_t end = r;
+    while (end < nrows && rows[end].series == sidx) end++;
+    if ((rc = check_span(rows, r, end, last_period, last_line, opt->freq,
+                         mx_idmap_name(ids, sidx), path, ct + 1, tfield, err)) != MX_OK)
+      break;
     size_t len = (size_t)(last_period - p0 + 1);
     double *v = calloc(len, sizeof *v);
     if (!v || builder_push(&b, mx_idmap_name(ids, sidx), v, len)) {

@@ -15,6 +15,11 @@ int mx_inv_check_nonneg(double v, const char *name, mx_error *err) {
   return MX_OK;
 }
 
+int mx_inv_check_at_most(double v, double max, const char *name, mx_error *err) {
+  if (v > max) return mx_error_set(err, MX_EINVAL, "%s of %g is beyond the maximum %g", name, v, max);
+  return MX_OK;
+}
+
 int mx_inv_check_probability(double v, const char *name, mx_error *err) {
   if (!isfinite(v) || v <= 0 || v >= 1)
     return mx_error_set(err, MX_EINVAL, "%s must be strictly between 0 and 1 (got %g)", name, v);

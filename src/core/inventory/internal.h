@@ -9,6 +9,7 @@
 int mx_inv_check_positive(double v, const char *name, mx_error *err);    /* v > 0, finite */
 int mx_inv_check_nonneg(double v, const char *name, mx_error *err);      /* v >= 0, finite */
 int mx_inv_check_probability(double v, const char *name, mx_error *err); /* 0 < v < 1 */
+int mx_inv_check_at_most(double v, double max, const char *name, mx_error *err); /* v <= max */
 int mx_inv_check_dist(const mx_dist *d, const char *name, mx_error *err);
 
 /* Newsvendor cost g(y) = h nbar(y) + p n(y) on distribution d. */

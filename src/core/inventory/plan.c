@@ -66,6 +66,15 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
     return rc;
   double R = it->review > 0 ? it->review : 1.0;
   if (!isfinite(R)) return mx_error_set(err, MX_EINVAL, "review must be a positive number");
+  /* Finite but absurd (moq = 1e300, lead_time = 1e9) would order that many
+   * units: quantities and periods are bounded (README, merx plan). */
+  if ((rc = mx_inv_check_at_most(fabs(it->on_hand), MX_PLAN_MAX_UNITS, "on_hand", err)) ||
+      (rc = mx_inv_check_at_most(it->on_order, MX_PLAN_MAX_UNITS, "on_order", err)) ||
+      (rc = mx_inv_check_at_most(it->moq, MX_PLAN_MAX_UNITS, "moq", err)) ||
+      (rc = mx_inv_check_at_most(it->pack_size, MX_PLAN_MAX_UNITS, "pack_size", err)) ||
+      (rc = mx_inv_check_at_most(it->lead_time, MX_PLAN_MAX_PERIODS, "lead_time", err)) ||
+      (rc = mx_inv_check_at_most(R, MX_PLAN_MAX_PERIODS, "review", err)))
+    return rc;
   if (it->horizon == 0 || !it->mean)
     return mx_error_set(err, MX_EEMPTY, "no forecast for this item");
   for (size_t t = 0; t < it->horizon; t++) {
