@@ -189,10 +189,13 @@ static int safe_load(lua_State *L) {
     status = luaL_loadbufferx(L, s, len, name, "t");
   } else {
     luaL_checktype(L, 1, LUA_TFUNCTION);
+    /* the name is read before anything is pushed: with one argument,
+     * index 2 would otherwise be the value pushed next */
+    const char *name = luaL_optstring(L, 2, "=(load)");
     /* a reader function: let the base library's load drive it, text only */
     lua_getfield(L, LUA_REGISTRYINDEX, "merx.base_load");
     lua_pushvalue(L, 1);
-    lua_pushstring(L, luaL_optstring(L, 2, "=(load)"));
+    lua_pushstring(L, name);
     lua_pushliteral(L, "t");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_call(L, 4, 2);
