@@ -506,7 +506,7 @@ static int l_call(lua_State *L) {
 }
 
 int mx_luaopen_allocate(lua_State *L) {
-  if (luaL_newmetatable(L, CTX_META)) {
+  if (mx_lua_newmetatable(L, CTX_META)) {
     lua_pushcfunction(L, ctx_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -517,6 +517,7 @@ int mx_luaopen_allocate(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_call);
   lua_setfield(L, -2, "__call");
+  mx_lua_protect_metatable(L, "merx.allocate");
   lua_setmetatable(L, -2);
   return 1;
 }

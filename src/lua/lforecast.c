@@ -224,7 +224,7 @@ static int l_forecast(lua_State *L) {
   result_box *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->count = 0;
   box->r = NULL;
-  if (luaL_newmetatable(L, "merx.forecast.results")) {
+  if (mx_lua_newmetatable(L, "merx.forecast.results")) {
     lua_pushcfunction(L, box_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -339,6 +339,7 @@ int mx_luaopen_forecast(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_forecast);
   lua_setfield(L, -2, "__call");
+  mx_lua_protect_metatable(L, "merx.forecast");
   lua_setmetatable(L, -2);
   return 1;
 }

@@ -78,15 +78,24 @@ void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
   h->released = 1; /* nothing to release until the metatable is set */
   char *state = (char *)h + GUARD_HEAD_SIZE;
   memset(state, 0, size);
-  if (luaL_newmetatable(L, "merx.guard")) {
+  if (mx_lua_newmetatable(L, "merx.guard")) {
     lua_pushcfunction(L, guard_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushliteral(L, "merx.guard");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_setmetatable(L, -2);
   h->released = 0;
   return state;
+}
+
+void mx_lua_protect_metatable(lua_State *L, const char *name) {
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__metatable");
+}
+
+int mx_lua_newmetatable(lua_State *L, const char *name) {
+  if (!luaL_newmetatable(L, name)) return 0;
+  mx_lua_protect_metatable(L, name);
+  return 1;
 }
 
 static size_t check_array(lua_State *L, int idx) {

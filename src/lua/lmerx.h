@@ -61,6 +61,16 @@ void *mx_lua_scratch(lua_State *L, size_t size);
 void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state));
 void mx_lua_guard_release(void *state);
 
+/* Metatables scripts cannot reach. A script that could change the metatable
+ * shared by every object of a kind could add a looping __gc (finalizers run
+ * with hooks off, so no limit stops it) or replace methods; with a
+ * __metatable field getmetatable() returns the name instead, and
+ * setmetatable() refuses. mx_lua_newmetatable is luaL_newmetatable plus that
+ * field (same result); mx_lua_protect_metatable sets it on the table at the
+ * top of the stack (for metatables made with lua_createtable). */
+int mx_lua_newmetatable(lua_State *L, const char *name);
+void mx_lua_protect_metatable(lua_State *L, const char *name);
+
 /* Resolve a script-supplied path for reading (write = 0) or writing
  * (write = 1). Relative paths are taken relative to the script's directory
  * for reading and to the --out directory for writing. Reading is allowed

@@ -558,7 +558,7 @@ int mx_luaopen_model(lua_State *L) {
   static const luaL_Reg matrix_methods[] = {{"get", x_get},     {"row", x_row},
                                             {"argmax", x_argmax}, {"shape", x_shape},
                                             {"close", x_gc},    {NULL, NULL}};
-  if (luaL_newmetatable(L, MODEL_MT)) {
+  if (mx_lua_newmetatable(L, MODEL_MT)) {
     luaL_newlib(L, model_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, model_gc);
@@ -567,11 +567,9 @@ int mx_luaopen_model(lua_State *L) {
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, m_tostring);
     lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "merx.model");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, MATRIX_MT)) {
+  if (mx_lua_newmetatable(L, MATRIX_MT)) {
     luaL_newlib(L, matrix_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, x_gc);
@@ -580,8 +578,6 @@ int mx_luaopen_model(lua_State *L) {
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, x_len);
     lua_setfield(L, -2, "__len");
-    lua_pushliteral(L, "merx.matrix");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   static const luaL_Reg f[] = {{"load", l_load}, {"train", l_train}, {NULL, NULL}};

@@ -14,6 +14,8 @@
  * __metatable so getmetatable("") cannot reach it.
  *
  * setmetatable refuses metatables with __gc: finalizers run with hooks off.
+ * Every metatable merx makes carries __metatable (mx_lua_newmetatable), and
+ * getmetatable never returns a userdata's real metatable.
  *
  * pcall, xpcall and coroutine.resume are wrapped: once the runtime has
  * stopped the script (timeout, memory, signal) they re-raise the stop
@@ -171,6 +173,20 @@ static int safe_setmetatable(lua_State *L) {
   return 1;
 }
 
+/* getmetatable never hands out the metatable of a value a script cannot
+ * make itself (userdata: merx objects), even one whose binding forgot the
+ * __metatable field (mx_lua_newmetatable): a net under #14.8. */
+static int safe_getmetatable(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  int userdata = lua_type(L, 1) == LUA_TUSERDATA;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, 1);
+  if (userdata && lua_type(L, 1) == LUA_TTABLE) lua_pushliteral(L, "protected");
+  return 1;
+}
+
 /* load(chunk [, chunkname [, mode]]): text only, in the script's
  * environment (upvalue 1). */
 static int safe_load(lua_State *L) {
@@ -250,7 +266,7 @@ void mx_sandbox_prepare(lua_State *L) {
 }
 
 static const char *const base_allowed[] = {
-    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal", "rawget",
+    "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget",
     "rawlen", "rawset", "select", "tonumber", "tostring", "type", "_VERSION",
     NULL};
 static const char *const libs_allowed[] = {"table", "string", "math", "utf8", "coroutine", NULL};
@@ -284,6 +300,9 @@ void mx_sandbox_push_env(lua_State *L) {
     lua_pop(L, 1);
     lua_setfield(L, env, *n);
   }
+  lua_getfield(L, g, "getmetatable");
+  lua_pushcclosure(L, safe_getmetatable, 1);
+  lua_setfield(L, env, "getmetatable");
   lua_getfield(L, g, "setmetatable");
   lua_pushcclosure(L, safe_setmetatable, 1);
   lua_setfield(L, env, "setmetatable");
