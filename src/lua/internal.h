@@ -61,6 +61,13 @@ void mx_lua_set_run(lua_State *L, mx_run *run);
 int mx_run_charge(mx_run *run, size_t bytes);
 void mx_run_uncharge(mx_run *run, size_t bytes);
 
+/* For C code that runs long inside one call, where the count hook cannot
+ * see it: has the run been stopped (signal, memory, deadline)? The first
+ * time, this sets the run's sticky stop with a message at the calling
+ * script line, exactly as the hook would. Returns 1 when stopped (the caller
+ * raises run->stop_msg), 0 to go on; always 0 outside `merx run`. */
+int mx_run_poll(lua_State *L, mx_run *run);
+
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);
 
@@ -103,5 +110,8 @@ int mx_lua_load_helper(lua_State *L, const char *name, int env);
  * protect the string metatable, and push a fresh script environment. */
 void mx_sandbox_prepare(lua_State *L);
 void mx_sandbox_push_env(lua_State *L);
+/* Set string.find/match/gmatch/gsub in the table at idx to the matcher with
+ * a step budget (lpattern.c), which polls the run (mx_run_poll). */
+void mx_pattern_install(lua_State *L, int idx);
 
 #endif

@@ -117,33 +117,40 @@ static void stop_run(lua_State *L, mx_run *run, const char *what) {
   run->stopped = 1;
 }
 
+/* Stop the run if a limit or a signal says so; 1 when it is stopped. */
+static int check_limits(lua_State *L, mx_run *run) {
+  if (run->stopped) return 1;
+  char what[200];
+  if (g_interrupted)
+    snprintf(what, sizeof what, "script interrupted by a signal");
+  else if (run->mem_over)
+    snprintf(what, sizeof what, "memory limit of %zu MB exceeded (--memory)", run->mem_limit >> 20);
+  else if (run->deadline > 0 && mx_now_seconds() > run->deadline)
+    snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout)", run->timeout);
+  else
+    return 0;
+  stop_run(L, run, what);
+  /* from now on, the hook fires on every instruction */
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  return 1;
+}
+
+int mx_run_poll(lua_State *L, mx_run *run) {
+  return run && run->sandboxed && check_limits(L, run);
+}
+
 static void hook(lua_State *L, lua_Debug *ar) {
   void *ud;
   lua_getallocf(L, &ud);
   mx_run *run = ud;
-  if (!run->stopped) {
-    char what[200];
-    if (g_interrupted) {
-      snprintf(what, sizeof what, "script interrupted by a signal");
-      stop_run(L, run, what);
-    } else if (run->mem_over) {
-      snprintf(what, sizeof what, "memory limit of %zu MB exceeded (--memory)",
-               run->mem_limit >> 20);
-      stop_run(L, run, what);
-    } else if (run->deadline > 0 && mx_now_seconds() > run->deadline) {
-      snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout)", run->timeout);
-      stop_run(L, run, what);
-    } else {
-      /* the position, for out-of-memory reports only: every 16th hook is
-       * precise enough and keeps the hook cheap */
-      if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
-        snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
-        run->last_line = ar->currentline;
-      }
-      return;
+  if (!check_limits(L, run)) {
+    /* the position, for out-of-memory reports only: every 16th hook is
+     * precise enough and keeps the hook cheap */
+    if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+      snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
+      run->last_line = ar->currentline;
     }
-    /* from now on, fire on every instruction */
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    return;
   }
   lua_pushstring(L, run->stop_msg);
   lua_error(L);

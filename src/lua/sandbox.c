@@ -10,7 +10,9 @@
  * Builtins that run long inside C, where the instruction-count hook cannot
  * see them, are capped: string.rep (also reachable as ("x"):rep through the
  * string metatable, so the shared string table is patched, not a copy),
- * table.concat and table.move spans. The string metatable is protected with
+ * table.concat and table.move spans. Pattern matching (find, match, gmatch,
+ * gsub) backtracks inside C: it runs lpattern.c's matcher, which polls the
+ * run's limits as it goes. The string metatable is protected with
  * __metatable so getmetatable("") cannot reach it.
  *
  * setmetatable refuses metatables with __gc: finalizers run with hooks off.
@@ -245,6 +247,9 @@ void mx_sandbox_prepare(lua_State *L) {
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   /* the string metatable's __index is this very table: patch it here */
   wrap_field(L, -1, "rep", capped_rep);
+  /* find/match/gmatch/gsub with a step budget: Lua's matcher backtracks
+   * inside one C call, out of the hook's sight */
+  mx_pattern_install(L, -1);
   /* bytecode is never loadable here; no reason to produce it */
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
