@@ -3,6 +3,7 @@
 #ifndef MERX_LUA_INTERNAL_H
 #define MERX_LUA_INTERNAL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <lua.h>
@@ -50,7 +51,13 @@ typedef struct mx_run {
   /* files written by merx.data.write, renamed into place at commit */
   mx_atomic_file *files;
   int n_files, cap_files;
+  uint64_t written;       /* bytes merx.data.write wrote (capped: MX_WRITE_CAP_FACTOR) */
 } mx_run;
+
+/* merx.data.write may write at most this many times --memory per run in
+ * all: the same string referenced from many rows costs memory once but is
+ * written each time. */
+#define MX_WRITE_CAP_FACTOR 4
 
 /* The run of a state (stored in the registry by the module opener). */
 mx_run *mx_lua_run(lua_State *L);
@@ -67,6 +74,12 @@ void mx_run_uncharge(mx_run *run, size_t bytes);
  * script line, exactly as the hook would. Returns 1 when stopped (the caller
  * raises run->stop_msg), 0 to go on; always 0 outside `merx run`. */
 int mx_run_poll(lua_State *L, mx_run *run);
+
+/* The run's cancellation for core calls: its deadline and the flag
+ * mx_script_interrupt sets (also for code that polls them itself, such as
+ * HTTP transfers). */
+void mx_run_cancel(const mx_run *run, mx_cancel *c);
+const volatile sig_atomic_t *mx_script_interrupt_flag(void);
 
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);

@@ -378,6 +378,8 @@ static int l_solve(lua_State *L) {
     }
   }
   mx_alloc_options opt = mx_alloc_defaults();
+  mx_cancel cancel = mx_lua_cancel(L);
+  opt.cancel = &cancel;
   lua_getfield(L, 1, "threads");
   opt.threads = (int)luaL_optinteger(L, -1, 0);
   lua_pop(L, 1);

@@ -234,6 +234,8 @@ static int l_forecast(lua_State *L) {
   box->count = set.count;
   mx_error err;
   mx_error_clear(&err);
+  mx_cancel cancel = mx_lua_cancel(L);
+  o.cancel = &cancel;
   if (mx_forecast_batch(&set, &o, box->r, NULL, NULL, &err) != MX_OK) raise_error(L, &err);
   if (single) {
     push_result(L, &box->r[0]);
@@ -286,6 +288,8 @@ static int l_backtest(lua_State *L) {
   read_series(L, 1, &set);
   mx_backtest_metrics *m = lua_newuserdatauv(L, (size_t)nm * sizeof *m, 0);
   mx_error_clear(&err);
+  mx_cancel cancel = mx_lua_cancel(L);
+  bo.fc.cancel = &cancel;
   if (mx_backtest(&set, &bo, methods, nm, m, &err) != MX_OK) raise_error(L, &err);
   lua_createtable(L, nm, 0);
   for (int i = 0; i < nm; i++) {

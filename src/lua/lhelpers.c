@@ -41,9 +41,26 @@ int mx_lua_error(lua_State *L, const char *fmt, ...) {
   return lua_error(L);
 }
 
+mx_cancel mx_lua_cancel(lua_State *L) {
+  mx_cancel c = {0, NULL};
+  mx_run *run = mx_lua_run(L);
+  if (run && run->sandboxed) mx_run_cancel(run, &c);
+  return c;
+}
+
+void mx_lua_check_stop(lua_State *L) {
+  mx_run *run = mx_lua_run(L);
+  if (mx_run_poll(L, run)) {
+    lua_pushstring(L, run->stop_msg);
+    lua_error(L);
+  }
+}
+
 int mx_lua_raise(lua_State *L, const mx_error *err) {
   char buf[MX_ERROR_MESSAGE_MAX + MX_ERROR_FILE_MAX + MX_ERROR_FIELD_MAX + 64];
   if (!err || err->code == MX_OK) return mx_lua_error(L, "unknown error");
+  /* a core call cancelled by the run's limits: report the stop itself */
+  if (err->code == MX_ELIMIT || err->code == MX_EINTERRUPTED) mx_lua_check_stop(L);
   mx_error_format(err, buf, sizeof buf);
   return mx_lua_error(L, "%s", buf);
 }

@@ -133,6 +133,8 @@ static int l_train(lua_State *L) {
   train_ctx tc = {mx_lua_run(L)};
   o.on_epoch = on_epoch;
   o.ctx = &tc;
+  mx_cancel cancel = mx_lua_cancel(L);
+  o.cancel = &cancel;
   lmodel *lm = push_model(L);
   mx_error err;
   mx_error_clear(&err);
@@ -143,11 +145,9 @@ static int l_train(lua_State *L) {
   int rc = mx_model_train(d, &o, &m, &err);
   mx_dataset_free(d);
   if (rc != MX_OK) return mx_lua_raise(L, &err);
-  if (tc.run && tc.run->sandboxed &&
-      (tc.run->stopped || tc.run->mem_over ||
-       (tc.run->deadline > 0 && mx_now_seconds() > tc.run->deadline))) {
+  if (mx_run_poll(L, tc.run)) { /* over the memory limit (on_epoch), or overran */
     mx_model_free(m);
-    return mx_lua_error(L, "merx.model.train: stopped by the run's limits");
+    mx_lua_check_stop(L);
   }
   lm->m = m;
   return 1;
@@ -192,6 +192,10 @@ static void push_lists(lua_State *L, const mx_topk_result *r, const uint32_t *po
 static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, mx_topk_options *o) {
   *o = mx_topk_defaults();
   o->k = k;
+  /* the run's cancellation, owned by a scratch userdata on the stack */
+  mx_cancel *cancel = mx_lua_scratch(L, sizeof *cancel);
+  *cancel = mx_lua_cancel(L);
+  o->cancel = cancel;
   o->threads = (int)mx_lua_opt_integer(L, idx, "threads", 0);
   o->include_seen = !mx_lua_opt_boolean(L, idx, "exclude_seen", 1);
   if (!lua_isnoneornil(L, idx) && lua_getfield(L, idx, "candidates") == LUA_TTABLE) {

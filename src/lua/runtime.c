@@ -35,6 +35,13 @@ static volatile sig_atomic_t g_interrupted;
 
 void mx_script_interrupt(void) { g_interrupted = 1; }
 
+const volatile sig_atomic_t *mx_script_interrupt_flag(void) { return &g_interrupted; }
+
+void mx_run_cancel(const mx_run *run, mx_cancel *c) {
+  c->deadline = run->deadline;
+  c->interrupt = &g_interrupted;
+}
+
 mx_script_options mx_script_defaults(void) {
   mx_script_options o;
   memset(&o, 0, sizeof o);
@@ -112,8 +119,9 @@ static void stop_run(lua_State *L, mx_run *run, const char *what) {
   }
   if (line > 0)
     snprintf(run->stop_msg, sizeof run->stop_msg, "%s:%d: %s", src, line, what);
-  else
-    snprintf(run->stop_msg, sizeof run->stop_msg, "%s", what);
+  else /* the script has returned: name it */
+    snprintf(run->stop_msg, sizeof run->stop_msg, "%s: %s",
+             run->script_path ? run->script_path : "(command line)", what);
   run->stopped = 1;
 }
 
@@ -420,7 +428,9 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       status = lua_pcall(L, 0, 0, msgh_idx);
     }
   }
-  if (status == LUA_OK && (run->stopped || run->mem_over || g_interrupted)) status = LUA_ERRRUN;
+  /* the limits hold up to the commit: a script that overran in a C call and
+   * then returned (or was signalled meanwhile) commits nothing */
+  if (status == LUA_OK && check_limits(L, run)) status = LUA_ERRRUN;
   if (status != LUA_OK) {
     char msg[1024];
     int code_err = MX_ESCRIPT;

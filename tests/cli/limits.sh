@@ -43,3 +43,56 @@ set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -ne 137 ] || { echo "FAIL: SIGTERM did not stop a pattern match"; exit 1; }
 expect_contains err.txt "sig.lua:2: script interrupted by a signal"
 nothing_committed
+
+# -- long merx calls (#14.6): the deadline reaches into C calls, and a run
+# that overran in a call without cancellation points commits nothing
+SERIES='local series = {}
+for i = 1, 3000 do
+  local v = {}
+  for t = 1, 120 do v[t] = 100 + 10 * math.sin(t * 0.5 + i) + (t * 7 + i * 13) % 5 end
+  series["s" .. i] = v
+end'
+printf '%s\n%s\n%s\n' "$STAGE" "$SERIES" 'local fc = merx.forecast(series, { horizon = 12, method = "auto", season = 12 })' > fc.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run fc.lua --timeout 1
+expect_contains err.txt "fc.lua:8: time limit of 1 s exceeded (--timeout)"
+nothing_committed
+# backtest, same series
+printf '%s\n%s\n%s\n' "$STAGE" "$SERIES" 'local m = merx.forecast.backtest(series, { horizon = 12, season = 12, origins = 3 }, { "auto" })' > bt.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run bt.lua --timeout 1
+expect_contains err.txt "bt.lua:8: time limit of 1 s exceeded (--timeout)"
+nothing_committed
+# SIGTERM interrupts the forecast at once, and says so at its line
+rm -rf out
+timeout -s KILL 60 "$MERX" run fc.lua >out.txt 2>err.txt &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 1 ] || { echo "FAIL: SIGTERM during merx.forecast: exit $rc"; cat err.txt; exit 1; }
+if grep -q "fc.lua:[0-7]:" err.txt; then
+  # the signal landed while the series were built (Lua code): fine, but say so
+  echo "note: SIGTERM arrived before merx.forecast started"
+else
+  expect_contains err.txt "fc.lua:8: script interrupted by a signal"
+fi
+nothing_committed
+# a call with no cancellation points (reading a large CSV) that overruns,
+# then the script returns: refused at the end, nothing committed
+seq 1 3000000 | awk 'BEGIN { print "v" } { print $1 }' > big.csv
+printf '%s\n%s\n' "$STAGE" 'local d = merx.data.read("big.csv")' > overran.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 120 "$MERX" run overran.lua --timeout 1
+expect_contains err.txt "time limit of 1 s exceeded (--timeout)"
+nothing_committed
+rm -f big.csv
+# merx.data.write: the same 4 MB string in 40 rows is 160 MB of output for
+# 4 MB of memory; the output cap is 4 x --memory
+printf '%s\n%s\n' "$STAGE" 'local s = string.rep("x", 4 << 20) local rows = {} for i = 1, 40 do rows[i] = { a = s } end
+merx.data.write("big.csv", rows)' > write_cap.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run write_cap.lua --memory 16
+expect_contains err.txt "write_cap.lua:3: merx.data.write: output over the limit of 64 MB per run (4 x --memory)"
+nothing_committed
+[ ! -e out/big.csv ] || { echo "FAIL: big.csv committed"; exit 1; }
