@@ -26,6 +26,7 @@ typedef struct mx_run {
   double deadline;        /* mx_now_seconds() bound; 0 = none */
   double timeout;
   int stopped;            /* sticky: every later hook raises again */
+  const char *during;     /* ends limit messages; NULL: "(--timeout)" / "(--memory)" */
   char stop_msg[512];     /* first stop message with its script position */
   int ended;              /* the run is over: objects and merx.* refuse work */
   /* last script position seen by the hook (for out-of-memory reports, which
