@@ -129,6 +129,7 @@ typedef struct mx_alloc_options {
   uint64_t seed;        /* sample choice (default 1) */
   double gap;           /* stop early once a plan within this relative gap of
                            the bound is certain (default 1e-4) */
+  const mx_cancel *cancel; /* polled every cycle and pass; NULL = none */
 } mx_alloc_options;
 
 MX_API mx_alloc_options mx_alloc_defaults(void);

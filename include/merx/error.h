@@ -8,6 +8,7 @@
 #ifndef MERX_ERROR_H
 #define MERX_ERROR_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #if defined(MX_BUILDING_LIB) || !defined(MX_API)
@@ -67,6 +68,23 @@ MX_API int mx_error_at(mx_error *err, int code, const char *file, long line, lon
 /* Format "file:line:column: field 'f': message" (parts present only when set)
  * into buf. Returns buf. */
 MX_API char *mx_error_format(const mx_error *err, char *buf, size_t size);
+
+/* Cancellation of long calls. Entry points that can run long (training,
+ * forecast and backtest batches, top-K and scoring batches, allocation) take
+ * an optional `const mx_cancel *cancel` in their options (NULL: never
+ * cancelled) and poll it between units of work (an epoch, a series, a block
+ * of users, a cycle). Once cancelled they stop and return MX_EINTERRUPTED
+ * (the flag was set, e.g. by a signal handler) or MX_ELIMIT (past the
+ * deadline), with what stopped in err, and produce nothing. */
+typedef struct mx_cancel {
+  double deadline;                        /* CLOCK_MONOTONIC seconds; 0 = none */
+  const volatile sig_atomic_t *interrupt; /* non-zero stops; NULL = none */
+} mx_cancel;
+
+/* MX_OK, or the code above with "WHAT interrupted by a signal" / "WHAT
+ * stopped: time limit reached" in err (which may be NULL). c may be NULL.
+ * Only reads c: safe from any thread. */
+MX_API int mx_cancel_check(const mx_cancel *c, const char *what, mx_error *err);
 
 #ifdef __cplusplus
 }

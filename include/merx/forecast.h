@@ -71,6 +71,7 @@ typedef struct mx_forecast_options {
   double levels[MX_FC_MAX_LEVELS];
   int nonneg;      /* clamp forecasts and bounds at 0 (demand data) */
   int threads;     /* mx_forecast_batch: <= 0 means all cores */
+  const mx_cancel *cancel; /* batch and backtest: polled per series; NULL = none */
 } mx_forecast_options;
 
 /* horizon 1, season 0, auto, levels 80 and 95, nonneg 0, threads 0. */

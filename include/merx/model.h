@@ -158,6 +158,7 @@ typedef struct mx_train_options {
   int borrow_seen;        /* the model's seen CSR points into d->by_user instead of a copy:
                            * saves nnz x 8 bytes; free the model before the dataset */
   void *ctx;
+  const mx_cancel *cancel; /* polled every epoch; NULL = none (merx/error.h) */
 } mx_train_options;
 
 /* Defaults chosen on validation splits carved from training data (see the

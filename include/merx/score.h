@@ -60,6 +60,7 @@ typedef struct mx_topk_options {
    * users finished so far (not every user; roughly per block). */
   void (*progress)(void *ctx, uint64_t done);
   void *progress_ctx;
+  const mx_cancel *cancel;    /* polled per block of users; NULL = none */
 } mx_topk_options;
 
 /* Defaults: k = 10, exclude seen, no filters, all cores, automatic tiles. */

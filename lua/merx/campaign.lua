@@ -29,6 +29,7 @@ local select_c, fmt, floor = merx.util.select, string.format, math.floor
 
 local Campaign = {}
 Campaign.__index = Campaign
+Campaign.__metatable = "merx.campaign" -- getmetatable() cannot reach the shared methods
 
 local M = {}
 

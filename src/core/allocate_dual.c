@@ -43,6 +43,7 @@ typedef struct {
   uint32_t nlist;
   double scale;
   int threads;
+  const mx_cancel *cancel;
   int full;
   double *lambda, *mu;
   double usage[MX_ALLOC_MAX_RESOURCES];
@@ -56,7 +57,10 @@ typedef struct {
 
 static int evaluate(dual_state *s) {
   double gu;
-  int rc = mx__alloc_eval(s->p, s->list, s->nlist, s->lambda, s->mu, s->threads, &gu, s->usage,
+  /* one pass over the users is the unit of work a cancel may stop */
+  int rc = mx_cancel_check(s->cancel, "allocation", NULL);
+  if (rc) return rc;
+  rc = mx__alloc_eval(s->p, s->list, s->nlist, s->lambda, s->mu, s->threads, &gu, s->usage,
                           s->count, NULL);
   if (rc) return rc;
   s->g_users = gu;
@@ -347,6 +351,13 @@ mx_alloc_options mx_alloc_defaults(void) {
   return o;
 }
 
+/* A pass failed: out of memory, or cancelled (the check says which). */
+static int pass_failed(const dual_state *s, int rc, mx_error *err) {
+  if (rc == MX_ENOMEM) return mx_error_set(err, rc, "out of memory");
+  int code = mx_cancel_check(s->cancel, "allocation", err);
+  return code ? code : mx_error_set(err, rc, "allocation stopped");
+}
+
 int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
                    mx_alloc_result *res, mx_error *err) {
   memset(res, 0, sizeof *res);
@@ -379,6 +390,7 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   memset(&s, 0, sizeof s);
   s.p = p;
   s.threads = opt.threads;
+  s.cancel = opt.cancel;
   s.lambda = lambda;
   s.mu = mu;
   s.count = count;
@@ -426,12 +438,12 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
     for (int c = 0; c < 60; c++) {
       double tol = cycle_tolerance(c, opt.tolerance);
       if ((rc = cycle(&s, tmax_res, tmax_cap, c == 0 ? 0.5 : 0.05, tol, caps_ps, &change))) {
-        rc = mx_error_set(err, rc, "out of memory");
+        rc = pass_failed(&s, rc, err);
         goto done;
       }
       if (tol <= opt.tolerance && change <= 10 * opt.tolerance) break;
       if (!s.valid && (rc = evaluate(&s))) {
-        rc = mx_error_set(err, rc, "out of memory");
+        rc = pass_failed(&s, rc, err);
         goto done;
       }
       if (lagrangian_gap(&s) <= opt.gap / 10) break;
@@ -456,12 +468,12 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
     double tol = list ? opt.tolerance : cycle_tolerance(cycles, opt.tolerance);
     if (cycles == opt.max_cycles - 1) tol = opt.tolerance;
     if ((rc = cycle(&s, tmax_res, tmax_cap, first_step, tol, caps_ps, &change))) {
-      rc = mx_error_set(err, rc, "out of memory");
+      rc = pass_failed(&s, rc, err);
       goto done;
     }
     cycles++;
     if (!s.valid && (rc = evaluate(&s))) { /* every cycle ends with a bound at its prices */
-      rc = mx_error_set(err, rc, "out of memory");
+      rc = pass_failed(&s, rc, err);
       goto done;
     }
     first_step = fmin(first_step, fmax(10 * change, 1e-4));

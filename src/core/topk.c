@@ -360,10 +360,15 @@ static int worker(void *vctx, int tid, int nthreads) {
     return MX_ENOMEM;
   }
   uint32_t n_blocks = (p->n_q + tu - 1) / tu;
+  int rc = MX_OK;
   for (;;) {
     if (atomic_load(&ctx->failed)) break;
     uint32_t blk = atomic_fetch_add(&ctx->next_block, 1);
     if (blk >= n_blocks) break;
+    if ((rc = mx_cancel_check(p->opt->cancel, "top-K", NULL)) != MX_OK) {
+      atomic_store(&ctx->failed, 1);
+      break;
+    }
     uint32_t q0 = blk * tu, q1 = q0 + tu < p->n_q ? q0 + tu : p->n_q, mu = q1 - q0;
     const float *a = NULL;
     if (p->q_vec && dim) {
@@ -431,7 +436,7 @@ static int worker(void *vctx, int tid, int nthreads) {
   free(hn);
   free(thr);
   (void)nthreads;
-  return MX_OK;
+  return rc;
 }
 
 int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
@@ -476,6 +481,7 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   mx_blas_end();
   if (rc != MX_OK) {
     mx_topk_result_free(res);
+    if (rc != MX_ENOMEM) return mx_cancel_check(opt->cancel, "top-K", err);
     return mx_error_set(err, rc, "out of memory for top-K tiles (%u x %u)", tu, ti);
   }
   *out = res;

@@ -106,6 +106,8 @@ int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, dou
   r.seconds = mx_now_seconds() - started;
   struct timespec ts;
   r.cpu_seconds = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0 ? (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec : NAN;
+  /* a cancelled run stops here; mx_model_train turns it into the error */
+  if (mx_cancel_check(o->cancel, "training", NULL) != MX_OK) return 1;
   return o->on_epoch ? o->on_epoch(o->ctx, &r) : 0;
 }
 
@@ -221,6 +223,7 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   default: rc = mx_error_set(err, MX_EINVAL, "unknown algorithm"); break;
   }
   mx_blas_end();
+  if (rc == MX_OK) rc = mx_cancel_check(o->cancel, "training", err);
   if (rc == MX_OK) rc = check_finite(m, o, err);
   if (rc != MX_OK) {
     mx_model_free(m);

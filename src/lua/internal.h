@@ -3,6 +3,7 @@
 #ifndef MERX_LUA_INTERNAL_H
 #define MERX_LUA_INTERNAL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <lua.h>
@@ -25,6 +26,7 @@ typedef struct mx_run {
   double deadline;        /* mx_now_seconds() bound; 0 = none */
   double timeout;
   int stopped;            /* sticky: every later hook raises again */
+  const char *during;     /* ends limit messages; NULL: "(--timeout)" / "(--memory)" */
   char stop_msg[512];     /* first stop message with its script position */
   int ended;              /* the run is over: objects and merx.* refuse work */
   /* last script position seen by the hook (for out-of-memory reports, which
@@ -65,10 +67,16 @@ typedef struct mx_run {
   /* lineage: the model and data files the script opened */
   struct mx_run_input *inputs;
   int n_inputs, cap_inputs;
+  uint64_t written;       /* bytes merx.data.write wrote (capped: MX_WRITE_CAP_FACTOR) */
 } mx_run;
 
 /* Has mx_script_interrupt been called (a signal asked every run to stop)? */
 int mx_script_interrupted(void);
+
+/* merx.data.write may write at most this many times --memory per run in
+ * all: the same string referenced from many rows costs memory once but is
+ * written each time. */
+#define MX_WRITE_CAP_FACTOR 4
 
 /* The run of a state (stored in the registry by the module opener). */
 mx_run *mx_lua_run(lua_State *L);
@@ -78,6 +86,19 @@ void mx_lua_set_run(lua_State *L, mx_run *run);
  * Returns 0, or -1 when the hard limit would be exceeded (nothing counted). */
 int mx_run_charge(mx_run *run, size_t bytes);
 void mx_run_uncharge(mx_run *run, size_t bytes);
+
+/* For C code that runs long inside one call, where the count hook cannot
+ * see it: has the run been stopped (signal, memory, deadline)? The first
+ * time, this sets the run's sticky stop with a message at the calling
+ * script line, exactly as the hook would. Returns 1 when stopped (the caller
+ * raises run->stop_msg), 0 to go on; always 0 outside `merx run`. */
+int mx_run_poll(lua_State *L, mx_run *run);
+
+/* The run's cancellation for core calls: its deadline and the flag
+ * mx_script_interrupt sets (also for code that polls them itself, such as
+ * HTTP transfers). */
+void mx_run_cancel(const mx_run *run, mx_cancel *c);
+const volatile sig_atomic_t *mx_script_interrupt_flag(void);
 
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);
@@ -145,5 +166,8 @@ int mx_lua_check_options_l(lua_State *L);
  * protect the string metatable, and push a fresh script environment. */
 void mx_sandbox_prepare(lua_State *L);
 void mx_sandbox_push_env(lua_State *L);
+/* Set string.find/match/gmatch/gsub in the table at idx to the matcher with
+ * a step budget (lpattern.c), which polls the run (mx_run_poll). */
+void mx_pattern_install(lua_State *L, int idx);
 
 #endif

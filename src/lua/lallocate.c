@@ -384,6 +384,8 @@ static int l_solve(lua_State *L) {
     }
   }
   mx_alloc_options opt = mx_alloc_defaults();
+  mx_cancel cancel = mx_lua_cancel(L);
+  opt.cancel = &cancel;
   lua_getfield(L, 1, "threads");
   opt.threads = (int)luaL_optinteger(L, -1, 0);
   lua_pop(L, 1);
@@ -544,7 +546,7 @@ static int l_call(lua_State *L) {
 }
 
 int mx_luaopen_allocate(lua_State *L) {
-  if (luaL_newmetatable(L, CTX_META)) {
+  if (mx_lua_newmetatable(L, CTX_META)) {
     lua_pushcfunction(L, ctx_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -555,6 +557,7 @@ int mx_luaopen_allocate(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_call);
   lua_setfield(L, -2, "__call");
+  mx_lua_protect_metatable(L, "merx.allocate");
   lua_setmetatable(L, -2);
   return 1;
 }

@@ -642,16 +642,19 @@ static int l_rfm(lua_State *L) {
   return 2;
 }
 
-static void write_value(lua_State *L, FILE *f) {
+/* Write the value at the top as a CSV field; returns its length. */
+static size_t write_value(lua_State *L, FILE *f) {
   int t = lua_type(L, -1);
-  if (t == LUA_TNIL) return;
+  if (t == LUA_TNIL) return 0;
   if (t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN) {
-    const char *s = luaL_tolstring(L, -1, NULL);
+    size_t len;
+    const char *s = luaL_tolstring(L, -1, &len);
     mx_csv_write_field(f, s, ',');
     lua_pop(L, 1);
-    return;
+    return len;
   }
   mx_lua_error(L, "merx.data.write: a %s cannot be written to CSV", luaL_typename(L, -1));
+  return 0;
 }
 
 /* merx.data.write(path, data [, {columns = {...}}]) -> rows
@@ -754,7 +757,10 @@ static int l_write(lua_State *L) {
     }
   }
   int first_col = lua_gettop(L) - ncol + 1;
+  /* bytes: capped per run; rows: the run's limits are polled as they go */
+  uint64_t cap = run->sandboxed && run->mem_limit ? (uint64_t)MX_WRITE_CAP_FACTOR * run->mem_limit : 0;
   for (lua_Integer r = 1; r <= n; r++) {
+    if ((r & 1023) == 0) mx_lua_check_stop(L);
     if (records) lua_rawgeti(L, 2, r);
     for (int c = 1; c <= ncol; c++) {
       if (c > 1) fputc(',', f);
@@ -768,8 +774,13 @@ static int l_write(lua_State *L) {
           lua_rawgeti(L, first_col + c - 1, r);
         }
       }
-      write_value(L, f);
+      run->written += write_value(L, f) + 1;
       lua_pop(L, 1);
+      if (cap && run->written > cap)
+        return mx_lua_error(L,
+                            "merx.data.write: output over the limit of %llu MB per run "
+                            "(%d x --memory)",
+                            (unsigned long long)(cap >> 20), MX_WRITE_CAP_FACTOR);
     }
     if (records) lua_pop(L, 1);
     fputc('\n', f);

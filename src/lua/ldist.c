@@ -229,7 +229,7 @@ static const luaL_Reg dist_methods[] = {
     {"periods", l_dist_periods}, {"sample", l_dist_sample},     {NULL, NULL}};
 
 void mx_linv_dist_metatable(lua_State *L) {
-  if (luaL_newmetatable(L, DIST_MT)) {
+  if (mx_lua_newmetatable(L, DIST_MT)) {
     luaL_newlib(L, dist_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_dist_gc);

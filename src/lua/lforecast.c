@@ -227,7 +227,7 @@ static int l_forecast(lua_State *L) {
   result_box *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->count = 0;
   box->r = NULL;
-  if (luaL_newmetatable(L, "merx.forecast.results")) {
+  if (mx_lua_newmetatable(L, "merx.forecast.results")) {
     lua_pushcfunction(L, box_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -237,6 +237,8 @@ static int l_forecast(lua_State *L) {
   box->count = set.count;
   mx_error err;
   mx_error_clear(&err);
+  mx_cancel cancel = mx_lua_cancel(L);
+  o.cancel = &cancel;
   if (mx_forecast_batch(&set, &o, box->r, NULL, NULL, &err) != MX_OK) raise_error(L, &err);
   if (single) {
     push_result(L, &box->r[0]);
@@ -291,6 +293,8 @@ static int l_backtest(lua_State *L) {
   read_series(L, 1, &set);
   mx_backtest_metrics *m = lua_newuserdatauv(L, (size_t)nm * sizeof *m, 0);
   mx_error_clear(&err);
+  mx_cancel cancel = mx_lua_cancel(L);
+  bo.fc.cancel = &cancel;
   if (mx_backtest(&set, &bo, methods, nm, m, &err) != MX_OK) raise_error(L, &err);
   lua_createtable(L, nm, 0);
   for (int i = 0; i < nm; i++) {
@@ -344,6 +348,7 @@ int mx_luaopen_forecast(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_forecast);
   lua_setfield(L, -2, "__call");
+  mx_lua_protect_metatable(L, "merx.forecast");
   lua_setmetatable(L, -2);
   return 1;
 }

@@ -119,9 +119,26 @@ int mx_lua_check_options_l(lua_State *L) {
   return 1;
 }
 
+mx_cancel mx_lua_cancel(lua_State *L) {
+  mx_cancel c = {0, NULL};
+  mx_run *run = mx_lua_run(L);
+  if (run && run->sandboxed) mx_run_cancel(run, &c);
+  return c;
+}
+
+void mx_lua_check_stop(lua_State *L) {
+  mx_run *run = mx_lua_run(L);
+  if (mx_run_poll(L, run)) {
+    lua_pushstring(L, run->stop_msg);
+    lua_error(L);
+  }
+}
+
 int mx_lua_raise(lua_State *L, const mx_error *err) {
   char buf[MX_ERROR_MESSAGE_MAX + MX_ERROR_FILE_MAX + MX_ERROR_FIELD_MAX + 64];
   if (!err || err->code == MX_OK) return mx_lua_error(L, "unknown error");
+  /* a core call cancelled by the run's limits: report the stop itself */
+  if (err->code == MX_ELIMIT || err->code == MX_EINTERRUPTED) mx_lua_check_stop(L);
   mx_error_format(err, buf, sizeof buf);
   return mx_lua_error(L, "%s", buf);
 }
@@ -156,15 +173,24 @@ void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
   h->released = 1; /* nothing to release until the metatable is set */
   char *state = (char *)h + GUARD_HEAD_SIZE;
   memset(state, 0, size);
-  if (luaL_newmetatable(L, "merx.guard")) {
+  if (mx_lua_newmetatable(L, "merx.guard")) {
     lua_pushcfunction(L, guard_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushliteral(L, "merx.guard");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_setmetatable(L, -2);
   h->released = 0;
   return state;
+}
+
+void mx_lua_protect_metatable(lua_State *L, const char *name) {
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__metatable");
+}
+
+int mx_lua_newmetatable(lua_State *L, const char *name) {
+  if (!luaL_newmetatable(L, name)) return 0;
+  mx_lua_protect_metatable(L, name);
+  return 1;
 }
 
 static size_t check_array(lua_State *L, int idx) {

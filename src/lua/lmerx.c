@@ -223,6 +223,7 @@ static mx_run *standalone_run(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, standalone_gc);
   lua_setfield(L, -2, "__gc");
+  mx_lua_protect_metatable(L, "merx.run");
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, "merx.standalone");
   mx_lua_set_run(L, run);
@@ -295,6 +296,7 @@ int mx_luaopen_merx(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");
+  mx_lua_protect_metatable(L, "merx");
   lua_setmetatable(L, m);
   return 1;
 }

@@ -70,6 +70,27 @@ void *mx_lua_scratch(lua_State *L, size_t size);
 void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state));
 void mx_lua_guard_release(void *state);
 
+/* Long C calls. The core polls an mx_cancel (merx/error.h) between units
+ * of work; mx_lua_cancel gives the run's one (its --timeout deadline and the
+ * signal flag; nothing cancels outside `merx run`) to put in the call's
+ * options. When such a call fails with MX_ELIMIT or MX_EINTERRUPTED,
+ * mx_lua_raise raises the run's stop instead ("script.lua:12: time limit of
+ * 2 s exceeded (--timeout)", at the line of the call), and the run stays
+ * stopped. mx_lua_check_stop raises it after a call that succeeded but
+ * overran (a call with no cancellation points, or stopped between them). */
+mx_cancel mx_lua_cancel(lua_State *L);
+void mx_lua_check_stop(lua_State *L);
+
+/* Metatables scripts cannot reach. A script that could change the metatable
+ * shared by every object of a kind could add a looping __gc (finalizers run
+ * with hooks off, so no limit stops it) or replace methods; with a
+ * __metatable field getmetatable() returns the name instead, and
+ * setmetatable() refuses. mx_lua_newmetatable is luaL_newmetatable plus that
+ * field (same result); mx_lua_protect_metatable sets it on the table at the
+ * top of the stack (for metatables made with lua_createtable). */
+int mx_lua_newmetatable(lua_State *L, const char *name);
+void mx_lua_protect_metatable(lua_State *L, const char *name);
+
 /* Resolve a script-supplied path for reading (write = 0) or writing
  * (write = 1). Relative paths are taken relative to the script's directory
  * for reading and to the --out directory for writing. Reading is allowed

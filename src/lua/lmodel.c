@@ -197,6 +197,8 @@ static int l_train(lua_State *L) {
   train_ctx tc = {mx_lua_run(L)};
   o.on_epoch = on_epoch;
   o.ctx = &tc;
+  mx_cancel cancel = mx_lua_cancel(L);
+  o.cancel = &cancel;
   lmodel *lm = push_model(L);
   mx_error err;
   mx_error_clear(&err);
@@ -207,11 +209,9 @@ static int l_train(lua_State *L) {
   int rc = mx_model_train(d, &o, &m, &err);
   mx_dataset_free(d);
   if (rc != MX_OK) return mx_lua_raise(L, &err);
-  if (tc.run && tc.run->sandboxed &&
-      (tc.run->stopped || tc.run->mem_over ||
-       (tc.run->deadline > 0 && mx_now_seconds() > tc.run->deadline))) {
+  if (mx_run_poll(L, tc.run)) { /* over the memory limit (on_epoch), or overran */
     mx_model_free(m);
-    return mx_lua_error(L, "merx.model.train: stopped by the run's limits");
+    mx_lua_check_stop(L);
   }
   lm->m = m;
   return 1;
@@ -257,6 +257,10 @@ static void push_lists(lua_State *L, const mx_topk_result *r, const uint32_t *po
 static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, mx_topk_options *o) {
   *o = mx_topk_defaults();
   o->k = k;
+  /* the run's cancellation, owned by a scratch userdata on the stack */
+  mx_cancel *cancel = mx_lua_scratch(L, sizeof *cancel);
+  *cancel = mx_lua_cancel(L);
+  o->cancel = cancel;
   o->threads = (int)mx_lua_opt_integer(L, idx, "threads", 0);
   o->include_seen = !mx_lua_opt_boolean(L, idx, "exclude_seen", 1);
   if (!lua_isnoneornil(L, idx) && lua_getfield(L, idx, "candidates") == LUA_TTABLE) {
@@ -626,7 +630,7 @@ int mx_luaopen_model(lua_State *L) {
   static const luaL_Reg matrix_methods[] = {{"get", x_get},     {"row", x_row},
                                             {"argmax", x_argmax}, {"shape", x_shape},
                                             {"close", x_gc},    {NULL, NULL}};
-  if (luaL_newmetatable(L, MODEL_MT)) {
+  if (mx_lua_newmetatable(L, MODEL_MT)) {
     luaL_newlib(L, model_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, model_gc);
@@ -635,11 +639,9 @@ int mx_luaopen_model(lua_State *L) {
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, m_tostring);
     lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "merx.model");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, MATRIX_MT)) {
+  if (mx_lua_newmetatable(L, MATRIX_MT)) {
     luaL_newlib(L, matrix_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, x_gc);
@@ -648,8 +650,6 @@ int mx_luaopen_model(lua_State *L) {
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, x_len);
     lua_setfield(L, -2, "__len");
-    lua_pushliteral(L, "merx.matrix");
-    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   static const luaL_Reg f[] = {{"load", l_load}, {"train", l_train}, {NULL, NULL}};

@@ -104,6 +104,7 @@ static mx_idmap *new_idmap(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, idmap_gc);
   lua_setfield(L, -2, "__gc");
+  mx_lua_protect_metatable(L, "merx.idmap");
   lua_setmetatable(L, -2);
   *m = mx_idmap_create();
   if (!*m) mx_lua_error(L, "out of memory");

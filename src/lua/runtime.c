@@ -26,6 +26,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lua/config.h"
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/allocate.h"
@@ -39,6 +40,13 @@ static volatile sig_atomic_t g_interrupted;
 
 void mx_script_interrupt(void) { g_interrupted = 1; }
 int mx_script_interrupted(void) { return g_interrupted != 0; }
+
+const volatile sig_atomic_t *mx_script_interrupt_flag(void) { return &g_interrupted; }
+
+void mx_run_cancel(const mx_run *run, mx_cancel *c) {
+  c->deadline = run->deadline;
+  c->interrupt = &g_interrupted;
+}
 
 mx_script_options mx_script_defaults(void) {
   mx_script_options o;
@@ -117,38 +125,48 @@ static void stop_run(lua_State *L, mx_run *run, const char *what) {
   }
   if (line > 0)
     snprintf(run->stop_msg, sizeof run->stop_msg, "%s:%d: %s", src, line, what);
-  else
-    snprintf(run->stop_msg, sizeof run->stop_msg, "%s", what);
+  else /* the script has returned: name it */
+    snprintf(run->stop_msg, sizeof run->stop_msg, "%s: %s",
+             run->script_path ? run->script_path : "(command line)", what);
   run->stopped = 1;
+}
+
+/* Stop the run if a limit or a signal says so; 1 when it is stopped. */
+static int check_limits(lua_State *L, mx_run *run) {
+  if (run->stopped) return 1;
+  char what[200];
+  if (g_interrupted)
+    snprintf(what, sizeof what, "script interrupted by a signal");
+  else if (run->mem_over)
+    snprintf(what, sizeof what, "memory limit of %zu MB exceeded %s", run->mem_limit >> 20,
+             run->during ? run->during : "(--memory)");
+  else if (run->deadline > 0 && mx_now_seconds() > run->deadline)
+    snprintf(what, sizeof what, "time limit of %g s exceeded %s", run->timeout,
+             run->during ? run->during : "(--timeout)");
+  else
+    return 0;
+  stop_run(L, run, what);
+  /* from now on, the hook fires on every instruction */
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  return 1;
+}
+
+int mx_run_poll(lua_State *L, mx_run *run) {
+  return run && run->sandboxed && check_limits(L, run);
 }
 
 static void hook(lua_State *L, lua_Debug *ar) {
   void *ud;
   lua_getallocf(L, &ud);
   mx_run *run = ud;
-  if (!run->stopped) {
-    char what[200];
-    if (g_interrupted) {
-      snprintf(what, sizeof what, "script interrupted by a signal");
-      stop_run(L, run, what);
-    } else if (run->mem_over) {
-      snprintf(what, sizeof what, "memory limit of %zu MB exceeded (--memory)",
-               run->mem_limit >> 20);
-      stop_run(L, run, what);
-    } else if (run->deadline > 0 && mx_now_seconds() > run->deadline) {
-      snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout)", run->timeout);
-      stop_run(L, run, what);
-    } else {
-      /* the position, for out-of-memory reports only: every 16th hook is
-       * precise enough and keeps the hook cheap */
-      if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
-        snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
-        run->last_line = ar->currentline;
-      }
-      return;
+  if (!check_limits(L, run)) {
+    /* the position, for out-of-memory reports only: every 16th hook is
+     * precise enough and keeps the hook cheap */
+    if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+      snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
+      run->last_line = ar->currentline;
     }
-    /* from now on, fire on every instruction */
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    return;
   }
   lua_pushstring(L, run->stop_msg);
   lua_error(L);
@@ -238,6 +256,42 @@ static int setup(lua_State *L) {
   return 0;
 }
 
+static void set_limits(mx_run *run, double timeout, size_t memory_mb) {
+  run->timeout = timeout;
+  if (memory_mb) {
+    run->mem_limit = memory_mb << 20;
+    size_t slack = run->mem_limit / 8;
+    if (slack < ((size_t)4 << 20)) slack = (size_t)4 << 20;
+    run->mem_hard = run->mem_limit + slack;
+  }
+}
+
+/* A state whose allocator and warnings are the run's. */
+static lua_State *open_state(mx_run *run) {
+  lua_State *L = lua_newstate(run_alloc, run);
+  if (!L) return NULL;
+  run->L = L;
+  /* generational collection, as the stock lua5.4 interpreter uses: rule
+   * scripts make many short-lived tables and strings */
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_setwarnf(L, warn_to_stderr, run);
+  lua_warning(L, "@on", 0);
+  return L;
+}
+
+/* Arm the deadline and the count hook: from here on the run's limits hold. */
+static void start_clock(lua_State *L, mx_run *run) {
+  run->deadline = run->timeout > 0 ? mx_now_seconds() + run->timeout : 0;
+  lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
+}
+
+/* The run is over: any finalizer or later hook raises at once. */
+static void end_run(mx_run *run) {
+  run->ended = 1;
+  if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
+  run->stopped = 1;
+}
+
 static void run_free(mx_run *run) {
   if (!run) return;
   for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
@@ -319,13 +373,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   run->err = opt->err ? opt->err : stderr;
   run->shard_index = opt->shard_index;
   run->shard_count = opt->shard_count ? opt->shard_count : 1;
-  run->timeout = opt->timeout;
-  if (opt->memory_mb) {
-    run->mem_limit = opt->memory_mb << 20;
-    size_t slack = run->mem_limit / 8;
-    if (slack < ((size_t)4 << 20)) slack = (size_t)4 << 20;
-    run->mem_hard = run->mem_limit + slack;
-  }
+  set_limits(run, opt->timeout, opt->memory_mb);
   if (opt->has_now) {
     run->now = opt->now;
   } else {
@@ -451,17 +499,11 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   mx_sha256_hex(&sha, run->script_sha256);
   make_run_id(run->run_id, sizeof run->run_id, run->script_hash);
 
-  lua_State *L = lua_newstate(run_alloc, run);
+  lua_State *L = open_state(run);
   if (!L) {
     rc = mx_error_set(err, MX_ENOMEM, "cannot create a Lua state");
     goto done;
   }
-  run->L = L;
-  /* generational collection, as the stock lua5.4 interpreter uses: rule
-   * scripts make many short-lived tables and strings */
-  lua_gc(L, LUA_GCGEN, 0, 0);
-  lua_setwarnf(L, warn_to_stderr, run);
-  lua_warning(L, "@on", 0);
 
   /* Set-up runs in protected mode too (the allocator may refuse). */
   lua_pushcfunction(L, msgh);
@@ -487,12 +529,13 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     lua_pushlightuserdata(L, run);
     status = lua_pcall(L, 2, 0, msgh_idx);
     if (status == LUA_OK) {
-      run->deadline = opt->timeout > 0 ? mx_now_seconds() + opt->timeout : 0;
-      lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
+      start_clock(L, run);
       status = lua_pcall(L, 0, 0, msgh_idx);
     }
   }
-  if (status == LUA_OK && (run->stopped || run->mem_over || g_interrupted)) status = LUA_ERRRUN;
+  /* the limits hold up to the commit: a script that overran in a C call and
+   * then returned (or was signalled meanwhile) commits nothing */
+  if (status == LUA_OK && check_limits(L, run)) status = LUA_ERRRUN;
   if (status != LUA_OK) {
     char msg[1024];
     int code_err = MX_ESCRIPT;
@@ -590,13 +633,106 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   }
   /* The run is over: objects kept alive by finalizers refuse work, and any
    * finalizer that loops is stopped by the hook at once. */
-  run->ended = 1;
-  if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
-  run->stopped = 1;
+  end_run(run);
   lua_close(L);
   run->L = NULL;
 done:
   free(code);
+  run_free(run);
+  return rc;
+}
+
+/* ---- configuration chunks (lua/config.h) */
+
+typedef struct config_call {
+  mx_config_reader read;
+  void *ctx;
+  mx_error *err;
+  int rc;
+} config_call;
+
+/* Protected set-up of a configuration chunk (arg 1): the sandbox without the
+ * merx module becomes its _ENV. */
+static int config_setup(lua_State *L) {
+  mx_lua_set_run(L, lua_touserdata(L, 2));
+  lua_settop(L, 1);
+  mx_sandbox_prepare(L);
+  mx_sandbox_push_env(L);
+  lua_setupvalue(L, 1, 1);
+  return 0;
+}
+
+/* Protected reader: arg 1 the chunk's value, arg 2 the config_call. */
+static int config_read(lua_State *L) {
+  config_call *c = lua_touserdata(L, 2);
+  lua_settop(L, 1);
+  c->rc = c->read(L, c->ctx, c->err);
+  return 0;
+}
+
+int mx_config_eval(const char *path, const char *src, size_t len, const mx_config_limits *lim,
+                   mx_config_reader read, void *ctx, mx_error *err) {
+  mx_run *run = calloc(1, sizeof *run);
+  if (!run) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  run->sandboxed = 1;
+  run->dry_run = 1; /* nothing it could reach may touch the disk */
+  run->out = stderr;
+  run->err = stderr;
+  run->shard_count = 1;
+  run->during = lim->during;
+  run->script_path = mx_strdup(path);
+  set_limits(run, lim->timeout, lim->memory_mb);
+  lua_State *L = run->script_path ? open_state(run) : NULL;
+  if (!L) {
+    run_free(run);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  char chunkname[PATH_MAX + 2];
+  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  config_call call = {read, ctx, err, MX_OK};
+  lua_pushcfunction(L, msgh);
+  int msgh_idx = lua_gettop(L);
+  int status = luaL_loadbufferx(L, src, len, chunkname, "t");
+  if (status == LUA_OK) {
+    lua_pushcfunction(L, config_setup);
+    lua_pushvalue(L, -2);
+    lua_pushlightuserdata(L, run);
+    status = lua_pcall(L, 2, 0, msgh_idx);
+  }
+  if (status == LUA_OK) {
+    start_clock(L, run);
+    status = lua_pcall(L, 0, 1, msgh_idx);
+  }
+  if (status == LUA_OK && !check_limits(L, run)) {
+    /* read the value under the same limits (its metamethods are script code) */
+    lua_pushcfunction(L, config_read);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, &call);
+    status = lua_pcall(L, 2, 0, msgh_idx);
+  } else if (status == LUA_OK) {
+    status = LUA_ERRRUN;
+  }
+  int rc = call.rc;
+  if (status != LUA_OK) {
+    char msg[1024];
+    if (run->stopped) {
+      snprintf(msg, sizeof msg, "%s", run->stop_msg);
+    } else if (status == LUA_ERRMEM) {
+      char where[300];
+      if (run->last_line > 0) snprintf(where, sizeof where, "%s:%d", run->last_source, run->last_line);
+      else snprintf(where, sizeof where, "%s", path);
+      snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded %s", where,
+               run->mem_limit >> 20, run->during ? run->during : "");
+    } else if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 1);
+      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    } else {
+      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    }
+    rc = mx_error_set(err, run->stopped || status == LUA_ERRMEM ? MX_ELIMIT : MX_EPARSE, "%s", msg);
+  }
+  end_run(run);
+  lua_close(L);
   run_free(run);
   return rc;
 }

@@ -10,10 +10,14 @@
  * Builtins that run long inside C, where the instruction-count hook cannot
  * see them, are capped: string.rep (also reachable as ("x"):rep through the
  * string metatable, so the shared string table is patched, not a copy),
- * table.concat and table.move spans. The string metatable is protected with
+ * table.concat and table.move spans. Pattern matching (find, match, gmatch,
+ * gsub) backtracks inside C: it runs lpattern.c's matcher, which polls the
+ * run's limits as it goes. The string metatable is protected with
  * __metatable so getmetatable("") cannot reach it.
  *
  * setmetatable refuses metatables with __gc: finalizers run with hooks off.
+ * Every metatable merx makes carries __metatable (mx_lua_newmetatable), and
+ * getmetatable never returns a userdata's real metatable.
  *
  * pcall, xpcall and coroutine.resume are wrapped: once the runtime has
  * stopped the script (timeout, memory, signal) they re-raise the stop
@@ -171,6 +175,20 @@ static int safe_setmetatable(lua_State *L) {
   return 1;
 }
 
+/* getmetatable never hands out the metatable of a value a script cannot
+ * make itself (userdata: merx objects), even one whose binding forgot the
+ * __metatable field (mx_lua_newmetatable): a net under #14.8. */
+static int safe_getmetatable(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  int userdata = lua_type(L, 1) == LUA_TUSERDATA;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, 1);
+  if (userdata && lua_type(L, 1) == LUA_TTABLE) lua_pushliteral(L, "protected");
+  return 1;
+}
+
 /* load(chunk [, chunkname [, mode]]): text only, in the script's
  * environment (upvalue 1). */
 static int safe_load(lua_State *L) {
@@ -189,10 +207,13 @@ static int safe_load(lua_State *L) {
     status = luaL_loadbufferx(L, s, len, name, "t");
   } else {
     luaL_checktype(L, 1, LUA_TFUNCTION);
+    /* the name is read before anything is pushed: with one argument,
+     * index 2 would otherwise be the value pushed next */
+    const char *name = luaL_optstring(L, 2, "=(load)");
     /* a reader function: let the base library's load drive it, text only */
     lua_getfield(L, LUA_REGISTRYINDEX, "merx.base_load");
     lua_pushvalue(L, 1);
-    lua_pushstring(L, luaL_optstring(L, 2, "=(load)"));
+    lua_pushstring(L, name);
     lua_pushliteral(L, "t");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_call(L, 4, 2);
@@ -226,6 +247,9 @@ void mx_sandbox_prepare(lua_State *L) {
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   /* the string metatable's __index is this very table: patch it here */
   wrap_field(L, -1, "rep", capped_rep);
+  /* find/match/gmatch/gsub with a step budget: Lua's matcher backtracks
+   * inside one C call, out of the hook's sight */
+  mx_pattern_install(L, -1);
   /* bytecode is never loadable here; no reason to produce it */
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
@@ -247,7 +271,7 @@ void mx_sandbox_prepare(lua_State *L) {
 }
 
 static const char *const base_allowed[] = {
-    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal", "rawget",
+    "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget",
     "rawlen", "rawset", "select", "tonumber", "tostring", "type", "_VERSION",
     NULL};
 static const char *const libs_allowed[] = {"table", "string", "math", "utf8", "coroutine", NULL};
@@ -281,6 +305,9 @@ void mx_sandbox_push_env(lua_State *L) {
     lua_pop(L, 1);
     lua_setfield(L, env, *n);
   }
+  lua_getfield(L, g, "getmetatable");
+  lua_pushcclosure(L, safe_getmetatable, 1);
+  lua_setfield(L, env, "getmetatable");
   lua_getfield(L, g, "setmetatable");
   lua_pushcclosure(L, safe_setmetatable, 1);
   lua_setfield(L, env, "setmetatable");

@@ -1,10 +1,11 @@
 /* The schedule file: a Lua chunk returning { store =, outputs =, jobs = {...} }.
  *
- * It is evaluated in its own plain lua_State with only the base (minus file
- * and chunk loading), string, table, math and utf8 libraries, a memory cap and
- * an instruction cap: a schedule is configuration, so it may compute (loops
- * over regions, shared defaults) but cannot touch files, the OS or the merx
- * runtime. Every job is validated before anything runs, and errors name the
+ * It is evaluated in the script sandbox (lua/config.h: the globals of a
+ * `merx run` script without merx, the same allocator, hook and sticky stop)
+ * under SCHED_TIME_LIMIT and SCHED_MEMORY_MB: a schedule is configuration, so
+ * it may compute (loops over regions, shared defaults) but cannot touch
+ * files, the OS or the merx runtime, nor loop past the limit (pcall cannot
+ * catch the stop). Every job is validated before anything runs, and errors name the
  * file, the job (with the line where its name is written, when it can be
  * found) and the field. */
 #include <ctype.h>
@@ -16,45 +17,18 @@
 
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 
+#include "lua/config.h"
 #include "merx/schedule.h"
 #include "sched/internal.h"
 #include "store/store.h"
 #include "util/util.h"
 
-#define SCHED_MEMORY_CAP (64u << 20)
-#define SCHED_INSTRUCTION_CAP 50000000L
-
-typedef struct {
-  size_t used;
-} cap_alloc;
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  cap_alloc *c = ud;
-  size_t old = ptr ? osize : 0;
-  if (nsize == 0) {
-    c->used -= old;
-    free(ptr);
-    return NULL;
-  }
-  if (nsize > old && c->used + (nsize - old) > SCHED_MEMORY_CAP) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) c->used = c->used - old + nsize;
-  return p;
-}
-
-static void count_hook(lua_State *L, lua_Debug *ar) {
-  long *n = NULL;
-  lua_getfield(L, LUA_REGISTRYINDEX, "merx.sched.count");
-  n = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (n && (*n += 10000) > SCHED_INSTRUCTION_CAP) {
-    lua_getinfo(L, "Sl", ar);
-    luaL_error(L, "%s:%d: schedule file runs too long (more than %d instructions)",
-               ar->short_src, ar->currentline, (int)SCHED_INSTRUCTION_CAP);
-  }
-}
+/* Limits of the sandbox a schedule file is evaluated in: it is
+ * configuration, read at start and on every SIGHUP reload, so a few seconds
+ * is plenty, and a file that loops must not stall the daemon. */
+#define SCHED_TIME_LIMIT 3.0
+#define SCHED_MEMORY_MB 64
 
 /* Directory part of path ("" for a bare name), and join. */
 static char *dir_of(const char *path) {
@@ -581,66 +555,49 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   return rc;
 }
 
+typedef struct schedule_read {
+  load_ctx c;
+  mx_schedule *s;
+} schedule_read;
+
+static int read_value(lua_State *L, void *ctx, mx_error *err) {
+  schedule_read *r = ctx;
+  (void)err; /* r->c.err is the same */
+  return read_schedule(L, &r->c, r->s);
+}
+
 int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
   *out = NULL;
   char *src = NULL;
   size_t len = 0;
   int rc = mx_read_file(path, &src, &len, err);
   if (rc != MX_OK) return rc;
-  cap_alloc ca = {0};
-  lua_State *L = lua_newstate(capped_alloc, &ca);
-  if (!L) {
-    free(src);
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
-  }
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
-                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8},  {NULL, NULL}};
-  for (const luaL_Reg *l = libs; l->func; l++) {
-    luaL_requiref(L, l->name, l->func, 1);
-    lua_pop(L, 1);
-  }
-  static const char *const removed[] = {"dofile", "loadfile", "load", "require",
-                                        "collectgarbage", NULL};
-  for (int i = 0; removed[i]; i++) {
-    lua_pushnil(L);
-    lua_setglobal(L, removed[i]);
-  }
-  long count = 0;
-  lua_pushlightuserdata(L, &count);
-  lua_setfield(L, LUA_REGISTRYINDEX, "merx.sched.count");
-  lua_sethook(L, count_hook, LUA_MASKCOUNT, 10000);
-
-  char chunk[MX_ERROR_FILE_MAX + 2];
-  snprintf(chunk, sizeof chunk, "@%s", path);
   mx_schedule *s = calloc(1, sizeof *s);
-  if (!s) {
-    lua_close(L);
+  if (!s || !(s->path = mx_strdup(path))) {
+    free(s);
     free(src);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  s->path = mx_strdup(path);
-  if (luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK ||
-      lua_pcall(L, 0, 1, 0) != LUA_OK) {
+  schedule_read r = {{path, src, err, 0, NULL}, s};
+  mx_config_limits lim = {SCHED_TIME_LIMIT, SCHED_MEMORY_MB, "while loading the schedule file"};
+  rc = mx_config_eval(path, src, len, &lim, read_value, &r, err);
+  for (int i = 0; i < r.c.nenv; i++) free(r.c.env[i]);
+  free(r.c.env);
+  if (rc != MX_OK && err && err->file[0] == '\0') {
     /* Lua says "path:LINE: message"; keep the line, drop the repeated path. */
-    const char *m = lua_tostring(L, -1);
-    m = m ? m : "error";
+    char m[MX_ERROR_MESSAGE_MAX];
+    snprintf(m, sizeof m, "%s", err->message);
+    const char *msg = m;
     long line = 0;
     size_t pl = strlen(path);
     if (strncmp(m, path, pl) == 0 && m[pl] == ':') {
       char *end;
       line = strtol(m + pl + 1, &end, 10);
-      if (*end == ':') m = end + 1 + (end[1] == ' ');
-      else line = 0;
+      if (*end == ':') msg = end + 1 + (end[1] == ' ');
+      else line = 0, msg = m + pl + 1 + (m[pl + 1] == ' ');
     }
-    rc = mx_error_at(err, MX_EPARSE, path, line, 0, NULL, "%s", m);
-  } else {
-    load_ctx c = {path, src, err, 0, NULL};
-    rc = read_schedule(L, &c, s);
-    for (int i = 0; i < c.nenv; i++) free(c.env[i]);
-    free(c.env);
+    rc = mx_error_at(err, rc, path, line, 0, NULL, "%s", msg);
   }
-  lua_close(L);
   free(src);
   if (rc != MX_OK) {
     mx_schedule_free(s);

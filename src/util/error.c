@@ -1,9 +1,11 @@
-/* Error codes and the mx_error detail record. */
+/* Error codes, the mx_error detail record and cancellation checks. */
 #include "merx/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/util.h"
 
 const char *mx_strerror(int code) {
   switch (code) {
@@ -89,4 +91,13 @@ char *mx_error_format(const mx_error *err, char *buf, size_t size) {
   APPEND("%s", err->message[0] ? err->message : mx_strerror(err->code));
 #undef APPEND
   return buf;
+}
+
+int mx_cancel_check(const mx_cancel *c, const char *what, mx_error *err) {
+  if (!c) return MX_OK;
+  if (c->interrupt && *c->interrupt)
+    return mx_error_set(err, MX_EINTERRUPTED, "%s interrupted by a signal", what);
+  if (c->deadline > 0 && mx_now_seconds() > c->deadline)
+    return mx_error_set(err, MX_ELIMIT, "%s stopped: time limit reached", what);
+  return MX_OK;
 }

@@ -40,6 +40,14 @@ local g, err = load(bin)
 check(g == nil and tostring(err):find("binary", 1, true), "binary chunk refused")
 fails(function() return load("return 1", "x", "b") end, "only text chunks", "mode b refused")
 fails(function() return load("return 1", "x", "t", {}) end, "custom environment", "env refused")
+-- a reader function without a chunk name, as stock Lua accepts it
+do
+  local parts, i = { "return ", "40 + 2" }, 0
+  local r, rerr = load(function() i = i + 1; return parts[i] end)
+  check(r and r() == 42, "load(reader) without a chunk name: " .. tostring(rerr))
+  local r2 = load(function() return nil end, "named")
+  check(r2 and r2() == nil, "load(reader, name)")
+end
 
 -- a script's own globals live in its environment only
 leaked = 1

@@ -51,6 +51,14 @@ static int bt_worker(void *vctx, int t, int nthreads) {
     int stop = c->failed;
     pthread_mutex_unlock(&c->lock);
     if (stop || i >= c->s->count) break;
+    mx_error ce;
+    if (mx_cancel_check(o->fc.cancel, "backtest", &ce) != MX_OK) {
+      pthread_mutex_lock(&c->lock);
+      if (!c->failed) c->err = ce;
+      c->failed = 1;
+      pthread_mutex_unlock(&c->lock);
+      break;
+    }
     acc *a = &c->per_series[i];
     const double *y = c->s->values[i];
     size_t n = c->s->len[i];

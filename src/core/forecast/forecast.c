@@ -389,11 +389,14 @@ static int batch_worker(void *vctx, int t, int nthreads) {
     if (stop || i >= c->s->count) break;
     mx_error e;
     mx_error_clear(&e);
-    int rc = mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
+    int cancelled = mx_cancel_check(c->opt->cancel, "forecast", &e) != MX_OK;
+    int rc = cancelled ? e.code
+                       : mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
     pthread_mutex_lock(&c->lock);
     if (rc != MX_OK && !c->failed) {
       c->failed = 1;
-      mx_error_set(&c->err, rc, "series '%s': %s", c->s->ids[i], e.message);
+      if (cancelled) c->err = e;
+      else mx_error_set(&c->err, rc, "series '%s': %s", c->s->ids[i], e.message);
     }
     c->done++;
     if (c->progress) c->progress(c->pctx, c->done, c->s->count);
