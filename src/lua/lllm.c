@@ -379,10 +379,9 @@ static int l_post_json(lua_State *L) {
     else mx_error_set(&err, MX_EINVAL, "merx.http.post_json: host '%s' is not in the run's allow_hosts", host);
     raise_err(L, &err);
   }
-  /* Idempotency-Key "RUN_ID.N": N counts this run's post_json calls from 1
-   * (dry runs count too), so the same call of a rerun from the same state
-   * cannot be confused with another call, and a receiver that saw the key
-   * once can drop a second delivery. */
+  /* Idempotency-Key "RUN_ID.N", N counting this run's post_json calls from
+   * 1: unique per call, so a receiver that saw a key can drop a second
+   * delivery of it. (merx.so has no run id and sends no key.) */
   mx_run *run = mx_lua_run(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
   lua_Integer calls = lua_tointeger(L, -1) + 1;

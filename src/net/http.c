@@ -150,14 +150,6 @@ int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out, mx_er
   /* Connections live in the multi handle's pool, so every request of this
    * client may reuse any open connection; keep a few per host. */
   curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->n_easy);
-  for (int i = 0; i < cfg->n_credentials; i++) {
-    int listed = 0;
-    for (int h = 0; h < cfg->n_allow_hosts; h++)
-      listed |= strcasecmp(cfg->allow_hosts[h], cfg->credentials[i].host) == 0;
-    if (!listed)
-      return mx_error_set(err, MX_EINVAL, "webhook_credentials: host '%s' is not in allow_hosts",
-                          cfg->credentials[i].host);
-  }
   if (cfg->key_env[0]) {
     const char *k = getenv(cfg->key_env);
     size_t n = strlen(k) + 32;

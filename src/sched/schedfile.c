@@ -411,18 +411,14 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
       return mx_error_set(c->err, MX_ENOMEM, "out of memory");
     j->nenv++;
   }
+  char bad[256];
   lua_getfield(L, -1, "env");
-  if (!lua_isnil(L, -1)) {
-    char bad[256];
-    rc = read_env_names(L, &j->env, &j->nenv, bad, sizeof bad);
-    lua_pop(L, 1);
-    if (rc == MX_ENOMEM) return mx_error_set(c->err, rc, "out of memory");
-    if (rc)
-      return job_error(c, j->name, idx, "env", rc,
-                       "'env' must list environment variable names; '%s' is not one", bad);
-    return MX_OK;
-  }
+  rc = lua_isnil(L, -1) ? MX_OK : read_env_names(L, &j->env, &j->nenv, bad, sizeof bad);
   lua_pop(L, 1);
+  if (rc == MX_ENOMEM) return mx_error_set(c->err, rc, "out of memory");
+  if (rc)
+    return job_error(c, j->name, idx, "env", rc,
+                     "'env' must list environment variable names; '%s' is not one", bad);
   return MX_OK;
 }
 
@@ -485,18 +481,14 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
                          "unknown key '%s' (known: store, outputs, jobs, env)", kb);
     }
   }
+  char bad[256];
   lua_getfield(L, -1, "env");
-  if (!lua_isnil(L, -1)) {
-    char bad[256];
-    int erc = read_env_names(L, &c->env, &c->nenv, bad, sizeof bad);
-    lua_pop(L, 1);
-    if (erc == MX_ENOMEM) return mx_error_set(c->err, erc, "out of memory");
-    if (erc)
-      return mx_error_at(c->err, erc, c->path, 0, 0, "env",
-                         "'env' must list environment variable names; '%s' is not one", bad);
-  } else {
-    lua_pop(L, 1);
-  }
+  int erc = lua_isnil(L, -1) ? MX_OK : read_env_names(L, &c->env, &c->nenv, bad, sizeof bad);
+  lua_pop(L, 1);
+  if (erc == MX_ENOMEM) return mx_error_set(c->err, erc, "out of memory");
+  if (erc)
+    return mx_error_at(c->err, erc, c->path, 0, 0, "env",
+                       "'env' must list environment variable names; '%s' is not one", bad);
   char *dir = dir_of(c->path);
   if (!dir) return mx_error_set(c->err, MX_ENOMEM, "out of memory");
   int rc = MX_OK;

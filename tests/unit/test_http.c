@@ -445,15 +445,46 @@ static void test_post_json_allow_list(void **state) {
   mx_http_client_free(cl);
 }
 
-/* Hook requests the server received with this prefix. */
-static int hook_requests(const char *prefix) {
-  json_t *s = stats();
-  json_t *hr = json_object_get(s, "hook_requests"), *h;
+/* Hook requests the server received with this prefix: how many, and the
+ * last one (*last, valid until *st is decref'd; *st may be NULL to skip). */
+static int hook_requests_at(const char *prefix, json_t **st, json_t **last) {
+  json_t *s = stats(), *h;
   size_t i;
   int n = 0;
-  json_array_foreach(hr, i, h) n += strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0;
-  json_decref(s);
+  json_array_foreach(json_object_get(s, "hook_requests"), i, h) {
+    if (strcmp(json_string_value(json_object_get(h, "prefix")), prefix) != 0) continue;
+    n++;
+    if (last) *last = h;
+  }
+  if (st) *st = s;
+  else json_decref(s);
   return n;
+}
+static int hook_requests(const char *prefix) { return hook_requests_at(prefix, NULL, NULL); }
+
+/* The last hook request with this prefix (caller decrefs *st). */
+static json_t *last_hook(const char *prefix, json_t **st) {
+  json_t *h = NULL;
+  hook_requests_at(prefix, st, &h);
+  assert_non_null(h);
+  return h;
+}
+
+/* A client of c that may call webhooks on 127.0.0.1. */
+static mx_http_client *hook_client(mx_http_config *c) {
+  snprintf(c->allow_hosts[c->n_allow_hosts++], sizeof c->allow_hosts[0], "127.0.0.1");
+  mx_http_client *cl;
+  mx_error err;
+  if (mx_http_client_create(c, &cl, &err) != MX_OK) fail_msg("%s", err.message);
+  return cl;
+}
+
+/* POST body to the fake server's /PREFIX/hook (port 0: the server's). */
+static int post_hook(mx_http_client *cl, int port, const char *prefix, const char *body,
+                     const char *key, long *status, mx_error *err) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/%s/hook", port ? port : srv.port, prefix);
+  return mx_http_post_json(cl, url, body, key, status, NULL, err);
 }
 
 /* #14.5: a webhook that may have reached the receiver is never sent again
@@ -464,39 +495,21 @@ static void test_webhook_not_resent(void **state) {
   mx_http_config c = cfg_for("ok");
   c.timeout = 1;
   c.max_retries = 2;
-  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
-  mx_http_client *cl;
+  mx_http_client *cl = hook_client(&c);
   mx_error err;
-  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
-  char url[128];
   long status;
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/w1-slow3/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{\"sku\":\"85123A\"}", "run-1.1", &status, NULL, &err), MX_ENET);
+  assert_int_equal(post_hook(cl, 0, "w1-slow3", "{\"sku\":\"85123A\"}", "run-1.1", &status, &err), MX_ENET);
   assert_non_null(strstr(err.message, "after 1 attempt"));
+  json_t *st, *last = last_hook("w1-slow3", &st);
   assert_int_equal(hook_requests("w1-slow3"), 1);
-  json_t *st = stats();
-  json_t *hr = json_object_get(st, "hook_requests");
-  json_t *last = json_array_get(hr, json_array_size(hr) - 1);
   assert_string_equal(json_string_value(json_object_get(last, "idempotency_key")), "run-1.1");
   json_decref(st);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/w2-500x1/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_int_equal(post_hook(cl, 0, "w2-500x1", "{}", NULL, &status, &err), MX_ENET);
   assert_int_equal(status, 500);
   assert_int_equal(hook_requests("w2-500x1"), 1);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/w3/hook", closed_port());
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_int_equal(post_hook(cl, closed_port(), "w3", "{}", NULL, &status, &err), MX_ENET);
   assert_non_null(strstr(err.message, "after 3 attempts"));
   mx_http_client_free(cl);
-}
-
-/* The last hook request with this prefix (caller decrefs the returned stats). */
-static json_t *last_hook(const char *prefix, json_t **st) {
-  *st = stats();
-  json_t *hr = json_object_get(*st, "hook_requests"), *h, *found = NULL;
-  size_t i;
-  json_array_foreach(hr, i, h) if (strcmp(json_string_value(json_object_get(h, "prefix")), prefix) == 0) found = h;
-  assert_non_null(found);
-  return found;
 }
 
 /* #14.11: the LLM key went to every allow-listed webhook host. */
@@ -505,14 +518,10 @@ static void test_webhook_gets_no_llm_key(void **state) {
   setenv("FAKE_LLM_KEY_T", "sk-llm-key-0001", 1);
   mx_http_config c = cfg_for("ok");
   strcpy(c.key_env, "FAKE_LLM_KEY_T");
-  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
-  mx_http_client *cl;
+  mx_http_client *cl = hook_client(&c);
   mx_error err;
-  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
-  char url[128];
   long status;
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/k1/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  assert_int_equal(post_hook(cl, 0, "k1", "{}", NULL, &status, &err), MX_OK);
   json_t *st, *h = last_hook("k1", &st);
   assert_true(json_is_null(json_object_get(h, "authorization")));
   json_decref(st);
@@ -539,8 +548,7 @@ static void test_webhook_credentials(void **state) {
   assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
   char url[128];
   long status;
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/k2/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_OK);
+  assert_int_equal(post_hook(cl, 0, "k2", "{}", NULL, &status, &err), MX_OK);
   json_t *st, *h = last_hook("k2", &st);
   assert_true(json_is_null(json_object_get(h, "authorization")));
   assert_string_equal(json_string_value(json_object_get(h, "x_hook_token")), "hook-token-42");
@@ -553,8 +561,7 @@ static void test_webhook_credentials(void **state) {
   json_decref(st);
   /* An unset credential variable is an error naming it, nothing is sent. */
   unsetenv("HOOK_TOKEN_T");
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/k4/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINVAL);
+  assert_int_equal(post_hook(cl, 0, "k4", "{}", NULL, &status, &err), MX_EINVAL);
   assert_non_null(strstr(err.message, "HOOK_TOKEN_T"));
   assert_int_equal(hook_requests("k4"), 0);
   mx_http_client_free(cl);
@@ -605,15 +612,11 @@ static void test_echoed_key_redacted(void **state) {
   /* a webhook credential echoed back */
   setenv("HOOK_TOKEN2_T", "hooksecretzz9", 1);
   c = cfg_for("ok");
-  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
   mx_http_credential cr = {"127.0.0.1", "Authorization", "Token", "HOOK_TOKEN2_T"};
   c.credentials[c.n_credentials++] = cr;
-  mx_http_client *cl;
-  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
-  char url[128];
+  mx_http_client *cl = hook_client(&c);
   long status;
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/h-echo/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_ENET);
+  assert_int_equal(post_hook(cl, 0, "h-echo", "{}", NULL, &status, &err), MX_ENET);
   assert_non_null(strstr(err.message, "HTTP 401"));
   assert_non_null(strstr(err.message, "Token [redacted]"));
   assert_null(strstr(err.message, "hooksecretzz9"));
@@ -689,13 +692,10 @@ static void test_caller_limits(void **state) {
   assert_non_null(strstr(err.message, "time limit"));
   mx_http_client_free(cl);
   c = cfg_for("l2-slow3");
-  strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
-  assert_int_equal(mx_http_client_create(&c, &cl, &err), MX_OK);
+  cl = hook_client(&c);
   mx_http_client_set_limit(cl, 0, stop_after_polls, NULL);
-  char url[128];
   long status;
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/l2-slow3/hook", srv.port);
-  assert_int_equal(mx_http_post_json(cl, url, "{}", NULL, &status, NULL, &err), MX_EINTERRUPTED);
+  assert_int_equal(post_hook(cl, 0, "l2-slow3", "{}", NULL, &status, &err), MX_EINTERRUPTED);
   assert_non_null(strstr(err.message, "interrupted"));
   assert_true(polls > 3);
   mx_http_client_free(cl);
