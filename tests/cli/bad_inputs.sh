@@ -109,3 +109,13 @@ printf 'garbage-garbage-garbage-garbage-garbage' | dd of=bad.csv.gz bs=1 seek=20
 expect_exit 1 "$MERX" data stats --data bad.csv.gz --columns "$COLS"
 expect_contains err.txt "bad.csv.gz:"; expect_contains err.txt "corrupt compressed"
 if grep -q '<fd:' err.txt; then echo "FAIL: zlib's <fd:N> instead of the file"; cat err.txt; exit 1; fi
+# a full disk (a 1 MB tmpfs in a private mount namespace, where this machine allows one):
+# the .npy write names its file and the cause, and nothing of the index is published
+mkdir small
+if unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs "$0"' small 2>/dev/null; then
+  expect_exit 1 unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs small && exec "$0" "$@"' \
+    "$MERX" embed --data "$PR" "${EC[@]}" --out small/e.npy
+  expect_contains err.txt "small/e.npy: "; expect_contains err.txt "No space left on device"
+else
+  echo "note: no private tmpfs here; the full-disk case is covered by the file-size limit above" >&2
+fi
