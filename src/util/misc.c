@@ -229,6 +229,12 @@ char *mx_strndup(const char *s, size_t n) {
   return p;
 }
 
+/* zlib prefixes its messages with the path, which the error names already. */
+static const char *without_path(const char *msg, const char *path) {
+  size_t n = strlen(path);
+  return strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err) {
   *data = NULL;
   if (len) *len = 0;
@@ -257,9 +263,12 @@ int mx_read_file(const char *path, char **data, size_t *len, mx_error *err) {
     }
     int r = gzread(gz, buf + n, (unsigned)(cap - n));
     if (r < 0) {
-      int ez;
+      int e = errno, ez;
       const char *msg = gzerror(gz, &ez);
-      int rc = mx_error_at(err, MX_EIO, path, 0, 0, NULL, "read failed: %s", msg);
+      msg = without_path(msg, path);
+      int rc = ez == Z_ERRNO
+                   ? mx_error_at(err, MX_EIO, path, 0, 0, NULL, "read failed: %s", strerror(e))
+                   : mx_error_at(err, MX_EIO, path, 0, 0, NULL, "corrupt compressed file (%s)", msg);
       free(buf);
       gzclose(gz);
       return rc;
@@ -268,7 +277,7 @@ int mx_read_file(const char *path, char **data, size_t *len, mx_error *err) {
     n += (size_t)r;
   }
   int ez = 0;
-  const char *zmsg = gzerror(gz, &ez);
+  const char *zmsg = without_path(gzerror(gz, &ez), path);
   if (ez != Z_OK && ez != Z_BUF_ERROR ? 1 : (ez == Z_BUF_ERROR)) {
     int rc = mx_error_at(err, MX_EIO, path, 0, 0, NULL, "truncated or corrupt compressed file: %s",
                          zmsg);

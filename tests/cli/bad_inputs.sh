@@ -119,3 +119,6 @@ if unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs "$0"' small 2>/dev/null; th
 else
   echo "note: no private tmpfs here; the full-disk case is covered by the file-size limit above" >&2
 fi
+expect_exit 1 "$MERX" model import --user-factors bad.csv.gz --item-factors bad.csv.gz \
+  --user-ids exp/user_ids.txt --item-ids exp/item_ids.txt --out imp.mxm
+expect_contains err.txt "bad.csv.gz: corrupt compressed file ("
