@@ -96,9 +96,10 @@ static void test_write_failure_keeps_old(void **s) {
   assert_non_null(strstr(err.message, "File too large")); /* the cause, not "stream error" */
 }
 
-/* A writer killed before its rename leaves ".NAME.tmp.PID.XXXXXX"; the next
- * writer of NAME removes it once PID is gone, and leaves a live writer's
- * temporary (pid 1 always exists) and other targets' temporaries alone. */
+/* A writer killed before its rename leaves ".NAME.tmp.PID.XXXXXX" (or, killed
+ * inside mx_atomic_publish, its backup ".NAME.tmp.PID.XXXXXX.bak"); the next
+ * writer of NAME removes them once PID is gone, and leaves a live writer's
+ * files (pid 1 always exists) and other targets' temporaries alone. */
 static void test_stale_temporaries_removed(void **s) {
   (void)s;
   pid_t child = fork();
@@ -112,6 +113,11 @@ static void test_stale_temporaries_removed(void **s) {
   char *keep_dead = mx_strdup(tu_write(dead, "partial"));
   char *keep_live = mx_strdup(tu_write(live, "partial"));
   char *keep_other = mx_strdup(tu_write(other, "partial"));
+  char dead_bak[80], live_bak[80];
+  snprintf(dead_bak, sizeof dead_bak, "%s.bak", dead);
+  snprintf(live_bak, sizeof live_bak, "%s.bak", live);
+  char *keep_dead_bak = mx_strdup(tu_write(dead_bak, "old target"));
+  char *keep_live_bak = mx_strdup(tu_write(live_bak, "old target"));
   const char *p = tu_write("st.csv", "old\n");
   mx_atomic_file af;
   mx_error err;
@@ -123,8 +129,13 @@ static void test_stale_temporaries_removed(void **s) {
   assert_int_not_equal(stat(keep_dead, &st), 0);
   assert_int_equal(stat(keep_live, &st), 0);
   assert_int_equal(stat(keep_other, &st), 0);
+  assert_int_not_equal(stat(keep_dead_bak, &st), 0);
+  assert_int_equal(stat(keep_live_bak, &st), 0);
   unlink(keep_live);
   unlink(keep_other);
+  unlink(keep_live_bak);
+  free(keep_dead_bak);
+  free(keep_live_bak);
   free(keep_dead);
   free(keep_live);
   free(keep_other);
