@@ -60,6 +60,21 @@ static int unknown_option(const char *cmd, const char *spec, const char *arg, co
                       n == 1 ? "-" : "--", (int)n, near);
 }
 
+int mx_cli_unknown_subcommand(const char *cmd, const char *sub, const char *known) {
+  size_t n;
+  const char *near = mx_closest_word(sub, strlen(sub), known, &n);
+  if (near)
+    return mx_cli_usage(cmd, "unknown subcommand '%s' (did you mean '%.*s'?)", sub, (int)n, near);
+  char list[256];
+  size_t k = 0;
+  for (const char *p = known; *p && k + 3 < sizeof list; p++) {
+    if (*p == ' ') list[k++] = ',';
+    list[k++] = *p;
+  }
+  list[k] = '\0';
+  return mx_cli_usage(cmd, "unknown subcommand '%s' (known: %s)", sub, list);
+}
+
 int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char **argv, int first) {
   memset(a, 0, sizeof *a);
   a->cmd = cmd;
