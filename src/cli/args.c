@@ -66,13 +66,8 @@ int mx_cli_unknown_subcommand(const char *cmd, const char *sub, const char *know
   if (near)
     return mx_cli_usage(cmd, "unknown subcommand '%s' (did you mean '%.*s'?)", sub, (int)n, near);
   char list[256];
-  size_t k = 0;
-  for (const char *p = known; *p && k + 3 < sizeof list; p++) {
-    if (*p == ' ') list[k++] = ',';
-    list[k++] = *p;
-  }
-  list[k] = '\0';
-  return mx_cli_usage(cmd, "unknown subcommand '%s' (known: %s)", sub, list);
+  return mx_cli_usage(cmd, "unknown subcommand '%s' (known: %s)", sub,
+                      mx_words_join(known, list, sizeof list));
 }
 
 int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char **argv, int first) {
