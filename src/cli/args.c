@@ -60,6 +60,16 @@ static int unknown_option(const char *cmd, const char *spec, const char *arg, co
                       n == 1 ? "-" : "--", (int)n, near);
 }
 
+int mx_cli_unknown_subcommand(const char *cmd, const char *sub, const char *known) {
+  size_t n;
+  const char *near = mx_closest_word(sub, strlen(sub), known, &n);
+  if (near)
+    return mx_cli_usage(cmd, "unknown subcommand '%s' (did you mean '%.*s'?)", sub, (int)n, near);
+  char list[256];
+  return mx_cli_usage(cmd, "unknown subcommand '%s' (known: %s)", sub,
+                      mx_words_join(known, list, sizeof list));
+}
+
 int mx_args_parse(mx_args *a, const char *cmd, const char *spec, int argc, char **argv, int first) {
   memset(a, 0, sizeof *a);
   a->cmd = cmd;

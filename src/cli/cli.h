@@ -47,6 +47,9 @@ int mx_cli_help(const mx_args *a, const char *usage);
 /* Print "merx CMD: <file:line:col: field 'f': message>" and return MX_EXIT_FAIL
  * (MX_EXIT_USAGE for MX_EINVAL raised by option checks is the caller's choice). */
 int mx_cli_fail(const char *cmd, const mx_error *err);
+/* "merx CMD: unknown subcommand 'SUB' (did you mean 'x'?)" or "(known: a, b)";
+ * known: the subcommands, space-separated. Returns MX_EXIT_USAGE. */
+int mx_cli_unknown_subcommand(const char *cmd, const char *sub, const char *known);
 /* printf-style usage error; returns MX_EXIT_USAGE. */
 int mx_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -286,6 +286,5 @@ int mx_cmd_coldstart(int argc, char **argv) {
   }
   if (strcmp(argv[2], "map") == 0) return cold_map(argc, argv);
   if (strcmp(argv[2], "eval") == 0) return cold_eval(argc, argv);
-  fprintf(stderr, "merx coldstart: unknown subcommand '%s' (known: map, eval)\n", argv[2]);
-  return MX_EXIT_USAGE;
+  return mx_cli_unknown_subcommand("coldstart", argv[2], "map eval");
 }

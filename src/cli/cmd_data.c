@@ -145,6 +145,5 @@ int mx_cmd_data(int argc, char **argv) {
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (strcmp(argv[2], "stats") == 0) return data_stats(argc, argv);
-  fprintf(stderr, "merx data: unknown subcommand '%s' (known: stats)\n", argv[2]);
-  return MX_EXIT_USAGE;
+  return mx_cli_unknown_subcommand("data", argv[2], "stats");
 }

@@ -345,6 +345,5 @@ int mx_cmd_model(int argc, char **argv) {
   if (!strcmp(argv[2], "info")) return model_info(argc, argv);
   if (!strcmp(argv[2], "export")) return model_export(argc, argv);
   if (!strcmp(argv[2], "import")) return model_import(argc, argv);
-  fprintf(stderr, "merx model: unknown subcommand '%s' (known: info, export, import)\n", argv[2]);
-  return MX_EXIT_USAGE;
+  return mx_cli_unknown_subcommand("model", argv[2], "info export import");
 }

@@ -91,17 +91,8 @@ static void check_options(lua_State *L, int idx, const char *fn, const char *kno
     if (near)
       error_skip(L, skip, "%s: unknown option '%s' (did you mean '%.*s'?)", fn, key, (int)n, near);
     char list[1024];
-    size_t k = 0;
-    for (const char *p = known; *p && k + 3 < sizeof list; p++) {
-      if (*p == ' ') {
-        while (p[1] == ' ') p++;
-        if (!p[1]) break;
-        list[k++] = ',';
-      }
-      list[k++] = *p;
-    }
-    list[k] = '\0';
-    error_skip(L, skip, "%s: unknown option '%s' (options: %s)", fn, key, list);
+    error_skip(L, skip, "%s: unknown option '%s' (options: %s)", fn, key,
+               mx_words_join(known, list, sizeof list));
   }
 }
 

@@ -27,6 +27,27 @@ static size_t osa_distance(const char *a, size_t na, const char *b, size_t nb) {
   return d[na][nb];
 }
 
+char *mx_words_join(const char *words, char *buf, size_t size) {
+  size_t k = 0;
+  if (size == 0) return buf;
+  for (const char *p = words; *p;) {
+    while (*p == ' ') p++;
+    const char *s = p;
+    while (*p && *p != ' ') p++;
+    size_t n = (size_t)(p - s);
+    if (n == 0) break;
+    if (k > 0 && k + 2 < size) {
+      memcpy(buf + k, ", ", 2);
+      k += 2;
+    }
+    if (k + n >= size) n = size - 1 - k;
+    memcpy(buf + k, s, n);
+    k += n;
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
 const char *mx_closest_word(const char *word, size_t len, const char *words, size_t *out_len) {
   const char *best = NULL;
   size_t best_len = 0, best_dist = (size_t)-1;

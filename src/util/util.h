@@ -170,6 +170,8 @@ char *mx_strndup(const char *s, size_t n);
  * it is written). *out_len (may be NULL) receives the length of the result,
  * which points into words. */
 const char *mx_closest_word(const char *word, size_t len, const char *words, size_t *out_len);
+/* "a, b, c" from the space-separated "a b c" into buf (truncated to size). Returns buf. */
+char *mx_words_join(const char *words, char *buf, size_t size);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
 

@@ -28,6 +28,11 @@ expect_contains err.txt "no --algo given: mf"
 expect_exit 0 "$MERX" train --data events.csv --columns "$EV" --algo bpr --factors 4 --epochs 1 --out b.mxm --json
 expect_contains out.txt '"algo":"bpr"'
 if grep -q "no --algo" err.txt; then echo "FAIL: note printed with --algo"; exit 1; fi
+# an event without a weight is bad input, named by file, line and field
+expect_exit 1 "$MERX" train --data events.csv --columns "$EV" --event-weights view=1,cart=2 --out bad.mxm
+expect_contains err.txt "field 'event': unknown event type 'purchase' (weights are given for: view, cart)"
+grep -q "events.csv:[0-9]*:3: " err.txt || { echo "FAIL: no file:line:column"; cat err.txt; exit 1; }
+test ! -e bad.mxm
 
 # event_weights in Lua, table or string form, train the model the CLI trains
 # with --event-weights (same parser, same data, same seed, one thread)

@@ -44,3 +44,12 @@ expect_contains err.txt "did you mean '--horizon'?"
 # a misspelt command is answered the same way
 expect_exit 2 "$MERX" trian --data x
 expect_contains err.txt "unknown command 'trian' (did you mean 'train'?)"
+# and so is a misspelt subcommand
+expect_exit 2 "$MERX" model inpsect --model x.mxm
+expect_contains err.txt "merx model: unknown subcommand 'inpsect' (known: info, export, import)"
+expect_exit 2 "$MERX" model exprot --model x.mxm
+expect_contains err.txt "merx model: unknown subcommand 'exprot' (did you mean 'export'?)"
+expect_exit 2 "$MERX" data stast --data x.csv
+expect_contains err.txt "did you mean 'stats'?"
+expect_exit 2 "$MERX" coldstart evl
+expect_contains err.txt "did you mean 'eval'?"
