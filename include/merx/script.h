@@ -6,8 +6,9 @@
  * merx.emit() and files it writes with merx.data.write() are committed only
  * when the script returns without error: one CSV (and/or JSONL) file per kind
  * in out_dir, written atomically, and rows in the SQLite decision log (the
- * store's ledger with a store), in one transaction: all of them or none. On an error, a stop (timeout, memory, signal) or a dry run,
- * nothing is committed. */
+ * store's ledger with a store), in one transaction: all of them or none. On
+ * an error, a stop (timeout, memory, signal) or a dry run, nothing is
+ * committed. */
 #ifndef MERX_SCRIPT_H
 #define MERX_SCRIPT_H
 

@@ -52,8 +52,8 @@ static void on_signal(int sig) {
 int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
-                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= "
-                         "shard= solve= shards= duals= data*",
+                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= "
+                         "memory= now= shard= solve= shards= duals= data*",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;

@@ -56,31 +56,34 @@ cmp a/offer.csv offer.before
 [ ! -e a/extra.csv ]
 [ "$(rows a/decisions.db)" = 1 ]
 ls -A a | grep -q '\.tmp\.' && { ls -A a; exit 1; }
-# a reader inside a transaction does not block the commit (WAL)
+# a reader inside a transaction does not block the commit (WAL); the lock
+# holders are python3 processes (stopped by PID) that signal when they hold it
+hold() {  # hold DB SQL: run SQL, keep the transaction open until killed
+  python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+for q in sys.argv[2].split(";"):
+    if q.strip(): c.execute(q).fetchall()
+open(sys.argv[3], "w").close()
+time.sleep(60)' "$1" "$2" "$3" &
+  holder=$!
+  for i in $(seq 100); do [ -e "$3" ] && break; sleep 0.1; done
+  [ -e "$3" ] || { echo "lock holder did not start"; exit 1; }
+}
 sqlite3 a/decisions.db 'pragma journal_mode' | grep -qx wal
-( echo 'BEGIN; SELECT count(*) FROM decisions;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
-reader=$!
-sleep 0.5
+hold a/decisions.db 'BEGIN; SELECT count(*) FROM decisions' reading
 expect_exit 0 "$MERX" run two.lua --out a --busy-timeout 1
 [ "$(rows a/decisions.db)" = 2 ]
-kill "$reader" 2>/dev/null || true
-wait "$reader" 2>/dev/null || true
+kill "$holder"; wait "$holder" 2>/dev/null || true
 # a writer holding the lock past the busy timeout: the error says what and
 # how long, and nothing is committed
 cp a/offer.csv offer.before
-( echo 'BEGIN EXCLUSIVE;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
-locker=$!
-for i in $(seq 50); do
-  sqlite3 -cmd '.timeout 0' a/decisions.db 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1 || break
-  sleep 0.1
-done
+hold a/decisions.db 'BEGIN EXCLUSIVE' locked
 expect_exit 1 "$MERX" run ok.lua --out a --busy-timeout 1
 expect_contains err.txt "decisions.db"
 expect_contains err.txt "locked"
 expect_contains err.txt "1 s"
 cmp a/offer.csv offer.before
-kill "$locker" 2>/dev/null || true
-wait "$locker" 2>/dev/null || true
+kill "$holder"; wait "$holder" 2>/dev/null || true
 [ "$(rows a/decisions.db)" = 2 ]
 expect_exit 2 "$MERX" run ok.lua --out a --busy-timeout -1
 
