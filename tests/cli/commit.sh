@@ -116,3 +116,25 @@ expect_exit 1 "$MERX" run nul_reason.lua --out n
 expect_contains err.txt "nul_reason.lua:1:"
 expect_contains err.txt "NUL"
 [ ! -e n ]
+
+# ---- a decision log written before the schema was versioned: read as is
+# (write-protected), upgraded in place by the next commit (rows kept)
+sqlite3 old.db "CREATE TABLE decisions(id INTEGER PRIMARY KEY, run_id TEXT NOT NULL,
+  script TEXT NOT NULL, script_hash TEXT NOT NULL, params TEXT NOT NULL, time TEXT NOT NULL,
+  committed_at TEXT NOT NULL, kind TEXT NOT NULL, user TEXT, record TEXT NOT NULL,
+  reason TEXT NOT NULL);
+  INSERT INTO decisions VALUES(1,'r0','x.lua','00','{}','2011-12-01T00:00:00Z',
+  '2011-12-01T00:00:00Z','offer','u1','{}','old reason');"
+chmod 444 old.db
+expect_exit 0 "$MERX" explain --log old.db --user u1
+expect_contains out.txt "old reason"
+chmod 644 old.db
+expect_exit 0 "$MERX" run ok.lua --out up --log old.db
+[ "$(sqlite3 old.db 'pragma user_version; select count(*) from decisions; select count(*) from commits')" = "$(printf '1\n2\n1')" ]
+expect_exit 0 "$MERX" explain --log old.db --user u1 --json
+expect_contains out.txt '"lineage":null'
+expect_contains out.txt '"lineage":{"merx_version"'
+# a .logs folder above --out is the user's own
+mkdir -p home/.logs
+expect_exit 0 "$MERX" run clobber.lua --out home/.logs/o --set target=fine.csv
+[ -f home/.logs/o/fine.csv ]
