@@ -412,6 +412,14 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       goto done;
     }
     if ((rc = mx_alloc_duals_load(opt->duals_path, run->duals, err)) != MX_OK) goto done;
+    /* the prices shape every decision: part of the run's lineage */
+    char *real = realpath(opt->duals_path, NULL);
+    int noted = real ? mx_run_note_input(run, real) : 0;
+    free(real);
+    if (noted != 0) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
   }
   run->busy_timeout = opt->busy_timeout;
   if (opt->store_dir) {

@@ -50,6 +50,13 @@ expect_exit 0 "$MERX" run mdir/use_model.lua --store st --out n4
 expect_exit 0 "$MERX" explain --store st --user model-user
 expect_contains out.txt "$(sha256sum m.mxm | cut -d' ' -f1)"
 
+# the prices of --duals are in the lineage too
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --solve duals.txt --shards 2
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --shard 0/2 --duals duals.txt \
+  --store dstore --out d0
+expect_exit 0 "$MERX" explain --store dstore --user "$(users d0/offer.csv | head -1)" --json
+expect_contains out.txt "\"sha256\":\"$(sha256sum duals.txt | cut -d' ' -f1)\""
+
 # ---- #15.1 under the scheduler: examples/campaign_schedule.lua (store =
 # "store") on two nights; the contact cap holds across slots
 cp -r "$EX" ex
