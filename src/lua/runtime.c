@@ -428,8 +428,9 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       rc = mx_error_set(err, MX_EINVAL, "give a store or a decision log, not both");
       goto done;
     }
-    if ((rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
-    run->store_dir = realpath(opt->store_dir, NULL);
+    /* a dry run reads the ledger (merx.history) but creates nothing */
+    if (!opt->dry_run && (rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
+    run->store_dir = absolute(opt->store_dir);
     run->log_path = run->store_dir ? mx_store_ledger_path(run->store_dir) : NULL;
     if (!run->log_path) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");

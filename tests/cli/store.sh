@@ -20,6 +20,11 @@ n1=$(users n1/offer.csv | wc -l)
 MERX_STORE=st expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-12 --out n3
 [ -z "$(comm -12 <(users n1/offer.csv) <(users n3/offer.csv))" ]
 expect_exit 2 "$MERX" run "$EX/spring_campaign.lua" --store st --log x.db
+# a dry run reads the store (night 1 is skipped) and creates nothing
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-11 --store st --dry-run
+[ -z "$(comm -12 <(users n1/offer.csv) <(grep -v '^#' out.txt | grep , | users /dev/stdin))" ]
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-11 --store nostore --dry-run
+[ ! -e nostore ]
 # the store folder never holds a run's outputs
 expect_exit 1 "$MERX" run "$EX/spring_campaign.lua" --store st --out st/out
 expect_contains err.txt "store"
