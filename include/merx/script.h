@@ -6,8 +6,9 @@
  * merx.emit() and files it writes with merx.data.write() are committed only
  * when the script returns without error: one CSV (and/or JSONL) file per kind
  * in out_dir, written atomically, and rows in the SQLite decision log (the
- * store's ledger with a store), in one transaction: all of them or none. On an error, a stop (timeout, memory, signal) or a dry run,
- * nothing is committed. */
+ * store's ledger with a store), in one transaction: all of them or none. On
+ * an error, a stop (timeout, memory, signal) or a dry run, nothing is
+ * committed. */
 #ifndef MERX_SCRIPT_H
 #define MERX_SCRIPT_H
 
@@ -31,7 +32,7 @@ typedef struct mx_script_options {
   const char *log_path; /* SQLite decision log; NULL: OUT/decisions.db; "": no log */
   const char *store_dir; /* store folder (its ledger replaces log_path, which must
                             then be NULL); NULL: none */
-  double busy_timeout;  /* seconds the commit waits for the ledger's lock; <= 0: 10 */
+  double busy_timeout;  /* seconds the commit waits for the ledger's lock; <= 0: 60 */
   double timeout;       /* seconds of wall time; <= 0: no limit (default 300) */
   size_t memory_mb;     /* Lua + staged plan memory; 0: no limit (default 1024) */
   int has_now;          /* merx.now() is `now` instead of the clock */

@@ -29,7 +29,8 @@ static const char *usage =
     "  --timeout S       wall-clock limit, default 300; 0 = none\n"
     "  --memory MB       memory limit for the script and its staged plan, default 1024\n"
     "  --busy-timeout S  how long the commit waits for another writer's lock on the\n"
-    "                    decision log, default 10\n"
+    "                    decision log, default 60 (the lock is held while a run's\n"
+    "                    outputs are written, so a big concurrent commit needs a while)\n"
     "  --now TIME        merx.now() for backtests and dry runs (ISO 8601 or epoch seconds)\n"
     "  --shard I/N       only users whose stable id hash falls in shard I of N (0 <= I < N);\n"
     "                    budgets and global caps are shared: each shard gets its quota\n"
@@ -52,8 +53,8 @@ static void on_signal(int sig) {
 int mx_cmd_run(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "run",
-                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= memory= now= "
-                         "shard= solve= shards= duals= data*",
+                         "e= set* dry-run out= log= store= busy-timeout= format= timeout= "
+                         "memory= now= shard= solve= shards= duals= data*",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -101,7 +102,7 @@ int mx_cmd_run(int argc, char **argv) {
     return mx_cli_usage("run", "--memory: at least 1 MB (0 is not a limit here)");
   o.timeout = timeout;
   double busy;
-  if ((rc = mx_args_double(&a, "busy-timeout", 10, 0.001, 1e6, &busy))) return rc;
+  if ((rc = mx_args_double(&a, "busy-timeout", 60, 0.001, 1e6, &busy))) return rc;
   o.busy_timeout = busy;
   o.memory_mb = (size_t)memory;
   const char *now = mx_args_get(&a, "now", NULL);

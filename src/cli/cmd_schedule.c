@@ -90,7 +90,9 @@ static int print_next(const mx_schedule *s, long n, int64_t from, int json) {
 
 int mx_cmd_schedule(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "schedule", "next= from= once now= exec= grace= json rerun= slot= store=", argc, argv, 2);
+  int rc = mx_args_parse(&a, "schedule",
+                         "next= from= once now= exec= grace= json rerun= slot= store=", argc,
+                         argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if (a.npos != 1) return mx_cli_usage("schedule", "expected one schedule FILE (see --help)");
@@ -139,7 +141,8 @@ int mx_cmd_schedule(int argc, char **argv) {
   opt.rerun_job = rerun;
   opt.rerun_slot = slot_at;
   opt.store_dir = mx_args_get(&a, "store", NULL);
-  if (opt.store_dir && !*opt.store_dir) return mx_cli_usage("schedule", "--store: empty folder name");
+  if (opt.store_dir && !*opt.store_dir)
+    return mx_cli_usage("schedule", "--store: empty folder name");
   if (ns) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

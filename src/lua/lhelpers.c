@@ -469,7 +469,12 @@ const char *mx_run_output_refused(const mx_run *run, const char *path, char *why
     snprintf(why, size, "is inside the store folder %s", run->store_dir);
     return why;
   }
-  for (const char *c = real; (c = strstr(c, "/.logs")) != NULL; c++)
+  /* below --out only: a .logs higher up is the user's business */
+  const char *below = real;
+  char out[PATH_MAX];
+  if (run->out_dir && real_prefix(run->out_dir, out) == 0 && inside(real, out))
+    below = real + strlen(out);
+  for (const char *c = below; (c = strstr(c, "/.logs")) != NULL; c++)
     if (c[6] == '/' || c[6] == '\0') {
       snprintf(why, size, "is inside a schedule's .logs folder");
       return why;

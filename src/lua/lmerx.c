@@ -17,6 +17,7 @@
 #include "lua/lmerx.h"
 #include "merx/data.h"
 #include "store/decisions.h"
+#include "store/store.h"
 
 #define MX_LUA_SUBMODULE(area, fn) int fn(lua_State *L);
 #include "lua/submodules.def"
@@ -180,12 +181,17 @@ static int standalone_gc(lua_State *L) {
   run->plan = NULL;
   free(run->out_dir);
   run->out_dir = NULL;
+  free(run->log_path);
+  run->log_path = NULL;
+  free(run->store_dir);
+  run->store_dir = NULL;
   mx_run_inputs_free(run);
   return 0;
 }
 
-/* merx.commit{ out = DIR, log = FILE, format = "csv"|"jsonl"|"both" }:
- * commit what was staged (merx.so only; `merx run` commits by itself). */
+/* merx.commit{ out = DIR, store = DIR | log = FILE, format = "csv"|"jsonl"|"both" }:
+ * commit what was staged (merx.so only; `merx run` commits by itself). The
+ * decision log defaults to MERX_STORE's ledger, as merx.history reads it. */
 static int l_commit(lua_State *L) {
   mx_run *run = active_run(L, "merx.commit");
   if (run->sandboxed)
@@ -193,7 +199,22 @@ static int l_commit(lua_State *L) {
   mx_lua_check_options(L, 1, "merx.commit", "out log format");
   const char *out = mx_lua_opt_string(L, 1, "out", "out");
   const char *log = mx_lua_opt_string(L, 1, "log", NULL);
+  const char *store = mx_lua_opt_string(L, 1, "store", NULL);
   const char *format = mx_lua_opt_string(L, 1, "format", "csv");
+  if (store && log) return mx_lua_error(L, "merx.commit: give store or log, not both");
+  mx_error err;
+  mx_error_clear(&err);
+  if (store) {
+    if (mx_store_create(store, &err) != MX_OK) return mx_lua_raise(L, &err);
+    char *ledger = mx_store_ledger_path(store);
+    if (!ledger) return mx_lua_error(L, "merx.commit: out of memory");
+    lua_pushstring(L, ledger);
+    free(ledger);
+    log = lua_tostring(L, -1);
+  } else if (!log && run->log_path) {
+    if (mx_store_create(run->store_dir, &err) != MX_OK) return mx_lua_raise(L, &err);
+    log = run->log_path;
+  }
   char id[64], when[32];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -201,8 +222,6 @@ static int l_commit(lua_State *L) {
   mx_format_time(run->now, 0, when, sizeof when);
   mx_commit_info ci = {id, "(lua)", "", "{}", when, log, out,
                        strcmp(format, "jsonl") != 0, strcmp(format, "csv") != 0, NULL};
-  mx_error err;
-  mx_error_clear(&err);
   if (mx_plan_commit(run->plan, run, &ci, &err) != MX_OK) return mx_lua_raise(L, &err);
   size_t n = mx_plan_count(run->plan);
   mx_plan_free(run->plan);
@@ -218,6 +237,12 @@ static mx_run *standalone_run(lua_State *L) {
   if (!run->plan) luaL_error(L, "merx: out of memory");
   run->shard_count = 1;
   run->now = (int64_t)time(NULL);
+  /* merx.history and merx.commit default to the deployment's store */
+  const char *store = mx_store_from_env();
+  if (store) {
+    run->store_dir = mx_strdup(store);
+    run->log_path = mx_store_ledger_path(store);
+  }
   run->out = stdout;
   run->err = stderr;
   lua_newtable(L);

@@ -462,7 +462,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
   }
   if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
   if (ci->log_path && p->n > 0) {
-    double wait = run->busy_timeout > 0 ? run->busy_timeout : 10;
+    double wait = run->busy_timeout > 0 ? run->busy_timeout : 60;
     if ((rc = mx_decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
     if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
   }

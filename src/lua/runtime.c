@@ -412,6 +412,14 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       goto done;
     }
     if ((rc = mx_alloc_duals_load(opt->duals_path, run->duals, err)) != MX_OK) goto done;
+    /* the prices shape every decision: part of the run's lineage */
+    char *real = realpath(opt->duals_path, NULL);
+    int noted = real ? mx_run_note_input(run, real) : 0;
+    free(real);
+    if (noted != 0) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
   }
   run->busy_timeout = opt->busy_timeout;
   if (opt->store_dir) {
@@ -420,8 +428,9 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       rc = mx_error_set(err, MX_EINVAL, "give a store or a decision log, not both");
       goto done;
     }
-    if ((rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
-    run->store_dir = realpath(opt->store_dir, NULL);
+    /* a dry run reads the ledger (merx.history) but creates nothing */
+    if (!opt->dry_run && (rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
+    run->store_dir = absolute(opt->store_dir);
     run->log_path = run->store_dir ? mx_store_ledger_path(run->store_dir) : NULL;
     if (!run->log_path) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");

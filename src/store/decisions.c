@@ -108,7 +108,7 @@ static void use_wal(mx_decision_log *log) {
   }
 }
 
-static int upgrade(mx_decision_log *log, mx_error *err) {
+static int upgrade(mx_decision_log *log, int create, mx_error *err) {
   int v = 0;
   if (user_version(log->db, &v) != 0)
     return mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
@@ -119,6 +119,9 @@ static int upgrade(mx_decision_log *log, mx_error *err) {
                        "reads up to version %d)",
                        v, MX_LEDGER_VERSION);
   if (v == MX_LEDGER_VERSION) return MX_OK;
+  /* a reader of a write-protected log written before versioning reads it
+   * as it is (no lineage) */
+  if (!create && sqlite3_db_readonly(log->db, "main") == 1) return MX_OK;
   int rc = mx_decisions_begin(log, err);
   if (rc != MX_OK) return rc;
   char *msg = NULL, sql[64];
@@ -159,7 +162,7 @@ int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
   }
   set_busy_timeout(log, busy_seconds);
   use_wal(log);
-  int rc = upgrade(log, err);
+  int rc = upgrade(log, create, err);
   if (rc != MX_OK) {
     mx_decisions_close(log);
     return rc;
@@ -279,8 +282,10 @@ int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_com
       sqlite3_prepare_v2(log->db,
                          "SELECT merx_version, script, script_sha256, params, time, committed_at,"
                          " decisions FROM commits WHERE run_id = ?",
-                         -1, &log->lineage, NULL) != SQLITE_OK)
+                         -1, &log->lineage, NULL) != SQLITE_OK) {
+    if (strstr(sqlite3_errmsg(log->db), "no such table")) return MX_OK; /* an old log */
     return db_fail(log, err, "query");
+  }
   if (!log->lineage_inputs &&
       sqlite3_prepare_v2(log->db,
                          "SELECT path, sha256, bytes FROM inputs WHERE run_id = ? ORDER BY path",

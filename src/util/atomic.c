@@ -44,10 +44,11 @@ static void remove_stale(const char *dir, const char *base) {
     long pid = strtol(q, &end, 10);
     /* exactly ".NAME.tmp.PID.XXXXXX" as written below, or its ".bak" backup
      * (mx_atomic_publish) */
-    size_t rest = strlen(end + 1);
     if (errno || end == q || *q < '1' || *q > '9' || pid <= 0 || (long)(pid_t)pid != pid ||
-        *end != '.' || (rest != 6 && (rest != 10 || strcmp(end + 7, ".bak") != 0)) ||
-        (pid_t)pid == getpid())
+        *end != '.' || (pid_t)pid == getpid())
+      continue;
+    size_t rest = strlen(end + 1);
+    if (rest != 6 && (rest != 10 || strcmp(end + 7, ".bak") != 0))
       continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
     (void)unlinkat(dirfd(d), n, 0);

@@ -56,31 +56,34 @@ cmp a/offer.csv offer.before
 [ ! -e a/extra.csv ]
 [ "$(rows a/decisions.db)" = 1 ]
 ls -A a | grep -q '\.tmp\.' && { ls -A a; exit 1; }
-# a reader inside a transaction does not block the commit (WAL)
+# a reader inside a transaction does not block the commit (WAL); the lock
+# holders are python3 processes (stopped by PID) that signal when they hold it
+hold() {  # hold DB SQL: run SQL, keep the transaction open until killed
+  python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+for q in sys.argv[2].split(";"):
+    if q.strip(): c.execute(q).fetchall()
+open(sys.argv[3], "w").close()
+time.sleep(60)' "$1" "$2" "$3" &
+  holder=$!
+  for i in $(seq 100); do [ -e "$3" ] && break; sleep 0.1; done
+  [ -e "$3" ] || { echo "lock holder did not start"; exit 1; }
+}
 sqlite3 a/decisions.db 'pragma journal_mode' | grep -qx wal
-( echo 'BEGIN; SELECT count(*) FROM decisions;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
-reader=$!
-sleep 0.5
+hold a/decisions.db 'BEGIN; SELECT count(*) FROM decisions' reading
 expect_exit 0 "$MERX" run two.lua --out a --busy-timeout 1
 [ "$(rows a/decisions.db)" = 2 ]
-kill "$reader" 2>/dev/null || true
-wait "$reader" 2>/dev/null || true
+kill "$holder"; wait "$holder" 2>/dev/null || true
 # a writer holding the lock past the busy timeout: the error says what and
 # how long, and nothing is committed
 cp a/offer.csv offer.before
-( echo 'BEGIN EXCLUSIVE;'; sleep 20 ) | sqlite3 a/decisions.db >/dev/null &
-locker=$!
-for i in $(seq 50); do
-  sqlite3 -cmd '.timeout 0' a/decisions.db 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1 || break
-  sleep 0.1
-done
+hold a/decisions.db 'BEGIN EXCLUSIVE' locked
 expect_exit 1 "$MERX" run ok.lua --out a --busy-timeout 1
 expect_contains err.txt "decisions.db"
 expect_contains err.txt "locked"
 expect_contains err.txt "1 s"
 cmp a/offer.csv offer.before
-kill "$locker" 2>/dev/null || true
-wait "$locker" 2>/dev/null || true
+kill "$holder"; wait "$holder" 2>/dev/null || true
 [ "$(rows a/decisions.db)" = 2 ]
 expect_exit 2 "$MERX" run ok.lua --out a --busy-timeout -1
 
@@ -113,3 +116,25 @@ expect_exit 1 "$MERX" run nul_reason.lua --out n
 expect_contains err.txt "nul_reason.lua:1:"
 expect_contains err.txt "NUL"
 [ ! -e n ]
+
+# ---- a decision log written before the schema was versioned: read as is
+# (write-protected), upgraded in place by the next commit (rows kept)
+sqlite3 old.db "CREATE TABLE decisions(id INTEGER PRIMARY KEY, run_id TEXT NOT NULL,
+  script TEXT NOT NULL, script_hash TEXT NOT NULL, params TEXT NOT NULL, time TEXT NOT NULL,
+  committed_at TEXT NOT NULL, kind TEXT NOT NULL, user TEXT, record TEXT NOT NULL,
+  reason TEXT NOT NULL);
+  INSERT INTO decisions VALUES(1,'r0','x.lua','00','{}','2011-12-01T00:00:00Z',
+  '2011-12-01T00:00:00Z','offer','u1','{}','old reason');"
+chmod 444 old.db
+expect_exit 0 "$MERX" explain --log old.db --user u1
+expect_contains out.txt "old reason"
+chmod 644 old.db
+expect_exit 0 "$MERX" run ok.lua --out up --log old.db
+[ "$(sqlite3 old.db 'pragma user_version; select count(*) from decisions; select count(*) from commits')" = "$(printf '1\n2\n1')" ]
+expect_exit 0 "$MERX" explain --log old.db --user u1 --json
+expect_contains out.txt '"lineage":null'
+expect_contains out.txt '"lineage":{"merx_version"'
+# a .logs folder above --out is the user's own
+mkdir -p home/.logs
+expect_exit 0 "$MERX" run clobber.lua --out home/.logs/o --set target=fine.csv
+[ -f home/.logs/o/fine.csv ]

@@ -32,3 +32,15 @@ expect_contains modout/offer.csv "c1,A,from stock lua"
 expect_contains modout/offer.jsonl '"offer":"A"'
 expect_contains modout/totals.csv "c1,3"
 [ "$(sqlite3 modout/log.db "select reason from decisions")" = "from stock lua" ]
+# MERX_STORE: merx.commit and merx.history default to the store's ledger
+cat > mod2.lua <<'EOF2'
+local merx = require "merx"
+print("seen " .. (merx.history("offer", 30).c1 or 0))
+merx.emit("offer", { user = "c1", offer = "A", reason = "from stock lua" })
+merx.commit{ out = "mod2out" }
+EOF2
+for want in 0 1; do
+  expect_exit 0 env "${preload[@]}" MERX_STORE=modstore LUA_CPATH="$(dirname "$MERX")/?.so" lua5.4 mod2.lua
+  expect_contains out.txt "seen $want"
+done
+[ "$(sqlite3 modstore/ledger.db 'select count(*) from decisions')" = 2 ]

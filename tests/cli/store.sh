@@ -20,6 +20,11 @@ n1=$(users n1/offer.csv | wc -l)
 MERX_STORE=st expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-12 --out n3
 [ -z "$(comm -12 <(users n1/offer.csv) <(users n3/offer.csv))" ]
 expect_exit 2 "$MERX" run "$EX/spring_campaign.lua" --store st --log x.db
+# a dry run reads the store (night 1 is skipped) and creates nothing
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-11 --store st --dry-run
+[ -z "$(comm -12 <(users n1/offer.csv) <(grep -v '^#' out.txt | grep , | users /dev/stdin))" ]
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-11 --store nostore --dry-run
+[ ! -e nostore ]
 # the store folder never holds a run's outputs
 expect_exit 1 "$MERX" run "$EX/spring_campaign.lua" --store st --out st/out
 expect_contains err.txt "store"
@@ -49,6 +54,13 @@ LUA
 expect_exit 0 "$MERX" run mdir/use_model.lua --store st --out n4
 expect_exit 0 "$MERX" explain --store st --user model-user
 expect_contains out.txt "$(sha256sum m.mxm | cut -d' ' -f1)"
+
+# the prices of --duals are in the lineage too
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --solve duals.txt --shards 2
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --shard 0/2 --duals duals.txt \
+  --store dstore --out d0
+expect_exit 0 "$MERX" explain --store dstore --user "$(users d0/offer.csv | head -1)" --json
+expect_contains out.txt "\"sha256\":\"$(sha256sum duals.txt | cut -d' ' -f1)\""
 
 # ---- #15.1 under the scheduler: examples/campaign_schedule.lua (store =
 # "store") on two nights; the contact cap holds across slots

@@ -303,6 +303,69 @@ static void test_dash_is_standard_output(void **s) {
   assert_int_not_equal(lstat("-", &st), 0);
 }
 
+/* A group of files appears together or not at all: a directory in the way
+ * of the second target leaves the first untouched, and undo after a
+ * successful publish (the ledger's COMMIT failed) puts the old files back. */
+static void test_publish_all_or_nothing(void **s) {
+  (void)s;
+  char *a = strdup(tu_write("a.csv", "old a\n"));
+  const char *b = tu_write("b.csv", "x");
+  char *bdir = strdup(b);
+  char *c = strdup(bdir);
+  strcpy(strrchr(c, '/') + 1, "c.csv"); /* does not exist yet */
+  mx_atomic_file fa, fb, fc;
+  mx_atomic_file *all[3] = {&fa, &fb, &fc};
+  mx_error err;
+  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx_atomic_open(&fb, bdir, &err), 0);
+  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  /* a directory appears in the way while the run writes */
+  unlink(bdir);
+  assert_int_equal(mkdir(bdir, 0777), 0);
+  fputs("new a\n", fa.f);
+  fputs("new b\n", fb.f);
+  fputs("new c\n", fc.f);
+  assert_int_not_equal(mx_atomic_publish(all, 3, &err), 0);
+  assert_non_null(strstr(err.message, "directory"));
+  char *got = contents(a);
+  assert_string_equal(got, "old a\n");
+  free(got);
+  assert_int_equal(access(c, F_OK), -1);
+  rmdir(bdir);
+  /* published, then undone */
+  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  fputs("new a\n", fa.f);
+  fputs("new c\n", fc.f);
+  mx_atomic_file *two[2] = {&fa, &fc};
+  assert_int_equal(mx_atomic_publish(two, 2, &err), 0);
+  got = contents(a);
+  assert_string_equal(got, "new a\n");
+  free(got);
+  mx_atomic_undo(two, 2);
+  got = contents(a);
+  assert_string_equal(got, "old a\n");
+  free(got);
+  assert_int_equal(access(c, F_OK), -1);
+  /* published and settled: new files, no backup or temporary left */
+  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  fputs("new a\n", fa.f);
+  fputs("new c\n", fc.f);
+  assert_int_equal(mx_atomic_publish(two, 2, &err), 0);
+  mx_atomic_settle(two, 2);
+  got = contents(c);
+  assert_string_equal(got, "new c\n");
+  free(got);
+  char *dir = strdup(a);
+  *strrchr(dir, '/') = 0;
+  assert_int_equal(count_tmp(dir), 0);
+  free(dir);
+  free(a);
+  free(bdir);
+  free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_commit_and_abort), cmocka_unit_test(test_unwritable_directory),
@@ -310,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_stale_temporaries_removed), cmocka_unit_test(test_fifo_written_in_place),
       cmocka_unit_test(test_char_device_written_in_place),
       cmocka_unit_test(test_symlink_target_replaced), cmocka_unit_test(test_dash_is_standard_output),
+      cmocka_unit_test(test_publish_all_or_nothing),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
