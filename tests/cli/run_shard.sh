@@ -78,7 +78,7 @@ expect_exit 1 "$MERX" run -e 'print(1)' --solve d.txt
 expect_contains err.txt "no budgeted choice"
 
 # merx allocate --synthetic, sharded with saved prices: >= 99% of the unsharded objective
-expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --save-duals syn.txt --json
+expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --save-duals syn.txt --shards 4 --json
 cp out.txt syn_full.json
 for i in 0 1 2 3; do
   expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --duals syn.txt --shard $i/4 --json

@@ -358,7 +358,7 @@ static void test_duals_and_shards(void **state) {
   assert_string_equal(d.cap_offer[0], "O3");
   /* apply on the whole data = same prices, same plan value */
   double lam[MX_ALLOC_MAX_RESOURCES], mu[4];
-  assert_int_equal(mx_alloc_duals_install(&d, p, 1, lam, mu, &err), MX_OK);
+  assert_int_equal(mx_alloc_duals_install(&d, p, 0, 1, lam, mu, &err), MX_OK);
   mx_alloc_result again;
   assert_int_equal(mx_alloc_apply(p, lam, mu, NULL, &again, &err), MX_OK);
   check_plan(p, &again);
@@ -381,7 +381,7 @@ static void test_duals_and_shards(void **state) {
     mx_alloc_problem *sp;
     assert_int_equal(mx_alloc_builder_finish(sb, &sp, &err), MX_OK);
     double sl[MX_ALLOC_MAX_RESOURCES], smu[4];
-    assert_int_equal(mx_alloc_duals_install(&d, sp, 2, sl, smu, &err), MX_OK);
+    assert_int_equal(mx_alloc_duals_install(&d, sp, s, 2, sl, smu, &err), MX_OK);
     assert_true(sp->limit[0] == 3000);
     mx_alloc_result sr;
     assert_int_equal(mx_alloc_apply(sp, sl, smu, NULL, &sr, &err), MX_OK);
@@ -402,7 +402,7 @@ static void test_duals_and_shards(void **state) {
   mx_alloc_duals bad;
   tu_write("bad.txt", "merx-duals 1\nper_user 1\nresource\t10\t0.5\tother\n");
   assert_int_equal(mx_alloc_duals_load(tu_path("bad.txt"), &bad, &err), MX_OK);
-  assert_int_equal(mx_alloc_duals_install(&bad, p, 1, lam, mu, &err), MX_EINVAL);
+  assert_int_equal(mx_alloc_duals_install(&bad, p, 0, 1, lam, mu, &err), MX_EINVAL);
   mx_alloc_duals_free(&bad);
   tu_write("junk.txt", "hello\n");
   assert_int_equal(mx_alloc_duals_load(tu_path("junk.txt"), &bad, &err), MX_EFORMAT);
