@@ -281,8 +281,14 @@ int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_
 double mx_alloc_quota(double limit, uint32_t shard, uint32_t shards) {
   if (shards <= 1 || !isfinite(limit)) return limit;
   if (limit != floor(limit) || limit > 0x1p52) {
+    /* rounded down until the shards' quotas, added up, stay within the limit */
     double q = limit / shards;
-    return q * shards > limit ? nextafter(q, 0) : q;
+    for (;;) {
+      double sum = 0;
+      for (uint32_t s = 0; s < shards; s++) sum += q;
+      if (sum <= limit || q <= 0) return q;
+      q = nextafter(q, 0);
+    }
   }
   double base = floor(limit / shards), rest = limit - base * shards;
   return base + (shard < rest ? 1 : 0);
