@@ -318,6 +318,7 @@ static int l_select(lua_State *L) {
   }
   mx_alloc_options aopt = mx_alloc_defaults();
   aopt.threads = (int)threads;
+  aopt.gap = mx_lua_opt_number(L, opts, "gap", aopt.gap);
   /* under --shard: this shard's quota of the budget and caps, and the prices of --duals */
   const char **oname = names_for(L, opts, "offer_names", offers, no, oint);
   double *lambda = mx_lua_scratch(L, MX_ALLOC_MAX_RESOURCES * sizeof *lambda);
