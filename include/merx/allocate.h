@@ -213,12 +213,20 @@ MX_API int mx_alloc_duals_set_quotas(mx_alloc_duals *d, const mx_alloc_problem *
 MX_API int mx_alloc_duals_write(const char *path, const mx_alloc_duals *d, mx_error *err);
 MX_API int mx_alloc_duals_load(const char *path, mx_alloc_duals *d, mx_error *err);
 MX_API void mx_alloc_duals_free(mx_alloc_duals *d);
-/* Install loaded prices on problem p (whose offers have ids): resources must
- * match by count and name; limits become limit / shards and caps
- * floor(cap / shards) (each shard's share, so concatenated shard plans meet
- * every limit); lambda[K] and mu[n_offers] are filled for mx_alloc_apply. */
-MX_API int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_t shards,
-                                  double *lambda, double *mu, mx_error *err);
+/* Install loaded prices on problem p (whose offers have ids), the part of
+ * the users in shard `shard` (0-based) of `shards`: resources must match by
+ * count and name; every limit and cap becomes this shard's quota of it
+ * (mx_alloc_duals_quota), so concatenated shard plans meet every limit;
+ * lambda[K] and mu[n_offers] are filled for mx_alloc_apply. */
+MX_API int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_t shard,
+                                  uint32_t shards, double *lambda, double *mu, mx_error *err);
+/* Shard `shard`'s quota of the limit of resource `index` of d (or, with
+ * is_cap, of capped offer `index`), the global limit being `limit`: its use
+ * in the whole-data plan when d holds quotas for this many shards, plus an
+ * even share of what that plan left unused (so the quotas sum to the limit);
+ * otherwise an even share (mx_alloc_quota). */
+MX_API double mx_alloc_duals_quota(const mx_alloc_duals *d, int is_cap, size_t index, double limit,
+                                   uint32_t shard, uint32_t shards);
 
 /* Shard `shard`'s quota (0-based, of `shards`) of a global limit, so that
  * the quotas of all shards sum to the limit and never exceed it: for a whole

@@ -14,9 +14,11 @@
 static const char *usage_text =
     "usage: merx allocate --data FILE --columns user=..,offer=..,value=..,cost=.. --budget B\n"
     "                     [--cap OFFER=N ...] [--per-user M] [--constraint COLUMN=LIMIT ...]\n"
-    "                     [--caps FILE] [--threads T] --out FILE.csv [--json] [--save-duals FILE]\n"
+    "                     [--caps FILE] [--threads T] --out FILE.csv [--json]\n"
+    "                     [--save-duals FILE [--shards N]]\n"
     "       merx allocate --data FILE --columns ... --duals FILE [--shard i/n] --out FILE.csv\n"
-    "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n\n"
+    "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n"
+    "                     [--save-duals FILE [--shards N] | --duals FILE [--shard i/n]]\n\n"
     "Give each user at most M offers (default 1) from its candidate rows, maximising the\n"
     "total value subject to total cost <= B, at most N uses of each capped offer, and\n"
     "sum of each extra cost COLUMN <= LIMIT. One row per eligible (user, offer) pair;\n"
@@ -28,9 +30,12 @@ static const char *usage_text =
     "Output columns: user,offer,value,cost (then one column per --constraint).\n\n"
     "  --caps FILE         caps from a CSV with a header: offer id, cap (first two columns)\n"
     "  --save-duals FILE   write the solved prices\n"
+    "  --shards N          with --save-duals: also each of N shards' use of every limit in\n"
+    "                      this plan (its quota when it applies the prices)\n"
     "  --duals FILE        apply saved prices without solving (limits come from the file)\n"
     "  --shard i/n         with --duals: only users with hash(user) mod n == i (0-based),\n"
-    "                      each limit split evenly so shard plans concatenate safely\n"
+    "                      each limit split into quotas (saved by --shards n, else even)\n"
+    "                      that sum to it, so shard plans concatenate safely\n"
     "  --synthetic U:J:K   generate U users x J offers with K cost constraints (benchmark)\n"
     "  --tolerance X       relative price precision (default 1e-6)\n"
     "  --max-cycles N      coordinate-descent cycles on the full data (default 8)\n"
@@ -466,11 +471,33 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
           (unsigned long long)res->repaired, (unsigned long long)res->filled);
 }
 
+/* --save-duals, with --shards N each shard's use of every limit in this plan
+ * (its quota when it applies the prices). */
+static int save_duals(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
+                      uint32_t shards, mx_error *err) {
+  if (shards <= 1) return mx_alloc_duals_save(path, p, res, err);
+  uint32_t *shard_of = malloc((p->n_users ? p->n_users : 1) * sizeof *shard_of);
+  if (!shard_of) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (uint32_t u = 0; u < p->n_users; u++) {
+    char buf[16];
+    const char *id = p->users ? mx_idmap_name(p->users, u) : buf;
+    if (!p->users) snprintf(buf, sizeof buf, "u%u", u);
+    shard_of[u] = mx_alloc_shard_of(id, strlen(id), shards);
+  }
+  mx_alloc_duals d;
+  int rc = mx_alloc_duals_from(p, res, NULL, &d, err);
+  if (rc == MX_OK) rc = mx_alloc_duals_set_quotas(&d, p, res, shard_of, shards, err);
+  if (rc == MX_OK) rc = mx_alloc_duals_write(path, &d, err);
+  mx_alloc_duals_free(&d);
+  free(shard_of);
+  return rc;
+}
+
 int mx_cmd_allocate(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
-                         "duals= shard= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps=" MX_CLI_INPUT_SPEC,
+                         "duals= shard= shards= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
@@ -489,6 +516,10 @@ int mx_cmd_allocate(int argc, char **argv) {
                              "--cap, --constraint and --per-user");
   if (mx_args_has(&a, "shard") && !duals_path)
     return mx_cli_usage(CMD, "--shard needs --duals (prices solved on the whole data)");
+  long save_shards = 1;
+  if (mx_args_has(&a, "shards") && !mx_args_has(&a, "save-duals"))
+    return mx_cli_usage(CMD, "--shards N goes with --save-duals FILE");
+  if ((rc = mx_args_int(&a, "shards", 1, 1, 1000000, &save_shards))) return rc;
   double budget, tol;
   long per_user, max_cycles, sample;
   int threads;
@@ -676,7 +707,7 @@ int mx_cmd_allocate(int argc, char **argv) {
     if (!lambda || !mu) {
       rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
     } else {
-      rc = mx_alloc_duals_install(&duals, p, shard_n, lambda, mu, &err);
+      rc = mx_alloc_duals_install(&duals, p, shard_i, shard_n, lambda, mu, &err);
       if (rc == MX_OK) rc = mx_alloc_apply(p, lambda, mu, &opt, &res, &err);
     }
     free(lambda);
@@ -687,7 +718,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_alloc_duals_free(&duals);
   if (rc == MX_OK && out) rc = write_plan(out, p, &res, &err);
   const char *save = mx_args_get(&a, "save-duals", NULL);
-  if (rc == MX_OK && save) rc = mx_alloc_duals_save(save, p, &res, &err);
+  if (rc == MX_OK && save) rc = save_duals(save, p, &res, (uint32_t)save_shards, &err);
   if (rc) {
     mx_alloc_result_free(&res);
     mx_alloc_problem_free(p);

@@ -237,8 +237,19 @@ int mx_alloc_duals_load(const char *path, mx_alloc_duals *d, mx_error *err) {
   return rc;
 }
 
-int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_t shards,
-                           double *lambda, double *mu, mx_error *err) {
+double mx_alloc_duals_quota(const mx_alloc_duals *d, int is_cap, size_t index, double limit,
+                            uint32_t shard, uint32_t shards) {
+  if (d->shards != shards || shards <= 1 || !isfinite(limit)) return mx_alloc_quota(limit, shard, shards);
+  const double *saved = is_cap ? d->cap_quota : d->quota;
+  size_t stride = is_cap ? d->n_caps : (size_t)d->n_resources;
+  double total = 0;
+  for (uint32_t s = 0; s < shards; s++) total += saved[s * stride + index];
+  double slack = limit - total;
+  return saved[shard * stride + index] + (slack > 0 ? mx_alloc_quota(slack, shard, shards) : 0);
+}
+
+int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_t shard,
+                           uint32_t shards, double *lambda, double *mu, mx_error *err) {
   if (shards < 1) shards = 1;
   if (d->n_resources != p->n_resources)
     return mx_error_set(err, MX_EINVAL,
@@ -249,7 +260,7 @@ int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_
     if (strcmp(d->resource_name[k], p->resource_name[k]) != 0)
       return mx_error_set(err, MX_EINVAL, "cost constraint %d is '%s' in the duals, '%s' here",
                           k + 1, d->resource_name[k], p->resource_name[k]);
-    p->limit[k] = d->limit[k] / shards;
+    p->limit[k] = mx_alloc_duals_quota(d, 0, (size_t)k, d->limit[k], shard, shards);
     lambda[k] = d->lambda[k];
   }
   p->per_user = d->per_user;
@@ -261,7 +272,7 @@ int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_
     if (!p->offers) break;
     int64_t j = mx_idmap_find(p->offers, d->cap_offer[i], strlen(d->cap_offer[i]));
     if (j < 0) continue; /* no candidate of this offer in this shard */
-    p->cap[j] = floor(d->cap_limit[i] / shards);
+    p->cap[j] = mx_alloc_duals_quota(d, 1, i, d->cap_limit[i], shard, shards);
     mu[j] = d->cap_mu[i];
   }
   return MX_OK;
@@ -270,8 +281,14 @@ int mx_alloc_duals_install(const mx_alloc_duals *d, mx_alloc_problem *p, uint32_
 double mx_alloc_quota(double limit, uint32_t shard, uint32_t shards) {
   if (shards <= 1 || !isfinite(limit)) return limit;
   if (limit != floor(limit) || limit > 0x1p52) {
+    /* rounded down until the shards' quotas, added up, stay within the limit */
     double q = limit / shards;
-    return q * shards > limit ? nextafter(q, 0) : q;
+    for (;;) {
+      double sum = 0;
+      for (uint32_t s = 0; s < shards; s++) sum += q;
+      if (sum <= limit || q <= 0) return q;
+      q = nextafter(q, 0);
+    }
   }
   double base = floor(limit / shards), rest = limit - base * shards;
   return base + (shard < rest ? 1 : 0);

@@ -100,6 +100,15 @@ static int l_emit(lua_State *L) {
   return 0;
 }
 
+/* merx.shard() -> index, count of --shard (0, 1 without it); merx.shard is
+ * also the table {index, count} */
+static int l_shard(lua_State *L) {
+  mx_run *run = mx_lua_run(L);
+  lua_pushinteger(L, run ? run->shard_index : 0);
+  lua_pushinteger(L, run ? run->shard_count : 1);
+  return 2;
+}
+
 /* merx.in_shard(id) -> boolean: is this user id in the run's --shard? */
 static int l_in_shard(lua_State *L) {
   size_t len;
@@ -297,6 +306,10 @@ int mx_luaopen_merx(lua_State *L) {
   lua_setfield(L, -2, "index");
   lua_pushinteger(L, run->shard_count);
   lua_setfield(L, -2, "count");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, l_shard);
+  lua_setfield(L, -2, "__call");
+  lua_setmetatable(L, -2);
   lua_setfield(L, m, "shard");
   lua_createtable(L, 0, 2);
   lua_pushcfunction(L, l_log_info);

@@ -45,18 +45,6 @@ static int has_limits(const mx_alloc_problem *p) {
   return 0;
 }
 
-/* This shard's quota of a limit: its use in the whole-data plan when --solve
- * saved quotas for this shard count, plus an even share of what that plan
- * left unused (so the quotas sum to the limit); else an even share. */
-static double quota_of(const mx_alloc_duals *d, const double *saved, size_t stride, size_t at,
-                       double limit, uint32_t i, uint32_t n) {
-  if (d->shards != n || n <= 1 || !isfinite(limit)) return mx_alloc_quota(limit, i, n);
-  double total = 0;
-  for (uint32_t s = 0; s < n; s++) total += saved[s * stride + at];
-  double slack = limit - total;
-  return saved[i * stride + at] + (slack > 0 ? mx_alloc_quota(slack, i, n) : 0);
-}
-
 /* Install the run's saved prices on p: the limits must be the ones they were
  * solved for (else the prices price something else). */
 static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
@@ -74,7 +62,7 @@ static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
       mx_lua_error(L, "%s: the limit '%s' is %g here but %g in %s: solve again (merx run --solve)",
                    what, p->resource_name[k], p->limit[k], d->limit[kk], run->duals_path);
     lambda[k] = d->lambda[kk];
-    p->limit[k] = quota_of(d, d->quota, (size_t)d->n_resources, (size_t)kk, p->limit[k], i, n);
+    p->limit[k] = mx_alloc_duals_quota(d, 0, (size_t)kk, p->limit[k], i, n);
   }
   for (uint32_t j = 0; j < p->n_offers; j++) {
     mu[j] = 0;
@@ -89,7 +77,7 @@ static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
                    "(merx run --solve)", what, offer_names[j], p->cap[j], d->cap_limit[c],
                    run->duals_path);
     mu[j] = d->cap_mu[c];
-    p->cap[j] = quota_of(d, d->cap_quota, d->n_caps, c, p->cap[j], i, n);
+    p->cap[j] = mx_alloc_duals_quota(d, 1, c, p->cap[j], i, n);
   }
   if (n > 1 && d->shards != n && !run->shard_warned) {
     run->shard_warned = 1;

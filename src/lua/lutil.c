@@ -204,8 +204,8 @@ static int l_select(lua_State *L) {
   if (!lua_isnoneornil(L, opts)) luaL_checktype(L, opts, LUA_TTABLE);
   mx_lua_check_options(L, 1, "merx.util.select: candidates", "user offer value cost group");
   mx_lua_check_options(L, opts, "merx.util.select",
-                       "budget per_user min_value caps group_caps threads offer_names group_names "
-                       "user_names");
+                       "budget per_user min_value caps group_caps threads gap offer_names "
+                       "group_names user_names");
   double budget = mx_lua_opt_number(L, opts, "budget", INFINITY);
   lua_Integer per_user = mx_lua_opt_integer(L, opts, "per_user", 1);
   double min_value = mx_lua_opt_number(L, opts, "min_value", 0);
@@ -318,6 +318,9 @@ static int l_select(lua_State *L) {
   }
   mx_alloc_options aopt = mx_alloc_defaults();
   aopt.threads = (int)threads;
+  aopt.gap = mx_lua_opt_number(L, opts, "gap", aopt.gap);
+  mx_cancel cancel = mx_lua_cancel(L); /* the run's --timeout and signals reach the solver */
+  aopt.cancel = &cancel;
   /* under --shard: this shard's quota of the budget and caps, and the prices of --duals */
   const char **oname = names_for(L, opts, "offer_names", offers, no, oint);
   double *lambda = mx_lua_scratch(L, MX_ALLOC_MAX_RESOURCES * sizeof *lambda);

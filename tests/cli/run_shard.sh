@@ -78,7 +78,7 @@ expect_exit 1 "$MERX" run -e 'print(1)' --solve d.txt
 expect_contains err.txt "no budgeted choice"
 
 # merx allocate --synthetic, sharded with saved prices: >= 99% of the unsharded objective
-expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --save-duals syn.txt --json
+expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --save-duals syn.txt --shards 4 --json
 cp out.txt syn_full.json
 for i in 0 1 2 3; do
   expect_exit 0 "$MERX" allocate --synthetic 20000:10:3 --duals syn.txt --shard $i/4 --json
@@ -96,3 +96,14 @@ assert sum(p["users"] for p in parts) == full["users"], "shards partition the us
 print(f"synthetic: {obj:.2f} of {full['objective']:.2f} ({obj / full['objective']:.4f})")
 assert obj >= 0.99 * full["objective"], (obj, full["objective"])
 PY
+
+# merx.allocate in a sharded run takes its quota too (budget 3 over 2 shards: 2 + 1);
+# merx.shard() tells the script its shard
+code='local i, n = merx.shard()
+local p = merx.allocate{ value = { {5}, {4}, {3}, {2} }, cost = 1, budget = 3 }
+print(i, n, p.spend)'
+expect_exit 0 "$MERX" run -e "$code" --shard 1/2
+expect_contains out.txt "1	2	1.0"
+expect_contains err.txt "allocate: --shard 1/2 without --duals"
+expect_exit 0 "$MERX" run -e "$code" --shard 0/2
+expect_contains out.txt "0	2	2.0"

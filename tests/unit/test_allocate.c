@@ -358,7 +358,7 @@ static void test_duals_and_shards(void **state) {
   assert_string_equal(d.cap_offer[0], "O3");
   /* apply on the whole data = same prices, same plan value */
   double lam[MX_ALLOC_MAX_RESOURCES], mu[4];
-  assert_int_equal(mx_alloc_duals_install(&d, p, 1, lam, mu, &err), MX_OK);
+  assert_int_equal(mx_alloc_duals_install(&d, p, 0, 1, lam, mu, &err), MX_OK);
   mx_alloc_result again;
   assert_int_equal(mx_alloc_apply(p, lam, mu, NULL, &again, &err), MX_OK);
   check_plan(p, &again);
@@ -381,7 +381,7 @@ static void test_duals_and_shards(void **state) {
     mx_alloc_problem *sp;
     assert_int_equal(mx_alloc_builder_finish(sb, &sp, &err), MX_OK);
     double sl[MX_ALLOC_MAX_RESOURCES], smu[4];
-    assert_int_equal(mx_alloc_duals_install(&d, sp, 2, sl, smu, &err), MX_OK);
+    assert_int_equal(mx_alloc_duals_install(&d, sp, s, 2, sl, smu, &err), MX_OK);
     assert_true(sp->limit[0] == 3000);
     mx_alloc_result sr;
     assert_int_equal(mx_alloc_apply(sp, sl, smu, NULL, &sr, &err), MX_OK);
@@ -402,7 +402,7 @@ static void test_duals_and_shards(void **state) {
   mx_alloc_duals bad;
   tu_write("bad.txt", "merx-duals 1\nper_user 1\nresource\t10\t0.5\tother\n");
   assert_int_equal(mx_alloc_duals_load(tu_path("bad.txt"), &bad, &err), MX_OK);
-  assert_int_equal(mx_alloc_duals_install(&bad, p, 1, lam, mu, &err), MX_EINVAL);
+  assert_int_equal(mx_alloc_duals_install(&bad, p, 0, 1, lam, mu, &err), MX_EINVAL);
   mx_alloc_duals_free(&bad);
   tu_write("junk.txt", "hello\n");
   assert_int_equal(mx_alloc_duals_load(tu_path("junk.txt"), &bad, &err), MX_EFORMAT);
@@ -424,6 +424,40 @@ static void test_shard_rule(void **state) {
   for (int s = 0; s < 4; s++) assert_true(hist[s] > 9500 && hist[s] < 10500);
 }
 
+/* Shard quotas sum to the global limit and never exceed it: whole numbers
+ * split with their remainder, fractions rounded down, saved per-shard uses
+ * plus an even share of the slack. */
+static void test_quotas_sum_to_limit(void **state) {
+  (void)state;
+  double limits[] = {400, 401, 3, 0, 60, 1e6 + 7, 400.5, 1.0 / 3};
+  for (size_t t = 0; t < sizeof limits / sizeof *limits; t++)
+    for (uint32_t n = 1; n <= 7; n++) {
+      double sum = 0;
+      for (uint32_t i = 0; i < n; i++) {
+        double q = mx_alloc_quota(limits[t], i, n);
+        assert_true(q >= 0);
+        if (limits[t] == floor(limits[t])) assert_true(q == floor(q));
+        sum += q;
+      }
+      assert_true(sum <= limits[t]);
+      if (limits[t] == floor(limits[t])) assert_true(sum == limits[t]);
+      else assert_true(sum >= limits[t] * (1 - 1e-12));
+    }
+  assert_true(mx_alloc_quota(INFINITY, 1, 4) == INFINITY);
+  /* saved quotas: uses 10 + 25 + 20 of 60 leave 5, split 2 + 2 + 1 */
+  mx_alloc_duals d;
+  memset(&d, 0, sizeof d);
+  double q[3] = {10, 25, 20};
+  d.n_resources = 1;
+  d.shards = 3;
+  d.quota = q;
+  assert_true(mx_alloc_duals_quota(&d, 0, 0, 60, 0, 3) == 12);
+  assert_true(mx_alloc_duals_quota(&d, 0, 0, 60, 1, 3) == 27);
+  assert_true(mx_alloc_duals_quota(&d, 0, 0, 60, 2, 3) == 21);
+  /* quotas for another shard count are not used */
+  assert_true(mx_alloc_duals_quota(&d, 0, 0, 60, 0, 4) == 15);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_brute_force),
@@ -434,6 +468,7 @@ int main(void) {
       cmocka_unit_test(test_free_and_worthless),
       cmocka_unit_test(test_duals_and_shards),
       cmocka_unit_test(test_shard_rule),
+      cmocka_unit_test(test_quotas_sum_to_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
