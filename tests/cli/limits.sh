@@ -96,3 +96,27 @@ expect_exit 1 timeout -s KILL 60 "$MERX" run write_cap.lua --memory 16
 expect_contains err.txt "write_cap.lua:3: merx.data.write: output over the limit of 64 MB per run (4 x --memory)"
 nothing_committed
 [ ! -e out/big.csv ] || { echo "FAIL: big.csv committed"; exit 1; }
+
+# -- --memory bounds training (#14.7): model buffers are charged to the run
+# before they are allocated, and the error names the limit that stopped it
+printf '%s\n%s\n' "$STAGE" 'local u, i = {}, {}
+for k = 1, 6000 do u[k] = "u" .. (k % 500); i[k] = "i" .. k end
+local m = merx.model.train({ user = u, item = i }, { algo = "ease" })' > ease.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run ease.lua --memory 64
+expect_contains err.txt "ease.lua:4: merx.model.train: memory limit of 64 MB (--memory) would be exceeded: EASE on 6000 items needs ~1"
+nothing_committed
+printf '%s\n%s\n' "$STAGE" 'local u, i = {}, {}
+for k = 1, 20000 do u[k] = "u" .. k; i[k] = "i" .. k end
+local m = merx.model.train({ user = u, item = i }, { algo = "ials", factors = 1024, epochs = 1 })' > ials.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run ials.lua --memory 64
+expect_contains err.txt "ials.lua:4: merx.model.train: memory limit of 64 MB (--memory) would be exceeded: ials on 20000 users x 20000 items with 1024 factors needs ~"
+nothing_committed
+# within the limit, training works and the model's memory is counted while it lives
+printf '%s\n' 'local u, i = {}, {}
+for k = 1, 2000 do u[k] = "u" .. (k % 100); i[k] = "i" .. (k % 300) end
+for _ = 1, 20 do local m = merx.model.train({ user = u, item = i }, { algo = "ease" }) m:close() end
+print("trained")' > ease_ok.lua
+expect_exit 0 timeout -s KILL 60 "$MERX" run ease_ok.lua --memory 64
+expect_contains out.txt "trained"
