@@ -582,6 +582,8 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       const char *m = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
       if (has_position(m))
         snprintf(msg, sizeof msg, "%s", m);
+      else if (status == LUA_ERRSYNTAX) /* refused at the first byte: the binary-chunk mark */
+        snprintf(msg, sizeof msg, "%s:1: %s", opt->path ? opt->path : "(command line)", m);
       else if (run->last_line > 0)
         snprintf(msg, sizeof msg, "%s:%d: %s", run->last_source, run->last_line, m);
       else
