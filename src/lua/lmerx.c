@@ -309,6 +309,7 @@ int mx_luaopen_merx(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_shard);
   lua_setfield(L, -2, "__call");
+  mx_lua_protect_metatable(L, "merx.shard");
   lua_setmetatable(L, -2);
   lua_setfield(L, m, "shard");
   lua_createtable(L, 0, 2);
