@@ -26,6 +26,7 @@
 
 typedef struct lmodel {
   mx_model *m;
+  size_t charged; /* bytes of the model counted against the run's --memory */
 } lmodel;
 
 typedef struct lmatrix {
@@ -44,6 +45,9 @@ static int model_gc(lua_State *L) {
   lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
   mx_model_free(lm->m);
   lm->m = NULL;
+  mx_run *run = mx_lua_run(L);
+  if (run && lm->charged) mx_run_uncharge(run, lm->charged);
+  lm->charged = 0;
   return 0;
 }
 
@@ -52,6 +56,7 @@ static int model_gc(lua_State *L) {
 static lmodel *push_model(lua_State *L) {
   lmodel *lm = lua_newuserdatauv(L, sizeof *lm, 0);
   lm->m = NULL;
+  lm->charged = 0;
   luaL_setmetatable(L, MODEL_MT);
   return lm;
 }
@@ -154,6 +159,46 @@ static float *event_values(lua_State *L, const char *ecol, size_t n, float *valu
   return values;
 }
 
+/* Memory training needs, from the dimensions (bytes): *model is what the
+ * trained model keeps (factors and biases, EASE's items x items weights,
+ * the seen-items CSR); the return value adds what training holds on top
+ * (the dataset's two CSRs and id maps, per-thread ALS solver buffers, BPMF's
+ * running samples). Estimates, close to the allocations. */
+static double train_bytes(const mx_dataset *d, const mx_train_options *o, double *model) {
+  double nu = mx_dataset_users(d), ni = mx_dataset_items(d), nnz = (double)mx_dataset_nnz(d);
+  double k = o->factors, f = 4, threads = mx_threads_resolve(o->threads);
+  double seen = nnz * 8 + (nu + 1) * 8;
+  double dataset = 2 * nnz * 8 + (nu + ni + 2) * 8 + (nu + ni) * 64;
+  double params, work = 0;
+  switch (o->algo) {
+  case MX_MODEL_EASE: params = ni * ni * f + ni * f; break;
+  case MX_MODEL_BPMF: {
+    double kept = o->samples > 0 ? o->samples : 1;
+    params = (nu + ni) * k * kept * f + (nu + ni) * f;
+    work = 2 * (nu + ni) * k * f + threads * k * k * 8;
+    break;
+  }
+  case MX_MODEL_ALS:
+  case MX_MODEL_IALS:
+    params = (nu + ni) * (k + 1) * f;
+    work = threads * (3 * k * k + 4 * k) * f + k * k * f;
+    break;
+  default: params = (nu + ni) * (k + 1) * f; break;
+  }
+  *model = params + seen;
+  return *model + dataset + work;
+}
+
+/* "EASE on 6000 items", "ials on 20000 users x 20000 items with 1024 factors" */
+static void describe_training(const mx_dataset *d, const mx_train_options *o, char *buf,
+                              size_t size) {
+  if (o->algo == MX_MODEL_EASE)
+    snprintf(buf, size, "EASE on %u items", mx_dataset_items(d));
+  else
+    snprintf(buf, size, "%s on %u users x %u items with %u factors", mx_model_kind_name(o->algo),
+             mx_dataset_users(d), mx_dataset_items(d), o->factors);
+}
+
 /* merx.model.train(frame, { algo = "ials", factors = 32, epochs = 10, reg, alpha,
  *                           lr, seed, threads, user = "user", item = "item", value = "value",
  *                           event = "event", event_weights })
@@ -205,9 +250,30 @@ static int l_train(lua_State *L) {
   mx_dataset *d;
   if (mx_dataset_from_triplets(users, items, values, NULL, nu, &d, &err) != MX_OK)
     return mx_lua_raise(L, &err);
+  /* Charge what training allocates before it does: one C call would
+   * otherwise hold any amount of memory outside the --memory limit. */
+  double model_bytes, need = train_bytes(d, &o, &model_bytes);
+  mx_run *run = tc.run;
+  int charging = run && run->sandboxed && run->mem_limit;
+  if (charging && ((double)run->mem_used + need > (double)run->mem_limit ||
+                   mx_run_charge(run, (size_t)need) != 0)) {
+    char what[160];
+    describe_training(d, &o, what, sizeof what);
+    mx_dataset_free(d);
+    return mx_lua_error(L,
+                        "merx.model.train: memory limit of %zu MB (--memory) would be exceeded: "
+                        "%s needs ~%.0f MB",
+                        run->mem_limit >> 20, what, need / (1 << 20));
+  }
   mx_model *m;
   int rc = mx_model_train(d, &o, &m, &err);
   mx_dataset_free(d);
+  if (charging) {
+    /* training is over: keep counting what the model holds while it lives */
+    mx_run_uncharge(run, (size_t)need);
+    if (rc == MX_OK && mx_run_charge(run, (size_t)model_bytes) == 0)
+      lm->charged = (size_t)model_bytes;
+  }
   if (rc != MX_OK) return mx_lua_raise(L, &err);
   if (mx_run_poll(L, tc.run)) { /* over the memory limit (on_epoch), or overran */
     mx_model_free(m);
@@ -536,12 +602,7 @@ static int m_knows(lua_State *L) {
   return 1;
 }
 
-static int m_close(lua_State *L) {
-  lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
-  mx_model_free(lm->m);
-  lm->m = NULL;
-  return 0;
-}
+static int m_close(lua_State *L) { return model_gc(L); }
 
 static int m_tostring(lua_State *L) {
   lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);

@@ -285,6 +285,22 @@ static void start_clock(lua_State *L, mx_run *run) {
   lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
 }
 
+/* Load a text chunk, let bind_env (called protected with the chunk and the run)
+ * bind its _ENV, then run it under the run's limits. Returns the status;
+ * the chunk's nresults results, or the error, are left on the stack. */
+static int run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
+                     lua_CFunction bind_env, int nresults, int msgh_idx) {
+  int status = luaL_loadbufferx(L, code, len, name, "t");
+  if (status != LUA_OK) return status;
+  lua_pushcfunction(L, bind_env);
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, run);
+  status = lua_pcall(L, 2, 0, msgh_idx);
+  if (status != LUA_OK) return status;
+  start_clock(L, run);
+  return lua_pcall(L, 0, nresults, msgh_idx);
+}
+
 /* The run is over: any finalizer or later hook raises at once. */
 static void end_run(mx_run *run) {
   run->ended = 1;
@@ -530,18 +546,8 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     code[0] = '-';
     if (code_len > 1) code[1] = '-';
   }
-  int status = luaL_loadbufferx(L, code, code_len, chunkname, "t");
-  if (status == LUA_OK) {
-    /* prepare the sandbox and the merx module, then bind _ENV */
-    lua_pushcfunction(L, setup);
-    lua_pushvalue(L, -2);
-    lua_pushlightuserdata(L, run);
-    status = lua_pcall(L, 2, 0, msgh_idx);
-    if (status == LUA_OK) {
-      start_clock(L, run);
-      status = lua_pcall(L, 0, 0, msgh_idx);
-    }
-  }
+  /* prepare the sandbox and the merx module, bind _ENV, run */
+  int status = run_chunk(L, run, code, code_len, chunkname, setup, 0, msgh_idx);
   /* the limits hold up to the commit: a script that overran in a C call and
    * then returned (or was signalled meanwhile) commits nothing */
   if (status == LUA_OK && check_limits(L, run)) status = LUA_ERRRUN;
@@ -576,6 +582,8 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       const char *m = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
       if (has_position(m))
         snprintf(msg, sizeof msg, "%s", m);
+      else if (status == LUA_ERRSYNTAX) /* refused at the first byte: the binary-chunk mark */
+        snprintf(msg, sizeof msg, "%s:1: %s", opt->path ? opt->path : "(command line)", m);
       else if (run->last_line > 0)
         snprintf(msg, sizeof msg, "%s:%d: %s", run->last_source, run->last_line, m);
       else
@@ -701,17 +709,7 @@ int mx_config_eval(const char *path, const char *src, size_t len, const mx_confi
   config_call call = {read, ctx, err, MX_OK};
   lua_pushcfunction(L, msgh);
   int msgh_idx = lua_gettop(L);
-  int status = luaL_loadbufferx(L, src, len, chunkname, "t");
-  if (status == LUA_OK) {
-    lua_pushcfunction(L, config_setup);
-    lua_pushvalue(L, -2);
-    lua_pushlightuserdata(L, run);
-    status = lua_pcall(L, 2, 0, msgh_idx);
-  }
-  if (status == LUA_OK) {
-    start_clock(L, run);
-    status = lua_pcall(L, 0, 1, msgh_idx);
-  }
+  int status = run_chunk(L, run, src, len, chunkname, config_setup, 1, msgh_idx);
   if (status == LUA_OK && !check_limits(L, run)) {
     /* read the value under the same limits (its metamethods are script code) */
     lua_pushcfunction(L, config_read);

@@ -464,7 +464,9 @@ int mx_schedule_use_store(mx_schedule *s, const char *dir, mx_error *err) {
   return MX_OK;
 }
 
-static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
+/* dir: the file's directory (owned by the caller: a Lua error may leave
+ * this function at any call that runs script code, such as a metamethod). */
+static int read_schedule(lua_State *L, load_ctx *c, const char *dir, mx_schedule *s) {
   if (!lua_istable(L, -1))
     return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, NULL,
                        "the file must return a table { store = ..., jobs = { ... } }, not %s",
@@ -489,8 +491,6 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   if (erc)
     return mx_error_at(c->err, erc, c->path, 0, 0, "env",
                        "'env' must list environment variable names; '%s' is not one", bad);
-  char *dir = dir_of(c->path);
-  if (!dir) return mx_error_set(c->err, MX_ENOMEM, "out of memory");
   int rc = MX_OK;
   int store_given = 0;
   const char *keys[2] = {"store", "outputs"};
@@ -501,7 +501,6 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
     int t = lua_type(L, -1);
     if (t != LUA_TNIL && t != LUA_TSTRING) {
       lua_pop(L, 1);
-      free(dir);
       return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, keys[i], "'%s' must be a path string",
                          keys[i]);
     }
@@ -509,14 +508,11 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
     if (i == 0) store_given = t == LUA_TSTRING;
     lua_pop(L, 1);
   }
-  if ((rc = resolve_store(s, store_given)) != MX_OK) {
-    free(dir);
+  if ((rc = resolve_store(s, store_given)) != MX_OK)
     return mx_error_set(c->err, rc, "out of memory");
-  }
   lua_getfield(L, -1, "jobs");
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
-    free(dir);
     return mx_error_at(c->err, MX_EINVAL, c->path, 0, 0, "jobs",
                        "'jobs' (a list of job tables) is required");
   }
@@ -524,7 +520,6 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
   if (n > 10000) n = 10000;
   s->jobs = calloc((size_t)(n ? n : 1), sizeof *s->jobs);
   if (!s->jobs) {
-    free(dir);
     return mx_error_set(c->err, MX_ENOMEM, "out of memory");
   }
   for (lua_Integer i = 1; i <= n && rc == MX_OK; i++) {
@@ -543,19 +538,19 @@ static int read_schedule(lua_State *L, load_ctx *c, mx_schedule *s) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  free(dir);
   return rc;
 }
 
 typedef struct schedule_read {
   load_ctx c;
+  const char *dir;
   mx_schedule *s;
 } schedule_read;
 
 static int read_value(lua_State *L, void *ctx, mx_error *err) {
   schedule_read *r = ctx;
   (void)err; /* r->c.err is the same */
-  return read_schedule(L, &r->c, r->s);
+  return read_schedule(L, &r->c, r->dir, r->s);
 }
 
 int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
@@ -565,12 +560,14 @@ int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
   int rc = mx_read_file(path, &src, &len, err);
   if (rc != MX_OK) return rc;
   mx_schedule *s = calloc(1, sizeof *s);
-  if (!s || !(s->path = mx_strdup(path))) {
+  char *dir = dir_of(path);
+  if (!s || !dir || !(s->path = mx_strdup(path))) {
     free(s);
+    free(dir);
     free(src);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  schedule_read r = {{path, src, err, 0, NULL}, s};
+  schedule_read r = {{path, src, err, 0, NULL}, dir, s};
   mx_config_limits lim = {SCHED_TIME_LIMIT, SCHED_MEMORY_MB, "while loading the schedule file"};
   rc = mx_config_eval(path, src, len, &lim, read_value, &r, err);
   for (int i = 0; i < r.c.nenv; i++) free(r.c.env[i]);
@@ -590,6 +587,7 @@ int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
     }
     rc = mx_error_at(err, rc, path, line, 0, NULL, "%s", msg);
   }
+  free(dir);
   free(src);
   if (rc != MX_OK) {
     mx_schedule_free(s);

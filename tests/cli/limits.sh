@@ -32,15 +32,23 @@ stopped gsub "gsub.lua:2: time limit of 1 s exceeded" \
   'local s = string.gsub(string.rep("a", 3000), ".-.-.-b", "x")' --timeout 1
 stopped plain_find "plain_find.lua:2: time limit of 1 s exceeded" \
   'local s = string.rep("a", 1 << 26) local p = string.rep("a", 1 << 16) .. "b" string.find(s, p, 1, true)' --timeout 1
+# terminated SECONDS SCRIPT: run SCRIPT, send it SIGTERM after SECONDS; exit
+# status in $rc. The signal goes to merx itself (a timeout(1) wrapper would
+# report its own status); a run that ignores it is killed after 20 s.
+terminated() {
+  rm -rf out
+  "$MERX" run "$2" >out.txt 2>err.txt &
+  local pid=$!
+  sleep "$1"
+  kill -TERM "$pid"
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "FAIL: SIGTERM ignored by $2"; exit 1; fi
+  set +e; wait "$pid"; rc=$?; set -e
+}
 # a signal interrupts a match too
 printf '%s\n%s\n' "$STAGE" 'string.find(string.rep("a", 3000), ".-.-.-b")' > sig.lua
-rm -rf out
-timeout -s KILL 20 "$MERX" run sig.lua >out.txt 2>err.txt &
-pid=$!
-sleep 1
-kill -TERM "$pid"
-set +e; wait "$pid"; rc=$?; set -e
-[ "$rc" -ne 137 ] || { echo "FAIL: SIGTERM did not stop a pattern match"; exit 1; }
+terminated 1 sig.lua
+[ "$rc" -eq 1 ] || { echo "FAIL: SIGTERM during a pattern match: exit $rc"; exit 1; }
 expect_contains err.txt "sig.lua:2: script interrupted by a signal"
 nothing_committed
 
@@ -64,12 +72,7 @@ expect_exit 1 timeout -s KILL 60 "$MERX" run bt.lua --timeout 1
 expect_contains err.txt "bt.lua:8: time limit of 1 s exceeded (--timeout)"
 nothing_committed
 # SIGTERM interrupts the forecast at once, and says so at its line
-rm -rf out
-timeout -s KILL 60 "$MERX" run fc.lua >out.txt 2>err.txt &
-pid=$!
-sleep 1.5
-kill -TERM "$pid"
-set +e; wait "$pid"; rc=$?; set -e
+terminated 1.5 fc.lua
 [ "$rc" -eq 1 ] || { echo "FAIL: SIGTERM during merx.forecast: exit $rc"; cat err.txt; exit 1; }
 if grep -q "fc.lua:[0-7]:" err.txt; then
   # the signal landed while the series were built (Lua code): fine, but say so
@@ -96,3 +99,27 @@ expect_exit 1 timeout -s KILL 60 "$MERX" run write_cap.lua --memory 16
 expect_contains err.txt "write_cap.lua:3: merx.data.write: output over the limit of 64 MB per run (4 x --memory)"
 nothing_committed
 [ ! -e out/big.csv ] || { echo "FAIL: big.csv committed"; exit 1; }
+
+# -- --memory bounds training (#14.7): model buffers are charged to the run
+# before they are allocated, and the error names the limit that stopped it
+printf '%s\n%s\n' "$STAGE" 'local u, i = {}, {}
+for k = 1, 6000 do u[k] = "u" .. (k % 500); i[k] = "i" .. k end
+local m = merx.model.train({ user = u, item = i }, { algo = "ease" })' > ease.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run ease.lua --memory 64
+expect_contains err.txt "ease.lua:4: merx.model.train: memory limit of 64 MB (--memory) would be exceeded: EASE on 6000 items needs ~1"
+nothing_committed
+printf '%s\n%s\n' "$STAGE" 'local u, i = {}, {}
+for k = 1, 20000 do u[k] = "u" .. k; i[k] = "i" .. k end
+local m = merx.model.train({ user = u, item = i }, { algo = "ials", factors = 1024, epochs = 1 })' > ials.lua
+rm -rf out
+expect_exit 1 timeout -s KILL 60 "$MERX" run ials.lua --memory 64
+expect_contains err.txt "ials.lua:4: merx.model.train: memory limit of 64 MB (--memory) would be exceeded: ials on 20000 users x 20000 items with 1024 factors needs ~"
+nothing_committed
+# within the limit, training works and the model's memory is counted while it lives
+printf '%s\n' 'local u, i = {}, {}
+for k = 1, 2000 do u[k] = "u" .. (k % 100); i[k] = "i" .. (k % 300) end
+for _ = 1, 20 do local m = merx.model.train({ user = u, item = i }, { algo = "ease" }) m:close() end
+print("trained")' > ease_ok.lua
+expect_exit 0 timeout -s KILL 60 "$MERX" run ease_ok.lua --memory 64
+expect_contains out.txt "trained"

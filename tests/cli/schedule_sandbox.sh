@@ -36,8 +36,9 @@ expect_contains out.txt "job-us	2026-01-01T02:15:00+00:00"
 wait_for() { for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "FAIL: '$2' not in $1"; cat "$1"; exit 1; }
 cp ok.lua d.lua
-timeout -s KILL 60 "$MERX" schedule d.lua --now 2026-01-01T00:00:30Z 2> d.log &
+"$MERX" schedule d.lua --now 2026-01-01T00:00:30Z 2> d.log &
 daemon=$!
+trap 'kill -KILL "$daemon" 2>/dev/null || true; rm -rf "$work"' EXIT # never outlives the test
 wait_for d.log "scheduling d.lua: 2 job(s)"
 cp loop.lua d.lua
 kill -HUP "$daemon"
@@ -45,5 +46,7 @@ wait_for d.log "reload refused, keeping the previous schedule"
 expect_contains d.log "d.lua:2: time limit of 3 s exceeded while loading the schedule file"
 kill -0 "$daemon"
 kill -TERM "$daemon"
+for _ in $(seq 200); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$daemon" 2>/dev/null && { echo "FAIL: the daemon ignored SIGTERM for 20 s"; exit 1; }
 set +e; wait "$daemon"; rc=$?; set -e
 [ "$rc" -eq 0 ] || { echo "FAIL: daemon exit $rc after SIGTERM"; cat d.log; exit 1; }
