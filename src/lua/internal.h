@@ -95,10 +95,8 @@ void mx_run_uncharge(mx_run *run, size_t bytes);
 int mx_run_poll(lua_State *L, mx_run *run);
 
 /* The run's cancellation for core calls: its deadline and the flag
- * mx_script_interrupt sets (also for code that polls them itself, such as
- * HTTP transfers). */
+ * mx_script_interrupt sets. */
 void mx_run_cancel(const mx_run *run, mx_cancel *c);
-const volatile sig_atomic_t *mx_script_interrupt_flag(void);
 
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);

@@ -41,8 +41,6 @@ static volatile sig_atomic_t g_interrupted;
 void mx_script_interrupt(void) { g_interrupted = 1; }
 int mx_script_interrupted(void) { return g_interrupted != 0; }
 
-const volatile sig_atomic_t *mx_script_interrupt_flag(void) { return &g_interrupted; }
-
 void mx_run_cancel(const mx_run *run, mx_cancel *c) {
   c->deadline = run->deadline;
   c->interrupt = &g_interrupted;

@@ -92,10 +92,3 @@ size_t mx_redact(const char *in, size_t len, char *out, size_t size) {
   out[j] = 0;
   return j;
 }
-
-void mx_redact_error(mx_error *err) {
-  if (!err || !err->message[0]) return;
-  char tmp[sizeof err->message];
-  memcpy(tmp, err->message, sizeof tmp);
-  mx_redact(tmp, strlen(tmp), err->message, sizeof err->message);
-}

@@ -186,7 +186,5 @@ void mx_secret_add(const char *secret);
  * X", "sk-X") replaced by "[redacted]". Returns the bytes written. Every
  * excerpt and message merx makes from an HTTP answer goes through here. */
 size_t mx_redact(const char *in, size_t len, char *out, size_t size);
-/* mx_redact err->message in place. */
-void mx_redact_error(mx_error *err);
 
 #endif
