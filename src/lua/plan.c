@@ -206,11 +206,15 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     if (!(k = add_kind(p, kname))) mx_lua_error(L, "merx.emit: out of memory");
     created = 1;
   }
-  int ncols0 = k->ncols, fresh = 0;
-  for (int i = 0; i < nf; i++) fresh += find_column(k, f[i].key) < 0;
-  if (k->ncols + fresh > 4096) {
-    unstage(p, k, created, ncols0);
-    mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", kname);
+  int ncols0 = k->ncols;
+  for (int i = 0; i < nf; i++) {
+    f[i].col = column(k, f[i].key);
+    if (f[i].col < 0 || k->ncols > 4096) {
+      int too_many = f[i].col >= 0;
+      unstage(p, k, created, ncols0);
+      if (too_many) mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", kname);
+      mx_lua_error(L, "merx.emit: out of memory");
+    }
   }
   if (k->len + bytes > k->cap) {
     size_t nc = k->cap ? k->cap * 2 : 4096;
@@ -230,11 +234,6 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     k->buf = nb;
     k->cap = nc;
   }
-  for (int i = 0; i < nf; i++)
-    if ((f[i].col = column(k, f[i].key)) < 0) {
-      unstage(p, k, created, ncols0);
-      mx_lua_error(L, "merx.emit: out of memory");
-    }
   unsigned char *w = k->buf + k->len;
   uint32_t n32 = (uint32_t)nf;
   put(&w, &n32, 4);

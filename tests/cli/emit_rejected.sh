@@ -38,3 +38,19 @@ expect_exit 0 "$MERX" run mixed.lua --out dir --now 2026-01-03
 head -1 dir/offer.csv | grep -qx 'user,offer,reason' ||
   { echo "FAIL: header is $(head -1 dir/offer.csv)"; exit 1; }
 [ "$(wc -l < dir/offer.csv)" -eq 2 ] || { echo "FAIL: offer.csv:"; cat dir/offer.csv; exit 1; }
+
+# past 4096 distinct fields in a kind the record is refused and adds no column
+cat > wide.lua <<'LUA'
+local function record(r)
+  local t = { reason = "w" }
+  for j = 1, 63 do t["f" .. (r * 63 + j)] = 1 end
+  return t
+end
+for r = 0, 64 do merx.emit("wide", record(r)) end     -- 1 + 65 * 63 = 4096 columns
+local ok, err = pcall(merx.emit, "wide", record(65))
+assert(not ok and err:find("more than 4096 distinct fields in 'wide'", 1, true), tostring(err))
+LUA
+expect_exit 0 "$MERX" run wide.lua --out dir --now 2026-01-04
+[ "$(head -1 dir/wide.csv | tr ',' '\n' | wc -l)" -eq 4096 ] ||
+  { echo "FAIL: wide.csv has $(head -1 dir/wide.csv | tr ',' '\n' | wc -l) columns"; exit 1; }
+[ "$(wc -l < dir/wide.csv)" -eq 66 ] || { echo "FAIL: wide.csv has $(wc -l < dir/wide.csv) lines"; exit 1; }
