@@ -72,6 +72,16 @@ MX_API void mx_script_result_free(mx_script_result *result);
  * SIGTERM handler). They fail with MX_EINTERRUPTED and commit nothing. */
 MX_API void mx_script_interrupt(void);
 
+/* The environment variables a script run reads secrets from: the key_env and
+ * webhook credential names of the LLM config ($MERX_LLM_CONFIG, then
+ * MERX_LLM_KEY_ENV and the other MERX_LLM_* variables), as a
+ * NULL-terminated malloc'd array of malloc'd names (free with
+ * mx_script_names_free); NULL when memory ran out. A config that fails to
+ * load yields the names read so far: the run that uses it reports the
+ * error. The scheduler passes these names to its children. */
+MX_API char **mx_script_secret_env(void);
+MX_API void mx_script_names_free(char **names);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/embed.h"
+#include "merx/script.h"
 #include "util/util.h"
 
 #include <jansson.h>
@@ -77,6 +78,30 @@ static const mx_http_config *get_config(lua_State *L) {
     raise_err(L, &err);
   mx_lua_llm_set_config(L, &cfg);
   return get_config(L);
+}
+
+char **mx_script_secret_env(void) {
+  mx_http_config cfg = mx_http_config_defaults();
+  mx_error err;
+  const char *file = getenv("MERX_LLM_CONFIG");
+  if (file && *file) mx_http_config_load(&cfg, file, &err);
+  mx_http_config_from_env(&cfg, &err);
+  char **names = calloc((size_t)cfg.n_credentials + 2, sizeof *names);
+  if (!names) return NULL;
+  int k = 0;
+  if (cfg.key_env[0] && !(names[k++] = mx_strdup(cfg.key_env))) goto oom;
+  for (int i = 0; i < cfg.n_credentials; i++)
+    if (!(names[k++] = mx_strdup(cfg.credentials[i].key_env))) goto oom;
+  return names;
+oom:
+  mx_script_names_free(names);
+  return NULL;
+}
+
+void mx_script_names_free(char **names) {
+  if (!names) return;
+  for (char **p = names; *p; p++) free(*p);
+  free(names);
 }
 
 /* A client owned by a userdata on the stack, so an error frees it. */

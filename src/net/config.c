@@ -1,7 +1,7 @@
 /* Configuration of the HTTP services: a JSON file, then the environment, then
  * command-line flags (the CLI applies those last). The API key itself is never
  * in the file: only the NAME of the environment variable holding it. */
-#include "merx/data.h"
+#include "merx/csv.h"
 #include "merx/http.h"
 #include "util/util.h"
 

@@ -5,7 +5,7 @@
  * batch's answer is accepted only when it is valid JSON with exactly one
  * finite vector per input (by "index"), all of one dimension (cfg.dimensions
  * when set); only then are its vectors cached. */
-#include "merx/data.h"
+#include "merx/idmap.h"
 #include "merx/http.h"
 #include "net/internal.h"
 #include "util/util.h"

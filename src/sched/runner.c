@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "merx/http.h"
+#include "merx/script.h"
 #include "sched/internal.h"
 #include "util/sha256.h"
 #include "util/util.h"
@@ -106,7 +106,7 @@ void mx_outputs_clean_staging(const char *root, const char *job) {
  * settings), OPENBLAS_* and OMP_* (BLAS threads), the variables the LLM
  * config names as secrets (key_env, webhook credentials: from
  * $MERX_LLM_CONFIG and MERX_LLM_KEY_ENV), and the job's `env` names. */
-static int env_passes(const char *entry, const mx_job *job, const mx_http_config *cfg) {
+static int env_passes(const char *entry, const mx_job *job, char *const *secrets) {
   static const char *const names[] = {"PATH", "HOME", "LANG", "TZ", "TZDIR", "LD_LIBRARY_PATH"};
   static const char *const prefixes[] = {"LC_", "MERX_", "OPENBLAS_", "OMP_"};
   size_t n = strcspn(entry, "=");
@@ -116,9 +116,8 @@ static int env_passes(const char *entry, const mx_job *job, const mx_http_config
     if (SAME(names[i])) return 1;
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
     if (strncmp(entry, prefixes[i], strlen(prefixes[i])) == 0) return 1;
-  if (cfg->key_env[0] && SAME(cfg->key_env)) return 1;
-  for (int i = 0; i < cfg->n_credentials; i++)
-    if (SAME(cfg->credentials[i].key_env)) return 1;
+  for (char *const *s = secrets; *s; s++)
+    if (SAME(*s)) return 1;
   for (int i = 0; i < job->nenv; i++)
     if (SAME(job->env[i])) return 1;
 #undef SAME
@@ -130,18 +129,17 @@ static int env_passes(const char *entry, const mx_job *job, const mx_http_config
 static char **child_environment(const mx_job *job) {
   extern char **environ;
   /* Errors in the config are the run's to report; here only names matter. */
-  mx_http_config cfg = mx_http_config_defaults();
-  mx_error e;
-  const char *file = getenv("MERX_LLM_CONFIG");
-  if (file && *file) mx_http_config_load(&cfg, file, &e);
-  mx_http_config_from_env(&cfg, &e);
+  char **secrets = mx_script_secret_env();
+  if (!secrets) return NULL;
   size_t n = 0;
   while (environ[n]) n++;
   char **env = calloc(n + 1, sizeof *env);
-  if (!env) return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (env_passes(environ[i], job, &cfg)) env[k++] = environ[i];
+  if (env) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      if (env_passes(environ[i], job, secrets)) env[k++] = environ[i];
+  }
+  mx_script_names_free(secrets);
   return env;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "merx/schedule.h"
+#include "merx/runs.h"
 #include "util/util.h"
 
 struct mx_runs {

@@ -1,6 +1,6 @@
 /* Role-based column selection: "user=CustomerID,item=StockCode" by header
  * name, or "user=1,item=2" by 1-based index for files without a header. */
-#include "merx/data.h"
+#include "merx/csv.h"
 
 #include <stdlib.h>
 #include <string.h>

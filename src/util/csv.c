@@ -7,7 +7,8 @@
  * to the front and the buffer refilled (grown for very long records, up to
  * max_line). Input goes through zlib's gzread, which reads plain files
  * transparently and gives .gz support for free. */
-#include "merx/data.h"
+#include "merx/csv.h"
+#include "merx/idmap.h"
 #include "util/util.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* String id -> dense uint32 index. Open addressing with linear probing over
  * (hash, index) slots; strings live in large arena blocks so a map of
  * millions of ids costs a few allocations. */
-#include "merx/data.h"
+#include "merx/idmap.h"
 #include "util/util.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Strict number and timestamp parsing for input fields. */
-#include "merx/data.h"
+#include "merx/csv.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,0 +1,132 @@
+/* merx — the interaction dataset (core layer): interactions aggregated per
+ * (user, item), CSR by user and by item, built from a CSV (csv.h) or from
+ * triplets, with string ids mapped by idmap.h. */
+#ifndef MERX_DATASET_H
+#define MERX_DATASET_H
+
+#include <stdint.h>
+#include "merx/csv.h"
+#include "merx/error.h"
+#include "merx/idmap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- dataset */
+
+/* Compressed sparse rows: row r holds indices[indptr[r] .. indptr[r+1]). */
+typedef struct mx_csr {
+  uint32_t rows;
+  uint64_t nnz;
+  uint64_t *indptr;  /* rows + 1 */
+  uint32_t *indices; /* nnz, sorted within each row */
+  float *values;     /* nnz */
+  int64_t *times;    /* nnz, latest timestamp of the pair; NULL when no time column */
+} mx_csr;
+
+typedef struct mx_dataset {
+  mx_idmap *users;
+  mx_idmap *items;
+  mx_csr by_user; /* rows = users, indices = items */
+  mx_csr by_item; /* rows = items, indices = users */
+  int has_value;  /* a value column was read (explicit feedback) */
+  int has_time;
+  /* what ingest saw */
+  uint64_t rows_read;    /* data rows read from the file */
+  uint64_t rows_skipped; /* rows with an empty user or item id */
+  double value_min, value_max, value_sum; /* over aggregated pairs */
+  int64_t time_min, time_max;
+} mx_dataset;
+
+typedef struct mx_event_weight {
+  char name[64];
+  float weight;
+} mx_event_weight;
+
+/* Largest magnitude of an interaction value (stored as float; rescale larger). */
+#define MX_INTERACTION_MAX_VALUE 1e12
+
+typedef struct mx_ingest_options {
+  mx_csv_options csv;
+  mx_columns columns;   /* roles user, item, value, time, event */
+  int n_events;         /* event weights: value of a row = weight[event] (x value when present) */
+  mx_event_weight events[32];
+  int aggregate;        /* how repeated (user,item) rows combine: MX_AGG_SUM (default), MX_AGG_LAST, MX_AGG_MAX */
+  int keep_times;       /* keep per-pair times when a time column is selected (default 1) */
+} mx_ingest_options;
+
+enum { MX_AGG_SUM = 0, MX_AGG_LAST = 1, MX_AGG_MAX = 2 };
+
+MX_API mx_ingest_options mx_ingest_defaults(void);
+/* The weights used when an event column is selected without any (DESIGN.md). */
+#define MX_EVENT_WEIGHTS_DEFAULT "view=1,cart=4,purchase=10"
+/* Parse "view=1,cart=4,purchase=10" into opts->events (replacing them). */
+MX_API int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err);
+/* Append one event weight (name of len bytes, weight a finite number >= 0):
+ * what the parser does per item, for callers holding pairs (the Lua table form). */
+MX_API int mx_ingest_add_event_weight(mx_ingest_options *opts, const char *name, size_t len,
+                                      double weight, mx_error *err);
+/* The weight of an event type; MX_ENOTFOUND with "unknown event type 'x'
+ * (weights are given for: ...)" in err (no location) when it has none. */
+MX_API int mx_ingest_event_weight(const mx_ingest_options *opts, const char *event, float *weight,
+                                  mx_error *err);
+
+/* One interaction row as read from a file, before id mapping. */
+typedef struct mx_interaction_row {
+  const char *user;
+  size_t user_len;
+  const char *item;
+  size_t item_len;
+  double value;    /* 1 when no value/event column */
+  int64_t time;    /* 0 when no time column */
+  long line;       /* physical line in the file */
+} mx_interaction_row;
+
+/* Stream the interactions of a file to fn (rows with an empty user or item
+ * are skipped and counted in *skipped). fn returns 0 to go on, non-zero to
+ * stop with that status (fn may fill err). rows_read may be NULL. */
+typedef int (*mx_interaction_fn)(void *ctx, const mx_interaction_row *row, mx_error *err);
+MX_API int mx_interactions_read(const char *path, const mx_ingest_options *opts,
+                                mx_interaction_fn fn, void *ctx, uint64_t *rows_read,
+                                uint64_t *skipped, mx_error *err);
+
+/* Read a whole file into a dataset. *out is owned by the caller (mx_dataset_free). */
+MX_API int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
+                               mx_error *err);
+
+/* Build a dataset from n triplets with string ids; times may be NULL.
+ * Used by tests, importers and the Lua layer. */
+MX_API int mx_dataset_from_triplets(const char *const *users, const char *const *items,
+                                    const float *values, const int64_t *times, size_t n,
+                                    mx_dataset **out, mx_error *err);
+
+/* Incremental builder (what the two functions above use). */
+typedef struct mx_dataset_builder mx_dataset_builder;
+MX_API mx_dataset_builder *mx_dataset_builder_create(void);
+MX_API int mx_dataset_builder_add(mx_dataset_builder *b, const char *user, size_t user_len,
+                                  const char *item, size_t item_len, float value, int64_t time);
+/* Aggregation of repeated pairs (MX_AGG_*). */
+MX_API void mx_dataset_builder_set_aggregate(mx_dataset_builder *b, int how);
+/* Finish: aggregates repeated pairs and builds both CSRs. The builder is
+ * consumed (freed) whatever the result. */
+MX_API int mx_dataset_builder_finish(mx_dataset_builder *b, int has_value, int has_time,
+                                     mx_dataset **out, mx_error *err);
+MX_API void mx_dataset_builder_free(mx_dataset_builder *b);
+
+MX_API void mx_dataset_free(mx_dataset *d);
+MX_API uint32_t mx_dataset_users(const mx_dataset *d);
+MX_API uint32_t mx_dataset_items(const mx_dataset *d);
+MX_API uint64_t mx_dataset_nnz(const mx_dataset *d);
+/* A 64-bit fingerprint of ids and values (stored in model files). */
+MX_API uint64_t mx_dataset_fingerprint(const mx_dataset *d);
+
+/* Free a CSR's arrays (not the struct). */
+MX_API void mx_csr_free(mx_csr *c);
+/* Transpose src (rows x cols) into dst (cols x rows). */
+MX_API int mx_csr_transpose(const mx_csr *src, uint32_t cols, mx_csr *dst, mx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The layers hold by rule, not by convention: every `#include "..."` in src/
+# must name a header of a layer its own layer may use, by the allow-list in
+# docs/ARCHITECTURE.md (the ```layers and ```headers blocks). A header of
+# include/merx/ that the map does not name fails too, so a new public header
+# gets a layer when it is added.
+set -euo pipefail
+root="${MERX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+doc="$root/docs/ARCHITECTURE.md"
+[ -f "$doc" ] || { echo "layers: $doc is missing"; exit 1; }
+
+block() { awk -v name="$1" '$0 == "```" name {on=1; next} on && /^```/ {exit} on && !/^#/ && NF' "$doc"; }
+declare -A may header_layer
+while read -r layer uses; do may[${layer%:}]="${layer%:} $uses"; done < <(block layers)
+while read -r layer headers; do
+  for h in $headers; do header_layer[$h]="${layer%:}"; done
+done < <(block headers)
+[ ${#may[@]} -gt 0 ] && [ ${#header_layer[@]} -gt 0 ] || { echo "layers: no allow-list in $doc"; exit 1; }
+
+fail=0
+for h in "$root"/include/merx/*.h; do
+  name="merx/$(basename "$h")"
+  [ -n "${header_layer[$name]:-}" ] || { echo "$name: not in the headers map of docs/ARCHITECTURE.md"; fail=1; }
+done
+while IFS= read -r file; do
+  rel="${file#"$root"/src/}"
+  layer="${rel%%/*}"
+  [ -n "${may[$layer]:-}" ] || { echo "src/$rel: layer '$layer' is not in docs/ARCHITECTURE.md"; fail=1; continue; }
+  while IFS=: read -r line inc; do
+    inc="${inc#*\"}"; inc="${inc%%\"*}"
+    case "$inc" in
+      merx/*) target="${header_layer[$inc]:-}" ;;
+      */*) target="${inc%%/*}" ;;
+      *) continue ;;  # a header beside the file
+    esac
+    if [ -z "$target" ]; then
+      echo "src/$rel:$line: $inc has no layer in docs/ARCHITECTURE.md"; fail=1
+    elif [[ " ${may[$layer]} " != *" $target "* ]]; then
+      echo "src/$rel:$line: the $layer layer may not include $inc (layer $target); it may use: ${may[$layer]}"
+      fail=1
+    fi
+  done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
+done < <(find "$root/src" -name '*.[ch]' -o -name '*.def' | sort)
+[ $fail -eq 0 ] || exit 1
+echo "layers: every include in src/ is allowed"
