@@ -391,23 +391,6 @@ static int inside(const char *path, const char *dir) {
   return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-/* mkdir -p for dir (absolute). */
-static int make_dirs(const char *dir) {
-  char buf[PATH_MAX];
-  size_t n = strlen(dir);
-  if (n >= sizeof buf) return -1;
-  memcpy(buf, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-      buf[i] = c;
-    }
-  }
-  return 0;
-}
-
 /* The real path of the deepest existing ancestor of p (which may itself
  * exist) joined with the rest, so a symlink inside an allowed directory
  * cannot point outside it. */
@@ -544,7 +527,7 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
       *slash = '\0';
-      if (make_dirs(parent) != 0)
+      if (mx_mkdir_p(parent) != 0)
         mx_lua_error(L, "cannot create directory '%s': %s", parent, strerror(errno));
     }
   }

@@ -412,19 +412,9 @@ void mx_plan_print(const mx_plan *p, FILE *f) {
 }
 
 static int make_dirs(const char *dir, mx_error *err) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", dir);
-  size_t n = strlen(buf);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return mx_error_at(err, MX_EIO, buf, 0, 0, NULL, "cannot create directory: %s",
-                           strerror(errno));
-      buf[i] = c;
-    }
-  }
+  if (mx_mkdir_p(dir) != 0)
+    return mx_error_at(err, MX_EIO, dir, 0, 0, NULL, "cannot create directory: %s",
+                       strerror(errno));
   return MX_OK;
 }
 

@@ -78,24 +78,11 @@ int mx_embed_cache_get(const char *dir, const char *key, size_t len, float **vec
   return hit;
 }
 
-static int mkdir_p(const char *path) {
-  char tmp[1200];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 int mx_embed_cache_put(const char *dir, const char *key, size_t len, const float *vec,
                        uint32_t dim, mx_error *err) {
   char path[1200], sub[700], tmp[1300];
   entry_path(dir, key, len, path, sizeof path, sub, sizeof sub);
-  if (mkdir_p(sub) != 0)
+  if (mx_mkdir_p(sub) != 0)
     return mx_error_at(err, MX_EIO, sub, 0, 0, NULL, "cannot create cache directory: %s",
                        strerror(errno));
   size_t size = 16 + len + (size_t)dim * 4 + 8;

@@ -53,8 +53,6 @@ void mx_child_release(mx_child *c);
 void mx_slot_dirname(int64_t slot, char *buf, size_t size);
 /* Remove leftover staging directories under outputs/JOB/ (from a killed daemon). */
 void mx_outputs_clean_staging(const char *outputs_root, const char *job);
-/* mkdir -p; 0 or -1 (errno set). */
-int mx_mkdir_p(const char *path);
 /* rm -rf (best effort). */
 void mx_remove_tree(const char *path);
 

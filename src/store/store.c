@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/util.h"
+
 const char *mx_store_from_env(void) {
   const char *s = getenv("MERX_STORE");
   return s && *s ? s : NULL;
@@ -16,15 +18,7 @@ int mx_store_create(const char *dir, mx_error *err) {
   char buf[4096];
   if (!*dir || snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
     return mx_error_at(err, MX_EINVAL, dir, 0, 0, NULL, "store: not a usable folder name");
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return mx_error_at(err, MX_EIO, buf, 0, 0, NULL, "cannot create the store folder: %s",
-                         strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+  if (mx_mkdir_p(buf) != 0)
     return mx_error_at(err, MX_EIO, dir, 0, 0, NULL, "cannot create the store folder: %s",
                        strerror(errno));
   struct stat st;

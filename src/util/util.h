@@ -173,6 +173,10 @@ const char *mx_closest_word(const char *word, size_t len, const char *words, siz
 /* "a, b, c" from the space-separated "a b c" into buf (truncated to size). Returns buf. */
 char *mx_words_join(const char *words, char *buf, size_t size);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
+/* mkdir -p: create path and its missing parents (0777, less the umask).
+ * Returns 0, or -1 with errno (ENAMETOOLONG past 4095 bytes). */
+int mx_mkdir_p(const char *path);
+
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
 
 /* --------------------------------------------------- secrets (redact.c) */
