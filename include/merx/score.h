@@ -98,6 +98,14 @@ MX_API int mx_topk_vectors(const mx_model *m, const float *vectors, const float 
                            const mx_csr *history, uint32_t n, const mx_topk_options *opt,
                            mx_topk_result **out, mx_error *err);
 
+/* Top-K for one user who is not a row of the model, from the items they
+ * interacted with (model indices, in any order, repeats summed; values NULL
+ * = all 1): folded in (mx_model_fold_in) and scored like a model user, the
+ * history excluded unless opt->include_seen. EASE models score the history
+ * directly. An empty history gives a zero vector (biases only). */
+MX_API int mx_topk_history(const mx_model *m, const uint32_t *items, const float *values, size_t n,
+                           const mx_topk_options *opt, mx_topk_result **out, mx_error *err);
+
 /* Full scores of n users against n_items items: out is n x n_items
  * row-major (caller-allocated). users / items NULL mean all, in order (the
  * matching count is then ignored and taken from the model). One sgemm for

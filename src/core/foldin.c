@@ -3,6 +3,7 @@
  * factors, epochs, reg, lr, alpha, reg_bias, lr_decay, cg_steps,
  * log_confidence, eps, seed, init_std). */
 #include "core/train_internal.h"
+#include "merx/score.h"
 #include "util/util.h"
 
 #include <cblas.h>
@@ -129,4 +130,71 @@ int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *valu
   default:
     return ials_exact(m, items, values, n, x, err);
   }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* A history as one CSR row: sorted by item, repeated items summed. */
+static int history_row(const uint32_t *items, const float *values, size_t n, uint32_t **idx,
+                       float **val, size_t *len, mx_error *err) {
+  *idx = malloc((n ? n : 1) * sizeof **idx);
+  *val = malloc((n ? n : 1) * sizeof **val);
+  if (!*idx || !*val) {
+    free(*idx), free(*val);
+    *idx = NULL, *val = NULL;
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  uint64_t *key = malloc((n ? n : 1) * sizeof *key);
+  if (!key) {
+    free(*idx), free(*val);
+    *idx = NULL, *val = NULL;
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  /* sort (item, position) pairs: stable and O(n log n) for long histories */
+  for (size_t q = 0; q < n; q++) key[q] = (uint64_t)items[q] << 32 | (uint64_t)q;
+  qsort(key, n, sizeof *key, cmp_u64);
+  size_t u = 0;
+  for (size_t q = 0; q < n; q++) {
+    uint32_t it = (uint32_t)(key[q] >> 32);
+    float v = values ? values[key[q] & 0xffffffffu] : 1.0f;
+    if (u > 0 && (*idx)[u - 1] == it) {
+      (*val)[u - 1] += v;
+      continue;
+    }
+    (*idx)[u] = it;
+    (*val)[u++] = v;
+  }
+  free(key);
+  *len = u;
+  return MX_OK;
+}
+
+int mx_topk_history(const mx_model *m, const uint32_t *items, const float *values, size_t n,
+                    const mx_topk_options *opt, mx_topk_result **out, mx_error *err) {
+  *out = NULL;
+  for (size_t q = 0; q < n; q++)
+    if (items[q] >= m->n_items)
+      return mx_error_set(err, MX_EINVAL, "history item index %u out of range", items[q]);
+  uint32_t *idx = NULL;
+  float *val = NULL;
+  size_t len = 0;
+  int rc = history_row(items, values, n, &idx, &val, &len, err);
+  if (rc) return rc;
+  uint64_t indptr[2] = {0, len};
+  mx_csr row = {1, len, indptr, idx, val, NULL};
+  if (m->kind == MX_MODEL_EASE) {
+    rc = mx_topk_vectors(m, NULL, NULL, &row, 1, opt, out, err);
+  } else {
+    float *x = malloc((m->factors ? m->factors : 1) * sizeof *x), bias = 0.0f;
+    if (!x) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    else rc = mx_model_fold_in(m, idx, val, len, x, &bias, err);
+    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &row, 1, opt, out, err);
+    free(x);
+  }
+  free(idx);
+  free(val);
+  return rc;
 }

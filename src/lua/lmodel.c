@@ -453,29 +453,7 @@ static int m_fold_in(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   mx_topk_result **res = push_topk(L);
-  /* sort + dedupe the history for the CSR row */
-  for (size_t a = 1; a < h; a++)
-    for (size_t b = a; b > 0 && hist[b - 1] > hist[b]; b--) {
-      uint32_t t = hist[b]; hist[b] = hist[b - 1]; hist[b - 1] = t;
-      float tv = hv[b]; hv[b] = hv[b - 1]; hv[b - 1] = tv;
-    }
-  size_t u = 0;
-  for (size_t a = 0; a < h; a++) {
-    if (u > 0 && hist[u - 1] == hist[a]) { hv[u - 1] += hv[a]; continue; }
-    hist[u] = hist[a];
-    hv[u++] = hv[a];
-  }
-  uint64_t indptr[2] = {0, u};
-  mx_csr hcsr = {1, u, indptr, hist, hv, NULL};
-  int rc;
-  if (m->kind == MX_MODEL_EASE) {
-    rc = mx_topk_vectors(m, NULL, NULL, &hcsr, 1, &o, res, &err);
-  } else {
-    float *x = mx_lua_scratch(L, (m->factors ? m->factors : 1) * sizeof *x);
-    float bias = 0;
-    rc = mx_model_fold_in(m, hist, hv, u, x, &bias, &err);
-    if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &hcsr, 1, &o, res, &err);
-  }
+  int rc = mx_topk_history(m, hist, hv, h, &o, res, &err);
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
   uint32_t zero = 0;
   push_lists(L, *res, *res ? &zero : NULL, 1, m->items);

@@ -1,0 +1,100 @@
+/* merx serve: the HTTP service (src/serve/). This file parses the flags,
+ * starts the server and turns signals into its verbs: SIGHUP reloads,
+ * SIGTERM/SIGINT stop gracefully; between signals it polls the watched files
+ * (config, model, extension files) and reloads when one changed. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "serve/serve.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx serve [--config FILE.lua] [--model MODEL.mxm] [--listen HOST:PORT]\n"
+    "                  [--token-file FILE] [--store DIR] [--threads N] [--watch SECONDS]\n"
+    "                  [--drain SECONDS]\n\n"
+    "Serve recommendations (and the other endpoints) over HTTP/1.1 with JSON:\n"
+    "  GET  /healthz        {\"status\":\"ok\"} once everything is loaded (no token needed)\n"
+    "  GET  /metrics        Prometheus text: requests, latency, model, reloads\n"
+    "  POST /v1/recommend   {\"user\": ID, \"k\": 10} or {\"items\": [recent ids], \"k\": 10}\n"
+    "  POST /v1/similar     {\"item\": ID, \"k\": 10}\n"
+    "The README's \"merx serve\" section has every field, the config file's keys and\n"
+    "the operations (reload, limits, shutdown).\n\n"
+    "  --config FILE.lua   settings as a Lua table (sandboxed; strict keys)\n"
+    "  --model FILE.mxm    the recommender model (overrides the config's 'model')\n"
+    "  --listen HOST:PORT  default 127.0.0.1:8080; port 0 picks a free port. The\n"
+    "                      address is printed on stderr: listening on http://HOST:PORT\n"
+    "  --token-file FILE   require 'Authorization: Bearer TOKEN' (one token per line)\n"
+    "  --store DIR         the deployment's store (for endpoints that log decisions)\n"
+    "  --threads N         handler threads = requests served at once (default 32)\n"
+    "  --watch SECONDS     how often to check watched files for changes (default 1;\n"
+    "                      0: only on SIGHUP)\n"
+    "  --drain SECONDS     on SIGTERM, how long in-flight requests may take (default 10)\n";
+
+int mx_cmd_serve(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "serve",
+                         "config= model= listen= token-file= store= threads= watch= drain=", argc,
+                         argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx_cli_usage("serve", "unexpected argument '%s'", a.pos[0]);
+  long threads;
+  double watch, drain;
+  if ((rc = mx_args_int(&a, "threads", 0, 1, 1024, &threads)) ||
+      (rc = mx_args_double(&a, "watch", 1.0, 0, 3600, &watch)) ||
+      (rc = mx_args_double(&a, "drain", 10.0, 0, 3600, &drain)))
+    return rc;
+  if (!mx_args_has(&a, "config") && !mx_args_has(&a, "model"))
+    return mx_cli_usage("serve", "give --model or --config");
+  mx_serve_options o;
+  memset(&o, 0, sizeof o);
+  o.config_path = mx_args_get(&a, "config", NULL);
+  o.model_path = mx_args_get(&a, "model", NULL);
+  o.listen = mx_args_get(&a, "listen", NULL);
+  o.token_file = mx_args_get(&a, "token-file", NULL);
+  o.store_dir = mx_args_get(&a, "store", NULL);
+  o.threads = (int)threads;
+  o.log = stderr;
+
+  /* Signals are taken synchronously by this thread only: block them before
+   * any server thread starts, so every thread inherits the mask. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  /* a client that disconnects mid-reply must not kill the process */
+  signal(SIGPIPE, SIG_IGN);
+
+  mx_error err;
+  mx_error_clear(&err);
+  mx_serve *srv = NULL;
+  if ((rc = mx_serve_start(&o, &srv, &err))) return mx_cli_fail("serve", &err);
+  fprintf(stderr, "listening on http://%s\n", mx_serve_address(srv));
+  fflush(stderr);
+  double next_poll = mx_now_seconds() + watch;
+  for (;;) {
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&set, NULL, &ts);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      mx_serve_log(srv, "SIGHUP: reloading");
+      mx_serve_reload(srv, &err);
+      next_poll = mx_now_seconds() + watch;
+      continue;
+    }
+    if (watch > 0 && mx_now_seconds() >= next_poll) {
+      mx_serve_poll_files(srv);
+      next_poll = mx_now_seconds() + watch;
+    }
+  }
+  mx_serve_log(srv, "stopping: finishing in-flight requests");
+  mx_serve_stop(srv, drain);
+  fprintf(stderr, "merx serve: stopped\n");
+  return MX_EXIT_OK;
+}
