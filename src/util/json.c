@@ -134,6 +134,14 @@ void mx_json_double(mx_json *j, double v) {
     fprintf(j->f, "%.10g", v);
 }
 
+void mx_json_double_exact(mx_json *j, double v) {
+  before_value(j);
+  if (!isfinite(v))
+    fputs("null", j->f);
+  else
+    fprintf(j->f, "%.17g", v);
+}
+
 void mx_json_int(mx_json *j, int64_t v) {
   before_value(j);
   fprintf(j->f, "%" PRId64, v);

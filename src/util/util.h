@@ -99,6 +99,8 @@ void mx_json_key(mx_json *j, const char *key);
 void mx_json_string(mx_json *j, const char *s);
 void mx_json_stringn(mx_json *j, const char *s, size_t n);
 void mx_json_double(mx_json *j, double v); /* NaN/inf written as null */
+/* All 17 significant digits (reads back as the same double); NaN/inf: null. */
+void mx_json_double_exact(mx_json *j, double v);
 void mx_json_int(mx_json *j, int64_t v);
 void mx_json_bool(mx_json *j, int v);
 void mx_json_null(mx_json *j);

@@ -5,11 +5,12 @@
  *
  * The Poisson cdf is the regularised upper incomplete gamma function
  * P(X <= k) = Q(k + 1, mean), evaluated by its series or its continued
- * fraction (Press et al., Numerical Recipes, section 6.2), so it costs O(1)
- * in k rather than a sum of k + 1 terms. */
+ * fraction (core/special.c), so it costs O(1) in k rather than a sum of
+ * k + 1 terms. */
 #include <math.h>
 
 #include "core/inventory/internal.h"
+#include "core/special.h"
 
 double mx_std_normal_pdf(double z) { return 0.39894228040143267794 * exp(-0.5 * z * z); }
 
@@ -54,38 +55,6 @@ double mx_normal_loss2(double x, double mu, double sigma) {
 
 /* ---------------------------------------------------------------- Poisson */
 
-/* Regularised lower incomplete gamma P(a, x) by its power series (x < a + 1). */
-static double gamma_p_series(double a, double x) {
-  double sum = 1.0 / a, term = sum, ap = a;
-  for (int n = 0; n < 100000; n++) {
-    ap += 1.0;
-    term *= x / ap;
-    sum += term;
-    if (fabs(term) < fabs(sum) * 1e-16) break;
-  }
-  return sum * exp(-x + a * log(x) - lgamma(a));
-}
-
-/* Regularised upper incomplete gamma Q(a, x) by the continued fraction
- * (modified Lentz), for x >= a + 1. */
-static double gamma_q_fraction(double a, double x) {
-  const double tiny = 1e-300;
-  double b = x + 1.0 - a, c = 1.0 / tiny, d = 1.0 / b, h = d;
-  for (int i = 1; i < 100000; i++) {
-    double an = -i * (i - a);
-    b += 2.0;
-    d = an * d + b;
-    if (fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (fabs(c) < tiny) c = tiny;
-    d = 1.0 / d;
-    double del = d * c;
-    h *= del;
-    if (fabs(del - 1.0) < 1e-16) break;
-  }
-  return exp(-x + a * log(x) - lgamma(a)) * h;
-}
-
 double mx_poisson_pmf(double k, double mean) {
   if (k < 0 || k != floor(k)) return 0.0;
   if (mean <= 0) return k == 0 ? 1.0 : 0.0;
@@ -98,12 +67,7 @@ double mx_poisson_cdf(double x, double mean) {
   double k = floor(x);
   double a = k + 1.0;
   /* P(X <= k) = Q(k+1, mean) */
-  if (mean < a + 1.0) {
-    double v = 1.0 - gamma_p_series(a, mean);
-    return v < 0 ? 0 : v;
-  }
-  double v = gamma_q_fraction(a, mean);
-  return v > 1 ? 1 : v;
+  return mx__gamma_q(a, mean);
 }
 
 /* nbar(x) = sum_{k <= x} (x - k) f(k) = x F(j) - mean F(j - 1), j = floor(x),
