@@ -185,8 +185,7 @@ typedef struct mx_measure_result {
 } mx_measure_result;
 
 /* Compute the result. Errors: no units (MX_EEMPTY); the control arm has no
- * units, or a share is given for an arm never seen while the control is
- * missing (MX_EINVAL naming the arm and the arms seen). Warnings (in the
+ * units (MX_ENOTFOUND naming it and the arms seen). Warnings (in the
  * result): outcome rows of unknown users, arms without users, segments
  * where an arm has fewer than 2 users, no outcome row at all, a failed
  * SRM test (p < 0.001). Call it once: afterwards the accumulator only
@@ -219,6 +218,43 @@ MX_API int mx_measure_read_units(mx_measure *m, const char *path, const mx_measu
  * covariate = 1 reads them as pre-period covariates instead. */
 MX_API int mx_measure_read_outcomes(mx_measure *m, const char *path, const mx_measure_source *src,
                                     int covariate, mx_error *err);
+
+/* ------------------------------------------------------------- one request
+ * What `merx measure` and merx.measure{...} do: units from the outcome table
+ * (arm= among its columns), from an assignments file, or from a caller's
+ * feeder (the store's ledger); outcomes joined on the user; optional
+ * pre-period file for CUPED; then the result. */
+typedef struct mx_measure_request {
+  mx_measure_options opt; /* n_metrics 0 with event outcomes: conversion, revenue, orders */
+  const char *outcomes;   /* required */
+  const char *assignments; /* NULL: arms from the outcomes' arm= column or from units() */
+  const char *pre;        /* pre-period outcomes (CUPED covariates), NULL: none */
+  mx_csv_options csv;     /* separator and header, for every file */
+  mx_columns columns;     /* roles of the outcomes file */
+  mx_columns assignment_columns; /* count 0: user=user,arm=arm */
+  mx_columns pre_columns;        /* count 0: the user, time and value roles of columns */
+  const char *segment;    /* segment column of the file that holds the arms, NULL: none */
+  const char *covariate;  /* covariate column of the outcome table (CUPED), NULL: none */
+  int has_window;
+  int64_t from, to;       /* event window, both ends included */
+  /* Units from elsewhere (called before the outcomes are read), NULL: none.
+   * It calls mx_measure_add_unit for each unit and returns MX_OK or an error. */
+  int (*units)(void *ctx, mx_measure *m, mx_error *err);
+  void *units_ctx;
+} mx_measure_request;
+
+MX_API mx_measure_request mx_measure_request_defaults(void);
+/* Run it. *out is owned by the caller (mx_measure_result_free). */
+MX_API int mx_measure_run(const mx_measure_request *req, mx_measure_result **out, mx_error *err);
+
+/* "arm=0.5,arm2=0.5" into opt's shares (arm names may hold spaces; the last
+ * '=' of an item splits it). The names are copied into buf (size bytes),
+ * which must outlive mx_measure_create. Errors name the bad item. */
+MX_API int mx_measure_parse_shares(mx_measure_options *opt, const char *spec, char *buf,
+                                   size_t size, mx_error *err);
+/* "FROM..TO" (either side may be empty; ISO 8601 dates or times or epoch
+ * seconds; a date-only TO covers its whole day) into [from, to]. */
+MX_API int mx_measure_parse_window(const char *spec, int64_t *from, int64_t *to, mx_error *err);
 
 /* ------------------------------------------------------------------ reports */
 /* One JSON object (the `merx measure --json` contract: arms, uplift,

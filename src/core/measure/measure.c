@@ -7,8 +7,7 @@
  * Accumulators use Welford's update for the mean and the sum of squared
  * deviations and its bivariate form for the co-moment of (Y, X) (Welford
  * 1962; Chan, Golub & LeVeque 1983), so millions of rows lose no digits
- * to cancellation. Means are reported as sum / n, which is exact for 0/1
- * metrics.
+ * to cancellation. Means are reported as a compensated sum / n.
  *
  * CUPED (Deng, Xu, Kohavi & Walker, WSDM 2013, eq. 3-4): for each arm
  * compared with the control, theta = cov(Y, X) / var(X) pooled within the
@@ -34,8 +33,9 @@ mx_measure_options mx_measure_defaults(void) {
   return o;
 }
 
-/* per cell and metric: sum, mean and M2 of Y; mean and M2 of X; co-moment */
-enum { A_SUM, A_MY, A_M2Y, A_MX, A_M2X, A_CXY, A_N };
+/* per cell and metric: sum of Y and its Neumaier compensation, mean and M2
+ * of Y; mean and M2 of X; co-moment */
+enum { A_SUM, A_SUMC, A_MY, A_M2Y, A_MX, A_M2X, A_CXY, A_N };
 
 typedef struct cell {
   uint64_t n;
@@ -227,7 +227,11 @@ static void cell_add(cell *c, int M, const double *y, const double *x) {
   for (int k = 0; k < M; k++) {
     double *v = c->v + k * A_N;
     double dy = y[k] - v[A_MY];
-    v[A_SUM] += y[k];
+    /* Neumaier's compensated sum: the mean is the exactly rounded sum / n for
+     * any realistic input, so it matches math.fsum-based references */
+    double t = v[A_SUM] + y[k];
+    v[A_SUMC] += fabs(v[A_SUM]) >= fabs(y[k]) ? (v[A_SUM] - t) + y[k] : (y[k] - t) + v[A_SUM];
+    v[A_SUM] = t;
     v[A_MY] += dy * inv;
     v[A_M2Y] += dy * (y[k] - v[A_MY]);
     if (x) {
@@ -443,7 +447,7 @@ static int fill_cell(mx_measure_result *r, const mx_measure *m, mx_measure_cell 
     double n = (double)out->users;
     out->mean[k] = out->sd[k] = out->lo95[k] = out->hi95[k] = NAN;
     if (n < 1) continue;
-    double sum = c->v[k * A_N + A_SUM], var = cell_var(c, k, A_M2Y);
+    double sum = c->v[k * A_N + A_SUM] + c->v[k * A_N + A_SUMC], var = cell_var(c, k, A_M2Y);
     out->mean[k] = sum / n;
     out->sd[k] = sqrt(var);
     if (r->binary[k]) {
@@ -468,10 +472,11 @@ static void compare(const mx_measure *m, int binary, const cell *c1, const cell 
   u->d = u->cuped = nan_d;
   if (n1 < 1 || n0 < 1) return;
   const double *v1 = c1->v + k * A_N, *v0 = c0->v + k * A_N;
-  double m1 = v1[A_SUM] / n1, m0 = v0[A_SUM] / n0;
+  double s1 = v1[A_SUM] + v1[A_SUMC], s0 = v0[A_SUM] + v0[A_SUMC];
+  double m1 = s1 / n1, m0 = s0 / n0;
   double var1 = cell_var(c1, k, A_M2Y), var0 = cell_var(c0, k, A_M2Y);
   if (binary)
-    mx_newcombe_diff(v1[A_SUM], n1, v0[A_SUM], n0, level, &u->d);
+    mx_newcombe_diff(s1, n1, s0, n0, level, &u->d);
   else
     mx_welch_diff(m1, var1, n1, m0, var0, n0, level, &u->d);
   if (!binary && n1 >= 2 && n0 >= 2) u->d.diff = m1 - m0; /* sum/n, as the means report */
@@ -520,7 +525,7 @@ int mx_measure_finish(mx_measure *m, mx_measure_result **out, mx_error *err) {
       if (list[0]) strncat(list, ", ", sizeof list - strlen(list) - 1);
       strncat(list, mx_idmap_name(m->arms, (uint32_t)a), sizeof list - strlen(list) - 1);
     }
-    return mx_error_set(err, MX_EINVAL, "control arm '%s' has no users (arms with users: %s)",
+    return mx_error_set(err, MX_ENOTFOUND, "control arm '%s' has no users (arms with users: %s)",
                         m->control, list);
   }
   mx_measure_result *r = calloc(1, sizeof *r);
@@ -594,7 +599,8 @@ int mx_measure_finish(mx_measure *m, mx_measure_result **out, mx_error *err) {
         u->segment = s < 0 ? NULL : r->segments[s];
         u->metric = k;
         compare(m, r->binary[k], c1, c0, k, u);
-        if (s < 0 && isnan(u->rel) && c0 && c0->v[k * A_N + A_SUM] == 0 && !rel_warned[k]) {
+        if (s < 0 && isnan(u->rel) && c0 && c0->v[k * A_N + A_SUM] + c0->v[k * A_N + A_SUMC] == 0 &&
+            !rel_warned[k]) {
           rel_warned[k] = 1;
           if (add_warning(r, "metric '%s': the control's mean is 0, so no relative uplift",
                           r->metrics[k]))

@@ -203,7 +203,7 @@ static void text_uplift(FILE *f, const mx_measure_result *r, const char *segment
             fmt(b[2], 48, "%+.6g", u->d.hi), fmt(b[3], 48, "%+.2f%%", 100 * u->rel),
             fmt(b[4], 48, "%.3g", u->d.p_value));
     if (r->cuped)
-      fprintf(f, "  cuped %s [%s, %s] (variance -%s)", fmt(b[0], 48, "%+.6g", u->cuped.diff),
+      fprintf(f, "  cuped %s [%s, %s] (variance reduction %s)", fmt(b[0], 48, "%+.6g", u->cuped.diff),
               fmt(b[1], 48, "%+.6g", u->cuped.lo), fmt(b[2], 48, "%+.6g", u->cuped.hi),
               fmt(b[5], 48, "%.1f%%", 100 * u->variance_reduction));
     fputc('\n', f);
