@@ -87,6 +87,11 @@ void mx_lua_set_run(lua_State *L, mx_run *run);
 int mx_run_charge(mx_run *run, size_t bytes);
 void mx_run_uncharge(mx_run *run, size_t bytes);
 
+/* Register an open output file (merx.data.write, merx.measure's reports)
+ * to be renamed into place when the run commits (aborted if it fails).
+ * Returns its slot in run->files, or -1 when out of memory (af untouched). */
+int mx_run_add_file(mx_run *run, const mx_atomic_file *af);
+
 /* For C code that runs long inside one call, where the count hook cannot
  * see it: has the run been stopped (signal, memory, deadline)? The first
  * time, this sets the run's sticky stop with a message at the calling

@@ -730,18 +730,11 @@ static int l_write(lua_State *L) {
   mx_error_clear(&err);
   if (mx_atomic_open(&af, path, &err) != MX_OK) return mx_lua_raise(L, &err);
   /* register first, so an error while writing still removes the file */
-  if (run->n_files == run->cap_files) {
-    int nc = run->cap_files ? run->cap_files * 2 : 8;
-    mx_atomic_file *nf = realloc(run->files, (size_t)nc * sizeof *nf);
-    if (!nf) {
-      mx_atomic_abort(&af);
-      return mx_lua_error(L, "merx.data.write: out of memory");
-    }
-    run->files = nf;
-    run->cap_files = nc;
+  int slot = mx_run_add_file(run, &af);
+  if (slot < 0) {
+    mx_atomic_abort(&af);
+    return mx_lua_error(L, "merx.data.write: out of memory");
   }
-  int slot = run->n_files++;
-  run->files[slot] = af;
   FILE *f = af.f;
   for (int c = 1; c <= ncol; c++) {
     lua_rawgeti(L, cols, c);

@@ -77,6 +77,18 @@ int mx_run_charge(mx_run *run, size_t bytes) {
   return 0;
 }
 
+int mx_run_add_file(mx_run *run, const mx_atomic_file *af) {
+  if (run->n_files == run->cap_files) {
+    int nc = run->cap_files ? run->cap_files * 2 : 8;
+    mx_atomic_file *nf = realloc(run->files, (size_t)nc * sizeof *nf);
+    if (!nf) return -1;
+    run->files = nf;
+    run->cap_files = nc;
+  }
+  run->files[run->n_files] = *af;
+  return run->n_files++;
+}
+
 void mx_run_uncharge(mx_run *run, size_t bytes) {
   run->mem_used = bytes > run->mem_used ? 0 : run->mem_used - bytes;
 }

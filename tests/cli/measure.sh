@@ -129,3 +129,12 @@ expect_contains out.txt '"means":{"visit":null}'
 rm -f never.csv
 expect_exit 1 "$MERX" measure --outcomes bad.csv --columns arm=segment --metric visit --control "No E-Mail" --out never.csv
 [ ! -e never.csv ]
+
+# merx.measure writes its reports inside --out when the run commits
+cp "$H" h.csv.gz
+expect_exit 0 "$MERX" run -e 'local r = merx.measure{ outcomes = "h.csv.gz", columns = { arm = "segment" },
+  metric = "visit", control = "No E-Mail", html = "r.html", out = "r.csv" }
+  print(r.arms[1].means.visit)' --out rep
+expect_contains rep/r.html "<svg"
+expect_contains rep/r.csv "No E-Mail,visit,1274,0.11773940345368916"
+expect_contains out.txt "0.1177394034536"
