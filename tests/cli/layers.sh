@@ -22,24 +22,22 @@ for h in "$root"/include/merx/*.h; do
   name="merx/$(basename "$h")"
   [ -n "${header_layer[$name]:-}" ] || { echo "$name: not in the headers map of docs/ARCHITECTURE.md"; fail=1; }
 done
-while IFS= read -r file; do
+while IFS=: read -r file line inc; do
   rel="${file#"$root"/src/}"
   layer="${rel%%/*}"
   [ -n "${may[$layer]:-}" ] || { echo "src/$rel: layer '$layer' is not in docs/ARCHITECTURE.md"; fail=1; continue; }
-  while IFS=: read -r line inc; do
-    inc="${inc#*\"}"; inc="${inc%%\"*}"
-    case "$inc" in
-      merx/*) target="${header_layer[$inc]:-}" ;;
-      */*) target="${inc%%/*}" ;;
-      *) continue ;;  # a header beside the file
-    esac
-    if [ -z "$target" ]; then
-      echo "src/$rel:$line: $inc has no layer in docs/ARCHITECTURE.md"; fail=1
-    elif [[ " ${may[$layer]} " != *" $target "* ]]; then
-      echo "src/$rel:$line: the $layer layer may not include $inc (layer $target); it may use: ${may[$layer]}"
-      fail=1
-    fi
-  done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
-done < <(find "$root/src" -name '*.[ch]' -o -name '*.def' | sort)
+  inc="${inc#*\"}"; inc="${inc%%\"*}"
+  case "$inc" in
+    merx/*) target="${header_layer[$inc]:-}" ;;
+    */*) target="${inc%%/*}" ;;
+    *) continue ;;  # a header beside the file
+  esac
+  if [ -z "$target" ]; then
+    echo "src/$rel:$line: $inc has no layer in docs/ARCHITECTURE.md"; fail=1
+  elif [[ " ${may[$layer]} " != *" $target "* ]]; then
+    echo "src/$rel:$line: the $layer layer may not include $inc (layer $target); it may use: ${may[$layer]}"
+    fail=1
+  fi
+done < <(grep -rn --include='*.[ch]' --include='*.def' '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$root/src" | sort)
 [ $fail -eq 0 ] || exit 1
 echo "layers: every include in src/ is allowed"
