@@ -222,15 +222,25 @@ int mx__ann_search_layer(const mx_ann *ix, const mx__ann_query *q, const mx__ann
   while (s->n_cand > 0) {
     mx__ann_pair c = heap_pop(s->cand, &s->n_cand, 1);
     if (s->n_res >= ef && c.sim < s->res[0].sim) break; /* Algorithm 2, line 7 */
+    /* The next candidate's links are the likely next cache miss. */
+    if (s->n_cand) __builtin_prefetch(mx__ann_links(ix, s->cand[0].id, l));
     const uint32_t *nb = mx__ann_links(ix, c.id, l);
     uint32_t cnt = nb[0];
     if (reserve(&s->cand, &s->cap_cand, s->n_cand + cnt + 1) != MX_OK) return MX_ENOMEM;
+    /* Two passes: the unvisited neighbours first, with their vectors
+     * prefetched, so their memory loads overlap; then the similarities. */
+    uint32_t todo[257], n_todo = 0;
     for (uint32_t t = 1; t <= cnt; t++) {
       uint32_t e = nb[t];
-      if (t < cnt) __builtin_prefetch(ix->vec + (size_t)nb[t + 1] * ix->dim);
       int v = set_visit(s, e);
       if (v < 0) return MX_ENOMEM;
       if (v) continue;
+      todo[n_todo++] = e;
+      const char *x = (const char *)(ix->vec + (size_t)e * ix->dim);
+      for (size_t b = 0; b < (size_t)ix->dim * sizeof(float); b += 64) __builtin_prefetch(x + b);
+    }
+    for (uint32_t t = 0; t < n_todo; t++) {
+      uint32_t e = todo[t];
       mx__ann_pair p = {mx__ann_sim(ix, q, e), e};
       if (s->n_res < ef || p.sim > s->res[0].sim) {
         heap_push(s->cand, &s->n_cand, p, 1);
