@@ -91,7 +91,8 @@ MX_API int mx_ann_save(const mx_ann *ix, const char *path, mx_error *err);
  * other vectors (fingerprint, count or dimension differ: a stale index) fails
  * with MX_EFORMAT / MX_EIO and a message naming path and, for a stale index,
  * vectors_name (e.g. "shop.mxm (items)") and the source the index was built
- * from. */
+ * from. vectors NULL maps the file for mx_ann_get_info only (searches then
+ * fail with MX_ESTATE). */
 MX_API int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim,
                        const char *vectors_name, mx_ann **out, mx_error *err);
 /* Accepts NULL. Unmaps or frees; never touches the vectors. */
@@ -107,6 +108,7 @@ typedef struct mx_ann_info {
   char source[200];
 } mx_ann_info;
 MX_API void mx_ann_get_info(const mx_ann *ix, mx_ann_info *out);
+MX_API mx_ann_metric mx_ann_get_metric(const mx_ann *ix);
 MX_API const char *mx_ann_metric_name(mx_ann_metric m);
 
 /* The k nearest rows to one query vector (dim floats; any length: cosine

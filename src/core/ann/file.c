@@ -103,6 +103,8 @@ static void fill_header(const mx_ann *ix, file_header *h) {
   h->file_size = align_up(pos);
 }
 
+mx_ann_metric mx_ann_get_metric(const mx_ann *ix) { return ix->metric; }
+
 void mx_ann_get_info(const mx_ann *ix, mx_ann_info *out) {
   memset(out, 0, sizeof *out);
   file_header h;
@@ -264,7 +266,7 @@ int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim
     goto fail;
   }
   const char *src = h.source[0] ? h.source : "unnamed vectors";
-  if (h.n != n || h.dim != dim) {
+  if (vectors && (h.n != n || h.dim != dim)) {
     rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, NULL,
                      "stale index: built for %u vectors of dimension %u (%s), but %s has %u of "
                      "dimension %u; rebuild it with merx index build",
@@ -300,7 +302,7 @@ int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim
     rc = bad(err, path, "links out of range");
     goto fail;
   }
-  uint64_t fp = mx_ann_fingerprint(vectors, n, dim);
+  uint64_t fp = vectors ? mx_ann_fingerprint(vectors, n, dim) : h.fingerprint;
   if (fp != h.fingerprint) {
     rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, NULL,
                      "stale index: built for other vectors (%s) than %s (fingerprint %016llx, "

@@ -60,6 +60,7 @@ int mx_ann_search(const mx_ann *ix, const float *query, uint32_t k, uint32_t ef,
   *count = 0;
   if (k == 0) return mx_error_set(err, MX_EINVAL, "k must be at least 1");
   if (!query) return mx_error_set(err, MX_EINVAL, "no query vector");
+  if (!ix->vec) return mx_error_set(err, MX_ESTATE, "the index was loaded without its vectors");
   mx__ann_scratch s;
   memset(&s, 0, sizeof s);
   int rc = search_one(ix, query, 0, k, ef, item_mask, exclude, &s, ids, scores, count);
@@ -150,6 +151,7 @@ static int run_batch(const mx_ann *ix, const float *vec, const uint32_t *rows, u
   mx_topk_options defaults = mx_topk_defaults();
   if (!opt) opt = &defaults;
   if (opt->k == 0) return mx_error_set(err, MX_EINVAL, "k must be at least 1");
+  if (!ix->vec) return mx_error_set(err, MX_ESTATE, "the index was loaded without its vectors");
   uint64_t *mask;
   uint32_t eligible;
   int rc = eligibility(ix, opt, &mask, &eligible, err);
