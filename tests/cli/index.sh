@@ -67,6 +67,35 @@ expect_exit 1 $MERX similar --model m.mxm --item 22464 --ann m.mxm.users.hnsw --
 expect_contains err.txt "stale index"
 expect_contains err.txt "m.mxm (items)"
 
+# ---- Lua: m:load_index, then m:similar answers from it (same lists as the CLI)
+cat > sim.lua <<'EOF'
+local m <close> = merx.model.load("m.mxm")
+local exact = m:similar({ "22464", "85123A" }, 5)
+assert(m:load_index("m.mxm.hnsw") == true)
+local ann, s = m:similar({ "22464", "85123A", "no-such-item" }, 5, { ef = 200 })
+assert(#ann == 3 and #ann[1] == 5 and #ann[3] == 0, "shape")
+local hit = 0
+for q = 1, 2 do
+  for _, a in ipairs(ann[q]) do
+    for _, e in ipairs(exact[q]) do if a == e then hit = hit + 1 end end
+  end
+  for r = 2, 5 do assert(s[q][r] <= s[q][r - 1], "order") end
+end
+assert(hit >= 9, "overlap with the exact lists: " .. hit)
+local ex2 = m:similar({ "22464" }, 5, { exact = true })
+for r = 1, 5 do assert(ex2[1][r] == exact[1][r]) end
+assert(m:load_index("m.mxm.users.hnsw", { users = true }))
+local u = m:similar({ "15100.0" }, 3, { users = true })
+assert(#u[1] == 3)
+local ok, err = pcall(m.load_index, m, "m.mxm.users.hnsw")
+assert(not ok and tostring(err):find("stale index", 1, true), tostring(err))
+ok, err = pcall(m.similar, m, { "22464" }, 5, { ef = 0 })
+assert(not ok and tostring(err):find("ef must be", 1, true), tostring(err))
+print("lua ok")
+EOF
+expect_exit 0 $MERX run sim.lua
+expect_contains out.txt "lua ok"
+
 # ---- metric: a dot query does not use a cosine index
 expect_exit 0 $MERX similar --model m.mxm --item 22464 --metric dot --out one.csv --json
 expect_contains out.txt '"search":"exact"'
@@ -120,7 +149,7 @@ expect_contains out.txt '"search":"hnsw"'
 expect_contains out.txt '"index":"emb.hnsw"'
 expect_exit 0 $MERX search --index emb.npy "lantern" --json --exact
 expect_contains out.txt '"search":"exact"'
-expect_exit 2 $MERX search --index emb.npy "lantern" --ann emb.hnsw --model m.mxm --user 12347
+expect_exit 2 $MERX search --index emb.npy "lantern" --ann emb.hnsw --model m.mxm --user 15100.0
 expect_contains err.txt "--ann cannot rank the blend"
 # an index of other embeddings is refused
 expect_exit 1 $MERX search --index emb.npy "lantern" --ann m.mxm.users.hnsw
