@@ -14,14 +14,15 @@
  * Nodes keep at most M links on levels >= 1 and 2M on level 0.
  *
  * Metrics: cosine (text embeddings, similar items by cosine) and inner
- * product (recommendation factors). Inner product is not a metric, so the
- * graph is built on the reduction of Bachrach et al., "Speeding up the Xbox
- * recommender system using a Euclidean transformation for inner-product
- * spaces", RecSys 2014: each vector x gains one coordinate
- * sqrt(Phi^2 - |x|^2) (Phi = the largest norm) and is divided by Phi, so all
- * vectors have unit length, and a query q becomes (q/|q|, 0); the cosine of
- * the transformed pair is <q, x>/(|q| Phi), which orders items as <q, x>
- * does. Reported scores are the exact metric of the original vectors.
+ * product (recommendation factors). Inner product is not a metric; the graph
+ * is built and searched with the inner product itself, as ip-NSW does
+ * (Morozov & Babenko, "Non-metric similarity graphs for maximum inner
+ * product search", NeurIPS 2018), heuristic included. The usual reduction to
+ * cosine (Bachrach et al., RecSys 2014: one extra coordinate
+ * sqrt(Phi^2 - |x|^2)) was measured here and rejected: on 20k clustered
+ * 64-d vectors with lengths 0.2..2.2 it reached recall@10 0.55 at ef 20 and
+ * 0.98 only at ef 160, against 0.986 at ef 20 for the direct graph. Reported
+ * scores are the exact metric of the original vectors.
  *
  * Build: batches of nodes are inserted in parallel (ParlayANN's batch
  * insertion, Manohar et al., PPoPP 2024): every node of a batch searches the
@@ -30,7 +31,9 @@
  * sources in insertion order). Batch sizes depend only on how many nodes are
  * already in the graph (1, then 1/8 of it, at most 1024), so the index is the
  * same bytes for a given seed, whatever the thread count. Nodes are inserted
- * in a seed-shuffled order.
+ * in a seed-shuffled order. (The AVX2 and portable dot products may differ
+ * in the last bit, so machines with and without AVX2 can build different
+ * graphs from one seed.)
  *
  * The index refers to the vectors, it does not copy them: it keeps a
  * fingerprint of them (mx_ann_fingerprint) and the caller hands the same
@@ -78,9 +81,9 @@ MX_API uint64_t mx_ann_fingerprint(const float *vectors, uint32_t n, uint32_t di
 /* File (.hnsw, little-endian): a 512-byte header (magic "MERXHNSW", format
  * version, metric, counts, M, ef_construction, entry point, the fingerprint
  * of the vectors, the source label, a section table, a payload checksum and
- * a header checksum), then 64-byte aligned flat arrays: per-node scale and
- * extra coordinate (the metric reduction above), per-node level, per-node
- * first upper-level block, level-0 links (n x (2M + 1) u32: count, ids) and
+ * a header checksum), then 64-byte aligned flat arrays: per-node scale (1/|x|
+ * for cosine, 1 for inner product), per-node level, per-node first
+ * upper-level block, level-0 links (n x (2M + 1) u32: count, ids) and
  * upper-level links (blocks of M + 1 u32). Written atomically. */
 #define MX_ANN_FORMAT_VERSION 1
 MX_API int mx_ann_save(const mx_ann *ix, const char *path, mx_error *err);

@@ -24,7 +24,7 @@
 #include "util/util.h"
 
 #define HEADER_SIZE 512
-#define N_SECTIONS 6
+#define N_SECTIONS 5
 #define HASH_SEED 0x6d78686e73773031ULL
 
 typedef struct file_header {

@@ -25,27 +25,14 @@ const char *mx_ann_metric_name(mx_ann_metric m) {
   return m == MX_ANN_DOT ? "dot" : "cosine";
 }
 
-/* Scale and extra coordinate of every row (struct mx_ann in internal.h). */
+/* The scale of every row (struct mx_ann in internal.h). */
 static void prepare_rows(mx_ann *ix) {
-  double phi = 0;
   for (uint32_t i = 0; i < ix->n; i++) {
     const float *x = ix->vec + (size_t)i * ix->dim;
     double s = 0;
     for (uint32_t j = 0; j < ix->dim; j++) s += (double)x[j] * x[j];
-    ix->scale[i] = (float)s; /* squared norm for now */
-    if (s > phi) phi = s;
-  }
-  phi = sqrt(phi);
-  for (uint32_t i = 0; i < ix->n; i++) {
-    double s2 = ix->scale[i];
-    if (ix->metric == MX_ANN_COSINE) {
-      ix->scale[i] = s2 > 0 ? (float)(1.0 / sqrt(s2)) : 0.0f;
-      ix->extra[i] = 0.0f;
-    } else {
-      double r = phi > 0 ? 1.0 - s2 / (phi * phi) : 0.0;
-      ix->scale[i] = phi > 0 ? (float)(1.0 / phi) : 0.0f;
-      ix->extra[i] = r > 0 ? (float)sqrt(r) : 0.0f;
-    }
+    if (ix->metric == MX_ANN_COSINE) ix->scale[i] = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    else ix->scale[i] = 1.0f;
   }
 }
 
@@ -96,7 +83,7 @@ static int top_level_of(const build_ctx *c, uint32_t node) {
 static int plan_node(build_ctx *c, int t, uint32_t j) {
   mx_ann *ix = c->ix;
   uint32_t node = c->batch[j];
-  mx__ann_query q = {ix->vec + (size_t)node * ix->dim, ix->scale[node], ix->extra[node]};
+  mx__ann_query q = {ix->vec + (size_t)node * ix->dim, ix->scale[node]};
   uint32_t ep = ix->entry;
   float ep_sim = mx__ann_sim(ix, &q, ep);
   int top = top_level_of(c, node);
@@ -246,7 +233,6 @@ void mx_ann_free(mx_ann *ix) {
     mx__ann_unmap(ix->mapping, ix->mapping_size);
   } else {
     free(ix->scale);
-    free(ix->extra);
     free(ix->level);
     free(ix->upper_start);
     free(ix->links0);
@@ -286,7 +272,6 @@ int mx_ann_build(const float *vectors, uint32_t n, uint32_t dim, const mx_ann_op
   ix->vec = vectors;
   snprintf(ix->source, sizeof ix->source, "%s", opt->source ? opt->source : "");
   ix->scale = malloc((size_t)n * sizeof *ix->scale);
-  ix->extra = malloc((size_t)n * sizeof *ix->extra);
   ix->level = malloc(n);
   ix->upper_start = malloc((size_t)n * sizeof *ix->upper_start);
   ix->links0 = calloc((size_t)n * (ix->M0 + 1), sizeof *ix->links0);
@@ -299,7 +284,7 @@ int mx_ann_build(const float *vectors, uint32_t n, uint32_t dim, const mx_ann_op
   c.w_cap = calloc((size_t)threads, sizeof *c.w_cap);
   c.plan_off = malloc(MAX_BATCH * sizeof *c.plan_off);
   int rc = MX_OK;
-  if (!ix->scale || !ix->extra || !ix->level || !ix->upper_start || !ix->links0 || !order ||
+  if (!ix->scale || !ix->level || !ix->upper_start || !ix->links0 || !order ||
       !c.scratch || !c.w || !c.w_cap || !c.plan_off) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;

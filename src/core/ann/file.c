@@ -22,7 +22,7 @@
 #define HASH_SEED 0x6d78686e73773031ULL
 static const char MAGIC[8] = {'M', 'E', 'R', 'X', 'H', 'N', 'S', 'W'};
 
-enum { SEC_SCALE, SEC_EXTRA, SEC_LEVEL, SEC_UPPER_START, SEC_LINKS0, SEC_LINKS_UP, N_SECTIONS };
+enum { SEC_SCALE, SEC_LEVEL, SEC_UPPER_START, SEC_LINKS0, SEC_LINKS_UP, N_SECTIONS };
 
 /* On-disk header, little-endian. */
 typedef struct file_header {
@@ -59,7 +59,6 @@ void mx__ann_unmap(void *p, size_t n) { munmap(p, n); }
 static void section_sizes(uint32_t n, uint32_t M, uint32_t M0, uint64_t n_up_blocks,
                           uint64_t size[N_SECTIONS]) {
   size[SEC_SCALE] = (uint64_t)n * 4;
-  size[SEC_EXTRA] = (uint64_t)n * 4;
   size[SEC_LEVEL] = n;
   size[SEC_UPPER_START] = (uint64_t)n * 4;
   size[SEC_LINKS0] = (uint64_t)n * (M0 + 1) * 4;
@@ -69,7 +68,6 @@ static void section_sizes(uint32_t n, uint32_t M, uint32_t M0, uint64_t n_up_blo
 static const void *section_data(const mx_ann *ix, int s) {
   switch (s) {
   case SEC_SCALE: return ix->scale;
-  case SEC_EXTRA: return ix->extra;
   case SEC_LEVEL: return ix->level;
   case SEC_UPPER_START: return ix->upper_start;
   case SEC_LINKS0: return ix->links0;
@@ -292,7 +290,6 @@ int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim
   memcpy(ix->source, h.source, sizeof ix->source);
   unsigned char *b = map;
   ix->scale = (float *)(void *)(b + h.offset[SEC_SCALE]);
-  ix->extra = (float *)(void *)(b + h.offset[SEC_EXTRA]);
   ix->level = b + h.offset[SEC_LEVEL];
   ix->upper_start = (uint32_t *)(void *)(b + h.offset[SEC_UPPER_START]);
   ix->links0 = (uint32_t *)(void *)(b + h.offset[SEC_LINKS0]);

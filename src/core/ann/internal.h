@@ -10,11 +10,11 @@
 #define MX_ANN_MAX_LEVEL 31
 #define MX_ANN_NO_BLOCK UINT32_MAX
 
-/* Similarity of rows a and b (and of a prepared query to row b) is
- *     dot(x_a, x_b) * scale[a] * scale[b] + extra[a] * extra[b]
- * cosine: scale = 1/|x|, extra = 0; inner product (Bachrach et al. 2014):
- * scale = 1/Phi, extra = sqrt(1 - |x|^2/Phi^2). Queries get scale 1/|q| and
- * extra 0. Larger is nearer; every walk maximises it. */
+/* Similarity of rows a and b (and of a query to row b) is
+ *     dot(x_a, x_b) * scale[a] * scale[b]
+ * cosine: scale = 1/|x|; inner product: scale = 1. Queries get scale 1/|q|
+ * (a positive constant per query, so the ranking is the metric's). Larger is
+ * nearer; every walk maximises it. */
 struct mx_ann {
   uint32_t n, dim, M, M0, ef_construction;
   mx_ann_metric metric;
@@ -23,7 +23,6 @@ struct mx_ann {
   uint64_t seed, fingerprint;
   const float *vec;      /* borrowed, n x dim */
   float *scale;          /* n */
-  float *extra;          /* n */
   uint8_t *level;        /* n */
   uint32_t *upper_start; /* n: first block of the node's level-1 links, MX_ANN_NO_BLOCK when level 0 */
   uint32_t *links0;      /* n x (M0 + 1): count, then ids */
@@ -60,23 +59,20 @@ void mx__ann_unmap(void *p, size_t n);
 
 /* dot product of dim floats (AVX2+FMA when the CPU has it). */
 float mx__ann_dot(const float *a, const float *b, uint32_t dim);
-/* Similarity of row i to row j, and of a prepared query (scaled to unit
- * length, extra 0) to row j. */
+/* Similarity of row i to row j, and of a query to row j. */
 static inline float mx__ann_sim_rows(const mx_ann *ix, uint32_t i, uint32_t j) {
   const float *a = ix->vec + (size_t)i * ix->dim, *b = ix->vec + (size_t)j * ix->dim;
-  return mx__ann_dot(a, b, ix->dim) * ix->scale[i] * ix->scale[j] + ix->extra[i] * ix->extra[j];
+  return mx__ann_dot(a, b, ix->dim) * ix->scale[i] * ix->scale[j];
 }
 
-/* A walk's query: either a row of the index (row < n) or a prepared vector. */
+/* A walk's query: a row of the index or a query vector, with its scale. */
 typedef struct mx__ann_query {
-  const float *v;  /* row vector or prepared query */
-  float scale;     /* scale of v */
-  float extra;     /* extra coordinate of v */
+  const float *v;
+  float scale;
 } mx__ann_query;
 
 static inline float mx__ann_sim(const mx_ann *ix, const mx__ann_query *q, uint32_t j) {
-  return mx__ann_dot(q->v, ix->vec + (size_t)j * ix->dim, ix->dim) * q->scale * ix->scale[j] +
-         q->extra * ix->extra[j];
+  return mx__ann_dot(q->v, ix->vec + (size_t)j * ix->dim, ix->dim) * q->scale * ix->scale[j];
 }
 
 /* Greedy walk on level l from *ep (ef = 1, Algorithm 2 with ef = 1 as in

@@ -12,20 +12,10 @@
 static int search_one(const mx_ann *ix, const float *vec, uint32_t row, uint32_t k, uint32_t ef,
                       const uint64_t *mask, uint32_t exclude, mx__ann_scratch *s, uint32_t *ids,
                       float *scores, uint32_t *count) {
-  mx__ann_query q;
-  if (!vec) {
-    q = (mx__ann_query){ix->vec + (size_t)row * ix->dim, ix->scale[row], 0.0f};
-  } else {
-    double nn = 0;
-    for (uint32_t j = 0; j < ix->dim; j++) nn += (double)vec[j] * vec[j];
-    q = (mx__ann_query){vec, nn > 0 ? (float)(1.0 / sqrt(nn)) : 0.0f, 0.0f};
-  }
-  if (ix->metric == MX_ANN_DOT && !vec) {
-    /* A row as query: (x/|x|, 0), as for any query (merx/ann.h). */
-    double nn = 0;
-    for (uint32_t j = 0; j < ix->dim; j++) nn += (double)q.v[j] * q.v[j];
-    q.scale = nn > 0 ? (float)(1.0 / sqrt(nn)) : 0.0f;
-  }
+  mx__ann_query q = {vec ? vec : ix->vec + (size_t)row * ix->dim, 0.0f};
+  double nn = 0;
+  for (uint32_t j = 0; j < ix->dim; j++) nn += (double)q.v[j] * q.v[j];
+  q.scale = nn > 0 ? (float)(1.0 / sqrt(nn)) : 0.0f;
   if (ef < k) ef = k;
   uint32_t ep = ix->entry;
   float ep_sim = mx__ann_sim(ix, &q, ep);
