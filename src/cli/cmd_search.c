@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ann_cli.h"
 #include "cli/cli.h"
 #include "cli/llm_opts.h"
 #include "merx/model.h"
@@ -13,6 +14,7 @@
 static const char *usage =
     "usage: merx search --index EMB.npy QUERY [QUERY ...] [--k 10]\n"
     "                   [--model MODEL.mxm --user ID [--alpha 0.3]] [--out FILE.csv] [--json]\n"
+    "                   [--ann FILE | --exact] [--ef 100]\n"
     "                   [--config FILE] [--key-env VAR] [--timeout S] [--cache DIR | --no-cache]\n\n"
     "Embed each query exactly as EMB.npy was embedded (EMB.meta.json says how: the\n"
     "built-in embedder, or the server and model) and print the K items of highest\n"
@@ -21,7 +23,12 @@ static const char *usage =
     "With --model and --user, the score is (1 - alpha) * cosine + alpha * c, where c is\n"
     "the user's collaborative score of the item min-max scaled to 0..1 over the\n"
     "indexed items the model knows (0 for items it does not know). Items the user\n"
-    "bought in training are kept (a search is an explicit request).\n";
+    "bought in training are kept (a search is an explicit request).\n\n"
+    "Without --model, a nearest-neighbour index of the embeddings (merx index build\n"
+    "--embeddings EMB.npy) answers instead of the exact scan: --ann FILE, or EMB.hnsw\n"
+    "when it exists and is current for EMB.npy (a warning says when it is not).\n"
+    "--exact scans every item; --ef N is the index's beam width (default 100,\n"
+    "larger: closer to exact, slower). The blend with --user always scans.\n";
 
 typedef struct meta {
   char embedder[160];
@@ -112,7 +119,7 @@ static char **read_texts(const char *path, uint64_t n, char **buf_out) {
 int mx_cmd_search(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "search",
-                         "index= k= model= user= alpha= out= json threads=" MX_CLI_LLM_SPEC, argc,
+                         "index= k= model= user= alpha= out= json threads=" MX_CLI_LLM_SPEC MX_CLI_ANN_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -126,6 +133,12 @@ int mx_cmd_search(int argc, char **argv) {
   if ((rc = mx_cli_threads(&a, &threads))) return rc;
   if (mx_args_has(&a, "model") != mx_args_has(&a, "user"))
     return mx_cli_usage("search", "--model and --user go together");
+  long ef;
+  if ((rc = mx_args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
+  if (mx_args_has(&a, "ann") && mx_args_has(&a, "exact"))
+    return mx_cli_usage("search", "--ann and --exact exclude each other");
+  if (mx_args_has(&a, "ann") && mx_args_has(&a, "user"))
+    return mx_cli_usage("search", "--ann cannot rank the blend with --user (it scans every item)");
   const char *index = mx_args_get(&a, "index", NULL);
 
   mx_http_config cfg;
@@ -142,6 +155,9 @@ int mx_cmd_search(int argc, char **argv) {
   mx_idmap *ids = NULL;
   mx_model *model = NULL;
   uint32_t *order = NULL;
+  mx_ann *ix = NULL;
+  const char *index_used = NULL;
+  char beside[1200];
   meta m;
   if (read_meta(meta_path, &m, &err) || read_ids(ids_path, &ids, &err) ||
       mx_npy_read(index, &rows, &n, &dim, &err) ||
@@ -153,6 +169,26 @@ int mx_cmd_search(int argc, char **argv) {
     goto fail;
   }
   texts = read_texts(texts_path, n, &texts_buf);
+  if (!mx_args_has(&a, "user")) {
+    mx_cli_ann_beside(index, 1, 0, beside, sizeof beside);
+    if (n > UINT32_MAX ||
+        mx_cli_ann_open(&a, "search", beside, rows, (uint32_t)n, (uint32_t)dim, index, &ix,
+                        &index_used, &err))
+      goto fail;
+    if (ix && mx_ann_get_metric(ix) != MX_ANN_COSINE) {
+      if (mx_args_has(&a, "ann")) {
+        mx_error_at(&err, MX_EINVAL, index_used, 0, 0, NULL,
+                    "search ranks by cosine; the index was built for --metric %s",
+                    mx_ann_metric_name(mx_ann_get_metric(ix)));
+        goto fail;
+      }
+      fprintf(stderr, "merx search: warning: not using %s: it was built for --metric %s; exact "
+              "scan\n", index_used, mx_ann_metric_name(mx_ann_get_metric(ix)));
+      mx_ann_free(ix);
+      ix = NULL;
+      index_used = NULL;
+    }
+  }
   int remote = strcmp(m.embedder, "openai") == 0;
   mx_builtin_embed_options bo = mx_builtin_embed_defaults();
   if (remote) {
@@ -235,7 +271,17 @@ int mx_cmd_search(int argc, char **argv) {
   for (size_t qi = 0; qi < nq; qi++) {
     const float *qv = q + qi * dim;
     size_t got;
-    if (!cf) {
+    if (ix) {
+      uint32_t cnt;
+      if (mx_ann_search(ix, qv, (uint32_t)k, (uint32_t)ef, NULL, UINT32_MAX, order, best, &cnt,
+                        &err)) {
+        free(cf);
+        free(best);
+        if (outp) mx_atomic_abort(&af);
+        goto fail;
+      }
+      got = cnt;
+    } else if (!cf) {
       got = mx_cosine_topk(rows, n, (uint32_t)dim, qv, (size_t)k, order, best);
     } else {
       /* Blend, then keep the best k (insertion into a short sorted list). */
@@ -286,6 +332,10 @@ int mx_cmd_search(int argc, char **argv) {
     mx_json_array_end(&j);
     mx_json_key(&j, "items"); mx_json_int(&j, (int64_t)n);
     mx_json_key(&j, "sent"); mx_json_int(&j, (int64_t)sent);
+    mx_json_key(&j, "search"); mx_json_string(&j, ix ? "hnsw" : "exact");
+    mx_json_key(&j, "index");
+    if (index_used) mx_json_string(&j, index_used);
+    else mx_json_null(&j);
     mx_json_object_end(&j);
     fputc('\n', stdout);
   }
@@ -299,6 +349,7 @@ int mx_cmd_search(int argc, char **argv) {
   free(order);
   mx_idmap_free(ids);
   mx_model_free(model);
+  mx_ann_free(ix);
   return MX_EXIT_OK;
 fail:
   mx_free_aligned(rows);
@@ -308,5 +359,6 @@ fail:
   free(order);
   mx_idmap_free(ids);
   mx_model_free(model);
+  mx_ann_free(ix);
   return mx_cli_fail("search", &err);
 }

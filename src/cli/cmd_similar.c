@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ann_cli.h"
 #include "cli/cli.h"
 #include "cli/score_cli.h"
 #include "util/util.h"
@@ -10,7 +11,8 @@ static const char *usage =
     "usage: merx similar --model MODEL.mxm (--item ID | --items FILE | --all\n"
     "                    | --user ID | --users FILE | --all-users) [--k 10]\n"
     "                    [--metric cosine|dot] [--candidates FILE] [--skip-unknown]\n"
-    "                    [--threads T] --out FILE.csv [--json]\n\n"
+    "                    [--ann FILE | --exact] [--ef 100] [--threads T] --out FILE.csv\n"
+    "                    [--json]\n\n"
     "Write the K most similar items of each query item as CSV with columns\n"
     "item,rank,similar_item,score (or, for --user/--users/--all-users, the most similar\n"
     "users: user,rank,similar_user,score). The query itself is left out.\n\n"
@@ -21,14 +23,21 @@ static const char *usage =
     "  --items / --users FILE  ids one per line (first column of a CSV); a first line\n"
     "                       that is not a known id is taken as a header\n"
     "  --skip-unknown       skip unknown query ids (counted) instead of failing\n"
+    "  --ann FILE           answer from this nearest-neighbour index (merx index build);\n"
+    "                       without it, MODEL.mxm.hnsw (MODEL.mxm.users.hnsw for users)\n"
+    "                       is used when it exists and is current for the model and\n"
+    "                       metric (a warning says when it is not); otherwise, or with\n"
+    "                       --exact, every item is scored (exact)\n"
+    "  --ef N               beam width of index searches: larger is closer to exact\n"
+    "                       and slower (default 100, at least K)\n"
     "  --json               summary on stdout: queries, unknown_queries, k, rows,\n"
-    "                       metric, seconds, out\n";
+    "                       metric, search (exact or hnsw), index, seconds, out\n";
 
 int mx_cmd_similar(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "similar",
                          "model= item= items= all user= users= all-users k= metric= candidates= "
-                         "skip-unknown threads= out= json",
+                         "skip-unknown threads= out= json" MX_CLI_ANN_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -48,6 +57,10 @@ int mx_cmd_similar(int argc, char **argv) {
   if (strcmp(metric_s, "cosine") == 0) metric = MX_SIM_COSINE;
   else if (strcmp(metric_s, "dot") == 0) metric = MX_SIM_DOT;
   else return mx_cli_usage("similar", "--metric: expected cosine or dot, got '%s'", metric_s);
+  long ef;
+  if ((rc = mx_args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
+  if (mx_args_has(&a, "ann") && mx_args_has(&a, "exact"))
+    return mx_cli_usage("similar", "--ann and --exact exclude each other");
   int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
   const char *out = mx_args_get(&a, "out", NULL);
   const char *what = of_users ? "user" : "item";
@@ -59,7 +72,11 @@ int mx_cmd_similar(int argc, char **argv) {
   uint32_t *q = NULL, nq = 0, *cand = NULL, n_cand = 0;
   uint64_t unknown = 0, rows = 0;
   mx_topk_result *res = NULL;
-  if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+  mx_ann *ix = NULL;
+  const char *index_used = NULL;
+  char beside[1200], name[1200];
+  const char *model_path = mx_args_get(&a, "model", NULL);
+  if ((rc = mx_model_load(model_path, &m, &err))) goto fail;
   const mx_idmap *map = of_users ? m->users : m->items;
   uint32_t n_all = of_users ? m->n_users : m->n_items;
   const char *one = mx_args_get(&a, of_users ? "user" : "item", NULL);
@@ -112,9 +129,38 @@ int mx_cmd_similar(int argc, char **argv) {
     o.candidates = cand;
     o.n_candidates = n_cand;
   }
+  const float *vec = of_users ? m->user_factors : m->item_factors;
+  if (vec && m->factors) {
+    mx_cli_ann_beside(model_path, 0, of_users, beside, sizeof beside);
+    snprintf(name, sizeof name, "%s (%ss)", model_path, what);
+    if ((rc = mx_cli_ann_open(&a, "similar", beside, vec, n_all, m->factors, name, &ix,
+                              &index_used, &err)))
+      goto fail;
+    mx_ann_metric want = metric == MX_SIM_DOT ? MX_ANN_DOT : MX_ANN_COSINE;
+    if (ix && mx_ann_get_metric(ix) != want) {
+      if (mx_args_has(&a, "ann")) {
+        rc = mx_error_at(&err, MX_EINVAL, index_used, 0, 0, NULL,
+                         "the index was built for --metric %s, not %s",
+                         mx_ann_metric_name(mx_ann_get_metric(ix)), metric_s);
+        goto fail;
+      }
+      fprintf(stderr, "merx similar: warning: not using %s: it was built for --metric %s; exact "
+              "scan\n", index_used, mx_ann_metric_name(mx_ann_get_metric(ix)));
+      mx_ann_free(ix);
+      ix = NULL;
+      index_used = NULL;
+    }
+  } else if (mx_args_has(&a, "ann")) {
+    rc = mx_error_at(&err, MX_EINVAL, model_path, 0, 0, NULL,
+                     "an EASE model has no vectors for a nearest-neighbour index");
+    goto fail;
+  }
   if (nq > 0) {
-    rc = of_users ? mx_similar_users(m, q, nq, metric, &o, &res, &err)
-                  : mx_similar_items(m, q, nq, metric, &o, &res, &err);
+    if (ix)
+      rc = mx_ann_similar(m, ix, of_users, q, nq, metric, (uint32_t)ef, &o, &res, &err);
+    else
+      rc = of_users ? mx_similar_users(m, q, nq, metric, &o, &res, &err)
+                    : mx_similar_items(m, q, nq, metric, &o, &res, &err);
     if (rc) goto fail;
     if ((uint32_t)k > res->eligible)
       fprintf(stderr, "merx similar: --k %ld is larger than the %u eligible %ss\n", k,
@@ -137,22 +183,30 @@ int mx_cmd_similar(int argc, char **argv) {
     mx_json_key(&j, "k"); mx_json_int(&j, k);
     mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
     mx_json_key(&j, "metric"); mx_json_string(&j, m->kind == MX_MODEL_EASE ? "ease" : metric_s);
+    mx_json_key(&j, "search"); mx_json_string(&j, ix ? "hnsw" : "exact");
+    mx_json_key(&j, "index");
+    if (index_used) mx_json_string(&j, index_used);
+    else mx_json_null(&j);
     mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    fprintf(stderr, "wrote %llu rows for %u %ss to %s\n", (unsigned long long)rows, nq, what, out);
+    fprintf(stderr, "wrote %llu rows for %u %ss to %s", (unsigned long long)rows, nq, what, out);
+    if (ix) fprintf(stderr, " (index %s, ef %ld)", index_used, ef);
+    fputc('\n', stderr);
   }
   mx_topk_result_free(res);
   free(q);
   free(cand);
+  mx_ann_free(ix);
   mx_model_free(m);
   return MX_EXIT_OK;
 fail:
   mx_topk_result_free(res);
   free(q);
   free(cand);
+  mx_ann_free(ix);
   mx_model_free(m);
   return mx_cli_fail("similar", &err);
 }

@@ -4,6 +4,7 @@
  *   local items, scores = m:recommend(users, 10, { exclude_seen = true, candidates = ids })
  *   local mat = m:score(users, items)                  -- matrix userdata (one sgemm)
  *   local sim, s = m:similar(items, 5)
+ *   m:load_index("shop.mxm.hnsw")                      -- HNSW: similar() answers from it
  *   local rec, s = m:fold_in({ "A", "B" }, { k = 10 }) -- a new user from their items
  *   local why = m:explain(users, items, 3)             -- contributing training items
  *
@@ -18,6 +19,7 @@
 
 #include "lua/internal.h"
 #include "lua/lmerx.h"
+#include "merx/ann.h"
 #include "merx/model.h"
 #include "merx/score.h"
 
@@ -26,6 +28,7 @@
 
 typedef struct lmodel {
   mx_model *m;
+  mx_ann *ann[2];  /* nearest-neighbour indexes of the item [0] and user [1] vectors */
   size_t charged; /* bytes of the model counted against the run's --memory */
 } lmodel;
 
@@ -43,6 +46,9 @@ static mx_model *check_model(lua_State *L) {
 
 static int model_gc(lua_State *L) {
   lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
+  mx_ann_free(lm->ann[0]);
+  mx_ann_free(lm->ann[1]);
+  lm->ann[0] = lm->ann[1] = NULL;
   mx_model_free(lm->m);
   lm->m = NULL;
   mx_run *run = mx_lua_run(L);
@@ -56,6 +62,7 @@ static int model_gc(lua_State *L) {
 static lmodel *push_model(lua_State *L) {
   lmodel *lm = lua_newuserdatauv(L, sizeof *lm, 0);
   lm->m = NULL;
+  lm->ann[0] = lm->ann[1] = NULL;
   lm->charged = 0;
   luaL_setmetatable(L, MODEL_MT);
   return lm;
@@ -392,12 +399,40 @@ static int m_recommend(lua_State *L) {
   return 2;
 }
 
+/* m:load_index(path [, { users = true }]) -> true: map an HNSW index
+ * (merx index build) of the model's item (user) vectors; m:similar then
+ * answers from it when the metric matches. A stale or foreign file raises. */
+static int m_load_index(lua_State *L) {
+  mx_model *m = check_model(L);
+  lmodel *lm = lua_touserdata(L, 1);
+  lua_settop(L, 3);
+  mx_lua_check_options(L, 3, "model:load_index", "users");
+  int users = mx_lua_opt_boolean(L, 3, "users", 0);
+  const char *path = mx_lua_path(L, 2, 0);
+  const float *vec = users ? m->user_factors : m->item_factors;
+  if (!vec || !m->factors) return mx_lua_error(L, "load_index: an EASE model has no vectors");
+  mx_ann *ix;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_ann_load(path, vec, users ? m->n_users : m->n_items, m->factors,
+                  users ? "the model's user vectors" : "the model's item vectors", &ix,
+                  &err) != MX_OK)
+    return mx_lua_raise(L, &err);
+  mx_ann_free(lm->ann[users]);
+  lm->ann[users] = ix;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* m:similar(items, k [, opts]) -> items, scores; opts.users = true for
- * similar users, opts.metric = "cosine" | "dot". */
+ * similar users, opts.metric = "cosine" | "dot". With an index loaded for
+ * that side and metric (m:load_index), the index answers (opts.ef: beam
+ * width, default 100) unless opts.exact. */
 static int m_similar(lua_State *L) {
   mx_model *m = check_model(L);
+  lmodel *lm = lua_touserdata(L, 1);
   lua_settop(L, 4);
-  mx_lua_check_options(L, 4, "model:similar", "users metric " TOPK_OPTIONS);
+  mx_lua_check_options(L, 4, "model:similar", "users metric ef exact " TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   int of_users = mx_lua_opt_boolean(L, 4, "users", 0);
   const char *metric = mx_lua_opt_string(L, 4, "metric", "cosine");
@@ -413,7 +448,15 @@ static int m_similar(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   int rc = MX_OK;
-  if (nq > 0)
+  lua_Integer ef = mx_lua_opt_integer(L, 4, "ef", 100);
+  if (ef < 1 || ef > 100000) return mx_lua_error(L, "similar: ef must be between 1 and 100000");
+  mx_ann *ix = lm->ann[of_users];
+  if (ix && (mx_lua_opt_boolean(L, 4, "exact", 0) ||
+             mx_ann_get_metric(ix) != (sim == MX_SIM_DOT ? MX_ANN_DOT : MX_ANN_COSINE)))
+    ix = NULL;
+  if (nq > 0 && ix)
+    rc = mx_ann_similar(m, ix, of_users, query, nq, sim, (uint32_t)ef, &o, t, &err);
+  else if (nq > 0)
     rc = of_users ? mx_similar_users(m, query, nq, sim, &o, t, &err)
                   : mx_similar_items(m, query, nq, sim, &o, t, &err);
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
@@ -665,7 +708,8 @@ int mx_luaopen_model(lua_State *L) {
   static const luaL_Reg model_methods[] = {
       {"recommend", m_recommend}, {"similar", m_similar}, {"fold_in", m_fold_in},
       {"score", m_score},         {"explain", m_explain}, {"info", m_info},
-      {"knows", m_knows},         {"close", m_close},     {NULL, NULL}};
+      {"knows", m_knows},         {"close", m_close},     {"load_index", m_load_index},
+      {NULL, NULL}};
   static const luaL_Reg matrix_methods[] = {{"get", x_get},     {"row", x_row},
                                             {"argmax", x_argmax}, {"shape", x_shape},
                                             {"close", x_gc},    {NULL, NULL}};

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Nearest-neighbour benchmark (issue 17): the HNSW index against merx's own
+# exact top-K path (src/core/topk.c, BLAS) on the same vectors, queries and
+# machine, in one process per case (scripts/bench/ann_bench.c).
+#   - N synthetic vectors x DIM (default 1,000,000 x 64); QUERIES fresh
+#     queries (default 1000), recall@10 against the exact lists;
+#   - cases: clustered/cosine (sqrt(N) Gaussian clusters: the realistic case
+#     and the issue's target), uniform/cosine (isotropic noise: unrealistically
+#     hard), clustered/dot (inner product with lengths 0.2..2.2, through the
+#     Bachrach et al. reduction);
+#   - queries/s are per CPU-second of the one thread doing them (the machine
+#     is shared; wall-clock queries/s are printed too); the exact path runs one
+#     query per call (what a service does per request) and all queries in one
+#     call (batch throughput, sgemm-shaped);
+#   - build: THREADS threads (default: all cores), wall and CPU seconds.
+# Environment: N DIM QUERIES THREADS M EFC EFS (comma list) CASES.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$ROOT/scripts/lib.sh"
+BUILD="${BUILD:-$ROOT/build}"
+if [ ! -x "$BUILD/merx_bench_ann" ] || [ ! -x "$BUILD/merx" ]; then
+  merx_build "$BUILD" -DCMAKE_BUILD_TYPE=Release
+fi
+N=${N:-1000000} DIM=${DIM:-64} QUERIES=${QUERIES:-1000} THREADS=${THREADS:-$(nproc)}
+M=${M:-16} EFC=${EFC:-200} EFS=${EFS:-10,20,30,40,60,80,120,160}
+CASES=${CASES:-"clustered:cosine uniform:cosine clustered:dot"}
+TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+export TMPDIR="$TMP" OPENBLAS_NUM_THREADS=1
+val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+echo "blas: $("$BUILD/merx" version | sed -n 's/^  openblas *//p') (exact path on 1 thread)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit: $(git -C "$ROOT" rev-parse --short HEAD) $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "vectors: $N x $DIM, $QUERIES queries, recall@10; HNSW M=$M ef_construction=$EFC, build on $THREADS threads"
+
+for c in $CASES; do
+  data=${c%%:*} metric=${c##*:}
+  out="$TMP/$data-$metric.txt"
+  echo "== $data / $metric" >&2
+  "$BUILD/merx_bench_ann" "$N" "$DIM" "$QUERIES" 10 "$THREADS" "$data" "$metric" "$M" "$EFC" \
+    "$EFS" > "$out"
+  echo
+  echo "### $data vectors, $metric"
+  printf 'build %.1f s wall (%.1f CPU-s, %s threads); index %s MiB (vectors %s MiB, not copied); load (mmap + checks) %s s\n' \
+    "$(val build_seconds "$out")" "$(val build_cpu_seconds "$out")" "$(val build_threads "$out")" \
+    "$(val index_mib "$out")" "$(val vectors_mib "$out")" "$(val load_seconds "$out")"
+  printf 'exact (merx top-K, 1 thread): %s queries/s one per call, %s queries/s all in one call\n' \
+    "$(val exact_single_qps "$out")" "$(val exact_batch_qps "$out")"
+  printf '%6s %9s %10s %10s %9s %9s %12s %12s\n' ef recall@10 "queries/s" "wall q/s" "p50 ms" "p99 ms" \
+    "x exact/call" "x exact/batch"
+  awk '$1 == "ef" {printf "%6s %9s %10s %10s %9s %9s %12s %12s\n", $2, $4, $6, $8, $10, $12, $14, $16}' "$out"
+  awk '$1 == "ef" && $4 >= 0.95 && !done {printf "target (recall@10 >= 0.95 at >= 20x the exact scan): ef %s, recall %s, %sx per call, %sx batch -> %s\n", $2, $4, $14, $16, ($14 >= 20 ? "met" : "NOT met"); done = 1}
+       END {if (!done) print "target: recall@10 0.95 not reached at these ef values"}' "$out"
+done

@@ -1,0 +1,198 @@
+/* Benchmark driver for scripts/bench/ann.sh (built as merx_bench_ann).
+ *
+ *   merx_bench_ann N DIM QUERIES K THREADS DATA METRIC M EFC EF[,EF...] [EXACT_SINGLE]
+ *
+ * DATA: clustered (sqrt(N) Gaussian centres, unit noise 0.7 per coordinate;
+ * for METRIC dot the rows also get lengths from 0.2 to 2.2) or uniform
+ * (isotropic Gaussian noise, the hard case). Queries are fresh draws from the
+ * same distribution, not rows of the index.
+ *
+ * Measures, in one process:
+ *  - the HNSW build (THREADS threads): seconds, file size, load seconds;
+ *  - merx's exact path (src/core/topk.c through mx_topk_vectors, one
+ *    thread, OpenBLAS at one thread): one query per call (sgemv-shaped, what a
+ *    service does per request; EXACT_SINGLE queries, default 50) and all
+ *    QUERIES in one call (sgemm-shaped, batch throughput); the batch call's
+ *    lists are the ground truth;
+ *  - HNSW queries one at a time on one thread for each EF: queries/s,
+ *    p50/p99 latency, recall@K against the exact lists.
+ * Prints "key value" lines; ann.sh turns them into a table. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "merx/ann.h"
+#include "merx/score.h"
+#include "util/util.h"
+
+static void die(const char *what, const mx_error *err) {
+  char buf[2048];
+  fprintf(stderr, "merx_bench_ann: %s: %s\n", what, mx_error_format(err, buf, sizeof buf));
+  exit(1);
+}
+
+static void fill(float *v, uint32_t n, uint32_t d, const float *cent, uint32_t nc, int vary,
+                 mx_rng *r) {
+  for (uint32_t i = 0; i < n; i++) {
+    const float *c = cent ? cent + (size_t)mx_rng_below(r, nc) * d : NULL;
+    double s = vary ? 0.2 + 2.0 * mx_rng_uniform(r) : 1.0;
+    for (uint32_t j = 0; j < d; j++)
+      v[(size_t)i * d + j] = (float)(s * ((c ? c[j] : 0) + (c ? 0.7 : 1.0) * mx_rng_normal(r)));
+  }
+}
+
+/* CPU seconds of this process (all threads) and of the calling thread: the
+ * machine is shared, so wall time alone measures the neighbours too. */
+static double cpu_process(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+static double cpu_thread(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 11) {
+    fprintf(stderr, "usage: merx_bench_ann N DIM QUERIES K THREADS clustered|uniform "
+                    "cosine|dot M EFC EF[,EF...] [EXACT_SINGLE]\n");
+    return 2;
+  }
+  uint32_t n = (uint32_t)atol(argv[1]), d = (uint32_t)atol(argv[2]);
+  uint32_t nq = (uint32_t)atol(argv[3]), k = (uint32_t)atol(argv[4]);
+  int threads = atoi(argv[5]);
+  int clustered = strcmp(argv[6], "clustered") == 0;
+  int dot = strcmp(argv[7], "dot") == 0;
+  uint32_t M = (uint32_t)atol(argv[8]), efc = (uint32_t)atol(argv[9]);
+  const char *efs = argv[10];
+  uint32_t single = argc > 11 ? (uint32_t)atol(argv[11]) : 50;
+  if (single > nq) single = nq;
+  mx_error err;
+
+  mx_rng r;
+  mx_rng_seed(&r, 2026);
+  uint32_t nc = (uint32_t)sqrt((double)n);
+  float *cent = NULL;
+  if (clustered) {
+    cent = malloc((size_t)nc * d * sizeof *cent);
+    for (size_t x = 0; x < (size_t)nc * d; x++) cent[x] = (float)mx_rng_normal(&r);
+  }
+  float *v = mx_alloc_aligned((size_t)n * d * sizeof *v, 0);
+  float *q = mx_alloc_aligned((size_t)nq * d * sizeof *q, 0);
+  fill(v, n, d, cent, nc, dot && clustered, &r);
+  fill(q, nq, d, cent, nc, 0, &r);
+  free(cent);
+
+  /* ---- build, save, load */
+  mx_ann_options o = mx_ann_defaults();
+  o.M = M;
+  o.ef_construction = efc;
+  o.metric = dot ? MX_ANN_DOT : MX_ANN_COSINE;
+  o.threads = threads;
+  o.source = "synthetic";
+  mx_ann *built;
+  double t0 = mx_now_seconds(), c0 = cpu_process();
+  if (mx_ann_build(v, n, d, &o, &built, &err)) die("build", &err);
+  double build_s = mx_now_seconds() - t0, build_cpu = cpu_process() - c0;
+  char path[256];
+  snprintf(path, sizeof path, "%s/merx_bench_ann.%d.hnsw", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+           (int)getpid());
+  if (mx_ann_save(built, path, &err)) die("save", &err);
+  mx_ann_info info;
+  mx_ann_get_info(built, &info);
+  mx_ann_free(built);
+  mx_ann *ix;
+  t0 = mx_now_seconds();
+  if (mx_ann_load(path, v, n, d, "synthetic", &ix, &err)) die("load", &err);
+  double load_s = mx_now_seconds() - t0;
+  unlink(path);
+  printf("build_cpu_seconds %.2f\n", build_cpu);
+  printf("build_seconds %.2f\nbuild_threads %d\nindex_mib %.1f\nvectors_mib %.1f\n"
+         "load_seconds %.3f\nmax_level %d\nlinks_per_node %.2f\n",
+         build_s, mx_threads_resolve(threads), info.bytes / 1048576.0,
+         (double)n * d * 4 / 1048576.0, load_s, info.max_level, (double)info.links / n);
+
+  /* ---- exact: merx's top-K engine on the same vectors (cosine: unit rows) */
+  mx_model *m;
+  if (mx_model_create(MX_MODEL_IMPORTED, 1, n, d, 0, &m, &err)) die("model", &err);
+  for (uint32_t i = 0; i < n; i++) {
+    const float *x = v + (size_t)i * d;
+    float *y = m->item_factors + (size_t)i * d;
+    double s = 0;
+    for (uint32_t j = 0; j < d; j++) s += (double)x[j] * x[j];
+    float inv = dot ? 1.0f : (s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f);
+    for (uint32_t j = 0; j < d; j++) y[j] = x[j] * inv;
+  }
+  mx_topk_options to = mx_topk_defaults();
+  to.k = k;
+  to.threads = 1;
+  to.include_seen = 1;
+  mx_topk_result *truth, *one;
+  mx_blas_begin(1);
+  t0 = mx_now_seconds();
+  c0 = cpu_thread();
+  if (mx_topk_vectors(m, q, NULL, NULL, nq, &to, &truth, &err)) die("exact batch", &err);
+  double batch_s = mx_now_seconds() - t0, batch_cpu = cpu_thread() - c0;
+  t0 = mx_now_seconds();
+  c0 = cpu_thread();
+  for (uint32_t i = 0; i < single; i++) {
+    if (mx_topk_vectors(m, q + (size_t)i * d, NULL, NULL, 1, &to, &one, &err)) die("exact", &err);
+    mx_topk_result_free(one);
+  }
+  double single_s = mx_now_seconds() - t0, single_cpu = cpu_thread() - c0;
+  mx_blas_end();
+  /* queries per CPU-second of the one thread doing them */
+  double exact_single_qps = single / single_cpu, exact_batch_qps = nq / batch_cpu;
+  printf("exact_single_qps %.1f\nexact_batch_qps %.1f\nexact_single_wall_qps %.1f\n"
+         "exact_batch_wall_qps %.1f\n", exact_single_qps, exact_batch_qps, single / single_s,
+         nq / batch_s);
+
+  /* ---- HNSW, one query at a time, one thread */
+  uint32_t *ids = malloc(k * sizeof *ids), cnt;
+  float *sc = malloc(k * sizeof *sc);
+  double *lat = malloc(nq * sizeof *lat);
+  char list[256];
+  snprintf(list, sizeof list, "%s", efs);
+  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    uint32_t ef = (uint32_t)atol(tok);
+    uint64_t hit = 0;
+    double all0 = mx_now_seconds(), cpu0 = cpu_thread();
+    for (uint32_t i = 0; i < nq; i++) {
+      double a = mx_now_seconds();
+      if (mx_ann_search(ix, q + (size_t)i * d, k, ef, NULL, UINT32_MAX, ids, sc, &cnt, &err))
+        die("search", &err);
+      lat[i] = mx_now_seconds() - a;
+      const uint32_t *t = truth->ids + (size_t)i * truth->k;
+      for (uint32_t x = 0; x < cnt; x++)
+        for (uint32_t y = 0; y < truth->count[i]; y++) hit += ids[x] == t[y];
+    }
+    double all = mx_now_seconds() - all0, cpu = cpu_thread() - cpu0;
+    qsort(lat, nq, sizeof *lat, cmp_double);
+    double qps = nq / cpu;
+    printf("ef %u recall %.4f qps %.0f wall_qps %.0f p50_ms %.3f p99_ms %.3f speedup_single %.1f "
+           "speedup_batch %.1f\n",
+           ef, (double)hit / ((double)nq * k), qps, nq / all, lat[nq / 2] * 1e3,
+           lat[(size_t)(nq * 0.99)] * 1e3, qps / exact_single_qps, qps / exact_batch_qps);
+    fflush(stdout);
+  }
+  printf("peak_rss_mib %.0f\n", mx_peak_rss_bytes() / 1048576.0);
+  free(ids);
+  free(sc);
+  free(lat);
+  mx_topk_result_free(truth);
+  mx_model_free(m);
+  mx_ann_free(ix);
+  mx_free_aligned(v);
+  mx_free_aligned(q);
+  return 0;
+}
