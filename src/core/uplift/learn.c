@@ -169,9 +169,16 @@ int mx_uplift_train(const mx_uplift_table *t, const mx_uplift_options *o, mx_upl
     return mx_error_set(err, MX_EINVAL, "bootstrap replicates must be in 0..100000");
   int ctc = mx_uplift_table_find(t, o->treatment), yc = mx_uplift_table_find(t, o->outcome);
   int uc = o->user ? mx_uplift_table_find(t, o->user) : -1;
-  if (ctc < 0) return mx_error_set(err, MX_ENOTFOUND, "no treatment column '%s'", o->treatment);
-  if (yc < 0) return mx_error_set(err, MX_ENOTFOUND, "no outcome column '%s'", o->outcome);
-  if (o->user && uc < 0) return mx_error_set(err, MX_ENOTFOUND, "no user column '%s'", o->user);
+  if (ctc < 0 || yc < 0 || (o->user && uc < 0)) {
+    char list[512] = "";
+    for (int c = 0; c < t->ncols; c++) {
+      if (c) strncat(list, ", ", sizeof list - strlen(list) - 1);
+      strncat(list, t->col[c].name, sizeof list - strlen(list) - 1);
+    }
+    const char *role = ctc < 0 ? "treatment" : yc < 0 ? "outcome" : "user";
+    return mx_error_set(err, MX_ENOTFOUND, "no %s column '%s' (columns: %s)", role,
+                        ctc < 0 ? o->treatment : yc < 0 ? o->outcome : o->user, list);
+  }
   if (!t->col[ctc].code)
     return mx_error_set(err, MX_EINVAL, "treatment column '%s' must hold arm names (read it as categorical)",
                         o->treatment);
