@@ -137,3 +137,25 @@ expect_exit 1 "$MERX" uplift score --model t.mxu --data few.csv --out x.csv
 expect_contains err.txt "few.csv"
 expect_contains err.txt "'mens'"
 [ ! -e x.csv ]
+
+# user factors of an embedding model as features: trained with it, scored
+# only with the same model
+awk -F, 'NR>1{n=NR-1; for(k=0;k<3;k++) print "c" n ",i" ((n*7+k*13+($1*5))%40)}' ids.csv \
+  | sed '1i user,item' > inter.csv
+awk -F, 'NR<=2 || NR%2==0' inter.csv > inter_half.csv
+expect_exit 0 "$MERX" train --data inter.csv --columns user=user,item=item --algo ials --factors 4 \
+  --epochs 3 --out emb.mxm
+expect_exit 0 "$MERX" train --data inter_half.csv --columns user=user,item=item --algo ials --factors 4 \
+  --epochs 3 --out other.mxm
+expect_exit 0 "$MERX" uplift train --data ids.csv --columns "$cols,user=customer" "${arms[@]}" \
+  --features "recency,history" --embeddings emb.mxm --out e.mxu --json
+expect_contains out.txt '"features":["recency","history","embedding:1","embedding:2","embedding:3","embedding:4"]'
+expect_contains out.txt '"embedding_unknown_users":0'
+expect_exit 2 "$MERX" uplift score --model e.mxu --data ids.csv --out e.csv
+expect_contains err.txt "--embeddings"
+expect_exit 1 "$MERX" uplift score --model e.mxu --data ids.csv --embeddings other.mxm --out e.csv
+expect_contains err.txt "not the one used in training"
+expect_exit 0 "$MERX" uplift score --model e.mxu --data ids.csv --embeddings emb.mxm --out e.csv
+[ "$(wc -l < e.csv)" -eq 4001 ]
+expect_exit 2 "$MERX" uplift train --data ids.csv --columns "$cols" "${arms[@]}" --embeddings emb.mxm --out e.mxu
+expect_contains err.txt "needs the user column"
