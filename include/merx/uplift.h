@@ -68,10 +68,21 @@ MX_API int mx_uplift_table_read_csv(const char *path, const mx_uplift_read_optio
 /* Index of a column by name, -1 when absent; whether it is categorical. */
 MX_API int mx_uplift_table_find(const mx_uplift_table *t, const char *name);
 MX_API int mx_uplift_table_is_categorical(const mx_uplift_table *t, int col);
+/* The number in row i of a numeric column (NaN for a categorical one). */
+MX_API double mx_uplift_table_number(const mx_uplift_table *t, int col, size_t i);
 /* The value of row i as text: the category, or the number printed with %.17g
  * (integers without a decimal point). buf holds at least 32 bytes. */
 MX_API const char *mx_uplift_table_text(const mx_uplift_table *t, int col, size_t i, char *buf,
                                         size_t size);
+
+/* Mark each row of t treated (1), control (0) or of another arm (2) by its
+ * value in column `treatment`, the arms chosen as in mx_uplift_options
+ * (treated_arm, control_arm may be NULL). The names of the chosen arms are
+ * borrowed from t (may be NULL). flag holds mx_uplift_table_rows(t) bytes. */
+MX_API int mx_uplift_table_arms(const mx_uplift_table *t, const char *treatment,
+                                const char *treated_arm, const char *control_arm,
+                                unsigned char *flag, const char **treated_name,
+                                const char **control_name, mx_error *err);
 
 /* ----------------------------------------------------------- evaluation */
 

@@ -89,8 +89,9 @@ int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_u
         "p.c{width:440px;color:#444}table{border-collapse:collapse}td,th{border:1px solid #ddd;"
         "padding:3px 8px;text-align:left}</style></head><body><h1>merx uplift</h1>\n<p>",
         f);
-  fprintf(f, "%s, ", m->learner == MX_UPLIFT_T_LEARNER ? "T-learner (two models)"
-                                                       : "transformed-outcome learner");
+  fprintf(f, "%s, ", m->learner == MX_UPLIFT_T_LEARNER     ? "T-learner (two models)"
+                    : m->learner == MX_UPLIFT_TRANSFORMED ? "transformed-outcome learner"
+                                                          : "given scores");
   fputs(m->binary ? "0/1 outcome <b>" : "numeric outcome <b>", f);
   html_text(f, m->outcome);
   fputs("</b>: arm <b>", f);
@@ -99,10 +100,14 @@ int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_u
   html_text(f, m->control_arm);
   fputs("</b>. Data ", f);
   html_text(f, data);
-  fprintf(f, ": %zu rows of the two arms; trained on %zu treated and %zu control rows, "
-             "evaluated on %zu treated and %zu control rows held out (seed %llu).</p>\n",
-          r->rows, r->train_treated, r->train_control, r->test_treated, r->test_control,
-          (unsigned long long)m->seed);
+  if (r->train_treated + r->train_control > 0)
+    fprintf(f, ": %zu rows of the two arms; trained on %zu treated and %zu control rows, "
+               "evaluated on %zu treated and %zu control rows held out (seed %llu).</p>\n",
+            r->rows, r->train_treated, r->train_control, r->test_treated, r->test_control,
+            (unsigned long long)m->seed);
+  else
+    fprintf(f, ": evaluated on all %zu treated and %zu control rows.</p>\n", r->test_treated,
+            r->test_control);
   if (!r->evaluated) {
     fputs("<p>No rows were held out (--test-share 0): nothing to evaluate.</p></body></html>\n", f);
     return mx_atomic_commit(&af, err);

@@ -59,7 +59,7 @@ expect_contains out.txt '"rows":4000'
 
 # a user column is carried through; a spend model (numeric outcome) says y_
 awk -F, 'BEGIN{OFS=","} NR==1{print "customer",$0; next} {print "c" NR-1,$0}' \
-  <(gzip -dc "$data") > ids.csv
+  <(gzip -dc "$data" | tr -d "\r") > ids.csv
 expect_exit 0 "$MERX" uplift train --data ids.csv --columns "$cols,user=customer" "${arms[@]}" \
   --features "$feats" --out u.mxu
 expect_exit 0 "$MERX" uplift score --model u.mxu --data ids.csv --out u.csv
@@ -159,3 +159,48 @@ expect_exit 0 "$MERX" uplift score --model e.mxu --data ids.csv --embeddings emb
 [ "$(wc -l < e.csv)" -eq 4001 ]
 expect_exit 2 "$MERX" uplift train --data ids.csv --columns "$cols" "${arms[@]}" --embeddings emb.mxm --out e.mxu
 expect_contains err.txt "needs the user column"
+
+# eval: a model's scores on a campaign file, or a score column; both agree,
+# and an independent computation of the areas (ties enter together) agrees
+expect_exit 0 "$MERX" uplift eval --data ids.csv --columns "$cols" "${arms[@]}" --model u.mxu --json
+cp out.txt eval_model.json
+paste -d, ids.csv <(cut -d, -f2 u.csv) > scored.csv
+expect_exit 0 "$MERX" uplift eval --data scored.csv --columns "$cols,score=uplift" "${arms[@]}" \
+  --json --html eval.html --bootstrap 50
+cp out.txt eval_col.json
+expect_contains eval.html "given scores"
+python3 - <<'EOF'
+import csv, json
+a, b = json.load(open("eval_model.json")), json.load(open("eval_col.json"))
+assert abs(a["qini"] - b["qini"]) < 1e-9 and abs(a["auuc"] - b["auuc"]) < 1e-9, (a, b)
+rows = [r for r in csv.DictReader(open("scored.csv")) if r["segment"] in ("Womens E-Mail", "No E-Mail")]
+data = sorted(((float(r["uplift"]), r["segment"] == "Womens E-Mail", float(r["visit"])) for r in rows),
+              key=lambda x: -x[0])
+N = len(data); NT = sum(t for _, t, _ in data); NC = N - NT
+YT = sum(y for _, t, y in data if t); YC = sum(y for _, t, y in data if not t)
+ate = YT / NT - YC / NC
+nt = nc = yt = yc = 0.0
+pts = [(0.0, 0.0, 0.0)]
+i = 0
+while i < N:
+    j = i
+    while j < N and data[j][0] == data[i][0]:
+        s, t, y = data[j]
+        if t: nt += 1; yt += y
+        else: nc += 1; yc += y
+        j += 1
+    i = j
+    k = nt + nc
+    q = (yt - (yc * nt / nc if nc else 0)) / NT
+    u = (yt / nt - yc / nc) * k / N if nt and nc else 0
+    pts.append((k / N, q, u))
+qa = sum((x1 - x0) * (q0 + q1) / 2 for (x0, q0, _), (x1, q1, _) in zip(pts, pts[1:]))
+ua = sum((x1 - x0) * (u0 + u1) / 2 for (x0, _, u0), (x1, _, u1) in zip(pts, pts[1:]))
+assert abs(b["ate"] - ate) < 1e-9, (b["ate"], ate)
+assert abs(b["qini"] - (qa - ate / 2)) < 1e-9, (b["qini"], qa - ate / 2)
+assert abs(b["auuc"] - ua) < 1e-9, (b["auuc"], ua)
+assert b["bootstrap"] == 50
+EOF
+expect_exit 2 "$MERX" uplift eval --data scored.csv --columns "$cols,score=uplift" --model u.mxu
+expect_exit 1 "$MERX" uplift eval --data scored.csv --columns "$cols,score=nope" "${arms[@]}"
+expect_contains err.txt "field 'nope': no column 'nope'"

@@ -61,6 +61,9 @@ static void level_list(const mx_uplift_table *t, int c, char *buf, size_t size) 
 /* Which arms are compared: codes of the treated and control levels. */
 static int resolve_arms(const mx_uplift_table *t, int c, const mx_uplift_options *o, int64_t *tr,
                         int64_t *ct, mx_error *err) {
+  if (!t->col[c].code)
+    return mx_error_set(err, MX_EINVAL, "treatment column '%s' must hold arm names (read it as categorical)",
+                        o->treatment);
   const mx_idmap *lv = t->col[c].levels;
   uint32_t nl = mx_idmap_size(lv);
   char list[512];
@@ -96,6 +99,26 @@ static int resolve_arms(const mx_uplift_table *t, int c, const mx_uplift_options
   return mx_error_set(err, MX_EINVAL, "column '%s' has %u arms (%s): name the %s",
                       o->treatment, nl, list,
                       *tr < 0 && *ct < 0 ? "treatment and control arms" : *tr < 0 ? "treatment arm" : "control arm");
+}
+
+int mx_uplift_table_arms(const mx_uplift_table *t, const char *treatment, const char *treated_arm,
+                         const char *control_arm, unsigned char *flag, const char **treated_name,
+                         const char **control_name, mx_error *err) {
+  int c = mx_uplift_table_find(t, treatment);
+  if (c < 0) return mx_error_set(err, MX_ENOTFOUND, "no treatment column '%s'", treatment);
+  mx_uplift_options o = mx_uplift_defaults();
+  o.treatment = treatment;
+  o.treated_arm = treated_arm;
+  o.control_arm = control_arm;
+  int64_t tr, ct;
+  int rc = resolve_arms(t, c, &o, &tr, &ct, err);
+  if (rc) return rc;
+  const uint32_t *arm = t->col[c].code;
+  for (size_t i = 0; i < t->rows; i++)
+    flag[i] = arm[i] == (uint32_t)tr ? 1 : arm[i] == (uint32_t)ct ? 0 : 2;
+  if (treated_name) *treated_name = mx_idmap_name(t->col[c].levels, (uint32_t)tr);
+  if (control_name) *control_name = mx_idmap_name(t->col[c].levels, (uint32_t)ct);
+  return MX_OK;
 }
 
 /* Fit one outcome model on rows X[0..n) (width p): logistic for 0/1
@@ -179,9 +202,6 @@ int mx_uplift_train(const mx_uplift_table *t, const mx_uplift_options *o, mx_upl
     return mx_error_set(err, MX_ENOTFOUND, "no %s column '%s' (columns: %s)", role,
                         ctc < 0 ? o->treatment : yc < 0 ? o->outcome : o->user, list);
   }
-  if (!t->col[ctc].code)
-    return mx_error_set(err, MX_EINVAL, "treatment column '%s' must hold arm names (read it as categorical)",
-                        o->treatment);
   if (!t->col[yc].num)
     return mx_error_set(err, MX_EINVAL, "outcome column '%s' is not numeric", o->outcome);
   if (o->embeddings && uc < 0)

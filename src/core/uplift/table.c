@@ -41,6 +41,10 @@ int mx_uplift_table_is_categorical(const mx_uplift_table *t, int col) {
   return col >= 0 && col < t->ncols && t->col[col].code != NULL;
 }
 
+double mx_uplift_table_number(const mx_uplift_table *t, int col, size_t i) {
+  return t->col[col].num ? t->col[col].num[i] : NAN;
+}
+
 const char *mx_uplift_table_text(const mx_uplift_table *t, int col, size_t i, char *buf,
                                  size_t size) {
   const mx__uplift_column *c = &t->col[col];
