@@ -15,5 +15,6 @@
 #include "merx/allocate.h"
 #include "merx/http.h"
 #include "merx/embed.h"
+#include "merx/experiment.h"
 
 #endif
