@@ -276,6 +276,31 @@ int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const
   return s == SQLITE_DONE ? MX_OK : fail(log, err, "query");
 }
 
+int mx_experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
+                         mx_exposed_unit_fn fn, void *ctx, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(mx_decisions_db(log),
+                         "SELECT a.user, a.arm, a.stratum, min(e.time) FROM assignments a"
+                         " JOIN exposures e ON e.experiment = a.experiment AND e.user = a.user"
+                         " WHERE a.experiment = ?1 AND (?2 IS NULL OR e.run_id = ?2)"
+                         " GROUP BY a.user ORDER BY a.user",
+                         -1, &st, NULL) != SQLITE_OK)
+    return no_tables(log) ? MX_OK : fail(log, err, "query");
+  bind(st, 1, experiment, 0);
+  bind(st, 2, run_id, 0);
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    mx_exposed_unit u = {col(st, 0), col(st, 1), col(st, 2), col(st, 3),
+                            (size_t)sqlite3_column_bytes(st, 0)};
+    if (fn(ctx, &u) != 0) {
+      s = SQLITE_DONE;
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  return s == SQLITE_DONE ? MX_OK : fail(log, err, "query");
+}
+
 int mx_experiments_summary(mx_decision_log *log, const char *experiment, mx_arm_summary_fn fn,
                            void *ctx, mx_error *err) {
   sqlite3_stmt *st;

@@ -80,6 +80,17 @@ typedef int (*mx_exposure_fn)(void *ctx, const mx_exposure_row *row);
 int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
                              mx_exposure_fn fn, void *ctx, mx_error *err);
 
+/* The measurement units of experiment: every exposed user once, with the
+ * arm and stratum of the assignment and the time of the first exposure
+ * (of run_id's exposures when not NULL), by user. */
+typedef struct mx_exposed_unit {
+  const char *user, *arm, *stratum, *first_exposure;
+  size_t user_len;
+} mx_exposed_unit;
+typedef int (*mx_exposed_unit_fn)(void *ctx, const mx_exposed_unit *u);
+int mx_experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
+                         mx_exposed_unit_fn fn, void *ctx, mx_error *err);
+
 /* Per arm of experiment, in arm order: share, users assigned, users exposed, exposures,
  * delivered exposures, first and last exposure time (NULL when none). */
 typedef struct mx_arm_summary {
