@@ -4,10 +4,14 @@
 --   merx run examples/spring_campaign.lua --now 2011-12-10 --out out/spring
 --   merx run examples/spring_campaign.lua --now 2011-12-10 --set budget=300 --dry-run
 --   merx run examples/spring_campaign.lua --now 2011-12-10 --set model=shop.mxm   (a trained model)
+--   merx run examples/spring_campaign.lua --now 2011-12-10 --set experiment=spring --store st
+--                                     (a 10% control arm: README "Measure a campaign")
 --
 -- Parameters (--set KEY=VALUE): budget (default 400), active_days (90),
 -- model (a .mxm file from `merx train`; without it an implicit ALS model is
--- trained on the purchases inside the script), data (purchases file).
+-- trained on the purchases inside the script), data (purchases file),
+-- experiment (a name: hold out a control arm, logged in the ledger),
+-- control (its share, 0.1), stratify (a column to stratify arms by, e.g. segment).
 local p = merx.params
 local budget = tonumber(p.budget or "400")
 local active_days = tonumber(p.active_days or "90")
@@ -78,7 +82,14 @@ for i = 1, na do
 end
 
 -- 4. Coupons under a budget, capped per segment.
-local c = merx.campaign.new{ name = "spring", budget = budget, per_user = 1 }
+-- With --set experiment=NAME, a share of customers (control, 10%) is held
+-- out: they get no coupon, their would-have-been coupon is logged as an
+-- exposure, and `merx measure --store` compares the arms.
+local experiment = p.experiment and merx.experiment{
+  name = p.experiment, stratify = p.stratify,
+  arms = { { "control", tonumber(p.control or "0.1") }, { "coupon", 1 - tonumber(p.control or "0.1") } },
+}
+local c = merx.campaign.new{ name = "spring", budget = budget, per_user = 1, experiment = experiment }
 c:audience(active)
 c:offer{ id = "SPRING10", cost = 4.0, margin = 30, stock = 70, segments = { "champions", "loyal" } }
 c:offer{ id = "FREESHIP", cost = 2.5, margin = 18, stock = 250 }
@@ -96,4 +107,8 @@ table.sort(segs)
 print(string.format("spring campaign: %d customers, %d active, %d offer evaluations, %d eligible, "
   .. "%d coupons, spend %.2f of %.2f, expected value %.2f", nu, na, s.evaluated, s.eligible, s.decisions,
   s.spend, budget, s.value))
+if experiment then
+  print(string.format("experiment %s: %d customers held out in control (would-have-been spend %.2f)",
+    experiment.name, s.control, s.held_spend))
+end
 print("by segment: " .. table.concat(segs, " "))

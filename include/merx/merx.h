@@ -17,5 +17,6 @@
 #include "merx/embed.h"
 #include "merx/measure.h"
 #include "merx/ann.h"
+#include "merx/experiment.h"
 
 #endif

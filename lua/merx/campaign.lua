@@ -33,15 +33,22 @@ Campaign.__metatable = "merx.campaign" -- getmetatable() cannot reach the shared
 
 local M = {}
 
---- merx.campaign.new{ name, budget = inf, per_user = 1, kind = "offer", keep = 3 }
+--- merx.campaign.new{ name, budget = inf, per_user = 1, kind = "offer", keep = 3,
+---                     experiment = merx.experiment{...} }
+--- With an experiment, every chosen pair goes through e:emit: users in the
+--- control arm get no offer, but their would-have-been offer is logged as an
+--- exposure (it still takes its share of budget and caps in the choice, so
+--- treated and control users are chosen by the same rule).
 function M.new(opts)
-  opts = merx.util.check_options(opts, "merx.campaign.new", "name budget per_user kind keep") or {}
+  opts = merx.util.check_options(opts, "merx.campaign.new",
+                                 "name budget per_user kind keep experiment") or {}
   local c = setmetatable({
     name = opts.name or "campaign",
     budget = opts.budget or math.huge,
     per_user = opts.per_user or 1,
     kind = opts.kind or "offer",
     keep = opts.keep or 3,
+    experiment = opts.experiment,
     offers = {},
     rules = {},
     caps = { per_segment = nil, contacts = nil },
@@ -285,7 +292,10 @@ local function compile(self, names)
   return chunk, src
 end
 
---- c:run() -> summary { users, evaluated, eligible, decisions, spend, value, by_offer, by_segment }
+--- c:run() -> summary { users, evaluated, eligible, decisions, spend, value, by_offer, by_segment,
+---                      control, held_spend }: with an experiment, decisions, spend, value
+---                      and the counts are of delivered offers; control counts the users
+---                      held out and held_spend the cost of their would-have-been offers
 function Campaign:run()
   assert(self.cols, "campaign:run: no audience (call c:audience(frame) first)")
   assert(#self.offers > 0, "campaign:run: no offers (call c:offer{...} first)")
@@ -438,6 +448,9 @@ function Campaign:run()
   local rules_text = #rule_names > 0 and ("; passed " .. table.concat(rule_names, ", ")) or ""
   local kind = self.kind
   local total = 0
+  local exp = self.experiment
+  local strata = exp and exp.stratify and cols[exp.stratify]
+  local held, held_spend = 0, 0
   for k = 1, #chosen do
     local c = chosen[k]
     local i, o = crow[c], offers[coff[c]]
@@ -460,14 +473,19 @@ function Campaign:run()
     rec.reason = fmt("%s: segment %s%s; %s, best eligible offer%s; budget left %.2f of %.2f",
                      self.name, seg, score and fmt(", score %.3f", score) or "", value_text,
                      rules_text, left[k], self.budget)
-    merx.emit(kind, rec)
-    by_offer[o.id] = (by_offer[o.id] or 0) + 1
-    by_segment[seg] = (by_segment[seg] or 0) + 1
+    if exp and exp:emit(kind, rec, strata and strata[i]) == exp.control then
+      held, held_spend, total = held + 1, held_spend + cc[c], total - cv[c]
+    else
+      if not exp then merx.emit(kind, rec) end
+      by_offer[o.id] = (by_offer[o.id] or 0) + 1
+      by_segment[seg] = (by_segment[seg] or 0) + 1
+    end
   end
   return {
     users = self.n, evaluated = evaluated, eligible = eligible, candidates = nc,
-    decisions = #chosen, spend = spend, value = total, by_offer = by_offer, by_segment = by_segment,
-    skipped_contacts = skipped_contacts,
+    decisions = #chosen - held, spend = spend - held_spend, value = total, by_offer = by_offer,
+    by_segment = by_segment, skipped_contacts = skipped_contacts,
+    control = held, held_spend = held_spend, -- control users' would-have-been offers
   }
 end
 

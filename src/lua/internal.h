@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 typedef struct mx_plan mx_plan;
+typedef struct mx_exp_stage mx_exp_stage;
 
 /* One run of one script. Lives from before lua_newstate to after lua_close
  * (the allocator reads it), so it is malloc'd by the runtime, not by Lua.
@@ -68,6 +69,7 @@ typedef struct mx_run {
   struct mx_run_input *inputs;
   int n_inputs, cap_inputs;
   uint64_t written;       /* bytes merx.data.write wrote (capped: MX_WRITE_CAP_FACTOR) */
+  mx_exp_stage *experiments; /* merx.experiment definitions and staged exposures */
 } mx_run;
 
 /* Has mx_script_interrupt been called (a signal asked every run to stop)? */
@@ -129,6 +131,8 @@ mx_plan *mx_plan_create(void);
 void mx_plan_free(mx_plan *p);
 /* Stage the record table at idx under kind; raises Lua errors on bad input. */
 void mx_plan_emit(lua_State *L, mx_run *run, const char *kind, int idx);
+/* Is kind a valid decision kind (1-64 letters, digits, '_' or '-')? */
+int mx_plan_kind_ok(const char *kind);
 size_t mx_plan_count(const mx_plan *p);
 int mx_plan_kinds(const mx_plan *p);
 const char *mx_plan_kind_name(const mx_plan *p, int k);
@@ -150,6 +154,21 @@ typedef struct mx_commit_info {
   const char *script_sha256; /* lineage; NULL: unknown */
 } mx_commit_info;
 int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err);
+
+/* ---- experiments (lexperiment.c): definitions, assignments and exposures
+ * staged by merx.experiment objects, committed with the plan. */
+struct mx_decision_log;
+void mx_exp_stage_free(mx_exp_stage *s);
+size_t mx_exp_stage_count(const mx_exp_stage *s); /* staged exposures */
+/* After a commit (merx.commit): drop the staged rows, keep the definitions. */
+void mx_exp_stage_committed(mx_exp_stage *s);
+/* Dry run: one line per experiment, exposures per arm. */
+void mx_exp_stage_print(const mx_exp_stage *s, FILE *f);
+/* Inside the commit's transaction: define every experiment of the run
+ * (refused when the ledger has another definition under its name), then
+ * insert the assignments (first one kept) and exposures. */
+int mx_exp_stage_commit(const mx_exp_stage *s, struct mx_decision_log *log,
+                        const mx_commit_info *ci, const char *committed_at, mx_error *err);
 
 /* ---- module pieces */
 int mx_luaopen_merx(lua_State *L);   /* pushes the merx table */

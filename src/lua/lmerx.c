@@ -188,6 +188,8 @@ static int standalone_gc(lua_State *L) {
   mx_run *run = lua_touserdata(L, 1);
   mx_plan_free(run->plan);
   run->plan = NULL;
+  mx_exp_stage_free(run->experiments);
+  run->experiments = NULL;
   free(run->out_dir);
   run->out_dir = NULL;
   free(run->log_path);
@@ -235,6 +237,7 @@ static int l_commit(lua_State *L) {
   size_t n = mx_plan_count(run->plan);
   mx_plan_free(run->plan);
   run->plan = mx_plan_create();
+  mx_exp_stage_committed(run->experiments);
   lua_pushinteger(L, (lua_Integer)n);
   return 1;
 }

@@ -58,7 +58,7 @@ int mx_plan_kinds(const mx_plan *p) { return p ? p->n : 0; }
 const char *mx_plan_kind_name(const mx_plan *p, int k) { return p->kinds[k].name; }
 size_t mx_plan_kind_count(const mx_plan *p, int k) { return p->kinds[k].rows; }
 
-static int valid_kind(const char *s) {
+int mx_plan_kind_ok(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > 64) return 0;
   for (size_t i = 0; i < n; i++)
@@ -141,7 +141,7 @@ static void put(unsigned char **w, const void *src, size_t n) {
  * undone if staging the row fails. */
 void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
   mx_plan *p = run->plan;
-  if (!valid_kind(kname))
+  if (!mx_plan_kind_ok(kname))
     mx_lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", kname);
   idx = lua_absindex(L, idx);
   struct {
@@ -435,7 +435,8 @@ static int check_target(const mx_run *run, const char *path, mx_error *err) {
  * in the way fails here); (4) rename them all; (5) COMMIT. A failure in (4)
  * or (5) puts the previous files back. */
 int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
-  if (p->n == 0 && run->n_files == 0) return MX_OK;
+  size_t exposures = mx_exp_stage_count(run->experiments);
+  if (p->n == 0 && run->n_files == 0 && exposures == 0) return MX_OK;
   int rc = MX_OK;
   int nfiles = 0;
   mx_atomic_file *af = calloc((size_t)(2 * p->n + 1), sizeof *af);
@@ -450,7 +451,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
-  if (ci->log_path && p->n > 0) {
+  if (ci->log_path && (p->n > 0 || exposures > 0)) {
     double wait = run->busy_timeout > 0 ? run->busy_timeout : 60;
     if ((rc = mx_decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
     if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
@@ -525,6 +526,8 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     free(vals);
     free(order);
   }
+  if (rc == MX_OK && exposures > 0)
+    rc = mx_exp_stage_commit(run->experiments, log, ci, committed_at, err);
   if (rc == MX_OK && log) {
     mx_ledger_input *in = calloc((size_t)(run->n_inputs ? run->n_inputs : 1), sizeof *in);
     if (!in) {

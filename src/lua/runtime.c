@@ -323,6 +323,7 @@ static void run_free(mx_run *run) {
   for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
   free(run->files);
   mx_plan_free(run->plan);
+  mx_exp_stage_free(run->experiments);
   free(run->script_path);
   free(run->script_dir);
   free(run->out_dir);
@@ -633,6 +634,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
               mx_plan_kind_name(run->plan, k));
     fprintf(run->err, "%s, %d files; nothing committed\n",
             mx_plan_kinds(run->plan) ? ")" : "", run->n_files);
+    mx_exp_stage_print(run->experiments, run->err);
   } else if (rc == MX_OK) {
     char hash[24], when[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->script_hash);

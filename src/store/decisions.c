@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "store/experiments.h"
 #include "util/util.h"
 
 struct mx_decision_log {
@@ -24,7 +25,7 @@ struct mx_decision_log {
 /* Version 1: decisions (as merx has always written them) + lineage. Every
  * statement is idempotent, so a log written before versioning (user_version
  * 0, decisions only) upgrades in place. */
-static const char *schema_v1 =
+static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS decisions("
     " id INTEGER PRIMARY KEY,"
     " run_id TEXT NOT NULL,"
@@ -55,6 +56,16 @@ static const char *schema_v1 =
     " sha256 TEXT NOT NULL,"
     " bytes INTEGER NOT NULL,"
     " PRIMARY KEY(run_id, path));";
+
+/* The schema as steps: step k takes a ledger from user_version k-1 to k.
+ * Each step's statements are idempotent (CREATE ... IF NOT EXISTS), and a
+ * ledger is upgraded by applying, in order, every step above its version,
+ * in one transaction. A new step appends a line here (its SQL beside the
+ * code that uses it) and raises MX_LEDGER_VERSION. */
+static const char *const schema_steps[MX_LEDGER_VERSION] = {
+    schema_v1,                  /* 1: decisions, lineage */
+    mx_ledger_schema_experiments, /* 2: experiments, assignments, exposures */
+};
 
 static int db_fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL, "decision log: %s: %s", what,
@@ -126,8 +137,10 @@ static int upgrade(mx_decision_log *log, int create, mx_error *err) {
   if (rc != MX_OK) return rc;
   char *msg = NULL, sql[64];
   snprintf(sql, sizeof sql, "PRAGMA user_version=%d", MX_LEDGER_VERSION);
-  if (sqlite3_exec(log->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(log->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+  int ok = 1;
+  for (int step = v < 0 ? 0 : v; ok && step < MX_LEDGER_VERSION; step++)
+    ok = sqlite3_exec(log->db, schema_steps[step], NULL, NULL, &msg) == SQLITE_OK;
+  if (!ok || sqlite3_exec(log->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
     rc = mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
                      msg ? msg : sqlite3_errmsg(log->db));
     sqlite3_free(msg);
@@ -171,6 +184,9 @@ int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
   return MX_OK;
 }
 
+
+struct sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
+const char *mx_decisions_path(const mx_decision_log *log) { return log->path; }
 
 void mx_decisions_close(mx_decision_log *log) {
   if (!log) return;

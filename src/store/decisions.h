@@ -25,7 +25,7 @@
 
 #include "merx/error.h"
 
-#define MX_LEDGER_VERSION 1
+#define MX_LEDGER_VERSION 2 /* 2: experiments (experiments.h) */
 
 typedef struct mx_decision_log mx_decision_log;
 
@@ -44,6 +44,10 @@ int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_er
 int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
                            mx_decision_log **out, mx_error *err);
 void mx_decisions_close(mx_decision_log *log);
+/* The connection and file, for the other tables of the ledger
+ * (experiments.c): borrowed, valid until close. */
+struct sqlite3 *mx_decisions_db(mx_decision_log *log);
+const char *mx_decisions_path(const mx_decision_log *log);
 /* Take the write lock (BEGIN IMMEDIATE). When another process holds it past
  * the busy timeout: MX_EIO, the message naming the file and the wait. */
 int mx_decisions_begin(mx_decision_log *log, mx_error *err);

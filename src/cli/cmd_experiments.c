@@ -1,0 +1,196 @@
+/* merx experiments: the experiments of a store's ledger (merx.experiment in
+ * scripts): their definitions, users and exposures per arm, and their
+ * assignments or exposures as CSV for any other tool. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "merx/data.h"
+#include "store/experiments.h"
+#include "store/store.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx experiments [--store DIR | --log FILE] [NAME] [--json]\n"
+    "       merx experiments [--store DIR | --log FILE] NAME (--assignments | --exposures)\n\n"
+    "List the experiments in the ledger (--store DIR, default $MERX_STORE, or the\n"
+    "decision log --log FILE): name, salt, arms and shares, stratify column, control\n"
+    "arm, the first run, and per arm the users assigned, users exposed, exposures,\n"
+    "delivered exposures (control: 0) and the first and last exposure time.\n"
+    "--assignments prints NAME's assignments as CSV (user,arm,stratum,run_id,\n"
+    "assigned_at); --exposures its exposures (run_id,arm,user,kind,delivered,time,\n"
+    "record). Exits 1 when NAME is not in the ledger.\n"
+    "--json prints {\"experiments\": [{name, salt, arms: [{arm, share, users,\n"
+    "exposed_users, exposures, delivered, first_exposure, last_exposure}], stratify,\n"
+    "control, created, run_id}]}.\n";
+
+typedef struct ctx {
+  mx_decision_log *log;
+  mx_error *err;
+  mx_json *j; /* NULL: text */
+  int failed, n;
+} ctx;
+
+static int show_arm(void *p, const mx_arm_summary *a) {
+  ctx *c = p;
+  if (c->j) {
+    mx_json *j = c->j;
+    mx_json_object_begin(j);
+    mx_json_key(j, "arm"); mx_json_string(j, a->arm);
+    mx_json_key(j, "share"); mx_json_double(j, a->share);
+    mx_json_key(j, "users"); mx_json_int(j, a->users);
+    mx_json_key(j, "exposed_users"); mx_json_int(j, a->exposed_users);
+    mx_json_key(j, "exposures"); mx_json_int(j, a->exposures);
+    mx_json_key(j, "delivered"); mx_json_int(j, a->delivered);
+    mx_json_key(j, "first_exposure");
+    if (a->first) mx_json_string(j, a->first);
+    else mx_json_null(j);
+    mx_json_key(j, "last_exposure");
+    if (a->last) mx_json_string(j, a->last);
+    else mx_json_null(j);
+    mx_json_object_end(j);
+    return 0;
+  }
+  printf("  %-16s share %-6g users %-8ld exposed %-8ld exposures %-8ld delivered %-8ld %s .. %s\n",
+         a->arm, a->share, a->users, a->exposed_users, a->exposures, a->delivered,
+         a->first ? a->first : "-", a->last ? a->last : "-");
+  return 0;
+}
+
+static int show(void *p, const mx_experiment_def *d) {
+  ctx *c = p;
+  c->n++;
+  if (c->j) {
+    mx_json *j = c->j;
+    mx_json_object_begin(j);
+    mx_json_key(j, "name"); mx_json_string(j, d->name);
+    mx_json_key(j, "salt"); mx_json_string(j, d->salt);
+    mx_json_key(j, "stratify");
+    if (d->stratify) mx_json_string(j, d->stratify);
+    else mx_json_null(j);
+    mx_json_key(j, "control"); mx_json_string(j, d->control);
+    mx_json_key(j, "created"); mx_json_string(j, d->created);
+    mx_json_key(j, "run_id"); mx_json_string(j, d->run_id);
+    mx_json_key(j, "arms");
+    mx_json_array_begin(j);
+  } else {
+    char desc[1024];
+    mx_experiments_describe(d, desc, sizeof desc);
+    printf("%s: %s; first run %s at %s\n", d->name, desc, d->run_id, d->created);
+  }
+  if (mx_experiments_summary(c->log, d->name, show_arm, c, c->err) != MX_OK) {
+    c->failed = 1;
+    return 1;
+  }
+  if (c->j) {
+    mx_json_array_end(c->j);
+    mx_json_object_end(c->j);
+  }
+  return 0;
+}
+
+static int count_one(void *p, const mx_experiment_def *d) {
+  (void)d;
+  ((ctx *)p)->n++;
+  return 0;
+}
+
+static int print_assignment(void *p, const mx_assignment_row *r) {
+  (void)p;
+  const char *f[5] = {r->user, r->arm, r->stratum ? r->stratum : "", r->run_id, r->assigned_at};
+  for (int i = 0; i < 5; i++) {
+    if (i) putchar(',');
+    mx_csv_write_field(stdout, f[i], ',');
+  }
+  putchar('\n');
+  return 0;
+}
+
+static int print_exposure(void *p, const mx_exposure_row *r) {
+  (void)p;
+  const char *f[7] = {r->run_id, r->arm, r->user, r->kind, r->delivered ? "1" : "0", r->time,
+                      r->record};
+  for (int i = 0; i < 7; i++) {
+    if (i) putchar(',');
+    mx_csv_write_field(stdout, f[i], ',');
+  }
+  putchar('\n');
+  return 0;
+}
+
+int mx_cmd_experiments(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "experiments", "log= store= json assignments exposures", argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos > 1) return mx_cli_usage("experiments", "unexpected argument '%s'", a.pos[1]);
+  const char *name = a.npos ? a.pos[0] : NULL;
+  int as = mx_args_has(&a, "assignments"), ex = mx_args_has(&a, "exposures");
+  if (as + ex + mx_args_has(&a, "json") > 1)
+    return mx_cli_usage("experiments", "give one of --assignments, --exposures, --json");
+  if ((as || ex) && !name)
+    return mx_cli_usage("experiments", "--%s needs an experiment NAME",
+                        as ? "assignments" : "exposures");
+  const char *path = mx_args_get(&a, "log", NULL), *store = mx_args_get(&a, "store", NULL);
+  if (store && path) return mx_cli_usage("experiments", "give --store or --log, not both");
+  if (!store && !path) store = mx_store_from_env();
+  if (!store && !path)
+    return mx_cli_usage("experiments", "missing --store DIR or --log FILE (or set MERX_STORE)");
+  char *ledger = store ? mx_store_ledger_path(store) : NULL;
+  if (store && !ledger) return MX_EXIT_FAIL;
+  if (ledger) path = ledger;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_decision_log *log;
+  if (mx_decisions_open(path, 0, &log, &err) != MX_OK) {
+    free(ledger);
+    return mx_cli_fail("experiments", &err);
+  }
+  mx_json j;
+  ctx c = {log, &err, NULL, 0, 0};
+  if (as || ex) {
+    /* the experiment must exist, even with no rows */
+    rc = mx_experiments_each(log, name, count_one, &c, &err);
+    if (rc == MX_OK && c.n == 0) {
+      fprintf(stderr, "merx experiments: %s: no experiment '%s'\n", path, name);
+      mx_decisions_close(log);
+      free(ledger);
+      return MX_EXIT_FAIL;
+    }
+    if (rc == MX_OK && as) {
+      fputs("user,arm,stratum,run_id,assigned_at\n", stdout);
+      rc = mx_experiments_assignments(log, name, print_assignment, NULL, &err);
+    } else if (rc == MX_OK) {
+      fputs("run_id,arm,user,kind,delivered,time,record\n", stdout);
+      rc = mx_experiments_exposures(log, name, NULL, print_exposure, NULL, &err);
+    }
+  } else {
+    if (mx_args_has(&a, "json")) {
+      mx_json_init(&j, stdout);
+      c.j = &j;
+      mx_json_object_begin(&j);
+      mx_json_key(&j, "experiments");
+      mx_json_array_begin(&j);
+    }
+    rc = mx_experiments_each(log, name, show, &c, &err);
+    if (c.failed) rc = MX_EIO;
+    if (c.j) {
+      mx_json_array_end(&j);
+      mx_json_object_end(&j);
+      fputc('\n', stdout);
+    }
+  }
+  mx_decisions_close(log);
+  if (rc != MX_OK) {
+    free(ledger);
+    return mx_cli_fail("experiments", &err);
+  }
+  if (name && !as && !ex && c.n == 0) {
+    fprintf(stderr, "merx experiments: %s: no experiment '%s'\n", path, name);
+    free(ledger);
+    return MX_EXIT_FAIL;
+  }
+  free(ledger);
+  return MX_EXIT_OK;
+}

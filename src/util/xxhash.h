@@ -1,0 +1,30 @@
+/* XXH64, the standard 64-bit xxHash (Yann Collet, xxhash.com; the
+ * algorithm as specified in doc/xxhash_spec.md of the reference
+ * implementation, version 0.1.1). Written here from the specification, so
+ * any other XXH64 (ClickHouse's xxHash64, Python's xxhash.xxh64, the xxhsum
+ * tool with -H1) gives the same value for the same bytes and seed.
+ *
+ * merx uses it where a value must be reproduced outside merx: experiment
+ * arms (README "Experiment arms"). mx_hash64 stays the internal hash of
+ * shards, hash maps and fingerprints. */
+#ifndef MERX_UTIL_XXHASH_H
+#define MERX_UTIL_XXHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t mx_xxh64(const void *data, size_t len, uint64_t seed);
+
+/* Incremental form, for hashing pieces (salt, ":", user) without copying
+ * them into one buffer. Same value as mx_xxh64 over the concatenation. */
+typedef struct mx_xxh64_state {
+  uint64_t total, v[4];
+  unsigned char buf[32];
+  size_t buffered;
+  uint64_t seed;
+} mx_xxh64_state;
+void mx_xxh64_reset(mx_xxh64_state *s, uint64_t seed);
+void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len);
+uint64_t mx_xxh64_digest(const mx_xxh64_state *s);
+
+#endif

@@ -1,0 +1,101 @@
+/* Experiment arms (merx/experiment.h) and the XXH64 under them: the
+ * published reference vectors of xxHash (its sanity check: a buffer made by
+ * byteGen = 2654435761, byte = byteGen >> 56, byteGen *= 11400714785074694797,
+ * hashed with seed 0 and seed PRIME32 = 2654435761), each verified against
+ * libxxhash 0.8.1; the incremental form equals the one-shot form at every
+ * split; and the arm rule on reference users (the README's table, also
+ * computed by scripts/experiment/arm.py). */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "merx/experiment.h"
+#include "util/xxhash.h"
+
+static unsigned char sanity[2367];
+
+static void fill_sanity(void) {
+  uint64_t g = 2654435761ULL;
+  for (size_t i = 0; i < sizeof sanity; i++) {
+    sanity[i] = (unsigned char)(g >> 56);
+    g *= 11400714785074694797ULL;
+  }
+}
+
+static void test_reference_vectors(void **s) {
+  (void)s;
+  fill_sanity();
+  static const struct {
+    size_t len;
+    uint64_t seed, want;
+  } v[] = {
+      {0, 0, 0xEF46DB3751D8E999ULL},   {0, 2654435761ULL, 0xAC75FDA2929B17EFULL},
+      {1, 0, 0xE934A84ADB052768ULL},   {1, 2654435761ULL, 0x5014607643A9B4C3ULL},
+      {14, 0, 0x8282DCC4994E35C8ULL},  {14, 2654435761ULL, 0xC3BD6BF63DEB6DF0ULL},
+      {222, 0, 0xB641AE8CB691C174ULL}, {222, 2654435761ULL, 0x20CB8AB7AE10C14AULL},
+  };
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    assert_int_equal(mx_xxh64(sanity, v[i].len, v[i].seed), v[i].want);
+  assert_int_equal(mx_xxh64("a", 1, 0), 0xD24EC4F1A98C6E5BULL);
+  assert_int_equal(mx_xxh64("abc", 3, 0), 0x44BC2CF5AD770999ULL);
+  const char *spam = "Nobody inspects the spammish repetition";
+  assert_int_equal(mx_xxh64(spam, strlen(spam), 0), 0xFBCEA83C8A378BF1ULL);
+}
+
+static void test_incremental_equals_one_shot(void **s) {
+  (void)s;
+  fill_sanity();
+  for (size_t len = 0; len <= 100; len += 3)
+    for (size_t cut = 0; cut <= len; cut++) {
+      mx_xxh64_state st;
+      mx_xxh64_reset(&st, 7);
+      mx_xxh64_update(&st, sanity, cut);
+      mx_xxh64_update(&st, sanity + cut, len - cut);
+      assert_int_equal(mx_xxh64_digest(&st), mx_xxh64(sanity, len, 7));
+    }
+}
+
+static double unit_of(const char *salt, const char *stratum, const char *user) {
+  return mx_experiment_unit(salt, strlen(salt), stratum, stratum ? strlen(stratum) : 0, user,
+                            strlen(user));
+}
+
+static void test_reference_users(void **s) {
+  (void)s;
+  /* XXH64("spring:u1") = 0xc3fac03df98a65ab, so u = 0x187f5807bf314c * 2^-53 */
+  assert_int_equal(mx_xxh64("spring:u1", 9, 0), 0xC3FAC03DF98A65ABULL);
+  assert_true(unit_of("spring", NULL, "u1") == (double)(0xC3FAC03DF98A65ABULL >> 11) * 0x1.0p-53);
+  static const struct {
+    const char *user, *stratum;
+    int arm; /* of {control 0.1, coupon 0.9} */
+  } r[] = {{"u1", NULL, 1},    {"u2", NULL, 1},      {"u3", NULL, 0},      {"12346", NULL, 0},
+           {"17850", NULL, 1}, {"alice", NULL, 0},   {"bob", NULL, 1},     {"u3", "loyal", 1},
+           {"alice", "loyal", 1}};
+  double shares[2] = {0.1, 0.9};
+  for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+    assert_int_equal(mx_experiment_pick(shares, 2, unit_of("spring", r[i].stratum, r[i].user)),
+                     r[i].arm);
+}
+
+static void test_pick_rule(void **s) {
+  (void)s;
+  double sh[4] = {0.25, 0, 0.5, 0.25};
+  assert_int_equal(mx_experiment_pick(sh, 4, 0.0), 0);
+  assert_int_equal(mx_experiment_pick(sh, 4, 0.2499999), 0);
+  assert_int_equal(mx_experiment_pick(sh, 4, 0.25), 2); /* a zero share is never picked */
+  assert_int_equal(mx_experiment_pick(sh, 4, 0.75), 3);
+  /* shares that sum a hair below 1: u past the sum goes to the last arm
+   * with a share, not to a zero-share arm after it */
+  double t[3] = {0.3, 0.7 - 1e-12, 0};
+  assert_int_equal(mx_experiment_pick(t, 3, 1 - 0x1.0p-53), 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reference_vectors),
+      cmocka_unit_test(test_incremental_equals_one_shot),
+      cmocka_unit_test(test_reference_users),
+      cmocka_unit_test(test_pick_rule),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
