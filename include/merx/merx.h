@@ -16,5 +16,6 @@
 #include "merx/http.h"
 #include "merx/embed.h"
 #include "merx/measure.h"
+#include "merx/bandit.h"
 
 #endif
