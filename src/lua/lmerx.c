@@ -188,6 +188,7 @@ static int standalone_gc(lua_State *L) {
   mx_run *run = lua_touserdata(L, 1);
   mx_plan_free(run->plan);
   run->plan = NULL;
+  mx_run_ledger_writes_free(run);
   free(run->out_dir);
   run->out_dir = NULL;
   free(run->log_path);

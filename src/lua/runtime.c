@@ -323,6 +323,7 @@ static void run_free(mx_run *run) {
   for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
   free(run->files);
   mx_plan_free(run->plan);
+  mx_run_ledger_writes_free(run);
   free(run->script_path);
   free(run->script_dir);
   free(run->out_dir);

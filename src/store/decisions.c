@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "store/bandit.h"
 #include "util/util.h"
 
 struct mx_decision_log {
@@ -24,7 +25,7 @@ struct mx_decision_log {
 /* Version 1: decisions (as merx has always written them) + lineage. Every
  * statement is idempotent, so a log written before versioning (user_version
  * 0, decisions only) upgrades in place. */
-static const char *schema_v1 =
+static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS decisions("
     " id INTEGER PRIMARY KEY,"
     " run_id TEXT NOT NULL,"
@@ -55,6 +56,18 @@ static const char *schema_v1 =
     " sha256 TEXT NOT NULL,"
     " bytes INTEGER NOT NULL,"
     " PRIMARY KEY(run_id, path));";
+
+/* The schema in steps: step k brings a ledger of user_version k to k + 1.
+ * Every statement of a step is idempotent (CREATE ... IF NOT EXISTS), so a
+ * step interrupted before its version was written simply runs again. */
+static const char *const schema_steps[] = {
+    schema_v1,         /* 0 -> 1: decisions and lineage */
+    mx_bandit_schema,  /* 1 -> 2: bandit state (store/bandit.h) */
+};
+_Static_assert(sizeof schema_steps / sizeof *schema_steps == MX_LEDGER_VERSION,
+               "one schema step per ledger version");
+
+sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
 
 static int db_fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL, "decision log: %s: %s", what,
@@ -126,8 +139,10 @@ static int upgrade(mx_decision_log *log, int create, mx_error *err) {
   if (rc != MX_OK) return rc;
   char *msg = NULL, sql[64];
   snprintf(sql, sizeof sql, "PRAGMA user_version=%d", MX_LEDGER_VERSION);
-  if (sqlite3_exec(log->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(log->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+  int ok = 1;
+  for (int step = v; ok && step < MX_LEDGER_VERSION; step++)
+    ok = sqlite3_exec(log->db, schema_steps[step], NULL, NULL, &msg) == SQLITE_OK;
+  if (!ok || sqlite3_exec(log->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
     rc = mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
                      msg ? msg : sqlite3_errmsg(log->db));
     sqlite3_free(msg);
