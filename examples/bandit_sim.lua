@@ -25,7 +25,8 @@ local offers, segments = { "A", "B" }, { "new", "loyal" }
 local b = merx.bandit{ name = p.name or "sim", offers = offers, segments = segments,
                        discount = tonumber(p.discount or "1"), seed = seed * 100000 + night }
 if p.prev then
-  local t, n = merx.data.read(p.prev, { types = { converted = "integer" } })
+  -- every user's outcome, also under --shard (the update spans all shards' decisions)
+  local t, n = merx.data.read(p.prev, { types = { converted = "integer" }, shard = false })
   local outcomes = {}
   for i = 1, n do outcomes[t.user[i]] = t.converted[i] end
   local r = b:update{ outcomes = outcomes }

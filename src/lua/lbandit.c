@@ -192,6 +192,10 @@ static void stage_batch(lua_State *L, mx_run *run, bstate *s, const char *source
   s->src_decisions[s->n_src] = decisions;
   s->src_conversions[s->n_src] = conversions;
   s->n_src++;
+  /* Under --shard every shard computes the same update from the same ledger
+   * (so all choose from the same posteriors) but only shard 0 writes it:
+   * the others would find the outcomes applied and fail their commit. */
+  if (run->shard_count > 1 && run->shard_index != 0) return;
   if (!s->staged) {
     s->refs++;
     if (mx_run_stage_ledger_write(run, apply_write, release_write, s) != 0) {

@@ -74,3 +74,36 @@ expect_contains err.txt "again.lua:9: bandit:update: the outcomes of '$run30' we
 # ---- a discount forgets: with d = 0.5 an arm's evidence is at most 2 nights' worth
 for n in 1 2 3 4 5 6; do night 3 "$n" --set discount=0.5 >/dev/null 2>&1; done
 sqlite3 st3/ledger.db "select max(alpha + beta - 2) from bandit_arms" | awk '{ exit !($1 < 2 * 50 + 1e-9) }'
+
+# ---- merx bandit show: the posteriors in the store
+expect_exit 0 "$MERX" bandit show --store st2 sim
+[ "$(wc -l <out.txt)" = 5 ]
+head -1 out.txt | grep -qx $'bandit\tsegment\toffer\talpha\tbeta\tmean\tsd\tevidence\tupdated'
+expect_exit 0 "$MERX" bandit show --store st2 sim --json
+python3 - "$(sqlite3 $db "select sum(alpha) from bandit_arms")" <<'PY'
+import json, sys
+d = json.load(open("out.txt"))
+assert d["updates"] == 30 and len(d["arms"]) == 4, d
+assert abs(sum(a["alpha"] for a in d["arms"]) - float(sys.argv[1])) < 1e-9
+best = {a["segment"]: max((x for x in d["arms"] if x["segment"] == a["segment"]), key=lambda x: x["mean"])["offer"] for a in d["arms"]}
+assert best == {"new": "B", "loyal": "A"}, best   # the planted best offers
+PY
+MERX_STORE=st2 expect_exit 0 "$MERX" bandit show
+expect_exit 1 "$MERX" bandit show --store st2 nope
+expect_contains err.txt "no bandit 'nope' in this store"
+expect_exit 1 "$MERX" bandit show --store empty
+expect_contains err.txt "no ledger in this store yet"
+expect_exit 2 "$MERX" bandit shwo
+expect_contains err.txt "did you mean 'show'"
+expect_exit 2 env -u MERX_STORE "$MERX" bandit show
+
+# ---- --shard: every shard applies the update in memory, only shard 0 writes it
+night 4 1 >/dev/null 2>&1
+for k in 1 0; do
+  expect_exit 0 "$MERX" run bandit_sim.lua --store st4 --now 2026-01-02 --out "sh$k" --set night=2 \
+    --set seed=4 --set users=100 --set prev=s4/n1/outcomes.csv --shard "$k/2"
+  expect_contains err.txt "applied 100 decisions of 1 runs"
+  grep -o 'applied.*' err.txt >"applied$k.txt"
+done
+cmp applied0.txt applied1.txt # the same outcomes, conversions included, in both shards
+[ "$(sqlite3 st4/ledger.db "select count(*) from bandit_updates")" = 1 ]
