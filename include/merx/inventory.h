@@ -299,9 +299,11 @@ typedef struct mx_sim_result {
   double lost;             /* units not met at once (lost, or backordered) */
   size_t orders;           /* orders placed */
   double ordered;          /* units ordered */
-  double turnover;         /* units met per path / average on-hand (NaN if no stock) */
+  double turnover;         /* units shipped per path / average on-hand (NaN if no
+                              stock): inventory turnover over the simulated periods */
   double total_cost;       /* K orders + h sum on-hand + p sum backorders (or p per
                               unit lost), summed over periods, averaged over paths */
+  double shipped;          /* units delivered: filled at once + backorders filled later */
 } mx_sim_result;
 
 /* Simulate npaths demand paths (demand[k * n .. k * n + n) for path k), each

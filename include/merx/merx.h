@@ -18,5 +18,6 @@
 #include "merx/measure.h"
 #include "merx/ann.h"
 #include "merx/experiment.h"
+#include "merx/bandit.h"
 
 #endif

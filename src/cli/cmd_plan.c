@@ -21,7 +21,8 @@ static const char *usage =
     "                 --out ORDERS.csv [--service 0.95] [--service-type cycle|fill]\n"
     "                 [--lead-time L] [--review R] [--dist normal|poisson|negbin]\n"
     "                 [--skip-missing]\n"
-    "                 [--actuals FILE [--replay-start stock|target]] [--json]\n\n"
+    "                 [--actuals FILE [--replay-start stock|target] [--replay-out FILE.csv]\n"
+    "                 [--period-days D]] [--json]\n\n"
     "Order-up-to replenishment: for every item of the stock file, demand over the next\n"
     "lead_time + review periods from the forecast, an order-up-to level that meets the\n"
     "service target (or the ratio p/(h+p) when the stock file gives costs h and p), and\n"
@@ -29,7 +30,7 @@ static const char *usage =
     "whole packs.\n\n"
     "Stock file (CSV with a header; columns by name, extra columns ignored):\n"
     "  id (required), on_hand (required), on_order, lead_time, review, moq, pack_size,\n"
-    "  service, service_type, h, p (--stock-columns ROLE=HEADER,... maps other header\n"
+    "  service, service_type, h, p, unit_cost (--stock-columns ROLE=HEADER,... maps other header\n"
     "  names, e.g. id=StockCode,lead_time=lead_time_days). Empty fields take the\n"
     "  command-line defaults;\n"
     "  pack_size defaults to 1 (whole units; give 0 for no rounding).\n"
@@ -59,13 +60,22 @@ static const char *usage =
     "                     level planned from the forecast of the periods ahead of it\n"
     "  --replay-start S   stock (default: on_hand + on_order, outstanding orders\n"
     "                     arriving at once) or target (start at the first level)\n"
+    "  --replay-out FILE  per-item replay CSV: id,periods,demand,shipped,fill_rate,\n"
+    "                     cycle_service,avg_on_hand,stockout_periods,turnover,\n"
+    "                     days_of_supply,unit_cost,cost_of_sales,avg_inventory_value\n"
+    "  --period-days D    days in a period, for days of supply (default: 7 with\n"
+    "                     --freq week, 30.4375 with month, else 1)\n"
+    "                     Turnover = units shipped / average on hand over the replay;\n"
+    "                     days of supply = average on hand / average daily demand;\n"
+    "                     cost turnover = cost of sales / average inventory value\n"
     "  --json             summary as one JSON object on stdout\n\n"
     "Output columns: id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,\n"
     "safety_stock,order_up_to,raw_order,order,note\n";
 
 const char *const mx_plan_stock_roles[] = {"id",      "on_hand",      "on_order", "lead_time",
                                            "review",  "moq",          "pack_size", "service",
-                                           "service_type", "h",       "p",         NULL};
+                                           "service_type", "h",       "p",         "unit_cost",
+                                           NULL};
 
 static int parse_service_type(const char *s, int *type) {
   if (!s || strcmp(s, "cycle") == 0 || strcmp(s, "1") == 0 || strcmp(s, "type1") == 0) {
@@ -115,7 +125,7 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
   if (rc) return rc;
   const char *const *names;
   size_t nh = mx_csv_header(csv, &names);
-  enum { C_ID, C_OH, C_OO, C_LT, C_RV, C_MOQ, C_PACK, C_SV, C_ST, C_H, C_P, C_N };
+  enum { C_ID, C_OH, C_OO, C_LT, C_RV, C_MOQ, C_PACK, C_SV, C_ST, C_H, C_P, C_UC, C_N };
   const char *const *cn = mx_plan_stock_roles;
   int col[C_N];
   const char *hname[C_N]; /* header name of each role, for messages */
@@ -193,6 +203,12 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
     it->item.moq = has[C_MOQ] ? v[C_MOQ] : 0;
     it->item.pack_size = has[C_PACK] ? v[C_PACK] : 1; /* whole units by default */
     it->item.dist = def->dist;
+    it->unit_cost = has[C_UC] ? v[C_UC] : NAN;
+    if (has[C_UC] && !(v[C_UC] >= 0 && v[C_UC] <= MX_PLAN_MAX_UNITS)) {
+      rc = mx_error_at(err, MX_EPARSE, path, line, col[C_UC] + 1, hname[C_UC],
+                       "unit_cost must be a number >= 0, got '%s'", txt[C_UC]);
+      break;
+    }
     if (!isfinite(it->item.lead_time)) {
       rc = mx_error_at(err, MX_EPARSE, path, line, col[C_LT] + 1, hname[C_LT],
                        "no lead time (add a lead_time column or --lead-time)");
@@ -380,112 +396,14 @@ int mx_plan_read_forecast_csv(const char *path, mx_plan_set *ps, mx_error *err) 
   return MX_OK;
 }
 
-/* ----------------------------------------------------------- actuals */
-
-static int read_actuals(const char *path, mx_plan_set *ps, double **act, size_t *nact,
-                        mx_error *err) {
-  mx_csv *csv;
-  mx_csv_options co = mx_csv_defaults();
-  co.has_header = 0;
-  int rc = mx_csv_open(path, &co, &csv, err);
-  if (rc) return rc;
-  char **f;
-  size_t *lens, nf;
-  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
-    long line = mx_csv_line(csv);
-    int64_t k = mx_idmap_find(ps->ids, f[0], strlen(f[0]));
-    if (k < 0) continue; /* a header line or an item not planned */
-    size_t n = 0;
-    double *v = malloc((nf ? nf : 1) * sizeof *v);
-    if (!v) {
-      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-      break;
-    }
-    for (size_t j = 1; j < nf; j++) {
-      if (!f[j][0]) break; /* trailing empty fields: series ended */
-      if (mx_parse_double(f[j], &v[n]) != 0 || v[n] < 0) {
-        free(v);
-        mx_csv_close(csv);
-        return mx_error_at(err, MX_EPARSE, path, line, (long)j + 1, NULL,
-                           "demand must be a number >= 0, got '%s'", f[j]);
-      }
-      n++;
-    }
-    free(act[k]);
-    act[k] = v;
-    nact[k] = n;
-  }
-  mx_csv_close(csv);
-  return rc < 0 ? rc : MX_OK;
-}
-
-/* Replay: in period t the order-up-to level is computed from the forecast
- * of periods t .. t+L+R-1 (the plan the policy would have made then, with
- * the forecast origin fixed), and demand is the realised one. */
-static int evaluate(mx_plan_set *ps, double **act, size_t *nact, int start_at_target,
-                    mx_sim_result *tot, size_t *evaluated, mx_error *err) {
-  memset(tot, 0, sizeof *tot);
-  double sum_oh = 0;
-  size_t cycles = 0;
-  double cyc_ok = 0;
-  *evaluated = 0;
-  for (size_t i = 0; i < ps->n; i++) {
-    mx_plan_input *it = &ps->items[i];
-    if (!act[i] || nact[i] == 0 || !it->mean) continue;
-    size_t n = nact[i];
-    double *levels = malloc(n * sizeof *levels);
-    if (!levels) return mx_error_set(err, MX_ENOMEM, "out of memory");
-    for (size_t t = 0; t < n; t++) {
-      mx_plan_item sub = it->item;
-      size_t off = t < it->horizon ? t : it->horizon - 1;
-      sub.mean = it->mean + off;
-      sub.sigma = it->sigma ? it->sigma + off : NULL;
-      sub.cum_sigma = t == 0 ? it->cum_sigma : NULL; /* valid from the origin only */
-      sub.horizon = it->horizon - off;
-      mx_plan_row row;
-      int rc = mx_plan_item_compute(&sub, &row, err);
-      if (rc) {
-        free(levels);
-        return rc;
-      }
-      levels[t] = row.target;
-    }
-    mx_sim_options o = mx_sim_defaults();
-    o.policy = MX_POLICY_BASE_STOCK;
-    o.levels = levels;
-    o.L = (int)ceil(it->item.lead_time);
-    o.R = it->item.review > 1 ? (int)it->item.review : 1;
-    /* Outstanding orders are taken to arrive before the first period's demand. */
-    o.initial = start_at_target ? levels[0] : it->item.on_hand + it->item.on_order;
-    mx_sim_result s;
-    int rc = mx_simulate(&o, act[i], n, 1, &s, err);
-    free(levels);
-    if (rc) return rc;
-    tot->periods += s.periods;
-    tot->demand += s.demand;
-    tot->filled += s.filled;
-    tot->stockout_periods += s.stockout_periods;
-    tot->orders += s.orders;
-    tot->ordered += s.ordered;
-    sum_oh += s.avg_on_hand * (double)s.periods;
-    size_t nc = (s.periods + (size_t)o.R - 1) / (size_t)o.R;
-    cycles += nc;
-    cyc_ok += s.cycle_service * (double)nc;
-    (*evaluated)++;
-  }
-  tot->fill_rate = tot->demand > 0 ? tot->filled / tot->demand : 1.0;
-  tot->avg_on_hand = tot->periods ? sum_oh / (double)tot->periods : 0;
-  tot->cycle_service = cycles ? cyc_ok / (double)cycles : 1.0;
-  return MX_OK;
-}
-
 /* ---------------------------------------------------------------- main */
 
 int mx_cmd_plan(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "plan",
                          "stock= forecast= history= out= service= service-type= lead-time= "
-                         "review= dist= skip-missing actuals= replay-start= json format= freq= "
+                         "review= dist= skip-missing actuals= replay-start= replay-out= period-days= json "
+                         "format= freq= "
                          "method= season= horizon= threads= forecast-out= sep= no-header header "
                          "columns= stock-columns=",
                          argc, argv, 2);
@@ -528,6 +446,14 @@ int mx_cmd_plan(int argc, char **argv) {
   int start_at_target = strcmp(rs, "target") == 0;
   if (!start_at_target && strcmp(rs, "stock") != 0)
     return mx_cli_usage("plan", "--replay-start: expected stock or target, got '%s'", rs);
+  /* a period's length in days, for days of supply: --period-days, else the
+   * --freq of a history, else a day */
+  const char *freq = mx_args_get(&a, "freq", "day");
+  double period_days = strcmp(freq, "week") == 0 ? 7 : strcmp(freq, "month") == 0 ? 30.4375 : 1;
+  if ((rc = mx_args_double(&a, "period-days", period_days, 1e-9, 1e6, &period_days))) return rc;
+  if ((mx_args_has(&a, "replay-out") || mx_args_has(&a, "period-days")) &&
+      !mx_args_has(&a, "actuals"))
+    return mx_cli_usage("plan", "--replay-out and --period-days need --actuals FILE");
 
   double t0 = mx_now_seconds();
   mx_error err;
@@ -604,23 +530,16 @@ int mx_cmd_plan(int argc, char **argv) {
     return mx_cli_fail("plan", &err);
   }
 
-  mx_sim_result ev;
-  size_t evaluated = 0;
+  mx_plan_replay ev;
+  memset(&ev, 0, sizeof ev);
   int has_eval = mx_args_has(&a, "actuals");
   if (has_eval) {
-    double **act = calloc(ps.n, sizeof *act);
-    size_t *nact = calloc(ps.n, sizeof *nact);
-    if (!act || !nact) {
-      rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
-    } else {
-      rc = read_actuals(mx_args_get(&a, "actuals", NULL), &ps, act, nact, &err);
-      if (rc == MX_OK)
-        rc = evaluate(&ps, act, nact, start_at_target, &ev, &evaluated, &err);
-      for (size_t i = 0; i < ps.n; i++) free(act[i]);
-    }
-    free(act);
-    free(nact);
+    rc = mx_plan_replay_run(mx_args_get(&a, "actuals", NULL), &ps, start_at_target, period_days,
+                            &ev, &err);
+    const char *ro = mx_args_get(&a, "replay-out", NULL);
+    if (rc == MX_OK && ro) rc = mx_plan_replay_write_csv(&ev, &ps, ro, &err);
     if (rc) {
+      mx_plan_replay_free(&ev);
       mx_plan_set_free(&ps);
       return mx_cli_fail("plan", &err);
     }
@@ -638,16 +557,7 @@ int mx_cmd_plan(int argc, char **argv) {
     mx_json_key(&j, "forecast_rows_not_in_stock"); mx_json_int(&j, (int64_t)ps.unplanned_rows);
     if (has_eval) {
       mx_json_key(&j, "evaluation");
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "items"); mx_json_int(&j, (int64_t)evaluated);
-      mx_json_key(&j, "periods"); mx_json_int(&j, (int64_t)ev.periods);
-      mx_json_key(&j, "demand"); mx_json_double(&j, ev.demand);
-      mx_json_key(&j, "fill_rate"); mx_json_double(&j, ev.fill_rate);
-      mx_json_key(&j, "cycle_service"); mx_json_double(&j, ev.cycle_service);
-      mx_json_key(&j, "avg_on_hand"); mx_json_double(&j, ev.avg_on_hand);
-      mx_json_key(&j, "stockout_periods"); mx_json_int(&j, (int64_t)ev.stockout_periods);
-      mx_json_key(&j, "orders"); mx_json_int(&j, (int64_t)ev.orders);
-      mx_json_object_end(&j);
+      mx_plan_replay_json(&ev, &ps, &j);
     }
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
     mx_json_object_end(&j);
@@ -656,13 +566,10 @@ int mx_cmd_plan(int argc, char **argv) {
     printf("items planned   %zu (%zu skipped: no forecast)\n", ps.n - missing, missing);
     printf("orders          %zu items, %.10g units\n", nordered, units);
     if (nshort) printf("short forecast  %zu items (last period repeated)\n", nshort);
-    if (has_eval)
-      printf("replay          %zu items, %zu periods: fill rate %.4f, cycle service %.4f, "
-             "average on hand %.4f, stockout periods %zu\n",
-             evaluated, ev.periods, ev.fill_rate, ev.cycle_service, ev.avg_on_hand,
-             ev.stockout_periods);
+    if (has_eval) mx_plan_replay_print(&ev, stdout);
     printf("wrote           %s\n", out);
   }
+  mx_plan_replay_free(&ev);
   mx_plan_set_free(&ps);
   return MX_EXIT_OK;
 }

@@ -12,6 +12,7 @@
 
 typedef struct mx_plan mx_plan;
 typedef struct mx_exp_stage mx_exp_stage;
+typedef struct mx_ledger_write mx_ledger_write;
 
 /* One run of one script. Lives from before lua_newstate to after lua_close
  * (the allocator reads it), so it is malloc'd by the runtime, not by Lua.
@@ -70,6 +71,7 @@ typedef struct mx_run {
   int n_inputs, cap_inputs;
   uint64_t written;       /* bytes merx.data.write wrote (capped: MX_WRITE_CAP_FACTOR) */
   mx_exp_stage *experiments; /* merx.experiment definitions and staged exposures */
+  mx_ledger_write *ledger_writes; /* staged state changes (plan.c), in staging order */
 } mx_run;
 
 /* Has mx_script_interrupt been called (a signal asked every run to stop)? */
@@ -169,6 +171,25 @@ void mx_exp_stage_print(const mx_exp_stage *s, FILE *f);
  * insert the assignments (first one kept) and exposures. */
 int mx_exp_stage_commit(const mx_exp_stage *s, struct mx_decision_log *log,
                         const mx_commit_info *ci, const char *committed_at, mx_error *err);
+/* State a binding keeps in the store's ledger (bandit posteriors, ...)
+ * changes with the run or not at all: the binding stages a write, and
+ * mx_plan_commit applies it inside the ledger transaction of the run's
+ * decisions, after them. A dry run never applies it. apply gets the open
+ * ledger, the run id and its time (ISO 8601 UTC); release (called once, when
+ * the run is freed or the write was committed) frees state. */
+struct mx_decision_log;
+struct mx_ledger_write {
+  int (*apply)(void *state, struct mx_decision_log *log, const char *run_id,
+               const char *time_iso, mx_error *err);
+  void (*release)(void *state);
+  void *state;
+  mx_ledger_write *next;
+};
+/* Append a write; returns 0, or -1 when out of memory (release not called). */
+int mx_run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decision_log *,
+                                                        const char *, const char *, mx_error *),
+                              void (*release)(void *), void *state);
+void mx_run_ledger_writes_free(mx_run *run);
 
 /* ---- module pieces */
 int mx_luaopen_merx(lua_State *L);   /* pushes the merx table */

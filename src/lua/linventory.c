@@ -495,6 +495,7 @@ static int l_simulate(lua_State *L) {
   set_int(L, "orders", (lua_Integer)s.orders);
   set_num(L, "ordered", s.ordered);
   set_num(L, "turnover", s.turnover);
+  set_num(L, "shipped", s.shipped);
   set_num(L, "total_cost", s.total_cost);
   set_num(L, "demand", s.demand);
   set_num(L, "filled", s.filled);

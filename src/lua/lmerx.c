@@ -190,6 +190,7 @@ static int standalone_gc(lua_State *L) {
   run->plan = NULL;
   mx_exp_stage_free(run->experiments);
   run->experiments = NULL;
+  mx_run_ledger_writes_free(run);
   free(run->out_dir);
   run->out_dir = NULL;
   free(run->log_path);

@@ -434,9 +434,32 @@ static int check_target(const mx_run *run, const char *path, mx_error *err) {
  * targets (mx_atomic_publish: a full disk, a file-size limit or a directory
  * in the way fails here); (4) rename them all; (5) COMMIT. A failure in (4)
  * or (5) puts the previous files back. */
+int mx_run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decision_log *,
+                                                        const char *, const char *, mx_error *),
+                              void (*release)(void *), void *state) {
+  mx_ledger_write *w = calloc(1, sizeof *w), **tail = &run->ledger_writes;
+  if (!w) return -1;
+  *w = (mx_ledger_write){apply, release, state, NULL};
+  while (*tail) tail = &(*tail)->next;
+  *tail = w;
+  return 0;
+}
+
+void mx_run_ledger_writes_free(mx_run *run) {
+  while (run->ledger_writes) {
+    mx_ledger_write *w = run->ledger_writes;
+    run->ledger_writes = w->next;
+    w->release(w->state);
+    free(w);
+  }
+}
+
 int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
   size_t exposures = mx_exp_stage_count(run->experiments);
-  if (p->n == 0 && run->n_files == 0 && exposures == 0) return MX_OK;
+  if (p->n == 0 && run->n_files == 0 && exposures == 0 && !run->ledger_writes) return MX_OK;
+  if (run->ledger_writes && !ci->log_path)
+    return mx_error_set(err, MX_EINVAL, "the run changed state kept in the store (merx.bandit "
+                        "update) but has no store: give --store DIR or set MERX_STORE");
   int rc = MX_OK;
   int nfiles = 0;
   mx_atomic_file *af = calloc((size_t)(2 * p->n + 1), sizeof *af);
@@ -451,7 +474,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
-  if (ci->log_path && (p->n > 0 || exposures > 0)) {
+  if (ci->log_path && (p->n > 0 || exposures > 0 || run->ledger_writes)) {
     double wait = run->busy_timeout > 0 ? run->busy_timeout : 60;
     if ((rc = mx_decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
     if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
@@ -543,6 +566,8 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     rc = mx_decisions_add_commit(log, &c, err);
     free(in);
   }
+  for (mx_ledger_write *w = run->ledger_writes; rc == MX_OK && log && w; w = w->next)
+    rc = w->apply(w->state, log, ci->run_id, ci->time_iso, err);
   if (rc != MX_OK) goto out;
   int nall = 0;
   for (int i = 0; i < nfiles; i++) all[nall++] = &af[i];
@@ -553,8 +578,12 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
   if (rc == MX_OK) rc = mx_atomic_publish(all, nall, err);
   if (rc != MX_OK) goto out;
   if (log) rc = mx_decisions_commit(log, err);
-  if (rc == MX_OK) mx_atomic_settle(all, nall);
-  else mx_atomic_undo(all, nall);
+  if (rc == MX_OK) {
+    mx_atomic_settle(all, nall);
+    mx_run_ledger_writes_free(run); /* committed: never applied twice */
+  } else {
+    mx_atomic_undo(all, nall);
+  }
   run->n_files = 0;
 out:
   if (rf) fclose(rf);

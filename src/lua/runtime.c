@@ -324,6 +324,7 @@ static void run_free(mx_run *run) {
   free(run->files);
   mx_plan_free(run->plan);
   mx_exp_stage_free(run->experiments);
+  mx_run_ledger_writes_free(run);
   free(run->script_path);
   free(run->script_dir);
   free(run->out_dir);

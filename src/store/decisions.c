@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "store/bandit.h"
 #include "store/experiments.h"
 #include "util/util.h"
 
@@ -60,12 +61,18 @@ static const char schema_v1[] =
 /* The schema as steps: step k takes a ledger from user_version k-1 to k.
  * Each step's statements are idempotent (CREATE ... IF NOT EXISTS), and a
  * ledger is upgraded by applying, in order, every step above its version,
- * in one transaction. A new step appends a line here (its SQL beside the
+ * in one transaction (a step interrupted before its version was written
+ * simply runs again). A new step appends a line here (its SQL beside the
  * code that uses it) and raises MX_LEDGER_VERSION. */
-static const char *const schema_steps[MX_LEDGER_VERSION] = {
-    schema_v1,                  /* 1: decisions, lineage */
+static const char *const schema_steps[] = {
+    schema_v1,                    /* 1: decisions, lineage */
     mx_ledger_schema_experiments, /* 2: experiments, assignments, exposures */
+    mx_bandit_schema,             /* 3: bandit state (store/bandit.h) */
 };
+_Static_assert(sizeof schema_steps / sizeof *schema_steps == MX_LEDGER_VERSION,
+               "one schema step per ledger version");
+
+sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
 
 static int db_fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL, "decision log: %s: %s", what,

@@ -8,6 +8,8 @@
  *           committed_at, decisions)
  *   inputs(run_id, path, sha256, bytes)   -- every model/data file the run opened
  *
+ *   bandit_arms, bandit_updates           -- merx.bandit's state (bandit.h)
+ *
  * params and record are JSON objects; time is the run's merx.now() and
  * committed_at the wall clock at commit, both ISO 8601 UTC; user is the
  * record's `user` field (NULL when absent). Rows of one run are inserted in
@@ -25,9 +27,14 @@
 
 #include "merx/error.h"
 
-#define MX_LEDGER_VERSION 2 /* 2: experiments (experiments.h) */
+#define MX_LEDGER_VERSION 3 /* 2: experiments (experiments.h), 3: bandit state (bandit.h) */
 
 typedef struct mx_decision_log mx_decision_log;
+
+/* The SQLite connection, for the store's own files that keep tables in the
+ * ledger (bandit.c); nothing above src/store uses it. */
+struct sqlite3;
+struct sqlite3 *mx_decisions_db(mx_decision_log *log);
 
 /* Strings are NUL-terminated unless their length is given (> 0); lengths
  * are filled only by the caller of mx_decisions_add. */

@@ -130,7 +130,7 @@ expect_exit 0 "$MERX" explain --log old.db --user u1
 expect_contains out.txt "old reason"
 chmod 644 old.db
 expect_exit 0 "$MERX" run ok.lua --out up --log old.db
-[ "$(sqlite3 old.db 'pragma user_version; select count(*) from decisions; select count(*) from commits')" = "$(printf '2\n2\n1')" ]
+[ "$(sqlite3 old.db 'pragma user_version; select count(*) from decisions; select count(*) from commits; select count(*) from bandit_arms')" = "$(printf '3\n2\n1\n0')" ]
 expect_exit 0 "$MERX" explain --log old.db --user u1 --json
 expect_contains out.txt '"lineage":null'
 expect_contains out.txt '"lineage":{"merx_version"'

@@ -182,6 +182,6 @@ d=$(sqlite3 v1.db "select count(*) from decisions")
 expect_exit 0 "$MERX" experiments --log v1.db
 [ ! -s out.txt ]
 expect_exit 0 "$MERX" run camp.lua --now 2026-01-05 --log v1.db --out v1
-[ "$(sqlite3 v1.db "pragma user_version")" = 2 ]
+[ "$(sqlite3 v1.db "pragma user_version")" = 3 ]
 [ "$(sqlite3 v1.db "select count(*) from decisions")" -gt "$d" ]
 [ "$(sqlite3 v1.db "select count(*) from assignments")" = 3000 ]

@@ -44,6 +44,9 @@ local demand = dist.normal(12.5, 2.3):sample(20000, 5)
 for i, x in ipairs(demand) do if x < 0 then demand[i] = 0 end end
 local sim = inv.simulate{policy = "base_stock", S = S, L = 2, demand = demand, h = 1, p = 9}
 check(sim.cycle_service > 0.9 and sim.fill_rate > 0.95, "replayed service " .. sim.cycle_service)
+-- turnover counts backorders once shipped (the hand case of test_inventory.c)
+local t = inv.simulate{policy = "base_stock", S = 4, L = 0, initial = 0, demand = {6, 2, 3}}
+check(t.filled == 9 and t.shipped == 11 and near(t.turnover, 11, 1e-12), "turnover " .. t.turnover)
 
 local rp = inv.reorder_point{mu = 12, sigma = 4, L = 7, service = 0.95}
 check(near(rp.r, 101.40749456006, 1e-9) and rp.reorder_point == rp.r, "reorder point")

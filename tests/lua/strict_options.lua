@@ -53,6 +53,8 @@ local cases = {
   { "campaign:cap", function() c:cap{ per_segmnet = { loyal = 1 } } end, "per_segmnet", "per_segment" },
   { "campaign:cap contacts", function() c:cap{ contacts = { max = 1, dasy = 3 } } end, "dasy", "days" },
   { "my.fn (merx.util.check_options)", function() merx.util.check_options({ colour = 1 }, "my.fn", "color size") end, "colour", "color" },
+  { "merx.bandit", function() merx.bandit{ name = "b", offers = { "A" }, discont = 0.9 } end, "discont", "discount" },
+  { "bandit:update", function() merx.bandit{ name = "b", offers = { "A" } }:update{ outcome = {} } end, "outcome", "outcomes" },
   -- no name is close: the options are listed instead
   { "merx.model.train", function() merx.model.train(frame, { zzzzzz = 1 }) end, "zzzzzz", nil },
 }

@@ -12,7 +12,11 @@
  *   fill rate          units met from stock at once / units demanded (type 2)
  *   cycle service      review cycles without unmet demand / cycles (type 1)
  *   average on-hand    mean ending on-hand inventory
- *   turnover           units met from stock / average on-hand
+ *   shipped            units delivered: met from stock at once, plus backorders
+ *                      filled by later receipts (sales, for the cost of goods sold)
+ *   turnover           units shipped / average on-hand (APICS Dictionary, 16th ed.,
+ *                      "inventory turnover": cost of sales / average inventory, here
+ *                      in units and over the simulated periods, per path)
  *   total cost         K per order + h per unit on hand per period + p per unit
  *                      backordered per period (per unit lost, with lost sales) */
 #include <stdlib.h>
@@ -101,6 +105,7 @@ int mx_simulate(const mx_sim_options *o, const double *demand, size_t n, size_t 
     int cycle_short = 0, in_cycle = 0;
     for (size_t t = 0; t < n; t++) {
       int counted = t >= (size_t)o->warmup;
+      double back_before = inv < 0 ? -inv : 0;
       inv += pipe[t];
       on_order -= pipe[t];
       if (t % (size_t)o->R == 0) {
@@ -125,6 +130,8 @@ int mx_simulate(const mx_sim_options *o, const double *demand, size_t n, size_t 
           }
         }
       }
+      /* backorders the period's receipts (and an L = 0 order) filled */
+      double cleared = back_before - (inv < 0 ? -inv : 0);
       double d = dm[t];
       double avail = inv > 0 ? inv : 0;
       double met = d < avail ? d : avail;
@@ -139,6 +146,7 @@ int mx_simulate(const mx_sim_options *o, const double *demand, size_t n, size_t 
       out->periods++;
       out->demand += d;
       out->filled += met;
+      out->shipped += met + (cleared > 0 ? cleared : 0);
       sum_on_hand += on_hand;
       sum_back += back;
       if (unmet > 0) out->stockout_periods++;
@@ -160,7 +168,7 @@ int mx_simulate(const mx_sim_options *o, const double *demand, size_t n, size_t 
   out->avg_on_hand = sum_on_hand / (double)out->periods;
   out->avg_backorders = sum_back / (double)out->periods;
   if (!o->lost_sales) out->lost = out->demand - out->filled;
-  out->turnover = out->avg_on_hand > 0 ? out->filled / (double)npaths / out->avg_on_hand : NAN;
+  out->turnover = out->avg_on_hand > 0 ? out->shipped / (double)npaths / out->avg_on_hand : NAN;
   out->total_cost = cost / (double)npaths;
   return MX_OK;
 }
