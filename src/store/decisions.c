@@ -72,7 +72,6 @@ static const char *const schema_steps[] = {
 _Static_assert(sizeof schema_steps / sizeof *schema_steps == MX_LEDGER_VERSION,
                "one schema step per ledger version");
 
-sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
 
 static int db_fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_at(err, MX_EIO, log->path, 0, 0, NULL, "decision log: %s: %s", what,

@@ -31,11 +31,7 @@
 
 typedef struct mx_decision_log mx_decision_log;
 
-/* The SQLite connection, for the store's own files that keep tables in the
- * ledger (bandit.c); nothing above src/store uses it. */
 struct sqlite3;
-struct sqlite3 *mx_decisions_db(mx_decision_log *log);
-
 /* Strings are NUL-terminated unless their length is given (> 0); lengths
  * are filled only by the caller of mx_decisions_add. */
 typedef struct mx_decision_row {
@@ -51,8 +47,9 @@ int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_er
 int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
                            mx_decision_log **out, mx_error *err);
 void mx_decisions_close(mx_decision_log *log);
-/* The connection and file, for the other tables of the ledger
- * (experiments.c): borrowed, valid until close. */
+/* The connection and file, for the store's own files that keep tables in
+ * the ledger (experiments.c, bandit.c): borrowed, valid until close; nothing
+ * above src/store uses them. */
 struct sqlite3 *mx_decisions_db(mx_decision_log *log);
 const char *mx_decisions_path(const mx_decision_log *log);
 /* Take the write lock (BEGIN IMMEDIATE). When another process holds it past
