@@ -15,7 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "merx/error.h"
-#include "merx/data.h"
+#include "merx/csv.h"
+#include "merx/idmap.h"
 
 #ifdef __cplusplus
 extern "C" {
