@@ -185,3 +185,14 @@ expect_exit 0 "$MERX" run camp.lua --now 2026-01-05 --log v1.db --out v1
 [ "$(sqlite3 v1.db "pragma user_version")" = 2 ]
 [ "$(sqlite3 v1.db "select count(*) from decisions")" -gt "$d" ]
 [ "$(sqlite3 v1.db "select count(*) from assignments")" = 2000 ]
+
+# ---- merx explain shows a held-out user's exposure (no decision)
+u=$(q st "select user from exposures where arm='control' limit 1")
+expect_exit 0 "$MERX" explain --store st --user "$u"
+expect_contains out.txt "experiment camp: arm control, held out (no decision delivered)"
+expect_contains out.txt '"offer":"C10"'
+expect_exit 0 "$MERX" explain --store st --user "$u" --json
+python3 -c "
+import json; d = json.load(open('out.txt'))
+assert d['decisions'] == [] and d['exposures'][0]['arm'] == 'control' and not d['exposures'][0]['delivered'], d"
+expect_exit 1 "$MERX" explain --store st --user nobody
