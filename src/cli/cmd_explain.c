@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "store/decisions.h"
+#include "store/experiments.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -18,11 +19,14 @@ static const char *usage =
     "reason the script gave, and the run's lineage: merx version, the script's sha256\n"
     "and the path, sha256 and size of every model and data file it read. The ledger is\n"
     "the store's (--store DIR, default $MERX_STORE) or the decision log --log FILE.\n"
-    "Exits 1 when the user has no decision in the log.\n"
     "--json prints {\"user\": ..., \"decisions\": [{run_id, script, script_hash, params,\n"
     "time, committed_at, kind, record, reason, lineage}, ...]} (params and record as\n"
     "JSON; lineage {merx_version, script_sha256, inputs: [{path, sha256, bytes}]} or\n"
-    "null for a run logged by an older merx).\n";
+    "null for a run logged by an older merx), \"exposures\": [{run_id, experiment, arm,\n"
+    "kind, delivered, time, record}]}.\n"
+    "Then the user's exposures in experiments (merx.experiment): the arm and the\n"
+    "decision delivered or, in the control arm, held out. Exits 1 when the user has\n"
+    "neither a decision nor an exposure.\n";
 
 typedef struct {
   int json;
@@ -30,6 +34,7 @@ typedef struct {
   mx_decision_log *log;
   mx_error *err;
   int failed;
+  long exposures;
 } ctx;
 
 static int show_lineage(ctx *c, const mx_decision_row *r) {
@@ -124,6 +129,37 @@ static int show(void *p, const mx_decision_row *r) {
   return show_lineage(c, r);
 }
 
+static int show_exposure(void *p, const mx_exposure_row *r) {
+  ctx *c = p;
+  c->exposures++;
+  if (c->json) {
+    mx_json *j = c->j;
+    mx_json_object_begin(j);
+    mx_json_key(j, "run_id"); mx_json_string(j, r->run_id);
+    mx_json_key(j, "experiment"); mx_json_string(j, r->experiment);
+    mx_json_key(j, "arm"); mx_json_string(j, r->arm);
+    mx_json_key(j, "kind"); mx_json_string(j, r->kind);
+    mx_json_key(j, "delivered"); mx_json_bool(j, r->delivered);
+    mx_json_key(j, "time"); mx_json_string(j, r->time);
+    mx_json_key(j, "record");
+    fputs(r->record, j->f); /* JSON already */
+    j->need_comma[j->depth] = 1;
+    j->after_key = 0;
+    mx_json_object_end(j);
+    return 0;
+  }
+  printf("%s  experiment ", r->time);
+  put_text(r->experiment);
+  fputs(": arm ", stdout);
+  put_text(r->arm);
+  printf(", %s  ", r->delivered ? "delivered" : "held out (no decision delivered)");
+  put_text(r->kind);
+  printf("  run %s\n  record  ", r->run_id);
+  put_text(r->record);
+  fputc('\n', stdout);
+  return 0;
+}
+
 int mx_cmd_explain(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "explain", "log= store= user= kind= run= json", argc, argv, 2);
@@ -147,7 +183,7 @@ int mx_cmd_explain(int argc, char **argv) {
     free(ledger);
     return mx_cli_fail("explain", &err);
   }
-  ctx c = {mx_args_has(&a, "json"), NULL, log, &err, 0};
+  ctx c = {mx_args_has(&a, "json"), NULL, log, &err, 0, 0};
   mx_json j;
   if (c.json) {
     mx_json_init(&j, stdout);
@@ -159,6 +195,14 @@ int mx_cmd_explain(int argc, char **argv) {
   }
   long n = mx_decisions_find(log, user, mx_args_get(&a, "kind", NULL), mx_args_get(&a, "run", NULL),
                              show, &c, &err);
+  if (c.json) {
+    mx_json_array_end(&j);
+    mx_json_key(&j, "exposures");
+    mx_json_array_begin(&j);
+  }
+  if (n >= 0 && !c.failed &&
+      mx_experiments_user_exposures(log, user, show_exposure, &c, &err) != MX_OK)
+    c.failed = 1;
   mx_decisions_close(log);
   if (c.json) {
     mx_json_array_end(&j);
@@ -169,7 +213,7 @@ int mx_cmd_explain(int argc, char **argv) {
     free(ledger);
     return mx_cli_fail("explain", &err);
   }
-  if (n == 0) {
+  if (n == 0 && c.exposures == 0) {
     fprintf(stderr, "merx explain: %s: no decision for user '%s'\n", path, user);
     free(ledger);
     return MX_EXIT_FAIL;

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/measure_store.h"
 #include "merx/measure.h"
+#include "store/store.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -13,7 +15,8 @@ static const char *usage =
     "                    --control ARM [--segment COLUMN] [--json] [--html FILE] [--out FILE.csv]\n"
     "                    [--assignments FILE [--assignment-columns user=..,arm=..]]\n"
     "                    [--window FROM..TO] [--covariate COLUMN | --pre FILE [--pre-columns ..]]\n"
-    "                    [--shares ARM=S,...] [--sep C] [--no-header]\n\n"
+    "                    [--shares ARM=S,...] [--sep C] [--no-header]\n"
+    "       merx measure --store DIR --experiment NAME [--run RUN_ID] --outcomes FILE ...\n\n"
     "Where the arms come from:\n"
     "  --columns arm=NAME   a per-user outcome table (one row per user, such as Hillstrom's):\n"
     "                       the metrics are its columns named by --metric\n"
@@ -23,6 +26,13 @@ static const char *usage =
     "                       default) when --columns names time= or value=, else per-user rows\n"
     "                       whose --metric columns are summed. Users without outcome rows\n"
     "                       count 0; outcome rows of unknown users are counted and reported.\n"
+    "  --store DIR --experiment NAME\n"
+    "                       units from the store's ledger (default $MERX_STORE): every user\n"
+    "                       exposed in experiment NAME (in run RUN_ID with --run), in the arm\n"
+    "                       of their first assignment, joined to the outcomes as above; the\n"
+    "                       experiment's control and shares are the defaults of --control and\n"
+    "                       --shares; --segment stratum (the assignment's stratum) or a field\n"
+    "                       of the user's first exposure record (--segment segment)\n"
     "Options:\n"
     "  --segment COLUMN     also report per value of COLUMN (in the file that holds the arms)\n"
     "  --window FROM..TO    event rows with FROM <= time <= TO only (ISO dates or times, epoch\n"
@@ -54,12 +64,24 @@ int mx_cmd_measure(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "measure",
                          "outcomes= metric* control= segment= json html= out= assignments= "
-                         "assignment-columns= window= covariate= pre= pre-columns= shares="
+                         "assignment-columns= window= covariate= pre= pre-columns= shares= "
+                         "store= experiment= run="
                          MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "outcomes")) || (rc = mx_args_require(&a, "control"))) return rc;
+  const char *experiment = mx_args_get(&a, "experiment", NULL);
+  if ((rc = mx_args_require(&a, "outcomes")) || (!experiment && (rc = mx_args_require(&a, "control"))))
+    return rc;
+  const char *store = mx_args_get(&a, "store", NULL);
+  if (store && !experiment) return mx_cli_usage("measure", "--store needs --experiment NAME");
+  if (mx_args_has(&a, "run") && !experiment)
+    return mx_cli_usage("measure", "--run needs --experiment NAME");
+  if (experiment && !store) store = mx_store_from_env();
+  if (experiment && !store)
+    return mx_cli_usage("measure", "--experiment needs --store DIR (or MERX_STORE)");
+  if (experiment && mx_args_has(&a, "assignments"))
+    return mx_cli_usage("measure", "give --assignments or --experiment, not both");
   mx_ingest_options io;
   if ((rc = mx_cli_ingest_options(&a, roles, &io))) return rc;
   mx_measure_request req = mx_measure_request_defaults();
@@ -98,7 +120,21 @@ int mx_cmd_measure(int argc, char **argv) {
   req.segment = mx_args_get(&a, "segment", NULL);
   req.covariate = mx_args_get(&a, "covariate", NULL);
   mx_measure_result *r = NULL;
-  if ((rc = mx_measure_run(&req, &r, &err))) {
+  mx_measure_store ms;
+  memset(&ms, 0, sizeof ms);
+  if (experiment) {
+    rc = mx_measure_store_open(&ms, store, experiment, mx_args_get(&a, "run", NULL), req.segment,
+                               &req, &err);
+    req.segment = NULL; /* the units carry it */
+    if (rc) {
+      mx_measure_store_close(&ms);
+      if (rc == MX_EINVAL && !err.file[0]) return mx_cli_usage("measure", "%s", err.message);
+      return mx_cli_fail("measure", &err);
+    }
+  }
+  rc = mx_measure_run(&req, &r, &err);
+  mx_measure_store_close(&ms);
+  if (rc) {
     /* option combinations are usage errors; everything about the files is not */
     if (rc == MX_EINVAL && !err.file[0]) return mx_cli_usage("measure", "%s", err.message);
     return mx_cli_fail("measure", &err);

@@ -250,17 +250,9 @@ int mx_experiments_assignments(mx_decision_log *log, const char *experiment, mx_
   return s == SQLITE_DONE ? MX_OK : fail(log, err, "query");
 }
 
-int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
-                             mx_exposure_fn fn, void *ctx, mx_error *err) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log),
-                         "SELECT run_id, experiment, arm, user, kind, record, time, committed_at,"
-                         " delivered FROM exposures WHERE experiment = ?1"
-                         " AND (?2 IS NULL OR run_id = ?2) ORDER BY id",
-                         -1, &st, NULL) != SQLITE_OK)
-    return no_tables(log) ? MX_OK : fail(log, err, "query");
-  bind(st, 1, experiment, 0);
-  bind(st, 2, run_id, 0);
+/* The exposures a prepared query selects, to fn. */
+static int each_exposure(mx_decision_log *log, sqlite3_stmt *st, mx_exposure_fn fn, void *ctx,
+                         mx_error *err) {
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
     mx_exposure_row r = {col(st, 0), col(st, 1), col(st, 2), col(st, 3),
@@ -274,6 +266,32 @@ int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const
   }
   sqlite3_finalize(st);
   return s == SQLITE_DONE ? MX_OK : fail(log, err, "query");
+}
+
+#define EXPOSURE_COLUMNS \
+  "SELECT run_id, experiment, arm, user, kind, record, time, committed_at, delivered FROM exposures"
+
+int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
+                             mx_exposure_fn fn, void *ctx, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(mx_decisions_db(log),
+                         EXPOSURE_COLUMNS " WHERE experiment = ?1 AND (?2 IS NULL OR run_id = ?2)"
+                         " ORDER BY id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return no_tables(log) ? MX_OK : fail(log, err, "query");
+  bind(st, 1, experiment, 0);
+  bind(st, 2, run_id, 0);
+  return each_exposure(log, st, fn, ctx, err);
+}
+
+int mx_experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
+                                  void *ctx, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(mx_decisions_db(log), EXPOSURE_COLUMNS " WHERE user = ? ORDER BY id", -1,
+                         &st, NULL) != SQLITE_OK)
+    return no_tables(log) ? MX_OK : fail(log, err, "query");
+  bind(st, 1, user, 0);
+  return each_exposure(log, st, fn, ctx, err);
 }
 
 int mx_experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,

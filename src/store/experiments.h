@@ -80,6 +80,10 @@ typedef int (*mx_exposure_fn)(void *ctx, const mx_exposure_row *row);
 int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
                              mx_exposure_fn fn, void *ctx, mx_error *err);
 
+/* Every exposure of user in any experiment, oldest first. */
+int mx_experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
+                                  void *ctx, mx_error *err);
+
 /* The measurement units of experiment: every exposed user once, with the
  * arm and stratum of the assignment and the time of the first exposure
  * (of run_id's exposures when not NULL), by user. */

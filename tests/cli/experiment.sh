@@ -7,14 +7,14 @@
 EX="$MERX_SRC/examples"
 q() { sqlite3 "$1/ledger.db" "$2"; }
 
-# ---- the hash: merx against the Python references, on 3000 users
+# ---- the hash: merx against the Python references, on 2000 users
 python3 - <<'PY'
 import csv, random
 r = random.Random(16)
 with open("audience.csv", "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["user", "segment", "score"])
-    for i in range(3000):
+    for i in range(2000):
         w.writerow([f"c{i}" if i % 7 else f"ü-{i},x", r.choice(["loyal", "new", "at_risk"]),
                     round(r.random(), 3)])
 PY
@@ -66,7 +66,7 @@ expect_exit 0 "$MERX" run camp.lua --now 2026-01-01 --store st --out o1
 expect_contains out.txt "decisions "
 offers=$(tail -n +2 o1/offer.csv | wc -l)
 [ "$(q st "select count(*) from exposures where arm='coupon' and delivered=1")" = "$offers" ]
-[ "$(q st "select count(*) from assignments")" = 3000 ]
+[ "$(q st "select count(*) from assignments")" = 2000 ]
 python3 - <<'PY'
 import csv, sqlite3
 db = sqlite3.connect("st/ledger.db")
@@ -86,8 +86,8 @@ PY
 
 # a second run keeps every arm; its exposures are added, assignments are not
 expect_exit 0 "$MERX" run camp.lua --now 2026-01-02 --store st --out o2
-[ "$(q st "select count(*) from assignments")" = 3000 ]
-[ "$(q st "select count(*) from exposures")" = 6000 ]
+[ "$(q st "select count(*) from assignments")" = 2000 ]
+[ "$(q st "select count(*) from exposures")" = 4000 ]
 [ "$(q st "select count(*) from (select user from exposures group by user having count(distinct arm) > 1)")" = 0 ]
 [ "$(q st "select count(distinct run_id) from assignments")" = 1 ]
 expect_exit 0 "$MERX" experiments --store st
@@ -97,12 +97,12 @@ python3 - <<'PY'
 import json
 e = json.load(open("out.txt"))["experiments"][0]
 arms = {a["arm"]: a for a in e["arms"]}
-assert arms["control"]["users"] + arms["coupon"]["users"] == 3000, arms
+assert arms["control"]["users"] + arms["coupon"]["users"] == 2000, arms
 assert arms["control"]["delivered"] == 0 and arms["coupon"]["delivered"] == arms["coupon"]["exposures"]
 assert arms["coupon"]["first_exposure"] == "2026-01-01T00:00:00Z" and arms["coupon"]["last_exposure"] == "2026-01-02T00:00:00Z"
 PY
 expect_exit 0 "$MERX" experiments --store st camp --assignments
-[ "$(tail -n +2 out.txt | wc -l)" = 3000 ]
+[ "$(tail -n +2 out.txt | wc -l)" = 2000 ]
 expect_exit 1 "$MERX" experiments --store st nope
 expect_contains err.txt "no experiment 'nope'"
 
@@ -111,12 +111,12 @@ expect_exit 1 "$MERX" run camp.lua --now 2026-01-03 --store st --out o3 --set sa
 expect_contains err.txt "camp.lua:4:"
 expect_contains err.txt "already in the ledger with salt 'camp'"
 expect_contains err.txt "this run defines it with salt 'other'"
-[ "$(q st "select count(*) from exposures")" = 6000 ] && [ ! -e o3/offer.csv ]
+[ "$(q st "select count(*) from exposures")" = 4000 ] && [ ! -e o3/offer.csv ]
 
 # ---- a dry run writes nothing, and says what it would log
 before=$(q st "select count(*) from exposures"),$(q st "select count(*) from decisions")
 expect_exit 0 "$MERX" run camp.lua --now 2026-01-03 --store st --dry-run
-expect_contains err.txt "experiment camp: 3000 exposures (control "
+expect_contains err.txt "experiment camp: 2000 exposures (control "
 [ "$(q st "select count(*) from exposures"),$(q st "select count(*) from decisions")" = "$before" ]
 
 # ---- all or nothing: a script that fails after staging commits nothing,
@@ -184,4 +184,15 @@ expect_exit 0 "$MERX" experiments --log v1.db
 expect_exit 0 "$MERX" run camp.lua --now 2026-01-05 --log v1.db --out v1
 [ "$(sqlite3 v1.db "pragma user_version")" = 3 ]
 [ "$(sqlite3 v1.db "select count(*) from decisions")" -gt "$d" ]
-[ "$(sqlite3 v1.db "select count(*) from assignments")" = 3000 ]
+[ "$(sqlite3 v1.db "select count(*) from assignments")" = 2000 ]
+
+# ---- merx explain shows a held-out user's exposure (no decision)
+u=$(q st "select user from exposures where arm='control' limit 1")
+expect_exit 0 "$MERX" explain --store st --user "$u"
+expect_contains out.txt "experiment camp: arm control, held out (no decision delivered)"
+expect_contains out.txt '"offer":"C10"'
+expect_exit 0 "$MERX" explain --store st --user "$u" --json
+python3 -c "
+import json; d = json.load(open('out.txt'))
+assert d['decisions'] == [] and d['exposures'][0]['arm'] == 'control' and not d['exposures'][0]['delivered'], d"
+expect_exit 1 "$MERX" explain --store st --user nobody
