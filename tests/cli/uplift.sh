@@ -214,3 +214,10 @@ print(ok, e)
 EOF
 expect_exit 0 "$MERX" run big.lua --memory 40
 expect_contains out.txt "memory limit of 40 MB (--memory) would be exceeded: 200000 rows need"
+
+# the example script, as the README shows it
+cp -r "$MERX_SRC/examples" ex
+expect_exit 0 "$MERX" run ex/uplift_campaign.lua --out upl
+expect_contains out.txt "uplift model: held-out qini 0.0080 [-0.0040, 0.0217]"
+expect_contains out.txt "300 e-mails by uplift: 47.6 expected incremental visits (value 41.56); the same number by response score: 32.0"
+[ "$(tail -n +2 upl/offer.csv | wc -l)" -eq 300 ]
