@@ -19,5 +19,7 @@
 #include "merx/ann.h"
 #include "merx/experiment.h"
 #include "merx/bandit.h"
+#include "merx/glm.h"
+#include "merx/uplift.h"
 
 #endif

@@ -199,6 +199,11 @@ typedef struct mx_uplift_report {
 MX_API int mx_uplift_train(const mx_uplift_table *t, const mx_uplift_options *o,
                            mx_uplift_model **out, mx_uplift_report *report, mx_error *err);
 
+/* An upper estimate of the bytes mx_uplift_train allocates for t and o
+ * (design matrices, work vectors, bootstrap), so a caller with a memory
+ * budget (the Lua sandbox) can refuse before training. */
+MX_API double mx_uplift_train_bytes(const mx_uplift_table *t, const mx_uplift_options *o);
+
 /* Score every row of t: uplift[i], and (T-learner; NULL to skip, NaN for the
  * transformed learner) the predicted outcome under treatment and under
  * control. t needs the model's feature columns (a categorical level unseen

@@ -286,8 +286,8 @@ static int uplift_train(int argc, char **argv) {
     mx_json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    printf("uplift %s-learner%s (%s outcome '%s'): '%s' vs control '%s'\n",
-           m->learner == MX_UPLIFT_T_LEARNER ? "T" : "transformed-outcome", "",
+    printf("uplift %s-learner (%s outcome '%s'): '%s' vs control '%s'\n",
+           m->learner == MX_UPLIFT_T_LEARNER ? "T" : "transformed-outcome",
            m->binary ? "0/1" : "numeric", m->outcome, m->treated_arm, m->control_arm);
     printf("rows %zu (train %zu treated, %zu control; test %zu, %zu)", rep.rows,
            rep.train_treated, rep.train_control, rep.test_treated, rep.test_control);

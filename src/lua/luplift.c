@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/uplift.h"
 
@@ -227,7 +228,18 @@ static int l_train(lua_State *L) {
   mx_error_clear(&err);
   mx_cancel cancel = mx_lua_cancel(L);
   o.cancel = &cancel;
-  if (mx_uplift_train(*slot, &o, &u->m, &u->rep, &err)) return mx_lua_raise(L, &err);
+  /* Charge what training allocates before it does (as merx.model.train):
+   * one C call would otherwise hold memory outside the --memory limit. */
+  mx_run *run = mx_lua_run(L);
+  double need = mx_uplift_train_bytes(*slot, &o);
+  int charging = run && run->sandboxed && run->mem_limit;
+  if (charging && ((double)run->mem_used + need > (double)run->mem_limit ||
+                   mx_run_charge(run, (size_t)need) != 0))
+    return mx_lua_error(L, "%s: memory limit of %zu MB (--memory) would be exceeded: %zu rows need ~%.0f MB",
+                        fn, run->mem_limit >> 20, rows, need / (1 << 20));
+  int rc = mx_uplift_train(*slot, &o, &u->m, &u->rep, &err);
+  if (charging) mx_run_uncharge(run, (size_t)need);
+  if (rc) return mx_lua_raise(L, &err);
   u->have_rep = 1;
   mx_lua_check_stop(L);
   return 1;

@@ -204,3 +204,20 @@ EOF
 expect_exit 2 "$MERX" uplift eval --data scored.csv --columns "$cols,score=uplift" --model u.mxu
 expect_exit 1 "$MERX" uplift eval --data scored.csv --columns "$cols,score=nope" "${arms[@]}"
 expect_contains err.txt "field 'nope': no column 'nope'"
+
+# merx.uplift.train counts what training allocates against --memory before it starts
+cat > big.lua <<'EOF'
+local t = { arm = {}, y = {}, x = {} }
+for i = 1, 200000 do t.arm[i] = (i % 2 == 0) and "a" or "b"; t.y[i] = i % 3 == 0 and 1 or 0; t.x[i] = i % 7 end
+local ok, e = pcall(merx.uplift.train, { data = t, treatment = "arm", outcome = "y", control = "b" })
+print(ok, e)
+EOF
+expect_exit 0 "$MERX" run big.lua --memory 40
+expect_contains out.txt "memory limit of 40 MB (--memory) would be exceeded: 200000 rows need"
+
+# the example script, as the README shows it
+cp -r "$MERX_SRC/examples" ex
+expect_exit 0 "$MERX" run ex/uplift_campaign.lua --out upl
+expect_contains out.txt "uplift model: held-out qini 0.0080 [-0.0040, 0.0217]"
+expect_contains out.txt "300 e-mails by uplift: 47.6 expected incremental visits (value 41.56); the same number by response score: 32.0"
+[ "$(tail -n +2 upl/offer.csv | wc -l)" -eq 300 ]

@@ -416,6 +416,21 @@ done:
   return MX_OK;
 }
 
+double mx_uplift_train_bytes(const mx_uplift_table *t, const mx_uplift_options *o) {
+  double width = 1 + (o->embeddings ? o->embeddings->factors : 0);
+  for (int c = 0; c < t->ncols; c++) {
+    const char *name = t->col[c].name;
+    int used = !o->features;
+    for (int q = 0; o->features && q < o->n_features; q++) used |= strcmp(o->features[q], name) == 0;
+    if (!used) continue;
+    width += t->col[c].code ? fmin(mx_idmap_size(t->col[c].levels), 1000) : 1;
+  }
+  double n = (double)t->rows;
+  /* design matrix and its weighted copy, ~12 work vectors, row lists */
+  return n * (16 * width + 12 * 8 + 4 * sizeof(size_t) + 4 * (double)(o->embeddings ? o->embeddings->factors : 0)) +
+         (double)o->bootstrap * 24 + width * width * 8 + 65536;
+}
+
 int mx_uplift_score(const mx_uplift_model *m, const mx_uplift_table *t, const mx_model *embeddings,
                     double *uplift, double *treated, double *control, size_t *embed_unknown,
                     mx_error *err) {
