@@ -89,6 +89,7 @@ struct mx_serve {
   pthread_cond_t q_cond;
   mx_serve_job *q_head, *q_tail;
   int q_len;
+  int idle;                /* handler threads waiting for work */
   int workers_stop;
   pthread_t *workers;
   int n_workers;

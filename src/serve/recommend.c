@@ -58,11 +58,6 @@ typedef struct rec_state {
   _Atomic uint64_t batches, batched_users, solo, fallbacks;
 } rec_state;
 
-static int cfg_error(const mx_serve_gen *gen, const char *field, const char *msg, mx_error *err) {
-  (void)gen;
-  return mx_error_set(err, MX_EINVAL, "config key 'recommend.%s': %s", field, msg);
-}
-
 static int cmp_pop(const void *a, const void *b, void *ctx) {
   const float *c = ctx;
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -73,25 +68,28 @@ static int cmp_pop(const void *a, const void *b, void *ctx) {
 int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "recommend");
-  if (cfg && !json_is_object(cfg))
-    return mx_error_set(err, MX_EINVAL, "config key 'recommend' must be a table");
+  if (cfg && !json_is_object(cfg)) {
+    mx_error_set(err, MX_EINVAL, "must be a table");
+    return mx_serve_config_error(gen, "recommend", err);
+  }
   int rc;
   if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms unknown_user explain_top", err)))
-    return cfg_error(gen, "", err->message, err);
+    return mx_serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top;
   if ((rc = mx_serve_get_int(cfg, "batch", 32, 1, MAX_BATCH, &batch_max, err)) ||
       (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
-    return cfg_error(gen, "", err->message, err);
+    return mx_serve_config_error(gen, "recommend", err);
   }
   const json_t *w = json_object_get(cfg, "batch_wait_ms");
   s->batch_wait = 0.0005;
   if (w) {
-    if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 100) {
+    if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 1000) {
       free(s);
-      return cfg_error(gen, "batch_wait_ms", "expected a number of milliseconds in [0, 100]", err);
+      mx_error_set(err, MX_EINVAL, "field 'batch_wait_ms': expected a number of milliseconds in [0, 1000]");
+      return mx_serve_config_error(gen, "recommend", err);
     }
     s->batch_wait = json_number_value(w) / 1000.0;
   }
@@ -101,7 +99,8 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     const char *v = json_string_value(uu);
     if (!v || (strcmp(v, "popular") && strcmp(v, "error"))) {
       free(s);
-      return cfg_error(gen, "unknown_user", "expected \"popular\" or \"error\"", err);
+      mx_error_set(err, MX_EINVAL, "field 'unknown_user': expected \"popular\" or \"error\"");
+      return mx_serve_config_error(gen, "recommend", err);
     }
     s->unknown_popular = strcmp(v, "popular") == 0;
   }

@@ -44,7 +44,8 @@ struct mx_serve_job {
   mx_serve_job *next;
   int route;        /* index into mx_serve_routes, or MX_SERVE_ROUTE_OTHER */
   int state;
-  double t0;        /* monotonic arrival */
+  double t0;        /* monotonic arrival of the headers (latency) */
+  double received;  /* the whole body is in: the time limit starts here */
   char *body;
   size_t len, cap;
   int too_big;
@@ -178,7 +179,7 @@ static void run_job(mx_serve *s, mx_serve_job *j) {
   const mx_serve_route *rt = &mx_serve_routes[j->route];
   mx_error err;
   mx_error_clear(&err);
-  if (mx_now_seconds() - j->t0 > s->timeout) {
+  if (mx_now_seconds() - j->received > s->timeout) {
     j->retry_after = 1;
     set_error(j, 503, "the request waited past the time limit for a free handler");
     return;
@@ -206,7 +207,7 @@ static void run_job(mx_serve *s, mx_serve_job *j) {
     set_error(j, 503, "no model loaded");
     return;
   }
-  mx_cancel cancel = {j->t0 + s->timeout, &s->cancel_all};
+  mx_cancel cancel = {j->received + s->timeout, &s->cancel_all};
   mx_serve_request req = {rt->method, rt->path, body, &cancel};
   mx_serve_reply reply = {0, NULL, NULL, NULL, 0};
   int rc = rt->fn(s, g, &req, &reply, &err);
@@ -234,7 +235,9 @@ static void *worker_main(void *arg) {
   mx_serve *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->q_lock);
+    s->idle++;
     while (!s->q_head && !s->workers_stop) pthread_cond_wait(&s->q_cond, &s->q_lock);
+    s->idle--;
     mx_serve_job *j = s->q_head;
     if (!j) {
       pthread_mutex_unlock(&s->q_lock);
@@ -365,8 +368,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     j->close = 1;
     return reply_now(c, j, 413, "request body too large");
   }
+  j->received = mx_now_seconds();
   pthread_mutex_lock(&s->q_lock);
-  if (s->q_len >= s->max_queue) {
+  /* requests that would wait for a handler: those queued beyond the idle ones */
+  if (s->q_len + 1 - s->idle > s->max_queue) {
     pthread_mutex_unlock(&s->q_lock);
     atomic_fetch_add(&s->metrics.rejected_busy, 1);
     j->retry_after = 1;
@@ -443,7 +448,8 @@ static int cfg_number(const json_t *cfg, const char *path, const char *key, doub
 }
 
 /* Settings fixed for the life of the process, from the first generation. */
-static int read_settings(mx_serve *s, const json_t *cfg, mx_error *err) {
+static int read_settings(mx_serve *s, const mx_serve_gen *g, mx_error *err) {
+  const json_t *cfg = g->config;
   const char *path = s->config_path ? s->config_path : "(flags)";
   long threads = 0, io = 0, queue = 0, body = 0;
   double timeout = 0;
@@ -468,9 +474,16 @@ static int read_settings(mx_serve *s, const json_t *cfg, mx_error *err) {
     if (strcmp(p, "-") == 0) {
       s->access = s->log;
     } else {
-      if (!(s->access = fopen(p, "a")))
-        return mx_error_at(err, MX_EIO, path, 0, 0, "access_log", "cannot open %s: %s", p,
-                           strerror(errno));
+      char *full = mx_serve_path(g, p);
+      if (!full) return mx_error_set(err, MX_ENOMEM, "out of memory");
+      s->access = fopen(full, "a");
+      if (!s->access) {
+        rc = mx_error_at(err, MX_EIO, path, 0, 0, "access_log", "cannot open %s: %s", full,
+                         strerror(errno));
+        free(full);
+        return rc;
+      }
+      free(full);
       s->owns_access = 1;
     }
   }
@@ -562,7 +575,7 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   }
   g->number = 1;
   s->gen = g;
-  if ((rc = read_settings(s, g->config, err))) {
+  if ((rc = read_settings(s, g, err))) {
     free_server(s);
     return rc;
   }
@@ -591,13 +604,17 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
                    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
   if (v6) flags |= MHD_USE_IPv6;
   /* one I/O thread unless asked: parsing HTTP is cheap next to scoring */
+  struct MHD_OptionItem pool[] = {
+      {s->io_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+       (intptr_t)s->io_threads, NULL},
+      {MHD_OPTION_END, 0, NULL}};
   s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->io_threads > 1 ? s->io_threads : 0),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_ARRAY, pool,
                             MHD_OPTION_END);
   if (!s->mhd) {
     int e = errno;
