@@ -52,8 +52,10 @@ typedef struct rec_state {
   uint32_t *popular;       /* items by training interactions, most first */
   float *popular_count;    /* their counts */
   uint32_t n_popular;
+  int parallel;            /* batches scored at once (default: the cores) */
   pthread_mutex_t lock;
   batch *open;
+  int computing;           /* batches being scored now */
   _Atomic int64_t active;  /* requests inside the recommend handler */
   _Atomic uint64_t batches, batched_users, solo, fallbacks;
 } rec_state;
@@ -73,12 +75,13 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     return mx_serve_config_error(gen, "recommend", err);
   }
   int rc;
-  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms unknown_user explain_top", err)))
+  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top", err)))
     return mx_serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  long batch_max, top;
-  if ((rc = mx_serve_get_int(cfg, "batch", 32, 1, MAX_BATCH, &batch_max, err)) ||
+  long batch_max, top, parallel;
+  if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
+      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count(), 1, 1024, &parallel, err)) ||
       (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
     return mx_serve_config_error(gen, "recommend", err);
@@ -105,6 +108,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     s->unknown_popular = strcmp(v, "popular") == 0;
   }
   s->batch_max = (int)batch_max;
+  s->parallel = (int)parallel;
   s->explain_top = (int)top;
   pthread_mutex_init(&s->lock, NULL);
   const mx_model *m = gen->model;
@@ -204,17 +208,27 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
   if (k > b->k) b->k = k;
   b->refs++;
   if (leader) {
-    /* wait for company while more recommend requests are on their way */
+    /* Gather company. While every core is scoring a batch, wait (more
+     * requests pile up meanwhile). While some are scoring, wait at most
+     * batch_wait: requests that are answered now come back soon. While
+     * none are, go at once unless more recommend requests are already here. */
     struct timespec until;
     deadline_in(&until, s->batch_wait);
+    int waited_out = s->batch_wait <= 0;
     for (;;) {
+      if (b->n >= s->batch_max) break;
+      if (s->computing >= s->parallel) {
+        pthread_cond_wait(&b->cond, &s->lock); /* a core frees up, or the batch fills */
+        continue;
+      }
       int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx_serve_recommend]) -
                        atomic_load(&s->active);
-      if (b->n >= s->batch_max || coming <= 0 || s->batch_wait <= 0) break;
-      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) break;
+      if (waited_out || (s->computing == 0 && coming <= 0)) break;
+      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) waited_out = 1;
     }
     if (s->open == b) s->open = NULL;
     b->closed = 1;
+    s->computing++;
     int n = b->n;
     pthread_mutex_unlock(&s->lock);
     mx_topk_options o = mx_topk_defaults();
@@ -226,6 +240,8 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     atomic_fetch_add(&s->batches, 1);
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
+    s->computing--;
+    if (s->open) pthread_cond_broadcast(&s->open->cond); /* its leader may go now */
     b->done = 1;
     pthread_cond_broadcast(&b->cond);
   } else {

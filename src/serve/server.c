@@ -663,9 +663,9 @@ int mx_serve_reload(mx_serve *s, mx_error *err) {
   atomic_fetch_add(&s->metrics.reloads_ok, 1);
   atomic_store(&s->metrics.last_reload_ok, 1);
   atomic_store(&s->metrics.last_reload_time, g->loaded_at);
-  mx_serve_log(s, "reloaded: generation %llu%s%s%s in %.3f s", (unsigned long long)g->number,
-               g->model_path ? ", model " : "", g->model_path ? g->model_path : "",
-               g->model_path ? "" : "", g->load_seconds);
+  mx_serve_log(s, "reloaded: generation %llu in %.3f s%s%s%s", (unsigned long long)g->number,
+               g->load_seconds, g->model_path ? " (model " : "", g->model_path ? g->model_path : "",
+               g->model_path ? ")" : "");
   mx__serve_gen_release(s, old); /* the server's reference; in-flight requests keep theirs */
   mx__serve_gen_release(s, cur);
   return MX_OK;
