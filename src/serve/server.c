@@ -548,7 +548,7 @@ static void stop_workers(mx_serve *s) {
   s->n_workers = 0;
 }
 
-int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
+int mx__serve_open(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   *out = NULL;
   mx_serve *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -579,6 +579,33 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
     free_server(s);
     return rc;
   }
+  *out = s;
+  return MX_OK;
+}
+
+void mx__serve_close(mx_serve *s) { free_server(s); }
+
+int mx__serve_handle(mx_serve *s, int route, const char *body, size_t len, char **out,
+                     size_t *out_len) {
+  mx_serve_job j;
+  memset(&j, 0, sizeof j);
+  j.srv = s;
+  j.route = route;
+  j.body = (char *)body; /* only read */
+  j.len = len;
+  j.t0 = j.received = mx_now_seconds();
+  run_job(s, &j);
+  *out = j.out;
+  *out_len = j.out_len;
+  return j.status;
+}
+
+int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
+  *out = NULL;
+  mx_serve *s;
+  int rc = mx__serve_open(opt, &s, err);
+  if (rc) return rc;
+  mx_serve_gen *g = s->gen;
   const json_t *lv = json_object_get(g->config, "listen");
   const char *listen = lv ? json_string_value(lv) : DEFAULT_LISTEN;
   struct sockaddr_storage sa;
