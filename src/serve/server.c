@@ -466,8 +466,11 @@ static int read_settings(mx_serve *s, const mx_serve_gen *g, mx_error *err) {
   s->max_body = (size_t)body;
   s->timeout = timeout;
   const json_t *st = json_object_get(cfg, "store");
-  if (st && !(s->store_dir = mx_strdup(json_string_value(st))))
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  const char *store = st ? json_string_value(st) : getenv("MERX_STORE");
+  if (store && *store) {
+    s->store_dir = st ? mx_serve_path(g, store) : mx_strdup(store);
+    if (!s->store_dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
   const json_t *al = json_object_get(cfg, "access_log");
   if (!al || json_is_false(al) == 0) {
     const char *p = al ? json_string_value(al) : "-";
