@@ -102,3 +102,13 @@ set +e; wait "$PID"; rc=$?; set -e
 PID=""
 [ "$rc" -eq 0 ] || { echo "exit $rc after SIGTERM"; cat serve.log; exit 1; }
 expect_contains serve.log 'merx serve: stopped'
+
+# ---- the example config and its files (README, systemd unit) start as documented
+mkdir -p ex/models ex/secrets ex/store
+cp "$MERX_SRC/examples/serve.lua" ex/
+cp ials.mxm ex/models/shop.mxm
+printf 'example-token\n' > ex/secrets/tokens.txt
+start_server --config ex/serve.lua
+call POST /v1/recommend "{\"user\": \"$user\", \"k\": 2}" --token example-token
+expect_status 200
+stop_server
