@@ -52,6 +52,7 @@ typedef struct rec_state {
   uint32_t *popular;       /* items by training interactions, most first */
   float *popular_count;    /* their counts */
   uint32_t n_popular;
+  float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
   int parallel;            /* batches scored at once (default: the cores) */
   pthread_mutex_t lock;
   batch *open;
@@ -124,6 +125,10 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     for (uint32_t i = 0; i < m->n_items; i++) s->popular[i] = i;
     qsort_r(s->popular, m->n_items, sizeof *s->popular, cmp_pop, s->popular_count);
     s->n_popular = m->n_items;
+    if (m->kind == MX_MODEL_IALS && (rc = mx_model_item_gram(m, &s->gram, err))) {
+      mx_serve_recommend_free(s);
+      return rc;
+    }
   }
   *state = s;
   return MX_OK;
@@ -135,6 +140,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->lock);
   free(s->popular);
   free(s->popular_count);
+  free(s->gram);
   free(s);
 }
 
@@ -463,7 +469,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
     source = "session";
     mx_topk_result *res = NULL;
     atomic_fetch_add(&s->solo, 1);
-    rc = mx_topk_history(m, q.items, NULL, q.n_items, &o, &res, err);
+    rc = mx_topk_history(m, q.items, NULL, q.n_items, s->gram, &o, &res, err);
     if (rc == MX_OK) {
       count = res->count[0];
       memcpy(ids, res->ids, count * sizeof *ids);
