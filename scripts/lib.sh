@@ -9,7 +9,7 @@ MERX_PACKAGES=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas
   libcurl4-openssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev libjansson-dev
   python3 tzdata)
 MERX_PACKAGES+=(glpk-utils)  # allocation tests: LP optimum from glpsol
-MERX_PACKAGES+=(libmicrohttpd-dev)  # merx serve: the HTTP server
+MERX_PACKAGES+=(libmicrohttpd-dev curl)  # merx serve: the HTTP server; curl drives its tests
 
 merx_install_packages() {
   local missing=()

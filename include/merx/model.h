@@ -234,6 +234,11 @@ MX_API int mx_split_file(const char *path, const mx_ingest_options *opt,
  * MX_EINVAL. */
 MX_API int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *values,
                             size_t n, float *x, float *bias, mx_error *err);
+/* The item Gram matrix YᵀY (factors x factors, column-major, upper triangle
+ * filled) that every iALS fold-in starts from: 2·k²·items FLOPs, so a
+ * service computes it once per model and passes it to mx_topk_history.
+ * *out is malloc'd (caller frees). MX_EINVAL for models without factors. */
+MX_API int mx_model_item_gram(const mx_model *m, float **out, mx_error *err);
 
 /* ------------------------------------------------------------------ .npy
  * NumPy .npy files (format versions 1.0-3.0) of float32/float64 matrices,

@@ -102,9 +102,11 @@ MX_API int mx_topk_vectors(const mx_model *m, const float *vectors, const float 
  * interacted with (model indices, in any order, repeats summed; values NULL
  * = all 1): folded in (mx_model_fold_in) and scored like a model user, the
  * history excluded unless opt->include_seen. EASE models score the history
- * directly. An empty history gives a zero vector (biases only). */
+ * directly. An empty history gives a zero vector (biases only). gram: the
+ * model's mx_model_item_gram, or NULL to compute it (iALS only). */
 MX_API int mx_topk_history(const mx_model *m, const uint32_t *items, const float *values, size_t n,
-                           const mx_topk_options *opt, mx_topk_result **out, mx_error *err);
+                           const float *gram, const mx_topk_options *opt, mx_topk_result **out,
+                           mx_error *err);
 
 /* Full scores of n users against n_items items: out is n x n_items
  * row-major (caller-allocated). users / items NULL mean all, in order (the

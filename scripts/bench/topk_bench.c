@@ -194,7 +194,31 @@ static void batch_report(const mx_model *m, uint32_t K, int threads) {
   printf("checksum %llu\n", (unsigned long long)sum);
 }
 
+/* The synthetic model with ids "u0".. / "i0".., saved as a .mxm (for the
+ * serve benchmark, scripts/bench/serve.sh). */
+static void save_synthetic(uint32_t nu, uint32_t ni, uint32_t k, uint32_t seen, const char *out) {
+  mx_model *m = synthetic(nu, ni, k, seen);
+  mx_error err;
+  mx_error_clear(&err);
+  char id[32];
+  for (uint32_t u = 0; u < nu; u++) {
+    int n = snprintf(id, sizeof id, "u%u", u);
+    if (mx_idmap_intern(m->users, id, (size_t)n) < 0) die("ids", &err);
+  }
+  for (uint32_t i = 0; i < ni; i++) {
+    int n = snprintf(id, sizeof id, "i%u", i);
+    if (mx_idmap_intern(m->items, id, (size_t)n) < 0) die("ids", &err);
+  }
+  if (mx_model_save(m, out, &err)) die("save", &err);
+  mx_model_free(m);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 6 && strcmp(argv[1], "save") == 0) {
+    save_synthetic((uint32_t)atol(argv[2]), (uint32_t)atol(argv[3]), (uint32_t)atol(argv[4]),
+                   argc > 6 ? (uint32_t)atol(argv[6]) : 20, argv[5]);
+    return 0;
+  }
   if (argc >= 7 && strcmp(argv[1], "batch") == 0) {
     uint32_t nu = (uint32_t)atol(argv[2]), ni = (uint32_t)atol(argv[3]),
              k = (uint32_t)atol(argv[4]), K = (uint32_t)atol(argv[5]);

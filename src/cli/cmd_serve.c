@@ -34,6 +34,16 @@ static const char *usage =
     "                      0: only on SIGHUP)\n"
     "  --drain SECONDS     on SIGTERM, how long in-flight requests may take (default 10)\n";
 
+/* Threads started before main (OpenBLAS's pool) do not have the signals
+ * blocked, so the kernel may deliver SIGHUP/SIGTERM to one of them: these
+ * handlers turn that into a flag the main loop reads, instead of the
+ * default action (exit). Only async-signal-safe work here. */
+static volatile sig_atomic_t got_hup, got_term;
+static void on_signal(int sig) {
+  if (sig == SIGHUP) got_hup = 1;
+  else got_term = 1;
+}
+
 int mx_cmd_serve(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "serve",
@@ -68,6 +78,13 @@ int mx_cmd_serve(int argc, char **argv) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
   /* a client that disconnects mid-reply must not kill the process */
   signal(SIGPIPE, SIG_IGN);
 
@@ -81,8 +98,9 @@ int mx_cmd_serve(int argc, char **argv) {
   for (;;) {
     struct timespec ts = {0, 200 * 1000 * 1000};
     int sig = sigtimedwait(&set, NULL, &ts);
-    if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) {
+    if (sig == SIGTERM || sig == SIGINT || got_term) break;
+    if (sig == SIGHUP || got_hup) {
+      got_hup = 0;
       mx_serve_log(srv, "SIGHUP: reloading");
       mx_serve_reload(srv, &err);
       next_poll = mx_now_seconds() + watch;

@@ -47,8 +47,8 @@ static int ridge(const mx_model *m, const uint32_t *items, const float *values, 
 }
 
 /* Hu et al. eq. 4 with Y'Y from the model's item factors. */
-static int ials_exact(const mx_model *m, const uint32_t *items, const float *values, size_t n,
-                      float *x, mx_error *err) {
+static int ials_exact(const mx_model *m, const float *gram, const uint32_t *items,
+                      const float *values, size_t n, float *x, mx_error *err) {
   uint32_t k = m->factors;
   mx_train_options o = mx_train_defaults(MX_MODEL_IALS);
   o.reg = hyper(m, 2, o.reg);
@@ -58,8 +58,11 @@ static int ials_exact(const mx_model *m, const uint32_t *items, const float *val
   float *A = malloc(((size_t)k * k + k) * sizeof(float));
   if (!A) return mx_error_set(err, MX_ENOMEM, "out of memory");
   float *b = A + (size_t)k * k;
-  cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)k, (int)m->n_items, 1.0f,
-              m->item_factors, (int)k, 0.0f, A, (int)k);
+  if (gram)
+    memcpy(A, gram, (size_t)k * k * sizeof(float));
+  else
+    cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)k, (int)m->n_items, 1.0f,
+                m->item_factors, (int)k, 0.0f, A, (int)k);
   for (uint32_t f = 0; f < k; f++) A[(size_t)f * k + f] += (float)o.reg;
   memset(b, 0, k * sizeof(float));
   for (size_t q = 0; q < n; q++) {
@@ -107,8 +110,29 @@ static int bpr_steps(const mx_model *m, const uint32_t *items, size_t n, float *
   return MX_OK;
 }
 
+int mx_model_item_gram(const mx_model *m, float **out, mx_error *err) {
+  *out = NULL;
+  if (!m->factors || !m->item_factors)
+    return mx_error_set(err, MX_EINVAL, "a %s model has no item factors", mx_model_kind_name(m->kind));
+  uint32_t k = m->factors;
+  float *g = malloc((size_t)k * k * sizeof *g);
+  if (!g) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)k, (int)m->n_items, 1.0f,
+              m->item_factors, (int)k, 0.0f, g, (int)k);
+  *out = g;
+  return MX_OK;
+}
+
+static int fold_in(const mx_model *m, const float *gram, const uint32_t *items,
+                   const float *values, size_t n, float *x, float *bias, mx_error *err);
+
 int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *values, size_t n,
                      float *x, float *bias, mx_error *err) {
+  return fold_in(m, NULL, items, values, n, x, bias, err);
+}
+
+static int fold_in(const mx_model *m, const float *gram, const uint32_t *items,
+                   const float *values, size_t n, float *x, float *bias, mx_error *err) {
   if (bias) *bias = 0.0f;
   if (m->kind == MX_MODEL_EASE || m->kind == MX_MODEL_BPMF || !m->factors || !m->item_factors)
     return mx_error_set(err, MX_EINVAL, "fold-in needs a factor model (mf, als, ials, bpr, "
@@ -128,7 +152,7 @@ int mx_model_fold_in(const mx_model *m, const uint32_t *items, const float *valu
   case MX_MODEL_BPR:
     return bpr_steps(m, items, n, x, err);
   default:
-    return ials_exact(m, items, values, n, x, err);
+    return ials_exact(m, gram, items, values, n, x, err);
   }
 }
 
@@ -173,7 +197,8 @@ static int history_row(const uint32_t *items, const float *values, size_t n, uin
 }
 
 int mx_topk_history(const mx_model *m, const uint32_t *items, const float *values, size_t n,
-                    const mx_topk_options *opt, mx_topk_result **out, mx_error *err) {
+                    const float *gram, const mx_topk_options *opt, mx_topk_result **out,
+                    mx_error *err) {
   *out = NULL;
   for (size_t q = 0; q < n; q++)
     if (items[q] >= m->n_items)
@@ -190,7 +215,7 @@ int mx_topk_history(const mx_model *m, const uint32_t *items, const float *value
   } else {
     float *x = malloc((m->factors ? m->factors : 1) * sizeof *x), bias = 0.0f;
     if (!x) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    else rc = mx_model_fold_in(m, idx, val, len, x, &bias, err);
+    else rc = fold_in(m, gram, idx, val, len, x, &bias, err);
     if (rc == MX_OK) rc = mx_topk_vectors(m, x, m->user_bias ? &bias : NULL, &row, 1, opt, out, err);
     free(x);
   }

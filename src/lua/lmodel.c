@@ -496,7 +496,7 @@ static int m_fold_in(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   mx_topk_result **res = push_topk(L);
-  int rc = mx_topk_history(m, hist, hv, h, &o, res, &err);
+  int rc = mx_topk_history(m, hist, hv, h, NULL, &o, res, &err);
   if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
   uint32_t zero = 0;
   push_lists(L, *res, *res ? &zero : NULL, 1, m->items);

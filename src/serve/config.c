@@ -170,3 +170,17 @@ int mx__serve_config_check(const json_t *cfg, const char *path, mx_error *err) {
   if (rest) return mx_error_at(err, rc, path, 0, 0, NULL, "unknown key%s", rest);
   return mx_error_at(err, rc, path, 0, 0, NULL, "%s", msg);
 }
+
+int mx_serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err) {
+  char msg[MX_ERROR_MESSAGE_MAX];
+  snprintf(msg, sizeof msg, "%s", err->message);
+  const char *path = gen->config_path ? gen->config_path : "(flags)";
+  int code = err->code ? err->code : MX_EINVAL;
+  /* the field getters say "field 'NAME'" / "unknown field": in a config
+   * those are keys of the section */
+  if (strncmp(msg, "field '", 7) == 0)
+    return mx_error_at(err, code, path, 0, 0, NULL, "key '%s.%s", section, msg + 7);
+  if (strncmp(msg, "unknown field", 13) == 0)
+    return mx_error_at(err, code, path, 0, 0, NULL, "%s: unknown key%s", section, msg + 13);
+  return mx_error_at(err, code, path, 0, 0, NULL, "%s: %s", section, msg);
+}

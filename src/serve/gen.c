@@ -162,6 +162,7 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   if (!g) return mx_error_set(err, MX_ENOMEM, "out of memory");
   int rc = MX_OK, loaded = 0;
   const char *cpath = s->config_path;
+  g->config_path = cpath;
   if (cpath) {
     if ((rc = mx__serve_config_load(cpath, &g->config, err))) goto fail;
     const char *slash = strrchr(cpath, '/');

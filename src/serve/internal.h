@@ -89,6 +89,7 @@ struct mx_serve {
   pthread_cond_t q_cond;
   mx_serve_job *q_head, *q_tail;
   int q_len;
+  int idle;                /* handler threads waiting for work */
   int workers_stop;
   pthread_t *workers;
   int n_workers;
@@ -97,6 +98,15 @@ struct mx_serve {
   volatile sig_atomic_t cancel_all;  /* handlers' mx_cancel interrupt */
   mx_serve_metrics_t metrics;
 };
+
+/* server.c: a server without HTTP (no threads, no socket), and one
+ * request run through it as a handler thread runs it (JSON parsing, the
+ * current generation, the handler, the reply's encoding): for the fuzz
+ * target. mx__serve_handle returns the status; *out (malloc'd) the body. */
+int mx__serve_open(const mx_serve_options *opt, mx_serve **out, mx_error *err);
+void mx__serve_close(mx_serve *s);
+int mx__serve_handle(mx_serve *s, int route, const char *body, size_t len, char **out,
+                     size_t *out_len);
 
 /* gen.c */
 int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err);

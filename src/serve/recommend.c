@@ -52,16 +52,14 @@ typedef struct rec_state {
   uint32_t *popular;       /* items by training interactions, most first */
   float *popular_count;    /* their counts */
   uint32_t n_popular;
+  float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
+  int parallel;            /* batches scored at once (default: the cores) */
   pthread_mutex_t lock;
   batch *open;
+  int computing;           /* batches being scored now */
   _Atomic int64_t active;  /* requests inside the recommend handler */
   _Atomic uint64_t batches, batched_users, solo, fallbacks;
 } rec_state;
-
-static int cfg_error(const mx_serve_gen *gen, const char *field, const char *msg, mx_error *err) {
-  (void)gen;
-  return mx_error_set(err, MX_EINVAL, "config key 'recommend.%s': %s", field, msg);
-}
 
 static int cmp_pop(const void *a, const void *b, void *ctx) {
   const float *c = ctx;
@@ -73,25 +71,29 @@ static int cmp_pop(const void *a, const void *b, void *ctx) {
 int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "recommend");
-  if (cfg && !json_is_object(cfg))
-    return mx_error_set(err, MX_EINVAL, "config key 'recommend' must be a table");
+  if (cfg && !json_is_object(cfg)) {
+    mx_error_set(err, MX_EINVAL, "must be a table");
+    return mx_serve_config_error(gen, "recommend", err);
+  }
   int rc;
-  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms unknown_user explain_top", err)))
-    return cfg_error(gen, "", err->message, err);
+  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top", err)))
+    return mx_serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  long batch_max, top;
-  if ((rc = mx_serve_get_int(cfg, "batch", 32, 1, MAX_BATCH, &batch_max, err)) ||
+  long batch_max, top, parallel;
+  if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
+      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count(), 1, 1024, &parallel, err)) ||
       (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
-    return cfg_error(gen, "", err->message, err);
+    return mx_serve_config_error(gen, "recommend", err);
   }
   const json_t *w = json_object_get(cfg, "batch_wait_ms");
   s->batch_wait = 0.0005;
   if (w) {
-    if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 100) {
+    if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 1000) {
       free(s);
-      return cfg_error(gen, "batch_wait_ms", "expected a number of milliseconds in [0, 100]", err);
+      mx_error_set(err, MX_EINVAL, "field 'batch_wait_ms': expected a number of milliseconds in [0, 1000]");
+      return mx_serve_config_error(gen, "recommend", err);
     }
     s->batch_wait = json_number_value(w) / 1000.0;
   }
@@ -101,11 +103,13 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     const char *v = json_string_value(uu);
     if (!v || (strcmp(v, "popular") && strcmp(v, "error"))) {
       free(s);
-      return cfg_error(gen, "unknown_user", "expected \"popular\" or \"error\"", err);
+      mx_error_set(err, MX_EINVAL, "field 'unknown_user': expected \"popular\" or \"error\"");
+      return mx_serve_config_error(gen, "recommend", err);
     }
     s->unknown_popular = strcmp(v, "popular") == 0;
   }
   s->batch_max = (int)batch_max;
+  s->parallel = (int)parallel;
   s->explain_top = (int)top;
   pthread_mutex_init(&s->lock, NULL);
   const mx_model *m = gen->model;
@@ -121,6 +125,10 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     for (uint32_t i = 0; i < m->n_items; i++) s->popular[i] = i;
     qsort_r(s->popular, m->n_items, sizeof *s->popular, cmp_pop, s->popular_count);
     s->n_popular = m->n_items;
+    if (m->kind == MX_MODEL_IALS && (rc = mx_model_item_gram(m, &s->gram, err))) {
+      mx_serve_recommend_free(s);
+      return rc;
+    }
   }
   *state = s;
   return MX_OK;
@@ -132,6 +140,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->lock);
   free(s->popular);
   free(s->popular_count);
+  free(s->gram);
   free(s);
 }
 
@@ -205,17 +214,27 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
   if (k > b->k) b->k = k;
   b->refs++;
   if (leader) {
-    /* wait for company while more recommend requests are on their way */
+    /* Gather company. While every core is scoring a batch, wait (more
+     * requests pile up meanwhile). While some are scoring, wait at most
+     * batch_wait: requests that are answered now come back soon. While
+     * none are, go at once unless more recommend requests are already here. */
     struct timespec until;
     deadline_in(&until, s->batch_wait);
+    int waited_out = s->batch_wait <= 0;
     for (;;) {
+      if (b->n >= s->batch_max) break;
+      if (s->computing >= s->parallel) {
+        pthread_cond_wait(&b->cond, &s->lock); /* a core frees up, or the batch fills */
+        continue;
+      }
       int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx_serve_recommend]) -
                        atomic_load(&s->active);
-      if (b->n >= s->batch_max || coming <= 0 || s->batch_wait <= 0) break;
-      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) break;
+      if (waited_out || (s->computing == 0 && coming <= 0)) break;
+      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) waited_out = 1;
     }
     if (s->open == b) s->open = NULL;
     b->closed = 1;
+    s->computing++;
     int n = b->n;
     pthread_mutex_unlock(&s->lock);
     mx_topk_options o = mx_topk_defaults();
@@ -227,6 +246,8 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     atomic_fetch_add(&s->batches, 1);
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
+    s->computing--;
+    if (s->open) pthread_cond_broadcast(&s->open->cond); /* its leader may go now */
     b->done = 1;
     pthread_cond_broadcast(&b->cond);
   } else {
@@ -448,7 +469,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
     source = "session";
     mx_topk_result *res = NULL;
     atomic_fetch_add(&s->solo, 1);
-    rc = mx_topk_history(m, q.items, NULL, q.n_items, &o, &res, err);
+    rc = mx_topk_history(m, q.items, NULL, q.n_items, s->gram, &o, &res, err);
     if (rc == MX_OK) {
       count = res->count[0];
       memcpy(ids, res->ids, count * sizeof *ids);

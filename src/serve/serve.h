@@ -70,6 +70,7 @@ struct mx_serve_gen {
   uint64_t number;          /* 1 for the first load, +1 per successful reload */
   json_t *config;           /* the whole configuration as JSON (owned) */
   char *config_dir;         /* directory of the config file ("" = none) */
+  const char *config_path;  /* the config file as given; NULL: flags only */
   mx_model *model;          /* the recommender (config `model`); NULL when none */
   char *model_path;         /* as resolved; NULL when none */
   char model_fingerprint[17]; /* 16 hex digits of a hash of the model file's bytes */
@@ -171,6 +172,10 @@ void mx_serve_log(mx_serve *srv, const char *fmt, ...) __attribute__((format(pri
 /* path resolved against the config file's directory (absolute paths kept);
  * malloc'd, NULL on out of memory. */
 char *mx_serve_path(const mx_serve_gen *gen, const char *path);
+/* Rewrite err (from the field getters below, used on a config section)
+ * to name the config file and the key: "serve.lua: key 'SECTION.batch':
+ * expected ...". Returns err->code. */
+int mx_serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err);
 /* Watch path: a change of its size, mtime or inode triggers a reload. */
 int mx_serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err);
 

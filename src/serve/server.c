@@ -44,7 +44,8 @@ struct mx_serve_job {
   mx_serve_job *next;
   int route;        /* index into mx_serve_routes, or MX_SERVE_ROUTE_OTHER */
   int state;
-  double t0;        /* monotonic arrival */
+  double t0;        /* monotonic arrival of the headers (latency) */
+  double received;  /* the whole body is in: the time limit starts here */
   char *body;
   size_t len, cap;
   int too_big;
@@ -178,7 +179,7 @@ static void run_job(mx_serve *s, mx_serve_job *j) {
   const mx_serve_route *rt = &mx_serve_routes[j->route];
   mx_error err;
   mx_error_clear(&err);
-  if (mx_now_seconds() - j->t0 > s->timeout) {
+  if (mx_now_seconds() - j->received > s->timeout) {
     j->retry_after = 1;
     set_error(j, 503, "the request waited past the time limit for a free handler");
     return;
@@ -206,7 +207,7 @@ static void run_job(mx_serve *s, mx_serve_job *j) {
     set_error(j, 503, "no model loaded");
     return;
   }
-  mx_cancel cancel = {j->t0 + s->timeout, &s->cancel_all};
+  mx_cancel cancel = {j->received + s->timeout, &s->cancel_all};
   mx_serve_request req = {rt->method, rt->path, body, &cancel};
   mx_serve_reply reply = {0, NULL, NULL, NULL, 0};
   int rc = rt->fn(s, g, &req, &reply, &err);
@@ -234,7 +235,9 @@ static void *worker_main(void *arg) {
   mx_serve *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->q_lock);
+    s->idle++;
     while (!s->q_head && !s->workers_stop) pthread_cond_wait(&s->q_cond, &s->q_lock);
+    s->idle--;
     mx_serve_job *j = s->q_head;
     if (!j) {
       pthread_mutex_unlock(&s->q_lock);
@@ -365,8 +368,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     j->close = 1;
     return reply_now(c, j, 413, "request body too large");
   }
+  j->received = mx_now_seconds();
   pthread_mutex_lock(&s->q_lock);
-  if (s->q_len >= s->max_queue) {
+  /* requests that would wait for a handler: those queued beyond the idle ones */
+  if (s->q_len + 1 - s->idle > s->max_queue) {
     pthread_mutex_unlock(&s->q_lock);
     atomic_fetch_add(&s->metrics.rejected_busy, 1);
     j->retry_after = 1;
@@ -443,7 +448,8 @@ static int cfg_number(const json_t *cfg, const char *path, const char *key, doub
 }
 
 /* Settings fixed for the life of the process, from the first generation. */
-static int read_settings(mx_serve *s, const json_t *cfg, mx_error *err) {
+static int read_settings(mx_serve *s, const mx_serve_gen *g, mx_error *err) {
+  const json_t *cfg = g->config;
   const char *path = s->config_path ? s->config_path : "(flags)";
   long threads = 0, io = 0, queue = 0, body = 0;
   double timeout = 0;
@@ -460,17 +466,27 @@ static int read_settings(mx_serve *s, const json_t *cfg, mx_error *err) {
   s->max_body = (size_t)body;
   s->timeout = timeout;
   const json_t *st = json_object_get(cfg, "store");
-  if (st && !(s->store_dir = mx_strdup(json_string_value(st))))
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  const char *store = st ? json_string_value(st) : getenv("MERX_STORE");
+  if (store && *store) {
+    s->store_dir = st ? mx_serve_path(g, store) : mx_strdup(store);
+    if (!s->store_dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
   const json_t *al = json_object_get(cfg, "access_log");
   if (!al || json_is_false(al) == 0) {
     const char *p = al ? json_string_value(al) : "-";
     if (strcmp(p, "-") == 0) {
       s->access = s->log;
     } else {
-      if (!(s->access = fopen(p, "a")))
-        return mx_error_at(err, MX_EIO, path, 0, 0, "access_log", "cannot open %s: %s", p,
-                           strerror(errno));
+      char *full = mx_serve_path(g, p);
+      if (!full) return mx_error_set(err, MX_ENOMEM, "out of memory");
+      s->access = fopen(full, "a");
+      if (!s->access) {
+        rc = mx_error_at(err, MX_EIO, path, 0, 0, "access_log", "cannot open %s: %s", full,
+                         strerror(errno));
+        free(full);
+        return rc;
+      }
+      free(full);
       s->owns_access = 1;
     }
   }
@@ -535,7 +551,7 @@ static void stop_workers(mx_serve *s) {
   s->n_workers = 0;
 }
 
-int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
+int mx__serve_open(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   *out = NULL;
   mx_serve *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -562,10 +578,37 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   }
   g->number = 1;
   s->gen = g;
-  if ((rc = read_settings(s, g->config, err))) {
+  if ((rc = read_settings(s, g, err))) {
     free_server(s);
     return rc;
   }
+  *out = s;
+  return MX_OK;
+}
+
+void mx__serve_close(mx_serve *s) { free_server(s); }
+
+int mx__serve_handle(mx_serve *s, int route, const char *body, size_t len, char **out,
+                     size_t *out_len) {
+  mx_serve_job j;
+  memset(&j, 0, sizeof j);
+  j.srv = s;
+  j.route = route;
+  j.body = (char *)body; /* only read */
+  j.len = len;
+  j.t0 = j.received = mx_now_seconds();
+  run_job(s, &j);
+  *out = j.out;
+  *out_len = j.out_len;
+  return j.status;
+}
+
+int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
+  *out = NULL;
+  mx_serve *s;
+  int rc = mx__serve_open(opt, &s, err);
+  if (rc) return rc;
+  mx_serve_gen *g = s->gen;
   const json_t *lv = json_object_get(g->config, "listen");
   const char *listen = lv ? json_string_value(lv) : DEFAULT_LISTEN;
   struct sockaddr_storage sa;
@@ -591,13 +634,17 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
                    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
   if (v6) flags |= MHD_USE_IPv6;
   /* one I/O thread unless asked: parsing HTTP is cheap next to scoring */
+  struct MHD_OptionItem pool[] = {
+      {s->io_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+       (intptr_t)s->io_threads, NULL},
+      {MHD_OPTION_END, 0, NULL}};
   s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->io_threads > 1 ? s->io_threads : 0),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_ARRAY, pool,
                             MHD_OPTION_END);
   if (!s->mhd) {
     int e = errno;
@@ -646,9 +693,9 @@ int mx_serve_reload(mx_serve *s, mx_error *err) {
   atomic_fetch_add(&s->metrics.reloads_ok, 1);
   atomic_store(&s->metrics.last_reload_ok, 1);
   atomic_store(&s->metrics.last_reload_time, g->loaded_at);
-  mx_serve_log(s, "reloaded: generation %llu%s%s%s in %.3f s", (unsigned long long)g->number,
-               g->model_path ? ", model " : "", g->model_path ? g->model_path : "",
-               g->model_path ? "" : "", g->load_seconds);
+  mx_serve_log(s, "reloaded: generation %llu in %.3f s%s%s%s", (unsigned long long)g->number,
+               g->load_seconds, g->model_path ? " (model " : "", g->model_path ? g->model_path : "",
+               g->model_path ? ")" : "");
   mx__serve_gen_release(s, old); /* the server's reference; in-flight requests keep theirs */
   mx__serve_gen_release(s, cur);
   return MX_OK;

@@ -3,69 +3,45 @@
 # popular fallback, sessions, filters, explanations, /v1/similar, errors
 # (bad JSON, unknown fields, 404/405), /metrics, and SIGTERM exiting 0.
 DATA="$MERX_SRC/examples/data/purchases.csv.gz"
-CLIENT="python3 $MERX_SRC/tests/net/serve_client.py"
 $MERX train --data "$DATA" --columns user=CustomerID,item=StockCode --algo ials --factors 8 \
   --epochs 3 --seed 1 --out ials.mxm >/dev/null 2>&1
-
-PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$work"' EXIT
-# start_server ARGS...: run merx serve in the background, wait (at most 10 s)
-# for "listening on http://HOST:PORT" and set PID and URL
-start_server() {
-  "$MERX" serve --listen 127.0.0.1:0 "$@" 2>serve.log &
-  PID=$!
-  for _ in $(seq 1 100); do
-    grep -q "^listening on " serve.log && break
-    kill -0 "$PID" 2>/dev/null || { echo "server exited:"; cat serve.log; exit 1; }
-    sleep 0.1
-  done
-  URL=$(sed -n 's/^listening on \(http:.*\)$/\1/p' serve.log)
-  [ -n "$URL" ] || { echo "server did not start in 10 s"; cat serve.log; exit 1; }
-}
-# stop_server: SIGTERM, wait at most 10 s for exit 0
-stop_server() {
-  kill -TERM "$PID"
-  for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$PID" 2>/dev/null; then echo "server ignored SIGTERM"; kill -KILL "$PID"; exit 1; fi
-  set +e; wait "$PID"; local rc=$?; set -e
-  PID=""
-  [ "$rc" -eq 0 ] || { echo "server exited $rc after SIGTERM"; cat serve.log; exit 1; }
-}
-# call METHOD PATH [BODY]: status in st.txt... first line of out.txt, body after
-call() { $CLIENT "$1" "$URL$2" "${@:3}" >out.txt 2>hdr.txt; }
-status() { head -1 out.txt; }
+source "$MERX_SRC/tests/net/serve_lib.sh"
 
 start_server --model ials.mxm
 
 call GET /healthz
-[ "$(status)" = 200 ] || { cat out.txt; exit 1; }
+expect_status 200
 expect_contains out.txt '"status":"ok"'
 
 # ---- the same items and order as merx recommend --user, for several users
 users=$(zcat "$DATA" | python3 -c '
 import csv, sys
 print("\n".join(sorted({r["CustomerID"] for r in csv.DictReader(sys.stdin) if r["CustomerID"]})[35:40]))')
+n=0
 for u in $users; do
-  $MERX recommend --model ials.mxm --user "$u" --k 7 --out cli.csv 2>/dev/null
+  n=$((n + 1))
+  $MERX recommend --model ials.mxm --user "$u" --k 7 --out "cli$n.csv" 2>/dev/null
   call POST /v1/recommend "{\"user\": \"$u\", \"k\": 7}"
-  [ "$(status)" = 200 ] || { cat out.txt; exit 1; }
-  python3 - "$u" <<'PY'
-import csv, json, sys
-cli = list(csv.DictReader(open("cli.csv")))
-body = json.loads(open("out.txt").read().split("\n", 1)[1])
-got = [(r["item"], r["score"]) for r in body["items"]]
-want = [(r["item"], float(r["score"])) for r in cli]
-assert body["user"] == sys.argv[1] and body["source"] == "model", body
-assert [g[0] for g in got] == [w[0] for w in want], (got, want)
-for (gi, gs), (wi, ws) in zip(got, want):
-    assert abs(gs - ws) <= 1e-5 * max(1.0, abs(ws)), (gi, gs, ws)
-PY
+  expect_status 200
+  cp body.txt "srv$n.json"
 done
+python3 - $users <<'PY'
+import csv, json, sys
+for n, u in enumerate(sys.argv[1:], 1):
+    cli = list(csv.DictReader(open("cli%d.csv" % n)))
+    body = json.load(open("srv%d.json" % n))
+    got = [(r["item"], r["score"]) for r in body["items"]]
+    want = [(r["item"], float(r["score"])) for r in cli]
+    assert body["user"] == u and body["source"] == "model", body
+    assert len(want) == 7 and [g[0] for g in got] == [w[0] for w in want], (u, got, want)
+    for (gi, gs), (wi, ws) in zip(got, want):
+        assert abs(gs - ws) <= 1e-5 * max(1.0, abs(ws)), (u, gi, gs, ws)
+PY
 u1=$(echo "$users" | head -1)
 
 # ---- unknown user: the popular items, flagged
 call POST /v1/recommend '{"user": "no-such-user", "k": 3}'
-[ "$(status)" = 200 ] || { cat out.txt; exit 1; }
+expect_status 200
 expect_contains out.txt '"source":"popular"'
 top=$(zcat "$DATA" | python3 -c '
 import csv, sys, collections
@@ -76,17 +52,17 @@ expect_contains out.txt "{\"item\":\"$top\""
 
 # ---- session: recent items folded in; they are not recommended back
 call POST /v1/recommend '{"items": ["85123A", "22423"], "k": 5, "explain": true}'
-[ "$(status)" = 200 ] || { cat out.txt; exit 1; }
+expect_status 200
 expect_contains out.txt '"source":"session"'
 expect_contains out.txt '"because":[{"item":'
 if grep -q '"item":"85123A","score"' out.txt; then echo "session item recommended back"; exit 1; fi
 
 # ---- candidates and exclude
 call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 5, \"candidates\": [\"22423\", \"85123A\", \"nope\"]}"
-python3 -c '
-import json; b = json.loads(open("out.txt").read().split("\n", 1)[1])
-assert {i["item"] for i in b["items"]} <= {"22423", "85123A"}, b'
-first=$(python3 -c 'import json; print(json.loads(open("out.txt").read().split("\n",1)[1])["items"][0]["item"])')
+first=$(python3 -c '
+import json; b = json.load(open("body.txt"))
+assert b["items"] and {i["item"] for i in b["items"]} <= {"22423", "85123A"}, b
+print(b["items"][0]["item"])')
 call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 5, \"candidates\": [\"22423\", \"85123A\"], \"exclude\": [\"$first\"]}"
 if grep -q "\"item\":\"$first\"" out.txt; then echo "excluded item returned"; exit 1; fi
 
@@ -96,36 +72,36 @@ expect_contains out.txt '"because":[{"item":'
 
 # ---- similar items
 call POST /v1/similar '{"item": "85123A", "k": 4}'
-[ "$(status)" = 200 ] || { cat out.txt; exit 1; }
+expect_status 200
 $MERX similar --model ials.mxm --item 85123A --k 4 --out sim.csv 2>/dev/null
 python3 -c '
 import csv, json
-b = json.loads(open("out.txt").read().split("\n", 1)[1])
+b = json.load(open("body.txt"))
 want = [r["similar_item"] for r in csv.DictReader(open("sim.csv"))]
 assert [i["item"] for i in b["items"]] == want, (b, want)'
 call POST /v1/similar '{"item": "no-such-item"}'
-[ "$(status)" = 404 ] || { cat out.txt; exit 1; }
+expect_status 404
 
 # ---- bad requests: 400 naming the problem
 call POST /v1/recommend '{"user": '
-[ "$(status)" = 400 ] || { cat out.txt; exit 1; }
+expect_status 400
 expect_contains out.txt 'invalid JSON at line 1'
 call POST /v1/recommend '{"usr": "x"}'
-[ "$(status)" = 400 ] || { cat out.txt; exit 1; }
+expect_status 400
 expect_contains out.txt "unknown field 'usr' (did you mean 'user'?)"
 call POST /v1/recommend '{"user": "x", "k": "ten"}'
-[ "$(status)" = 400 ] || { cat out.txt; exit 1; }
+expect_status 400
 expect_contains out.txt "field 'k'"
 call POST /v1/recommend '[1, 2]'
-[ "$(status)" = 400 ] || { cat out.txt; exit 1; }
+expect_status 400
 call POST /v1/nothing '{}'
-[ "$(status)" = 404 ] || { cat out.txt; exit 1; }
+expect_status 404
 call GET /v1/recommend
-[ "$(status)" = 405 ] || { cat out.txt; exit 1; }
+expect_status 405
 
 # ---- metrics: counts by route and status, the model's fingerprint
 call GET /metrics
-[ "$(status)" = 200 ] || { cat out.txt; exit 1; }
+expect_status 200
 expect_contains out.txt 'merx_http_requests_total{route="/v1/recommend",status="200"}'
 expect_contains out.txt 'merx_http_requests_total{route="/v1/recommend",status="400"} 4'
 expect_contains out.txt 'merx_http_request_duration_seconds_bucket{route="/v1/recommend",le="+Inf"}'

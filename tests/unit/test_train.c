@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "merx/model.h"
+#include "merx/score.h"
 #include "util/util.h"
 
 /* Ratings from a planted rank-3 model plus noise: nu users x ni items,
@@ -306,6 +307,38 @@ static void test_fold_in_reproduces_training_users(void **state) {
   mx_dataset_free(d);
 }
 
+/* A service keeps the item Gram matrix: the same lists as computing it per call. */
+static void test_topk_history_with_gram(void **state) {
+  mx_dataset *d = planted(60, 40, 8, 0, 9);
+  mx_train_options o = mx_train_defaults(MX_MODEL_IALS);
+  o.factors = 5;
+  o.epochs = 3;
+  mx_model *m;
+  mx_error err;
+  assert_int_equal(mx_model_train(d, &o, &m, &err), MX_OK);
+  float *gram;
+  assert_int_equal(mx_model_item_gram(m, &gram, &err), MX_OK);
+  uint32_t items[] = {3, 17, 3, 25};
+  mx_topk_options to = mx_topk_defaults();
+  to.k = 6;
+  to.threads = 1;
+  mx_topk_result *a, *b;
+  assert_int_equal(mx_topk_history(m, items, NULL, 4, NULL, &to, &a, &err), MX_OK);
+  assert_int_equal(mx_topk_history(m, items, NULL, 4, gram, &to, &b, &err), MX_OK);
+  assert_int_equal(a->count[0], 6);
+  assert_int_equal(b->count[0], 6);
+  for (uint32_t j = 0; j < 6; j++) {
+    assert_int_equal(a->ids[j], b->ids[j]);
+    assert_float_equal(a->scores[j], b->scores[j], 1e-5);
+    assert_true(a->ids[j] != 3 && a->ids[j] != 17 && a->ids[j] != 25); /* history excluded */
+  }
+  mx_topk_result_free(a);
+  mx_topk_result_free(b);
+  free(gram);
+  mx_model_free(m);
+  mx_dataset_free(d);
+}
+
 static void test_bad_options(void **state) {
   mx_dataset *d = planted(20, 10, 5, 0, 7);
   mx_model *m = (mx_model *)1;
@@ -484,6 +517,7 @@ int main(void) {
       cmocka_unit_test(test_fold_in_reproduces_training_users),
       cmocka_unit_test(test_fold_in_mf_bpr),
       cmocka_unit_test(test_fold_in_refuses_ease),
+      cmocka_unit_test(test_topk_history_with_gram),
       cmocka_unit_test(test_bad_options),
       cmocka_unit_test(test_ease_by_hand),
       cmocka_unit_test(test_ranking_metrics_by_hand),

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# merx serve benchmark (issue 17): POST /v1/recommend on a synthetic
+# USERS x ITEMS x FACTORS iALS model (default 100k x 50k x 128, 20 training
+# items per user excluded), loaded with wrk at CONNS connections (default 50)
+# for DURATION seconds per configuration:
+#   1. the anchor it replaces: one `merx recommend --user` process per request
+#      (sequential; start-up dominated);
+#   2. the server scoring each request alone (recommend.batch = 1: one scan of
+#      the item matrix per request);
+#   3. the server with dynamic micro-batching (the default: requests that
+#      arrive together are scored with one matrix product).
+# For each: requests/s, p50/p90/p99/p99.9 latency, server CPU per request
+# (from /proc, so a busy machine shows what the server itself needs) and the
+# requests/s that CPU time allows on the machine's cores.
+# Then: memory over a soak (SOAK seconds, default 600; RSS at start and end)
+# and RELOADS SIGHUPs (default 100) under load, counting non-2xx answers and
+# socket errors (must be 0).
+# Prints the CPU model and the OpenBLAS core. Environment overrides: USERS
+# ITEMS FACTORS CONNS DURATION SOAK RELOADS THREADS (wrk threads, default 2).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$ROOT/scripts/lib.sh"
+merx_install_packages wrk curl
+BUILD="${BUILD:-$ROOT/build}"
+if [ ! -x "$BUILD/merx_bench_topk" ] || [ ! -x "$BUILD/merx" ]; then
+  merx_build "$BUILD" -DCMAKE_BUILD_TYPE=Release
+fi
+MERX="$BUILD/merx"
+USERS=${USERS:-100000} ITEMS=${ITEMS:-50000} FACTORS=${FACTORS:-128}
+CONNS=${CONNS:-50} DURATION=${DURATION:-20} SOAK=${SOAK:-600} RELOADS=${RELOADS:-100}
+THREADS=${THREADS:-2}
+TMP="$(mktemp -d)"
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+WRK_LUA="$ROOT/scripts/bench/serve_wrk.lua"
+export SERVE_USERS=$USERS
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+blas_core=$(OPENBLAS_VERBOSE=2 "$MERX" version 2>&1 | sed -n 's/^Core: //p' | head -1)
+[ -n "$blas_core" ] || blas_core=$(OPENBLAS_VERBOSE=2 "$MERX" run -e 'merx.model' 2>&1 | sed -n 's/^Core: //p' | head -1)
+echo "CPU: $cpu_model ($(nproc) cores)   OpenBLAS core: ${blas_core:-unknown}   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "== synthetic model ${USERS} x ${ITEMS} x ${FACTORS}" >&2
+"$BUILD/merx_bench_topk" save "$USERS" "$ITEMS" "$FACTORS" "$TMP/model.mxm"
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mib() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+hz=$(getconf CLK_TCK)
+
+# start CONFIG_LUA: a server on a free port; sets PID and URL
+start() {
+  "$MERX" serve --config "$1" --listen 127.0.0.1:0 2>"$TMP/serve.log" &
+  PID=$!
+  for _ in $(seq 1 600); do
+    grep -q '^listening on ' "$TMP/serve.log" && break
+    kill -0 "$PID" 2>/dev/null || { cat "$TMP/serve.log"; exit 1; }
+    sleep 0.1
+  done
+  URL=$(sed -n 's/^listening on \(http:.*\)$/\1/p' "$TMP/serve.log")
+}
+stop() {
+  kill -TERM "$PID"
+  wait "$PID" || true
+  PID=""
+}
+
+printf '\n%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "configuration" "req/s" "p50 ms" "p90 ms" \
+  "p99 ms" "p99.9" "CPU ms/req" "CPU-bound" "non2xx"
+printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "----------------------------------" "---------" \
+  "--------" "--------" "--------" "--------" "-----------" "-----------" "-------"
+
+# ---- 1. the anchor: a process per request
+n=40
+: > "$TMP/cli.txt"
+t0=$(date +%s.%N)
+for i in $(seq 1 $n); do
+  s=$(date +%s.%N)
+  "$MERX" recommend --model "$TMP/model.mxm" --user "u$((RANDOM * 3 % USERS))" --k 10 \
+    --out "$TMP/one.csv" 2>/dev/null
+  e=$(date +%s.%N)
+  echo "$s $e" | awk '{printf "%.3f\n", ($2 - $1) * 1000}' >> "$TMP/cli.txt"
+done
+t1=$(date +%s.%N)
+sort -n "$TMP/cli.txt" > "$TMP/cli.sorted"
+pct() { awk -v p="$1" '{a[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i]}' "$2"; }
+rps=$(echo "$t0 $t1 $n" | awk '{printf "%.1f", $3 / ($2 - $1)}')
+printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "merx recommend --user (1 process)" "$rps" \
+  "$(pct 50 "$TMP/cli.sorted")" "$(pct 90 "$TMP/cli.sorted")" "$(pct 99 "$TMP/cli.sorted")" "-" \
+  "-" "-" "0"
+
+# run_wrk LABEL CONFIG: one configuration under wrk
+run_wrk() {
+  cat > "$TMP/serve.lua" <<EOF
+return { model = "model.mxm", access_log = false, $2 }
+EOF
+  start "$TMP/serve.lua"
+  wrk -t"$THREADS" -c"$CONNS" -d2s -s "$WRK_LUA" "$URL/" >/dev/null 2>&1 # warm-up
+  local c0 c1
+  c0=$(ticks "$PID")
+  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$WRK_LUA" "$URL/" > "$TMP/wrk.txt" 2>&1
+  c1=$(ticks "$PID")
+  local f="$TMP/wrk.txt" req cpu_ms bound
+  req=$(val requests "$f")
+  cpu_ms=$(echo "$c0 $c1 $req $hz" | awk '{printf "%.3f", ($2 - $1) / $4 * 1000 / $3}')
+  bound=$(echo "$cpu_ms $(nproc)" | awk '{printf "%.0f", $2 * 1000 / $1}')
+  printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "$1" "$(val rps "$f")" "$(val p50_ms "$f")" \
+    "$(val p90_ms "$f")" "$(val p99_ms "$f")" "$(val p99.9_ms "$f")" "$cpu_ms" "$bound" \
+    "$(( $(val non2xx "$f") + $(val socket_errors "$f") ))"
+  curl -s "$URL/metrics" | grep -E '^merx_recommend_(batches|batched_users)_total' > "$TMP/m.txt" || true
+  stop
+}
+cp "$TMP/model.mxm" "$TMP/model.mxm.orig"
+cd "$TMP"
+run_wrk "serve, one scan per request" "recommend = { batch = 1 }"
+run_wrk "serve, micro-batched (default)" ""
+b=$(awk '$1 == "merx_recommend_batches_total" {b = $2} $1 == "merx_recommend_batched_users_total" {u = $2} END {if (b) printf "%.1f", u / b}' "$TMP/m.txt")
+echo "(CPU-bound = requests/s the server's own CPU time per request allows on $(nproc) cores;"
+echo " mean micro-batch: $b users)"
+
+# ---- 4. memory over a soak
+if [ "$SOAK" -gt 0 ]; then
+  echo "== soak: ${SOAK} s at ${CONNS} connections" >&2
+  printf 'return { model = "model.mxm", access_log = false }\n' > "$TMP/serve.lua"
+  start "$TMP/serve.lua"
+  wrk -t"$THREADS" -c"$CONNS" -d5s -s "$WRK_LUA" "$URL/" >/dev/null 2>&1
+  r0=$(rss_mib "$PID")
+  wrk -t"$THREADS" -c"$CONNS" -d"${SOAK}s" -s "$WRK_LUA" "$URL/" > "$TMP/wrk.txt" 2>&1
+  r1=$(rss_mib "$PID")
+  echo "soak ${SOAK} s: $(val requests "$TMP/wrk.txt") requests, RSS ${r0} MiB after warm-up, ${r1} MiB at the end, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") ))"
+  stop
+fi
+
+# ---- 5. reloads under load
+if [ "$RELOADS" -gt 0 ]; then
+  echo "== ${RELOADS} reloads under load" >&2
+  printf 'return { model = "model.mxm", access_log = false }\n' > "$TMP/serve.lua"
+  start "$TMP/serve.lua"
+  r0=$(rss_mib "$PID")
+  wrk -t"$THREADS" -c"$CONNS" -d600s -s "$WRK_LUA" "$URL/" > "$TMP/wrk.txt" 2>&1 &
+  WRK=$!
+  sleep 1
+  t0=$(date +%s.%N)
+  for g in $(seq 2 $((RELOADS + 1))); do
+    kill -HUP "$PID"
+    for _ in $(seq 1 600); do grep -q "reloaded: generation $g in " "$TMP/serve.log" && break; sleep 0.05; done
+  done
+  t1=$(date +%s.%N)
+  sleep 1
+  kill -INT "$WRK"
+  wait "$WRK" || true
+  r1=$(rss_mib "$PID")
+  done_n=$(grep -c 'reloaded: generation' "$TMP/serve.log" || true)
+  failed=$(grep -c 'reload failed' "$TMP/serve.log" || true)
+  echo "reloads: ${done_n} of ${RELOADS} in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s, ${failed} failed; $(val requests "$TMP/wrk.txt") requests, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") )); RSS ${r0} -> ${r1} MiB"
+  stop
+fi
