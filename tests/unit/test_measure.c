@@ -276,6 +276,18 @@ static void test_bad_inputs(void **state) {
   assert_true(has_warning(r, "no outcome row falls in the window (1 rows outside it)"));
   mx_measure_result_free(r);
   mx_measure_free(m);
+  /* a control mean of 0: no relative uplift, and the warning says why */
+  m = make("control", 1, metrics, 0);
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(mx_measure_add_row(m, "control", NULL, y0, NULL, &err), MX_OK);
+    assert_int_equal(mx_measure_add_row(m, "mail", NULL, i % 2 ? y0 : y1, NULL, &err), MX_OK);
+  }
+  assert_int_equal(mx_measure_finish(m, &r, &err), MX_OK);
+  assert_true(isnan(r->uplift[0].rel) && isnan(r->uplift[0].rel_lo));
+  assert_true(isfinite(r->uplift[0].d.lo)); /* the difference itself is fine */
+  assert_true(has_warning(r, "metric 'visit': the control's mean is 0, so no relative uplift"));
+  mx_measure_result_free(r);
+  mx_measure_free(m);
   /* non-finite values are refused */
   m = make("control", 1, metrics, 0);
   double bad[] = {NAN};

@@ -278,6 +278,17 @@ static void fix_range(scale *s) {
   s->hi += pad;
 }
 
+/* A horizontal axis at y with the scale's ends labelled. */
+static void html_axis(FILE *f, const scale *s, int y) {
+  char b[2][48];
+  fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#ccc\"/>\n", s->x0,
+          s->x0 + s->width, y, y);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#666\">%s</text>\n", s->x0, y + 12,
+          fmt(b[0], 48, "%.4g", s->lo));
+  fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">%s</text>\n",
+          s->x0 + s->width, y + 12, fmt(b[1], 48, "%.4g", s->hi));
+}
+
 /* One metric: the arm means with their intervals (top), the uplift of each
  * arm over the control with its interval and a zero line (bottom). */
 static void html_chart(FILE *f, const mx_measure_result *r, int k) {
@@ -323,6 +334,7 @@ static void html_chart(FILE *f, const mx_measure_result *r, int k) {
             fmt(b[0], 48, "%.4g", c->mean[k]), fmt(b[1], 48, "%.4g", c->lo95[k]),
             fmt(b[2], 48, "%.4g", c->hi95[k]));
   }
+  html_axis(f, &sm, top + row * r->n_arms + 2);
   int y0 = h1;
   fprintf(f, "<text x=\"4\" y=\"%d\" font-weight=\"bold\">uplift vs control, 95%% interval</text>\n",
           y0 + 15);
@@ -351,6 +363,7 @@ static void html_chart(FILE *f, const mx_measure_result *r, int k) {
             fmt(b[0], 48, "%+.4g", u->d.diff), fmt(b[1], 48, "%+.4g", u->d.lo),
             fmt(b[2], 48, "%+.4g", u->d.hi));
   }
+  html_axis(f, &su, y0 + top + row * n_up + 2);
   fputs("</svg>\n", f);
 }
 
