@@ -5,7 +5,7 @@
 --   merx run examples/uplift_campaign.lua --set budget=100 --out out/uplift
 --
 -- Data: 4,000 customers of the Hillstrom e-mail campaign
--- (examples/data/hillstrom_4k.csv.gz, randomised to a men's e-mail, a women's
+-- (examples/data/hillstrom_sample.csv.gz, randomised to a men's e-mail, a women's
 -- e-mail or none; outcome: a visit in the next two weeks). A T-learner
 -- learns each customer's uplift of the women's e-mail on visits; the
 -- campaign DSL then chooses whom to e-mail with value = uplift x value of a
@@ -17,7 +17,7 @@ local budget = tonumber(p.budget or "300")
 local visit_value = tonumber(p.visit_value or "1")
 local cost = tonumber(p.cost or "0.02")
 
-local t, n = merx.data.read("data/hillstrom_4k.csv.gz", {
+local t, n = merx.data.read("data/hillstrom_sample.csv.gz", {
   types = { recency = "number", history = "number", mens = "number", womens = "number",
             newbie = "number", visit = "number" } })
 t.user = {}
@@ -27,7 +27,7 @@ local m <close> = merx.uplift.train{
   data = t, treatment = "segment", outcome = "visit",
   treated = "Womens E-Mail", control = "No E-Mail",
   features = { "recency", "history", "mens", "womens", "newbie", "zip_code", "channel" },
-  seed = 2 }
+  seed = 1 }
 local info = m:info()
 print(string.format("uplift model: held-out qini %.4f [%.4f, %.4f], average uplift %.4f on %d test rows",
                     info.qini, info.qini_lo95, info.qini_hi95, info.ate, info.test_rows))
