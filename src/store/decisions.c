@@ -191,6 +191,7 @@ int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
 }
 
 
+struct sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
 const char *mx_decisions_path(const mx_decision_log *log) { return log->path; }
 
 void mx_decisions_close(mx_decision_log *log) {
