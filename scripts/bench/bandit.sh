@@ -21,6 +21,9 @@ nights="${2:-30}"
 discount="${3:-1}"
 merx="$root/build/merx"
 sim="$root/scripts/sim/campaign_sim.py"
+# Debian's python3 (the simulator needs only the standard library); a pyenv
+# shim costs seconds per start on a loaded machine, 300 starts here
+py="${PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )}"
 if [ ! -x "$merx" ]; then
   cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$root/build" -j2 >/dev/null
@@ -30,8 +33,8 @@ trap 'rm -rf "$work"' EXIT
 retail="${MERX_SHARED_DATA:-$root/../shared/data}/online-retail/online-retail.csv.gz"
 [ -f "$retail" ] || retail="$root/examples/data/purchases.csv.gz"
 cp "$root/scripts/bench/bandit_night.lua" "$work/"
-python3 "$sim" customers --retail "$retail" --out "$work/customers.csv" >/dev/null
-python3 "$sim" truth --out "$work/truth.json" >/dev/null
+"$py" "$sim" customers --retail "$retail" --out "$work/customers.csv" >/dev/null
+"$py" "$sim" truth --out "$work/truth.json" >/dev/null
 ncust=$(($(wc -l <"$work/customers.csv") - 1))
 
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
@@ -50,7 +53,7 @@ play() { # play SEED: NIGHTS nights of the bandit in $work/bandit-SEED
       --now "$(date -u -d "2026-01-01 + $((n - 1)) days" +%F)" --out "$dir/n$n" \
       --set customers=customers.csv --set night="$n" --set seed="$seed" \
       --set discount="$discount" "${prev[@]}" >/dev/null 2>>"$dir/log.txt"
-    python3 "$sim" outcomes --customers "$work/customers.csv" --assignments "$dir/n$n/offer.csv" \
+    "$py" "$sim" outcomes --customers "$work/customers.csv" --assignments "$dir/n$n/offer.csv" \
       --arm-column offer --truth "$work/truth.json" --seed $((seed * 1000 + n)) \
       --out "$dir/n$n/outcomes.csv" >/dev/null
   done
@@ -63,7 +66,7 @@ echo
 # Regret per customer and night: best uplift of the segment - uplift of the
 # offer given (expected, so the simulator's draws add no noise to it). The
 # 50/50 split's is its expectation: best - mean of the two offers' uplifts.
-python3 - "$work" "$seeds" "$nights" "$start" "$end" <<'PY'
+"$py" - "$work" "$seeds" "$nights" "$start" "$end" <<'PY'
 import csv, json, os, sys
 work, seeds, nights = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 truth = json.load(open(os.path.join(work, "truth.json")))

@@ -215,8 +215,9 @@ static char *dup_or_raise(lua_State *L, const char *v) {
   return c;
 }
 
-/* The names of list field `field` of the options at 1, copied into *out. */
-static uint32_t name_list(lua_State *L, bstate *s, const char *field, char ***out) {
+/* The names of list field `field` of the options at 1, copied into *out
+ * with *count kept current, so the object frees what an error leaves. */
+static void name_list(lua_State *L, const char *field, char ***out, uint32_t *count) {
   lua_getfield(L, 1, field);
   if (!lua_istable(L, -1))
     mx_lua_error(L, "merx.bandit: '%s' must be a list of names", field);
@@ -227,13 +228,12 @@ static uint32_t name_list(lua_State *L, bstate *s, const char *field, char ***ou
   *out = calloc(n, sizeof **out);
   if (!*out) mx_lua_error(L, "merx.bandit: out of memory");
   for (size_t i = 0; i < n; i++) {
-    if (index_of(*out, (uint32_t)i, v[i]) >= 0)
+    if (index_of(*out, *count, v[i]) >= 0)
       mx_lua_error(L, "merx.bandit: '%s' lists '%s' twice", field, v[i]);
     (*out)[i] = dup_or_raise(L, v[i]);
+    (*count)++;
   }
-  (void)s;
   lua_pop(L, 2);
-  return (uint32_t)n;
 }
 
 static int l_bandit(lua_State *L) {
@@ -256,15 +256,12 @@ static int l_bandit(lua_State *L) {
   lb->s = s; /* from here the object frees whatever a later error leaves */
   s->name = dup_or_raise(L, name);
   s->kind = dup_or_raise(L, kind);
-  s->n_offers = name_list(L, s, "offers", &s->offers);
+  name_list(L, "offers", &s->offers, &s->n_offers);
   lua_getfield(L, 1, "segments");
   s->has_segments = !lua_isnil(L, -1);
   lua_pop(L, 1);
-  if (s->has_segments) {
-    s->n_segments = name_list(L, s, "segments", &s->segments);
-  } else {
-    s->n_segments = 1;
-  }
+  if (s->has_segments) name_list(L, "segments", &s->segments, &s->n_segments);
+  else s->n_segments = 1;
   double pa = 1, pb = 1;
   lua_getfield(L, 1, "prior");
   if (!lua_isnil(L, -1)) {
