@@ -278,7 +278,7 @@ static json_t *id_json(const char *id) { return json_string(id); }
  * recommended item (cosine of the item vectors). */
 static int add_explanations(const mx_model *m, int64_t user, const uint32_t *hist, uint32_t n_hist,
                             const uint32_t *ids, uint32_t n, uint32_t top, json_t *list,
-                            mx_error *err) {
+                            const mx_cancel *cancel, mx_error *err) {
   if (n == 0) return MX_OK;
   uint32_t *ex_items = malloc((size_t)n * top * sizeof *ex_items), *ex_count = calloc(n, sizeof *ex_count);
   float *ex_w = malloc((size_t)n * top * sizeof *ex_w);
@@ -297,6 +297,8 @@ static int add_explanations(const mx_model *m, int64_t user, const uint32_t *his
     uint32_t *a = malloc((size_t)n_hist * sizeof *a);
     if (!sim || !a) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     for (uint32_t r = 0; rc == MX_OK && r < n; r++) {
+      /* a long session costs n x n_hist similarities: honour the time limit */
+      if ((rc = mx_cancel_check(cancel, "explaining the recommendations", err))) break;
       for (uint32_t h = 0; h < n_hist; h++) a[h] = ids[r];
       if ((rc = mx_similarity_pairs(m, 0, a, hist, n_hist, MX_SIM_COSINE, sim, err))) break;
       uint32_t c = 0;
@@ -498,7 +500,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   }
   if (q.explain && strcmp(source, "popular") != 0 &&
       (rc = add_explanations(m, q.has_items ? -1 : q.user, q.items, q.n_items, ids, count,
-                             (uint32_t)s->explain_top, list, err))) {
+                             (uint32_t)s->explain_top, list, req->cancel, err))) {
     json_decref(list);
     goto done;
   }
