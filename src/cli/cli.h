@@ -41,6 +41,14 @@ int mx_args_double(const mx_args *a, const char *name, double def, double lo, do
 /* Print "merx CMD: --name is required" and return MX_EXIT_USAGE when absent. */
 int mx_args_require(const mx_args *a, const char *name);
 
+/* The ledger a reading command names: --store DIR (default $MERX_STORE) or
+ * --log FILE (both in its option spec), opened, never created. Returns 0
+ * with *log open and *path its file (the caller closes and frees both), or
+ * the exit code after printing why. */
+struct mx_decision_log;
+int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path,
+                       struct mx_decision_log **log);
+
 /* Print the usage text and return 0 when --help was given; -1 otherwise. */
 int mx_cli_help(const mx_args *a, const char *usage);
 

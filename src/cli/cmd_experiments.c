@@ -132,21 +132,12 @@ int mx_cmd_experiments(int argc, char **argv) {
   if ((as || ex) && !name)
     return mx_cli_usage("experiments", "--%s needs an experiment NAME",
                         as ? "assignments" : "exposures");
-  const char *path = mx_args_get(&a, "log", NULL), *store = mx_args_get(&a, "store", NULL);
-  if (store && path) return mx_cli_usage("experiments", "give --store or --log, not both");
-  if (!store && !path) store = mx_store_from_env();
-  if (!store && !path)
-    return mx_cli_usage("experiments", "missing --store DIR or --log FILE (or set MERX_STORE)");
-  char *ledger = store ? mx_store_ledger_path(store) : NULL;
-  if (store && !ledger) return MX_EXIT_FAIL;
-  if (ledger) path = ledger;
+  char *ledger;
+  mx_decision_log *log;
+  if ((rc = mx_cli_open_ledger(&a, "experiments", &ledger, &log))) return rc;
+  const char *path = ledger;
   mx_error err;
   mx_error_clear(&err);
-  mx_decision_log *log;
-  if (mx_decisions_open(path, 0, &log, &err) != MX_OK) {
-    free(ledger);
-    return mx_cli_fail("experiments", &err);
-  }
   mx_json j;
   ctx c = {log, &err, NULL, 0, 0};
   if (as || ex) {

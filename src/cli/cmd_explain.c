@@ -167,22 +167,13 @@ int mx_cmd_explain(int argc, char **argv) {
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if (a.npos) return mx_cli_usage("explain", "unexpected argument '%s'", a.pos[0]);
   if ((rc = mx_args_require(&a, "user"))) return rc;
-  const char *path = mx_args_get(&a, "log", NULL), *user = mx_args_get(&a, "user", NULL);
-  const char *store = mx_args_get(&a, "store", NULL);
-  if (store && path) return mx_cli_usage("explain", "give --store or --log, not both");
-  if (!store && !path) store = mx_store_from_env();
-  if (!store && !path)
-    return mx_cli_usage("explain", "missing --store DIR or --log FILE (or set MERX_STORE)");
-  char *ledger = store ? mx_store_ledger_path(store) : NULL;
-  if (store && !ledger) return MX_EXIT_FAIL;
-  if (ledger) path = ledger;
+  const char *user = mx_args_get(&a, "user", NULL);
+  char *ledger;
+  mx_decision_log *log;
+  if ((rc = mx_cli_open_ledger(&a, "explain", &ledger, &log))) return rc;
+  const char *path = ledger;
   mx_error err;
   mx_error_clear(&err);
-  mx_decision_log *log;
-  if (mx_decisions_open(path, 0, &log, &err) != MX_OK) {
-    free(ledger);
-    return mx_cli_fail("explain", &err);
-  }
   ctx c = {mx_args_has(&a, "json"), NULL, log, &err, 0, 0};
   mx_json j;
   if (c.json) {

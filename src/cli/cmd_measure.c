@@ -2,10 +2,11 @@
  * the uplift of each arm over the control with 95% intervals, the
  * sample-ratio check and CUPED (the statistics live in src/core/measure). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/measure_store.h"
+#include "lua/measure_store.h"
 #include "merx/measure.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -122,9 +123,12 @@ int mx_cmd_measure(int argc, char **argv) {
   mx_measure_result *r = NULL;
   mx_measure_store ms;
   memset(&ms, 0, sizeof ms);
+  char *ledger = experiment ? mx_store_ledger_path(store) : NULL;
+  if (experiment && !ledger) return MX_EXIT_FAIL;
   if (experiment) {
-    rc = mx_measure_store_open(&ms, store, experiment, mx_args_get(&a, "run", NULL), req.segment,
+    rc = mx_measure_store_open(&ms, ledger, experiment, mx_args_get(&a, "run", NULL), req.segment,
                                &req, &err);
+    free(ledger);
     req.segment = NULL; /* the units carry it */
     if (rc) {
       mx_measure_store_close(&ms);

@@ -7,25 +7,29 @@
 #include <lua.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lua/internal.h"
 #include "lua/lmerx.h"
+#include "lua/measure_store.h"
 #include "merx/measure.h"
 
 #define FN "merx.measure"
 
 static const char *const known =
     "outcomes columns metric metrics control segment covariate pre pre_columns assignments "
-    "assignment_columns window shares out html title sep header";
+    "assignment_columns window shares out html title sep header experiment run";
 
 typedef struct guard_state {
   mx_measure_result *r;
+  mx_measure_store ms; /* experiment = NAME: the ledger as the source of units */
 } guard_state;
 
 static void release(void *p) {
   guard_state *g = p;
   mx_measure_result_free(g->r);
   g->r = NULL;
+  mx_measure_store_close(&g->ms);
 }
 
 /* A columns option: "user=id,arm=grp" or { user = "id", arm = "grp" }. */
@@ -254,7 +258,20 @@ static int l_measure(lua_State *L) {
   }
   lua_pop(L, 1);
   req.opt.control = mx_lua_opt_string(L, 1, "control", NULL);
-  if (!req.opt.control) return mx_lua_error(L, FN ": control (the control arm) is required");
+  /* experiment = NAME or a merx.experiment object: units from the ledger */
+  const char *experiment = NULL;
+  int et = lua_getfield(L, 1, "experiment");
+  if (et == LUA_TUSERDATA) {
+    lua_getfield(L, -1, "name");
+    lua_replace(L, -2);
+  }
+  if (lua_type(L, -1) == LUA_TSTRING) experiment = lua_tostring(L, -1); /* stays on the stack */
+  else if (!lua_isnil(L, -1))
+    return mx_lua_error(L, FN ": experiment must be a name or a merx.experiment");
+  const char *run_id = mx_lua_opt_string(L, 1, "run", NULL);
+  if (run_id && !experiment) return mx_lua_error(L, FN ": run needs experiment");
+  if (!req.opt.control && !experiment)
+    return mx_lua_error(L, FN ": control (the control arm) is required");
   req.segment = mx_lua_opt_string(L, 1, "segment", NULL);
   req.covariate = mx_lua_opt_string(L, 1, "covariate", NULL);
   const char *window = mx_lua_opt_string(L, 1, "window", NULL);
@@ -288,6 +305,17 @@ static int l_measure(lua_State *L) {
   const char *html = opt_path(L, 1, "html", 1);
   const char *title = mx_lua_opt_string(L, 1, "title", "merx measure");
   guard_state *g = mx_lua_guard(L, sizeof *g, release);
+  if (experiment) {
+    mx_run *run = mx_lua_run(L);
+    if (req.assignments) return mx_lua_error(L, FN ": give assignments or experiment, not both");
+    if (!run || !run->log_path || access(run->log_path, F_OK) != 0)
+      return mx_lua_error(L, FN ": experiment '%s': this run has no ledger to read (run with "
+                          "--store DIR)", experiment);
+    const char *segment = req.segment;
+    req.segment = NULL; /* the units carry it */
+    if (mx_measure_store_open(&g->ms, run->log_path, experiment, run_id, segment, &req, &err))
+      return mx_lua_raise(L, &err);
+  }
   if (mx_measure_run(&req, &g->r, &err) != MX_OK) return mx_lua_raise(L, &err);
   mx_lua_check_stop(L);
   if (out) write_report(L, out, g->r, 0, NULL);

@@ -68,3 +68,30 @@ expect_contains err.txt "the control arm of experiment 'spring' is 'control'"
 expect_exit 2 "$MERX" measure --store st --experiment spring --assignments arms.csv --outcomes events.csv $cols
 expect_exit 1 "$MERX" measure --store st --experiment spring --run nosuchrun --outcomes events.csv $cols
 expect_contains err.txt "no units"
+
+# the same from Lua: merx.measure{ experiment = e } reads the run's store
+cat > meas.lua <<'LUA'
+local e = merx.experiment{ name = "spring", arms = { control = 0.5, coupon = 0.5 } }
+local cols = "user=user,time=time,value=value"
+local r = merx.measure{ experiment = e, outcomes = "events.csv", columns = cols }
+local seg = merx.measure{ experiment = "spring", outcomes = "events.csv", columns = cols, segment = "segment" }
+print(r.control, r.arms[1].arm, r.arms[1].users, r.arms[2].arm, r.arms[2].users, #seg.segments)
+for _, u in ipairs(r.uplift) do print(u.arm, u.metric, string.format("%.12g", u.diff)) end
+local ok, err = pcall(merx.measure, { experiment = "autumn", outcomes = "events.csv", columns = cols })
+print(ok, err)
+LUA
+expect_exit 0 "$MERX" run meas.lua --store st
+python3 - <<'PY'
+import json
+r = json.load(open("store.json"))
+out = open("out.txt").read().split("\n")
+head = out[0].split("\t")
+assert head[0] == "control" and head[1] == r["arms"][0]["arm"] and int(head[2]) == r["arms"][0]["users"], head
+assert int(head[4]) == r["arms"][1]["users"] and int(head[5]) >= 2, head
+for u, line in zip(r["uplift"], out[1:]):
+    arm, metric, diff = line.split("\t")
+    assert (arm, metric) == (u["arm"], u["metric"]) and abs(float(diff) - u["diff"]) < 1e-9, (line, u)
+assert "meas.lua:7:" in out[len(r["uplift"]) + 1] and "no experiment 'autumn'" in out[len(r["uplift"]) + 1], out
+PY
+expect_exit 1 "$MERX" run meas.lua
+expect_contains err.txt "this run has no ledger to read (run with --store DIR)"

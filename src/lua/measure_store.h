@@ -1,6 +1,7 @@
-/* The store's ledger as the source of `merx measure` units (measure_store.c). */
-#ifndef MERX_CLI_MEASURE_STORE_H
-#define MERX_CLI_MEASURE_STORE_H
+/* The store's ledger as the source of measurement units (measure_store.c),
+ * for `merx measure --store` and merx.measure{ experiment = }. */
+#ifndef MERX_LUA_MEASURE_STORE_H
+#define MERX_LUA_MEASURE_STORE_H
 
 #include "merx/measure.h"
 #include "store/decisions.h"
@@ -15,11 +16,11 @@ typedef struct mx_measure_store {
   double share[MX_MEASURE_MAX_ARMS];
 } mx_measure_store;
 
-/* Open store's ledger and point req at the experiment: its units (the users
+/* Open the ledger (a file path) and point req at the experiment: its units (the users
  * exposed, in run when not NULL), its control arm (req's must match when
  * set) and its planned shares (unless req has shares). s must outlive
  * mx_measure_run; close it after (also after a failure). */
-int mx_measure_store_open(mx_measure_store *s, const char *store, const char *experiment,
+int mx_measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
                           const char *run, const char *segment, mx_measure_request *req,
                           mx_error *err);
 void mx_measure_store_close(mx_measure_store *s);

@@ -1,11 +1,14 @@
-/* merx measure --store DIR --experiment NAME: the units of the measurement
- * from the ledger, not from a file. Each user exposed in the experiment
+/* Measuring an experiment from the ledger (`merx measure --store DIR
+ * --experiment NAME`, merx.measure{ experiment = NAME }): the units of the
+ * measurement from the ledger, not from a file. Plain C shared by the CLI and
+ * the Lua binding (the lua layer is the lowest that sees both the store and
+ * the core's measure). Each user exposed in the experiment
  * (in run RUN_ID with --run) is one unit, in the arm of their first
  * assignment; the experiment's control arm and planned shares become the
  * control and the sample-ratio check's shares unless given. The segment is
  * the assignment's stratum (--segment stratum) or a field of the user's first
  * exposure record (--segment segment: the segment the campaign logged). */
-#include "cli/measure_store.h"
+#include "lua/measure_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,6 @@
 #include <jansson.h>
 
 #include "store/experiments.h"
-#include "store/store.h"
 #include "util/util.h"
 
 typedef struct arms_ctx {
@@ -89,22 +91,22 @@ static int units(void *ctx, mx_measure *m, mx_error *err) {
   return rc ? rc : c.rc;
 }
 
-int mx_measure_store_open(mx_measure_store *s, const char *store, const char *experiment,
+int mx_measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
                           const char *run, const char *segment, mx_measure_request *req,
                           mx_error *err) {
   memset(s, 0, sizeof *s);
   s->experiment = experiment;
   s->run = run;
   s->segment = segment;
-  s->ledger = mx_store_ledger_path(store);
+  s->ledger = mx_strdup(ledger);
   if (!s->ledger) return mx_error_set(err, MX_ENOMEM, "out of memory");
   int rc = mx_decisions_open(s->ledger, 0, &s->log, err);
   if (rc) return rc;
   if ((rc = mx_experiments_each(s->log, experiment, read_def, s, err))) return rc;
   if (!s->found)
     return mx_error_at(err, MX_ENOTFOUND, s->ledger, 0, 0, NULL,
-                       "no experiment '%s' in the ledger (merx experiments --store %s lists them)",
-                       experiment, store);
+                       "no experiment '%s' in the ledger (`merx experiments` lists them)",
+                       experiment);
   arms_ctx ac = {s, 0};
   if ((rc = mx_experiments_summary(s->log, experiment, read_arm, &ac, err))) return rc;
   if (!req->opt.control) req->opt.control = s->control;

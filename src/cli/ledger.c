@@ -1,0 +1,28 @@
+/* The ledger a reading command names (explain, experiments): --store DIR
+ * (default $MERX_STORE) or --log FILE, opened, never created. */
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "store/decisions.h"
+#include "store/store.h"
+#include "util/util.h"
+
+int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path, mx_decision_log **log) {
+  *path = NULL;
+  *log = NULL;
+  const char *file = mx_args_get(a, "log", NULL), *store = mx_args_get(a, "store", NULL);
+  if (store && file) return mx_cli_usage(cmd, "give --store or --log, not both");
+  if (!store && !file) store = mx_store_from_env();
+  if (!store && !file)
+    return mx_cli_usage(cmd, "missing --store DIR or --log FILE (or set MERX_STORE)");
+  *path = store ? mx_store_ledger_path(store) : mx_strdup(file);
+  if (!*path) return MX_EXIT_FAIL;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_decisions_open(*path, 0, log, &err) != MX_OK) {
+    free(*path);
+    *path = NULL;
+    return mx_cli_fail(cmd, &err);
+  }
+  return MX_EXIT_OK;
+}
