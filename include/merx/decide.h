@@ -46,8 +46,10 @@ typedef struct mx_decider mx_decider;
 MX_API int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *err);
 MX_API void mx_decider_free(mx_decider *d);
 MX_API int mx_decider_usable(const mx_decider *d);
-/* The script's SHA-256 (hex) and its path as given. */
+/* Lineage of the script: its SHA-256 and its 64-bit hash (16 hex digits,
+ * the ledger's script_hash as merx run writes it). */
 MX_API const char *mx_decider_script_sha256(const mx_decider *d);
+MX_API void mx_decider_script_hash(const mx_decider *d, char hex[17]);
 
 /* One staged decision: the record without its reason as a JSON object (as
  * the ledger stores it), its user (NULL when the record has none; user_len

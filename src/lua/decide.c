@@ -40,6 +40,10 @@ int mx_decider_usable(const mx_decider *d) { return d && d->usable; }
 
 const char *mx_decider_script_sha256(const mx_decider *d) { return d->run->script_sha256; }
 
+void mx_decider_script_hash(const mx_decider *d, char hex[17]) {
+  snprintf(hex, 17, "%016llx", (unsigned long long)d->run->script_hash);
+}
+
 void mx_decider_free(mx_decider *d) {
   if (!d) return;
   if (d->L) {

@@ -21,6 +21,7 @@
 typedef struct qrow {
   struct qrow *next;
   char *kind, *user, *record, *reason, *params, *time;
+  char hash[17], sha[65]; /* "" : the queue's */
   size_t user_len, reason_len;
   int contact; /* counted in the pending contacts of user */
 } qrow;
@@ -116,7 +117,8 @@ static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) 
   mx_format_time((int64_t)time(NULL), 0, now, sizeof now);
   const char *first_time = rows ? rows->time : now;
   for (qrow *r = rows; r && rc == MX_OK; r = r->next) {
-    mx_decision_row row = {run_id, q->script, q->script_hash, r->params ? r->params : "{}",
+    mx_decision_row row = {run_id, q->script, r->hash[0] ? r->hash : q->script_hash,
+                           r->params ? r->params : "{}",
                            r->time, now, r->kind, r->user, r->record, r->reason,
                            r->user_len, 0, r->reason_len};
     if (row.user && row.user_len == 0) row.user = "";
@@ -124,7 +126,8 @@ static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) 
     rc = mx_decisions_add(q->log, &row, err);
   }
   if (rc == MX_OK) {
-    mx_ledger_commit c = {run_id, MERX_VERSION, q->script, q->script_sha256, "{}", first_time,
+    const char *sha = rows && rows->sha[0] ? rows->sha : q->script_sha256;
+    mx_ledger_commit c = {run_id, MERX_VERSION, q->script, sha, "{}", first_time,
                           now, (long)n, 0, NULL};
     rc = mx_decisions_add_commit(q->log, &c, err);
   }
@@ -337,6 +340,8 @@ static qrow *make_row(const mx_queued_decision *d, const char *when) {
   r->reason_len = d->reason_len;
   if (d->params) r->params = memcpy(p, d->params, lp), p += lp;
   r->time = memcpy(p, when, lt);
+  snprintf(r->hash, sizeof r->hash, "%s", d->script_hash ? d->script_hash : "");
+  snprintf(r->sha, sizeof r->sha, "%s", d->script_sha256 ? d->script_sha256 : "");
   return r;
 }
 

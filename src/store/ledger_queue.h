@@ -66,6 +66,9 @@ typedef struct mx_queued_decision {
   size_t reason_len;
   const char *offer;  /* the value of the caps' offer field, or NULL */
   const char *params; /* JSON object (e.g. {"function": NAME}); NULL: {} */
+  /* lineage of this row (the script may change on a reload); NULL: the queue's */
+  const char *script_hash;   /* 16 hex digits, as merx run writes it */
+  const char *script_sha256;
 } mx_queued_decision;
 
 /* Create the ledger when missing, read the per-offer counts and start the

@@ -43,7 +43,7 @@ static const int64_t NOW = 1770000000; /* 2026-02-02 */
 static int admit_one(mx_ledger_queue *q, const char *user, const char *offer, int64_t now) {
   char rec[128];
   snprintf(rec, sizeof rec, "{\"user\":\"%s\",\"offer\":\"%s\"}", user, offer);
-  mx_queued_decision d = {"offer", user, strlen(user), rec, "test", 4, offer, NULL};
+  mx_queued_decision d = {"offer", user, strlen(user), rec, "test", 4, offer, NULL, NULL, NULL};
   const char *refused;
   mx_error err;
   int rc = mx_ledger_queue_admit(q, &d, 1, now, &refused, &err);
@@ -167,7 +167,7 @@ static void test_full_queue_while_locked(void **state) {
   for (int i = 0; i < 40 && !full; i++) {
     snprintf(user, sizeof user, "l%d", i);
     snprintf(rec, sizeof rec, "{\"user\":\"%s\"}", user);
-    mx_queued_decision d = {"offer", user, strlen(user), rec, "r", 1, NULL, NULL};
+    mx_queued_decision d = {"offer", user, strlen(user), rec, "r", 1, NULL, NULL, NULL, NULL};
     const char *refused;
     int rc = mx_ledger_queue_admit(q, &d, 1, NOW, &refused, &err);
     if (rc == MX_ELIMIT) {
