@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "merx/data.h"
+#include "merx/csv.h"
+#include "merx/idmap.h"
 #include "store/decisions.h"
 #include "util/util.h"
 
