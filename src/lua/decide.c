@@ -106,21 +106,7 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
       goto fail;
     }
   }
-  if (opt->n_data_dirs > 0 && !(run->data_dirs = calloc((size_t)opt->n_data_dirs, sizeof(char *)))) {
-    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    goto fail;
-  }
-  for (int i = 0; i < opt->n_data_dirs; i++) {
-    struct stat st;
-    char *real = realpath(opt->data_dirs[i], NULL);
-    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      rc = mx_error_at(err, MX_EIO, opt->data_dirs[i], 0, 0, NULL, "data folder: %s",
-                       real ? "not a directory" : strerror(errno));
-      free(real);
-      goto fail;
-    }
-    run->data_dirs[run->n_data_dirs++] = real;
-  }
+  if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto fail;
   run->script_hash = mx_hash64(code, len, 0);
   mx_sha256 sha;
   mx_sha256_init(&sha);

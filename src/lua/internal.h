@@ -125,6 +125,9 @@ int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const 
 int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,
                  mx_error *err);
 void mx_run_end(mx_run *run);
+/* The run's read-only data folders (merx run --data): real paths, each must
+ * be a directory (MX_EIO naming it). */
+int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err);
 /* Free a run (after lua_close of its state); accepts NULL. */
 void mx_run_free(mx_run *run);
 

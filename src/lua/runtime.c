@@ -447,6 +447,24 @@ int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char *
   return fail(err, code_err, msg);
 }
 
+int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err) {
+  if (n > 0 && !(run->data_dirs = calloc((size_t)n, sizeof(char *))))
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (int i = 0; i < n; i++) {
+    /* real paths: mx_lua_path compares where a file really is */
+    struct stat st;
+    char *real = realpath(dirs[i], NULL);
+    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      int rc = mx_error_at(err, MX_EIO, dirs[i], 0, 0, NULL, "data folder: %s",
+                           real ? "not a directory" : strerror(errno));
+      free(real);
+      return rc;
+    }
+    run->data_dirs[run->n_data_dirs++] = real;
+  }
+  return MX_OK;
+}
+
 int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_error *err) {
   mx_script_result local;
   if (!result) result = &local;
@@ -540,22 +558,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   } else if (*opt->log_path) {
     run->log_path = absolute(opt->log_path);
   }
-  if (opt->n_data_dirs > 0 && !(run->data_dirs = calloc((size_t)opt->n_data_dirs, sizeof(char *)))) {
-    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (int i = 0; i < opt->n_data_dirs; i++) {
-    /* real paths: mx_lua_path compares where a file really is */
-    struct stat st;
-    char *real = realpath(opt->data_dirs[i], NULL);
-    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      rc = mx_error_at(err, MX_EIO, opt->data_dirs[i], 0, 0, NULL, "data folder: %s",
-                       real ? "not a directory" : strerror(errno));
-      free(real);
-      goto done;
-    }
-    run->data_dirs[run->n_data_dirs++] = real;
-  }
+  if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto done;
   if (opt->n_params > 0) {
     run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));
     run->param_values = calloc((size_t)opt->n_params, sizeof(char *));
