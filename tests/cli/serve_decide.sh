@@ -31,17 +31,8 @@ return {
 }
 EOF
 
-PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null' EXIT
-"$MERX" serve --config serve.lua 2>serve.log &
-PID=$!
-for _ in $(seq 1 100); do
-  grep -q "^listening on " serve.log && break
-  kill -0 "$PID" 2>/dev/null || { echo "server exited:"; cat serve.log; exit 1; }
-  sleep 0.1
-done
-URL=$(sed -n 's/^listening on \(http:.*\)$/\1/p' serve.log)
-[ -n "$URL" ] || { echo "server did not start in 10 s"; cat serve.log; exit 1; }
+source "$MERX_SRC/tests/net/serve_lib.sh"
+start_server --config serve.lua
 
 timeout 120 python3 - "$URL" <<'PY'
 import http.client, json, sys, threading, urllib.parse
@@ -106,11 +97,7 @@ assert granted == 4, granted
 print("decide checks passed")
 PY
 
-kill -TERM "$PID"
-for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-set +e; wait "$PID"; rc=$?; set -e
-PID=""
-[ "$rc" -eq 0 ] || { echo "server exited $rc"; cat serve.log; exit 1; }
+stop_server
 expect_contains serve.log "rules.lua:"
 # the ledger after the flush on shutdown: no cap overshot
 [ "$(sqlite3 store/ledger.db "SELECT count(*) FROM decisions WHERE json_extract(record, '\$.offer') = 'SPRING10'")" = 5 ]
