@@ -8,7 +8,7 @@
 
 void mx_cli_ann_beside(const char *vectors_file, int embeddings, int users, char *buf,
                        size_t size) {
-  if (embeddings) mx_cli_embed_sidecar(vectors_file, ".hnsw", buf, size);
+  if (embeddings) mx_embed_sidecar(vectors_file, ".hnsw", buf, size);
   else snprintf(buf, size, "%s%s", vectors_file, users ? ".users.hnsw" : ".hnsw");
 }
 

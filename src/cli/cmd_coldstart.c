@@ -95,9 +95,9 @@ static int cold_map(int argc, char **argv) {
   size_t nids = 0;
   uint64_t rows, d;
   char ids_path[1200];
-  mx_cli_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
+  mx_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
   if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
-      mx_cli_embed_check(emb, x, rows, d, &err) || read_lines(ids_path, &ids, &nids, &err))
+      mx_embed_check(emb, x, rows, d, &err) || read_lines(ids_path, &ids, &nids, &err))
     goto fail;
   if (nids != rows) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%zu ids for %llu rows of %s", nids,

@@ -156,9 +156,9 @@ int mx_cmd_embed(int argc, char **argv) {
    * is renamed into place (mx_atomic_publish), the metadata with the
    * fingerprints renamed last. */
   char ids_path[1200], meta_path[1200], texts_path[1200], name[128];
-  mx_cli_embed_sidecar(out, ".ids", ids_path, sizeof ids_path);
-  mx_cli_embed_sidecar(out, ".texts", texts_path, sizeof texts_path);
-  mx_cli_embed_sidecar(out, ".meta.json", meta_path, sizeof meta_path);
+  mx_embed_sidecar(out, ".ids", ids_path, sizeof ids_path);
+  mx_embed_sidecar(out, ".texts", texts_path, sizeof texts_path);
+  mx_embed_sidecar(out, ".meta.json", meta_path, sizeof meta_path);
   /* ids and texts (line breaks folded to spaces) as the bytes the files get */
   FILE *ms = open_memstream(&ids_buf, &ids_len);
   for (size_t i = 0; ms && i < n; i++) fprintf(ms, "%s\n", mx_idmap_name(ids, (uint32_t)i));
@@ -174,8 +174,8 @@ int mx_cmd_embed(int argc, char **argv) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     goto fail;
   }
-  uint64_t fp = mx_cli_embed_fingerprint(vec, n, d, ids_buf, ids_len);
-  uint64_t fp_texts = mx_cli_embed_texts_fingerprint(fp, texts_buf, texts_len);
+  uint64_t fp = mx_embed_fingerprint(vec, n, d, ids_buf, ids_len);
+  uint64_t fp_texts = mx_embed_texts_fingerprint(fp, texts_buf, texts_len);
   char hex[17], hex_texts[17];
   snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fp);
   snprintf(hex_texts, sizeof hex_texts, "%016llx", (unsigned long long)fp_texts);

@@ -93,8 +93,8 @@ static int vectors_open(const mx_args *a, const char *cmd, vectors *v, mx_error 
   if (rc) return rc;
   char meta[1200];
   struct stat st;
-  mx_cli_embed_sidecar(v->file, ".meta.json", meta, sizeof meta);
-  if (stat(meta, &st) == 0 && (rc = mx_cli_embed_check(v->file, v->emb, rows, cols, err)))
+  mx_embed_sidecar(v->file, ".meta.json", meta, sizeof meta);
+  if (stat(meta, &st) == 0 && (rc = mx_embed_check(v->file, v->emb, rows, cols, err)))
     return rc;
   if (rows == 0 || rows > UINT32_MAX || cols > UINT32_MAX)
     return mx_error_at(err, MX_EINVAL, v->file, 0, 0, NULL, "cannot index %llu rows",

@@ -82,8 +82,3 @@ int mx_cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_
   return rc;
 }
 
-void mx_cli_embed_sidecar(const char *npy, const char *suffix, char *buf, size_t size) {
-  size_t n = strlen(npy);
-  if (n > 4 && strcmp(npy + n - 4, ".npy") == 0) n -= 4;
-  snprintf(buf, size, "%.*s%s", (int)n, npy, suffix);
-}

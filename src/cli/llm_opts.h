@@ -24,18 +24,7 @@ int mx_cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_
                        const char *const *texts, size_t n, int threads, float **out,
                        uint32_t *dim, size_t *sent, mx_error *err);
 
-/* The id list and metadata files written next to an embeddings .npy:
- * "x.npy" -> "x.ids" and "x.meta.json". buf needs strlen(npy) + 16. */
-void mx_cli_embed_sidecar(const char *npy, const char *suffix, char *buf, size_t size);
-
-/* embed_index.c: the files of an index are one unit. Fingerprint of the
- * vectors with the exact bytes of EMB.ids, and of EMB.texts given that one. */
-uint64_t mx_cli_embed_fingerprint(const float *vec, uint64_t rows, uint64_t dim, const char *ids,
-                                  size_t ids_len);
-uint64_t mx_cli_embed_texts_fingerprint(uint64_t fingerprint, const char *texts, size_t len);
-/* Refuse (MX_EFORMAT, naming the files) vectors read from npy whose .ids or
- * .texts are not the ones EMB.meta.json's fingerprints were made with. An
- * index without fingerprints (older merx) passes. */
-int mx_cli_embed_check(const char *npy, const float *vec, uint64_t rows, uint64_t dim,
-                       mx_error *err);
+/* The files of an embedding index (sidecars, fingerprints, the check on
+ * load): merx/search.h. */
+#include "merx/search.h"
 #endif

@@ -1,6 +1,7 @@
 /* The built-in text embedder: hashed word, word-pair and character n-gram
  * features (see merx/embed.h for the method and references). */
 #include "merx/embed.h"
+#include "merx/search.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -184,27 +185,14 @@ int mx_builtin_embed(const char *const *texts, size_t n, const mx_builtin_embed_
 
 size_t mx_cosine_topk(const float *rows, size_t n, uint32_t dim, const float *query, size_t k,
                       uint32_t *idx, float *score) {
-  double qn = 0;
-  for (uint32_t j = 0; j < dim; j++) qn += (double)query[j] * query[j];
-  qn = sqrt(qn);
-  size_t have = 0;
-  for (size_t i = 0; i < n && k > 0; i++) {
-    const float *r = rows + i * dim;
-    double dot = 0, rn = 0;
-    for (uint32_t j = 0; j < dim; j++) {
-      dot += (double)r[j] * query[j];
-      rn += (double)r[j] * r[j];
-    }
-    float s = (rn > 0 && qn > 0) ? (float)(dot / (sqrt(rn) * qn)) : 0.0f;
-    if (have == k && !(s > score[k - 1])) continue;
-    size_t p = have < k ? have++ : k - 1;
-    while (p > 0 && s > score[p - 1]) {
-      score[p] = score[p - 1];
-      idx[p] = idx[p - 1];
-      p--;
-    }
-    score[p] = s;
-    idx[p] = (uint32_t)i;
-  }
-  return have;
+  /* the ranking of merx/search.h without taste or filters (no allocation) */
+  mx_embed_index ix;
+  memset(&ix, 0, sizeof ix);
+  ix.rows = (float *)rows;
+  ix.n = n;
+  ix.dim = dim;
+  mx_search_query q = {query, NULL, 0, NULL, k};
+  size_t got = 0;
+  mx_search_rank(&ix, &q, idx, score, &got, NULL);
+  return got;
 }

@@ -110,6 +110,27 @@ void mx_run_cancel(const mx_run *run, mx_cancel *c);
 /* Is id in this run's shard? (always 1 without --shard) */
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len);
 
+/* ---- the pieces of a run, for runs other than mx_script_run (decide.c):
+ * a state whose allocator is run's; set-up (protected, args: the chunk and
+ * the run as light userdata: sandbox, merx module, _ENV); loading and running
+ * a chunk under the limits; the limits and their clock; the message handler
+ * ({message, traceback}); the report of a failed call; the end of a run. */
+void mx_run_set_limits(mx_run *run, double timeout, size_t memory_mb);
+lua_State *mx_run_open_state(mx_run *run);
+int mx_run_setup(lua_State *L);
+int mx_run_msgh(lua_State *L);
+void mx_run_start_clock(lua_State *L, mx_run *run);
+int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
+                 lua_CFunction bind_env, int nresults, int msgh_idx);
+int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,
+                 mx_error *err);
+void mx_run_end(mx_run *run);
+/* The run's read-only data folders (merx run --data): real paths, each must
+ * be a directory (MX_EIO naming it). */
+int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err);
+/* Free a run (after lua_close of its state); accepts NULL. */
+void mx_run_free(mx_run *run);
+
 /* ---- lineage (lineage.c) */
 typedef struct mx_run_input {
   char *path; /* absolute */
@@ -190,6 +211,24 @@ int mx_run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decisi
                                                         const char *, const char *, mx_error *),
                               void (*release)(void *), void *state);
 void mx_run_ledger_writes_free(mx_run *run);
+
+/* One staged record as /v1/decide reads it: the record as a JSON object
+ * without its reason (as the ledger stores it), the user (NULL when the
+ * record has none; not NUL-terminated: use user_len) and the reason. */
+typedef struct mx_plan_row {
+  const char *kind;
+  const char *user;
+  size_t user_len;
+  const char *record_json; /* NUL-terminated, valid during the call */
+  const char *reason;
+  size_t reason_len;
+} mx_plan_row;
+typedef int (*mx_plan_row_fn)(void *ctx, const mx_plan_row *row);
+/* fn for each staged record, kind by kind, in staging order; stops at and
+ * returns fn's first non-zero result (MX_ENOMEM when out of memory). */
+int mx_plan_each(const mx_plan *p, mx_plan_row_fn fn, void *ctx);
+/* Drop every staged record (and its memory charge to run). */
+void mx_plan_clear(mx_plan *p, mx_run *run);
 
 /* ---- module pieces */
 int mx_luaopen_merx(lua_State *L);   /* pushes the merx table */

@@ -597,3 +597,65 @@ out:
   }
   return rc;
 }
+
+/* ---------------------------------------------------- one request's plan
+ * `merx serve`'s /v1/decide reads what one call staged, then clears it for
+ * the next call of the same warm state. */
+
+int mx_plan_each(const mx_plan *p, mx_plan_row_fn fn, void *ctx) {
+  char *rec = NULL;
+  size_t rec_len = 0;
+  FILE *rf = open_memstream(&rec, &rec_len);
+  if (!rf) return MX_ENOMEM;
+  int rc = MX_OK;
+  for (int kk = 0; kk < p->n && rc == MX_OK; kk++) {
+    const kind *k = &p->kinds[kk];
+    field *vals = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *vals);
+    int *order = column_order(k);
+    int user_col = -1, reason_col = -1;
+    for (int c = 0; c < k->ncols; c++) {
+      if (strcmp(k->cols[c], "user") == 0) user_col = c;
+      if (strcmp(k->cols[c], "reason") == 0) reason_col = c;
+    }
+    size_t pos = 0;
+    if (!vals || !order) rc = MX_ENOMEM;
+    for (size_t r = 0; rc == MX_OK && r < k->rows; r++) {
+      decode(k, &pos, vals);
+      rewind(rf);
+      write_json_record(k, order, vals, rf, 1);
+      fputc('\0', rf);
+      if (fflush(rf) != 0) {
+        rc = MX_ENOMEM;
+        break;
+      }
+      mx_plan_row row = {k->name, NULL, 0, rec, "", 0};
+      if (user_col >= 0 && vals[user_col].type) { /* a string, or a number's text */
+        row.user = vals[user_col].s;
+        row.user_len = vals[user_col].len;
+      }
+      if (reason_col >= 0 && vals[reason_col].type) {
+        row.reason = vals[reason_col].s;
+        row.reason_len = vals[reason_col].len;
+      }
+      rc = fn(ctx, &row);
+    }
+    free(vals);
+    free(order);
+  }
+  fclose(rf);
+  free(rec);
+  return rc;
+}
+
+void mx_plan_clear(mx_plan *p, mx_run *run) {
+  for (int k = 0; k < p->n; k++) {
+    mx_run_uncharge(run, p->kinds[k].cap);
+    free(p->kinds[k].name);
+    for (int c = 0; c < p->kinds[k].ncols; c++) free(p->kinds[k].cols[c]);
+    free(p->kinds[k].cols);
+    free(p->kinds[k].buf);
+  }
+  p->n = 0;
+  p->total = 0;
+  p->last = 0;
+}

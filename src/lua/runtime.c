@@ -206,7 +206,7 @@ static const char *locate(lua_State *L, const char *msg) {
   return msg;
 }
 
-static int msgh(lua_State *L) {
+int mx_run_msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg) {
     if (!has_position(msg)) msg = locate(L, msg);
@@ -253,7 +253,7 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont) {
  * chunk and the run (light userdata). Binds the run to the state, prepares
  * the sandbox and the merx module and makes the sandboxed environment, with
  * merx in it, the chunk's _ENV. */
-static int setup(lua_State *L) {
+int mx_run_setup(lua_State *L) {
   mx_lua_set_run(L, lua_touserdata(L, 2));
   lua_settop(L, 1);
   mx_sandbox_prepare(L);
@@ -266,7 +266,7 @@ static int setup(lua_State *L) {
   return 0;
 }
 
-static void set_limits(mx_run *run, double timeout, size_t memory_mb) {
+void mx_run_set_limits(mx_run *run, double timeout, size_t memory_mb) {
   run->timeout = timeout;
   if (memory_mb) {
     run->mem_limit = memory_mb << 20;
@@ -277,7 +277,7 @@ static void set_limits(mx_run *run, double timeout, size_t memory_mb) {
 }
 
 /* A state whose allocator and warnings are the run's. */
-static lua_State *open_state(mx_run *run) {
+lua_State *mx_run_open_state(mx_run *run) {
   lua_State *L = lua_newstate(run_alloc, run);
   if (!L) return NULL;
   run->L = L;
@@ -290,7 +290,7 @@ static lua_State *open_state(mx_run *run) {
 }
 
 /* Arm the deadline and the count hook: from here on the run's limits hold. */
-static void start_clock(lua_State *L, mx_run *run) {
+void mx_run_start_clock(lua_State *L, mx_run *run) {
   run->deadline = run->timeout > 0 ? mx_now_seconds() + run->timeout : 0;
   lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
 }
@@ -298,7 +298,7 @@ static void start_clock(lua_State *L, mx_run *run) {
 /* Load a text chunk, let bind_env (called protected with the chunk and the run)
  * bind its _ENV, then run it under the run's limits. Returns the status;
  * the chunk's nresults results, or the error, are left on the stack. */
-static int run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
+int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
                      lua_CFunction bind_env, int nresults, int msgh_idx) {
   int status = luaL_loadbufferx(L, code, len, name, "t");
   if (status != LUA_OK) return status;
@@ -307,18 +307,18 @@ static int run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, co
   lua_pushlightuserdata(L, run);
   status = lua_pcall(L, 2, 0, msgh_idx);
   if (status != LUA_OK) return status;
-  start_clock(L, run);
+  mx_run_start_clock(L, run);
   return lua_pcall(L, 0, nresults, msgh_idx);
 }
 
 /* The run is over: any finalizer or later hook raises at once. */
-static void end_run(mx_run *run) {
+void mx_run_end(mx_run *run) {
   run->ended = 1;
   if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
   run->stopped = 1;
 }
 
-static void run_free(mx_run *run) {
+void mx_run_free(mx_run *run) {
   if (!run) return;
   for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
   free(run->files);
@@ -386,6 +386,85 @@ static int fail(mx_error *err, int code, const char *msg) {
   return mx_error_set(err, code, "%s", msg);
 }
 
+/* The report of a failed protected call with the message handler: the
+ * message ("SCRIPT:LINE: message", or the stop message of a run stopped by a
+ * limit or a signal) into err, with code MX_ESCRIPT, MX_ELIMIT, MX_ENOMEM or
+ * MX_EINTERRUPTED, and the traceback (malloc'd) into *traceback when given.
+ * name: the script, for errors without a position. */
+int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,
+                 mx_error *err) {
+  char msg[1024];
+  int code_err = MX_ESCRIPT;
+  if (lua_istable(L, -1)) {
+    lua_rawgeti(L, -1, 1);
+    snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    lua_pop(L, 1);
+    lua_rawgeti(L, -1, 2);
+    if (traceback && lua_tostring(L, -1)) *traceback = mx_strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  } else if (status == LUA_ERRMEM && !run->mem_over) {
+    /* the system refused memory below the --memory limit */
+    if (run->last_line > 0)
+      snprintf(msg, sizeof msg, "%s:%d: out of memory", run->last_source, run->last_line);
+    else
+      snprintf(msg, sizeof msg, "%s: out of memory", name);
+    code_err = MX_ENOMEM;
+  } else if (status == LUA_ERRMEM) {
+    if (run->last_line > 0)
+      snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded %s",
+               run->last_source, run->last_line, run->mem_limit >> 20,
+               run->during ? run->during : "(--memory)");
+    else
+      snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded %s",
+               name, run->mem_limit >> 20, run->during ? run->during : "(--memory)");
+    code_err = MX_ELIMIT;
+  } else {
+    /* no handler ran: a syntax error (located by the parser) or an error
+     * inside the message handler itself */
+    const char *m = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
+    if (has_position(m))
+      snprintf(msg, sizeof msg, "%s", m);
+    else if (status == LUA_ERRSYNTAX) /* refused at the first byte: the binary-chunk mark */
+      snprintf(msg, sizeof msg, "%s:1: %s", name, m);
+    else if (run->last_line > 0)
+      snprintf(msg, sizeof msg, "%s:%d: %s", run->last_source, run->last_line, m);
+    else
+      snprintf(msg, sizeof msg, "%s: %s", name, m);
+  }
+  if (run->stopped) {
+    snprintf(msg, sizeof msg, "%s", run->stop_msg);
+    code_err = g_interrupted ? MX_EINTERRUPTED : MX_ELIMIT;
+  } else if (run->mem_over && status != LUA_ERRMEM) {
+    if (run->last_line > 0)
+      snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded %s",
+               run->last_source, run->last_line, run->mem_limit >> 20,
+               run->during ? run->during : "(--memory)");
+    else
+      snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded %s",
+               name, run->mem_limit >> 20, run->during ? run->during : "(--memory)");
+    code_err = MX_ELIMIT;
+  }
+  return fail(err, code_err, msg);
+}
+
+int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err) {
+  if (n > 0 && !(run->data_dirs = calloc((size_t)n, sizeof(char *))))
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (int i = 0; i < n; i++) {
+    /* real paths: mx_lua_path compares where a file really is */
+    struct stat st;
+    char *real = realpath(dirs[i], NULL);
+    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      int rc = mx_error_at(err, MX_EIO, dirs[i], 0, 0, NULL, "data folder: %s",
+                           real ? "not a directory" : strerror(errno));
+      free(real);
+      return rc;
+    }
+    run->data_dirs[run->n_data_dirs++] = real;
+  }
+  return MX_OK;
+}
+
 int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_error *err) {
   mx_script_result local;
   if (!result) result = &local;
@@ -401,7 +480,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   run->err = opt->err ? opt->err : stderr;
   run->shard_index = opt->shard_index;
   run->shard_count = opt->shard_count ? opt->shard_count : 1;
-  set_limits(run, opt->timeout, opt->memory_mb);
+  mx_run_set_limits(run, opt->timeout, opt->memory_mb);
   if (opt->has_now) {
     run->now = opt->now;
   } else {
@@ -479,22 +558,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   } else if (*opt->log_path) {
     run->log_path = absolute(opt->log_path);
   }
-  if (opt->n_data_dirs > 0 && !(run->data_dirs = calloc((size_t)opt->n_data_dirs, sizeof(char *)))) {
-    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (int i = 0; i < opt->n_data_dirs; i++) {
-    /* real paths: mx_lua_path compares where a file really is */
-    struct stat st;
-    char *real = realpath(opt->data_dirs[i], NULL);
-    if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      rc = mx_error_at(err, MX_EIO, opt->data_dirs[i], 0, 0, NULL, "data folder: %s",
-                       real ? "not a directory" : strerror(errno));
-      free(real);
-      goto done;
-    }
-    run->data_dirs[run->n_data_dirs++] = real;
-  }
+  if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto done;
   if (opt->n_params > 0) {
     run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));
     run->param_values = calloc((size_t)opt->n_params, sizeof(char *));
@@ -536,14 +600,14 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   mx_sha256_hex(&sha, run->script_sha256);
   make_run_id(run->run_id, sizeof run->run_id, run->script_hash);
 
-  lua_State *L = open_state(run);
+  lua_State *L = mx_run_open_state(run);
   if (!L) {
     rc = mx_error_set(err, MX_ENOMEM, "cannot create a Lua state");
     goto done;
   }
 
   /* Set-up runs in protected mode too (the allocator may refuse). */
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, mx_run_msgh);
   int msgh_idx = lua_gettop(L);
   char namebuf[PATH_MAX + 2];
   if (!chunkname) {
@@ -559,62 +623,13 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     if (code_len > 1) code[1] = '-';
   }
   /* prepare the sandbox and the merx module, bind _ENV, run */
-  int status = run_chunk(L, run, code, code_len, chunkname, setup, 0, msgh_idx);
+  int status = mx_run_chunk(L, run, code, code_len, chunkname, mx_run_setup, 0, msgh_idx);
   /* the limits hold up to the commit: a script that overran in a C call and
    * then returned (or was signalled meanwhile) commits nothing */
   if (status == LUA_OK && check_limits(L, run)) status = LUA_ERRRUN;
-  if (status != LUA_OK) {
-    char msg[1024];
-    int code_err = MX_ESCRIPT;
-    if (lua_istable(L, -1)) {
-      lua_rawgeti(L, -1, 1);
-      snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-      lua_pop(L, 1);
-      lua_rawgeti(L, -1, 2);
-      if (lua_tostring(L, -1)) result->traceback = mx_strdup(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    } else if (status == LUA_ERRMEM && !run->mem_over) {
-      /* the system refused memory below the --memory limit */
-      if (run->last_line > 0)
-        snprintf(msg, sizeof msg, "%s:%d: out of memory", run->last_source, run->last_line);
-      else
-        snprintf(msg, sizeof msg, "%s: out of memory", opt->path ? opt->path : "(command line)");
-      code_err = MX_ENOMEM;
-    } else if (status == LUA_ERRMEM) {
-      if (run->last_line > 0)
-        snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",
-                 run->last_source, run->last_line, run->mem_limit >> 20);
-      else
-        snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded (--memory)",
-                 opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
-      code_err = MX_ELIMIT;
-    } else {
-      /* no handler ran: a syntax error (located by the parser) or an error
-       * inside the message handler itself */
-      const char *m = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
-      if (has_position(m))
-        snprintf(msg, sizeof msg, "%s", m);
-      else if (status == LUA_ERRSYNTAX) /* refused at the first byte: the binary-chunk mark */
-        snprintf(msg, sizeof msg, "%s:1: %s", opt->path ? opt->path : "(command line)", m);
-      else if (run->last_line > 0)
-        snprintf(msg, sizeof msg, "%s:%d: %s", run->last_source, run->last_line, m);
-      else
-        snprintf(msg, sizeof msg, "%s: %s", opt->path ? opt->path : "(command line)", m);
-    }
-    if (run->stopped) {
-      snprintf(msg, sizeof msg, "%s", run->stop_msg);
-      code_err = g_interrupted ? MX_EINTERRUPTED : MX_ELIMIT;
-    } else if (run->mem_over && status != LUA_ERRMEM) {
-      if (run->last_line > 0)
-        snprintf(msg, sizeof msg, "%s:%d: memory limit of %zu MB exceeded (--memory)",
-                 run->last_source, run->last_line, run->mem_limit >> 20);
-      else
-        snprintf(msg, sizeof msg, "%s: memory limit of %zu MB exceeded (--memory)",
-                 opt->path ? opt->path : "(command line)", run->mem_limit >> 20);
-      code_err = MX_ELIMIT;
-    }
-    rc = fail(err, code_err, msg);
-  }
+  if (status != LUA_OK)
+    rc = mx_run_error(L, run, status, opt->path ? opt->path : "(command line)",
+                      &result->traceback, err);
   result->decisions = mx_plan_count(run->plan);
   snprintf(result->run_id, sizeof result->run_id, "%s", run->run_id);
 
@@ -663,12 +678,12 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   }
   /* The run is over: objects kept alive by finalizers refuse work, and any
    * finalizer that loops is stopped by the hook at once. */
-  end_run(run);
+  mx_run_end(run);
   lua_close(L);
   run->L = NULL;
 done:
   free(code);
-  run_free(run);
+  mx_run_free(run);
   return rc;
 }
 
@@ -711,18 +726,18 @@ int mx_config_eval(const char *path, const char *src, size_t len, const mx_confi
   run->shard_count = 1;
   run->during = lim->during;
   run->script_path = mx_strdup(path);
-  set_limits(run, lim->timeout, lim->memory_mb);
-  lua_State *L = run->script_path ? open_state(run) : NULL;
+  mx_run_set_limits(run, lim->timeout, lim->memory_mb);
+  lua_State *L = run->script_path ? mx_run_open_state(run) : NULL;
   if (!L) {
-    run_free(run);
+    mx_run_free(run);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   char chunkname[PATH_MAX + 2];
   snprintf(chunkname, sizeof chunkname, "@%s", path);
   config_call call = {read, ctx, err, MX_OK};
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, mx_run_msgh);
   int msgh_idx = lua_gettop(L);
-  int status = run_chunk(L, run, src, len, chunkname, config_setup, 1, msgh_idx);
+  int status = mx_run_chunk(L, run, src, len, chunkname, config_setup, 1, msgh_idx);
   if (status == LUA_OK && !check_limits(L, run)) {
     /* read the value under the same limits (its metamethods are script code) */
     lua_pushcfunction(L, config_read);
@@ -751,8 +766,8 @@ int mx_config_eval(const char *path, const char *src, size_t len, const mx_confi
     }
     rc = mx_error_set(err, run->stopped || status == LUA_ERRMEM ? MX_ELIMIT : MX_EPARSE, "%s", msg);
   }
-  end_run(run);
+  mx_run_end(run);
   lua_close(L);
-  run_free(run);
+  mx_run_free(run);
   return rc;
 }

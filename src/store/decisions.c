@@ -405,3 +405,46 @@ int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *sinc
   sqlite3_finalize(st);
   return rc;
 }
+
+/* ---- caps of served decisions (ledger_queue.c) */
+
+int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
+                            size_t user_len, const char *since_iso, long *count, mx_error *err) {
+  sqlite3_stmt *st;
+  *count = 0;
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT count(*) FROM decisions WHERE user = ?1 AND kind = ?2"
+                         " AND time >= ?3",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, user, (int)user_len, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st), rc = MX_OK;
+  if (s == SQLITE_ROW) *count = (long)sqlite3_column_int64(st, 0);
+  else rc = db_fail(log, err, "query");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
+                             const char *since_iso, mx_decision_count_fn fn, void *ctx,
+                             mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT json_extract(record, '$.\"' || ?2 || '\"') AS v, count(*)"
+                         " FROM decisions WHERE kind = ?1 AND time >= ?3 AND v IS NOT NULL"
+                         " GROUP BY v",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, since_iso ? since_iso : "", -1, SQLITE_STATIC);
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW)
+    if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
+  int rc = MX_OK;
+  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
+  sqlite3_finalize(st);
+  return rc;
+}

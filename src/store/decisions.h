@@ -90,4 +90,13 @@ typedef int (*mx_decision_count_fn)(void *ctx, const char *user, long count);
 int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
                         mx_decision_count_fn fn, void *ctx, mx_error *err);
 
+/* Caps of served decisions (ledger_queue.c): decisions of kind for one
+ * user at or after since_iso; and, per value of the record's field (e.g.
+ * "offer"), decisions of kind at or after since_iso (NULL: ever). */
+int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
+                            size_t user_len, const char *since_iso, long *count, mx_error *err);
+int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
+                             const char *since_iso, mx_decision_count_fn fn, void *ctx,
+                             mx_error *err);
+
 #endif

@@ -25,13 +25,15 @@ a fresh prefix ("/t7-500x1/v1") to restart a "fail N times, then succeed" case:
   echo      answers 401 with the request's Authorization header quoted in the
             error message (a server that echoes the key back)
   echo200   a 200 without "data" whose error.message quotes the Authorization header
+  cite      chat answers cite the first "[ID]" of the system message and a
+            made-up "[FAKE-404]" (a model citing a product that does not exist)
 
 Endpoints: POST {prefix}/v1/embeddings, POST {prefix}/v1/chat/completions,
 POST {prefix}/hook (records the body in "hooks" and, in "hook_requests", the
 prefix and the Authorization, X-Hook-Token and Idempotency-Key headers, when the
 request arrives, before any fault mode acts), GET /stats (request, text and TCP
 connection counts, the most requests in flight at once per prefix, recorded
-hooks).
+hooks, and the messages of the last chat request in "last_chat").
 
 Embeddings are deterministic: component j of text t is derived from
 sha256(f"{j}:{t}"), and the vector is L2-normalised; default dimension 8, or
@@ -172,9 +174,14 @@ class Handler(BaseHTTPRequestHandler):
             msgs = req.get("messages", [])
             with LOCK:
                 STATS["chat_requests"] += 1
+                STATS["last_chat"] = msgs
             last = next((x["content"] for x in reversed(msgs) if x.get("role") == "user"), "")
             system = next((x["content"] for x in msgs if x.get("role") == "system"), "")
             content = f"echo: {last} | messages: {len(msgs)} | system: {len(system)} chars"
+            if mode == "cite":
+                ids = re.findall(r"\[([^\]\s]+)\]", system)
+                first = ids[0] if ids else "none"
+                content = f"Try [{first}] or [FAKE-404]. " + content
             self.send(200, {"id": "chat-1", "object": "chat.completion", "model": req.get("model"),
                             "choices": [{"index": 0, "finish_reason": "stop",
                                          "message": {"role": "assistant", "content": content}}]})

@@ -6,19 +6,26 @@
  * between renames, or files copied from different runs, is refused on load
  * instead of answering with other items' ids (issue #14.3). */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/llm_opts.h"
+#include "merx/search.h"
 #include "util/util.h"
 
-uint64_t mx_cli_embed_fingerprint(const float *vec, uint64_t rows, uint64_t dim, const char *ids,
+void mx_embed_sidecar(const char *npy, const char *suffix, char *buf, size_t size) {
+  size_t n = strlen(npy);
+  if (n > 4 && strcmp(npy + n - 4, ".npy") == 0) n -= 4;
+  snprintf(buf, size, "%.*s%s", (int)n, npy, suffix);
+}
+
+uint64_t mx_embed_fingerprint(const float *vec, uint64_t rows, uint64_t dim, const char *ids,
                                   size_t ids_len) {
   uint64_t h = mx_hash64(vec, (size_t)(rows * dim) * sizeof *vec, 0x6d78656d62ULL);
   return mx_hash64(ids, ids_len, h);
 }
 
-uint64_t mx_cli_embed_texts_fingerprint(uint64_t fingerprint, const char *texts, size_t len) {
+uint64_t mx_embed_texts_fingerprint(uint64_t fingerprint, const char *texts, size_t len) {
   return mx_hash64(texts, len, fingerprint);
 }
 
@@ -31,12 +38,12 @@ static int meta_hex(json_t *root, const char *key, uint64_t *out) {
   return *s && *end == '\0' ? 1 : -1;
 }
 
-int mx_cli_embed_check(const char *npy, const float *vec, uint64_t rows, uint64_t dim,
+int mx_embed_check(const char *npy, const float *vec, uint64_t rows, uint64_t dim,
                        mx_error *err) {
   char meta_path[1200], ids_path[1200], texts_path[1200];
-  mx_cli_embed_sidecar(npy, ".meta.json", meta_path, sizeof meta_path);
-  mx_cli_embed_sidecar(npy, ".ids", ids_path, sizeof ids_path);
-  mx_cli_embed_sidecar(npy, ".texts", texts_path, sizeof texts_path);
+  mx_embed_sidecar(npy, ".meta.json", meta_path, sizeof meta_path);
+  mx_embed_sidecar(npy, ".ids", ids_path, sizeof ids_path);
+  mx_embed_sidecar(npy, ".texts", texts_path, sizeof texts_path);
   json_error_t je;
   json_t *root = json_load_file(meta_path, 0, &je);
   if (!root)
@@ -53,14 +60,14 @@ int mx_cli_embed_check(const char *npy, const float *vec, uint64_t rows, uint64_
   size_t len;
   int rc = mx_read_file(ids_path, &buf, &len, err);
   if (rc) return rc;
-  uint64_t got = mx_cli_embed_fingerprint(vec, rows, dim, buf, len);
+  uint64_t got = mx_embed_fingerprint(vec, rows, dim, buf, len);
   free(buf);
   const char *which = NULL;
   if (got != want) {
     which = ids_path;
   } else if (has_texts && mx_read_file(texts_path, &buf, &len, NULL) == MX_OK) {
     /* the texts are optional (search prints none without them) */
-    if (mx_cli_embed_texts_fingerprint(got, buf, len) != want_texts) which = texts_path;
+    if (mx_embed_texts_fingerprint(got, buf, len) != want_texts) which = texts_path;
     free(buf);
   }
   if (which)
