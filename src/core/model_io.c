@@ -258,42 +258,18 @@ static int load_ids(const char *p, uint64_t size, uint32_t n, mx_idmap *map, con
 
 int mx_model_load(const char *path, mx_model **out, mx_error *err) {
   *out = NULL;
-  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for
-   * a writer; only a regular file can be mapped anyway. */
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open model: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot stat model: %s", strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot load model: %s",
-                       S_ISDIR(st.st_mode) ? "is a directory"
-                                           : "not a regular file (a FIFO, socket or device)");
-  }
-  uint64_t fsize = (uint64_t)st.st_size;
-  if (fsize < HEADER_SIZE) {
-    char head[8] = {0};
-    int is_model = fsize >= 8 && pread(fd, head, 8, 0) == 8 && memcmp(head, MAGIC, 8) == 0;
-    close(fd);
+  void *map;
+  uint64_t fsize;
+  int is_model;
+  /* writable: callers may treat arrays as ordinary memory (copy-on-write). */
+  int rc = mx_map_file(path, "model", 1, HEADER_SIZE, MAGIC, &map, &fsize, &is_model, err);
+  if (rc == MX_EFORMAT && !map)
     return is_model ? bad(err, path, "file is shorter than a model header (truncated)")
                     : bad(err, path, "wrong magic (not a .mxm file)");
-  }
-  /* MAP_PRIVATE + PROT_WRITE: callers may treat arrays as ordinary memory
-   * (copy-on-write), never changing the file. */
-  void *map = mmap(NULL, (size_t)fsize, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  int e = errno;
-  close(fd);
-  if (map == MAP_FAILED)
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot map model: %s", strerror(e));
+  if (rc) return rc;
   const unsigned char *base = map;
   file_header h;
   memcpy(&h, base, sizeof h);
-  int rc = MX_OK;
   if (memcmp(h.magic, MAGIC, 8) != 0) {
     rc = bad(err, path, "wrong magic (not a .mxm file)");
     goto fail;

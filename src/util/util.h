@@ -180,6 +180,16 @@ char *mx_words_join(const char *words, char *buf, size_t size);
 int mx_mkdir_p(const char *path);
 
 int mx_read_file(const char *path, char **data, size_t *len, mx_error *err);
+/* Map a whole regular file for a loader (mapfile.c): MAP_PRIVATE, read-only,
+ * or with writable also PROT_WRITE (copy-on-write; the file never changes);
+ * `what` names it in messages ("cannot open model: ..."). A file shorter than
+ * min_size is not mapped: MX_EFORMAT with err untouched, *map NULL and
+ * *starts_with_magic telling a cut file of the loader's format (first 8 bytes
+ * are magic) from a foreign one, so the loader words the refusal. Unmap with
+ * munmap(*map, *size). */
+int mx_map_file(const char *path, const char *what, int writable, uint64_t min_size,
+                const char magic[8], void **map, uint64_t *size, int *starts_with_magic,
+                mx_error *err);
 
 /* --------------------------------------------------- secrets (redact.c) */
 /* Overwrite n bytes in a way the compiler cannot drop. */

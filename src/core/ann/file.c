@@ -184,38 +184,17 @@ int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim
                 const char *vectors_name, mx_ann **out, mx_error *err) {
   *out = NULL;
   if (!vectors_name) vectors_name = "the given vectors";
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open index: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot stat index: %s", strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot load index: %s",
-                       S_ISDIR(st.st_mode) ? "is a directory"
-                                           : "not a regular file (a FIFO, socket or device)");
-  }
-  uint64_t fsize = (uint64_t)st.st_size;
-  if (fsize < HEADER_SIZE) {
-    char head[8] = {0};
-    int ours = fsize >= 8 && pread(fd, head, 8, 0) == 8 && memcmp(head, MAGIC, 8) == 0;
-    close(fd);
+  void *map;
+  uint64_t fsize;
+  int ours;
+  int rc = mx_map_file(path, "index", 0, HEADER_SIZE, MAGIC, &map, &fsize, &ours, err);
+  if (rc == MX_EFORMAT && !map)
     return bad(err, path, ours ? "file is shorter than an index header (truncated)"
                                : "wrong magic (not a .hnsw file)");
-  }
-  void *map = mmap(NULL, (size_t)fsize, PROT_READ, MAP_PRIVATE, fd, 0);
-  int e = errno;
-  close(fd);
-  if (map == MAP_FAILED)
-    return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot map index: %s", strerror(e));
+  if (rc) return rc;
   const unsigned char *base = map;
   file_header h;
   memcpy(&h, base, sizeof h);
-  int rc = MX_OK;
   mx_ann *ix = NULL;
   if (memcmp(h.magic, MAGIC, 8) != 0) {
     rc = bad(err, path, "wrong magic (not a .hnsw file)");
