@@ -78,14 +78,15 @@ call GET /metrics
 expect_contains out.txt 'merx_http_rejected_busy_total 2'
 stop_server
 
-# ---- 504: a request past the time limit (0.5 s here): a long session (every item 150 times)
-# explained for 1000 items is 5e8 similarities; the explanation polls the deadline
+# ---- 504: a request past the time limit (0.5 s here): a long session (every item 300 times,
+# seen items included, so 1000 items are returned and explained)
+# explained for 1000 items is 1e9 similarities; the explanation polls the deadline
 printf 'return { model = "../ials.mxm", timeout = 0.5, max_body = 16000000 }\n' > conf/slow.lua
 start_server --config conf/slow.lua
 zcat "$DATA" | python3 -c '
 import csv, json, sys
 items = sorted({r["StockCode"] for r in csv.DictReader(sys.stdin) if r["CustomerID"]})
-print(json.dumps({"items": items * 150, "k": 1000, "explain": True}))' > session.json
+print(json.dumps({"items": items * 300, "k": 1000, "explain": True, "include_seen": True}))' > session.json
 curl -s -o body.txt -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @session.json \
   "$URL/v1/recommend" > code.txt
 [ "$(cat code.txt)" = 504 ] || { echo "expected 504"; cat code.txt body.txt; tail -3 serve.log; exit 1; }
