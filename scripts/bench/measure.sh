@@ -26,7 +26,6 @@ USERS="${USERS:-1000000}"
 RUNS="${RUNS:-3}"
 PARTS="${PARTS:-1 2 3}"
 DATA="${MERX_SHARED_DATA:-$ROOT/../shared/data}"
-[ -d "$DATA/hillstrom" ] || DATA=/work/shared/data
 MERX="$ROOT/build/merx"
 [ -x "$MERX" ] || merx_build "$ROOT/build" -DCMAKE_BUILD_TYPE=Release
 merx_install_packages python3-numpy python3-scipy
