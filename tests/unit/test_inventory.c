@@ -12,14 +12,6 @@
 #include "testutil.h"
 #include "util/util.h"
 
-#define NEAR(a, b, tol)                                                                       \
-  do {                                                                                        \
-    double a_ = (a), b_ = (b);                                                                \
-    if (!(fabs(a_ - b_) <= (tol))) {                                                          \
-      print_error("%s = %.12g, expected %.12g (tol %g)\n", #a, a_, b_, (double)(tol));        \
-      fail();                                                                                 \
-    }                                                                                         \
-  } while (0)
 
 static mx_error err;
 

@@ -6,6 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
+
+/* |a - b| <= tol, else fail naming the expression and both values. */
+#define NEAR(a, b, tol)                                                                       \
+  do {                                                                                        \
+    double a_ = (a), b_ = (b);                                                                \
+    if (!(fabs(a_ - b_) <= (tol))) {                                                          \
+      print_error("%s = %.15g, expected %.15g (tol %g)\n", #a, a_, b_, (double)(tol));        \
+      fail();                                                                                 \
+    }                                                                                         \
+  } while (0)
 
 /* A fresh temporary directory for this test process (removed at exit). */
 const char *tu_tmpdir(void);
