@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Nearest-neighbour benchmark (issue 17): the HNSW index against merx's own
-# exact top-K path (src/core/topk.c, BLAS) on the same vectors, queries and
+# exact top-K path (src/core/score/topk.c, BLAS) on the same vectors, queries and
 # machine, in one process per case (scripts/bench/ann_bench.c).
 #   - N synthetic vectors x DIM (default 1,000,000 x 64); QUERIES fresh
 #     queries (default 1000), recall@10 against the exact lists;

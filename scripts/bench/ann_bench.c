@@ -9,7 +9,7 @@
  *
  * Measures, in one process:
  *  - the HNSW build (THREADS threads): seconds, file size, load seconds;
- *  - merx's exact path (src/core/topk.c through mx_topk_vectors, one
+ *  - merx's exact path (src/core/score/topk.c through mx_topk_vectors, one
  *    thread, OpenBLAS at one thread): one query per call (sgemv-shaped, what a
  *    service does per request; EXACT_SINGLE queries, default 50) and all
  *    QUERIES in one call (sgemm-shaped, batch throughput); the batch call's

@@ -152,7 +152,7 @@ int mx_cmd_embed(int argc, char **argv) {
                          &sent, &err) != MX_OK)
     goto fail;
 
-  /* The four files are one unit (embed_index.c): all written out before any
+  /* The four files are one unit (core/embed/index.c): all written out before any
    * is renamed into place (mx_atomic_publish), the metadata with the
    * fingerprints renamed last. */
   char ids_path[1200], meta_path[1200], texts_path[1200], name[128];

@@ -30,7 +30,7 @@ static void usage(FILE *f) {
   fputs("\nExit codes: 0 success, 1 runtime failure, 2 usage error.\n", f);
 }
 
-/* Model files are mmap'd (src/core/model_io.c) and their checksums verified
+/* Model files are mmap'd (src/core/data/model_io.c) and their checksums verified
  * at load, but a file truncated in place afterwards (cp over it, truncate)
  * makes the next access to a dropped page raise SIGBUS. That cannot be
  * recovered from, but it must not look like a merx crash: say what happened

@@ -10,7 +10,7 @@
  * the section table and id tables are parsed, so when the last byte of the
  * 512-byte header block (padding the loader ignores) has its low bit set the
  * harness rewrites file size and both checksums the way mx_model_save does
- * (src/core/model_io.c; the layout below mirrors its file_header). Inputs
+ * (src/core/data/model_io.c; the layout below mirrors its file_header). Inputs
  * with the bit clear exercise the checksum checks themselves. */
 #include <stdint.h>
 #include <stdio.h>

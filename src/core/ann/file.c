@@ -1,6 +1,6 @@
 /* .hnsw index files: save (atomic) and load (mmap, no parse step).
  *
- * The layout mirrors .mxm model files (src/core/model_io.c): a fixed header
+ * The layout mirrors .mxm model files (src/core/data/model_io.c): a fixed header
  * with a section table and two checksums, 64-byte aligned flat arrays after
  * it. The graph is used in place from the mapping; what the loader checks
  * beyond the checksums (link counts and ids in range, the level structure)

@@ -12,7 +12,7 @@
  * query, so the cost is the sgemm plus one streaming pass over each tile.
  * K up to 64 is kept as a sorted array (insertion from the end), larger K as
  * a binary heap. */
-#include "core/score_internal.h"
+#include "core/score/internal.h"
 #include "util/util.h"
 
 #include <cblas.h>

@@ -10,7 +10,7 @@
  * Chin et al. 2015, LIBMF), and each block's visiting order is a shuffle
  * drawn from (seed, epoch, block), so a seed and a thread count fix the
  * result bit for bit. */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <math.h>

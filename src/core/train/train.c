@@ -2,7 +2,7 @@
  * fingerprint, hyper-parameters), dispatch to one file per algorithm, and
  * helpers shared by the trainers (initial factors, warm start, reporting,
  * SPD solves through OpenBLAS's LAPACK). */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <math.h>

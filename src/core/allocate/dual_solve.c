@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/allocate_internal.h"
+#include "core/allocate/internal.h"
 #include "util/util.h"
 
 enum { S_EXPAND_UP, S_EXPAND_DOWN, S_BISECT, S_DONE };

@@ -8,7 +8,7 @@
  * (k+1) x (k+1) SPD system built with ssyrk and solved with LAPACK sposv.
  * Each step minimises the objective exactly in its block of variables, so
  * the objective never rises (tested). */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <cblas.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/allocate_internal.h"
+#include "core/allocate/internal.h"
 #include "util/util.h"
 
 typedef struct {

@@ -2,7 +2,7 @@
  * model's item (or user) vectors as both queries and targets. Cosine
  * similarity runs on a normalised copy of the vectors, so it costs one sgemm
  * like the dot product; the query itself is excluded. */
-#include "core/score_internal.h"
+#include "core/score/internal.h"
 #include "util/util.h"
 
 #include <cblas.h>

@@ -23,7 +23,7 @@
  * sample average; the stored biases are the bias samples' average. Every
  * row draws from its own stream seeded by (seed, sweep, side, row), so the
  * result does not depend on the thread count. */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <math.h>

@@ -16,7 +16,7 @@
  * EASE: ŷ_ui = Σ_j B[j, i] exactly, so B[j, i] is the contribution.
  * Other models: the cosine similarity of Q_i and Q_j ("the most similar items
  * you bought"), which explains without decomposing the score. */
-#include "core/score_internal.h"
+#include "core/score/internal.h"
 #include "util/util.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* Scoring a model: top-K for model users and for outside vectors (fold-in),
  * score matrices for the Lua layer, and scores of (user, item) pairs. The
  * tiled engine itself is in topk.c. */
-#include "core/score_internal.h"
+#include "core/score/internal.h"
 #include "util/util.h"
 
 #include <cblas.h>

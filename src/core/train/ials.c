@@ -8,7 +8,7 @@
  * Tikk 2011, "Applications of the conjugate gradient method for implicit
  * feedback collaborative filtering"), so a sweep costs O(nnz k + n k^2)
  * instead of O(nnz k^2 + n k^3). cg_steps = 0 solves exactly (Cholesky). */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <cblas.h>

@@ -5,7 +5,7 @@
  * Threads update shared item rows without locks (Hogwild, Niu et al. 2011);
  * with one thread the result is fixed by the seed, with several it may vary
  * in the last bits between runs. */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <math.h>

@@ -4,7 +4,7 @@
  * B_ji = -P_ji / P_ii and B_ii = 0; a user's scores are x_u' B. One
  * Cholesky factorisation and inverse of an items x items matrix (LAPACK
  * spotrf + spotri through OpenBLAS, which may use all threads here). */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "util/util.h"
 
 #include <stdlib.h>

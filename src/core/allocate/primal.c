@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/allocate_internal.h"
+#include "core/allocate/internal.h"
 #include "util/util.h"
 
 /* Fill candidates beyond this many are pre-filtered by reduced value. */

@@ -2,7 +2,7 @@
  * side. Hyper-parameters come from the model (m->hyper, see train.c:
  * factors, epochs, reg, lr, alpha, reg_bias, lr_decay, cg_steps,
  * log_confidence, eps, seed, init_std). */
-#include "core/train_internal.h"
+#include "core/train/internal.h"
 #include "merx/score.h"
 #include "util/util.h"
 

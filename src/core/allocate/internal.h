@@ -1,6 +1,6 @@
 /* Internal interface between the allocation files: the parallel pass that
- * evaluates the Lagrangian at given prices (allocate_eval.c), used by the
- * dual solver (allocate_dual.c) and the primal plan (allocate_primal.c). */
+ * evaluates the Lagrangian at given prices (lagrangian.c), used by the
+ * dual solver (dual_solve.c) and the primal plan (primal.c). */
 #ifndef MERX_ALLOCATE_INTERNAL_H
 #define MERX_ALLOCATE_INTERNAL_H
 
