@@ -1,4 +1,4 @@
--- merx serve configuration (README "### merx serve"): a Lua table evaluated
+-- merx serve configuration (docs/cli/serve.md): a Lua table evaluated
 -- in the sandbox; unknown keys are errors. Relative paths are relative to
 -- this file.
 return {

@@ -10,7 +10,7 @@
 -- learns each customer's uplift of the women's e-mail on visits; the
 -- campaign DSL then chooses whom to e-mail with value = uplift x value of a
 -- visit - cost. On 4,000 customers the held-out Qini interval is wide (on
--- all 64,000 it excludes zero: README, "Uplift models"). Parameters (--set KEY=VALUE): budget (number of e-mails,
+-- all 64,000 it excludes zero: docs/benchmarks.md, "Uplift models"). Parameters (--set KEY=VALUE): budget (number of e-mails,
 -- default 300), visit_value (default 1), cost (per e-mail, default 0.02).
 local p = merx.params
 local budget = tonumber(p.budget or "300")

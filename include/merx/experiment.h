@@ -1,5 +1,5 @@
 /* Experiment arms: which arm of an experiment a user is in, by a documented
- * hash that Python, SQL or Spark can reproduce (README "Experiment arms").
+ * hash that Python, SQL or Spark can reproduce (docs/lua.md "Experiment arms").
  *
  *   key  = salt ":" user            (or salt ":" stratum ":" user when the
  *                                    experiment is stratified)

@@ -162,7 +162,7 @@ typedef struct mx_train_options {
 } mx_train_options;
 
 /* Defaults chosen on validation splits carved from training data (see the
- * README's benchmark section). */
+ * docs/benchmarks.md). */
 MX_API mx_train_options mx_train_defaults(mx_model_kind algo);
 /* Train a model of o->algo on d. *out is owned by the caller. Errors:
  * MX_EINVAL for bad options (zero factors, negative reg/lr, explicit algo on

@@ -5,7 +5,7 @@
  * ("local seconds" = the wall-clock reading of a zone encoded as if it were UTC,
  * i.e. utc + offset).
  *
- * Daylight saving (documented in README "merx schedule"): a cron time that does
+ * Daylight saving (documented in docs/cli/schedule.md): a cron time that does
  * not exist on a day (skipped by a spring-forward gap) fires once, at the first
  * valid instant after the gap; a time that occurs twice (fall-back overlap)
  * fires once, at its first occurrence. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference for merx experiment arms (README "Experiment arms"): standard
+"""Reference for merx experiment arms (docs/lua.md "Experiment arms"): standard
 XXH64 in pure Python (stdlib only), and the arm rule. Use it as a Spark UDF,
 in a notebook, or to check merx:
 

@@ -1,5 +1,5 @@
 /* merx schedule: print fire times, run due jobs once, or run the scheduler
- * daemon for a schedule file (see README "merx schedule"). */
+ * daemon for a schedule file (see docs/cli/schedule.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,7 +21,7 @@ static const char *usage =
     "  GET  /metrics        Prometheus text: requests, latency, model, reloads\n"
     "  POST /v1/recommend   {\"user\": ID, \"k\": 10} or {\"items\": [recent ids], \"k\": 10}\n"
     "  POST /v1/similar     {\"item\": ID, \"k\": 10}\n"
-    "The README's \"merx serve\" section has every field, the config file's keys and\n"
+    "docs/cli/serve.md has every field, the config file's keys and\n"
     "the operations (reload, limits, shutdown).\n\n"
     "  --config FILE.lua   settings as a Lua table (sandboxed; strict keys)\n"
     "  --model FILE.mxm    the recommender model (overrides the config's 'model')\n"

@@ -22,7 +22,7 @@ static const char *usage =
     "  ease  EASE item-item model, closed form (implicit; up to 60000 items)\n"
     "Default algo: mf when a value column is selected and no event column, else ials\n"
     "(said on stderr).\n\n"
-    "Options (defaults depend on the algorithm; see README):\n"
+    "Options (defaults depend on the algorithm; see docs/cli/train.md):\n"
     "  --factors K        latent dimensions\n"
     "  --epochs N         SGD epochs, ALS sweeps or Gibbs samples\n"
     "  --reg R            L2 regularisation (ease: added to the diagonal of X'X)\n"

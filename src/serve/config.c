@@ -19,7 +19,7 @@
 #define CONFIG_MEMORY_MB 64
 #define CONFIG_MAX_DEPTH 16
 
-/* The framework's own keys (README "### merx serve"). */
+/* The framework's own keys (docs/cli/serve.md). */
 static const char core_keys[] =
     "listen model token_file store threads io_threads max_queue max_body timeout access_log "
     "watch";

@@ -1,4 +1,4 @@
-/* The store folder: one per deployment (README "The store"). Its layout is
+/* The store folder: one per deployment (docs/cli/run.md "The store"). Its layout is
  * merx's own; everything else reaches it through these names:
  *
  *   DIR/ledger.db        decisions, lineage (decisions.h) and the scheduler's

@@ -5,7 +5,7 @@
  * tool with -H1) gives the same value for the same bytes and seed.
  *
  * merx uses it where a value must be reproduced outside merx: experiment
- * arms (README "Experiment arms"). mx_hash64 stays the internal hash of
+ * arms (docs/lua.md "Experiment arms"). mx_hash64 stays the internal hash of
  * shards, hash maps and fingerprints. */
 #ifndef MERX_UTIL_XXHASH_H
 #define MERX_UTIL_XXHASH_H

@@ -1,5 +1,5 @@
 # merx.experiment end to end (#16): stable arms by the documented hash
-# (checked against the pure-Python reference in the README and in
+# (checked against the pure-Python reference in docs/lua.md and in
 # scripts/experiment/arm.py), control users held out of the offer file but
 # logged as exposures, the ledger's first assignment kept, shards and
 # concurrent processes, a changed definition refused, all or nothing, and a
@@ -27,9 +27,9 @@ for i = 1, #t.user do print(t.user[i], e:arm(t.user[i]), s:arm(t.user[i], t.segm
 LUA
 expect_exit 0 "$MERX" run arms.lua
 cp out.txt merx_arms.txt
-# the README's snippet, run as written (first python block of "### Experiment arms")
-awk '/^### Experiment arms/{s=1} s&&/^```python/{p=1;next} p&&/^```/{exit} p' "$MERX_SRC/README.md" > readme_arm.py
-[ -s readme_arm.py ] || { echo "FAIL: no python snippet in README's Experiment arms"; exit 1; }
+# the docs' snippet, run as written (first python block of "## Experiment arms" in docs/lua.md)
+awk '/^## Experiment arms/{s=1} s&&/^```python/{p=1;next} p&&/^```/{exit} p' "$MERX_SRC/docs/lua.md" > readme_arm.py
+[ -s readme_arm.py ] || { echo "FAIL: no python snippet in docs/lua.md's Experiment arms"; exit 1; }
 for ref in readme_arm.py "$MERX_SRC/scripts/experiment/arm.py"; do
 python3 - "$ref" <<'PY'
 import csv, importlib.util, sys

@@ -8,7 +8,7 @@
 # - offer.csv is byte-identical to the old file or to the complete new one;
 # - new rows in the log only with the new file (never the reverse).
 # Outcomes: old kept (old file, no new rows), new complete (new file, all new
-# rows) and the documented window (README, Limits: files are committed before
+# rows) and the documented window (docs/reliability.md, Limits: files are committed before
 # the SQLite transaction, so a kill between the two leaves the new file
 # without its log rows), counted apart. Anything else is lost.
 KILLS=${MERX_KILLS:-20}

@@ -105,7 +105,7 @@ PID=""
 [ "$rc" -eq 0 ] || { echo "exit $rc after SIGTERM"; cat serve.log; exit 1; }
 expect_contains serve.log 'merx serve: stopped'
 
-# ---- the example config and its files (README, systemd unit) start as documented
+# ---- the example config and its files (docs/cli/serve.md, systemd unit) start as documented
 mkdir -p ex/models ex/secrets ex/store
 cp "$MERX_SRC/examples/serve.lua" ex/
 cp ials.mxm ex/models/shop.mxm

@@ -215,7 +215,7 @@ EOF
 expect_exit 0 "$MERX" run big.lua --memory 40
 expect_contains out.txt "memory limit of 40 MB (--memory) would be exceeded: 200000 rows need"
 
-# the example script, as the README shows it
+# the example script, as docs/cli/uplift.md shows it
 cp -r "$MERX_SRC/examples" ex
 expect_exit 0 "$MERX" run ex/uplift_campaign.lua --out upl
 expect_contains out.txt "uplift model: held-out qini 0.0044 [-0.0099, 0.0185]"

@@ -1,5 +1,5 @@
 -- merx.experiment (#16): definitions checked with the script line, stable
--- arms by the documented hash (README "Experiment arms"), shares within
+-- arms by the documented hash (docs/lua.md "Experiment arms"), shares within
 -- binomial tolerance on 100k users, stratified balance in every stratum.
 -- (Staging, the ledger and the campaign path: tests/cli/experiment.sh.)
 
@@ -34,7 +34,7 @@ local m = X{ name = "spring", arms = { coupon = 0.9, control = 0.1 } }
 local l = X{ name = "spring2", salt = "spring", arms = { { "control", 0.1 }, { "coupon", 0.9 } } }
 assert(m.arms[1] == "control" and m.arms[2] == "coupon" and m.shares[1] == 0.1)
 assert(m.salt == "spring" and m.control == "control" and m.stratify == nil)
--- README reference values (also scripts/experiment/arm.py and test_experiment_hash.c)
+-- docs/lua.md reference values (also scripts/experiment/arm.py and test_experiment_hash.c)
 local ref = { u1 = "coupon", u2 = "coupon", u3 = "control", ["12346"] = "control",
               ["17850"] = "coupon", alice = "control", bob = "coupon" }
 for user, arm in pairs(ref) do

@@ -143,7 +143,7 @@ static void test_errors(void **state) {
   lua_close(L);
 }
 
-/* The README example, as written there. */
+/* The docs/lua.md example, as written there. */
 static void test_readme_example(void **state) {
   (void)state;
   lua_State *L = new_state();

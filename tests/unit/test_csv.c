@@ -343,7 +343,7 @@ static void test_parse_numbers_and_times(void **s) {
 
 /* A header of 200k columns: duplicate names are found through a hash, not by
  * comparing every pair (1e6 columns once took half an hour). No timing
- * assertion here; the figure is in the README. */
+ * assertion here; the figure is in docs/benchmarks.md. */
 static void test_wide_header(void **s) {
   (void)s;
   enum { N = 200000 };

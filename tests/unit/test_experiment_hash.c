@@ -3,7 +3,7 @@
  * byteGen = 2654435761, byte = byteGen >> 56, byteGen *= 11400714785074694797,
  * hashed with seed 0 and seed PRIME32 = 2654435761), each verified against
  * libxxhash 0.8.1; the incremental form equals the one-shot form at every
- * split; and the arm rule on reference users (the README's table, also
+ * split; and the arm rule on reference users (docs/lua.md's table, also
  * computed by scripts/experiment/arm.py). */
 #include "testutil.h"
 

@@ -74,7 +74,7 @@ static void test_query_dominates_taste_at_default(void **state) {
   assert_int_equal(mx_search_rank(ix, &sq, idx, score, &got, &err), MX_OK);
   for (size_t r = 0; r < got; r++) assert_true(idx[r] >= 8);
   /* the former blend, 0.5 * cosine + 0.5 * taste min-max scaled to 0..1
-   * (the weight the README's example used; the issue's "0.5 default"),
+   * (the weight docs/cli/search.md's example used; the issue's "0.5 default"),
    * ranks cake stands above every lantern for this query: cosines of text
    * spread over a few tenths while the scaled taste spans 0..1 */
   float cs[N];

@@ -67,7 +67,7 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
   double R = it->review > 0 ? it->review : 1.0;
   if (!isfinite(R)) return mx_error_set(err, MX_EINVAL, "review must be a positive number");
   /* Finite but absurd (moq = 1e300, lead_time = 1e9) would order that many
-   * units: quantities and periods are bounded (README, merx plan). */
+   * units: quantities and periods are bounded (docs/cli/plan.md). */
   if ((rc = mx_inv_check_at_most(fabs(it->on_hand), MX_PLAN_MAX_UNITS, "on_hand", err)) ||
       (rc = mx_inv_check_at_most(it->on_order, MX_PLAN_MAX_UNITS, "on_order", err)) ||
       (rc = mx_inv_check_at_most(it->moq, MX_PLAN_MAX_UNITS, "moq", err)) ||
