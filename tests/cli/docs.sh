@@ -19,20 +19,48 @@ for cmd in $(sed -n 's/^MX_COMMAND("\([a-z-]*\)".*/\1/p' "$MERX_SRC/src/cli/comm
 done
 
 # Every relative link of the README and docs/ resolves: the file exists and, for
-# FILE.md#anchor, FILE.md has a heading with that anchor (GitHub's rule).
-anchors() { sed -n 's/^#\{1,6\} //p' "$1" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9_ -]//g; s/ /-/g'; }
-links() { awk '/^```/{c=!c; next} !c' "$1" | grep -oE '\]\([^) ]+\)' | sed 's/^](//; s/)$//' | grep -vE '^[a-z]+:' || true; }
+# FILE.md#anchor, FILE.md has a heading with that anchor (GitHub's rule). One awk
+# pass over every page (a process per link would be slow).
 cd "$MERX_SRC"
-for md in README.md CONTRIBUTING.md SECURITY.md docs/*.md docs/cli/*.md; do
-  [ -f "$md" ] || continue
-  for l in $(links "$md"); do
-    path="${l%%#*}"; anchor=""; [ "$path" != "$l" ] && anchor="${l#*#}"
-    target="$md"; [ -n "$path" ] && target="$(dirname "$md")/$path"
-    if [ ! -e "$target" ]; then echo "FAIL: $md: broken link $l"; fail=1; continue; fi
-    if [ -n "$anchor" ] && [[ "$target" == *.md ]] && ! anchors "$target" | grep -qxF -- "$anchor"; then
-      echo "FAIL: $md: no heading for #$anchor in $target"; fail=1
-    fi
-  done
-done
+awk '
+  function norm(p,   n, a, i, out, k, o) {
+    n = split(p, a, "/"); k = 0
+    for (i = 1; i <= n; i++) {
+      if (a[i] == "." || a[i] == "") continue
+      if (a[i] == ".." && k > 0 && o[k] != "..") { k--; continue }
+      o[++k] = a[i]
+    }
+    out = o[1]; for (i = 2; i <= k; i++) out = out "/" o[i]
+    return out
+  }
+  FNR == 1 { code = 0; dir = FILENAME; if (!sub(/\/[^\/]*$/, "", dir)) dir = "."; seen[FILENAME] = 1 }
+  /^```/ { code = !code; next }
+  code { next }
+  /^#+ / { h = tolower($0); sub(/^#+ /, "", h); gsub(/[^a-z0-9_ -]/, "", h); gsub(/ /, "-", h); anchor[FILENAME "#" h] = 1 }
+  {
+    line = $0
+    while (match(line, /\]\([^) ]+\)/)) {
+      l = substr(line, RSTART + 2, RLENGTH - 3); line = substr(line, RSTART + RLENGTH)
+      if (l ~ /^[a-z]+:/) continue
+      path = l; frag = ""
+      if (index(l, "#")) { path = substr(l, 1, index(l, "#") - 1); frag = substr(l, index(l, "#") + 1) }
+      t = (path == "") ? FILENAME : norm(dir "/" path)
+      nl++; src[nl] = FILENAME ":" FNR; tgt[nl] = t; frg[nl] = frag; raw[nl] = l
+    }
+  }
+  END {
+    bad = 0
+    for (i = 1; i <= nl; i++) {
+      t = tgt[i]
+      if (!(t in seen) && (getline x < t) < 0 && system("test -e \"" t "\"") != 0) {
+        print "FAIL: " src[i] ": broken link " raw[i]; bad = 1; continue
+      }
+      if (frg[i] != "" && t ~ /\.md$/) {
+        if (!(t in seen)) { print "FAIL: " src[i] ": " t " is not a checked page"; bad = 1; continue }
+        if (!((t "#" frg[i]) in anchor)) { print "FAIL: " src[i] ": no heading for #" frg[i] " in " t; bad = 1 }
+      }
+    }
+    exit bad
+  }' $(ls README.md CONTRIBUTING.md SECURITY.md docs/*.md docs/cli/*.md 2>/dev/null) || fail=1
 cd - >/dev/null
 [ "$fail" = 0 ]
