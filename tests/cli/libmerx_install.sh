@@ -25,6 +25,9 @@ case "$syms" in *__asan*) SAN="-fsanitize=address,undefined" ;; esac
 PKG_CONFIG_PATH="$PCDIR" cc $SAN app.c -o app $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs merx)
 LD_LIBRARY_PATH="$(dirname "$(find prefix -name 'libmerx.so' | head -1)")" ./app small.csv > app.out
 expect_contains app.out "2 users 2 items"
+# the documented example (docs/c-api.md) builds the documented way, through pkg-config
+PKG_CONFIG_PATH="$PCDIR" cc $SAN -std=c11 -Wall -Werror "$MERX_SRC/examples/c/recommend.c" -o recommend \
+  $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs merx)
 # exported (defined, dynamic) symbols are all mx_*
 LIB="$(find prefix -name 'libmerx.so.*' | head -1)"
 bad="$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v '^mx_' | grep -v '^_' || true)"
