@@ -119,6 +119,27 @@ MX_API int mx_alloc_builder_add_offer(mx_alloc_builder *b, const char *offer, si
  * duplicates. The builder is consumed whatever the result. */
 MX_API int mx_alloc_builder_finish(mx_alloc_builder *b, mx_alloc_problem **out, mx_error *err);
 
+/* ---------------------------------------------------------- from files
+ * Candidate rows from a CSV: io->columns names the roles user, offer,
+ * value, cost_roles[0..n_resources) and optionally margin (value x margin
+ * is the row's value). Constraints are named by their header (or the column
+ * given). shard_n > 1 keeps only the users u with mx_alloc_shard_of(u) ==
+ * shard_i. Errors name file, line, column and field. */
+MX_API int mx_alloc_read_csv(const char *path, const mx_ingest_options *io, int n_resources,
+                             const char *const *cost_roles, uint32_t shard_i, uint32_t shard_n,
+                             mx_alloc_problem **out, mx_error *err);
+/* Offer caps from "offer,cap" rows (header skipped); needs p->offers. An
+ * unknown offer is MX_ENOTFOUND, a negative cap MX_EINFEASIBLE. */
+MX_API int mx_alloc_read_caps(const char *path, mx_alloc_problem *p, mx_error *err);
+/* A campaign-like instance from "USERS:OFFERS:CONSTRAINTS[:SEED]" (offers
+ * 1..1000, constraints 0..8; MX_EINVAL otherwise): conversion p = user
+ * propensity x offer appeal, value p x margin, cost 1 the expected discount,
+ * cost 2 SMS offers, cost 3 limited stock, further costs uniform; limits
+ * 40%, 50%, ... of the unconstrained usage so every constraint binds. The
+ * same spec gives the same instance whatever the thread count. */
+MX_API int mx_alloc_synthetic(const char *spec, int threads, mx_alloc_problem **out,
+                              mx_error *err);
+
 /* --------------------------------------------------------------- solve */
 typedef struct mx_alloc_options {
   int threads;          /* <= 0: all cores */

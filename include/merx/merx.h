@@ -12,6 +12,7 @@
 #include "merx/score.h"
 #include "merx/forecast.h"
 #include "merx/inventory.h"
+#include "merx/replenish.h"
 #include "merx/allocate.h"
 #include "merx/http.h"
 #include "merx/embed.h"

@@ -1,7 +1,6 @@
 /* merx allocate: choose offers per user under a budget, caps and other
  * global limits, and print the certificate (objective, spend, dual bound,
  * gap). */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,244 +51,6 @@ typedef struct {
   const char *extra_col[MX_ALLOC_MAX_RESOURCES];
   double extra_limit[MX_ALLOC_MAX_RESOURCES];
 } constraint_opts;
-
-/* Read the candidate rows. shard_n > 1 keeps only users of shard shard_i. */
-static int read_rows(const char *path, const mx_ingest_options *io, int K,
-                     const char *const *cost_roles, uint32_t shard_i, uint32_t shard_n,
-                     mx_alloc_problem **out, mx_error *err) {
-  mx_csv *csv;
-  int rc = mx_csv_open(path, &io->csv, &csv, err);
-  if (rc) return rc;
-  mx_columns cols = io->columns;
-  if ((rc = mx_columns_resolve(&cols, csv, err))) {
-    mx_csv_close(csv);
-    return rc;
-  }
-  int iu = mx_columns_index(&cols, "user"), io_ = mx_columns_index(&cols, "offer");
-  int iv = mx_columns_index(&cols, "value"), im = mx_columns_index(&cols, "margin");
-  int ic[MX_ALLOC_MAX_RESOURCES];
-  /* column names copied: the header dies with the reader */
-  char cname_buf[MX_ALLOC_MAX_RESOURCES][MX_ALLOC_NAME_MAX];
-  const char *cname[MX_ALLOC_MAX_RESOURCES];
-  const char *const *hdr;
-  size_t nh = mx_csv_header(csv, &hdr);
-  for (int k = 0; k < K; k++) {
-    ic[k] = mx_columns_index(&cols, cost_roles[k]);
-    snprintf(cname_buf[k], sizeof cname_buf[k], "%s",
-             (size_t)ic[k] < nh ? hdr[ic[k]] : cost_roles[k]);
-    if ((size_t)ic[k] >= nh) /* no header: name the constraint by its column index */
-      for (int r = 0; r < cols.count; r++)
-        if (strcmp(cols.role[r], cost_roles[k]) == 0)
-          snprintf(cname_buf[k], sizeof cname_buf[k], "%.*s", MX_ALLOC_NAME_MAX - 1, cols.name[r]);
-    cname[k] = cname_buf[k];
-  }
-  const char *vname = (size_t)iv < nh ? hdr[iv] : "value";
-  const char *mname = im >= 0 && (size_t)im < nh ? hdr[im] : "margin";
-  mx_alloc_builder *b = mx_alloc_builder_create(K);
-  if (!b) {
-    mx_csv_close(csv);
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
-  }
-  mx_alloc_builder_set_fields(b, path, vname, cname);
-  int need = iu > io_ ? iu : io_;
-  if (iv > need) need = iv;
-  if (im > need) need = im;
-  for (int k = 0; k < K; k++)
-    if (ic[k] > need) need = ic[k];
-  char **f;
-  size_t *lens, nf;
-  mx_progress prog;
-  mx_progress_start(&prog, "reading", mx_csv_file_size(csv));
-  uint64_t rows = 0;
-  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
-    long line = mx_csv_line(csv);
-    if ((int)nf <= need) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, (long)nf + 1, NULL,
-                       "row has %zu fields, expected at least %d", nf, need + 1);
-      break;
-    }
-    if (lens[iu] == 0 || lens[io_] == 0) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, (lens[iu] == 0 ? iu : io_) + 1,
-                       lens[iu] == 0 ? (size_t)iu < nh ? hdr[iu] : "user"
-                                     : (size_t)io_ < nh ? hdr[io_] : "offer",
-                       "empty id");
-      break;
-    }
-    if (shard_n > 1 && mx_alloc_shard_of(f[iu], lens[iu], shard_n) != shard_i) continue;
-    double v, mg = 1, c[MX_ALLOC_MAX_RESOURCES];
-    if (mx_parse_double(f[iv], &v)) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, iv + 1, vname,
-                       "not a finite number: '%.40s'", f[iv]);
-      break;
-    }
-    if (im >= 0 && mx_parse_double(f[im], &mg)) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, im + 1, mname,
-                       "not a finite number: '%.40s'", f[im]);
-      break;
-    }
-    int bad = -1;
-    for (int k = 0; k < K && bad < 0; k++)
-      if (mx_parse_double(f[ic[k]], &c[k])) bad = k;
-    if (bad >= 0) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, ic[bad] + 1, cname[bad],
-                       "not a finite number: '%.40s'", f[ic[bad]]);
-      break;
-    }
-    if ((rc = mx_alloc_builder_add(b, f[iu], lens[iu], f[io_], lens[io_], v * mg, c, line,
-                                   err))) {
-      if (err->column == 0) {
-        /* the builder names the field; add its column */
-        for (int k = 0; k < K; k++)
-          if (strcmp(err->field, cname[k]) == 0) err->column = ic[k] + 1;
-        if (strcmp(err->field, vname) == 0) err->column = iv + 1;
-      }
-      break;
-    }
-    if ((++rows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(csv));
-  }
-  mx_progress_finish(&prog);
-  mx_csv_close(csv);
-  if (rc < 0) {
-    mx_alloc_builder_free(b);
-    return rc;
-  }
-  rc = mx_alloc_builder_finish(b, out, err);
-  if (rc == MX_OK)
-    for (int k = 0; k < K; k++)
-      snprintf((*out)->resource_name[k], MX_ALLOC_NAME_MAX, "%s", cname[k]);
-  return rc;
-}
-
-/* --caps FILE: "offer,cap" rows (header skipped), for campaigns with more
- * capped offers than is practical on the command line. */
-static int read_caps(const char *path, mx_alloc_problem *p, mx_error *err) {
-  if (!p->offers) return mx_error_set(err, MX_EINVAL, "--caps needs offer ids (not --synthetic)");
-  mx_csv_options o = mx_csv_defaults();
-  mx_csv *csv;
-  int rc = mx_csv_open(path, &o, &csv, err);
-  if (rc) return rc;
-  char **f;
-  size_t *lens, nf;
-  while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
-    long line = mx_csv_line(csv);
-    double cap;
-    if (nf < 2) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, (long)nf + 1, NULL, "expected offer,cap");
-      break;
-    }
-    if (mx_parse_double(f[1], &cap) || cap != floor(cap)) {
-      rc = mx_error_at(err, MX_EPARSE, path, line, 2, "cap", "not a whole number: '%.40s'", f[1]);
-      break;
-    }
-    int64_t j = mx_idmap_find(p->offers, f[0], lens[0]);
-    if (j < 0) {
-      rc = mx_error_at(err, MX_ENOTFOUND, path, line, 1, "offer",
-                       "unknown offer '%.200s' (no row of the data names it)", f[0]);
-      break;
-    }
-    if (cap < 0) {
-      rc = mx_error_at(err, MX_EINFEASIBLE, path, line, 2, "cap",
-                       "infeasible: cap of offer '%.200s' is %g < 0", f[0], cap);
-      break;
-    }
-    p->cap[j] = cap;
-  }
-  mx_csv_close(csv);
-  return rc < 0 ? rc : MX_OK;
-}
-
-/* Parse "A<sep>B<sep>..." of unsigned decimal integers (no sign, no
- * spaces). Returns how many were read, or -1 on anything else. */
-static int parse_uints(const char *s, char sep, unsigned long long *out, int max) {
-  int n = 0;
-  while (n < max) {
-    if (*s < '0' || *s > '9') return -1;
-    errno = 0;
-    char *end;
-    out[n++] = strtoull(s, &end, 10);
-    if (errno) return -1;
-    s = end;
-    if (*s == '\0') return n;
-    if (*s != sep) return -1;
-    s++;
-  }
-  return -1;
-}
-
-/* ---------------------------------------------------------- synthetic */
-
-typedef struct {
-  mx_alloc_problem *p;
-  uint64_t seed;
-} synth_job;
-
-static double unit(uint64_t a, uint64_t b, uint64_t seed) {
-  uint64_t x[2] = {a, b};
-  return (double)(mx_hash64(x, sizeof x, seed) >> 11) * 0x1.0p-53;
-}
-
-/* A campaign-like instance: conversion probability p = user propensity x
- * offer appeal; value = p x margin_j; cost 1 = expected discount p x face_j;
- * cost 2 = 1 for SMS offers (channel capacity); cost 3 = 1 for offers from
- * limited stock; further costs uniform. */
-static int synth_block(void *ctx, int t, int nt) {
-  synth_job *job = ctx;
-  mx_alloc_problem *p = job->p;
-  uint32_t J = p->n_offers;
-  int K = p->n_resources;
-  uint64_t lo = (uint64_t)p->n_users * t / nt, hi = (uint64_t)p->n_users * (t + 1) / nt;
-  for (uint64_t u = lo; u < hi; u++) {
-    double prop = 0.2 + 0.8 * unit(u, 1u << 31, job->seed);
-    p->indptr[u + 1] = (u + 1) * J;
-    for (uint32_t j = 0; j < J; j++) {
-      uint64_t q = u * J + j;
-      double pr = prop * (0.02 + 0.3 * unit(u, j, job->seed));
-      double margin = 5.0 + 3.0 * j, face = 2.0 + 2.0 * j;
-      p->offer[q] = j;
-      p->value[q] = (float)(pr * margin);
-      float *c = p->cost + q * (uint64_t)K;
-      for (int k = 0; k < K; k++) {
-        double ck;
-        if (k == 0) ck = pr * face;
-        else if (k == 1) ck = (j % 2 == 0) ? 1.0 : 0.0;
-        else if (k == 2) ck = (j % 3 == 0) ? 1.0 : 0.0;
-        else ck = unit(u * 131 + (uint64_t)k, j, job->seed);
-        c[k] = (float)ck;
-      }
-    }
-  }
-  return MX_OK;
-}
-
-static int synthesize(const char *spec, int threads, mx_alloc_problem **out, mx_error *err) {
-  unsigned long long v[4] = {0, 0, 0, 1};
-  int n = parse_uints(spec, ':', v, 4);
-  unsigned long long nu = v[0], nj = v[1], nk = v[2], seed = v[3];
-  if (n < 3 || n > 4 || nu < 1 || nu > 2000000000ULL || nj < 1 || nj > 1000 || nk > 8)
-    return mx_error_set(err, MX_EINVAL,
-                        "--synthetic: expected USERS:OFFERS:CONSTRAINTS[:SEED] with offers 1..1000 "
-                        "and constraints 0..8, got '%s'", spec);
-  int rc = mx_alloc_problem_create((uint32_t)nu, (uint32_t)nj, (int)nk, nu * nj, out, err);
-  if (rc) return rc;
-  mx_alloc_problem *p = *out;
-  synth_job job = {p, seed};
-  mx_parallel_run(mx_threads_resolve(threads), synth_block, &job);
-  static const char *names[] = {"budget", "sms", "stock"};
-  for (int k = 0; k < (int)nk; k++) {
-    if (k < 3) snprintf(p->resource_name[k], MX_ALLOC_NAME_MAX, "%s", names[k]);
-    else snprintf(p->resource_name[k], MX_ALLOC_NAME_MAX, "cost%d", k + 1);
-  }
-  /* Limits: 40%, 50%, 60%, ... of what the unconstrained choice would use,
-   * so every constraint binds. */
-  double zero[MX_ALLOC_MAX_RESOURCES] = {0}, usage[MX_ALLOC_MAX_RESOURCES], g;
-  double *mu = calloc(nj, sizeof *mu);
-  if (!mu) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  rc = mx_alloc_dual_value(p, zero, mu, threads, &g, usage, NULL, err);
-  free(mu);
-  if (rc) return rc;
-  for (int k = 0; k < (int)nk; k++) p->limit[k] = floor(usage[k] * (0.4 + 0.1 * k));
-  return MX_OK;
-}
 
 /* ------------------------------------------------------------- output */
 
@@ -535,7 +296,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   const char *shard = mx_args_get(&a, "shard", NULL);
   if (shard) {
     unsigned long long v[2];
-    if (parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
+    if (mx_parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
       return mx_cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
     shard_i = (unsigned)v[0];
     shard_n = (unsigned)v[1];
@@ -576,7 +337,7 @@ int mx_cmd_allocate(int argc, char **argv) {
   if (synthetic) {
     if (data) return mx_cli_usage(CMD, "--synthetic replaces --data");
     double t0 = mx_now_seconds();
-    if ((rc = synthesize(synthetic, threads, &p, &err))) {
+    if ((rc = mx_alloc_synthetic(synthetic, threads, &p, &err))) {
       if (rc == MX_EINVAL) {
         fprintf(stderr, "merx %s: %s\n", CMD, err.message);
         return MX_EXIT_USAGE;
@@ -638,7 +399,7 @@ int mx_cmd_allocate(int argc, char **argv) {
       }
     }
     double t0 = mx_now_seconds();
-    rc = read_rows(data, &io, 1 + co.nextra, cost_roles, shard_i, shard_n, &p, &err);
+    rc = mx_alloc_read_csv(data, &io, 1 + co.nextra, cost_roles, shard_i, shard_n, &p, &err);
     read_s = mx_now_seconds() - t0;
     if (rc) {
       mx_alloc_duals_free(&duals);
@@ -665,7 +426,7 @@ int mx_cmd_allocate(int argc, char **argv) {
       } else {
         /* synthetic offers are named o0, o1, ... */
         unsigned long long jv;
-        if (id[0] != 'o' || parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
+        if (id[0] != 'o' || mx_parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
           rc = mx_error_set(&err, MX_ENOTFOUND, "--cap: unknown offer '%s'", id);
         } else if (n < 0) {
           rc = mx_error_set(&err, MX_EINFEASIBLE, "infeasible: cap of offer '%s' is %g < 0", id, n);
@@ -689,7 +450,7 @@ int mx_cmd_allocate(int argc, char **argv) {
     mx_alloc_problem_free(p);
     return mx_cli_usage(CMD, "--duals takes the caps from the duals file: drop --caps");
   }
-  if (caps_file && (rc = read_caps(caps_file, p, &err))) {
+  if (caps_file && (rc = mx_alloc_read_caps(caps_file, p, &err))) {
     mx_alloc_problem_free(p);
     return mx_cli_fail(CMD, &err);
   }

@@ -1,5 +1,8 @@
 /* Strict number and timestamp parsing for input fields. */
 #include "merx/csv.h"
+#include "util/util.h"
+
+#include <errno.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -156,4 +159,22 @@ char *mx_format_time(int64_t t, int date_only, char *buf, size_t size) {
     snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
              (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
   return buf;
+}
+
+/* Parse "A<sep>B<sep>..." of unsigned decimal integers (no sign, no
+ * spaces). Returns how many were read, or -1 on anything else. */
+int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max) {
+  int n = 0;
+  while (n < max) {
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    out[n++] = strtoull(s, &end, 10);
+    if (errno) return -1;
+    s = end;
+    if (*s == '\0') return n;
+    if (*s != sep) return -1;
+    s++;
+  }
+  return -1;
 }

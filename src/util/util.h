@@ -174,6 +174,9 @@ char *mx_strndup(const char *s, size_t n);
 const char *mx_closest_word(const char *word, size_t len, const char *words, size_t *out_len);
 /* "a, b, c" from the space-separated "a b c" into buf (truncated to size). Returns buf. */
 char *mx_words_join(const char *words, char *buf, size_t size);
+/* "A<sep>B<sep>..." of unsigned decimal integers (no sign, no spaces), at
+ * most max of them, into out (parse.c). Returns how many, or -1. */
+int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 /* mkdir -p: create path and its missing parents (0777, less the umask).
  * Returns 0, or -1 with errno (ENAMETOOLONG past 4095 bytes). */

@@ -1,4 +1,4 @@
-/* merx plan --actuals: replay the plan's policy against realised demand and
+/* The replay behind merx plan --actuals (merx/replenish.h): replay the plan's policy against realised demand and
  * report its inventory effect — fill rate, cycle service, stock-outs, and
  * inventory turnover and days of supply — per item and in total.
  *
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/plan.h"
+#include "merx/replenish.h"
 #include "util/util.h"
 
 static int read_actuals(const char *path, mx_plan_set *ps, double **act, size_t *nact,
@@ -209,69 +209,4 @@ int mx_plan_replay_write_csv(const mx_plan_replay *r, const mx_plan_set *ps, con
     fputc('\n', af.f);
   }
   return mx_atomic_commit(&af, err);
-}
-
-void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j) {
-  const mx_sim_result *t = &r->total;
-  mx_json_object_begin(j);
-  mx_json_key(j, "items"); mx_json_int(j, (int64_t)r->n);
-  mx_json_key(j, "periods"); mx_json_int(j, (int64_t)t->periods);
-  mx_json_key(j, "demand"); mx_json_double(j, t->demand);
-  mx_json_key(j, "fill_rate"); mx_json_double(j, t->fill_rate);
-  mx_json_key(j, "cycle_service"); mx_json_double(j, t->cycle_service);
-  mx_json_key(j, "avg_on_hand"); mx_json_double(j, t->avg_on_hand);
-  mx_json_key(j, "stockout_periods"); mx_json_int(j, (int64_t)t->stockout_periods);
-  mx_json_key(j, "orders"); mx_json_int(j, (int64_t)t->orders);
-  mx_json_key(j, "shipped"); mx_json_double(j, t->shipped);
-  mx_json_key(j, "inventory"); mx_json_double(j, r->sum_avg_on_hand);
-  mx_json_key(j, "turnover"); mx_json_double(j, r->turnover);
-  mx_json_key(j, "period_days"); mx_json_double(j, r->period_days);
-  mx_json_key(j, "days_of_supply"); mx_json_double(j, r->days_of_supply);
-  if (r->cost_items) {
-    mx_json_key(j, "cost_items"); mx_json_int(j, (int64_t)r->cost_items);
-    mx_json_key(j, "cost_of_sales"); mx_json_double(j, r->cost_of_sales);
-    mx_json_key(j, "avg_inventory_value"); mx_json_double(j, r->avg_inventory_value);
-    mx_json_key(j, "cost_turnover"); mx_json_double(j, r->cost_turnover);
-  }
-  mx_json_key(j, "by_item");
-  mx_json_array_begin(j);
-  for (size_t k = 0; k < r->n; k++) {
-    const mx_sim_result *s = &r->items[k].s;
-    const mx_plan_input *it = &ps->items[r->items[k].item];
-    mx_json_object_begin(j);
-    mx_json_key(j, "id"); mx_json_string(j, it->id);
-    mx_json_key(j, "shipped"); mx_json_double(j, s->shipped);
-    mx_json_key(j, "fill_rate"); mx_json_double(j, s->fill_rate);
-    mx_json_key(j, "avg_on_hand"); mx_json_double(j, s->avg_on_hand);
-    mx_json_key(j, "stockout_periods"); mx_json_int(j, (int64_t)s->stockout_periods);
-    mx_json_key(j, "turnover"); mx_json_double(j, mx_plan_replay_item_turnover(s));
-    mx_json_key(j, "days_of_supply");
-    mx_json_double(j, mx_plan_replay_item_days(s, r->period_days));
-    mx_json_object_end(j);
-  }
-  mx_json_array_end(j);
-  mx_json_object_end(j);
-}
-
-static void text_ratio(char *buf, size_t n, double v) {
-  if (isfinite(v)) snprintf(buf, n, "%.4f", v);
-  else snprintf(buf, n, "n/a");
-}
-
-void mx_plan_replay_print(const mx_plan_replay *r, FILE *f) {
-  const mx_sim_result *t = &r->total;
-  fprintf(f,
-          "replay          %zu items, %zu periods: fill rate %.4f, cycle service %.4f, "
-          "average on hand %.4f, stockout periods %zu\n",
-          r->n, t->periods, t->fill_rate, t->cycle_service, t->avg_on_hand, t->stockout_periods);
-  char tv[32], dv[32], cv[32];
-  text_ratio(tv, sizeof tv, r->turnover);
-  text_ratio(dv, sizeof dv, r->days_of_supply);
-  fprintf(f, "turnover        %s (%.10g units shipped / %.10g average on hand), days of supply %s",
-          tv, t->shipped, r->sum_avg_on_hand, dv);
-  if (r->cost_items) {
-    text_ratio(cv, sizeof cv, r->cost_turnover);
-    fprintf(f, ", cost turnover %s (%zu items with a unit cost)", cv, r->cost_items);
-  }
-  fputc('\n', f);
 }
