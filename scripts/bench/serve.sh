@@ -8,15 +8,21 @@
 #   2. the server scoring each request alone (recommend.batch = 1: one scan of
 #      the item matrix per request);
 #   3. the server with dynamic micro-batching (the default: requests that
-#      arrive together are scored with one matrix product).
+#      arrive together are scored with one matrix product), closed loop (each
+#      connection sends its next request when the last is answered: maximum
+#      throughput; by Little's law mean latency = CONNS / throughput);
+#   4. the same at a fixed offered rate of RATE requests/s (default 5000) over
+#      the same CONNS connections (wrk paced by serve_wrk.lua's delay()): the
+#      latency percentiles the p99 target is about.
 # For each: requests/s, p50/p90/p99/p99.9 latency, server CPU per request
-# (from /proc, so a busy machine shows what the server itself needs) and the
-# requests/s that CPU time allows on the machine's cores.
+# (from /proc, so a busy machine shows what the server itself needs), wrk's
+# own CPU per request (it shares the cores), and the requests/s the server's
+# CPU time allows on the machine's cores. A compact summary ends the output.
 # Then: memory over a soak (SOAK seconds, default 600; RSS at start and end)
 # and RELOADS SIGHUPs (default 100) under load, counting non-2xx answers and
 # socket errors (must be 0).
 # Prints the CPU model and the OpenBLAS core. Environment overrides: USERS
-# ITEMS FACTORS CONNS DURATION SOAK RELOADS THREADS (wrk threads, default 2).
+# ITEMS FACTORS CONNS DURATION SOAK RELOADS RATE THREADS (wrk threads, default 2).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$ROOT/scripts/lib.sh"
@@ -28,12 +34,12 @@ fi
 MERX="$BUILD/merx"
 USERS=${USERS:-100000} ITEMS=${ITEMS:-50000} FACTORS=${FACTORS:-128}
 CONNS=${CONNS:-50} DURATION=${DURATION:-20} SOAK=${SOAK:-600} RELOADS=${RELOADS:-100}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-2} RATE=${RATE:-5000}
 TMP="$(mktemp -d)"
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 WRK_LUA="$ROOT/scripts/bench/serve_wrk.lua"
-export SERVE_USERS=$USERS
+export SERVE_USERS=$USERS SERVE_WRK_THREADS=$THREADS
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 blas_core=$(OPENBLAS_VERBOSE=2 "$MERX" version 2>&1 | sed -n 's/^Core: //p' | head -1)
@@ -65,10 +71,12 @@ stop() {
   PID=""
 }
 
-printf '\n%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "configuration" "req/s" "p50 ms" "p90 ms" \
-  "p99 ms" "p99.9" "CPU ms/req" "CPU-bound" "non2xx"
-printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "----------------------------------" "---------" \
-  "--------" "--------" "--------" "--------" "-----------" "-----------" "-------"
+row() { printf '%-38s %9s %8s %8s %8s %8s %10s %10s %10s %7s\n' "$@" | tee -a "$TMP/summary.txt"; }
+: > "$TMP/summary.txt"
+echo
+row "configuration" "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9" "CPU ms/req" "wrk ms/req" "CPU-bound" "non2xx"
+row "--------------------------------------" "---------" "--------" "--------" "--------" "--------" \
+  "----------" "----------" "----------" "-------"
 
 # ---- 1. the anchor: a process per request
 n=40
@@ -85,11 +93,10 @@ t1=$(date +%s.%N)
 sort -n "$TMP/cli.txt" > "$TMP/cli.sorted"
 pct() { awk -v p="$1" '{a[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i]}' "$2"; }
 rps=$(echo "$t0 $t1 $n" | awk '{printf "%.1f", $3 / ($2 - $1)}')
-printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "merx recommend --user (1 process)" "$rps" \
-  "$(pct 50 "$TMP/cli.sorted")" "$(pct 90 "$TMP/cli.sorted")" "$(pct 99 "$TMP/cli.sorted")" "-" \
-  "-" "-" "0"
+row "merx recommend --user (1 process)" "$rps" "$(pct 50 "$TMP/cli.sorted")" \
+  "$(pct 90 "$TMP/cli.sorted")" "$(pct 99 "$TMP/cli.sorted")" "-" "-" "-" "-" "0"
 
-# run_wrk LABEL CONFIG: one configuration under wrk
+# run_wrk LABEL CONFIG [RATE]: one configuration under wrk (RATE: paced)
 run_wrk() {
   cat > "$TMP/serve.lua" <<EOF
 return { model = "model.mxm", access_log = false, $2 }
@@ -98,25 +105,32 @@ EOF
   wrk -t"$THREADS" -c"$CONNS" -d2s -s "$WRK_LUA" "$URL/" >/dev/null 2>&1 # warm-up
   local c0 c1
   c0=$(ticks "$PID")
-  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$WRK_LUA" "$URL/" > "$TMP/wrk.txt" 2>&1
+  # wrk's CPU: `times` in a subshell reports its children (wrk alone)
+  (SERVE_RATE="${3:-}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$WRK_LUA" "$URL/" \
+    > "$TMP/wrk.txt" 2>&1; times) | tail -1 > "$TMP/times.txt"
   c1=$(ticks "$PID")
-  local f="$TMP/wrk.txt" req cpu_ms bound
+  local f="$TMP/wrk.txt" req cpu_ms bound wrk_ms
   req=$(val requests "$f")
   cpu_ms=$(echo "$c0 $c1 $req $hz" | awk '{printf "%.3f", ($2 - $1) / $4 * 1000 / $3}')
   bound=$(echo "$cpu_ms $(nproc)" | awk '{printf "%.0f", $2 * 1000 / $1}')
-  printf '%-34s %9s %8s %8s %8s %8s %11s %11s %7s\n' "$1" "$(val rps "$f")" "$(val p50_ms "$f")" \
-    "$(val p90_ms "$f")" "$(val p99_ms "$f")" "$(val p99.9_ms "$f")" "$cpu_ms" "$bound" \
-    "$(( $(val non2xx "$f") + $(val socket_errors "$f") ))"
+  wrk_ms=$(awk -v n="$req" '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }
+    printf "%.3f", s * 1000 / n }' "$TMP/times.txt")
+  row "$1" "$(val rps "$f")" "$(val p50_ms "$f")" "$(val p90_ms "$f")" "$(val p99_ms "$f")" \
+    "$(val p99.9_ms "$f")" "$cpu_ms" "$wrk_ms" "$bound" "$(( $(val non2xx "$f") + $(val socket_errors "$f") ))"
   curl -s "$URL/metrics" | grep -E '^merx_recommend_(batches|batched_users)_total' > "$TMP/m.txt" || true
   stop
 }
 cp "$TMP/model.mxm" "$TMP/model.mxm.orig"
 cd "$TMP"
 run_wrk "serve, one scan per request" "recommend = { batch = 1 }"
+mean_batch() { awk '$1 == "merx_recommend_batches_total" {b = $2} $1 == "merx_recommend_batched_users_total" {u = $2} END {if (b) printf "%.1f", u / b}' "$TMP/m.txt"; }
 run_wrk "serve, micro-batched (default)" ""
-b=$(awk '$1 == "merx_recommend_batches_total" {b = $2} $1 == "merx_recommend_batched_users_total" {u = $2} END {if (b) printf "%.1f", u / b}' "$TMP/m.txt")
+b=$(mean_batch)
+run_wrk "serve, micro-batched, offered ${RATE}/s" "" "$RATE"
+bp=$(mean_batch)
 echo "(CPU-bound = requests/s the server's own CPU time per request allows on $(nproc) cores;"
-echo " mean micro-batch: $b users)"
+echo " wrk ms/req = the load generator's CPU on the same cores; mean micro-batch: $b users"
+echo " closed loop, $bp users at the offered rate)"
 
 # ---- 4. memory over a soak
 if [ "$SOAK" -gt 0 ]; then
@@ -127,7 +141,7 @@ if [ "$SOAK" -gt 0 ]; then
   r0=$(rss_mib "$PID")
   wrk -t"$THREADS" -c"$CONNS" -d"${SOAK}s" -s "$WRK_LUA" "$URL/" > "$TMP/wrk.txt" 2>&1
   r1=$(rss_mib "$PID")
-  echo "soak ${SOAK} s: $(val requests "$TMP/wrk.txt") requests, RSS ${r0} MiB after warm-up, ${r1} MiB at the end, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") ))"
+  echo "soak ${SOAK} s: $(val requests "$TMP/wrk.txt") requests, RSS ${r0} MiB after warm-up, ${r1} MiB at the end, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") ))" | tee -a "$TMP/summary.txt"
   stop
 fi
 
@@ -152,6 +166,11 @@ if [ "$RELOADS" -gt 0 ]; then
   r1=$(rss_mib "$PID")
   done_n=$(grep -c 'reloaded: generation' "$TMP/serve.log" || true)
   failed=$(grep -c 'reload failed' "$TMP/serve.log" || true)
-  echo "reloads: ${done_n} of ${RELOADS} in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s, ${failed} failed; $(val requests "$TMP/wrk.txt") requests, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") )); RSS ${r0} -> ${r1} MiB"
+  echo "reloads: ${done_n} of ${RELOADS} in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s, ${failed} failed; $(val requests "$TMP/wrk.txt") requests, non-2xx + errors $(( $(val non2xx "$TMP/wrk.txt") + $(val socket_errors "$TMP/wrk.txt") )); RSS ${r0} -> ${r1} MiB" | tee -a "$TMP/summary.txt"
   stop
 fi
+
+echo
+echo "== summary: $(date -u +%Y-%m-%d) ${USERS} x ${ITEMS} x ${FACTORS}, ${CONNS} connections, ${DURATION} s each;" \
+  "CPU: $cpu_model ($(nproc) cores), OpenBLAS ${blas_core:-unknown}, load $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$TMP/summary.txt"

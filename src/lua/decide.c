@@ -356,6 +356,14 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
       d->usable = 0; /* it may hold state a retry would trip over: start afresh */
       rc = mx_error_at(err, MX_ESCRIPT, d->name, 0, 0, NULL,
                        "function '%s' returned %s, which has no JSON form", function, why);
+    } else if (mx_exp_stage_count(run->experiments) > 0) {
+      /* the ledger queue writes decisions only: exposures would be lost
+       * silently (and pile up in this state), so the call fails instead */
+      json_decref(j);
+      rc = mx_error_at(err, MX_ESCRIPT, d->name, 0, 0, NULL,
+                       "function '%s' staged experiment exposures (merx.experiment :emit/:expose), "
+                       "which /v1/decide does not record: return the arm (e:arm(user)) and put it "
+                       "in the decision's record, or expose in `merx run`", function);
     } else if (emit && (rc = mx_plan_each(run->plan, emit_row, &(emit_ctx){emit, ctx})) != MX_OK) {
       json_decref(j);
       if (err->code == MX_OK) mx_error_set(err, rc, "%s", mx_strerror(rc));
@@ -364,6 +372,7 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
     }
   }
   mx_plan_clear(run->plan, run);
+  mx_exp_stage_committed(run->experiments); /* staged rows dropped; definitions kept */
   lua_settop(L, 0);
   /* between calls no deadline runs: an idle state never trips its clock */
   run->deadline = 0;

@@ -334,7 +334,7 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
   /* products: the search of /v1/search for the question (the shopper's
    * taste blended in at the configured weight when the model knows them) */
   if ((rc = mx_serve_search_run(ss, gen, question, NULL, user, -1, (size_t)s->products_k,
-                                req->cancel, &idx, &score, &n, &known, err))) {
+                                -1, req->cancel, &idx, &score, &n, &known, NULL, err))) {
     if (rc == MX_ENET || rc == MX_EFORMAT) reply->status = 502;
     goto done;
   }

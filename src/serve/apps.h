@@ -3,6 +3,7 @@
 #ifndef MERX_SERVE_APPS_H
 #define MERX_SERVE_APPS_H
 
+#include "merx/ann.h"
 #include "merx/http.h"
 #include "merx/search.h"
 #include "serve/serve.h"
@@ -18,12 +19,16 @@ const mx_catalog *mx_serve_search_catalog(const search_state *s);
 const mx_http_config *mx_serve_search_llm(const search_state *s);
 
 /* Rank the index for text (filters may be NULL; user may be NULL; blend < 0:
- * the configured default). *idx and *score (malloc'd, caller frees) hold *n
- * results, best first; *user_known says whether the user's taste was used. */
+ * the configured default). ef: 0 the exact scan; > 0 the HNSW index with
+ * that beam when one is loaded; < 0 the configuration's choice (the index,
+ * with search.ef, on catalogues of search.ann_min_items or more). A blend
+ * with the user's taste always scans. *idx and *score (malloc'd, caller
+ * frees) hold *n results, best first; *user_known says whether the user's
+ * taste was used, *used_index (may be NULL) whether the index answered. */
 int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
                         const mx_search_filter *filters, const char *user, double blend,
-                        size_t k, const mx_cancel *cancel, uint32_t **idx, float **score,
-                        size_t *n, int *user_known, mx_error *err);
+                        size_t k, long ef, const mx_cancel *cancel, uint32_t **idx, float **score,
+                        size_t *n, int *user_known, int *used_index, mx_error *err);
 
 /* A product as JSON: {"item", "score", "text", and price, category,
  * in_stock when the catalogue has them}. */

@@ -19,12 +19,25 @@
  * an unknown user gets the most popular items (by training interactions)
  * with "source": "popular" (recommend.unknown_user = "error" answers 404
  * instead). A session's recent items ("items") are folded into a user vector
- * on the fly (mx_topk_history). */
+ * on the fly (mx_topk_history).
+ *
+ * Similar items: exact by default (the tiled scan; cosine on unit-length
+ * copies of the item vectors, made once per generation on first use rather
+ * than per request). An HNSW index over the item factors (`merx index
+ * build`: config similar.index, else M.mxm.hnsw beside the model when
+ * present) answers instead when the catalogue has at least
+ * similar.ann_min_items items (default 100,000: below that the exact scan
+ * takes well under a millisecond per query); a request's "exact" (true /
+ * false) overrides that, and "ef" sets the beam (default similar.ef, 100),
+ * as the CLI's --exact / --ef. Candidates, or a metric the index was not
+ * built for, use the exact scan. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "merx/ann.h"
 #include "merx/score.h"
 #include "serve/internal.h"
 #include "util/util.h"
@@ -59,7 +72,58 @@ typedef struct rec_state {
   int computing;           /* batches being scored now */
   _Atomic int64_t active;  /* requests inside the recommend handler */
   _Atomic uint64_t batches, batched_users, solo, fallbacks;
+  /* similar items */
+  mx_ann *ann;             /* index over the item factors; NULL: exact only */
+  long ann_min_items, ef;
+  pthread_mutex_t norm_lock;
+  float *item_norm;        /* unit-length item vectors (cosine), made on first use */
+  _Atomic uint64_t similar_ann, similar_exact;
 } rec_state;
+
+/* Config `similar = {index = PATH | false, ef = N, ann_min_items = N}`.
+ * An index named in the config must load; the one beside the model is used
+ * when it loads (a stale one, built for an older model, is skipped: /metrics
+ * merx_similar_index 0). Either is watched, so rebuilding it reloads. */
+static int load_similar(mx_serve_gen *gen, rec_state *s, mx_error *err) {
+  const json_t *cfg = json_object_get(gen->config, "similar");
+  int rc;
+  if (cfg && !json_is_object(cfg)) {
+    mx_error_set(err, MX_EINVAL, "must be a table");
+    return mx_serve_config_error(gen, "similar", err);
+  }
+  if (cfg && (rc = mx_serve_check_fields(cfg, "index ef ann_min_items", err)))
+    return mx_serve_config_error(gen, "similar", err);
+  if ((rc = mx_serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
+      (rc = mx_serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err)))
+    return mx_serve_config_error(gen, "similar", err);
+  const mx_model *m = gen->model;
+  const json_t *ix = json_object_get(cfg, "index");
+  if (ix && !json_is_string(ix) && !json_is_false(ix)) {
+    mx_error_set(err, MX_EINVAL, "field 'index': expected the path of an index (merx index build) or false");
+    return mx_serve_config_error(gen, "similar", err);
+  }
+  if (json_is_false(ix)) return MX_OK;
+  if (ix && !(m && m->item_factors)) {
+    mx_error_set(err, MX_EINVAL, "field 'index': the model has no item factors to index");
+    return mx_serve_config_error(gen, "similar", err);
+  }
+  if (!m || !m->item_factors || !gen->model_path) return MX_OK;
+  char *path = ix ? mx_serve_path(gen, json_string_value(ix)) : NULL;
+  size_t n = strlen(gen->model_path) + 8;
+  if (!ix && (path = malloc(n))) snprintf(path, n, "%s.hnsw", gen->model_path);
+  if (!path) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  char name[300];
+  snprintf(name, sizeof name, "%.280s (items)", gen->model_path);
+  struct stat st;
+  if ((rc = mx_serve_gen_watch(gen, path, err)) == MX_OK && (ix || stat(path, &st) == 0)) {
+    mx_error e;
+    mx_error_clear(&e);
+    rc = mx_ann_load(path, m->item_factors, m->n_items, m->factors, name, &s->ann, ix ? err : &e);
+    if (!ix) rc = MX_OK; /* beside the model: used when it fits, else exact */
+  }
+  free(path);
+  return rc;
+}
 
 static int cmp_pop(const void *a, const void *b, void *ctx) {
   const float *c = ctx;
@@ -112,6 +176,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   s->parallel = (int)parallel;
   s->explain_top = (int)top;
   pthread_mutex_init(&s->lock, NULL);
+  pthread_mutex_init(&s->norm_lock, NULL);
   const mx_model *m = gen->model;
   if (m && m->n_items) {
     s->popular = malloc(m->n_items * sizeof *s->popular);
@@ -130,6 +195,10 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
       return rc;
     }
   }
+  if ((rc = load_similar(gen, s, err))) {
+    mx_serve_recommend_free(s);
+    return rc;
+  }
   *state = s;
   return MX_OK;
 }
@@ -138,6 +207,9 @@ void mx_serve_recommend_free(void *state) {
   rec_state *s = state;
   if (!s) return;
   pthread_mutex_destroy(&s->lock);
+  pthread_mutex_destroy(&s->norm_lock);
+  mx_ann_free(s->ann);
+  mx_free_aligned(s->item_norm);
   free(s->popular);
   free(s->popular_count);
   free(s->gram);
@@ -159,11 +231,20 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           "merx_recommend_solo_total %llu\n"
           "# HELP merx_recommend_popular_fallback_total Unknown users answered with popular items.\n"
           "# TYPE merx_recommend_popular_fallback_total counter\n"
-          "merx_recommend_popular_fallback_total %llu\n",
+          "merx_recommend_popular_fallback_total %llu\n"
+          "# HELP merx_similar_index 1 when /v1/similar has an HNSW index over the items.\n"
+          "# TYPE merx_similar_index gauge\n"
+          "merx_similar_index %d\n"
+          "# HELP merx_similar_requests_total Similar-item requests by search (hnsw, exact).\n"
+          "# TYPE merx_similar_requests_total counter\n"
+          "merx_similar_requests_total{search=\"hnsw\"} %llu\n"
+          "merx_similar_requests_total{search=\"exact\"} %llu\n",
           (unsigned long long)atomic_load(&((rec_state *)s)->batches),
           (unsigned long long)atomic_load(&((rec_state *)s)->batched_users),
           (unsigned long long)atomic_load(&((rec_state *)s)->solo),
-          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks));
+          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks), s->ann != NULL,
+          (unsigned long long)atomic_load(&((rec_state *)s)->similar_ann),
+          (unsigned long long)atomic_load(&((rec_state *)s)->similar_exact));
 }
 
 /* ------------------------------------------------------------ batching */
@@ -522,10 +603,31 @@ done:
   return rc;
 }
 
+/* Unit-length item vectors, made once per generation (first cosine request). */
+static const float *item_norm(rec_state *s, const mx_model *m) {
+  pthread_mutex_lock(&s->norm_lock);
+  if (!s->item_norm) {
+    uint32_t k = m->factors;
+    float *c = mx_alloc_aligned((size_t)m->n_items * k * sizeof(float) + 64, 0);
+    for (uint32_t r = 0; c && r < m->n_items; r++) { /* as similar.c normalises */
+      const float *x = m->item_factors + (size_t)r * k;
+      float *y = c + (size_t)r * k;
+      double q = 0;
+      for (uint32_t j = 0; j < k; j++) q += (double)x[j] * x[j];
+      float inv = q > 0 ? (float)(1.0 / sqrt(q)) : 0.0f;
+      for (uint32_t j = 0; j < k; j++) y[j] = x[j] * inv;
+    }
+    s->item_norm = c;
+  }
+  pthread_mutex_unlock(&s->norm_lock);
+  return s->item_norm;
+}
+
 int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                      mx_serve_reply *reply, mx_error *err) {
   (void)srv;
   const mx_model *m = gen->model;
+  rec_state *s = gen->ext[MX_SERVE_EXT_RECOMMEND];
   if (!m) {
     reply->status = 503;
     return mx_error_set(err, MX_ESTATE, "no model is loaded (config 'model' / --model)");
@@ -533,19 +635,23 @@ int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
   const json_t *b = req->body;
   const char *item_id, *metric_s = NULL;
   char ibuf[32];
-  long k;
+  long k, ef;
+  int exact;
   uint32_t *cand = NULL, n_cand = 0, unknown = 0;
   int has_cand, rc;
   const json_t *mv = json_object_get(b, "metric");
-  if ((rc = mx_serve_check_fields(b, "item k candidates metric", err)) ||
+  if ((rc = mx_serve_check_fields(b, "item k candidates metric exact ef", err)) ||
       (rc = mx_serve_get_id(b, "item", 1, ibuf, sizeof ibuf, &item_id, err)) ||
-      (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &k, err)))
+      (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &k, err)) ||
+      (rc = mx_serve_get_bool(b, "exact", (long)m->n_items < s->ann_min_items, &exact, err)) ||
+      (rc = mx_serve_get_int(b, "ef", s->ef, 1, 100000, &ef, err)))
     return rc;
   if (mv && !json_is_null(mv)) {
     metric_s = json_string_value(mv);
     if (!metric_s || (strcmp(metric_s, "cosine") && strcmp(metric_s, "dot")))
       return mx_error_set(err, MX_EINVAL, "field 'metric': expected \"cosine\" or \"dot\"");
   }
+  mx_similarity metric = metric_s && strcmp(metric_s, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE;
   int64_t it = mx_idmap_find(m->items, item_id, strlen(item_id));
   if (it < 0) return mx_error_set(err, MX_ENOTFOUND, "unknown item '%.200s'", item_id);
   if ((rc = mx_serve_get_id_list(b, "candidates", m->items, &cand, &n_cand, &unknown, &has_cand, err)))
@@ -562,14 +668,28 @@ int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
   o.cancel = req->cancel;
   uint32_t q = (uint32_t)it;
   mx_topk_result *res = NULL;
-  rc = mx_similar_items(m, &q, 1,
-                        metric_s && strcmp(metric_s, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE, &o,
-                        &res, err);
+  int use_ann = s->ann && !exact && !has_cand &&
+                mx_ann_get_metric(s->ann) == (metric == MX_SIM_DOT ? MX_ANN_DOT : MX_ANN_COSINE);
+  if (use_ann) {
+    rc = mx_ann_similar(m, s->ann, 0, &q, 1, metric, (uint32_t)ef, &o, &res, err);
+  } else if (metric == MX_SIM_COSINE && m->item_factors) {
+    /* cosine = the dot product of unit-length vectors, normalised once */
+    const float *norm = item_norm(s, m);
+    if (!norm) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    mx_model unit = *m; /* a view: the same model with the unit-length item vectors */
+    unit.item_factors = (float *)norm;
+    if (norm) rc = mx_similar_items(&unit, &q, 1, MX_SIM_DOT, &o, &res, err);
+  } else {
+    rc = mx_similar_items(m, &q, 1, metric, &o, &res, err);
+  }
+  atomic_fetch_add(use_ann ? &s->similar_ann : &s->similar_exact, 1);
   free(cand);
   if (rc == MX_EEMPTY) rc = MX_OK;
   else if (rc) return rc;
   json_t *list = res ? item_list(m, res->ids, res->scores, res->count[0]) : json_array();
   mx_topk_result_free(res);
-  reply->body = list ? json_pack("{s:s, s:o}", "item", item_id, "items", list) : NULL;
+  reply->body = list ? json_pack("{s:s, s:o, s:s}", "item", item_id, "items", list, "search",
+                                 use_ann ? "hnsw" : "exact")
+                     : NULL;
   return reply->body ? MX_OK : mx_error_set(err, MX_ENOMEM, "out of memory");
 }

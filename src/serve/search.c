@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "merx/embed.h"
 #include "serve/apps.h"
@@ -29,6 +30,8 @@ struct search_state {
   int has_llm;
   double blend;
   long k_default;
+  mx_ann *ann;              /* HNSW over the index's vectors; NULL: exact only */
+  long ef, ann_min_items;
 };
 
 search_state *mx_serve_search_state(mx_serve_gen *gen) { return gen->ext[MX_SERVE_EXT_SEARCH]; }
@@ -43,6 +46,7 @@ static int cfg_error(const char *field, const char *msg, mx_error *err) {
 void mx_serve_search_free(void *state) {
   search_state *s = state;
   if (!s) return;
+  mx_ann_free(s->ann); /* before the vectors it reads */
   mx_embed_index_free(s->ix);
   mx_catalog_free(s->cat);
   free(s->cat_row);
@@ -62,13 +66,44 @@ static int load_llm(mx_serve_gen *gen, const json_t *v, mx_http_config *cfg, mx_
   return rc;
 }
 
+/* search.ann: an index file (must load), false (none), or absent: the
+ * index beside the .npy (EMB.hnsw, as merx search finds it) when it loads
+ * (a stale one is skipped: /metrics merx_search_ann 0). Watched. */
+static int load_ann(mx_serve_gen *gen, search_state *s, const char *npy, const json_t *v,
+                    mx_error *err) {
+  if (json_is_false(v)) return MX_OK;
+  if (v && !json_is_string(v))
+    return cfg_error("ann", "expected the path of an index (merx index build) or false", err);
+  if (s->ix->n > UINT32_MAX) return MX_OK;
+  char beside[1200];
+  mx_embed_sidecar(npy, ".hnsw", beside, sizeof beside);
+  char *path = v ? mx_serve_path(gen, json_string_value(v)) : mx_strdup(beside);
+  if (!path) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  int rc = mx_serve_gen_watch(gen, path, err);
+  struct stat st;
+  if (rc == MX_OK && (v || stat(path, &st) == 0)) {
+    mx_error e;
+    mx_error_clear(&e);
+    rc = mx_ann_load(path, s->ix->rows, (uint32_t)s->ix->n, (uint32_t)s->ix->dim, npy, &s->ann,
+                     v ? err : &e);
+    if (rc == MX_OK && mx_ann_get_metric(s->ann) != MX_ANN_COSINE) {
+      mx_ann_free(s->ann);
+      s->ann = NULL;
+      if (v) rc = cfg_error("ann", "search ranks by cosine; this index was built for --metric dot", err);
+    }
+    if (!v) rc = MX_OK;
+  }
+  free(path);
+  return rc;
+}
+
 int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "search");
   if (!cfg) return MX_OK;
   if (!json_is_object(cfg)) return mx_error_set(err, MX_EINVAL, "config key 'search' must be a table");
   int rc;
-  if ((rc = mx_serve_check_fields(cfg, "index catalog blend k llm", err)))
+  if ((rc = mx_serve_check_fields(cfg, "index catalog blend k llm ann ef ann_min_items", err)))
     return cfg_error("", err->message, err);
   const char *index = json_string_value(json_object_get(cfg, "index"));
   if (!index) return cfg_error("index", "expected the .npy file of `merx embed`", err);
@@ -88,10 +123,13 @@ int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
     goto fail;
   }
   if (b) s->blend = json_number_value(b);
-  if ((rc = mx_serve_get_int(cfg, "k", 10, 1, MAX_K, &s->k_default, err))) {
+  if ((rc = mx_serve_get_int(cfg, "k", 10, 1, MAX_K, &s->k_default, err)) ||
+      (rc = mx_serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
+      (rc = mx_serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err))) {
     rc = cfg_error("", err->message, err);
     goto fail;
   }
+  if ((rc = load_ann(gen, s, ipath, json_object_get(cfg, "ann"), err))) goto fail;
   s->remote = strcmp(s->ix->embedder, "openai") == 0;
   const json_t *llm = json_object_get(cfg, "llm");
   if (llm) {
@@ -163,8 +201,10 @@ fail:
 void mx_serve_search_metrics(const void *state, FILE *out) {
   const search_state *s = state;
   if (!s) return;
-  fprintf(out, "# TYPE merx_search_index_items gauge\nmerx_search_index_items %llu\n",
-          (unsigned long long)s->ix->n);
+  fprintf(out, "# TYPE merx_search_index_items gauge\nmerx_search_index_items %llu\n"
+          "# HELP merx_search_ann 1 when /v1/search has an HNSW index over the products.\n"
+          "# TYPE merx_search_ann gauge\nmerx_search_ann %d\n",
+          (unsigned long long)s->ix->n, s->ann != NULL);
 }
 
 static int stop_requested(void *ud) {
@@ -206,8 +246,9 @@ static int embed_query(search_state *s, const char *text, const mx_cancel *cance
 
 int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
                         const mx_search_filter *filters, const char *user, double blend,
-                        size_t k, const mx_cancel *cancel, uint32_t **idx, float **score,
-                        size_t *n, int *user_known, mx_error *err) {
+                        size_t k, long ef, const mx_cancel *cancel, uint32_t **idx, float **score,
+                        size_t *n, int *user_known, int *used_index, mx_error *err) {
+  if (used_index) *used_index = 0;
   *idx = NULL;
   *score = NULL;
   *n = 0;
@@ -246,6 +287,25 @@ int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
     goto done;
   }
   mx_search_query sq = {q, taste, blend < 0 ? s->blend : blend, keep, k};
+  if (ef < 0) ef = (int64_t)rows >= s->ann_min_items ? s->ef : 0;
+  if (s->ann && ef > 0 && !(taste && sq.blend > 0) && k > 0) {
+    /* the index, filters applied to its results; when they leave fewer
+     * than k (a narrow filter), the exact scan answers instead */
+    uint64_t *mask = NULL;
+    if (keep && (mask = calloc(mx_bitset_words(rows) + 1, sizeof *mask)))
+      for (uint64_t i = 0; i < rows; i++)
+        if (keep[i]) mx_bitset_set(mask, (uint32_t)i);
+    uint32_t cnt = 0;
+    if (keep && !mask) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    else rc = mx_ann_search(s->ann, q, (uint32_t)k, (uint32_t)ef, mask, UINT32_MAX, *idx, *score, &cnt, err);
+    free(mask);
+    if (rc) goto done;
+    if (cnt == k || !keep) {
+      *n = cnt;
+      if (used_index) *used_index = 1;
+      goto done;
+    }
+  }
   rc = mx_search_rank(s->ix, &sq, *idx, *score, n, err);
 done:
   if (rc) {
@@ -321,7 +381,7 @@ int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     return mx_error_set(err, MX_ENOTFOUND, "no product index configured (config key 'search')");
   }
   int rc;
-  if ((rc = mx_serve_check_fields(req->body, "query k filters user blend", err))) return rc;
+  if ((rc = mx_serve_check_fields(req->body, "query k filters user blend exact ef", err))) return rc;
   const json_t *qj = json_object_get(req->body, "query");
   if (!json_is_string(qj) || json_string_length(qj) == 0)
     return mx_error_set(err, MX_EINVAL, "field 'query': expected the text to search for");
@@ -339,12 +399,17 @@ int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
   if (bj && (!json_is_number(bj) || json_number_value(bj) < 0 || json_number_value(bj) > 1))
     return mx_error_set(err, MX_EINVAL, "field 'blend': expected a weight in [0, 1]");
   double blend = bj ? json_number_value(bj) : s->blend;
+  int exact;
+  long ef;
+  if ((rc = mx_serve_get_bool(req->body, "exact", (int64_t)s->ix->n < s->ann_min_items, &exact, err)) ||
+      (rc = mx_serve_get_int(req->body, "ef", s->ef, 1, 100000, &ef, err)))
+    return rc;
   uint32_t *idx;
   float *score;
   size_t n;
-  int known;
+  int known, used_index;
   rc = mx_serve_search_run(s, gen, json_string_value(qj), any ? &f : NULL, user, blend, (size_t)k,
-                           req->cancel, &idx, &score, &n, &known, err);
+                           exact ? 0 : ef, req->cancel, &idx, &score, &n, &known, &used_index, err);
   if (rc) {
     if (rc == MX_ENET || rc == MX_EFORMAT) reply->status = 502;
     return rc;
@@ -357,6 +422,7 @@ int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
       json_object_set_new(body, "items", items) ||
       (user && json_object_set_new(body, "user", json_string(user))) ||
       json_object_set_new(body, "user_known", json_boolean(known)) ||
+      json_object_set_new(body, "search", json_string(used_index ? "hnsw" : "exact")) ||
       json_object_set_new(body, "blend", json_real(known ? blend : 0))) {
     json_decref(body);
     return mx_error_set(err, MX_ENOMEM, "out of memory");

@@ -428,18 +428,30 @@ int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *
 }
 
 int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
-                             const char *since_iso, mx_decision_count_fn fn, void *ctx,
-                             mx_error *err) {
+                             const char *since_iso, int64_t after_rowid, int64_t *upto_rowid,
+                             mx_decision_count_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
+  if (*upto_rowid < 0) {
+    if (sqlite3_prepare_v2(log->db, "SELECT coalesce(max(rowid), 0) FROM decisions", -1, &st,
+                           NULL) != SQLITE_OK)
+      return db_fail(log, err, "query");
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) *upto_rowid = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (s != SQLITE_ROW) return db_fail(log, err, "query");
+  }
+  if (*upto_rowid <= after_rowid) return MX_OK;
   if (sqlite3_prepare_v2(log->db,
                          "SELECT json_extract(record, '$.\"' || ?2 || '\"') AS v, count(*)"
-                         " FROM decisions WHERE kind = ?1 AND time >= ?3 AND v IS NOT NULL"
-                         " GROUP BY v",
+                         " FROM decisions WHERE rowid > ?4 AND rowid <= ?5 AND kind = ?1"
+                         " AND time >= ?3 AND v IS NOT NULL GROUP BY v",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(log, err, "query");
   sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, since_iso ? since_iso : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, after_rowid);
+  sqlite3_bind_int64(st, 5, *upto_rowid);
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW)
     if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
@@ -447,4 +459,14 @@ int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char 
   if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
   sqlite3_finalize(st);
   return rc;
+}
+
+int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(log->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) *version = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return s == SQLITE_ROW ? MX_OK : db_fail(log, err, "query");
 }

@@ -92,11 +92,17 @@ int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *sinc
 
 /* Caps of served decisions (ledger_queue.c): decisions of kind for one
  * user at or after since_iso; and, per value of the record's field (e.g.
- * "offer"), decisions of kind at or after since_iso (NULL: ever). */
+ * "offer"), decisions of kind at or after since_iso (NULL: ever) among the
+ * rows with after_rowid < rowid <= *upto_rowid. *upto_rowid < 0 on entry:
+ * up to the newest row, whose rowid it receives (read before counting, so
+ * rows committed meanwhile are left for the next call). */
 int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
                             size_t user_len, const char *since_iso, long *count, mx_error *err);
 int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
-                             const char *since_iso, mx_decision_count_fn fn, void *ctx,
-                             mx_error *err);
+                             const char *since_iso, int64_t after_rowid, int64_t *upto_rowid,
+                             mx_decision_count_fn fn, void *ctx, mx_error *err);
+/* SQLite's data version of this connection's database (PRAGMA
+ * data_version): it changes when another connection commits. */
+int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err);
 
 #endif

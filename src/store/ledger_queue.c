@@ -5,7 +5,17 @@
  * still pending for that user. The writer commits a batch and only then,
  * under the lock, takes its rows out of the pending counts: in between a
  * row is counted twice, never zero times, so a cap can bind early for a
- * moment but is never overshot. */
+ * moment but is never overshot.
+ *
+ * Per-offer counts are the ledger's rows up to a rowid (read at open, then
+ * brought up to date at each admission whenever the ledger changed since:
+ * PRAGMA data_version, then only the rows after that rowid are counted) plus
+ * this queue's rows not yet committed. So a `merx run` or a second server
+ * committing to the same ledger is seen by the next admission after its
+ * commit; what two writers admit within one flush window, before either
+ * commits, is the one overlap left (at most flush_rows / flush_seconds of
+ * decisions). Our own committed rows are counted by that refresh too, and
+ * leave the pending counts after their commit, as contacts do. */
 #include "store/ledger_queue.h"
 
 #include <errno.h>
@@ -25,6 +35,7 @@ typedef struct qrow {
   char hash[17], sha[65]; /* "" : the queue's */
   size_t user_len, reason_len;
   int contact; /* counted in the pending contacts of user */
+  int64_t offer; /* 1 + slot of the offer counted pending; 0: none */
 } qrow;
 
 struct mx_ledger_queue {
@@ -50,8 +61,12 @@ struct mx_ledger_queue {
   long *pend_count;
   size_t pend_cap;
   mx_idmap *offers;       /* offer value -> index into offer_count/offer_max */
-  long *offer_count, *offer_max;
+  long *offer_count;      /* in the ledger, rows up to offer_rowid */
+  long *offer_pend;       /* admitted here, not yet committed */
+  long *offer_max;
   size_t offer_cap;
+  char *offer_since;
+  int64_t offer_rowid, data_version;
   mx_decision_log *reader, *log;
 };
 
@@ -71,12 +86,16 @@ static int64_t offer_slot(mx_ledger_queue *q, const char *v) {
       long *c = realloc(q->offer_count, nc * sizeof *c);
       if (!c) return -1;
       q->offer_count = c;
+      long *p = realloc(q->offer_pend, nc * sizeof *p);
+      if (!p) return -1;
+      q->offer_pend = p;
       long *m = realloc(q->offer_max, nc * sizeof *m);
       if (!m) return -1;
       q->offer_max = m;
       q->offer_cap = nc;
     }
     q->offer_count[i] = 0;
+    q->offer_pend[i] = 0;
     q->offer_max[i] = q->offer_default_max;
   }
   return i;
@@ -87,6 +106,21 @@ static int load_offer_count(void *ctx, const char *value, long count) {
   int64_t i = value ? offer_slot(q, value) : -1;
   if (i >= 0) q->offer_count[i] += count;
   return 0;
+}
+
+/* Count the ledger's offer rows committed since the last call (by anyone,
+ * this queue's writer included), when the ledger changed. Under the lock. */
+static int refresh_offer_counts(mx_ledger_queue *q, mx_error *err) {
+  int64_t v = 0;
+  int rc = mx_decisions_data_version(q->reader, &v, err);
+  if (rc != MX_OK || v == q->data_version) return rc;
+  int64_t upto = -1;
+  if ((rc = mx_decisions_count_field(q->reader, q->offer_kind, q->offer_field, q->offer_since,
+                                     q->offer_rowid, &upto, load_offer_count, q, err)) != MX_OK)
+    return rc;
+  if (upto > q->offer_rowid) q->offer_rowid = upto;
+  q->data_version = v;
+  return MX_OK;
 }
 
 static long *pending_slot(mx_ledger_queue *q, const char *user, size_t len) {
@@ -190,6 +224,7 @@ static void *writer_main(void *arg) {
           long *c = pending_slot(q, r->user, r->user_len);
           if (c && *c > 0) (*c)--;
         }
+        if (r->offer && q->offer_pend[r->offer - 1] > 0) q->offer_pend[r->offer - 1]--;
         free_row(r);
       }
       q->done_seq += n;
@@ -248,7 +283,9 @@ static void queue_free(mx_ledger_queue *q) {
   mx_idmap_free(q->offers);
   free(q->pend_count);
   free(q->offer_count);
+  free(q->offer_pend);
   free(q->offer_max);
+  free(q->offer_since);
   free(q->path);
   free(q->run_id);
   free(q->script);
@@ -286,12 +323,14 @@ int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **o
   q->contacts_kind = dup_or_null(c->contacts_kind);
   q->offer_kind = dup_or_null(c->offer_kind);
   q->offer_field = mx_strdup(c->offer_field ? c->offer_field : "offer");
+  q->offer_since = dup_or_null(c->offer_since);
   q->pend_users = mx_idmap_create();
   q->offers = mx_idmap_create();
   int rc = MX_OK;
   if (!q->path || !q->run_id || !q->script || !q->script_hash || !q->script_sha256 ||
       !q->offer_field || !q->pend_users || !q->offers ||
-      (c->contacts_kind && !q->contacts_kind) || (c->offer_kind && !q->offer_kind)) {
+      (c->contacts_kind && !q->contacts_kind) || (c->offer_kind && !q->offer_kind) ||
+      (c->offer_since && !q->offer_since)) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
@@ -305,9 +344,8 @@ int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **o
       }
       q->offer_max[s] = c->offer_max[i];
     }
-    if ((rc = mx_decisions_count_field(q->reader, q->offer_kind, q->offer_field, c->offer_since,
-                                       load_offer_count, q, err)) != MX_OK)
-      goto fail;
+    q->data_version = -1;
+    if ((rc = refresh_offer_counts(q, err)) != MX_OK) goto fail;
   }
   if (pthread_create(&q->writer, NULL, writer_main, q) != 0) {
     rc = mx_error_set(err, MX_ENOMEM, "cannot start the ledger writer: %s", strerror(errno));
@@ -368,6 +406,7 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
   long *offer_taken = NULL;
   if (rc == MX_OK && q->offer_kind && !(offer_taken = calloc(n, sizeof *offer_taken)))
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (rc == MX_OK && q->offer_kind) rc = refresh_offer_counts(q, err);
   for (size_t i = 0; i < n && rc == MX_OK; i++) {
     const mx_queued_decision *d = &rows[i];
     if (q->contacts_kind && d->user && strcmp(d->kind, q->contacts_kind) == 0) {
@@ -399,7 +438,7 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
       }
       long taken = 0;
       for (size_t j = 0; j < i; j++) taken += !refused[j] && offer_taken[j] == s + 1;
-      if (q->offer_max[s] >= 0 && q->offer_count[s] + taken >= q->offer_max[s]) {
+      if (q->offer_max[s] >= 0 && q->offer_count[s] + q->offer_pend[s] + taken >= q->offer_max[s]) {
         refused[i] = "offer cap reached";
         made[i]->contact = 0;
         continue;
@@ -416,7 +455,10 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
         continue;
       }
       if (made[i]->contact) (*pending_slot(q, made[i]->user, made[i]->user_len))++;
-      if (offer_taken && offer_taken[i]) q->offer_count[offer_taken[i] - 1]++;
+      if (offer_taken && offer_taken[i]) {
+        q->offer_pend[offer_taken[i] - 1]++;
+        made[i]->offer = offer_taken[i];
+      }
       if (q->queued == 0) q->oldest = mx_now_seconds();
       if (q->tail) q->tail->next = made[i];
       else q->head = made[i];

@@ -10,9 +10,11 @@
  *    the ledger (this server's and any other run's rows) plus this queue;
  *  - per offer: at most N decisions of `kind` whose record field `field`
  *    (default "offer") has a given value, since `since` (ISO date; NULL:
- *    ever) — the offer's stock, as campaign:cap{per_offer = {id = n}}. These
- *    counts are read from the ledger once at open and kept in memory (a
- *    batch run committing to the same ledger meanwhile is not seen).
+ *    ever) — the offer's stock, as campaign:cap{per_offer = {id = n}},
+ *    counted in the ledger (brought up to date at each admission after any
+ *    commit to it, by this server, another server or a batch run) plus this
+ *    queue. Two writers admitting within one flush window, before either
+ *    commits, can still overlap by what they admit in it.
  *
  * What a crash loses: rows admitted but not yet written — at most
  * flush_rows rows or flush_seconds of decisions (more while the ledger is

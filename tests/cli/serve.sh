@@ -1,10 +1,12 @@
 # merx serve: a real server on a free 127.0.0.1 port, driven over HTTP.
 # /healthz, /v1/recommend (same items and order as `merx recommend --user`),
-# popular fallback, sessions, filters, explanations, /v1/similar, errors
+# popular fallback, sessions, filters, explanations, /v1/similar (exact and
+# through the HNSW index beside the model), errors
 # (bad JSON, unknown fields, 404/405), /metrics, and SIGTERM exiting 0.
 DATA="$MERX_SRC/examples/data/purchases.csv.gz"
 $MERX train --data "$DATA" --columns user=CustomerID,item=StockCode --algo ials --factors 8 \
   --epochs 3 --seed 1 --out ials.mxm >/dev/null 2>&1
+$MERX index build --model ials.mxm --ef-construction 40 >/dev/null 2>&1 # ials.mxm.hnsw, found beside the model
 source "$MERX_SRC/tests/net/serve_lib.sh"
 
 start_server --model ials.mxm
@@ -70,15 +72,30 @@ if grep -q "\"item\":\"$first\"" out.txt; then echo "excluded item returned"; ex
 call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 2, \"explain\": true}"
 expect_contains out.txt '"because":[{"item":'
 
-# ---- similar items
+# ---- similar items: exact by default on a small catalogue (index or not),
+# the HNSW index beside the model with "exact": false, both as the CLI says
 call POST /v1/similar '{"item": "85123A", "k": 4}'
 expect_status 200
-$MERX similar --model ials.mxm --item 85123A --k 4 --out sim.csv 2>/dev/null
+expect_contains out.txt '"search":"exact"'
+cp body.txt sim_exact.json
+call POST /v1/similar '{"item": "85123A", "k": 4, "exact": false, "ef": 50}'
+expect_contains out.txt '"search":"hnsw"'
+cp body.txt sim_ann.json
+call POST /v1/similar '{"item": "85123A", "k": 4, "exact": false, "metric": "dot"}'
+expect_contains out.txt '"search":"exact"' # the index is cosine
+call POST /v1/similar '{"item": "85123A", "k": 4, "ef": 0}'
+expect_status 400
+expect_contains out.txt "field 'ef'"
+$MERX similar --model ials.mxm --item 85123A --k 4 --exact --out sim.csv 2>/dev/null
+$MERX similar --model ials.mxm --item 85123A --k 4 --ef 50 --out sim_ann.csv 2>/dev/null
 python3 -c '
 import csv, json
-b = json.load(open("body.txt"))
-want = [r["similar_item"] for r in csv.DictReader(open("sim.csv"))]
-assert [i["item"] for i in b["items"]] == want, (b, want)'
+for f, c in (("sim_exact.json", "sim.csv"), ("sim_ann.json", "sim_ann.csv")):
+    b = json.load(open(f))
+    want = [(r["similar_item"], float(r["score"])) for r in csv.DictReader(open(c))]
+    got = [(i["item"], i["score"]) for i in b["items"]]
+    assert [g[0] for g in got] == [w[0] for w in want], (f, got, want)
+    assert all(abs(g[1] - w[1]) < 1e-6 for g, w in zip(got, want)), (f, got, want)'
 call POST /v1/similar '{"item": "no-such-item"}'
 expect_status 404
 

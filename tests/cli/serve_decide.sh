@@ -3,7 +3,8 @@
 # ledger; a script that errors or loops fails that request alone (SCRIPT:LINE,
 # the limit named) while the server keeps serving; bad JSON, unknown
 # function and field; caps under 40 concurrent requests (no overshoot: the
-# ledger is counted after the server stopped and flushed).
+# ledger is counted after the server stopped and flushed); two servers on one
+# store sharing an offer's stock (each sees the other's written decisions).
 command -v sqlite3 >/dev/null || { echo "sqlite3 not installed"; exit 77; }
 "$MERX" serve --help >/dev/null 2>&1 || { echo "merx serve not built"; exit 77; }
 cp "$MERX_SRC/examples/spring_decide.lua" .
@@ -12,6 +13,9 @@ sed '$d' spring_decide.lua > rules.lua
 cat >> rules.lua <<'EOF'
 function M.boom(a) error("no rule for " .. tostring(a.user)) end
 function M.spin() while true do end end
+local exp = merx.experiment{ name = "banner", arms = { control = 0.5, big = 0.5 } }
+function M.arm(a) return { arm = exp:arm(a.user) } end
+function M.expose(a) return { arm = exp:emit("offer", { user = a.user, offer = "BANNER", reason = "banner test" }) } end
 return M
 EOF
 mkdir store
@@ -67,6 +71,11 @@ assert st == 500 and "rules.lua:" in text and "no rule for x" in text, (st, text
 # a loop hits the per-call time limit
 st, text = post({"function": "spin"})
 assert st == 504 and "time limit of 0.2 s exceeded (decide)" in text and "rules.lua:" in text, (st, text)
+# an experiment's arm is fine; exposures /v1/decide cannot record are refused, nothing emitted
+st, text = post({"function": "arm", "args": {"user": "x1"}})
+assert st == 200 and json.loads(text)["result"]["arm"] in ("control", "big"), (st, text)
+st, text = post({"function": "expose", "args": {"user": "x1"}})
+assert st == 500 and "experiment exposures" in text and "e:arm" in text, (st, text)
 # ... and the server still decides
 st, text = post(shopper("u-after", "new"))
 assert st == 200 and json.loads(text)["result"]["offer"] == "FREESHIP", (st, text)
@@ -107,3 +116,34 @@ expect_contains serve.log "rules.lua:"
 # merx explain reads served decisions like any others
 expect_exit 0 "$MERX" explain --store store --user u-first
 expect_contains out.txt "SPRING10"
+
+# Two writers, one cap: servers A and B on one store, SPRING10 stock 3. B
+# decides 2 shoppers and writes them; A, started before, must see them and
+# grant only 1 more (it used to count the ledger once, at start, and grant 3).
+mkdir store2
+sed -e 's|"store"|"store2"|' -e 's|SPRING10 = 5|SPRING10 = 3|' serve.lua > serve2.lua
+start_server --config serve2.lua
+A_PID=$PID A_URL=$URL
+"$MERX" serve --listen 127.0.0.1:0 --config serve2.lua 2>serveB.log &
+B_PID=$!
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q "^listening on " serveB.log && break; sleep 0.1; done
+B_URL=$(sed -n 's/^listening on \(http:.*\)$/\1/p' serveB.log)
+[ -n "$B_URL" ] || { cat serveB.log; exit 1; }
+shop() { printf '{"args": {"user": "%s", "segment": "champions", "recency": 3, "frequency": 12, "monetary": 820, "item": "85123A"}}' "$1"; }
+URL=$B_URL
+for u in b1 b2; do call POST /v1/decide "$(shop $u)"; expect_status 200; expect_contains out.txt SPRING10; done
+for _ in $(seq 1 100); do
+  [ "$(sqlite3 store2/ledger.db "SELECT count(*) FROM decisions" 2>/dev/null)" = 2 ] && break; sleep 0.05
+done
+URL=$A_URL
+granted=0
+for u in a1 a2 a3; do
+  call POST /v1/decide "$(shop $u)"; expect_status 200
+  grep -q '"decisions":\[\]' body.txt || granted=$((granted + 1))
+done
+[ "$granted" = 1 ] || { echo "FAIL: server A granted $granted SPRING10 after B wrote 2 of 3"; exit 1; }
+stop_server
+kill -TERM "$B_PID"; wait "$B_PID" || true
+B_PID=""
+[ "$(sqlite3 store2/ledger.db "SELECT count(*) FROM decisions WHERE json_extract(record, '\$.offer') = 'SPRING10'")" = 3 ]

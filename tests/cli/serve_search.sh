@@ -2,7 +2,8 @@
 # free port) over the example products (built-in embedder), a catalogue,
 # an ALS model and the example purchases as orders; the chat model is the
 # local fake OpenAI-compatible server (tests/net/fake_openai.py).
-# Search: query-like results, filters, a shopper whose taste is elsewhere
+# Search: query-like results, filters, the HNSW index beside the vectors
+# (on request; exact by default on this small catalogue), a shopper whose taste is elsewhere
 # still gets what the query asks for at the default blend, request errors.
 # Answer: citations filtered (a made-up id removed from the answer and
 # flagged), orders in the context, session memory used on turn 2, expiry,
@@ -14,6 +15,9 @@ DATA="$MERX_SRC/examples/data/purchases.csv.gz"
 "$MERX" train --data "$DATA" --columns user=CustomerID,item=StockCode --algo ials --factors 8 \
   --epochs 3 --seed 1 --out ials.mxm >/dev/null 2>&1
 zcat "$DATA" > orders.csv
+"$MERX" index build --embeddings items.npy --ef-construction 40 >/dev/null 2>&1 # items.hnsw
+"$MERX" search --index items.npy --k 5 --ef 30 --out ann.csv lantern 2>/dev/null
+"$MERX" search --index items.npy --k 5 --exact --out exact.csv lantern 2>/dev/null
 python3 - "$P" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -93,6 +97,20 @@ st, b = call("POST", "/v1/search", {"query": "lantern", "k": 5})
 assert st == 200 and len(b["items"]) == 5, b
 assert all("LANTERN" in it["text"] for it in b["items"]), b
 assert all(set(it) >= {"item", "score", "text", "price", "in_stock", "category"} for it in b["items"]), b
+# exact by default on a small catalogue; the index beside items.npy on request, as the CLI
+import csv
+for f, req in (("exact.csv", {}), ("ann.csv", {"exact": False, "ef": 30})):
+    st, b = call("POST", "/v1/search", dict({"query": "lantern", "k": 5}, **req))
+    want = [(r["item"], float(r["score"])) for r in csv.DictReader(open(f))]
+    assert st == 200 and b["search"] == ("hnsw" if req else "exact"), b
+    assert [i["item"] for i in b["items"]] == [w[0] for w in want], (f, b, want)
+    assert all(abs(i["score"] - w[1]) < 1e-5 for i, w in zip(b["items"], want)), (f, b, want)
+st, b = call("POST", "/v1/search", {"query": "lantern", "k": 3, "exact": False,
+                                    "filters": {"category": "lighting"}})
+assert st == 200 and b["search"] == "hnsw" and len(b["items"]) == 3, b
+assert all(it["category"] == "lighting" for it in b["items"]), b
+st, b = call("POST", "/v1/search", {"query": "lantern", "exact": False, "ef": -1})
+assert st == 400 and "field 'ef'" in b["error"], b
 st, b = call("POST", "/v1/search", {"query": "bag", "k": 10, "filters": {"price": {"max": 1.0}}})
 assert st == 200 and b["items"] and all(it["price"] <= 1.0 for it in b["items"]), b
 st, b = call("POST", "/v1/search", {"query": "lantern", "k": 10,
