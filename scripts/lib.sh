@@ -10,6 +10,7 @@ MERX_PACKAGES=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas
   python3 tzdata)
 MERX_PACKAGES+=(glpk-utils)  # allocation tests: LP optimum from glpsol
 MERX_PACKAGES+=(libmicrohttpd-dev curl)  # merx serve: the HTTP server; curl drives its tests
+MERX_PACKAGES+=(slurm-wlm munge)  # tests/cli/slurm.sh: the Slurm recipe on a single-node Slurm
 
 merx_install_packages() {
   local missing=()

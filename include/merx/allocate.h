@@ -255,8 +255,10 @@ MX_API double mx_alloc_duals_quota(const mx_alloc_duals *d, int is_cap, size_t i
  * shards; otherwise limit / shards (rounded down). */
 MX_API double mx_alloc_quota(double limit, uint32_t shard, uint32_t shards);
 
-/* The shard of a user id: mx_hash64(id, len, 0) % shards (0-based). The Lua
- * runtime shards `merx run --shard i/n` with the same rule. */
+/* The shard of a user id (0-based): XXH64(id, seed 42) as a signed 64-bit
+ * integer, modulo shards taken non-negative -- Spark SQL's
+ * pmod(xxhash64(CAST(id AS STRING)), shards). `merx run --shard i/n` and
+ * `merx shard-split` use the same rule. */
 MX_API uint32_t mx_alloc_shard_of(const char *id, size_t len, uint32_t shards);
 
 #ifdef __cplusplus

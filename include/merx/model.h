@@ -256,6 +256,22 @@ MX_API int mx_npy_write_stream(FILE *f, const float *data, uint64_t rows, uint64
 MX_API int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols,
                        mx_error *err);
 
+/* Factor tables as Spark MLlib ALS writes them, so they can be imported
+ * without Spark's libraries: path is a folder of part files (or one file):
+ *   MX_SPARK_JSON: JSON Lines {"id": 12, "features": [0.1, ...]} from
+ *                  model.userFactors.write.json(DIR) (.json or .json.gz parts)
+ *   MX_SPARK_CSV:  a header with columns id and features, the features one
+ *                  field: "0.1 0.2 ..." (array_join), "[0.1,0.2,...]" (to_json)
+ * Bookkeeping files (_SUCCESS, names starting with _ or ., *.crc) are
+ * skipped; parts are read in name order. Ids (JSON: all integers or all
+ * strings) are interned into ids in row order (a repeated id is an error);
+ * every row must have the same number of features (the rank, *cols). *data
+ * is rows x cols float32, 64-byte aligned (free with mx_free_aligned).
+ * Errors name the part file, line and field. */
+enum { MX_SPARK_JSON = 1, MX_SPARK_CSV = 2 };
+MX_API int mx_spark_factors_read(const char *path, int format, mx_idmap *ids, float **data,
+                                 uint64_t *rows, uint64_t *cols, mx_error *err);
+
 /* ----------------------------------------------------------------- tune */
 /* Choose hyper-parameters on a validation slice of d: a share `holdout` of
  * the (user, item) pairs (by a hash of the seed and both ids) is held out,

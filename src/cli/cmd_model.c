@@ -14,7 +14,8 @@ static const char *usage_top =
     "       merx model export --model M.mxm --out DIR\n"
     "       merx model import --user-factors U.npy --item-factors V.npy --user-ids U.txt\n"
     "                         --item-ids I.txt [--item-bias B.npy] [--data FILE --columns ...]\n"
-    "                         --out M.mxm\n";
+    "                         --out M.mxm\n"
+    "       merx model import (--spark-json | --spark-csv) USERS_DIR ITEMS_DIR --out M.mxm\n";
 
 static const char *usage_info =
     "usage: merx model info --model M.mxm [--json]\n\n"
@@ -30,11 +31,17 @@ static const char *usage_export =
 static const char *usage_import =
     "usage: merx model import --user-factors U.npy --item-factors V.npy --user-ids U.txt\n"
     "                         --item-ids I.txt [--item-bias B.npy]\n"
-    "                         [--data FILE --columns user=..,item=..] --out M.mxm\n\n"
+    "                         [--data FILE --columns user=..,item=..] --out M.mxm\n"
+    "       merx model import (--spark-json | --spark-csv) USERS_DIR ITEMS_DIR [--data ...] --out M.mxm\n\n"
     "Build a dot-product model (kind 'imported', ranked like an implicit model) from\n"
     "factor matrices trained elsewhere (Spark MLlib ALS, implicit, PyTorch): .npy float32\n"
     "or float64, one row per id, ids one per line in row order. With --data, each user's\n"
-    "items in FILE are stored as training items, so recommendations exclude them.\n";
+    "items in FILE are stored as training items, so recommendations exclude them.\n"
+    "--spark-json reads the folders Spark MLlib ALS writes with\n"
+    "model.userFactors.write.json(USERS_DIR) and model.itemFactors.write.json(ITEMS_DIR)\n"
+    "(JSON Lines {\"id\": .., \"features\": [..]} part files, .gz too; _SUCCESS and .crc\n"
+    "files skipped); --spark-csv folders of CSV parts with columns id and features\n"
+    "(\"0.1 0.2 ..\" or \"[0.1,0.2,..]\"). The rank must agree; ids are all integers or all strings.\n";
 
 static int write_ids(const char *path, const mx_idmap *m, mx_error *err) {
   mx_atomic_file af;
@@ -256,12 +263,30 @@ static int model_import(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "model import",
                          "user-factors= item-factors= user-ids= item-ids= item-bias= data= out="
-                         MX_CLI_INPUT_SPEC, argc, argv, 3);
+                         " spark-json= spark-csv=" MX_CLI_INPUT_SPEC, argc, argv, 3);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_import) == 0) return MX_EXIT_OK;
-  const char *req[] = {"user-factors", "item-factors", "user-ids", "item-ids", "out"};
-  for (int q = 0; q < 5; q++)
-    if ((rc = mx_args_require(&a, req[q]))) return rc;
+  /* --spark-json USERS_DIR ITEMS_DIR: the items folder is the positional */
+  int spark = mx_args_has(&a, "spark-json") ? MX_SPARK_JSON : mx_args_has(&a, "spark-csv") ? MX_SPARK_CSV : 0;
+  const char *spark_users = NULL, *spark_items = NULL;
+  if (spark) {
+    if (mx_args_has(&a, "spark-json") && mx_args_has(&a, "spark-csv"))
+      return mx_cli_usage("model import", "give one of --spark-json and --spark-csv");
+    if (mx_args_has(&a, "user-factors") || mx_args_has(&a, "item-factors") ||
+        mx_args_has(&a, "user-ids") || mx_args_has(&a, "item-ids") || mx_args_has(&a, "item-bias"))
+      return mx_cli_usage("model import", "--spark-%s reads factors and ids from the folders: "
+                          "give no .npy options", spark == MX_SPARK_JSON ? "json" : "csv");
+    if (a.npos != 1)
+      return mx_cli_usage("model import", "--spark-%s USERS_DIR ITEMS_DIR: give both folders",
+                          spark == MX_SPARK_JSON ? "json" : "csv");
+    spark_users = mx_args_get(&a, spark == MX_SPARK_JSON ? "spark-json" : "spark-csv", NULL);
+    spark_items = a.pos[0];
+    if ((rc = mx_args_require(&a, "out"))) return rc;
+  } else {
+    const char *req[] = {"user-factors", "item-factors", "user-ids", "item-ids", "out"};
+    for (int q = 0; q < 5; q++)
+      if ((rc = mx_args_require(&a, req[q]))) return rc;
+  }
   static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
   mx_ingest_options opt;
   if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
@@ -276,7 +301,20 @@ static int model_import(int argc, char **argv) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     goto fail;
   }
-  if (mx_npy_read(uf, &U, &ur, &uc, &err) || mx_npy_read(vf, &V, &vr, &vc, &err)) goto fail;
+  if (spark) {
+    uf = spark_users;
+    vf = spark_items;
+    if (mx_spark_factors_read(uf, spark, users, &U, &ur, &uc, &err) ||
+        mx_spark_factors_read(vf, spark, items, &V, &vr, &vc, &err))
+      goto fail;
+  } else if (mx_npy_read(uf, &U, &ur, &uc, &err) || mx_npy_read(vf, &V, &vr, &vc, &err)) {
+    goto fail;
+  }
+  if (spark && uc != vc) {
+    mx_error_at(&err, MX_EINVAL, vf, 0, 0, NULL, "item factors have rank %llu, user factors (%s) %llu",
+                (unsigned long long)vc, uf, (unsigned long long)uc);
+    goto fail;
+  }
   if (uc != vc) {
     mx_error_at(&err, MX_EINVAL, vf, 0, 0, NULL, "item factors have %llu columns, user factors %llu",
                 (unsigned long long)vc, (unsigned long long)uc);
@@ -285,8 +323,8 @@ static int model_import(int argc, char **argv) {
   if (mx_args_has(&a, "item-bias") &&
       mx_npy_read(mx_args_get(&a, "item-bias", NULL), &B, &br, &bc, &err))
     goto fail;
-  if (read_ids(mx_args_get(&a, "user-ids", NULL), users, &err) ||
-      read_ids(mx_args_get(&a, "item-ids", NULL), items, &err))
+  if (!spark && (read_ids(mx_args_get(&a, "user-ids", NULL), users, &err) ||
+                 read_ids(mx_args_get(&a, "item-ids", NULL), items, &err)))
     goto fail;
   if (mx_idmap_size(users) != ur) {
     mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "user-ids", NULL), 0, 0, NULL,

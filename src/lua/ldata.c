@@ -13,6 +13,7 @@
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
+#include "merx/shard.h"
 
 enum { TY_STRING, TY_NUMBER, TY_INTEGER, TY_TIME };
 
@@ -50,6 +51,34 @@ static void csv_fail(lua_State *L, mx_error *err) {
   mx_lua_error(L, "merx.data.read: %s", buf);
 }
 
+/* Open part *part of the shard-split folder whose part 0 is open in st, in
+ * place of it: its header must be part 0's (nh names). Returns 1. */
+static int next_part(lua_State *L, read_state *st, const mx_csv_options *co, mx_csv **csv,
+                     char *buf, size_t size, uint32_t *part, size_t nh, const char *const **names) {
+  const char *first = mx_csv_path(*csv);
+  char dir[4096];
+  size_t dl = strlen(first);
+  while (dl && first[dl - 1] != '/') dl--;
+  if (dl == 0 || dl >= sizeof dir) mx_lua_error(L, "merx.data.read: bad part path '%s'", first);
+  memcpy(dir, first, dl - 1);
+  dir[dl - 1] = 0;
+  if (mx_shard_part_path(dir, *part, buf, size) < 0) mx_lua_error(L, "merx.data.read: path too long");
+  mx_error err;
+  mx_error_clear(&err);
+  mx_csv *next = NULL;
+  if (mx_csv_open(buf, co, &next, &err) != MX_OK) csv_fail(L, &err);
+  const char *const *h;
+  int same = mx_csv_header(next, &h) == nh;
+  for (size_t k = 0; same && k < nh; k++) same = strcmp(h[k], (*names)[k]) == 0;
+  mx_csv_close(st->csv);
+  st->csv = *csv = next; /* the guard closes it from here */
+  if (!same) mx_lua_error(L, "merx.data.read: %s: its header differs from part 0's", buf);
+  mx_run *run = mx_lua_run(L);
+  if (run && mx_run_note_input(run, buf) != 0) mx_lua_error(L, "out of memory");
+  *names = h;
+  return 1;
+}
+
 /* merx.data.read(path [, opts]) -> frame, n
  * opts: columns = "user=CustomerID,..." or {user = "CustomerID", ...};
  *       types = {Quantity = "number", ...}; sep = ","; header = true;
@@ -71,6 +100,20 @@ static int l_read(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   read_state *st = mx_lua_guard(L, sizeof *st, read_release);
+  /* a folder written by `merx shard-split`: its parts in order, or under
+   * --shard with the same count only this shard's part (see below) */
+  mx_shard_manifest man;
+  int parted = 0;
+  if (mx_shard_manifest_read(path, &man, &parted, &err) != MX_OK) csv_fail(L, &err);
+  mx_run *run = mx_lua_run(L);
+  char part_path[4096];
+  uint32_t part = 0, part_end = parted ? man.shards : 0;
+  if (parted) {
+    if (mx_shard_part_path(path, 0, part_path, sizeof part_path) < 0)
+      mx_lua_error(L, "merx.data.read: path too long: %s", path);
+    path = part_path;
+    if (run && mx_run_note_input(run, part_path) != 0) mx_lua_error(L, "out of memory");
+  }
   if (mx_csv_open(path, &co, &st->csv, &err) != MX_OK) {
     char buf[2048];
     mx_error_format(&err, buf, sizeof buf);
@@ -143,16 +186,29 @@ static int l_read(lua_State *L) {
     lua_pop(L, 1);
   }
   int user_col = -1;
-  mx_run *run = mx_lua_run(L);
   for (int i = 0; i < nrc; i++) {
     lua_newtable(L);
     rc[i].table = lua_gettop(L);
     if (strcmp(rc[i].name, "user") == 0 && use_shard && run && run->shard_count > 1) user_col = i;
   }
+  /* parts split by the user column into as many shards as the run has:
+   * every row of part I is in shard I, and no other part holds one */
+  if (parted && user_col >= 0 && man.shards == run->shard_count && rc[user_col].index < (int)nh &&
+      strcmp(names[rc[user_col].index], man.column) == 0 && run->shard_index != 0) {
+    part = run->shard_index;
+    part_end = part + 1;
+    if (next_part(L, st, &co, &csv, part_path, sizeof part_path, &part, nh, &names) != 1)
+      mx_lua_error(L, "merx.data.read: no part %u", (unsigned)part);
+    path = part_path;
+  } else if (parted && user_col >= 0 && man.shards == run->shard_count &&
+             rc[user_col].index < (int)nh && strcmp(names[rc[user_col].index], man.column) == 0) {
+    part_end = 1;
+  }
   char **fields;
   size_t *lens, nf;
   lua_Integer n = 0;
   int r;
+more:
   while ((r = mx_csv_next(csv, &fields, &lens, &nf, &err)) == 1) {
     if (user_col >= 0) {
       int idx = rc[user_col].index;
@@ -194,6 +250,11 @@ static int l_read(lua_State *L) {
     }
   }
   if (r < 0) csv_fail(L, &err);
+  if (parted && part + 1 < part_end) {
+    part++;
+    if (next_part(L, st, &co, &csv, part_path, sizeof part_path, &part, nh, &names) == 1)
+      goto more;
+  }
   mx_lua_guard_release(st);
   lua_createtable(L, 0, nrc);
   for (int i = 0; i < nrc; i++) {

@@ -16,6 +16,7 @@
 #include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
+#include "util/xxhash.h"
 #include "store/decisions.h"
 #include "store/store.h"
 
@@ -39,7 +40,7 @@ void mx_lua_set_run(lua_State *L, mx_run *run) {
 
 int mx_run_in_shard(const mx_run *run, const char *id, size_t len) {
   if (!run || run->shard_count <= 1) return 1;
-  return mx_hash64(id, len, 0) % run->shard_count == run->shard_index;
+  return mx_shard_of(id, len, run->shard_count) == run->shard_index;
 }
 
 static mx_run *active_run(lua_State *L, const char *fn) {

@@ -131,3 +131,12 @@ void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len) {
 uint64_t mx_xxh64_digest(const mx_xxh64_state *s) {
   return finish(s->v, s->total >= 32, s->seed, s->total, s->buf, s->buffered);
 }
+
+uint32_t mx_shard_of(const void *id, size_t len, uint32_t shards) {
+  if (shards <= 1) return 0;
+  uint64_t h = mx_xxh64(id, len, MX_SHARD_SEED), n = shards, r = h % n;
+  /* h >= 2^63 is the signed value h - 2^64: subtract 2^64 mod n, without a
+   * signed conversion */
+  if (h >> 63) r = (r + n - (UINT64_MAX % n + 1) % n) % n;
+  return (uint32_t)r;
+}

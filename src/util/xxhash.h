@@ -5,8 +5,8 @@
  * tool with -H1) gives the same value for the same bytes and seed.
  *
  * merx uses it where a value must be reproduced outside merx: experiment
- * arms (docs/lua.md "Experiment arms"). mx_hash64 stays the internal hash of
- * shards, hash maps and fingerprints. */
+ * arms (docs/lua.md "Experiment arms") and shards (mx_shard_of). mx_hash64 stays
+ * the internal hash of hash maps and fingerprints. */
 #ifndef MERX_UTIL_XXHASH_H
 #define MERX_UTIL_XXHASH_H
 
@@ -26,5 +26,18 @@ typedef struct mx_xxh64_state {
 void mx_xxh64_reset(mx_xxh64_state *s, uint64_t seed);
 void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len);
 uint64_t mx_xxh64_digest(const mx_xxh64_state *s);
+
+/* The shard of an id, the one rule of `merx run --shard I/N`, `merx
+ * shard-split`, merx.data readers and merx.allocate.shard_of:
+ *
+ *   h     = XXH64(id bytes, seed 42), read as a signed 64-bit integer
+ *   shard = h mod N, taken in [0, N)
+ *
+ * which is Spark SQL's pmod(xxhash64(CAST(id AS STRING)), N): Spark's
+ * xxhash64 is standard XXH64 of a string's UTF-8 bytes with its seed fixed
+ * at 42, returned as a signed BIGINT, and pmod is the non-negative modulo.
+ * (Signed and unsigned modulo differ unless N is a power of two.) shards >= 1. */
+#define MX_SHARD_SEED 42
+uint32_t mx_shard_of(const void *id, size_t len, uint32_t shards);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "merx/allocate.h"
 #include "merx/experiment.h"
 #include "util/xxhash.h"
 
@@ -77,6 +78,42 @@ static void test_reference_users(void **s) {
                      r[i].arm);
 }
 
+/* The shard rule (util/xxhash.h mx_shard_of): Spark SQL's documented values
+ * of xxhash64 (seed 42) -- xxhash64('ABC') = 4105715581806190027 and
+ * xxhash64('Spark', array(123), 2) = 5602566077635097486, where an int is
+ * hashed as its 4 little-endian bytes and each argument seeds the next --
+ * then the README's reference shards, pmod of the signed value. */
+static void test_shard_reference(void **s) {
+  (void)s;
+  assert_int_equal(mx_xxh64("ABC", 3, MX_SHARD_SEED), 4105715581806190027ULL);
+  const unsigned char i123[4] = {123, 0, 0, 0}, i2[4] = {2, 0, 0, 0};
+  uint64_t h = mx_xxh64("Spark", 5, 42);
+  h = mx_xxh64(i123, 4, h);
+  assert_int_equal(mx_xxh64(i2, 4, h), 5602566077635097486ULL);
+  static const struct {
+    const char *id;
+    int64_t h; /* as Spark's signed BIGINT */
+    uint32_t s4, s16, s3;
+  } r[] = {
+      {"ABC", 4105715581806190027LL, 3, 11, 1},
+      {"u1", -5294616631767451713LL, 3, 15, 0},
+      {"12346", -2900631447853519447LL, 1, 9, 2},
+      {"17850", -3353835496113539356LL, 0, 4, 2},
+      {"alice", 2281294259717289107LL, 3, 3, 2},
+      {"a-user-id-longer-than-thirty-two-bytes", 6475643180928243380LL, 0, 4, 2},
+  };
+  for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+    size_t len = strlen(r[i].id);
+    assert_int_equal(mx_xxh64(r[i].id, len, MX_SHARD_SEED), (uint64_t)r[i].h);
+    assert_int_equal(mx_shard_of(r[i].id, len, 4), r[i].s4);
+    assert_int_equal(mx_shard_of(r[i].id, len, 16), r[i].s16);
+    /* 3 does not divide 2^64: a negative h is where unsigned modulo differs */
+    assert_int_equal(mx_shard_of(r[i].id, len, 3), r[i].s3);
+    assert_int_equal(mx_shard_of(r[i].id, len, 1), 0);
+  }
+  assert_int_equal(mx_alloc_shard_of("u1", 2, 3), 0);
+}
+
 static void test_pick_rule(void **s) {
   (void)s;
   double sh[4] = {0.25, 0, 0.5, 0.25};
@@ -96,6 +133,7 @@ int main(void) {
       cmocka_unit_test(test_incremental_equals_one_shot),
       cmocka_unit_test(test_reference_users),
       cmocka_unit_test(test_pick_rule),
+      cmocka_unit_test(test_shard_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "merx/allocate.h"
 #include "util/util.h"
+#include "util/xxhash.h"
 
 /* Candidate arrays are streamed once per price evaluation: 2 MB-aligned and
  * marked for transparent huge pages, they take 512x fewer page faults to
@@ -318,8 +319,7 @@ done:
 }
 
 uint32_t mx_alloc_shard_of(const char *id, size_t len, uint32_t shards) {
-  if (shards <= 1) return 0;
-  return (uint32_t)(mx_hash64(id, len, 0) % shards);
+  return mx_shard_of(id, len, shards);
 }
 
 int mx_alloc_problem_subset(const mx_alloc_problem *p, const uint8_t *keep,
