@@ -1,5 +1,6 @@
 /* Option parsing and error reporting for the CLI. */
 #include "cli/cli.h"
+#include "merx/cpu.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -209,4 +210,12 @@ int mx_cli_threads(const mx_args *a, int *threads) {
   if (rc) return rc;
   *threads = (int)t;
   return 0;
+}
+
+void mx_cli_json_blas(struct mx_json *j) {
+  mx_cpu_simd cpu;
+  char simd[64];
+  mx_cpu_simd_detect(&cpu);
+  mx_json_key(j, "blas_core"); mx_json_string(j, mx_blas_core());
+  mx_json_key(j, "cpu_simd"); mx_json_string(j, mx_cpu_simd_string(&cpu, simd, sizeof simd));
 }

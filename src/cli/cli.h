@@ -67,6 +67,10 @@ int mx_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* Fill ingest options from those flags. roles: allowed roles, NULL-terminated.
  * Returns 0 or MX_EXIT_USAGE (message printed). */
 int mx_cli_ingest_options(const mx_args *a, const char *const *roles, mx_ingest_options *opt);
+/* Add "blas_core" (OpenBLAS's kernel core) and "cpu_simd" to a --json
+ * summary of a command whose speed depends on them. */
+struct mx_json;
+void mx_cli_json_blas(struct mx_json *j);
 /* "--threads T" with 0 = all cores. */
 int mx_cli_threads(const mx_args *a, int *threads);
 

@@ -82,6 +82,7 @@ int mx_cmd_eval(int argc, char **argv) {
     }
     mx_json_key(&j, "unknown"); mx_json_int(&j, (int64_t)r.unknown);
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
+    mx_cli_json_blas(&j);
     mx_json_object_end(&j);
     fputc('\n', stdout);
   } else if (!r.implicit) {

@@ -256,6 +256,7 @@ int mx_cmd_recommend(int argc, char **argv) {
     mx_json_key(&j, "unknown_candidates"); mx_json_int(&j, (int64_t)cst.unknown);
     mx_json_key(&j, "include_seen"); mx_json_bool(&j, o.include_seen);
     mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
+    mx_cli_json_blas(&j);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
     fputc('\n', stdout);

@@ -126,6 +126,7 @@ int mx_cmd_score(int argc, char **argv) {
     mx_json_key(&j, "pairs"); mx_json_int(&j, (int64_t)n);
     mx_json_key(&j, "unknown"); mx_json_int(&j, (int64_t)unknown);
     mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
+    mx_cli_json_blas(&j);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
     fputc('\n', stdout);

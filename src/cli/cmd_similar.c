@@ -188,6 +188,7 @@ int mx_cmd_similar(int argc, char **argv) {
     if (index_used) mx_json_string(&j, index_used);
     else mx_json_null(&j);
     mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
+    mx_cli_json_blas(&j);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
     fputc('\n', stdout);

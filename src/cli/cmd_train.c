@@ -189,6 +189,7 @@ int mx_cmd_train(int argc, char **argv) {
     mx_json_key(&j, "factors"); mx_json_int(&j, m->factors);
     mx_json_key(&j, "epochs"); mx_json_int(&j, pc.epochs_run); /* fewer with --early-stop */
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
+    mx_cli_json_blas(&j);
     if (have_test && !m->implicit) {
       mx_json_key(&j, "test_rmse"); mx_json_double(&j, rmse);
       mx_json_key(&j, "test_mae"); mx_json_double(&j, mae);

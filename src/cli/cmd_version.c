@@ -7,17 +7,42 @@
 #include <zlib.h>
 
 #include "cli/cli.h"
+#include "merx/cpu.h"
+#include "util/util.h"
 
-static const char *usage = "usage: merx version\n\nPrint merx's version and the versions of the libraries it uses.\n";
+static const char *usage =
+    "usage: merx version [--json]\n\n"
+    "Print merx's version, the versions of the libraries it uses, the OpenBLAS kernel\n"
+    "core in use and the CPU's vector instruction sets. --json prints {\"merx\", \"lua\",\n"
+    "\"openblas\", \"blas_core\", \"cpu_simd\", \"libcurl\", \"sqlite\", \"zlib\"}.\n";
 
 int mx_cmd_version(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "version", "", argc, argv, 2);
+  int rc = mx_args_parse(&a, "version", "json", argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "merx"); mx_json_string(&j, MERX_VERSION);
+    mx_json_key(&j, "lua"); mx_json_string(&j, LUA_RELEASE);
+    mx_json_key(&j, "openblas"); mx_json_string(&j, openblas_get_config());
+    mx_cli_json_blas(&j);
+    mx_json_key(&j, "libcurl"); mx_json_string(&j, curl_version());
+    mx_json_key(&j, "sqlite"); mx_json_string(&j, sqlite3_libversion());
+    mx_json_key(&j, "zlib"); mx_json_string(&j, zlibVersion());
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+    return MX_EXIT_OK;
+  }
+  mx_cpu_simd cpu;
+  char simd[64];
+  mx_cpu_simd_detect(&cpu);
   printf("merx %s\n", MERX_VERSION);
   printf("  lua      %s\n", LUA_RELEASE);
   printf("  openblas %s\n", openblas_get_config());
+  printf("  blas     core %s, cpu %s\n", mx_blas_core(), mx_cpu_simd_string(&cpu, simd, sizeof simd));
   printf("  libcurl  %s\n", curl_version());
   printf("  sqlite   %s\n", sqlite3_libversion());
   printf("  zlib     %s\n", zlibVersion());

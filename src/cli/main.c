@@ -1,11 +1,14 @@
 /* merx — command-line entry point: dispatches to the subcommands listed in
  * commands.def. Exit codes: 0 success, 1 runtime failure, 2 usage error. */
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "merx/cpu.h"
 #include "util/util.h"
 
 typedef struct {
@@ -47,7 +50,36 @@ static void on_sigbus(int sig) {
   _exit(MX_EXIT_FAIL);
 }
 
+/* OpenBLAS picked its kernels when it was loaded, before main. When they use
+ * a narrower vector set than the CPU has (Prescott's SSE3 on an AVX-512 Xeon
+ * it does not recognise), start again once with OPENBLAS_CORETYPE set, so the
+ * new process loads the right ones (include/merx/cpu.h). The child sees the
+ * variable set and never re-executes; a value the user set is left alone.
+ * MERX_TEST_BLAS_CORE stands in for OpenBLAS's choice, so the tests can play
+ * the mismatch on any machine. */
+static void blas_core_check(char **argv) {
+  mx_cpu_simd cpu;
+  mx_cpu_simd_detect(&cpu);
+  const char *core = getenv("MERX_TEST_BLAS_CORE");
+  if (!core || !*core) core = mx_blas_core();
+  const char *want = mx_blas_core_advice(&cpu, core, getenv("OPENBLAS_CORETYPE"), mx_blas_dynamic());
+  if (!want) return;
+  char simd[64];
+  fprintf(stderr,
+          "merx: OpenBLAS chose its %s kernels on a CPU with %s; running with "
+          "OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE yourself to choose)\n",
+          core, mx_cpu_simd_string(&cpu, simd, sizeof simd), want);
+  if (setenv("OPENBLAS_CORETYPE", want, 1) == 0) {
+    execv("/proc/self/exe", argv);
+    int e = errno;
+    unsetenv("OPENBLAS_CORETYPE");
+    fprintf(stderr, "merx: could not run again (%s); going on with the %s kernels\n", strerror(e),
+            core);
+  }
+}
+
 int main(int argc, char **argv) {
+  blas_core_check(argv);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigbus;
