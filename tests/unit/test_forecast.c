@@ -231,6 +231,62 @@ static void test_m4_hourly_official(void **state) {
   mx_series_set_free(tr);
 }
 
+/* Every method that estimates a level; naive, snaive and naive2 repeat an
+ * observed value by definition. */
+static const int level_methods[] = {MX_FC_AUTO,  MX_FC_SES, MX_FC_HOLT,    MX_FC_DAMPED,
+                                    MX_FC_HW,    MX_FC_THETA, MX_FC_ETS,   MX_FC_CROSTON,
+                                    MX_FC_SBA,   MX_FC_TSB};
+
+/* Issue 22: weekly Online Retail best sellers from each product's first sale.
+ * "RABBIT NIGHT LIGHT" (23084) jumps from ~14 to 2,300-5,600 a week; the
+ * multiplicative-error ETS fits kept the old level (alpha at its floor: the
+ * relative-error likelihood pays less for a few huge relative errors than for
+ * following the jump). No forecast may fall below 10% of the last 4 weeks'
+ * mean when those are all non-zero, unless the result's note says why. */
+static void test_level_shift_guard(void **state) {
+  (void)state;
+  char p[600];
+  snprintf(p, sizeof p, "%s/examples/data/retail_top100_weekly.csv", MERX_SRC_DIR);
+  mx_series_set *s;
+  mx_series_read_options ro = mx_series_read_defaults();
+  ro.header = -1;
+  mx_error err;
+  assert_int_equal(mx_series_read_wide(p, &ro, &s, &err), MX_OK);
+  assert_int_equal((int)s->count, 100);
+  int bad = 0;
+  for (size_t k = 0; k < sizeof level_methods / sizeof *level_methods; k++)
+    for (size_t i = 0; i < s->count; i++) {
+      const double *y = s->values[i];
+      size_t n = s->len[i];
+      if (n < 8 || !(y[n - 1] > 0 && y[n - 2] > 0 && y[n - 3] > 0 && y[n - 4] > 0)) continue;
+      double recent = (y[n - 1] + y[n - 2] + y[n - 3] + y[n - 4]) / 4;
+      mx_forecast_options o = mx_forecast_defaults();
+      o.method = level_methods[k];
+      o.horizon = 8;
+      o.season = 1; /* the CLI default for weekly data */
+      o.nonneg = 1;
+      mx_forecast_result r;
+      assert_int_equal(mx_forecast_series(y, n, &o, &r, &err), MX_OK);
+      /* the case of the issue: the level after the jump, not half of it */
+      if (strcmp(s->ids[i], "23084") == 0 && r.mean[0] < 0.5 * recent) {
+        print_message("%s 23084 (%s): %.1f, last 4 weeks' mean %.1f\n",
+                      mx_forecast_method_name(o.method), r.model, r.mean[0], recent);
+        bad++;
+      }
+      for (int j = 0; j < o.horizon; j++)
+        if (r.mean[j] < 0.1 * recent && !r.note[0]) {
+          print_message("%s %s (%s): step %d forecast %.1f < 10%% of the last 4 weeks' mean %.1f\n",
+                        mx_forecast_method_name(o.method), s->ids[i], r.model, j + 1, r.mean[j],
+                        recent);
+          bad++;
+          break;
+        }
+      mx_forecast_result_free(&r);
+    }
+  mx_series_set_free(s);
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
@@ -239,6 +295,7 @@ int main(void) {
       cmocka_unit_test(test_ets_intervals_analytic),
       cmocka_unit_test(test_intermittent),
       cmocka_unit_test(test_m4_hourly_official),
+      cmocka_unit_test(test_level_shift_guard),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

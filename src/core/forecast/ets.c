@@ -29,6 +29,9 @@
  * Nelder-Mead run, 1e-4); the AICc winner is then refitted to 1e-7. On M4
  * Hourly this halves the time of auto at an OWA cost of 0.002. */
 #define CAND_TOL 1e-4
+/* A fit is "stuck" when its last max(STUCK_K, m) one-step fitted values all
+ * miss the data on one side by more than a factor 2 (fc_ets_fit.stuck). */
+#define STUCK_K 4
 
 typedef struct {
   const double *y;
@@ -67,6 +70,12 @@ static double ets_run(const ets_ctx *c, double alpha, double beta, double gamma,
   long sumexp = 0;
   int mult_e = c->error == FC_E_M;
   int si = -1; /* position in the seasonal cycle, a counter (no division per step) */
+  /* the last STUCK_K one-step errors: sums of actuals and fitted values, and
+   * whether they all have one sign (for fc_ets_fit.stuck) */
+  size_t stuck_k = m > STUCK_K ? (size_t)m : STUCK_K; /* a whole cycle when seasonal */
+  size_t tail = c->n > stuck_k ? c->n - stuck_k : 0;
+  double tail_y = 0, tail_fit = 0;
+  int tail_pos = 0, tail_neg = 0;
   for (size_t t = 0; t < c->n; t++) {
     double pb = c->trend == FC_T_N ? 0 : phi * b; /* damped (or plain) trend term */
     double lp = l + pb;                           /* level forecast */
@@ -87,6 +96,10 @@ static double ets_run(const ets_ctx *c, double alpha, double beta, double gamma,
       }
     } else {
       e = c->y[t] - yhat;
+    }
+    if (out && t >= tail) {
+      tail_y += c->y[t], tail_fit += yhat;
+      tail_pos += c->y[t] > yhat, tail_neg += c->y[t] < yhat;
     }
     sse += e * e;
     /* state updates in error-correction form (fpp2 Table 7.8) */
@@ -123,6 +136,12 @@ static double ets_run(const ets_ctx *c, double alpha, double beta, double gamma,
   if (out) {
     out->l = l;
     out->b = b;
+    /* stuck: every one of the last max(STUCK_K, m) fitted values misses on the same
+     * side by more than a factor 2 in total, i.e. the fit did not follow a
+     * level shift */
+    size_t k = c->n - tail;
+    out->stuck = k == stuck_k && ((tail_pos == (int)k && tail_y > 2 * fabs(tail_fit)) ||
+                                  (tail_neg == (int)k && tail_fit > 2 * fabs(tail_y)));
     /* rotate so s[0] is the state used at time n */
     for (int j = 0; j < m && c->season != FC_S_N; j++) out->s[j] = s[(c->n + (size_t)j) % (size_t)m];
   }
@@ -224,8 +243,8 @@ int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season
 
 int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
                 fc_ets_fit *best) {
-  int found = 0;
-  fc_ets_fit f;
+  int found = 0, found_stuck = 0;
+  fc_ets_fit f, best_stuck;
   for (int season = FC_S_N; season <= FC_S_M; season++) {
     if (only_season >= 0 && season != only_season) continue;
     if (season != FC_S_N && m <= 1) continue;
@@ -239,6 +258,15 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
         if (error == FC_E_A && season == FC_S_M) continue;
         /* one Nelder-Mead run per candidate; the winner gets the full fit below */
         if (fit_model(y, n, error, trend, season, m, 1, CAND_TOL, &f) != 0) continue;
+        /* a fit that never reached the recent level loses to any that did,
+         * whatever its AICc: the multiplicative-error likelihood can prefer
+         * a few huge relative errors to following a level shift (a product
+         * jumping from ~14 to thousands a week kept forecasting ~14) */
+        if (f.stuck) {
+          if (!found_stuck || f.aicc < best_stuck.aicc) best_stuck = f;
+          found_stuck = 1;
+          continue;
+        }
         if (!found || f.aicc < best->aicc) {
           *best = f;
           found = 1;
@@ -246,8 +274,10 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
       }
     }
   }
-  if (!found) return -1;
-  if (fit_model(y, n, best->error, best->trend, best->season, m, 2, 1e-7, &f) == 0 && f.aicc <= best->aicc)
+  if (!found && !found_stuck) return -1;
+  if (!found) *best = best_stuck;
+  if (fit_model(y, n, best->error, best->trend, best->season, m, 2, 1e-7, &f) == 0 &&
+      f.aicc <= best->aicc && (!f.stuck || !found))
     *best = f;
   return 0;
 }

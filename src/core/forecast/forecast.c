@@ -65,6 +65,58 @@ void fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f
   free(adj), free(si);
 }
 
+/* The recent level: the mean of the last max(4, m) values when they are all
+ * positive (0 otherwise: no guard). A smoothing method's forecast must not fall
+ * below FC_LEVEL_FLOOR of it (per step without a season, per first cycle with
+ * one): a trend extrapolated through an outlier or a fit that missed a level
+ * shift is replaced by SES, and SES by that mean, named in the note. */
+#define FC_LEVEL_FLOOR 0.1
+static double recent_level(const double *y, size_t n, int m) {
+  size_t k = m > 4 ? (size_t)m : 4;
+  if (n < 2 * k) return 0;
+  double s = 0;
+  for (size_t t = n - k; t < n; t++) {
+    if (!(y[t] > 0)) return 0;
+    s += y[t];
+  }
+  return s / (double)k;
+}
+
+static int below_level(const double *f, int h, int m, double level) {
+  if (m <= 1) {
+    for (int j = 0; j < h; j++)
+      if (f[j] < FC_LEVEL_FLOOR * level) return j + 1;
+    return 0;
+  }
+  int k = h < m ? h : m;
+  double s = 0;
+  for (int j = 0; j < k; j++) s += f[j];
+  return s / k < FC_LEVEL_FLOOR * level ? 1 : 0;
+}
+
+static void level_guard(const double *y, size_t n, int m, int h, double *f, int *u, char *note,
+                        size_t note_size, fc_ets_fit *ets_out, fc_config *cfg_out) {
+  double level = recent_level(y, n, m);
+  int j = level > 0 ? below_level(f, h, m, level) : 0;
+  if (!j) return;
+  double was = f[j - 1];
+  int k = m > 4 ? m : 4;
+  fc_m4_forecast(y, n, m, h, FC_M4_SES, f);
+  const char *to = "ses";
+  if (below_level(f, h, m, level)) {
+    for (int i = 0; i < h; i++) f[i] = level;
+    to = "their mean";
+  }
+  snprintf(note, note_size, "%s forecast %.4g at step %d is below %g%% of the last %d values' "
+           "mean %.4g: %s", mx_forecast_method_name(*u), was, j, FC_LEVEL_FLOOR * 100, k, level, to);
+  *u = MX_FC_SES;
+  if (ets_out) ets_out->m = -1;
+  if (cfg_out) {
+    memset(cfg_out, 0, sizeof *cfg_out);
+    cfg_out->m = m;
+  }
+}
+
 int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,
              char *model, size_t model_size, char *note, size_t note_size, fc_ets_fit *ets_out,
              fc_config *cfg_out) {
@@ -191,6 +243,9 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       break;
     }
   }
+  if (u == MX_FC_SES || u == MX_FC_HOLT || u == MX_FC_DAMPED || u == MX_FC_HW || u == MX_FC_THETA ||
+      u == MX_FC_ETS || u == MX_FC_COMBO)
+    level_guard(y, n, m, h, f, &u, note, note_size, ets_out, cfg_out);
   if (used) *used = u;
   return MX_OK;
 }

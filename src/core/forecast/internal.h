@@ -62,6 +62,8 @@ typedef struct fc_ets_fit {
   int nparams;
   double l, b;    /* final level and trend */
   double s[400];  /* final seasonal states, s[0] = oldest = the one used next */
+  int stuck;      /* the last max(4, m) fitted values all miss on one side by more
+                     than a factor 2: the fit did not follow a level shift */
 } fc_ets_fit;
 
 /* Fit one model by maximum likelihood. Returns 0, or -1 when the model does
@@ -69,7 +71,8 @@ typedef struct fc_ets_fit {
 int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
                      fc_ets_fit *fit);
 /* AICc selection over the admissible family (multiplicative components only
- * for positive data; seasonal only when m > 1 and n >= 2m + a few).
+ * for positive data; seasonal only when m > 1 and n >= 2m + a few); a stuck
+ * fit is chosen only when every candidate is stuck.
  * only_trend / only_season: -1 = choose, otherwise fixed. fast: only the damped or
  * trendless and (when m > 1) seasonal forms, 6 models instead of 15. */
 int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
