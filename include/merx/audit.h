@@ -41,6 +41,9 @@ MX_API int mx_audit_add_member(mx_audit *a, const char *user, size_t user_len, c
  * name file, line and field. */
 MX_API int mx_audit_read_attribute(mx_audit *a, const char *path, const char *group_column,
                                    const char *user_column, mx_error *err);
+/* The group of user from the population (borrowed, valid while a lives),
+ * NULL when the user has no row. merx allocate's --groups reads the same file. */
+MX_API const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_len);
 /* One decision for user; value and score NaN when the decision has none. */
 MX_API int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,
                                  double score, mx_error *err);

@@ -147,6 +147,11 @@ int mx_audit_read_attribute(mx_audit *a, const char *path, const char *group_col
   return rc < 0 ? rc : MX_OK;
 }
 
+const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_len) {
+  int64_t u = mx_idmap_find(a->users, user, user_len);
+  return u < 0 ? NULL : mx_idmap_name(a->groups, a->group_of[u]);
+}
+
 int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,
                           double score, mx_error *err) {
   acc *g;
