@@ -65,7 +65,41 @@ typedef struct mx_alloc_problem {
   /* ids for output; NULL when the problem was built from indices */
   mx_idmap *users;
   mx_idmap *offers;
+  /* Parity (group) constraints, none by default (mx_alloc_problem_set_groups,
+   * mx_alloc_add_share, mx_alloc_add_parity). Each user is in one group;
+   * constraint c reads sum_u coef_c[group(u)] n_u <= limit_c, n_u the offers
+   * user u gets. Its price nu_c >= 0 enters the Lagrangian like the others:
+   * every candidate of u loses sum_c nu_c coef_c[group(u)] of reduced value,
+   * so users stay independent and g stays an upper bound (weak duality). */
+  uint32_t n_groups;
+  uint32_t *group;         /* n_users, owned; NULL without groups */
+  char **group_name;       /* n_groups, owned */
+  double *group_users;     /* n_groups: users of each group in the problem */
+  int n_group_constraints;
+  struct mx_alloc_group_constraint *gc; /* owned */
 } mx_alloc_problem;
+
+#define MX_ALLOC_MAX_GROUPS 64
+typedef struct mx_alloc_group_constraint {
+  double *coef;  /* n_groups, owned by the problem */
+  double limit;
+  char name[MX_ALLOC_NAME_MAX]; /* "share(A)>=0.3", "rate(A)>=0.8*rate(B)" */
+} mx_alloc_group_constraint;
+
+/* Put user u in group group[u] < n_groups (names copied; NULL: "g<index>").
+ * Replaces earlier groups and drops their constraints. At most
+ * MX_ALLOC_MAX_GROUPS groups. */
+MX_API int mx_alloc_problem_set_groups(mx_alloc_problem *p, const uint32_t *group,
+                                       uint32_t n_groups, const char *const *names,
+                                       mx_error *err);
+/* Group g's share of all offers given within [lo, hi] (0 <= lo <= hi <= 1;
+ * lo 0 or hi 1 adds no constraint for that side). The empty plan meets it. */
+MX_API int mx_alloc_add_share(mx_alloc_problem *p, uint32_t g, double lo, double hi,
+                              mx_error *err);
+/* Every group's offer rate (offers per user of the group) at least ratio
+ * (0 < ratio <= 1) times every other group's: the four-fifths rule with
+ * ratio 0.8, as G (G - 1) linear constraints. */
+MX_API int mx_alloc_add_parity(mx_alloc_problem *p, double ratio, mx_error *err);
 
 /* Allocate a problem with arrays sized for n_candidates (uninitialised
  * except indptr[0] = 0, caps = INFINITY, limits = INFINITY, per_user = 1,
@@ -168,6 +202,9 @@ typedef struct mx_alloc_result {
   /* prices */
   double lambda[MX_ALLOC_MAX_RESOURCES];
   double *mu;         /* n_offers (0 for uncapped offers) */
+  double *nu;         /* n_group_constraints: prices of the parity constraints
+                         (points into mu's storage; NULL without them) */
+  double *group_used; /* n_groups: offers chosen per group (NULL without groups) */
   /* work done */
   int cycles;         /* coordinate-descent cycles on the full data */
   long passes;        /* evaluations of g on the full data */
@@ -187,6 +224,13 @@ MX_API int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt
 MX_API int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double *mu,
                           const mx_alloc_options *opt, mx_alloc_result *res, mx_error *err);
 MX_API void mx_alloc_result_free(mx_alloc_result *res);
+/* The value the group constraints cost: solve p without them (same
+ * options) and give that plan's objective (the plan itself is dropped). */
+MX_API int mx_alloc_unconstrained_objective(const mx_alloc_problem *p,
+                                            const mx_alloc_options *opt, double *objective,
+                                            mx_error *err);
+/* Usage of group constraint c by a plan: sum_g coef_c[g] group_used[g]. */
+MX_API double mx_alloc_group_usage(const mx_alloc_problem *p, int c, const double *group_used);
 
 /* Evaluate g at given prices on the whole problem; usage[K] and count[n_offers]
  * (either may be NULL) receive the Lagrangian choices' usage. */

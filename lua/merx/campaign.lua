@@ -463,6 +463,7 @@ function Campaign:run()
     end
     if cols.item then rec.item = cols.item[i] end
     local score = cols.score and cols.score[i]
+    rec.score = tonumber(score) -- the predicted score behind the value (merx audit reads it)
     local value_text
     if self.value_fn then
       value_text = fmt("value %.2f by the campaign's value rule", cv[c])

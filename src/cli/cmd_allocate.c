@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "merx/allocate.h"
+#include "merx/audit.h"
 #include "util/util.h"
 
 static const char *usage_text =
@@ -15,6 +16,7 @@ static const char *usage_text =
     "                     [--cap OFFER=N ...] [--per-user M] [--constraint COLUMN=LIMIT ...]\n"
     "                     [--caps FILE] [--threads T] --out FILE.csv [--json]\n"
     "                     [--save-duals FILE [--shards N]]\n"
+    "                     [--groups FILE:COLUMN [--group-share GROUP=MIN:MAX ...] [--parity R]]\n"
     "       merx allocate --data FILE --columns ... --duals FILE [--shard i/n] --out FILE.csv\n"
     "       merx allocate --synthetic USERS:OFFERS:CONSTRAINTS[:SEED] [--out FILE.csv] [--json]\n"
     "                     [--save-duals FILE [--shards N] | --duals FILE [--shard i/n]]\n\n"
@@ -40,7 +42,16 @@ static const char *usage_text =
     "  --max-cycles N      coordinate-descent cycles on the full data (default 8)\n"
     "  --gap G             stop once the plan is surely within G of the bound (default 1e-4)\n"
     "  --write-lp FILE     also write the LP relaxation (CPLEX LP format, for glpsol --lp)\n"
-    "  --sample N          warm-start on a sample of N users when users > 4N (default 200000)\n";
+    "  --sample N          warm-start on a sample of N users when users > 4N (default 200000)\n\n"
+    "Parity constraints (a fairness audit's remedy, see merx audit):\n"
+    "  --groups FILE:COLUMN  each user's group from an attribute file (column 'user', or\n"
+    "                      --group-user-column); users without a row are group 'unknown'\n"
+    "  --group-share G=MIN:MAX  group G's share of all offers within [MIN, MAX]\n"
+    "  --parity R          every group's offer rate (offers per user of the group) at least\n"
+    "                      R x every other group's (0.8: the four-fifths rule)\n"
+    "With them the output also gives each constraint's dual price (value gained per unit\n"
+    "of relaxation), each group's rate and share, the objective without the constraints\n"
+    "and the value they cost (JSON key \"parity\"). Not with --duals or --save-duals.\n";
 
 static const char *const roles[] = {"user", "offer", "value", "cost", "margin", NULL};
 
@@ -149,8 +160,147 @@ static int write_plan(const char *path, const mx_alloc_problem *p, const mx_allo
   return mx_atomic_commit(&af, err);
 }
 
+/* --groups FILE:COLUMN, --group-share, --parity on problem p (whose users
+ * have ids). Returns 0, or an exit code after printing why. */
+static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
+  const char *spec = mx_args_get(a, "groups", NULL);
+  const char *shares[MX_ALLOC_MAX_GROUPS * 2];
+  int nshares = mx_args_all(a, "group-share", shares, MX_ALLOC_MAX_GROUPS * 2);
+  int parity = mx_args_has(a, "parity");
+  if (!spec) {
+    if (nshares || parity) return mx_cli_usage(CMD, "--group-share and --parity need --groups FILE:COLUMN");
+    return 0;
+  }
+  if (!nshares && !parity) return mx_cli_usage(CMD, "--groups needs --group-share or --parity");
+  double ratio = 0.8;
+  int rc = mx_args_double(a, "parity", 0.8, 1e-9, 1, &ratio);
+  if (rc) return rc;
+  if (!p->users) return mx_cli_usage(CMD, "--groups needs --data (users with ids)");
+  char file[4096];
+  const char *column, *q;
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof file)
+    return mx_cli_usage(CMD, "--groups: expected FILE:COLUMN, got '%s'", spec);
+  memcpy(file, spec, (size_t)(colon - spec));
+  file[colon - spec] = 0;
+  column = colon + 1;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_audit *au = NULL;
+  mx_idmap *names = mx_idmap_create();
+  uint32_t *grp = malloc((p->n_users ? p->n_users : 1) * sizeof *grp);
+  rc = !names || !grp ? mx_error_set(&err, MX_ENOMEM, "out of memory") : mx_audit_create(&au, &err);
+  if (rc == MX_OK)
+    rc = mx_audit_read_attribute(au, file, column, mx_args_get(a, "group-user-column", NULL), &err);
+  for (uint32_t u = 0; rc == MX_OK && u < p->n_users; u++) {
+    const char *id = mx_idmap_name(p->users, u);
+    const char *g = mx_audit_group_of(au, id, strlen(id));
+    if (!g) g = MX_AUDIT_UNKNOWN;
+    int64_t gi = mx_idmap_intern(names, g, strlen(g));
+    if (gi < 0) rc = mx_error_set(&err, MX_ENOMEM, "out of memory");
+    else if (gi >= MX_ALLOC_MAX_GROUPS)
+      rc = mx_error_at(&err, MX_EINVAL, file, 0, 0, column,
+                       "more than %d groups: parity constraints need a coarser attribute",
+                       MX_ALLOC_MAX_GROUPS);
+    else grp[u] = (uint32_t)gi;
+  }
+  if (rc == MX_OK) {
+    uint32_t G = mx_idmap_size(names);
+    const char *gn[MX_ALLOC_MAX_GROUPS];
+    for (uint32_t g = 0; g < G; g++) gn[g] = mx_idmap_name(names, g);
+    rc = mx_alloc_problem_set_groups(p, grp, G, gn, &err);
+  }
+  for (int i = 0; rc == MX_OK && i < nshares; i++) {
+    const char *eq = strrchr(shares[i], '=');
+    double lo, hi;
+    char lob[64], *colon2;
+    if (!eq || eq == shares[i] || strlen(eq + 1) >= sizeof lob) goto bad_share;
+    snprintf(lob, sizeof lob, "%s", eq + 1);
+    if (!(colon2 = strchr(lob, ':'))) goto bad_share;
+    *colon2 = 0;
+    if ((lob[0] ? mx_parse_double(lob, &lo) : (lo = 0, 0)) ||
+        (colon2[1] ? mx_parse_double(colon2 + 1, &hi) : (hi = 1, 0)))
+      goto bad_share;
+    int64_t g = mx_idmap_find(names, shares[i], (size_t)(eq - shares[i]));
+    if (g < 0) {
+      rc = mx_error_at(&err, MX_ENOTFOUND, file, 0, 0, column,
+                       "--group-share: no user of the data is in group '%.*s'",
+                       (int)(eq - shares[i]), shares[i]);
+      break;
+    }
+    rc = mx_alloc_add_share(p, (uint32_t)g, lo, hi, &err);
+    continue;
+  bad_share:
+    mx_audit_free(au);
+    mx_idmap_free(names);
+    free(grp);
+    return mx_cli_usage(CMD, "--group-share: expected GROUP=MIN:MAX (shares in [0, 1]), got '%s'",
+                        shares[i]);
+  }
+  if (rc == MX_OK && parity) rc = mx_alloc_add_parity(p, ratio, &err);
+  (void)q;
+  mx_audit_free(au);
+  mx_idmap_free(names);
+  free(grp);
+  if (rc == MX_EINVAL && !err.file[0]) {
+    fprintf(stderr, "merx %s: %s\n", CMD, err.message);
+    return MX_EXIT_USAGE;
+  }
+  return rc ? mx_cli_fail(CMD, &err) : 0;
+}
+
+static void print_parity_json(mx_json *j, const mx_alloc_problem *p, const mx_alloc_result *res,
+                              double unconstrained) {
+  mx_json_key(j, "parity");
+  mx_json_object_begin(j);
+  mx_json_key(j, "unconstrained_objective"); mx_json_double(j, unconstrained);
+  mx_json_key(j, "value_lost"); mx_json_double(j, unconstrained - res->objective);
+  mx_json_key(j, "constraints");
+  mx_json_array_begin(j);
+  for (int c = 0; c < p->n_group_constraints; c++) {
+    mx_json_object_begin(j);
+    mx_json_key(j, "name"); mx_json_string(j, p->gc[c].name);
+    mx_json_key(j, "usage"); mx_json_double(j, mx_alloc_group_usage(p, c, res->group_used));
+    mx_json_key(j, "limit"); mx_json_double(j, p->gc[c].limit);
+    mx_json_key(j, "price"); mx_json_double(j, res->nu[c]);
+    mx_json_object_end(j);
+  }
+  mx_json_array_end(j);
+  mx_json_key(j, "groups");
+  mx_json_array_begin(j);
+  for (uint32_t g = 0; g < p->n_groups; g++) {
+    mx_json_object_begin(j);
+    mx_json_key(j, "group"); mx_json_string(j, p->group_name[g]);
+    mx_json_key(j, "users"); mx_json_double(j, p->group_users[g]);
+    mx_json_key(j, "offers"); mx_json_double(j, res->group_used[g]);
+    mx_json_key(j, "rate");
+    mx_json_double(j, p->group_users[g] > 0 ? res->group_used[g] / p->group_users[g] : NAN);
+    mx_json_key(j, "share");
+    mx_json_double(j, res->assigned ? res->group_used[g] / (double)res->assigned : NAN);
+    mx_json_object_end(j);
+  }
+  mx_json_array_end(j);
+  mx_json_object_end(j);
+}
+
+static void print_parity_text(const mx_alloc_problem *p, const mx_alloc_result *res,
+                              double unconstrained) {
+  for (uint32_t g = 0; g < p->n_groups; g++)
+    printf("group %-8s %.0f offers to %.0f users (rate %.4f, share %.4f)\n", p->group_name[g],
+           res->group_used[g], p->group_users[g],
+           p->group_users[g] > 0 ? res->group_used[g] / p->group_users[g] : NAN,
+           res->assigned ? res->group_used[g] / (double)res->assigned : NAN);
+  for (int c = 0; c < p->n_group_constraints; c++)
+    if (res->nu[c] > 0)
+      printf("parity %s binds (price %.6g)\n", p->gc[c].name, res->nu[c]);
+  printf("parity cost    %.6f of %.6f without the parity constraints (%.2f%%)\n",
+         unconstrained - res->objective, unconstrained,
+         unconstrained > 0 ? 100 * (unconstrained - res->objective) / unconstrained : 0.0);
+}
+
 static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *res, int json,
-                              double read_s, double total_s, const char *shard) {
+                              double read_s, double total_s, const char *shard,
+                              double unconstrained) {
   int K = p->n_resources;
   char ob[32];
   if (json) {
@@ -208,6 +358,7 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
     if (shard) {
       mx_json_key(&j, "shard"); mx_json_string(&j, shard);
     }
+    if (p->n_group_constraints) print_parity_json(&j, p, res, unconstrained);
     mx_json_object_end(&j);
     fputc('\n', stdout);
     return;
@@ -227,6 +378,7 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
     id_of(p->offers, "o", o, ob, sizeof ob, &os);
     printf("cap   %-8s %.0f of %.0f (price %.6g)\n", os, res->used[o], p->cap[o], res->mu[o]);
   }
+  if (p->n_group_constraints) print_parity_text(p, res, unconstrained);
   fprintf(stderr, "solved in %.3f s (%d cycles, %ld passes + %ld on a sample; %llu repaired, "
           "%llu filled)\n", res->seconds, res->cycles, res->passes, res->sample_passes,
           (unsigned long long)res->repaired, (unsigned long long)res->filled);
@@ -258,7 +410,8 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
-                         "duals= shard= shards= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps=" MX_CLI_INPUT_SPEC,
+                         "duals= shard= shards= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps= "
+                         "groups= group-share* parity= group-user-column=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
@@ -275,6 +428,9 @@ int mx_cmd_allocate(int argc, char **argv) {
                      mx_args_has(&a, "constraint") || mx_args_has(&a, "per-user")))
     return mx_cli_usage(CMD, "--duals takes the limits from the duals file: drop --budget, "
                              "--cap, --constraint and --per-user");
+  if (mx_args_has(&a, "groups") && (duals_path || mx_args_has(&a, "save-duals")))
+    return mx_cli_usage(CMD, "--groups: parity constraints hold over all users together; their "
+                             "prices are not saved in or applied from duals files");
   if (mx_args_has(&a, "shard") && !duals_path)
     return mx_cli_usage(CMD, "--shard needs --duals (prices solved on the whole data)");
   long save_shards = 1;
@@ -454,6 +610,11 @@ int mx_cmd_allocate(int argc, char **argv) {
     mx_alloc_problem_free(p);
     return mx_cli_fail(CMD, &err);
   }
+  if ((rc = apply_groups(&a, p))) {
+    mx_alloc_duals_free(&duals);
+    mx_alloc_problem_free(p);
+    return rc;
+  }
   const char *lp = mx_args_get(&a, "write-lp", NULL);
   if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
     mx_alloc_duals_free(&duals);
@@ -476,6 +637,9 @@ int mx_cmd_allocate(int argc, char **argv) {
   } else {
     rc = mx_alloc_solve(p, &opt, &res, &err);
   }
+  double unconstrained = NAN;
+  if (rc == MX_OK && p->n_group_constraints)
+    rc = mx_alloc_unconstrained_objective(p, &opt, &unconstrained, &err);
   mx_alloc_duals_free(&duals);
   if (rc == MX_OK && out) rc = write_plan(out, p, &res, &err);
   const char *save = mx_args_get(&a, "save-duals", NULL);
@@ -485,7 +649,8 @@ int mx_cmd_allocate(int argc, char **argv) {
     mx_alloc_problem_free(p);
     return mx_cli_fail(CMD, &err);
   }
-  print_certificate(p, &res, mx_args_has(&a, "json"), read_s, mx_now_seconds() - t_start, shard);
+  print_certificate(p, &res, mx_args_has(&a, "json"), read_s, mx_now_seconds() - t_start, shard,
+                    unconstrained);
   mx_alloc_result_free(&res);
   mx_alloc_problem_free(p);
   return MX_EXIT_OK;

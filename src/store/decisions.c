@@ -1,6 +1,7 @@
 /* The SQLite decision ledger (decisions.h). */
 #include "store/decisions.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "store/bandit.h"
+#include "merx/csv.h"
 #include "store/experiments.h"
 #include "util/util.h"
 
@@ -469,4 +471,58 @@ int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *
   if (s == SQLITE_ROW) *version = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return s == SQLITE_ROW ? MX_OK : db_fail(log, err, "query");
+}
+
+long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
+                         const char *value_field, const char *score_field, int *runs,
+                         mx_decision_values_fn fn, void *ctx, mx_error *err) {
+  sqlite3_stmt *st;
+  *runs = 0;
+  if (sqlite3_prepare_v2(log->db, "SELECT 1 FROM commits WHERE run_id = ?1", -1, &st, NULL) !=
+      SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  *runs = s == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (s != SQLITE_ROW && s != SQLITE_DONE) return db_fail(log, err, "query");
+  /* json_extract in SQL: the record is merx's own JSON, and parsing it in
+   * SQLite is several times faster than handing the text out */
+  char vpath[160], spath[160];
+  snprintf(vpath, sizeof vpath, "$.\"%s\"", value_field ? value_field : "value");
+  snprintf(spath, sizeof spath, "$.\"%s\"", score_field ? score_field : "score");
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT user, json_extract(record, ?3), json_extract(record, ?4)"
+                         " FROM decisions WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2)"
+                         " ORDER BY id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+  if (kind) sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 2);
+  sqlite3_bind_text(st, 3, vpath, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, spath, -1, SQLITE_STATIC);
+  long n = 0;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    double v[2];
+    for (int i = 0; i < 2; i++) {
+      int t = sqlite3_column_type(st, 1 + i);
+      v[i] = NAN;
+      if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) v[i] = sqlite3_column_double(st, 1 + i);
+      else if (t == SQLITE_TEXT && mx_parse_double((const char *)sqlite3_column_text(st, 1 + i),
+                                                   &v[i]) != 0)
+        v[i] = NAN; /* a number kept as text (a CSV column) counts; other text does not */
+    }
+    const char *user = (const char *)sqlite3_column_text(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    n++;
+    if (fn && fn(ctx, user, len, v[0], v[1]) != 0) break;
+  }
+  if (s != SQLITE_ROW && s != SQLITE_DONE) {
+    long rc = db_fail(log, err, "query");
+    sqlite3_finalize(st);
+    return rc;
+  }
+  sqlite3_finalize(st);
+  return n;
 }

@@ -105,4 +105,15 @@ int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char 
  * data_version): it changes when another connection commits. */
 int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err);
 
+/* Every decision of run_id (of kind when not NULL), oldest first, as
+ * (user, the record's numeric fields value_field and score_field: NaN when
+ * absent or not a number); user NULL when the record has none. For `merx
+ * audit`. Returns the number of rows or a negative MX_E code; *runs = 1 when
+ * the ledger has a commit of run_id (so an empty run is told from a typo). */
+typedef int (*mx_decision_values_fn)(void *ctx, const char *user, size_t user_len, double value,
+                                     double score);
+long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
+                         const char *value_field, const char *score_field, int *runs,
+                         mx_decision_values_fn fn, void *ctx, mx_error *err);
+
 #endif

@@ -5,7 +5,7 @@ cp -r "$MERX_SRC/examples" ex
 expect_exit 0 "$MERX" run ex/spring_campaign.lua --now 2011-12-10 --out spring
 expect_contains out.txt "spring campaign: 995 customers"
 expect_contains out.txt "spend 399.00 of 400.00, expected value 1113.33"
-head -1 spring/offer.csv | grep -qx "user,campaign,cost,item,offer,segment,value,reason"
+head -1 spring/offer.csv | grep -qx "user,campaign,cost,item,offer,score,segment,value,reason"
 n=$(tail -n +2 spring/offer.csv | wc -l)
 [ "$n" -gt 50 ] || { echo "FAIL: only $n offers"; exit 1; }
 # one offer per customer, and no customer got a product they already bought

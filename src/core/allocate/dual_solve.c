@@ -47,7 +47,8 @@ typedef struct {
   int full;
   double *lambda, *mu;
   double usage[MX_ALLOC_MAX_RESOURCES];
-  double *count;
+  double *count;     /* n_offers, then n_groups (internal.h) */
+  const double *group_maxv; /* n_groups: largest value in each group */
   double g;
   double g_users;
   int valid; /* usage/count/g correspond to the current prices */
@@ -244,6 +245,31 @@ static int price_ceilings(const mx_alloc_problem *p, int threads, double *tmax_r
 }
 
 /* One coordinate-descent cycle. Returns the largest relative price change. */
+/* Group usage of constraint c at the last pass: count[J + g] are the
+ * offers chosen per group. */
+static double group_usage(const dual_state *s, int c) {
+  return mx_alloc_group_usage(s->p, c, s->count + s->p->n_offers);
+}
+
+/* A price of group constraint c above which no group loading it (coef > 0)
+ * chooses anything, the other prices as they are: every reduced value is at
+ * most v - shift (lambda, mu >= 0), maxv[g] the largest value of group g. */
+static double group_ceiling(const dual_state *s, const double *maxv, int c) {
+  const mx_alloc_problem *p = s->p;
+  const double *nu = s->mu + p->n_offers;
+  double t = 0;
+  for (uint32_t g = 0; g < p->n_groups; g++) {
+    double a = p->gc[c].coef[g];
+    if (a <= 0) continue;
+    double other = 0;
+    for (int d = 0; d < p->n_group_constraints; d++)
+      if (d != c) other += nu[d] * p->gc[d].coef[g];
+    double need = (maxv[g] - other) / a;
+    if (need > t) t = need;
+  }
+  return t * (1 + 1e-9) + 1e-300;
+}
+
 static int cycle(dual_state *s, const double *tmax_res, const double *tmax_cap,
                  double first_step, double tol, price_search *caps_ps, double *change) {
   const mx_alloc_problem *p = s->p;
@@ -310,6 +336,43 @@ static int cycle(dual_state *s, const double *tmax_res, const double *tmax_cap,
     }
     free(before);
   }
+  /* parity constraints together, the same way (their prices follow the
+   * caps' in mu, internal.h) */
+  int C = p->n_group_constraints;
+  if (C > 0) {
+    if (!s->valid && (rc = evaluate(s))) return rc;
+    price_search *gps = caps_ps + J;
+    double *nu = s->mu + J;
+    double before[4096];
+    if (C > 4096) return MX_ENOMEM; /* 64 groups make at most 4032 */
+    int active = 0;
+    for (int c = 0; c < C; c++) {
+      before[c] = nu[c];
+      gps[c].hi = nu[c];
+      search_start(&gps[c], nu[c], group_usage(s, c), p->gc[c].limit * s->scale,
+                   group_ceiling(s, s->group_maxv, c), first_step, tol);
+      active += gps[c].state != S_DONE;
+    }
+    while (active) {
+      for (int c = 0; c < C; c++)
+        if (gps[c].state != S_DONE) nu[c] = gps[c].t;
+      if ((rc = evaluate(s))) return rc;
+      active = 0;
+      for (int c = 0; c < C; c++) {
+        if (gps[c].state == S_DONE) continue;
+        search_step(&gps[c], group_usage(s, c));
+        active += gps[c].state != S_DONE;
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      if (nu[c] != gps[c].hi) {
+        nu[c] = gps[c].hi;
+        s->valid = 0;
+      }
+      double d = fabs(nu[c] - before[c]) / fmax(fmax(nu[c], before[c]), 1e-300);
+      if (d > maxchg) maxchg = d;
+    }
+  }
   *change = maxchg;
   return MX_OK;
 }
@@ -335,6 +398,12 @@ static double lagrangian_gap(const dual_state *s) {
   for (uint32_t j = 0; j < p->n_offers; j++) {
     if (s->count[j] > p->cap[j] * s->scale) return INFINITY;
     v += s->mu[j] * s->count[j];
+  }
+  for (int c = 0; c < p->n_group_constraints; c++) {
+    double u = group_usage(s, c);
+    if (u > p->gc[c].limit * s->scale + mx__alloc_group_tol(p, c, s->count + p->n_offers))
+      return INFINITY;
+    v += s->mu[p->n_offers + c] * u;
   }
   return s->g > 0 ? (s->g - v) / s->g : 0;
 }
@@ -369,11 +438,21 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   double t0 = mx_now_seconds();
   uint32_t J = p->n_offers;
   size_t Jn = J ? J : 1;
+  /* mu and the search states hold the caps' prices, then the parity
+   * constraints'; count the offer counts, then the group counts */
+  size_t JC = (size_t)J + (size_t)p->n_group_constraints + 1, JG = (size_t)J + p->n_groups + 1;
   double *lambda = calloc(MX_ALLOC_MAX_RESOURCES, sizeof *lambda);
-  double *mu = calloc(Jn, sizeof *mu);
-  double *count = calloc(Jn, sizeof *count);
+  double *mu = calloc(JC, sizeof *mu);
+  double *count = calloc(JG, sizeof *count);
   double *tmax_cap = calloc(Jn, sizeof *tmax_cap);
-  price_search *caps_ps = calloc(Jn, sizeof *caps_ps);
+  price_search *caps_ps = calloc(JC, sizeof *caps_ps);
+  double group_maxv[MX_ALLOC_MAX_GROUPS];
+  for (uint32_t g = 0; g < p->n_groups; g++) group_maxv[g] = -INFINITY;
+  for (uint32_t u = 0; p->group && u < p->n_users; u++)
+    for (uint64_t q = p->indptr[u]; q < p->indptr[u + 1]; q++)
+      if (p->value[q] > group_maxv[p->group[u]]) group_maxv[p->group[u]] = p->value[q];
+  for (uint32_t g = 0; g < p->n_groups; g++)
+    if (group_maxv[g] < 0) group_maxv[g] = 0;
   uint32_t *list = NULL;
   mx_alloc_problem *sub = NULL;
   double tmax_res[MX_ALLOC_MAX_RESOURCES];
@@ -394,6 +473,7 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   s.lambda = lambda;
   s.mu = mu;
   s.count = count;
+  s.group_maxv = group_maxv;
   s.best_bound = INFINITY;
   double change = 0;
   long sample_passes = 0;
@@ -432,6 +512,7 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
     }
     for (uint32_t j = 0; j < p->n_offers; j++) sub->cap[j] = p->cap[j] * scale;
     sub->per_user = p->per_user;
+    if ((rc = mx__alloc_groups_copy(sub, p, list, n, scale, err))) goto done;
     s.p = sub;
     s.scale = 1;
     s.full = 0;
@@ -528,7 +609,8 @@ int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double
     if (!(lam[k] >= 0)) return mx_error_set(err, MX_EINVAL, "price of '%s' is negative or NaN",
                                             p->resource_name[k]);
   }
-  double *m = calloc(p->n_offers ? p->n_offers : 1, sizeof *m);
+  /* prices of parity constraints are not carried by price files: 0 */
+  double *m = calloc((size_t)p->n_offers + (size_t)p->n_group_constraints + 1, sizeof *m);
   if (!m) return mx_error_set(err, MX_ENOMEM, "out of memory");
   for (uint32_t j = 0; j < p->n_offers && mu; j++) {
     if (!(mu[j] >= 0)) {

@@ -30,4 +30,21 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
 /* Allocate res's arrays (used, mu) zeroed. */
 int mx__alloc_result_init(const mx_alloc_problem *p, mx_alloc_result *res, mx_error *err);
 
+/* Parity constraints (groups.c). Prices and counts travel with the offer
+ * caps' arrays: mu[n_offers + c] is the price of group constraint c, and a
+ * pass's count[n_offers + g] the offers chosen in group g. */
+void mx__alloc_groups_free(mx_alloc_problem *p);
+/* shift[g] = sum_c nu_c coef_c[g]: what each candidate of a user of group g
+ * loses in reduced value. */
+void mx__alloc_group_shift(const mx_alloc_problem *p, const double *nu, double *shift);
+double mx__alloc_group_tol(const mx_alloc_problem *p, int c, const double *group_used);
+/* dst (the users list[0..n) of src) gets src's groups and constraints, limits
+ * times scale. */
+int mx__alloc_groups_copy(mx_alloc_problem *dst, const mx_alloc_problem *src, const uint32_t *list,
+                          uint32_t n, double scale, mx_error *err);
+/* Drop chosen offers (sel: per_user slots per user) until every group
+ * constraint holds; group_used is kept current, *removed counts. MX_ENOMEM. */
+int mx__alloc_group_repair(const mx_alloc_problem *p, uint32_t *sel, double *group_used,
+                           uint64_t *removed);
+
 #endif

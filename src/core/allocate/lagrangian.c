@@ -14,6 +14,7 @@ typedef struct {
   const uint32_t *list;
   uint32_t n;
   const double *lambda, *mu;
+  const double *shift; /* per group (parity prices); NULL: none */
   uint32_t *sel;
   /* per thread */
   double *g;      /* nthreads */
@@ -25,8 +26,9 @@ typedef struct {
  * reduced value is positive. */
 static inline __attribute__((always_inline)) uint64_t
 best1(const float *value, const float *cost, const uint32_t *offer, const double *mu,
-      const double *lam, const int K, uint64_t q0, uint64_t q1, double *best_out) {
-  double best = 0;
+      const double *lam, const int K, uint64_t q0, uint64_t q1, double floor, double *best_out) {
+  /* floor: the user's group shift; r - floor > 0 <=> r > floor */
+  double best = floor;
   uint64_t bq = UINT64_MAX;
   for (uint64_t q = q0; q < q1; q++) {
     double r = (double)value[q];
@@ -38,7 +40,7 @@ best1(const float *value, const float *cost, const uint32_t *offer, const double
       bq = q;
     }
   }
-  *best_out = best;
+  *best_out = best - floor;
   return bq;
 }
 
@@ -53,7 +55,8 @@ static int eval_block(void *ctx, int t, int nt) {
   for (int k = 0; k < K; k++) lam[k] = job->lambda[k];
   const double *mu = job->mu;
   double usage[MX_ALLOC_MAX_RESOURCES] = {0};
-  double *count = job->count + (size_t)t * p->n_offers;
+  const size_t ncount = (size_t)p->n_offers + p->n_groups;
+  double *count = job->count + (size_t)t * ncount;
   double g = 0;
   const float *value = p->value, *cost = p->cost;
   const uint32_t *offer = p->offer;
@@ -70,16 +73,17 @@ static int eval_block(void *ctx, int t, int nt) {
   for (uint64_t i = lo; i < hi; i++) {
     uint32_t u = job->list ? job->list[i] : (uint32_t)i;
     uint64_t q0 = p->indptr[u], q1 = p->indptr[u + 1];
+    const double sh = job->shift ? job->shift[p->group[u]] : 0;
     if (m == 1) {
       double best = 0;
       uint64_t bq = UINT64_MAX;
       switch (K) { /* constant K lets the compiler unroll the cost loop */
-      case 0: bq = best1(value, cost, offer, mu, lam, 0, q0, q1, &best); break;
-      case 1: bq = best1(value, cost, offer, mu, lam, 1, q0, q1, &best); break;
-      case 2: bq = best1(value, cost, offer, mu, lam, 2, q0, q1, &best); break;
-      case 3: bq = best1(value, cost, offer, mu, lam, 3, q0, q1, &best); break;
-      case 4: bq = best1(value, cost, offer, mu, lam, 4, q0, q1, &best); break;
-      default: bq = best1(value, cost, offer, mu, lam, K, q0, q1, &best); break;
+      case 0: bq = best1(value, cost, offer, mu, lam, 0, q0, q1, sh, &best); break;
+      case 1: bq = best1(value, cost, offer, mu, lam, 1, q0, q1, sh, &best); break;
+      case 2: bq = best1(value, cost, offer, mu, lam, 2, q0, q1, sh, &best); break;
+      case 3: bq = best1(value, cost, offer, mu, lam, 3, q0, q1, sh, &best); break;
+      case 4: bq = best1(value, cost, offer, mu, lam, 4, q0, q1, sh, &best); break;
+      default: bq = best1(value, cost, offer, mu, lam, K, q0, q1, sh, &best); break;
       }
       if (job->sel) job->sel[u] = bq == UINT64_MAX ? MX_ALLOC_NONE : (uint32_t)(bq - q0);
       if (bq != UINT64_MAX) {
@@ -87,6 +91,7 @@ static int eval_block(void *ctx, int t, int nt) {
         const float *c = cost + bq * (uint64_t)K;
         for (int k = 0; k < K; k++) usage[k] += (double)c[k];
         count[offer[bq]] += 1;
+        if (p->group) count[p->n_offers + p->group[u]] += 1;
       }
       continue;
     }
@@ -96,6 +101,7 @@ static int eval_block(void *ctx, int t, int nt) {
       if (mu) r -= mu[offer[q]];
       const float *c = cost + q * (uint64_t)K;
       for (int k = 0; k < K; k++) r -= lam[k] * (double)c[k];
+      r -= sh;
       if (r <= 0) continue;
       if (nt_ == m && r <= heapr[m - 1]) continue;
       uint32_t s = nt_ < m ? nt_++ : m - 1;
@@ -113,6 +119,7 @@ static int eval_block(void *ctx, int t, int nt) {
       const float *c = cost + q * (uint64_t)K;
       for (int k = 0; k < K; k++) usage[k] += (double)c[k];
       count[offer[q]] += 1;
+      if (p->group) count[p->n_offers + p->group[u]] += 1;
       if (job->sel) job->sel[(uint64_t)u * m + s] = (uint32_t)(q - q0);
     }
     if (job->sel)
@@ -136,22 +143,31 @@ int mx__alloc_eval(const mx_alloc_problem *p, const uint32_t *list, uint32_t nli
    * indices of candidates it does not choose. */
   int capped = 0;
   for (uint32_t j = 0; mu && j < p->n_offers && !capped; j++) capped = mu[j] != 0;
-  eval_job job = {p, list, n, lambda, capped ? mu : NULL, list ? NULL : sel, NULL, NULL, NULL};
+  /* Parity prices: one shift per group (mu[n_offers + c], internal.h). */
+  double shift[MX_ALLOC_MAX_GROUPS];
+  int shifted = 0;
+  if (mu && p->n_group_constraints > 0) {
+    mx__alloc_group_shift(p, mu + p->n_offers, shift);
+    for (uint32_t g = 0; g < p->n_groups; g++) shifted |= shift[g] != 0;
+  }
+  const size_t ncount = (size_t)p->n_offers + p->n_groups;
+  eval_job job = {p, list, n, lambda, capped ? mu : NULL, shifted ? shift : NULL,
+                  list ? NULL : sel, NULL, NULL, NULL};
   job.g = calloc((size_t)nt, sizeof *job.g);
   job.usage = calloc((size_t)nt * (size_t)(K ? K : 1), sizeof *job.usage);
-  job.count = calloc((size_t)nt * (p->n_offers ? p->n_offers : 1), sizeof *job.count);
+  job.count = calloc((size_t)nt * (ncount ? ncount : 1), sizeof *job.count);
   int rc = MX_ENOMEM;
   if (job.g && job.usage && job.count) rc = mx_parallel_run(nt, eval_block, &job);
   if (rc == MX_OK) {
     /* Reduce in thread order so results depend only on the thread count. */
     double g = 0;
     for (int k = 0; k < K; k++) usage[k] = 0;
-    if (count) memset(count, 0, p->n_offers * sizeof *count);
+    if (count) memset(count, 0, ncount * sizeof *count);
     for (int t = 0; t < nt; t++) {
       g += job.g[t];
       for (int k = 0; k < K; k++) usage[k] += job.usage[(size_t)t * K + (size_t)k];
       if (count)
-        for (uint32_t j = 0; j < p->n_offers; j++) count[j] += job.count[(size_t)t * p->n_offers + j];
+        for (size_t j = 0; j < ncount; j++) count[j] += job.count[(size_t)t * ncount + j];
     }
     *g_users = g;
   }
@@ -169,6 +185,9 @@ double mx__alloc_dual_constant(const mx_alloc_problem *p, const double *lambda, 
   if (mu)
     for (uint32_t j = 0; j < p->n_offers; j++)
       if (isfinite(p->cap[j])) s += mu[j] * p->cap[j] * scale;
+  if (mu)
+    for (int c = 0; c < p->n_group_constraints; c++)
+      s += mu[p->n_offers + c] * p->gc[c].limit * scale;
   return s;
 }
 

@@ -15,13 +15,17 @@
 #define FILL_MAX ((uint64_t)8 << 20)
 
 int mx__alloc_result_init(const mx_alloc_problem *p, mx_alloc_result *res, mx_error *err) {
-  size_t J = p->n_offers ? p->n_offers : 1;
-  res->used = calloc(J, sizeof *res->used);
-  res->mu = calloc(J, sizeof *res->mu);
+  /* used: offer counts, then group counts; mu: cap prices, then parity
+   * prices (internal.h) */
+  size_t J = p->n_offers;
+  res->used = calloc(J + p->n_groups + 1, sizeof *res->used);
+  res->mu = calloc(J + (size_t)p->n_group_constraints + 1, sizeof *res->mu);
   if (!res->used || !res->mu) {
     mx_alloc_result_free(res);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
+  res->group_used = p->n_groups ? res->used + J : NULL;
+  res->nu = p->n_group_constraints ? res->mu + J : NULL;
   return MX_OK;
 }
 
@@ -33,6 +37,8 @@ void mx_alloc_result_free(mx_alloc_result *res) {
   res->chosen = NULL;
   res->used = NULL;
   res->mu = NULL;
+  res->group_used = NULL;
+  res->nu = NULL;
 }
 
 typedef struct {
@@ -77,6 +83,8 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   const int K = p->n_resources;
   const uint32_t m = p->per_user, J = p->n_offers;
   const uint64_t slots = (uint64_t)p->n_users * m;
+  const int C = p->n_group_constraints;
+  double *gusage = NULL; /* per parity constraint, during the fill */
   uint32_t *sel = malloc(slots * sizeof *sel);
   uint32_t *nsel = NULL;
   ranked *list = NULL;
@@ -160,6 +168,7 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
       if (!helps) continue;
       sel[(uint64_t)list[i].u * m + list[i].slot] = MX_ALLOC_NONE;
       count[j] -= 1;
+      if (p->group) count[J + p->group[list[i].u]] -= 1;
       for (int k = 0; k < K; k++) usage[k] -= (double)c[k];
       res->repaired++;
       if (count[j] + 1 > p->cap[j] && !(count[j] > p->cap[j])) caps_over--;
@@ -169,6 +178,13 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
     free(list);
     list = NULL;
   }
+
+  /* ---- parity: dropping offers never breaks a limit or cap */
+  if (p->n_group_constraints &&
+      mx__alloc_group_repair(p, sel, count + J, &res->repaired) != MX_OK)
+    goto oom;
+  if (C && !(gusage = malloc((size_t)C * sizeof *gusage))) goto oom;
+  for (int c = 0; c < C; c++) gusage[c] = mx_alloc_group_usage(p, c, count + J);
 
   /* ---- greedy fill: users with a free slot, candidates not chosen, v > 0 */
   nsel = calloc(p->n_users ? p->n_users : 1, sizeof *nsel);
@@ -225,7 +241,14 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
     const float *c = p->cost + q * (uint64_t)K;
     int fits = 1;
     for (int k = 0; k < K && fits; k++) fits = usage[k] + (double)c[k] <= lim[k];
+    for (int g = 0; g < C && fits; g++)
+      fits = gusage[g] + p->gc[g].coef[p->group[u]] <=
+             p->gc[g].limit + mx__alloc_group_tol(p, g, count + J);
     if (!fits) continue;
+    if (p->group) {
+      count[J + p->group[u]] += 1;
+      for (int g = 0; g < C; g++) gusage[g] += p->gc[g].coef[p->group[u]];
+    }
     uint32_t l = (uint32_t)(q - p->indptr[u]);
     for (uint32_t s = 0; s < m; s++)
       if (sel[(uint64_t)u * m + s] == MX_ALLOC_NONE) {
@@ -272,11 +295,23 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
     nsel[best / m]--;
     res->repaired++;
   }
+  free(gusage);
+  gusage = NULL;
+  if (C) { /* the trim may have dropped an offer a share needed */
+    memset(count + J, 0, p->n_groups * sizeof *count);
+    for (uint64_t s = 0; s < slots; s++)
+      if (sel[s] != MX_ALLOC_NONE) count[J + p->group[s / m]] += 1;
+    if (mx__alloc_group_repair(p, sel, count + J, &res->repaired) != MX_OK) goto oom;
+    for (uint32_t u = 0; u < p->n_users; u++) {
+      nsel[u] = 0;
+      for (uint32_t s = 0; s < m; s++) nsel[u] += sel[(uint64_t)u * m + s] != MX_ALLOC_NONE;
+    }
+  }
   uint64_t assigned = 0;
   for (uint32_t u = 0; u < p->n_users; u++) assigned += nsel[u];
   res->chosen = malloc((assigned ? assigned : 1) * sizeof *res->chosen);
   if (!res->chosen) goto oom;
-  memset(count, 0, (J ? J : 1) * sizeof *count);
+  memset(count, 0, ((size_t)J + p->n_groups + 1) * sizeof *count);
   double obj = 0, spend[MX_ALLOC_MAX_RESOURCES] = {0};
   uint64_t a = 0;
   for (uint32_t u = 0; u < p->n_users; u++) {
@@ -297,6 +332,7 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
       uint64_t q = res->chosen[i];
       obj += p->value[q];
       count[p->offer[q]] += 1;
+      if (p->group) count[J + p->group[u]] += 1;
       for (int k = 0; k < K; k++) spend[k] += (double)p->cost[q * (uint64_t)K + (uint64_t)k];
     }
   }
@@ -306,7 +342,7 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
     res->spend[k] = spend[k];
     res->lambda[k] = lambda[k];
   }
-  memcpy(res->mu, mu, (J ? J : 1) * sizeof *mu);
+  memcpy(res->mu, mu, ((size_t)J + (size_t)C) * sizeof *mu);
   res->bound = bound;
   res->gap = bound > 0 ? (bound - obj) / bound : 0;
   if (res->gap < 0 && res->gap > -1e-9) res->gap = 0;
@@ -314,6 +350,7 @@ int mx__alloc_finish(const mx_alloc_problem *p, const double *lambda, const doub
   free(nsel);
   return MX_OK;
 oom:
+  free(gusage);
   free(sel);
   free(nsel);
   free(list);

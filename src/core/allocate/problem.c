@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "merx/allocate.h"
+#include "core/allocate/internal.h"
 #include "util/util.h"
 #include "util/xxhash.h"
 
@@ -68,6 +68,7 @@ void mx_alloc_problem_free(mx_alloc_problem *p) {
   free(p->cap);
   mx_idmap_free(p->users);
   mx_idmap_free(p->offers);
+  mx__alloc_groups_free(p);
   free(p);
 }
 
@@ -325,6 +326,10 @@ uint32_t mx_alloc_shard_of(const char *id, size_t len, uint32_t shards) {
 int mx_alloc_problem_subset(const mx_alloc_problem *p, const uint8_t *keep,
                             mx_alloc_problem **out, mx_error *err) {
   *out = NULL;
+  if (p->n_group_constraints > 0)
+    return mx_error_set(err, MX_EINVAL,
+                        "parity constraints hold over all users together: they cannot be split "
+                        "into shards");
   uint32_t nu = 0;
   uint64_t nc = 0;
   for (uint32_t u = 0; u < p->n_users; u++)
