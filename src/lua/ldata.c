@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "lua/internal.h"
+#include "util/pseudonym.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
 
@@ -142,21 +143,34 @@ static int l_read(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  int user_col = -1;
+  int user_col = -1, pseudo_col = -1;
   mx_run *run = mx_lua_run(L);
   for (int i = 0; i < nrc; i++) {
     lua_newtable(L);
     rc[i].table = lua_gettop(L);
     if (strcmp(rc[i].name, "user") == 0 && use_shard && run && run->shard_count > 1) user_col = i;
+    /* a store with a key: the script, its outputs and the ledger see
+     * pseudonyms only (PRIVACY.md); shards and arms hash the pseudonym */
+    if (strcmp(rc[i].name, "user") == 0 && run && run->pseudo && rc[i].type == TY_STRING)
+      pseudo_col = i;
   }
   char **fields;
   size_t *lens, nf;
   lua_Integer n = 0;
   int r;
   while ((r = mx_csv_next(csv, &fields, &lens, &nf, &err)) == 1) {
+    const char *pseudonym = NULL;
+    if (pseudo_col >= 0 && rc[pseudo_col].index < (int)nf && lens[rc[pseudo_col].index] > 0) {
+      int idx = rc[pseudo_col].index;
+      if (!(pseudonym = mx_pseudonymise(run->pseudo, fields[idx], lens[idx])))
+        return mx_lua_error(L, "merx.data.read: out of memory");
+    }
     if (user_col >= 0) {
       int idx = rc[user_col].index;
-      if (idx >= (int)nf || !mx_run_in_shard(run, fields[idx], lens[idx])) continue;
+      if (idx >= (int)nf) continue;
+      if (pseudonym ? !mx_run_in_shard(run, pseudonym, MX_PSEUDONYM_LEN)
+                    : !mx_run_in_shard(run, fields[idx], lens[idx]))
+        continue;
     }
     if (skip_empty) {
       int empty = 0;
@@ -169,7 +183,9 @@ static int l_read(lua_State *L) {
       int idx = rc[i].index;
       const char *s = idx < (int)nf ? fields[idx] : "";
       size_t len = idx < (int)nf ? lens[idx] : 0;
-      if (rc[i].type == TY_STRING) {
+      if (i == pseudo_col && pseudonym) {
+        lua_pushlstring(L, pseudonym, MX_PSEUDONYM_LEN);
+      } else if (rc[i].type == TY_STRING) {
         lua_pushlstring(L, s, len);
       } else if (rc[i].type == TY_TIME) {
         int64_t t;
