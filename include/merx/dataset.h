@@ -54,6 +54,11 @@ typedef struct mx_ingest_options {
   mx_event_weight events[32];
   int aggregate;        /* how repeated (user,item) rows combine: MX_AGG_SUM (default), MX_AGG_LAST, MX_AGG_MAX */
   int keep_times;       /* keep per-pair times when a time column is selected (default 1) */
+  /* When set, every user id is replaced as it is read by what this returns
+   * (a store's pseudonyms, PRIVACY.md): the replacement and *out_len, borrowed
+   * until the next call, or NULL when out of memory. NULL: ids as read. */
+  const char *(*user_rewrite)(void *ctx, const char *id, size_t len, size_t *out_len);
+  void *user_rewrite_ctx;
 } mx_ingest_options;
 
 enum { MX_AGG_SUM = 0, MX_AGG_LAST = 1, MX_AGG_MAX = 2 };

@@ -50,6 +50,9 @@ typedef struct mx_script_options {
   FILE *err;            /* merx.log, warnings, dry-run summary; NULL: stderr */
   int n_data_dirs;      /* read-only data folders (borrowed): the script may read files */
   const char *const *data_dirs; /* under them, never write there; each must exist */
+  const char *reidentify_path; /* with a store key: real ids (first column or `user`)
+                                  whose pseudonyms become real ids again in the
+                                  KIND.csv / KIND.jsonl outputs (not the ledger) */
 } mx_script_options;
 
 typedef struct mx_script_result {
@@ -57,6 +60,8 @@ typedef struct mx_script_result {
   size_t decisions;     /* staged decisions */
   int committed;        /* 1 when outputs were committed */
   char *traceback;      /* on a script error: Lua traceback (malloc'd) or NULL */
+  uint64_t reidentified, not_reidentified; /* --reidentify: output rows given a real
+                                              id / left with a pseudonym (not in FILE) */
 } mx_script_result;
 
 MX_API mx_script_options mx_script_defaults(void);

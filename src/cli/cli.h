@@ -49,6 +49,13 @@ struct mx_decision_log;
 int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path,
                        struct mx_decision_log **log);
 
+/* The store key's pseudonymiser (store/privacy.h) of a command given store_dir
+ * (may be NULL: then only MERX_STORE_KEY counts). *out NULL when there is no
+ * key. Returns 0, or MX_EXIT_FAIL after printing why (a key file others can
+ * read). Free with mx_pseudonymiser_free. */
+struct mx_pseudonymiser;
+int mx_cli_pseudonymiser(const char *cmd, const char *store_dir, struct mx_pseudonymiser **out);
+
 /* Print the usage text and return 0 when --help was given; -1 otherwise. */
 int mx_cli_help(const mx_args *a, const char *usage);
 

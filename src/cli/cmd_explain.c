@@ -9,6 +9,7 @@
 #include "store/decisions.h"
 #include "store/experiments.h"
 #include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -168,6 +169,22 @@ int mx_cmd_explain(int argc, char **argv) {
   if (a.npos) return mx_cli_usage("explain", "unexpected argument '%s'", a.pos[0]);
   if ((rc = mx_args_require(&a, "user"))) return rc;
   const char *user = mx_args_get(&a, "user", NULL);
+  /* With a store key the ledger holds pseudonyms: look the real id up by its
+   * pseudonym (never printed beside it, so the output links nothing new). */
+  char pseudonym[MX_PSEUDONYM_LEN + 1];
+  mx_pseudonymiser *pseudo = NULL;
+  int hashed = 0;
+  if (!mx_args_has(&a, "log") &&
+      (rc = mx_cli_pseudonymiser("explain", mx_args_get(&a, "store", mx_store_from_env()), &pseudo)))
+    return rc;
+  if (pseudo) {
+    const char *p = mx_pseudonymise(pseudo, user, strlen(user));
+    snprintf(pseudonym, sizeof pseudonym, "%s", p ? p : "");
+    mx_pseudonymiser_free(pseudo);
+    if (!p) return MX_EXIT_FAIL;
+    user = pseudonym;
+    hashed = 1;
+  }
   char *ledger;
   mx_decision_log *log;
   if ((rc = mx_cli_open_ledger(&a, "explain", &ledger, &log))) return rc;
@@ -205,7 +222,8 @@ int mx_cmd_explain(int argc, char **argv) {
     return mx_cli_fail("explain", &err);
   }
   if (n == 0 && c.exposures == 0) {
-    fprintf(stderr, "merx explain: %s: no decision for user '%s'\n", path, user);
+    fprintf(stderr, "merx explain: %s: no decision for user '%s'%s\n", path,
+            mx_args_get(&a, "user", NULL), hashed ? " (unknown pseudonym)" : "");
     free(ledger);
     return MX_EXIT_FAIL;
   }

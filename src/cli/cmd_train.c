@@ -7,6 +7,8 @@
 
 #include "cli/cli.h"
 #include "merx/model.h"
+#include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -45,6 +47,8 @@ static const char *usage =
     "  --threads T        worker threads (default: all cores)\n"
     "  --verbose          one line per epoch on stderr even when it is not a terminal\n"
     "  --json             print a JSON summary on stdout\n"
+    "  --store DIR        a store with a key (default $MERX_STORE): user ids are\n"
+    "                     replaced by their pseudonyms as they are read (PRIVACY.md)\n"
     "Input options: --sep C, --no-header, --columns user=..,item=..,value=..,time=..,event=..,\n"
     "  --event-weights view=1,cart=4,purchase=10\n";
 
@@ -76,7 +80,7 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= init-std= samples= tune json verbose" MX_CLI_INPUT_SPEC,
+                         "init= init-std= samples= tune json verbose store=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -140,6 +144,13 @@ int mx_cmd_train(int argc, char **argv) {
   o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */
   o.ctx = &pc;
 
+  mx_pseudonymiser *pseudo = NULL;
+  if ((rc = mx_cli_pseudonymiser("train", mx_args_get(&a, "store", mx_store_from_env()), &pseudo)))
+    return rc;
+  if (pseudo) {
+    opt.user_rewrite = mx_pseudonymise_rewrite;
+    opt.user_rewrite_ctx = pseudo;
+  }
   mx_error err;
   mx_error_clear(&err);
   double t0 = mx_now_seconds();
@@ -205,6 +216,7 @@ int mx_cmd_train(int argc, char **argv) {
       mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
       mx_json_object_end(&j);
     }
+    mx_json_key(&j, "pseudonymised"); mx_json_bool(&j, pseudo != NULL);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);
     fputc('\n', stdout);
@@ -212,6 +224,7 @@ int mx_cmd_train(int argc, char **argv) {
     printf("trained %s: %u users, %u items, %llu interactions, %u factors in %.3f s -> %s\n",
            mx_model_kind_name(m->kind), m->n_users, m->n_items,
            (unsigned long long)mx_dataset_nnz(d), m->factors, secs, out);
+    if (pseudo) printf("user ids are pseudonyms (the store key)\n");
     if (have_test && !m->implicit)
       printf("test_rmse %.4f  test_mae %.4f  (n %zu, unknown %zu)\n", rmse, mae, test.n,
              test.unknown);
@@ -220,11 +233,13 @@ int mx_cmd_train(int argc, char **argv) {
   mx_model_free(m);
   mx_model_free(init);
   mx_dataset_free(d);
+  mx_pseudonymiser_free(pseudo);
   return MX_EXIT_OK;
 fail:
   mx_pairs_free(&test);
   mx_model_free(m);
   mx_model_free(init);
   mx_dataset_free(d);
+  mx_pseudonymiser_free(pseudo);
   return mx_cli_fail("train", &err);
 }

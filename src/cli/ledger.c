@@ -1,9 +1,12 @@
 /* The ledger a reading command names (explain, experiments): --store DIR
- * (default $MERX_STORE) or --log FILE, opened, never created. */
+ * (default $MERX_STORE) or --log FILE, opened, never created; and the store's
+ * pseudonymiser. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
 #include "store/decisions.h"
+#include "store/privacy.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -25,4 +28,21 @@ int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path, mx_decisi
     return mx_cli_fail(cmd, &err);
   }
   return MX_EXIT_OK;
+}
+
+int mx_cli_pseudonymiser(const char *cmd, const char *store_dir, mx_pseudonymiser **out) {
+  *out = NULL;
+  mx_hmac_key key;
+  int has = 0;
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_store_key(store_dir, &key, &has, &err) != MX_OK) return mx_cli_fail(cmd, &err);
+  if (!has) return 0;
+  *out = mx_pseudonymiser_create(&key);
+  mx_hmac_key_clear(&key);
+  if (!*out) {
+    fprintf(stderr, "merx %s: out of memory\n", cmd);
+    return MX_EXIT_FAIL;
+  }
+  return 0;
 }

@@ -14,7 +14,9 @@
 #include <lauxlib.h>
 
 #include "lua/internal.h"
+#include "store/privacy.h"
 #include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/sha256.h"
 
 #define JSON_DEPTH_MAX 64
@@ -105,6 +107,7 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
       rc = mx_error_at(err, MX_EIO, opt->store_dir, 0, 0, NULL, "store: %s", strerror(errno));
       goto fail;
     }
+    if ((rc = mx_run_load_key(run, err)) != MX_OK) goto fail;
   }
   if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto fail;
   run->script_hash = mx_hash64(code, len, 0);

@@ -43,6 +43,9 @@ typedef struct mx_run {
   char *out_dir;          /* absolute; created on first write */
   char *log_path;         /* SQLite decision log (the store's ledger); NULL: none */
   char *store_dir;        /* absolute store folder; NULL: no store */
+  struct mx_pseudonymiser *pseudo; /* the store's key: merx.data.read replaces
+                                      `user` ids by pseudonyms; NULL: no key */
+  struct mx_reid *reid;   /* --reidentify: real ids for the output files */
   double busy_timeout;    /* seconds a commit waits for the ledger's write lock */
   char script_sha256[65]; /* lineage: the script's content */
   char **data_dirs;       /* read-only data folders (--data): absolute, real paths */
@@ -130,6 +133,15 @@ void mx_run_end(mx_run *run);
 int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err);
 /* Free a run (after lua_close of its state); accepts NULL. */
 void mx_run_free(mx_run *run);
+/* The store's key (run->store_dir set) into run->pseudo, when it has one. */
+int mx_run_load_key(mx_run *run, mx_error *err);
+/* --reidentify (reidentify.c): real ids of FILE by pseudonym, into run->reid. */
+typedef struct mx_reid mx_reid;
+int mx_reid_load(mx_run *run, const char *path, mx_error *err);
+void mx_reid_free(mx_reid *r);
+/* The real id of a pseudonym (borrowed), or NULL (counted as missing). */
+const char *mx_reid_lookup(mx_reid *r, const char *pseudonym, size_t len, size_t *out_len);
+void mx_reid_counts(const mx_reid *r, uint64_t *replaced, uint64_t *missing);
 
 /* ---- lineage (lineage.c) */
 typedef struct mx_run_input {

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "lua/internal.h"
+#include "util/pseudonym.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
 #include "merx/shard.h"
@@ -185,22 +186,29 @@ static int l_read(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  int user_col = -1;
+  int user_col = -1, pseudo_col = -1;
   for (int i = 0; i < nrc; i++) {
     lua_newtable(L);
     rc[i].table = lua_gettop(L);
     if (strcmp(rc[i].name, "user") == 0 && use_shard && run && run->shard_count > 1) user_col = i;
+    /* a store with a key: the script, its outputs and the ledger see
+     * pseudonyms only (PRIVACY.md); shards and arms hash the pseudonym */
+    if (strcmp(rc[i].name, "user") == 0 && run && run->pseudo && rc[i].type == TY_STRING)
+      pseudo_col = i;
   }
   /* parts split by the user column into as many shards as the run has:
    * every row of part I is in shard I, and no other part holds one */
-  if (parted && user_col >= 0 && man.shards == run->shard_count && rc[user_col].index < (int)nh &&
+  /* (with a store key the shard is the pseudonym's, which the parts were
+   * not split by: read them all and filter) */
+  if (parted && pseudo_col < 0 && user_col >= 0 && man.shards == run->shard_count &&
+      rc[user_col].index < (int)nh &&
       strcmp(names[rc[user_col].index], man.column) == 0 && run->shard_index != 0) {
     part = run->shard_index;
     part_end = part + 1;
     if (next_part(L, st, &co, &csv, part_path, sizeof part_path, &part, nh, &names) != 1)
       mx_lua_error(L, "merx.data.read: no part %u", (unsigned)part);
     path = part_path;
-  } else if (parted && user_col >= 0 && man.shards == run->shard_count &&
+  } else if (parted && pseudo_col < 0 && user_col >= 0 && man.shards == run->shard_count &&
              rc[user_col].index < (int)nh && strcmp(names[rc[user_col].index], man.column) == 0) {
     part_end = 1;
   }
@@ -210,9 +218,18 @@ static int l_read(lua_State *L) {
   int r;
 more:
   while ((r = mx_csv_next(csv, &fields, &lens, &nf, &err)) == 1) {
+    const char *pseudonym = NULL;
+    if (pseudo_col >= 0 && rc[pseudo_col].index < (int)nf && lens[rc[pseudo_col].index] > 0) {
+      int idx = rc[pseudo_col].index;
+      if (!(pseudonym = mx_pseudonymise(run->pseudo, fields[idx], lens[idx])))
+        return mx_lua_error(L, "merx.data.read: out of memory");
+    }
     if (user_col >= 0) {
       int idx = rc[user_col].index;
-      if (idx >= (int)nf || !mx_run_in_shard(run, fields[idx], lens[idx])) continue;
+      if (idx >= (int)nf) continue;
+      if (pseudonym ? !mx_run_in_shard(run, pseudonym, MX_PSEUDONYM_LEN)
+                    : !mx_run_in_shard(run, fields[idx], lens[idx]))
+        continue;
     }
     if (skip_empty) {
       int empty = 0;
@@ -225,7 +242,9 @@ more:
       int idx = rc[i].index;
       const char *s = idx < (int)nf ? fields[idx] : "";
       size_t len = idx < (int)nf ? lens[idx] : 0;
-      if (rc[i].type == TY_STRING) {
+      if (i == pseudo_col && pseudonym) {
+        lua_pushlstring(L, pseudonym, MX_PSEUDONYM_LEN);
+      } else if (rc[i].type == TY_STRING) {
         lua_pushlstring(L, s, len);
       } else if (rc[i].type == TY_TIME) {
         int64_t t;

@@ -357,7 +357,21 @@ static void write_csv_field(FILE *f, const field *v) {
   fputc('"', f);
 }
 
-static void write_csv(const kind *k, const int *order, FILE *f, field *vals) {
+/* --reidentify: the output file's `user` field with the real id. */
+static void reidentify(const kind *k, mx_reid *reid, field *vals) {
+  if (!reid) return;
+  for (int c = 0; c < k->ncols; c++)
+    if (strcmp(k->cols[c], "user") == 0 && vals[c].type == T_STR) {
+      size_t len;
+      const char *id = mx_reid_lookup(reid, vals[c].s, vals[c].len, &len);
+      if (id) {
+        vals[c].s = id;
+        vals[c].len = (uint32_t)len;
+      }
+    }
+}
+
+static void write_csv(const kind *k, const int *order, FILE *f, field *vals, mx_reid *reid) {
   for (int i = 0; i < k->ncols; i++) {
     if (i) fputc(',', f);
     field h = {T_STR, k->cols[order[i]], (uint32_t)strlen(k->cols[order[i]])};
@@ -367,6 +381,7 @@ static void write_csv(const kind *k, const int *order, FILE *f, field *vals) {
   size_t pos = 0;
   for (size_t r = 0; r < k->rows; r++) {
     decode(k, &pos, vals);
+    reidentify(k, reid, vals);
     for (int i = 0; i < k->ncols; i++) {
       if (i) fputc(',', f);
       write_csv_field(f, &vals[order[i]]);
@@ -405,7 +420,7 @@ void mx_plan_print(const mx_plan *p, FILE *f) {
       continue;
     }
     fprintf(f, "# %s: %zu decision%s\n", k->name, k->rows, k->rows == 1 ? "" : "s");
-    write_csv(k, order, f, vals);
+    write_csv(k, order, f, vals, NULL);
     free(vals);
     free(order);
   }
@@ -496,7 +511,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
       snprintf(path, sizeof path, "%s/%s.csv", ci->out_dir, k->name);
       if ((rc = check_target(run, path, err)) == MX_OK &&
           (rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
-        write_csv(k, order, af[nfiles].f, vals);
+        write_csv(k, order, af[nfiles].f, vals, run->reid);
         nfiles++;
       }
     }
@@ -507,6 +522,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
         size_t pos = 0;
         for (size_t r = 0; r < k->rows; r++) {
           decode(k, &pos, vals);
+          reidentify(k, run->reid, vals);
           write_json_record(k, order, vals, af[nfiles].f, 0);
           fputc('\n', af[nfiles].f);
         }

@@ -31,7 +31,9 @@
 #include "lua/lmerx.h"
 #include "merx/allocate.h"
 #include "merx/data.h"
+#include "store/privacy.h"
 #include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/sha256.h"
 
 #define MX_HOOK_EVERY 1000
@@ -318,6 +320,16 @@ void mx_run_end(mx_run *run) {
   run->stopped = 1;
 }
 
+int mx_run_load_key(mx_run *run, mx_error *err) {
+  mx_hmac_key key;
+  int has = 0;
+  int rc = mx_store_key(run->store_dir, &key, &has, err);
+  if (rc != MX_OK || !has) return rc;
+  run->pseudo = mx_pseudonymiser_create(&key);
+  mx_hmac_key_clear(&key);
+  return run->pseudo ? MX_OK : mx_error_set(err, MX_ENOMEM, "out of memory");
+}
+
 void mx_run_free(mx_run *run) {
   if (!run) return;
   for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
@@ -332,6 +344,8 @@ void mx_run_free(mx_run *run) {
   free(run->data_dirs);
   free(run->log_path);
   free(run->store_dir);
+  mx_pseudonymiser_free(run->pseudo);
+  mx_reid_free(run->reid);
   mx_run_inputs_free(run);
   for (int i = 0; i < run->n_params; i++) {
     free(run->param_keys[i]);
@@ -529,6 +543,10 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     }
   }
   run->busy_timeout = opt->busy_timeout;
+  if (opt->reidentify_path && !opt->store_dir) {
+    rc = mx_error_set(err, MX_EINVAL, "--reidentify needs a store with a key (--store DIR)");
+    goto done;
+  }
   if (opt->store_dir) {
     /* the store's ledger is the decision log; the store holds no outputs */
     if (opt->log_path) {
@@ -543,6 +561,9 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;
     }
+    if ((rc = mx_run_load_key(run, err)) != MX_OK) goto done;
+    if (opt->reidentify_path && (rc = mx_reid_load(run, opt->reidentify_path, err)) != MX_OK)
+      goto done;
     size_t n = strlen(run->store_dir);
     if (strncmp(run->out_dir, run->store_dir, n) == 0 &&
         (run->out_dir[n] == '/' || run->out_dir[n] == '\0')) {
@@ -675,6 +696,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     rc = mx_plan_commit(run->plan, run, &ci, err);
     free(params);
     if (rc == MX_OK) result->committed = 1;
+    mx_reid_counts(run->reid, &result->reidentified, &result->not_reidentified);
   }
   /* The run is over: objects kept alive by finalizers refuse work, and any
    * finalizer that loops is stopped by the hook at once. */

@@ -78,7 +78,7 @@ void mx_sha256_update(mx_sha256 *s, const void *data, size_t len) {
   }
 }
 
-void mx_sha256_hex(mx_sha256 *s, char out[65]) {
+void mx_sha256_final(mx_sha256 *s, unsigned char out[32]) {
   uint64_t bits = s->len * 8;
   unsigned char pad = 0x80;
   mx_sha256_update(s, &pad, 1);
@@ -87,7 +87,19 @@ void mx_sha256_hex(mx_sha256 *s, char out[65]) {
   unsigned char lenb[8];
   for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
   mx_sha256_update(s, lenb, 8);
-  for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", s->h[i]);
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(s->h[i] >> (24 - 8 * j));
+}
+
+void mx_sha256_hex(mx_sha256 *s, char out[65]) {
+  unsigned char d[32];
+  mx_sha256_final(s, d);
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 15];
+  }
+  out[64] = 0;
 }
 
 int mx_sha256_file(const char *path, char out[65], uint64_t *bytes) {

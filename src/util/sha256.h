@@ -14,6 +14,8 @@ typedef struct {
 
 void mx_sha256_init(mx_sha256 *s);
 void mx_sha256_update(mx_sha256 *s, const void *data, size_t len);
+/* Finish and write the 32-byte digest. */
+void mx_sha256_final(mx_sha256 *s, unsigned char out[32]);
 /* Finish and write 64 lowercase hex digits + NUL. */
 void mx_sha256_hex(mx_sha256 *s, char out[65]);
 /* Digest of a whole file; 0 or -1 (unreadable). *bytes = its size (may be NULL). */

@@ -148,6 +148,10 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
     mx_interaction_row row;
     row.user = f[cu];
     row.user_len = l[cu];
+    if (o.user_rewrite && !(row.user = o.user_rewrite(o.user_rewrite_ctx, f[cu], l[cu], &row.user_len))) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      break;
+    }
     row.item = f[ci];
     row.item_len = l[ci];
     row.value = 1.0;

@@ -1,0 +1,100 @@
+/* Keyed pseudonyms (pseudonym.h). */
+#include "util/pseudonym.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "merx/idmap.h"
+
+#include "util/util.h"
+
+void mx_hmac_key_init(mx_hmac_key *k, const void *key, size_t len) {
+  unsigned char block[64] = {0}, pad[64];
+  if (len > sizeof block) { /* RFC 2104: longer keys are hashed first */
+    mx_sha256 s;
+    mx_sha256_init(&s);
+    mx_sha256_update(&s, key, len);
+    mx_sha256_final(&s, block);
+  } else if (len) {
+    memcpy(block, key, len);
+  }
+  for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x36;
+  mx_sha256_init(&k->inner);
+  mx_sha256_update(&k->inner, pad, 64);
+  for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x5c;
+  mx_sha256_init(&k->outer);
+  mx_sha256_update(&k->outer, pad, 64);
+  mx_secure_zero(block, sizeof block);
+  mx_secure_zero(pad, sizeof pad);
+}
+
+void mx_hmac_sha256(const mx_hmac_key *k, const void *msg, size_t len, unsigned char out[32]) {
+  mx_sha256 s = k->inner;
+  unsigned char inner[32];
+  mx_sha256_update(&s, msg, len);
+  mx_sha256_final(&s, inner);
+  s = k->outer;
+  mx_sha256_update(&s, inner, sizeof inner);
+  mx_sha256_final(&s, out);
+}
+
+void mx_pseudonym(const mx_hmac_key *k, const char *id, size_t len,
+                  char out[MX_PSEUDONYM_LEN + 1]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char d[32];
+  mx_hmac_sha256(k, id, len, d);
+  for (int i = 0; i < MX_PSEUDONYM_LEN / 2; i++) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 15];
+  }
+  out[MX_PSEUDONYM_LEN] = 0;
+}
+
+void mx_hmac_key_clear(mx_hmac_key *k) { mx_secure_zero(k, sizeof *k); }
+
+struct mx_pseudonymiser {
+  mx_hmac_key key;
+  mx_idmap *seen; /* raw id -> index into names */
+  char *names;    /* (MX_PSEUDONYM_LEN + 1) bytes per id */
+  size_t cap;
+};
+
+mx_pseudonymiser *mx_pseudonymiser_create(const mx_hmac_key *key) {
+  mx_pseudonymiser *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->key = *key;
+  if (!(p->seen = mx_idmap_create())) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+void mx_pseudonymiser_free(mx_pseudonymiser *p) {
+  if (!p) return;
+  mx_hmac_key_clear(&p->key);
+  mx_idmap_free(p->seen);
+  free(p->names);
+  free(p);
+}
+
+const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len) {
+  enum { W = MX_PSEUDONYM_LEN + 1 };
+  uint32_t before = mx_idmap_size(p->seen);
+  if (before >= p->cap) { /* room first, so an interned id always has its slot */
+    size_t cap = p->cap ? 2 * p->cap : 1024;
+    char *n = realloc(p->names, cap * W);
+    if (!n) return NULL;
+    p->names = n;
+    p->cap = cap;
+  }
+  int64_t i = mx_idmap_intern(p->seen, id, len);
+  if (i < 0) return NULL;
+  if ((uint32_t)i == before) mx_pseudonym(&p->key, id, len, p->names + (size_t)i * W);
+  return p->names + (size_t)i * W;
+}
+
+const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {
+  *out_len = MX_PSEUDONYM_LEN;
+  return mx_pseudonymise(ctx, id, len);
+}

@@ -1,0 +1,44 @@
+/* Keyed pseudonyms of user ids: HMAC-SHA256 (RFC 2104, FIPS 198-1) over the
+ * id bytes with the store's secret key, the first 16 bytes as 32 lowercase
+ * hex digits. The same key gives the same pseudonym in every run, command
+ * and machine, so data pseudonymised at ingest joins with the ledger; without
+ * the key a pseudonym cannot be linked back to its id (PRIVACY.md).
+ *
+ * The key's inner and outer SHA-256 states are computed once, so one
+ * pseudonym of a short id costs two SHA-256 blocks per side. */
+#ifndef MERX_UTIL_PSEUDONYM_H
+#define MERX_UTIL_PSEUDONYM_H
+#include <stddef.h>
+
+#include "util/sha256.h"
+
+#define MX_PSEUDONYM_LEN 32 /* hex digits, without the NUL */
+
+typedef struct mx_hmac_key {
+  mx_sha256 inner, outer; /* states after the padded key block */
+} mx_hmac_key;
+
+/* Prepare key (len bytes, any length). */
+void mx_hmac_key_init(mx_hmac_key *k, const void *key, size_t len);
+/* HMAC-SHA256 of msg under k. */
+void mx_hmac_sha256(const mx_hmac_key *k, const void *msg, size_t len, unsigned char out[32]);
+/* The pseudonym of id (len bytes): MX_PSEUDONYM_LEN hex digits + NUL. */
+void mx_pseudonym(const mx_hmac_key *k, const char *id, size_t len,
+                  char out[MX_PSEUDONYM_LEN + 1]);
+/* Wipe k's derived state. */
+void mx_hmac_key_clear(mx_hmac_key *k);
+
+/* Pseudonyms of many ids with each distinct id hashed once (ingest of a file
+ * where a customer has many rows). Holds raw ids in memory only. */
+typedef struct mx_pseudonymiser mx_pseudonymiser;
+/* Copies key; NULL when out of memory. */
+mx_pseudonymiser *mx_pseudonymiser_create(const mx_hmac_key *key);
+/* Wipes and frees; accepts NULL. */
+void mx_pseudonymiser_free(mx_pseudonymiser *p);
+/* The pseudonym of id (NUL-terminated, MX_PSEUDONYM_LEN bytes), borrowed until
+ * the next call; NULL when out of memory. */
+const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len);
+/* The same as an mx_ingest_options user_rewrite callback (ctx: the
+ * pseudonymiser). */
+const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
+#endif

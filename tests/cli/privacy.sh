@@ -1,0 +1,68 @@
+# Privacy (issue #19): a store key pseudonymises user ids at ingest, so a byte
+# scan of every file in the store and the outputs finds no raw id; --reidentify
+# gives activation files real ids back; explain takes the real id.
+EX="$MERX_SRC/examples"
+# every customer id of the example data (ids end in ".0": no hex pseudonym holds one)
+python3 -c 'import csv,gzip,sys
+print("\n".join(sorted({r["CustomerID"] for r in csv.DictReader(gzip.open(sys.argv[1], "rt")) if r["CustomerID"]})))' \
+  "$EX/data/purchases.csv.gz" > ids.txt
+[ "$(wc -l < ids.txt)" -gt 500 ]
+# scan FILES...: no raw customer id in any byte of them (sqlite files, models, CSVs)
+scan() {
+  if LC_ALL=C grep -a -l -F -f ids.txt "$@" > found.txt; then
+    echo "FAIL: raw customer ids in: $(tr '\n' ' ' < found.txt)" >&2
+    LC_ALL=C grep -a -o -F -f ids.txt "$@" | head -3 >&2
+    exit 1
+  fi
+}
+
+# ---- the key: a private file (mode 0600) or MERX_STORE_KEY; a readable key file is refused
+mkdir st
+head -c 24 /dev/urandom | base64 > st/store.key
+chmod 644 st/store.key
+expect_exit 1 "$MERX" train --data "$EX/data/purchases.csv.gz" --store st --out m.mxm \
+  --columns user=CustomerID,item=StockCode --algo ials --epochs 2 --factors 8
+expect_contains err.txt "st/store.key"
+expect_contains err.txt "chmod 600"
+[ ! -e m.mxm ]
+chmod 600 st/store.key
+
+# ---- train: the model holds pseudonyms only
+expect_exit 0 "$MERX" train --data "$EX/data/purchases.csv.gz" --store st --out m.mxm \
+  --columns user=CustomerID,item=StockCode --algo ials --epochs 2 --factors 8 --json
+expect_contains out.txt '"pseudonymised":true'
+scan m.mxm
+expect_exit 0 "$MERX" train --data "$EX/data/purchases.csv.gz" --out plain.mxm \
+  --columns user=CustomerID,item=StockCode --algo ials --epochs 2 --factors 8
+LC_ALL=C grep -a -q -F "$(head -1 ids.txt)" plain.mxm   # the scan can fail: ids are there without a key
+
+# ---- run: ledger and outputs carry pseudonyms; the scan covers every file of both
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --store st --out o1 \
+  --set experiment=spring --set model="$PWD/m.mxm" --data "$PWD"
+[ "$(tail -n +2 o1/offer.csv | wc -l)" -gt 20 ]
+scan st/* o1/*
+p=$(tail -n +2 o1/offer.csv | head -1 | cut -d, -f1)
+[[ "$p" =~ ^[0-9a-f]{32}$ ]] || { echo "FAIL: not a pseudonym: $p"; exit 1; }
+# MERX_STORE_KEY is the key of a store without a key file: the same pseudonyms
+mkdir st2
+MERX_STORE_KEY="$(cat st/store.key)" expect_exit 0 "$MERX" train --data "$EX/data/purchases.csv.gz" \
+  --store st2 --out m2.mxm --columns user=CustomerID,item=StockCode --algo ials --epochs 1 --factors 2
+LC_ALL=C grep -a -q -F "$p" m2.mxm
+# ---- --reidentify: the activation file gets real ids, the store keeps pseudonyms
+expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-11 --store st --out o2 \
+  --set model="$PWD/m.mxm" --data "$PWD" --reidentify ids.txt
+expect_contains err.txt "REAL ids"
+[ "$(tail -n +2 o2/offer.csv | wc -l)" -gt 0 ]
+comm -23 <(tail -n +2 o2/offer.csv | cut -d, -f1 | sort -u) ids.txt > notreal.txt
+[ ! -s notreal.txt ] || { echo "FAIL: not re-identified: $(head -3 notreal.txt)"; exit 1; }
+scan st/*
+expect_exit 1 "$MERX" run "$EX/spring_campaign.lua" --out o3 --reidentify ids.txt
+expect_contains err.txt "needs a store"
+
+# ---- explain: the real id is hashed to find the person
+real=$(tail -n +2 o2/offer.csv | head -1 | cut -d, -f1)
+expect_exit 0 "$MERX" explain --store st --user "$real"
+expect_contains out.txt "offer"
+grep -q '[0-9a-f]\{32\}' out.txt
+expect_exit 1 "$MERX" explain --store st --user no-such-customer
+expect_contains err.txt "unknown pseudonym"

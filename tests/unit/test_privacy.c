@@ -1,0 +1,123 @@
+/* Pseudonyms (util/pseudonym.c) and the store's key and policy
+ * (store/privacy.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/privacy.h"
+#include "testutil.h"
+#include "util/pseudonym.h"
+
+static void hex(const unsigned char *d, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than the block). */
+static void test_hmac_rfc4231(void **state) {
+  (void)state;
+  unsigned char key1[20], d[32], key6[131];
+  char h[65];
+  memset(key1, 0x0b, sizeof key1);
+  memset(key6, 0xaa, sizeof key6);
+  mx_hmac_key k;
+  mx_hmac_key_init(&k, key1, sizeof key1);
+  mx_hmac_sha256(&k, "Hi There", 8, d);
+  hex(d, 32, h);
+  assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  mx_hmac_key_init(&k, "Jefe", 4);
+  mx_hmac_sha256(&k, "what do ya want for nothing?", 28, d);
+  hex(d, 32, h);
+  assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  mx_hmac_key_init(&k, key6, sizeof key6);
+  const char *m = "Test Using Larger Than Block-Size Key - Hash Key First";
+  mx_hmac_sha256(&k, m, strlen(m), d);
+  hex(d, 32, h);
+  assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  char p[MX_PSEUDONYM_LEN + 1];
+  mx_pseudonym(&k, m, strlen(m), p);
+  assert_string_equal(p, "60e431591ee0b67f0d8a26aacbf5b77f");
+}
+
+static void test_pseudonymiser_memo(void **state) {
+  (void)state;
+  mx_hmac_key k;
+  mx_hmac_key_init(&k, "0123456789abcdef", 16);
+  mx_pseudonymiser *ps = mx_pseudonymiser_create(&k);
+  assert_non_null(ps);
+  char want[MX_PSEUDONYM_LEN + 1], id[32];
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 3000; i++) { /* past the first growth of the table */
+      snprintf(id, sizeof id, "%d.0", i);
+      mx_pseudonym(&k, id, strlen(id), want);
+      const char *got = mx_pseudonymise(ps, id, strlen(id));
+      assert_non_null(got);
+      assert_string_equal(got, want);
+    }
+  mx_pseudonymiser_free(ps);
+}
+
+static void test_store_key_file(void **state) {
+  (void)state;
+  unsetenv("MERX_STORE_KEY");
+  mx_hmac_key k;
+  int has = 1;
+  mx_error err;
+  const char *dir = tu_tmpdir();
+  assert_int_equal(mx_store_key(dir, &k, &has, &err), MX_OK);
+  assert_int_equal(has, 0);
+  const char *path = tu_write("store.key", "a secret of more than sixteen bytes\n");
+  chmod(path, 0640);
+  assert_int_equal(mx_store_key(dir, &k, &has, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "chmod 600"));
+  chmod(path, 0600);
+  assert_int_equal(mx_store_key(dir, &k, &has, &err), MX_OK);
+  assert_int_equal(has, 1);
+  /* the trailing newline is not part of the key: same as the environment's */
+  char a[MX_PSEUDONYM_LEN + 1], b[MX_PSEUDONYM_LEN + 1];
+  mx_pseudonym(&k, "u1", 2, a);
+  setenv("MERX_STORE_KEY", "a secret of more than sixteen bytes", 1);
+  assert_int_equal(mx_store_key(NULL, &k, &has, &err), MX_OK);
+  mx_pseudonym(&k, "u1", 2, b);
+  assert_string_equal(a, b);
+  unsetenv("MERX_STORE_KEY");
+  tu_write("store.key", "short");
+  chmod(path, 0600);
+  assert_int_equal(mx_store_key(dir, &k, &has, &err), MX_EINVAL);
+  assert_non_null(strstr(err.message, "at least 16"));
+  remove(path);
+}
+
+static void test_store_policy(void **state) {
+  (void)state;
+  mx_store_policy p;
+  mx_error err;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_write("store.conf", "# policy\nretain_days = 90\nretain_runs_days=7\n"
+                                            "store_queries = yes\n");
+  assert_int_equal(mx_store_policy_load(dir, &p, &err), MX_OK);
+  assert_int_equal(p.retain_decisions_days, 90);
+  assert_int_equal(p.retain_exposures_days, 90);
+  assert_int_equal(p.retain_runs_days, 7);
+  assert_int_equal(p.retain_cache_days, 90);
+  assert_int_equal(p.store_queries, 1);
+  tu_write("store.conf", "retain_days = 90\nretian_runs_days = 3\n");
+  assert_int_equal(mx_store_policy_load(dir, &p, &err), MX_EPARSE);
+  assert_int_equal(err.line, 2);
+  assert_non_null(strstr(err.message, "did you mean retain_runs_days"));
+  tu_write("store.conf", "retain_days = -1\n");
+  assert_int_equal(mx_store_policy_load(dir, &p, &err), MX_EPARSE);
+  remove(path);
+  assert_int_equal(mx_store_policy_load(dir, &p, &err), MX_OK);
+  assert_int_equal(p.retain_decisions_days, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hmac_rfc4231),
+      cmocka_unit_test(test_pseudonymiser_memo),
+      cmocka_unit_test(test_store_key_file),
+      cmocka_unit_test(test_store_policy),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
