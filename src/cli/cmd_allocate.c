@@ -51,7 +51,9 @@ static const char *usage_text =
     "                      R x every other group's (0.8: the four-fifths rule)\n"
     "With them the output also gives each constraint's dual price (value gained per unit\n"
     "of relaxation), each group's rate and share, the objective without the constraints\n"
-    "and the value they cost (JSON key \"parity\"). Not with --duals or --save-duals.\n";
+    "and the value they cost (JSON key \"parity\"). Not with --duals or --save-duals.\n"
+    "\nExample:\n"
+    "  merx allocate --synthetic 100000:10:3 --out allocation.csv --json\n";
 
 static const char *const roles[] = {"user", "offer", "value", "cost", "margin", NULL};
 

@@ -19,7 +19,11 @@ static const char *usage =
     "bounds and the coverage of each interval level. --out writes the same table as CSV.\n"
     "--refit first selects once, at the earliest origin (auto's choice of methods or\n"
     "combination, the ETS model form) and only re-estimates parameters at later origins;\n"
-    "every (default) selects and fits afresh at each origin.\n";
+    "every (default) selects and fits afresh at each origin.\n"
+    "\nExample:\n"
+    "  merx backtest --data examples/data/daily_sales.csv --format long\n"
+    "      --columns id=StockCode,time=date,value=quantity --freq week --horizon 4\n"
+    "      --methods auto,ets,snaive --origins 3\n";
 
 int mx_cmd_backtest(int argc, char **argv) {
   mx_args a;

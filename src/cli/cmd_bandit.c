@@ -20,7 +20,10 @@ static const char *usage =
     "sd, evidence = alpha + beta, updated (run time of the last update). Arms without a\n"
     "line are at the script's prior.\n"
     "  --json   {\"arms\": [{\"bandit\", \"segment\", \"offer\", \"alpha\", \"beta\", \"mean\",\n"
-    "           \"sd\", \"updated\"}], \"updates\": N (update batches of NAME)}\n";
+    "           \"sd\", \"updated\"}], \"updates\": N (update batches of NAME)}\n"
+    "\nExamples:\n"
+    "  merx bandit show --store out/store\n"
+    "  merx bandit show --store out/store --json\n";
 
 typedef struct {
   int json;
@@ -120,7 +123,10 @@ static int bandit_show(int argc, char **argv) {
 
 int mx_cmd_bandit(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
-    fputs("usage: merx bandit show [--store DIR] [NAME] [--json]   (merx bandit show --help)\n",
+    fputs("usage: merx bandit show [--store DIR] [NAME] [--json]   (merx bandit show --help)\n"
+          "\nExamples:\n"
+          "  merx bandit show --store out/store\n"
+          "  merx bandit show --store out/store --json\n",
           argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }

@@ -25,7 +25,13 @@ static const char *usage =
     "--json keys: items_fit, items_added, items_shrunk, r2_train, reg, seconds.\n\n"
     "eval: rank only the candidate items (one id per line) for each user of the test\n"
     "file who has a test item among them (training items excluded) and report\n"
-    "precision@K, recall@K, ndcg@K, hit_rate@K and users.\n";
+    "precision@K, recall@K, ndcg@K, hit_rate@K and users.\n"
+    "\nExamples:\n"
+    "  merx coldstart map --model shop.mxm --embeddings items.npy\n"
+    "      --out with_new_items.mxm\n"
+    "  merx coldstart eval --model with_new_items.mxm --test test.csv\n"
+    "      --columns user=CustomerID,item=StockCode\n"
+    "      --candidates new_items.txt --k 10\n";
 
 static int read_lines(const char *path, char ***out, size_t *n, mx_error *err) {
   char *buf;

@@ -11,7 +11,10 @@ static const char *usage =
     "Summarise an interaction file: users, items, distinct (user, item) pairs, density,\n"
     "value and time ranges, and the most popular items. Roles: user, item, value, time,\n"
     "event. Without --columns the first two columns are user and item. Rows with an\n"
-    "empty user or item id are skipped and counted.\n";
+    "empty user or item id are skipped and counted.\n"
+    "\nExample:\n"
+    "  merx data stats --data examples/data/purchases.csv.gz\n"
+    "      --columns user=CustomerID,item=StockCode --top 5\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
@@ -140,7 +143,10 @@ static int data_stats(int argc, char **argv) {
 
 int mx_cmd_data(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
-    fputs("usage: merx data stats --data FILE [options]   (merx data stats --help)\n",
+    fputs("usage: merx data stats --data FILE [options]   (merx data stats --help)\n"
+          "\nExample:\n"
+          "  merx data stats --data examples/data/purchases.csv.gz\n"
+          "      --columns user=CustomerID,item=StockCode --top 5\n",
           argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }

@@ -25,7 +25,10 @@ static const char *usage =
     "once, with retries on 429/5xx. The API key is read from the environment variable\n"
     "named by --key-env (never from the command line). Answers are cached by\n"
     "(model, dimensions, text) in --cache DIR (default ~/.cache/merx/embeddings), so a\n"
-    "rerun sends only new texts. --builtin ignores any configured server.\n";
+    "rerun sends only new texts. --builtin ignores any configured server.\n"
+    "\nExample:\n"
+    "  merx embed --data examples/data/products.csv\n"
+    "      --columns id=StockCode,text=Description --out items.npy\n";
 
 static const char *const roles[] = {"id", "text", NULL};
 

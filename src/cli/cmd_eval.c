@@ -16,7 +16,12 @@ static const char *usage =
     "ndcg@K, map@K, hit_rate@K, auc (means over those users) and users.\n"
     "Test rows whose user or item the model never saw are counted in unknown: explicit\n"
     "models score them with the global mean plus the known bias; implicit models skip them.\n"
-    "Input options: --sep C, --no-header, --columns user=..,item=..,value=..\n";
+    "Input options: --sep C, --no-header, --columns user=..,item=..,value=..\n"
+    "\nExamples:\n"
+    "  # on the output of merx split (see its --help)\n"
+    "  merx train --data train.csv --columns user=CustomerID,item=StockCode --algo ease\n"
+    "      --out ease.mxm\n"
+    "  merx eval --model ease.mxm --test test.csv --columns user=CustomerID,item=StockCode\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 

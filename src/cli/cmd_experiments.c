@@ -23,7 +23,10 @@ static const char *usage =
     "record). Exits 1 when NAME is not in the ledger.\n"
     "--json prints {\"experiments\": [{name, salt, arms: [{arm, share, users,\n"
     "exposed_users, exposures, delivered, first_exposure, last_exposure}], stratify,\n"
-    "control, created, run_id}]}.\n";
+    "control, created, run_id}]}.\n"
+    "\nExamples:\n"
+    "  merx experiments --store out/store\n"
+    "  merx experiments --store out/store spring --assignments > arms.csv\n";
 
 typedef struct ctx {
   mx_decision_log *log;

@@ -27,7 +27,9 @@ static const char *usage =
     "kind, delivered, time, record}]}.\n"
     "Then the user's exposures in experiments (merx.experiment): the arm and the\n"
     "decision delivered or, in the control arm, held out. Exits 1 when the user has\n"
-    "neither a decision nor an exposure.\n";
+    "neither a decision nor an exposure.\n"
+    "\nExample:\n"
+    "  merx explain --log out/spring/decisions.db --user 17511.0\n";
 
 typedef struct {
   int json;

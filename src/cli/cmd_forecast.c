@@ -26,7 +26,11 @@ static const char *usage =
     "  --nonneg        clamp forecasts and bounds at zero\n"
     "  --negative P    negative values: keep (default, returns net out), zero, error\n"
     "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
-    "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n";
+    "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n"
+    "\nExample:\n"
+    "  merx forecast --data examples/data/daily_sales.csv --format long\n"
+    "      --columns id=StockCode,time=date,value=quantity --freq week --horizon 4\n"
+    "      --nonneg --out forecast.csv --plot forecast.html\n";
 
 static const char *const series_roles[] = {"id", "time", "value", NULL};
 

@@ -17,7 +17,10 @@ static const char *usage_top =
     "                        [--metric cosine|dot] [--M 16] [--ef-construction 200]\n"
     "                        [--seed 1] [--threads T] [--out FILE] [--json]\n"
     "       merx index info FILE [--model M.mxm [--side items|users] | --embeddings EMB.npy]\n"
-    "                        [--json]\n";
+    "                        [--json]\n"
+    "\nExamples:\n"
+    "  merx index build --model shop.mxm\n"
+    "  merx index info shop.mxm.hnsw --model shop.mxm\n";
 
 static const char *usage_build =
     "usage: merx index build (--model M.mxm [--side items|users] | --embeddings EMB.npy)\n"
@@ -38,14 +41,19 @@ static const char *usage_build =
     "  --seed S              node levels and insertion order (default 1); the same\n"
     "                        seed gives the same file for any --threads\n"
     "  --json                summary on stdout: index, source, metric, vectors, dim, M,\n"
-    "                        ef_construction, levels, links, bytes, threads, seconds\n";
+    "                        ef_construction, levels, links, bytes, threads, seconds\n"
+    "\nExamples:\n"
+    "  merx index build --model shop.mxm --threads 4\n"
+    "  merx index build --embeddings items.npy\n";
 
 static const char *usage_info =
     "usage: merx index info FILE [--model M.mxm [--side items|users] | --embeddings EMB.npy]\n"
     "                       [--json]\n\n"
     "Print an index's metric, size, parameters and the vectors it was built from.\n"
     "With --model or --embeddings, also whether it is current for those vectors\n"
-    "(exit 1 with the reason when it is stale).\n";
+    "(exit 1 with the reason when it is stale).\n"
+    "\nExample:\n"
+    "  merx index info shop.mxm.hnsw --model shop.mxm\n";
 
 /* The vectors named by --model/--side or --embeddings. Exactly one of *model
  * and *emb is set on success; *vec points into it; name describes them. */

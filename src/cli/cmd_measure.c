@@ -45,7 +45,10 @@ static const char *usage =
     "  --html FILE          self-contained report, one chart per metric\n"
     "  --json               {arms, uplift, srm_p_value, ...} on stdout\n"
     "Intervals (95%): Newcombe's hybrid score interval for metrics whose values are all 0/1,\n"
-    "Welch's t interval otherwise; p-values from the pooled two-proportion z test or Welch's t.\n";
+    "Welch's t interval otherwise; p-values from the pooled two-proportion z test or Welch's t.\n"
+    "\nExample:\n"
+    "  merx measure --outcomes examples/data/hillstrom_sample.csv.gz --columns arm=segment\n"
+    "      --metric visit --metric spend --control \"No E-Mail\" --html hillstrom.html\n";
 
 static const char *const roles[] = {"user", "arm", "segment", "covariate", "time", "value", NULL};
 

@@ -15,18 +15,25 @@ static const char *usage_top =
     "       merx model import --user-factors U.npy --item-factors V.npy --user-ids U.txt\n"
     "                         --item-ids I.txt [--item-bias B.npy] [--data FILE --columns ...]\n"
     "                         --out M.mxm\n"
-    "       merx model import (--spark-json | --spark-csv) USERS_DIR ITEMS_DIR --out M.mxm\n";
+    "       merx model import (--spark-json | --spark-csv) USERS_DIR ITEMS_DIR --out M.mxm\n"
+    "\nExamples:\n"
+    "  merx model info --model shop.mxm\n"
+    "  merx model export --model shop.mxm --out shop_factors\n";
 
 static const char *usage_info =
     "usage: merx model info --model M.mxm [--json]\n\n"
-    "Print a model's kind, dimensions, hyper-parameters and training-data fingerprint.\n";
+    "Print a model's kind, dimensions, hyper-parameters and training-data fingerprint.\n"
+    "\nExample:\n"
+    "  merx model info --model shop.mxm --json\n";
 
 static const char *usage_export =
     "usage: merx model export --model M.mxm --out DIR\n\n"
     "Write DIR/user_factors.npy and DIR/item_factors.npy (float32, one row per id),\n"
     "DIR/user_ids.txt and DIR/item_ids.txt (one id per line, in row order), and\n"
     "DIR/user_bias.npy / DIR/item_bias.npy when the model has biases. EASE models\n"
-    "export DIR/item_item.npy (items x items) instead of factors.\n";
+    "export DIR/item_item.npy (items x items) instead of factors.\n"
+    "\nExample:\n"
+    "  merx model export --model shop.mxm --out shop_factors\n";
 
 static const char *usage_import =
     "usage: merx model import --user-factors U.npy --item-factors V.npy --user-ids U.txt\n"
@@ -41,7 +48,12 @@ static const char *usage_import =
     "model.userFactors.write.json(USERS_DIR) and model.itemFactors.write.json(ITEMS_DIR)\n"
     "(JSON Lines {\"id\": .., \"features\": [..]} part files, .gz too; _SUCCESS and .crc\n"
     "files skipped); --spark-csv folders of CSV parts with columns id and features\n"
-    "(\"0.1 0.2 ..\" or \"[0.1,0.2,..]\"). The rank must agree; ids are all integers or all strings.\n";
+    "(\"0.1 0.2 ..\" or \"[0.1,0.2,..]\"). The rank must agree; ids are all integers or all strings.\n"
+    "\nExample:\n"
+    "  merx model import --user-factors shop_factors/user_factors.npy\n"
+    "      --item-factors shop_factors/item_factors.npy\n"
+    "      --user-ids shop_factors/user_ids.txt --item-ids shop_factors/item_ids.txt\n"
+    "      --out imported.mxm\n";
 
 static int write_ids(const char *path, const mx_idmap *m, mx_error *err) {
   mx_atomic_file af;

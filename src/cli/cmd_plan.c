@@ -70,7 +70,13 @@ static const char *usage =
     "                     cost turnover = cost of sales / average inventory value\n"
     "  --json             summary as one JSON object on stdout\n\n"
     "Output columns: id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,\n"
-    "safety_stock,order_up_to,raw_order,order,note\n";
+    "safety_stock,order_up_to,raw_order,order,note\n"
+    "\nExample:\n"
+    "  merx plan --stock examples/stock.csv\n"
+    "      --stock-columns id=StockCode,lead_time=lead_time_days\n"
+    "      --history examples/data/daily_sales.csv --format long\n"
+    "      --columns id=StockCode,time=date,value=quantity --freq day --review 7\n"
+    "      --out orders.csv\n";
 
 /* ------------------------------------------------- replay output (--actuals) */
 

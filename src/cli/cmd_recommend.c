@@ -33,7 +33,10 @@ static const char *usage =
     "  --explain-top N    history items per explanation (default 3)\n"
     "  --threads T        worker threads (default: all cores)\n"
     "  --json             print a summary object on stdout: users, unknown_users, k,\n"
-    "                     rows, eligible_items, candidates, unknown_candidates, seconds, out\n";
+    "                     rows, eligible_items, candidates, unknown_candidates, seconds, out\n"
+    "\nExamples:\n"
+    "  merx recommend --model shop.mxm --all --k 10 --explain --out recs.csv\n"
+    "  merx recommend --model shop.mxm --user 15100.0 --k 5 --out -\n";
 
 typedef struct {
   mx_progress *bar;

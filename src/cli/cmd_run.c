@@ -45,7 +45,10 @@ static const char *usage =
     "                    (besides its own folder and --out), never write there; repeatable\n\n"
     "A script error exits 1 with SCRIPT:LINE: message (and a traceback) on stderr; code\n"
     "given with -e is named (command line). Past --timeout or --memory the script is\n"
-    "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n";
+    "stopped (pcall cannot catch it), exits 1, and nothing it staged is committed.\n"
+    "\nExamples:\n"
+    "  merx run examples/spring_campaign.lua --now 2011-12-10 --out out/spring\n"
+    "  merx run examples/replenish.lua --now 2011-12-10 --dry-run\n";
 
 static void on_signal(int sig) {
   (void)sig;

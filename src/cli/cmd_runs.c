@@ -20,7 +20,9 @@ static const char *usage =
     "stopped, replaced, abandoned, skipped (overlap), missed.\n"
     "  --job NAME   only this job\n"
     "  --limit N    at most N rows (default 50; 0 = all)\n"
-    "  --json       one JSON object {\"runs\": [...]} with every column, outputs included\n";
+    "  --json       one JSON object {\"runs\": [...]} with every column, outputs included\n"
+    "\nExample:\n"
+    "  merx runs examples/schedule.lua --job sales-summary-uk --limit 10\n";
 
 typedef struct {
   int json;

@@ -35,7 +35,10 @@ static const char *usage =
     "                the file's `store` and $MERX_STORE; caps then hold across slots\n"
     "  --grace S     seconds between SIGTERM and SIGKILL for a run being stopped\n"
     "                (timeout, shutdown, overlap=replace); default 10\n"
-    "  --json        with --next: one JSON object {\"jobs\":[{\"name\",\"tz\",\"times\"}]}\n";
+    "  --json        with --next: one JSON object {\"jobs\":[{\"name\",\"tz\",\"times\"}]}\n"
+    "\nExamples:\n"
+    "  merx schedule examples/schedule.lua --next 3\n"
+    "  merx schedule examples/schedule.lua --once --now 2026-03-30T02:30:20+01:00\n";
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;

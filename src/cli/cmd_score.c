@@ -14,7 +14,9 @@ static const char *usage =
     "ranking score). Without --columns the first two columns are user and item.\n"
     "An id the model does not know stops the command with file:line:column, unless\n"
     "--skip-unknown, which leaves the row out and counts it.\n"
-    "  --json   summary on stdout: pairs, unknown, seconds, out\n";
+    "  --json   summary on stdout: pairs, unknown, seconds, out\n"
+    "\nExample:\n"
+    "  merx score --model shop.mxm --pairs pairs.csv --columns user=CustomerID,item=StockCode --out scores.csv\n";
 
 static const char *const roles[] = {"user", "item", NULL};
 

@@ -30,7 +30,11 @@ static const char *usage =
     "--embeddings EMB.npy) answers instead of the exact scan: --ann FILE, or EMB.hnsw\n"
     "when it exists and is current for EMB.npy (a warning says when it is not).\n"
     "--exact scans every item; --ef N is the index's beam width (default 100,\n"
-    "larger: closer to exact, slower). The blend with --user always scans.\n";
+    "larger: closer to exact, slower). The blend with --user always scans.\n"
+    "\nExamples:\n"
+    "  merx search --index items.npy \"red metal lantern\" --k 5\n"
+    "  merx search --index items.npy \"cake stand\" --model shop.mxm\n"
+    "      --user 15100.0 --alpha 0.5\n";
 
 int mx_cmd_search(int argc, char **argv) {
   mx_args a;

@@ -32,7 +32,11 @@ static const char *usage =
     "  --threads N         handler threads = requests served at once (default 32)\n"
     "  --watch SECONDS     how often to check watched files for changes (default 1;\n"
     "                      0: only on SIGHUP)\n"
-    "  --drain SECONDS     on SIGTERM, how long in-flight requests may take (default 10)\n";
+    "  --drain SECONDS     on SIGTERM, how long in-flight requests may take (default 10)\n"
+    "\nExamples:\n"
+    "  merx serve --config examples/serve.lua\n"
+    "  merx serve --model shop.mxm --listen 127.0.0.1:8080\n"
+    "      --token-file tokens.txt\n";
 
 /* Threads started before main (OpenBLAS's pool) do not have the signals
  * blocked, so the kernel may deliver SIGHUP/SIGTERM to one of them: these

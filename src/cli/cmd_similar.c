@@ -31,7 +31,9 @@ static const char *usage =
     "  --ef N               beam width of index searches: larger is closer to exact\n"
     "                       and slower (default 100, at least K)\n"
     "  --json               summary on stdout: queries, unknown_queries, k, rows,\n"
-    "                       metric, search (exact or hnsw), index, seconds, out\n";
+    "                       metric, search (exact or hnsw), index, seconds, out\n"
+    "\nExample:\n"
+    "  merx similar --model shop.mxm --item 85123A --k 5 --out similar.csv\n";
 
 int mx_cmd_similar(int argc, char **argv) {
   mx_args a;

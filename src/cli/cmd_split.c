@@ -14,7 +14,10 @@ static const char *usage =
     "  --time F     the last F of each user's rows by time go to test (needs time=...)\n"
     "  --cut DATE   rows at or after DATE (ISO 8601 or epoch seconds) go to test\n"
     "Rows keep all their fields; the header is repeated in both outputs. Outputs are\n"
-    "plain text (a .gz input is decompressed) and written atomically.\n";
+    "plain text (a .gz input is decompressed) and written atomically.\n"
+    "\nExample:\n"
+    "  merx split --data examples/data/purchases.csv.gz\n"
+    "      --columns user=CustomerID,item=StockCode --random 0.2 --train train.csv --test test.csv\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 

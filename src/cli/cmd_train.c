@@ -50,7 +50,10 @@ static const char *usage =
     "  --store DIR        a store with a key (default $MERX_STORE): user ids are\n"
     "                     replaced by their pseudonyms as they are read (PRIVACY.md)\n"
     "Input options: --sep C, --no-header, --columns user=..,item=..,value=..,time=..,event=..,\n"
-    "  --event-weights view=1,cart=4,purchase=10\n";
+    "  --event-weights view=1,cart=4,purchase=10\n"
+    "\nExample:\n"
+    "  merx train --data examples/data/purchases.csv.gz\n"
+    "      --columns user=CustomerID,item=StockCode --algo ials --out shop.mxm\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 

@@ -21,7 +21,13 @@ static const char *usage_top =
     "                         [--embeddings MODEL.mxm] --out SCORES.csv [--json]\n"
     "       merx uplift eval --data FILE --columns treatment=..,outcome=..[,score=..]\n"
     "                         [--model MODEL.mxu] [--treatment ARM] [--control ARM]\n"
-    "                         [--bootstrap B] [--seed S] [--html FILE] [--json]\n";
+    "                         [--bootstrap B] [--seed S] [--html FILE] [--json]\n"
+    "\nExamples:\n"
+    "  merx uplift train --data examples/data/hillstrom_sample.csv.gz\n"
+    "      --columns treatment=segment,outcome=visit\n"
+    "      --treatment \"Mens E-Mail\" --control \"No E-Mail\" --features recency,history\n"
+    "      --out mens.mxu\n"
+    "  merx uplift score --model mens.mxu --data examples/data/hillstrom_sample.csv.gz --out persuadable.csv\n";
 
 static const char *usage_eval =
     "usage: merx uplift eval --data FILE --columns treatment=..,outcome=..[,score=..][,user=..]\n"
@@ -30,7 +36,11 @@ static const char *usage_eval =
     "Evaluate uplift scores on a randomised campaign: the scores in column score=, or\n"
     "those of --model (e.g. a model trained on last month's campaign, evaluated on this\n"
     "month's). Prints the Qini coefficient and AUUC against random targeting with 95%\n"
-    "bootstrap intervals (default 200 replicates, --seed 1); --json keys as for train.\n";
+    "bootstrap intervals (default 200 replicates, --seed 1); --json keys as for train.\n"
+    "\nExample:\n"
+    "  merx uplift eval --data examples/data/hillstrom_sample.csv.gz\n"
+    "      --columns treatment=segment,outcome=visit\n"
+    "      --treatment \"Mens E-Mail\" --control \"No E-Mail\" --model mens.mxu\n";
 
 static const char *usage_train =
     "usage: merx uplift train --data FILE --columns treatment=..,outcome=..[,user=..]\n"
@@ -60,7 +70,13 @@ static const char *usage_train =
     "  --sep C            field separator (default: detected)\n\n"
     "Prints the held-out Qini coefficient (area between the Qini curve and random\n"
     "targeting) and AUUC (area under the uplift curve; random targeting: ate / 2), with\n"
-    "95% bootstrap intervals.\n";
+    "95% bootstrap intervals.\n"
+    "\nExample:\n"
+    "  merx uplift train --data examples/data/hillstrom_sample.csv.gz\n"
+    "      --columns treatment=segment,outcome=visit\n"
+    "      --treatment \"Mens E-Mail\" --control \"No E-Mail\"\n"
+    "      --features recency,history,mens,womens,newbie,zip_code,channel\n"
+    "      --out mens.mxu\n";
 
 static const char *usage_score =
     "usage: merx uplift score --model MODEL.mxu --data FILE [--columns user=..]\n"
@@ -69,7 +85,9 @@ static const char *usage_score =
     "user,uplift then, for a T-learner, p_treated,p_control (0/1 outcome) or\n"
     "y_treated,y_control (numeric outcome). user is the user column (user= here or\n"
     "at training), else the 1-based row number. The file feeds `merx allocate\n"
-    "--columns user=user,value=uplift,...` and scripts (merx.data.read).\n";
+    "--columns user=user,value=uplift,...` and scripts (merx.data.read).\n"
+    "\nExample:\n"
+    "  merx uplift score --model mens.mxu --data examples/data/hillstrom_sample.csv.gz --out persuadable.csv\n";
 
 /* Split "a,b,c" into a new array of strings (a copy of s holds them). */
 static int split_list(const char *s, char **copy, const char ***items, int *n) {

@@ -14,7 +14,10 @@ static const char *usage =
     "usage: merx version [--json]\n\n"
     "Print merx's version, the versions of the libraries it uses, the OpenBLAS kernel\n"
     "core in use and the CPU's vector instruction sets. --json prints {\"merx\", \"lua\",\n"
-    "\"openblas\", \"blas_core\", \"cpu_simd\", \"libcurl\", \"sqlite\", \"zlib\"}.\n";
+    "\"openblas\", \"blas_core\", \"cpu_simd\", \"libcurl\", \"sqlite\", \"zlib\"}.\n"
+    "\nExamples:\n"
+    "  merx version\n"
+    "  merx version --json\n";
 
 int mx_cmd_version(int argc, char **argv) {
   mx_args a;

@@ -1,17 +1,29 @@
 # The command reference is complete: every command of src/cli/commands.def has
 # docs/cli/<command>.md, and every flag its --help prints (and the --help of each
 # subcommand its usage names, e.g. `merx model import --help`) appears on that page.
+# Every --help (and each subcommand's) ends with an Example: block.
 docs="$MERX_SRC/docs/cli"
+options_part() { awk '/^Examples?:$/ {exit} 1' out.txt; }  # examples may use other commands' flags
 flags() { grep -oE -- '--[A-Za-z][A-Za-z0-9-]*' "$1" | sort -u; }
 fail=0
+# Every --help ends with an "Example:" (or "Examples:") block: indented lines
+# that run merx, after which nothing else is printed.
+ends_with_example() {
+  awk -v what="$1" '
+    /^Examples?:$/ { ex = NR; n = 0; bad = ""; next }
+    ex && NF { if ($0 ~ /^  (merx |#|  )/) n++; else bad = $0 }
+    END { if (!ex || !n || bad != "") { print "FAIL: " what " does not end with an Example: block" (bad != "" ? " (then: " bad ")" : ""); exit 1 } }' "$2" || fail=1
+}
 for cmd in $(sed -n 's/^MX_COMMAND("\([a-z-]*\)".*/\1/p' "$MERX_SRC/src/cli/commands.def"); do
   page="$docs/$cmd.md"
   [ -f "$page" ] || { echo "FAIL: merx $cmd has no page docs/cli/$cmd.md"; fail=1; continue; }
   expect_exit 0 "$MERX" "$cmd" --help
-  cp out.txt "help_$cmd.txt"
+  options_part > "help_$cmd.txt"
+  ends_with_example "merx $cmd --help" out.txt
   for sub in $(sed -nE "s/^ *(usage: +)?merx $cmd ([a-z][a-z-]*)( .*)?\$/\2/p" "help_$cmd.txt" | sort -u); do
     expect_exit 0 "$MERX" "$cmd" "$sub" --help
-    cat out.txt >> "help_$cmd.txt"
+    ends_with_example "merx $cmd $sub --help" out.txt
+    options_part >> "help_$cmd.txt"
   done
   for f in $(flags "help_$cmd.txt" | grep -vx -- --help | comm -23 - <(flags "$page")); do
     echo "FAIL: docs/cli/$cmd.md does not mention $f (merx $cmd --help prints it)"; fail=1
