@@ -25,7 +25,11 @@ static const char *usage =
     "  --json            {reference, threshold, min_ratio, flagged, users, offered,\n"
     "                    decisions, groups: [{group, users, offered, decisions, share,\n"
     "                    lo95, hi95, mean_value, mean_score, ratio, flagged}]}\n"
-    "  --out FILE.csv    the same per group as CSV (written atomically)\n";
+    "  --out FILE.csv    the same per group as CSV (written atomically)\n"
+    "\nExample:\n"
+    "  # RUN_ID: as printed by merx run and listed by merx explain\n"
+    "  merx audit --store out/store --run RUN_ID --attribute customers.csv:region\n"
+    "      --out audit.csv\n";
 
 int mx_cmd_audit(int argc, char **argv) {
   mx_args a;

@@ -14,7 +14,10 @@ static const char *usage =
     "XXH64(id, seed 42) as a signed 64-bit integer, mod N taken non-negative -- Spark SQL's\n"
     "pmod(xxhash64(CAST(id AS STRING)), N), the rule of `merx run --shard I/N`. Under\n"
     "--shard I/N, merx.data.read(DIR) then reads only part I. Written atomically: all\n"
-    "parts and the manifest, or nothing.\n";
+    "parts and the manifest, or nothing.\n"
+    "\nExample:\n"
+    "  merx shard-split --data examples/data/purchases.csv.gz --column CustomerID --shards 4\n"
+    "      --out parts\n";
 
 int mx_cmd_shard_split(int argc, char **argv) {
   mx_args a;

@@ -16,7 +16,7 @@ ends_with_example() {
 }
 for cmd in $(sed -n 's/^MX_COMMAND("\([a-z-]*\)".*/\1/p' "$MERX_SRC/src/cli/commands.def"); do
   page="$docs/$cmd.md"
-  [ -f "$page" ] || { echo "FAIL: merx $cmd has no page docs/cli/$cmd.md"; fail=1; continue; }
+  [ -f "$page" ] || { echo "FAIL: merx $cmd has no page docs/cli/$cmd.md"; fail=1; page=/dev/null; }
   expect_exit 0 "$MERX" "$cmd" --help
   options_part > "help_$cmd.txt"
   ends_with_example "merx $cmd --help" out.txt
@@ -25,6 +25,7 @@ for cmd in $(sed -n 's/^MX_COMMAND("\([a-z-]*\)".*/\1/p' "$MERX_SRC/src/cli/comm
     ends_with_example "merx $cmd $sub --help" out.txt
     options_part >> "help_$cmd.txt"
   done
+  [ "$page" = /dev/null ] && continue
   for f in $(flags "help_$cmd.txt" | grep -vx -- --help | comm -23 - <(flags "$page")); do
     echo "FAIL: docs/cli/$cmd.md does not mention $f (merx $cmd --help prints it)"; fail=1
   done
