@@ -66,7 +66,7 @@ typedef struct rec_state {
   float *popular_count;    /* their counts */
   uint32_t n_popular;
   float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
-  int parallel;            /* batches scored at once (default: the cores) */
+  int parallel;            /* batches scored at once (default: the cores less one) */
   pthread_mutex_t lock;
   batch *open;
   int computing;           /* batches being scored now */
@@ -146,7 +146,11 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top, parallel;
   if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
-      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count(), 1, 1024, &parallel, err)) ||
+      /* one core left for HTTP, JSON and the next batch's gathering: the
+       * batches that wait for a scorer grow, and a user in a batch of 16
+       * costs half what one in a batch of 4 does (README, Serving) */
+      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count() > 1 ? mx_cpu_count() - 1 : 1, 1, 1024,
+                             &parallel, err)) ||
       (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
     return mx_serve_config_error(gen, "recommend", err);
