@@ -213,7 +213,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->lock);
   pthread_mutex_destroy(&s->norm_lock);
   mx_ann_free(s->ann);
-  mx_free_aligned(s->item_norm);
+  mx_unit_rows_free(s->item_norm);
   free(s->popular);
   free(s->popular_count);
   free(s->gram);
@@ -610,19 +610,7 @@ done:
 /* Unit-length item vectors, made once per generation (first cosine request). */
 static const float *item_norm(rec_state *s, const mx_model *m) {
   pthread_mutex_lock(&s->norm_lock);
-  if (!s->item_norm) {
-    uint32_t k = m->factors;
-    float *c = mx_alloc_aligned((size_t)m->n_items * k * sizeof(float) + 64, 0);
-    for (uint32_t r = 0; c && r < m->n_items; r++) { /* as similar.c normalises */
-      const float *x = m->item_factors + (size_t)r * k;
-      float *y = c + (size_t)r * k;
-      double q = 0;
-      for (uint32_t j = 0; j < k; j++) q += (double)x[j] * x[j];
-      float inv = q > 0 ? (float)(1.0 / sqrt(q)) : 0.0f;
-      for (uint32_t j = 0; j < k; j++) y[j] = x[j] * inv;
-    }
-    s->item_norm = c;
-  }
+  if (!s->item_norm) s->item_norm = mx_unit_rows(m->item_factors, m->n_items, m->factors);
   pthread_mutex_unlock(&s->norm_lock);
   return s->item_norm;
 }
