@@ -54,7 +54,11 @@ typedef struct batch {
   int rc;
   mx_error err;
   mx_topk_result *res;
-  pthread_cond_t cond; /* join (for the leader), done (for the members) */
+  /* Two conditions, so a member joining wakes the leader alone, not every
+   * member already waiting for the result (with one, a batch of n cost
+   * about n^2/2 needless wake-ups). */
+  pthread_cond_t join; /* the leader waits: a member joined, or a core freed up */
+  pthread_cond_t scored; /* the members wait for the scores */
 } batch;
 
 typedef struct rec_state {
@@ -266,7 +270,8 @@ static batch *batch_new(void) {
   pthread_condattr_t a;
   pthread_condattr_init(&a);
   pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  pthread_cond_init(&b->cond, &a);
+  pthread_cond_init(&b->join, &a);
+  pthread_cond_init(&b->scored, NULL);
   pthread_condattr_destroy(&a);
   return b;
 }
@@ -274,7 +279,8 @@ static batch *batch_new(void) {
 static void batch_unref(batch *b) { /* under the state's lock */
   if (--b->refs > 0) return;
   mx_topk_result_free(b->res);
-  pthread_cond_destroy(&b->cond);
+  pthread_cond_destroy(&b->join);
+  pthread_cond_destroy(&b->scored);
   free(b);
 }
 
@@ -309,13 +315,13 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     for (;;) {
       if (b->n >= s->batch_max) break;
       if (s->computing >= s->parallel) {
-        pthread_cond_wait(&b->cond, &s->lock); /* a core frees up, or the batch fills */
+        pthread_cond_wait(&b->join, &s->lock); /* a core frees up, or the batch fills */
         continue;
       }
       int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx_serve_recommend]) -
                        atomic_load(&s->active);
       if (waited_out || (s->computing == 0 && coming <= 0)) break;
-      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) waited_out = 1;
+      if (pthread_cond_timedwait(&b->join, &s->lock, &until) != 0) waited_out = 1;
     }
     if (s->open == b) s->open = NULL;
     b->closed = 1;
@@ -332,12 +338,12 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
     s->computing--;
-    if (s->open) pthread_cond_broadcast(&s->open->cond); /* its leader may go now */
+    if (s->open) pthread_cond_signal(&s->open->join); /* its leader may go now */
     b->done = 1;
-    pthread_cond_broadcast(&b->cond);
+    pthread_cond_broadcast(&b->scored);
   } else {
-    pthread_cond_broadcast(&b->cond); /* the leader rechecks: full, or nobody else coming */
-    while (!b->done) pthread_cond_wait(&b->cond, &s->lock);
+    pthread_cond_signal(&b->join); /* the leader rechecks: full, or nobody else coming */
+    while (!b->done) pthread_cond_wait(&b->scored, &s->lock);
   }
   int rc = b->rc;
   if (rc == MX_OK) {
