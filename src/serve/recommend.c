@@ -34,7 +34,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "merx/ann.h"
@@ -112,21 +111,11 @@ static int load_similar(mx_serve_gen *gen, rec_state *s, mx_error *err) {
     return mx_serve_config_error(gen, "similar", err);
   }
   if (!m || !m->item_factors || !gen->model_path) return MX_OK;
-  char *path = ix ? mx_serve_path(gen, json_string_value(ix)) : NULL;
-  size_t n = strlen(gen->model_path) + 8;
-  if (!ix && (path = malloc(n))) snprintf(path, n, "%s.hnsw", gen->model_path);
-  if (!path) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  char name[300];
+  char beside[1200], name[300];
+  snprintf(beside, sizeof beside, "%s.hnsw", gen->model_path);
   snprintf(name, sizeof name, "%.280s (items)", gen->model_path);
-  struct stat st;
-  if ((rc = mx_serve_gen_watch(gen, path, err)) == MX_OK && (ix || stat(path, &st) == 0)) {
-    mx_error e;
-    mx_error_clear(&e);
-    rc = mx_ann_load(path, m->item_factors, m->n_items, m->factors, name, &s->ann, ix ? err : &e);
-    if (!ix) rc = MX_OK; /* beside the model: used when it fits, else exact */
-  }
-  free(path);
-  return rc;
+  return mx_serve_gen_ann(gen, ix, beside, m->item_factors, m->n_items, m->factors, name, &s->ann,
+                          err);
 }
 
 static int cmp_pop(const void *a, const void *b, void *ctx) {
