@@ -133,6 +133,14 @@ MX_API int mx_similar_items(const mx_model *m, const uint32_t *items, uint32_t n
 MX_API int mx_similar_users(const mx_model *m, const uint32_t *users, uint32_t n,
                             mx_similarity metric, const mx_topk_options *opt,
                             mx_topk_result **out, mx_error *err);
+/* Rows of v (n x k) scaled to unit length (zero rows stay zero): the
+ * vectors cosine similarity scans, for callers that keep them between
+ * calls (merx serve, once per model). A model view whose item_factors are
+ * these rows gives with MX_SIM_DOT exactly what MX_SIM_COSINE gives on the
+ * model. 64-byte aligned; NULL when out of memory; free with
+ * mx_unit_rows_free. */
+MX_API float *mx_unit_rows(const float *v, uint32_t n, uint32_t k);
+MX_API void mx_unit_rows_free(float *rows);
 /* The similarity of given pairs (a[p], b[p]) under metric, items or users. */
 MX_API int mx_similarity_pairs(const mx_model *m, int of_users, const uint32_t *a,
                                const uint32_t *b, uint64_t n, mx_similarity metric, float *out,

@@ -59,8 +59,10 @@ reqs=$(awk '/requests in/ {print $1}' wrk.txt)
 echo "== /v1/decide: wrk -t2 -c$conns -d${secs}s (a new shopper per request)"
 grep -E 'Requests/sec|Non-2xx|Socket errors' wrk.txt || true
 sed -n '/Latency Distribution/,/requests in/p' wrk.txt | grep -E '50%|75%|90%|99%'
-awk -v c="$((cpu1 - cpu0))" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
-  'BEGIN {printf "server CPU per request: %.3f ms\n", 1000 * c / hz / r}'
+cpu_ms=$(awk -v c="$((cpu1 - cpu0))" -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", 1000 * c / hz / r}')
+echo "server CPU per request: $cpu_ms ms"
+pct() { sed -n '/Latency Distribution/,/requests in/p' wrk.txt | awk -v p="$1%" '$1 == p {print $2}'; }
+rps=$(awk '/Requests\/sec/ {print $2}' wrk.txt)
 echo "ledger rows written: $(sqlite3 store/ledger.db 'SELECT count(*) FROM decisions'), in" \
   "$(sqlite3 store/ledger.db 'SELECT count(*) FROM commits') batches"
 
@@ -76,3 +78,9 @@ t0=$(date +%s.%N)
 for i in $(seq 1 $n); do "$merx" run once.lua --store store2 --set user="p$i" --out out >/dev/null 2>&1; done
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN {printf "== merx run per decision: %.1f ms each (%d runs, wall)\n", 1000 * (b - a) / n, n}'
+anchor=$(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN {printf "%.1f", 1000 * (b - a) / n}')
+echo
+echo "== summary: $(date -u +%Y-%m-%d), $conns connections, $secs s, load $(cut -d' ' -f1-3 /proc/loadavg) (target p99 <= 10 ms)"
+printf '%-10s %8s %8s %8s %11s %12s %14s\n' "req/s" "p50" "p90" "p99" "CPU ms/req" "ledger rows" "merx run ms"
+printf '%-10s %8s %8s %8s %11s %12s %14s\n' "$rps" "$(pct 50)" "$(pct 90)" "$(pct 99)" "$cpu_ms" \
+  "$(sqlite3 store/ledger.db 'SELECT count(*) FROM decisions')" "$anchor"

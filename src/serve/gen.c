@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "merx/ann.h"
 #include "serve/internal.h"
 #include "util/sha256.h"
 #include "util/util.h"
@@ -57,6 +58,25 @@ int mx_serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err) {
   gen->n_watch++;
   stat_into(w);
   return MX_OK;
+}
+
+int mx_serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
+                     uint32_t n, uint32_t dim, const char *vectors_name, mx_ann **out,
+                     mx_error *err) {
+  *out = NULL;
+  if (json_is_false(path) || (!path && !beside)) return MX_OK;
+  char *p = path ? mx_serve_path(gen, json_string_value(path)) : mx_strdup(beside);
+  if (!p) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  int rc = mx_serve_gen_watch(gen, p, err);
+  struct stat st;
+  if (rc == MX_OK && (path || stat(p, &st) == 0)) {
+    mx_error quiet;
+    mx_error_clear(&quiet);
+    rc = mx_ann_load(p, vec, n, dim, vectors_name, out, path ? err : &quiet);
+    if (!path) rc = MX_OK; /* beside the vectors: used when it fits them */
+  }
+  free(p);
+  return rc;
 }
 
 int mx__serve_gen_changed(const mx_serve_gen *g, uint64_t *signature) {

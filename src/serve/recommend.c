@@ -34,7 +34,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "merx/ann.h"
@@ -54,7 +53,11 @@ typedef struct batch {
   int rc;
   mx_error err;
   mx_topk_result *res;
-  pthread_cond_t cond; /* join (for the leader), done (for the members) */
+  /* Two conditions, so a member joining wakes the leader alone, not every
+   * member already waiting for the result (with one, a batch of n cost
+   * about n^2/2 needless wake-ups). */
+  pthread_cond_t join; /* the leader waits: a member joined, or a core freed up */
+  pthread_cond_t scored; /* the members wait for the scores */
 } batch;
 
 typedef struct rec_state {
@@ -66,7 +69,7 @@ typedef struct rec_state {
   float *popular_count;    /* their counts */
   uint32_t n_popular;
   float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
-  int parallel;            /* batches scored at once (default: the cores) */
+  int parallel;            /* batches scored at once (default: the cores less one) */
   pthread_mutex_t lock;
   batch *open;
   int computing;           /* batches being scored now */
@@ -108,21 +111,11 @@ static int load_similar(mx_serve_gen *gen, rec_state *s, mx_error *err) {
     return mx_serve_config_error(gen, "similar", err);
   }
   if (!m || !m->item_factors || !gen->model_path) return MX_OK;
-  char *path = ix ? mx_serve_path(gen, json_string_value(ix)) : NULL;
-  size_t n = strlen(gen->model_path) + 8;
-  if (!ix && (path = malloc(n))) snprintf(path, n, "%s.hnsw", gen->model_path);
-  if (!path) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  char name[300];
+  char beside[1200], name[300];
+  snprintf(beside, sizeof beside, "%s.hnsw", gen->model_path);
   snprintf(name, sizeof name, "%.280s (items)", gen->model_path);
-  struct stat st;
-  if ((rc = mx_serve_gen_watch(gen, path, err)) == MX_OK && (ix || stat(path, &st) == 0)) {
-    mx_error e;
-    mx_error_clear(&e);
-    rc = mx_ann_load(path, m->item_factors, m->n_items, m->factors, name, &s->ann, ix ? err : &e);
-    if (!ix) rc = MX_OK; /* beside the model: used when it fits, else exact */
-  }
-  free(path);
-  return rc;
+  return mx_serve_gen_ann(gen, ix, beside, m->item_factors, m->n_items, m->factors, name, &s->ann,
+                          err);
 }
 
 static int cmp_pop(const void *a, const void *b, void *ctx) {
@@ -146,7 +139,11 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top, parallel;
   if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
-      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count(), 1, 1024, &parallel, err)) ||
+      /* one core left for HTTP, JSON and the next batch's gathering: the
+       * batches that wait for a scorer grow, and a user in a batch of 16
+       * costs half what one in a batch of 4 does (README, Serving) */
+      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count() > 1 ? mx_cpu_count() - 1 : 1, 1, 1024,
+                             &parallel, err)) ||
       (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
     return mx_serve_config_error(gen, "recommend", err);
@@ -209,7 +206,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->lock);
   pthread_mutex_destroy(&s->norm_lock);
   mx_ann_free(s->ann);
-  mx_free_aligned(s->item_norm);
+  mx_unit_rows_free(s->item_norm);
   free(s->popular);
   free(s->popular_count);
   free(s->gram);
@@ -262,7 +259,8 @@ static batch *batch_new(void) {
   pthread_condattr_t a;
   pthread_condattr_init(&a);
   pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  pthread_cond_init(&b->cond, &a);
+  pthread_cond_init(&b->join, &a);
+  pthread_cond_init(&b->scored, NULL);
   pthread_condattr_destroy(&a);
   return b;
 }
@@ -270,7 +268,8 @@ static batch *batch_new(void) {
 static void batch_unref(batch *b) { /* under the state's lock */
   if (--b->refs > 0) return;
   mx_topk_result_free(b->res);
-  pthread_cond_destroy(&b->cond);
+  pthread_cond_destroy(&b->join);
+  pthread_cond_destroy(&b->scored);
   free(b);
 }
 
@@ -305,13 +304,13 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     for (;;) {
       if (b->n >= s->batch_max) break;
       if (s->computing >= s->parallel) {
-        pthread_cond_wait(&b->cond, &s->lock); /* a core frees up, or the batch fills */
+        pthread_cond_wait(&b->join, &s->lock); /* a core frees up, or the batch fills */
         continue;
       }
       int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx_serve_recommend]) -
                        atomic_load(&s->active);
       if (waited_out || (s->computing == 0 && coming <= 0)) break;
-      if (pthread_cond_timedwait(&b->cond, &s->lock, &until) != 0) waited_out = 1;
+      if (pthread_cond_timedwait(&b->join, &s->lock, &until) != 0) waited_out = 1;
     }
     if (s->open == b) s->open = NULL;
     b->closed = 1;
@@ -328,12 +327,12 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
     s->computing--;
-    if (s->open) pthread_cond_broadcast(&s->open->cond); /* its leader may go now */
+    if (s->open) pthread_cond_signal(&s->open->join); /* its leader may go now */
     b->done = 1;
-    pthread_cond_broadcast(&b->cond);
+    pthread_cond_broadcast(&b->scored);
   } else {
-    pthread_cond_broadcast(&b->cond); /* the leader rechecks: full, or nobody else coming */
-    while (!b->done) pthread_cond_wait(&b->cond, &s->lock);
+    pthread_cond_signal(&b->join); /* the leader rechecks: full, or nobody else coming */
+    while (!b->done) pthread_cond_wait(&b->scored, &s->lock);
   }
   int rc = b->rc;
   if (rc == MX_OK) {
@@ -606,19 +605,7 @@ done:
 /* Unit-length item vectors, made once per generation (first cosine request). */
 static const float *item_norm(rec_state *s, const mx_model *m) {
   pthread_mutex_lock(&s->norm_lock);
-  if (!s->item_norm) {
-    uint32_t k = m->factors;
-    float *c = mx_alloc_aligned((size_t)m->n_items * k * sizeof(float) + 64, 0);
-    for (uint32_t r = 0; c && r < m->n_items; r++) { /* as similar.c normalises */
-      const float *x = m->item_factors + (size_t)r * k;
-      float *y = c + (size_t)r * k;
-      double q = 0;
-      for (uint32_t j = 0; j < k; j++) q += (double)x[j] * x[j];
-      float inv = q > 0 ? (float)(1.0 / sqrt(q)) : 0.0f;
-      for (uint32_t j = 0; j < k; j++) y[j] = x[j] * inv;
-    }
-    s->item_norm = c;
-  }
+  if (!s->item_norm) s->item_norm = mx_unit_rows(m->item_factors, m->n_items, m->factors);
   pthread_mutex_unlock(&s->norm_lock);
   return s->item_norm;
 }

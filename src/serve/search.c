@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "merx/embed.h"
 #include "serve/apps.h"
@@ -77,23 +76,13 @@ static int load_ann(mx_serve_gen *gen, search_state *s, const char *npy, const j
   if (s->ix->n > UINT32_MAX) return MX_OK;
   char beside[1200];
   mx_embed_sidecar(npy, ".hnsw", beside, sizeof beside);
-  char *path = v ? mx_serve_path(gen, json_string_value(v)) : mx_strdup(beside);
-  if (!path) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  int rc = mx_serve_gen_watch(gen, path, err);
-  struct stat st;
-  if (rc == MX_OK && (v || stat(path, &st) == 0)) {
-    mx_error e;
-    mx_error_clear(&e);
-    rc = mx_ann_load(path, s->ix->rows, (uint32_t)s->ix->n, (uint32_t)s->ix->dim, npy, &s->ann,
-                     v ? err : &e);
-    if (rc == MX_OK && mx_ann_get_metric(s->ann) != MX_ANN_COSINE) {
-      mx_ann_free(s->ann);
-      s->ann = NULL;
-      if (v) rc = cfg_error("ann", "search ranks by cosine; this index was built for --metric dot", err);
-    }
-    if (!v) rc = MX_OK;
+  int rc = mx_serve_gen_ann(gen, v, beside, s->ix->rows, (uint32_t)s->ix->n, (uint32_t)s->ix->dim,
+                            npy, &s->ann, err);
+  if (rc == MX_OK && s->ann && mx_ann_get_metric(s->ann) != MX_ANN_COSINE) {
+    mx_ann_free(s->ann);
+    s->ann = NULL;
+    if (v) rc = cfg_error("ann", "search ranks by cosine; this index was built for --metric dot", err);
   }
-  free(path);
   return rc;
 }
 

@@ -178,6 +178,15 @@ char *mx_serve_path(const mx_serve_gen *gen, const char *path);
 int mx_serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err);
 /* Watch path: a change of its size, mtime or inode triggers a reload. */
 int mx_serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err);
+/* An HNSW index (merx/ann.h) over vec (n x dim) for an extension's state,
+ * watched: path is the config value (a string: that file, which must load;
+ * false: none), or NULL for the file beside the vectors (beside), used when
+ * it exists and fits them (a stale or corrupt one is skipped). *out NULL:
+ * no index. */
+struct mx_ann;
+int mx_serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
+                     uint32_t n, uint32_t dim, const char *vectors_name, struct mx_ann **out,
+                     mx_error *err);
 
 /* Request body fields. Each returns MX_OK, or MX_EINVAL with "field 'NAME':
  * expected ..." in err (the client gets 400 naming the field). */

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows of v scaled to unit length (zero rows stay zero). Owned by the caller. */
-static float *normalised_copy(const float *v, uint32_t n, uint32_t k) {
+float *mx_unit_rows(const float *v, uint32_t n, uint32_t k) {
   float *c = mx_alloc_aligned((size_t)n * k * sizeof(float) + 64, 0);
   if (!c) return NULL;
   for (uint32_t r = 0; r < n; r++) {
@@ -25,6 +24,8 @@ static float *normalised_copy(const float *v, uint32_t n, uint32_t k) {
   return c;
 }
 
+void mx_unit_rows_free(float *rows) { mx_free_aligned(rows); }
+
 static int similar_factors(const mx_model *m, int of_users, const uint32_t *q, uint32_t n,
                            mx_similarity metric, const mx_topk_options *opt,
                            mx_topk_result **out, mx_error *err) {
@@ -32,7 +33,7 @@ static int similar_factors(const mx_model *m, int of_users, const uint32_t *q, u
   const float *vec = of_users ? m->user_factors : m->item_factors;
   float *norm = NULL;
   if (metric == MX_SIM_COSINE && k) {
-    norm = normalised_copy(vec, n_all, k);
+    norm = mx_unit_rows(vec, n_all, k);
     if (!norm) return mx_error_set(err, MX_ENOMEM, "out of memory");
     vec = norm;
   }
