@@ -157,3 +157,22 @@ expect_contains err.txt "west"
 expect_exit 1 "$MERX" allocate --data cand.csv $cols --budget 600 --out p.csv --groups dup.csv:newbie \
   --parity 0.8
 expect_contains err.txt "dup.csv:4"
+# the sample warm start carries the groups; the LP export carries the parity
+# rows, and GLPK's LP optimum lies between merx's plan and its bound
+expect_exit 0 "$MERX" allocate --data cand.csv $cols --budget 600 --out plan3.csv --groups grp.csv:region \
+  --parity 0.8 --sample 100 --json --write-lp parity.lp
+python3 -c "
+import json; r = json.load(open('out.txt'))
+assert r['sample_passes'] > 0 and r['gap'] < 0.01, r
+g = [x['rate'] for x in r['parity']['groups']]
+assert min(g) >= 0.8 * max(g) - 1e-9, g"
+cp out.txt sampled.json
+if command -v glpsol >/dev/null; then
+  glpsol --lp parity.lp -o lp.txt >/dev/null
+  python3 - <<'PY'
+import json, re
+r = json.load(open("sampled.json"))
+lp = float(re.search(r"obj = ([-0-9.e+]+)", open("lp.txt").read()).group(1))
+assert r["objective"] <= lp + 1e-6 and r["bound"] >= lp - 1e-6 * abs(lp), (r["objective"], lp, r["bound"])
+PY
+fi
