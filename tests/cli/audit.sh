@@ -176,3 +176,14 @@ lp = float(re.search(r"obj = ([-0-9.e+]+)", open("lp.txt").read()).group(1))
 assert r["objective"] <= lp + 1e-6 and r["bound"] >= lp - 1e-6 * abs(lp), (r["objective"], lp, r["bound"])
 PY
 fi
+
+# a keyed store holds pseudonyms: the attribute file's raw ids are hashed with
+# the same key, so the audit (of the plan and of the committed run) still joins
+MERX_STORE_KEY=audit-test-key expect_exit 0 "$MERX" run camp.lua --store keyed --out o3
+krun=$(sqlite3 keyed/ledger.db "select run_id from commits")
+[ "$(sqlite3 keyed/ledger.db "select count(*) from decisions where length(user) != 32")" = 0 ]
+MERX_STORE_KEY=audit-test-key expect_exit 0 "$MERX" audit --store keyed --run "$krun" \
+  --attribute attr.csv:newbie --json
+python3 -c "
+import json; r = json.load(open('out.txt')); g = {x['group']: x for x in r['groups']}
+assert g['existing']['flagged'] and g['existing']['offered'] + g['new']['offered'] > 590, g"
