@@ -49,6 +49,8 @@ MX_API void mx_audit_set_rewrite(mx_audit *a, mx_audit_rewrite_fn fn, void *ctx)
 /* The group of user from the population (borrowed, valid while a lives),
  * NULL when the user has no row. merx allocate's --groups reads the same file. */
 MX_API const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_len);
+/* Users of group in the population (0 for a group it does not have). */
+MX_API long mx_audit_group_size(const mx_audit *a, const char *group);
 /* One decision for user; value and score NaN when the decision has none. */
 MX_API int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,
                                  double score, mx_error *err);

@@ -209,6 +209,12 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
     const char *gn[MX_ALLOC_MAX_GROUPS];
     for (uint32_t g = 0; g < G; g++) gn[g] = mx_idmap_name(names, g);
     rc = mx_alloc_problem_set_groups(p, grp, G, gn, &err);
+    /* rates are per user of the population: the file's users of each group,
+     * also those without a candidate row */
+    for (uint32_t g = 0; rc == MX_OK && g < G; g++) {
+      double n = (double)mx_audit_group_size(au, gn[g]);
+      if (n > p->group_users[g]) p->group_users[g] = n;
+    }
   }
   for (int i = 0; rc == MX_OK && i < nshares; i++) {
     const char *eq = strrchr(shares[i], '=');

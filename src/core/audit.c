@@ -165,6 +165,11 @@ const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_l
   return u < 0 ? NULL : mx_idmap_name(a->groups, a->group_of[u]);
 }
 
+long mx_audit_group_size(const mx_audit *a, const char *group) {
+  int64_t g = mx_idmap_find(a->groups, group, strlen(group));
+  return g < 0 ? 0 : a->acc[g].users;
+}
+
 int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,
                           double score, mx_error *err) {
   acc *g;

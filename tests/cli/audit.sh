@@ -187,3 +187,11 @@ MERX_STORE_KEY=audit-test-key expect_exit 0 "$MERX" audit --store keyed --run "$
 python3 -c "
 import json; r = json.load(open('out.txt')); g = {x['group']: x for x in r['groups']}
 assert g['existing']['flagged'] and g['existing']['offered'] + g['new']['offered'] > 590, g"
+# rates count the attribute file's users of each group, also those without candidates
+{ cat grp.csv; for i in $(seq 1 500); do echo "x$i,north"; done; } > grp2.csv
+expect_exit 0 "$MERX" allocate --data cand.csv $cols --budget 600 --out plan4.csv --groups grp2.csv:region \
+  --parity 0.8 --json
+python3 -c "
+import json; g = {x['group']: x for x in json.load(open('out.txt'))['parity']['groups']}
+assert g['north']['users'] == 1495 and g['south']['users'] == 995, g
+assert g['south']['rate'] >= 0.8 * g['north']['rate'] - 1e-9 and g['north']['rate'] >= 0.8 * g['south']['rate'] - 1e-9, g"
