@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "merx/allocate.h"
+#include "lua/audit_store.h"
 #include "merx/audit.h"
 #include "util/util.h"
 
@@ -177,13 +178,9 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
   if (rc) return rc;
   if (!p->users) return mx_cli_usage(CMD, "--groups needs --data (users with ids)");
   char file[4096];
-  const char *column, *q;
-  const char *colon = strrchr(spec, ':');
-  if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof file)
+  const char *column;
+  if (mx_audit_split_attribute(spec, file, sizeof file, &column))
     return mx_cli_usage(CMD, "--groups: expected FILE:COLUMN, got '%s'", spec);
-  memcpy(file, spec, (size_t)(colon - spec));
-  file[colon - spec] = 0;
-  column = colon + 1;
   mx_error err;
   mx_error_clear(&err);
   mx_audit *au = NULL;
@@ -244,7 +241,6 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
                         shares[i]);
   }
   if (rc == MX_OK && parity) rc = mx_alloc_add_parity(p, ratio, &err);
-  (void)q;
   mx_audit_free(au);
   mx_idmap_free(names);
   free(grp);
