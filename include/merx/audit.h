@@ -41,9 +41,16 @@ MX_API int mx_audit_add_member(mx_audit *a, const char *user, size_t user_len, c
  * name file, line and field. */
 MX_API int mx_audit_read_attribute(mx_audit *a, const char *path, const char *group_column,
                                    const char *user_column, mx_error *err);
+/* User ids of later mx_audit_read_attribute calls go through rewrite first
+ * (a keyed store's pseudonyms, so raw ids in the file meet the ledger's
+ * pseudonyms); the result is borrowed until the next call. NULL: as read. */
+typedef const char *(*mx_audit_rewrite_fn)(void *ctx, const char *id, size_t len, size_t *out_len);
+MX_API void mx_audit_set_rewrite(mx_audit *a, mx_audit_rewrite_fn fn, void *ctx);
 /* The group of user from the population (borrowed, valid while a lives),
  * NULL when the user has no row. merx allocate's --groups reads the same file. */
 MX_API const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_len);
+/* Users of group in the population (0 for a group it does not have). */
+MX_API long mx_audit_group_size(const mx_audit *a, const char *group);
 /* One decision for user; value and score NaN when the decision has none. */
 MX_API int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,
                                  double score, mx_error *err);

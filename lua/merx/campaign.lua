@@ -138,6 +138,21 @@ function Campaign:cap(t)
   return self
 end
 
+--- c:parity{ column = "age_band", ratio = 0.8, shares = { ["65+"] = { 0.1, 0.5 } } }:
+--- fairness constraints on the choice (merx audit measures the same thing):
+--- every group of the audience column gets offers at a rate (offers per
+--- audience user of the group) at least ratio x every other group's, and
+--- each listed group's share of all offers stays within { min, max }. The
+--- summary's parity field reports each constraint's dual price, the groups'
+--- rates and the value the constraints cost (value_lost).
+function Campaign:parity(t)
+  merx.util.check_options(t, "campaign:parity", "column ratio shares")
+  assert(type(t.column) == "string", "campaign:parity: column (an audience column) is required")
+  assert(t.ratio ~= nil or t.shares ~= nil, "campaign:parity: give ratio, shares or both")
+  self.parity_opts = t
+  return self
+end
+
 local function default_value(u, o, cost)
   return (u.score or 1) * o.margin - cost
 end
@@ -436,10 +451,22 @@ function Campaign:run()
   end
   local offer_names = {}
   for j, o in ipairs(offers) do offer_names[j] = o.id end
-  local chosen, spend, left = select_c(
-    { user = crow, offer = coff, value = cv, cost = cc, group = gid },
+  local par, pgrp, pusers = self.parity_opts, nil, nil
+  if par then
+    local col = cols[par.column]
+    assert(type(col) == "table", "campaign:parity: no audience column '" .. tostring(par.column) .. "'")
+    pgrp, pusers = {}, {}
+    for k = 1, nc do pgrp[k] = tostring(col[crow[k]]) end
+    for i = 1, self.n do
+      local g = tostring(col[i])
+      pusers[g] = (pusers[g] or 0) + 1
+    end
+  end
+  local chosen, spend, left, cert = select_c(
+    { user = crow, offer = coff, value = cv, cost = cc, group = gid, parity_group = pgrp },
     { budget = self.budget, per_user = self.per_user, caps = caps, group_caps = gcaps,
-      offer_names = offer_names, group_names = seg_names, user_names = cols.user })
+      offer_names = offer_names, group_names = seg_names, user_names = cols.user,
+      parity = par and par.ratio, group_shares = par and par.shares, parity_users = pusers })
 
   local by_offer, by_segment = {}, {}
   local rule_names = {}
@@ -487,6 +514,7 @@ function Campaign:run()
     decisions = #chosen - held, spend = spend - held_spend, value = total, by_offer = by_offer,
     by_segment = by_segment, skipped_contacts = skipped_contacts,
     control = held, held_spend = held_spend, -- control users' would-have-been offers
+    parity = cert and cert.parity, -- with c:parity: prices, group rates, value_lost
   }
 end
 

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "merx/allocate.h"
+#include "lua/audit_store.h"
 #include "merx/audit.h"
 #include "util/util.h"
 
@@ -179,13 +180,9 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
   if (rc) return rc;
   if (!p->users) return mx_cli_usage(CMD, "--groups needs --data (users with ids)");
   char file[4096];
-  const char *column, *q;
-  const char *colon = strrchr(spec, ':');
-  if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof file)
+  const char *column;
+  if (mx_audit_split_attribute(spec, file, sizeof file, &column))
     return mx_cli_usage(CMD, "--groups: expected FILE:COLUMN, got '%s'", spec);
-  memcpy(file, spec, (size_t)(colon - spec));
-  file[colon - spec] = 0;
-  column = colon + 1;
   mx_error err;
   mx_error_clear(&err);
   mx_audit *au = NULL;
@@ -211,6 +208,12 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
     const char *gn[MX_ALLOC_MAX_GROUPS];
     for (uint32_t g = 0; g < G; g++) gn[g] = mx_idmap_name(names, g);
     rc = mx_alloc_problem_set_groups(p, grp, G, gn, &err);
+    /* rates are per user of the population: the file's users of each group,
+     * also those without a candidate row */
+    for (uint32_t g = 0; rc == MX_OK && g < G; g++) {
+      double n = (double)mx_audit_group_size(au, gn[g]);
+      if (n > p->group_users[g]) p->group_users[g] = n;
+    }
   }
   for (int i = 0; rc == MX_OK && i < nshares; i++) {
     const char *eq = strrchr(shares[i], '=');
@@ -240,7 +243,6 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
                         shares[i]);
   }
   if (rc == MX_OK && parity) rc = mx_alloc_add_parity(p, ratio, &err);
-  (void)q;
   mx_audit_free(au);
   mx_idmap_free(names);
   free(grp);

@@ -56,6 +56,7 @@ int mx_cmd_audit(int argc, char **argv) {
   char *ledger = store ? mx_store_ledger_path(store) : mx_strdup(log);
   if (!ledger) return MX_EXIT_FAIL;
   req.ledger = ledger;
+  req.store = store;
   req.run = mx_args_get(&a, "run", NULL);
   req.kind = mx_args_get(&a, "kind", NULL);
   req.attribute = file;

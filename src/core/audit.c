@@ -29,7 +29,14 @@ struct mx_audit {
   size_t cap_users, cap_unknown, cap_groups;
   acc *acc;           /* per group */
   acc unknown;
+  mx_audit_rewrite_fn rewrite;
+  void *rewrite_ctx;
 };
+
+void mx_audit_set_rewrite(mx_audit *a, mx_audit_rewrite_fn fn, void *ctx) {
+  a->rewrite = fn;
+  a->rewrite_ctx = ctx;
+}
 
 int mx_audit_create(mx_audit **out, mx_error *err) {
   mx_audit *a = calloc(1, sizeof *a);
@@ -135,7 +142,13 @@ int mx_audit_read_attribute(mx_audit *a, const char *path, const char *group_col
                        "empty user id");
       break;
     }
-    if ((rc = mx_audit_add_member(a, f[cu], len[cu], f[cg], len[cg], path, line, err))) {
+    const char *user = f[cu];
+    size_t ulen = len[cu];
+    if (a->rewrite && !(user = a->rewrite(a->rewrite_ctx, f[cu], len[cu], &ulen))) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      break;
+    }
+    if ((rc = mx_audit_add_member(a, user, ulen, f[cg], len[cg], path, line, err))) {
       if (rc != MX_EPARSE || !err) break;
       err->column = strcmp(err->field, "user") == 0 ? cu + 1 : cg + 1;
       snprintf(err->field, sizeof err->field, "%s",
@@ -150,6 +163,11 @@ int mx_audit_read_attribute(mx_audit *a, const char *path, const char *group_col
 const char *mx_audit_group_of(const mx_audit *a, const char *user, size_t user_len) {
   int64_t u = mx_idmap_find(a->users, user, user_len);
   return u < 0 ? NULL : mx_idmap_name(a->groups, a->group_of[u]);
+}
+
+long mx_audit_group_size(const mx_audit *a, const char *group) {
+  int64_t g = mx_idmap_find(a->groups, group, strlen(group));
+  return g < 0 ? 0 : a->acc[g].users;
 }
 
 int mx_audit_add_decision(mx_audit *a, const char *user, size_t user_len, double value,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "store/decisions.h"
+#include "store/privacy.h"
 #include "util/util.h"
 
 typedef struct add_ctx {
@@ -30,7 +31,9 @@ int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_err
                        "no ledger in this store (nothing was committed to it)");
   mx_audit *a = NULL;
   mx_decision_log *log = NULL;
+  mx_pseudonymiser *ps = NULL;
   int rc = mx_audit_create(&a, err);
+  if (rc == MX_OK) rc = mx_audit_use_store_key(a, req->store, &ps, err);
   if (rc == MX_OK)
     rc = mx_audit_read_attribute(a, req->attribute, req->group_column, req->user_column, err);
   if (rc == MX_OK) rc = mx_decisions_open(req->ledger, 0, &log, err);
@@ -50,7 +53,22 @@ int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_err
   if (rc == MX_OK) rc = mx_audit_finish(a, req->threshold, res, err);
   mx_decisions_close(log);
   mx_audit_free(a);
+  mx_pseudonymiser_free(ps);
   return rc;
+}
+
+int mx_audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps,
+                           mx_error *err) {
+  *ps = NULL;
+  mx_hmac_key key;
+  int has = 0;
+  int rc = mx_store_key(store, &key, &has, err);
+  if (rc || !has) return rc;
+  *ps = mx_pseudonymiser_create(&key);
+  mx_hmac_key_clear(&key);
+  if (!*ps) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  mx_audit_set_rewrite(a, mx_pseudonymise_rewrite, *ps);
+  return MX_OK;
 }
 
 int mx_audit_split_attribute(const char *spec, char *buf, size_t size, const char **column) {

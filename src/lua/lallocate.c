@@ -40,12 +40,15 @@ typedef struct {
   float *value, *cost;
   mx_alloc_result res;
   int have_res;
+  mx_idmap *groups; /* parity group names */
 } lctx;
 
 static int ctx_gc(lua_State *L) {
   lctx *c = luaL_checkudata(L, 1, CTX_META);
   mx_alloc_problem_free(c->p);
   c->p = NULL;
+  mx_idmap_free(c->groups);
+  c->groups = NULL;
   free(c->indptr);
   free(c->offer);
   free(c->value);
@@ -183,7 +186,7 @@ static int l_solve(lua_State *L) {
   lua_settop(L, 1);
   mx_lua_check_options(L, 1, "merx.allocate",
                        "users offers value cost budget constraints caps per_user threads gap "
-                       "prices offer_prices");
+                       "prices offer_prices groups parity group_shares parity_users");
   /* 2 users, 3 offers, 4 value, 5 caps, 6 constraints, 7 ctx */
   lua_getfield(L, 1, "users");
   lua_getfield(L, 1, "offers");
@@ -404,6 +407,42 @@ static int l_solve(lua_State *L) {
       snprintf(num + 24 * (j - 1), 24, "%lld", (long long)lua_tointeger(L, -1));
     if (offers_idx) lua_pop(L, 1); /* a string stays alive in the offers table */
   }
+  /* parity constraints: groups = { group of user 1, ... } */
+  if (lua_getfield(L, 1, "groups") == LUA_TTABLE) {
+    int gi = lua_gettop(L);
+    if ((lua_Integer)lua_rawlen(L, gi) != n)
+      return mx_lua_error(L, "allocate: groups has %lld entries for %lld users",
+                          (long long)lua_rawlen(L, gi), (long long)n);
+    uint32_t *grp = lua_newuserdatauv(L, sizeof *grp * (size_t)n, 0);
+    if (!(c->groups = mx_idmap_create())) return mx_lua_error(L, "allocate: out of memory");
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, gi, i);
+      size_t len;
+      const char *g = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER
+                          ? lua_tolstring(L, -1, &len) : NULL;
+      if (!g) return mx_lua_error(L, "allocate: groups[%lld] is not a string", (long long)i);
+      int64_t k = mx_idmap_intern(c->groups, g, len);
+      if (k < 0) return mx_lua_error(L, "allocate: out of memory");
+      if (k >= MX_ALLOC_MAX_GROUPS)
+        return mx_lua_error(L, "allocate: more than %d groups", MX_ALLOC_MAX_GROUPS);
+      grp[i - 1] = (uint32_t)k;
+      lua_pop(L, 1);
+    }
+    double parity = mx_lua_opt_number(L, 1, "parity", 0);
+    if (parity != 0 && !(parity > 0 && parity <= 1))
+      return mx_lua_error(L, "allocate: parity must be in (0, 1]");
+    if (mx_lua_alloc_parity(L, 1, p, grp, c->groups, mx_idmap_size(c->groups), parity, "allocate",
+                            &err))
+      return raise_error(L, &err);
+    lua_pop(L, 1); /* grp */
+  } else {
+    int given = lua_getfield(L, 1, "parity") != LUA_TNIL;
+    given |= lua_getfield(L, 1, "group_shares") != LUA_TNIL;
+    lua_pop(L, 2);
+    if (given)
+      return mx_lua_error(L, "allocate: parity and group_shares need groups = { group per user }");
+  }
+  lua_pop(L, 1); /* groups */
   double lam[MX_ALLOC_MAX_RESOURCES] = {0};
   double *mu = lua_newuserdatauv(L, sizeof(double) * (size_t)J, 0);
   memset(mu, 0, sizeof(double) * (size_t)J);
@@ -501,6 +540,12 @@ static int l_solve(lua_State *L) {
     lua_setfield(L, -2, names[k]);
   }
   lua_setfield(L, out, "spend_by");
+  if (p->n_group_constraints) {
+    double unconstrained;
+    if (mx_alloc_unconstrained_objective(p, &opt, &unconstrained, &err)) return raise_error(L, &err);
+    mx_lua_push_parity(L, p, r, unconstrained);
+    lua_setfield(L, out, "parity");
+  }
   lua_createtable(L, 0, K);
   for (int k = 0; k < K; k++) {
     lua_pushnumber(L, r->lambda[k]);

@@ -27,6 +27,7 @@ static const char *const known =
 
 typedef struct guard_state {
   mx_audit *a;
+  mx_pseudonymiser *ps;
   mx_audit_result r;
 } guard_state;
 
@@ -34,6 +35,8 @@ static void release(void *p) {
   guard_state *g = p;
   mx_audit_free(g->a);
   g->a = NULL;
+  mx_pseudonymiser_free(g->ps);
+  g->ps = NULL;
   mx_audit_result_free(&g->r);
 }
 
@@ -161,11 +164,12 @@ static int l_audit(lua_State *L) {
     if (!run || !run->log_path || access(run->log_path, F_OK) != 0)
       return mx_lua_error(L, FN ": run '%s': this run has no ledger to read (run with --store DIR)",
                           run_id);
-    mx_audit_request req = {run->log_path, run_id, kind, path, column, user_column,
-                            value_field, score_field, threshold};
+    mx_audit_request req = {run->log_path, run->store_dir, run_id, kind, path, column,
+                            user_column, value_field, score_field, threshold};
     if (mx_audit_store_run(&req, &g->r, &err)) return mx_lua_raise(L, &err);
   } else {
     if (mx_audit_create(&g->a, &err) ||
+        mx_audit_use_store_key(g->a, run ? run->store_dir : NULL, &g->ps, &err) ||
         mx_audit_read_attribute(g->a, path, column, user_column, &err))
       return mx_lua_raise(L, &err);
     plan_ctx c = {g->a, kind, value_field, score_field, &err};

@@ -122,6 +122,19 @@ struct mx_alloc_problem;
 struct mx_alloc_result;
 int mx_lua_alloc_share(lua_State *L, struct mx_alloc_problem *p, const char *const *offer_names,
                        double *lambda, double *mu, const char *what);
+/* Parity constraints (lparity.c): grp[u] the group of problem user u
+ * (UINT32_MAX: none, counted nowhere), names its npg names; options
+ * parity_users = { name = n } (population per group), group_shares = { name
+ * = { min, max } } and parity (the rate ratio) of the table at opts. */
+struct mx_alloc_result;
+struct mx_idmap;
+int mx_lua_alloc_parity(lua_State *L, int opts, struct mx_alloc_problem *p, uint32_t *grp,
+                        struct mx_idmap *names, uint32_t npg, double parity, const char *what,
+                        mx_error *err);
+/* Push { unconstrained_objective, value_lost, prices = { name = nu },
+ * groups = { name = { users, offers, rate, share } } }. */
+void mx_lua_push_parity(lua_State *L, const struct mx_alloc_problem *p,
+                        const struct mx_alloc_result *r, double unconstrained);
 void mx_lua_alloc_solved(lua_State *L, const struct mx_alloc_problem *p,
                          const char *const *offer_names, const char *const *user_names,
                          const struct mx_alloc_result *res, const char *what);

@@ -192,6 +192,27 @@ static int by_index(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Parity groups of merx.util.select: each user's group is the parity_group
+ * of its candidate rows (one per user; also rows below min_value, so a user
+ * whose rows are all filtered out still counts in its group). */
+static int set_parity(lua_State *L, int opts, mx_alloc_problem *p, const uint32_t *pg,
+                      const uint32_t *user, size_t n, mx_idmap *names, uint32_t npg, double parity,
+                      mx_error *err) {
+  uint32_t *grp = mx_lua_scratch(L, (p->n_users ? p->n_users : 1) * sizeof *grp);
+  size_t *first = mx_lua_scratch(L, (p->n_users ? p->n_users : 1) * sizeof *first);
+  for (uint32_t v = 0; v < p->n_users; v++) grp[v] = UINT32_MAX;
+  for (size_t i = 0; i < n; i++) {
+    if (grp[user[i]] == UINT32_MAX) {
+      grp[user[i]] = pg[i];
+      first[user[i]] = i;
+    } else if (grp[user[i]] != pg[i]) {
+      return mx_lua_error(L, "merx.util.select: candidates %zu and %zu of one user are in "
+                          "different parity groups", first[user[i]] + 1, i + 1);
+    }
+  }
+  return mx_lua_alloc_parity(L, opts, p, grp, names, npg, parity, "merx.util.select", err);
+}
+
 /* The choice is the allocation solver's (mx_alloc_solve): the budget and
  * every capped group become priced constraints, the offers' caps are its
  * offer caps, so candidates are ranked by value net of the priced costs --
@@ -202,10 +223,11 @@ static int l_select(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int opts = 2;
   if (!lua_isnoneornil(L, opts)) luaL_checktype(L, opts, LUA_TTABLE);
-  mx_lua_check_options(L, 1, "merx.util.select: candidates", "user offer value cost group");
+  mx_lua_check_options(L, 1, "merx.util.select: candidates",
+                       "user offer value cost group parity_group");
   mx_lua_check_options(L, opts, "merx.util.select",
                        "budget per_user min_value caps group_caps threads gap offer_names "
-                       "group_names user_names");
+                       "group_names user_names parity group_shares parity_users");
   double budget = mx_lua_opt_number(L, opts, "budget", INFINITY);
   lua_Integer per_user = mx_lua_opt_integer(L, opts, "per_user", 1);
   double min_value = mx_lua_opt_number(L, opts, "min_value", 0);
@@ -229,6 +251,25 @@ static int l_select(lua_State *L) {
   uint32_t *o = intern_column(L, -1, n, offers, "offer", &no, &oint);
   uint32_t *g = NULL;
   if (lua_getfield(L, 1, "group") == LUA_TTABLE) g = intern_column(L, -1, n, groups, "group", &ng, &gint);
+  /* parity groups: one per user (a user attribute), as names */
+  mx_idmap *pgroups = new_idmap(L);
+  uint32_t npg = 0, *pg = NULL;
+  int pgint = 0;
+  if (lua_getfield(L, 1, "parity_group") == LUA_TTABLE)
+    pg = intern_column(L, -1, n, pgroups, "parity_group", &npg, &pgint);
+  else if (!lua_isnil(L, -1))
+    return mx_lua_error(L, "merx.util.select: parity_group must be a column (a table)");
+  lua_pop(L, 1);
+  if (npg > MX_ALLOC_MAX_GROUPS)
+    return mx_lua_error(L, "merx.util.select: %u parity groups (at most %d)", npg,
+                        MX_ALLOC_MAX_GROUPS);
+  double parity = mx_lua_opt_number(L, opts, "parity", 0);
+  if (parity != 0 && !(parity > 0 && parity <= 1))
+    return mx_lua_error(L, "merx.util.select: parity must be in (0, 1]");
+  int has_shares = lua_getfield(L, opts, "group_shares") == LUA_TTABLE;
+  lua_pop(L, 1);
+  if ((parity > 0 || has_shares) && !pg)
+    return mx_lua_error(L, "merx.util.select: parity and group_shares need a parity_group column");
   uint32_t *ocap = caps_for(L, opts, "caps", offers, no, oint);
   uint32_t *gcap = caps_for(L, opts, "group_caps", groups, ng, gint);
 
@@ -306,6 +347,9 @@ static int l_select(lua_State *L) {
   for (uint32_t j = 0; j < no; j++)
     if (ocap[j] != UINT32_MAX) p->cap[j] = ocap[j];
   p->per_user = (uint32_t)per_user;
+  if (pg && (parity > 0 || has_shares) &&
+      set_parity(L, opts, p, pg, u, n, pgroups, npg, parity, &err))
+    return mx_lua_raise(L, &err);
   if (mx_alloc_problem_check(p, &err)) {
     /* a repeated (user, offer) pair: name it in the caller's terms */
     for (uint32_t k = 0; k < nu; k++)
@@ -360,6 +404,13 @@ static int l_select(lua_State *L) {
     lua_setfield(L, -2, p->resource_name[k]);
   }
   lua_setfield(L, cert, "prices");
+  if (p->n_group_constraints) {
+    double unconstrained;
+    if (mx_alloc_unconstrained_objective(p, &aopt, &unconstrained, &err))
+      return mx_lua_raise(L, &err);
+    mx_lua_push_parity(L, p, r, unconstrained);
+    lua_setfield(L, cert, "parity");
+  }
   mx_lua_guard_release(st);
   lua_pushvalue(L, chosen);
   lua_pushnumber(L, spend);

@@ -541,12 +541,15 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   s.valid = 0;
   s.passes = 0;
   int cycles = 0;
-  double first_step = list ? 1e-3 : 0.5;
+  /* Parity prices from a sample are rough (a small group may be nearly
+   * absent from it): the full data then searches as from a cold start. */
+  int warm = list && p->n_group_constraints == 0;
+  double first_step = warm ? 1e-3 : 0.5;
   mx_alloc_result cand;
   int have = 0;
   for (cycles = 0; cycles < opt.max_cycles;) {
     /* after a sample warm start the prices are already close: full precision */
-    double tol = list ? opt.tolerance : cycle_tolerance(cycles, opt.tolerance);
+    double tol = warm ? opt.tolerance : cycle_tolerance(cycles, opt.tolerance);
     if (cycles == opt.max_cycles - 1) tol = opt.tolerance;
     if ((rc = cycle(&s, tmax_res, tmax_cap, first_step, tol, caps_ps, &change))) {
       rc = pass_failed(&s, rc, err);

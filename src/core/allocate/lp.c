@@ -1,6 +1,6 @@
 /* Export an allocation instance as its LP relaxation in CPLEX LP format, so
  * any LP solver (glpsol --lp, HiGHS, CPLEX) can check merx's dual bound and
- * plan value independently. */
+ * plan value independently. Parity constraints are rows grp0, grp1, ... */
 #include <math.h>
 
 #include "merx/allocate.h"
@@ -49,6 +49,21 @@ int mx_alloc_write_lp(const char *path, const mx_alloc_problem *p, mx_error *err
       }
     if (!any) fputs(" 0 x0\n", f);
     fprintf(f, " <= %.17g\n", p->cap[j]);
+  }
+  /* parity constraints: grpC, one coefficient per candidate (its user's group) */
+  for (int c = 0; c < p->n_group_constraints; c++) {
+    fprintf(f, " grp%d:\n", c);
+    int any = 0;
+    for (uint32_t u = 0; u < p->n_users; u++) {
+      double a = p->gc[c].coef[p->group[u]];
+      if (a == 0) continue;
+      for (uint64_t q = p->indptr[u]; q < p->indptr[u + 1]; q++) {
+        fprintf(f, " %c %.17g x%llu\n", a < 0 ? '-' : '+', fabs(a), (unsigned long long)q);
+        any = 1;
+      }
+    }
+    if (!any) fputs(" 0 x0\n", f);
+    fprintf(f, " <= %.17g\n", p->gc[c].limit);
   }
   fputs("Bounds\n", f);
   for (uint64_t q = 0; q < p->n_candidates; q++)
