@@ -34,9 +34,10 @@ static int asc(const void *a, const void *b) {
 }
 
 static int l_order(lua_State *L) {
+  /* the direction first: the scratch buffer is pushed as the next value */
+  const char *dir = luaL_optstring(L, 2, "asc");
   size_t n;
   double *v = mx_lua_check_doubles(L, 1, &n);
-  const char *dir = luaL_optstring(L, 2, "asc");
   dv *t = mx_lua_scratch(L, n * sizeof *t);
   for (size_t i = 0; i < n; i++) t[i] = (dv){isnan(v[i]) ? -INFINITY : v[i], (uint32_t)i};
   qsort(t, n, sizeof *t, strcmp(dir, "desc") == 0 ? desc : asc);
