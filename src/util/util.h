@@ -161,6 +161,14 @@ void mx_blas_end(void);
 double mx_now_seconds(void); /* monotonic clock, seconds */
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t mx_peak_rss_bytes(void);
+/* The civil calendar, proleptic Gregorian (calendar.c): days since
+ * 1970-01-01 from year, month 1..12, day and back; floor division for
+ * negative times. */
+int64_t mx_days_from_civil(int64_t y, int m, int d);
+void mx_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int mx_is_leap_year(int64_t y);
+int mx_days_in_month(int64_t y, int m);
+int64_t mx_floor_div(int64_t a, int64_t b);
 
 /* --------------------------------------------------------------- strings */
 char *mx_strdup(const char *s);
