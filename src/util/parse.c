@@ -153,3 +153,31 @@ int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max) {
   }
   return -1;
 }
+
+int mx_parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
+                           mx_error *err) {
+  const char *p = spec;
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    const char *eq = NULL;
+    for (const char *q = p; q < p + len; q++)
+      if (*q == '=') eq = q;
+    size_t nl = eq ? (size_t)(eq - p) : 0;
+    char num[64];
+    size_t vl = eq ? len - nl - 1 : 0;
+    if (!eq || nl == 0 || vl == 0 || vl >= sizeof num)
+      return mx_error_set(err, MX_EINVAL, "expected %s, got '%.*s'", what, (int)len, p);
+    memcpy(num, eq + 1, vl);
+    num[vl] = '\0';
+    double v;
+    if (mx_parse_double(num, &v) != 0)
+      return mx_error_set(err, MX_EINVAL, "'%.*s' must be followed by a number, got '%s'", (int)nl,
+                          p, num);
+    int rc = fn(ctx, p, nl, v, err);
+    if (rc) return rc;
+    p += len;
+    if (*p == ',') p++;
+  }
+  return MX_OK;
+}

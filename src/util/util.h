@@ -185,6 +185,14 @@ char *mx_words_join(const char *words, char *buf, size_t size);
 /* "A<sep>B<sep>..." of unsigned decimal integers (no sign, no spaces), at
  * most max of them, into out (parse.c). Returns how many, or -1. */
 int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max);
+/* "NAME=NUMBER,NAME=NUMBER,..." (parse.c): fn gets each name (up to the
+ * last '=' of its item, so names may hold '=') and its value; the first
+ * non-zero return stops the walk and is returned. `what` ("EVENT=WEIGHT")
+ * names the form in errors. */
+typedef int (*mx_named_number_fn)(void *ctx, const char *name, size_t len, double value,
+                                  mx_error *err);
+int mx_parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
+                           mx_error *err);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 /* mkdir -p: create path and its missing parents (0777, less the umask).
  * Returns 0, or -1 with errno (ENAMETOOLONG past 4095 bytes). */
