@@ -103,26 +103,19 @@ void mx_script_names_free(char **names) {
   free(names);
 }
 
-/* A client owned by a userdata on the stack, so an error frees it. */
+/* A client owned by a guard on the stack, so an error frees it. */
 typedef struct client_box {
   mx_http_client *c;
 } client_box;
 
-static int client_gc(lua_State *L) {
-  client_box *b = lua_touserdata(L, 1);
+static void client_release(void *state) {
+  client_box *b = state;
   mx_http_client_free(b->c);
   b->c = NULL;
-  return 0;
 }
 
 static mx_http_client *push_client(lua_State *L, const mx_http_config *cfg) {
-  client_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->c = NULL;
-  if (luaL_newmetatable(L, "merx.http.client")) {
-    lua_pushcfunction(L, client_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  client_box *b = mx_lua_guard(L, sizeof *b, client_release);
   mx_error err;
   mx_error_clear(&err);
   if (mx_http_client_create(cfg, &b->c, &err) != MX_OK) raise_err(L, &err);
