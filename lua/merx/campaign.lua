@@ -25,6 +25,12 @@
 -- and the budget left. An offer's cost may be a function of the candidate
 -- (cost = function(u, o) return 0.15 * u.price end: a 15% coupon).
 local merx = ...
+if type(merx) ~= "table" then
+  -- loaded by require "merx.campaign" from a stock Lua (... is the module
+  -- name): the runtime is merx.so, which already holds this module
+  merx = require "merx"
+  if merx.campaign then return merx.campaign end
+end
 local select_c, fmt, floor = merx.util.select, string.format, math.floor
 
 local Campaign = {}

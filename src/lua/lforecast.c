@@ -198,21 +198,20 @@ static void push_result(lua_State *L, const mx_forecast_result *r) {
   }
 }
 
-/* Results live in a userdata whose __gc frees them, so an error while the
- * Lua tables are built leaks nothing. */
+/* Results live in a guard, so an error while the Lua tables are built leaks
+ * nothing. */
 typedef struct {
   size_t count;
   mx_forecast_result *r;
 } result_box;
 
-static int box_gc(lua_State *L) {
-  result_box *b = lua_touserdata(L, 1);
+static void box_release(void *state) {
+  result_box *b = state;
   if (b->r) {
     for (size_t i = 0; i < b->count; i++) mx_forecast_result_free(&b->r[i]);
     free(b->r);
     b->r = NULL;
   }
-  return 0;
 }
 
 static int l_forecast(lua_State *L) {
@@ -224,14 +223,7 @@ static int l_forecast(lua_State *L) {
   mx_series_set set;
   int single = read_series(L, si, &set);
   int keys = lua_gettop(L) - 1;
-  result_box *box = lua_newuserdatauv(L, sizeof *box, 0);
-  box->count = 0;
-  box->r = NULL;
-  if (mx_lua_newmetatable(L, "merx.forecast.results")) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  result_box *box = mx_lua_guard(L, sizeof *box, box_release);
   box->r = calloc(set.count, sizeof *box->r);
   if (!box->r) mx_lua_error(L, "out of memory");
   box->count = set.count;

@@ -15,7 +15,6 @@
 #include "merx/script.h"
 #include "util/util.h"
 
-#include <jansson.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,26 +103,19 @@ void mx_script_names_free(char **names) {
   free(names);
 }
 
-/* A client owned by a userdata on the stack, so an error frees it. */
+/* A client owned by a guard on the stack, so an error frees it. */
 typedef struct client_box {
   mx_http_client *c;
 } client_box;
 
-static int client_gc(lua_State *L) {
-  client_box *b = lua_touserdata(L, 1);
+static void client_release(void *state) {
+  client_box *b = state;
   mx_http_client_free(b->c);
   b->c = NULL;
-  return 0;
 }
 
 static mx_http_client *push_client(lua_State *L, const mx_http_config *cfg) {
-  client_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->c = NULL;
-  if (luaL_newmetatable(L, "merx.http.client")) {
-    lua_pushcfunction(L, client_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  client_box *b = mx_lua_guard(L, sizeof *b, client_release);
   mx_error err;
   mx_error_clear(&err);
   if (mx_http_client_create(cfg, &b->c, &err) != MX_OK) raise_err(L, &err);
@@ -303,97 +295,16 @@ static int l_chat(lua_State *L) {
   return 1;
 }
 
-/* Lua value -> JSON (tables with keys 1..n are arrays, others objects).
- * Containers are attached to their parent before they are filled, so
- * everything built so far hangs off the root, which a userdata with __gc
- * owns: an error half-way (a function value, a bad key) leaks nothing. */
-typedef struct json_box {
-  json_t *j;
-} json_box;
-
-static int json_box_gc(lua_State *L) {
-  json_box *b = lua_touserdata(L, 1);
-  json_decref(b->j);
-  b->j = NULL;
-  return 0;
-}
-
-/* A scalar, or an empty array/object for a table (filled by fill_table). */
-static json_t *make_value(lua_State *L, int idx) {
-  switch (lua_type(L, idx)) {
-  case LUA_TNIL: return json_null();
-  case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
-    return json_real(lua_tonumber(L, idx));
-  case LUA_TSTRING: return json_stringn(lua_tostring(L, idx), lua_rawlen(L, idx));
-  case LUA_TTABLE: {
-    size_t n = (size_t)lua_rawlen(L, idx), count = 0;
-    idx = lua_absindex(L, idx);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-      count++;
-      lua_pop(L, 1);
-    }
-    return n > 0 && count == n ? json_array() : json_object();
-  }
-  default:
-    luaL_error(L, "merx.http.post_json: cannot send a %s as JSON", luaL_typename(L, idx));
-    return NULL;
-  }
-}
-
-static void fill_table(lua_State *L, int idx, json_t *c, int depth) {
-  if (depth > 64) luaL_error(L, "merx.http.post_json: body nested too deeply");
-  idx = lua_absindex(L, idx);
-  if (json_is_array(c)) {
-    size_t n = (size_t)lua_rawlen(L, idx);
-    for (size_t i = 1; i <= n; i++) {
-      lua_rawgeti(L, idx, (lua_Integer)i);
-      json_t *v = make_value(L, -1);
-      json_array_append_new(c, v);
-      if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1);
-      lua_pop(L, 1);
-    }
-    return;
-  }
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "merx.http.post_json: object keys must be strings");
-    json_t *v = make_value(L, -1);
-    json_object_set_new(c, lua_tostring(L, -2), v);
-    if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1);
-    lua_pop(L, 1);
-  }
-}
-
 /* merx.http.post_json(url, body) -> status, response text.
  * body: a table (encoded as JSON) or a JSON string. */
 static int l_post_json(lua_State *L) {
   const char *url = luaL_checkstring(L, 1);
-  char *text;
   if (lua_type(L, 2) == LUA_TSTRING) {
-    text = mx_strdup(lua_tostring(L, 2));
+    lua_pushvalue(L, 2);
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
-    json_box *box = lua_newuserdatauv(L, sizeof *box, 0);
-    box->j = NULL;
-    if (luaL_newmetatable(L, "merx.http.json")) {
-      lua_pushcfunction(L, json_box_gc);
-      lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    box->j = make_value(L, 2);
-    fill_table(L, 2, box->j, 0);
-    text = json_dumps(box->j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(box->j);
-    box->j = NULL;
+    mx_lua_json_encode(L, 2, "merx.http.post_json");
   }
-  if (!text) luaL_error(L, "merx.http.post_json: body is not valid UTF-8");
-  /* Keep text in a Lua string so a later error cannot leak it. */
-  lua_pushstring(L, text);
-  free(text);
   const char *body = lua_tostring(L, -1);
   const mx_http_config *cfg = get_config(L);
   mx_error err;

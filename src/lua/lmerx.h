@@ -68,6 +68,12 @@ void *mx_lua_scratch(lua_State *L, size_t size);
  * collection, after an error, or at once through mx_lua_guard_release. Keep
  * every owned pointer in the state, so release sees the current ones. */
 void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state));
+
+/* The value at idx as compact JSON (ljson.c: tables with keys 1..n are
+ * arrays, others objects with string keys; merx.json.null is null; keys
+ * sorted), pushed as a Lua string, which is returned. Raises "WHAT: ..." for
+ * a value JSON cannot hold. */
+const char *mx_lua_json_encode(lua_State *L, int idx, const char *what);
 void mx_lua_guard_release(void *state);
 
 /* Long C calls. The core polls an mx_cancel (merx/error.h) between units

@@ -34,9 +34,10 @@ static int asc(const void *a, const void *b) {
 }
 
 static int l_order(lua_State *L) {
+  /* the direction first: the scratch buffer is pushed as the next value */
+  const char *dir = luaL_optstring(L, 2, "asc");
   size_t n;
   double *v = mx_lua_check_doubles(L, 1, &n);
-  const char *dir = luaL_optstring(L, 2, "asc");
   dv *t = mx_lua_scratch(L, n * sizeof *t);
   for (size_t i = 0; i < n; i++) t[i] = (dv){isnan(v[i]) ? -INFINITY : v[i], (uint32_t)i};
   qsort(t, n, sizeof *t, strcmp(dir, "desc") == 0 ? desc : asc);
@@ -91,21 +92,15 @@ static uint32_t *intern_column(lua_State *L, int idx, size_t n, mx_idmap *m, con
   return ids;
 }
 
-static int idmap_gc(lua_State *L) {
-  mx_idmap **m = lua_touserdata(L, 1);
+static void idmap_release(void *state) {
+  mx_idmap **m = state;
   mx_idmap_free(*m);
   *m = NULL;
-  return 0;
 }
 
+/* An id map owned by a guard on the stack, so an error frees it. */
 static mx_idmap *new_idmap(lua_State *L) {
-  mx_idmap **m = lua_newuserdatauv(L, sizeof *m, 0);
-  *m = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, idmap_gc);
-  lua_setfield(L, -2, "__gc");
-  mx_lua_protect_metatable(L, "merx.idmap");
-  lua_setmetatable(L, -2);
+  mx_idmap **m = mx_lua_guard(L, sizeof *m, idmap_release);
   *m = mx_idmap_create();
   if (!*m) mx_lua_error(L, "out of memory");
   return *m;

@@ -17,6 +17,7 @@
 
 #include "merx/schedule.h"
 #include "sched/internal.h"
+#include "util/util.h"
 
 typedef struct {
   const char *name;

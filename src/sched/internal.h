@@ -6,17 +6,14 @@
 #include <sys/types.h>
 #include "merx/schedule.h"
 
-/* ---- civil calendar (tz.c) */
+/* ---- civil calendar (tz.c; days <-> dates are util/calendar.c) */
 typedef struct {
   int64_t year;
   int mon, mday, hour, min, sec, wday; /* mon 1..12, wday 0 = Sunday */
 } mx_civil;
 
-int64_t mx_days_from_civil(int64_t y, int m, int d);
-void mx_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 /* Split "local seconds" (wall clock encoded as if UTC) into fields. */
 void mx_civil_split(int64_t local, mx_civil *c);
-int mx_days_in_month(int64_t y, int m);
 
 /* ---- one child run (runner.c) */
 typedef struct mx_child {

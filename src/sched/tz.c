@@ -26,37 +26,8 @@ struct mx_tz {
 
 #define TZ_EXPAND_LAST_YEAR 2200
 
-/* ---- civil calendar (proleptic Gregorian), H. Hinnant's days_from_civil /
- * civil_from_days: exact for every int64 day count we use. */
-int64_t mx_days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void mx_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-  return q;
-}
-
 void mx_civil_split(int64_t local, mx_civil *c) {
-  int64_t days = floor_div(local, 86400);
+  int64_t days = mx_floor_div(local, 86400);
   int64_t secs = local - days * 86400;
   mx_civil_from_days(days, &c->year, &c->mon, &c->mday);
   c->hour = (int)(secs / 3600);
@@ -64,13 +35,6 @@ void mx_civil_split(int64_t local, mx_civil *c) {
   c->sec = (int)(secs % 60);
   /* 1970-01-01 was a Thursday (4). */
   c->wday = (int)(((days % 7) + 11) % 7);
-}
-
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int mx_days_in_month(int64_t y, int m) {
-  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : dm[m - 1];
 }
 
 /* ---- TZif reading */
@@ -189,7 +153,7 @@ static int posix_parse(const char *s, posix_tz *tz) {
 static int64_t posix_day(const posix_date *d, int64_t y) {
   if (d->kind == 'J') {
     int64_t day = mx_days_from_civil(y, 1, 1) + d->n - 1;
-    if (is_leap(y) && d->n >= 60) day++;
+    if (mx_is_leap_year(y) && d->n >= 60) day++;
     return day;
   }
   if (d->kind == 'D') return mx_days_from_civil(y, 1, 1) + d->n;

@@ -60,17 +60,6 @@ int mx_parse_double(const char *s, double *out) {
   return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int read_digits(const char **p, int n, int *out) {
   int v = 0;
   for (int i = 0; i < n; i++) {
@@ -83,12 +72,6 @@ static int read_digits(const char **p, int n, int *out) {
   return 0;
 }
 
-static int days_in_month(int y, int m) {
-  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-  return dm[m - 1];
-}
-
 int mx_parse_time(const char *s, int64_t *out) {
   const char *p = s;
   while (*p == ' ') p++;
@@ -98,7 +81,7 @@ int mx_parse_time(const char *s, int64_t *out) {
     if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
         read_digits(&p, 2, &d))
       return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > mx_days_in_month(y, mo)) return -1;
     int64_t offset = 0;
     if (*p == 'T' || *p == ' ') {
       p++;
@@ -127,7 +110,7 @@ int mx_parse_time(const char *s, int64_t *out) {
     }
     while (*p == ' ' || *p == '\r') p++;
     if (*p) return -1;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
+    *out = mx_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
            offset;
     return 0;
   }
@@ -140,23 +123,15 @@ int mx_parse_time(const char *s, int64_t *out) {
 }
 
 char *mx_format_time(int64_t t, int date_only, char *buf, size_t size) {
-  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  int64_t days = mx_floor_div(t, 86400);
   int64_t secs = t - days * 86400;
-  /* civil_from_days (Hinnant) */
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = (int64_t)yoe + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
+  int64_t y;
+  int m, d;
+  mx_civil_from_days(days, &y, &m, &d);
   if (date_only)
-    snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+    snprintf(buf, size, "%04lld-%02d-%02d", (long long)y, m, d);
   else
-    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+    snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
              (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
   return buf;
 }
@@ -177,4 +152,32 @@ int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max) {
     s++;
   }
   return -1;
+}
+
+int mx_parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
+                           mx_error *err) {
+  const char *p = spec;
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    const char *eq = NULL;
+    for (const char *q = p; q < p + len; q++)
+      if (*q == '=') eq = q;
+    size_t nl = eq ? (size_t)(eq - p) : 0;
+    char num[64];
+    size_t vl = eq ? len - nl - 1 : 0;
+    if (!eq || nl == 0 || vl == 0 || vl >= sizeof num)
+      return mx_error_set(err, MX_EINVAL, "expected %s, got '%.*s'", what, (int)len, p);
+    memcpy(num, eq + 1, vl);
+    num[vl] = '\0';
+    double v;
+    if (mx_parse_double(num, &v) != 0)
+      return mx_error_set(err, MX_EINVAL, "'%.*s' must be followed by a number, got '%s'", (int)nl,
+                          p, num);
+    int rc = fn(ctx, p, nl, v, err);
+    if (rc) return rc;
+    p += len;
+    if (*p == ',') p++;
+  }
+  return MX_OK;
 }

@@ -161,6 +161,14 @@ void mx_blas_end(void);
 double mx_now_seconds(void); /* monotonic clock, seconds */
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t mx_peak_rss_bytes(void);
+/* The civil calendar, proleptic Gregorian (calendar.c): days since
+ * 1970-01-01 from year, month 1..12, day and back; floor division for
+ * negative times. */
+int64_t mx_days_from_civil(int64_t y, int m, int d);
+void mx_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int mx_is_leap_year(int64_t y);
+int mx_days_in_month(int64_t y, int m);
+int64_t mx_floor_div(int64_t a, int64_t b);
 
 /* --------------------------------------------------------------- strings */
 char *mx_strdup(const char *s);
@@ -177,6 +185,14 @@ char *mx_words_join(const char *words, char *buf, size_t size);
 /* "A<sep>B<sep>..." of unsigned decimal integers (no sign, no spaces), at
  * most max of them, into out (parse.c). Returns how many, or -1. */
 int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max);
+/* "NAME=NUMBER,NAME=NUMBER,..." (parse.c): fn gets each name (up to the
+ * last '=' of its item, so names may hold '=') and its value; the first
+ * non-zero return stops the walk and is returned. `what` ("EVENT=WEIGHT")
+ * names the form in errors. */
+typedef int (*mx_named_number_fn)(void *ctx, const char *name, size_t len, double value,
+                                  mx_error *err);
+int mx_parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
+                           mx_error *err);
 /* Read a whole file (transparently gunzipping .gz) into a NUL-terminated buffer. */
 /* mkdir -p: create path and its missing parents (0777, less the umask).
  * Returns 0, or -1 with errno (ENAMETOOLONG past 4095 bytes). */

@@ -44,3 +44,14 @@ for want in 0 1; do
   expect_contains out.txt "seen $want"
 done
 [ "$(sqlite3 modstore/ledger.db 'select count(*) from decisions')" = 2 ]
+# the pure-Lua modules load with require from where they are installed
+# (share/lua/5.4/merx/*.lua, the layout of lua/ in the source tree)
+cat > mod3.lua <<'EOF2'
+local campaign = require "merx.campaign"
+local c = campaign.new{ budget = 10 }
+assert(type(c.run) == "function")
+assert(require("merx").campaign ~= nil)
+print("require ok")
+EOF2
+expect_exit 0 env "${preload[@]}" LUA_CPATH="$(dirname "$MERX")/?.so" LUA_PATH="$MERX_SRC/lua/?.lua" lua5.4 mod3.lua
+expect_contains out.txt "require ok"

@@ -47,6 +47,9 @@ check(type(r.segment[1]) == "string", "segment")
 -- util
 local o = merx.util.order({ 3, 1, 2 }, "desc")
 check(o[1] == 1 and o[2] == 3 and o[3] == 2, "order desc")
+-- without the optional direction (it used to read the scratch buffer as argument 2)
+o = merx.util.order({ 3, 1, 2 })
+check(o[1] == 2 and o[2] == 3 and o[3] == 1, "order asc by default")
 local chosen, spend = merx.util.select(
   { user = { "a", "a", "b", "c" }, offer = { "X", "Y", "X", "X" }, value = { 5, 4, 3, 2 },
     cost = { 1, 1, 1, 1 } },

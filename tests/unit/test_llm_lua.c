@@ -109,7 +109,7 @@ static void test_post_json(void **state) {
   assert_non_null(strstr(e, "'localhost' is not in the run's allow_hosts"));
   e = run(L, "merx.http.post_json('http://127.0.0.1:' .. PORT .. '/ok/hook', {f = print})");
   assert_non_null(e);
-  assert_non_null(strstr(e, "cannot send a function"));
+  assert_non_null(strstr(e, "cannot encode a function"));
   lua_close(L);
 }
 

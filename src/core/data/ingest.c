@@ -31,32 +31,16 @@ int mx_ingest_add_event_weight(mx_ingest_options *opts, const char *name, size_t
   return MX_OK;
 }
 
+static int add_event(void *ctx, const char *name, size_t len, double w, mx_error *err) {
+  if (w < 0 || w > 1e6)
+    return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number in [0, 1e6], got %g",
+                        (int)len, name, w);
+  return mx_ingest_add_event_weight(ctx, name, len, w, err);
+}
+
 int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err) {
   opts->n_events = 0;
-  const char *p = spec;
-  while (*p) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    const char *eq = memchr(p, '=', len);
-    if (!eq || eq == p)
-      return mx_error_set(err, MX_EINVAL, "expected EVENT=WEIGHT, got '%.*s'", (int)len, p);
-    size_t nl = (size_t)(eq - p);
-    char num[64];
-    size_t vl = len - nl - 1;
-    if (vl == 0 || vl >= sizeof num)
-      return mx_error_set(err, MX_EINVAL, "bad weight in '%.*s'", (int)len, p);
-    memcpy(num, eq + 1, vl);
-    num[vl] = '\0';
-    double w;
-    if (mx_parse_double(num, &w) != 0 || w < 0 || w > 1e6)
-      return mx_error_set(err, MX_EINVAL, "weight of '%.*s' must be a number in [0, 1e6], got '%s'",
-                          (int)nl, p, num);
-    int rc = mx_ingest_add_event_weight(opts, p, nl, w, err);
-    if (rc) return rc;
-    p += len;
-    if (*p == ',') p++;
-  }
-  return MX_OK;
+  return mx_parse_named_numbers(spec, "EVENT=WEIGHT", add_event, opts, err);
 }
 
 int mx_ingest_event_weight(const mx_ingest_options *opts, const char *event, float *weight,

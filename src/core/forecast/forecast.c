@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/forecast/internal.h"
+#include "merx/inventory.h" /* mx_std_normal_quantile */
 #include "util/util.h"
 
 static const char *method_names[MX_FC_METHOD_COUNT] = {
@@ -381,7 +382,7 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
     }
     free(tmp);
     for (int l = 0; l < opt->nlevels; l++) {
-      double z = fc_qnorm(0.5 + opt->levels[l] / 200.0);
+      double z = mx_std_normal_quantile(0.5 + opt->levels[l] / 200.0);
       for (int j = 0; j < h; j++) {
         out->lo[(size_t)l * H + (size_t)j] = out->mean[j] - z * out->sigma[j];
         out->hi[(size_t)l * H + (size_t)j] = out->mean[j] + z * out->sigma[j];

@@ -150,7 +150,5 @@ typedef void (*fc_point_fn)(const double *y, size_t n, int h, double *f, void *c
 int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, void *ctx,
                            int max_origins, const double *mean, int nlevels, const double *levels,
                            double *sigma, double *cum_sigma, double *lo, double *hi);
-/* Standard normal quantile (Acklam's rational approximation). */
-double fc_qnorm(double p);
 
 #endif

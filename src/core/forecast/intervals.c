@@ -12,44 +12,13 @@
 #include <string.h>
 
 #include "core/forecast/internal.h"
-
-/* Acklam's algorithm (relative error < 1.2e-9). */
-double fc_qnorm(double p) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                             -2.759285104469687e+02, 1.383577518672690e+02,
-                             -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                             -1.556989798598866e+02, 6.680131188771972e+01,
-                             -1.328068155288572e+01};
-  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                             -2.400758277161838e+00, -2.549732539343734e+00,
-                             4.374664141464968e+00, 2.938163982698783e+00};
-  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-                             2.445134137142996e+00, 3.754408661907416e+00};
-  if (p <= 0) return -INFINITY;
-  if (p >= 1) return INFINITY;
-  double q, r;
-  if (p < 0.02425) {
-    q = sqrt(-2 * log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  if (p > 1 - 0.02425) {
-    q = sqrt(-2 * log(1 - p));
-    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  q = p - 0.5;
-  r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-}
+#include "merx/inventory.h" /* mx_std_normal_quantile */
 
 /* Student t quantile by the Cornish-Fisher expansion around the normal
  * (Abramowitz & Stegun 26.7.5); within 1% of the exact value from 3 degrees
  * of freedom on, which is all an interval half-width needs. */
 static double t_quantile(double p, int dof) {
-  double z = fc_qnorm(p), v = dof, z2 = z * z;
+  double z = mx_std_normal_quantile(p), v = dof, z2 = z * z;
   if (dof < 3) v = 3;
   return z + z * (z2 + 1) / (4 * v) + z * ((5 * z2 + 16) * z2 + 3) / (96 * v * v) +
          z * (((3 * z2 + 19) * z2 + 17) * z2 - 15) / (384 * v * v * v);
@@ -93,7 +62,7 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       cum_sigma[j] = sd * sqrt(cum);
     }
     for (int l = 0; l < nlevels; l++) {
-      double z = fc_qnorm(0.5 + levels[l] / 200.0);
+      double z = mx_std_normal_quantile(0.5 + levels[l] / 200.0);
       for (size_t j = 0; j < H; j++) {
         lo[(size_t)l * H + j] = mean[j] - z * sigma[j];
         hi[(size_t)l * H + j] = mean[j] + z * sigma[j];
@@ -150,7 +119,7 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       } else {
         /* sigma is estimated from c errors: Student t with c - 1 degrees of
          * freedom (a prediction interval from a small sample), not the normal */
-        double z = c > 1 ? t_quantile(1 - a, c - 1) : fc_qnorm(1 - a);
+        double z = c > 1 ? t_quantile(1 - a, c - 1) : mx_std_normal_quantile(1 - a);
         ql = -z * sigma[j];
         qh = z * sigma[j];
       }

@@ -190,41 +190,15 @@ int mx_series_read_wide(const char *path, const mx_series_read_options *opt,
 
 /* ----------------------------------------------------------- long layout */
 
-/* Days since 1970-01-01 -> (year, month) and back (Hinnant's civil algorithms). */
-static void civil_from_days(int64_t z, int *y, int *m) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t mm = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int)(yoe + era * 400 + (mm <= 2));
-  *m = (int)mm;
-}
-
-static int64_t days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 /* Period index of an epoch time; weeks start on Monday (1970-01-01 was a Thursday). */
 static int64_t period_of(int64_t t, int freq) {
-  int64_t day = floor_div(t, 86400);
-  if (freq == MX_FREQ_WEEK) return floor_div(day + 3, 7);
+  int64_t day = mx_floor_div(t, 86400);
+  if (freq == MX_FREQ_WEEK) return mx_floor_div(day + 3, 7);
   if (freq == MX_FREQ_MONTH) {
-    int y, m;
-    civil_from_days(day, &y, &m);
-    return (int64_t)y * 12 + (m - 1);
+    int64_t y;
+    int m, d;
+    mx_civil_from_days(day, &y, &m, &d);
+    return y * 12 + (m - 1);
   }
   return day;
 }
@@ -232,8 +206,8 @@ static int64_t period_of(int64_t t, int freq) {
 static int64_t period_start(int64_t p, int freq) {
   if (freq == MX_FREQ_WEEK) return (p * 7 - 3) * 86400;
   if (freq == MX_FREQ_MONTH) {
-    int64_t y = floor_div(p, 12);
-    return days_from_civil((int)y, (int)(p - y * 12) + 1, 1) * 86400;
+    int64_t y = mx_floor_div(p, 12);
+    return mx_days_from_civil(y, (int)(p - y * 12) + 1, 1) * 86400;
   }
   return p * 86400;
 }

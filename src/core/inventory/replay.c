@@ -53,9 +53,11 @@ static int read_actuals(const char *path, mx_plan_set *ps, double **act, size_t 
       if (!f[j][0]) break; /* trailing empty fields: series ended */
       if (mx_parse_double(f[j], &v[n]) != 0 || v[n] < 0) {
         free(v);
+        /* the message first: the field dies with the reader */
+        rc = mx_error_at(err, MX_EPARSE, path, line, (long)j + 1, NULL,
+                         "demand must be a number >= 0, got '%s'", f[j]);
         mx_csv_close(csv);
-        return mx_error_at(err, MX_EPARSE, path, line, (long)j + 1, NULL,
-                           "demand must be a number >= 0, got '%s'", f[j]);
+        return rc;
       }
       n++;
     }

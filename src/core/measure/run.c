@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/measure/internal.h"
+#include "util/util.h"
 
 mx_measure_request mx_measure_request_defaults(void) {
   mx_measure_request r;
@@ -102,41 +103,34 @@ int mx_measure_run(const mx_measure_request *req, mx_measure_result **out, mx_er
   return rc;
 }
 
+typedef struct share_ctx {
+  mx_measure_options *opt;
+  char *buf;
+  size_t size, used;
+} share_ctx;
+
+static int add_share(void *ctx, const char *name, size_t len, double v, mx_error *err) {
+  share_ctx *c = ctx;
+  if (v < 0)
+    return mx_error_set(err, MX_EINVAL, "share of '%.*s' must be a number >= 0, got %g", (int)len,
+                        name, v);
+  if (c->opt->n_shares >= MX_MEASURE_MAX_ARMS)
+    return mx_error_set(err, MX_EINVAL, "more than %d shares", MX_MEASURE_MAX_ARMS);
+  if (c->used + len + 1 > c->size) return mx_error_set(err, MX_EINVAL, "shares too long");
+  memcpy(c->buf + c->used, name, len);
+  c->buf[c->used + len] = '\0';
+  c->opt->share_arm[c->opt->n_shares] = c->buf + c->used;
+  c->opt->share[c->opt->n_shares++] = v;
+  c->used += len + 1;
+  return MX_OK;
+}
+
 int mx_measure_parse_shares(mx_measure_options *opt, const char *spec, char *buf, size_t size,
                             mx_error *err) {
   opt->n_shares = 0;
-  size_t used = 0;
-  const char *p = spec;
-  while (*p) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    const char *eq = NULL;
-    for (const char *q = p; q < p + len; q++)
-      if (*q == '=') eq = q;
-    if (!eq || eq == p)
-      return mx_error_set(err, MX_EINVAL, "expected ARM=SHARE, got '%.*s'", (int)len, p);
-    size_t nl = (size_t)(eq - p);
-    char num[64];
-    size_t vl = len - nl - 1;
-    if (vl == 0 || vl >= sizeof num)
-      return mx_error_set(err, MX_EINVAL, "expected ARM=SHARE, got '%.*s'", (int)len, p);
-    memcpy(num, eq + 1, vl);
-    num[vl] = '\0';
-    double v;
-    if (mx_parse_double(num, &v) != 0 || v < 0)
-      return mx_error_set(err, MX_EINVAL, "share of '%.*s' must be a number >= 0, got '%s'",
-                          (int)nl, p, num);
-    if (opt->n_shares >= MX_MEASURE_MAX_ARMS)
-      return mx_error_set(err, MX_EINVAL, "more than %d shares", MX_MEASURE_MAX_ARMS);
-    if (used + nl + 1 > size) return mx_error_set(err, MX_EINVAL, "shares too long");
-    memcpy(buf + used, p, nl);
-    buf[used + nl] = '\0';
-    opt->share_arm[opt->n_shares] = buf + used;
-    opt->share[opt->n_shares++] = v;
-    used += nl + 1;
-    p += len;
-    if (*p == ',') p++;
-  }
+  share_ctx c = {opt, buf, size, 0};
+  int rc = mx_parse_named_numbers(spec, "ARM=SHARE", add_share, &c, err);
+  if (rc) return rc;
   if (opt->n_shares == 0) return mx_error_set(err, MX_EINVAL, "no shares given");
   return MX_OK;
 }
