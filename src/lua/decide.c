@@ -135,6 +135,7 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
   int msgh_idx = lua_gettop(L);
   int status = mx_run_chunk(L, run, code, len, chunkname, decide_setup, 1, msgh_idx);
   if (status == LUA_OK && mx_run_poll(L, run)) status = LUA_ERRRUN;
+  mx_watch_disarm(run); /* the next call may come on another thread */
   if (status != LUA_OK) {
     rc = mx_run_error(L, run, status, opt->path, NULL, err);
     goto fail;
@@ -345,6 +346,7 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
   mx_run_start_clock(L, run); /* this call's deadline */
   int status = lua_pcall(L, 1, 1, 1);
   if (status == LUA_OK && mx_run_poll(L, run)) status = LUA_ERRRUN;
+  mx_watch_disarm(run);
   int rc = MX_OK;
   if (status != LUA_OK) {
     d->usable = 0;

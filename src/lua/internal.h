@@ -25,17 +25,19 @@ typedef struct mx_run {
   size_t mem_used, mem_limit, mem_hard; /* limits 0 = none */
   int mem_over;           /* soft limit crossed: the hook stops the script */
   lua_State *L;           /* main thread, for re-arming the hook from the allocator */
+  lua_State *volatile running; /* the coroutine running now (NULL: the main thread) */
+  struct mx_run *watch_prev; /* the run this thread had armed before (watchdog.c) */
+  int watch_armed;
   double deadline;        /* mx_now_seconds() bound; 0 = none */
   double timeout;
   int stopped;            /* sticky: every later hook raises again */
   const char *during;     /* ends limit messages; NULL: "(--timeout)" / "(--memory)" */
   char stop_msg[512];     /* first stop message with its script position */
   int ended;              /* the run is over: objects and merx.* refuse work */
-  /* last script position seen by the hook (for out-of-memory reports, which
-   * skip the message handler) */
+  /* last script position seen by the allocator as it refused (for
+   * out-of-memory reports, which skip the message handler) */
   char last_source[256];
   int last_line;
-  unsigned hooks;         /* hook calls so far */
   /* context */
   char run_id[64];
   char *script_path;      /* as given (for messages and the log); NULL for -e */
@@ -123,6 +125,16 @@ lua_State *mx_run_open_state(mx_run *run);
 int mx_run_setup(lua_State *L);
 int mx_run_msgh(lua_State *L);
 void mx_run_start_clock(lua_State *L, mx_run *run);
+/* Set the count hook (count 1) on the run's main state and running coroutine;
+ * async-signal-safe. */
+void mx_run_arm_hook(mx_run *run);
+/* The alarm (watchdog.c): arm this thread for run (its deadline, signals),
+ * remembering what it had armed; disarm restores that. Disarm on the thread
+ * that armed, before the run's state is closed or used by another thread. */
+void mx_watch_arm(mx_run *run);
+void mx_watch_disarm(mx_run *run);
+/* Fire every armed thread's alarm now (async-signal-safe). */
+void mx_watch_interrupt(void);
 int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
                  lua_CFunction bind_env, int nresults, int msgh_idx);
 int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,

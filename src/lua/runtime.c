@@ -6,10 +6,11 @@
  * line and a traceback); a hard limit 1/8 above it makes allocations fail, for
  * the case where a single C call allocates a lot at once (Lua then raises a
  * memory error, which skips the message handler, so the report uses the last
- * script position the hook saw). Time is checked by a count hook every
- * MX_HOOK_EVERY VM instructions against a wall-clock deadline. Once a run is
- * stopped it stays stopped: the hook fires on every instruction and raises
- * again, and the sandbox's pcall/xpcall/coroutine.resume re-raise, so no
+ * script position the allocator saw). Time, signals and memory arm the
+ * count hook only when they fire (watchdog.c: a hook of any count costs Lua
+ * 5.4 a trap on every instruction); the hook then checks the limits. Once a
+ * run is stopped it stays stopped: the hook fires on every instruction and
+ * raises again, and the sandbox's pcall/xpcall/coroutine.resume re-raise, so no
  * handler can swallow the stop; a run that was stopped never commits, even
  * when the script returns normally. */
 #include "merx/script.h"
@@ -36,11 +37,12 @@
 #include "util/pseudonym.h"
 #include "util/sha256.h"
 
-#define MX_HOOK_EVERY 1000
-
 static volatile sig_atomic_t g_interrupted;
 
-void mx_script_interrupt(void) { g_interrupted = 1; }
+void mx_script_interrupt(void) {
+  g_interrupted = 1;
+  mx_watch_interrupt();
+}
 int mx_script_interrupted(void) { return g_interrupted != 0; }
 
 void mx_run_cancel(const mx_run *run, mx_cancel *c) {
@@ -67,12 +69,36 @@ void mx_script_result_free(mx_script_result *r) {
 
 static void hook(lua_State *L, lua_Debug *ar);
 
+/* Call the hook at the next instruction of the running script: on the main
+ * state and on the coroutine running now (hooks are per Lua thread).
+ * Async-signal-safe (watchdog.c calls it from its signal handler). */
+void mx_run_arm_hook(mx_run *run) {
+  lua_State *co = run->running;
+  if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+  if (co && co != run->L) lua_sethook(co, hook, LUA_MASKCOUNT, 1);
+}
+
+/* The script position, for out-of-memory reports (a memory error skips the
+ * message handler). Called by the allocator as it refuses, before the
+ * error unwinds the stack; lua_getinfo "Sl" allocates nothing. */
+static void note_position(mx_run *run) {
+  lua_State *L = run->running ? run->running : run->L;
+  lua_Debug ar;
+  if (!L || !run->sandboxed) return;
+  for (int level = 0; lua_getstack(L, level, &ar); level++)
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+      snprintf(run->last_source, sizeof run->last_source, "%s", ar.short_src);
+      run->last_line = ar.currentline;
+      return;
+    }
+}
+
 int mx_run_charge(mx_run *run, size_t bytes) {
   if (run->mem_limit) {
     if (run->mem_used + bytes > run->mem_hard) return -1;
     if (run->mem_used + bytes > run->mem_limit && !run->mem_over) {
       run->mem_over = 1;
-      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+      mx_run_arm_hook(run);
     }
   }
   run->mem_used += bytes;
@@ -110,14 +136,20 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       /* stop at the next instruction, while the script line is still
        * known (lua_sethook is safe to call asynchronously, as lua.c does
        * from its SIGINT handler) */
-      if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
+      mx_run_arm_hook(run);
     }
     /* after the above, so a refusal here always has mem_over set: a memory
      * error without it is the system's, not the --memory limit */
-    if (next > run->mem_hard) return NULL;
+    if (next > run->mem_hard) {
+      note_position(run);
+      return NULL;
+    }
   }
   void *p = realloc(ptr, nsize);
-  if (!p) return NULL;
+  if (!p) {
+    note_position(run);
+    return NULL;
+  }
   run->mem_used = run->mem_used - old + nsize;
   return p;
 }
@@ -160,6 +192,7 @@ static int check_limits(lua_State *L, mx_run *run) {
   stop_run(L, run, what);
   /* from now on, the hook fires on every instruction */
   lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  mx_run_arm_hook(run);
   return 1;
 }
 
@@ -171,13 +204,10 @@ static void hook(lua_State *L, lua_Debug *ar) {
   void *ud;
   lua_getallocf(L, &ud);
   mx_run *run = ud;
+  (void)ar;
   if (!check_limits(L, run)) {
-    /* the position, for out-of-memory reports only: every 16th hook is
-     * precise enough and keeps the hook cheap */
-    if ((run->hooks++ & 15) == 0 && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
-      snprintf(run->last_source, sizeof run->last_source, "%s", ar->short_src);
-      run->last_line = ar->currentline;
-    }
+    /* armed for nothing (an alarm for a limit since lifted): free running again */
+    lua_sethook(L, NULL, 0, 0);
     return;
   }
   lua_pushstring(L, run->stop_msg);
@@ -291,10 +321,12 @@ lua_State *mx_run_open_state(mx_run *run) {
   return L;
 }
 
-/* Arm the deadline and the count hook: from here on the run's limits hold. */
+/* Arm the deadline: from here on the run's limits hold (watchdog.c). */
 void mx_run_start_clock(lua_State *L, mx_run *run) {
+  (void)L;
   run->deadline = run->timeout > 0 ? mx_now_seconds() + run->timeout : 0;
-  lua_sethook(L, hook, LUA_MASKCOUNT, MX_HOOK_EVERY);
+  mx_watch_arm(run);
+  if (run->stopped || run->mem_over) mx_run_arm_hook(run);
 }
 
 /* Load a text chunk, let bind_env (called protected with the chunk and the run)
@@ -315,6 +347,7 @@ int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const 
 
 /* The run is over: any finalizer or later hook raises at once. */
 void mx_run_end(mx_run *run) {
+  mx_watch_disarm(run);
   run->ended = 1;
   if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
   run->stopped = 1;

@@ -113,6 +113,47 @@ static int guarded(lua_State *L) {
   return guarded_k(L, LUA_OK, 0);
 }
 
+/* Call the original (upvalue 1) with the arguments while coroutine co runs,
+ * telling the run so: the alarm sets the count hook on the running coroutine
+ * (hooks are per Lua thread and a coroutine starts without one; watchdog.c).
+ * Called protected so the switch back is always made; an error is raised
+ * again after it, and a stop meanwhile is raised whatever the result. */
+static int run_in(lua_State *L, lua_State *co) {
+  mx_run *run = mx_lua_run(L);
+  if (run_stopped(L)) return raise_stop(L);
+  int base = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_State *prev = run ? run->running : NULL;
+  if (run && co) {
+    run->running = co;
+    if (run->stopped || run->mem_over) mx_run_arm_hook(run);
+  }
+  int status = lua_pcall(L, base, LUA_MULTRET, 0);
+  if (run) run->running = prev;
+  if (run_stopped(L)) return raise_stop(L);
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L);
+}
+
+/* coroutine.resume and coroutine.close (which runs the coroutine's __close
+ * handlers in it): the coroutine is argument 1. */
+static int guarded_resume(lua_State *L) { return run_in(L, lua_tothread(L, 1)); }
+
+/* A function made by coroutine.wrap (upvalues: the original function and
+ * its coroutine). */
+static int guarded_wrapped(lua_State *L) { return run_in(L, lua_tothread(L, lua_upvalueindex(2))); }
+
+static int guarded_wrap(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  /* the original's closure holds its coroutine as upvalue 1 (lcorolib.c) */
+  if (!lua_getupvalue(L, -1, 1)) lua_pushnil(L);
+  lua_pushcclosure(L, guarded_wrapped, 2);
+  return 1;
+}
+
 /* xpcall's message handler, wrapped (the script's handler as upvalue 1).
  * A stop is raised from inside the count hook, where Lua has switched hooks
  * off (ldo.c, luaD_hook), and the handler runs before the unwinding turns
@@ -259,7 +300,9 @@ void mx_sandbox_prepare(lua_State *L) {
   luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
   lua_pop(L, 1);
   luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
-  wrap_field(L, -1, "resume", guarded);
+  wrap_field(L, -1, "resume", guarded_resume);
+  wrap_field(L, -1, "wrap", guarded_wrap);
+  wrap_field(L, -1, "close", guarded_resume);
   lua_pop(L, 1);
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1);

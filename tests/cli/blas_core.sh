@@ -4,7 +4,7 @@
 # never over a value the user set. MERX_TEST_BLAS_CORE plays OpenBLAS choosing
 # Prescott, so the mismatch runs on any machine; the child's real OpenBLAS
 # then reports the core it really loaded.
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+json_field() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$1"; }
 
 expect_exit 0 env -u OPENBLAS_CORETYPE -u MERX_TEST_BLAS_CORE "$MERX" version --json
 simd="$(json_field out.txt cpu_simd)"

@@ -8,6 +8,7 @@
 #include <lualib.h>
 
 #include "testutil.h"
+#include "lua/internal.h"
 #include "lua/lmerx.h"
 #include "merx/script.h"
 #include "store/decisions.h"
@@ -262,6 +263,56 @@ static void test_interrupt(void **state) {
   mx_script_result_free(&r.res);
 }
 
+/* The sandbox's limits cost nothing while no limit is near (issue #21): Lua
+ * 5.4 traps on every instruction while any count hook is set, so the hook
+ * must be off in the main chunk and in coroutines until the alarm (deadline,
+ * signal, memory) sets it; the deadline then still stops a loop inside a
+ * coroutine. A probe in the script's environment reports the hook mask of
+ * the thread that calls it. */
+static int g_masks[4], g_probes;
+static int probe_hookmask(lua_State *L) {
+  if (g_probes < 4) g_masks[g_probes++] = lua_gethookmask(L);
+  return 0;
+}
+static int bind_probe(lua_State *L) {
+  mx_run_setup(L);
+  lua_getupvalue(L, 1, 1);
+  lua_pushcfunction(L, probe_hookmask);
+  lua_setfield(L, -2, "hookmask");
+  return 0;
+}
+
+static void test_no_hook_until_a_limit(void **state) {
+  (void)state;
+  mx_run *run = calloc(1, sizeof *run);
+  assert_non_null(run);
+  run->sandboxed = 1;
+  run->dry_run = 1;
+  run->out = stderr;
+  run->err = stderr;
+  run->shard_count = 1;
+  run->plan = mx_plan_create();
+  mx_run_set_limits(run, 0.3, 64);
+  lua_State *L = mx_run_open_state(run);
+  assert_non_null(L);
+  lua_pushcfunction(L, mx_run_msgh);
+  const char *code = "hookmask()\n"
+                     "coroutine.wrap(function() hookmask() end)()\n"
+                     "local co = coroutine.create(function() hookmask() coroutine.yield() end)\n"
+                     "coroutine.resume(co)\n"
+                     "coroutine.resume(coroutine.create(function() while true do end end))\n";
+  g_probes = 0;
+  int status = mx_run_chunk(L, run, code, strlen(code), "=probe", bind_probe, 0, 1);
+  assert_int_equal(status, LUA_ERRRUN);
+  assert_int_equal(g_probes, 3);
+  for (int i = 0; i < 3; i++) assert_int_equal(g_masks[i], 0);
+  assert_true(run->stopped);
+  assert_non_null(strstr(run->stop_msg, "probe:5: time limit of 0.3 s exceeded"));
+  mx_run_end(run);
+  lua_close(L);
+  mx_run_free(run);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_print_params_now),
@@ -270,6 +321,7 @@ int main(void) {
       cmocka_unit_test(test_hookless_code_and_error_positions),
       cmocka_unit_test(test_commit_and_log),
       cmocka_unit_test(test_binding_helpers),
+      cmocka_unit_test(test_no_hook_until_a_limit),
       cmocka_unit_test(test_interrupt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
