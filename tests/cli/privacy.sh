@@ -64,5 +64,71 @@ real=$(tail -n +2 o2/offer.csv | head -1 | cut -d, -f1)
 expect_exit 0 "$MERX" explain --store st --user "$real"
 expect_contains out.txt "offer"
 grep -q '[0-9a-f]\{32\}' out.txt
+cp out.txt explain.txt
 expect_exit 1 "$MERX" explain --store st --user no-such-customer
 expect_contains err.txt "unknown pseudonym"
+
+# ---- forget: the person leaves no byte in the store; models lose their row
+mkdir -p st/models st/cache
+cp m.mxm st/models/shop.mxm
+cp plain.mxm st/models/old_plain.mxm       # a model trained before the key: raw ids
+pz=$(grep -o '"user":"[0-9a-f]\{32\}' explain.txt | head -1 | cut -d'"' -f4)
+[ -n "$pz" ]  # $real's pseudonym, from explain
+printf 'entry for %s\n' "$pz" > st/cache/q1.emb
+printf 'note about %s and %s\n' "$real" "$pz" > st/notes.log
+sqlite3 st/ledger.db "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, job TEXT NOT NULL,
+  scheduled INTEGER NOT NULL, scheduled_local TEXT NOT NULL, attempt INTEGER NOT NULL,
+  status TEXT NOT NULL, started REAL, ended REAL, exit_code INTEGER, error TEXT NOT NULL DEFAULT '',
+  output_dir TEXT NOT NULL DEFAULT '', outputs TEXT NOT NULL DEFAULT '[]');
+  INSERT INTO runs(job, scheduled, scheduled_local, attempt, status, error)
+  VALUES ('nightly', 0, '', 1, 'failed', 'script.lua:3: no offer for $pz');"
+cp -r st st_template
+"$MERX" model info --model st/models/shop.mxm > info0.txt
+scan_person() { # no byte of $real or $pz in any file under $1
+  if LC_ALL=C grep -r -a -l -F -e "$real" -e "$pz" "$1" > found.txt; then
+    echo "FAIL: erased person still in: $(tr '\n' ' ' < found.txt)" >&2; exit 1
+  fi
+}
+LC_ALL=C grep -r -a -q -F "$pz" st     # the scan can fail: the person is there before
+expect_exit 0 "$MERX" forget --store st --user "$real" --json
+expect_contains out.txt '"users":1'
+expect_contains out.txt '"cache_entries":1'
+expect_contains out.txt '"run_tails":1'
+expect_contains out.txt '"retrain_due":["models/'
+grep -q '"decisions":[1-9]' out.txt
+grep -q '"model_factor_rows":2' out.txt
+scan_person st
+[ ! -e st/cache/q1.emb ] && grep -q 'note about \[erased\] and \[erased\]' st/notes.log
+r=$(sed 's/.*"receipt":"\([^"]*\)".*/\1/' out.txt); [ -f "$r" ]
+expect_exit 1 "$MERX" explain --store st --user "$real"
+expect_exit 1 "$MERX" recommend --model st/models/shop.mxm --user "$pz" --out r.csv   # a new user now
+expect_contains err.txt "unknown user"
+expect_exit 0 "$MERX" recommend --model st/models/shop.mxm --all --out r.csv   # the rest still served
+# idempotent: nothing more to remove, the models stay marked
+expect_exit 0 "$MERX" forget --store st --user "$real" --json
+expect_contains out.txt '"decisions":0'
+expect_contains out.txt '"model_factor_rows":0'
+expect_contains out.txt 'models/shop.mxm'
+# --retrain: the marked models are retrained from what they keep, and unmarked
+expect_exit 0 "$MERX" forget --store st --user "$real" --retrain --threads 1 --json
+expect_contains out.txt '"retrain_due":[]'
+expect_contains out.txt '"retrained":2'
+[ ! -e st/retrain_due.txt ]
+scan_person st
+
+# ---- crash safety: SIGKILL at a random moment, then a rerun finishes the work
+for i in 1 2 3 4 5 6; do
+  rm -rf st && cp -r st_template st
+  "$MERX" forget --store st --user "$real" > /dev/null 2>&1 &
+  pid=$!
+  sleep "$(awk -v i="$i" 'BEGIN { srand(i); printf "%.3f", rand() * 0.08 }')"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  # each place is before or after: the ledger opens, every model loads
+  [ "$(sqlite3 st/ledger.db 'pragma integrity_check')" = ok ]
+  "$MERX" model info --model st/models/shop.mxm > /dev/null
+  "$MERX" model info --model st/models/old_plain.mxm > /dev/null
+  expect_exit 0 "$MERX" forget --store st --user "$real"
+  scan_person st
+  grep -q 'models/shop.mxm' st/retrain_due.txt
+done
