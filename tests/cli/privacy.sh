@@ -41,7 +41,7 @@ expect_exit 0 "$MERX" run "$EX/spring_campaign.lua" --now 2011-12-10 --store st 
   --set experiment=spring --set model="$PWD/m.mxm" --data "$PWD"
 [ "$(tail -n +2 o1/offer.csv | wc -l)" -gt 20 ]
 scan st/* o1/*
-p=$(tail -n +2 o1/offer.csv | head -1 | cut -d, -f1)
+p=$(awk -F, 'NR == 2 { print $1; exit }' o1/offer.csv)
 [[ "$p" =~ ^[0-9a-f]{32}$ ]] || { echo "FAIL: not a pseudonym: $p"; exit 1; }
 # MERX_STORE_KEY is the key of a store without a key file: the same pseudonyms
 mkdir st2
@@ -60,7 +60,7 @@ expect_exit 1 "$MERX" run "$EX/spring_campaign.lua" --out o3 --reidentify ids.tx
 expect_contains err.txt "needs a store"
 
 # ---- explain: the real id is hashed to find the person
-real=$(tail -n +2 o2/offer.csv | head -1 | cut -d, -f1)
+real=$(awk -F, 'NR == 2 { print $1; exit }' o2/offer.csv)
 expect_exit 0 "$MERX" explain --store st --user "$real"
 expect_contains out.txt "offer"
 grep -q '[0-9a-f]\{32\}' out.txt
@@ -72,7 +72,7 @@ expect_contains err.txt "unknown pseudonym"
 mkdir -p st/models st/cache
 cp m.mxm st/models/shop.mxm
 cp plain.mxm st/models/old_plain.mxm       # a model trained before the key: raw ids
-pz=$(grep -o '"user":"[0-9a-f]\{32\}' explain.txt | head -1 | cut -d'"' -f4)
+pz=$(grep -o '"user":"[0-9a-f]\{32\}' explain.txt | sed -n '1s/.*"//p')
 [ -n "$pz" ]  # $real's pseudonym, from explain
 printf 'entry for %s\n' "$pz" > st/cache/q1.emb
 printf 'note about %s and %s\n' "$real" "$pz" > st/notes.log
@@ -132,3 +132,31 @@ for i in 1 2 3 4 5 6; do
   scan_person st
   grep -q 'models/shop.mxm' st/retrain_due.txt
 done
+
+# ---- retention: merx vacuum deletes exactly the expired rows and the file shrinks
+expect_exit 0 "$MERX" run -e 'for i = 1, 3000 do merx.emit("offer", {user = "old" .. i, reason = string.rep("x", 200)}) end' \
+  --store sv --out v1
+expect_exit 0 "$MERX" run -e 'for i = 1, 500 do merx.emit("offer", {user = "new" .. i, reason = "r"}) end' \
+  --store sv --out v2
+# 60 days before 2026-03-02 is 2026-01-01T00:00:00Z: a row that old is kept, one second older goes
+sqlite3 sv/ledger.db "UPDATE decisions SET committed_at = '2025-12-31T23:59:59Z' WHERE user LIKE 'old%';
+  UPDATE decisions SET committed_at = '2026-01-01T00:00:00Z' WHERE user = 'new1'"
+mkdir -p sv/cache && echo q > sv/cache/old.emb && echo q > sv/cache/new.emb
+touch -d 2025-12-30 sv/cache/old.emb && touch -d 2026-03-05 sv/cache/new.emb
+printf '# keep 60 days\nretain_days = 60\n' > sv/store.conf
+expect_exit 0 "$MERX" vacuum --store sv --now 2026-03-02T00:00:00Z --json
+expect_contains out.txt '"decisions":3000'
+expect_contains out.txt '"cache_files":1'
+[ "$(sqlite3 sv/ledger.db "select count(*) from decisions where user like 'old%'")" = 0 ]
+[ "$(sqlite3 sv/ledger.db "select count(*) from decisions where user like 'new%'")" = 500 ]
+[ ! -e sv/cache/old.emb ] && [ -e sv/cache/new.emb ]
+before=$(sed 's/.*"bytes_before":\([0-9]*\).*/\1/' out.txt); after=$(sed 's/.*"bytes_after":\([0-9]*\).*/\1/' out.txt)
+[ "$after" -lt "$((before / 2))" ] || { echo "FAIL: ledger $before -> $after bytes"; exit 1; }
+! LC_ALL=C grep -a -q 'old17' sv/ledger.db*
+# a second vacuum removes nothing more; a bad policy names file, line and setting
+expect_exit 0 "$MERX" vacuum --store sv --now 2026-03-02T00:00:00Z --json
+expect_contains out.txt '"decisions":0'
+printf 'retain_days = 60\nretain_decision_days = 3\n' > sv/store.conf
+expect_exit 1 "$MERX" vacuum --store sv
+expect_contains err.txt "store.conf:2"
+expect_contains err.txt "did you mean retain_decisions_days"
