@@ -160,3 +160,12 @@ printf 'retain_days = 60\nretain_decision_days = 3\n' > sv/store.conf
 expect_exit 1 "$MERX" vacuum --store sv
 expect_contains err.txt "store.conf:2"
 expect_contains err.txt "did you mean retain_decisions_days"
+
+# ---- minimum data: a reason with an e-mail address or phone number is reported with its line
+cat > pd.lua <<'LUA'
+merx.emit("offer", {user = "a", reason = "score 0.6, budget left 396.00"})
+merx.emit("offer", {user = "b", reason = "asked by jane@example.com"})
+LUA
+expect_exit 0 "$MERX" run pd.lua --out pd
+expect_contains err.txt "pd.lua:2: warning: merx.emit: the reason holds an e-mail address"
+[ "$(grep -c warning err.txt)" = 1 ]
