@@ -170,6 +170,28 @@ static int read_ids(const char *path, char ***ids, int *n, mx_error *err) {
   return got < 0 ? err->code : MX_OK;
 }
 
+/* "removed": {...}, "retrain_due": [...] of the receipt and of --json */
+static void write_counts(mx_json *j, const forget_ctx *c, const mx_forget_counts *k) {
+  mx_json_key(j, "removed");
+  mx_json_object_begin(j);
+  mx_json_key(j, "decisions"); mx_json_int(j, k->decisions);
+  mx_json_key(j, "exposures"); mx_json_int(j, k->exposures);
+  mx_json_key(j, "assignments"); mx_json_int(j, k->assignments);
+  mx_json_key(j, "mentions"); mx_json_int(j, k->mentions);
+  mx_json_key(j, "run_tails"); mx_json_int(j, k->runs);
+  mx_json_key(j, "files_rewritten"); mx_json_int(j, k->files_rewritten);
+  mx_json_key(j, "cache_entries"); mx_json_int(j, k->files_deleted);
+  mx_json_key(j, "model_factor_rows"); mx_json_int(j, c->factor_rows);
+  mx_json_key(j, "model_interactions"); mx_json_int(j, c->interactions);
+  mx_json_key(j, "models_rewritten"); mx_json_int(j, c->models_rewritten);
+  mx_json_key(j, "models_retrained"); mx_json_int(j, c->retrained);
+  mx_json_object_end(j);
+  mx_json_key(j, "retrain_due");
+  mx_json_array_begin(j);
+  for (int i = 0; i < c->n_due; i++) mx_json_string(j, c->due[i]);
+  mx_json_array_end(j);
+}
+
 static int write_receipt(const forget_ctx *c, int users, const mx_forget_counts *k,
                          const char *when, char *out, size_t size, mx_error *err) {
   char dir[4200];
@@ -188,24 +210,7 @@ static int write_receipt(const forget_ctx *c, int users, const mx_forget_counts 
   mx_json_object_begin(&j);
   mx_json_key(&j, "erased_at"); mx_json_string(&j, when);
   mx_json_key(&j, "users"); mx_json_int(&j, users);
-  mx_json_key(&j, "removed");
-  mx_json_object_begin(&j);
-  mx_json_key(&j, "decisions"); mx_json_int(&j, k->decisions);
-  mx_json_key(&j, "exposures"); mx_json_int(&j, k->exposures);
-  mx_json_key(&j, "assignments"); mx_json_int(&j, k->assignments);
-  mx_json_key(&j, "mentions"); mx_json_int(&j, k->mentions);
-  mx_json_key(&j, "run_tails"); mx_json_int(&j, k->runs);
-  mx_json_key(&j, "files_rewritten"); mx_json_int(&j, k->files_rewritten);
-  mx_json_key(&j, "cache_entries"); mx_json_int(&j, k->files_deleted);
-  mx_json_key(&j, "model_factor_rows"); mx_json_int(&j, c->factor_rows);
-  mx_json_key(&j, "model_interactions"); mx_json_int(&j, c->interactions);
-  mx_json_key(&j, "models_rewritten"); mx_json_int(&j, c->models_rewritten);
-  mx_json_key(&j, "models_retrained"); mx_json_int(&j, c->retrained);
-  mx_json_object_end(&j);
-  mx_json_key(&j, "retrain_due");
-  mx_json_array_begin(&j);
-  for (int i = 0; i < c->n_due; i++) mx_json_string(&j, c->due[i]);
-  mx_json_array_end(&j);
+  write_counts(&j, c, k);
   mx_json_object_end(&j);
   fputc('\n', af.f);
   return mx_atomic_commit(&af, err);
@@ -288,22 +293,7 @@ int mx_cmd_forget(int argc, char **argv) {
     mx_json_init(&j, stdout);
     mx_json_object_begin(&j);
     mx_json_key(&j, "users"); mx_json_int(&j, n_raw);
-    mx_json_key(&j, "removed");
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "decisions"); mx_json_int(&j, k.decisions);
-    mx_json_key(&j, "exposures"); mx_json_int(&j, k.exposures);
-    mx_json_key(&j, "assignments"); mx_json_int(&j, k.assignments);
-    mx_json_key(&j, "mentions"); mx_json_int(&j, k.mentions);
-    mx_json_key(&j, "run_tails"); mx_json_int(&j, k.runs);
-    mx_json_key(&j, "files_rewritten"); mx_json_int(&j, k.files_rewritten);
-    mx_json_key(&j, "cache_entries"); mx_json_int(&j, k.files_deleted);
-    mx_json_key(&j, "model_factor_rows"); mx_json_int(&j, c.factor_rows);
-    mx_json_key(&j, "model_interactions"); mx_json_int(&j, c.interactions);
-    mx_json_object_end(&j);
-    mx_json_key(&j, "retrain_due");
-    mx_json_array_begin(&j);
-    for (int i = 0; i < c.n_due; i++) mx_json_string(&j, c.due[i]);
-    mx_json_array_end(&j);
+    write_counts(&j, &c, &k);
     mx_json_key(&j, "retrained"); mx_json_int(&j, c.retrained);
     mx_json_key(&j, "receipt"); mx_json_string(&j, receipt);
     mx_json_object_end(&j);
