@@ -10,12 +10,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rows="${1:-3000000}" users="${2:-500000}" decisions="${3:-3000000}"
 merx="$root/build/merx"
-if [ ! -x "$merx" ]; then
-  cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$root/build" -j2 >/dev/null
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source "$root/scripts/lib.sh"
+[ -x "$merx" ] || merx_build "$root/build" -DCMAKE_BUILD_TYPE=Release
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$merx" version | grep -i blas || true
 awk -v n="$rows" -v u="$users" 'BEGIN { srand(1); print "user,item,value";
