@@ -96,6 +96,14 @@ MX_API int mx_model_set_seen(mx_model *m, const mx_csr *by_user, mx_error *err);
 /* Copy id maps (strings) of a dataset into the model. */
 MX_API int mx_model_set_ids(mx_model *m, const mx_idmap *users, const mx_idmap *items,
                             mx_error *err);
+/* Erasure (PRIVACY.md): remove the users u with drop[u] != 0 (n_users flags)
+ * from m, which must own its arrays (mx_model_clone): factor rows, biases,
+ * ids and stored interactions. Item factors are left as learnt. */
+MX_API int mx_model_remove_users(mx_model *m, const unsigned char *drop, mx_error *err);
+/* Train a new *out of m's kind on m's stored interactions with m's
+ * hyper-parameters (the model after an erasure); MX_EINVAL for a model that
+ * keeps neither (imported factors). */
+MX_API int mx_model_retrain(const mx_model *m, int threads, mx_model **out, mx_error *err);
 /* Predicted score of dense user u and item i (explicit: rating; implicit:
  * ranking score). u or i may be UINT32_MAX (unknown): explicit models fall
  * back to global mean + the known bias; implicit models give 0. Explicit

@@ -55,6 +55,10 @@ int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path,
  * read). Free with mx_pseudonymiser_free. */
 struct mx_pseudonymiser;
 int mx_cli_pseudonymiser(const char *cmd, const char *store_dir, struct mx_pseudonymiser **out);
+/* The same for an ingesting command with --store in its spec (default
+ * $MERX_STORE): with a key, opt's user ids become pseudonyms as they are read. */
+int mx_cli_ingest_pseudonyms(const mx_args *a, mx_ingest_options *opt,
+                             struct mx_pseudonymiser **out);
 
 /* Print the usage text and return 0 when --help was given; -1 otherwise. */
 int mx_cli_help(const mx_args *a, const char *usage);

@@ -3,15 +3,17 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 static const char *usage =
     "usage: merx data stats --data FILE [--columns ROLE=NAME,...] [--no-header] [--sep C]\n"
-    "                       [--event-weights view=1,cart=4,...] [--top N] [--json]\n\n"
+    "                       [--event-weights view=1,cart=4,...] [--top N] [--store DIR] [--json]\n\n"
     "Summarise an interaction file: users, items, distinct (user, item) pairs, density,\n"
     "value and time ranges, and the most popular items. Roles: user, item, value, time,\n"
     "event. Without --columns the first two columns are user and item. Rows with an\n"
-    "empty user or item id are skipped and counted.\n"
+    "empty user or item id are skipped and counted. With --store DIR (default\n"
+    "$MERX_STORE) holding a key, user ids are pseudonymised as they are read.\n"
     "\nExample:\n"
     "  merx data stats --data examples/data/purchases.csv.gz\n"
     "      --columns user=CustomerID,item=StockCode --top 5\n";
@@ -32,7 +34,7 @@ static int by_users_desc(const void *a, const void *b) {
 
 static int data_stats(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "data stats", "data= top= json" MX_CLI_INPUT_SPEC, argc, argv, 3);
+  int rc = mx_args_parse(&a, "data stats", "data= top= json store=" MX_CLI_INPUT_SPEC, argc, argv, 3);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
   if ((rc = mx_args_require(&a, "data"))) return rc;
@@ -41,12 +43,16 @@ static int data_stats(int argc, char **argv) {
   mx_ingest_options opt;
   if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
   const char *path = mx_args_get(&a, "data", NULL);
+  struct mx_pseudonymiser *pseudo = NULL; /* a keyed store: stats of pseudonyms */
+  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
 
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
   double t0 = mx_now_seconds();
-  if (mx_dataset_load_csv(path, &opt, &d, &err) != MX_OK) return mx_cli_fail("data stats", &err);
+  rc = mx_dataset_load_csv(path, &opt, &d, &err);
+  mx_pseudonymiser_free(pseudo);
+  if (rc != MX_OK) return mx_cli_fail("data stats", &err);
   double secs = mx_now_seconds() - t0;
 
   uint32_t nu = mx_dataset_users(d), ni = mx_dataset_items(d);

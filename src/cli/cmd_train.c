@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "merx/model.h"
-#include "store/store.h"
 #include "util/pseudonym.h"
 #include "util/util.h"
 
@@ -148,12 +147,7 @@ int mx_cmd_train(int argc, char **argv) {
   o.ctx = &pc;
 
   mx_pseudonymiser *pseudo = NULL;
-  if ((rc = mx_cli_pseudonymiser("train", mx_args_get(&a, "store", mx_store_from_env()), &pseudo)))
-    return rc;
-  if (pseudo) {
-    opt.user_rewrite = mx_pseudonymise_rewrite;
-    opt.user_rewrite_ctx = pseudo;
-  }
+  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
   mx_error err;
   mx_error_clear(&err);
   double t0 = mx_now_seconds();

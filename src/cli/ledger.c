@@ -8,6 +8,7 @@
 #include "store/decisions.h"
 #include "store/privacy.h"
 #include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 int mx_cli_open_ledger(const mx_args *a, const char *cmd, char **path, mx_decision_log **log) {
@@ -45,4 +46,14 @@ int mx_cli_pseudonymiser(const char *cmd, const char *store_dir, mx_pseudonymise
     return MX_EXIT_FAIL;
   }
   return 0;
+}
+
+int mx_cli_ingest_pseudonyms(const mx_args *a, mx_ingest_options *opt,
+                             mx_pseudonymiser **out) {
+  int rc = mx_cli_pseudonymiser(a->cmd, mx_args_get(a, "store", mx_store_from_env()), out);
+  if (rc == 0 && *out) {
+    opt->user_rewrite = mx_pseudonymise_rewrite;
+    opt->user_rewrite_ctx = *out;
+  }
+  return rc;
 }

@@ -62,6 +62,7 @@ typedef struct mx_run {
   struct mx_alloc_duals *duals;
   struct mx_alloc_duals *solved; /* prices of the run's budgeted choice (--solve) */
   int shard_warned;       /* the even-quota warning was printed */
+  int personal_warned;    /* a reason with personal data was reported */
   int n_params;
   char **param_keys, **param_values;
   FILE *out;              /* print() */

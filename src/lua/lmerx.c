@@ -97,6 +97,22 @@ static int l_emit(lua_State *L) {
   mx_run *run = active_run(L, "merx.emit");
   const char *kind = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
+  /* minimum data (PRIVACY.md): a reason is stored for years; personal data
+   * in it is worth a warning that names the line (once per run) */
+  if (!run->personal_warned && lua_getfield(L, 2, "reason") == LUA_TSTRING) {
+    size_t len;
+    const char *r = lua_tolstring(L, -1, &len), *what;
+    if (mx_personal_find(r, len, &what)) {
+      luaL_where(L, 1);
+      fprintf(run->err ? run->err : stderr,
+              "%swarning: merx.emit: the reason holds %s; the ledger keeps it (and merx "
+              "forget cannot find it by user id): leave personal data out of reasons\n",
+              lua_tostring(L, -1), what);
+      lua_pop(L, 1);
+      run->personal_warned = 1;
+    }
+  }
+  lua_pop(L, 1);
   mx_plan_emit(L, run, kind, 2);
   return 0;
 }

@@ -57,6 +57,7 @@ struct mx_pseudonymiser {
   mx_idmap *seen; /* raw id -> index into names */
   char *names;    /* (MX_PSEUDONYM_LEN + 1) bytes per id */
   size_t cap;
+  char scratch[MX_PSEUDONYM_LEN + 1]; /* mx_pseudonymise_rewrite's answer */
 };
 
 mx_pseudonymiser *mx_pseudonymiser_create(const mx_hmac_key *key) {
@@ -95,6 +96,9 @@ const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len) {
 }
 
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {
+  /* called once per distinct id by the dataset loader: no memo to fill */
+  mx_pseudonymiser *p = ctx;
+  mx_pseudonym(&p->key, id, len, p->scratch);
   *out_len = MX_PSEUDONYM_LEN;
-  return mx_pseudonymise(ctx, id, len);
+  return p->scratch;
 }

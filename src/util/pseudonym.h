@@ -39,6 +39,7 @@ void mx_pseudonymiser_free(mx_pseudonymiser *p);
  * the next call; NULL when out of memory. */
 const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len);
 /* The same as an mx_ingest_options user_rewrite callback (ctx: the
- * pseudonymiser). */
+ * pseudonymiser), without the memo: the dataset loader calls it once per
+ * distinct id. */
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
 #endif

@@ -92,3 +92,83 @@ size_t mx_redact(const char *in, size_t len, char *out, size_t size) {
   out[j] = 0;
   return j;
 }
+
+/* ------------------------------------------------ personal data (minimum data)
+ * Shapes only, no dictionary: an e-mail address (local@domain.tld) and a phone
+ * number (a run of digits and separators with at least 9 digits that starts
+ * with '+' or holds a separator between digit groups, so a bare epoch time or
+ * an order number is not one). */
+static int email_char(unsigned char c) { return isalnum(c) || strchr("._%+-", c); }
+
+static size_t email_at(const char *s, size_t len, size_t at, size_t *start) {
+  size_t a = at;
+  while (a > 0 && email_char((unsigned char)s[a - 1])) a--;
+  if (a == at) return 0;
+  size_t e = at + 1, dot = 0;
+  while (e < len && (isalnum((unsigned char)s[e]) || s[e] == '.' || s[e] == '-')) e++;
+  while (e > at + 1 && s[e - 1] == '.') e--; /* a sentence's full stop */
+  for (size_t k = at + 1; k < e; k++)
+    if (s[k] == '.') dot = k;
+  if (!dot || dot >= e - 2 || dot == at + 1) return 0;
+  *start = a;
+  return e - a;
+}
+
+static size_t phone_at(const char *s, size_t len, size_t i) {
+  if (!(s[i] == '+' || s[i] == '(' || isdigit((unsigned char)s[i]))) return 0;
+  if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '(')) return 0;
+  size_t e = i, digits = 0, seps = 0;
+  if (s[e] == '+' || s[e] == '(') e++;
+  while (e < len) {
+    if (isdigit((unsigned char)s[e])) {
+      digits++;
+      e++;
+      continue;
+    }
+    size_t k = e; /* separators count only when a digit follows them */
+    while (k < len && k - e < 3 && strchr(" -().", s[k])) k++;
+    if (k == e || k >= len || !isdigit((unsigned char)s[k])) break;
+    seps++;
+    e = k;
+  }
+  if (s[i] == '(') seps++;
+  if (e < len && isalpha((unsigned char)s[e])) return 0;
+  if (digits < 9 || digits > 15 || (s[i] != '+' && seps == 0)) return 0;
+  return e - i;
+}
+
+int mx_personal_find(const char *s, size_t len, const char **what) {
+  for (size_t i = 0; i < len; i++) {
+    size_t start;
+    if (s[i] == '@' && email_at(s, len, i, &start)) {
+      if (what) *what = "an e-mail address";
+      return 1;
+    }
+    if (phone_at(s, len, i)) {
+      if (what) *what = "a phone number";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+size_t mx_redact_personal(const char *in, size_t len, char *out, size_t size) {
+  static const char email_mark[] = "[email]", phone_mark[] = "[phone]";
+  size_t o = 0;
+  for (size_t i = 0; i < len && o + 1 < size;) {
+    size_t start = 0, n;
+    /* an address is found at its '@': take back the local part already copied */
+    if (in[i] == '@' && (n = email_at(in, len, i, &start)) && i - start <= o) {
+      o -= i - start;
+      for (const char *m = email_mark; *m && o + 1 < size;) out[o++] = *m++;
+      i = start + n;
+    } else if ((n = phone_at(in, len, i))) {
+      for (const char *m = phone_mark; *m && o + 1 < size;) out[o++] = *m++;
+      i += n;
+    } else {
+      out[o++] = in[i++];
+    }
+  }
+  if (size) out[o < size ? o : size - 1] = 0;
+  return o;
+}

@@ -221,5 +221,11 @@ void mx_secret_add(const char *secret);
  * X", "sk-X") replaced by "[redacted]". Returns the bytes written. Every
  * excerpt and message merx makes from an HTTP answer goes through here. */
 size_t mx_redact(const char *in, size_t len, char *out, size_t size);
+/* Personal data by shape (e-mail addresses, phone numbers): does s hold any?
+ * *what (may be NULL) names the first kind found. */
+int mx_personal_find(const char *s, size_t len, const char **what);
+/* Copy in to out (size bytes, NUL-terminated) with each address and number
+ * replaced by "[email]" / "[phone]"; returns the bytes written. */
+size_t mx_redact_personal(const char *in, size_t len, char *out, size_t size);
 
 #endif

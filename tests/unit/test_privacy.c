@@ -8,6 +8,7 @@
 #include "store/privacy.h"
 #include "testutil.h"
 #include "util/pseudonym.h"
+#include "util/util.h"
 
 static void hex(const unsigned char *d, size_t n, char *out) {
   for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
@@ -112,12 +113,37 @@ static void test_store_policy(void **state) {
   assert_int_equal(p.retain_decisions_days, 0);
 }
 
+static void test_personal_data(void **state) {
+  (void)state;
+  const char *what = NULL;
+  const char *clean[] = {"score 0.600; value 14.00 = 0.600 score x 30.00 margin - 4.00 cost",
+                         "budget left 396.00 of 400.00", "at 1733788800", "order 12345678901",
+                         "user@host", "spring: segment champions"};
+  for (size_t i = 0; i < sizeof clean / sizeof *clean; i++)
+    assert_int_equal(mx_personal_find(clean[i], strlen(clean[i]), NULL), 0);
+  const char *a = "mail jane.doe+x@example.co.uk.";
+  assert_int_equal(mx_personal_find(a, strlen(a), &what), 1);
+  assert_string_equal(what, "an e-mail address");
+  const char *b = "call +44 7700 900123 today";
+  assert_int_equal(mx_personal_find(b, strlen(b), &what), 1);
+  assert_string_equal(what, "a phone number");
+  char out[128];
+  mx_redact_personal(a, strlen(a), out, sizeof out);
+  assert_string_equal(out, "mail [email].");
+  mx_redact_personal(b, strlen(b), out, sizeof out);
+  assert_string_equal(out, "call [phone] today");
+  const char *c = "(020) 7946-0018 or 07700 900123";
+  mx_redact_personal(c, strlen(c), out, sizeof out);
+  assert_string_equal(out, "[phone] or [phone]");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hmac_rfc4231),
       cmocka_unit_test(test_pseudonymiser_memo),
       cmocka_unit_test(test_store_key_file),
       cmocka_unit_test(test_store_policy),
+      cmocka_unit_test(test_personal_data),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,6 +198,30 @@ static int load_row(void *p, const mx_interaction_row *row, mx_error *err) {
   return 0;
 }
 
+static int rewrite_users(mx_dataset *d, const mx_ingest_options *opts, const char *path,
+                         mx_error *err) {
+  mx_idmap *ids = mx_idmap_create();
+  if (!ids) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  uint32_t n = mx_idmap_size(d->users);
+  for (uint32_t u = 0; u < n; u++) {
+    const char *name = mx_idmap_name(d->users, u);
+    size_t len;
+    const char *to = opts->user_rewrite(opts->user_rewrite_ctx, name, strlen(name), &len);
+    if (!to || mx_idmap_intern(ids, to, len) < 0) {
+      mx_idmap_free(ids);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
+    if (mx_idmap_size(ids) != u + 1) { /* two ids, one replacement */
+      mx_idmap_free(ids);
+      return mx_error_at(err, MX_EINVAL, path, 0, 0, "user",
+                         "two user ids were given the same replacement (pseudonym)");
+    }
+  }
+  mx_idmap_free(d->users);
+  d->users = ids;
+  return MX_OK;
+}
+
 int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
                         mx_error *err) {
   *out = NULL;
@@ -206,7 +230,11 @@ int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_data
   mx_dataset_builder_set_aggregate(b, opts->aggregate);
   load_ctx c = {b, path};
   uint64_t nrows = 0, nskip = 0;
-  int rc = mx_interactions_read(path, opts, load_row, &c, &nrows, &nskip, err);
+  /* ids are rewritten once per distinct user after the read, not per row:
+   * the same dataset (first-seen order), at the cost of one call per user */
+  mx_ingest_options read_opts = *opts;
+  read_opts.user_rewrite = NULL;
+  int rc = mx_interactions_read(path, &read_opts, load_row, &c, &nrows, &nskip, err);
   if (rc) {
     mx_dataset_builder_free(b);
     return rc;
@@ -224,6 +252,11 @@ int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_data
   }
   rc = mx_dataset_builder_finish(b, has_value, has_time, out, err);
   if (rc) return rc;
+  if (opts->user_rewrite && (rc = rewrite_users(*out, opts, path, err)) != MX_OK) {
+    mx_dataset_free(*out);
+    *out = NULL;
+    return rc;
+  }
   (*out)->rows_read = nrows;
   (*out)->rows_skipped = nskip;
   if (mx_dataset_nnz(*out) == 0) {

@@ -1,0 +1,327 @@
+/* merx forget: erase people from a store (right to erasure, PRIVACY.md). The
+ * ledger and files are the store's (store/forget.h); models are rewritten
+ * here, where the model layer and the store meet. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "merx/csv.h"
+#include "merx/model.h"
+#include "store/forget.h"
+#include "store/store.h"
+#include "util/pseudonym.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx forget --store DIR (--user ID ... | --user-file FILE) [--retrain] [--json]\n\n"
+    "Erase people from the store: their decisions, exposures and assignments in the\n"
+    "ledger; their id wherever else it is quoted (other rows' reasons, run parameters,\n"
+    "run-history tails, files, cache entries); their factor row and stored\n"
+    "interactions in every model (*.mxm) under DIR. A model that learnt from them is\n"
+    "marked retrain due (DIR/retrain_due.txt); --retrain retrains it from what it\n"
+    "keeps. With a store key the real id is hashed and both are erased. Writes a\n"
+    "receipt without the ids to DIR/erasures/. Idempotent: a second run (or a run\n"
+    "after a crash) finishes the work and finds nothing more.\n\n"
+    "  --user ID          a person to erase (repeatable)\n"
+    "  --user-file FILE   ids one per line (first column of a CSV)\n"
+    "  --retrain          retrain the models marked retrain due\n"
+    "  --threads T        training threads (default: all cores)\n"
+    "  --json             {\"users\", \"removed\": {PLACE: count}, \"retrain_due\": [...]}\n";
+
+typedef struct forget_ctx {
+  const char *dir;
+  const char *const *ids;
+  int n;
+  int retrain, threads;
+  long models_rewritten, factor_rows, interactions, retrained;
+  char **due; /* retrain due, paths relative to dir */
+  int n_due;
+} forget_ctx;
+
+static const char DUE_FILE[] = "retrain_due.txt";
+
+static int due_has(const forget_ctx *c, const char *rel) {
+  for (int i = 0; i < c->n_due; i++)
+    if (strcmp(c->due[i], rel) == 0) return 1;
+  return 0;
+}
+
+static int due_save(const forget_ctx *c, mx_error *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", c->dir, DUE_FILE);
+  if (c->n_due == 0) {
+    if (unlink(path) != 0 && errno != ENOENT)
+      return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "%s", strerror(errno));
+    return MX_OK;
+  }
+  mx_atomic_file af;
+  int rc = mx_atomic_open(&af, path, err);
+  if (rc != MX_OK) return rc;
+  for (int i = 0; i < c->n_due; i++) fprintf(af.f, "%s\n", c->due[i]);
+  return mx_atomic_commit(&af, err);
+}
+
+static int due_load(forget_ctx *c) {
+  char path[4200], line[4200];
+  snprintf(path, sizeof path, "%s/%s", c->dir, DUE_FILE);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!*line || due_has(c, line)) continue;
+    char **d = realloc(c->due, (size_t)(c->n_due + 1) * sizeof *d);
+    if (!d || !(d[c->n_due] = mx_strdup(line))) {
+      if (d) c->due = d;
+      fclose(f);
+      return -1;
+    }
+    c->due = d;
+    c->n_due++;
+  }
+  fclose(f);
+  return 0;
+}
+
+static int on_model(void *vctx, const char *path, mx_error *err) {
+  forget_ctx *c = vctx;
+  const char *rel = path + strlen(c->dir) + 1;
+  mx_model *m = NULL, *owned = NULL, *fresh = NULL;
+  int rc = mx_model_load(path, &m, err);
+  if (rc != MX_OK) return rc;
+  unsigned char *drop = calloc(m->n_users ? m->n_users : 1, 1);
+  if (!drop) {
+    mx_model_free(m);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  long rows = 0;
+  for (int i = 0; i < c->n; i++) {
+    int64_t u = mx_idmap_find(m->users, c->ids[i], strlen(c->ids[i]));
+    if (u >= 0 && !drop[u]) {
+      drop[u] = 1;
+      rows++;
+      c->interactions += m->seen.indptr ? (long)(m->seen.indptr[u + 1] - m->seen.indptr[u]) : 0;
+    }
+  }
+  if (rows > 0 && !due_has(c, rel)) {
+    /* marked before the rewrite: after a crash the rerun no longer finds the
+     * person in the model, but still knows the model learnt from them */
+    char **d = realloc(c->due, (size_t)(c->n_due + 1) * sizeof *d);
+    if (!d || !(d[c->n_due] = mx_strdup(rel))) {
+      if (d) c->due = d;
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    c->due = d;
+    c->n_due++;
+    if ((rc = due_save(c, err)) != MX_OK) goto done;
+  }
+  if (rows > 0) {
+    if ((rc = mx_model_clone(m, &owned, err)) != MX_OK ||
+        (rc = mx_model_remove_users(owned, drop, err)) != MX_OK)
+      goto done;
+    c->factor_rows += rows;
+  }
+  if (c->retrain && due_has(c, rel)) {
+    if ((rc = mx_model_retrain(owned ? owned : m, c->threads, &fresh, err)) != MX_OK) goto done;
+    if ((rc = mx_model_save(fresh, path, err)) != MX_OK) goto done;
+    c->retrained++;
+    c->models_rewritten++;
+    for (int i = 0; i < c->n_due; i++)
+      if (strcmp(c->due[i], rel) == 0) {
+        free(c->due[i]);
+        c->due[i] = c->due[--c->n_due];
+        break;
+      }
+    rc = due_save(c, err);
+  } else if (owned) {
+    if ((rc = mx_model_save(owned, path, err)) == MX_OK) c->models_rewritten++;
+  }
+done:
+  free(drop);
+  mx_model_free(fresh);
+  mx_model_free(owned);
+  mx_model_free(m);
+  return rc;
+}
+
+static int read_ids(const char *path, char ***ids, int *n, mx_error *err) {
+  mx_csv_options co = mx_csv_defaults();
+  co.has_header = 0;
+  mx_csv *csv;
+  int rc = mx_csv_open(path, &co, &csv, err);
+  if (rc != MX_OK) return rc;
+  char **f;
+  size_t *l, nf;
+  int got;
+  while ((got = mx_csv_next(csv, &f, &l, &nf, err)) == 1) {
+    if (nf == 0 || l[0] == 0) continue;
+    char **d = realloc(*ids, (size_t)(*n + 1) * sizeof *d);
+    if (!d) break;
+    *ids = d;
+    if (!(d[*n] = mx_strndup(f[0], l[0]))) break;
+    (*n)++;
+  }
+  mx_csv_close(csv);
+  if (got == 1) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  return got < 0 ? err->code : MX_OK;
+}
+
+/* "removed": {...}, "retrain_due": [...] of the receipt and of --json */
+static void write_counts(mx_json *j, const forget_ctx *c, const mx_forget_counts *k) {
+  mx_json_key(j, "removed");
+  mx_json_object_begin(j);
+  mx_json_key(j, "decisions"); mx_json_int(j, k->decisions);
+  mx_json_key(j, "exposures"); mx_json_int(j, k->exposures);
+  mx_json_key(j, "assignments"); mx_json_int(j, k->assignments);
+  mx_json_key(j, "mentions"); mx_json_int(j, k->mentions);
+  mx_json_key(j, "run_tails"); mx_json_int(j, k->runs);
+  mx_json_key(j, "files_rewritten"); mx_json_int(j, k->files_rewritten);
+  mx_json_key(j, "cache_entries"); mx_json_int(j, k->files_deleted);
+  mx_json_key(j, "model_factor_rows"); mx_json_int(j, c->factor_rows);
+  mx_json_key(j, "model_interactions"); mx_json_int(j, c->interactions);
+  mx_json_key(j, "models_rewritten"); mx_json_int(j, c->models_rewritten);
+  mx_json_key(j, "models_retrained"); mx_json_int(j, c->retrained);
+  mx_json_object_end(j);
+  mx_json_key(j, "retrain_due");
+  mx_json_array_begin(j);
+  for (int i = 0; i < c->n_due; i++) mx_json_string(j, c->due[i]);
+  mx_json_array_end(j);
+}
+
+static int write_receipt(const forget_ctx *c, int users, const mx_forget_counts *k,
+                         const char *when, char *out, size_t size, mx_error *err) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/erasures", c->dir);
+  if (mx_mkdir_p(dir) != 0)
+    return mx_error_at(err, MX_EIO, dir, 0, 0, NULL, "cannot create: %s", strerror(errno));
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "%.4s%.2s%.2sT%.2s%.2s%.2sZ", when, when + 5, when + 8, when + 11,
+           when + 14, when + 17);
+  snprintf(out, size, "%s/%s-%ld.json", dir, stamp, (long)getpid());
+  mx_atomic_file af;
+  int rc = mx_atomic_open(&af, out, err);
+  if (rc != MX_OK) return rc;
+  mx_json j;
+  mx_json_init(&j, af.f);
+  mx_json_object_begin(&j);
+  mx_json_key(&j, "erased_at"); mx_json_string(&j, when);
+  mx_json_key(&j, "users"); mx_json_int(&j, users);
+  write_counts(&j, c, k);
+  mx_json_object_end(&j);
+  fputc('\n', af.f);
+  return mx_atomic_commit(&af, err);
+}
+
+int mx_cmd_forget(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "forget", "store= user* user-file= retrain threads= json", argc, argv,
+                         2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx_cli_usage("forget", "unexpected argument '%s'", a.pos[0]);
+  const char *dir = mx_args_get(&a, "store", mx_store_from_env());
+  if (!dir) return mx_cli_usage("forget", "missing --store DIR (or set MERX_STORE)");
+  if (!mx_args_has(&a, "user") && !mx_args_has(&a, "user-file"))
+    return mx_cli_usage("forget", "give --user ID or --user-file FILE");
+  if (access(dir, F_OK) != 0) {
+    fprintf(stderr, "merx forget: %s: no such store\n", dir);
+    return MX_EXIT_FAIL;
+  }
+  forget_ctx c = {0};
+  c.dir = dir;
+  c.retrain = mx_args_has(&a, "retrain");
+  if ((rc = mx_cli_threads(&a, &c.threads))) return rc;
+  mx_error err;
+  mx_error_clear(&err);
+  char **raw = NULL, **ids = NULL, **pnames = NULL;
+  int n_raw = 0, n = 0, exit_code = MX_EXIT_FAIL;
+  const char *given[256];
+  int ng = mx_args_all(&a, "user", given, 256);
+  for (int i = 0; i < ng && i < 256; i++) {
+    char **d = realloc(raw, (size_t)(n_raw + 1) * sizeof *d);
+    if (!d) goto oom;
+    raw = d;
+    if (!(raw[n_raw] = mx_strdup(given[i]))) goto oom;
+    n_raw++;
+  }
+  if (mx_args_has(&a, "user-file") &&
+      read_ids(mx_args_get(&a, "user-file", NULL), &raw, &n_raw, &err) != MX_OK) {
+    mx_cli_fail("forget", &err);
+    goto out;
+  }
+  mx_pseudonymiser *pseudo = NULL;
+  if (mx_cli_pseudonymiser("forget", dir, &pseudo)) goto out;
+  ids = calloc((size_t)(2 * n_raw + 1), sizeof *ids);
+  pnames = calloc((size_t)n_raw + 1, sizeof *pnames);
+  if (!ids || !pnames) {
+    mx_pseudonymiser_free(pseudo);
+    goto oom;
+  }
+  for (int i = 0; i < n_raw; i++) {
+    if (!*raw[i]) continue;
+    ids[n++] = raw[i];
+    const char *p = pseudo ? mx_pseudonymise(pseudo, raw[i], strlen(raw[i])) : NULL;
+    if (p && !(pnames[i] = mx_strdup(p))) {
+      mx_pseudonymiser_free(pseudo);
+      goto oom;
+    }
+    if (p) ids[n++] = pnames[i];
+  }
+  mx_pseudonymiser_free(pseudo);
+  c.ids = (const char *const *)ids;
+  c.n = n;
+  if (due_load(&c) != 0) goto oom;
+  mx_forget_counts k = {0};
+  char *ledger = mx_store_ledger_path(dir);
+  if (!ledger) goto oom;
+  rc = mx_store_forget_ledger(ledger, c.ids, n, &k, &err);
+  free(ledger);
+  if (rc == MX_OK) rc = mx_store_forget_files(dir, c.ids, n, on_model, &c, &k, &err);
+  char when[32], receipt[4400];
+  mx_format_time((int64_t)time(NULL), 0, when, sizeof when);
+  if (rc == MX_OK) rc = write_receipt(&c, n_raw, &k, when, receipt, sizeof receipt, &err);
+  if (rc != MX_OK) {
+    mx_cli_fail("forget", &err);
+    goto out;
+  }
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "users"); mx_json_int(&j, n_raw);
+    write_counts(&j, &c, &k);
+    mx_json_key(&j, "retrained"); mx_json_int(&j, c.retrained);
+    mx_json_key(&j, "receipt"); mx_json_string(&j, receipt);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    printf("erased %d user(s): %ld decisions, %ld exposures, %ld assignments, %ld mentions, "
+           "%ld run tails, %ld files rewritten, %ld cache entries, %ld model rows (%ld "
+           "interactions) in %ld models\n",
+           n_raw, k.decisions, k.exposures, k.assignments, k.mentions, k.runs, k.files_rewritten,
+           k.files_deleted, c.factor_rows, c.interactions, c.models_rewritten);
+    for (int i = 0; i < c.n_due; i++)
+      printf("retrain due: %s (its items were learnt with the erased data; --retrain)\n",
+             c.due[i]);
+    printf("receipt: %s\n", receipt);
+  }
+  exit_code = MX_EXIT_OK;
+  goto out;
+oom:
+  fprintf(stderr, "merx forget: out of memory\n");
+out:
+  for (int i = 0; i < n_raw; i++) {
+    free(raw[i]);
+    if (pnames) free(pnames[i]);
+  }
+  free(pnames);
+  free(raw);
+  free(ids);
+  for (int i = 0; i < c.n_due; i++) free(c.due[i]);
+  free(c.due);
+  return exit_code;
+}

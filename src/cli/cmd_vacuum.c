@@ -1,0 +1,65 @@
+/* merx vacuum: apply the store's retention policy (store.conf, PRIVACY.md). */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "merx/csv.h"
+#include "store/retention.h"
+#include "store/store.h"
+#include "util/util.h"
+
+static const char *usage =
+    "usage: merx vacuum --store DIR [--now TIME] [--json]\n\n"
+    "Apply the store's retention policy (DIR/store.conf: retain_days, or per place\n"
+    "retain_decisions_days, retain_exposures_days, retain_runs_days,\n"
+    "retain_cache_days): decisions and exposures committed more than N days before\n"
+    "--now (default: the clock), assignments left without exposures, scheduler runs\n"
+    "and their output tails, cache files. Then the ledger is rebuilt with\n"
+    "secure_delete on, so the file shrinks and freed pages keep no old bytes. Without\n"
+    "a policy nothing is deleted (the ledger is still compacted). Run it nightly\n"
+    "(cron or a systemd timer: PRIVACY.md).\n";
+
+int mx_cmd_vacuum(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "vacuum", "store= now= json", argc, argv, 2);
+  if (rc) return rc;
+  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx_cli_usage("vacuum", "unexpected argument '%s'", a.pos[0]);
+  const char *dir = mx_args_get(&a, "store", mx_store_from_env());
+  if (!dir) return mx_cli_usage("vacuum", "missing --store DIR (or set MERX_STORE)");
+  int64_t now = (int64_t)time(NULL);
+  const char *nows = mx_args_get(&a, "now", NULL);
+  if (nows && mx_parse_time(nows, &now) != 0)
+    return mx_cli_usage("vacuum", "--now: expected an ISO 8601 time or epoch seconds, got '%s'",
+                        nows);
+  mx_error err;
+  mx_error_clear(&err);
+  mx_store_policy p;
+  mx_vacuum_counts c;
+  if (mx_store_policy_load(dir, &p, &err) != MX_OK ||
+      mx_store_vacuum(dir, &p, now, &c, &err) != MX_OK)
+    return mx_cli_fail("vacuum", &err);
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "removed");
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "decisions"); mx_json_int(&j, c.decisions);
+    mx_json_key(&j, "exposures"); mx_json_int(&j, c.exposures);
+    mx_json_key(&j, "assignments"); mx_json_int(&j, c.assignments);
+    mx_json_key(&j, "runs"); mx_json_int(&j, c.runs);
+    mx_json_key(&j, "cache_files"); mx_json_int(&j, c.cache_files);
+    mx_json_object_end(&j);
+    mx_json_key(&j, "bytes_before"); mx_json_int(&j, c.bytes_before);
+    mx_json_key(&j, "bytes_after"); mx_json_int(&j, c.bytes_after);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else {
+    printf("removed %ld decisions, %ld exposures, %ld assignments, %ld runs, %ld cache files; "
+           "ledger %lld -> %lld bytes\n",
+           c.decisions, c.exposures, c.assignments, c.runs, c.cache_files,
+           (long long)c.bytes_before, (long long)c.bytes_after);
+  }
+  return MX_EXIT_OK;
+}
