@@ -51,6 +51,8 @@ MX_API uint64_t mx_csv_file_size(const mx_csv *csv);
 
 /* Write one field to f, quoting when it contains sep, a quote, CR or LF. */
 MX_API void mx_csv_write_field(FILE *f, const char *s, char sep);
+/* Write n fields as one record (fields quoted as above) and a newline. */
+MX_API void mx_csv_write_row(FILE *f, const char *const *fields, size_t n, char sep);
 
 /* -------------------------------------------------------------- columns */
 

@@ -475,3 +475,11 @@ void mx_csv_write_field(FILE *f, const char *s, char sep) {
   }
   fputc('"', f);
 }
+
+void mx_csv_write_row(FILE *f, const char *const *fields, size_t n, char sep) {
+  for (size_t k = 0; k < n; k++) {
+    if (k) fputc(sep, f);
+    mx_csv_write_field(f, fields[k], sep);
+  }
+  fputc('\n', f);
+}

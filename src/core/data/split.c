@@ -79,14 +79,6 @@ static int by_user_time(const void *a, const void *b) {
   return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static void write_row(FILE *f, char **fields, size_t nf, char sep) {
-  for (size_t k = 0; k < nf; k++) {
-    if (k) fputc(sep, f);
-    mx_csv_write_field(f, fields[k], sep);
-  }
-  fputc('\n', f);
-}
-
 int mx_split_file(const char *path, const mx_ingest_options *opt, const mx_split_options *s,
                   const char *train_out, const char *test_out, uint64_t *n_train,
                   uint64_t *n_test, mx_error *err) {
@@ -138,8 +130,8 @@ int mx_split_file(const char *path, const mx_ingest_options *opt, const mx_split
   const char *const *hdr;
   size_t nh = mx_csv_header(csv, &hdr);
   if (nh) {
-    write_row(tr.f, (char **)hdr, nh, sep);
-    write_row(te.f, (char **)hdr, nh, sep);
+    mx_csv_write_row(tr.f, hdr, nh, sep);
+    mx_csv_write_row(te.f, hdr, nh, sep);
   }
   char **f;
   size_t *l, nf;
@@ -148,7 +140,7 @@ int mx_split_file(const char *path, const mx_ingest_options *opt, const mx_split
     if (r < 0) { rc = r; break; }
     if (r == 0) break;
     int test = is_marked(&c, mx_csv_line(csv));
-    write_row(test ? te.f : tr.f, f, nf, sep);
+    mx_csv_write_row(test ? te.f : tr.f, (const char *const *)f, nf, sep);
     if (test) (*n_test)++;
     else (*n_train)++;
   }

@@ -17,14 +17,6 @@ int mx_shard_part_path(const char *dir, uint32_t part, char *buf, size_t size) {
   return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
-static void write_row(FILE *f, char **fields, size_t nf, char sep) {
-  for (size_t k = 0; k < nf; k++) {
-    if (k) fputc(sep, f);
-    mx_csv_write_field(f, fields[k], sep);
-  }
-  fputc('\n', f);
-}
-
 int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char *column,
                         uint32_t shards, const char *out_dir, uint64_t *rows_per_part,
                         mx_error *err) {
@@ -71,7 +63,7 @@ int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char
   }
   char sep = csv ? mx_csv_sep(csv) : ',';
   if (rc == MX_OK)
-    for (uint32_t s = 0; s < shards; s++) write_row(files[s].f, (char **)hdr, nh, sep);
+    for (uint32_t s = 0; s < shards; s++) mx_csv_write_row(files[s].f, hdr, nh, sep);
   char **f;
   size_t *l, nf;
   uint64_t rows = 0;
@@ -85,7 +77,7 @@ int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char
       break;
     }
     uint32_t s = mx_alloc_shard_of(f[col], l[col], shards);
-    write_row(files[s].f, f, nf, sep);
+    mx_csv_write_row(files[s].f, (const char *const *)f, nf, sep);
     counts[s]++;
     rows++;
   }
