@@ -11,6 +11,7 @@
 
 #include "core/forecast/internal.h"
 #include "merx/forecast.h"
+#include "util/util.h"
 
 static const double air[144] = {
     112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149,
@@ -381,6 +382,58 @@ static void test_finite_property(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* Issue 22: empirical intervals at their nominal coverage. 400 series of a
+ * local level with Student-t(4) noise (heavier tails than the normal), 120
+ * observations, forecast 12 steps ahead with ses, naive and theta; the 80% and
+ * 95% intervals cover the simulated futures within 2.5 points of nominal
+ * (the per-step quantile of 20 errors covered ~91% at 95%), and their width
+ * never shrinks with the horizon. */
+static void test_interval_coverage(void **state) {
+  (void)state;
+  enum { S = 400, N = 120, H = 12 };
+  mx_rng r;
+  mx_rng_seed(&r, 2026);
+  static double y[N + H];
+  const int methods[] = {MX_FC_SES, MX_FC_NAIVE, MX_FC_THETA};
+  for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+    long in80 = 0, in95 = 0, total = 0;
+    for (int i = 0; i < S; i++) {
+      double level = 100;
+      for (int t = 0; t < N + H; t++) {
+        double chi = 0;
+        for (int d = 0; d < 4; d++) {
+          double g = mx_rng_normal(&r);
+          chi += g * g;
+        }
+        double noise = mx_rng_normal(&r) / sqrt(chi / 4);
+        level += 0.5 * mx_rng_normal(&r);
+        y[t] = level + 2 * noise;
+      }
+      mx_forecast_options o = mx_forecast_defaults();
+      o.method = methods[k];
+      o.horizon = H;
+      mx_forecast_result res;
+      mx_error err;
+      assert_int_equal(mx_forecast_series(y, N, &o, &res, &err), MX_OK);
+      for (int j = 0; j < H; j++) {
+        double a = y[N + j];
+        in80 += res.lo[j] <= a && a <= res.hi[j];
+        in95 += res.lo[H + j] <= a && a <= res.hi[H + j];
+        total++;
+        if (j) {
+          double w = res.hi[H + j] - res.lo[H + j], wp = res.hi[H + j - 1] - res.lo[H + j - 1];
+          if (w < wp - 1e-9) fail_msg("%s: the 95%% interval narrows at step %d", mx_forecast_method_name(o.method), j + 1);
+        }
+      }
+      mx_forecast_result_free(&res);
+    }
+    double c80 = (double)in80 / total, c95 = (double)in95 / total;
+    print_message("%s: coverage 80%% %.3f, 95%% %.3f\n", mx_forecast_method_name(methods[k]), c80, c95);
+    assert_true(fabs(c80 - 0.80) <= 0.025);
+    assert_true(fabs(c95 - 0.95) <= 0.025);
+  }
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
@@ -391,6 +444,7 @@ int main(void) {
       cmocka_unit_test(test_m4_hourly_official),
       cmocka_unit_test(test_level_shift_guard),
       cmocka_unit_test(test_finite_property),
+      cmocka_unit_test(test_interval_coverage),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
