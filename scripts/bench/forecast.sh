@@ -10,11 +10,12 @@
 #    table). Installs r-cran-forecast with apt-get when missing.
 # 3. Car parts (2,674 monthly intermittent series): the last 6 months as test
 #    (merx backtest --origins 1), MASE with the in-sample naive scale.
-# Environment: MERX (binary, default build/merx), RUNS (3), THREADS (2),
+# Environment: MERX (binary, default build/merx), MERX_SHARED_DATA (default
+# ../shared/data beside the repo), RUNS (3), THREADS (2),
 # R_SERIES (12), SKIP_R=1 to skip the R anchor.
 set -euo pipefail
 ROOT="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
-DATA="$ROOT/../shared/data"
+DATA="${MERX_SHARED_DATA:-$ROOT/../shared/data}"
 MERX="${MERX:-$ROOT/build/merx}"
 RUNS="${RUNS:-3}"
 THREADS="${THREADS:-2}"

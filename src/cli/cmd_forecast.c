@@ -163,7 +163,11 @@ int mx_cmd_forecast(int argc, char **argv) {
   double secs = mx_now_seconds() - t0;
   int status = MX_EXIT_OK;
   if (rc) {
-    mx_error_at(&err, rc, mx_args_get(&a, "data", ""), 0, 0, NULL, "%s", err.message);
+    /* mx_error_at clears err before formatting: the message goes via a copy
+     * (passing err.message itself printed only "invalid argument") */
+    char msg[sizeof err.message];
+    snprintf(msg, sizeof msg, "%s", err.message);
+    mx_error_at(&err, rc, mx_args_get(&a, "data", ""), 0, 0, NULL, "%s", msg);
     status = mx_cli_fail("forecast", &err);
   }
   mx_atomic_file af;

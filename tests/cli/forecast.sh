@@ -79,3 +79,20 @@ expect_contains out.txt 'auto'
 expect_exit 2 "$MERX" backtest --data w.csv --format wide --horizon 2 --refit sometimes
 expect_exit 0 "$MERX" forecast --help
 expect_contains out.txt 'usage: merx forecast'
+
+# issue 22: daily sales with many zero days; theta's multiplicative seasonal
+# adjustment met zero weekday indices and wrote -nan. Every value finite, the
+# additive fallback counted in fallbacks and named per series on stderr.
+expect_exit 0 "$MERX" forecast --data "$D/retail_daily_sparse.csv" --format wide --no-header \
+  --season 7 --horizon 14 --method theta --json --out sparse.csv
+python3 - <<'PY'
+import csv, json, math
+rows = list(csv.DictReader(open("sparse.csv")))
+assert len(rows) == 20 * 14, len(rows)
+for r in rows:
+    for k in ("forecast", "lo80", "hi80", "lo95", "hi95"):
+        assert math.isfinite(float(r[k])), r
+j = json.load(open("out.txt"))
+assert j["fallbacks"] >= 5, j
+PY
+expect_contains err.txt 'additive seasonal adjustment'

@@ -64,13 +64,34 @@ int fc_decompose(const double *y, size_t n, int m, int multiplicative, double *f
 
 int fc_m4_adjust(const double *y, size_t n, int m, int h, double *adj, double *si_out) {
   double figure[400];
-  if (m > 1 && m <= 400 && fc_seasonality_test(y, n, m) &&
-      fc_decompose(y, n, m, 1, figure) == 0) {
-    for (size_t i = 0; i < n; i++) adj[i] = y[i] / figure[i % (size_t)m];
-    for (int j = 0; j < h; j++) si_out[j] = figure[(n + (size_t)j) % (size_t)m];
-    return 1;
+  if (m > 1 && m <= 400 && fc_seasonality_test(y, n, m)) {
+    /* multiplicative, as M4; a zero or negative index (a weekday that never
+     * sells, a moving average of zero) would divide by zero: additive then */
+    int ok = fc_decompose(y, n, m, 1, figure) == 0;
+    for (int p = 0; ok && p < m; p++) ok = isfinite(figure[p]) && figure[p] > 1e-9;
+    if (ok) {
+      for (size_t i = 0; i < n; i++) adj[i] = y[i] / figure[i % (size_t)m];
+      for (int j = 0; j < h; j++) si_out[j] = figure[(n + (size_t)j) % (size_t)m];
+      for (size_t i = 0; i < n; i++) ok &= isfinite(adj[i]);
+      if (ok) return FC_ADJ_MULT;
+    }
+    if (fc_decompose(y, n, m, 0, figure) == 0) {
+      for (size_t i = 0; i < n; i++) adj[i] = y[i] - figure[i % (size_t)m];
+      for (int j = 0; j < h; j++) si_out[j] = figure[(n + (size_t)j) % (size_t)m];
+      return FC_ADJ_ADD;
+    }
+    for (size_t i = 0; i < n; i++) adj[i] = y[i];
+    for (int j = 0; j < h; j++) si_out[j] = 1;
+    return FC_ADJ_FAILED;
   }
   for (size_t i = 0; i < n; i++) adj[i] = y[i];
   for (int j = 0; j < h; j++) si_out[j] = 1;
-  return 0;
+  return FC_ADJ_NONE;
+}
+
+void fc_m4_reseason(double *f, int h, const double *si, int mode) {
+  for (int j = 0; j < h; j++) {
+    if (mode == FC_ADJ_MULT) f[j] *= si[j];
+    else if (mode == FC_ADJ_ADD) f[j] += si[j];
+  }
 }

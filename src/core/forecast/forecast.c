@@ -49,21 +49,30 @@ void mx_forecast_result_free(mx_forecast_result *r) {
   r->mean = r->sigma = r->cum_sigma = r->lo = r->hi = NULL;
 }
 
-void fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f) {
+int fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f) {
   double *adj = malloc(n * sizeof *adj), *si = malloc((size_t)h * sizeof *si);
   if (!adj || !si) {
     free(adj), free(si);
     fc_naive(y, n, h, f);
-    return;
+    return FC_ADJ_NONE;
   }
-  fc_m4_adjust(y, n, m, h, adj, si);
+  int mode = fc_m4_adjust(y, n, m, h, adj, si);
   if (base == FC_M4_NAIVE) fc_naive(adj, n, h, f);
   else if (base == FC_M4_SES) {
     double l = fc_ses_mse(adj, n, NULL, NULL);
     for (int j = 0; j < h; j++) f[j] = l;
   } else fc_theta(adj, n, h, f);
-  for (int j = 0; j < h; j++) f[j] *= si[j];
+  fc_m4_reseason(f, h, si, mode);
   free(adj), free(si);
+  return mode;
+}
+
+void fc_m4_adjust_note(int mode, int m, char *note, size_t note_size) {
+  if (mode == FC_ADJ_ADD)
+    snprintf(note, note_size, "a multiplicative seasonal index at %d is zero or negative (periods "
+             "without sales): additive seasonal adjustment", m);
+  else if (mode == FC_ADJ_FAILED)
+    snprintf(note, note_size, "no seasonal decomposition at %d could be made: not deseasonalised", m);
 }
 
 /* The recent level: the mean of the last max(4, m) values when they are all
@@ -143,9 +152,12 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
     case MX_FC_THETA:
       if (m > 1 && n < 3 * (size_t)m)
         snprintf(note, note_size, "%zu values < 3 seasons of %d: not deseasonalised", n, m);
-      fc_m4_forecast(y, n, m, h,
-                     method == MX_FC_NAIVE2 ? FC_M4_NAIVE : method == MX_FC_SES ? FC_M4_SES : FC_M4_THETA,
-                     f);
+      fc_m4_adjust_note(fc_m4_forecast(y, n, m, h,
+                                       method == MX_FC_NAIVE2 ? FC_M4_NAIVE
+                                       : method == MX_FC_SES  ? FC_M4_SES
+                                                              : FC_M4_THETA,
+                                       f),
+                        m, note, note_size);
       break;
     case MX_FC_HOLT:
     case MX_FC_DAMPED:
@@ -162,13 +174,17 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
           u = MX_FC_NAIVE;
           break;
         }
-        fc_m4_adjust(y, n, m, h, adj, si);
+        int mode = fc_m4_adjust(y, n, m, h, adj, si);
         rc = fc_ets_auto(adj, n, 1, method == MX_FC_HOLT ? FC_T_A : FC_T_AD, FC_S_N, 0, &fit);
         if (rc == 0) {
           fc_ets_forecast(&fit, h, f, NULL, NULL);
-          for (int j = 0; j < h; j++) f[j] *= si[j];
+          fc_m4_reseason(f, h, si, mode);
           fc_ets_name(&fit, model, model_size);
+          fc_m4_adjust_note(mode, m, note, note_size);
+          /* the analytic variance is rescaled by a multiplicative index only:
+           * after an additive adjustment the intervals are empirical */
           if (ets_out) *ets_out = fit;
+          if (ets_out && mode != FC_ADJ_MULT && mode != FC_ADJ_NONE) ets_out->m = -1;
         }
         free(adj), free(si);
         if (rc == 0) break;

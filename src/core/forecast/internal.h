@@ -34,12 +34,22 @@ int fc_seasonality_test(const double *y, size_t n, int m);
 int fc_decompose(const double *y, size_t n, int m, int multiplicative, double *figure);
 /* The M4 benchmarks' seasonal adjustment: when m > 1 and the seasonality test
  * passes, adj = y / seasonal index and si_out[h] = the index continued over the
- * horizon; otherwise adj = y and si_out = 1. Returns 1 when adjusted. */
+ * horizon (FC_ADJ_MULT). When a multiplicative index is zero or negative (zero
+ * sales on one weekday: the division would write NaN), the additive
+ * decomposition instead: adj = y - figure, si_out = the figure (FC_ADJ_ADD).
+ * Otherwise adj = y and si_out = 1 (FC_ADJ_NONE, or FC_ADJ_FAILED when the
+ * test passed but neither decomposition could be made). Returns the mode. */
+enum { FC_ADJ_NONE = 0, FC_ADJ_MULT = 1, FC_ADJ_ADD = 2, FC_ADJ_FAILED = 3 };
 int fc_m4_adjust(const double *y, size_t n, int m, int h, double *adj, double *si_out);
+/* Put the season back on forecasts of the adjusted series (mode from above). */
+void fc_m4_reseason(double *f, int h, const double *si, int mode);
 /* The M4 benchmarks Naive2, SES and Theta: base on the adjusted series, then
  * reseasonalised (forecast.c; also used by auto's components in select.c). */
 enum { FC_M4_NAIVE = 0, FC_M4_SES = 1, FC_M4_THETA = 2 };
-void fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f);
+int fc_m4_forecast(const double *y, size_t n, int m, int h, int base, double *f);
+/* fc_m4_forecast returns the adjustment mode (FC_ADJ_*). The note of a
+ * fallback from multiplicative (empty for NONE and MULT). */
+void fc_m4_adjust_note(int mode, int m, char *note, size_t note_size);
 
 /* ---- ses.c: SES as forecast::ses(initial = "optimal"), i.e. ETS(A,N,N) with
  * alpha and l0 chosen by minimising the in-sample one-step MSE with R's

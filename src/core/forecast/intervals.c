@@ -79,17 +79,43 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       e[(size_t)k * H + j] = origin + j < n ? y[origin + j] - f[j] : NAN;
     }
   }
+  /* per-step mean squared error, then a scale smoothed over neighbouring
+   * steps (a few origins per step are noisy) and never shrinking with the
+   * horizon (the error of a forecast further out is not smaller) */
+  double *mse = malloc(H * sizeof *mse), *z = malloc((size_t)K * H * sizeof *z);
+  if (!mse || !z) {
+    free(mse), free(z), free(e), free(f), free(col);
+    return 0;
+  }
   for (size_t j = 0; j < H; j++) {
     double ss = 0;
     int c = 0;
     for (int k = 0; k < K; k++) {
       double v = e[(size_t)k * H + j];
-      if (!isnan(v)) {
-        ss += v * v;
-        col[c++] = fabs(v);
-      }
+      if (!isnan(v)) ss += v * v, c++;
     }
+    mse[j] = c ? ss / c : NAN;
+  }
+  size_t w = H / 8;
+  for (size_t j = 0; j < H; j++) {
+    double ss = 0;
+    int c = 0;
+    for (size_t i = j > w ? j - w : 0; i <= j + w && i < H; i++)
+      if (!isnan(mse[i])) ss += mse[i], c++;
     sigma[j] = c ? sqrt(ss / c) : (j ? sigma[j - 1] : 0);
+    if (j && sigma[j] < sigma[j - 1]) sigma[j] = sigma[j - 1];
+  }
+  /* normalised conformity scores |e| / sigma_j pooled over steps and origins
+   * (split conformal with a locally scaled score, Lei et al. 2018 sec. 5.2):
+   * K x H scores resolve the tails that K errors per step cannot */
+  int nz = 0;
+  for (size_t j = 0; j < H; j++)
+    for (int k = 0; k < K; k++) {
+      double v = e[(size_t)k * H + j];
+      if (!isnan(v) && sigma[j] > 0) z[nz++] = fabs(v) / sigma[j];
+    }
+  if (nz >= 20) qsort(z, (size_t)nz, sizeof *z, cmp_double);
+  for (size_t j = 0; j < H; j++) {
     /* cumulative: errors of the running sums per origin */
     double cs = 0;
     int cc = 0;
@@ -107,26 +133,22 @@ int fc_empirical_intervals(const double *y, size_t n, int h, fc_point_fn point, 
       }
     }
     cum_sigma[j] = cc ? sqrt(cs / cc) : sigma[j] * sqrt((double)(j + 1));
-    if (c >= 20) qsort(col, (size_t)c, sizeof *col, cmp_double);
     for (int l = 0; l < nlevels; l++) {
       double a = (1 - levels[l] / 100.0) / 2;
-      double ql, qh;
-      if (c >= 20) {
-        /* quantile of the absolute errors (split-conformal style): symmetric,
-         * always contains the point forecast, nested across levels */
-        qh = quantile_sorted(col, c, 1 - 2 * a);
-        ql = -qh;
+      double q;
+      if (nz >= 20) {
+        /* the ceil((N + 1) L) / N quantile: finite-sample conformal coverage */
+        double p = ceil((nz + 1) * (1 - 2 * a)) / nz;
+        q = quantile_sorted(z, nz, p > 1 ? 1 : p) * sigma[j];
       } else {
-        /* sigma is estimated from c errors: Student t with c - 1 degrees of
-         * freedom (a prediction interval from a small sample), not the normal */
-        double z = c > 1 ? t_quantile(1 - a, c - 1) : mx_std_normal_quantile(1 - a);
-        ql = -z * sigma[j];
-        qh = z * sigma[j];
+        /* few scores: Student t with K - 1 degrees of freedom */
+        q = (K > 1 ? t_quantile(1 - a, K - 1) : mx_std_normal_quantile(1 - a)) * sigma[j];
       }
-      lo[(size_t)l * H + j] = mean[j] + ql;
-      hi[(size_t)l * H + j] = mean[j] + qh;
+      lo[(size_t)l * H + j] = mean[j] - q;
+      hi[(size_t)l * H + j] = mean[j] + q;
     }
   }
+  free(mse), free(z);
   free(e), free(f), free(col);
   return K;
 }
