@@ -30,7 +30,10 @@ static const char *usage =
     "  --user-file FILE   ids one per line (first column of a CSV)\n"
     "  --retrain          retrain the models marked retrain due\n"
     "  --threads T        training threads (default: all cores)\n"
-    "  --json             {\"users\", \"removed\": {PLACE: count}, \"retrain_due\": [...]}\n";
+    "  --json             {\"users\", \"removed\": {PLACE: count}, \"retrain_due\": [...]}\n"
+    "\nExamples:\n"
+    "  merx forget --store store --user 17850\n"
+    "  merx forget --store store --user-file erasure_requests.txt --retrain\n";
 
 typedef struct forget_ctx {
   const char *dir;

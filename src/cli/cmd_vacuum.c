@@ -17,7 +17,9 @@ static const char *usage =
     "and their output tails, cache files. Then the ledger is rebuilt with\n"
     "secure_delete on, so the file shrinks and freed pages keep no old bytes. Without\n"
     "a policy nothing is deleted (the ledger is still compacted). Run it nightly\n"
-    "(cron or a systemd timer: PRIVACY.md).\n";
+    "(cron or a systemd timer: PRIVACY.md).\n"
+    "\nExample:\n"
+    "  merx vacuum --store store --json\n";
 
 int mx_cmd_vacuum(int argc, char **argv) {
   mx_args a;
