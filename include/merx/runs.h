@@ -34,6 +34,9 @@ MX_API int mx_runs_open(const char *path, int readonly, mx_runs **out, mx_error 
 MX_API void mx_runs_close(mx_runs *db);
 /* Insert a row (id ignored) and return its id in *id (may be NULL). */
 MX_API int mx_runs_insert(mx_runs *db, const mx_run_row *r, int64_t *id, mx_error *err);
+/* Insert a row and, in the same transaction, advance the job's handled-slot
+ * state to the row's slot (never backwards). */
+MX_API int mx_runs_insert_handled(mx_runs *db, const mx_run_row *r, int64_t *id, mx_error *err);
 /* Record the end of a run started with mx_runs_insert. */
 MX_API int mx_runs_finish(mx_runs *db, int64_t id, const char *status, double ended,
                           int exit_code, const char *error, const char *output_dir,

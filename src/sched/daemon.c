@@ -38,6 +38,7 @@ typedef struct {
   int attempt;
   double due; /* scheduler clock */
   int queued; /* a caught-up slot or a retry: waits for the job's running run under forbid */
+  int handles; /* recording it advances the job's handled-slot state (not a --rerun) */
 } pending;
 
 typedef struct {
@@ -112,6 +113,7 @@ static int enqueue(sched *S, const char *job, int64_t slot, int attempt, double 
   p->attempt = attempt;
   p->due = due;
   p->queued = queued;
+  p->handles = 1;
   S->nq++;
   return MX_OK;
 }
@@ -123,7 +125,7 @@ static void dequeue(sched *S, int i) {
 }
 
 /* Record a slot that will not run (status 'missed' or 'skipped'). */
-static void record_not_run(sched *S, const mx_job *j, int64_t slot, int attempt,
+static void record_not_run(sched *S, const mx_job *j, int64_t slot, int attempt, int handles,
                            const char *status, const char *why) {
   char local[40];
   mx_tz_format(j->tz, slot, local, sizeof local);
@@ -136,7 +138,7 @@ static void record_not_run(sched *S, const mx_job *j, int64_t slot, int attempt,
   row.exit_code = -1;
   row.error = why;
   mx_error err;
-  if (mx_runs_insert(S->db, &row, NULL, &err) != MX_OK) {
+  if ((handles ? mx_runs_insert_handled : mx_runs_insert)(S->db, &row, NULL, &err) != MX_OK) {
     char buf[1200];
     logf_(S, "store error: %s", mx_error_format(&err, buf, sizeof buf));
   }
@@ -164,11 +166,18 @@ static int catch_up(sched *S, int ji, double now) {
   if (!late) return MX_ENOMEM;
   int64_t ring[RING];
   long total = 0;
-  int64_t t = last, newest = last;
+  int64_t t = last, newest = last, newest_dropped = last;
   while (mx_cron_next(&j->cron, j->tz, t, &t) == MX_OK && t <= inow) {
+    newest = t;
+    /* The state only advances when a slot's row is written, so slots this
+     * process already queued come round again: they are in hand. */
+    int queued = 0;
+    for (int k = 0; k < S->nq && !queued; k++)
+      queued = S->q[k].job && S->q[k].slot == t && strcmp(S->q[k].job, j->name) == 0;
+    if (queued) continue;
+    if (total >= RING) newest_dropped = ring[total % RING];
     ring[total % RING] = t;
     total++;
-    newest = t;
   }
   int nlate = 0, ontime_n = 0;
   int64_t ontime[RING];
@@ -205,7 +214,7 @@ static int catch_up(sched *S, int ji, double now) {
           j->missed == MX_MISSED_SKIP ? "skip" : j->missed == MX_MISSED_ALL ? "all" : "latest");
   }
   for (int k = run_from > MISSED_ROWS_MAX ? run_from - MISSED_ROWS_MAX : 0; k < run_from; k++)
-    record_not_run(S, j, late[k], 1, "missed",
+    record_not_run(S, j, late[k], 1, 1, "missed",
                    j->missed == MX_MISSED_SKIP ? "missed while the scheduler was down (missed=skip)"
                                                : "missed while the scheduler was down");
   /* Caught-up slots queue behind each other (overlap = "forbid" would skip all
@@ -221,8 +230,11 @@ static int catch_up(sched *S, int ji, double now) {
     rc = enqueue(S, j->name, ontime[k], 1, now, catching_up);
   free(late);
   if (rc != MX_OK) return rc;
-  if (total > 0 && mx_runs_state_set(S->db, j->name, newest, &err) != MX_OK) return MX_EIO;
-  if (!found && total == 0 && mx_runs_state_set(S->db, j->name, last, &err) != MX_OK)
+  /* Queued slots advance the state when their row is written (start_run,
+   * record_not_run), never here: a crash before that finds them again. Only
+   * the starting point of a new job and slots too old to record move it now. */
+  if (!found && mx_runs_state_set(S->db, j->name, last, &err) != MX_OK) return MX_EIO;
+  if (dropped > 0 && mx_runs_state_set(S->db, j->name, newest_dropped, &err) != MX_OK)
     return MX_EIO;
   int64_t nx;
   S->next[ji] = mx_cron_next(&j->cron, j->tz, newest > inow ? newest : inow, &nx) == MX_OK
@@ -255,7 +267,8 @@ static int start_run(sched *S, mx_job *j, const pending *p) {
   mx_error_clear(&err);
   /* The row exists before the child does: a crash in between is seen as an
    * abandoned run and caught up, never as a slot that silently vanished. */
-  if (mx_runs_insert(S->db, &row, &a->row, &err) != MX_OK) {
+  if ((p->handles ? mx_runs_insert_handled : mx_runs_insert)(S->db, &row, &a->row, &err) !=
+      MX_OK) {
     char buf[1200];
     logf_(S, "store error: %s", mx_error_format(&err, buf, sizeof buf));
     return MX_EIO;
@@ -298,7 +311,7 @@ static void dispatch(sched *S, double now) {
         newer |= k != i && S->q[k].job && strcmp(S->q[k].job, j->name) == 0 &&
                  S->q[k].due <= now && S->q[k].slot > p->slot;
       if (newer) {
-        record_not_run(S, j, p->slot, p->attempt, "replaced",
+        record_not_run(S, j, p->slot, p->attempt, p->handles, "replaced",
                        "a newer slot was due at the same time (overlap=replace)");
         dequeue(S, i);
         continue;
@@ -327,7 +340,7 @@ static void dispatch(sched *S, double now) {
       logf_(S, "job=%s slot=%s attempt=%d status=skipped (previous run still running, "
                "overlap=forbid)",
             j->name, local, p->attempt);
-      record_not_run(S, j, p->slot, p->attempt, "skipped",
+      record_not_run(S, j, p->slot, p->attempt, p->handles, "skipped",
                      "the previous run was still running (overlap=forbid)");
       dequeue(S, i);
       continue;
@@ -598,6 +611,7 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
       rc = mx_error_set(err, rc, "out of memory");
       goto out_signals;
     }
+    S.q[S.nq - 1].handles = 0; /* a rerun never moves catch-up's starting point */
   } else {
     for (int i = 0; i < S.s->njobs; i++) {
       if ((rc = catch_up(&S, i, now)) != MX_OK) {
@@ -606,6 +620,9 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
       }
     }
   }
+  /* Test hook for the crash window between catch-up and the first run's row
+   * (tests/cli/kill_schedule.sh): die here as a SIGKILL would. */
+  if (getenv("MERX_TEST_SCHED_KILL_AFTER_CATCH_UP")) raise(SIGKILL);
   logf_(&S, "%s %s: %d job(s), store %s",
         opt->rerun_job ? "rerunning one slot of" : once ? "running due jobs of" : "scheduling", path,
         S.s->njobs, S.s->store);

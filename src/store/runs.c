@@ -1,6 +1,7 @@
 /* Run history of the scheduler in SQLite: one `runs` row per attempt, and a
  * `sched_state` row per job holding the latest slot the scheduler has dealt
- * with (dispatched, skipped or recorded as missed), which is what missed-slot
+ * with (started, skipped or recorded as missed: a slot only counts once its
+ * row exists, written in the same transaction), which is what missed-slot
  * catch-up after downtime counts from.
  *
  * WAL mode so `merx runs` can read while the daemon writes; every write is its
@@ -84,7 +85,27 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s) {
   sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
 }
 
+static int insert_row(mx_runs *r, const mx_run_row *row, int64_t *id, mx_error *err);
+
 int mx_runs_insert(mx_runs *r, const mx_run_row *row, int64_t *id, mx_error *err) {
+  return insert_row(r, row, id, err);
+}
+
+/* The row and the state move together: a slot is "handled" exactly when its
+ * row exists, so a crash can neither lose a slot (state ahead of its row) nor
+ * leave a recorded slot looking unhandled. */
+int mx_runs_insert_handled(mx_runs *r, const mx_run_row *row, int64_t *id, mx_error *err) {
+  if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, err, "insert run");
+  int rc = insert_row(r, row, id, err);
+  if (rc == MX_OK) rc = mx_runs_state_set(r, row->job, row->scheduled, err);
+  if (rc == MX_OK && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, err, "insert run");
+  if (rc != MX_OK) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+static int insert_row(mx_runs *r, const mx_run_row *row, int64_t *id, mx_error *err) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(r->db,
                          "INSERT INTO runs(job,scheduled,scheduled_local,attempt,status,started,"

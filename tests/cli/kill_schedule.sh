@@ -47,6 +47,18 @@ same_as_ref() { # same_as_ref DIR: the slot holds exactly the reference outputs
 }
 fail() { echo "FAIL (kill $i, delay $delay s): $*" >&2; ls -laR "it$i/outputs" >&2 || true; exit 1; }
 
+# Deterministic crash window: the scheduler dies after it has worked out
+# which slots are due and before the first run's row exists. The slot must not
+# be forgotten: the restart runs it.
+config early
+(cd early && MERX_TEST_SCHED_KILL_AFTER_CATCH_UP=1 "$MERX" schedule s.lua --once \
+  --now 2026-01-01T10:00:05Z 2>/dev/null) && { echo "FAIL: the crash hook did not fire" >&2; exit 1; }
+(cd early && "$MERX" schedule s.lua --once --now 2026-01-01T10:30:00Z 2>/dev/null) ||
+  { echo "FAIL: restart after an early crash failed" >&2; exit 1; }
+[ -d "early/$slot" ] || { echo "FAIL: a crash before the first run lost the 10:00 slot" >&2; exit 1; }
+same_as_ref early || { echo "FAIL: early crash: outputs differ from the reference" >&2; exit 1; }
+rm -rf early
+
 none=0 complete=0 lost=0
 for i in $(seq "$KILLS"); do
   delay=$(awk -v i="$i" -v d="$dur" 'BEGIN { srand(1000 + i); printf "%.3f", rand() * 1.5 * d }')

@@ -207,6 +207,24 @@ static void test_store(void **state) {
   assert_int_equal(mx_runs_state_get(db, "j", &slot, &found, &err), MX_OK);
   assert_int_equal(found, 1);
   assert_true(slot == 500);
+  /* a handled row moves the state with it (forward only), a plain row does not */
+  mx_run_row h = {0};
+  h.job = "j";
+  h.scheduled = 700;
+  h.scheduled_local = "x";
+  h.attempt = 1;
+  h.status = "running";
+  h.exit_code = -1;
+  assert_int_equal(mx_runs_insert(db, &h, NULL, &err), MX_OK);
+  assert_int_equal(mx_runs_state_get(db, "j", &slot, &found, &err), MX_OK);
+  assert_true(slot == 500);
+  assert_int_equal(mx_runs_insert_handled(db, &h, NULL, &err), MX_OK);
+  assert_int_equal(mx_runs_state_get(db, "j", &slot, &found, &err), MX_OK);
+  assert_true(slot == 700);
+  h.scheduled = 600;
+  assert_int_equal(mx_runs_insert_handled(db, &h, NULL, &err), MX_OK);
+  assert_int_equal(mx_runs_state_get(db, "j", &slot, &found, &err), MX_OK);
+  assert_true(slot == 700);
   mx_runs_close(db);
   /* read-only open of a missing store fails cleanly */
   assert_int_not_equal(mx_runs_open(tu_path("missing.db"), 1, &db, &err), MX_OK);
