@@ -32,7 +32,7 @@ typedef struct mx_plan_defaults {
 MX_API extern const char *const mx_plan_stock_roles[];
 
 /* "cycle" / "1" / "type1" / NULL -> MX_SERVICE_CYCLE, "fill" / "2" / "type2"
- * -> MX_SERVICE_FILL; -1 for anything else. */
+ * -> MX_SERVICE_FILL (returns MX_OK); MX_EINVAL for anything else. */
 MX_API int mx_service_type_parse(const char *s, int *type);
 
 /* One stock row and its forecast (arrays owned). */
