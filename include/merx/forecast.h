@@ -220,6 +220,36 @@ typedef struct mx_backtest_metrics {
 MX_API int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const int *methods,
                        int nmethods, mx_backtest_metrics *out, mx_error *err);
 
+/* -------------------------------------------------------- reconciliation
+ * A hierarchy given as a parent column (file rows "id,parent", a root's
+ * parent empty). Leaves are the nodes without children; an aggregate node's
+ * series is the sum of the leaves under it. */
+typedef struct mx_hierarchy {
+  size_t count;   /* nodes */
+  char **ids;     /* [count] (owned) */
+  long *parent;   /* [count] index of the parent, -1 for a root */
+  int *leaf;      /* [count] 1 when the node has no children */
+} mx_hierarchy;
+
+/* Read "id,parent" rows (header line required). Errors name file, line and
+ * field: duplicate id, unknown parent, cycle, empty id. */
+MX_API int mx_hierarchy_read(const char *path, mx_hierarchy **out, mx_error *err);
+MX_API int mx_hierarchy_from_arrays(const char *const *ids, const char *const *parents, size_t n,
+                                    mx_hierarchy **out, mx_error *err);
+MX_API void mx_hierarchy_free(mx_hierarchy *h);
+
+enum { MX_RECON_NONE = 0, MX_RECON_BU = 1, MX_RECON_OLS = 2, MX_RECON_MINT = 3 };
+/* "none" | "bottom-up" | "ols" | "mint-shrink". */
+MX_API int mx_reconcile_parse(const char *name, int *method, mx_error *err);
+/* Reconcile base forecasts base[count * horizon] (node-major, in the
+ * hierarchy's node order) into out (same layout; coherent: every node the
+ * exact sum of its leaves). resid[count * T] holds the in-sample one-step
+ * residuals of every node (mint-shrink only; may be NULL otherwise).
+ * *lambda receives the shrinkage intensity (NaN unless mint-shrink; may be NULL). */
+MX_API int mx_reconcile(const mx_hierarchy *h, int method, const double *base, int horizon,
+                        const double *resid, size_t T, double *out, double *lambda,
+                        mx_error *err);
+
 #ifdef __cplusplus
 }
 #endif
