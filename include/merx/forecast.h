@@ -250,6 +250,20 @@ MX_API int mx_reconcile(const mx_hierarchy *h, int method, const double *base, i
                         const double *resid, size_t T, double *out, double *lambda,
                         mx_error *err);
 
+/* One series per hierarchy node, in the hierarchy's order: a node present in
+ * s keeps its series; an aggregate node absent from s is the sum of its leaves
+ * (series aligned at their end, as long input ends together). A leaf without
+ * a series, or a series not in the hierarchy, is MX_ENOTFOUND. */
+MX_API int mx_hierarchy_series(const mx_hierarchy *h, const mx_series_set *s,
+                               mx_series_set **out, mx_error *err);
+/* Reconcile batch results res[h->count] (of the set from mx_hierarchy_series)
+ * in place. mint-shrink takes each node's one-step errors over the last
+ * min(52, shortest - 4) origins as its residuals. Interval bounds move with
+ * the mean (same width). */
+MX_API int mx_forecast_reconcile(const mx_hierarchy *h, const mx_series_set *s, int method,
+                                 const mx_forecast_options *opt, mx_forecast_result *res,
+                                 double *lambda, mx_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -349,3 +349,144 @@ done:
   free(leaves), free(S), free(X), free(A), free(W), free(b);
   return rc;
 }
+
+int mx_hierarchy_series(const mx_hierarchy *hy, const mx_series_set *s, mx_series_set **out,
+                        mx_error *err) {
+  size_t n = hy->count;
+  *out = NULL;
+  size_t *src = malloc(n * sizeof *src);
+  size_t *len = calloc(n, sizeof *len);
+  double **vals = calloc(n, sizeof *vals);
+  int64_t *start = s->start ? calloc(n, sizeof *start) : NULL;
+  int rc = MX_OK;
+  if (!src || !len || !vals || (s->start && !start)) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    src[i] = (size_t)-1;
+    for (size_t k = 0; k < s->count; k++)
+      if (strcmp(s->ids[k], hy->ids[i]) == 0) src[i] = k;
+    if (hy->leaf[i] && src[i] == (size_t)-1) {
+      rc = mx_error_set(err, MX_ENOTFOUND, "hierarchy leaf '%s' has no series in the data",
+                        hy->ids[i]);
+      goto done;
+    }
+  }
+  for (size_t k = 0; k < s->count; k++)
+    if (find_id(hy->ids, n, s->ids[k]) < 0) {
+      rc = mx_error_set(err, MX_ENOTFOUND, "series '%s' is not in the hierarchy", s->ids[k]);
+      goto done;
+    }
+  /* lengths: a node's own series, else the longest of its leaves (series
+   * end together: aligned at the end) */
+  for (size_t i = 0; i < n; i++)
+    if (src[i] != (size_t)-1) len[i] = s->len[src[i]];
+  for (size_t i = 0; i < n; i++)
+    if (hy->leaf[i])
+      for (long v = hy->parent[i]; v >= 0; v = hy->parent[v])
+        if (src[v] == (size_t)-1 && len[v] < len[i]) len[v] = len[i];
+  for (size_t i = 0; i < n; i++) {
+    vals[i] = calloc(len[i] ? len[i] : 1, sizeof **vals);
+    if (!vals[i]) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    if (src[i] != (size_t)-1) memcpy(vals[i], s->values[src[i]], len[i] * sizeof **vals);
+  }
+  for (size_t i = 0; i < n; i++)
+    if (hy->leaf[i])
+      for (long v = hy->parent[i]; v >= 0; v = hy->parent[v]) {
+        if (src[v] != (size_t)-1) continue;
+        size_t off = len[v] - len[i];
+        for (size_t t = 0; t < len[i]; t++) vals[v][off + t] += vals[i][t];
+      }
+  rc = mx_series_set_from_arrays((const char *const *)hy->ids, (const double *const *)vals, len,
+                                 n, out, err);
+  if (!rc) {
+    (*out)->freq = s->freq;
+    if (start) {
+      /* the period len[i] steps before the common end */
+      for (size_t i = 0; i < n; i++) {
+        size_t ref = src[i];
+        if (ref == (size_t)-1)
+          for (size_t j = 0; j < n; j++)
+            if (hy->leaf[j] && len[j] == len[i] && src[j] != (size_t)-1) {
+              long v = hy->parent[j];
+              while (v >= 0 && (size_t)v != i) v = hy->parent[v];
+              if (v >= 0) {
+                ref = src[j];
+                break;
+              }
+            }
+        start[i] = s->start[ref];
+      }
+      (*out)->start = start;
+      start = NULL;
+    }
+  }
+done:
+  if (vals)
+    for (size_t i = 0; i < n; i++) free(vals[i]);
+  free(vals), free(len), free(src), free(start);
+  return rc;
+}
+
+int mx_forecast_reconcile(const mx_hierarchy *hy, const mx_series_set *s, int method,
+                          const mx_forecast_options *opt, mx_forecast_result *res,
+                          double *lambda, mx_error *err) {
+  size_t n = hy->count, H = (size_t)opt->horizon, T = 0;
+  if (s->count != n) return mx_error_set(err, MX_EINVAL, "series set does not match the hierarchy");
+  if (method == MX_RECON_NONE) return MX_OK;
+  double *base = malloc(n * H * sizeof *base), *out = malloc(n * H * sizeof *out);
+  double *resid = NULL, *f = NULL;
+  int rc = MX_OK;
+  if (!base || !out) {
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) memcpy(base + i * H, res[i].mean, H * sizeof *base);
+  if (method == MX_RECON_MINT) {
+    /* one-step errors of each node's method from the last T origins of its
+     * history (rolling origin; the common window of every node) */
+    size_t minlen = (size_t)-1;
+    for (size_t i = 0; i < n; i++)
+      if (s->len[i] < minlen) minlen = s->len[i];
+    T = minlen > 8 ? minlen - 4 : 0;
+    if (T > 52) T = 52;
+    if (T < 4) {
+      rc = mx_error_set(err, MX_EINVAL, "mint-shrink: series too short for residuals (need > 8)");
+      goto done;
+    }
+    resid = malloc(n * T * sizeof *resid);
+    f = malloc(sizeof *f);
+    if (!resid || !f) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+      int m = res[i].method == MX_FC_COMBO ? MX_FC_THETA : res[i].method;
+      for (size_t t = 0; t < T && !rc; t++) {
+        size_t origin = s->len[i] - T + t;
+        rc = mx_forecast_point(s->values[i], origin, m, 1, opt->season, f, NULL, err);
+        resid[i * T + t] = s->values[i][origin] - f[0];
+      }
+    }
+    if (rc) goto done;
+  }
+  rc = mx_reconcile(hy, method, base, (int)H, resid, T, out, lambda, err);
+  if (rc) goto done;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < H; j++) {
+      double d = out[i * H + j] - res[i].mean[j];
+      res[i].mean[j] = out[i * H + j];
+      /* bounds move with the mean (their width stays the base method's) */
+      for (int l = 0; l < res[i].nlevels; l++) {
+        res[i].lo[(size_t)l * H + j] += d;
+        res[i].hi[(size_t)l * H + j] += d;
+      }
+    }
+done:
+  free(base), free(out), free(resid), free(f);
+  return rc;
+}
