@@ -9,7 +9,10 @@ with open("hier.csv", "w") as f:
     for k, i in enumerate(ids):
         f.write("%s,%s\n" % (i, "G1" if k < 3 else "G2"))
 PY
-for r in bottom-up ols mint-shrink; do
+RECON="bottom-up ols mint-shrink"
+# under the sanitizers: bottom-up (for the identity check below) and MinT
+case "$(ldd "$MERX" 2>/dev/null || true)" in *libasan*) RECON="bottom-up mint-shrink" ;; esac
+for r in $RECON; do
   expect_exit 0 "$MERX" forecast --data leaves.csv --format wide --horizon 4 \
     --hierarchy hier.csv --reconcile $r --out fc_$r.csv --json
   expect_contains out.txt "\"reconcile\":\"$r\""
