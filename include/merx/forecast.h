@@ -220,6 +220,50 @@ typedef struct mx_backtest_metrics {
 MX_API int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const int *methods,
                        int nmethods, mx_backtest_metrics *out, mx_error *err);
 
+/* -------------------------------------------------------- reconciliation
+ * A hierarchy given as a parent column (file rows "id,parent", a root's
+ * parent empty). Leaves are the nodes without children; an aggregate node's
+ * series is the sum of the leaves under it. */
+typedef struct mx_hierarchy {
+  size_t count;   /* nodes */
+  char **ids;     /* [count] (owned) */
+  long *parent;   /* [count] index of the parent, -1 for a root */
+  int *leaf;      /* [count] 1 when the node has no children */
+} mx_hierarchy;
+
+/* Read "id,parent" rows (header line required). Errors name file, line and
+ * field: duplicate id, unknown parent, cycle, empty id. */
+MX_API int mx_hierarchy_read(const char *path, mx_hierarchy **out, mx_error *err);
+MX_API int mx_hierarchy_from_arrays(const char *const *ids, const char *const *parents, size_t n,
+                                    mx_hierarchy **out, mx_error *err);
+MX_API void mx_hierarchy_free(mx_hierarchy *h);
+
+enum { MX_RECON_NONE = 0, MX_RECON_BU = 1, MX_RECON_OLS = 2, MX_RECON_MINT = 3 };
+/* "none" | "bottom-up" | "ols" | "mint-shrink". */
+MX_API int mx_reconcile_parse(const char *name, int *method, mx_error *err);
+/* Reconcile base forecasts base[count * horizon] (node-major, in the
+ * hierarchy's node order) into out (same layout; coherent: every node the
+ * exact sum of its leaves). resid[count * T] holds the in-sample one-step
+ * residuals of every node (mint-shrink only; may be NULL otherwise).
+ * *lambda receives the shrinkage intensity (NaN unless mint-shrink; may be NULL). */
+MX_API int mx_reconcile(const mx_hierarchy *h, int method, const double *base, int horizon,
+                        const double *resid, size_t T, double *out, double *lambda,
+                        mx_error *err);
+
+/* One series per hierarchy node, in the hierarchy's order: a node present in
+ * s keeps its series; an aggregate node absent from s is the sum of its leaves
+ * (series aligned at their end, as long input ends together). A leaf without
+ * a series, or a series not in the hierarchy, is MX_ENOTFOUND. */
+MX_API int mx_hierarchy_series(const mx_hierarchy *h, const mx_series_set *s,
+                               mx_series_set **out, mx_error *err);
+/* Reconcile batch results res[h->count] (of the set from mx_hierarchy_series)
+ * in place. mint-shrink takes each node's one-step errors over the last
+ * min(52, shortest - 4) origins as its residuals. Interval bounds move with
+ * the mean (same width). */
+MX_API int mx_forecast_reconcile(const mx_hierarchy *h, const mx_series_set *s, int method,
+                                 const mx_forecast_options *opt, mx_forecast_result *res,
+                                 double *lambda, mx_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@ static const char *usage =
     "                     --horizon H [--season M] [--method METHOD] [--levels 80,95]\n"
     "                     [--freq day|week|month] [--nonneg] [--negative keep|zero|error]\n"
     "                     [--header|--no-header] [--sep C] [--threads T] [--plot FILE.html]\n"
+    "                     [--hierarchy FILE --reconcile bottom-up|ols|mint-shrink]\n"
     "                     --out FILE.csv [--json]\n\n"
     "Forecast each series H steps ahead with prediction intervals.\n"
     "  --format wide   one series per row: id,v1,v2,... (M4 layout; empty trailing fields are\n"
@@ -25,6 +26,10 @@ static const char *usage =
     "  --levels L,...  interval levels in percent (default 80,95; 'none' for no intervals)\n"
     "  --nonneg        clamp forecasts and bounds at zero\n"
     "  --negative P    negative values: keep (default, returns net out), zero, error\n"
+    "  --hierarchy F   rows id,parent (a root's parent empty); aggregate series missing from\n"
+    "                  the data are the sums of their leaves; output covers every node\n"
+    "  --reconcile R   with --hierarchy: bottom-up, ols or mint-shrink (default), so every\n"
+    "                  node's forecast is the sum of its children's; none keeps base forecasts\n"
     "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
     "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n"
     "\nExample:\n"
@@ -126,7 +131,7 @@ static void fmt_level(char *buf, size_t size, const char *prefix, double level) 
 int mx_cmd_forecast(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "forecast",
-                         "horizon= method= out= json plot= plot-max=" MX_CLI_SERIES_SPEC, argc,
+                         "horizon= method= out= json plot= plot-max= hierarchy= reconcile=" MX_CLI_SERIES_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -145,12 +150,35 @@ int mx_cmd_forecast(int argc, char **argv) {
     return mx_cli_usage("forecast", "--format is required (long or wide)");
   mx_series_set *s;
   if ((rc = mx_cli_read_series(&a, &s))) return rc;
+  int recon = MX_RECON_NONE;
+  mx_hierarchy *hier = NULL;
+  if (mx_args_get(&a, "reconcile", NULL) && !mx_args_get(&a, "hierarchy", NULL)) {
+    mx_series_set_free(s);
+    return mx_cli_usage("forecast", "--reconcile needs --hierarchy");
+  }
+  if (mx_args_get(&a, "hierarchy", NULL)) {
+    if (mx_reconcile_parse(mx_args_get(&a, "reconcile", "mint-shrink"), &recon, &err)) {
+      mx_series_set_free(s);
+      return mx_cli_usage("forecast", "--reconcile: %s", err.message);
+    }
+    mx_series_set *full = NULL;
+    if (mx_hierarchy_read(mx_args_get(&a, "hierarchy", NULL), &hier, &err) ||
+        mx_hierarchy_series(hier, s, &full, &err)) {
+      mx_hierarchy_free(hier);
+      mx_series_set_free(s);
+      return mx_cli_fail("forecast", &err);
+    }
+    mx_series_set_free(s);
+    s = full;
+  }
   if ((rc = mx_cli_forecast_options(&a, s, &o))) {
+    mx_hierarchy_free(hier);
     mx_series_set_free(s);
     return rc;
   }
   mx_forecast_result *res = calloc(s->count, sizeof *res);
   if (!res) {
+    mx_hierarchy_free(hier);
     mx_series_set_free(s);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     return mx_cli_fail("forecast", &err);
@@ -160,6 +188,8 @@ int mx_cmd_forecast(int argc, char **argv) {
   mx_progress_start(&pc.bar, "forecast", s->count);
   rc = mx_forecast_batch(s, &o, res, on_progress, &pc, &err);
   mx_progress_finish(&pc.bar);
+  double lambda = 0;
+  if (!rc && hier) rc = mx_forecast_reconcile(hier, s, recon, &o, res, &lambda, &err);
   double secs = mx_now_seconds() - t0;
   int status = MX_EXIT_OK;
   if (rc) {
@@ -232,6 +262,11 @@ int mx_cmd_forecast(int argc, char **argv) {
       mx_json_object_end(&j);
       mx_json_key(&j, "fallbacks"); mx_json_int(&j, (int64_t)fallbacks);
       mx_json_key(&j, "horizon"); mx_json_int(&j, o.horizon);
+      if (hier) {
+        static const char *const rn[] = {"none", "bottom-up", "ols", "mint-shrink"};
+        mx_json_key(&j, "reconcile"); mx_json_string(&j, rn[recon]);
+        if (recon == MX_RECON_MINT) { mx_json_key(&j, "lambda"); mx_json_double(&j, lambda); }
+      }
       mx_json_key(&j, "out"); mx_json_string(&j, mx_args_get(&a, "out", ""));
       mx_json_object_end(&j);
       fputc('\n', stdout);
@@ -245,5 +280,6 @@ int mx_cmd_forecast(int argc, char **argv) {
   for (size_t i = 0; i < s->count; i++) mx_forecast_result_free(&res[i]);
   free(res);
   mx_series_set_free(s);
+  mx_hierarchy_free(hier);
   return status;
 }

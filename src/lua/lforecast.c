@@ -13,6 +13,8 @@
  *     -> array of {method, smape, mase, rmsse, wape, bias, pinball,
  *                  coverage = {[80] = ..}, evaluated, seconds}
  *   merx.forecast.methods() -> array of method names
+ *   merx.forecast.reconcile(base, parents, {method = "mint-shrink", residuals = {id = {..}}})
+ *     -> id -> reconciled forecasts (bottom-up, ols, mint-shrink, none)
  *
  * Errors go through the runtime's mx_lua_raise / mx_lua_error (script:line
  * prefix); memory for the inputs lives in userdata so a Lua error part-way
@@ -322,6 +324,109 @@ static int l_backtest_entry(lua_State *L) {
   return l_backtest(L);
 }
 
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* merx.forecast.reconcile(base, parents, {method = "mint-shrink", residuals = {id = {...}}})
+ * base: id -> array of H forecasts (every node); parents: id -> parent id, or
+ * "" for a root. Returns id -> array of reconciled forecasts. Buffers live in
+ * userdata so a Lua error part-way leaks nothing. */
+static int l_reconcile(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) mx_lua_check_options(L, 3, "merx.forecast.reconcile", "method residuals");
+  const char *mname = "mint-shrink";
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "method");
+    if (!lua_isnil(L, -1)) mname = luaL_checkstring(L, -1);
+    lua_pop(L, 1);
+  }
+  mx_error err;
+  mx_error_clear(&err);
+  int method;
+  if (mx_reconcile_parse(mname, &method, &err)) return raise_error(L, &err);
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) n++, lua_pop(L, 1);
+  if (n == 0) return luaL_error(L, "merx.forecast.reconcile: empty hierarchy");
+  const char **ids = lua_newuserdatauv(L, n * sizeof *ids, 0);
+  const char **par = lua_newuserdatauv(L, n * sizeof *par, 0);
+  size_t k = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "merx.forecast.reconcile: parents must map id strings to parent strings");
+    ids[k++] = lua_tostring(L, -2); /* keys stay alive in table 2 */
+    lua_pop(L, 1);
+  }
+  qsort(ids, n, sizeof *ids, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    lua_getfield(L, 2, ids[i]);
+    par[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  int H = -1;
+  size_t T = 0;
+  for (size_t i = 0; i < n; i++) {
+    lua_getfield(L, 1, ids[i]);
+    if (!lua_istable(L, -1)) return luaL_error(L, "merx.forecast.reconcile: no base forecasts for '%s'", ids[i]);
+    int len = (int)lua_rawlen(L, -1);
+    if (H < 0) H = len;
+    if (len != H || len < 1)
+      return luaL_error(L, "merx.forecast.reconcile: '%s' has %d forecasts, expected %d", ids[i], len, H);
+    lua_pop(L, 1);
+  }
+  double *base = lua_newuserdatauv(L, n * (size_t)H * sizeof *base, 0);
+  double *out = lua_newuserdatauv(L, n * (size_t)H * sizeof *out, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_getfield(L, 1, ids[i]);
+    for (int j = 0; j < H; j++) {
+      lua_rawgeti(L, -1, j + 1);
+      base[i * (size_t)H + (size_t)j] = luaL_checknumber(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  double *resid = NULL;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "residuals");
+    int rt = lua_gettop(L);
+    if (lua_istable(L, rt)) {
+      lua_getfield(L, rt, ids[0]);
+      T = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+      lua_pop(L, 1);
+      resid = lua_newuserdatauv(L, n * (T ? T : 1) * sizeof *resid, 0);
+      for (size_t i = 0; i < n; i++) {
+        lua_getfield(L, rt, ids[i]);
+        if (!lua_istable(L, -1))
+          return luaL_error(L, "merx.forecast.reconcile: no residuals for '%s'", ids[i]);
+        if (lua_rawlen(L, -1) != T)
+          return luaL_error(L, "merx.forecast.reconcile: residuals of '%s': %d values, expected %d",
+                            ids[i], (int)lua_rawlen(L, -1), (int)T);
+        for (size_t t = 0; t < T; t++) {
+          lua_rawgeti(L, -1, (lua_Integer)t + 1);
+          resid[i * T + t] = luaL_checknumber(L, -1);
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+    }
+  }
+  mx_hierarchy *hy;
+  if (mx_hierarchy_from_arrays(ids, par, n, &hy, &err)) return raise_error(L, &err);
+  int rc = mx_reconcile(hy, method, base, H, resid, T, out, NULL, &err);
+  mx_hierarchy_free(hy);
+  if (rc) return raise_error(L, &err);
+  lua_createtable(L, 0, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    push_array(L, out + i * (size_t)H, H);
+    lua_setfield(L, -2, ids[i]);
+  }
+  return 1;
+}
+
 static int l_methods(lua_State *L) {
   lua_createtable(L, MX_FC_COMBO, 0);
   for (int i = 0; i < MX_FC_COMBO; i++) {
@@ -337,6 +442,8 @@ int mx_luaopen_forecast(lua_State *L) {
   lua_setfield(L, -2, "backtest");
   lua_pushcfunction(L, l_methods);
   lua_setfield(L, -2, "methods");
+  lua_pushcfunction(L, l_reconcile);
+  lua_setfield(L, -2, "reconcile");
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_forecast);
   lua_setfield(L, -2, "__call");
