@@ -53,6 +53,7 @@ typedef struct batch {
   int rc;
   mx_error err;
   mx_topk_result *res;
+  int bf16;            /* 1: the bf16 first pass answered every row */
   /* Two conditions, so a member joining wakes the leader alone, not every
    * member already waiting for the result (with one, a batch of n cost
    * about n^2/2 needless wake-ups). */
@@ -69,6 +70,8 @@ typedef struct rec_state {
   float *popular_count;    /* their counts */
   uint32_t n_popular;
   float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
+  mx_item_bf16 *approx;    /* bf16 item copy for the first pass; NULL: exact float scan only */
+  _Atomic uint64_t rows_bf16, rows_exact; /* batched users by the scan that answered them */
   int parallel;            /* batches scored at once (default: the cores less one) */
   pthread_mutex_t lock;
   batch *open;
@@ -133,12 +136,14 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     return mx_serve_config_error(gen, "recommend", err);
   }
   int rc;
-  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top", err)))
+  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top exact", err)))
     return mx_serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top, parallel;
-  if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
+  int exact_only;
+  if ((rc = mx_serve_get_bool(cfg, "exact", 0, &exact_only, err)) ||
+      (rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
       /* one core left for HTTP, JSON and the next batch's gathering: the
        * batches that wait for a scorer grow, and a user in a batch of 16
        * costs half what one in a batch of 4 does (README, Serving) */
@@ -192,6 +197,14 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
       return rc;
     }
   }
+  /* The bf16 first pass (exact lists, proven per row; see mx_topk_options)
+   * where the CPU has AVX-512 BF16: elsewhere the portable loop is slower
+   * than the float sgemm, so the exact scan stays. */
+  if (m && m->item_factors && m->kind != MX_MODEL_EASE && !exact_only && mx_item_bf16_native() &&
+      !(s->approx = mx_item_bf16_build(m))) {
+    mx_serve_recommend_free(s);
+    return mx_error_set(err, MX_ENOMEM, "out of memory for the bf16 item copy");
+  }
   if ((rc = load_similar(gen, s, err))) {
     mx_serve_recommend_free(s);
     return rc;
@@ -207,6 +220,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->norm_lock);
   mx_ann_free(s->ann);
   mx_unit_rows_free(s->item_norm);
+  mx_item_bf16_free(s->approx);
   free(s->popular);
   free(s->popular_count);
   free(s->gram);
@@ -229,6 +243,10 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           "# HELP merx_recommend_popular_fallback_total Unknown users answered with popular items.\n"
           "# TYPE merx_recommend_popular_fallback_total counter\n"
           "merx_recommend_popular_fallback_total %llu\n"
+          "# HELP merx_recommend_rows_total Batched users by the scan that answered them (bf16 first pass, or exact float).\n"
+          "# TYPE merx_recommend_rows_total counter\n"
+          "merx_recommend_rows_total{scan=\"bf16\"} %llu\n"
+          "merx_recommend_rows_total{scan=\"float\"} %llu\n"
           "# HELP merx_similar_index 1 when /v1/similar has an HNSW index over the items.\n"
           "# TYPE merx_similar_index gauge\n"
           "merx_similar_index %d\n"
@@ -238,6 +256,8 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           "merx_similar_requests_total{search=\"exact\"} %llu\n",
           (unsigned long long)atomic_load(&((rec_state *)s)->batches),
           (unsigned long long)atomic_load(&((rec_state *)s)->batched_users),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_bf16),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_exact),
           (unsigned long long)atomic_load(&((rec_state *)s)->solo),
           (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks), s->ann != NULL,
           (unsigned long long)atomic_load(&((rec_state *)s)->similar_ann),
@@ -277,7 +297,7 @@ static void batch_unref(batch *b) { /* under the state's lock */
  * receive the first k entries of the user's row (arrays of k). */
 static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t u, uint32_t k,
                         const mx_cancel *cancel, uint32_t *ids, float *scores, uint32_t *count,
-                        mx_error *err) {
+                        int *bf16, mx_error *err) {
   pthread_mutex_lock(&s->lock);
   batch *b = s->open;
   int leader = 0;
@@ -321,8 +341,14 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     o.k = b->k;
     o.threads = 1;
     o.cancel = cancel;
+    o.approx = s->approx;
     mx_error_clear(&b->err);
     b->rc = mx_topk_batch(m, b->users, (uint32_t)n, &o, &b->res, &b->err);
+    if (b->rc == MX_OK) {
+      b->bf16 = b->res->approx_rows == (uint32_t)n;
+      atomic_fetch_add(&s->rows_bf16, b->res->approx_rows);
+      atomic_fetch_add(&s->rows_exact, b->res->exact_rows);
+    }
     atomic_fetch_add(&s->batches, 1);
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
@@ -341,6 +367,7 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     memcpy(ids, r->ids + (size_t)slot * r->k, c * sizeof *ids);
     memcpy(scores, r->scores + (size_t)slot * r->k, c * sizeof *scores);
     *count = c;
+    *bf16 = b->bf16;
   } else if (err) {
     *err = b->err;
   }
@@ -479,9 +506,10 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   float *scores = NULL;
   json_t *out = NULL;
   const char *source = "model";
-  int rc;
+  int rc, exact = 0, bf16 = 0;
   const json_t *b = req->body;
-  if ((rc = mx_serve_check_fields(b, "user items k candidates exclude include_seen explain", err)) ||
+  if ((rc = mx_serve_check_fields(b, "user items k candidates exclude include_seen explain exact", err)) ||
+      (rc = mx_serve_get_bool(b, "exact", 0, &exact, err)) ||
       (rc = mx_serve_get_id(b, "user", 0, ubuf, sizeof ubuf, &q.user_id, err)) ||
       (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &q.k, err)) ||
       (rc = mx_serve_get_bool(b, "explain", 0, &q.explain, err)) ||
@@ -523,9 +551,9 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   o.item_mask = q.mask;
   o.threads = 1;
   o.cancel = req->cancel;
-  if (q.user >= 0 && !q.has_items && !q.mask && !q.include_seen) {
+  if (q.user >= 0 && !q.has_items && !q.mask && !q.include_seen && !exact) {
     rc = batched_topk(srv, s, m, (uint32_t)q.user, (uint32_t)q.k, req->cancel, ids, scores, &count,
-                      err);
+                      &bf16, err);
   } else if (q.user >= 0 && !q.has_items) {
     uint32_t u = (uint32_t)q.user;
     mx_topk_result *res = NULL;
@@ -587,6 +615,8 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   if (q.user_id) json_object_set_new(out, "user", id_json(q.user_id));
   json_object_set_new(out, "items", list);
   json_object_set_new(out, "source", json_string(source));
+  if (strcmp(source, "popular") != 0)
+    json_object_set_new(out, "scan", json_string(bf16 ? "bf16" : "float"));
   if (q.unknown_items) json_object_set_new(out, "unknown_items", json_integer(q.unknown_items));
   reply->body = out;
   out = NULL;
