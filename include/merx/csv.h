@@ -81,12 +81,12 @@ MX_API int mx_columns_index(const mx_columns *cols, const char *role);
 /* ------------------------------------------------------------ parsing */
 
 /* Strict number parsing of a whole field: "1.5", " 2 ", "1e3". NaN, inf,
- * empty and trailing garbage are refused. Returns 0 or -1. */
+ * empty and trailing garbage are refused. Returns MX_OK or MX_EPARSE. */
 MX_API int mx_parse_double(const char *s, double *out);
 /* Timestamps: epoch seconds ("1291190760", "1291190760.5"), ISO 8601 dates
  * and date-times ("2010-12-01", "2010-12-01 08:26:00", "2010-12-01T08:26:00Z",
  * "...+01:00"). Local times without an offset are taken as UTC. Seconds since
- * the epoch in *out. Returns 0 or -1. */
+ * the epoch in *out. Returns MX_OK or MX_EPARSE. */
 MX_API int mx_parse_time(const char *s, int64_t *out);
 /* Format epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" (or "YYYY-MM-DD" when
  * date_only). buf needs 21 bytes. */

@@ -189,43 +189,43 @@ enum {
   MX_RQ_EIL = 4    /* expected-inventory-level approximation (S&S eq. 5.16-5.18) */
 };
 
-typedef struct mx_rq_result {
+typedef struct mx_inv_rq_result {
   double r, Q;
   double cost;       /* exact expected cost per period of (r, Q) */
   double fill_rate;  /* type-2: 1 - (n(r) - n(r+Q)) / Q (also the fraction of
                         time in stock, the two coincide for continuous review) */
   int iterations;
-} mx_rq_result;
+} mx_inv_rq_result;
 
-MX_API int mx_rq_method_parse(const char *name, int *method, mx_error *err);
-MX_API int mx_rq(int method, double K, double h, double p, double lambda, double tau, double L,
-                 mx_rq_result *out, mx_error *err);
+MX_API int mx_inv_rq_method_parse(const char *name, int *method, mx_error *err);
+MX_API int mx_inv_rq(int method, double K, double h, double p, double lambda, double tau, double L,
+                 mx_inv_rq_result *out, mx_error *err);
 /* Exact cost g(r,Q) = (K lambda + integral_r^{r+Q} g(y) dy) / Q, g(y) the
  * newsvendor cost on lead-time demand (sum over y = r+1..r+Q for Poisson). */
-MX_API int mx_rq_cost(double K, double h, double p, double lambda, double tau, double L, double r,
+MX_API int mx_inv_rq_cost(double K, double h, double p, double lambda, double tau, double L, double r,
                       double Q, double *cost, mx_error *err);
 /* The r minimising g(r,Q) for a fixed Q (g(r) = g(r+Q), S&S eq. 5.9). */
-MX_API int mx_rq_r_for_q(double h, double p, double lambda, double tau, double L, double Q,
+MX_API int mx_inv_rq_r_for_q(double h, double p, double lambda, double tau, double L, double Q,
                          double *r, mx_error *err);
 
 /* ------------------------------------------------------------------- (s,S) (ch. 4.6) */
 
 enum { MX_SS_EXACT = 0, MX_SS_POWER = 1 };
 
-typedef struct mx_ss_result {
+typedef struct mx_inv_ss_result {
   double s, S;
   double cost;  /* exact cost per period (exact method; NaN for power) */
-} mx_ss_result;
+} mx_inv_ss_result;
 
 /* Periodic review (s,S), lead time L whole periods, order when IP <= s.
  * Exact: Zheng & Federgruen (1991) on a discrete, integer, non-negative
  * per-period demand (S&S Algorithm 4.2). Power approximation: Ehrhardt &
  * Mosier (1984), S&S eq. 4.77-4.80, on the mean and sd of any demand with
  * lead-time demand over L + 1 periods. */
-MX_API int mx_ss(int method, double K, double h, double p, const mx_dist *per_period, double L,
-                 mx_ss_result *out, mx_error *err);
+MX_API int mx_inv_ss(int method, double K, double h, double p, const mx_dist *per_period, double L,
+                 mx_inv_ss_result *out, mx_error *err);
 /* Exact cost of (s,S) for discrete integer demand (S&S eq. 4.71-4.75). */
-MX_API int mx_ss_cost(double K, double h, double p, const mx_dist *per_period, double L, double s,
+MX_API int mx_inv_ss_cost(double K, double h, double p, const mx_dist *per_period, double L, double s,
                       double S, double *cost, mx_error *err);
 
 /* -------------------------------------------------------- service levels */
@@ -271,7 +271,7 @@ MX_API int mx_order_up_to(int service_type, double target, const mx_dist *per_pe
 
 enum { MX_POLICY_BASE_STOCK = 1, MX_POLICY_SS = 2, MX_POLICY_RQ = 3 };
 
-typedef struct mx_sim_options {
+typedef struct mx_inv_sim_options {
   int policy;        /* MX_POLICY_* */
   double S;          /* base-stock / order-up-to level; (s,S): S */
   double s;          /* (s,S): reorder when IP <= s */
@@ -283,11 +283,11 @@ typedef struct mx_sim_options {
   int lost_sales;    /* 1: unmet demand is lost; 0: backordered (default) */
   double K, h, p;    /* costs for the total (may be 0) */
   int warmup;        /* periods excluded from the statistics */
-} mx_sim_options;
+} mx_inv_sim_options;
 
-MX_API mx_sim_options mx_sim_defaults(void);
+MX_API mx_inv_sim_options mx_inv_sim_defaults(void);
 
-typedef struct mx_sim_result {
+typedef struct mx_inv_sim_result {
   size_t periods;          /* periods counted (after warm-up, summed over paths) */
   double demand;           /* total demand */
   double filled;           /* demand met from stock on hand at once */
@@ -304,15 +304,15 @@ typedef struct mx_sim_result {
   double total_cost;       /* K orders + h sum on-hand + p sum backorders (or p per
                               unit lost), summed over periods, averaged over paths */
   double shipped;          /* units delivered: filled at once + backorders filled later */
-} mx_sim_result;
+} mx_inv_sim_result;
 
 /* Simulate npaths demand paths (demand[k * n .. k * n + n) for path k), each
  * of n periods. Sequence within a period (S&S periodic review): receive what
  * was ordered L periods ago, review and order (every R periods), demand,
  * then costs on ending on-hand and backorders. An order placed with L = 0
  * arrives before that period's demand. Negative demand is refused. */
-MX_API int mx_simulate(const mx_sim_options *opt, const double *demand, size_t n, size_t npaths,
-                       mx_sim_result *out, mx_error *err);
+MX_API int mx_inv_simulate(const mx_inv_sim_options *opt, const double *demand, size_t n, size_t npaths,
+                       mx_inv_sim_result *out, mx_error *err);
 
 /* ------------------------------------------------------ replenishment plan */
 

@@ -32,7 +32,7 @@ typedef struct mx_plan_defaults {
 MX_API extern const char *const mx_plan_stock_roles[];
 
 /* "cycle" / "1" / "type1" / NULL -> MX_SERVICE_CYCLE, "fill" / "2" / "type2"
- * -> MX_SERVICE_FILL; -1 for anything else. */
+ * -> MX_SERVICE_FILL (returns MX_OK); MX_EINVAL for anything else. */
 MX_API int mx_service_type_parse(const char *s, int *type);
 
 /* One stock row and its forecast (arrays owned). */
@@ -69,12 +69,12 @@ MX_API void mx_plan_set_free(mx_plan_set *ps);
  * line per item, "id,d1,d2,..." (no header; unknown ids are skipped). */
 typedef struct mx_plan_replay_item {
   size_t item;        /* index into the plan set */
-  mx_sim_result s;
+  mx_inv_sim_result s;
 } mx_plan_replay_item;
 typedef struct mx_plan_replay {
   mx_plan_replay_item *items; /* the items with actuals and a forecast */
   size_t n;
-  mx_sim_result total;        /* pooled fill rate, cycle service, stock-outs, shipped */
+  mx_inv_sim_result total;        /* pooled fill rate, cycle service, stock-outs, shipped */
   double period_days;         /* length of a period in days */
   double sum_avg_on_hand;     /* the inventory: sum of the items' average on hand */
   double daily_demand;        /* sum of the items' average daily demand */
@@ -85,8 +85,8 @@ typedef struct mx_plan_replay {
 MX_API int mx_plan_replay_run(const char *actuals, mx_plan_set *ps, int start_at_target,
                               double period_days, mx_plan_replay *r, mx_error *err);
 MX_API void mx_plan_replay_free(mx_plan_replay *r);
-MX_API double mx_plan_replay_item_turnover(const mx_sim_result *s);
-MX_API double mx_plan_replay_item_days(const mx_sim_result *s, double period_days);
+MX_API double mx_plan_replay_item_turnover(const mx_inv_sim_result *s);
+MX_API double mx_plan_replay_item_days(const mx_inv_sim_result *s, double period_days);
 /* One row per replayed item (written atomically). */
 MX_API int mx_plan_replay_write_csv(const mx_plan_replay *r, const mx_plan_set *ps,
                                     const char *path, mx_error *err);

@@ -81,7 +81,7 @@ static const char *usage =
 /* ------------------------------------------------- replay output (--actuals) */
 
 void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j) {
-  const mx_sim_result *t = &r->total;
+  const mx_inv_sim_result *t = &r->total;
   mx_json_object_begin(j);
   mx_json_key(j, "items"); mx_json_int(j, (int64_t)r->n);
   mx_json_key(j, "periods"); mx_json_int(j, (int64_t)t->periods);
@@ -105,7 +105,7 @@ void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json
   mx_json_key(j, "by_item");
   mx_json_array_begin(j);
   for (size_t k = 0; k < r->n; k++) {
-    const mx_sim_result *s = &r->items[k].s;
+    const mx_inv_sim_result *s = &r->items[k].s;
     const mx_plan_input *it = &ps->items[r->items[k].item];
     mx_json_object_begin(j);
     mx_json_key(j, "id"); mx_json_string(j, it->id);
@@ -128,7 +128,7 @@ static void text_ratio(char *buf, size_t n, double v) {
 }
 
 void mx_plan_replay_print(const mx_plan_replay *r, FILE *f) {
-  const mx_sim_result *t = &r->total;
+  const mx_inv_sim_result *t = &r->total;
   fprintf(f,
           "replay          %zu items, %zu periods: fill rate %.4f, cycle service %.4f, "
           "average on hand %.4f, stockout periods %zu\n",

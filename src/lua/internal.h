@@ -77,7 +77,7 @@ typedef struct mx_run {
   int n_inputs, cap_inputs;
   uint64_t written;       /* bytes merx.data.write wrote (capped: MX_WRITE_CAP_FACTOR) */
   mx_exp_stage *experiments; /* merx.experiment definitions and staged exposures */
-  mx_ledger_write *ledger_writes; /* staged state changes (plan.c), in staging order */
+  mx_ledger_write *ledger_writes; /* staged state changes (staged.c), in staging order */
 } mx_run;
 
 /* Has mx_script_interrupt been called (a signal asked every run to stop)? */
@@ -174,7 +174,7 @@ void mx_run_inputs_free(mx_run *run);
  * why; NULL when it may (lhelpers.c). */
 const char *mx_run_output_refused(const mx_run *run, const char *path, char *why, size_t size);
 
-/* ---- staged decision plan (plan.c) */
+/* ---- staged decision plan (staged.c) */
 mx_plan *mx_plan_create(void);
 void mx_plan_free(mx_plan *p);
 /* Stage the record table at idx under kind; raises Lua errors on bad input. */

@@ -231,11 +231,11 @@ static int l_rq(lua_State *L) {
     return mx_lua_error(L, "merx.inventory.rq: normal demand needs tau (sd per period)");
   mx_error err;
   double r0 = num_field(L, 1, "r", NAN, 0, fn), Q0 = num_field(L, 1, "Q", NAN, 0, fn);
-  mx_rq_result r;
+  mx_inv_rq_result r;
   memset(&r, 0, sizeof r);
   if (!isnan(r0) || !isnan(Q0)) {
     if (isnan(r0) || isnan(Q0)) return mx_lua_error(L, "merx.inventory.rq: give both r and Q");
-    if (mx_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (mx_inv_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.r = r0;
     r.Q = Q0;
     mx_dist ltd;
@@ -246,9 +246,9 @@ static int l_rq(lua_State *L) {
     mx_fill_rate_rq(&ltd, r0, Q0, &r.fill_rate, &err);
   } else {
     int method;
-    if (mx_rq_method_parse(str_field(L, 1, "method", "exact", fn), &method, &err))
+    if (mx_inv_rq_method_parse(str_field(L, 1, "method", "exact", fn), &method, &err))
       return mx_linv_raise(L, &err);
-    if (mx_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return mx_linv_raise(L, &err);
+    if (mx_inv_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return mx_linv_raise(L, &err);
   }
   lua_createtable(L, 0, 4);
   set_num(L, "r", r.r);
@@ -268,10 +268,10 @@ static int l_ss(lua_State *L) {
   mx_dist *d = dist_field(L, 1, "dist", fn);
   mx_error err;
   double s0 = num_field(L, 1, "s", NAN, 0, fn), S0 = num_field(L, 1, "S", NAN, 0, fn);
-  mx_ss_result r;
+  mx_inv_ss_result r;
   if (!isnan(s0) || !isnan(S0)) {
     if (isnan(s0) || isnan(S0)) return mx_lua_error(L, "merx.inventory.ss: give both s and S");
-    if (mx_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (mx_inv_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx_linv_raise(L, &err);
     r.s = s0;
     r.S = S0;
   } else {
@@ -283,7 +283,7 @@ static int l_ss(lua_State *L) {
       method = MX_SS_POWER;
     else
       return mx_lua_error(L, "merx.inventory.ss: method must be exact or power");
-    if (mx_ss(method, K, h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
+    if (mx_inv_ss(method, K, h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
   }
   lua_createtable(L, 0, 3);
   set_num(L, "s", r.s);
@@ -426,7 +426,7 @@ static int l_simulate(lua_State *L) {
   const char *fn = "simulate";
   check_opts(L, 1, fn,
              "policy S s r Q L R warmup initial K h p lost_sales paths demand levels");
-  mx_sim_options o = mx_sim_defaults();
+  mx_inv_sim_options o = mx_inv_sim_defaults();
   const char *pol = str_field(L, 1, "policy", "base_stock", fn);
   if (strcmp(pol, "base_stock") == 0)
     o.policy = MX_POLICY_BASE_STOCK;
@@ -484,8 +484,8 @@ static int l_simulate(lua_State *L) {
     if (nl != n) return mx_lua_error(L, "merx.inventory.simulate: levels must have one value per period");
   }
   mx_error err;
-  mx_sim_result s;
-  if (mx_simulate(&o, dem, n, npaths, &s, &err)) return mx_linv_raise(L, &err);
+  mx_inv_sim_result s;
+  if (mx_inv_simulate(&o, dem, n, npaths, &s, &err)) return mx_linv_raise(L, &err);
   lua_createtable(L, 0, 14);
   set_num(L, "fill_rate", s.fill_rate);
   set_num(L, "cycle_service", s.cycle_service);

@@ -49,13 +49,13 @@ int mx_parse_double(const char *s, double *out) {
     return 0;
   }
   /* general path */
-  if (*start == '\0') return -1;
+  if (*start == '\0') return MX_EPARSE;
   char *end;
   double v = strtod(start, &end);
-  if (end == start) return -1;
+  if (end == start) return MX_EPARSE;
   while (*end == ' ' || *end == '\t' || *end == '\r') end++;
-  if (*end != '\0') return -1;
-  if (!isfinite(v)) return -1;
+  if (*end != '\0') return MX_EPARSE;
+  if (!isfinite(v)) return MX_EPARSE;
   *out = v;
   return 0;
 }
@@ -80,44 +80,44 @@ int mx_parse_time(const char *s, int64_t *out) {
     int y, mo, d, h = 0, mi = 0, se = 0;
     if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
         read_digits(&p, 2, &d))
-      return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > mx_days_in_month(y, mo)) return -1;
+      return MX_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > mx_days_in_month(y, mo)) return MX_EPARSE;
     int64_t offset = 0;
     if (*p == 'T' || *p == ' ') {
       p++;
-      if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &mi)) return -1;
+      if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &mi)) return MX_EPARSE;
       if (*p == ':') {
         p++;
-        if (read_digits(&p, 2, &se)) return -1;
+        if (read_digits(&p, 2, &se)) return MX_EPARSE;
         if (*p == '.' || *p == ',') { /* fractional seconds are dropped */
           p++;
           while (*p >= '0' && *p <= '9') p++;
         }
       }
-      if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return -1;
+      if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return MX_EPARSE;
       if (*p == 'Z') {
         p++;
       } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1, oh, om = 0;
         p++;
-        if (read_digits(&p, 2, &oh)) return -1;
+        if (read_digits(&p, 2, &oh)) return MX_EPARSE;
         if (*p == ':') p++;
-        if (*p >= '0' && *p <= '9' && read_digits(&p, 2, &om)) return -1;
+        if (*p >= '0' && *p <= '9' && read_digits(&p, 2, &om)) return MX_EPARSE;
         /* real zones lie within -12:00..+14:00; beyond +-14:00 is a typo */
-        if (om > 59 || oh * 60 + om > 14 * 60) return -1;
+        if (om > 59 || oh * 60 + om > 14 * 60) return MX_EPARSE;
         offset = sign * (oh * 3600 + om * 60);
       }
     }
     while (*p == ' ' || *p == '\r') p++;
-    if (*p) return -1;
+    if (*p) return MX_EPARSE;
     *out = mx_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
            offset;
     return 0;
   }
   /* epoch seconds */
   double v;
-  if (mx_parse_double(p, &v) != 0) return -1;
-  if (v < -1e13 || v > 1e13) return -1;
+  if (mx_parse_double(p, &v) != 0) return MX_EPARSE;
+  if (v < -1e13 || v > 1e13) return MX_EPARSE;
   *out = (int64_t)floor(v);
   return 0;
 }

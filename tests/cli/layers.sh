@@ -39,5 +39,18 @@ while IFS=: read -r file line inc; do
     fail=1
   fi
 done < <(grep -rn --include='*.[ch]' --include='*.def' '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$root/src" | sort)
+# The build's per-layer include views (CMakeLists.txt, MERX_HEADERS_*) name the same headers.
+cm="$root/CMakeLists.txt"
+if [ -f "$cm" ]; then
+  declare -A cmake_layer
+  while read -r layer headers; do
+    for h in $headers; do cmake_layer["merx/$h.h"]="$layer"; done
+  done < <(awk '/^set\(MERX_HEADERS_/ {on=1} on {line = line " " $0} on && /\)/ {on=0; print line; line=""}' "$cm" |
+           sed -E 's/^ *set\(MERX_HEADERS_([a-z]+)/\1/; s/[)"]//g')
+  for h in "${!header_layer[@]}"; do
+    [ "${cmake_layer[$h]:-}" = "${header_layer[$h]}" ] ||
+      { echo "$h: layer ${header_layer[$h]} in docs/ARCHITECTURE.md, '${cmake_layer[$h]:-none}' in CMakeLists.txt MERX_HEADERS_*"; fail=1; }
+  done
+fi
 [ $fail -eq 0 ] || exit 1
 echo "layers: every include in src/ is allowed"

@@ -32,3 +32,26 @@ PKG_CONFIG_PATH="$PCDIR" cc $SAN -std=c11 -Wall -Werror "$MERX_SRC/examples/c/re
 LIB="$(find prefix -name 'libmerx.so.*' | head -1)"
 bad="$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v '^mx_' | grep -v '^_' || true)"
 [ -z "$bad" ] || { echo "non-mx symbols exported: $bad"; exit 1; }
+# every installed header declares only functions the installed library defines (a header of
+# the lua or sched layer, whose code is in the merx binary, must not be installed)
+defined="$(nm -D --defined-only "$LIB" | awk '{print $3}')"
+for h in prefix/include/merx/*.h; do
+  for f in $(grep -oE 'MX_API[^(]*\(' "$h" | grep -oE 'mx_[a-z0-9_]+ *\($' | tr -d ' ('); do
+    grep -qx "$f" <<< "$defined" || { echo "$h declares $f, which $(basename "$LIB") lacks"; exit 1; }
+  done
+done
+# find_package(merx) works from the installed prefix (the shared library's target)
+if command -v cmake > /dev/null; then
+  mkdir -p fp && cp app.c fp/ && cat > fp/CMakeLists.txt <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(app C)
+find_package(merx 0.1 REQUIRED)
+add_executable(app app.c)
+target_link_libraries(app PRIVATE merx::merx)
+CM
+  cmake -S fp -B fp/build -DCMAKE_PREFIX_PATH="$PWD/prefix" -DCMAKE_C_FLAGS="$SAN" > fp.log 2>&1 ||
+    { cat fp.log; exit 1; }
+  cmake --build fp/build > fp-build.log 2>&1 || { cat fp-build.log; exit 1; }
+  ./fp/build/app small.csv > fp.out   # the imported target carries the library's path (RPATH)
+  expect_contains fp.out "2 users 2 items"
+fi

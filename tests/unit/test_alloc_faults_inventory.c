@@ -29,18 +29,18 @@ static int inventory_once(void) {
     if (fabs(mx_dist_mean(&d3) - 3 * mx_dist_mean(&d)) > 1e-12) rc = MX_EINVAL;
     mx_dist_free(&d3);
   }
-  mx_ss_result ss;
-  if (rc == MX_OK) rc = mx_ss(MX_SS_EXACT, 5, 1, 4, &d, 1, &ss, &err);
+  mx_inv_ss_result ss;
+  if (rc == MX_OK) rc = mx_inv_ss(MX_SS_EXACT, 5, 1, 4, &d, 1, &ss, &err);
   double S;
   if (rc == MX_OK) rc = mx_order_up_to(MX_SERVICE_FILL, 0.95, &d, 1, 2, &S, &err);
   mx_dist cp;
   if (rc == MX_OK && (rc = mx_dist_copy(&cp, &d, &err)) == MX_OK) mx_dist_free(&cp);
   if (rc == MX_OK) {
-    mx_sim_options o = mx_sim_defaults();
+    mx_inv_sim_options o = mx_inv_sim_defaults();
     o.S = S;
     o.L = 2;
-    mx_sim_result s;
-    rc = mx_simulate(&o, samples, 12, 1, &s, &err);
+    mx_inv_sim_result s;
+    rc = mx_inv_simulate(&o, samples, 12, 1, &s, &err);
   }
   mx_dist_free(&d);
 check:

@@ -254,41 +254,41 @@ static void test_rq_normal(void **state) {
    * tau = 150, L = 1/12 */
   const double K = 8, h = 0.225, p = 7.5, lam = 1300, tau = 150, L = 1.0 / 12.0;
   double c, r;
-  assert_int_equal(mx_rq_cost(K, h, p, lam, tau, L, 126.8, 328.5, &c, &err), MX_OK);
+  assert_int_equal(mx_inv_rq_cost(K, h, p, lam, tau, L, 126.8, 328.5, &c, &err), MX_OK);
   NEAR(c, 78.07116250928294, 1e-7); /* Example 5.1 */
-  assert_int_equal(mx_rq_r_for_q(h, p, lam, tau, L, 300, &r, &err), MX_OK);
+  assert_int_equal(mx_inv_rq_r_for_q(h, p, lam, tau, L, 300, &r, &err), MX_OK);
   NEAR(r, 129.4272799263067, 1e-5); /* Example 5.2 */
-  mx_rq_result q;
-  assert_int_equal(mx_rq(MX_RQ_EXACT, K, h, p, lam, tau, L, &q, &err), MX_OK);
+  mx_inv_rq_result q;
+  assert_int_equal(mx_inv_rq(MX_RQ_EXACT, K, h, p, lam, tau, L, &q, &err), MX_OK);
   NEAR(q.r, 126.8, 0.1); /* Example 5.1's optimum, printed to one decimal */
   NEAR(q.Q, 328.5, 0.1);
   assert_true(q.cost <= 78.07116250928294 + 1e-9);
   /* g(r) = g(r+Q) is h Q = (h+p) (n(r) - n(r+Q)): the optimal r(Q) has a
    * fill rate of exactly p / (h + p) */
   NEAR(q.fill_rate, p / (h + p), 1e-8);
-  assert_int_equal(mx_rq(MX_RQ_EOQSS, K, h, p, lam, tau, L, &q, &err), MX_OK);
+  assert_int_equal(mx_inv_rq(MX_RQ_EOQSS, K, h, p, lam, tau, L, &q, &err), MX_OK);
   NEAR(q.r, 190.3369965715624, 1e-7); /* Example 5.5 */
   NEAR(q.Q, 304.0467800264368, 1e-9);
-  assert_int_equal(mx_rq(MX_RQ_EOQB, K, h, p, lam, tau, L, &q, &err), MX_OK);
+  assert_int_equal(mx_inv_rq(MX_RQ_EOQB, K, h, p, lam, tau, L, &q, &err), MX_OK);
   NEAR(q.r, 128.63781442427097, 1e-5);
   NEAR(q.Q, 308.5737801203754, 1e-9);
-  assert_int_equal(mx_rq(MX_RQ_LOSS, K, h, p, lam, tau, L, &q, &err), MX_OK);
+  assert_int_equal(mx_inv_rq(MX_RQ_LOSS, K, h, p, lam, tau, L, &q, &err), MX_OK);
   NEAR(q.r, 126.8670634479628, 1e-5); /* Example 5.6 */
   NEAR(q.Q, 328.4491421980451, 1e-5);
-  assert_int_equal(mx_rq(MX_RQ_EIL, K, h, p, lam, tau, L, &q, &err), MX_OK);
+  assert_int_equal(mx_inv_rq(MX_RQ_EIL, K, h, p, lam, tau, L, &q, &err), MX_OK);
   NEAR(q.r, 213.97044213580244, 1e-5); /* Example 5.2 (EIL) */
   NEAR(q.Q, 318.5901810768729, 1e-5);
   int m;
-  assert_int_equal(mx_rq_method_parse("loss", &m, &err), MX_OK);
+  assert_int_equal(mx_inv_rq_method_parse("loss", &m, &err), MX_OK);
   assert_int_equal(m, MX_RQ_LOSS);
-  assert_int_equal(mx_rq_method_parse("best", &m, &err), MX_ENOTFOUND);
+  assert_int_equal(mx_inv_rq_method_parse("best", &m, &err), MX_ENOTFOUND);
 }
 
 static void test_rq_poisson(void **state) {
   (void)state;
   /* S&S Example 5.8: h = 20, p = 150, K = 100, lambda = 1.5, L = 2, Poisson */
-  mx_rq_result q;
-  assert_int_equal(mx_rq(MX_RQ_EXACT, 100, 20, 150, 1.5, -1, 2, &q, &err), MX_OK);
+  mx_inv_rq_result q;
+  assert_int_equal(mx_inv_rq(MX_RQ_EXACT, 100, 20, 150, 1.5, -1, 2, &q, &err), MX_OK);
   NEAR(q.r, 3, 0);
   NEAR(q.Q, 5, 0);
   NEAR(q.cost, 107.92358063314975, 1e-9);
@@ -297,12 +297,12 @@ static void test_rq_poisson(void **state) {
   for (int r = -5; r <= 20; r++)
     for (int Q = 1; Q <= 30; Q++) {
       double c;
-      assert_int_equal(mx_rq_cost(100, 20, 150, 1.5, -1, 2, r, Q, &c, &err), MX_OK);
+      assert_int_equal(mx_inv_rq_cost(100, 20, 150, 1.5, -1, 2, r, Q, &c, &err), MX_OK);
       if (c < best) best = c;
     }
   NEAR(q.cost, best, 1e-12);
   double c;
-  assert_int_equal(mx_rq_cost(100, 20, 150, 1.5, -1, 2, 3.5, 5, &c, &err), MX_EINVAL);
+  assert_int_equal(mx_inv_rq_cost(100, 20, 150, 1.5, -1, 2, 3.5, 5, &c, &err), MX_EINVAL);
 }
 
 /* ------------------------------------------------------------------ (s,S) */
@@ -310,10 +310,10 @@ static void test_rq_poisson(void **state) {
 static void test_ss(void **state) {
   (void)state;
   mx_dist d;
-  mx_ss_result r;
+  mx_inv_ss_result r;
   /* S&S Example 4.7: h = 1, p = 4, K = 5, Poisson(6): (s,S) = (4, 10) */
   mx_dist_poisson(&d, 6, &err);
-  assert_int_equal(mx_ss(MX_SS_EXACT, 5, 1, 4, &d, 0, &r, &err), MX_OK);
+  assert_int_equal(mx_inv_ss(MX_SS_EXACT, 5, 1, 4, &d, 0, &r, &err), MX_OK);
   NEAR(r.s, 4, 0);
   NEAR(r.S, 10, 0);
   NEAR(r.cost, 8.034111561471642, 1e-10);
@@ -322,18 +322,18 @@ static void test_ss(void **state) {
   for (int s = -2; s < 30; s++)
     for (int S = s + 1; S <= 30; S++) {
       double c;
-      assert_int_equal(mx_ss_cost(5, 1, 4, &d, 0, s, S, &c, &err), MX_OK);
+      assert_int_equal(mx_inv_ss_cost(5, 1, 4, &d, 0, s, S, &c, &err), MX_OK);
       if (c < best) best = c;
     }
   NEAR(r.cost, best, 1e-12);
   /* power approximation, S&S Example 4.7's normal case: h = 0.18, p = 0.70,
    * K = 2.5, N(50, 8^2) */
   mx_dist_normal(&d, 50, 8, &err);
-  assert_int_equal(mx_ss(MX_SS_POWER, 2.5, 0.18, 0.70, &d, 0, &r, &err), MX_OK);
+  assert_int_equal(mx_inv_ss(MX_SS_POWER, 2.5, 0.18, 0.70, &d, 0, &r, &err), MX_OK);
   NEAR(r.s, 40.19461695647407, 1e-9);
   NEAR(r.S, 74.29017010980579, 1e-9);
   /* exact needs integer demand */
-  assert_int_equal(mx_ss(MX_SS_EXACT, 2.5, 0.18, 0.70, &d, 0, &r, &err), MX_EINVAL);
+  assert_int_equal(mx_inv_ss(MX_SS_EXACT, 2.5, 0.18, 0.70, &d, 0, &r, &err), MX_EINVAL);
   assert_non_null(strstr(err.message, "power"));
 }
 
@@ -366,14 +366,14 @@ static void test_service_vs_simulation(void **state) {
   mx_dist_poisson(&d, 4, &err);
   for (size_t t = 0; t < n; t++) dem[t] = mx_dist_sample(&d, &rng);
   double S;
-  mx_sim_options o = mx_sim_defaults();
-  mx_sim_result s;
+  mx_inv_sim_options o = mx_inv_sim_defaults();
+  mx_inv_sim_result s;
   /* type 2: fill rate 0.95, L = 2, R = 1 */
   assert_int_equal(mx_order_up_to(MX_SERVICE_FILL, 0.95, &d, 1, 2, &S, &err), MX_OK);
   o.S = S;
   o.L = 2;
   o.warmup = 10;
-  assert_int_equal(mx_simulate(&o, dem, n, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, n, 1, &s, &err), MX_OK);
   double beta;
   assert_int_equal(mx_fill_rate_rs(&d, 1, 2, S, &beta, &err), MX_OK);
   assert_true(beta >= 0.95);
@@ -384,19 +384,19 @@ static void test_service_vs_simulation(void **state) {
   mx_dist_periods(&d, 4, &d4, &err);
   o.S = S;
   o.R = 2;
-  assert_int_equal(mx_simulate(&o, dem, n, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, n, 1, &s, &err), MX_OK);
   NEAR(s.cycle_service, mx_dist_cdf(&d4, S), 0.005);
   /* (s,S) of Example 4.7 simulated: average cost per period ~ 8.034 */
   mx_dist_poisson(&d, 6, &err);
   for (size_t t = 0; t < n; t++) dem[t] = mx_dist_sample(&d, &rng);
-  o = mx_sim_defaults();
+  o = mx_inv_sim_defaults();
   o.policy = MX_POLICY_SS;
   o.s = 4;
   o.S = 10;
   o.K = 5;
   o.h = 1;
   o.p = 4;
-  assert_int_equal(mx_simulate(&o, dem, n, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, n, 1, &s, &err), MX_OK);
   NEAR(s.total_cost / (double)s.periods, 8.034111561471642, 0.08);
   /* (r,Q) fill rate on Poisson lead-time demand, continuous formula vs
    * simulation of unit-sized periodic demand is not comparable; check the
@@ -415,12 +415,12 @@ static void test_simulate_basics(void **state) {
   /* deterministic demand 5/period, base-stock 10, L = 1: never short */
   double dem[20];
   for (int t = 0; t < 20; t++) dem[t] = 5;
-  mx_sim_options o = mx_sim_defaults();
+  mx_inv_sim_options o = mx_inv_sim_defaults();
   o.S = 10;
   o.L = 1;
   o.h = 1;
-  mx_sim_result s;
-  assert_int_equal(mx_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
+  mx_inv_sim_result s;
+  assert_int_equal(mx_inv_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
   NEAR(s.fill_rate, 1, 0);
   /* S = 10 covers exactly L + 1 = 2 periods: after the first period every
    * period ends with nothing on hand and nothing short */
@@ -430,16 +430,16 @@ static void test_simulate_basics(void **state) {
   /* S = 7 with L = 1 covers 2 periods of 5: 3 short each period */
   o.S = 7;
   o.initial = 7;
-  assert_int_equal(mx_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
   assert_true(s.fill_rate < 1);
   assert_true(s.stockout_periods > 0);
   /* lost sales never have negative stock */
   o.lost_sales = 1;
-  assert_int_equal(mx_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, 20, 1, &s, &err), MX_OK);
   NEAR(s.lost, s.demand - s.filled, 1e-9);
   /* negative demand is refused */
   dem[3] = -1;
-  assert_int_equal(mx_simulate(&o, dem, 20, 1, &s, &err), MX_EINVAL);
+  assert_int_equal(mx_inv_simulate(&o, dem, 20, 1, &s, &err), MX_EINVAL);
   assert_non_null(strstr(err.message, "period 4"));
 }
 
@@ -454,19 +454,19 @@ static void test_simulate_basics(void **state) {
 static void test_simulate_turnover(void **state) {
   (void)state;
   double dem[3] = {6, 2, 3};
-  mx_sim_options o = mx_sim_defaults();
+  mx_inv_sim_options o = mx_inv_sim_defaults();
   o.S = 4;
   o.L = 0;
   o.initial = 0;
-  mx_sim_result s;
-  assert_int_equal(mx_simulate(&o, dem, 3, 1, &s, &err), MX_OK);
+  mx_inv_sim_result s;
+  assert_int_equal(mx_inv_simulate(&o, dem, 3, 1, &s, &err), MX_OK);
   NEAR(s.filled, 9, 0);
   NEAR(s.shipped, 11, 0);
   NEAR(s.avg_on_hand, 1, 1e-15);
   NEAR(s.turnover, 11, 1e-12);
   /* lost sales: what is not met at once is never shipped */
   o.lost_sales = 1;
-  assert_int_equal(mx_simulate(&o, dem, 3, 1, &s, &err), MX_OK);
+  assert_int_equal(mx_inv_simulate(&o, dem, 3, 1, &s, &err), MX_OK);
   NEAR(s.shipped, s.filled, 0);
 }
 
@@ -499,15 +499,15 @@ static void test_bad_parameters(void **state) {
   assert_int_equal(mx_base_stock(1, 1, &d, -2, &b, &err), MX_EINVAL);
   double S;
   assert_int_equal(mx_order_up_to(MX_SERVICE_FILL, 1.0, &d, 1, 1, &S, &err), MX_EINVAL);
-  mx_rq_result q;
-  assert_int_equal(mx_rq(MX_RQ_EXACT, 8, 0.225, -7.5, 1300, 150, 0.1, &q, &err), MX_EINVAL);
+  mx_inv_rq_result q;
+  assert_int_equal(mx_inv_rq(MX_RQ_EXACT, 8, 0.225, -7.5, 1300, 150, 0.1, &q, &err), MX_EINVAL);
   /* EIL cannot work when Q h >= p lambda */
-  assert_int_equal(mx_rq(MX_RQ_EIL, 1000, 10, 0.5, 10, 1, 1, &q, &err), MX_EINFEASIBLE);
-  mx_ss_result ss;
+  assert_int_equal(mx_inv_rq(MX_RQ_EIL, 1000, 10, 0.5, 10, 1, 1, &q, &err), MX_EINFEASIBLE);
+  mx_inv_ss_result ss;
   double zero = 0, one = 1;
   mx_dist z;
   assert_int_equal(mx_dist_discrete(&z, &zero, &one, 1, 0, &err), MX_OK);
-  assert_int_equal(mx_ss(MX_SS_EXACT, 5, 1, 4, &z, 0, &ss, &err), MX_EINVAL);
+  assert_int_equal(mx_inv_ss(MX_SS_EXACT, 5, 1, 4, &z, 0, &ss, &err), MX_EINVAL);
   mx_dist_free(&z);
 }
 

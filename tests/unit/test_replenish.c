@@ -30,7 +30,7 @@ static void test_service_type(void **state) {
   assert_int_equal(t, MX_SERVICE_CYCLE);
   assert_int_equal(mx_service_type_parse("type2", &t), 0);
   assert_int_equal(t, MX_SERVICE_FILL);
-  assert_int_equal(mx_service_type_parse("sometimes", &t), -1);
+  assert_int_equal(mx_service_type_parse("sometimes", &t), MX_EINVAL);
 }
 
 static void test_read_stock_and_forecast(void **state) {

@@ -74,7 +74,7 @@ static int read_actuals(const char *path, mx_plan_set *ps, double **act, size_t 
  * the forecast origin fixed), and demand is the realised one. */
 static int evaluate(mx_plan_set *ps, double **act, size_t *nact, int start_at_target,
                     mx_plan_replay *r, mx_error *err) {
-  mx_sim_result *tot = &r->total;
+  mx_inv_sim_result *tot = &r->total;
   memset(tot, 0, sizeof *tot);
   double sum_oh = 0;
   size_t cycles = 0;
@@ -102,15 +102,15 @@ static int evaluate(mx_plan_set *ps, double **act, size_t *nact, int start_at_ta
       }
       levels[t] = row.target;
     }
-    mx_sim_options o = mx_sim_defaults();
+    mx_inv_sim_options o = mx_inv_sim_defaults();
     o.policy = MX_POLICY_BASE_STOCK;
     o.levels = levels;
     o.L = (int)ceil(it->item.lead_time);
     o.R = it->item.review > 1 ? (int)it->item.review : 1;
     /* Outstanding orders are taken to arrive before the first period's demand. */
     o.initial = start_at_target ? levels[0] : it->item.on_hand + it->item.on_order;
-    mx_sim_result *s = &r->items[r->n].s;
-    int rc = mx_simulate(&o, act[i], n, 1, s, err);
+    mx_inv_sim_result *s = &r->items[r->n].s;
+    int rc = mx_inv_simulate(&o, act[i], n, 1, s, err);
     free(levels);
     if (rc) return rc;
     r->items[r->n++].item = i;
@@ -170,11 +170,11 @@ void mx_plan_replay_free(mx_plan_replay *r) {
   r->n = 0;
 }
 
-double mx_plan_replay_item_turnover(const mx_sim_result *s) {
+double mx_plan_replay_item_turnover(const mx_inv_sim_result *s) {
   return s->avg_on_hand > 0 ? s->shipped / s->avg_on_hand : NAN;
 }
 
-double mx_plan_replay_item_days(const mx_sim_result *s, double period_days) {
+double mx_plan_replay_item_days(const mx_inv_sim_result *s, double period_days) {
   return s->demand > 0 ? s->avg_on_hand * (double)s->periods * period_days / s->demand : NAN;
 }
 
@@ -192,7 +192,7 @@ int mx_plan_replay_write_csv(const mx_plan_replay *r, const mx_plan_set *ps, con
         "turnover,days_of_supply,unit_cost,cost_of_sales,avg_inventory_value\n",
         af.f);
   for (size_t k = 0; k < r->n; k++) {
-    const mx_sim_result *s = &r->items[k].s;
+    const mx_inv_sim_result *s = &r->items[k].s;
     const mx_plan_input *it = &ps->items[r->items[k].item];
     double c = it->unit_cost;
     mx_csv_write_field(af.f, it->id, ',');

@@ -98,7 +98,7 @@ static double cost_at_q(const rq_problem *pb, double Q, double *r) {
   return rq_cost_of(pb, *r, Q);
 }
 
-static void exact_normal(const rq_problem *pb, mx_rq_result *out) {
+static void exact_normal(const rq_problem *pb, mx_inv_rq_result *out) {
   double sd = mx_dist_sd(&pb->ltd);
   double hp = pb->h + pb->p;
   /* Q* lies below the loss-function approximation's Q at a very low r
@@ -134,7 +134,7 @@ static void exact_normal(const rq_problem *pb, mx_rq_result *out) {
 /* Federgruen & Zheng (1992): start from Q = 1 with the single best point
  * {S*}, and grow the set {r+1..r+Q} by whichever neighbour (r or r+Q+1)
  * has the smaller newsvendor cost, while the average cost decreases. */
-static void exact_poisson(const rq_problem *pb, mx_rq_result *out) {
+static void exact_poisson(const rq_problem *pb, mx_inv_rq_result *out) {
   double alpha = pb->p / (pb->h + pb->p);
   double S = mx_dist_quantile(&pb->ltd, alpha);
   double Q = 1, r = S - 1;
@@ -154,7 +154,7 @@ static void exact_poisson(const rq_problem *pb, mx_rq_result *out) {
   out->iterations = it;
 }
 
-int mx_rq_method_parse(const char *name, int *method, mx_error *err) {
+int mx_inv_rq_method_parse(const char *name, int *method, mx_error *err) {
   static const char *names[] = {"exact", "eoqss", "eoqb", "loss", "eil"};
   for (int i = 0; i < 5; i++)
     if (name && strcmp(name, names[i]) == 0) {
@@ -182,8 +182,8 @@ static double solve_loss(const mx_dist *d, double target) {
   return 0.5 * (lo + hi);
 }
 
-int mx_rq(int method, double K, double h, double p, double lambda, double tau, double L,
-          mx_rq_result *out, mx_error *err) {
+int mx_inv_rq(int method, double K, double h, double p, double lambda, double tau, double L,
+          mx_inv_rq_result *out, mx_error *err) {
   rq_problem pb;
   int rc;
   memset(out, 0, sizeof *out);
@@ -247,7 +247,7 @@ int mx_rq(int method, double K, double h, double p, double lambda, double tau, d
   return MX_OK;
 }
 
-int mx_rq_cost(double K, double h, double p, double lambda, double tau, double L, double r,
+int mx_inv_rq_cost(double K, double h, double p, double lambda, double tau, double L, double r,
                double Q, double *cost, mx_error *err) {
   rq_problem pb;
   int rc;
@@ -260,7 +260,7 @@ int mx_rq_cost(double K, double h, double p, double lambda, double tau, double L
   return MX_OK;
 }
 
-int mx_rq_r_for_q(double h, double p, double lambda, double tau, double L, double Q, double *r,
+int mx_inv_rq_r_for_q(double h, double p, double lambda, double tau, double L, double Q, double *r,
                   mx_error *err) {
   rq_problem pb;
   int rc;

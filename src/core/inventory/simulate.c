@@ -24,8 +24,8 @@
 
 #include "core/inventory/internal.h"
 
-mx_sim_options mx_sim_defaults(void) {
-  mx_sim_options o;
+mx_inv_sim_options mx_inv_sim_defaults(void) {
+  mx_inv_sim_options o;
   memset(&o, 0, sizeof o);
   o.policy = MX_POLICY_BASE_STOCK;
   o.R = 1;
@@ -33,7 +33,7 @@ mx_sim_options mx_sim_defaults(void) {
   return o;
 }
 
-static double order_quantity(const mx_sim_options *o, double ip, size_t t) {
+static double order_quantity(const mx_inv_sim_options *o, double ip, size_t t) {
   switch (o->policy) {
   case MX_POLICY_BASE_STOCK: {
     double S = o->levels ? o->levels[t] : o->S;
@@ -49,8 +49,8 @@ static double order_quantity(const mx_sim_options *o, double ip, size_t t) {
   return 0.0;
 }
 
-int mx_simulate(const mx_sim_options *o, const double *demand, size_t n, size_t npaths,
-                mx_sim_result *out, mx_error *err) {
+int mx_inv_simulate(const mx_inv_sim_options *o, const double *demand, size_t n, size_t npaths,
+                mx_inv_sim_result *out, mx_error *err) {
   int rc;
   memset(out, 0, sizeof *out);
   if (o->policy != MX_POLICY_BASE_STOCK && o->policy != MX_POLICY_SS && o->policy != MX_POLICY_RQ)

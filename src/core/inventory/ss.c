@@ -115,7 +115,7 @@ static int ss_setup(ss_problem *pb, double K, double h, double p, const mx_dist 
   return mx_dist_periods(d, L + 1.0, &pb->ltd, err);
 }
 
-int mx_ss_cost(double K, double h, double p, const mx_dist *per_period, double L, double s,
+int mx_inv_ss_cost(double K, double h, double p, const mx_dist *per_period, double L, double s,
                double S, double *cost, mx_error *err) {
   ss_problem pb;
   int rc = ss_setup(&pb, K, h, p, per_period, L, err);
@@ -129,7 +129,7 @@ int mx_ss_cost(double K, double h, double p, const mx_dist *per_period, double L
   return rc;
 }
 
-static int zheng_federgruen(ss_problem *pb, mx_ss_result *out, mx_error *err) {
+static int zheng_federgruen(ss_problem *pb, mx_inv_ss_result *out, mx_error *err) {
   int rc;
   double ystar = mx_dist_quantile(&pb->ltd, pb->p / (pb->h + pb->p));
   /* s0: lower s from y* until c(s, y*) <= G(s). */
@@ -165,8 +165,8 @@ static int zheng_federgruen(ss_problem *pb, mx_ss_result *out, mx_error *err) {
   return MX_OK;
 }
 
-int mx_ss(int method, double K, double h, double p, const mx_dist *per_period, double L,
-          mx_ss_result *out, mx_error *err) {
+int mx_inv_ss(int method, double K, double h, double p, const mx_dist *per_period, double L,
+          mx_inv_ss_result *out, mx_error *err) {
   int rc;
   memset(out, 0, sizeof *out);
   if (method == MX_SS_EXACT) {

@@ -24,7 +24,7 @@ int mx_service_type_parse(const char *s, int *type) {
     *type = MX_SERVICE_FILL;
     return 0;
   }
-  return -1;
+  return MX_EINVAL;
 }
 
 void mx_plan_set_free(mx_plan_set *ps) {

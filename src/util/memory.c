@@ -1,0 +1,31 @@
+/* Aligned allocation and string copies. */
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- memory */
+void *mx_alloc_aligned(size_t size, int zero) {
+  void *p = NULL;
+  size_t rounded = (size + 63) & ~(size_t)63;
+  if (rounded == 0) rounded = 64;
+  if (posix_memalign(&p, 64, rounded) != 0) return NULL;
+  if (zero) memset(p, 0, rounded);
+  return p;
+}
+
+void mx_free_aligned(void *p) { free(p); }
+
+/* ---- strings */
+char *mx_strdup(const char *s) {
+  if (!s) return NULL;
+  return mx_strndup(s, strlen(s));
+}
+
+char *mx_strndup(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
