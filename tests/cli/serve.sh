@@ -1,6 +1,7 @@
 # merx serve: a real server on a free 127.0.0.1 port, driven over HTTP.
 # /healthz, /v1/recommend (same items and order as `merx recommend --user`),
-# popular fallback, sessions, filters, explanations, /v1/similar (exact and
+# the scan that answered (bf16 first pass or float; exact: true and
+# recommend.exact), popular fallback, sessions, filters, explanations, /v1/similar (exact and
 # through the HNSW index beside the model), errors
 # (bad JSON, unknown fields, 404/405), /metrics, and SIGTERM exiting 0.
 DATA="$MERX_SRC/examples/data/purchases.csv.gz"
@@ -40,6 +41,39 @@ for n, u in enumerate(sys.argv[1:], 1):
         assert abs(gs - ws) <= 1e-5 * max(1.0, abs(ws)), (u, gi, gs, ws)
 PY
 u1=$(echo "$users" | head -1)
+
+# ---- the scan that answered: the bf16 first pass where the CPU has AVX-512
+# BF16 (its lists are the exact ones, checked above); exact: true keeps the
+# float scan with the same list; /metrics counts the batched rows per scan
+native=0
+if grep -qw avx512_bf16 /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && [ -z "${MERX_NO_AVX512+x}" ]; then
+  native=1
+fi
+python3 - "$native" <<'PY'
+import json, sys
+scans = [json.load(open("srv%d.json" % n))["scan"] for n in range(1, 6)]
+assert set(scans) <= {"bf16", "float"}, scans
+if sys.argv[1] == "1":
+    assert "bf16" in scans, scans
+else:
+    assert scans == ["float"] * 5, scans
+PY
+call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 7, \"exact\": true}"
+expect_status 200
+expect_contains out.txt '"scan":"float"'
+python3 -c '
+import json
+a, b = json.load(open("srv1.json")), json.load(open("body.txt"))
+assert [i["item"] for i in a["items"]] == [i["item"] for i in b["items"]], (a, b)
+assert all(abs(x["score"] - y["score"]) <= 1e-6 * max(1, abs(y["score"])) for x, y in zip(a["items"], b["items"]))'
+call GET /metrics
+python3 - "$native" <<'PY'
+import json, re, sys
+m = open("body.txt").read()
+rows = {k: int(v) for k, v in re.findall(r'^merx_recommend_rows_total\{scan="(\w+)"\} (\d+)$', m, re.M)}
+bf16 = sum(json.load(open("srv%d.json" % n))["scan"] == "bf16" for n in range(1, 6))
+assert rows == {"bf16": bf16, "float": 5 - bf16}, (rows, bf16)
+PY
 
 # ---- unknown user: the popular items, flagged
 call POST /v1/recommend '{"user": "no-such-user", "k": 3}'
@@ -129,6 +163,23 @@ if grep -q 'no-such-user' serve.log; then echo "request body in the log"; exit 1
 
 stop_server
 expect_contains serve.log 'merx serve: stopped'
+
+# ---- recommend.exact = true: no bf16 copy, every answer from the float scan
+printf 'return { model = "ials.mxm", recommend = { exact = true } }\n' > exact.lua
+start_server --config exact.lua
+call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 7}"
+expect_status 200
+expect_contains out.txt '"scan":"float"'
+python3 -c '
+import json
+a, b = json.load(open("srv1.json")), json.load(open("body.txt"))
+assert [i["item"] for i in a["items"]] == [i["item"] for i in b["items"]], (a, b)'
+call GET /metrics
+expect_contains out.txt 'merx_recommend_rows_total{scan="bf16"} 0'
+stop_server
+printf 'return { model = "ials.mxm", recommend = { exact = "yes" } }\n' > bad.lua
+expect_exit 1 $MERX serve --config bad.lua --listen 127.0.0.1:0
+expect_contains err.txt "exact"
 
 # ---- usage errors
 expect_exit 2 $MERX serve
