@@ -256,10 +256,10 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           "merx_similar_requests_total{search=\"exact\"} %llu\n",
           (unsigned long long)atomic_load(&((rec_state *)s)->batches),
           (unsigned long long)atomic_load(&((rec_state *)s)->batched_users),
-          (unsigned long long)atomic_load(&((rec_state *)s)->rows_bf16),
-          (unsigned long long)atomic_load(&((rec_state *)s)->rows_exact),
           (unsigned long long)atomic_load(&((rec_state *)s)->solo),
-          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks), s->ann != NULL,
+          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_bf16),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_exact), s->ann != NULL,
           (unsigned long long)atomic_load(&((rec_state *)s)->similar_ann),
           (unsigned long long)atomic_load(&((rec_state *)s)->similar_exact));
 }
