@@ -433,10 +433,12 @@ static void test_bf16_first_pass(void **state) {
   mx_model *m = random_model(MX_MODEL_MF, 60, 500, 21, 1, 0.05, 11);
   mx_item_bf16 *ap = mx_item_bf16_build(m);
   assert_non_null(ap);
-  uint32_t tiles[3][2] = {{0, 0}, {7, 40}, {1, 0}};
-  for (int t = 0; t < 3; t++) {
+  /* k = 20 keeps 80 candidates: a heap rather than a sorted array */
+  uint32_t tiles[4][3] = {{0, 0, 7}, {7, 40, 7}, {1, 0, 7}, {0, 0, 20}};
+  for (int t = 0; t < 4; t++) {
     mx_topk_options o = mx_topk_defaults();
-    o.k = 7;
+    uint32_t k = tiles[t][2];
+    o.k = k;
     o.threads = 2;
     o.tile_users = tiles[t][0];
     o.tile_items = tiles[t][1];
@@ -450,8 +452,8 @@ static void test_bf16_first_pass(void **state) {
     for (uint32_t u = 0; u < 60; u++) {
       assert_int_equal(aq->count[u], ex->count[u]);
       for (uint32_t j = 0; j < ex->count[u]; j++) {
-        assert_int_equal(aq->ids[u * 7 + j], ex->ids[u * 7 + j]);
-        assert_true(aq->scores[u * 7 + j] == ex->scores[u * 7 + j]);
+        assert_int_equal(aq->ids[u * k + j], ex->ids[u * k + j]);
+        assert_true(aq->scores[u * k + j] == ex->scores[u * k + j]);
       }
     }
     mx_topk_result_free(ex);

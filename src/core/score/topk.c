@@ -512,34 +512,63 @@ static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, cons
   return scan_row_generic(c, bias, w, c0, ids, heap, hn, k, thr);
 }
 
-/* Rescore the hn kept entries of a first-pass row exactly (the dot product
- * of the float vectors accumulated in double, rounded, plus the item bias in
- * float) and sort them best first. Returns 1 when the row is proven to be
- * the exact top k: a target the scan dropped scored at most a_min (the
- * worst kept bf16 score; ties go to the smaller id), and the bf16 score of
- * any target is within eps of its exact one, so none can beat the k-th exact
- * score if that exceeds a_min + eps. eps: bf16 rounding of both vectors
- * (2·2^-8 + 2^-16 relative per product), float accumulation (dim·2^-24),
- * bounded by Cauchy-Schwarz with the query norm and the largest item norm,
- * plus a margin for the float additions of the bias. */
+/* The dot product of two float vectors accumulated in double (each product
+ * is exact in double) over eight partial sums: independent chains, so it
+ * does not wait on one addition per dimension, and the compiler may
+ * vectorise it. */
+static double dot_double(const float *a, const float *b, uint32_t dim) {
+  double acc[8] = {0};
+  uint32_t x = 0;
+  for (; x + 8 <= dim; x += 8)
+    for (int j = 0; j < 8; j++) acc[j] += (double)a[x + j] * b[x + j];
+  double d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; x < dim; x++) d += (double)a[x] * b[x];
+  return d;
+}
+
+/* Rescore a first-pass row exactly (the dot product of the float vectors
+ * accumulated in double, rounded, plus the item bias in float) and sort it
+ * best first. Returns 1 when the row is proven to be the exact top k: a
+ * target the scan dropped scored at most a_min (the worst kept bf16 score;
+ * ties go to the smaller id), and the bf16 score of any target is within
+ * eps of its exact one, so none can beat the k-th exact score if that
+ * exceeds a_min + eps. eps: bf16 rounding of both vectors (2·2^-8 + 2^-16
+ * relative per product), float accumulation (dim·2^-24), bounded by
+ * Cauchy-Schwarz with the query norm and the largest item norm, plus a
+ * margin for the float additions of the bias.
+ * Only the kept entries that can still be in the top k are rescored: with
+ * the list sorted by bf16 score a, each of the k best has an exact score of
+ * at least a_k - E (E bounds |exact - a| for every kept entry), so an entry
+ * with a < a_k - 2E is beaten by k others and can be left out (it stays
+ * past the k-th place). Their rows are fetched from memory up front. */
 static int rescore_row(const mx_topk_problem *p, const mx_item_bf16 *ap, const float *qv,
                        double qnorm, entry *h, uint32_t hn, uint32_t kc, uint32_t k) {
   const mx_targets *t = p->targets;
   uint32_t dim = p->dim;
-  float a_min = hn ? (kc <= SORTED_MAX_K ? h[hn - 1].s : h[0].s) : -INFINITY;
-  for (uint32_t j = 0; j < hn; j++) {
-    const float *v = t->vec + (size_t)h[j].id * dim;
-    double d = 0;
-    for (uint32_t x = 0; x < dim; x++) d += (double)qv[x] * v[x];
-    float sc = (float)d;
+  if (kc > SORTED_MAX_K) qsort(h, hn, sizeof *h, better_cmp); /* a heap: sort by bf16 score */
+  float a_min = hn ? h[hn - 1].s : -INFINITY;
+  double eps_dot = (1.0 / 128 + 1.0 / 65536 + dim / 16777216.0) * qnorm * ap->vmax;
+  uint32_t m = hn;
+  if (hn > k) {
+    double amax = fmax(fabs((double)h[0].s), fabs((double)a_min));
+    double e = eps_dot + (1.0 + 2 * amax + 2 * eps_dot) / 1048576.0;
+    double lim = (double)h[k - 1].s - 2 * e;
+    m = k;
+    while (m < hn && !((double)h[m].s < lim)) m++; /* a NaN limit keeps them all */
+  }
+  for (uint32_t j = 0; j < m; j++) {
+    const char *v = (const char *)(t->vec + (size_t)h[j].id * dim);
+    for (size_t off = 0; off < (size_t)dim * sizeof(float); off += 64) __builtin_prefetch(v + off);
+  }
+  for (uint32_t j = 0; j < m; j++) {
+    float sc = (float)dot_double(qv, t->vec + (size_t)h[j].id * dim, dim);
     if (t->bias) sc += t->bias[h[j].id];
     h[j].s = sc;
   }
-  qsort(h, hn, sizeof *h, better_cmp);
+  qsort(h, m, sizeof *h, better_cmp);
   if (hn < kc) return 1; /* every target with a finite score was kept */
   float s_k = h[k - 1].s;
-  double eps = (1.0 / 128 + 1.0 / 65536 + dim / 16777216.0) * qnorm * ap->vmax +
-               (1.0 + fabs(a_min) + fabs(s_k)) / 1048576.0;
+  double eps = eps_dot + (1.0 + fabs(a_min) + fabs(s_k)) / 1048576.0;
   return (double)s_k > (double)a_min + eps;
 }
 
