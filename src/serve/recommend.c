@@ -455,6 +455,59 @@ static json_t *item_list(const mx_model *m, const uint32_t *ids, const float *sc
   return list;
 }
 
+/* A score as json_dumps(JSON_REAL_PRECISION(9)) writes it: %.9g, with ".0"
+ * when that reads as an integer; null when not finite. */
+static void put_score(FILE *f, float v) {
+  if (!isfinite(v)) {
+    fputs("null", f);
+    return;
+  }
+  char t[40];
+  int n = snprintf(t, sizeof t, "%.9g", (double)v);
+  fputs(t, f);
+  if (n > 0 && !strpbrk(t, ".e")) fputs(".0", f);
+}
+
+/* The answer without explanations, written straight to text: the same JSON
+ * the jansson tree gives (keys in the same order, scores alike), without
+ * its five allocations per item. Ids are escaped as every JSON output of
+ * merx is (mx_json_escape: invalid UTF-8 becomes U+FFFD). NULL: out of
+ * memory. */
+static char *reply_text(const mx_model *m, const char *user_id, const uint32_t *ids,
+                        const float *scores, uint32_t n, const char *source, const char *scan,
+                        uint32_t unknown_items) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  fputc('{', f);
+  if (user_id) {
+    fputs("\"user\":", f);
+    mx_json_escape(f, user_id, strlen(user_id));
+    fputc(',', f);
+  }
+  fputs("\"items\":[", f);
+  for (uint32_t r = 0; r < n; r++) {
+    const char *id = mx_idmap_name(m->items, ids[r]);
+    fputs(r ? ",{\"item\":" : "{\"item\":", f);
+    if (id) mx_json_escape(f, id, strlen(id));
+    else fputs("null", f);
+    fputs(",\"score\":", f);
+    put_score(f, scores[r]);
+    fputc('}', f);
+  }
+  fprintf(f, "],\"source\":\"%s\"", source);
+  if (scan) fprintf(f, ",\"scan\":\"%s\"", scan);
+  if (unknown_items) fprintf(f, ",\"unknown_items\":%u", unknown_items);
+  fputc('}', f);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
 /* Everything a request asked for, and what it owns. */
 typedef struct rec_query {
   const char *user_id;
@@ -600,6 +653,13 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
     count = 0;
   }
   if (rc) goto done;
+  const char *scan = strcmp(source, "popular") != 0 ? (bf16 ? "bf16" : "float") : NULL;
+  if (!q.explain) {
+    if (!(reply->text = reply_text(m, q.user_id, ids, scores, count, source, scan, q.unknown_items)))
+      goto nomem;
+    reply->content_type = "application/json";
+    goto done;
+  }
   json_t *list = item_list(m, ids, scores, count);
   out = json_object();
   if (!list || !out) {
@@ -615,8 +675,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   if (q.user_id) json_object_set_new(out, "user", id_json(q.user_id));
   json_object_set_new(out, "items", list);
   json_object_set_new(out, "source", json_string(source));
-  if (strcmp(source, "popular") != 0)
-    json_object_set_new(out, "scan", json_string(bf16 ? "bf16" : "float"));
+  if (scan) json_object_set_new(out, "scan", json_string(scan));
   if (q.unknown_items) json_object_set_new(out, "unknown_items", json_integer(q.unknown_items));
   reply->body = out;
   out = NULL;
