@@ -181,6 +181,44 @@ printf 'return { model = "ials.mxm", recommend = { exact = "yes" } }\n' > bad.lu
 expect_exit 1 $MERX serve --config bad.lua --listen 127.0.0.1:0
 expect_contains err.txt "exact"
 
+# ---- ids needing escapes, or not UTF-8 (written as U+FFFD): the same items
+# with and without explanations, the key never dropped
+python3 - <<'PY'
+import random
+random.seed(1)
+items = [b'a"b', b'c\\d', b'caf\xc3\xa9', b'tab\there'] + [b'x%d' % i for i in range(6)]
+with open("odd.csv", "wb") as f:
+    f.write(b"user,item\n")
+    for u in range(40):
+        for it in random.sample(items, 4):
+            f.write(b"u%d,\"%s\"\n" % (u, it.replace(b'"', b'""')))
+    f.write(b"u0,bad\xffid\nu1,bad\xffid\n")
+PY
+$MERX train --data odd.csv --columns user=user,item=item --algo ials --factors 4 --epochs 2 \
+  --seed 1 --out odd.mxm >/dev/null 2>&1
+start_server --model odd.mxm
+for u in u0 u2; do
+  call POST /v1/recommend "{\"user\": \"$u\", \"k\": 8}"
+  expect_status 200
+  cp body.txt "odd_$u.json"
+  call POST /v1/recommend "{\"user\": \"$u\", \"k\": 8, \"explain\": true}"
+  expect_status 200
+  cp body.txt "odd_${u}_explain.json"
+done
+python3 - <<'PY'
+import json
+for u in ("u0", "u2"):
+    a, b = json.load(open("odd_%s.json" % u)), json.load(open("odd_%s_explain.json" % u))
+    assert all("item" in i for i in a["items"] + b["items"]), (a, b)
+    assert [(i["item"], i["score"]) for i in a["items"]] == [(i["item"], i["score"]) for i in b["items"]], (a, b)
+    assert all("item" in w for i in b["items"] for w in i["because"]), b
+    got = {i["item"] for i in a["items"]} | {w["item"] for i in b["items"] for w in i["because"]}
+    assert got & {'a"b', "c\\d", "tab\there"}, got
+    if u == "u2":
+        assert "bad\ufffdid" in got, got
+PY
+stop_server
+
 # ---- usage errors
 expect_exit 2 $MERX serve
 expect_exit 2 $MERX serve --model ials.mxm --lisen 127.0.0.1:0
