@@ -378,7 +378,27 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
 
 /* ---------------------------------------------------------- the handler */
 
-static json_t *id_json(const char *id) { return json_string(id); }
+/* An id as a JSON string. Ids come from user data in any encoding: invalid
+ * UTF-8, which jansson refuses, becomes U+FFFD as in every JSON output of
+ * merx (mx_json_escape) and in answers without explanations, so the key is
+ * never dropped. NULL: out of memory. */
+static json_t *id_json(const char *id) {
+  if (!id) return json_null();
+  json_t *s = json_string(id);
+  if (s) return s;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  mx_json_escape(f, id, strlen(id));
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  s = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
+  free(buf);
+  return s;
+}
 
 /* Explanations for a model user: the training items that contribute most
  * (mx_explain). For a session: the session items most similar to each
@@ -430,7 +450,7 @@ static int add_explanations(const mx_model *m, int64_t user, const uint32_t *his
     json_t *because = json_array();
     for (uint32_t q = 0; because && q < ex_count[r]; q++)
       json_array_append_new(
-          because, json_pack("{s:s, s:f}", "item", mx_idmap_name(m->items, ex_items[(size_t)r * top + q]),
+          because, json_pack("{s:o, s:f}", "item", id_json(mx_idmap_name(m->items, ex_items[(size_t)r * top + q])),
                              "weight", (double)ex_w[(size_t)r * top + q]));
     if (!because) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     else json_object_set_new(json_array_get(list, r), "because", because);
