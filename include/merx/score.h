@@ -61,6 +61,16 @@ typedef struct mx_topk_options {
   void (*progress)(void *ctx, uint64_t done);
   void *progress_ctx;
   const mx_cancel *cancel;    /* polled per block of users; NULL = none */
+  /* Quantised first pass (mx_item_bf16_build over this model's item
+   * factors; NULL = the exact float scan). Used by the factor path when no
+   * candidate set or item filter is given: a bf16 scan keeps the best
+   * k·candidate_factor items per user, those are rescored exactly, and a
+   * row is kept only when the bf16 error bound proves nothing outside them
+   * can enter its top k; other rows are rescanned exactly. So the lists are
+   * the exact ones, and the scores exact floats (a dot product accumulated
+   * in double, which may differ from the sgemm's in the last bit). */
+  const struct mx_item_bf16 *approx;
+  uint32_t approx_factor;     /* candidates per result in the first pass; 0 = 4 */
 } mx_topk_options;
 
 /* Defaults: k = 10, exclude seen, no filters, all cores, automatic tiles. */
@@ -78,7 +88,21 @@ typedef struct mx_topk_result {
   float *scores;     /* n x k scores */
   uint32_t *count;   /* n: valid entries per row */
   uint32_t eligible; /* items that passed the candidate set and filters */
+  uint32_t approx_rows; /* rows answered by the quantised first pass (opt->approx) */
+  uint32_t exact_rows;  /* rows the exact scan answered (all without opt->approx) */
 } mx_topk_result;
+
+/* A bf16 copy of a model's item factors laid out for the quantised first
+ * pass of top-K (mx_topk_options.approx): half the memory traffic of the
+ * float matrix, and AVX-512 BF16 dot products where the CPU has them (a
+ * portable loop elsewhere). Built once per model (merx serve does at load);
+ * borrows nothing: the model may be freed first, but the copy is only valid
+ * for that model. NULL: no item factors (EASE), or out of memory. */
+typedef struct mx_item_bf16 mx_item_bf16;
+MX_API mx_item_bf16 *mx_item_bf16_build(const mx_model *m);
+MX_API void mx_item_bf16_free(mx_item_bf16 *q); /* accepts NULL */
+/* 1 when the AVX-512 BF16 kernel is used (MERX_NO_AVX512 set: never). */
+MX_API int mx_item_bf16_native(void);
 
 MX_API void mx_topk_result_free(mx_topk_result *r); /* accepts NULL; frees r too */
 

@@ -7,7 +7,10 @@
 #      (sequential; start-up dominated);
 #   2. the server scoring each request alone (recommend.batch = 1: one scan of
 #      the item matrix per request);
-#   3. the server with dynamic micro-batching (the default: requests that
+#   3. the server with dynamic micro-batching and the float scan alone
+#      (recommend.exact = true), then the same with the default scan (the bf16
+#      first pass where the CPU has AVX-512 BF16), so the two compare in one
+#      run; the default with micro-batching (requests that
 #      arrive together are scored with one matrix product), closed loop (each
 #      connection sends its next request when the last is answered: maximum
 #      throughput; by Little's law mean latency = CONNS / throughput);
@@ -117,20 +120,24 @@ EOF
     printf "%.3f", s * 1000 / n }' "$TMP/times.txt")
   row "$1" "$(val rps "$f")" "$(val p50_ms "$f")" "$(val p90_ms "$f")" "$(val p99_ms "$f")" \
     "$(val p99.9_ms "$f")" "$cpu_ms" "$wrk_ms" "$bound" "$(( $(val non2xx "$f") + $(val socket_errors "$f") ))"
-  curl -s "$URL/metrics" | grep -E '^merx_recommend_(batches|batched_users)_total' > "$TMP/m.txt" || true
+  curl -s "$URL/metrics" | grep -E '^merx_recommend_(batches|batched_users|rows)_total' > "$TMP/m.txt" || true
   stop
 }
 cp "$TMP/model.mxm" "$TMP/model.mxm.orig"
 cd "$TMP"
 run_wrk "serve, one scan per request" "recommend = { batch = 1 }"
 mean_batch() { awk '$1 == "merx_recommend_batches_total" {b = $2} $1 == "merx_recommend_batched_users_total" {u = $2} END {if (b) printf "%.1f", u / b}' "$TMP/m.txt"; }
+run_wrk "serve, micro-batched, float scan" "recommend = { exact = true }"
+bx=$(mean_batch)
 run_wrk "serve, micro-batched (default)" ""
 b=$(mean_batch)
+scans=$(awk -F'[{}" ]+' '$1 == "merx_recommend_rows_total" {printf "%s%s %s", (n++ ? ", " : ""), $3, $4}' "$TMP/m.txt")
 run_wrk "serve, micro-batched, offered ${RATE}/s" "" "$RATE"
 bp=$(mean_batch)
 echo "(CPU-bound = requests/s the server's own CPU time per request allows on $(nproc) cores;"
-echo " wrk ms/req = the load generator's CPU on the same cores; mean micro-batch: $b users"
-echo " closed loop, $bp users at the offered rate)"
+echo " wrk ms/req = the load generator's CPU on the same cores; mean micro-batch: $bx users"
+echo " float scan, $b users default (rows by scan: ${scans:-none}), $bp users at the offered rate;"
+echo " the default uses the bf16 first pass where the CPU has AVX-512 BF16: cpu_simd $("$MERX" version --json | sed -n 's/.*"cpu_simd":"\([^"]*\)".*/\1/p'))"
 
 # ---- 4. memory over a soak
 if [ "$SOAK" -gt 0 ]; then

@@ -213,7 +213,68 @@ static void save_synthetic(uint32_t nu, uint32_t ni, uint32_t k, uint32_t seen, 
   mx_model_free(m);
 }
 
+/* approx USERS ITEMS FACTORS K BATCH: the same users scored in batches of
+ * BATCH (as merx serve's micro-batches) by the exact scan and by the bf16
+ * first pass; CPU per user of each, the recall of the exact lists, rows the
+ * bound sent back to the exact scan, and the largest score difference. */
+static void approx_report(uint32_t nu, uint32_t ni, uint32_t dim, uint32_t K, uint32_t batch) {
+  mx_model *m = synthetic(nu, ni, dim, 20);
+  mx_item_bf16 *ap = mx_item_bf16_build(m);
+  if (!ap) {
+    fprintf(stderr, "merx_bench_topk: bf16 copy failed\n");
+    exit(1);
+  }
+  uint32_t n = nu < 4096 ? nu : 4096;
+  n -= n % batch;
+  mx_topk_result *ex[4096], *aq[4096];
+  double t_ex = 0, t_ap = 0;
+  uint64_t fallback = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    mx_topk_options o = mx_topk_defaults();
+    o.k = K;
+    o.threads = 1;
+    o.approx = pass ? ap : NULL;
+    double t0 = cpu_now();
+    for (uint32_t b = 0; b < n / batch; b++) {
+      uint32_t users[1024];
+      for (uint32_t j = 0; j < batch; j++) users[j] = (b * batch + j) * 7919u % nu;
+      mx_error err;
+      if (mx_topk_batch(m, users, batch, &o, pass ? &aq[b] : &ex[b], &err)) die("topk", &err);
+      if (pass) fallback += aq[b]->exact_rows;
+    }
+    *(pass ? &t_ap : &t_ex) = cpu_now() - t0;
+  }
+  uint64_t hit = 0, tot = 0;
+  double maxdiff = 0;
+  for (uint32_t b = 0; b < n / batch; b++) {
+    for (uint32_t j = 0; j < batch; j++)
+      for (uint32_t x = 0; x < ex[b]->count[j]; x++) {
+        tot++;
+        for (uint32_t y = 0; y < aq[b]->count[j]; y++)
+          if (aq[b]->ids[(size_t)j * K + y] == ex[b]->ids[(size_t)j * K + x]) {
+            hit++;
+            double d = fabs(aq[b]->scores[(size_t)j * K + y] - ex[b]->scores[(size_t)j * K + x]);
+            if (d > maxdiff) maxdiff = d;
+          }
+      }
+    mx_topk_result_free(ex[b]);
+    mx_topk_result_free(aq[b]);
+  }
+  printf("native_bf16 %d\nusers %u\nbatch %u\n", mx_item_bf16_native(), n, batch);
+  printf("exact_ms_per_user %.4f\napprox_ms_per_user %.4f\n", t_ex * 1e3 / n, t_ap * 1e3 / n);
+  printf("recall %.6f\nrows_rescanned_exactly %llu\nmax_score_diff %.3g\n", (double)hit / tot,
+         (unsigned long long)fallback, maxdiff);
+  mx_item_bf16_free(ap);
+  mx_model_free(m);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 7 && strcmp(argv[1], "approx") == 0) {
+    uint32_t b = (uint32_t)atol(argv[6]);
+    approx_report((uint32_t)atol(argv[2]), (uint32_t)atol(argv[3]), (uint32_t)atol(argv[4]),
+                  (uint32_t)atol(argv[5]), b < 1 ? 1 : b > 1024 ? 1024 : b);
+    return 0;
+  }
   if (argc >= 6 && strcmp(argv[1], "save") == 0) {
     save_synthetic((uint32_t)atol(argv[2]), (uint32_t)atol(argv[3]), (uint32_t)atol(argv[4]),
                    argc > 6 ? (uint32_t)atol(argv[6]) : 20, argv[5]);
@@ -301,6 +362,7 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr,
           "usage: merx_bench_topk batch USERS ITEMS FACTORS K THREADS [SEEN]\n"
+          "       merx_bench_topk approx USERS ITEMS FACTORS K BATCH\n"
           "       merx_bench_topk latency ITEMS FACTORS QUERIES K\n"
           "       merx_bench_topk model FILE.mxm K THREADS\n");
   return 2;

@@ -53,6 +53,7 @@ typedef struct batch {
   int rc;
   mx_error err;
   mx_topk_result *res;
+  int bf16;            /* 1: the bf16 first pass answered every row */
   /* Two conditions, so a member joining wakes the leader alone, not every
    * member already waiting for the result (with one, a batch of n cost
    * about n^2/2 needless wake-ups). */
@@ -69,6 +70,8 @@ typedef struct rec_state {
   float *popular_count;    /* their counts */
   uint32_t n_popular;
   float *gram;             /* iALS: the item Gram matrix every session fold-in starts from */
+  mx_item_bf16 *approx;    /* bf16 item copy for the first pass; NULL: exact float scan only */
+  _Atomic uint64_t rows_bf16, rows_exact; /* batched users by the scan that answered them */
   int parallel;            /* batches scored at once (default: the cores less one) */
   pthread_mutex_t lock;
   batch *open;
@@ -133,12 +136,14 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     return mx_serve_config_error(gen, "recommend", err);
   }
   int rc;
-  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top", err)))
+  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top exact", err)))
     return mx_serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top, parallel;
-  if ((rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
+  int exact_only;
+  if ((rc = mx_serve_get_bool(cfg, "exact", 0, &exact_only, err)) ||
+      (rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
       /* one core left for HTTP, JSON and the next batch's gathering: the
        * batches that wait for a scorer grow, and a user in a batch of 16
        * costs half what one in a batch of 4 does (README, Serving) */
@@ -192,6 +197,14 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
       return rc;
     }
   }
+  /* The bf16 first pass (exact lists, proven per row; see mx_topk_options)
+   * where the CPU has AVX-512 BF16: elsewhere the portable loop is slower
+   * than the float sgemm, so the exact scan stays. */
+  if (m && m->item_factors && m->kind != MX_MODEL_EASE && !exact_only && mx_item_bf16_native() &&
+      !(s->approx = mx_item_bf16_build(m))) {
+    mx_serve_recommend_free(s);
+    return mx_error_set(err, MX_ENOMEM, "out of memory for the bf16 item copy");
+  }
   if ((rc = load_similar(gen, s, err))) {
     mx_serve_recommend_free(s);
     return rc;
@@ -207,6 +220,7 @@ void mx_serve_recommend_free(void *state) {
   pthread_mutex_destroy(&s->norm_lock);
   mx_ann_free(s->ann);
   mx_unit_rows_free(s->item_norm);
+  mx_item_bf16_free(s->approx);
   free(s->popular);
   free(s->popular_count);
   free(s->gram);
@@ -229,6 +243,10 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           "# HELP merx_recommend_popular_fallback_total Unknown users answered with popular items.\n"
           "# TYPE merx_recommend_popular_fallback_total counter\n"
           "merx_recommend_popular_fallback_total %llu\n"
+          "# HELP merx_recommend_rows_total Batched users by the scan that answered them (bf16 first pass, or exact float).\n"
+          "# TYPE merx_recommend_rows_total counter\n"
+          "merx_recommend_rows_total{scan=\"bf16\"} %llu\n"
+          "merx_recommend_rows_total{scan=\"float\"} %llu\n"
           "# HELP merx_similar_index 1 when /v1/similar has an HNSW index over the items.\n"
           "# TYPE merx_similar_index gauge\n"
           "merx_similar_index %d\n"
@@ -239,7 +257,9 @@ void mx_serve_recommend_metrics(const void *state, FILE *f) {
           (unsigned long long)atomic_load(&((rec_state *)s)->batches),
           (unsigned long long)atomic_load(&((rec_state *)s)->batched_users),
           (unsigned long long)atomic_load(&((rec_state *)s)->solo),
-          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks), s->ann != NULL,
+          (unsigned long long)atomic_load(&((rec_state *)s)->fallbacks),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_bf16),
+          (unsigned long long)atomic_load(&((rec_state *)s)->rows_exact), s->ann != NULL,
           (unsigned long long)atomic_load(&((rec_state *)s)->similar_ann),
           (unsigned long long)atomic_load(&((rec_state *)s)->similar_exact));
 }
@@ -277,7 +297,7 @@ static void batch_unref(batch *b) { /* under the state's lock */
  * receive the first k entries of the user's row (arrays of k). */
 static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t u, uint32_t k,
                         const mx_cancel *cancel, uint32_t *ids, float *scores, uint32_t *count,
-                        mx_error *err) {
+                        int *bf16, mx_error *err) {
   pthread_mutex_lock(&s->lock);
   batch *b = s->open;
   int leader = 0;
@@ -321,8 +341,14 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     o.k = b->k;
     o.threads = 1;
     o.cancel = cancel;
+    o.approx = s->approx;
     mx_error_clear(&b->err);
     b->rc = mx_topk_batch(m, b->users, (uint32_t)n, &o, &b->res, &b->err);
+    if (b->rc == MX_OK) {
+      b->bf16 = b->res->approx_rows == (uint32_t)n;
+      atomic_fetch_add(&s->rows_bf16, b->res->approx_rows);
+      atomic_fetch_add(&s->rows_exact, b->res->exact_rows);
+    }
     atomic_fetch_add(&s->batches, 1);
     atomic_fetch_add(&s->batched_users, (uint64_t)n);
     pthread_mutex_lock(&s->lock);
@@ -341,6 +367,7 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
     memcpy(ids, r->ids + (size_t)slot * r->k, c * sizeof *ids);
     memcpy(scores, r->scores + (size_t)slot * r->k, c * sizeof *scores);
     *count = c;
+    *bf16 = b->bf16;
   } else if (err) {
     *err = b->err;
   }
@@ -351,7 +378,27 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
 
 /* ---------------------------------------------------------- the handler */
 
-static json_t *id_json(const char *id) { return json_string(id); }
+/* An id as a JSON string. Ids come from user data in any encoding: invalid
+ * UTF-8, which jansson refuses, becomes U+FFFD as in every JSON output of
+ * merx (mx_json_escape) and in answers without explanations, so the key is
+ * never dropped. NULL: out of memory. */
+static json_t *id_json(const char *id) {
+  if (!id) return json_null();
+  json_t *s = json_string(id);
+  if (s) return s;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  mx_json_escape(f, id, strlen(id));
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  s = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
+  free(buf);
+  return s;
+}
 
 /* Explanations for a model user: the training items that contribute most
  * (mx_explain). For a session: the session items most similar to each
@@ -403,7 +450,7 @@ static int add_explanations(const mx_model *m, int64_t user, const uint32_t *his
     json_t *because = json_array();
     for (uint32_t q = 0; because && q < ex_count[r]; q++)
       json_array_append_new(
-          because, json_pack("{s:s, s:f}", "item", mx_idmap_name(m->items, ex_items[(size_t)r * top + q]),
+          because, json_pack("{s:o, s:f}", "item", id_json(mx_idmap_name(m->items, ex_items[(size_t)r * top + q])),
                              "weight", (double)ex_w[(size_t)r * top + q]));
     if (!because) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     else json_object_set_new(json_array_get(list, r), "because", because);
@@ -426,6 +473,59 @@ static json_t *item_list(const mx_model *m, const uint32_t *ids, const float *sc
     json_array_append_new(list, o);
   }
   return list;
+}
+
+/* A score as json_dumps(JSON_REAL_PRECISION(9)) writes it: %.9g, with ".0"
+ * when that reads as an integer; null when not finite. */
+static void put_score(FILE *f, float v) {
+  if (!isfinite(v)) {
+    fputs("null", f);
+    return;
+  }
+  char t[40];
+  int n = snprintf(t, sizeof t, "%.9g", (double)v);
+  fputs(t, f);
+  if (n > 0 && !strpbrk(t, ".e")) fputs(".0", f);
+}
+
+/* The answer without explanations, written straight to text: the same JSON
+ * the jansson tree gives (keys in the same order, scores alike), without
+ * its five allocations per item. Ids are escaped as every JSON output of
+ * merx is (mx_json_escape: invalid UTF-8 becomes U+FFFD). NULL: out of
+ * memory. */
+static char *reply_text(const mx_model *m, const char *user_id, const uint32_t *ids,
+                        const float *scores, uint32_t n, const char *source, const char *scan,
+                        uint32_t unknown_items) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  fputc('{', f);
+  if (user_id) {
+    fputs("\"user\":", f);
+    mx_json_escape(f, user_id, strlen(user_id));
+    fputc(',', f);
+  }
+  fputs("\"items\":[", f);
+  for (uint32_t r = 0; r < n; r++) {
+    const char *id = mx_idmap_name(m->items, ids[r]);
+    fputs(r ? ",{\"item\":" : "{\"item\":", f);
+    if (id) mx_json_escape(f, id, strlen(id));
+    else fputs("null", f);
+    fputs(",\"score\":", f);
+    put_score(f, scores[r]);
+    fputc('}', f);
+  }
+  fprintf(f, "],\"source\":\"%s\"", source);
+  if (scan) fprintf(f, ",\"scan\":\"%s\"", scan);
+  if (unknown_items) fprintf(f, ",\"unknown_items\":%u", unknown_items);
+  fputc('}', f);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
 }
 
 /* Everything a request asked for, and what it owns. */
@@ -479,9 +579,10 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   float *scores = NULL;
   json_t *out = NULL;
   const char *source = "model";
-  int rc;
+  int rc, exact = 0, bf16 = 0;
   const json_t *b = req->body;
-  if ((rc = mx_serve_check_fields(b, "user items k candidates exclude include_seen explain", err)) ||
+  if ((rc = mx_serve_check_fields(b, "user items k candidates exclude include_seen explain exact", err)) ||
+      (rc = mx_serve_get_bool(b, "exact", 0, &exact, err)) ||
       (rc = mx_serve_get_id(b, "user", 0, ubuf, sizeof ubuf, &q.user_id, err)) ||
       (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &q.k, err)) ||
       (rc = mx_serve_get_bool(b, "explain", 0, &q.explain, err)) ||
@@ -523,9 +624,9 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   o.item_mask = q.mask;
   o.threads = 1;
   o.cancel = req->cancel;
-  if (q.user >= 0 && !q.has_items && !q.mask && !q.include_seen) {
+  if (q.user >= 0 && !q.has_items && !q.mask && !q.include_seen && !exact) {
     rc = batched_topk(srv, s, m, (uint32_t)q.user, (uint32_t)q.k, req->cancel, ids, scores, &count,
-                      err);
+                      &bf16, err);
   } else if (q.user >= 0 && !q.has_items) {
     uint32_t u = (uint32_t)q.user;
     mx_topk_result *res = NULL;
@@ -572,6 +673,13 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
     count = 0;
   }
   if (rc) goto done;
+  const char *scan = strcmp(source, "popular") != 0 ? (bf16 ? "bf16" : "float") : NULL;
+  if (!q.explain) {
+    if (!(reply->text = reply_text(m, q.user_id, ids, scores, count, source, scan, q.unknown_items)))
+      goto nomem;
+    reply->content_type = "application/json";
+    goto done;
+  }
   json_t *list = item_list(m, ids, scores, count);
   out = json_object();
   if (!list || !out) {
@@ -587,6 +695,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   if (q.user_id) json_object_set_new(out, "user", id_json(q.user_id));
   json_object_set_new(out, "items", list);
   json_object_set_new(out, "source", json_string(source));
+  if (scan) json_object_set_new(out, "scan", json_string(scan));
   if (q.unknown_items) json_object_set_new(out, "unknown_items", json_integer(q.unknown_items));
   reply->body = out;
   out = NULL;

@@ -1,6 +1,7 @@
 # merx serve: a real server on a free 127.0.0.1 port, driven over HTTP.
 # /healthz, /v1/recommend (same items and order as `merx recommend --user`),
-# popular fallback, sessions, filters, explanations, /v1/similar (exact and
+# the scan that answered (bf16 first pass or float; exact: true and
+# recommend.exact), popular fallback, sessions, filters, explanations, /v1/similar (exact and
 # through the HNSW index beside the model), errors
 # (bad JSON, unknown fields, 404/405), /metrics, and SIGTERM exiting 0.
 DATA="$MERX_SRC/examples/data/purchases.csv.gz"
@@ -40,6 +41,39 @@ for n, u in enumerate(sys.argv[1:], 1):
         assert abs(gs - ws) <= 1e-5 * max(1.0, abs(ws)), (u, gi, gs, ws)
 PY
 u1=$(echo "$users" | head -1)
+
+# ---- the scan that answered: the bf16 first pass where the CPU has AVX-512
+# BF16 (its lists are the exact ones, checked above); exact: true keeps the
+# float scan with the same list; /metrics counts the batched rows per scan
+native=0
+if grep -qw avx512_bf16 /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && [ -z "${MERX_NO_AVX512+x}" ]; then
+  native=1
+fi
+python3 - "$native" <<'PY'
+import json, sys
+scans = [json.load(open("srv%d.json" % n))["scan"] for n in range(1, 6)]
+assert set(scans) <= {"bf16", "float"}, scans
+if sys.argv[1] == "1":
+    assert "bf16" in scans, scans
+else:
+    assert scans == ["float"] * 5, scans
+PY
+call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 7, \"exact\": true}"
+expect_status 200
+expect_contains out.txt '"scan":"float"'
+python3 -c '
+import json
+a, b = json.load(open("srv1.json")), json.load(open("body.txt"))
+assert [i["item"] for i in a["items"]] == [i["item"] for i in b["items"]], (a, b)
+assert all(abs(x["score"] - y["score"]) <= 1e-6 * max(1, abs(y["score"])) for x, y in zip(a["items"], b["items"]))'
+call GET /metrics
+python3 - "$native" <<'PY'
+import json, re, sys
+m = open("body.txt").read()
+rows = {k: int(v) for k, v in re.findall(r'^merx_recommend_rows_total\{scan="(\w+)"\} (\d+)$', m, re.M)}
+bf16 = sum(json.load(open("srv%d.json" % n))["scan"] == "bf16" for n in range(1, 6))
+assert rows == {"bf16": bf16, "float": 5 - bf16}, (rows, bf16)
+PY
 
 # ---- unknown user: the popular items, flagged
 call POST /v1/recommend '{"user": "no-such-user", "k": 3}'
@@ -129,6 +163,61 @@ if grep -q 'no-such-user' serve.log; then echo "request body in the log"; exit 1
 
 stop_server
 expect_contains serve.log 'merx serve: stopped'
+
+# ---- recommend.exact = true: no bf16 copy, every answer from the float scan
+printf 'return { model = "ials.mxm", recommend = { exact = true } }\n' > exact.lua
+start_server --config exact.lua
+call POST /v1/recommend "{\"user\": \"$u1\", \"k\": 7}"
+expect_status 200
+expect_contains out.txt '"scan":"float"'
+python3 -c '
+import json
+a, b = json.load(open("srv1.json")), json.load(open("body.txt"))
+assert [i["item"] for i in a["items"]] == [i["item"] for i in b["items"]], (a, b)'
+call GET /metrics
+expect_contains out.txt 'merx_recommend_rows_total{scan="bf16"} 0'
+stop_server
+printf 'return { model = "ials.mxm", recommend = { exact = "yes" } }\n' > bad.lua
+expect_exit 1 $MERX serve --config bad.lua --listen 127.0.0.1:0
+expect_contains err.txt "exact"
+
+# ---- ids needing escapes, or not UTF-8 (written as U+FFFD): the same items
+# with and without explanations, the key never dropped
+python3 - <<'PY'
+import random
+random.seed(1)
+items = [b'a"b', b'c\\d', b'caf\xc3\xa9', b'tab\there'] + [b'x%d' % i for i in range(6)]
+with open("odd.csv", "wb") as f:
+    f.write(b"user,item\n")
+    for u in range(40):
+        for it in random.sample(items, 4):
+            f.write(b"u%d,\"%s\"\n" % (u, it.replace(b'"', b'""')))
+    f.write(b"u0,bad\xffid\nu1,bad\xffid\n")
+PY
+$MERX train --data odd.csv --columns user=user,item=item --algo ials --factors 4 --epochs 2 \
+  --seed 1 --out odd.mxm >/dev/null 2>&1
+start_server --model odd.mxm
+for u in u0 u2; do
+  call POST /v1/recommend "{\"user\": \"$u\", \"k\": 8}"
+  expect_status 200
+  cp body.txt "odd_$u.json"
+  call POST /v1/recommend "{\"user\": \"$u\", \"k\": 8, \"explain\": true}"
+  expect_status 200
+  cp body.txt "odd_${u}_explain.json"
+done
+python3 - <<'PY'
+import json
+for u in ("u0", "u2"):
+    a, b = json.load(open("odd_%s.json" % u)), json.load(open("odd_%s_explain.json" % u))
+    assert all("item" in i for i in a["items"] + b["items"]), (a, b)
+    assert [(i["item"], i["score"]) for i in a["items"]] == [(i["item"], i["score"]) for i in b["items"]], (a, b)
+    assert all("item" in w for i in b["items"] for w in i["because"]), b
+    got = {i["item"] for i in a["items"]} | {w["item"] for i in b["items"] for w in i["because"]}
+    assert got & {'a"b', "c\\d", "tab\there"}, got
+    if u == "u2":
+        assert "bad\ufffdid" in got, got
+PY
+stop_server
 
 # ---- usage errors
 expect_exit 2 $MERX serve

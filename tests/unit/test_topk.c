@@ -422,6 +422,73 @@ static void test_bad_input(void **state) {
   mx_model_free(m);
 }
 
+/* The bf16 first pass (opt.approx) returns the exact scan's lists and
+ * exact scores: dyadic factors are exact in bf16, so the bound proves the
+ * rows; a catalogue of identical items ties every score, so the bound
+ * cannot, and every row must come from the exact rescan. Odd factor count
+ * and tiles that are not whole panels exercise the padding. */
+static void test_bf16_first_pass(void **state) {
+  (void)state;
+  mx_error err;
+  mx_model *m = random_model(MX_MODEL_MF, 60, 500, 21, 1, 0.05, 11);
+  mx_item_bf16 *ap = mx_item_bf16_build(m);
+  assert_non_null(ap);
+  /* k = 20 keeps 80 candidates: a heap rather than a sorted array */
+  uint32_t tiles[4][3] = {{0, 0, 7}, {7, 40, 7}, {1, 0, 7}, {0, 0, 20}};
+  for (int t = 0; t < 4; t++) {
+    mx_topk_options o = mx_topk_defaults();
+    uint32_t k = tiles[t][2];
+    o.k = k;
+    o.threads = 2;
+    o.tile_users = tiles[t][0];
+    o.tile_items = tiles[t][1];
+    mx_topk_result *ex, *aq;
+    assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &ex, &err), MX_OK);
+    assert_int_equal(ex->approx_rows, 0);
+    o.approx = ap;
+    assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &aq, &err), MX_OK);
+    assert_int_equal(aq->approx_rows + aq->exact_rows, 60);
+    assert_true(aq->approx_rows > 0);
+    for (uint32_t u = 0; u < 60; u++) {
+      assert_int_equal(aq->count[u], ex->count[u]);
+      for (uint32_t j = 0; j < ex->count[u]; j++) {
+        assert_int_equal(aq->ids[u * k + j], ex->ids[u * k + j]);
+        assert_true(aq->scores[u * k + j] == ex->scores[u * k + j]);
+      }
+    }
+    mx_topk_result_free(ex);
+    mx_topk_result_free(aq);
+  }
+  /* a filter gathers the targets: the first pass steps aside */
+  mx_topk_options o = mx_topk_defaults();
+  uint32_t cand[3] = {4, 9, 300};
+  o.candidates = cand;
+  o.n_candidates = 3;
+  o.approx = ap;
+  mx_topk_result *r;
+  assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &r, &err), MX_OK);
+  assert_int_equal(r->approx_rows, 0);
+  mx_topk_result_free(r);
+  /* identical items: every score ties, nothing can be proven */
+  for (uint32_t i = 1; i < m->n_items; i++)
+    memcpy(m->item_factors + (size_t)i * 21, m->item_factors, 21 * sizeof(float));
+  for (uint32_t i = 0; i < m->n_items; i++) m->item_bias[i] = 0;
+  mx_item_bf16_free(ap);
+  assert_non_null(ap = mx_item_bf16_build(m));
+  o = mx_topk_defaults();
+  o.k = 5;
+  mx_topk_result *ex;
+  assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &ex, &err), MX_OK);
+  o.approx = ap;
+  assert_int_equal(mx_topk_batch(m, NULL, 0, &o, &r, &err), MX_OK);
+  assert_true(r->exact_rows >= 59); /* user 0 has seen every item: an empty row is proven */
+  for (uint32_t x = 0; x < 60 * 5; x++) assert_int_equal(r->ids[x], ex->ids[x]);
+  mx_topk_result_free(ex);
+  mx_topk_result_free(r);
+  mx_item_bf16_free(ap);
+  mx_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_factor_implicit),
@@ -433,6 +500,7 @@ int main(void) {
       cmocka_unit_test(test_similar),
       cmocka_unit_test(test_explicit_clipping),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_bf16_first_pass),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,12 +165,185 @@ static int better_cmp(const void *a, const void *b) {
   return 0;
 }
 
+
+/* ---------------------------------------------------- bf16 first pass
+ * The item factors as bf16 (the top half of a float, rounded to nearest
+ * even: relative error at most 2^-8), in panels of 16 items: 32-bit lane j
+ * of pair p of panel b holds dims 2p and 2p+1 of item 16b+j (zero past the
+ * last item or dim). One AVX-512 BF16 dot product (vdpbf16ps) of a panel
+ * vector with a query's pair broadcast to every lane adds 2 dims to 16
+ * items' scores, so a panel's scores come out as one vector with no
+ * horizontal sums, and the scan reads half the bytes of the float matrix. */
+struct mx_item_bf16 {
+  uint32_t n, dim, hp; /* items, factors, pairs (dim rounded up to even, halved) */
+  double vmax;         /* largest item norm (of the float vectors) */
+  const float *src;    /* the matrix it was built from: compared, never read */
+  uint32_t *panels;    /* ceil(n/16) x hp x 16 */
+};
+
+static inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* NaN stays NaN */
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+static inline float from_bf16(uint32_t h) {
+  uint32_t u = h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* Pack a float vector as bf16 pairs (low half = the even dim). */
+static void pack_pairs(const float *v, uint32_t dim, uint32_t hp, uint32_t *out) {
+  for (uint32_t p = 0; p < hp; p++) {
+    uint32_t lo = to_bf16(v[2 * p]);
+    uint32_t hi = 2 * p + 1 < dim ? to_bf16(v[2 * p + 1]) : 0;
+    out[p] = lo | hi << 16;
+  }
+}
+
+mx_item_bf16 *mx_item_bf16_build(const mx_model *m) {
+  if (!m || !m->item_factors || m->factors == 0 || m->n_items == 0 || m->kind == MX_MODEL_EASE)
+    return NULL;
+  mx_item_bf16 *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->n = m->n_items;
+  a->dim = m->factors;
+  a->hp = (a->dim + 1) / 2;
+  a->src = m->item_factors;
+  size_t nb = ((size_t)a->n + 15) / 16;
+  a->panels = mx_alloc_aligned(nb * a->hp * 16 * sizeof *a->panels, 0);
+  uint32_t *row = malloc((size_t)a->hp * sizeof *row);
+  if (!a->panels || !row) {
+    free(row);
+    mx_item_bf16_free(a);
+    return NULL;
+  }
+  memset(a->panels, 0, nb * a->hp * 16 * sizeof *a->panels);
+  for (uint32_t i = 0; i < a->n; i++) {
+    const float *v = m->item_factors + (size_t)i * a->dim;
+    double nn = 0;
+    for (uint32_t d = 0; d < a->dim; d++) nn += (double)v[d] * v[d];
+    if (sqrt(nn) > a->vmax || isnan(nn)) a->vmax = isnan(nn) ? INFINITY : sqrt(nn);
+    pack_pairs(v, a->dim, a->hp, row);
+    uint32_t *panel = a->panels + (size_t)(i / 16) * a->hp * 16 + (i % 16);
+    for (uint32_t p = 0; p < a->hp; p++) panel[(size_t)p * 16] = row[p];
+  }
+  free(row);
+  return a;
+}
+
+void mx_item_bf16_free(mx_item_bf16 *a) {
+  if (!a) return;
+  mx_free_aligned(a->panels);
+  free(a);
+}
+
+/* Scores of mu packed queries (mu x hp) against panels b0 .. b0+nb-1 into
+ * out (row stride ld, a multiple of 16): portable version. Each lane sums
+ * the same products as vdpbf16ps (exact in float: 8-bit mantissas), in
+ * float. */
+static void bf16_tile_generic(const uint32_t *q, uint32_t mu, const mx_item_bf16 *a, uint32_t b0,
+                              uint32_t nb, float *out, size_t ld) {
+  uint32_t hp = a->hp;
+  for (uint32_t u = 0; u < mu; u++) {
+    const uint32_t *qu = q + (size_t)u * hp;
+    for (uint32_t b = 0; b < nb; b++) {
+      const uint32_t *pb = a->panels + (size_t)(b0 + b) * hp * 16;
+      float acc[16] = {0};
+      for (uint32_t p = 0; p < hp; p++) {
+        float ql = from_bf16(qu[p] & 0xffffu), qh = from_bf16(qu[p] >> 16);
+        for (uint32_t j = 0; j < 16; j++) {
+          uint32_t y = pb[(size_t)p * 16 + j];
+          acc[j] += ql * from_bf16(y & 0xffffu) + qh * from_bf16(y >> 16);
+        }
+      }
+      memcpy(out + (size_t)u * ld + (size_t)b * 16, acc, sizeof acc);
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_BF16_AVX512 1
+/* Four queries share each panel load; the pair broadcasts come from L1. */
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void bf16_tile_avx512(
+    const uint32_t *q, uint32_t mu, const mx_item_bf16 *a, uint32_t b0, uint32_t nb, float *out,
+    size_t ld) {
+  uint32_t hp = a->hp, u = 0;
+  for (; u + 4 <= mu; u += 4) {
+    const int *q0 = (const int *)(q + (size_t)u * hp), *q1 = q0 + hp, *q2 = q1 + hp, *q3 = q2 + hp;
+    for (uint32_t b = 0; b < nb; b++) {
+      const uint32_t *pb = a->panels + (size_t)(b0 + b) * hp * 16;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (uint32_t p = 0; p < hp; p++) {
+        __m512bh y = (__m512bh)_mm512_load_si512(pb + (size_t)p * 16);
+        a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_set1_epi32(q0[p]), y);
+        a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_set1_epi32(q1[p]), y);
+        a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_set1_epi32(q2[p]), y);
+        a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_set1_epi32(q3[p]), y);
+      }
+      float *o = out + (size_t)u * ld + (size_t)b * 16;
+      _mm512_storeu_ps(o, a0);
+      _mm512_storeu_ps(o + ld, a1);
+      _mm512_storeu_ps(o + 2 * ld, a2);
+      _mm512_storeu_ps(o + 3 * ld, a3);
+    }
+  }
+  for (; u < mu; u++) {
+    const int *q0 = (const int *)(q + (size_t)u * hp);
+    for (uint32_t b = 0; b < nb; b++) {
+      const uint32_t *pb = a->panels + (size_t)(b0 + b) * hp * 16;
+      __m512 a0 = _mm512_setzero_ps();
+      for (uint32_t p = 0; p < hp; p++)
+        a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_set1_epi32(q0[p]),
+                              (__m512bh)_mm512_load_si512(pb + (size_t)p * 16));
+      _mm512_storeu_ps(out + (size_t)u * ld + (size_t)b * 16, a0);
+    }
+  }
+}
+#endif
+
+int mx_item_bf16_native(void) {
+#ifdef HAVE_BF16_AVX512
+  /* MERX_NO_AVX512 (any value) forces the portable loop, so tests cover both. */
+  static _Atomic int native = -1;
+  int use = atomic_load_explicit(&native, memory_order_relaxed);
+  if (use < 0) {
+    __builtin_cpu_init();
+    use = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+          !getenv("MERX_NO_AVX512");
+    atomic_store_explicit(&native, use, memory_order_relaxed);
+  }
+  return use;
+#else
+  return 0;
+#endif
+}
+
+static void bf16_tile(const uint32_t *q, uint32_t mu, const mx_item_bf16 *a, uint32_t b0,
+                      uint32_t nb, float *out, size_t ld) {
+#ifdef HAVE_BF16_AVX512
+  if (mx_item_bf16_native()) {
+    bf16_tile_avx512(q, mu, a, b0, nb, out, ld);
+    return;
+  }
+#endif
+  bf16_tile_generic(q, mu, a, b0, nb, out, ld);
+}
+
 /* -------------------------------------------------------------- engine */
 
 typedef struct {
   const mx_topk_problem *p;
   mx_topk_result *res;
   uint32_t k, tu, ti;
+  const mx_item_bf16 *ap; /* the bf16 first pass, or NULL */
+  uint32_t kc;            /* entries kept per row in the scan (k, or k·factor with ap) */
+  uint8_t *fail;          /* n_q, with ap: 1 = the bound did not prove the row */
   _Atomic uint32_t next_block;
   _Atomic uint64_t done;
   _Atomic int failed;
@@ -289,7 +462,6 @@ static float scan_row_generic(float *c, const float *bias, uint32_t w, uint32_t 
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #define HAVE_SCAN_AVX2 1
 /* AVX2 version: compare 8 scores at once and visit only the set bits of the
  * comparison mask. _CMP_GT_OQ is false for NaN, like the scalar "v > thr";
@@ -340,19 +512,87 @@ static float scan_row(float *c, const float *bias, uint32_t w, uint32_t c0, cons
   return scan_row_generic(c, bias, w, c0, ids, heap, hn, k, thr);
 }
 
+/* The dot product of two float vectors accumulated in double (each product
+ * is exact in double) over eight partial sums: independent chains, so it
+ * does not wait on one addition per dimension, and the compiler may
+ * vectorise it. */
+static double dot_double(const float *a, const float *b, uint32_t dim) {
+  double acc[8] = {0};
+  uint32_t x = 0;
+  for (; x + 8 <= dim; x += 8)
+    for (int j = 0; j < 8; j++) acc[j] += (double)a[x + j] * b[x + j];
+  double d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; x < dim; x++) d += (double)a[x] * b[x];
+  return d;
+}
+
+/* Rescore a first-pass row exactly (the dot product of the float vectors
+ * accumulated in double, rounded, plus the item bias in float) and sort it
+ * best first. Returns 1 when the row is proven to be the exact top k: a
+ * target the scan dropped scored at most a_min (the worst kept bf16 score;
+ * ties go to the smaller id), and the bf16 score of any target is within
+ * eps of its exact one, so none can beat the k-th exact score if that
+ * exceeds a_min + eps. eps: bf16 rounding of both vectors (2·2^-8 + 2^-16
+ * relative per product), float accumulation (dim·2^-24), bounded by
+ * Cauchy-Schwarz with the query norm and the largest item norm, plus a
+ * margin for the float additions of the bias.
+ * Only the kept entries that can still be in the top k are rescored: with
+ * the list sorted by bf16 score a, each of the k best has an exact score of
+ * at least a_k - E (E bounds |exact - a| for every kept entry), so an entry
+ * with a < a_k - 2E is beaten by k others and can be left out (it stays
+ * past the k-th place). Their rows are fetched from memory up front. */
+static int rescore_row(const mx_topk_problem *p, const mx_item_bf16 *ap, const float *qv,
+                       double qnorm, entry *h, uint32_t hn, uint32_t kc, uint32_t k) {
+  const mx_targets *t = p->targets;
+  uint32_t dim = p->dim;
+  if (kc > SORTED_MAX_K) qsort(h, hn, sizeof *h, better_cmp); /* a heap: sort by bf16 score */
+  float a_min = hn ? h[hn - 1].s : -INFINITY;
+  double eps_dot = (1.0 / 128 + 1.0 / 65536 + dim / 16777216.0) * qnorm * ap->vmax;
+  uint32_t m = hn;
+  if (hn > k) {
+    double amax = fmax(fabs((double)h[0].s), fabs((double)a_min));
+    double e = eps_dot + (1.0 + 2 * amax + 2 * eps_dot) / 1048576.0;
+    double lim = (double)h[k - 1].s - 2 * e;
+    m = k;
+    while (m < hn && !((double)h[m].s < lim)) m++; /* a NaN limit keeps them all */
+  }
+  for (uint32_t j = 0; j < m; j++) {
+    const char *v = (const char *)(t->vec + (size_t)h[j].id * dim);
+    for (size_t off = 0; off < (size_t)dim * sizeof(float); off += 64) __builtin_prefetch(v + off);
+  }
+  for (uint32_t j = 0; j < m; j++) {
+    float sc = (float)dot_double(qv, t->vec + (size_t)h[j].id * dim, dim);
+    if (t->bias) sc += t->bias[h[j].id];
+    h[j].s = sc;
+  }
+  qsort(h, m, sizeof *h, better_cmp);
+  if (hn < kc) return 1; /* every target with a finite score was kept */
+  float s_k = h[k - 1].s;
+  double eps = eps_dot + (1.0 + fabs(a_min) + fabs(s_k)) / 1048576.0;
+  return (double)s_k > (double)a_min + eps;
+}
+
 static int worker(void *vctx, int tid, int nthreads) {
   run_ctx *ctx = vctx;
   const mx_topk_problem *p = ctx->p;
   const mx_targets *t = p->targets;
   uint32_t k = ctx->k, tu = ctx->tu, ti = ctx->ti, dim = p->dim;
-  float *tile = mx_alloc_aligned((size_t)tu * ti * sizeof(float), 0);
+  const mx_item_bf16 *ap = ctx->ap;
+  uint32_t kc = ctx->kc;
+  /* with ap, tile rows are whole panels: stride ti rounded up to 16 */
+  size_t ld_max = ap ? ((size_t)ti + 15) / 16 * 16 : ti;
+  float *tile = mx_alloc_aligned((size_t)tu * ld_max * sizeof(float), 0);
   float *qbuf = (p->q_vec && dim) ? mx_alloc_aligned((size_t)tu * dim * sizeof(float), 0) : NULL;
-  entry *heaps = malloc((size_t)tu * k * sizeof *heaps);
+  uint32_t *qpk = ap ? malloc((size_t)tu * ap->hp * sizeof *qpk) : NULL;
+  double *qnorm = ap ? malloc((size_t)tu * sizeof *qnorm) : NULL;
+  entry *heaps = malloc((size_t)tu * kc * sizeof *heaps);
   uint32_t *hn = malloc((size_t)tu * sizeof *hn);
   float *thr = malloc((size_t)tu * sizeof *thr);
-  if (!tile || !heaps || !hn || !thr || (p->q_vec && dim && !qbuf)) {
+  if (!tile || !heaps || !hn || !thr || (p->q_vec && dim && !qbuf) || (ap && (!qpk || !qnorm))) {
     mx_free_aligned(tile);
     mx_free_aligned(qbuf);
+    free(qpk);
+    free(qnorm);
     free(heaps);
     free(hn);
     free(thr);
@@ -384,10 +624,20 @@ static int worker(void *vctx, int tid, int nthreads) {
     for (uint32_t q = 0; q < mu; q++) {
       hn[q] = 0;
       thr[q] = -INFINITY;
+      if (ap) {
+        const float *v = a + (size_t)q * dim;
+        double nn = 0;
+        for (uint32_t x = 0; x < dim; x++) nn += (double)v[x] * v[x];
+        qnorm[q] = sqrt(nn);
+        pack_pairs(v, dim, ap->hp, qpk + (size_t)q * ap->hp);
+      }
     }
     for (uint32_t c0 = 0; c0 < t->n; c0 += ti) {
       uint32_t c1 = c0 + ti < t->n ? c0 + ti : t->n, w = c1 - c0;
-      if (p->q_vec) {
+      size_t ld = ap ? ((size_t)w + 15) / 16 * 16 : w;
+      if (ap) {
+        bf16_tile(qpk, mu, ap, c0 / 16, (uint32_t)(ld / 16), tile, ld);
+      } else if (p->q_vec) {
         if (dim == 0) {
           memset(tile, 0, (size_t)mu * w * sizeof(float));
         } else if (mu == 1) {
@@ -400,17 +650,25 @@ static int worker(void *vctx, int tid, int nthreads) {
         }
       }
       for (uint32_t q = 0; q < mu; q++) {
-        float *c = tile + (size_t)q * w;
+        float *c = tile + (size_t)q * ld;
         uint32_t row = q_row(p, q0 + q);
         if (!p->q_vec) ease_row(p, row, c0, c1, c);
         exclude_row(p, row, c0, c1, c);
-        thr[q] = scan_row(c, t->bias ? t->bias + c0 : NULL, w, c0, t->ids, heaps + (size_t)q * k,
-                          &hn[q], k, thr[q]);
+        thr[q] = scan_row(c, t->bias ? t->bias + c0 : NULL, w, c0, t->ids, heaps + (size_t)q * kc,
+                          &hn[q], kc, thr[q]);
       }
     }
     for (uint32_t q = 0; q < mu; q++) {
-      entry *h = heaps + (size_t)q * k;
-      if (k > SORTED_MAX_K) qsort(h, hn[q], sizeof *h, better_cmp);
+      entry *h = heaps + (size_t)q * kc;
+      if (ap) {
+        if (!rescore_row(p, ap, a + (size_t)q * dim, qnorm[q], h, hn[q], kc, k)) {
+          ctx->fail[q0 + q] = 1; /* rescanned exactly after the run */
+          continue;
+        }
+        if (hn[q] > k) hn[q] = k;
+      } else if (k > SORTED_MAX_K) {
+        qsort(h, hn[q], sizeof *h, better_cmp);
+      }
       uint32_t row = q_row(p, q0 + q);
       float add = p->q_const + (p->q_bias ? p->q_bias[row] : 0.0f);
       uint32_t *ids = ctx->res->ids + (size_t)(q0 + q) * k;
@@ -432,10 +690,55 @@ static int worker(void *vctx, int tid, int nthreads) {
   }
   mx_free_aligned(tile);
   mx_free_aligned(qbuf);
+  free(qpk);
+  free(qnorm);
   free(heaps);
   free(hn);
   free(thr);
   (void)nthreads;
+  return rc;
+}
+
+/* Rows the bf16 bound did not prove: scored again by the exact scan. */
+static int rescan_failed(const mx_topk_problem *p, const run_ctx *ctx, mx_topk_result *res,
+                         mx_error *err) {
+  uint32_t nf = 0;
+  for (uint32_t q = 0; q < p->n_q; q++) nf += ctx->fail[q];
+  res->approx_rows = p->n_q - nf;
+  res->exact_rows = nf;
+  if (nf == 0) return MX_OK;
+  uint32_t *rows = malloc((size_t)nf * sizeof *rows), *at = malloc((size_t)nf * sizeof *at);
+  if (!rows || !at) {
+    free(rows);
+    free(at);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
+  for (uint32_t q = 0, j = 0; q < p->n_q; q++)
+    if (ctx->fail[q]) {
+      at[j] = q;
+      rows[j++] = q_row(p, q);
+    }
+  mx_topk_options o = *p->opt;
+  o.approx = NULL;
+  o.threads = 1;
+  o.progress = NULL;
+  mx_topk_problem sub = *p;
+  sub.n_q = nf;
+  sub.q_rows = rows;
+  sub.opt = &o;
+  mx_topk_result *r = NULL;
+  int rc = mx_topk_run(&sub, &r, err);
+  if (rc == MX_OK) {
+    for (uint32_t j = 0; j < nf; j++) {
+      size_t d = (size_t)at[j] * res->k, s = (size_t)j * r->k;
+      memcpy(res->ids + d, r->ids + s, res->k * sizeof *res->ids);
+      memcpy(res->scores + d, r->scores + s, res->k * sizeof *res->scores);
+      res->count[at[j]] = r->count[j];
+    }
+  }
+  mx_topk_result_free(r);
+  free(rows);
+  free(at);
   return rc;
 }
 
@@ -469,10 +772,28 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   if (ti < 1) ti = 1;
   if (tu > p->n_q) tu = p->n_q;
   if (ti > p->targets->n) ti = p->targets->n;
+  /* The bf16 first pass: factor path, every item a target (no gathered
+   * candidate copy), and the copy made from these very vectors. */
+  const mx_item_bf16 *ap = opt->approx;
+  if (ap && !(p->q_vec && p->dim && !p->targets->ids && p->targets->vec == ap->src &&
+              ap->n == p->targets->n_all && ap->dim == p->dim))
+    ap = NULL;
+  uint32_t kc = k;
+  if (ap) {
+    uint64_t f = opt->approx_factor ? opt->approx_factor : 4;
+    kc = (uint64_t)k * f < p->targets->n ? (uint32_t)((uint64_t)k * f) : p->targets->n;
+    if (opt->tile_items == 0 && tu == 1) ti = 8192; /* no sgemv call to amortise; stay in L2 */
+    ti = ti < 16 ? 16 : ti / 16 * 16; /* whole panels */
+    if (ti > p->targets->n) ti = p->targets->n;
+  }
   int threads = mx_threads_resolve(opt->threads);
   uint32_t n_blocks = (p->n_q + tu - 1) / tu;
   if ((uint32_t)threads > n_blocks) threads = (int)n_blocks;
-  run_ctx ctx = {.p = p, .res = res, .k = k, .tu = tu, .ti = ti};
+  run_ctx ctx = {.p = p, .res = res, .k = k, .tu = tu, .ti = ti, .ap = ap, .kc = kc};
+  if (ap && !(ctx.fail = calloc(p->n_q, 1))) {
+    mx_topk_result_free(res);
+    return mx_error_set(err, MX_ENOMEM, "out of memory");
+  }
   atomic_init(&ctx.next_block, 0);
   atomic_init(&ctx.done, 0);
   atomic_init(&ctx.failed, 0);
@@ -480,9 +801,19 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   int rc = mx_parallel_run(threads, worker, &ctx);
   mx_blas_end();
   if (rc != MX_OK) {
+    free(ctx.fail);
     mx_topk_result_free(res);
     if (rc != MX_ENOMEM) return mx_cancel_check(opt->cancel, "top-K", err);
     return mx_error_set(err, rc, "out of memory for top-K tiles (%u x %u)", tu, ti);
+  }
+  res->exact_rows = p->n_q;
+  if (ap) {
+    rc = rescan_failed(p, &ctx, res, err);
+    free(ctx.fail);
+    if (rc != MX_OK) {
+      mx_topk_result_free(res);
+      return rc;
+    }
   }
   *out = res;
   return MX_OK;
