@@ -51,5 +51,7 @@
 #include "merx/bandit.h"
 #include "merx/glm.h"
 #include "merx/uplift.h"
+#include "merx/groupby.h"
+#include "merx/rfm.h"
 
 #endif
