@@ -37,6 +37,7 @@
 
 #include "merx/error.h"
 #include "merx/data.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "merx/score.h"
 #include "merx/forecast.h"

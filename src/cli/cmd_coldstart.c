@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/llm_opts.h"
 #include "merx/embed.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "util/util.h"
 
@@ -32,48 +33,6 @@ static const char *usage =
     "  merx coldstart eval --model with_new_items.mxm --test test.csv\n"
     "      --columns user=CustomerID,item=StockCode\n"
     "      --candidates new_items.txt --k 10\n";
-
-static int read_lines(const char *path, char ***out, size_t *n, mx_error *err) {
-  char *buf;
-  size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
-  if (rc) return rc;
-  size_t cap = 1024, cnt = 0, off = 0;
-  char **v = malloc(cap * sizeof *v);
-  int ok = v != NULL;
-  while (ok && off < len) {
-    char *nl = memchr(buf + off, '\n', len - off);
-    size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
-    size_t next = off + l + 1;
-    if (l > 0 && buf[off + l - 1] == '\r') l--;
-    if (l > 0) {
-      if (cnt == cap) {
-        char **t = realloc(v, (cap *= 2) * sizeof *v);
-        ok = t != NULL;
-        if (!ok) break;
-        v = t;
-      }
-      v[cnt] = mx_strndup(buf + off, l);
-      ok = v[cnt] != NULL;
-      if (ok) cnt++;
-    }
-    off = next;
-  }
-  free(buf);
-  if (!ok) {
-    for (size_t i = 0; v && i < cnt; i++) free(v[i]);
-    free(v);
-    return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", path);
-  }
-  *out = v;
-  *n = cnt;
-  return MX_OK;
-}
-
-static void free_lines(char **v, size_t n) {
-  for (size_t i = 0; v && i < n; i++) free(v[i]);
-  free(v);
-}
 
 static int cold_map(int argc, char **argv) {
   mx_args a;
@@ -103,7 +62,7 @@ static int cold_map(int argc, char **argv) {
   char ids_path[1200];
   mx_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
   if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
-      mx_embed_check(emb, x, rows, d, &err) || read_lines(ids_path, &ids, &nids, &err))
+      mx_embed_check(emb, x, rows, d, &err) || mx_id_lines_read(ids_path, 0, NULL, &ids, &nids, &err))
     goto fail;
   if (nids != rows) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%zu ids for %llu rows of %s", nids,
@@ -202,7 +161,7 @@ done:
   mx_coldstart_free(cs);
   mx_free_aligned(x);
   free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
-  free_lines(ids, nids);
+  mx_id_lines_free(ids, nids);
   return rc;
 }
 
@@ -231,7 +190,7 @@ static int cold_eval(int argc, char **argv) {
   memset(&test, 0, sizeof test);
   const char *mp = mx_args_get(&a, "model", NULL);
   if (mx_model_load(mp, &m, &err) ||
-      read_lines(mx_args_get(&a, "candidates", NULL), &cand, &ncand, &err) ||
+      mx_id_lines_read(mx_args_get(&a, "candidates", NULL), 0, NULL, &cand, &ncand, &err) ||
       mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err))
     goto fail;
   ci = malloc((ncand ? ncand : 1) * sizeof *ci);
@@ -280,7 +239,7 @@ fail:
 done:
   mx_model_free(m);
   mx_pairs_free(&test);
-  free_lines(cand, ncand);
+  mx_id_lines_free(cand, ncand);
   free(ci);
   return rc;
 }
