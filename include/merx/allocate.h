@@ -165,6 +165,39 @@ MX_API int mx_alloc_read_csv(const char *path, const mx_ingest_options *io, int 
 /* Offer caps from "offer,cap" rows (header skipped); needs p->offers. An
  * unknown offer is MX_ENOTFOUND, a negative cap MX_EINFEASIBLE. */
 MX_API int mx_alloc_read_caps(const char *path, mx_alloc_problem *p, mx_error *err);
+/* ---------------------------------------------------------- from columns
+ * Candidate rows as arrays (merx.util.select, the campaign DSL): user and
+ * offer (and group) are dense ids. Rows whose value is not above min_value
+ * (NaN too) cannot be chosen and are left out. The constraints are the
+ * budget on the rows' cost (resource 0 "budget", when finite), then one
+ * count per capped group ("group NAME": a candidate of the group uses 1),
+ * and the offers' caps; per_user offers at most per user. */
+typedef struct mx_alloc_columns {
+  size_t n;                        /* rows */
+  const uint32_t *user, *offer;    /* n ids < n_users, < n_offers */
+  const uint32_t *group;           /* n ids < n_groups, or NULL */
+  uint32_t n_users, n_offers, n_groups;
+  const double *value;             /* n */
+  const double *cost;              /* n, finite and >= 0; NULL: all 0 */
+  double min_value;
+  double budget;                   /* >= 0; INFINITY: none */
+  uint32_t per_user;               /* >= 1 */
+  const uint32_t *offer_cap;       /* n_offers, UINT32_MAX: none; or NULL */
+  const uint32_t *group_cap;       /* n_groups, UINT32_MAX: none; or NULL */
+  const char *const *group_name;   /* n_groups names (for capped groups) */
+} mx_alloc_columns;
+
+/* The problem of c: *out (NULL when no row can be chosen) with its
+ * candidates grouped by user, and *row[q] (malloc'd, caller frees; NULL
+ * with *out) the input row of candidate q. A bad cost or value, or more
+ * capped groups than MX_ALLOC_MAX_RESOURCES allows, is MX_EINVAL naming
+ * the 1-based row ("cost[3] is -1: ..."). */
+MX_API int mx_alloc_from_columns(const mx_alloc_columns *c, mx_alloc_problem **out, uint32_t **row,
+                                 mx_error *err);
+/* The first two candidates of one user with the same offer (which
+ * mx_alloc_problem_check refuses): 1 with *a < *b, or 0. */
+MX_API int mx_alloc_find_repeat(const mx_alloc_problem *p, uint64_t *a, uint64_t *b);
+
 /* A campaign-like instance from "USERS:OFFERS:CONSTRAINTS[:SEED]" (offers
  * 1..1000, constraints 0..8; MX_EINVAL otherwise): conversion p = user
  * propensity x offer appeal, value p x margin, cost 1 the expected discount,
@@ -224,6 +257,9 @@ MX_API int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt
 MX_API int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double *mu,
                           const mx_alloc_options *opt, mx_alloc_result *res, mx_error *err);
 MX_API void mx_alloc_result_free(mx_alloc_result *res);
+/* Input rows (row as from mx_alloc_from_columns) of res's chosen
+ * candidates, ascending, into out[0..res->assigned). */
+MX_API void mx_alloc_chosen_rows(const mx_alloc_result *res, const uint32_t *row, uint32_t *out);
 /* The value the group constraints cost: solve p without them (same
  * options) and give that plan's objective (the plan itself is dropped). */
 MX_API int mx_alloc_unconstrained_objective(const mx_alloc_problem *p,

@@ -79,6 +79,24 @@ MX_API int mx_model_add_items(const mx_model *base, const char *const *ids,
                               const float *new_factors, size_t n_new, mx_model **out,
                               mx_error *err);
 
+/* What `merx coldstart map` does with a model and an embedding index:
+ * x (rows x d, row-major) with ids[r] the item id of row r. The map is
+ * fitted (ridge penalty reg) on the rows whose item base knows, and every
+ * other row is appended as a new item with mapped factors
+ * (mx_model_add_items). With shrink N > 0 each fitted item's factors are
+ * also pulled towards its mapped ones: q = (n q + N q_text) / (n + N), n
+ * the item's training users (a content prior, as in Agarwal & Chen's RLFM,
+ * KDD 2009). *out owned by the caller; st receives the counts and the fit's
+ * R^2. A model without item factors (ease) is MX_EINVAL. */
+typedef struct mx_coldstart_stats {
+  size_t fit, added, shrunk;
+  double r2_train;
+} mx_coldstart_stats;
+
+MX_API int mx_coldstart_extend(const mx_model *base, const float *x, uint64_t rows, uint32_t d,
+                               const char *const *ids, double reg, double shrink, mx_model **out,
+                               mx_coldstart_stats *st, mx_error *err);
+
 /* Ranking quality when each test user is shown only the candidate items
  * (new items, for cold start): for every user of test with at least one test
  * item among the candidates, the candidates are ranked by the model's score

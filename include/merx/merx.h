@@ -37,6 +37,7 @@
 
 #include "merx/error.h"
 #include "merx/data.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "merx/score.h"
 #include "merx/forecast.h"
@@ -51,5 +52,7 @@
 #include "merx/bandit.h"
 #include "merx/glm.h"
 #include "merx/uplift.h"
+#include "merx/groupby.h"
+#include "merx/rfm.h"
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "merx/data.h"
 #include "merx/error.h"
+#include "merx/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,10 @@ typedef struct mx_search_query {
   const unsigned char *keep;  /* ix->n flags, or NULL: every row */
   size_t k;
 } mx_search_query;
+
+/* The taste of a query: user u's (< m->n_users) score of every row of ix
+ * into taste[0..ix->n), NAN for the items m does not know. */
+MX_API void mx_search_taste(const mx_embed_index *ix, const mx_model *m, uint32_t u, float *taste);
 
 /* Best rows first (ties: lower row), up to k: idx (row) and score (cosine
  * without taste, the blend with it); *count of them. MX_ENOMEM or MX_OK. */

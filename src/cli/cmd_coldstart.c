@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/llm_opts.h"
 #include "merx/embed.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "util/util.h"
 
@@ -33,48 +34,6 @@ static const char *usage =
     "      --columns user=CustomerID,item=StockCode\n"
     "      --candidates new_items.txt --k 10\n";
 
-static int read_lines(const char *path, char ***out, size_t *n, mx_error *err) {
-  char *buf;
-  size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
-  if (rc) return rc;
-  size_t cap = 1024, cnt = 0, off = 0;
-  char **v = malloc(cap * sizeof *v);
-  int ok = v != NULL;
-  while (ok && off < len) {
-    char *nl = memchr(buf + off, '\n', len - off);
-    size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
-    size_t next = off + l + 1;
-    if (l > 0 && buf[off + l - 1] == '\r') l--;
-    if (l > 0) {
-      if (cnt == cap) {
-        char **t = realloc(v, (cap *= 2) * sizeof *v);
-        ok = t != NULL;
-        if (!ok) break;
-        v = t;
-      }
-      v[cnt] = mx_strndup(buf + off, l);
-      ok = v[cnt] != NULL;
-      if (ok) cnt++;
-    }
-    off = next;
-  }
-  free(buf);
-  if (!ok) {
-    for (size_t i = 0; v && i < cnt; i++) free(v[i]);
-    free(v);
-    return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", path);
-  }
-  *out = v;
-  *n = cnt;
-  return MX_OK;
-}
-
-static void free_lines(char **v, size_t n) {
-  for (size_t i = 0; v && i < n; i++) free(v[i]);
-  free(v);
-}
-
 static int cold_map(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "coldstart map", "model= embeddings= out= reg= shrink= json", argc,
@@ -93,104 +52,46 @@ static int cold_map(int argc, char **argv) {
   mx_error_clear(&err);
   double t0 = mx_now_seconds();
   mx_model *base = NULL, *out = NULL;
-  mx_coldstart *cs = NULL;
-  float *x = NULL, *xf = NULL, *qf = NULL, *xn = NULL, *qn = NULL;
-  uint32_t *fit_item = NULL, *users_of = NULL;
-  size_t nshrunk = 0;
+  float *x = NULL;
   char **ids = NULL;
   size_t nids = 0;
   uint64_t rows, d;
+  mx_coldstart_stats st;
   char ids_path[1200];
   mx_embed_sidecar(emb, ".ids", ids_path, sizeof ids_path);
   if (mx_model_load(mp, &base, &err) || mx_npy_read(emb, &x, &rows, &d, &err) ||
-      mx_embed_check(emb, x, rows, d, &err) || read_lines(ids_path, &ids, &nids, &err))
+      mx_embed_check(emb, x, rows, d, &err) || mx_id_lines_read(ids_path, 0, NULL, &ids, &nids, &err))
     goto fail;
   if (nids != rows) {
     mx_error_at(&err, MX_EFORMAT, ids_path, 0, 0, NULL, "%zu ids for %llu rows of %s", nids,
                 (unsigned long long)rows, emb);
     goto fail;
   }
-  uint32_t k = base->factors;
-  if (k == 0 || !base->item_factors) {
+  if (base->factors == 0 || !base->item_factors) { /* named by its file here */
     mx_error_at(&err, MX_EINVAL, mp, 0, 0, NULL, "a %s model has no item factors to map to",
                 mx_model_kind_name(base->kind));
     goto fail;
   }
-  xf = malloc(rows * d * sizeof *xf);
-  qf = malloc(rows * (size_t)k * sizeof *qf);
-  xn = malloc(rows * d * sizeof *xn);
-  const char **new_ids = malloc((rows ? rows : 1) * sizeof *new_ids);
-  fit_item = malloc((rows ? rows : 1) * sizeof *fit_item);
-  if (!xf || !qf || !xn || !new_ids || !fit_item) {
-    free(new_ids);
-    mx_error_set(&err, MX_ENOMEM, "out of memory");
+  if (mx_coldstart_extend(base, x, rows, (uint32_t)d, (const char *const *)ids, reg, shrink, &out,
+                          &st, &err))
     goto fail;
-  }
-  size_t nfit = 0, nnew = 0;
-  for (uint64_t r = 0; r < rows; r++) {
-    int64_t it = mx_idmap_find(base->items, ids[r], strlen(ids[r]));
-    if (it >= 0) {
-      memcpy(xf + nfit * d, x + r * d, d * sizeof *xf);
-      memcpy(qf + nfit * k, base->item_factors + (size_t)it * k, k * sizeof *qf);
-      fit_item[nfit] = (uint32_t)it;
-      nfit++;
-    } else {
-      memcpy(xn + nnew * d, x + r * d, d * sizeof *xn);
-      new_ids[nnew++] = ids[r];
-    }
-  }
-  if (mx_coldstart_fit(xf, qf, nfit, (uint32_t)d, k, reg, &cs, &err)) {
-    free(new_ids);
-    goto fail;
-  }
-  qn = malloc((nnew ? nnew : 1) * (size_t)k * sizeof *qn);
-  if (!qn) {
-    free(new_ids);
-    mx_error_set(&err, MX_ENOMEM, "out of memory");
-    goto fail;
-  }
-  mx_coldstart_apply(cs, xn, nnew, qn);
-  rc = mx_model_add_items(base, new_ids, qn, nnew, &out, &err);
-  free(new_ids);
-  if (rc) goto fail;
-  if (shrink > 0) {
-    /* Training users per item, from the model's seen lists. */
-    users_of = calloc(base->n_items ? base->n_items : 1, sizeof *users_of);
-    float *qt = malloc((size_t)k * sizeof *qt);
-    if (!users_of || !qt) {
-      free(qt);
-      mx_error_set(&err, MX_ENOMEM, "out of memory");
-      goto fail;
-    }
-    for (uint64_t q = 0; q < base->seen.indptr[base->seen.rows]; q++)
-      users_of[base->seen.indices[q]]++;
-    for (size_t r = 0; r < nfit; r++) {
-      uint32_t it = fit_item[r];
-      double n = users_of[it], w = n / (n + shrink);
-      mx_coldstart_apply(cs, xf + r * d, 1, qt);
-      float *q = out->item_factors + (size_t)it * k;
-      for (uint32_t c = 0; c < k; c++) q[c] = (float)(w * q[c] + (1 - w) * qt[c]);
-      nshrunk++;
-    }
-    free(qt);
-  }
   if (mx_model_save(out, mx_args_get(&a, "out", NULL), &err)) goto fail;
   double secs = mx_now_seconds() - t0;
   if (mx_args_has(&a, "json")) {
     mx_json j;
     mx_json_init(&j, stdout);
     mx_json_object_begin(&j);
-    mx_json_key(&j, "items_fit"); mx_json_int(&j, (int64_t)nfit);
-    mx_json_key(&j, "items_added"); mx_json_int(&j, (int64_t)nnew);
-    mx_json_key(&j, "items_shrunk"); mx_json_int(&j, (int64_t)nshrunk);
-    mx_json_key(&j, "r2_train"); mx_json_double(&j, cs->r2_train);
+    mx_json_key(&j, "items_fit"); mx_json_int(&j, (int64_t)st.fit);
+    mx_json_key(&j, "items_added"); mx_json_int(&j, (int64_t)st.added);
+    mx_json_key(&j, "items_shrunk"); mx_json_int(&j, (int64_t)st.shrunk);
+    mx_json_key(&j, "r2_train"); mx_json_double(&j, st.r2_train);
     mx_json_key(&j, "reg"); mx_json_double(&j, reg);
     mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
     mx_json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    fprintf(stderr, "fitted on %zu items (R^2 %.3f), added %zu new items -> %s (%.2f s)\n", nfit,
-            cs->r2_train, nnew, mx_args_get(&a, "out", NULL), secs);
+    fprintf(stderr, "fitted on %zu items (R^2 %.3f), added %zu new items -> %s (%.2f s)\n", st.fit,
+            st.r2_train, st.added, mx_args_get(&a, "out", NULL), secs);
   }
   rc = MX_EXIT_OK;
   goto done;
@@ -199,10 +100,8 @@ fail:
 done:
   mx_model_free(base);
   mx_model_free(out);
-  mx_coldstart_free(cs);
   mx_free_aligned(x);
-  free(xf), free(qf), free(xn), free(qn), free(fit_item), free(users_of);
-  free_lines(ids, nids);
+  mx_id_lines_free(ids, nids);
   return rc;
 }
 
@@ -231,7 +130,7 @@ static int cold_eval(int argc, char **argv) {
   memset(&test, 0, sizeof test);
   const char *mp = mx_args_get(&a, "model", NULL);
   if (mx_model_load(mp, &m, &err) ||
-      read_lines(mx_args_get(&a, "candidates", NULL), &cand, &ncand, &err) ||
+      mx_id_lines_read(mx_args_get(&a, "candidates", NULL), 0, NULL, &cand, &ncand, &err) ||
       mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err))
     goto fail;
   ci = malloc((ncand ? ncand : 1) * sizeof *ci);
@@ -280,7 +179,7 @@ fail:
 done:
   mx_model_free(m);
   mx_pairs_free(&test);
-  free_lines(cand, ncand);
+  mx_id_lines_free(cand, ncand);
   free(ci);
   return rc;
 }

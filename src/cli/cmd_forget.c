@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "merx/csv.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "store/forget.h"
 #include "store/store.h"
@@ -151,28 +152,6 @@ done:
   return rc;
 }
 
-static int read_ids(const char *path, char ***ids, int *n, mx_error *err) {
-  mx_csv_options co = mx_csv_defaults();
-  co.has_header = 0;
-  mx_csv *csv;
-  int rc = mx_csv_open(path, &co, &csv, err);
-  if (rc != MX_OK) return rc;
-  char **f;
-  size_t *l, nf;
-  int got;
-  while ((got = mx_csv_next(csv, &f, &l, &nf, err)) == 1) {
-    if (nf == 0 || l[0] == 0) continue;
-    char **d = realloc(*ids, (size_t)(*n + 1) * sizeof *d);
-    if (!d) break;
-    *ids = d;
-    if (!(d[*n] = mx_strndup(f[0], l[0]))) break;
-    (*n)++;
-  }
-  mx_csv_close(csv);
-  if (got == 1) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  return got < 0 ? err->code : MX_OK;
-}
-
 /* "removed": {...}, "retrain_due": [...] of the receipt and of --json */
 static void write_counts(mx_json *j, const forget_ctx *c, const mx_forget_counts *k) {
   mx_json_key(j, "removed");
@@ -251,10 +230,15 @@ int mx_cmd_forget(int argc, char **argv) {
     if (!(raw[n_raw] = mx_strdup(given[i]))) goto oom;
     n_raw++;
   }
-  if (mx_args_has(&a, "user-file") &&
-      read_ids(mx_args_get(&a, "user-file", NULL), &raw, &n_raw, &err) != MX_OK) {
-    mx_cli_fail("forget", &err);
-    goto out;
+  if (mx_args_has(&a, "user-file")) {
+    size_t got = (size_t)n_raw;
+    rc = mx_id_lines_read(mx_args_get(&a, "user-file", NULL), MX_ID_LINES_CSV, NULL, &raw, &got,
+                          &err);
+    n_raw = (int)got;
+    if (rc != MX_OK) {
+      mx_cli_fail("forget", &err);
+      goto out;
+    }
   }
   mx_pseudonymiser *pseudo = NULL;
   if (mx_cli_pseudonymiser("forget", dir, &pseudo)) goto out;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "merx/idlist.h"
 #include "merx/model.h"
 #include "util/util.h"
 
@@ -158,43 +159,6 @@ static int model_export(int argc, char **argv) {
   return MX_EXIT_OK;
 }
 
-/* One id per line (CR LF tolerated); blank lines refused (they would shift rows). */
-static int read_ids(const char *path, mx_idmap *map, mx_error *err) {
-  char *buf;
-  size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
-  if (rc != MX_OK) return rc;
-  long line = 0;
-  char *p = buf, *end = buf + len;
-  while (p < end) {
-    char *nl = memchr(p, '\n', (size_t)(end - p));
-    char *e = nl ? nl : end;
-    line++;
-    size_t n = (size_t)(e - p);
-    if (n && p[n - 1] == '\r') n--;
-    if (n == 0 && !(nl == NULL || (nl + 1 == end))) {
-      free(buf);
-      return mx_error_at(err, MX_EPARSE, path, line, 1, NULL, "empty id");
-    }
-    if (n > 0) {
-      uint32_t before = mx_idmap_size(map);
-      int64_t idx = mx_idmap_intern(map, p, n);
-      if (idx < 0) {
-        free(buf);
-        return mx_error_set(err, MX_ENOMEM, "out of memory");
-      }
-      if (mx_idmap_size(map) == before) {
-        free(buf);
-        return mx_error_at(err, MX_EPARSE, path, line, 1, NULL, "id '%.*s' appears twice",
-                           (int)(n > 64 ? 64 : n), p);
-      }
-    }
-    p = nl ? nl + 1 : end;
-  }
-  free(buf);
-  return MX_OK;
-}
-
 typedef struct seen_ctx {
   const mx_idmap *users, *items;
   uint64_t *count;
@@ -335,8 +299,11 @@ static int model_import(int argc, char **argv) {
   if (mx_args_has(&a, "item-bias") &&
       mx_npy_read(mx_args_get(&a, "item-bias", NULL), &B, &br, &bc, &err))
     goto fail;
-  if (!spark && (read_ids(mx_args_get(&a, "user-ids", NULL), users, &err) ||
-                 read_ids(mx_args_get(&a, "item-ids", NULL), items, &err)))
+  /* one id per line (CR LF tolerated); blank lines refused (they would shift rows) */
+  if (!spark && (mx_id_lines_read(mx_args_get(&a, "user-ids", NULL), MX_ID_LINES_NO_GAPS, users,
+                                  NULL, NULL, &err) ||
+                 mx_id_lines_read(mx_args_get(&a, "item-ids", NULL), MX_ID_LINES_NO_GAPS, items,
+                                  NULL, NULL, &err)))
     goto fail;
   if (mx_idmap_size(users) != ur) {
     mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "user-ids", NULL), 0, 0, NULL,

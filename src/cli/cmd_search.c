@@ -1,6 +1,5 @@
 /* merx search: semantic product search over embeddings made by merx embed,
  * optionally blended with a user's collaborative scores. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,11 +129,7 @@ int mx_cmd_search(int argc, char **argv) {
       mx_error_set(&err, MX_ENOMEM, "out of memory");
       goto fail;
     }
-    for (uint64_t i = 0; i < n; i++) {
-      const char *id = mx_idmap_name(ix->ids, (uint32_t)i);
-      int64_t it = mx_idmap_find(model->items, id, strlen(id));
-      cf[i] = it < 0 ? NAN : mx_model_predict(model, (uint32_t)u, (uint32_t)it);
-    }
+    mx_search_taste(ix, model, (uint32_t)u, cf);
   }
   order = malloc((size_t)k * sizeof *order);
   best = malloc((size_t)k * sizeof *best);

@@ -1,77 +1,9 @@
-/* Id-list files and top-K CSV rows for the scoring commands. */
+/* Top-K CSV rows for the scoring commands. */
 #include "cli/score_cli.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int fail_unknown,
-                    uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err) {
-  *out = NULL;
-  *n = 0;
-  memset(st, 0, sizeof *st);
-  mx_csv_options o = mx_csv_defaults();
-  o.has_header = 0;
-  mx_csv *csv;
-  int rc = mx_csv_open(path, &o, &csv, err);
-  if (rc == MX_EEMPTY)
-    return mx_error_at(err, MX_EEMPTY, path, 0, 0, NULL, "no %s ids in the file", what);
-  if (rc) return rc;
-  size_t cap = 1024;
-  uint32_t *ids = malloc(cap * sizeof *ids);
-  if (!ids) {
-    mx_csv_close(csv);
-    return mx_error_set(err, MX_ENOMEM, "out of memory");
-  }
-  char **fields;
-  size_t *lens, nf;
-  int first = 1;
-  while ((rc = mx_csv_next(csv, &fields, &lens, &nf, err)) == 1) {
-    if (nf == 0 || lens[0] == 0) {
-      first = 0;
-      continue;
-    }
-    int64_t idx = mx_idmap_find(map, fields[0], lens[0]);
-    if (idx < 0 && first) {
-      st->header = 1;
-      first = 0;
-      continue;
-    }
-    first = 0;
-    st->rows++;
-    if (idx < 0) {
-      if (fail_unknown) {
-        rc = mx_error_at(err, MX_ENOTFOUND, path, mx_csv_line(csv), 1, NULL,
-                         "unknown %s '%s' (not in the model's %u %ss)", what, fields[0],
-                         mx_idmap_size(map), what);
-        break;
-      }
-      if (st->unknown++ == 0) {
-        snprintf(st->first_unknown, sizeof st->first_unknown, "%s", fields[0]);
-        st->first_unknown_line = mx_csv_line(csv);
-      }
-      continue;
-    }
-    if (*n == cap) {
-      uint32_t *g = realloc(ids, 2 * cap * sizeof *ids);
-      if (!g) {
-        rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-        break;
-      }
-      ids = g;
-      cap *= 2;
-    }
-    ids[(*n)++] = (uint32_t)idx;
-  }
-  mx_csv_close(csv);
-  if (rc < 0) {
-    free(ids);
-    *n = 0;
-    return rc;
-  }
-  *out = ids;
-  return MX_OK;
-}
 
 void mx_write_score(FILE *f, float v) {
   if (isnan(v)) fputs("", f);

@@ -14,6 +14,8 @@
 #include "util/pseudonym.h"
 #include "lua/lmerx.h"
 #include "merx/data.h"
+#include "merx/groupby.h"
+#include "merx/rfm.h"
 #include "merx/shard.h"
 
 enum { TY_STRING, TY_NUMBER, TY_INTEGER, TY_TIME };
@@ -308,20 +310,6 @@ static int get_column(lua_State *L, int frame, const char *name, const char *fn)
   return lua_gettop(L);
 }
 
-enum { AG_SUM, AG_MEAN, AG_MIN, AG_MAX, AG_COUNT, AG_DISTINCT, AG_FIRST, AG_LAST };
-static const char *const ag_names[] = {"sum", "mean", "min", "max", "count",
-                                       "count_distinct", "first", "last", NULL};
-
-typedef struct agg {
-  const char *out;
-  int op;
-  int col;         /* stack index of the input column, 0 for count */
-  double *acc;     /* per group */
-  lua_Integer *cnt;
-  int result;      /* stack index of first/last result table */
-  mx_idmap *seen;  /* count_distinct: group \x1f value */
-} agg;
-
 /* Key of row i over the key columns (joined by \x1f for several). */
 static const char *row_key(lua_State *L, const int *kc, int nk, lua_Integer i, size_t *len,
                            luaL_Buffer *b) {
@@ -343,32 +331,16 @@ static const char *row_key(lua_State *L, const int *kc, int nk, lua_Integer i, s
   return lua_tolstring(L, -1, len);
 }
 
-static void free_aggs(agg *a, int na, mx_idmap *groups) {
-  for (int i = 0; i < na; i++) {
-    free(a[i].acc);
-    free(a[i].cnt);
-    mx_idmap_free(a[i].seen);
-  }
-  mx_idmap_free(groups);
-}
-
-/* Everything l_group allocates belongs to a guard (mx_lua_guard). */
-typedef struct group_state {
-  int na;
-  mx_idmap *groups;
-  lua_Integer *first_row; /* group -> its first row, to emit the key columns */
-  agg a[];
-} group_state;
-
 static void group_release(void *p) {
-  group_state *st = p;
-  free(st->first_row);
-  free_aggs(st->a, st->na, st->groups);
+  mx_group **g = p;
+  mx_group_free(*g);
+  *g = NULL;
 }
 
 /* merx.data.group(frame, by, aggs) -> frame, ngroups
  * by: column name or list of names; aggs: { out = {"sum", "col"} | "count" }.
- * Groups come out in order of first appearance. */
+ * Groups come out in order of first appearance. The grouping is the core's
+ * (merx/groupby.h); this converts each row's key and values. */
 static int l_group(lua_State *L) {
   static const char *fn = "merx.data.group";
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -391,211 +363,115 @@ static int l_group(lua_State *L) {
       nk++;
     }
   }
-  /* aggregations */
+  /* aggregations: output name, operation, input column */
   int na = 0;
   lua_pushnil(L);
   while (lua_next(L, 3)) {
     na++;
     lua_pop(L, 1);
   }
-  group_state *st = mx_lua_guard(L, sizeof *st + (size_t)na * sizeof(agg), group_release);
-  st->na = na;
-  agg *a = st->a;
+  size_t slots = na ? (size_t)na : 1;
+  const char **out_name = mx_lua_scratch(L, slots * sizeof *out_name);
+  mx_group_agg *ops = mx_lua_scratch(L, slots * sizeof *ops);
+  int *col = mx_lua_scratch(L, slots * sizeof *col); /* stack index of the input column */
+  double *num = mx_lua_scratch(L, slots * sizeof *num);
+  const char **str = mx_lua_scratch(L, slots * sizeof *str);
+  size_t *str_len = mx_lua_scratch(L, slots * sizeof *str_len);
+  mx_error err;
+  mx_error_clear(&err);
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 3)) {
     if (lua_type(L, -2) != LUA_TSTRING) return mx_lua_error(L, "%s: aggregation names must be strings", fn);
-    a[i].out = lua_tostring(L, -2);
-    const char *op = NULL, *col = NULL;
+    out_name[i] = lua_tostring(L, -2);
+    const char *op = NULL, *cname = NULL;
     if (lua_type(L, -1) == LUA_TSTRING) {
       op = lua_tostring(L, -1);
     } else if (lua_istable(L, -1)) {
       lua_rawgeti(L, -1, 1);
       op = lua_tostring(L, -1);
       lua_rawgeti(L, -2, 2);
-      col = lua_tostring(L, -1);
+      cname = lua_tostring(L, -1);
       lua_pop(L, 2); /* strings stay alive in the aggs table */
     }
-    if (!op) return mx_lua_error(L, "%s: aggregation '%s' must be \"count\" or {op, column}", fn, a[i].out);
-    a[i].op = -1;
-    for (int k = 0; ag_names[k]; k++)
-      if (strcmp(op, ag_names[k]) == 0) a[i].op = k;
-    if (a[i].op < 0)
-      return mx_lua_error(L, "%s: unknown aggregation '%s' (sum, mean, min, max, count, "
-                          "count_distinct, first, last)", fn, op);
-    if (a[i].op != AG_COUNT && !col)
-      return mx_lua_error(L, "%s: aggregation '%s' needs a column: {\"%s\", \"column\"}", fn, a[i].out, op);
+    if (!op) return mx_lua_error(L, "%s: aggregation '%s' must be \"count\" or {op, column}", fn, out_name[i]);
+    if (mx_group_agg_parse(op, &ops[i], &err) != MX_OK) return mx_lua_error(L, "%s: %s", fn, err.message);
+    if (ops[i] != MX_GROUP_COUNT && !cname)
+      return mx_lua_error(L, "%s: aggregation '%s' needs a column: {\"%s\", \"column\"}", fn, out_name[i], op);
     lua_pop(L, 1);
     i++;
   }
-  /* columns and results live on the stack below the key traversal */
+  /* the input columns live on the stack below the row traversal */
   for (i = 0; i < na; i++) {
-    if (a[i].op != AG_COUNT) {
-      lua_getfield(L, 3, a[i].out);
-      const char *col;
-      if (lua_istable(L, -1)) {
-        lua_rawgeti(L, -1, 2);
-        col = lua_tostring(L, -1);
-        lua_pop(L, 1);
-      } else {
-        col = NULL;
-      }
+    col[i] = 0;
+    if (ops[i] == MX_GROUP_COUNT) continue;
+    lua_getfield(L, 3, out_name[i]);
+    const char *cname = NULL;
+    if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 2);
+      cname = lua_tostring(L, -1);
       lua_pop(L, 1);
-      a[i].col = get_column(L, 1, col, fn);
     }
-    if (a[i].op == AG_FIRST || a[i].op == AG_LAST) {
-      lua_newtable(L);
-      a[i].result = lua_gettop(L);
-    }
+    lua_pop(L, 1);
+    col[i] = get_column(L, 1, cname, fn);
   }
-  mx_idmap *groups = st->groups = mx_idmap_create();
-  size_t cap = 1024;
-  int ready = groups != NULL;
-  for (i = 0; i < na; i++) {
-    a[i].acc = malloc(cap * sizeof(double));
-    a[i].cnt = calloc(cap, sizeof(lua_Integer));
-    if (a[i].op == AG_DISTINCT) a[i].seen = mx_idmap_create();
-    if (!a[i].acc || !a[i].cnt || (a[i].op == AG_DISTINCT && !a[i].seen)) ready = 0;
-  }
-  if (!ready) return mx_lua_error(L, "%s: out of memory", fn);
-  /* key table: group index -> first row, to emit key columns (st->first_row) */
+  mx_group **gp = mx_lua_guard(L, sizeof *gp, group_release);
+  if (mx_group_create(ops, na, gp, &err) != MX_OK) return mx_lua_error(L, "%s: out of memory", fn);
+  mx_group *g = *gp;
   luaL_Buffer b;
   for (lua_Integer r = 1; r <= n; r++) {
     size_t klen;
     int top = lua_gettop(L);
     const char *key = row_key(L, kc, nk, r, &klen, &b);
-    uint32_t before = mx_idmap_size(groups);
-    int64_t g = mx_idmap_intern(groups, key, klen);
-    if (g < 0) return mx_lua_error(L, "%s: out of memory", fn);
-    lua_settop(L, top);
-    if ((size_t)g >= cap || !st->first_row) {
-      size_t nc = st->first_row ? cap * 2 : cap;
-      int okm = 1;
-      lua_Integer *fr = realloc(st->first_row, nc * sizeof *fr);
-      if (fr) st->first_row = fr; else okm = 0;
-      for (i = 0; i < na && okm; i++) {
-        double *ac = realloc(a[i].acc, nc * sizeof(double));
-        lua_Integer *cn = realloc(a[i].cnt, nc * sizeof(lua_Integer));
-        if (ac) a[i].acc = ac; else okm = 0;
-        if (cn) {
-          a[i].cnt = cn;
-          if (nc > cap) memset(cn + cap, 0, (nc - cap) * sizeof *cn);
-        } else okm = 0;
-      }
-      if (!okm) return mx_lua_error(L, "%s: out of memory", fn);
-      cap = nc;
-    }
-    if (mx_idmap_size(groups) != before) st->first_row[g] = r;
     for (i = 0; i < na; i++) {
-      agg *x = &a[i];
-      if (x->op == AG_COUNT) {
-        x->cnt[g]++;
-        continue;
+      if (ops[i] == MX_GROUP_COUNT_DISTINCT) {
+        lua_rawgeti(L, col[i], r);
+        str[i] = luaL_tolstring(L, -1, &str_len[i]); /* stays on the stack until the add */
+      } else if (mx_group_agg_numeric(ops[i])) {
+        lua_rawgeti(L, col[i], r);
+        int ok;
+        num[i] = (double)lua_tonumberx(L, -1, &ok);
+        lua_pop(L, 1);
+        if (!ok)
+          return mx_lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn,
+                              (long long)r, out_name[i]);
       }
-      lua_rawgeti(L, x->col, r);
-      if (x->op == AG_FIRST || x->op == AG_LAST) {
-        if (x->op == AG_LAST || x->cnt[g] == 0) lua_rawseti(L, x->result, g + 1);
-        else lua_pop(L, 1);
-        x->cnt[g]++;
-        continue;
-      }
-      if (x->op == AG_DISTINCT) {
-        size_t vlen;
-        const char *v = luaL_tolstring(L, -1, &vlen);
-        char kb[600];
-        int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(vlen > 500 ? 500 : vlen), v);
-        uint32_t s0 = mx_idmap_size(x->seen);
-        if (mx_idmap_intern(x->seen, kb, (size_t)kl) < 0)
-          return mx_lua_error(L, "%s: out of memory", fn);
-        if (mx_idmap_size(x->seen) != s0) x->cnt[g]++;
-        lua_pop(L, 2);
-        continue;
-      }
-      int ok;
-      double v = (double)lua_tonumberx(L, -1, &ok);
-      lua_pop(L, 1);
-      if (!ok)
-        return mx_lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn, (long long)r, x->out);
-      if (x->cnt[g] == 0) x->acc[g] = v;
-      else if (x->op == AG_SUM || x->op == AG_MEAN) x->acc[g] += v;
-      else if (x->op == AG_MIN) x->acc[g] = v < x->acc[g] ? v : x->acc[g];
-      else if (x->op == AG_MAX) x->acc[g] = v > x->acc[g] ? v : x->acc[g];
-      x->cnt[g]++;
     }
+    if (mx_group_add(g, key, klen, num, str, str_len, NULL, &err) != MX_OK)
+      return mx_lua_error(L, "%s: out of memory", fn);
+    lua_settop(L, top);
   }
-  uint32_t ng = mx_idmap_size(groups);
+  uint32_t ng = mx_group_count(g);
   lua_createtable(L, 0, nk + na);
   int out = lua_gettop(L);
   for (int k = 0; k < nk; k++) {
     lua_createtable(L, (int)ng, 0);
-    for (uint32_t g = 0; g < ng; g++) {
-      lua_rawgeti(L, kc[k], st->first_row[g]);
-      lua_rawseti(L, -2, g + 1);
+    for (uint32_t q = 0; q < ng; q++) {
+      lua_rawgeti(L, kc[k], (lua_Integer)mx_group_first_row(g, q) + 1);
+      lua_rawseti(L, -2, q + 1);
     }
     lua_setfield(L, out, kname[k]);
   }
   for (i = 0; i < na; i++) {
-    agg *x = &a[i];
-    if (x->op == AG_FIRST || x->op == AG_LAST) {
-      lua_pushvalue(L, x->result);
-    } else {
-      lua_createtable(L, (int)ng, 0);
-      for (uint32_t g = 0; g < ng; g++) {
-        if (x->op == AG_COUNT || x->op == AG_DISTINCT) lua_pushinteger(L, x->cnt[g]);
-        else if (x->op == AG_MEAN) lua_pushnumber(L, x->acc[g] / (double)x->cnt[g]);
-        else lua_pushnumber(L, x->acc[g]);
-        lua_rawseti(L, -2, g + 1);
-      }
+    lua_createtable(L, (int)ng, 0);
+    for (uint32_t q = 0; q < ng; q++) {
+      double v = mx_group_value(g, i, q);
+      if (ops[i] == MX_GROUP_FIRST || ops[i] == MX_GROUP_LAST) lua_rawgeti(L, col[i], (lua_Integer)v + 1);
+      else if (ops[i] == MX_GROUP_COUNT || ops[i] == MX_GROUP_COUNT_DISTINCT) lua_pushinteger(L, (lua_Integer)v);
+      else lua_pushnumber(L, v);
+      lua_rawseti(L, -2, q + 1);
     }
-    lua_setfield(L, out, x->out);
+    lua_setfield(L, out, out_name[i]);
   }
-  mx_lua_guard_release(st);
+  mx_lua_guard_release(gp);
   lua_pushinteger(L, ng);
   return 2;
 }
 
-/* Quintile scores 1..5 of v (higher value -> higher score; ties share the
- * score of their first rank). */
-typedef struct { double v; uint32_t i; } vi;
-static int by_v(const void *a, const void *b) {
-  const vi *x = a, *y = b;
-  if (x->v != y->v) return x->v < y->v ? -1 : 1;
-  return x->i < y->i ? -1 : (x->i > y->i);
-}
-static void quintiles(const double *v, uint32_t n, int *score, vi *tmp) {
-  for (uint32_t i = 0; i < n; i++) tmp[i] = (vi){v[i], i};
-  qsort(tmp, n, sizeof *tmp, by_v);
-  uint32_t start = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    if (k > 0 && tmp[k].v != tmp[k - 1].v) start = k;
-    score[tmp[k].i] = 1 + (int)((uint64_t)start * 5 / n);
-  }
-}
-
-static const char *segment_of(int r, int f) {
-  if (r >= 4 && f >= 4) return "champions";
-  if (r >= 3 && f >= 3) return "loyal";
-  if (r >= 4) return "new";
-  if (r <= 2 && f >= 4) return "at_risk";
-  if (r <= 2 && f <= 2) return "hibernating";
-  return "needs_attention";
-}
-
-/* Everything l_rfm allocates belongs to a guard (mx_lua_guard). */
-typedef struct rfm_state {
-  mx_idmap *users, *orders;
-  double *last, *money, *freq, *neg_rec;
-  lua_Integer *first_row;
-  int *rs, *fs, *ms;
-  vi *tmp;
-} rfm_state;
-
 static void rfm_release(void *p) {
-  rfm_state *st = p;
-  free(st->rs); free(st->fs); free(st->ms); free(st->tmp); free(st->neg_rec);
-  free(st->last); free(st->money); free(st->freq); free(st->first_row);
-  mx_idmap_free(st->users);
-  mx_idmap_free(st->orders);
+  mx_rfm **r = p;
+  mx_rfm_free(*r);
+  *r = NULL;
 }
 
 /* merx.data.rfm(frame [, opts]) -> frame, n
@@ -604,7 +480,8 @@ static void rfm_release(void *p) {
  * monetary value (sum of opts.value) per customer, with quintile scores r, f,
  * m (5 = best) and a segment from (r, f): champions, loyal, new, at_risk,
  * hibernating, needs_attention. opts: user ("user"), time ("time"),
- * value ("value"), order (nil), now. */
+ * value ("value"), order (nil), now. The scoring is the core's
+ * (merx/rfm.h); this converts the rows and the result. */
 static int l_rfm(lua_State *L) {
   static const char *fn = "merx.data.rfm";
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -619,105 +496,57 @@ static int l_rfm(lua_State *L) {
   lua_Integer n = frame_rows(L, 1, fn);
   int cu = get_column(L, 1, ucol, fn), ct = get_column(L, 1, tcol, fn), cv = get_column(L, 1, vcol, fn);
   int co = ocol ? get_column(L, 1, ocol, fn) : 0;
-  rfm_state *st = mx_lua_guard(L, sizeof *st, rfm_release);
-  st->users = mx_idmap_create();
-  st->orders = ocol ? mx_idmap_create() : NULL;
-  size_t cap = 1024;
-  st->last = malloc(cap * sizeof *st->last);
-  st->money = malloc(cap * sizeof *st->money);
-  st->freq = calloc(cap, sizeof *st->freq);
-  st->first_row = malloc(cap * sizeof *st->first_row);
-  int ok = st->users && st->last && st->money && st->freq && st->first_row && (!ocol || st->orders);
-  const char *bad = NULL;
-  lua_Integer bad_row = 0;
-  for (lua_Integer r = 1; ok && r <= n; r++) {
+  mx_rfm **rp = mx_lua_guard(L, sizeof *rp, rfm_release);
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_rfm_create(ocol != NULL, rp, &err) != MX_OK) return mx_lua_error(L, "%s: out of memory", fn);
+  mx_rfm *acc = *rp;
+  for (lua_Integer r = 1; r <= n; r++) {
+    int top = lua_gettop(L);
     lua_rawgeti(L, cu, r);
-    size_t ulen;
-    const char *u = luaL_tolstring(L, -1, &ulen);
-    uint32_t before = mx_idmap_size(st->users);
-    int64_t g = mx_idmap_intern(st->users, u, ulen);
-    lua_pop(L, 2);
-    if (g < 0) { ok = 0; break; }
-    if ((size_t)g >= cap) {
-      size_t nc = cap * 2;
-      double *a1 = realloc(st->last, nc * sizeof *a1);
-      if (a1) st->last = a1;
-      double *a2 = realloc(st->money, nc * sizeof *a2);
-      if (a2) st->money = a2;
-      double *a3 = realloc(st->freq, nc * sizeof *a3);
-      if (a3) st->freq = a3;
-      lua_Integer *a4 = realloc(st->first_row, nc * sizeof *a4);
-      if (a4) st->first_row = a4;
-      if (!a1 || !a2 || !a3 || !a4) { ok = 0; break; }
-      memset(st->freq + cap, 0, (nc - cap) * sizeof *st->freq);
-      cap = nc;
-    }
+    size_t ulen, olen = 0;
+    const char *u = luaL_tolstring(L, -1, &ulen), *o = NULL;
     int okt, okv;
     lua_rawgeti(L, ct, r);
     double t = (double)lua_tonumberx(L, -1, &okt);
     lua_rawgeti(L, cv, r);
     double v = (double)lua_tonumberx(L, -1, &okv);
-    lua_pop(L, 2);
-    if (!okt || !okv) { bad = !okt ? tcol : vcol; bad_row = r; break; }
-    if (mx_idmap_size(st->users) != before) {
-      st->first_row[g] = r;
-      st->last[g] = t;
-      st->money[g] = 0;
-    }
-    if (t > st->last[g]) st->last[g] = t;
-    st->money[g] += v;
+    if (!okt || !okv)
+      return mx_lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)r,
+                          !okt ? tcol : vcol);
     if (ocol) {
       lua_rawgeti(L, co, r);
-      size_t olen;
-      const char *o = luaL_tolstring(L, -1, &olen);
-      char kb[600];
-      int kl = snprintf(kb, sizeof kb, "%lld\x1f%.*s", (long long)g, (int)(olen > 500 ? 500 : olen), o);
-      lua_pop(L, 2);
-      uint32_t s0 = mx_idmap_size(st->orders);
-      if (mx_idmap_intern(st->orders, kb, (size_t)kl) < 0) { ok = 0; break; }
-      if (mx_idmap_size(st->orders) != s0) st->freq[g] += 1;
-    } else {
-      st->freq[g] += 1;
+      o = luaL_tolstring(L, -1, &olen);
     }
+    if (mx_rfm_add(acc, u, ulen, t, v, o, olen, &err) != MX_OK)
+      return mx_lua_error(L, "%s: out of memory", fn);
+    lua_settop(L, top);
   }
-  uint32_t nu = st->users ? mx_idmap_size(st->users) : 0;
-  if (ok && !bad) {
-    st->rs = malloc((nu + 1) * sizeof *st->rs);
-    st->fs = malloc((nu + 1) * sizeof *st->fs);
-    st->ms = malloc((nu + 1) * sizeof *st->ms);
-    st->tmp = malloc((nu + 1) * sizeof *st->tmp);
-    st->neg_rec = malloc((nu + 1) * sizeof *st->neg_rec);
-    if (!st->rs || !st->fs || !st->ms || !st->tmp || !st->neg_rec) ok = 0;
-  }
-  if (ok && !bad) {
-    for (uint32_t g = 0; g < nu; g++) st->neg_rec[g] = st->last[g]; /* later = more recent = better */
-    quintiles(st->neg_rec, nu, st->rs, st->tmp);
-    quintiles(st->freq, nu, st->fs, st->tmp);
-    quintiles(st->money, nu, st->ms, st->tmp);
-    lua_createtable(L, 0, 8);
-    int out = lua_gettop(L);
-    const char *names[] = {"user", "recency", "frequency", "monetary", "r", "f", "m", "segment"};
-    for (int c = 0; c < 8; c++) {
-      lua_createtable(L, (int)nu, 0);
-      for (uint32_t g = 0; g < nu; g++) {
-        switch (c) {
-          case 0: lua_pushstring(L, mx_idmap_name(st->users, g)); break;
-          case 1: lua_pushnumber(L, floor(((double)now - st->last[g]) / 86400.0)); break;
-          case 2: lua_pushinteger(L, (lua_Integer)st->freq[g]); break;
-          case 3: lua_pushnumber(L, st->money[g]); break;
-          case 4: lua_pushinteger(L, st->rs[g]); break;
-          case 5: lua_pushinteger(L, st->fs[g]); break;
-          case 6: lua_pushinteger(L, st->ms[g]); break;
-          default: lua_pushstring(L, segment_of(st->rs[g], st->fs[g])); break;
-        }
-        lua_rawseti(L, -2, g + 1);
+  const mx_rfm_row *row;
+  uint32_t nu;
+  if (mx_rfm_score(acc, (int64_t)now, &row, &nu, &err) != MX_OK)
+    return mx_lua_error(L, "%s: out of memory", fn);
+  lua_createtable(L, 0, 8);
+  int out = lua_gettop(L);
+  const char *names[] = {"user", "recency", "frequency", "monetary", "r", "f", "m", "segment"};
+  for (int c = 0; c < 8; c++) {
+    lua_createtable(L, (int)nu, 0);
+    for (uint32_t g = 0; g < nu; g++) {
+      switch (c) {
+        case 0: lua_pushstring(L, row[g].user); break;
+        case 1: lua_pushnumber(L, row[g].recency); break;
+        case 2: lua_pushinteger(L, (lua_Integer)row[g].frequency); break;
+        case 3: lua_pushnumber(L, row[g].monetary); break;
+        case 4: lua_pushinteger(L, row[g].r); break;
+        case 5: lua_pushinteger(L, row[g].f); break;
+        case 6: lua_pushinteger(L, row[g].m); break;
+        default: lua_pushstring(L, row[g].segment); break;
       }
-      lua_setfield(L, out, names[c]);
+      lua_rawseti(L, -2, g + 1);
     }
+    lua_setfield(L, out, names[c]);
   }
-  mx_lua_guard_release(st);
-  if (bad) return mx_lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)bad_row, bad);
-  if (!ok) return mx_lua_error(L, "%s: out of memory", fn);
+  mx_lua_guard_release(rp);
   lua_pushinteger(L, nu);
   return 2;
 }

@@ -5,10 +5,10 @@
  *
  * select is the budgeted choice the campaign DSL compiles to: candidates
  * (user, offer, value, cost, optional group) under a budget, a per-user
- * limit, per-offer caps (stock) and per-group caps. It is solved by the
- * allocation solver (merx/allocate.h), so it picks by value net of the
- * priced costs (value per unit of cost where the budget binds) rather than
- * by value alone, which on a binding budget loses a fifth of the value. */
+ * limit, per-offer caps (stock) and per-group caps. The problem is the
+ * core's (mx_alloc_from_columns) and so is its solution (merx/allocate.h);
+ * this binding turns the Lua columns into dense ids, adds what only a run
+ * knows (parity options, the shard's quota and prices) and converts back. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +170,7 @@ static const char **names_for(lua_State *L, int opts, const char *field, mx_idma
 
 typedef struct {
   mx_alloc_problem *p;
+  uint32_t *cand; /* candidate position -> input row */
   mx_alloc_result res;
   int have_res;
 } select_state;
@@ -178,13 +179,10 @@ static void select_release(void *state) {
   select_state *st = state;
   mx_alloc_problem_free(st->p);
   st->p = NULL;
+  free(st->cand);
+  st->cand = NULL;
   if (st->have_res) mx_alloc_result_free(&st->res);
   st->have_res = 0;
-}
-
-static int by_index(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* Parity groups of merx.util.select: each user's group is the parity_group
@@ -268,33 +266,16 @@ static int l_select(lua_State *L) {
   uint32_t *ocap = caps_for(L, opts, "caps", offers, no, oint);
   uint32_t *gcap = caps_for(L, opts, "group_caps", groups, ng, gint);
 
-  /* candidates that can be chosen, grouped by user (a counting sort) */
-  uint64_t *count = mx_lua_scratch(L, ((size_t)nu + 1) * sizeof *count);
-  memset(count, 0, ((size_t)nu + 1) * sizeof *count);
-  uint32_t m = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!(value[i] > min_value)) continue; /* NaN too */
-    double c = cost ? cost[i] : 0;
-    if (!isfinite(c) || c < 0)
-      return mx_lua_error(L, "merx.util.select: cost[%zu] is %g: costs must be finite and >= 0",
-                          i + 1, c);
-    if (!isfinite(value[i]))
-      return mx_lua_error(L, "merx.util.select: value[%zu] is not finite", i + 1);
-    count[u[i] + 1]++;
-    m++;
-  }
-  /* the constraints: the budget, then each group with a cap */
-  int K = isfinite(budget) ? 1 : 0;
-  int *gres = mx_lua_scratch(L, (ng ? ng : 1) * sizeof *gres);
+  /* the problem: the core's (mx_alloc_from_columns) */
   const char **gname = g ? names_for(L, opts, "group_names", groups, ng, gint) : NULL;
-  for (uint32_t k = 0; k < ng; k++) {
-    gres[k] = -1;
-    if (!g || gcap[k] == UINT32_MAX) continue;
-    if (K >= MX_ALLOC_MAX_RESOURCES)
-      return mx_lua_error(L, "merx.util.select: at most %d group caps (with a budget, %d)",
-                          MX_ALLOC_MAX_RESOURCES, MX_ALLOC_MAX_RESOURCES - 1);
-    gres[k] = K++;
-  }
+  mx_alloc_columns ac = {n, u, o, g, nu, no, ng, value, cost, min_value, budget,
+                         (uint32_t)per_user, ocap, gcap, gname};
+  select_state *st = mx_lua_guard(L, sizeof *st, select_release);
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_alloc_from_columns(&ac, &st->p, &st->cand, &err))
+    return err.code == MX_EINVAL ? mx_lua_error(L, "merx.util.select: %s", err.message)
+                                 : mx_lua_raise(L, &err);
   lua_createtable(L, 0, 0);
   int chosen = lua_gettop(L);
   lua_createtable(L, 0, 0);
@@ -302,57 +283,24 @@ static int l_select(lua_State *L) {
   lua_createtable(L, 0, 4);
   int cert = lua_gettop(L);
   double spend = 0;
-  if (m == 0) {
+  if (!st->p) { /* no candidate can be chosen */
+    mx_lua_guard_release(st);
     lua_pushvalue(L, chosen);
     lua_pushnumber(L, 0);
     lua_pushvalue(L, left);
     lua_pushvalue(L, cert);
     return 4;
   }
-  select_state *st = mx_lua_guard(L, sizeof *st, select_release);
-  mx_error err;
-  mx_error_clear(&err);
-  if (mx_alloc_problem_create(nu, no ? no : 1, K, m, &st->p, &err)) return mx_lua_raise(L, &err);
   mx_alloc_problem *p = st->p;
-  p->indptr[0] = 0;
-  for (uint32_t k = 0; k < nu; k++) p->indptr[k + 1] = p->indptr[k] + count[k + 1];
-  uint64_t *next = count; /* reused: the next free position of each user */
-  for (uint32_t k = 0; k < nu; k++) next[k] = p->indptr[k];
-  uint32_t *cand = mx_lua_scratch(L, (size_t)m * sizeof *cand); /* position -> candidate */
-  for (size_t i = 0; i < n; i++) {
-    if (!(value[i] > min_value)) continue;
-    uint64_t q = next[u[i]]++;
-    cand[q] = (uint32_t)i;
-    p->offer[q] = o[i];
-    p->value[q] = (float)value[i];
-    float *c = p->cost + q * (uint64_t)K;
-    for (int k = 0; k < K; k++) c[k] = 0;
-    if (isfinite(budget)) c[0] = (float)(cost ? cost[i] : 0);
-    if (g && gres[g[i]] >= 0) c[gres[g[i]]] = 1;
-  }
-  if (isfinite(budget)) {
-    p->limit[0] = budget;
-    snprintf(p->resource_name[0], MX_ALLOC_NAME_MAX, "budget");
-  }
-  for (uint32_t k = 0; k < ng; k++) {
-    if (gres[k] < 0) continue;
-    p->limit[gres[k]] = gcap[k];
-    snprintf(p->resource_name[gres[k]], MX_ALLOC_NAME_MAX, "group %s", gname[k]);
-  }
-  for (uint32_t j = 0; j < no; j++)
-    if (ocap[j] != UINT32_MAX) p->cap[j] = ocap[j];
-  p->per_user = (uint32_t)per_user;
   if (pg && (parity > 0 || has_shares) &&
       set_parity(L, opts, p, pg, u, n, pgroups, npg, parity, &err))
     return mx_lua_raise(L, &err);
   if (mx_alloc_problem_check(p, &err)) {
     /* a repeated (user, offer) pair: name it in the caller's terms */
-    for (uint32_t k = 0; k < nu; k++)
-      for (uint64_t a = p->indptr[k]; a < p->indptr[k + 1]; a++)
-        for (uint64_t b = a + 1; b < p->indptr[k + 1]; b++)
-          if (p->offer[a] == p->offer[b])
-            return mx_lua_error(L, "merx.util.select: candidates %u and %u give the same offer to "
-                                "the same user", cand[a] + 1, cand[b] + 1);
+    uint64_t ra, rb;
+    if (mx_alloc_find_repeat(p, &ra, &rb))
+      return mx_lua_error(L, "merx.util.select: candidates %u and %u give the same offer to "
+                          "the same user", st->cand[ra] + 1, st->cand[rb] + 1);
     return mx_lua_raise(L, &err);
   }
   mx_alloc_options aopt = mx_alloc_defaults();
@@ -378,8 +326,7 @@ static int l_select(lua_State *L) {
   /* chosen candidates in input order, with the budget left after each */
   mx_alloc_result *r = &st->res;
   uint32_t *pick = mx_lua_scratch(L, (r->assigned ? r->assigned : 1) * sizeof *pick);
-  for (uint64_t k = 0; k < r->assigned; k++) pick[k] = cand[r->chosen[k]];
-  qsort(pick, r->assigned, sizeof *pick, by_index);
+  mx_alloc_chosen_rows(r, st->cand, pick);
   for (uint64_t k = 0; k < r->assigned; k++) {
     spend += cost ? cost[pick[k]] : 0;
     lua_pushinteger(L, (lua_Integer)pick[k] + 1);
@@ -393,8 +340,8 @@ static int l_select(lua_State *L) {
   lua_setfield(L, cert, "bound");
   lua_pushnumber(L, r->gap);
   lua_setfield(L, cert, "gap");
-  lua_createtable(L, 0, K);
-  for (int k = 0; k < K; k++) {
+  lua_createtable(L, 0, p->n_resources);
+  for (int k = 0; k < p->n_resources; k++) {
     lua_pushnumber(L, r->lambda[k]);
     lua_setfield(L, -2, p->resource_name[k]);
   }

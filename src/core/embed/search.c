@@ -353,3 +353,11 @@ int mx_search_rank(const mx_embed_index *ix, const mx_search_query *q, uint32_t 
   *count = got;
   return MX_OK;
 }
+
+void mx_search_taste(const mx_embed_index *ix, const mx_model *m, uint32_t u, float *taste) {
+  for (uint64_t i = 0; i < ix->n; i++) {
+    const char *id = mx_idmap_name(ix->ids, (uint32_t)i);
+    int64_t it = mx_idmap_find(m->items, id, strlen(id));
+    taste[i] = it < 0 ? NAN : mx_model_predict(m, u, (uint32_t)it);
+  }
+}
