@@ -11,14 +11,17 @@
  * its positive pairs in proportion to w instead of uniformly.
  *
  * Blend: a user with few training items gets a ranking dominated by what
- * everyone bought lately. It is stored as one extra factor, so every scoring
- * path (eval, recommend, serve, Lua) applies it unchanged:
- *   user u: beta_u * gap, beta_u = h / (h + n_u)
- *   item i: pop_i / max pop
+ * everyone bought lately:
+ *   score'_ui = (1 - beta_u) score_ui + beta_u S pop_i / max pop,
+ *   beta_u = h / (h + n_u)
+ * (n_u: the user's training items; at n_u = h the mix is half and half),
  * where pop_i counts the users whose latest event with i falls in the last
- * `days` before now and gap is the model's own score scale (mean score of a
- * training pair minus mean score of a random pair), so the same h means the
- * same mix whatever the algorithm's score units. */
+ * `days` before now, and S makes the two terms commensurate: the mean score
+ * of a training pair minus that of a random pair is the same for both, so
+ * the same h means the same mix whatever the algorithm's score units. It is
+ * stored as one extra factor (user: (1 - beta_u) x_u, beta_u S; item: y_i,
+ * pop_i / max pop), so every scoring path (eval, recommend, serve, Lua)
+ * applies it unchanged; bpr's item biases stay outside the mix. */
 #include "core/train/internal.h"
 #include "util/util.h"
 
@@ -145,23 +148,33 @@ int mx_recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_m
                         o->recent_popular_days, o->recent_popular_days,
                         mx_format_time(now, 0, when, sizeof when));
   }
-  /* the model's score scale: mean score of a training pair minus that of a
-   * random (user, item) pair, drawn with a fixed seed */
-  double pos = 0, neg = 0;
+  /* Scales: the mean score of a training pair minus that of a random
+   * (user, item) pair, for the model and for the popularity term, drawn
+   * with a fixed seed; the popularity term is multiplied by their ratio so
+   * both separate bought from random items by the same amount on average. */
+  double pos = 0, neg = 0, ppos = 0, pneg = 0;
   mx_rng g;
   mx_rng_seed(&g, o->seed ^ 0x7ecea7ULL);
   for (uint32_t u = 0; u < nu; u++)
     for (uint64_t q = R->indptr[u]; q < R->indptr[u + 1]; q++) {
+      uint32_t j = mx_rng_below(&g, ni);
       pos += score(m, u, R->indices[q]);
-      neg += score(m, u, mx_rng_below(&g, ni));
+      neg += score(m, u, j);
+      ppos += pop[R->indices[q]] / top;
+      pneg += pop[j] / top;
     }
-  double gap = R->nnz ? (pos - neg) / (double)R->nnz : 0;
-  if (!(gap > 0) || !isfinite(gap)) gap = 1;
+  double gap = (pos - neg) / (double)R->nnz, pgap = (ppos - pneg) / (double)R->nnz;
+  double scale = gap > 0 && pgap > 0 && isfinite(gap / pgap) ? gap / pgap : 1;
   double h = o->recent_popular_users;
   for (uint32_t u = 0; u < nu; u++) {
-    memcpy(U + (size_t)u * (k + 1), m->user_factors + (size_t)u * k, k * sizeof(float));
+    /* (1 - beta) x_u: the user's own ranking by the model is unchanged,
+     * only its share of the mix */
     double n_u = (double)(R->indptr[u + 1] - R->indptr[u]);
-    U[(size_t)u * (k + 1) + k] = (float)(h / (h + n_u) * gap);
+    double beta = h > 0 ? h / (h + n_u) : 0;
+    const float *x = m->user_factors + (size_t)u * k;
+    float *y = U + (size_t)u * (k + 1);
+    for (uint32_t f = 0; f < k; f++) y[f] = (float)((1 - beta) * x[f]);
+    y[k] = (float)(beta * scale);
   }
   for (uint32_t i = 0; i < ni; i++) {
     memcpy(V + (size_t)i * (k + 1), m->item_factors + (size_t)i * k, k * sizeof(float));
