@@ -240,6 +240,16 @@ int mx_cmd_train(int argc, char **argv) {
       mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
       mx_json_object_end(&j);
     }
+    if (o.half_life_days > 0 || o.recent_popular_days > 0) {
+      char when[40];
+      if (o.half_life_days > 0) { mx_json_key(&j, "half_life_days"); mx_json_double(&j, o.half_life_days); }
+      if (o.recent_popular_days > 0) {
+        mx_json_key(&j, "recent_popular_days"); mx_json_double(&j, o.recent_popular_days);
+        mx_json_key(&j, "recent_popular_users"); mx_json_double(&j, o.recent_popular_users);
+      }
+      mx_json_key(&j, "now");
+      mx_json_string(&j, mx_format_time(o.now_set ? o.now_seconds : d->time_max, 0, when, sizeof when));
+    }
     mx_json_key(&j, "pseudonymised"); mx_json_bool(&j, pseudo != NULL);
     mx_json_key(&j, "out"); mx_json_string(&j, out);
     mx_json_object_end(&j);

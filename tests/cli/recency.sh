@@ -17,6 +17,7 @@ done
 # the blend is one more factor
 expect_exit 0 "$MERX" train --data train.csv --columns "$COLS" $SMALL --recent-popular 30 --out m.mxm --json
 expect_contains out.txt '"factors":17'
+expect_contains out.txt '"recent_popular_days":30,"recent_popular_users":5,"now":"2011-09-30T'
 
 # --now fixes the result: the same model byte for byte whatever the data's
 # newest event, and a different one for another --now
@@ -73,3 +74,7 @@ print("ok")
 LUA
 expect_exit 0 "$MERX" run rec.lua
 expect_contains out.txt "ok"
+
+# --tune keeps the times: the half-life applies on the validation slice too
+expect_exit 0 "$MERX" train --data train.csv --columns "$COLS" $SMALL --half-life 20 --tune --out tuned.mxm --json
+expect_contains out.txt '"tuned"'
