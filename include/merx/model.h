@@ -167,7 +167,31 @@ typedef struct mx_train_options {
                            * saves nnz x 8 bytes; free the model before the dataset */
   void *ctx;
   const mx_cancel *cancel; /* polled every epoch; NULL = none (merx/error.h) */
+  /* Recency (implicit models; needs the dataset's times). half_life_days > 0:
+   * each stored pair gets the weight 2^(-age / half_life), age = now - the
+   * pair's latest event (0 for events after now): ials multiplies the value
+   * (the confidence), ease builds X'X from the weights, bpr draws positives
+   * in proportion to them. now is now_seconds (Unix seconds) when now_set,
+   * else the newest event in the data. */
+  double half_life_days;
+  int64_t now_seconds;
+  int now_set;
+  /* recent_popular_days > 0 (ials, bpr): blend in the popularity of the last
+   * N days (distinct users whose latest event with an item falls in
+   * (now - N days, now]), with weight h / (h + n_u) for a user with n_u
+   * training items, h = recent_popular_users (default 5): the model
+   * gets one more factor (user: weight x score scale, item: popularity / max). */
+  double recent_popular_days;
+  double recent_popular_users;
 } mx_train_options;
+
+/* The decay weights 2^(-age / half_life_days) of d's stored pairs, in
+ * by_user order (out: mx_dataset_nnz(d) floats); age is measured from now
+ * (Unix seconds) or, when now_set is 0, from the newest event in d, and
+ * events after now count as age 0. MX_EINVAL when d has no times or
+ * half_life_days is not a finite number > 0. */
+MX_API int mx_train_decay_weights(const mx_dataset *d, double half_life_days, int64_t now,
+                                  int now_set, float *out, mx_error *err);
 
 /* Defaults chosen on validation splits carved from training data (see the
  * docs/benchmarks.md). */

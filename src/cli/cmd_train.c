@@ -41,6 +41,13 @@ static const char *usage =
     "  --init-std S       spread of the random initial factors (std S/sqrt(K))\n"
     "  --tune             choose reg (and alpha or lr) on a 10% validation slice of the\n"
     "                     training data (a small grid around the given values), then train\n"
+    "  --half-life DAYS   recency (ials, bpr, ease; needs a time column): a pair whose\n"
+    "                     latest event is AGE days old weighs 2^(-AGE/DAYS)\n"
+    "  --now TIME         the time ages are measured from (ISO 8601 or epoch seconds;\n"
+    "                     default: the newest event in the data)\n"
+    "  --recent-popular DAYS  blend in the items most bought in the last DAYS (ials,\n"
+    "                     bpr; needs a time column), weight H/(H+n) for a user with n items\n"
+    "  --recent-popular-users H  the H of that weight (default 5: half at 5 items)\n"
     "  --init MODEL       warm start: factors of users/items known to MODEL\n"
     "  --seed S           random seed (default 42); same seed + threads = same model\n"
     "  --threads T        worker threads (default: all cores)\n"
@@ -52,7 +59,10 @@ static const char *usage =
     "  --event-weights view=1,cart=4,purchase=10\n"
     "\nExample:\n"
     "  merx train --data examples/data/purchases.csv.gz\n"
-    "      --columns user=CustomerID,item=StockCode --algo ials --out shop.mxm\n";
+    "      --columns user=CustomerID,item=StockCode --algo ials --out shop.mxm\n"
+    "  merx train --data examples/data/purchases.csv.gz\n"
+    "      --columns user=CustomerID,item=StockCode,time=InvoiceDate --algo ials\n"
+    "      --half-life 60 --recent-popular 30 --out recent.mxm\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
@@ -82,7 +92,8 @@ int mx_cmd_train(int argc, char **argv) {
   int rc = mx_args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
-                         "init= init-std= samples= tune json verbose store=" MX_CLI_INPUT_SPEC,
+                         "init= init-std= samples= tune json verbose store= half-life= now= "
+                         "recent-popular= recent-popular-users=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -135,6 +146,22 @@ int mx_cmd_train(int argc, char **argv) {
   if (!strcmp(conf, "log")) o.log_confidence = 1;
   else if (strcmp(conf, "linear") != 0)
     return mx_cli_usage("train", "--confidence: expected 'linear' or 'log', got '%s'", conf);
+  if ((rc = mx_args_double(&a, "half-life", 0, 1e-6, 1e6, &o.half_life_days))) return rc;
+  if ((rc = mx_args_double(&a, "recent-popular", 0, 1e-6, 1e6, &o.recent_popular_days))) return rc;
+  if ((rc = mx_args_double(&a, "recent-popular-users", o.recent_popular_users, 0, 1e9,
+                           &o.recent_popular_users)))
+    return rc;
+  if (mx_args_has(&a, "now")) {
+    const char *now = mx_args_get(&a, "now", NULL);
+    if (mx_parse_time(now, &o.now_seconds) != MX_OK)
+      return mx_cli_usage("train", "--now: not a timestamp (ISO 8601 date/datetime or epoch "
+                          "seconds): '%s'", now);
+    o.now_set = 1;
+  }
+  if ((mx_args_has(&a, "now") || mx_args_has(&a, "recent-popular-users")) &&
+      !(o.half_life_days > 0) && !(o.recent_popular_days > 0))
+    return mx_cli_usage("train", "--now and --recent-popular-users go with --half-life or "
+                        "--recent-popular");
   if ((rc = mx_cli_threads(&a, &o.threads))) return rc;
   o.early_stop = mx_args_has(&a, "early-stop");
   if (o.early_stop && !mx_args_has(&a, "test"))
@@ -212,6 +239,16 @@ int mx_cmd_train(int argc, char **argv) {
       mx_json_key(&j, "lr"); mx_json_double(&j, o.lr);
       mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
       mx_json_object_end(&j);
+    }
+    if (o.half_life_days > 0 || o.recent_popular_days > 0) {
+      char when[40];
+      if (o.half_life_days > 0) { mx_json_key(&j, "half_life_days"); mx_json_double(&j, o.half_life_days); }
+      if (o.recent_popular_days > 0) {
+        mx_json_key(&j, "recent_popular_days"); mx_json_double(&j, o.recent_popular_days);
+        mx_json_key(&j, "recent_popular_users"); mx_json_double(&j, o.recent_popular_users);
+      }
+      mx_json_key(&j, "now");
+      mx_json_string(&j, mx_format_time(o.now_set ? o.now_seconds : d->time_max, 0, when, sizeof when));
     }
     mx_json_key(&j, "pseudonymised"); mx_json_bool(&j, pseudo != NULL);
     mx_json_key(&j, "out"); mx_json_string(&j, out);

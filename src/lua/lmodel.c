@@ -166,6 +166,52 @@ static float *event_values(lua_State *L, const char *ecol, size_t n, float *valu
   return values;
 }
 
+/* A timestamp (ISO 8601 string or Unix seconds) at the top of the stack;
+ * what names it in an error ("option 'now'", "row 3 of column 'time'"). */
+static int64_t lua_time(lua_State *L, const char *what) {
+  int64_t t;
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    double v = lua_tonumber(L, -1);
+    if (!isfinite(v) || v < -1e13 || v > 1e13)
+      mx_lua_error(L, "merx.model.train: %s: not a timestamp (%g)", what, v);
+    return (int64_t)floor(v);
+  }
+  if (lua_type(L, -1) != LUA_TSTRING || mx_parse_time(lua_tostring(L, -1), &t) != MX_OK)
+    mx_lua_error(L, "merx.model.train: %s: not a timestamp (ISO 8601 date/datetime or epoch "
+                 "seconds): '%.64s'", what, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                 : luaL_typename(L, -1));
+  return t;
+}
+
+/* Recency options (half_life, now, recent_popular, recent_popular_users) into
+ * o, and the frame's time column when they need it (a buffer pushed on the
+ * stack), else NULL. */
+static int64_t *recency_times(lua_State *L, const char *tcol, size_t n, mx_train_options *o) {
+  o->half_life_days = mx_lua_opt_number(L, 2, "half_life", 0);
+  o->recent_popular_days = mx_lua_opt_number(L, 2, "recent_popular", 0);
+  o->recent_popular_users = mx_lua_opt_number(L, 2, "recent_popular_users", o->recent_popular_users);
+  if (lua_getfield(L, 2, "now") != LUA_TNIL) {
+    o->now_seconds = lua_time(L, "option 'now'");
+    o->now_set = 1;
+  }
+  lua_pop(L, 1);
+  if (o->half_life_days == 0 && o->recent_popular_days == 0) return NULL;
+  if (lua_getfield(L, 1, tcol) != LUA_TTABLE)
+    mx_lua_error(L, "merx.model.train: half_life and recent_popular need event times: the frame "
+                 "has no '%s' column", tcol);
+  if (luaL_len(L, -1) != (lua_Integer)n) mx_lua_error(L, "merx.model.train: columns differ in length");
+  int64_t *times = mx_lua_scratch(L, (n ? n : 1) * sizeof *times);
+  int col = lua_gettop(L) - 1;
+  char what[96];
+  for (size_t i = 0; i < n; i++) {
+    lua_geti(L, col, (lua_Integer)i + 1);
+    snprintf(what, sizeof what, "row %zu of column '%.40s'", i + 1, tcol);
+    times[i] = lua_time(L, what);
+    lua_pop(L, 1);
+  }
+  return times;
+}
+
 /* Memory training needs, from the dimensions (bytes): *model is what the
  * trained model keeps (factors and biases, EASE's items x items weights,
  * the seen-items CSR); the return value adds what training holds on top
@@ -208,7 +254,8 @@ static void describe_training(const mx_dataset *d, const mx_train_options *o, ch
 
 /* merx.model.train(frame, { algo = "ials", factors = 32, epochs = 10, reg, alpha,
  *                           lr, seed, threads, user = "user", item = "item", value = "value",
- *                           event = "event", event_weights })
+ *                           event = "event", event_weights, time = "time", half_life,
+ *                           now, recent_popular, recent_popular_users })
  * Interactions come from the frame's user/item (and optional value and event)
  * columns; repeated pairs add up. */
 static int l_train(lua_State *L) {
@@ -218,7 +265,7 @@ static int l_train(lua_State *L) {
   lua_settop(L, 2);
   mx_lua_check_options(L, 2, "merx.model.train",
                        "algo user item value event event_weights factors epochs reg alpha lr seed "
-                       "threads");
+                       "threads time half_life now recent_popular recent_popular_users");
   const char *algo = mx_lua_opt_string(L, 2, "algo", "ials");
   int kind = mx_model_kind_parse(algo);
   if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
@@ -226,6 +273,7 @@ static int l_train(lua_State *L) {
   const char *icol = mx_lua_opt_string(L, 2, "item", "item");
   const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
   const char *ecol = mx_lua_opt_string(L, 2, "event", "event");
+  const char *tcol = mx_lua_opt_string(L, 2, "time", "time");
   size_t nu, ni, nv = 0;
   if (lua_getfield(L, 1, ucol) != LUA_TTABLE)
     return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", ucol);
@@ -246,6 +294,7 @@ static int l_train(lua_State *L) {
   o.lr = mx_lua_opt_number(L, 2, "lr", o.lr);
   o.seed = (uint64_t)mx_lua_opt_integer(L, 2, "seed", (lua_Integer)o.seed);
   o.threads = (int)mx_lua_opt_integer(L, 2, "threads", 0);
+  int64_t *times = recency_times(L, tcol, nu, &o);
   train_ctx tc = {mx_lua_run(L)};
   o.on_epoch = on_epoch;
   o.ctx = &tc;
@@ -255,7 +304,7 @@ static int l_train(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
-  if (mx_dataset_from_triplets(users, items, values, NULL, nu, &d, &err) != MX_OK)
+  if (mx_dataset_from_triplets(users, items, values, times, nu, &d, &err) != MX_OK)
     return mx_lua_raise(L, &err);
   /* Charge what training allocates before it does: one C call would
    * otherwise hold any amount of memory outside the --memory limit. */

@@ -1,7 +1,8 @@
 /* BPR-MF (Rendle et al. 2009, "BPR: Bayesian personalized ranking from
  * implicit feedback", algorithm LearnBPR): SGD on -ln sigma(x_uij) + L2,
  * x_uij = p_u.(q_i - q_j) + b_i - b_j, for an observed pair (u, i) drawn
- * uniformly and a negative j drawn uniformly among items u has not seen.
+ * uniformly (with a half-life: in proportion to its recency weight,
+ * recency.c) and a negative j drawn uniformly among items u has not seen.
  * Threads update shared item rows without locks (Hogwild, Niu et al. 2011);
  * with one thread the result is fixed by the seed, with several it may vary
  * in the last bits between runs. */
@@ -16,6 +17,7 @@ typedef struct bpr_ctx {
   const mx_train_options *o;
   const mx_csr *R;
   const uint32_t *row_of; /* user of each interaction */
+  const double *cdf;      /* with a half-life: cumulative recency weights (nnz) */
   mx_model *m;
   int epoch;
   float lr;
@@ -33,6 +35,17 @@ static int seen(const mx_csr *R, uint32_t u, uint32_t j) {
   return lo < R->indptr[u + 1] - R->indptr[u] && a[lo] == j;
 }
 
+/* The first q with cdf[q] > x: pair q drawn with probability w_q / sum w. */
+static uint64_t draw_weighted(const double *cdf, uint64_t n, double x) {
+  uint64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    uint64_t mid = (lo + hi) / 2;
+    if (cdf[mid] > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 MX_HOT static int bpr_run(void *vctx, int t, int nthreads) {
   bpr_ctx *c = vctx;
   const mx_csr *R = c->R;
@@ -45,7 +58,8 @@ MX_HOT static int bpr_run(void *vctx, int t, int nthreads) {
   float *P = m->user_factors, *Q = m->item_factors, *bi = m->item_bias;
   double loss = 0;
   for (uint64_t s = 0; s < n; s++) {
-    uint64_t q = mx_rng_next(&g) % nnz;
+    uint64_t q = c->cdf ? draw_weighted(c->cdf, nnz, mx_rng_uniform(&g) * c->cdf[nnz - 1])
+                        : mx_rng_next(&g) % nnz;
     uint32_t u = c->row_of[q], i = R->indices[q], j = 0;
     uint64_t nu = R->indptr[u + 1] - R->indptr[u];
     if (nu >= ni) continue; /* user saw everything: no negative */
@@ -76,6 +90,24 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
   if (!row_of) return mx_error_set(err, MX_ENOMEM, "out of memory");
   for (uint32_t u = 0; u < R->rows; u++)
     for (uint64_t q = R->indptr[u]; q < R->indptr[u + 1]; q++) row_of[q] = u;
+  double *cdf = NULL;
+  if (o->half_life_days > 0) {
+    /* recency (recency.c): the stored values are the pairs' decay weights */
+    cdf = malloc((R->nnz ? R->nnz : 1) * sizeof *cdf);
+    if (!cdf) {
+      free(row_of);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
+    double acc = 0;
+    for (uint64_t q = 0; q < R->nnz; q++) cdf[q] = acc += R->values[q];
+    if (!(acc > 0)) {
+      free(cdf);
+      free(row_of);
+      return mx_error_set(err, MX_EINVAL, "--half-life %g: every interaction's weight is 0 "
+                          "(all are far older than the half-life); use a longer half-life",
+                          o->half_life_days);
+    }
+  }
   memset(m->item_bias, 0, m->n_items * sizeof(float));
   int T = mx_threads_resolve(o->threads);
   if (T > 64) T = 64;
@@ -84,6 +116,7 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
   c.o = o;
   c.R = R;
   c.row_of = row_of;
+  c.cdf = cdf;
   c.m = m;
   c.lr = (float)o->lr;
   double started = mx_now_seconds();
@@ -96,5 +129,6 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
     c.lr *= (float)o->lr_decay;
   }
   free(row_of);
+  free(cdf);
   return MX_OK;
 }

@@ -3,7 +3,9 @@
  * the item-item weights are B = I - P diagMat(1 / diag(P)), i.e.
  * B_ji = -P_ji / P_ii and B_ii = 0; a user's scores are x_u' B. One
  * Cholesky factorisation and inverse of an items x items matrix (LAPACK
- * spotrf + spotri through OpenBLAS, which may use all threads here). */
+ * spotrf + spotri through OpenBLAS, which may use all threads here).
+ * With a half-life the rows of X are the recency weights (recency.c), so G
+ * is the weighted Gram matrix X'X with X_ui = 2^(-age_ui / half_life). */
 #include "core/train/internal.h"
 #include "util/util.h"
 
@@ -17,6 +19,7 @@ typedef struct gram_ctx {
   const mx_csr *R;
   float *G;
   uint32_t n;
+  int weighted; /* X_ui = the stored value (recency weights, recency.c) instead of 1 */
 } gram_ctx;
 
 /* Thread t accumulates rows [lo, hi) of X'X: no two threads write a row. */
@@ -27,11 +30,15 @@ static int gram_rows(void *vctx, int t, int nthreads) {
   uint32_t hi = (uint32_t)((uint64_t)c->n * (t + 1) / nthreads);
   for (uint32_t u = 0; u < R->rows; u++) {
     const uint32_t *a = R->indices + R->indptr[u];
+    const float *w = R->values + R->indptr[u];
     uint64_t nu = R->indptr[u + 1] - R->indptr[u];
     for (uint64_t x = 0; x < nu; x++) {
       if (a[x] < lo || a[x] >= hi) continue;
       float *row = c->G + (size_t)a[x] * c->n;
-      for (uint64_t y = 0; y < nu; y++) row[a[y]] += 1.0f;
+      if (c->weighted)
+        for (uint64_t y = 0; y < nu; y++) row[a[y]] += w[x] * w[y];
+      else
+        for (uint64_t y = 0; y < nu; y++) row[a[y]] += 1.0f;
     }
   }
   return 0;
@@ -41,7 +48,7 @@ int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   uint32_t n = m->n_items;
   float *G = m->ease_b; /* built in place: G, then P, then B */
   memset(G, 0, (size_t)n * n * sizeof(float));
-  gram_ctx c = {&d->by_user, G, n};
+  gram_ctx c = {&d->by_user, G, n, o->half_life_days > 0};
   mx_parallel_run(mx_threads_resolve(o->threads), gram_rows, &c);
   float reg = (float)o->reg > 0 ? (float)o->reg : 1e-3f;
   for (uint32_t i = 0; i < n; i++) G[(size_t)i * n + i] += reg;

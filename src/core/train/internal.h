@@ -15,6 +15,18 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
 int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
 int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
 
+/* Recency (recency.c). check: the options' half-life and blend against the
+ * algorithm and the data. view: a shallow copy of d whose by_user/by_item
+ * values are decayed (ials: value x weight; ease, bpr: the weight), owned
+ * until mx_recency_view_free. blend: m (trained, factors k) becomes k + 1
+ * factors carrying the recently-popular term. */
+int mx_recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *err);
+int mx_recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *view,
+                    mx_error *err);
+void mx_recency_view_free(mx_dataset *view);
+int mx_recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_model *m,
+                            mx_error *err);
+
 /* bpmf: samples stored side by side (the model has factors * kept columns). */
 int mx_bpmf_kept(const mx_train_options *o);
 

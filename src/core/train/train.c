@@ -30,6 +30,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
   o.init_std = 0.1;
   o.lr_decay = 1.0;
   o.cg_steps = 3;
+  o.recent_popular_users = 5;
   switch (algo) {
   case MX_MODEL_MF:
     o.factors = 32; o.epochs = 60; o.reg = 0.1; o.reg_bias = 0.01; o.lr = 0.02;
@@ -130,6 +131,8 @@ static int check_options(const mx_dataset *d, const mx_train_options *o, mx_erro
   if (o->cg_steps < 0) return mx_error_set(err, MX_EINVAL, "--cg-steps must be >= 0");
   if (mx_dataset_nnz(d) == 0)
     return mx_error_set(err, MX_EEMPTY, "the training data has no interactions");
+  int rc = mx_recency_check(d, o, err);
+  if (rc != MX_OK) return rc;
   int explicit_algo = o->algo == MX_MODEL_MF || o->algo == MX_MODEL_ALS || o->algo == MX_MODEL_BPMF;
   if (explicit_algo && !d->has_value)
     return mx_error_set(err, MX_EINVAL,
@@ -198,10 +201,14 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   }
   m->data_fingerprint = mx_dataset_fingerprint(d);
   /* hyper: factors, epochs, reg, lr, alpha, reg_bias, lr_decay, cg_steps,
-   * log_confidence, eps, seed, init_std */
+   * log_confidence, eps, seed, init_std; with recency also half_life_days,
+   * recent_popular_days, recent_popular_users and the now used (seconds) */
+  int recency = o->half_life_days > 0 || o->recent_popular_days > 0;
   double hy[] = {o->factors, o->epochs, o->reg, o->lr, o->alpha, o->reg_bias, o->lr_decay,
-                 o->cg_steps, o->log_confidence, o->eps, (double)o->seed, o->init_std};
-  m->n_hyper = (int)(sizeof hy / sizeof hy[0]);
+                 o->cg_steps, o->log_confidence, o->eps, (double)o->seed, o->init_std,
+                 o->half_life_days, o->recent_popular_days, o->recent_popular_users,
+                 recency ? (double)(o->now_set ? o->now_seconds : d->time_max) : 0};
+  m->n_hyper = recency ? 16 : 12;
   memcpy(m->hyper, hy, sizeof hy);
   if (!m->implicit) {
     m->global_mean = (float)(d->value_sum / (double)mx_dataset_nnz(d));
@@ -209,6 +216,16 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
     m->rating_max = (float)d->value_max;
   }
   mx_train_init_factors(o, m);
+  /* the trainers see decayed values; the model keeps the data as read */
+  mx_dataset decayed;
+  const mx_dataset *fit = d;
+  if (o->half_life_days > 0) {
+    if ((rc = mx_recency_view(d, o, &decayed, err)) != MX_OK) {
+      mx_model_free(m);
+      return rc;
+    }
+    fit = &decayed;
+  }
 
   /* EASE is one big factorisation: OpenBLAS uses the threads itself. The
    * others run their own workers, with BLAS single-threaded inside. */
@@ -216,15 +233,17 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   switch (o->algo) {
   case MX_MODEL_MF: rc = mx_mf_fit(d, o, m, err); break;
   case MX_MODEL_ALS: rc = mx_als_fit(d, o, m, err); break;
-  case MX_MODEL_IALS: rc = mx_ials_fit(d, o, m, err); break;
-  case MX_MODEL_BPR: rc = mx_bpr_fit(d, o, m, err); break;
-  case MX_MODEL_EASE: rc = mx_ease_fit(d, o, m, err); break;
+  case MX_MODEL_IALS: rc = mx_ials_fit(fit, o, m, err); break;
+  case MX_MODEL_BPR: rc = mx_bpr_fit(fit, o, m, err); break;
+  case MX_MODEL_EASE: rc = mx_ease_fit(fit, o, m, err); break;
   case MX_MODEL_BPMF: rc = mx_bpmf_fit(d, o, m, err); break;
   default: rc = mx_error_set(err, MX_EINVAL, "unknown algorithm"); break;
   }
   mx_blas_end();
+  if (fit != d) mx_recency_view_free(&decayed);
   if (rc == MX_OK) rc = mx_cancel_check(o->cancel, "training", err);
   if (rc == MX_OK) rc = check_finite(m, o, err);
+  if (rc == MX_OK && o->recent_popular_days > 0) rc = mx_recent_popular_blend(d, o, m, err);
   if (rc != MX_OK) {
     mx_model_free(m);
     return rc;

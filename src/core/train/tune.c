@@ -48,14 +48,16 @@ static int carve(const mx_dataset *d, double holdout, uint64_t seed, slice *s, m
         s->vu[s->nv] = u;
         s->vi[s->nv] = i;
         s->vv[s->nv++] = R->values[q];
-      } else if (mx_dataset_builder_add(b, us, ul, is, strlen(is), R->values[q], 0) != MX_OK) {
+      } else if (mx_dataset_builder_add(b, us, ul, is, strlen(is), R->values[q],
+                                        R->times ? R->times[q] : 0) != MX_OK) {
         mx_dataset_builder_free(b);
         slice_free(s);
         return mx_error_set(err, MX_ENOMEM, "out of memory");
       }
     }
   }
-  int rc = mx_dataset_builder_finish(b, d->has_value, 0, &s->train, err);
+  /* times go along for --half-life and --recent-popular */
+  int rc = mx_dataset_builder_finish(b, d->has_value, d->has_time && R->times, &s->train, err);
   if (rc != MX_OK) slice_free(s);
   return rc;
 }
@@ -68,6 +70,10 @@ static int score(const slice *s, const mx_dataset *full, const mx_train_options 
   t.on_epoch = NULL;
   t.test = NULL;
   t.init = NULL;
+  if (!t.now_set && full->has_time) { /* ages from the whole data's newest event */
+    t.now_seconds = full->time_max;
+    t.now_set = 1;
+  }
   int rc = mx_model_train(s->train, &t, &m, err);
   if (rc != MX_OK) return rc;
   mx_pairs p = {0};
