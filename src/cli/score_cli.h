@@ -25,6 +25,14 @@ typedef struct mx_id_list_stats {
  * indices in file order; *n their number. */
 int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int fail_unknown,
                     uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err);
+/* The same for a map of pseudonyms (a model's users whose key check value
+ * is check, PRIVACY.md): an id not found as given is looked up as its
+ * pseudonym under key; with key NULL, such an id that is not of a
+ * pseudonym's shape fails with MX_EINVAL (the key is needed). */
+struct mx_hmac_key;
+int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
+                          const struct mx_hmac_key *key, const char *what, int fail_unknown,
+                          uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err);
 
 /* Write a top-K result as CSV rows "query,rank,id,score". Row r's query is
  * queries[r] (or first_row + r when queries is NULL); query_ids / ids map
