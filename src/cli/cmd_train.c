@@ -166,6 +166,12 @@ int mx_cmd_train(int argc, char **argv) {
     }
     o.init = init;
   }
+  /* the test file's real ids: the dataset's pseudonyms, each hashed once */
+  mx_pseudonym_lookup lookup = {d->users, pseudo, 0};
+  if (pseudo) {
+    opt.user_rewrite = mx_pseudonym_lookup_rewrite;
+    opt.user_rewrite_ctx = &lookup;
+  }
   if (mx_args_has(&a, "test")) {
     if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, d->users, d->items, &test, &err) !=
         MX_OK)

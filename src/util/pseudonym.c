@@ -136,6 +136,25 @@ const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len) {
   return p->names + (size_t)i * W;
 }
 
+const char *mx_pseudonym_lookup_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {
+  mx_pseudonym_lookup *l = ctx;
+  *out_len = len;
+  if (mx_idmap_find(l->ids, id, len) >= 0) return id;
+  if (!l->p) {
+    if (!mx_pseudonym_shaped(id, len)) l->needs_key = 1;
+    return id;
+  }
+  const char *p = mx_pseudonymise(l->p, id, len);
+  if (p) *out_len = MX_PSEUDONYM_LEN;
+  return p;
+}
+
+const char *mx_pseudonymise_rewrite_rows(void *ctx, const char *id, size_t len, size_t *out_len) {
+  const char *p = mx_pseudonymise(ctx, id, len);
+  *out_len = MX_PSEUDONYM_LEN;
+  return p;
+}
+
 const mx_hmac_key *mx_pseudonymiser_key(const mx_pseudonymiser *p) { return &p->key; }
 
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {

@@ -65,6 +65,19 @@ const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len);
  * pseudonymiser), without the memo: the dataset loader calls it once per
  * distinct id. */
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
+/* The same with the memo (mx_pseudonymise), for readers that call it per row. */
+const char *mx_pseudonymise_rewrite_rows(void *ctx, const char *id, size_t len, size_t *out_len);
+/* Row-by-row readers mapping ids to a table of pseudonyms (a test file
+ * against a model's users): a user_rewrite callback (ctx: this) that keeps
+ * an id found in ids as given and replaces another by its pseudonym, hashed
+ * once per distinct id (p's memo). p NULL (no key): ids stay as given, and a
+ * missing one not of a pseudonym's shape sets needs_key. */
+typedef struct mx_pseudonym_lookup {
+  const mx_idmap *ids;
+  mx_pseudonymiser *p;
+  int needs_key;
+} mx_pseudonym_lookup;
+const char *mx_pseudonym_lookup_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
 /* The key p hashes with (borrowed). */
 const mx_hmac_key *mx_pseudonymiser_key(const mx_pseudonymiser *p);
 #endif

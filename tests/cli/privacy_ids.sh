@@ -37,6 +37,12 @@ expect_contains err.txt "--store"
 expect_exit 1 "$MERX" recommend --model m.mxm --user c7.0 --store other --out r_other.csv
 expect_contains err.txt "another store key"
 [ ! -e r_nokey.csv ] && [ ! -e r_other.csv ]
+# eval: the test file's real ids are hashed too (none unknown); without the key, refused
+awk 'BEGIN { srand(9); print "user,item"; for (u = 0; u < 60; u += 3) printf "c%d.0,i%d\n", u, int(rand() * 40) }' > test.csv
+expect_exit 0 "$MERX" eval --model m.mxm --test test.csv --columns user=user,item=item --store st --json
+expect_contains out.txt '"unknown":0'
+expect_exit 1 "$MERX" eval --model m.mxm --test test.csv --columns user=user,item=item
+expect_contains err.txt "pseudonyms"
 # a model without pseudonyms is as before: real ids as given, no key needed
 expect_exit 0 "$MERX" train --data data.csv --columns user=user,item=item --algo ials --factors 4 \
   --epochs 2 --threads 1 --out plain.mxm
