@@ -8,6 +8,7 @@ MERX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MERX_PACKAGES=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev
   libcurl4-openssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev libjansson-dev
   python3 tzdata)
+MERX_PACKAGES+=(libssl-dev)  # libcrypto: SHA-256 and the HMAC of pseudonyms (src/util/sha256.c)
 MERX_PACKAGES+=(glpk-utils)  # allocation tests: LP optimum from glpsol
 MERX_PACKAGES+=(libmicrohttpd-dev curl)  # merx serve: the HTTP server; curl drives its tests
 MERX_PACKAGES+=(slurm-wlm munge)  # tests/cli/slurm.sh: the Slurm recipe on a single-node Slurm

@@ -58,6 +58,12 @@ typedef struct mx_model {
    * clipped to it when rating_max > rating_min (0, 0: no clipping) */
   float rating_min, rating_max;
   int seen_borrowed;   /* 1: seen points into a dataset (mx_train_options.borrow_seen) */
+  /* 0: user ids are as read. Otherwise they are a store's pseudonyms
+   * (PRIVACY.md) and this is that key's check value (never 0): a caller with
+   * a real id hashes it with the key whose check value this is before looking
+   * it up, and refuses without one. Set by training with a store key; kept
+   * by clone, erasure and retraining. */
+  uint64_t pseudonym_key;
 } mx_model;
 
 /* Allocate an empty model of the given shape with owned, zeroed arrays
@@ -71,7 +77,7 @@ MX_API void mx_model_free(mx_model *m);
 MX_API const char *mx_model_kind_name(mx_model_kind kind);
 
 /* ------------------------------------------------------------ model files
- * .mxm layout (little-endian, version 1): a 512-byte header (magic
+ * .mxm layout (little-endian, version 1 or 2): a 512-byte header (magic
  * "MERXMDL\0", version, kind, dims, flags, global mean, hyper-parameters,
  * data fingerprint, a table of sections as (offset, size), file size, a
  * checksum of the header and one of the payload), then the sections, each
@@ -79,7 +85,10 @@ MX_API const char *mx_model_kind_name(mx_model_kind kind);
  * owned ones: user ids, item ids (NUL-separated strings), user factors, item
  * factors, user bias, item bias, EASE matrix, seen indptr (u64), seen
  * indices (u32), seen values (f32). */
-#define MX_MODEL_FORMAT_VERSION 1
+#define MX_MODEL_FORMAT_VERSION 2
+/* Version 2 adds pseudonym_key after the header checksum (covered by it); a
+ * model without pseudonyms is still written as version 1, byte for byte,
+ * so merx versions before it read it. */
 
 /* Write m to path atomically (temporary file + rename). */
 MX_API int mx_model_save(const mx_model *m, const char *path, mx_error *err);

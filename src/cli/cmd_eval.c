@@ -5,11 +5,13 @@
 
 #include "cli/cli.h"
 #include "merx/model.h"
+#include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 static const char *usage =
     "usage: merx eval --model MODEL.mxm --test FILE [--columns ROLE=NAME,...] [--k 10]\n"
-    "                 [--threads T] [--json]\n\n"
+    "                 [--store DIR] [--threads T] [--json]\n\n"
     "Explicit models (mf, als, bpmf): rmse, mae and n over every test row.\n"
     "Implicit models (ials, bpr, ease, imported): for each user with test items, all items\n"
     "are ranked except the user's training items; reported are precision@K, recall@K,\n"
@@ -17,6 +19,8 @@ static const char *usage =
     "Test rows whose user or item the model never saw are counted in unknown: explicit\n"
     "models score them with the global mean plus the known bias; implicit models skip them.\n"
     "Input options: --sep C, --no-header, --columns user=..,item=..,value=..\n"
+    "  --store DIR   the store whose key made a model's pseudonyms (default $MERX_STORE;\n"
+    "                or MERX_STORE_KEY): the test file's real user ids are hashed with it\n"
     "\nExamples:\n"
     "  # on the output of merx split (see its --help)\n"
     "  merx train --data train.csv --columns user=CustomerID,item=StockCode --algo ease\n"
@@ -27,7 +31,7 @@ static const char *const roles[] = {"user", "item", "value", "time", "event", NU
 
 int mx_cmd_eval(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "eval", "model= test= k= threads= json" MX_CLI_INPUT_SPEC, argc,
+  int rc = mx_args_parse(&a, "eval", "model= test= k= threads= store= json" MX_CLI_INPUT_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -41,6 +45,7 @@ int mx_cmd_eval(int argc, char **argv) {
   mx_error err;
   mx_error_clear(&err);
   mx_model *m = NULL;
+  mx_pseudonymiser *pseudo = NULL;
   mx_pairs test = {0};
   mx_eval_result r;
   double t0 = mx_now_seconds();
@@ -54,8 +59,26 @@ int mx_cmd_eval(int argc, char **argv) {
                 mx_model_kind_name(m->kind));
     goto fail;
   }
+  /* a model of pseudonyms: the test file's real ids are hashed with the key
+   * (PRIVACY.md); without it they would all count as unknown */
+  mx_pseudonym_lookup lookup = {m->users, NULL, 0};
+  if (m->pseudonym_key) {
+    if ((rc = mx_cli_pseudonymiser("eval", mx_args_get(&a, "store", mx_store_from_env()),
+                                   &pseudo)))
+      goto out;
+    if (pseudo && mx_pseudonym_key_match(m->pseudonym_key, mx_pseudonymiser_key(pseudo),
+                                         mx_args_get(&a, "model", NULL), &err) != MX_OK)
+      goto fail;
+    lookup.p = pseudo;
+    opt.user_rewrite = mx_pseudonym_lookup_rewrite;
+    opt.user_rewrite_ctx = &lookup;
+  }
   if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err) != MX_OK)
     goto fail;
+  if (lookup.needs_key) {
+    mx_pseudonym_key_match(m->pseudonym_key, NULL, mx_args_get(&a, "model", NULL), &err);
+    goto fail;
+  }
   if (mx_model_evaluate(m, &test, (int)k, threads, &r, &err) != MX_OK) {
     /* keep the test file in the message: that is what the user must fix */
     if (!err.file[0]) snprintf(err.file, sizeof err.file, "%s", mx_args_get(&a, "test", NULL));
@@ -101,9 +124,13 @@ int mx_cmd_eval(int argc, char **argv) {
   }
   mx_pairs_free(&test);
   mx_model_free(m);
+  mx_pseudonymiser_free(pseudo);
   return MX_EXIT_OK;
 fail:
+  rc = mx_cli_fail("eval", &err);
+out:
   mx_pairs_free(&test);
   mx_model_free(m);
-  return mx_cli_fail("eval", &err);
+  mx_pseudonymiser_free(pseudo);
+  return rc;
 }

@@ -94,6 +94,7 @@ static int model_info(int argc, char **argv) {
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)m->data_fingerprint);
     mx_json_key(&j, "data_fingerprint"); mx_json_string(&j, fp);
+    mx_json_key(&j, "pseudonymous"); mx_json_bool(&j, m->pseudonym_key != 0);
     mx_json_key(&j, "hyper");
     mx_json_object_begin(&j);
     for (int q = 0; q < m->n_hyper && q < 12; q++) {
@@ -110,6 +111,7 @@ static int model_info(int argc, char **argv) {
     printf("training items  %llu\n", (unsigned long long)m->seen.nnz);
     if (!m->implicit) printf("global mean     %g\n", m->global_mean);
     printf("fingerprint     %016llx\n", (unsigned long long)m->data_fingerprint);
+    if (m->pseudonym_key) printf("user ids        pseudonyms (a store key; PRIVACY.md)\n");
     for (int q = 0; q < m->n_hyper && q < 12; q++) printf("%-15s %g\n", hn[q], m->hyper[q]);
   }
   mx_model_free(m);

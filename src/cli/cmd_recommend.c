@@ -4,12 +4,15 @@
 
 #include "cli/cli.h"
 #include "cli/score_cli.h"
+#include "store/privacy.h"
+#include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 static const char *usage =
     "usage: merx recommend --model MODEL.mxm (--user ID | --users FILE | --all) [--k 10]\n"
     "                      [--candidates FILE] [--exclude-items FILE] [--include-seen]\n"
-    "                      [--skip-unknown]\n"
+    "                      [--skip-unknown] [--store DIR]\n"
     "                      [--explain] [--explain-top N] [--threads T] --out FILE.csv [--json]\n\n"
     "Write the top-K items for each user as CSV with columns user,rank,item,score\n"
     "(rank 1 is the best; equal scores are ordered by the item's index in the model).\n"
@@ -26,6 +29,10 @@ static const char *usage =
     "                     stock, or already sent); combined with --candidates\n"
     "  --include-seen     allow the user's training items\n"
     "  --skip-unknown     skip unknown user ids (counted) instead of failing\n"
+    "  --store DIR        the store whose key made the model's pseudonyms (default\n"
+    "                     $MERX_STORE; or MERX_STORE_KEY): with a model trained with\n"
+    "                     --store, --user and --users take real ids and hash them\n"
+    "                     (pseudonyms work as given); output rows carry pseudonyms\n"
     "  --explain          add a column 'explanation': the user's training items that\n"
     "                     contribute most (ALS/iALS: Hu et al. 2008 §5; EASE: B[j,i];\n"
     "                     other models: the most similar history items), as\n"
@@ -117,7 +124,7 @@ static int write_output(const char *out, const mx_model *m, const mx_topk_result
 int mx_cmd_recommend(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "recommend",
-                         "model= user= users= all k= candidates= exclude-items= include-seen skip-unknown explain "
+                         "model= user= users= all k= candidates= exclude-items= include-seen skip-unknown store= explain "
                          "explain-top= threads= out= json",
                          argc, argv, 2);
   if (rc) return rc;
@@ -142,11 +149,28 @@ int mx_cmd_recommend(int argc, char **argv) {
   uint64_t unknown_users = 0, rows = 0;
   mx_id_list_stats cst = {0};
   mx_topk_result *res = NULL;
+  mx_hmac_key key;
+  const mx_hmac_key *ukey = NULL; /* the store key, for a model of pseudonyms */
   if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+  /* A model of pseudonyms takes real ids hashed with its store's key. With
+   * another key every real id would be "unknown": refuse; without one,
+   * pseudonyms work as given and a real id is refused when it comes. */
+  const char *mpath = mx_args_get(&a, "model", NULL);
+  if (m->pseudonym_key) {
+    int has = 0;
+    if ((rc = mx_store_key(mx_args_get(&a, "store", mx_store_from_env()), &key, &has, &err)))
+      goto fail;
+    if (has && (rc = mx_pseudonym_key_match(m->pseudonym_key, &key, mpath, &err))) goto fail;
+    if (has) ukey = &key;
+  }
 
   if (mx_args_has(&a, "user")) {
     const char *id = mx_args_get(&a, "user", "");
-    int64_t u = mx_idmap_find(m->users, id, strlen(id));
+    int64_t u = mx_pseudonym_find(m->users, ukey, id, strlen(id));
+    if (u < 0 && m->pseudonym_key && !ukey && !mx_pseudonym_shaped(id, strlen(id))) {
+      rc = mx_pseudonym_key_match(m->pseudonym_key, NULL, mpath, &err);
+      goto fail;
+    }
     if (u < 0 && !skip) {
       rc = mx_error_set(&err, MX_ENOTFOUND,
                         "unknown user '%s' (not in the model's %u users; --skip-unknown to "
@@ -162,8 +186,8 @@ int mx_cmd_recommend(int argc, char **argv) {
     else unknown_users = 1;
   } else if (mx_args_has(&a, "users")) {
     mx_id_list_stats ust;
-    if ((rc = mx_id_list_read(mx_args_get(&a, "users", NULL), m->users, "user", !skip, &users,
-                              &n_users, &ust, &err)))
+    if ((rc = mx_id_list_read_keyed(mx_args_get(&a, "users", NULL), m->users, m->pseudonym_key,
+                                    ukey, "user", !skip, &users, &n_users, &ust, &err)))
       goto fail;
     unknown_users = ust.unknown;
   }
@@ -273,6 +297,7 @@ int mx_cmd_recommend(int argc, char **argv) {
   free(excl);
   free(mask);
   mx_model_free(m);
+  mx_hmac_key_clear(&key);
   return MX_EXIT_OK;
 fail:
   mx_topk_result_free(res);
@@ -281,5 +306,6 @@ fail:
   free(excl);
   free(mask);
   mx_model_free(m);
+  mx_hmac_key_clear(&key);
   return mx_cli_fail("recommend", &err);
 }

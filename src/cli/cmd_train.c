@@ -193,6 +193,12 @@ int mx_cmd_train(int argc, char **argv) {
     }
     o.init = init;
   }
+  /* the test file's real ids: the dataset's pseudonyms, each hashed once */
+  mx_pseudonym_lookup lookup = {d->users, pseudo, 0};
+  if (pseudo) {
+    opt.user_rewrite = mx_pseudonym_lookup_rewrite;
+    opt.user_rewrite_ctx = &lookup;
+  }
   if (mx_args_has(&a, "test")) {
     if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, d->users, d->items, &test, &err) !=
         MX_OK)
@@ -209,6 +215,9 @@ int mx_cmd_train(int argc, char **argv) {
               o.algo == MX_MODEL_BPMF ? "rmse" : "ndcg@10", tuned);
   }
   if (mx_model_train(d, &o, &m, &err) != MX_OK) goto fail;
+  /* the model says its user ids are pseudonyms, and of which key, so
+   * recommend and serve hash a real id (or refuse) instead of not finding it */
+  if (pseudo) m->pseudonym_key = mx_hmac_key_check(mx_pseudonymiser_key(pseudo));
   if (mx_model_save(m, out, &err) != MX_OK) goto fail;
   double secs = mx_now_seconds() - t0;
   double rmse = NAN, mae = NAN;

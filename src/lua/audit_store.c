@@ -67,7 +67,7 @@ int mx_audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps
   *ps = mx_pseudonymiser_create(&key);
   mx_hmac_key_clear(&key);
   if (!*ps) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  mx_audit_set_rewrite(a, mx_pseudonymise_rewrite, *ps);
+  mx_audit_set_rewrite(a, mx_pseudonymise_rewrite_rows, *ps); /* per row: memoised */
   return MX_OK;
 }
 

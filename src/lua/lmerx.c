@@ -15,6 +15,7 @@
 
 #include "lua/internal.h"
 #include "lua/lmerx.h"
+#include "util/pseudonym.h"
 #include "merx/data.h"
 #include "util/xxhash.h"
 #include "store/decisions.h"
@@ -92,6 +93,25 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
+/* In a keyed run (PRIVACY.md) every user id the run reads is a pseudonym;
+ * a `user` of another shape (a real id from --set, a request, a literal) is
+ * replaced by its pseudonym in the record, so the ledger and outputs never
+ * hold it. A real id that happens to be 32 lowercase hex digits is taken
+ * for a pseudonym. */
+static void pseudonymise_user(lua_State *L, mx_run *run, int rec) {
+  if (!run->pseudo) return;
+  int t = lua_getfield(L, rec, "user");
+  size_t len = 0;
+  const char *id = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tolstring(L, -1, &len) : NULL;
+  if (id && !mx_pseudonym_shaped(id, len)) {
+    const char *p = mx_pseudonymise(run->pseudo, id, len);
+    if (!p) luaL_error(L, "out of memory");
+    lua_pushlstring(L, p, MX_PSEUDONYM_LEN);
+    lua_setfield(L, rec, "user");
+  }
+  lua_pop(L, 1);
+}
+
 /* merx.emit(kind, record): stage one decision; record.reason is required */
 static int l_emit(lua_State *L) {
   mx_run *run = active_run(L, "merx.emit");
@@ -113,6 +133,7 @@ static int l_emit(lua_State *L) {
     }
   }
   lua_pop(L, 1);
+  pseudonymise_user(L, run, 2);
   mx_plan_emit(L, run, kind, 2);
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "merx/ann.h"
 #include "merx/model.h"
 #include "merx/score.h"
+#include "util/pseudonym.h"
 
 #define MODEL_MT "merx.model"
 #define MATRIX_MT "merx.matrix"
@@ -81,6 +82,13 @@ static mx_topk_result **push_topk(lua_State *L) {
 }
 
 /* merx.model.load(path) -> model */
+/* The run's store key (merx run --store with store.key, or MERX_STORE_KEY),
+ * or NULL. */
+static const mx_hmac_key *run_key(lua_State *L) {
+  mx_run *run = mx_lua_run(L);
+  return run && run->pseudo ? mx_pseudonymiser_key(run->pseudo) : NULL;
+}
+
 static int l_load(lua_State *L) {
   mx_lua_check_run_active(L, "merx.model");
   lua_settop(L, 1);
@@ -91,6 +99,11 @@ static int l_load(lua_State *L) {
   mx_error_clear(&err);
   if (mx_model_load(path, &m, &err) != MX_OK) return mx_lua_raise(L, &err);
   lm->m = m;
+  /* a model of another key's pseudonyms would find nobody: refuse now (a
+   * run without a key may still pass pseudonyms; see map_users) */
+  const mx_hmac_key *key = run_key(L);
+  if (m->pseudonym_key && key && mx_pseudonym_key_match(m->pseudonym_key, key, path, &err) != MX_OK)
+    return mx_lua_raise(L, &err);
   return 1;
 }
 
@@ -336,6 +349,8 @@ static int l_train(lua_State *L) {
     mx_lua_check_stop(L);
   }
   lm->m = m;
+  /* in a keyed run the frame's users are pseudonyms (merx.data.read) */
+  if (run_key(L)) m->pseudonym_key = mx_hmac_key_check(run_key(L));
   return 1;
 }
 
@@ -345,6 +360,27 @@ static uint32_t *map_ids(lua_State *L, int idx, const mx_idmap *map, size_t *n) 
   uint32_t *v = mx_lua_scratch(L, (*n ? *n : 1) * sizeof *v);
   for (size_t i = 0; i < *n; i++) {
     int64_t k = mx_idmap_find(map, s[i], strlen(s[i]));
+    v[i] = k < 0 ? UINT32_MAX : (uint32_t)k;
+  }
+  return v;
+}
+
+/* map_ids for user ids. A model whose ids are pseudonyms takes real ids too
+ * (PRIVACY.md): an id not found as given is looked up as its pseudonym under
+ * the run's store key; without a key, a real id (not of a pseudonym's shape)
+ * that is not found raises rather than silently meaning "unknown user". */
+static uint32_t *map_users(lua_State *L, int idx, const mx_model *m, size_t *n) {
+  if (!m->pseudonym_key) return map_ids(L, idx, m->users, n);
+  const mx_hmac_key *key = run_key(L);
+  const char **s = mx_lua_check_strings(L, idx, n);
+  uint32_t *v = mx_lua_scratch(L, (*n ? *n : 1) * sizeof *v);
+  for (size_t i = 0; i < *n; i++) {
+    size_t len = strlen(s[i]);
+    int64_t k = mx_pseudonym_find(m->users, key, s[i], len);
+    if (k < 0 && !key && !mx_pseudonym_shaped(s[i], len))
+      mx_lua_error(L, "model: user '%s' is not in the model, whose user ids are pseudonyms of a "
+                   "store key: run with the store (--store DIR or MERX_STORE) or MERX_STORE_KEY "
+                   "so real ids are hashed", s[i]);
     v[i] = k < 0 ? UINT32_MAX : (uint32_t)k;
   }
   return v;
@@ -433,7 +469,7 @@ static int m_recommend(lua_State *L) {
   mx_lua_check_options(L, 4, "model:recommend", TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   size_t n;
-  uint32_t *ids = map_ids(L, 2, m->users, &n);
+  uint32_t *ids = map_users(L, 2, m, &n);
   uint32_t *query, nq;
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
@@ -488,7 +524,7 @@ static int m_similar(lua_State *L) {
   mx_similarity sim = strcmp(metric, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE;
   size_t n;
   const mx_idmap *map = of_users ? m->users : m->items;
-  uint32_t *ids = map_ids(L, 2, map, &n);
+  uint32_t *ids = of_users ? map_users(L, 2, m, &n) : map_ids(L, 2, map, &n);
   uint32_t *query, nq;
   uint32_t *pos = known_rows(L, ids, n, &query, &nq);
   mx_topk_options o;
@@ -561,7 +597,7 @@ static int m_score(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 3);
   size_t nu, ni;
-  uint32_t *u = map_ids(L, 2, m->users, &nu);
+  uint32_t *u = map_users(L, 2, m, &nu);
   uint32_t *it = map_ids(L, 3, m->items, &ni);
   for (size_t i = 0; i < nu; i++)
     if (u[i] == UINT32_MAX) {
@@ -602,7 +638,7 @@ static int m_explain(lua_State *L) {
   lua_Integer top = luaL_optinteger(L, 4, 3);
   if (top < 1 || top > 1000) return mx_lua_error(L, "explain: top must be 1..1000");
   size_t nu, ni;
-  uint32_t *u = map_ids(L, 2, m->users, &nu);
+  uint32_t *u = map_users(L, 2, m, &nu);
   uint32_t *it = map_ids(L, 3, m->items, &ni);
   if (nu != ni) return mx_lua_error(L, "explain: users and items differ in length");
   uint32_t *pu = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pu);
@@ -640,7 +676,7 @@ static int m_explain(lua_State *L) {
   return 1;
 }
 
-/* m:info() -> { kind, users, items, factors, implicit } */
+/* m:info() -> { kind, users, items, factors, implicit, pseudonymous } */
 static int m_info(lua_State *L) {
   mx_model *m = check_model(L);
   lua_createtable(L, 0, 5);
@@ -654,6 +690,8 @@ static int m_info(lua_State *L) {
   lua_setfield(L, -2, "factors");
   lua_pushboolean(L, m->implicit);
   lua_setfield(L, -2, "implicit");
+  lua_pushboolean(L, m->pseudonym_key != 0);
+  lua_setfield(L, -2, "pseudonymous");
   return 1;
 }
 
@@ -663,7 +701,7 @@ static int m_knows(lua_State *L) {
   lua_settop(L, 3);
   const char *what = luaL_optstring(L, 3, "users");
   size_t n;
-  uint32_t *ids = map_ids(L, 2, strcmp(what, "items") == 0 ? m->items : m->users, &n);
+  uint32_t *ids = strcmp(what, "items") == 0 ? map_ids(L, 2, m->items, &n) : map_users(L, 2, m, &n);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushboolean(L, ids[i] != UINT32_MAX);

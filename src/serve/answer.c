@@ -24,6 +24,7 @@
 #include "serve/apps.h"
 #include "serve/internal.h"
 #include "serve/sessions.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 #define MAX_QUESTION 4000
@@ -212,11 +213,12 @@ static int newest_first(const void *a, const void *b) {
   return (x->item > y->item) - (x->item < y->item);
 }
 
-static void recent_orders(const answer_state *s, const search_state *ss, const char *user,
-                          FILE *f, int *count) {
+static void recent_orders(const answer_state *s, const search_state *ss, const mx_serve_gen *gen,
+                          const char *user, FILE *f, int *count) {
   *count = 0;
   if (!s->orders || !user || s->orders_max == 0) return;
-  int64_t u = mx_idmap_find(s->orders->users, user, strlen(user));
+  /* the orders file holds real ids, or pseudonyms (an export of a keyed store) */
+  int64_t u = mx_pseudonym_find(s->orders->users, gen->user_key, user, strlen(user));
   if (u < 0) return;
   const mx_csr *c = &s->orders->by_user;
   uint64_t a = c->indptr[u], m = c->indptr[u + 1] - a;
@@ -358,7 +360,7 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
   int n_orders = 0;
   if (s->orders && user) {
     fprintf(f, "\nThe shopper's recent orders (newest first):\n");
-    recent_orders(s, ss, user, f, &n_orders);
+    recent_orders(s, ss, gen, user, f, &n_orders);
     if (n_orders == 0) fprintf(f, "(none)\n");
   }
   if (fclose(f) != 0) {

@@ -9,6 +9,8 @@
 
 #include "merx/ann.h"
 #include "serve/internal.h"
+#include "store/privacy.h"
+#include "util/pseudonym.h"
 #include "util/sha256.h"
 #include "util/util.h"
 
@@ -104,6 +106,8 @@ static void gen_free(mx_serve_gen *g, int loaded_exts) {
     if (exts[i].free_fn) exts[i].free_fn(g->ext[i]);
   mx_model_free(g->model);
   free(g->model_path);
+  if (g->user_key) mx_hmac_key_clear(g->user_key);
+  free(g->user_key);
   json_decref(g->config);
   free(g->config_dir);
   for (int i = 0; i < g->n_watch; i++) free(g->watch[i].path);
@@ -175,6 +179,35 @@ static const char *str_key(const json_t *cfg, const char *key) {
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* gen->user_key from the store of the config (as server.c resolves it) or
+ * MERX_STORE_KEY, watched; the model must be of that key's pseudonyms, or
+ * of plain ids. */
+static int load_user_key(mx_serve_gen *g, mx_error *err) {
+  const char *store = str_key(g->config, "store"), *env = getenv("MERX_STORE");
+  char *dir = store ? mx_serve_path(g, store) : env && *env ? mx_strdup(env) : NULL;
+  if ((store || (env && *env)) && !dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  mx_hmac_key key;
+  int has = 0, rc = mx_store_key(dir, &key, &has, err);
+  if (rc == MX_OK && dir) {
+    char kp[4096];
+    snprintf(kp, sizeof kp, "%s/%s", dir, MX_STORE_KEY);
+    rc = mx_serve_gen_watch(g, kp, err);
+  }
+  free(dir);
+  if (rc == MX_OK && has && !(g->user_key = malloc(sizeof key)))
+    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (rc == MX_OK && has) *g->user_key = key;
+  if (has) mx_hmac_key_clear(&key);
+  if (rc == MX_OK && g->model)
+    rc = mx_pseudonym_key_match(g->model->pseudonym_key, g->user_key, g->model_path, err);
+  return rc;
+}
+
+int64_t mx_serve_model_user(const mx_serve_gen *gen, const char *id) {
+  return mx_pseudonym_find(gen->model->users, gen->model->pseudonym_key ? gen->user_key : NULL,
+                           id, strlen(id));
+}
+
 int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   *out = NULL;
   double t0 = mx_now_seconds();
@@ -220,6 +253,7 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
     uint64_t h = g->model->mapping ? mx_hash64(g->model->mapping, 512, 0) : 0;
     snprintf(g->model_fingerprint, sizeof g->model_fingerprint, "%016llx", (unsigned long long)h);
   }
+  if ((rc = load_user_key(g, err))) goto fail;
   const char *token = str_key(g->config, "token_file");
   if (token) {
     char *p = mx_serve_path(g, token);

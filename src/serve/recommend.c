@@ -598,7 +598,7 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
     rc = mx_error_set(err, MX_EINVAL, "field 'user' or 'items' is required");
     goto done;
   }
-  if (q.user_id) q.user = mx_idmap_find(m->users, q.user_id, strlen(q.user_id));
+  if (q.user_id) q.user = mx_serve_model_user(gen, q.user_id); /* real id or pseudonym */
   if (q.has_cand && q.n_cand == 0) {
     rc = mx_error_set(err, MX_EINVAL, "field 'candidates': none of the %u ids is an item of the model",
                       q.unknown_cand);

@@ -248,7 +248,7 @@ int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
   int rc = embed_query(s, text, cancel, &q, err);
   if (rc) goto done;
   if (user && gen->model && s->model_item) {
-    int64_t u = mx_idmap_find(gen->model->users, user, strlen(user));
+    int64_t u = mx_serve_model_user(gen, user);
     if (u >= 0) {
       if (!(taste = malloc((rows ? rows : 1) * sizeof *taste))) {
         rc = mx_error_set(err, MX_ENOMEM, "out of memory");

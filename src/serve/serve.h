@@ -74,6 +74,12 @@ struct mx_serve_gen {
   mx_model *model;          /* the recommender (config `model`); NULL when none */
   char *model_path;         /* as resolved; NULL when none */
   char model_fingerprint[17]; /* 16 hex digits of a hash of the model file's bytes */
+  /* The store's key (store.key of config `store` / --store / MERX_STORE, or
+   * MERX_STORE_KEY), NULL without one: user ids in requests are real ids,
+   * hashed with it where what they are looked up in holds pseudonyms
+   * (PRIVACY.md). A model whose ids are pseudonyms of another key, or
+   * without a key at hand, fails the load. */
+  struct mx_hmac_key *user_key;
   double loaded_at;         /* Unix time the generation finished loading */
   double load_seconds;      /* how long the load took */
   void *ext[MX_SERVE_EXT_COUNT + 1]; /* each extension's state (+1: never zero-sized) */
@@ -163,6 +169,10 @@ int mx_serve_poll_files(mx_serve *srv);
 void mx_serve_stop(mx_serve *srv, double drain_seconds);
 
 /* ------------------------------------------------ helpers for handlers */
+/* Index of a request's user id in the served model (gen->model not NULL):
+ * the id as given, else, for a model whose ids are pseudonyms, its
+ * pseudonym under gen->user_key; -1 when the model does not know it. */
+int64_t mx_serve_model_user(const mx_serve_gen *gen, const char *id);
 /* A METRICS callback that writes nothing. */
 void mx_serve_no_metrics(const void *state, FILE *out);
 /* The configured store folder (config `store` / --store), or NULL. */

@@ -7,10 +7,17 @@
 #include <string.h>
 
 #include "merx/csv.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int fail_unknown,
                     uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err) {
+  return mx_id_list_read_keyed(path, map, 0, NULL, what, fail_unknown, out, n, st, err);
+}
+
+int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
+                          const mx_hmac_key *key, const char *what, int fail_unknown,
+                          uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err) {
   *out = NULL;
   *n = 0;
   memset(st, 0, sizeof *st);
@@ -35,7 +42,7 @@ int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int
       first = 0;
       continue;
     }
-    int64_t idx = mx_idmap_find(map, fields[0], lens[0]);
+    int64_t idx = mx_pseudonym_find(map, key, fields[0], lens[0]);
     if (idx < 0 && first) {
       st->header = 1;
       first = 0;
@@ -43,6 +50,11 @@ int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int
     }
     first = 0;
     st->rows++;
+    if (idx < 0 && check && !key && !mx_pseudonym_shaped(fields[0], lens[0])) {
+      mx_pseudonym_key_match(check, NULL, path, err); /* a real id, and no key to hash it */
+      rc = err->code;
+      break;
+    }
     if (idx < 0) {
       if (fail_unknown) {
         rc = mx_error_at(err, MX_ENOTFOUND, path, mx_csv_line(csv), 1, NULL,

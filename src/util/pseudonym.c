@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merx/error.h"
 #include "merx/idmap.h"
 
 #include "util/util.h"
@@ -52,6 +53,46 @@ void mx_pseudonym(const mx_hmac_key *k, const char *id, size_t len,
 
 void mx_hmac_key_clear(mx_hmac_key *k) { mx_secure_zero(k, sizeof *k); }
 
+uint64_t mx_hmac_key_check(const mx_hmac_key *k) {
+  static const char label[] = "merx store key check v1";
+  unsigned char d[32];
+  mx_hmac_sha256(k, label, sizeof label - 1, d);
+  uint64_t c = 0;
+  for (int i = 0; i < 8; i++) c = c << 8 | d[i];
+  return c ? c : 1;
+}
+
+int mx_pseudonym_key_match(uint64_t check, const mx_hmac_key *key, const char *what,
+                           mx_error *err) {
+  if (!check) return MX_OK;
+  if (!key)
+    return mx_error_at(err, MX_EINVAL, what, 0, 0, NULL,
+                       "its user ids are pseudonyms (trained with a store key), so a real id "
+                       "must be hashed with that key: give the store (--store DIR or "
+                       "MERX_STORE) or MERX_STORE_KEY");
+  if (mx_hmac_key_check(key) != check)
+    return mx_error_at(err, MX_EINVAL, what, 0, 0, NULL,
+                       "its user ids are pseudonyms of another store key than the one given "
+                       "(a different store, or the key was replaced): no id would be found");
+  return MX_OK;
+}
+
+int mx_pseudonym_shaped(const char *id, size_t len) {
+  if (len != MX_PSEUDONYM_LEN) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return 0;
+  return 1;
+}
+
+int64_t mx_pseudonym_find(const mx_idmap *ids, const mx_hmac_key *key, const char *id,
+                          size_t len) {
+  int64_t i = mx_idmap_find(ids, id, len);
+  if (i >= 0 || !key) return i;
+  char p[MX_PSEUDONYM_LEN + 1];
+  mx_pseudonym(key, id, len, p);
+  return mx_idmap_find(ids, p, MX_PSEUDONYM_LEN);
+}
+
 struct mx_pseudonymiser {
   mx_hmac_key key;
   mx_idmap *seen; /* raw id -> index into names */
@@ -94,6 +135,27 @@ const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len) {
   if ((uint32_t)i == before) mx_pseudonym(&p->key, id, len, p->names + (size_t)i * W);
   return p->names + (size_t)i * W;
 }
+
+const char *mx_pseudonym_lookup_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {
+  mx_pseudonym_lookup *l = ctx;
+  *out_len = len;
+  if (mx_idmap_find(l->ids, id, len) >= 0) return id;
+  if (!l->p) {
+    if (!mx_pseudonym_shaped(id, len)) l->needs_key = 1;
+    return id;
+  }
+  const char *p = mx_pseudonymise(l->p, id, len);
+  if (p) *out_len = MX_PSEUDONYM_LEN;
+  return p;
+}
+
+const char *mx_pseudonymise_rewrite_rows(void *ctx, const char *id, size_t len, size_t *out_len) {
+  const char *p = mx_pseudonymise(ctx, id, len);
+  *out_len = MX_PSEUDONYM_LEN;
+  return p;
+}
+
+const mx_hmac_key *mx_pseudonymiser_key(const mx_pseudonymiser *p) { return &p->key; }
 
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len) {
   /* called once per distinct id by the dataset loader: no memo to fill */

@@ -10,6 +10,8 @@
 #define MERX_UTIL_PSEUDONYM_H
 #include <stddef.h>
 
+#include "merx/error.h"
+#include "merx/idmap.h"
 #include "util/sha256.h"
 
 #define MX_PSEUDONYM_LEN 32 /* hex digits, without the NUL */
@@ -27,6 +29,27 @@ void mx_pseudonym(const mx_hmac_key *k, const char *id, size_t len,
                   char out[MX_PSEUDONYM_LEN + 1]);
 /* Wipe k's derived state. */
 void mx_hmac_key_clear(mx_hmac_key *k);
+/* k's check value (never 0): 8 bytes of its HMAC of a fixed label. A model
+ * whose user ids are pseudonyms records it (mx_model.pseudonym_key), so a
+ * command holding another key refuses instead of finding nobody. It tells
+ * no more about the key than any pseudonym does. */
+uint64_t mx_hmac_key_check(const mx_hmac_key *k);
+
+/* Real ids arriving at a table of pseudonyms (a model's users): check
+ * holds the table's key check value (0: plain ids, nothing to do), key the
+ * key at hand (NULL: none). MX_OK when ids can be looked up; MX_EINVAL with
+ * a message naming what (a model file) when the table needs a key and key
+ * is NULL or another key. */
+int mx_pseudonym_key_match(uint64_t check, const mx_hmac_key *key, const char *what,
+                           mx_error *err);
+/* 1 when id has a pseudonym's shape (MX_PSEUDONYM_LEN lowercase hex digits). */
+int mx_pseudonym_shaped(const char *id, size_t len);
+/* Index of id (len bytes) in ids, a table of pseudonyms of key: the id as
+ * given (already a pseudonym), else its pseudonym's; -1 when neither. key
+ * NULL: the id as given only. A real id equal to another person's pseudonym
+ * would need a 128-bit collision. Thread-safe (k is only read). */
+int64_t mx_pseudonym_find(const mx_idmap *ids, const mx_hmac_key *key, const char *id,
+                          size_t len);
 
 /* Pseudonyms of many ids with each distinct id hashed once (ingest of a file
  * where a customer has many rows). Holds raw ids in memory only. */
@@ -42,4 +65,28 @@ const char *mx_pseudonymise(mx_pseudonymiser *p, const char *id, size_t len);
  * pseudonymiser), without the memo: the dataset loader calls it once per
  * distinct id. */
 const char *mx_pseudonymise_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
+/* The same with the memo (mx_pseudonymise), for readers that call it per row. */
+const char *mx_pseudonymise_rewrite_rows(void *ctx, const char *id, size_t len, size_t *out_len);
+/* Row-by-row readers mapping ids to a table of pseudonyms (a test file
+ * against a model's users): a user_rewrite callback (ctx: this) that keeps
+ * an id found in ids as given and replaces another by its pseudonym, hashed
+ * once per distinct id (p's memo). p NULL (no key): ids stay as given, and a
+ * missing one not of a pseudonym's shape sets needs_key. */
+typedef struct mx_pseudonym_lookup {
+  const mx_idmap *ids;
+  mx_pseudonymiser *p;
+  int needs_key;
+} mx_pseudonym_lookup;
+const char *mx_pseudonym_lookup_rewrite(void *ctx, const char *id, size_t len, size_t *out_len);
+/* The key p hashes with (borrowed). */
+const mx_hmac_key *mx_pseudonymiser_key(const mx_pseudonymiser *p);
+/* mx_id_list_read (merx/idlist.h) for a map of pseudonyms (a model's users
+ * whose key check value is check, PRIVACY.md): an id not found as given is
+ * looked up as its pseudonym under key; with key NULL, such an id that is not
+ * of a pseudonym's shape fails with MX_EINVAL (the key is needed). */
+struct mx_id_list_stats;
+int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
+                          const mx_hmac_key *key, const char *what, int fail_unknown,
+                          uint32_t **out, uint32_t *n, struct mx_id_list_stats *st, mx_error *err);
+
 #endif

@@ -1,95 +1,32 @@
-/* SHA-256 (FIPS 180-4, section 6.2) for the digests of committed run outputs,
- * so an operator can check them with `sha256sum`. Streaming over a file. */
+/* SHA-256 (FIPS 180-4) over libcrypto's compression function, for the
+ * digests of committed run outputs (an operator checks them with
+ * `sha256sum`) and the HMAC of pseudonyms, where it is the cost of keyed
+ * ingest: libcrypto picks SHA-NI or AVX2 code at run time, several times
+ * faster than portable C.
+ *
+ * The low-level SHA256_* calls are OpenSSL 3's deprecated API, chosen on
+ * purpose: their state is a plain struct that a pseudonym copies (the HMAC
+ * key's inner and outer states, pseudonym.c) without an allocation, where
+ * EVP_MD_CTX_copy_ex allocates per copy. OPENSSL_API_COMPAT keeps them
+ * declared without the deprecation warning, in this file only. */
+#define OPENSSL_API_COMPAT 10101
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util/sha256.h"
 
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void block(mx_sha256 *s, const unsigned char *p) {
-  uint32_t w[64];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-           p[4 * i + 3];
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5],
-           g = s->h[6], h = s->h[7];
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-    uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  s->h[0] += a;
-  s->h[1] += b;
-  s->h[2] += c;
-  s->h[3] += d;
-  s->h[4] += e;
-  s->h[5] += f;
-  s->h[6] += g;
-  s->h[7] += h;
-}
-
 void mx_sha256_init(mx_sha256 *s) {
-  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  memcpy(s->h, h0, sizeof h0);
+  SHA256_Init(&s->ctx);
   s->len = 0;
-  s->n = 0;
 }
 
 void mx_sha256_update(mx_sha256 *s, const void *data, size_t len) {
-  const unsigned char *p = data;
+  SHA256_Update(&s->ctx, data, len);
   s->len += len;
-  while (len > 0) {
-    size_t take = 64 - s->n < len ? 64 - s->n : len;
-    memcpy(s->buf + s->n, p, take);
-    s->n += take;
-    p += take;
-    len -= take;
-    if (s->n == 64) {
-      block(s, s->buf);
-      s->n = 0;
-    }
-  }
 }
 
-void mx_sha256_final(mx_sha256 *s, unsigned char out[32]) {
-  uint64_t bits = s->len * 8;
-  unsigned char pad = 0x80;
-  mx_sha256_update(s, &pad, 1);
-  unsigned char zero = 0;
-  while (s->n != 56) mx_sha256_update(s, &zero, 1);
-  unsigned char lenb[8];
-  for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
-  mx_sha256_update(s, lenb, 8);
-  for (int i = 0; i < 8; i++)
-    for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(s->h[i] >> (24 - 8 * j));
-}
+void mx_sha256_final(mx_sha256 *s, unsigned char out[32]) { SHA256_Final(out, &s->ctx); }
 
 void mx_sha256_hex(mx_sha256 *s, char out[65]) {
   unsigned char d[32];

@@ -1,15 +1,18 @@
-/* SHA-256 digests (FIPS 180-4): run outputs, and the script and input files of a
- * committed run (its lineage). */
+/* SHA-256 digests (FIPS 180-4): run outputs, the script and input files of a
+ * committed run (its lineage), and the HMAC of pseudonyms (pseudonym.h).
+ * The compression is libcrypto's (SHA-NI or AVX2 where the CPU has them). */
 #ifndef MERX_UTIL_SHA256_H
 #define MERX_UTIL_SHA256_H
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/sha.h>
+
+/* A plain value: copying it forks the hash (the HMAC key states are copied
+ * per id), and copies may be used from different threads. */
 typedef struct {
-  uint32_t h[8];
-  uint64_t len; /* bytes hashed */
-  unsigned char buf[64];
-  size_t n;
+  SHA256_CTX ctx; /* libcrypto's state */
+  uint64_t len;   /* bytes hashed */
 } mx_sha256;
 
 void mx_sha256_init(mx_sha256 *s);

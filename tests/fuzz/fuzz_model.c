@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stddef.h>
+
 #include "fuzzfile.h"
 #include "merx/model.h"
 #include "util/util.h"
@@ -37,6 +39,7 @@ typedef struct file_header {
   uint64_t offset[N_SECTIONS], size[N_SECTIONS];
   float rating_min, rating_max;
   uint64_t payload_hash, header_hash;
+  uint64_t pseudonym_key; /* version 2 only (hashed with the header) */
 } file_header;
 
 static void fix_checksums(uint8_t *d, size_t n) {
@@ -48,7 +51,8 @@ static void fix_checksums(uint8_t *d, size_t n) {
     ph = mx_hash64(d + off, n - off < BLOCK ? n - off : BLOCK, ph);
   h.payload_hash = ph;
   h.header_hash = 0;
-  h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx_hash64(&h, h.version == 1 ? offsetof(file_header, pseudonym_key) : sizeof h,
+                            HASH_SEED);
   memcpy(d, &h, sizeof h);
 }
 

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "store/privacy.h"
 #include "testutil.h"
 #include "util/pseudonym.h"
@@ -38,6 +41,55 @@ static void test_hmac_rfc4231(void **state) {
   char p[MX_PSEUDONYM_LEN + 1];
   mx_pseudonym(&k, m, strlen(m), p);
   assert_string_equal(p, "60e431591ee0b67f0d8a26aacbf5b77f");
+}
+
+/* RFC 4231 test cases 3, 4 and 7 (key and data both longer than a block). */
+static void test_hmac_rfc4231_more(void **state) {
+  (void)state;
+  unsigned char key3[20], data3[50], key4[25], data4[50], key7[131], d[32];
+  char h[65];
+  memset(key3, 0xaa, sizeof key3);
+  memset(data3, 0xdd, sizeof data3);
+  for (int i = 0; i < 25; i++) key4[i] = (unsigned char)(i + 1);
+  memset(data4, 0xcd, sizeof data4);
+  memset(key7, 0xaa, sizeof key7);
+  mx_hmac_key k;
+  mx_hmac_key_init(&k, key3, sizeof key3);
+  mx_hmac_sha256(&k, data3, sizeof data3, d);
+  hex(d, 32, h);
+  assert_string_equal(h, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+  mx_hmac_key_init(&k, key4, sizeof key4);
+  mx_hmac_sha256(&k, data4, sizeof data4, d);
+  hex(d, 32, h);
+  assert_string_equal(h, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  const char *m = "This is a test using a larger than block-size key and a larger than block-size "
+                  "data. The key needs to be hashed before being used by the HMAC algorithm.";
+  mx_hmac_key_init(&k, key7, sizeof key7);
+  mx_hmac_sha256(&k, m, strlen(m), d);
+  hex(d, 32, h);
+  assert_string_equal(h, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  mx_hmac_key_clear(&k);
+}
+
+/* The reused key states give libcrypto's one-shot HMAC for every message
+ * length around the block boundaries (0..200 bytes), key after key. */
+static void test_hmac_matches_libcrypto(void **state) {
+  (void)state;
+  unsigned char key[100], msg[200], d[32], want[32];
+  for (size_t i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 7 + 3);
+  for (size_t kl = 1; kl <= sizeof key; kl += 33) {
+    for (size_t i = 0; i < kl; i++) key[i] = (unsigned char)(i * 13 + kl);
+    mx_hmac_key k;
+    mx_hmac_key_init(&k, key, kl);
+    for (size_t len = 0; len <= sizeof msg; len++) {
+      unsigned int wl = 0;
+      mx_hmac_sha256(&k, msg, len, d);
+      assert_non_null(HMAC(EVP_sha256(), key, (int)kl, msg, len, want, &wl));
+      assert_int_equal(wl, 32);
+      assert_memory_equal(d, want, 32);
+    }
+    mx_hmac_key_clear(&k);
+  }
 }
 
 static void test_pseudonymiser_memo(void **state) {
@@ -140,6 +192,8 @@ static void test_personal_data(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hmac_rfc4231),
+      cmocka_unit_test(test_hmac_rfc4231_more),
+      cmocka_unit_test(test_hmac_matches_libcrypto),
       cmocka_unit_test(test_pseudonymiser_memo),
       cmocka_unit_test(test_store_key_file),
       cmocka_unit_test(test_store_policy),

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,7 +56,16 @@ typedef struct file_header {
   float rating_min, rating_max;
   uint64_t payload_hash;
   uint64_t header_hash; /* over the header with this field zero */
+  /* version 2 (pseudonymous user ids) only; version 1's hash ends above */
+  uint64_t pseudonym_key;
 } file_header;
+
+#define HEADER_V1_BYTES offsetof(file_header, pseudonym_key)
+
+/* The bytes the header hash covers. */
+static size_t header_bytes(uint32_t version) {
+  return version == 1 ? HEADER_V1_BYTES : sizeof(file_header);
+}
 
 _Static_assert(sizeof(file_header) <= HEADER_SIZE, "header fits in its block");
 
@@ -176,7 +186,8 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   file_header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, MAGIC, 8);
-  h.version = MX_MODEL_FORMAT_VERSION;
+  h.version = m->pseudonym_key ? 2 : 1;
+  h.pseudonym_key = m->pseudonym_key;
   h.kind = (uint32_t)m->kind;
   h.n_users = m->n_users;
   h.n_items = m->n_items;
@@ -208,7 +219,7 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   w_payload(&w, m, &h);
   h.payload_hash = w.hash;
   h.header_hash = 0;
-  h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx_hash64(&h, header_bytes(h.version), HASH_SEED);
   mx_atomic_file af;
   int rc = mx_atomic_open(&af, path, err);
   if (rc != MX_OK) {
@@ -274,16 +285,21 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
     rc = bad(err, path, "wrong magic (not a .mxm file)");
     goto fail;
   }
-  uint64_t want = h.header_hash;
-  h.header_hash = 0;
-  if (mx_hash64(&h, sizeof h, HASH_SEED) != want) {
-    rc = bad(err, path, "header checksum mismatch (corrupt header)");
-    goto fail;
-  }
-  if (h.version != MX_MODEL_FORMAT_VERSION) {
+  if (h.version < 1 || h.version > MX_MODEL_FORMAT_VERSION) {
     rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, NULL,
                      "model file format version %u is not supported (this merx reads %d)",
                      h.version, MX_MODEL_FORMAT_VERSION);
+    goto fail;
+  }
+  uint64_t want = h.header_hash;
+  h.header_hash = 0;
+  if (h.version == 1) h.pseudonym_key = 0; /* beyond version 1's header */
+  if (mx_hash64(&h, header_bytes(h.version), HASH_SEED) != want) {
+    rc = bad(err, path, "header checksum mismatch (corrupt header)");
+    goto fail;
+  }
+  if (h.version == 2 && h.pseudonym_key == 0) {
+    rc = bad(err, path, "version 2 header without a pseudonym key check");
     goto fail;
   }
   if (h.file_size != fsize) {
@@ -347,6 +363,7 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
   m->n_hyper = (int)h.n_hyper;
   for (uint32_t i = 0; i < h.n_hyper; i++) m->hyper[i] = h.hyper[i];
   m->data_fingerprint = h.data_fingerprint;
+  m->pseudonym_key = h.pseudonym_key;
   m->mapping = map;
   m->mapping_size = (size_t)fsize;
   m->owns_arrays = 0;

@@ -24,6 +24,7 @@ int mx_model_add_items(const mx_model *base, const char *const *ids, const float
   m->implicit = base->implicit;
   m->global_mean = base->global_mean;
   m->data_fingerprint = base->data_fingerprint;
+  m->pseudonym_key = base->pseudonym_key;
   m->n_hyper = base->n_hyper;
   memcpy(m->hyper, base->hyper, sizeof m->hyper);
   memcpy(m->user_factors, base->user_factors, (size_t)base->n_users * k * sizeof(float));

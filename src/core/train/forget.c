@@ -91,6 +91,7 @@ int mx_model_retrain(const mx_model *m, int threads, mx_model **out, mx_error *e
   o.init_std = h[11];
   o.threads = threads;
   rc = mx_model_train(d, &o, out, err);
+  if (rc == MX_OK) (*out)->pseudonym_key = m->pseudonym_key; /* the same ids */
   mx_dataset_free(d);
   return rc;
 }
