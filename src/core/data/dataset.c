@@ -9,6 +9,7 @@
  * sorting a permutation read the triplets at random, a cache miss per row per
  * pass once the data outgrows the caches. */
 #include "merx/data.h"
+#include "core/data/internal.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -48,6 +49,47 @@ void mx_dataset_builder_free(mx_dataset_builder *b) {
 }
 
 void mx_dataset_builder_set_aggregate(mx_dataset_builder *b, int how) { b->aggregate = how; }
+
+static int builder_reserve(mx_dataset_builder *b, size_t need) {
+  if (need <= b->cap) return MX_OK;
+  size_t nc = b->cap ? b->cap : 4096;
+  while (nc < need) nc *= 2;
+  uint32_t *nu = realloc(b->u, nc * sizeof *nu);
+  if (!nu) return MX_ENOMEM;
+  b->u = nu;
+  uint32_t *ni = realloc(b->i, nc * sizeof *ni);
+  if (!ni) return MX_ENOMEM;
+  b->i = ni;
+  float *nv = realloc(b->v, nc * sizeof *nv);
+  if (!nv) return MX_ENOMEM;
+  b->v = nv;
+  if (b->t) {
+    int64_t *nt = realloc(b->t, nc * sizeof *nt);
+    if (!nt) return MX_ENOMEM;
+    b->t = nt;
+  }
+  b->cap = nc;
+  return MX_OK;
+}
+
+mx_idmap *mx_dataset_builder_idmap(mx_dataset_builder *b, int items) {
+  return items ? b->items : b->users;
+}
+
+int mx_dataset_builder_extend(mx_dataset_builder *b, size_t n, int need_time, uint32_t **u,
+                              uint32_t **i, float **v, int64_t **t) {
+  if (builder_reserve(b, b->n + n) != MX_OK) return MX_ENOMEM;
+  if (need_time && !b->t) {
+    b->t = calloc(b->cap, sizeof *b->t);
+    if (!b->t) return MX_ENOMEM;
+  }
+  *u = b->u + b->n;
+  *i = b->i + b->n;
+  *v = b->v + b->n;
+  *t = b->t ? b->t + b->n : NULL;
+  b->n += n;
+  return MX_OK;
+}
 
 int mx_dataset_builder_add(mx_dataset_builder *b, const char *user, size_t user_len,
                            const char *item, size_t item_len, float value, int64_t time) {
