@@ -20,8 +20,8 @@
 
 typedef struct {
   uint32_t index; /* EMPTY: free slot */
-  uint32_t w0;    /* short: length byte + bytes 0..2; long: LONG_TAG + 24 bits of the hash */
-  uint64_t w1;    /* short: bytes 3..10 (zero padded); long: the 64-bit hash */
+  uint32_t w0;    /* short: length byte + bytes 8..10; long: LONG_TAG + 24 bits of the hash */
+  uint64_t w1;    /* short: bytes 0..7 (zero padded); long: the 64-bit hash */
 } slot;
 
 struct mx_idmap {
@@ -43,10 +43,12 @@ typedef struct {
   uint64_t hash;
 } probe;
 
+/* Little-endian loads on any byte order (one instruction on x86 and arm64):
+ * the overlapping loads below rely on byte k landing in bits 8k. */
 static inline uint64_t load64(const unsigned char *p) {
-  uint64_t x;
-  memcpy(&x, p, 8);
-  return x;
+  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+         (uint64_t)p[7] << 56;
 }
 
 /* A multiply-xorshift finaliser over the 12 bytes of a short id's image
@@ -60,15 +62,31 @@ static inline uint64_t short_hash(uint32_t w0, uint64_t w1) {
   return x;
 }
 
+static inline uint32_t load32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A short id's image: w1 = bytes 0..7, w0 = length + bytes 8..10 (zero
+ * padded). Built from loads inside [id, id + len) that overlap where the id
+ * is shorter than the word, with no call to memcpy and no zeroed buffer:
+ * this is most of the work of a lookup that hits. The image only ever meets
+ * other images of this process; the length is w0's low byte. */
 static inline void make_probe(const char *id, size_t len, probe *p) {
+  const unsigned char *s = (const unsigned char *)id;
   if (len <= SHORT_MAX) {
-    unsigned char img[16] = {0};
-    img[0] = (unsigned char)len;
-    if (len) memcpy(img + 1, id, len);
-    /* composed, not loaded, so the length is the low byte on any byte order */
-    p->w0 = (uint32_t)img[0] | (uint32_t)img[1] << 8 | (uint32_t)img[2] << 16 |
-            (uint32_t)img[3] << 24;
-    p->w1 = load64(img + 4);
+    uint64_t a = 0;
+    uint32_t b = 0;
+    if (len >= 8) {
+      a = load64(s);
+      for (size_t k = 8; k < len; k++) b |= (uint32_t)s[k] << (8 * (k - 8));
+    } else if (len >= 4) {
+      a = (uint64_t)load32(s) | (uint64_t)load32(s + len - 4) << (8 * (len - 4));
+    } else if (len > 0) {
+      a = (uint64_t)s[0] | (uint64_t)s[len / 2] << (8 * (len / 2)) |
+          (uint64_t)s[len - 1] << (8 * (len - 1));
+    }
+    p->w0 = (uint32_t)len | b << 8;
+    p->w1 = a;
     p->hash = short_hash(p->w0, p->w1);
   } else {
     p->hash = mx_hash64(id, len, 0);
