@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 mx_ingest_options mx_ingest_defaults(void) {
@@ -526,6 +527,12 @@ static int rewrite_users(mx_dataset *d, const mx_ingest_options *opts, const cha
 int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
                         mx_error *err) {
   int threads = mx_cpu_count();
+  /* a process pinned to fewer cores (taskset, a container's cpuset) gets
+   * as many threads: more would only take turns on them */
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0 &&
+      CPU_COUNT(&set) < threads)
+    threads = CPU_COUNT(&set);
   if (threads > INGEST_MAX_THREADS) threads = INGEST_MAX_THREADS;
   struct stat st;
   /* .gz: decompression is sequential, but parsing still runs in parallel */
