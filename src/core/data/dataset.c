@@ -93,24 +93,7 @@ int mx_dataset_builder_extend(mx_dataset_builder *b, size_t n, int need_time, ui
 
 int mx_dataset_builder_add(mx_dataset_builder *b, const char *user, size_t user_len,
                            const char *item, size_t item_len, float value, int64_t time) {
-  if (b->n == b->cap) {
-    size_t nc = b->cap ? b->cap * 2 : 4096;
-    uint32_t *nu = realloc(b->u, nc * sizeof *nu);
-    if (!nu) return MX_ENOMEM;
-    b->u = nu;
-    uint32_t *ni = realloc(b->i, nc * sizeof *ni);
-    if (!ni) return MX_ENOMEM;
-    b->i = ni;
-    float *nv = realloc(b->v, nc * sizeof *nv);
-    if (!nv) return MX_ENOMEM;
-    b->v = nv;
-    if (b->t) {
-      int64_t *nt = realloc(b->t, nc * sizeof *nt);
-      if (!nt) return MX_ENOMEM;
-      b->t = nt;
-    }
-    b->cap = nc;
-  }
+  if (b->n == b->cap && builder_reserve(b, b->n + 1) != MX_OK) return MX_ENOMEM;
   /* Times are stored only once one is seen: without a time column they would
    * be 8 bytes of zeros per row (160 MB for 20M rows). */
   if (time != 0 && !b->t) {
