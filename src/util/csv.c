@@ -38,6 +38,7 @@ struct mx_csv {
   size_t nheader;
   uint64_t file_size;
   int fd; /* the regular file gz reads (owned by gz), -1 for stdin */
+  int borrowed; /* a window (mx_csv_window_open): buf and path belong to the parent */
 };
 
 mx_csv_options mx_csv_defaults(void) {
@@ -431,10 +432,133 @@ void mx_csv_close(mx_csv *c) {
   free(c->header);
   free(c->fields);
   free(c->lens);
-  free(c->buf);
-  free(c->path);
+  if (!c->borrowed) {
+    free(c->buf);
+    free(c->path);
+  }
   free(c);
 }
+
+/* ---- blocks of whole records, parsed by several threads
+ *
+ * A record boundary is a newline outside quotes. Where a stretch holds no
+ * quote at all, any newline is one (found with memchr/memrchr); otherwise the
+ * records are walked with the same quote-aware scan as mx_csv_next, from a
+ * boundary already known. So a window splits exactly where the sequential
+ * reader would, quoted newlines included. */
+
+/* The end (one past the newline) of the last whole record of c->buf[from,
+ * to), or from when there is none. c is not changed. */
+static size_t last_boundary(const mx_csv *c, size_t from, size_t to) {
+  const char *b = c->buf;
+  const char *nl = memrchr(b + from, '\n', to - from);
+  if (!nl) return from;
+  if (!memchr(b + from, '"', (size_t)(nl - (b + from)))) return (size_t)(nl - b) + 1;
+  mx_csv w = *c;
+  w.end = to;
+  w.eof = 0; /* a record running past `to` is not whole */
+  size_t cut = from;
+  for (w.pos = from; w.pos < to;) {
+    size_t rec_end;
+    long nls;
+    int quoted;
+    if (find_record_end(&w, &rec_end, &nls, &quoted, NULL) != 1) break;
+    cut = rec_end + 1;
+    w.pos = cut;
+  }
+  return cut;
+}
+
+int mx_csv_take_block(mx_csv *c, size_t want, char **data, size_t *len, long *first_line,
+                      mx_error *err) {
+  if (c->borrowed) return mx_error_set(err, MX_EINVAL, "a window has no blocks");
+  if (c->cap < want) {
+    char *nb = realloc(c->buf, want + 1);
+    if (!nb) return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", c->path);
+    c->buf = nb;
+    c->cap = want;
+  }
+  for (;;) {
+    /* fill the buffer (fill() grows it when one record fills it) */
+    while (!c->eof && (c->pos > 0 || c->end < c->cap)) {
+      size_t before = c->end - c->pos;
+      int rc = fill(c, err);
+      if (rc) return rc;
+      if (c->end - c->pos == before && !c->eof) break;
+    }
+    if (c->pos >= c->end) return 0;
+    size_t cut = c->eof ? c->end : last_boundary(c, c->pos, c->end);
+    if (cut == c->pos) {
+      /* no whole record in a full buffer: grow it (fill() refuses past max_line) */
+      int rc = fill(c, err);
+      if (rc) return rc;
+      continue;
+    }
+    *data = c->buf + c->pos;
+    *len = cut - c->pos;
+    *first_line = c->line;
+    c->pos = cut;
+    return 1;
+  }
+}
+
+void mx_csv_block_done(mx_csv *c, long lines) { c->line += lines; }
+
+void mx_csv_split_block(const mx_csv *c, char *data, size_t len, int parts, size_t *cuts) {
+  mx_csv w = *c;
+  w.buf = data;
+  w.pos = 0;
+  w.end = len;
+  cuts[0] = 0;
+  for (int k = 1; k < parts; k++) {
+    size_t target = len / (size_t)parts * (size_t)k, from = cuts[k - 1];
+    size_t cut = len;
+    if (target < from) target = from;
+    const char *nl = target < len ? memchr(data + target, '\n', len - target) : NULL;
+    if (nl) {
+      size_t after = (size_t)(nl - data) + 1;
+      /* the first boundary at or past target: the next newline, when no
+       * quote lies between the previous cut and it; else walk records */
+      if (!memchr(data + from, '"', (size_t)(nl - (data + from)))) {
+        cut = after;
+      } else {
+        w.eof = 1;
+        for (w.pos = from; w.pos < len;) {
+          size_t rec_end;
+          long nls;
+          int quoted;
+          if (find_record_end(&w, &rec_end, &nls, &quoted, NULL) != 1) break;
+          w.pos = rec_end < len ? rec_end + 1 : len;
+          if (w.pos >= target) break;
+        }
+        cut = w.pos;
+      }
+    }
+    cuts[k] = cut;
+  }
+  cuts[parts] = len;
+}
+
+int mx_csv_window_open(const mx_csv *parent, char *data, size_t len, long first_line,
+                       mx_csv **out, mx_error *err) {
+  *out = NULL;
+  mx_csv *c = calloc(1, sizeof *c);
+  if (!c) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  c->opt = parent->opt;
+  c->path = parent->path;
+  c->sep = parent->sep;
+  c->buf = data;
+  c->cap = c->end = len;
+  c->eof = 1;
+  c->line = first_line;
+  c->fd = -1;
+  c->borrowed = 1;
+  c->file_size = parent->file_size;
+  *out = c;
+  return MX_OK;
+}
+
+long mx_csv_next_line(const mx_csv *c) { return c->line; }
 
 int mx_csv_next(mx_csv *c, char ***fields, size_t **lens, size_t *nfields, mx_error *err) {
   size_t nf = 0;

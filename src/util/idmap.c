@@ -1,15 +1,27 @@
 /* String id -> dense uint32 index. Open addressing with linear probing over
- * (hash, index) slots; strings live in large arena blocks so a map of
- * millions of ids costs a few allocations. */
+ * 16-byte slots; strings live in large arena blocks so a map of millions of
+ * ids costs a few allocations.
+ *
+ * A short id (at most SHORT_MAX bytes: user and item codes nearly always are)
+ * is stored in its slot itself, so a lookup that hits costs one cache line:
+ * the slot is compared with the probe's image, and neither the arena nor the
+ * index arrays are touched. That line is the whole cost of interning a row's
+ * ids once the map outgrows the caches (ingest of millions of rows). A longer
+ * id keeps its 64-bit hash in the slot and is compared with its string. */
 #include "merx/idmap.h"
 #include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define SHORT_MAX 11
+#define LONG_TAG 0xffu /* low byte of w0 of a long id (a short one holds its length) */
+#define EMPTY UINT32_MAX
+
 typedef struct {
-  uint64_t hash;
-  uint32_t index; /* UINT32_MAX: empty */
+  uint32_t index; /* EMPTY: free slot */
+  uint32_t w0;    /* short: length byte + bytes 8..10; long: LONG_TAG + 24 bits of the hash */
+  uint64_t w1;    /* short: bytes 0..7 (zero padded); long: the 64-bit hash */
 } slot;
 
 struct mx_idmap {
@@ -23,6 +35,76 @@ struct mx_idmap {
   size_t nblocks, blocks_cap;
   size_t block_used, block_size;
 };
+
+/* The probe: what the slot of id holds, and where its search starts. */
+typedef struct {
+  uint32_t w0;
+  uint64_t w1;
+  uint64_t hash;
+} probe;
+
+/* Little-endian loads on any byte order (one instruction on x86 and arm64):
+ * the overlapping loads below rely on byte k landing in bits 8k. */
+static inline uint64_t load64(const unsigned char *p) {
+  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+         (uint64_t)p[7] << 56;
+}
+
+/* A multiply-xorshift finaliser over the 12 bytes of a short id's image
+ * (splitmix64's constants); only the slot position depends on it, never
+ * anything stored outside the process. */
+static inline uint64_t short_hash(uint32_t w0, uint64_t w1) {
+  uint64_t x = w1 * 0x9e3779b97f4a7c15ULL ^ (uint64_t)w0 * 0xc2b2ae3d27d4eb4fULL;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 29;
+  return x;
+}
+
+static inline uint32_t load32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A short id's image: w1 = bytes 0..7, w0 = length + bytes 8..10 (zero
+ * padded). Built from loads inside [id, id + len) that overlap where the id
+ * is shorter than the word, with no call to memcpy and no zeroed buffer:
+ * this is most of the work of a lookup that hits. The image only ever meets
+ * other images of this process; the length is w0's low byte. */
+static inline void make_probe(const char *id, size_t len, probe *p) {
+  const unsigned char *s = (const unsigned char *)id;
+  if (len <= SHORT_MAX) {
+    uint64_t a = 0;
+    uint32_t b = 0;
+    if (len >= 8) {
+      a = load64(s);
+      for (size_t k = 8; k < len; k++) b |= (uint32_t)s[k] << (8 * (k - 8));
+    } else if (len >= 4) {
+      a = (uint64_t)load32(s) | (uint64_t)load32(s + len - 4) << (8 * (len - 4));
+    } else if (len > 0) {
+      a = (uint64_t)s[0] | (uint64_t)s[len / 2] << (8 * (len / 2)) |
+          (uint64_t)s[len - 1] << (8 * (len - 1));
+    }
+    p->w0 = (uint32_t)len | b << 8;
+    p->w1 = a;
+    p->hash = short_hash(p->w0, p->w1);
+  } else {
+    p->hash = mx_hash64(id, len, 0);
+    p->w0 = LONG_TAG | (uint32_t)(p->hash >> 40) << 8;
+    p->w1 = p->hash;
+  }
+}
+
+static inline uint64_t slot_hash(const slot *s) {
+  return (s->w0 & 0xffu) == LONG_TAG ? s->w1 : short_hash(s->w0, s->w1);
+}
+
+static inline int slot_matches(const mx_idmap *m, const slot *s, const probe *p, const char *id,
+                               size_t len) {
+  if (s->w0 != p->w0 || s->w1 != p->w1) return 0;
+  if ((p->w0 & 0xffu) != LONG_TAG) return 1; /* the image is the id */
+  return m->lens[s->index] == len && memcmp(m->names[s->index], id, len) == 0;
+}
 
 /* Name arena blocks start small and double up to ARENA_BLOCK, so a map of a
  * few ids (a test file, a fuzz input) does not take a megabyte. */
@@ -38,7 +120,7 @@ mx_idmap *mx_idmap_create(void) {
     free(m);
     return NULL;
   }
-  for (size_t i = 0; i <= m->mask; i++) m->slots[i].index = UINT32_MAX;
+  for (size_t i = 0; i <= m->mask; i++) m->slots[i].index = EMPTY;
   return m;
 }
 
@@ -80,11 +162,11 @@ static int grow(mx_idmap *m) {
   size_t ncap = (m->mask + 1) * 2;
   slot *ns = malloc(ncap * sizeof *ns);
   if (!ns) return -1;
-  for (size_t i = 0; i < ncap; i++) ns[i].index = UINT32_MAX;
+  for (size_t i = 0; i < ncap; i++) ns[i].index = EMPTY;
   for (size_t i = 0; i <= m->mask; i++) {
-    if (m->slots[i].index == UINT32_MAX) continue;
-    size_t j = m->slots[i].hash & (ncap - 1);
-    while (ns[j].index != UINT32_MAX) j = (j + 1) & (ncap - 1);
+    if (m->slots[i].index == EMPTY) continue;
+    size_t j = slot_hash(&m->slots[i]) & (ncap - 1);
+    while (ns[j].index != EMPTY) j = (j + 1) & (ncap - 1);
     ns[j] = m->slots[i];
   }
   free(m->slots);
@@ -94,13 +176,13 @@ static int grow(mx_idmap *m) {
 }
 
 int64_t mx_idmap_find(const mx_idmap *m, const char *id, size_t len) {
-  uint64_t h = mx_hash64(id, len, 0);
-  size_t j = h & m->mask;
+  probe p;
+  make_probe(id, len, &p);
+  size_t j = p.hash & m->mask;
   for (;;) {
     const slot *s = &m->slots[j];
-    if (s->index == UINT32_MAX) return -1;
-    if (s->hash == h && m->lens[s->index] == len && memcmp(m->names[s->index], id, len) == 0)
-      return s->index;
+    if (s->index == EMPTY) return -1;
+    if (slot_matches(m, s, &p, id, len)) return s->index;
     j = (j + 1) & m->mask;
   }
 }
@@ -109,13 +191,13 @@ int64_t mx_idmap_intern(mx_idmap *m, const char *id, size_t len) {
   /* Keep the load factor at most 1/2 so probes stay short and a slot is
    * always free; growing first means a failed growth loses nothing. */
   if ((size_t)(m->count + 1) * 2 > m->mask + 1 && grow(m) != 0) return -1;
-  uint64_t h = mx_hash64(id, len, 0);
-  size_t j = h & m->mask;
+  probe p;
+  make_probe(id, len, &p);
+  size_t j = p.hash & m->mask;
   for (;;) {
     slot *s = &m->slots[j];
-    if (s->index == UINT32_MAX) break;
-    if (s->hash == h && m->lens[s->index] == len && memcmp(m->names[s->index], id, len) == 0)
-      return s->index;
+    if (s->index == EMPTY) break;
+    if (slot_matches(m, s, &p, id, len)) return s->index;
     j = (j + 1) & m->mask;
   }
   if (m->count == UINT32_MAX - 1) return -1;
@@ -134,7 +216,8 @@ int64_t mx_idmap_intern(mx_idmap *m, const char *id, size_t len) {
   uint32_t idx = m->count++;
   m->names[idx] = copy;
   m->lens[idx] = (uint32_t)len;
-  m->slots[j].hash = h;
+  m->slots[j].w0 = p.w0;
+  m->slots[j].w1 = p.w1;
   m->slots[j].index = idx;
   return idx;
 }

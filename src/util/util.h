@@ -228,4 +228,24 @@ int mx_personal_find(const char *s, size_t len, const char **what);
  * replaced by "[email]" / "[phone]"; returns the bytes written. */
 size_t mx_redact_personal(const char *in, size_t len, char *out, size_t size);
 
+/* ---- CSV in blocks for parallel parsing (csv.c). mx_csv_take_block hands
+ * out the next block of whole records (about want bytes; more when one
+ * record is longer) from where mx_csv_next stopped: *data is writable and
+ * the reader's until the next call; *first_line is the physical line of its
+ * first byte, and the caller reports the block's newlines back with
+ * mx_csv_block_done before the next block. 1 block, 0 end, <0 error.
+ * mx_csv_split_block cuts a block at record boundaries near len*k/parts
+ * (cuts[0] = 0 .. cuts[parts] = len). mx_csv_window_open reads records of
+ * data[0, len) (whole records, split in place) as mx_csv_next does, from
+ * line first_line, borrowing data and the parent's path and separator;
+ * close it with mx_csv_close. mx_csv_next_line: line of the next unread byte. */
+typedef struct mx_csv mx_csv;
+int mx_csv_take_block(mx_csv *c, size_t want, char **data, size_t *len, long *first_line,
+                      mx_error *err);
+void mx_csv_block_done(mx_csv *c, long lines);
+void mx_csv_split_block(const mx_csv *c, char *data, size_t len, int parts, size_t *cuts);
+int mx_csv_window_open(const mx_csv *parent, char *data, size_t len, long first_line,
+                       mx_csv **out, mx_error *err);
+long mx_csv_next_line(const mx_csv *c);
+
 #endif

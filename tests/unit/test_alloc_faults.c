@@ -14,16 +14,19 @@
 #include <string.h>
 
 #include "merx/data.h"
+#include "core/data/internal.h"
 
 
 static const char *g_csv;
+static int g_threads; /* 0: mx_dataset_load_csv; else the block loader, tiny blocks */
 
 static int ingest_once(void) {
   mx_ingest_options o = mx_ingest_defaults();
   mx_error err;
   if (mx_columns_parse("user=u,item=i,value=v,time=t", NULL, &o.columns, &err)) return err.code;
   mx_dataset *d = NULL;
-  int rc = mx_dataset_load_csv(g_csv, &o, &d, &err);
+  int rc = g_threads ? mx_dataset_load_csv_threads(g_csv, &o, g_threads, 2048, &d, &err)
+                     : mx_dataset_load_csv(g_csv, &o, &d, &err);
   if (rc == MX_OK) {
     if (mx_dataset_nnz(d) != 500) rc = MX_EINVAL; /* success must be complete */
     mx_dataset_free(d);
@@ -42,8 +45,14 @@ static void test_ingest_every_allocation(void **s) {
                          k % 28 + 1);
   g_csv = tu_write("faults.csv", text);
   free(text);
+  g_threads = 0;
   long points = fa_sweep(ingest_once, "ingest");
   fprintf(stderr, "ingest: %ld allocation-failure points tested\n", points);
+  /* the parallel loader: blocks, windows, per-thread maps, the merge */
+  g_threads = 2;
+  points = fa_sweep(ingest_once, "ingest (2 threads, 2 KB blocks)");
+  fprintf(stderr, "ingest, 2 threads: %ld allocation-failure points tested\n", points);
+  g_threads = 0;
 }
 
 static int idmap_once(void) {

@@ -3,8 +3,13 @@
  * The builder collects (user, item, value, time) triplets; finish() orders
  * them with two stable counting sorts (by item, then by user), which leaves
  * every user row sorted by item in O(nnz + users + items), merges repeated
- * pairs, and transposes into the by-item CSR. */
+ * pairs, and transposes into the by-item CSR. The sorts move the records
+ * themselves (an LSD radix sort with the user and the item as digits): every
+ * pass reads its input in order and writes to one stream per bucket, where
+ * sorting a permutation read the triplets at random, a cache miss per row per
+ * pass once the data outgrows the caches. */
 #include "merx/data.h"
+#include "core/data/internal.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -45,26 +50,50 @@ void mx_dataset_builder_free(mx_dataset_builder *b) {
 
 void mx_dataset_builder_set_aggregate(mx_dataset_builder *b, int how) { b->aggregate = how; }
 
+static int builder_reserve(mx_dataset_builder *b, size_t need) {
+  if (need <= b->cap) return MX_OK;
+  size_t nc = b->cap ? b->cap : 4096;
+  while (nc < need) nc *= 2;
+  uint32_t *nu = realloc(b->u, nc * sizeof *nu);
+  if (!nu) return MX_ENOMEM;
+  b->u = nu;
+  uint32_t *ni = realloc(b->i, nc * sizeof *ni);
+  if (!ni) return MX_ENOMEM;
+  b->i = ni;
+  float *nv = realloc(b->v, nc * sizeof *nv);
+  if (!nv) return MX_ENOMEM;
+  b->v = nv;
+  if (b->t) {
+    int64_t *nt = realloc(b->t, nc * sizeof *nt);
+    if (!nt) return MX_ENOMEM;
+    b->t = nt;
+  }
+  b->cap = nc;
+  return MX_OK;
+}
+
+mx_idmap *mx_dataset_builder_idmap(mx_dataset_builder *b, int items) {
+  return items ? b->items : b->users;
+}
+
+int mx_dataset_builder_extend(mx_dataset_builder *b, size_t n, int need_time, uint32_t **u,
+                              uint32_t **i, float **v, int64_t **t) {
+  if (builder_reserve(b, b->n + n) != MX_OK) return MX_ENOMEM;
+  if (need_time && !b->t) {
+    b->t = calloc(b->cap, sizeof *b->t);
+    if (!b->t) return MX_ENOMEM;
+  }
+  *u = b->u + b->n;
+  *i = b->i + b->n;
+  *v = b->v + b->n;
+  *t = b->t ? b->t + b->n : NULL;
+  b->n += n;
+  return MX_OK;
+}
+
 int mx_dataset_builder_add(mx_dataset_builder *b, const char *user, size_t user_len,
                            const char *item, size_t item_len, float value, int64_t time) {
-  if (b->n == b->cap) {
-    size_t nc = b->cap ? b->cap * 2 : 4096;
-    uint32_t *nu = realloc(b->u, nc * sizeof *nu);
-    if (!nu) return MX_ENOMEM;
-    b->u = nu;
-    uint32_t *ni = realloc(b->i, nc * sizeof *ni);
-    if (!ni) return MX_ENOMEM;
-    b->i = ni;
-    float *nv = realloc(b->v, nc * sizeof *nv);
-    if (!nv) return MX_ENOMEM;
-    b->v = nv;
-    if (b->t) {
-      int64_t *nt = realloc(b->t, nc * sizeof *nt);
-      if (!nt) return MX_ENOMEM;
-      b->t = nt;
-    }
-    b->cap = nc;
-  }
+  if (b->n == b->cap && builder_reserve(b, b->n + 1) != MX_OK) return MX_ENOMEM;
   /* Times are stored only once one is seen: without a time column they would
    * be 8 bytes of zeros per row (160 MB for 20M rows). */
   if (time != 0 && !b->t) {
@@ -123,25 +152,33 @@ int mx_csr_transpose(const mx_csr *src, uint32_t cols, mx_csr *dst, mx_error *er
   return MX_OK;
 }
 
-/* Stable counting sort of perm (indices into keys) by keys[perm[k]]. */
-static int counting_sort(const uint32_t *keys, uint32_t nkeys, const uint32_t *perm_in,
-                         uint32_t *perm_out, size_t n, uint64_t *count /* nkeys+1, scratch */) {
-  memset(count, 0, ((size_t)nkeys + 1) * sizeof *count);
-  for (size_t k = 0; k < n; k++) count[keys[perm_in ? perm_in[k] : k] + 1]++;
-  for (uint32_t c = 0; c < nkeys; c++) count[c + 1] += count[c];
-  for (size_t k = 0; k < n; k++) {
-    uint32_t src = perm_in ? perm_in[k] : (uint32_t)k;
-    perm_out[count[keys[src]]++] = src;
-  }
-  return 0;
-}
-
 static double agg(int how, double acc, float v) {
   switch (how) {
   case MX_AGG_LAST: return v;
   case MX_AGG_MAX: return v > acc ? v : acc;
   default: return acc + v;
   }
+}
+
+/* Exclusive prefix sums of count[0..n) into start[0..n], start[n] = total. */
+static void prefix(uint64_t *start, size_t n) {
+  uint64_t sum = 0;
+  for (size_t k = 0; k < n; k++) {
+    uint64_t c = start[k];
+    start[k] = sum;
+    sum += c;
+  }
+  start[n] = sum;
+}
+
+static void builder_release_triplets(mx_dataset_builder *b) {
+  free(b->u);
+  free(b->i);
+  free(b->v);
+  free(b->t);
+  b->u = b->i = NULL;
+  b->v = NULL;
+  b->t = NULL;
 }
 
 int mx_dataset_builder_finish(mx_dataset_builder *b, int has_value, int has_time,
@@ -152,70 +189,108 @@ int mx_dataset_builder_finish(mx_dataset_builder *b, int has_value, int has_time
     return mx_error_set(err, MX_ELIMIT, "more than 4 billion interactions");
   }
   uint32_t nu = mx_idmap_size(b->users), ni = mx_idmap_size(b->items);
-  size_t n = b->n;
+  size_t n = b->n, n1 = n ? n : 1;
+  int with_t = b->t != NULL;
   mx_dataset *d = calloc(1, sizeof *d);
-  uint32_t *p1 = malloc((n ? n : 1) * sizeof *p1);
-  uint32_t *p2 = malloc((n ? n : 1) * sizeof *p2);
-  uint64_t *count = malloc(((size_t)(nu > ni ? nu : ni) + 1) * sizeof *count);
-  if (!d || !p1 || !p2 || !count) {
-    free(d); free(p1); free(p2); free(count);
+  uint64_t *istart = calloc((size_t)ni + 1, sizeof *istart);
+  uint32_t *u1 = malloc(n1 * sizeof *u1);
+  float *v1 = malloc(n1 * sizeof *v1);
+  int64_t *t1 = with_t ? malloc(n1 * sizeof *t1) : NULL;
+  if (!d || !istart || !u1 || !v1 || (with_t && !t1)) {
+    free(d); free(istart); free(u1); free(v1); free(t1);
     mx_dataset_builder_free(b);
     return mx_error_set(err, MX_ENOMEM, "out of memory building the dataset");
   }
-  /* Sort by item, then stably by user: rows by user, each sorted by item. */
-  counting_sort(b->i, ni, NULL, p1, n, count);
-  counting_sort(b->u, nu, p1, p2, n, count);
-  free(p1);
-  free(count);
+  /* Pass 1: stably by item. istart[i] .. istart[i+1] hold item i's rows. */
+  for (size_t k = 0; k < n; k++) istart[b->i[k] + 1]++;
+  for (uint32_t c = 0; c < ni; c++) istart[c + 1] += istart[c];
+  for (size_t k = 0; k < n; k++) {
+    uint64_t pos = istart[b->i[k]]++;
+    u1[pos] = b->u[k];
+    v1[pos] = b->v[k];
+    if (with_t) t1[pos] = b->t[k];
+  }
+  /* istart[i] is now the end of item i: shift back to starts */
+  memmove(istart + 1, istart, (size_t)ni * sizeof *istart);
+  istart[0] = 0;
+  builder_release_triplets(b);
 
-  /* Count distinct pairs per user. */
+  /* Pass 2: stably by user, reading item by item: each user row comes out
+   * sorted by item, repeated pairs adjacent and in file order. */
   mx_csr *c = &d->by_user;
   c->rows = nu;
   c->indptr = calloc((size_t)nu + 1, sizeof *c->indptr);
-  size_t distinct = 0;
-  for (size_t k = 0; k < n; k++) {
-    uint32_t s = p2[k];
-    if (k == 0 || b->u[s] != b->u[p2[k - 1]] || b->i[s] != b->i[p2[k - 1]]) distinct++;
-  }
-  c->nnz = distinct;
-  c->indices = malloc((distinct ? distinct : 1) * sizeof *c->indices);
-  c->values = malloc((distinct ? distinct : 1) * sizeof *c->values);
-  if (has_time) c->times = malloc((distinct ? distinct : 1) * sizeof *c->times);
-  if (!c->indptr || !c->indices || !c->values || (has_time && !c->times)) {
-    free(p2);
+  uint64_t *next = malloc(((size_t)nu + 1) * sizeof *next);
+  uint32_t *i2 = malloc(n1 * sizeof *i2);
+  float *v2 = malloc(n1 * sizeof *v2);
+  int64_t *t2 = with_t ? malloc(n1 * sizeof *t2) : NULL;
+  if (!c->indptr || !next || !i2 || !v2 || (with_t && !t2)) {
+    free(istart); free(u1); free(v1); free(t1); free(next); free(i2); free(v2); free(t2);
     mx_dataset_free(d);
     mx_dataset_builder_free(b);
     return mx_error_set(err, MX_ENOMEM, "out of memory building the dataset");
   }
-  size_t w = 0;
-  double acc = 0;
-  int64_t tlast = 0;
-  for (size_t k = 0; k < n; k++) {
-    uint32_t s = p2[k];
-    int first = k == 0 || b->u[s] != b->u[p2[k - 1]] || b->i[s] != b->i[p2[k - 1]];
-    if (first) {
-      if (k > 0) {
-        c->values[w - 1] = (float)acc;
-        if (has_time) c->times[w - 1] = tlast;
-      }
-      c->indices[w] = b->i[s];
-      c->indptr[b->u[s] + 1]++;
-      w++;
-      acc = b->v[s];
-      tlast = b->t ? b->t[s] : 0;
-    } else {
-      /* Rows keep file order within a pair (stable sorts), so LAST is the
-       * later row; time keeps the latest. */
-      acc = agg(b->aggregate, acc, b->v[s]);
-      if (b->t && b->t[s] > tlast) tlast = b->t[s];
+  memset(next, 0, ((size_t)nu + 1) * sizeof *next);
+  for (size_t k = 0; k < n; k++) next[u1[k]]++;
+  prefix(next, nu);
+  uint64_t *rowstart = c->indptr; /* borrowed for the row starts, rewritten below */
+  memcpy(rowstart, next, ((size_t)nu + 1) * sizeof *rowstart);
+  for (uint32_t it = 0; it < ni; it++)
+    for (uint64_t k = istart[it]; k < istart[it + 1]; k++) {
+      uint64_t pos = next[u1[k]]++;
+      i2[pos] = it;
+      v2[pos] = v1[k];
+      if (with_t) t2[pos] = t1[k];
     }
+  free(istart); free(u1); free(v1); free(t1); free(next);
+
+  /* Merge repeated pairs in place (the write position never passes the read
+   * one). Rows keep file order within a pair (stable sorts), so LAST is the
+   * later row; time keeps the latest. */
+  size_t w = 0;
+  uint64_t row_begin = 0;
+  for (uint32_t r = 0; r < nu; r++) {
+    uint64_t end = rowstart[r + 1];
+    size_t row_w = w;
+    for (uint64_t k = row_begin; k < end;) {
+      uint32_t item = i2[k];
+      double acc = v2[k];
+      int64_t tl = with_t ? t2[k] : 0;
+      for (k++; k < end && i2[k] == item; k++) {
+        acc = agg(b->aggregate, acc, v2[k]);
+        if (with_t && t2[k] > tl) tl = t2[k];
+      }
+      i2[w] = item;
+      v2[w] = (float)acc;
+      if (with_t) t2[w] = tl;
+      w++;
+    }
+    row_begin = end;
+    c->indptr[r] = row_w; /* the start of row r; end of row r is fixed up next */
   }
-  if (w > 0) {
-    c->values[w - 1] = (float)acc;
-    if (has_time) c->times[w - 1] = tlast;
+  c->indptr[nu] = w;
+  size_t distinct = w;
+  c->nnz = distinct;
+  /* shrink to the distinct pairs (a failed shrink keeps the larger block) */
+  uint32_t *si = realloc(i2, (distinct ? distinct : 1) * sizeof *si);
+  c->indices = si ? si : i2;
+  float *sv = realloc(v2, (distinct ? distinct : 1) * sizeof *sv);
+  c->values = sv ? sv : v2;
+  if (has_time) {
+    if (with_t) {
+      int64_t *st = realloc(t2, (distinct ? distinct : 1) * sizeof *st);
+      c->times = st ? st : t2;
+    } else {
+      c->times = calloc(distinct ? distinct : 1, sizeof *c->times);
+      if (!c->times) {
+        mx_dataset_free(d);
+        mx_dataset_builder_free(b);
+        return mx_error_set(err, MX_ENOMEM, "out of memory building the dataset");
+      }
+    }
+  } else {
+    free(t2);
   }
-  for (uint32_t r = 0; r < nu; r++) c->indptr[r + 1] += c->indptr[r];
-  free(p2);
 
   d->has_value = has_value;
   d->has_time = has_time;
