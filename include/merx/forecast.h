@@ -20,6 +20,8 @@
  *   croston, sba, tsb              intermittent demand: Croston (1972),
  *                                  Syntetos & Boylan (2005), Teunter, Syntetos &
  *                                  Babai (2011).
+ *   arima                          seasonal ARIMA, orders by Hyndman & Khandakar's
+ *                                  stepwise AICc search (R forecast::auto.arima).
  *   auto                           intermittent classification first (ADI 1.32,
  *                                  CV² 0.49), then a per-series choice on a holdout.
  */
@@ -51,6 +53,7 @@ typedef enum mx_fc_method {
   MX_FC_CROSTON,
   MX_FC_SBA,
   MX_FC_TSB,
+  MX_FC_ARIMA,       /* seasonal ARIMA, orders chosen as forecast::auto.arima */
   MX_FC_COMBO,       /* an equal-weight combination chosen by auto (never requested) */
   MX_FC_METHOD_COUNT
 } mx_fc_method;

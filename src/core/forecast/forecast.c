@@ -11,7 +11,7 @@
 
 static const char *method_names[MX_FC_METHOD_COUNT] = {
     "auto", "naive", "snaive", "naive2", "ses", "holt", "damped", "hw",
-    "theta", "ets", "croston", "sba", "tsb", "combo"};
+    "theta", "ets", "croston", "sba", "tsb", "arima", "combo"};
 
 const char *mx_forecast_method_name(int method) {
   return method >= 0 && method < MX_FC_METHOD_COUNT ? method_names[method] : "?";
@@ -25,7 +25,7 @@ int mx_forecast_method_parse(const char *name, int *method, mx_error *err) {
     }
   return mx_error_set(err, MX_ENOTFOUND,
                       "unknown method '%s' (auto, naive, snaive, naive2, ses, holt, damped, hw, "
-                      "theta, ets, croston, sba, tsb)", name);
+                      "theta, ets, croston, sba, tsb, arima)", name);
 }
 
 mx_forecast_options mx_forecast_defaults(void) {
@@ -225,6 +225,18 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       for (int j = 0; j < h; j++) f[j] = fv;
       break;
     }
+    case MX_FC_ARIMA: {
+      fc_arima_fit af;
+      if (fc_arima_auto(y, n, m, NULL, &af, NULL, 0) == 0 &&
+          fc_arima_forecast(&af, y, n, NULL, h, f, NULL, NULL) == 0) {
+        fc_arima_name(&af, model, model_size);
+      } else {
+        snprintf(note, note_size, "%zu values too few for arima: naive", n);
+        fc_naive(y, n, h, f);
+        u = MX_FC_NAIVE;
+      }
+      break;
+    }
     case MX_FC_AUTO:
     default: {
       if (allzero) {
@@ -346,7 +358,8 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   fc_ets_fit fit;
   fc_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  int used;
+  int used, arima_done = 0;
+  fc_arima_fit af;
   if (replay && replay->cfg.mask) {
     /* a selection made earlier (backtest --refit first): same components and
      * ETS form, parameters re-estimated on this history */
@@ -360,6 +373,14 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
         fc_ets_fit_model(y, n, cfg.ets_error, cfg.ets_trend, cfg.ets_season, m, &fit) != 0)
       fit.m = -1;
     snprintf(out->model, sizeof out->model, "replayed selection");
+  } else if (!replay && opt->method == MX_FC_ARIMA &&
+             fc_arima_auto(y, n, m, NULL, &af, out->note, sizeof out->note) == 0 &&
+             fc_arima_forecast(&af, y, n, NULL, h, out->mean, out->sigma, out->cum_sigma) == 0) {
+    /* one fit for the mean and the psi-weight variances */
+    used = MX_FC_ARIMA;
+    arima_done = 1;
+    fit.m = -1;
+    fc_arima_name(&af, out->model, sizeof out->model);
   } else {
     fc_point(y, n, replay ? replay->method : opt->method, h, m, out->mean, &used, out->model,
              sizeof out->model, out->note, sizeof out->note, &fit, &cfg);
@@ -379,7 +400,15 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   if (opt->season > (int)n && !out->note[0])
     snprintf(out->note, sizeof out->note, "season %d is longer than the series (%zu values)",
              opt->season, n);
-  if (fit.m >= 0 && (used == MX_FC_ETS || used == MX_FC_HOLT || used == MX_FC_DAMPED ||
+  if (arima_done) {
+    for (int l = 0; l < opt->nlevels; l++) {
+      double z = mx_std_normal_quantile(0.5 + opt->levels[l] / 200.0);
+      for (int j = 0; j < h; j++) {
+        out->lo[(size_t)l * H + (size_t)j] = out->mean[j] - z * out->sigma[j];
+        out->hi[(size_t)l * H + (size_t)j] = out->mean[j] + z * out->sigma[j];
+      }
+    }
+  } else if (fit.m >= 0 && (used == MX_FC_ETS || used == MX_FC_HOLT || used == MX_FC_DAMPED ||
                      used == MX_FC_HW)) {
     /* analytic ETS variances (Hyndman et al. 2008, ch. 6) */
     double *tmp = malloc(H * sizeof *tmp);
