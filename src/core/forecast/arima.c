@@ -268,10 +268,9 @@ static int kalman(actx *c, double *ssq_out, double *sumlog_out) {
       }
       double corner = 0;
       for (int j = 1; j <= np; j++) corner += c->ar[j - 1] * b[r - j];
-      for (int i = 0; i + 1 < r; i++) {
+      for (int i = 0; i + 1 < r; i++)
         for (int j = 0; j + 1 < r; j++) P[(size_t)i * r + j] = P[(size_t)(i + 1) * r + j + 1];
-        P[(size_t)i * r + (r - 1)] = P[(size_t)(r - 1) * r + i] = b[i + 1];
-      }
+      for (int i = 0; i + 1 < r; i++) P[(size_t)i * r + (r - 1)] = P[(size_t)(r - 1) * r + i] = b[i + 1];
       P[(size_t)(r - 1) * r + (r - 1)] = corner;
       for (int i = 0; i < r; i++)
         for (int j = 0; j < r; j++) P[(size_t)i * r + j] += psi[i] * psi[j];
@@ -430,7 +429,16 @@ static int fit_orders(const double *w, size_t len, const double *xd, int nx, int
       x[narma(&c) + i] = 0;
     }
     double val = ml_objective(x, &c);
-    if (c.k > 0) val = fc_nelder_mead(ml_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
+    if (c.k > 0) {
+      /* a restart from the optimum: the simplex collapses early on ridges */
+      val = fc_nelder_mead(ml_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
+      for (int rs = 0; rs < 2 && val < FC_BIG; rs++) {
+        double v2 = fc_nelder_mead(ml_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
+        int better = v2 < val - 1e-7;
+        val = v2 < val ? v2 : val;
+        if (!better) break;
+      }
+    }
     if (!(val < FC_BIG)) goto done;
     expand(&c, x);
     make_u(&c, x);
