@@ -328,6 +328,18 @@ int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
 int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
                        const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
                        mx_error *err) {
+  return fc_forecast_series_x(y, n, NULL, 0, opt, replay, out, chosen, err);
+}
+
+int mx_forecast_series_xreg(const double *y, size_t n, const double *x, int nx,
+                            const mx_forecast_options *opt, mx_forecast_result *out,
+                            mx_error *err) {
+  return fc_forecast_series_x(y, n, x, nx, opt, NULL, out, NULL, err);
+}
+
+int fc_forecast_series_x(const double *y, size_t n, const double *x, int nx,
+                         const mx_forecast_options *opt, const fc_replay *replay,
+                         mx_forecast_result *out, fc_replay *chosen, mx_error *err) {
   memset(out, 0, sizeof *out);
   int rc = check_series(y, n, err);
   if (rc) return rc;
@@ -342,6 +354,18 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
     return mx_error_set(err, MX_EINVAL, "bad method %d", opt->method);
   int m = opt->season > 1 ? opt->season : 1;
   if (m > 400) return mx_error_set(err, MX_EINVAL, "season %d is longer than 400", m);
+  if (nx > 0 && (opt->method != MX_FC_ARIMA || replay))
+    return mx_error_set(err, MX_EINVAL,
+                        "method %s does not use regressors (only arima does); drop the "
+                        "regressors or use --method arima",
+                        mx_forecast_method_name(replay ? replay->method : opt->method));
+  if (nx < 0 || nx > MX_FC_MAX_REGRESSORS || (nx > 0 && !x))
+    return mx_error_set(err, MX_EINVAL, "at most %d regressors", MX_FC_MAX_REGRESSORS);
+  for (size_t i = 0; i < (size_t)(nx > 0 ? nx : 0) * (n + (size_t)h); i++)
+    if (!isfinite(x[i]))
+      return mx_error_set(err, MX_EINVAL, "regressor %zu, period %zu: not a finite number",
+                          i / (n + (size_t)h) + 1, i % (n + (size_t)h) + 1);
+  fc_arima_xreg xr = {x, nx, n + (size_t)h};
   size_t H = (size_t)h, L = (size_t)opt->nlevels;
   out->horizon = h;
   out->nlevels = opt->nlevels;
@@ -358,7 +382,7 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   fc_ets_fit fit;
   fc_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  int used, arima_done = 0;
+  int used, arima_done = 0, arc = 0;
   fc_arima_fit af;
   if (replay && replay->cfg.mask) {
     /* a selection made earlier (backtest --refit first): same components and
@@ -374,13 +398,22 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
       fit.m = -1;
     snprintf(out->model, sizeof out->model, "replayed selection");
   } else if (!replay && opt->method == MX_FC_ARIMA &&
-             fc_arima_auto(y, n, m, NULL, &af, out->note, sizeof out->note) == 0 &&
-             fc_arima_forecast(&af, y, n, NULL, h, out->mean, out->sigma, out->cum_sigma) == 0) {
+             (arc = fc_arima_auto(y, n, m, nx ? &xr : NULL, &af, out->note, sizeof out->note)) ==
+                 0 &&
+             fc_arima_forecast(&af, y, n, nx ? &xr : NULL, h, out->mean, out->sigma,
+                               out->cum_sigma) == 0) {
     /* one fit for the mean and the psi-weight variances */
     used = MX_FC_ARIMA;
     arima_done = 1;
     fit.m = -1;
     fc_arima_name(&af, out->model, sizeof out->model);
+  } else if (nx > 0) {
+    /* no fallback that would silently drop the regressors */
+    int rc2 = mx_error_set(err, MX_EINVAL, "arima with regressors: %s",
+                           arc == -2 ? "the regressors are collinear"
+                                     : "no model could be fitted (series too short?)");
+    mx_forecast_result_free(out);
+    return rc2;
   } else {
     fc_point(y, n, replay ? replay->method : opt->method, h, m, out->mean, &used, out->model,
              sizeof out->model, out->note, sizeof out->note, &fit, &cfg);
@@ -491,8 +524,18 @@ static int batch_worker(void *vctx, int t, int nthreads) {
     mx_error e;
     mx_error_clear(&e);
     int cancelled = mx_cancel_check(c->opt->cancel, "forecast", &e) != MX_OK;
-    int rc = cancelled ? e.code
-                       : mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
+    const mx_regressors *xr = c->opt->regressors;
+    int rc;
+    if (cancelled)
+      rc = e.code;
+    else if (xr && (xr->count != c->s->count ||
+                    xr->len[i] != c->s->len[i] + (size_t)c->opt->horizon))
+      rc = mx_error_set(&e, MX_EINVAL, "regressors do not cover the history plus horizon");
+    else if (xr)
+      rc = mx_forecast_series_xreg(c->s->values[i], c->s->len[i], xr->values[i], xr->nx, c->opt,
+                                   &c->results[i], &e);
+    else
+      rc = mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
     pthread_mutex_lock(&c->lock);
     if (rc != MX_OK && !c->failed) {
       c->failed = 1;

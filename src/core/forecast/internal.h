@@ -176,6 +176,12 @@ typedef struct fc_replay {
 int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
                        const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
                        mx_error *err);
+/* The same with regressors (arima only): x column-major [nx][n + horizon]. */
+int fc_forecast_series_x(const double *y, size_t n, const double *x, int nx,
+                         const mx_forecast_options *opt, const fc_replay *replay,
+                         mx_forecast_result *out, fc_replay *chosen, mx_error *err);
+/* series_io.c: period index of an epoch time at MX_FREQ_* (weeks from Monday). */
+int64_t fc_period_of(int64_t t, int freq);
 
 /* ---- forecast.c: one method on y (fallbacks inside, named in note). */
 int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,
