@@ -12,13 +12,16 @@
 #    last 8 weeks held out, m = 1 (a year of weekly data has no room for a
 #    52-week season): both systems on all 100 series.
 # Environment: MERX (binary, default build/merx), MERX_SHARED_DATA (default
-# ../shared/data beside the repo), THREADS (2), R_SERIES (24), SKIP_R=1.
+# ../shared/data beside the repo), THREADS (2), R_SERIES (24), SKIP_R=1,
+# PARTS (default "m4 subset retail": which of 1, 2, 3 to run).
 set -euo pipefail
 ROOT="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 DATA="${MERX_SHARED_DATA:-$ROOT/../shared/data}"
 MERX="${MERX:-$ROOT/build/merx}"
 THREADS="${THREADS:-2}"
 R_SERIES="${R_SERIES:-24}"
+PARTS="${PARTS:-m4 subset retail}"
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/merx-bench-arima-XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$MERX" ] || { echo "build merx first (cmake --build build), or set MERX=" >&2; exit 1; }
@@ -55,6 +58,7 @@ REOF
 
 echo "merx ARIMA benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), threads $THREADS"
 "$MERX" version --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); print('BLAS core:', d.get('blas_core', d.get('blas', '?')))" || true
+if part m4; then
 echo
 echo "## M4 Hourly, 414 series: merx forecast --format wide --horizon 48 --season 24 --method arima --threads $THREADS"
 "$MERX" forecast --data "$M4/Hourly-train.csv" --format wide --horizon 48 --season 24 \
@@ -68,7 +72,9 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 echo "| merx arima | 414 | $sm | $ms | $owa | $c80 | $c95 | $WALL | $CPU |"
 echo
 echo "M4 official ARIMA (auto.arima) on Hourly: sMAPE 13.980, MASE 0.943, OWA ~0.577."
+fi
 
+if part subset; then
 echo
 echo "## The same subset for both: the first $R_SERIES M4 Hourly series, one core each"
 python3 - "$M4" "$TMP" "$R_SERIES" <<'PY'
@@ -95,7 +101,9 @@ if [ "${SKIP_R:-0}" != 1 ]; then
   echo
   echo "CPU ratio R / merx: $(awk -v a="$rcpu" -v b="$mcpu" 'BEGIN { printf "%.1fx", a / b }')"
 fi
+fi
 
+if part retail; then
 echo
 echo "## Online Retail top-100 weekly: last 8 weeks held out, m = 1, one core each"
 python3 - "$ROOT/examples/data/retail_top100_weekly.csv" "$TMP" <<'PY'
@@ -126,4 +134,5 @@ if [ "${SKIP_R:-0}" != 1 ]; then
   echo "| R auto.arima + forecast, 1 core | 100 | $sm | $ms | $owa | $c80 | $c95 | $rcpu |"
   echo
   echo "CPU ratio R / merx: $(awk -v a="$rcpu" -v b="$mcpu" 'BEGIN { printf "%.1fx", a / b }')"
+fi
 fi

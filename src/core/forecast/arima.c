@@ -374,7 +374,8 @@ static size_t difference(const double *y, size_t n, int d, int D, int m, double 
 }
 
 /* Fit one order to the differenced series (w, xd of length len). ml: 0 = CSS
- * only, 1 = CSS then exact ML. Returns 0 with fit->aicc finite, or -1. */
+ * only, 1 = CSS then exact ML, 2 = the same with looser tolerances (the ML
+ * refit after a CSS search). Returns 0 with fit->aicc finite, or -1. */
 static int fit_orders(const double *w, size_t len, const double *xd, int nx, int p, int q, int P,
                       int Q, int m, int constant, int ml, fc_arima_fit *fit) {
   actx c;
@@ -404,8 +405,11 @@ static int fit_orders(const double *w, size_t len, const double *xd, int nx, int
     goto done;
   if (reg_start(&c) != 0) goto done;
   double x[32] = {0};
-  int evals;
-  if (c.k > 0) fc_nelder_mead(css_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
+  int evals = 0;
+  /* the CSS search of a long series (ml 0) and the start of its ML refit
+   * (ml 2) only rank or seed: a looser tolerance */
+  if (c.k > 0)
+    fc_nelder_mead(css_objective, &c, x, c.k, ml == 1 ? 1e-8 : 1e-6, 500 * (c.k + 2), &evals);
   expand(&c, x);
   make_u(&c, x);
   size_t used;
@@ -430,9 +434,13 @@ static int fit_orders(const double *w, size_t len, const double *xd, int nx, int
     }
     double val = ml_objective(x, &c);
     if (c.k > 0) {
-      /* a restart from the optimum: the simplex collapses early on ridges */
-      val = fc_nelder_mead(ml_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
-      for (int rs = 0; rs < 2 && val < FC_BIG; rs++) {
+      /* a restart from the optimum: the simplex collapses early on ridges.
+       * ml == 2 (the refit after a CSS search of a long series, where one
+       * likelihood costs O(n r^2)): a looser tolerance and no restart, from
+       * CSS estimates that are already close */
+      double tol = ml == 2 ? 1e-6 : 1e-8;
+      val = fc_nelder_mead(ml_objective, &c, x, c.k, tol, (ml == 2 ? 60 : 500) * (c.k + 2), &evals);
+      for (int rs = 0; rs < (ml == 2 ? 0 : 2) && val < FC_BIG; rs++) {
         double v2 = fc_nelder_mead(ml_objective, &c, x, c.k, 1e-8, 100 * (c.k + 2) * 5, &evals);
         int better = v2 < val - 1e-7;
         val = v2 < val ? v2 : val;
@@ -738,7 +746,7 @@ int fc_arima_auto(const double *y, size_t n, int m, const fc_arima_xreg *xr, fc_
     for (int i = 0; i < k && !have; i++) {
       const cand *cd = &res[order[i]];
       if (!isfinite(cd->ic)) break;
-      if (fit_orders(w, len, xd, nx, cd->p, cd->q, cd->P, cd->Q, m, cd->c, 1, &cur) == 0) have = 1;
+      if (fit_orders(w, len, xd, nx, cd->p, cd->q, cd->P, cd->Q, m, cd->c, 2, &cur) == 0) have = 1;
     }
   }
   if (!have) goto out;
