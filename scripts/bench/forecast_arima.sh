@@ -25,9 +25,12 @@ part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/merx-bench-arima-XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$MERX" ] || { echo "build merx first (cmake --build build), or set MERX=" >&2; exit 1; }
-[ -f "$DATA/m4/Hourly-train.csv" ] || { echo "M4 data not found at $DATA/m4" >&2; exit 1; }
+if { part m4 || part subset; } && [ ! -f "$DATA/m4/Hourly-train.csv" ]; then
+  echo "M4 data not found at $DATA/m4 (set MERX_SHARED_DATA)" >&2; exit 1
+fi
 M4="$DATA/m4"
 SCORE="python3 $ROOT/scripts/bench/forecast_score.py"
+RSCORE="python3 $ROOT/scripts/bench/forecast_score_retail.py"
 
 # timed CMD...: sets WALL and CPU (user + sys seconds) of one run
 timed() {
@@ -113,25 +116,33 @@ rows = [l.split(",") for l in open(src).read().splitlines() if l.strip()]
 with open(tmp + "/rt-train.csv", "w") as tr, open(tmp + "/rt-test.csv", "w") as te:
     tr.write("id," + ",".join("V%d" % i for i in range(1, len(rows[0]))) + "\n")
     te.write("id," + ",".join("V%d" % i for i in range(1, 9)) + "\n")
+    kept = 0
     for r in rows:
-        vals = r[1:]
+        vals = [v for v in r[1:] if v != ""]
+        if len(vals) < 8 + 16:
+            continue  # fewer than 16 weeks of history before the test weeks
+        kept += 1
         tr.write(",".join([r[0]] + vals[:-8]) + "\n")
         te.write(",".join([r[0]] + vals[-8:]) + "\n")
+open(tmp + "/rt-kept", "w").write(str(kept))
 PY
+RT=$(cat "$TMP/rt-kept")
+echo
+echo "($RT of the 100 series have at least 16 weeks before the last 8)"
 "$MERX" forecast --data "$TMP/rt-train.csv" --format wide --header --horizon 8 --season 1 \
   --method naive2 --levels none --out "$TMP/rt-naive2.csv" > /dev/null 2>&1
 timed "$MERX" forecast --data "$TMP/rt-train.csv" --format wide --header --horizon 8 --season 1 \
   --method arima --threads 1 --out "$TMP/rt-merx.csv"
 mcpu=$CPU
-read -r sm ms owa c80 c95 <<< "$($SCORE "$TMP/rt-train.csv" "$TMP/rt-test.csv" 1 "$TMP/rt-merx.csv" "$TMP/rt-naive2.csv")"
+read -r sm ms wape c80 c95 <<< "$($RSCORE "$TMP/rt-train.csv" "$TMP/rt-test.csv" 1 "$TMP/rt-merx.csv")"
 echo
-echo "| system | series | sMAPE | MASE | OWA | cov80 | cov95 | CPU s |"
+echo "| system | series | sMAPE | MASE | WAPE | cov80 | cov95 | CPU s |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-echo "| merx arima, 1 thread | 100 | $sm | $ms | $owa | $c80 | $c95 | $mcpu |"
+echo "| merx arima, 1 thread | $RT | $sm | $ms | $wape | $c80 | $c95 | $mcpu |"
 if [ "${SKIP_R:-0}" != 1 ]; then
   read -r rcpu rwall <<< "$(OPENBLAS_NUM_THREADS=1 Rscript "$TMP/arima.R" "$TMP/rt-train.csv" "$TMP/rt-r.csv" 8 1 TRUE 2>/dev/null | tail -1)"
-  read -r sm ms owa c80 c95 <<< "$($SCORE "$TMP/rt-train.csv" "$TMP/rt-test.csv" 1 "$TMP/rt-r.csv" "$TMP/rt-naive2.csv")"
-  echo "| R auto.arima + forecast, 1 core | 100 | $sm | $ms | $owa | $c80 | $c95 | $rcpu |"
+  read -r sm ms wape c80 c95 <<< "$($RSCORE "$TMP/rt-train.csv" "$TMP/rt-test.csv" 1 "$TMP/rt-r.csv")"
+  echo "| R auto.arima + forecast, 1 core | $RT | $sm | $ms | $wape | $c80 | $c95 | $rcpu |"
   echo
   echo "CPU ratio R / merx: $(awk -v a="$rcpu" -v b="$mcpu" 'BEGIN { printf "%.1fx", a / b }')"
 fi
