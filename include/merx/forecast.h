@@ -20,6 +20,8 @@
  *   croston, sba, tsb              intermittent demand: Croston (1972),
  *                                  Syntetos & Boylan (2005), Teunter, Syntetos &
  *                                  Babai (2011).
+ *   arima                          seasonal ARIMA, orders by Hyndman & Khandakar's
+ *                                  stepwise AICc search (R forecast::auto.arima).
  *   auto                           intermittent classification first (ADI 1.32,
  *                                  CV² 0.49), then a per-series choice on a holdout.
  */
@@ -51,6 +53,7 @@ typedef enum mx_fc_method {
   MX_FC_CROSTON,
   MX_FC_SBA,
   MX_FC_TSB,
+  MX_FC_ARIMA,       /* seasonal ARIMA, orders chosen as forecast::auto.arima */
   MX_FC_COMBO,       /* an equal-weight combination chosen by auto (never requested) */
   MX_FC_METHOD_COUNT
 } mx_fc_method;
@@ -72,6 +75,7 @@ typedef struct mx_forecast_options {
   int nonneg;      /* clamp forecasts and bounds at 0 (demand data) */
   int threads;     /* mx_forecast_batch: <= 0 means all cores */
   const mx_cancel *cancel; /* batch and backtest: polled per series; NULL = none */
+  const struct mx_regressors *regressors; /* batch: per-series regressors (arima only); NULL = none */
 } mx_forecast_options;
 
 /* horizon 1, season 0, auto, levels 80 and 95, nonneg 0, threads 0. */
@@ -171,6 +175,35 @@ typedef void (*mx_forecast_progress_fn)(void *ctx, size_t done, size_t total);
 MX_API int mx_forecast_batch(const mx_series_set *s, const mx_forecast_options *opt,
                              mx_forecast_result *results, mx_forecast_progress_fn progress,
                              void *ctx, mx_error *err);
+
+/* ---------------------------------------------------------- regressors
+ * Regression with ARIMA errors (method arima only; other methods refuse
+ * regressors with MX_EINVAL rather than ignore them). */
+#define MX_FC_MAX_REGRESSORS 16
+
+typedef struct mx_regressors {
+  int nx;                              /* regressors, in first-seen order */
+  char *names[MX_FC_MAX_REGRESSORS];   /* owned */
+  size_t count;                        /* = the series set's count, same order */
+  size_t *len;                         /* [count] history length + horizon */
+  double **values;                     /* [count] column-major: values[i][k * len[i] + t] */
+} mx_regressors;
+
+/* Read a long CSV "id,time,name,value" (header optional, the first four
+ * columns) aligned to the series of s: time is a date bucketed like s (long
+ * input) or a 1-based period number (wide input); every series needs every
+ * regressor in every period of its history and of the horizon. Rows of ids
+ * not in s, or outside history + horizon, are ignored. Errors name the file,
+ * line and field; a missing value names the series, regressor and period. */
+MX_API int mx_regressors_read(const char *path, const mx_series_set *s, int horizon,
+                              mx_regressors **out, mx_error *err);
+MX_API void mx_regressors_free(mx_regressors *r);
+
+/* One series with regressors x, column-major [nx][n + horizon] (history then
+ * the future values). Only opt->method arima accepts regressors. */
+MX_API int mx_forecast_series_xreg(const double *y, size_t n, const double *x, int nx,
+                                   const mx_forecast_options *opt, mx_forecast_result *out,
+                                   mx_error *err);
 
 /* -------------------------------------------------------------- metrics
  * y = actuals, f = forecasts, both [h]; x = the in-sample series [n] for

@@ -12,7 +12,7 @@ static const char *usage =
     "                     [--freq day|week|month] [--nonneg] [--negative keep|zero|error]\n"
     "                     [--header|--no-header] [--sep C] [--threads T] [--plot FILE.html]\n"
     "                     [--hierarchy FILE --reconcile bottom-up|ols|mint-shrink]\n"
-    "                     --out FILE.csv [--json]\n\n"
+    "                     [--regressors FILE] --out FILE.csv [--json]\n\n"
     "Forecast each series H steps ahead with prediction intervals.\n"
     "  --format wide   one series per row: id,v1,v2,... (M4 layout; empty trailing fields are\n"
     "                  padding; a first line whose values are not numbers is a header, or\n"
@@ -21,7 +21,7 @@ static const char *usage =
     "                  columns; without a value column every row counts 1), summed per\n"
     "                  --freq period (default day), gaps filled with zeros\n"
     "  --method        auto (default), naive, snaive, naive2, ses, holt, damped, hw, theta,\n"
-    "                  ets, croston, sba, tsb\n"
+    "                  ets, croston, sba, tsb, arima (seasonal ARIMA, orders as R auto.arima)\n"
     "  --season M      seasonal period (default: wide 1; long day 7, week 1, month 12)\n"
     "  --levels L,...  interval levels in percent (default 80,95; 'none' for no intervals)\n"
     "  --nonneg        clamp forecasts and bounds at zero\n"
@@ -30,6 +30,9 @@ static const char *usage =
     "                  the data are the sums of their leaves; output covers every node\n"
     "  --reconcile R   with --hierarchy: bottom-up, ols or mint-shrink (default), so every\n"
     "                  node's forecast is the sum of its children's; none keeps base forecasts\n"
+    "  --regressors F  long CSV id,time,name,value of regressors (price, promotion, ...)\n"
+    "                  for history and horizon: regression with ARIMA errors; needs\n"
+    "                  --method arima and every future value\n"
     "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
     "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n"
     "\nExample:\n"
@@ -131,7 +134,7 @@ static void fmt_level(char *buf, size_t size, const char *prefix, double level) 
 int mx_cmd_forecast(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "forecast",
-                         "horizon= method= out= json plot= plot-max= hierarchy= reconcile=" MX_CLI_SERIES_SPEC, argc,
+                         "horizon= method= out= json plot= plot-max= hierarchy= reconcile= regressors=" MX_CLI_SERIES_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -176,9 +179,29 @@ int mx_cmd_forecast(int argc, char **argv) {
     mx_series_set_free(s);
     return rc;
   }
+  mx_regressors *xr = NULL;
+  const char *xpath = mx_args_get(&a, "regressors", NULL);
+  if (xpath) {
+    if (hier) { /* the reconciliation's one-step residuals are fitted without regressors */
+      mx_hierarchy_free(hier);
+      mx_series_set_free(s);
+      return mx_cli_usage("forecast", "--regressors cannot be combined with --hierarchy yet");
+    }
+    if (o.method != MX_FC_ARIMA) {
+      mx_series_set_free(s);
+      return mx_cli_usage("forecast", "--regressors: method %s does not use regressors "
+                          "(only --method arima does)", mx_forecast_method_name(o.method));
+    }
+    if (mx_regressors_read(xpath, s, o.horizon, &xr, &err) != MX_OK) {
+      mx_series_set_free(s);
+      return mx_cli_fail("forecast", &err);
+    }
+    o.regressors = xr;
+  }
   mx_forecast_result *res = calloc(s->count, sizeof *res);
   if (!res) {
     mx_hierarchy_free(hier);
+    mx_regressors_free(xr);
     mx_series_set_free(s);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     return mx_cli_fail("forecast", &err);
@@ -279,6 +302,7 @@ int mx_cmd_forecast(int argc, char **argv) {
   }
   for (size_t i = 0; i < s->count; i++) mx_forecast_result_free(&res[i]);
   free(res);
+  mx_regressors_free(xr);
   mx_series_set_free(s);
   mx_hierarchy_free(hier);
   return status;

@@ -1,10 +1,13 @@
 /* Lua binding of the forecasting module: merx.forecast.
  *
  *   merx.forecast(series, {horizon = 28, method = "auto", season = 7,
- *                          levels = {80, 95}, nonneg = true, threads = 0})
+ *                          levels = {80, 95}, nonneg = true, threads = 0,
+ *                          regressors = {price = {...}, promo = {...}}})
  *     series: one array of numbers -> one result table, or a table of arrays
  *     (keyed by id or by position) -> a table of results with the same keys.
  *     All series are forecast in one parallel C call (mx_forecast_batch).
+ *     regressors (method "arima" only): per name an array over history plus
+ *     horizon; for several series, such a table per series key.
  *     result = {mean = {...} (also as forecast), lo = {[80] = {...}, [95] = {...}}, hi = {...},
  *               sigma = {...}, cum_sigma = {...}, method = "ets",
  *               model = "ETS(M,Ad,M)", note = "..." (fallbacks only)}
@@ -216,15 +219,97 @@ static void box_release(void *state) {
   }
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* options.regressors -> r (arrays in a userdata left on the stack): one table
+ * {name = array of history + horizon numbers} for a single series, else such
+ * a table per series key. Names are taken in sorted order. Stack: +1 or 0. */
+static int read_regressors(lua_State *L, int oi, const mx_series_set *set, int single, int keys,
+                           const mx_forecast_options *o, mx_regressors *r) {
+  lua_getfield(L, oi, "regressors");
+  int ri = lua_gettop(L);
+  if (lua_isnil(L, ri)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, ri)) mx_lua_error(L, "options.regressors: expected a table");
+  if (o->method != MX_FC_ARIMA)
+    mx_lua_error(L, "options.regressors: method %s does not use regressors (only arima does)",
+                 mx_forecast_method_name(o->method));
+  memset(r, 0, sizeof *r);
+  /* the names, from the first series' table */
+  if (single) lua_pushvalue(L, ri);
+  else {
+    lua_rawgeti(L, keys, 1);
+    lua_gettable(L, ri);
+  }
+  if (!lua_istable(L, -1)) mx_lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[0]);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) mx_lua_error(L, "options.regressors: names must be strings");
+    if (r->nx == MX_FC_MAX_REGRESSORS) mx_lua_error(L, "options.regressors: at most %d regressors", MX_FC_MAX_REGRESSORS);
+    r->names[r->nx++] = (char *)lua_tostring(L, -1); /* alive in the options table */
+  }
+  lua_pop(L, 1);
+  if (r->nx == 0) mx_lua_error(L, "options.regressors: empty");
+  qsort(r->names, (size_t)r->nx, sizeof *r->names, cmp_str);
+  size_t total = 0;
+  for (size_t i = 0; i < set->count; i++) total += set->len[i] + (size_t)o->horizon;
+  size_t bytes = set->count * (sizeof(double *) + sizeof(size_t)) + (size_t)r->nx * total * sizeof(double);
+  char *buf = lua_newuserdatauv(L, bytes, 0);
+  r->count = set->count;
+  r->values = (double **)buf;
+  r->len = (size_t *)(r->values + set->count);
+  double *vals = (double *)(r->len + set->count);
+  for (size_t i = 0; i < set->count; i++) {
+    size_t len = set->len[i] + (size_t)o->horizon;
+    r->len[i] = len;
+    r->values[i] = vals;
+    vals += (size_t)r->nx * len;
+    if (single) lua_pushvalue(L, ri);
+    else {
+      lua_rawgeti(L, keys, (lua_Integer)i + 1);
+      lua_gettable(L, ri);
+    }
+    if (!lua_istable(L, -1)) mx_lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[i]);
+    for (int k = 0; k < r->nx; k++) {
+      lua_getfield(L, -1, r->names[k]);
+      size_t got = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+      if (got != len)
+        mx_lua_error(L, "options.regressors.%s of series '%s': expected %zu values (history %zu "
+                     "+ horizon %d, the future values included), got %zu",
+                     r->names[k], set->ids[i], len, set->len[i], o->horizon, got);
+      for (size_t t = 0; t < len; t++) {
+        lua_rawgeti(L, -1, (lua_Integer)t + 1);
+        int ok;
+        double v = lua_tonumberx(L, -1, &ok);
+        if (!ok) mx_lua_error(L, "options.regressors.%s of series '%s': element %d is not a number",
+                              r->names[k], set->ids[i], (int)t + 1);
+        r->values[i][(size_t)k * len + t] = v;
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_remove(L, ri);
+  return 1;
+}
+
 static int l_forecast(lua_State *L) {
   /* called as merx.forecast(series, opts): argument 1 is the module table */
   int si = 2, oi = 3;
   mx_forecast_options o;
-  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS);
+  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS " regressors");
   read_options(L, oi, &o);
   mx_series_set set;
   int single = read_series(L, si, &set);
   int keys = lua_gettop(L) - 1;
+  mx_regressors xr;
+  if (read_regressors(L, oi, &set, single, keys, &o, &xr)) o.regressors = &xr;
   result_box *box = mx_lua_guard(L, sizeof *box, box_release);
   box->r = calloc(set.count, sizeof *box->r);
   if (!box->r) mx_lua_error(L, "out of memory");
@@ -324,10 +409,6 @@ static int l_backtest_entry(lua_State *L) {
   return l_backtest(L);
 }
 
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 /* merx.forecast.reconcile(base, parents, {method = "mint-shrink", residuals = {id = {...}}})
  * base: id -> array of H forecasts (every node); parents: id -> parent id, or

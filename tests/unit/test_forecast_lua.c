@@ -44,7 +44,7 @@ static void test_single_and_bulk(void **state) {
          "local arr = merx.forecast({{1,2,3,4,5,6}, {2,2,2,2,2,2}}, {horizon = 2, method = 'naive'})\n"
          "assert(arr[1].mean[1] == 6 and arr[2].mean[2] == 2)\n"
          "local m = merx.forecast.methods()\n"
-         "assert(m[1] == 'auto' and #m == 13)\n");
+         "assert(m[1] == 'auto' and #m == 14)\n");
   lua_close(L);
 }
 

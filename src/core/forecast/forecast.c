@@ -11,7 +11,7 @@
 
 static const char *method_names[MX_FC_METHOD_COUNT] = {
     "auto", "naive", "snaive", "naive2", "ses", "holt", "damped", "hw",
-    "theta", "ets", "croston", "sba", "tsb", "combo"};
+    "theta", "ets", "croston", "sba", "tsb", "arima", "combo"};
 
 const char *mx_forecast_method_name(int method) {
   return method >= 0 && method < MX_FC_METHOD_COUNT ? method_names[method] : "?";
@@ -25,7 +25,7 @@ int mx_forecast_method_parse(const char *name, int *method, mx_error *err) {
     }
   return mx_error_set(err, MX_ENOTFOUND,
                       "unknown method '%s' (auto, naive, snaive, naive2, ses, holt, damped, hw, "
-                      "theta, ets, croston, sba, tsb)", name);
+                      "theta, ets, croston, sba, tsb, arima)", name);
 }
 
 mx_forecast_options mx_forecast_defaults(void) {
@@ -225,6 +225,18 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
       for (int j = 0; j < h; j++) f[j] = fv;
       break;
     }
+    case MX_FC_ARIMA: {
+      fc_arima_fit af;
+      if (fc_arima_auto(y, n, m, NULL, &af, NULL, 0) == 0 &&
+          fc_arima_forecast(&af, y, n, NULL, h, f, NULL, NULL) == 0) {
+        fc_arima_name(&af, model, model_size);
+      } else {
+        snprintf(note, note_size, "%zu values too few for arima: naive", n);
+        fc_naive(y, n, h, f);
+        u = MX_FC_NAIVE;
+      }
+      break;
+    }
     case MX_FC_AUTO:
     default: {
       if (allzero) {
@@ -316,6 +328,18 @@ int mx_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
 int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
                        const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
                        mx_error *err) {
+  return fc_forecast_series_x(y, n, NULL, 0, opt, replay, out, chosen, err);
+}
+
+int mx_forecast_series_xreg(const double *y, size_t n, const double *x, int nx,
+                            const mx_forecast_options *opt, mx_forecast_result *out,
+                            mx_error *err) {
+  return fc_forecast_series_x(y, n, x, nx, opt, NULL, out, NULL, err);
+}
+
+int fc_forecast_series_x(const double *y, size_t n, const double *x, int nx,
+                         const mx_forecast_options *opt, const fc_replay *replay,
+                         mx_forecast_result *out, fc_replay *chosen, mx_error *err) {
   memset(out, 0, sizeof *out);
   int rc = check_series(y, n, err);
   if (rc) return rc;
@@ -330,6 +354,18 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
     return mx_error_set(err, MX_EINVAL, "bad method %d", opt->method);
   int m = opt->season > 1 ? opt->season : 1;
   if (m > 400) return mx_error_set(err, MX_EINVAL, "season %d is longer than 400", m);
+  if (nx > 0 && (opt->method != MX_FC_ARIMA || replay))
+    return mx_error_set(err, MX_EINVAL,
+                        "method %s does not use regressors (only arima does); drop the "
+                        "regressors or use --method arima",
+                        mx_forecast_method_name(replay ? replay->method : opt->method));
+  if (nx < 0 || nx > MX_FC_MAX_REGRESSORS || (nx > 0 && !x))
+    return mx_error_set(err, MX_EINVAL, "at most %d regressors", MX_FC_MAX_REGRESSORS);
+  for (size_t i = 0; i < (size_t)(nx > 0 ? nx : 0) * (n + (size_t)h); i++)
+    if (!isfinite(x[i]))
+      return mx_error_set(err, MX_EINVAL, "regressor %zu, period %zu: not a finite number",
+                          i / (n + (size_t)h) + 1, i % (n + (size_t)h) + 1);
+  fc_arima_xreg xr = {x, nx, n + (size_t)h};
   size_t H = (size_t)h, L = (size_t)opt->nlevels;
   out->horizon = h;
   out->nlevels = opt->nlevels;
@@ -346,7 +382,8 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   fc_ets_fit fit;
   fc_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  int used;
+  int used, arima_done = 0, arc = 0;
+  fc_arima_fit af;
   if (replay && replay->cfg.mask) {
     /* a selection made earlier (backtest --refit first): same components and
      * ETS form, parameters re-estimated on this history */
@@ -360,6 +397,23 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
         fc_ets_fit_model(y, n, cfg.ets_error, cfg.ets_trend, cfg.ets_season, m, &fit) != 0)
       fit.m = -1;
     snprintf(out->model, sizeof out->model, "replayed selection");
+  } else if (!replay && opt->method == MX_FC_ARIMA &&
+             (arc = fc_arima_auto(y, n, m, nx ? &xr : NULL, &af, out->note, sizeof out->note)) ==
+                 0 &&
+             fc_arima_forecast(&af, y, n, nx ? &xr : NULL, h, out->mean, out->sigma,
+                               out->cum_sigma) == 0) {
+    /* one fit for the mean and the psi-weight variances */
+    used = MX_FC_ARIMA;
+    arima_done = 1;
+    fit.m = -1;
+    fc_arima_name(&af, out->model, sizeof out->model);
+  } else if (nx > 0) {
+    /* no fallback that would silently drop the regressors */
+    int rc2 = mx_error_set(err, MX_EINVAL, "arima with regressors: %s",
+                           arc == -2 ? "the regressors are collinear"
+                                     : "no model could be fitted (series too short?)");
+    mx_forecast_result_free(out);
+    return rc2;
   } else {
     fc_point(y, n, replay ? replay->method : opt->method, h, m, out->mean, &used, out->model,
              sizeof out->model, out->note, sizeof out->note, &fit, &cfg);
@@ -379,7 +433,15 @@ int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt
   if (opt->season > (int)n && !out->note[0])
     snprintf(out->note, sizeof out->note, "season %d is longer than the series (%zu values)",
              opt->season, n);
-  if (fit.m >= 0 && (used == MX_FC_ETS || used == MX_FC_HOLT || used == MX_FC_DAMPED ||
+  if (arima_done) {
+    for (int l = 0; l < opt->nlevels; l++) {
+      double z = mx_std_normal_quantile(0.5 + opt->levels[l] / 200.0);
+      for (int j = 0; j < h; j++) {
+        out->lo[(size_t)l * H + (size_t)j] = out->mean[j] - z * out->sigma[j];
+        out->hi[(size_t)l * H + (size_t)j] = out->mean[j] + z * out->sigma[j];
+      }
+    }
+  } else if (fit.m >= 0 && (used == MX_FC_ETS || used == MX_FC_HOLT || used == MX_FC_DAMPED ||
                      used == MX_FC_HW)) {
     /* analytic ETS variances (Hyndman et al. 2008, ch. 6) */
     double *tmp = malloc(H * sizeof *tmp);
@@ -462,8 +524,18 @@ static int batch_worker(void *vctx, int t, int nthreads) {
     mx_error e;
     mx_error_clear(&e);
     int cancelled = mx_cancel_check(c->opt->cancel, "forecast", &e) != MX_OK;
-    int rc = cancelled ? e.code
-                       : mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
+    const mx_regressors *xr = c->opt->regressors;
+    int rc;
+    if (cancelled)
+      rc = e.code;
+    else if (xr && (xr->count != c->s->count ||
+                    xr->len[i] != c->s->len[i] + (size_t)c->opt->horizon))
+      rc = mx_error_set(&e, MX_EINVAL, "regressors do not cover the history plus horizon");
+    else if (xr)
+      rc = mx_forecast_series_xreg(c->s->values[i], c->s->len[i], xr->values[i], xr->nx, c->opt,
+                                   &c->results[i], &e);
+    else
+      rc = mx_forecast_series(c->s->values[i], c->s->len[i], c->opt, &c->results[i], &e);
     pthread_mutex_lock(&c->lock);
     if (rc != MX_OK && !c->failed) {
       c->failed = 1;

@@ -94,6 +94,36 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
 void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma);
 void fc_ets_name(const fc_ets_fit *fit, char *buf, size_t size);
 
+/* ---- arima.c: seasonal ARIMA, optionally with regressors (regression with
+ * ARIMA errors), orders chosen as forecast::auto.arima (Hyndman & Khandakar
+ * 2008); CSS then exact ML by a Kalman filter, as R's arima(). */
+#define FC_ARIMA_MAXX 16
+typedef struct fc_arima_xreg {
+  const double *x; /* column-major: column k is x[k * stride + t], t < stride */
+  int nx;
+  size_t stride;   /* history n plus the horizon h (forecasts need the future) */
+} fc_arima_xreg;
+typedef struct fc_arima_fit {
+  int p, d, q, P, D, Q, m, constant, nx, ml;
+  int xcol[FC_ARIMA_MAXX]; /* regressor columns used (constant ones are dropped) */
+  double coef[32];         /* phi[p] theta[q] Phi[P] Theta[Q], mean/drift, beta[nx] */
+  double sigma2, loglik, aicc;
+} fc_arima_fit;
+int fc_arima_ndiffs(const double *y, size_t n);         /* KPSS at 5%, at most 2 */
+int fc_arima_nsdiffs(const double *y, size_t n, int m); /* seasonal strength > 0.64 */
+/* 0, -1 (too short / nothing fits) or -2 (regressors collinear; note says so).
+ * xr may be NULL; note (may be NULL) gets why regressors were dropped. */
+int fc_arima_auto(const double *y, size_t n, int m, const fc_arima_xreg *xr, fc_arima_fit *best,
+                  char *note, size_t note_size);
+/* One order by CSS-ML, no regressors (tests). */
+int fc_arima_fit_orders(const double *y, size_t n, int p, int d, int q, int P, int D, int Q, int m,
+                        int constant, fc_arima_fit *fit);
+/* Point forecasts f[h]; sigma and cum_sigma (may be NULL) from the psi
+ * weights. xr: the regressors the fit used, over history and horizon. */
+int fc_arima_forecast(const fc_arima_fit *fit, const double *y, size_t n, const fc_arima_xreg *xr,
+                      int h, double *f, double *sigma, double *cum_sigma);
+void fc_arima_name(const fc_arima_fit *fit, char *buf, size_t size);
+
 /* ---- theta.c: the M4 Theta benchmark on the series it is given: the mean of
  * the linear trend (theta line 0) and SES of theta line 2 = 2y - line0. */
 void fc_theta(const double *y, size_t n, int h, double *f);
@@ -146,6 +176,12 @@ typedef struct fc_replay {
 int fc_forecast_series(const double *y, size_t n, const mx_forecast_options *opt,
                        const fc_replay *replay, mx_forecast_result *out, fc_replay *chosen,
                        mx_error *err);
+/* The same with regressors (arima only): x column-major [nx][n + horizon]. */
+int fc_forecast_series_x(const double *y, size_t n, const double *x, int nx,
+                         const mx_forecast_options *opt, const fc_replay *replay,
+                         mx_forecast_result *out, fc_replay *chosen, mx_error *err);
+/* series_io.c: period index of an epoch time at MX_FREQ_* (weeks from Monday). */
+int64_t fc_period_of(int64_t t, int freq);
 
 /* ---- forecast.c: one method on y (fallbacks inside, named in note). */
 int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int *used,

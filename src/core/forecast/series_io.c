@@ -212,6 +212,8 @@ static int64_t period_start(int64_t p, int freq) {
   return p * 86400;
 }
 
+int64_t fc_period_of(int64_t t, int freq) { return period_of(t, freq); }
+
 int64_t mx_series_time(const mx_series_set *s, size_t i, long k) {
   if (!s->start || s->freq == MX_FREQ_NONE) return k;
   return period_start(period_of(s->start[i], s->freq) + k, s->freq);
