@@ -196,7 +196,7 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
           rc = 0;
         }
       } else {
-        rc = fc_ets_auto(y, n, m, -1, -1, 0, &fit);
+        rc = fc_ets_auto(y, n, m, -1, -1, FC_ETS_DAMPED, &fit);
       }
       if (rc != 0) {
         /* too short (or not positive) for the model: the next simpler one */
