@@ -383,6 +383,7 @@ static int fit_model(const double *y, size_t n, int error, int trend, int season
     /* R's initstate(): decompose the first three seasons only (all of them
      * when shorter); multiplicative indexes floored at 0.01 */
     size_t nd = n >= 3 * (size_t)m ? 3 * (size_t)m : n;
+    if (lm_iters <= 0) nd = n; /* fixed seasonal states: the whole series' average pattern */
     if (n < 2 * (size_t)m + 2 || fc_decompose(y, nd, m, season == FC_S_M, s_init) != 0) {
       free(ysa);
       return -1;
@@ -488,13 +489,15 @@ static int fit_model(const double *y, size_t n, int error, int trend, int season
 
 int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
                      fc_ets_fit *fit) {
-  return fit_model(y, n, error, trend, season, m, 2, 1e-7, FINAL_ROUNDS, FINAL_LM, FINAL_STARTS, fit);
+  return fit_model(y, n, error, trend, season, m, 2, 1e-7, FINAL_ROUNDS, FINAL_LM, FINAL_STARTS,
+                   fit);
 }
 
 int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int flags,
                 fc_ets_fit *best) {
   int found = 0, found_stuck = 0;
   fc_ets_fit f, best_stuck;
+  int fixed = (flags & FC_ETS_FIXED_SEASON) != 0;
   for (int season = FC_S_N; season <= FC_S_M; season++) {
     if (only_season >= 0 && season != only_season) continue;
     if (season != FC_S_N && m <= 1) continue;
@@ -509,7 +512,9 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
          * (Hyndman et al. 2008, sec. 15.4); R's ets() leaves it out too */
         if (error == FC_E_A && season == FC_S_M) continue;
         /* one Nelder-Mead run per candidate; the winner gets the full fit below */
-        if (fit_model(y, n, error, trend, season, m, 1, CAND_TOL, CAND_ROUNDS, CAND_LM, CAND_STARTS, &f) != 0) continue;
+        if (fit_model(y, n, error, trend, season, m, 1, CAND_TOL, CAND_ROUNDS, fixed ? 0 : CAND_LM,
+                      CAND_STARTS, &f) != 0)
+          continue;
         /* a fit that never reached the recent level loses to any that did,
          * whatever its AICc: the multiplicative-error likelihood can prefer
          * a few huge relative errors to following a level shift (a product
@@ -528,7 +533,8 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
   }
   if (!found && !found_stuck) return -1;
   if (!found) *best = best_stuck;
-  if (fit_model(y, n, best->error, best->trend, best->season, m, 2, 1e-7, FINAL_ROUNDS, FINAL_LM, FINAL_STARTS, &f) == 0 &&
+  if (fit_model(y, n, best->error, best->trend, best->season, m, 2, 1e-7, fixed ? 1 : FINAL_ROUNDS,
+                fixed ? 0 : FINAL_LM, fixed ? 1 : FINAL_STARTS, &f) == 0 &&
       f.aicc <= best->aicc && (!f.stuck || !found))
     *best = f;
   return 0;
