@@ -4,12 +4,16 @@
  * likelihood and compared by AICc.
  *
  * Estimation: alpha, beta, gamma, phi, the initial level and the initial
- * trend are optimised (Nelder-Mead on a bounded transform, so the "usual"
+ * trend are optimised by Nelder-Mead on a bounded transform (so the "usual"
  * region 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98
- * always holds). The m initial seasonal states come from a classical
- * decomposition (as R's ets() starts them) and are NOT optimised: with m = 24
- * that is 23 fewer free parameters, which is most of the speed difference to
- * R's forecast::ets(). They still count towards the AICc parameter total.
+ * always holds). The m initial seasonal states start from a classical
+ * decomposition of the first three seasons (R's initstate()) and are then
+ * optimised too, as R's ets() does, but not by the simplex (m = 24 would
+ * give it 29 dimensions): simplex runs alternate with Levenberg-Marquardt
+ * steps on all initial states at fixed smoothing parameters, whose Jacobian
+ * comes from carrying d(state)/d(initial states) through the recursions.
+ * Seasonal states are kept normalised to mean 0 (additive) or 1
+ * (multiplicative); m - 1 of them count as parameters in the AICc.
  *
  * -2 log L (up to a constant, eq. 5.3 / 5.4):
  *   additive error:        n log(sum e_t^2)
