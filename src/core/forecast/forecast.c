@@ -190,13 +190,13 @@ int fc_point(const double *y, size_t n, int method, int h, int m, double *f, int
         if (rc == 0) break;
       } else if (method == MX_FC_HW) {
         /* Holt-Winters: additive trend, additive or multiplicative season by AICc */
-        rc = fc_ets_auto(y, n, m, FC_T_A, FC_S_A, 0, &fit);
-        if (fc_ets_auto(y, n, m, FC_T_A, FC_S_M, 0, &f2) == 0 && (rc != 0 || f2.aicc < fit.aicc)) {
+        rc = fc_ets_auto(y, n, m, FC_T_A, FC_S_A, FC_ETS_FIXED_SEASON, &fit);
+        if (fc_ets_auto(y, n, m, FC_T_A, FC_S_M, FC_ETS_FIXED_SEASON, &f2) == 0 && (rc != 0 || f2.aicc < fit.aicc)) {
           fit = f2;
           rc = 0;
         }
       } else {
-        rc = fc_ets_auto(y, n, m, -1, -1, 0, &fit);
+        rc = fc_ets_auto(y, n, m, -1, -1, FC_ETS_DAMPED, &fit);
       }
       if (rc != 0) {
         /* too short (or not positive) for the model: the next simpler one */

@@ -76,21 +76,27 @@ typedef struct fc_ets_fit {
                      than a factor 2: the fit did not follow a level shift */
 } fc_ets_fit;
 
-/* Fit one model by maximum likelihood. Returns 0, or -1 when the model does
- * not apply (too short, multiplicative on non-positive data). */
+/* Fit one model by maximum likelihood: the smoothing parameters, l0, b0 and
+ * (seasonal models) all m initial seasonal states, normalised to mean 0
+ * (additive) or 1 (multiplicative) as R's ets(). Returns 0, or -1 when the
+ * model does not apply (too short, multiplicative on non-positive data). */
 int fc_ets_fit_model(const double *y, size_t n, int error, int trend, int season, int m,
                      fc_ets_fit *fit);
 /* AICc selection over the admissible family (multiplicative components only
  * for positive data; seasonal only when m > 1 and n >= 2m + a few); a stuck
  * fit is chosen only when every candidate is stuck.
- * only_trend / only_season: -1 = choose, otherwise fixed. fast: only the damped or
- * trendless and (when m > 1) seasonal forms, 6 models instead of 15. */
-int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int fast,
+ * only_trend / only_season: -1 = choose, otherwise fixed. flags:
+ * FC_ETS_DAMPED leaves the undamped additive trend out of the choice (12
+ * models instead of R's 15): with the initial states optimised as R does, a
+ * straight trend wins AICc on 58 of 104 M4 Hourly series (every 4th) and its
+ * 48-hour extrapolation has sMAPE 25.3 there against 18.7 for the damped or
+ * trendless choice (R 17.6, whose optimiser rarely gets that far). */
+/* FC_ETS_FIXED_SEASON keeps the initial seasonal states at the whole
+ * series' decomposition (not optimised): Holt-Winters' forced straight trend
+ * runs away further with optimised states (M4 Hourly OWA 0.971 -> 1.059). */
+enum { FC_ETS_DAMPED = 1, FC_ETS_FIXED_SEASON = 2 };
+int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_season, int flags,
                 fc_ets_fit *best);
-/* Point forecasts and, when sigma is not NULL, h-step standard deviations
- * (analytic, Hyndman et al. 2008 ch. 6: exact for additive-error models,
- * the usual first-order approximation for multiplicative error) and of the
- * cumulative sums (cum_sigma, may be NULL). */
 void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma);
 void fc_ets_name(const fc_ets_fit *fit, char *buf, size_t size);
 

@@ -34,3 +34,13 @@ for (spec in list(c("ANN", FALSE), c("AAN", FALSE), c("AAN", TRUE), c("MNN", FAL
   out(paste0(tag, "_lik"), -2 * f$loglik)
   out(paste0(tag, "_fc"), forecast(f, h = 5)$mean)
 }
+# Seasonal ETS on AirPassengers (m = 12): R optimises the m - 1 free initial
+# seasonal states jointly with the smoothing parameters; merx must reach at
+# least the same likelihood.
+for (spec in list(c("ANA", FALSE), c("AAA", FALSE), c("AAA", TRUE), c("MNM", FALSE),
+                  c("MAM", FALSE), c("MAM", TRUE), c("MNA", FALSE))) {
+  f <- ets(AirPassengers, model = spec[1], damped = as.logical(spec[2]))
+  tag <- paste0("air_ets_", spec[1], ifelse(spec[2] == "TRUE", "d", ""))
+  out(paste0(tag, "_lik"), -2 * f$loglik)
+  out(paste0(tag, "_fc"), forecast(f, h = 12)$mean)
+}
