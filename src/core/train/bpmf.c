@@ -347,7 +347,13 @@ static int warm_start(const mx_dataset *d, const mx_train_options *o, const mx_m
   uint32_t nu = m->n_users, ni = m->n_items, k = o->factors;
   mx_train_options mo = mx_train_defaults(MX_MODEL_MF);
   mo.factors = k;
+  /* mf's defaults when this was tuned, pinned so a change there does not move bpmf */
   mo.epochs = BPMF_WARM_EPOCHS;
+  mo.reg = 0.1;
+  mo.reg_bias = 0.01;
+  mo.lr = 0.02;
+  mo.lr_decay = 0.97;
+  mo.init_std = 0.1;
   mo.seed = o->seed;
   mo.threads = 1;
   mo.cancel = o->cancel;
