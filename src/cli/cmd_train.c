@@ -17,7 +17,7 @@ static const char *usage =
     "Algorithms:\n"
     "  mf    biased matrix factorisation by SGD (explicit ratings; needs a value column)\n"
     "  als   explicit ALS with biases, weighted-lambda regularisation\n"
-    "  bpmf  Bayesian MF by Gibbs sampling (explicit; most accurate on ratings)\n"
+    "  bpmf  Bayesian MF by Gibbs sampling (explicit; most accurate; default on ratings)\n"
     "  ials  implicit ALS, confidence 1 + alpha*r, conjugate-gradient solves\n"
     "  bpr   BPR-MF, pairwise ranking by SGD (implicit)\n"
     "  ease  EASE item-item model, closed form (implicit; up to 60000 items)\n"
