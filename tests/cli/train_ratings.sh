@@ -31,3 +31,9 @@ if cmp -s a.mxm c.mxm; then echo "FAIL: the seed does not reach the model"; exit
 expect_exit 0 "$MERX" train --data tr.csv --columns "$C" --algo mf $EP --seed 3 --threads 2 --out m1.mxm
 expect_exit 0 "$MERX" train --data tr.csv --columns "$C" --algo mf $EP --seed 3 --threads 2 --out m2.mxm
 cmp m1.mxm m2.mxm || { echo "FAIL: mf is not deterministic for a seed and thread count"; exit 1; }
+# values on a scale where mf's SGD step diverges: bpmf does not need its warm
+# start and still trains (from random factors), while mf says it diverged
+zcat "$S" | awk -F, 'NR > 1 { print $1 "," $2 "," $3 * 1000 }' > big.csv
+expect_exit 0 "$MERX" train --data big.csv --no-header --columns user=1,item=2,value=3 --algo bpmf --epochs 5 --out big.mxm
+expect_exit 1 "$MERX" train --data big.csv --no-header --columns user=1,item=2,value=3 --algo mf --epochs 5 --out bigmf.mxm
+expect_contains err.txt "mf diverged"

@@ -365,7 +365,18 @@ static int warm_start(const mx_dataset *d, const mx_train_options *o, const mx_m
   w->rating_max = m->rating_max;
   mx_train_init_factors(&mo, w);
   rc = mx_mf_fit(d, &mo, w, err);
-  if (rc == MX_OK) {
+  if (rc == MX_EINVAL) {
+    /* SGD's fixed step diverged on values of an unusual scale: the
+     * sampler does not need it, so start from small random factors. */
+    mx_error_clear(err);
+    mx_rng g;
+    mx_rng_seed(&g, o->seed ^ 0xb9f3ULL);
+    for (size_t q = 0; q < (size_t)nu * k; q++) U[q] = (float)(0.1 * mx_rng_normal(&g));
+    for (size_t q = 0; q < (size_t)ni * k; q++) V[q] = (float)(0.1 * mx_rng_normal(&g));
+    memset(bu, 0, nu * sizeof(float));
+    memset(bi, 0, ni * sizeof(float));
+    rc = MX_OK;
+  } else if (rc == MX_OK) {
     memcpy(U, w->user_factors, (size_t)nu * k * sizeof(float));
     memcpy(V, w->item_factors, (size_t)ni * k * sizeof(float));
     memcpy(bu, w->user_bias, nu * sizeof(float));
