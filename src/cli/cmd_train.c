@@ -17,11 +17,11 @@ static const char *usage =
     "Algorithms:\n"
     "  mf    biased matrix factorisation by SGD (explicit ratings; needs a value column)\n"
     "  als   explicit ALS with biases, weighted-lambda regularisation\n"
-    "  bpmf  Bayesian MF by Gibbs sampling (explicit; most accurate on ratings)\n"
+    "  bpmf  Bayesian MF by Gibbs sampling (explicit; most accurate; default on ratings)\n"
     "  ials  implicit ALS, confidence 1 + alpha*r, conjugate-gradient solves\n"
     "  bpr   BPR-MF, pairwise ranking by SGD (implicit)\n"
     "  ease  EASE item-item model, closed form (implicit; up to 60000 items)\n"
-    "Default algo: mf when a value column is selected and no event column, else ials\n"
+    "Default algo: bpmf when a value column is selected and no event column, else ials\n"
     "(said on stderr).\n\n"
     "Options (defaults depend on the algorithm; see docs/cli/train.md):\n"
     "  --factors K        latent dimensions\n"
@@ -110,7 +110,7 @@ int mx_cmd_train(int argc, char **argv) {
   }
   const char *algo_name = mx_args_get(&a, "algo", NULL);
   if (!algo_name) {
-    algo_name = has_value && !has_event ? "mf" : "ials";
+    algo_name = has_value && !has_event ? "bpmf" : "ials";
     fprintf(stderr, "merx train: no --algo given: %s (%s)\n", algo_name,
             has_event ? "implicit: the data has an event column"
             : has_value ? "explicit: a value column is selected"

@@ -19,11 +19,11 @@ expect_contains out.txt "trained ials"
 # the scores of a user are not all tied
 expect_exit 0 "$MERX" recommend --model ev.mxm --user u1 --k 5 --out rec.csv
 test "$(tail -n +2 rec.csv | cut -d, -f4 | sort -u | wc -l)" -eq 5 || { echo "FAIL: tied scores"; cat rec.csv; exit 1; }
-# a value column without events keeps explicit mf (and says so)
+# a value column without events trains explicit bpmf (and says so)
 awk -F, 'NR == 1 { print "user,item,rating"; next } { print $1 "," $2 "," (NR % 5 + 1) }' events.csv > ratings.csv
 expect_exit 0 "$MERX" train --data ratings.csv --columns user=user,item=item,value=rating --epochs 2 --out r.mxm --json
-expect_contains out.txt '"algo":"mf"'
-expect_contains err.txt "no --algo given: mf"
+expect_contains out.txt '"algo":"bpmf"'
+expect_contains err.txt "no --algo given: bpmf"
 # an explicit --algo is taken as given, without the note
 expect_exit 0 "$MERX" train --data events.csv --columns "$EV" --algo bpr --factors 4 --epochs 1 --out b.mxm --json
 expect_contains out.txt '"algo":"bpr"'

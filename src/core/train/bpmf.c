@@ -16,6 +16,13 @@
  * hyper-parameters (eq. 14), then every user's vector (eq. 11-13), bias
  * and scale, then every item's.
  *
+ * The chain starts from the factors and biases of a 60-epoch SGD fit (mf.c)
+ * rather than random ones, so it is near the posterior's bulk from the first
+ * sweep. On validation splits of MovieLens u1.base, 60 sweeps from random
+ * factors gave RMSE 0.9053 and 60 from the SGD fit 0.8972; K 8 with 80
+ * sweeps gives 0.8957 (300 random-start sweeps: 0.8933) for about a fifth
+ * of the CPU (docs/benchmarks.md).
+ *
  * The prediction is the average over the samples after burn-in (eq. 10).
  * To keep that exact in an ordinary dot-product model, S retained samples
  * (48 by default, evenly spaced) are stored side by side and scaled by
@@ -330,9 +337,59 @@ static double bias_precision(const float *b, uint32_t n, mx_rng *g) {
   return gamma_draw(g, 1.0 + 0.5 * n) / (1.0 + 0.5 * ss);
 }
 
+/* SGD epochs of the mf fit the chain starts from (see mx_bpmf_fit). */
+#ifndef BPMF_WARM_EPOCHS
+#define BPMF_WARM_EPOCHS 60
+#endif
+
+static int warm_start(const mx_dataset *d, const mx_train_options *o, const mx_model *m, float *U,
+                      float *V, float *bu, float *bi, mx_error *err) {
+  uint32_t nu = m->n_users, ni = m->n_items, k = o->factors;
+  mx_train_options mo = mx_train_defaults(MX_MODEL_MF);
+  mo.factors = k;
+  /* mf's defaults when this was tuned, pinned so a change there does not move bpmf */
+  mo.epochs = BPMF_WARM_EPOCHS;
+  mo.reg = 0.1;
+  mo.reg_bias = 0.01;
+  mo.lr = 0.02;
+  mo.lr_decay = 0.97;
+  mo.init_std = 0.1;
+  mo.seed = o->seed;
+  mo.threads = 1;
+  mo.cancel = o->cancel;
+  mx_model *w = NULL;
+  int rc = mx_model_create(MX_MODEL_MF, nu, ni, k, 1, &w, err);
+  if (rc != MX_OK) return rc;
+  w->global_mean = m->global_mean;
+  w->rating_min = m->rating_min;
+  w->rating_max = m->rating_max;
+  mx_train_init_factors(&mo, w);
+  rc = mx_mf_fit(d, &mo, w, err);
+  if (rc == MX_EINVAL) {
+    /* SGD's fixed step diverged on values of an unusual scale: the
+     * sampler does not need it, so start from small random factors. */
+    mx_error_clear(err);
+    mx_rng g;
+    mx_rng_seed(&g, o->seed ^ 0xb9f3ULL);
+    for (size_t q = 0; q < (size_t)nu * k; q++) U[q] = (float)(0.1 * mx_rng_normal(&g));
+    for (size_t q = 0; q < (size_t)ni * k; q++) V[q] = (float)(0.1 * mx_rng_normal(&g));
+    memset(bu, 0, nu * sizeof(float));
+    memset(bi, 0, ni * sizeof(float));
+    rc = MX_OK;
+  } else if (rc == MX_OK) {
+    memcpy(U, w->user_factors, (size_t)nu * k * sizeof(float));
+    memcpy(V, w->item_factors, (size_t)ni * k * sizeof(float));
+    memcpy(bu, w->user_bias, nu * sizeof(float));
+    memcpy(bi, w->item_bias, ni * sizeof(float));
+  }
+  mx_model_free(w);
+  return rc;
+}
+
 int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
   int k = (int)o->factors, kept = mx_bpmf_kept(o), T = mx_threads_resolve(o->threads);
   uint32_t nu = m->n_users, ni = m->n_items;
+  int rc = MX_OK;
   float *U = malloc((size_t)nu * k * sizeof(float)), *V = malloc((size_t)ni * k * sizeof(float));
   double *hyp = malloc((4 * (size_t)k * k + 4 * (size_t)k) * sizeof(double));
   float *bu = calloc(nu ? nu : 1, sizeof(float)), *bi = calloc(ni ? ni : 1, sizeof(float));
@@ -345,8 +402,13 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
          *w2 = LamV + (size_t)k * k;
   mx_rng g;
   mx_rng_seed(&g, o->seed ^ 0xb9f3ULL);
-  for (size_t q = 0; q < (size_t)nu * k; q++) U[q] = (float)(0.1 * mx_rng_normal(&g));
-  for (size_t q = 0; q < (size_t)ni * k; q++) V[q] = (float)(0.1 * mx_rng_normal(&g));
+  /* The chain starts from a short SGD fit (mf.c, same k, one thread so the
+   * result still does not depend on --threads) instead of random factors:
+   * on MovieLens it then needs 80 sweeps where it needed 300. */
+  if ((rc = warm_start(d, o, m, U, V, bu, bi, err)) != MX_OK) {
+    free(U); free(V); free(hyp); free(bu); free(bi); free(su_); free(si_);
+    return rc;
+  }
   memset(m->user_factors, 0, (size_t)nu * m->factors * sizeof(float));
   memset(m->item_factors, 0, (size_t)ni * m->factors * sizeof(float));
   /* The model's biases are the running mean of the kept bias samples. */
@@ -355,7 +417,7 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   double alpha = o->alpha > 0 ? o->alpha : 2.0;
   for (uint32_t r = 0; r < nu; r++) su_[r] = 1.0f;
   for (uint32_t r = 0; r < ni; r++) si_[r] = 1.0f;
-  int post = o->epochs - o->burn_in, stored = 0, rc = MX_OK;
+  int post = o->epochs - o->burn_in, stored = 0;
   float scale = 1.0f / sqrtf((float)kept);
   mx_train_options quiet = *o;
   quiet.test = NULL;

@@ -49,7 +49,7 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
     o.factors = 0; o.epochs = 1; o.reg = 100;
     break;
   case MX_MODEL_BPMF:
-    o.factors = 10; o.epochs = 300; o.burn_in = 10; o.alpha = 2;
+    o.factors = 8; o.epochs = 80; o.burn_in = 0; o.alpha = 2;
     break;
   default:
     o.factors = 64; o.epochs = 10; o.reg = 0.1;
