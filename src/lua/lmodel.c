@@ -265,7 +265,7 @@ static void describe_training(const mx_dataset *d, const mx_train_options *o, ch
              mx_dataset_users(d), mx_dataset_items(d), o->factors);
 }
 
-/* merx.model.train(frame, { algo = "ials", factors = 32, epochs = 10, reg, alpha,
+/* merx.model.train(frame, { algo = "ials"/"bpmf", factors = 32, epochs = 10, reg, alpha,
  *                           lr, seed, threads, user = "user", item = "item", value = "value",
  *                           event = "event", event_weights, time = "time", half_life,
  *                           now, recent_popular, recent_popular_users })
@@ -279,7 +279,17 @@ static int l_train(lua_State *L) {
   mx_lua_check_options(L, 2, "merx.model.train",
                        "algo user item value event event_weights factors epochs reg alpha lr seed "
                        "threads time half_life now recent_popular recent_popular_users");
-  const char *algo = mx_lua_opt_string(L, 2, "algo", "ials");
+  /* No algo: what `merx train` picks — bpmf for ratings (a value column named
+   * and no event column), else ials. */
+  const char *dflt = "ials";
+  if (lua_getfield(L, 2, "value") == LUA_TSTRING) {
+    lua_getfield(L, 2, "event");
+    const char *ev = lua_isstring(L, -1) ? lua_tostring(L, -1) : "event";
+    if (lua_getfield(L, 1, ev) != LUA_TTABLE) dflt = "bpmf";
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  const char *algo = mx_lua_opt_string(L, 2, "algo", dflt);
   int kind = mx_model_kind_parse(algo);
   if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
   const char *ucol = mx_lua_opt_string(L, 2, "user", "user");

@@ -58,3 +58,12 @@ check(not ok and err:find("model is closed", 1, true), "<close> closes the model
 ok, err = pcall(merx.model.load, "data/orders.csv")
 check(not ok and err:find("orders.csv", 1, true), "a non-model file is refused: " .. tostring(err))
 print("model ok")
+
+-- No algo: the same default as `merx train` — bpmf when a value column is
+-- selected and there is no event column, else ials.
+local rated = { user = { "a", "a", "b", "b", "c", "c" }, item = { "x", "y", "x", "z", "y", "z" },
+                stars = { 5, 3, 4, 1, 2, 5 } }
+local mr = merx.model.train(rated, { value = "stars", factors = 2, seed = 1 })
+check(mr:info().kind == "bpmf", "ratings default to bpmf, got " .. mr:info().kind)
+check(merx.model.train(t, { factors = 2, epochs = 2, seed = 1 }):info().kind == "ials",
+      "no value column: ials")
