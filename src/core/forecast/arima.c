@@ -47,6 +47,33 @@ typedef struct actx {
 
 static int narma(const actx *c) { return c->p + c->q + c->P + c->Q; }
 
+/* The filter's buffers for a series of len values and a state of r (big:
+ * the longest recursion); with_ml adds the exact likelihood's A and P.
+ * 0, or -1 with whatever was allocated left for actx_release. */
+static int actx_alloc(actx *c, size_t len, size_t big, int with_ml) {
+  size_t r = (size_t)c->r, np1 = (size_t)c->np + 1;
+  c->u = malloc(len * sizeof *c->u);
+  c->e = malloc(len * sizeof *c->e);
+  c->ar = calloc(np1, sizeof *c->ar);
+  c->ma = calloc((size_t)c->nq + 1, sizeof *c->ma);
+  c->psi = calloc(big, sizeof *c->psi);
+  c->gam = calloc(big, sizeof *c->gam);
+  c->rhs = calloc(big, sizeof *c->rhs);
+  c->b = calloc(2 * big, sizeof *c->b);
+  c->a = calloc(r, sizeof *c->a);
+  c->A = with_ml ? malloc(np1 * np1 * sizeof *c->A) : NULL;
+  c->Pm = with_ml ? malloc(r * r * sizeof *c->Pm) : NULL;
+  return c->u && c->e && c->ar && c->ma && c->psi && c->gam && c->rhs && c->b && c->a &&
+                 (!with_ml || (c->A && c->Pm))
+             ? 0
+             : -1;
+}
+
+static void actx_release(actx *c) {
+  free(c->u), free(c->e), free(c->ar), free(c->ma), free(c->psi), free(c->gam), free(c->rhs);
+  free(c->b), free(c->a), free(c->A), free(c->Pm);
+}
+
 /* Regression part (mean, then betas) from the optimiser's scaled values. */
 static void reg_coefs(const actx *c, const double *x, double *out) {
   int o = narma(c), nr = c->constant + c->nx;
@@ -388,21 +415,8 @@ static int fit_orders(const double *w, size_t len, const double *xd, int nx, int
   int npar = c.k + 1;
   if (c.k > 31 || (size_t)c.np + (size_t)npar + 2 > len) return -1;
   size_t r = (size_t)c.r, big = r + (size_t)c.nq + (size_t)c.np + 2;
-  c.u = malloc(len * sizeof *c.u);
-  c.e = malloc(len * sizeof *c.e);
-  c.ar = calloc((size_t)c.np + 1, sizeof *c.ar);
-  c.ma = calloc((size_t)c.nq + 1, sizeof *c.ma);
-  c.psi = calloc(big, sizeof *c.psi);
-  c.gam = calloc(big, sizeof *c.gam);
-  c.rhs = calloc(big, sizeof *c.rhs);
-  c.b = calloc(2 * big, sizeof *c.b);
-  c.a = calloc(r, sizeof *c.a);
-  c.A = ml ? malloc(((size_t)c.np + 1) * ((size_t)c.np + 1) * sizeof *c.A) : NULL;
-  c.Pm = ml ? malloc(r * r * sizeof *c.Pm) : NULL;
   int rc = -1;
-  if (!c.u || !c.e || !c.ar || !c.ma || !c.psi || !c.gam || !c.rhs || !c.b || !c.a ||
-      (ml && (!c.A || !c.Pm)))
-    goto done;
+  if (actx_alloc(&c, len, big, ml != 0) != 0) goto done;
   if (reg_start(&c) != 0) goto done;
   double x[32] = {0};
   int evals = 0;
@@ -477,8 +491,7 @@ static int fit_orders(const double *w, size_t len, const double *xd, int nx, int
   fit->aicc = aic + 2.0 * npar * (npar + 1) / (nstar - npar - 1);
   rc = 0;
 done:
-  free(c.u), free(c.e), free(c.ar), free(c.ma), free(c.psi), free(c.gam), free(c.rhs);
-  free(c.b), free(c.a), free(c.A), free(c.Pm);
+  actx_release(&c);
   return rc;
 }
 
@@ -788,21 +801,8 @@ int fc_arima_forecast(const fc_arima_fit *fit, const double *y, size_t n, const 
   double *w = malloc(tot * sizeof *w), *xd = nx ? malloc((size_t)nx * tot * sizeof *xd) : NULL;
   double *dp = calloc((size_t)nd + 1, sizeof *dp), *yy = malloc(tot * sizeof *yy);
   double *arf = calloc((size_t)(c.np + nd) + 1, sizeof *arf);
-  c.u = malloc(len * sizeof *c.u);
-  c.e = malloc(len * sizeof *c.e);
-  c.ar = calloc((size_t)c.np + 1, sizeof *c.ar);
-  c.ma = calloc((size_t)c.nq + 1, sizeof *c.ma);
-  c.psi = calloc(big, sizeof *c.psi);
-  c.gam = calloc(big, sizeof *c.gam);
-  c.rhs = calloc(big, sizeof *c.rhs);
-  c.b = calloc(2 * big, sizeof *c.b);
-  c.a = calloc(r, sizeof *c.a);
-  c.A = malloc(((size_t)c.np + 1) * ((size_t)c.np + 1) * sizeof *c.A);
-  c.Pm = malloc(r * r * sizeof *c.Pm);
   int rc = -1;
-  if (!w || (nx && !xd) || !dp || !yy || !arf || !c.u || !c.e || !c.ar || !c.ma || !c.psi ||
-      !c.gam || !c.rhs || !c.b || !c.a || !c.A || !c.Pm)
-    goto done;
+  if (actx_alloc(&c, len, big, 1) != 0 || !w || (nx && !xd) || !dp || !yy || !arf) goto done;
   /* differenced series and regressors over history and horizon (y's future
    * part is unknown: only its differenced history is used) */
   difference(y, n, fit->d, fit->D, m, w);
@@ -890,8 +890,8 @@ int fc_arima_forecast(const fc_arima_fit *fit, const double *y, size_t n, const 
   }
   rc = 0;
 done:
-  free(w), free(xd), free(dp), free(yy), free(arf), free(c.u), free(c.e), free(c.ar), free(c.ma);
-  free(c.psi), free(c.gam), free(c.rhs), free(c.b), free(c.a), free(c.A), free(c.Pm);
+  free(w), free(xd), free(dp), free(yy), free(arf);
+  actx_release(&c);
   return rc;
 }
 
