@@ -374,6 +374,14 @@ static void test_finite_property(void **state) {
   mx_error err;
   assert_int_equal(mx_series_read_wide(p, &ro, &s, &err), MX_OK);
   const int seasons[] = {1, 7, 24};
+  /* Under the sanitizers (an -O0 build, ten times slower) ARIMA is left to the
+   * plain build: its order search on these series costs ~60 s there (one
+   * period-5 series at season 7 alone 40 s) against ~5 s for the other methods. */
+#if defined(__SANITIZE_ADDRESS__)
+  const int sanitized = 1;
+#else
+  const int sanitized = 0;
+#endif
   int bad = 0, runs = 0;
   for (int method = 0; method < MX_FC_COMBO; method++)
     for (size_t si = 0; si < sizeof seasons / sizeof *seasons; si++)
@@ -384,6 +392,7 @@ static void test_finite_property(void **state) {
         /* daily data at 1 and 7; hourly at 24 (and the short ones everywhere) */
         if (seasons[si] == 24 && (i < s->count || (n > 60 && strncmp(name, "hourly", 6) != 0)))
           continue;
+        if (sanitized && method == MX_FC_ARIMA) continue;
         mx_forecast_options o = mx_forecast_defaults();
         o.method = method;
         o.horizon = 14;
