@@ -330,7 +330,7 @@ static void test_duals_and_shards(void **state) {
   mx_rng r;
   mx_rng_seed(&r, 21);
   mx_alloc_builder *b = builder_with(1);
-  char u[32], o[8];
+  char u[32], o[16];
   for (int i = 0; i < 3000; i++) {
     snprintf(u, sizeof u, "cust%d", i);
     for (int j = 0; j < 4; j++) {

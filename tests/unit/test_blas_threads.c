@@ -20,8 +20,8 @@
 enum { TRIALS = 20, SET = 3 };
 
 static mx_series_set *series(size_t count, size_t len) {
-  double **v = malloc(count * sizeof *v);
-  size_t *lens = malloc(count * sizeof *lens);
+  double **v = calloc(count, sizeof *v);
+  size_t *lens = calloc(count, sizeof *lens);
   for (size_t i = 0; i < count; i++) {
     v[i] = malloc(len * sizeof **v);
     lens[i] = len;

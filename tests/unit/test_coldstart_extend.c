@@ -19,7 +19,7 @@
 
 static mx_model *train(int kind) {
   mx_dataset_builder *b = mx_dataset_builder_create();
-  char u[8], i[8];
+  char u[16], i[16];
   for (int a = 0; a < NU; a++)
     for (int c = 0; c < NI; c++) {
       if ((a * 7 + c * 3) % 4 == 0) continue;

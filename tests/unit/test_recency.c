@@ -76,10 +76,10 @@ static void test_ials_decays_confidence(void **state) {
   enum { N = 60 };
   const char *us[N], *is[N];
   int64_t ts[N];
-  static char names[N][2][8];
+  static char names[N][2][16];
   for (int q = 0; q < N; q++) {
-    snprintf(names[q][0], 8, "u%d", q / 6);
-    snprintf(names[q][1], 8, "i%d", (q * 7 + q / 6) % 15);
+    snprintf(names[q][0], 16, "u%d", q / 6);
+    snprintf(names[q][1], 16, "i%d", (q * 7 + q / 6) % 15);
     us[q] = names[q][0];
     is[q] = names[q][1];
     ts[q] = q / 6 == 0 ? T0 - 200 * DAY : T0 - (q % 5) * DAY;

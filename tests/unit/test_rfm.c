@@ -36,7 +36,7 @@ static void test_hand_example(void **state) {
   add(r, "d", 10, 100, "o10");
   add(r, "e", 3, 5, "o11");   /* e: last day 3, 5 orders, 25 */
   for (int k = 12; k < 16; k++) {
-    char o[8];
+    char o[16];
     snprintf(o, sizeof o, "o%d", k);
     add(r, "e", 2, 5, o);
   }

@@ -13,7 +13,7 @@
 static void test_taste_follows_the_index(void **state) {
   (void)state;
   mx_dataset_builder *b = mx_dataset_builder_create();
-  char u[8], i[8];
+  char u[16], i[16];
   for (int a = 0; a < 10; a++)
     for (int c = 0; c < 6; c++) {
       if ((a + c) % 3 == 0) continue;

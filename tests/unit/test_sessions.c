@@ -34,7 +34,7 @@ static void test_turn_and_byte_limits(void **state) {
   mx_sessions_free(s);
   /* bytes: 30-byte turns under a 70-byte limit keep two */
   s = make(100, 70, 60, 10);
-  char q[16];
+  char q[24];
   for (int i = 0; i < 5; i++) {
     snprintf(q, sizeof q, "question%d", i); /* 9 + 21 = 30 bytes */
     assert_int_equal(mx_sessions_append(s, "b", i, q, "an answer of 21 bytes"), MX_OK);
