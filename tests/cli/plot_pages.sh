@@ -1,0 +1,27 @@
+# The --plot pages of merx forecast and backtest (issue #22, "planner-grade
+# pictures"): checked by plot_pages.py (html.parser): the search box, axes with
+# dated ticks, the 80/95% fan, tooltips, and ids with markup characters and
+# non-UTF-8 bytes escaped; --plot-window bounds the history drawn.
+D="$MERX_SRC/examples/data"
+PY="$MERX_SRC/tests/cli/plot_pages.py"
+# ids: A<b>&"q"' (markup), caf\xe9 (Latin-1, not UTF-8), plain-1
+IDS=("A<b>&\"q\"'" $'caf\xe9 latin-1' "plain-1")
+expect_exit 0 "$MERX" forecast --data "$D/plot_ids.csv" --format long --freq week \
+  --horizon 6 --out fc.csv --plot fc.html
+python3 "$PY" forecast fc.html "${IDS[@]}"
+expect_contains fc.html 'backtest (auto refitted on all but the last 6 periods): WAPE'
+# --plot-window 20: 20 periods of history + 6 forecast
+expect_exit 0 "$MERX" forecast --data "$D/plot_ids.csv" --format long --freq week \
+  --horizon 6 --out fc.csv --plot fcw.html --plot-window 20
+python3 "$PY" forecast fcw.html --window=26 "${IDS[@]}"
+# --plot-max 2: two panels and a note
+expect_exit 0 "$MERX" forecast --data "$D/plot_ids.csv" --format long --freq day \
+  --horizon 14 --out fc.csv --plot fcd.html --plot-max 2
+python3 "$PY" forecast fcd.html "${IDS[@]:0:2}"
+expect_contains fcd.html 'Only the first 2 series are drawn'
+
+expect_exit 0 "$MERX" backtest --data "$D/plot_ids.csv" --format long --freq week \
+  --horizon 4 --methods ets,snaive --origins 2 --plot bt.html
+python3 "$PY" backtest bt.html "${IDS[@]}"
+expect_contains bt.html 'WAPE by horizon'
+expect_contains bt.html '<td>snaive</td>'
