@@ -265,7 +265,7 @@ void mx_plot_hrule(mx_plot_chart *c, double y, const char *cls, const char *labe
           "<text class=\"rule\" x=\"%.1f\" y=\"%.1f\">",
           cls, c->ml, yy, c->w - c->mr, yy, c->w - c->mr + 4, yy + 4);
   mx_plot_text(c->f, label);
-  fprintf(c->f, " %.6g</text>", y);
+  fprintf(c->f, " %.4g</text>", y);
 }
 
 void mx_plot_vrule(mx_plot_chart *c, double x, const char *cls, const char *label) {

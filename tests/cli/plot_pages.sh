@@ -25,3 +25,10 @@ expect_exit 0 "$MERX" backtest --data "$D/plot_ids.csv" --format long --freq wee
 python3 "$PY" backtest bt.html "${IDS[@]}"
 expect_contains bt.html 'WAPE by horizon'
 expect_contains bt.html '<td>snaive</td>'
+
+# merx plan --plot from a weekly history: dated projected stock, bands, rules
+expect_exit 0 "$MERX" plan --stock "$D/plot_stock.csv" --history "$D/plot_ids.csv" \
+  --format long --freq week --horizon 8 --out orders.csv --plot plan.html
+python3 "$PY" plan plan.html --window=9 "${IDS[@]}"
+expect_contains plan.html 'safety stock'
+expect_contains plan.html 'arrives'
