@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/forecast_cli.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -93,11 +94,20 @@ int mx_cmd_backtest(int argc, char **argv) {
   int status = MX_EXIT_OK;
   if (mx_backtest(s, &bo, methods, nm, m, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
   const char *out = mx_args_get(&a, "out", NULL);
+  /* the CSV and the page are published together, or neither */
+  mx_atomic_file af, paf;
+  int has_out = 0, has_page = 0;
   if (!status && out) {
-    mx_atomic_file af;
-    if (mx_atomic_open(&af, out, &err) != MX_OK) {
-      status = mx_cli_fail("backtest", &err);
-    } else {
+    if (mx_atomic_open(&af, out, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+    else has_out = 1;
+  }
+  if (!status && plot) {
+    if (mx_atomic_open(&paf, plot, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+    else has_page = 1;
+  }
+  if (status && has_out) mx_atomic_abort(&af);
+  if (!status) {
+    if (has_out) {
       fputs("method,smape,mase,rmsse,wape,bias,pinball", af.f);
       for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",coverage%g", bo.fc.levels[l]);
       fputs(",evaluated,skipped,seconds\n", af.f);
@@ -107,12 +117,11 @@ int mx_cmd_backtest(int argc, char **argv) {
         for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",%.4f", m[i].coverage[l]);
         fprintf(af.f, ",%zu,%zu,%.3f\n", m[i].evaluated, m[i].skipped, m[i].seconds);
       }
-      if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
     }
+    if (has_page) mx_backtest_plot_html(paf.f, s, &bo, m, nm, (size_t)plot_max, plot_window);
+    if (mx_plot_commit(has_out ? &af : NULL, has_page ? &paf : NULL, &err) != MX_OK)
+      status = mx_cli_fail("backtest", &err);
   }
-  if (!status && plot &&
-      mx_backtest_plot_html(plot, s, &bo, m, nm, (size_t)plot_max, plot_window, &err) != MX_OK)
-    status = mx_cli_fail("backtest", &err);
   if (!status) {
     if (mx_args_has(&a, "json")) {
       mx_json j;

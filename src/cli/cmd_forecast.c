@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/forecast_cli.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -235,6 +236,14 @@ int mx_cmd_forecast(int argc, char **argv) {
   memset(&af, 0, sizeof af);
   if (!status && mx_atomic_open(&af, mx_args_get(&a, "out", NULL), &err) != MX_OK)
     status = mx_cli_fail("forecast", &err);
+  /* the page is published with the CSV, or neither */
+  const char *plot = mx_args_get(&a, "plot", NULL);
+  mx_atomic_file paf;
+  memset(&paf, 0, sizeof paf);
+  if (!status && plot && mx_atomic_open(&paf, plot, &err) != MX_OK) {
+    mx_atomic_abort(&af);
+    status = mx_cli_fail("forecast", &err);
+  }
   size_t counts[MX_FC_METHOD_COUNT] = {0}, fallbacks = 0;
   if (!status) {
     FILE *f = af.f;
@@ -271,12 +280,11 @@ int mx_cmd_forecast(int argc, char **argv) {
       }
     }
     if (fallbacks > 10) fprintf(stderr, "merx forecast: ... %zu series fell back in all\n", fallbacks);
-    if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
-  }
-  const char *plot = mx_args_get(&a, "plot", NULL);
-  if (!status && plot) {
-    mx_forecast_plot_options po = {(size_t)plot_max, plot_window, 1, &o};
-    if (mx_forecast_plot_html(plot, s, res, &po, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
+    if (plot) {
+      mx_forecast_plot_options po = {(size_t)plot_max, plot_window, 1, &o};
+      mx_forecast_plot_html(paf.f, s, res, &po);
+    }
+    if (mx_plot_commit(&af, plot ? &paf : NULL, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
   }
   if (!status) {
     if (mx_args_has(&a, "json")) {

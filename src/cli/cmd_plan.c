@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/plan.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -261,6 +262,14 @@ int mx_cmd_plan(int argc, char **argv) {
     mx_plan_set_free(&ps);
     return mx_cli_fail("plan", &err);
   }
+  /* the page is published with the orders, or neither */
+  mx_atomic_file paf;
+  if (plot && (rc = mx_atomic_open(&paf, plot, &err))) {
+    mx_atomic_abort(&af);
+    free(rows);
+    mx_plan_set_free(&ps);
+    return mx_cli_fail("plan", &err);
+  }
   fputs("id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,safety_stock,order_up_to,"
         "raw_order,order,note\n",
         af.f);
@@ -277,6 +286,7 @@ int mx_cmd_plan(int argc, char **argv) {
       snprintf(msg, sizeof msg, "item '%.200s': %s", it->id, err.message);
       mx_error_at(&err, rc, stock_path, it->line, 0, NULL, "%s", msg);
       mx_atomic_abort(&af);
+      if (plot) mx_atomic_abort(&paf);
       free(rows);
       mx_plan_set_free(&ps);
       return mx_cli_fail("plan", &err);
@@ -291,18 +301,11 @@ int mx_cmd_plan(int argc, char **argv) {
     units += row.order;
     nshort += row.horizon_short;
   }
-  if ((rc = mx_atomic_commit(&af, &err))) {
-    free(rows);
+  if (plot) mx_plan_plot_html(paf.f, &ps, rows, (size_t)plot_max);
+  free(rows);
+  if ((rc = mx_plot_commit(&af, plot ? &paf : NULL, &err))) {
     mx_plan_set_free(&ps);
     return mx_cli_fail("plan", &err);
-  }
-  if (plot) {
-    rc = mx_plan_plot_html(plot, &ps, rows, (size_t)plot_max, &err);
-    free(rows);
-    if (rc) {
-      mx_plan_set_free(&ps);
-      return mx_cli_fail("plan", &err);
-    }
   }
 
   mx_plan_replay ev;

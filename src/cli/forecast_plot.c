@@ -100,12 +100,8 @@ static int series_accuracy(const mx_series_set *s, size_t i, const mx_forecast_p
   return mx_backtest(&one, &bo, &method, 1, m, err);
 }
 
-int mx_forecast_plot_html(const char *path, const mx_series_set *s, const mx_forecast_result *r,
-                          const mx_forecast_plot_options *po, mx_error *err) {
-  mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
-  if (rc) return rc;
-  FILE *f = af.f;
+void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_result *r,
+                           const mx_forecast_plot_options *po) {
   size_t shown = s->count < po->max_series ? s->count : po->max_series;
   char intro[512];
   int len = snprintf(intro, sizeof intro, "%zu series, horizon %d, method %s requested; ", s->count,
@@ -144,7 +140,6 @@ int mx_forecast_plot_html(const char *path, const mx_series_set *s, const mx_for
     mx_plot_panel_end(f);
   }
   mx_plot_page_end(f);
-  return mx_atomic_commit(&af, err);
 }
 
 /* ----------------------------------------------------------- backtest */
@@ -176,13 +171,8 @@ static void horizon_chart(FILE *f, const char *title, const mx_backtest_metrics 
   mx_plot_chart_end(&c);
 }
 
-int mx_backtest_plot_html(const char *path, const mx_series_set *s, const mx_backtest_options *bo,
-                          const mx_backtest_metrics *m, int nm, size_t max_series, long window,
-                          mx_error *err) {
-  mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
-  if (rc) return rc;
-  FILE *f = af.f;
+void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_options *bo,
+                           const mx_backtest_metrics *m, int nm, size_t max_series, long window) {
   int h = bo->fc.horizon;
   size_t shown = s->count < max_series ? s->count : max_series;
   char intro[512];
@@ -242,5 +232,4 @@ int mx_backtest_plot_html(const char *path, const mx_series_set *s, const mx_bac
     mx_plot_panel_end(f);
   }
   mx_plot_page_end(f);
-  return mx_atomic_commit(&af, err);
 }

@@ -73,12 +73,8 @@ static const char *const plan_cls[] = {"stock", "noorder", "fan80", "fan95", "sa
 static const char *const plan_label[] = {"projected stock", "without the order", "80% band",
                                          "95% band", "safety stock", "order-up-to level"};
 
-int mx_plan_plot_html(const char *path, const mx_plan_set *ps, const mx_plan_row *rows,
-                      size_t max_items, mx_error *err) {
-  mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
-  if (rc) return rc;
-  FILE *f = af.f;
+void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
+                       size_t max_items) {
   size_t planned = 0;
   for (size_t i = 0; i < ps->n; i++) planned += ps->items[i].horizon > 0;
   char intro[400];
@@ -106,5 +102,4 @@ int mx_plan_plot_html(const char *path, const mx_plan_set *ps, const mx_plan_row
     mx_plot_panel_end(f);
   }
   mx_plot_page_end(f);
-  return mx_atomic_commit(&af, err);
 }

@@ -9,6 +9,15 @@
 #include "merx/forecast.h"
 #include "util/util.h"
 
+int mx_plot_commit(mx_atomic_file *out, mx_atomic_file *page, mx_error *err) {
+  if (!page) return out ? mx_atomic_commit(out, err) : MX_OK;
+  if (!out) return mx_atomic_commit(page, err);
+  mx_atomic_file *both[2] = {out, page};
+  int rc = mx_atomic_publish(both, 2, err);
+  if (rc == MX_OK) mx_atomic_settle(both, 2);
+  return rc;
+}
+
 /* ------------------------------------------------------------- escaping */
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no

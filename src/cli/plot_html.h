@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/util.h"
+
 /* What the x-axis counts: periods from t0 at freq (MX_FREQ_DAY, WEEK, MONTH:
  * dated ticks and tooltips), or plain numbers (MX_FREQ_NONE: index k shows as
  * first + k, named by name, e.g. "period" or "horizon"). */
@@ -38,6 +40,10 @@ typedef struct mx_plot_chart {
     const double *a, *b; /* b: upper bound of a band, else NULL */
   } tips[MX_PLOT_MAX_TIPS];
 } mx_plot_chart;
+
+/* Publish a command's output file and its page together, or neither: out
+ * and page may each be NULL (not written); both are closed either way. */
+int mx_plot_commit(mx_atomic_file *out, mx_atomic_file *page, mx_error *err);
 
 /* HTML text or attribute value: <, >, &, quotes escaped; bytes that are not
  * UTF-8, and control characters, become U+FFFD. */

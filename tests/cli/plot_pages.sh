@@ -32,3 +32,14 @@ expect_exit 0 "$MERX" plan --stock "$D/plot_stock.csv" --history "$D/plot_ids.cs
 python3 "$PY" plan plan.html --window=9 "${IDS[@]}"
 expect_contains plan.html 'safety stock'
 expect_contains plan.html 'arrives'
+
+# a page that cannot be written leaves no other output either (all or none)
+expect_exit 1 "$MERX" forecast --data "$D/plot_ids.csv" --format long --freq week \
+  --horizon 6 --out fc_none.csv --plot nodir/fc.html
+[ ! -e fc_none.csv ] || { echo "FAIL: forecast wrote fc_none.csv without its page"; exit 1; }
+expect_exit 1 "$MERX" backtest --data "$D/plot_ids.csv" --format long --freq week \
+  --horizon 4 --methods ets --origins 1 --out bt_none.csv --plot nodir/bt.html
+[ ! -e bt_none.csv ] || { echo "FAIL: backtest wrote bt_none.csv without its page"; exit 1; }
+expect_exit 1 "$MERX" plan --stock "$D/plot_stock.csv" --history "$D/plot_ids.csv" \
+  --format long --freq week --horizon 8 --out orders_none.csv --plot nodir/plan.html
+[ ! -e orders_none.csv ] || { echo "FAIL: plan wrote orders_none.csv without its page"; exit 1; }
