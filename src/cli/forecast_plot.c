@@ -153,17 +153,17 @@ static void horizon_chart(FILE *f, const char *title, const mx_backtest_metrics 
   fputs("<h2>", f);
   mx_plot_text(f, title);
   fputs("</h2>", f);
-  const char *cls[6], *lab[6];
-  int shown = nm < 6 ? nm : 6;
+  static const char *const mcls[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
+  const char *cls[MX_FC_METHOD_COUNT * 2], *lab[MX_FC_METHOD_COUNT * 2];
+  int shown = nm < MX_FC_METHOD_COUNT * 2 ? nm : MX_FC_METHOD_COUNT * 2;
   for (int k = 0; k < shown; k++) {
-    static const char *const mcls[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
-    cls[k] = mcls[k];
+    cls[k] = mcls[k % 6];
     lab[k] = mx_forecast_method_name(m[k].method);
   }
   mx_plot_legend(f, cls, lab, shown);
   mx_plot_chart_begin(&c, f, &ax, 0, h - 1, lo, hi, title);
-  for (int k = 0; k < nm && k < MX_PLOT_MAX_TIPS; k++) {
-    static const char *const mcls[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
+  /* every method drawn; the tooltip names the first MX_PLOT_MAX_TIPS */
+  for (int k = 0; k < nm; k++) {
     const double *v = smape ? m[k].smape_h : m[k].wape_h;
     if (h == 1) mx_plot_marks(&c, 0, v, 1, mcls[k % 6], mx_forecast_method_name(m[k].method));
     else mx_plot_line(&c, 0, v, (size_t)h, mcls[k % 6], mx_forecast_method_name(m[k].method));
