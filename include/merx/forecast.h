@@ -231,6 +231,7 @@ typedef struct mx_backtest_options {
   int refit;              /* 1 (default): select and fit at every origin; 0: select at the
                              earliest origin (auto's choice, the ETS form), re-estimate
                              only the parameters at the later ones */
+  int by_horizon;         /* 1: also fill wape_h and smape_h of each mx_backtest_metrics */
 } mx_backtest_options;
 
 MX_API mx_backtest_options mx_backtest_defaults(void);
@@ -246,10 +247,17 @@ typedef struct mx_backtest_metrics {
   size_t skipped;                      /* series too short for any origin */
   size_t chosen[MX_FC_METHOD_COUNT];   /* for auto: how often each method was used */
   double seconds;
+  double *wape_h;  /* [horizon] with opt->by_horizon: WAPE of the h-step forecasts, else NULL */
+  double *smape_h; /* [horizon] same, mean sMAPE of the h-step forecasts */
 } mx_backtest_metrics;
 
+/* Release the per-horizon arrays of m (not m itself); accepts NULL. */
+MX_API void mx_backtest_metrics_free(mx_backtest_metrics *m);
+
 /* Backtest nmethods methods on s: for each origin, fit on the history before
- * it, forecast fc.horizon steps, compare with the actuals. out[nmethods]. */
+ * it, forecast fc.horizon steps, compare with the actuals. out[nmethods]; with
+ * opt->by_horizon the caller frees each with mx_backtest_metrics_free (also
+ * after an error: out is zeroed first). */
 MX_API int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const int *methods,
                        int nmethods, mx_backtest_metrics *out, mx_error *err);
 

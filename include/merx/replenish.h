@@ -45,6 +45,8 @@ typedef struct mx_plan_input {
   double *cum_sigma;  /* [horizon] or NULL */
   size_t horizon, cap;
   double unit_cost;   /* stock file's unit_cost; NaN: none */
+  int freq;           /* MX_FREQ_* of the forecast periods when known (a long history), else 0 */
+  int64_t first_time; /* with freq: epoch seconds of the first forecast period */
 } mx_plan_input;
 
 typedef struct mx_plan_set {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/forecast_cli.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -10,7 +11,8 @@ static const char *usage =
     "                     [--season M] [--methods auto,ets,snaive,...] [--origins 3]\n"
     "                     [--step S] [--refit every|first] [--mase-season M] [--levels 80,95]\n"
     "                     [--freq day|week|month]\n"
-    "                     [--nonneg] [--threads T] [--out FILE.csv] [--json]\n\n"
+    "                     [--nonneg] [--threads T] [--out FILE.csv] [--json]\n"
+    "                     [--plot FILE.html [--plot-max N] [--plot-window N]]\n\n"
     "For each series and each of --origins forecast origins (the last one H steps before\n"
     "the end, earlier ones --step periods apart, default H), refit every method on the\n"
     "history before the origin, forecast H steps and score against the actuals:\n"
@@ -20,6 +22,10 @@ static const char *usage =
     "--refit first selects once, at the earliest origin (auto's choice of methods or\n"
     "combination, the ETS model form) and only re-estimates parameters at later origins;\n"
     "every (default) selects and fits afresh at each origin.\n"
+    "--plot writes an HTML page (offline, one file): the table, WAPE and sMAPE of each\n"
+    "method by horizon, and the first --plot-max (default 50) series at the last origin\n"
+    "(history, held-out actuals, the first method's forecast and 80/95% fan; --plot-window\n"
+    "N draws the last N periods of history), with a search box over the ids.\n"
     "\nExample:\n"
     "  merx backtest --data examples/data/daily_sales.csv --format long\n"
     "      --columns id=StockCode,time=date,value=quantity --freq week --horizon 4\n"
@@ -28,7 +34,8 @@ static const char *usage =
 int mx_cmd_backtest(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "backtest",
-                         "horizon= methods= method= origins= step= mase-season= refit= out= json"
+                         "horizon= methods= method= origins= step= mase-season= refit= out= json plot= plot-max= "
+                         "plot-window="
                          MX_CLI_SERIES_SPEC, argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -43,6 +50,11 @@ int mx_cmd_backtest(int argc, char **argv) {
   bo.step = (int)v;
   if ((rc = mx_args_int(&a, "mase-season", 0, 0, 400, &v))) return rc;
   bo.mase_m = (int)v;
+  long plot_max, plot_window;
+  if ((rc = mx_args_int(&a, "plot-max", 50, 1, 1000000, &plot_max))) return rc;
+  if ((rc = mx_args_int(&a, "plot-window", 0, 0, 100000000, &plot_window))) return rc;
+  const char *plot = mx_args_get(&a, "plot", NULL);
+  bo.by_horizon = plot != NULL;
   const char *refit = mx_args_get(&a, "refit", "every");
   if (strcmp(refit, "every") == 0) bo.refit = 1;
   else if (strcmp(refit, "first") == 0) bo.refit = 0;
@@ -82,11 +94,20 @@ int mx_cmd_backtest(int argc, char **argv) {
   int status = MX_EXIT_OK;
   if (mx_backtest(s, &bo, methods, nm, m, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
   const char *out = mx_args_get(&a, "out", NULL);
+  /* the CSV and the page are published together, or neither */
+  mx_atomic_file af, paf;
+  int has_out = 0, has_page = 0;
   if (!status && out) {
-    mx_atomic_file af;
-    if (mx_atomic_open(&af, out, &err) != MX_OK) {
-      status = mx_cli_fail("backtest", &err);
-    } else {
+    if (mx_atomic_open(&af, out, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+    else has_out = 1;
+  }
+  if (!status && plot) {
+    if (mx_atomic_open(&paf, plot, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
+    else has_page = 1;
+  }
+  if (status && has_out) mx_atomic_abort(&af);
+  if (!status) {
+    if (has_out) {
       fputs("method,smape,mase,rmsse,wape,bias,pinball", af.f);
       for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",coverage%g", bo.fc.levels[l]);
       fputs(",evaluated,skipped,seconds\n", af.f);
@@ -96,8 +117,10 @@ int mx_cmd_backtest(int argc, char **argv) {
         for (int l = 0; l < bo.fc.nlevels; l++) fprintf(af.f, ",%.4f", m[i].coverage[l]);
         fprintf(af.f, ",%zu,%zu,%.3f\n", m[i].evaluated, m[i].skipped, m[i].seconds);
       }
-      if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("backtest", &err);
     }
+    if (has_page) mx_backtest_plot_html(paf.f, s, &bo, m, nm, (size_t)plot_max, plot_window);
+    if (mx_plot_commit(has_out ? &af : NULL, has_page ? &paf : NULL, &err) != MX_OK)
+      status = mx_cli_fail("backtest", &err);
   }
   if (!status) {
     if (mx_args_has(&a, "json")) {
@@ -158,6 +181,7 @@ int mx_cmd_backtest(int argc, char **argv) {
         fprintf(stderr, "backtest: %zu series too short for any origin were skipped\n", m[0].skipped);
     }
   }
+  for (int i = 0; i < nm; i++) mx_backtest_metrics_free(&m[i]);
   free(m);
   mx_series_set_free(s);
   return status;

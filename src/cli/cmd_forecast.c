@@ -4,13 +4,15 @@
 #include <unistd.h>
 
 #include "cli/forecast_cli.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
     "usage: merx forecast --data FILE (--format long|wide) [--columns id=..,time=..,value=..]\n"
     "                     --horizon H [--season M] [--method METHOD] [--levels 80,95]\n"
     "                     [--freq day|week|month] [--nonneg] [--negative keep|zero|error]\n"
-    "                     [--header|--no-header] [--sep C] [--threads T] [--plot FILE.html]\n"
+    "                     [--header|--no-header] [--sep C] [--threads T]\n"
+    "                     [--plot FILE.html [--plot-max N] [--plot-window N]]\n"
     "                     [--hierarchy FILE --reconcile bottom-up|ols|mint-shrink]\n"
     "                     [--regressors FILE] --out FILE.csv [--json]\n\n"
     "Forecast each series H steps ahead with prediction intervals.\n"
@@ -33,6 +35,11 @@ static const char *usage =
     "  --regressors F  long CSV id,time,name,value of regressors (price, promotion, ...)\n"
     "                  for history and horizon: regression with ARIMA errors; needs\n"
     "                  --method arima and every future value\n"
+    "  --plot F        an HTML page (offline, one file): per series the history on a dated\n"
+    "                  axis, forecast, 80/95% fan, method and a one-origin backtest of\n"
+    "                  it; a search box over the ids\n"
+    "  --plot-max N    series drawn on the page (default 200; the rest are counted)\n"
+    "  --plot-window N periods of history drawn (default: all)\n"
     "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
     "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n"
     "\nExample:\n"
@@ -134,7 +141,7 @@ static void fmt_level(char *buf, size_t size, const char *prefix, double level) 
 int mx_cmd_forecast(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "forecast",
-                         "horizon= method= out= json plot= plot-max= hierarchy= reconcile= regressors=" MX_CLI_SERIES_SPEC, argc,
+                         "horizon= method= out= json plot= plot-max= plot-window= hierarchy= reconcile= regressors=" MX_CLI_SERIES_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -142,6 +149,8 @@ int mx_cmd_forecast(int argc, char **argv) {
   long horizon, plot_max;
   if ((rc = mx_args_int(&a, "horizon", 1, 1, 100000, &horizon))) return rc;
   if ((rc = mx_args_int(&a, "plot-max", 200, 1, 1000000, &plot_max))) return rc;
+  long plot_window;
+  if ((rc = mx_args_int(&a, "plot-window", 0, 0, 100000000, &plot_window))) return rc;
   mx_forecast_options o = mx_forecast_defaults();
   o.horizon = (int)horizon;
   mx_error err;
@@ -227,6 +236,14 @@ int mx_cmd_forecast(int argc, char **argv) {
   memset(&af, 0, sizeof af);
   if (!status && mx_atomic_open(&af, mx_args_get(&a, "out", NULL), &err) != MX_OK)
     status = mx_cli_fail("forecast", &err);
+  /* the page is published with the CSV, or neither */
+  const char *plot = mx_args_get(&a, "plot", NULL);
+  mx_atomic_file paf;
+  memset(&paf, 0, sizeof paf);
+  if (!status && plot && mx_atomic_open(&paf, plot, &err) != MX_OK) {
+    mx_atomic_abort(&af);
+    status = mx_cli_fail("forecast", &err);
+  }
   size_t counts[MX_FC_METHOD_COUNT] = {0}, fallbacks = 0;
   if (!status) {
     FILE *f = af.f;
@@ -263,11 +280,12 @@ int mx_cmd_forecast(int argc, char **argv) {
       }
     }
     if (fallbacks > 10) fprintf(stderr, "merx forecast: ... %zu series fell back in all\n", fallbacks);
-    if (mx_atomic_commit(&af, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
+    if (plot) {
+      mx_forecast_plot_options po = {(size_t)plot_max, plot_window, 1, &o};
+      mx_forecast_plot_html(paf.f, s, res, &po);
+    }
+    if (mx_plot_commit(&af, plot ? &paf : NULL, &err) != MX_OK) status = mx_cli_fail("forecast", &err);
   }
-  const char *plot = mx_args_get(&a, "plot", NULL);
-  if (!status && plot && mx_forecast_plot_html(plot, s, res, (size_t)plot_max, &err) != MX_OK)
-    status = mx_cli_fail("forecast", &err);
   if (!status) {
     if (mx_args_has(&a, "json")) {
       mx_json j;

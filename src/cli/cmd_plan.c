@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/plan.h"
+#include "cli/plot_html.h"
 #include "util/util.h"
 
 static const char *usage =
@@ -22,7 +23,7 @@ static const char *usage =
     "                 [--lead-time L] [--review R] [--dist normal|poisson|negbin]\n"
     "                 [--skip-missing]\n"
     "                 [--actuals FILE [--replay-start stock|target] [--replay-out FILE.csv]\n"
-    "                 [--period-days D]] [--json]\n\n"
+    "                 [--period-days D]] [--plot FILE.html [--plot-max N]] [--json]\n\n"
     "Order-up-to replenishment: for every item of the stock file, demand over the next\n"
     "lead_time + review periods from the forecast, an order-up-to level that meets the\n"
     "service target (or the ratio p/(h+p) when the stock file gives costs h and p), and\n"
@@ -68,6 +69,11 @@ static const char *usage =
     "                     Turnover = units shipped / average on hand over the replay;\n"
     "                     days of supply = average on hand / average daily demand;\n"
     "                     cost turnover = cost of sales / average inventory value\n"
+    "  --plot FILE        an HTML page (offline, one file): per item the projected stock\n"
+    "                     with and without the order, its 80/95% band, the safety stock\n"
+    "                     and order-up-to level (dated with a long --history), with a\n"
+    "                     search box over the ids\n"
+    "  --plot-max N       items drawn on the page (default 200)\n"
     "  --json             summary as one JSON object on stdout\n\n"
     "Output columns: id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,\n"
     "safety_stock,order_up_to,raw_order,order,note\n"
@@ -154,7 +160,7 @@ int mx_cmd_plan(int argc, char **argv) {
                          "review= dist= skip-missing actuals= replay-start= replay-out= period-days= json "
                          "format= freq= "
                          "method= season= horizon= threads= forecast-out= sep= no-header header "
-                         "columns= stock-columns=",
+                         "columns= stock-columns= plot= plot-max=",
                          argc, argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -204,6 +210,9 @@ int mx_cmd_plan(int argc, char **argv) {
       !mx_args_has(&a, "actuals"))
     return mx_cli_usage("plan", "--replay-out and --period-days need --actuals FILE");
 
+  long plot_max;
+  if ((rc = mx_args_int(&a, "plot-max", 200, 1, 1000000, &plot_max))) return rc;
+  const char *plot = mx_args_get(&a, "plot", NULL);
   double t0 = mx_now_seconds();
   mx_error err;
   mx_error_clear(&err);
@@ -242,7 +251,22 @@ int mx_cmd_plan(int argc, char **argv) {
 
   mx_atomic_file af;
   const char *out = mx_args_get(&a, "out", NULL);
+  mx_plan_row *rows = plot ? calloc(ps.n ? ps.n : 1, sizeof *rows) : NULL;
+  if (plot && !rows) {
+    mx_plan_set_free(&ps);
+    mx_error_set(&err, MX_ENOMEM, "out of memory");
+    return mx_cli_fail("plan", &err);
+  }
   if ((rc = mx_atomic_open(&af, out, &err))) {
+    free(rows);
+    mx_plan_set_free(&ps);
+    return mx_cli_fail("plan", &err);
+  }
+  /* the page is published with the orders, or neither */
+  mx_atomic_file paf;
+  if (plot && (rc = mx_atomic_open(&paf, plot, &err))) {
+    mx_atomic_abort(&af);
+    free(rows);
     mx_plan_set_free(&ps);
     return mx_cli_fail("plan", &err);
   }
@@ -262,9 +286,12 @@ int mx_cmd_plan(int argc, char **argv) {
       snprintf(msg, sizeof msg, "item '%.200s': %s", it->id, err.message);
       mx_error_at(&err, rc, stock_path, it->line, 0, NULL, "%s", msg);
       mx_atomic_abort(&af);
+      if (plot) mx_atomic_abort(&paf);
+      free(rows);
       mx_plan_set_free(&ps);
       return mx_cli_fail("plan", &err);
     }
+    if (rows) rows[i] = row;
     mx_csv_write_field(af.f, it->id, ',');
     fprintf(af.f, ",%.10g,%.10g,%.10g,%.10g,%.10g,%.6f,%.6f,%.6f,%.6f,%.6f,%.10g,%s\n",
             it->item.on_hand, it->item.on_order, row.position, it->item.lead_time,
@@ -274,7 +301,9 @@ int mx_cmd_plan(int argc, char **argv) {
     units += row.order;
     nshort += row.horizon_short;
   }
-  if ((rc = mx_atomic_commit(&af, &err))) {
+  if (plot) mx_plan_plot_html(paf.f, &ps, rows, (size_t)plot_max);
+  free(rows);
+  if ((rc = mx_plot_commit(&af, plot ? &paf : NULL, &err))) {
     mx_plan_set_free(&ps);
     return mx_cli_fail("plan", &err);
   }

@@ -17,8 +17,22 @@ int mx_cli_read_series(const mx_args *a, mx_series_set **out);
  * wide: 1), --levels, --threads, --nonneg. */
 int mx_cli_forecast_options(const mx_args *a, const mx_series_set *s, mx_forecast_options *o);
 
-/* Write an HTML page with one inline SVG per series (history, forecast,
- * interval bands); at most max_series series, the rest counted. */
-int mx_forecast_plot_html(const char *path, const mx_series_set *s,
-                          const mx_forecast_result *r, size_t max_series, mx_error *err);
+/* The --plot pages (forecast_plot.c, drawn by plot_html.c), written to f:
+ * the command publishes the page with its other outputs (mx_plot_commit). */
+typedef struct mx_forecast_plot_options {
+  size_t max_series;               /* --plot-max: panels drawn, the rest counted */
+  long window;                     /* --plot-window: periods of history (0: all) */
+  int accuracy;                    /* 1: backtest each drawn series at one origin */
+  const mx_forecast_options *fc;   /* the forecast's options (method, horizon, levels) */
+} mx_forecast_plot_options;
+
+/* merx forecast: per series the history, forecast, 80/95% fan, method and
+ * (po->accuracy) a one-origin backtest of the requested method. */
+void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_result *r,
+                           const mx_forecast_plot_options *po);
+/* merx backtest: accuracy by method and horizon (m from mx_backtest with
+ * by_horizon), then the first max_series series at the last origin,
+ * forecast by the first method. */
+void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_options *bo,
+                           const mx_backtest_metrics *m, int nm, size_t max_series, long window);
 #endif

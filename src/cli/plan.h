@@ -19,4 +19,9 @@ void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json
 /* The summary lines of the text output. */
 void mx_plan_replay_print(const mx_plan_replay *r, FILE *f);
 
+/* --plot: the HTML page of the plan (plan_plot.c) written to f; rows[i] is
+ * item i's row (items without a forecast are skipped); at most max_items. */
+void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
+                       size_t max_items);
+
 #endif

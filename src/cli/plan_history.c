@@ -96,9 +96,10 @@ int mx_plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
   const char **ids = malloc((all->count ? all->count : 1) * sizeof *ids);
   const double **vals = malloc((all->count ? all->count : 1) * sizeof *vals);
   size_t *lens = malloc((all->count ? all->count : 1) * sizeof *lens);
+  size_t *series_of = malloc((all->count ? all->count : 1) * sizeof *series_of);
   mx_series_set *sub = NULL;
   mx_forecast_result *res = NULL;
-  if (!item_of || !ids || !vals || !lens) {
+  if (!item_of || !ids || !vals || !lens || !series_of) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
@@ -106,6 +107,7 @@ int mx_plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
     int64_t k = mx_idmap_find(ps->ids, all->ids[s], strlen(all->ids[s]));
     if (k < 0) continue;
     item_of[m] = (size_t)k;
+    series_of[m] = s;
     ids[m] = all->ids[s];
     vals[m] = all->values[s];
     lens[m] = all->len[s];
@@ -136,6 +138,11 @@ int mx_plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
       goto done;
     }
     it->horizon = it->cap = H;
+    /* the dates of the plan page: the period after the item's history */
+    if (all->start && all->freq != MX_FREQ_NONE) {
+      it->freq = all->freq;
+      it->first_time = mx_series_time(all, series_of[s], (long)all->len[series_of[s]]);
+    }
   }
 done:
   if (res)
@@ -147,5 +154,6 @@ done:
   free(ids);
   free(vals);
   free(lens);
+  free(series_of);
   return rc;
 }

@@ -14,7 +14,7 @@ for m in $METHODS; do
   python3 - "$m" <<'PY'
 import csv, collections, re, sys
 html = open("fc_%s.html" % sys.argv[1]).read()
-mult = set(re.findall(r"([0-9A-Za-z]+) &middot; [a-z]+ ETS\(M,", html))
+mult = set(re.findall(r'data-id="([^"]+)"><h2>[^<]*</h2>\n<p class="meta">method <b>[a-z]+</b> \(ETS\(M,', html))
 by = collections.defaultdict(list)
 for r in csv.DictReader(open("fc_%s.csv" % sys.argv[1])):
     by[r["id"]].append(r)

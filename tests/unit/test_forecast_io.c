@@ -199,6 +199,41 @@ static mx_series_set *synthetic(size_t count, size_t n, int m) {
   return s;
 }
 
+/* by_horizon: naive on 1..20 with one origin 3 steps from the end forecasts
+ * 17 for 18, 19, 20: per-step WAPE 1/18, 2/19, 3/20 and sMAPE 200|e|/(y+f);
+ * pooled over two identical series the ratios are the same. */
+static void test_backtest_by_horizon(void **state) {
+  (void)state;
+  double y[20];
+  for (int t = 0; t < 20; t++) y[t] = t + 1;
+  const double *v[2] = {y, y};
+  size_t len[2] = {20, 20};
+  mx_series_set *s;
+  mx_error err;
+  assert_int_equal(mx_series_set_from_arrays(NULL, v, len, 2, &s, &err), MX_OK);
+  mx_backtest_options bo = mx_backtest_defaults();
+  bo.fc.horizon = 3;
+  bo.origins = 1;
+  bo.by_horizon = 1;
+  int methods[] = {MX_FC_NAIVE};
+  mx_backtest_metrics m;
+  assert_int_equal(mx_backtest(s, &bo, methods, 1, &m, &err), MX_OK);
+  assert_non_null(m.wape_h);
+  assert_non_null(m.smape_h);
+  for (int j = 0; j < 3; j++) {
+    assert_true(fabs(m.wape_h[j] - (j + 1) / (18.0 + j)) < 1e-12);
+    assert_true(fabs(m.smape_h[j] - 200.0 * (j + 1) / (35.0 + j)) < 1e-9);
+  }
+  assert_true(fabs(m.wape - 6.0 / 57.0) < 1e-12);
+  mx_backtest_metrics_free(&m);
+  assert_null(m.wape_h);
+  bo.by_horizon = 0; /* without it no arrays */
+  assert_int_equal(mx_backtest(s, &bo, methods, 1, &m, &err), MX_OK);
+  assert_null(m.wape_h);
+  assert_null(m.smape_h);
+  mx_series_set_free(s);
+}
+
 static void test_backtest_and_batch(void **state) {
   (void)state;
   mx_series_set *s = synthetic(6, 120, 12);
@@ -249,7 +284,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wide_m4_layout),     cmocka_unit_test(test_wide_bad_input),
       cmocka_unit_test(test_long_aggregation),   cmocka_unit_test(test_bad_series_and_fallbacks),
-      cmocka_unit_test(test_metrics),            cmocka_unit_test(test_backtest_and_batch),
+      cmocka_unit_test(test_metrics),            cmocka_unit_test(test_backtest_and_batch), cmocka_unit_test(test_backtest_by_horizon),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@ typedef struct {
   const mx_backtest_options *opt;
   int method;
   acc *per_series; /* summed in series order afterwards: reproducible totals */
+  double *per_h;   /* by_horizon: [count][3 * horizon] sums of |e|, |y|, sMAPE per step */
   pthread_mutex_t lock;
   size_t next;
   int failed;
@@ -96,6 +97,14 @@ static int bt_worker(void *vctx, int t, int nthreads) {
         a->abs_y += fabs(act[j]);
         a->err += r.mean[j] - act[j];
       }
+      if (c->per_h) {
+        double *ph = c->per_h + i * 3 * (size_t)h;
+        for (int j = 0; j < h; j++) {
+          ph[j] += fabs(act[j] - r.mean[j]);
+          ph[h + j] += fabs(act[j]);
+          ph[2 * h + j] += mx_metric_smape(act + j, r.mean + j, 1);
+        }
+      }
       double pin = 0;
       for (int l = 0; l < r.nlevels; l++) {
         double q = (1 - r.levels[l] / 100) / 2;
@@ -115,8 +124,16 @@ static int bt_worker(void *vctx, int t, int nthreads) {
   return 0;
 }
 
+void mx_backtest_metrics_free(mx_backtest_metrics *m) {
+  if (!m) return;
+  free(m->wape_h);
+  free(m->smape_h);
+  m->wape_h = m->smape_h = NULL;
+}
+
 int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const int *methods,
                 int nmethods, mx_backtest_metrics *out, mx_error *err) {
+  if (nmethods > 0) memset(out, 0, (size_t)nmethods * sizeof *out);
   if (opt->fc.horizon < 1) return mx_error_set(err, MX_EINVAL, "horizon must be >= 1");
   if (opt->origins < 1) return mx_error_set(err, MX_EINVAL, "origins must be >= 1");
   int threads = mx_threads_resolve(opt->fc.threads);
@@ -127,14 +144,21 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
     memset(&c, 0, sizeof c);
     c.s = s, c.opt = opt, c.method = methods[mi];
     c.per_series = calloc(s->count ? s->count : 1, sizeof(acc));
-    if (!c.per_series) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    size_t hh = (size_t)opt->fc.horizon;
+    if (opt->by_horizon) c.per_h = calloc((s->count ? s->count : 1) * 3 * hh, sizeof(double));
+    double *wape_h = opt->by_horizon ? calloc(hh, sizeof(double)) : NULL;
+    double *smape_h = opt->by_horizon ? calloc(hh, sizeof(double)) : NULL;
+    if (!c.per_series || (opt->by_horizon && (!c.per_h || !wape_h || !smape_h))) {
+      free(c.per_series), free(c.per_h), free(wape_h), free(smape_h);
+      return mx_error_set(err, MX_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&c.lock, NULL);
     mx_blas_begin(1); /* on this thread, never in the workers (util.h) */
     mx_parallel_run(threads, bt_worker, &c);
     mx_blas_end();
     pthread_mutex_destroy(&c.lock);
     if (c.failed) {
-      free(c.per_series);
+      free(c.per_series), free(c.per_h), free(wape_h), free(smape_h);
       if (err) *err = c.err;
       return c.err.code;
     }
@@ -152,6 +176,20 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
     free(c.per_series);
     mx_backtest_metrics *m = &out[mi];
     memset(m, 0, sizeof *m);
+    if (c.per_h) {
+      for (size_t j = 0; j < hh; j++) {
+        double e = 0, y = 0, sm = 0;
+        for (size_t t = 0; t < s->count; t++) {
+          const double *ph = c.per_h + t * 3 * hh;
+          e += ph[j], y += ph[hh + j], sm += ph[2 * hh + j];
+        }
+        wape_h[j] = y > 0 ? e / y : NAN;
+        smape_h[j] = a.evaluated ? sm / (double)a.evaluated : NAN;
+      }
+      free(c.per_h);
+      m->wape_h = wape_h;
+      m->smape_h = smape_h;
+    }
     m->method = methods[mi];
     double ev = a.evaluated ? (double)a.evaluated : NAN;
     m->smape = a.smape / ev;
