@@ -229,6 +229,36 @@ const char *mx_idmap_name(const mx_idmap *m, uint32_t i) {
 
 uint32_t mx_idmap_size(const mx_idmap *m) { return m ? m->count : 0; }
 
+/* An id of a rename waiting for its slot (mx__idmap_rename). */
+typedef struct {
+  probe p;
+  uint32_t index;
+} pending;
+#define AHEAD 16
+
+/* Put e into the new table ns (names and lens: the new names); -2 when an
+ * earlier id has the same name. */
+static int place(const mx_idmap *m, slot *ns, const char *const *names, const uint32_t *lens,
+                 const pending *e, uint32_t *dup) {
+  size_t j = e->p.hash & m->mask;
+  for (;;) {
+    slot *s = &ns[j];
+    if (s->index == EMPTY) break;
+    if (s->w0 == e->p.w0 && s->w1 == e->p.w1 &&
+        ((e->p.w0 & 0xffu) != LONG_TAG ||
+         (lens[s->index] == lens[e->index] &&
+          memcmp(names[s->index], names[e->index], lens[e->index]) == 0))) {
+      if (dup) *dup = e->index;
+      return -2;
+    }
+    j = (j + 1) & m->mask;
+  }
+  ns[j].w0 = e->p.w0;
+  ns[j].w1 = e->p.w1;
+  ns[j].index = e->index;
+  return 0;
+}
+
 /* mx__idmap_rename: new slots, names and one arena block beside the old,
  * swapped in at the end (so a failure leaves m as it was). The slots keep
  * m's capacity: it was sized for as many ids, so the load factor stays at
@@ -241,7 +271,8 @@ int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup
   uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
   char **blocks = NULL;
   size_t nblocks = 0, blocks_cap = 0, used = 0, size = 0;
-  int rc = -1;
+  pending q[AHEAD];
+  int rc = -1, placed = 0;
   if (!ns || !names || !lens) goto out;
   for (size_t i = 0; i < cap; i++) ns[i].index = EMPTY;
   for (uint32_t i = 0; i < n; i++) {
@@ -271,25 +302,19 @@ int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup
     used += len + 1;
     names[i] = copy;
     lens[i] = (uint32_t)len;
-    probe p;
-    make_probe(copy, len, &p);
-    size_t j = p.hash & m->mask;
-    for (;;) {
-      slot *s = &ns[j];
-      if (s->index == EMPTY) break;
-      if (s->w0 == p.w0 && s->w1 == p.w1 &&
-          ((p.w0 & 0xffu) != LONG_TAG ||
-           (lens[s->index] == len && memcmp(names[s->index], copy, len) == 0))) {
-        if (dup) *dup = i;
-        rc = -2;
-        goto out;
-      }
-      j = (j + 1) & m->mask;
-    }
-    ns[j].w0 = p.w0;
-    ns[j].w1 = p.w1;
-    ns[j].index = i;
+    /* this id's slot is fetched now and written AHEAD ids later, so the
+     * cache (and TLB) miss of a table of millions of slots overlaps the
+     * renamer's work on the ids between (an HMAC each, for pseudonyms) */
+    pending *e = &q[i % AHEAD];
+    make_probe(copy, len, &e->p);
+    e->index = i;
+    __builtin_prefetch(&ns[e->p.hash & m->mask], 1);
+    if (i + 1 >= AHEAD && (placed = place(m, ns, names, lens, &q[(i + 1) % AHEAD], dup)) != 0)
+      goto out;
   }
+  /* the last AHEAD - 1 ids (or all, in a smaller map), oldest first */
+  for (uint32_t k = n >= AHEAD - 1 ? n - (AHEAD - 1) : 0; k < n; k++)
+    if ((placed = place(m, ns, names, lens, &q[k % AHEAD], dup)) != 0) goto out;
   /* swap: the new state in, the old one (names and all) out */
   {
     slot *os = m->slots;
@@ -319,5 +344,5 @@ out:
   free(names);
   free(lens);
   free(ns);
-  return rc;
+  return placed ? placed : rc;
 }

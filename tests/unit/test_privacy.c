@@ -268,6 +268,17 @@ static void test_rename_collision_leaves_map(void **state) {
   assert_int_equal(dup, 1);
   assert_int_equal(mx_idmap_find(m, "Ann", 3), 0);
   mx_idmap_free(m);
+  /* past the look-ahead of slot fetches: the collision is found all the same */
+  m = mx_idmap_create();
+  char id[32];
+  for (int i = 0; i < 100; i++) {
+    int len = snprintf(id, sizeof id, i == 70 ? "Customer-%d" : "customer-%d", i == 70 ? 20 : i);
+    assert_int_equal(mx_idmap_intern(m, id, (size_t)len), i);
+  }
+  assert_int_equal(mx__idmap_rename(m, fold_case, buf, &dup), -2);
+  assert_int_equal(dup, 70);
+  assert_int_equal(mx_idmap_find(m, "Customer-20", 11), 70);
+  mx_idmap_free(m);
 }
 
 int main(void) {
