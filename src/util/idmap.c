@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SHORT_MAX 11
 #define LONG_TAG 0xffu /* low byte of w0 of a long id (a short one holds its length) */
@@ -229,6 +230,21 @@ const char *mx_idmap_name(const mx_idmap *m, uint32_t i) {
 
 uint32_t mx_idmap_size(const mx_idmap *m) { return m ? m->count : 0; }
 
+/* The rename's big arrays (a table of millions of slots, the names' arena)
+ * are new memory filled at once: 2 MB-aligned and marked for transparent
+ * huge pages above 4 MB, they take 512x fewer page faults to fill (costly
+ * in VMs: ~10 us each here, a tenth of a keyed ingest's extra cost) and
+ * fewer TLB misses on the random slot writes. Freed with free(). */
+static void *rename_alloc(size_t size) {
+  if (size < ((size_t)4 << 20)) return malloc(size);
+  void *p = NULL;
+  if (posix_memalign(&p, (size_t)2 << 20, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 /* An id of a rename waiting for its slot (mx__idmap_rename). */
 typedef struct {
   probe p;
@@ -266,9 +282,9 @@ static int place(const mx_idmap *m, slot *ns, const char *const *names, const ui
 int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup) {
   uint32_t n = m->count;
   size_t cap = m->mask + 1;
-  slot *ns = malloc(cap * sizeof *ns);
-  const char **names = malloc((n ? n : 1) * sizeof *names);
-  uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
+  slot *ns = rename_alloc(cap * sizeof *ns);
+  const char **names = rename_alloc((n ? n : 1) * sizeof *names);
+  uint32_t *lens = rename_alloc((n ? n : 1) * sizeof *lens);
   char **blocks = NULL;
   size_t nblocks = 0, blocks_cap = 0, used = 0, size = 0;
   pending q[AHEAD];
@@ -291,7 +307,7 @@ int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup
         blocks = nb;
         blocks_cap = nc;
       }
-      if (!(blocks[nblocks] = malloc(bs))) goto out;
+      if (!(blocks[nblocks] = rename_alloc(bs))) goto out;
       nblocks++;
       used = 0;
       size = bs;
