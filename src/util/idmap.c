@@ -9,12 +9,12 @@
  * ids once the map outgrows the caches (ingest of millions of rows). A longer
  * id keeps its 64-bit hash in the slot and is compared with its string. */
 #include "merx/idmap.h"
+#include "util/hugealloc.h"
 #include "util/idmap_rename.h"
 #include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define SHORT_MAX 11
 #define LONG_TAG 0xffu /* low byte of w0 of a long id (a short one holds its length) */
@@ -231,20 +231,8 @@ const char *mx_idmap_name(const mx_idmap *m, uint32_t i) {
 uint32_t mx_idmap_size(const mx_idmap *m) { return m ? m->count : 0; }
 
 /* The rename's big arrays (a table of millions of slots, the names' arena)
- * are new memory filled at once: 2 MB-aligned and marked for transparent
- * huge pages above 4 MB, they take 512x fewer page faults to fill (costly
- * in VMs: ~10 us each here, a tenth of a keyed ingest's extra cost) and
- * fewer TLB misses on the random slot writes. Freed with free(). */
-static void *rename_alloc(size_t size) {
-  if (size < ((size_t)4 << 20)) return malloc(size);
-  void *p = NULL;
-  if (posix_memalign(&p, (size_t)2 << 20, size) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise(p, size, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-
+ * are new memory filled at once: on huge pages above 4 MB (hugealloc.h). */
+#define RENAME_HUGE_MIN ((size_t)4 << 20)
 /* An id of a rename waiting for its slot (mx__idmap_rename). */
 typedef struct {
   probe p;
@@ -282,9 +270,9 @@ static int place(const mx_idmap *m, slot *ns, const char *const *names, const ui
 int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup) {
   uint32_t n = m->count;
   size_t cap = m->mask + 1;
-  slot *ns = rename_alloc(cap * sizeof *ns);
-  const char **names = rename_alloc((n ? n : 1) * sizeof *names);
-  uint32_t *lens = rename_alloc((n ? n : 1) * sizeof *lens);
+  slot *ns = mx__alloc_huge(cap * sizeof *ns, RENAME_HUGE_MIN);
+  const char **names = mx__alloc_huge((n ? n : 1) * sizeof *names, RENAME_HUGE_MIN);
+  uint32_t *lens = mx__alloc_huge((n ? n : 1) * sizeof *lens, RENAME_HUGE_MIN);
   char **blocks = NULL;
   size_t nblocks = 0, blocks_cap = 0, used = 0, size = 0;
   pending q[AHEAD];
@@ -307,7 +295,7 @@ int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup
         blocks = nb;
         blocks_cap = nc;
       }
-      if (!(blocks[nblocks] = rename_alloc(bs))) goto out;
+      if (!(blocks[nblocks] = mx__alloc_huge(bs, RENAME_HUGE_MIN))) goto out;
       nblocks++;
       used = 0;
       size = bs;
