@@ -2,6 +2,7 @@
  * ledger and files are the store's (store/forget.h); models are rewritten
  * here, where the model layer and the store meet. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,16 @@ typedef struct forget_ctx {
 } forget_ctx;
 
 static const char DUE_FILE[] = "retrain_due.txt";
+
+/* Test hook for the crash windows between erasure steps
+ * (tests/cli/forget_kill.sh): MERX_TEST_FORGET_KILL_AT=STEP dies here as a
+ * SIGKILL would, at the step's first occurrence. Steps: "ledger" (committed,
+ * files not yet walked), "marked" (a model marked retrain due, not yet
+ * rewritten), "model" (a model rewritten, the walk not finished). */
+static void kill_point(const char *step) {
+  const char *at = getenv("MERX_TEST_FORGET_KILL_AT");
+  if (at && strcmp(at, step) == 0) raise(SIGKILL);
+}
 
 static int due_has(const forget_ctx *c, const char *rel) {
   for (int i = 0; i < c->n_due; i++)
@@ -122,6 +133,7 @@ static int on_model(void *vctx, const char *path, mx_error *err) {
     c->due = d;
     c->n_due++;
     if ((rc = due_save(c, err)) != MX_OK) goto done;
+    kill_point("marked");
   }
   if (rows > 0) {
     if ((rc = mx_model_clone(m, &owned, err)) != MX_OK ||
@@ -143,6 +155,7 @@ static int on_model(void *vctx, const char *path, mx_error *err) {
     rc = due_save(c, err);
   } else if (owned) {
     if ((rc = mx_model_save(owned, path, err)) == MX_OK) c->models_rewritten++;
+    if (rc == MX_OK) kill_point("model");
   }
 done:
   free(drop);
@@ -267,6 +280,7 @@ int mx_cmd_forget(int argc, char **argv) {
   if (!ledger) goto oom;
   rc = mx_store_forget_ledger(ledger, c.ids, n, &k, &err);
   free(ledger);
+  if (rc == MX_OK) kill_point("ledger");
   if (rc == MX_OK) rc = mx_store_forget_files(dir, c.ids, n, on_model, &c, &k, &err);
   char when[32], receipt[4400];
   mx_format_time((int64_t)time(NULL), 0, when, sizeof when);

@@ -9,6 +9,8 @@
  * ids once the map outgrows the caches (ingest of millions of rows). A longer
  * id keeps its 64-bit hash in the slot and is compared with its string. */
 #include "merx/idmap.h"
+#include "util/hugealloc.h"
+#include "util/idmap_rename.h"
 #include "util/util.h"
 
 #include <stdlib.h>
@@ -227,3 +229,124 @@ const char *mx_idmap_name(const mx_idmap *m, uint32_t i) {
 }
 
 uint32_t mx_idmap_size(const mx_idmap *m) { return m ? m->count : 0; }
+
+/* The rename's big arrays (a table of millions of slots, the names' arena)
+ * are new memory filled at once: on huge pages above 4 MB (hugealloc.h). */
+#define RENAME_HUGE_MIN ((size_t)4 << 20)
+/* An id of a rename waiting for its slot (mx__idmap_rename). */
+typedef struct {
+  probe p;
+  uint32_t index;
+} pending;
+#define AHEAD 16
+
+/* Put e into the new table ns (names and lens: the new names); -2 when an
+ * earlier id has the same name. */
+static int place(const mx_idmap *m, slot *ns, const char *const *names, const uint32_t *lens,
+                 const pending *e, uint32_t *dup) {
+  size_t j = e->p.hash & m->mask;
+  for (;;) {
+    slot *s = &ns[j];
+    if (s->index == EMPTY) break;
+    if (s->w0 == e->p.w0 && s->w1 == e->p.w1 &&
+        ((e->p.w0 & 0xffu) != LONG_TAG ||
+         (lens[s->index] == lens[e->index] &&
+          memcmp(names[s->index], names[e->index], lens[e->index]) == 0))) {
+      if (dup) *dup = e->index;
+      return -2;
+    }
+    j = (j + 1) & m->mask;
+  }
+  ns[j].w0 = e->p.w0;
+  ns[j].w1 = e->p.w1;
+  ns[j].index = e->index;
+  return 0;
+}
+
+/* mx__idmap_rename: new slots, names and one arena block beside the old,
+ * swapped in at the end (so a failure leaves m as it was). The slots keep
+ * m's capacity: it was sized for as many ids, so the load factor stays at
+ * most 1/2 and no growth (a rehash of every slot) happens on the way. */
+int mx__idmap_rename(mx_idmap *m, mx__idmap_renamer fn, void *ctx, uint32_t *dup) {
+  uint32_t n = m->count;
+  size_t cap = m->mask + 1;
+  slot *ns = mx__alloc_huge(cap * sizeof *ns, RENAME_HUGE_MIN);
+  const char **names = mx__alloc_huge((n ? n : 1) * sizeof *names, RENAME_HUGE_MIN);
+  uint32_t *lens = mx__alloc_huge((n ? n : 1) * sizeof *lens, RENAME_HUGE_MIN);
+  char **blocks = NULL;
+  size_t nblocks = 0, blocks_cap = 0, used = 0, size = 0;
+  pending q[AHEAD];
+  int rc = -1, placed = 0;
+  if (!ns || !names || !lens) goto out;
+  for (size_t i = 0; i < cap; i++) ns[i].index = EMPTY;
+  for (uint32_t i = 0; i < n; i++) {
+    size_t len;
+    const char *to = fn(ctx, m->names[i], m->lens[i], &len);
+    if (!to || len >= UINT32_MAX) goto out;
+    if (used + len + 1 > size) {
+      /* a block for the names still to come at this length: pseudonyms,
+       * all of one length, take one block of exactly their size */
+      size_t bs = (size_t)(n - i) * (len + 1);
+      if (bs < ARENA_FIRST) bs = ARENA_FIRST;
+      if (nblocks == blocks_cap) {
+        size_t nc = blocks_cap ? 2 * blocks_cap : 4;
+        char **nb = realloc(blocks, nc * sizeof *nb);
+        if (!nb) goto out;
+        blocks = nb;
+        blocks_cap = nc;
+      }
+      if (!(blocks[nblocks] = mx__alloc_huge(bs, RENAME_HUGE_MIN))) goto out;
+      nblocks++;
+      used = 0;
+      size = bs;
+    }
+    char *copy = blocks[nblocks - 1] + used;
+    memcpy(copy, to, len);
+    copy[len] = '\0';
+    used += len + 1;
+    names[i] = copy;
+    lens[i] = (uint32_t)len;
+    /* this id's slot is fetched now and written AHEAD ids later, so the
+     * cache (and TLB) miss of a table of millions of slots overlaps the
+     * renamer's work on the ids between (an HMAC each, for pseudonyms) */
+    pending *e = &q[i % AHEAD];
+    make_probe(copy, len, &e->p);
+    e->index = i;
+    __builtin_prefetch(&ns[e->p.hash & m->mask], 1);
+    if (i + 1 >= AHEAD && (placed = place(m, ns, names, lens, &q[(i + 1) % AHEAD], dup)) != 0)
+      goto out;
+  }
+  /* the last AHEAD - 1 ids (or all, in a smaller map), oldest first */
+  for (uint32_t k = n >= AHEAD - 1 ? n - (AHEAD - 1) : 0; k < n; k++)
+    if ((placed = place(m, ns, names, lens, &q[k % AHEAD], dup)) != 0) goto out;
+  /* swap: the new state in, the old one (names and all) out */
+  {
+    slot *os = m->slots;
+    const char **on = m->names;
+    uint32_t *ol = m->lens;
+    char **ob = m->blocks;
+    size_t onb = m->nblocks;
+    m->slots = ns;
+    m->names = names;
+    m->lens = lens;
+    m->names_cap = n ? n : 1;
+    m->blocks = blocks;
+    m->nblocks = nblocks;
+    m->blocks_cap = blocks_cap;
+    m->block_used = used;
+    m->block_size = size;
+    ns = os;
+    names = on;
+    lens = ol;
+    blocks = ob;
+    nblocks = onb;
+    rc = 0;
+  }
+out:
+  for (size_t b = 0; b < nblocks; b++) free(blocks[b]);
+  free(blocks);
+  free(names);
+  free(lens);
+  free(ns);
+  return placed ? placed : rc;
+}

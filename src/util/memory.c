@@ -1,8 +1,10 @@
 /* Aligned allocation and string copies. */
+#include "util/hugealloc.h"
 #include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- memory */
 void *mx_alloc_aligned(size_t size, int zero) {
@@ -15,6 +17,16 @@ void *mx_alloc_aligned(size_t size, int zero) {
 }
 
 void mx_free_aligned(void *p) { free(p); }
+
+void *mx__alloc_huge(size_t size, size_t min) {
+  if (size < min) return malloc(size);
+  void *p = NULL;
+  if (posix_memalign(&p, (size_t)2 << 20, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 /* ---- strings */
 char *mx_strdup(const char *s) {

@@ -58,6 +58,13 @@ comm -23 <(tail -n +2 o2/offer.csv | cut -d, -f1 | sort -u) ids.txt > notreal.tx
 scan st/*
 expect_exit 1 "$MERX" run "$EX/spring_campaign.lua" --out o3 --reidentify ids.txt
 expect_contains err.txt "needs a store"
+# the key is never printed, logged or written elsewhere: no file of the store
+# (but the key file), no output and no captured stdout/stderr holds it
+key=$(cat st/store.key)
+LC_ALL=C grep -r -a -q -F "$key" st/store.key   # the scan can fail: the key is there
+if LC_ALL=C grep -r -a -l -F --exclude=store.key "$key" st o1 o2 m.mxm m2.mxm out.txt err.txt; then
+  echo "FAIL: the store key was written outside store.key"; exit 1
+fi
 
 # ---- explain: the real id is hashed to find the person
 real=$(awk -F, 'NR == 2 { print $1; exit }' o2/offer.csv)

@@ -15,6 +15,7 @@
 
 #include "merx/data.h"
 #include "core/data/internal.h"
+#include "util/idmap_rename.h"
 
 
 static const char *g_csv;
@@ -78,10 +79,51 @@ static void test_idmap_every_allocation(void **s) {
   fprintf(stderr, "idmap: %ld allocation-failure points tested\n", points);
 }
 
+/* The renamer of the rename below: "id<k>" -> "pseudonym-of-id<k>" (long). */
+static const char *prefix_id(void *ctx, const char *id, size_t len, size_t *out_len) {
+  char *buf = ctx;
+  *out_len = (size_t)snprintf(buf, 64, "pseudonym-of-%.*s", (int)len, id);
+  return buf;
+}
+
+/* A rename that fails leaves the map as it was (util/idmap_rename.h). */
+static int rename_once(void) {
+  mx_idmap *m = mx_idmap_create();
+  if (!m) return MX_ENOMEM;
+  char buf[64];
+  for (int k = 0; k < 3000; k++) {
+    int len = snprintf(buf, sizeof buf, "id%d", k);
+    if (mx_idmap_intern(m, buf, (size_t)len) < 0) {
+      mx_idmap_free(m);
+      return MX_ENOMEM;
+    }
+  }
+  int r = mx__idmap_rename(m, prefix_id, buf, NULL);
+  int rc;
+  if (r == 0)
+    rc = mx_idmap_find(m, "pseudonym-of-id2999", 19) == 2999 && mx_idmap_find(m, "id2999", 6) < 0
+             ? MX_OK
+             : MX_EINVAL;
+  else /* unchanged: the old names, all findable */
+    rc = r == -1 && mx_idmap_find(m, "id2999", 6) == 2999 && mx_idmap_find(m, "id0", 3) == 0 &&
+                 mx_idmap_find(m, "pseudonym-of-id0", 16) < 0
+             ? MX_ENOMEM
+             : MX_EINVAL;
+  mx_idmap_free(m);
+  return rc;
+}
+
+static void test_idmap_rename_every_allocation(void **s) {
+  (void)s;
+  long points = fa_sweep(rename_once, "idmap rename");
+  fprintf(stderr, "idmap rename: %ld allocation-failure points tested\n", points);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ingest_every_allocation),
       cmocka_unit_test(test_idmap_every_allocation),
+      cmocka_unit_test(test_idmap_rename_every_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "store/privacy.h"
 #include "testutil.h"
+#include "util/idmap_rename.h"
 #include "util/pseudonym.h"
 #include "util/util.h"
 
@@ -189,6 +190,97 @@ static void test_personal_data(void **state) {
   assert_string_equal(out, "[phone] or [phone]");
 }
 
+/* The loader's rename (util/idmap_rename.h): every id becomes its pseudonym
+ * at its own index, the raw ids are gone from the map, and the map goes on
+ * interning afterwards (growth past the capacity it was renamed at). */
+static void test_rename_to_pseudonyms(void **state) {
+  (void)state;
+  mx_hmac_key k;
+  mx_hmac_key_init(&k, "0123456789abcdef", 16);
+  mx_pseudonymiser *ps = mx_pseudonymiser_create(&k);
+  assert_non_null(ps);
+  mx_idmap *m = mx_idmap_create();
+  assert_non_null(m);
+  char id[32], want[MX_PSEUDONYM_LEN + 1];
+  enum { N = 3000 };
+  for (int i = 0; i < N; i++) {
+    int len = snprintf(id, sizeof id, i % 2 ? "%d.0" : "customer-number-%d", i);
+    assert_int_equal(mx_idmap_intern(m, id, (size_t)len), i);
+  }
+  assert_int_equal(mx__idmap_rename(m, mx_pseudonymise_rewrite, ps, NULL), 0);
+  assert_int_equal(mx_idmap_size(m), N);
+  for (int i = 0; i < N; i++) {
+    int len = snprintf(id, sizeof id, i % 2 ? "%d.0" : "customer-number-%d", i);
+    mx_pseudonym(&k, id, (size_t)len, want);
+    assert_string_equal(mx_idmap_name(m, (uint32_t)i), want);
+    assert_int_equal(mx_idmap_find(m, want, MX_PSEUDONYM_LEN), i);
+    assert_int_equal(mx_idmap_find(m, id, (size_t)len), -1);
+  }
+  /* interning goes on: known pseudonyms keep their index, new ids follow */
+  mx_pseudonym(&k, "1.0", 3, want);
+  assert_int_equal(mx_idmap_intern(m, want, MX_PSEUDONYM_LEN), 1);
+  for (int i = 0; i < 2 * N; i++) {
+    int len = snprintf(id, sizeof id, "new%d", i);
+    assert_int_equal(mx_idmap_intern(m, id, (size_t)len), N + i);
+  }
+  for (int i = 0; i < 2 * N; i++) {
+    int len = snprintf(id, sizeof id, "new%d", i);
+    assert_int_equal(mx_idmap_find(m, id, (size_t)len), N + i);
+  }
+  assert_int_equal(mx_idmap_find(m, want, MX_PSEUDONYM_LEN), 1);
+  mx_idmap_free(m);
+  /* an empty map renames to an empty map that still interns */
+  m = mx_idmap_create();
+  assert_int_equal(mx__idmap_rename(m, mx_pseudonymise_rewrite, ps, NULL), 0);
+  assert_int_equal(mx_idmap_intern(m, "a", 1), 0);
+  mx_idmap_free(m);
+  mx_pseudonymiser_free(ps);
+}
+
+/* Two ids given one name: refused, naming the later index, and the map is
+ * left exactly as it was (all or nothing). */
+static const char *fold_case(void *ctx, const char *id, size_t len, size_t *out_len) {
+  char *buf = ctx;
+  for (size_t i = 0; i < len; i++) buf[i] = (char)(id[i] >= 'A' && id[i] <= 'Z' ? id[i] + 32 : id[i]);
+  *out_len = len;
+  return buf;
+}
+
+static void test_rename_collision_leaves_map(void **state) {
+  (void)state;
+  mx_idmap *m = mx_idmap_create();
+  const char *ids[] = {"alice", "Bob-the-long-customer", "carol", "bob-the-long-customer", "dave"};
+  for (int i = 0; i < 5; i++) assert_int_equal(mx_idmap_intern(m, ids[i], strlen(ids[i])), i);
+  char buf[64];
+  uint32_t dup = 99;
+  assert_int_equal(mx__idmap_rename(m, fold_case, buf, &dup), -2);
+  assert_int_equal(dup, 3);
+  for (int i = 0; i < 5; i++) {
+    assert_string_equal(mx_idmap_name(m, (uint32_t)i), ids[i]);
+    assert_int_equal(mx_idmap_find(m, ids[i], strlen(ids[i])), i);
+  }
+  /* short ids collide on the slot image alone */
+  mx_idmap_free(m);
+  m = mx_idmap_create();
+  assert_int_equal(mx_idmap_intern(m, "Ann", 3), 0);
+  assert_int_equal(mx_idmap_intern(m, "ann", 3), 1);
+  assert_int_equal(mx__idmap_rename(m, fold_case, buf, &dup), -2);
+  assert_int_equal(dup, 1);
+  assert_int_equal(mx_idmap_find(m, "Ann", 3), 0);
+  mx_idmap_free(m);
+  /* past the look-ahead of slot fetches: the collision is found all the same */
+  m = mx_idmap_create();
+  char id[32];
+  for (int i = 0; i < 100; i++) {
+    int len = snprintf(id, sizeof id, i == 70 ? "Customer-%d" : "customer-%d", i == 70 ? 20 : i);
+    assert_int_equal(mx_idmap_intern(m, id, (size_t)len), i);
+  }
+  assert_int_equal(mx__idmap_rename(m, fold_case, buf, &dup), -2);
+  assert_int_equal(dup, 70);
+  assert_int_equal(mx_idmap_find(m, "Customer-20", 11), 70);
+  mx_idmap_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hmac_rfc4231),
@@ -198,6 +290,8 @@ int main(void) {
       cmocka_unit_test(test_store_key_file),
       cmocka_unit_test(test_store_policy),
       cmocka_unit_test(test_personal_data),
+      cmocka_unit_test(test_rename_to_pseudonyms),
+      cmocka_unit_test(test_rename_collision_leaves_map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,24 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/allocate/internal.h"
+#include "util/hugealloc.h"
 #include "util/util.h"
 #include "util/xxhash.h"
 
-/* Candidate arrays are streamed once per price evaluation: 2 MB-aligned and
- * marked for transparent huge pages, they take 512x fewer page faults to
- * fill (costly in VMs) and fewer TLB misses on every pass. */
-static void *big_alloc(size_t size) {
-  if (size < ((size_t)64 << 20)) return malloc(size);
-  void *p = NULL;
-  if (posix_memalign(&p, (size_t)2 << 20, size) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise(p, size, MADV_HUGEPAGE);
-#endif
-  return p;
-}
+/* Candidate arrays are streamed once per price evaluation: from 64 MB on
+ * they sit on transparent huge pages (util/hugealloc.h). */
+static void *big_alloc(size_t size) { return mx__alloc_huge(size, (size_t)64 << 20); }
 
 int mx_alloc_problem_create(uint32_t n_users, uint32_t n_offers, int n_resources,
                             uint64_t n_candidates, mx_alloc_problem **out, mx_error *err) {

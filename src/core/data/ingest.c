@@ -1,6 +1,7 @@
 /* Interaction ingest: CSV rows -> (user, item, value, time) by role. */
 #include "merx/data.h"
 #include "core/data/internal.h"
+#include "util/idmap_rename.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -493,27 +494,17 @@ static int read_into_builder(const char *path, const mx_ingest_options *opts, in
   return rc;
 }
 
+/* Every user id replaced by opts->user_rewrite's answer (a pseudonym), each
+ * keeping its index: the map is renamed in place, at the capacity it has,
+ * rather than interned into a second map grown from empty (which cost more
+ * than the HMACs themselves; docs/benchmarks.md, Privacy). */
 static int rewrite_users(mx_dataset *d, const mx_ingest_options *opts, const char *path,
                          mx_error *err) {
-  mx_idmap *ids = mx_idmap_create();
-  if (!ids) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  uint32_t n = mx_idmap_size(d->users);
-  for (uint32_t u = 0; u < n; u++) {
-    const char *name = mx_idmap_name(d->users, u);
-    size_t len;
-    const char *to = opts->user_rewrite(opts->user_rewrite_ctx, name, strlen(name), &len);
-    if (!to || mx_idmap_intern(ids, to, len) < 0) {
-      mx_idmap_free(ids);
-      return mx_error_set(err, MX_ENOMEM, "out of memory");
-    }
-    if (mx_idmap_size(ids) != u + 1) { /* two ids, one replacement */
-      mx_idmap_free(ids);
-      return mx_error_at(err, MX_EINVAL, path, 0, 0, "user",
-                         "two user ids were given the same replacement (pseudonym)");
-    }
-  }
-  mx_idmap_free(d->users);
-  d->users = ids;
+  int rc = mx__idmap_rename(d->users, opts->user_rewrite, opts->user_rewrite_ctx, NULL);
+  if (rc == -2) /* two ids, one replacement */
+    return mx_error_at(err, MX_EINVAL, path, 0, 0, "user",
+                       "two user ids were given the same replacement (pseudonym)");
+  if (rc) return mx_error_set(err, MX_ENOMEM, "out of memory");
   return MX_OK;
 }
 
