@@ -1,7 +1,9 @@
 /* Served decisions to the ledger (store/ledger_queue.h): batches, caps under
  * concurrent admission (no overshoot, counted in the ledger afterwards),
  * rows already in the ledger counting against a cap, and a full queue while
- * the ledger is locked refusing new rows without losing queued ones. */
+ * the ledger is locked refusing new rows without losing queued ones; the cap
+ * queries, prepared once per log, see rows another connection commits
+ * between calls and hold no read transaction open between them. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/decisions.h"
 #include "store/ledger_queue.h"
 
 static long count_rows(const char *path, const char *where) {
@@ -186,12 +189,67 @@ static void test_full_queue_while_locked(void **state) {
   assert_int_equal(count_rows(path, "1"), 20); /* nothing queued was lost */
 }
 
+static int sum_counts(void *ctx, const char *value, long count) {
+  if (value && strcmp(value, "SPRING10") == 0) *(long *)ctx += count;
+  return 0;
+}
+
+static void insert_offer(sqlite3 *db, const char *user) {
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO decisions(run_id, script, script_hash, params, time, committed_at, kind,"
+           " user, record, reason) VALUES('other', 's.lua', '', '{}', '2026-02-02T00:00:00Z',"
+           " '2026-02-02T00:00:00Z', 'offer', '%s', '{\"offer\":\"SPRING10\"}', 'r')",
+           user);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* The cap queries keep their prepared statements between calls: each call
+ * must still see what another connection committed since, and leave no read
+ * transaction open (the other connection's writes would then wait or the
+ * reader see an old snapshot and an unchanged data_version). */
+static void test_cap_queries_see_new_rows(void **state) {
+  (void)state;
+  const char *path = tu_path("caps_kept.db");
+  mx_decision_log *log;
+  mx_error err;
+  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 0);
+  int64_t v0 = 0, v = 0, after = 0;
+  long n = -1;
+  for (int round = 1; round <= 3; round++) {
+    assert_int_equal(mx_decisions_data_version(log, &v0, &err), MX_OK);
+    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                     MX_OK);
+    assert_int_equal(n, round - 1);
+    insert_offer(db, "ann"); /* would be SQLITE_BUSY under a lingering read lock */
+    assert_int_equal(mx_decisions_data_version(log, &v, &err), MX_OK);
+    assert_true(v != v0);
+    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                     MX_OK);
+    assert_int_equal(n, round);
+    long spring = 0;
+    int64_t upto = -1;
+    assert_int_equal(mx_decisions_count_field(log, "offer", "offer", "2026-01-01T00:00:00Z", after,
+                                              &upto, sum_counts, &spring, &err),
+                     MX_OK);
+    assert_int_equal(upto, round);
+    assert_int_equal(spring, 1); /* only the rows after the last call's rowid */
+    after = upto;
+  }
+  sqlite3_close(db);
+  mx_decisions_close(log);
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_caps_hold_under_concurrency),
       cmocka_unit_test(test_batches_and_lineage),
       cmocka_unit_test(test_full_queue_while_locked),
+      cmocka_unit_test(test_cap_queries_see_new_rows),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
