@@ -243,6 +243,41 @@ static void test_cap_queries_see_new_rows(void **state) {
   mx_decisions_close(log);
 }
 
+/* A shopper's contact count reads that shopper's rows (the user index), not
+ * every offer row in the window: without statistics SQLite preferred the
+ * (kind, time) index, so each /v1/decide admission stepped through all the
+ * window's decisions (cost growing with the ledger). Counted in VM steps of
+ * the kept statement. */
+static void test_contact_count_reads_the_users_rows(void **state) {
+  (void)state;
+  const char *path = tu_path("caps_index.db");
+  mx_decision_log *log;
+  mx_error err;
+  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  char user[32];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(user, sizeof user, "other%d", i);
+    insert_offer(db, user);
+  }
+  insert_offer(db, "ann");
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  long n = -1;
+  assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                   MX_OK);
+  assert_int_equal(n, 1);
+  sqlite3_stmt *st = NULL;
+  while ((st = sqlite3_next_stmt(mx_decisions_db(log), st)))
+    if (strstr(sqlite3_sql(st), "count(*) FROM decisions WHERE user")) break;
+  assert_non_null(st);
+  int steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
+  if (steps > 500) fail_msg("the contact count ran %d VM steps for one shopper's row", steps);
+  sqlite3_close(db);
+  mx_decisions_close(log);
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
@@ -250,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_batches_and_lineage),
       cmocka_unit_test(test_full_queue_while_locked),
       cmocka_unit_test(test_cap_queries_see_new_rows),
+      cmocka_unit_test(test_contact_count_reads_the_users_rows),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
