@@ -16,13 +16,33 @@
  *    lists are the ground truth;
  *  - HNSW queries one at a time on one thread for each EF: queries/s,
  *    p50/p99 latency, recall@K against the exact lists.
- * Prints "key value" lines; ann.sh turns them into a table. */
+ * Prints "key value" lines; ann.sh turns them into a table.
+ *
+ * Environment:
+ *  - ANN_BENCH_INDEX=PATH keeps the index at PATH, and loads it from there
+ *    instead of building when the file exists (same N, DIM, data: the
+ *    vectors are drawn from a fixed seed);
+ *  - ANN_BENCH_COUNT=S: instruction counts instead of timings, for a loaded
+ *    machine, where CPU seconds carry the neighbours' cache traffic: run
+ *    under `valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no`
+ *    with ANN_BENCH_INDEX naming a built index; S exact one-query calls,
+ *    then S index queries at each EF, each set collected alone and dumped
+ *    as "exact" or "ef N" (CALLGRIND_DUMP_STATS_AT), so each dump's total is
+ *    that set's instructions. Counts are repeatable; they do not see cache
+ *    misses (the exact scan streams its matrix, the index walk jumps). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
 
 #include "merx/ann.h"
 #include "merx/score.h"
@@ -93,34 +113,51 @@ int main(int argc, char **argv) {
   fill(q, nq, d, cent, nc, 0, &r);
   free(cent);
 
-  /* ---- build, save, load */
-  mx_ann_options o = mx_ann_defaults();
-  o.M = M;
-  o.ef_construction = efc;
-  o.metric = dot ? MX_ANN_DOT : MX_ANN_COSINE;
-  o.threads = threads;
-  o.source = "synthetic";
-  mx_ann *built;
-  double t0 = mx_now_seconds(), c0 = cpu_process();
-  if (mx_ann_build(v, n, d, &o, &built, &err)) die("build", &err);
-  double build_s = mx_now_seconds() - t0, build_cpu = cpu_process() - c0;
+  /* ---- build, save, load (or load a kept index) */
+  const char *keep = getenv("ANN_BENCH_INDEX");
+  uint32_t count_n = getenv("ANN_BENCH_COUNT") ? (uint32_t)atol(getenv("ANN_BENCH_COUNT")) : 0;
+  if (count_n > nq) count_n = nq;
   char path[256];
-  snprintf(path, sizeof path, "%s/merx_bench_ann.%d.hnsw", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-           (int)getpid());
-  if (mx_ann_save(built, path, &err)) die("save", &err);
-  mx_ann_info info;
-  mx_ann_get_info(built, &info);
-  mx_ann_free(built);
+  if (keep && *keep) snprintf(path, sizeof path, "%s", keep);
+  else
+    snprintf(path, sizeof path, "%s/merx_bench_ann.%d.hnsw",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+  int reuse = keep && *keep && access(path, R_OK) == 0;
+  if (count_n && !reuse) {
+    fprintf(stderr, "merx_bench_ann: ANN_BENCH_COUNT needs ANN_BENCH_INDEX naming a built index\n");
+    return 2;
+  }
+  double t0, c0;
+  if (!reuse) {
+    mx_ann_options o = mx_ann_defaults();
+    o.M = M;
+    o.ef_construction = efc;
+    o.metric = dot ? MX_ANN_DOT : MX_ANN_COSINE;
+    o.threads = threads;
+    o.source = "synthetic";
+    mx_ann *built;
+    t0 = mx_now_seconds();
+    c0 = cpu_process();
+    if (mx_ann_build(v, n, d, &o, &built, &err)) die("build", &err);
+    double build_s = mx_now_seconds() - t0, build_cpu = cpu_process() - c0;
+    if (mx_ann_save(built, path, &err)) die("save", &err);
+    mx_ann_free(built);
+    printf("build_cpu_seconds %.2f\nbuild_seconds %.2f\nbuild_threads %d\n", build_cpu, build_s,
+           mx_threads_resolve(threads));
+  } else {
+    printf("build_cpu_seconds -\nbuild_seconds -\nbuild_threads -\nreused_index %s\n", path);
+  }
   mx_ann *ix;
   t0 = mx_now_seconds();
   if (mx_ann_load(path, v, n, d, "synthetic", &ix, &err)) die("load", &err);
   double load_s = mx_now_seconds() - t0;
-  unlink(path);
-  printf("build_cpu_seconds %.2f\n", build_cpu);
-  printf("build_seconds %.2f\nbuild_threads %d\nindex_mib %.1f\nvectors_mib %.1f\n"
+  if (!keep || !*keep) unlink(path);
+  mx_ann_info info;
+  mx_ann_get_info(ix, &info);
+  printf("index_mib %.1f\nvectors_mib %.1f\n"
          "load_seconds %.3f\nmax_level %d\nlinks_per_node %.2f\n",
-         build_s, mx_threads_resolve(threads), info.bytes / 1048576.0,
-         (double)n * d * 4 / 1048576.0, load_s, info.max_level, (double)info.links / n);
+         info.bytes / 1048576.0, (double)n * d * 4 / 1048576.0, load_s, info.max_level,
+         (double)info.links / n);
 
   /* ---- exact: merx's top-K engine on the same vectors (cosine: unit rows) */
   mx_model *m;
@@ -138,6 +175,49 @@ int main(int argc, char **argv) {
   to.threads = 1;
   to.include_seen = 1;
   mx_topk_result *truth, *one;
+  if (count_n) {
+#ifdef HAVE_CALLGRIND
+    uint32_t *cids = malloc(k * sizeof *cids), ccnt;
+    float *csc = malloc(k * sizeof *csc);
+    mx_blas_begin(1);
+    /* one untimed call of each first: lazy set-up (BLAS, dispatch) is not a query */
+    if (mx_topk_vectors(m, q, NULL, NULL, 1, &to, &one, &err)) die("exact", &err);
+    mx_topk_result_free(one);
+    if (mx_ann_search(ix, q, k, 10, NULL, UINT32_MAX, cids, csc, &ccnt, &err)) die("search", &err);
+    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
+    for (uint32_t i = 0; i < count_n; i++) {
+      if (mx_topk_vectors(m, q + (size_t)i * d, NULL, NULL, 1, &to, &one, &err)) die("exact", &err);
+      mx_topk_result_free(one);
+    }
+    CALLGRIND_TOGGLE_COLLECT;
+    CALLGRIND_DUMP_STATS_AT("exact");
+    char clist[256], label[32];
+    snprintf(clist, sizeof clist, "%s", efs);
+    for (char *tok = strtok(clist, ","); tok; tok = strtok(NULL, ",")) {
+      uint32_t ef = (uint32_t)atol(tok);
+      CALLGRIND_TOGGLE_COLLECT;
+      for (uint32_t i = 0; i < count_n; i++)
+        if (mx_ann_search(ix, q + (size_t)i * d, k, ef, NULL, UINT32_MAX, cids, csc, &ccnt, &err))
+          die("search", &err);
+      CALLGRIND_TOGGLE_COLLECT;
+      snprintf(label, sizeof label, "ef %u", ef);
+      CALLGRIND_DUMP_STATS_AT(label);
+    }
+    mx_blas_end();
+    printf("count_queries %u\n", count_n);
+    free(cids);
+    free(csc);
+    mx_model_free(m);
+    mx_ann_free(ix);
+    mx_free_aligned(v);
+    mx_free_aligned(q);
+    return 0;
+#else
+    fprintf(stderr, "merx_bench_ann: built without valgrind/callgrind.h (install valgrind)\n");
+    return 2;
+#endif
+  }
   mx_blas_begin(1);
   t0 = mx_now_seconds();
   c0 = cpu_thread();

@@ -18,6 +18,10 @@ struct mx_decision_log {
   sqlite3 *db;
   sqlite3_stmt *insert;
   sqlite3_stmt *lineage, *lineage_inputs;
+  /* the cap queries a served decision runs at admission (ledger_queue.c),
+   * prepared once: parsing them again for every /v1/decide request was a
+   * quarter of its instructions (scripts/bench/serve_profile.sh decide) */
+  sqlite3_stmt *count_user, *max_rowid, *count_field, *data_version;
   mx_ledger_input *inputs; /* of the last mx_decisions_lineage */
   int n_inputs, cap_inputs;
   double busy_seconds;
@@ -201,6 +205,10 @@ void mx_decisions_close(mx_decision_log *log) {
   sqlite3_finalize(log->insert);
   sqlite3_finalize(log->lineage);
   sqlite3_finalize(log->lineage_inputs);
+  sqlite3_finalize(log->count_user);
+  sqlite3_finalize(log->max_rowid);
+  sqlite3_finalize(log->count_field);
+  sqlite3_finalize(log->data_version);
   for (int i = 0; i < log->n_inputs; i++) {
     free((char *)log->inputs[i].path);
     free((char *)log->inputs[i].sha256);
@@ -410,22 +418,38 @@ int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *sinc
 
 /* ---- caps of served decisions (ledger_queue.c) */
 
+/* A statement prepared on first use and kept (reset after each use, so no
+ * read transaction stays open between calls). */
+static sqlite3_stmt *kept(mx_decision_log *log, sqlite3_stmt **slot, const char *sql) {
+  if (!*slot && sqlite3_prepare_v3(log->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+    sqlite3_finalize(*slot);
+    *slot = NULL;
+  }
+  return *slot;
+}
+
+static void done_with(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st); /* the bound strings are the caller's */
+}
+
 int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
                             size_t user_len, const char *since_iso, long *count, mx_error *err) {
-  sqlite3_stmt *st;
   *count = 0;
-  if (sqlite3_prepare_v2(log->db,
-                         "SELECT count(*) FROM decisions WHERE user = ?1 AND kind = ?2"
-                         " AND time >= ?3",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(log, err, "query");
+  sqlite3_stmt *st = kept(log, &log->count_user,
+                          /* '+': filters, not index keys; the user index finds the
+                           * shopper's few rows, where SQLite (no statistics) chose
+                           * (kind, time): every row of the window, per request */
+                          "SELECT count(*) FROM decisions WHERE user = ?1 AND +kind = ?2"
+                          " AND +time >= ?3");
+  if (!st) return db_fail(log, err, "query");
   sqlite3_bind_text(st, 1, user, (int)user_len, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
   int s = sqlite3_step(st), rc = MX_OK;
   if (s == SQLITE_ROW) *count = (long)sqlite3_column_int64(st, 0);
   else rc = db_fail(log, err, "query");
-  sqlite3_finalize(st);
+  done_with(st);
   return rc;
 }
 
@@ -434,20 +458,19 @@ int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char 
                              mx_decision_count_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
   if (*upto_rowid < 0) {
-    if (sqlite3_prepare_v2(log->db, "SELECT coalesce(max(rowid), 0) FROM decisions", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (!(st = kept(log, &log->max_rowid, "SELECT coalesce(max(rowid), 0) FROM decisions")))
       return db_fail(log, err, "query");
-    int s = sqlite3_step(st);
+    int s = sqlite3_step(st), rc = MX_OK;
     if (s == SQLITE_ROW) *upto_rowid = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (s != SQLITE_ROW) return db_fail(log, err, "query");
+    else rc = db_fail(log, err, "query");
+    done_with(st);
+    if (rc != MX_OK) return rc;
   }
   if (*upto_rowid <= after_rowid) return MX_OK;
-  if (sqlite3_prepare_v2(log->db,
-                         "SELECT json_extract(record, '$.\"' || ?2 || '\"') AS v, count(*)"
-                         " FROM decisions WHERE rowid > ?4 AND rowid <= ?5 AND kind = ?1"
-                         " AND time >= ?3 AND v IS NOT NULL GROUP BY v",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (!(st = kept(log, &log->count_field,
+                  "SELECT json_extract(record, '$.\"' || ?2 || '\"') AS v, count(*)"
+                  " FROM decisions WHERE rowid > ?4 AND rowid <= ?5 AND kind = ?1"
+                  " AND time >= ?3 AND v IS NOT NULL GROUP BY v")))
     return db_fail(log, err, "query");
   sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
@@ -459,18 +482,18 @@ int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char 
     if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
   int rc = MX_OK;
   if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
-  sqlite3_finalize(st);
+  done_with(st);
   return rc;
 }
 
 int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(log->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
-    return db_fail(log, err, "query");
-  int s = sqlite3_step(st);
+  sqlite3_stmt *st = kept(log, &log->data_version, "PRAGMA data_version");
+  if (!st) return db_fail(log, err, "query");
+  int s = sqlite3_step(st), rc = MX_OK;
   if (s == SQLITE_ROW) *version = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return s == SQLITE_ROW ? MX_OK : db_fail(log, err, "query");
+  else rc = db_fail(log, err, "query");
+  done_with(st);
+  return rc;
 }
 
 long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *kind,

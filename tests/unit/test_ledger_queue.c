@@ -1,7 +1,9 @@
 /* Served decisions to the ledger (store/ledger_queue.h): batches, caps under
  * concurrent admission (no overshoot, counted in the ledger afterwards),
  * rows already in the ledger counting against a cap, and a full queue while
- * the ledger is locked refusing new rows without losing queued ones. */
+ * the ledger is locked refusing new rows without losing queued ones; the cap
+ * queries, prepared once per log, see rows another connection commits
+ * between calls and hold no read transaction open between them. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/decisions.h"
 #include "store/ledger_queue.h"
 
 static long count_rows(const char *path, const char *where) {
@@ -186,12 +189,103 @@ static void test_full_queue_while_locked(void **state) {
   assert_int_equal(count_rows(path, "1"), 20); /* nothing queued was lost */
 }
 
+static int sum_counts(void *ctx, const char *value, long count) {
+  if (value && strcmp(value, "SPRING10") == 0) *(long *)ctx += count;
+  return 0;
+}
+
+static void insert_offer(sqlite3 *db, const char *user) {
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO decisions(run_id, script, script_hash, params, time, committed_at, kind,"
+           " user, record, reason) VALUES('other', 's.lua', '', '{}', '2026-02-02T00:00:00Z',"
+           " '2026-02-02T00:00:00Z', 'offer', '%s', '{\"offer\":\"SPRING10\"}', 'r')",
+           user);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* The cap queries keep their prepared statements between calls: each call
+ * must still see what another connection committed since, and leave no read
+ * transaction open (the other connection's writes would then wait or the
+ * reader see an old snapshot and an unchanged data_version). */
+static void test_cap_queries_see_new_rows(void **state) {
+  (void)state;
+  const char *path = tu_path("caps_kept.db");
+  mx_decision_log *log;
+  mx_error err;
+  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 0);
+  int64_t v0 = 0, v = 0, after = 0;
+  long n = -1;
+  for (int round = 1; round <= 3; round++) {
+    assert_int_equal(mx_decisions_data_version(log, &v0, &err), MX_OK);
+    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                     MX_OK);
+    assert_int_equal(n, round - 1);
+    insert_offer(db, "ann"); /* would be SQLITE_BUSY under a lingering read lock */
+    assert_int_equal(mx_decisions_data_version(log, &v, &err), MX_OK);
+    assert_true(v != v0);
+    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                     MX_OK);
+    assert_int_equal(n, round);
+    long spring = 0;
+    int64_t upto = -1;
+    assert_int_equal(mx_decisions_count_field(log, "offer", "offer", "2026-01-01T00:00:00Z", after,
+                                              &upto, sum_counts, &spring, &err),
+                     MX_OK);
+    assert_int_equal(upto, round);
+    assert_int_equal(spring, 1); /* only the rows after the last call's rowid */
+    after = upto;
+  }
+  sqlite3_close(db);
+  mx_decisions_close(log);
+}
+
+/* A shopper's contact count reads that shopper's rows (the user index), not
+ * every offer row in the window: without statistics SQLite preferred the
+ * (kind, time) index, so each /v1/decide admission stepped through all the
+ * window's decisions (cost growing with the ledger). Counted in VM steps of
+ * the kept statement. */
+static void test_contact_count_reads_the_users_rows(void **state) {
+  (void)state;
+  const char *path = tu_path("caps_index.db");
+  mx_decision_log *log;
+  mx_error err;
+  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  char user[32];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(user, sizeof user, "other%d", i);
+    insert_offer(db, user);
+  }
+  insert_offer(db, "ann");
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  long n = -1;
+  assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+                   MX_OK);
+  assert_int_equal(n, 1);
+  sqlite3_stmt *st = NULL;
+  while ((st = sqlite3_next_stmt(mx_decisions_db(log), st)))
+    if (strstr(sqlite3_sql(st), "count(*) FROM decisions WHERE user")) break;
+  assert_non_null(st);
+  int steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
+  if (steps > 500) fail_msg("the contact count ran %d VM steps for one shopper's row", steps);
+  sqlite3_close(db);
+  mx_decisions_close(log);
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_caps_hold_under_concurrency),
       cmocka_unit_test(test_batches_and_lineage),
       cmocka_unit_test(test_full_queue_while_locked),
+      cmocka_unit_test(test_cap_queries_see_new_rows),
+      cmocka_unit_test(test_contact_count_reads_the_users_rows),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
