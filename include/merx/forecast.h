@@ -234,6 +234,41 @@ MX_API void mx_holidays_free(mx_holidays *h);
 MX_API int mx_holidays_regressors(const mx_holidays *h, const mx_series_set *s, int horizon,
                                   int before, int after, mx_regressors **out, mx_error *err);
 
+/* ---------------------------------------------------------- promotions
+ * A campaign's committed decisions as a future promotion regressor
+ * (promotions.c; the ledger is read by `merx data promotions`). */
+typedef struct mx_promotion_count {
+  const char *key; /* the decision's item (a series id), or a key of the map */
+  int64_t time;    /* epoch seconds: the decision's period */
+  long count;      /* decisions with this key and time */
+} mx_promotion_count;
+
+/* key -> series id pairs (an offer code -> the items it promotes; a key may
+ * name several ids). */
+typedef struct mx_promotion_map {
+  size_t count;
+  char **keys, **ids; /* [count], owned */
+} mx_promotion_map;
+
+/* Read a CSV "key,id" whose first line is a header; an empty field is
+ * MX_EPARSE naming file, line and field. */
+MX_API int mx_promotion_map_read(const char *path, mx_promotion_map **out, mx_error *err);
+MX_API void mx_promotion_map_free(mx_promotion_map *m);
+
+typedef struct mx_promotion_stats {
+  long used;      /* decisions counted in some series' period */
+  long unmatched; /* decisions whose key is no series (nor in the map) */
+  long outside;   /* decisions before a series' first period or past its horizon */
+} mx_promotion_stats;
+
+/* One regressor `name` on every series of s (dated), history and horizon:
+ * the number of decisions for the series in each period (0 where none), via
+ * map when not NULL (else the key is the series id). */
+MX_API int mx_promotions_regressors(const mx_promotion_count *rows, size_t n,
+                                    const mx_promotion_map *map, const mx_series_set *s,
+                                    int horizon, const char *name, mx_regressors **out,
+                                    mx_promotion_stats *stats, mx_error *err);
+
 /* One series with regressors x, column-major [nx][n + horizon] (history then
  * the future values). Only opt->method arima accepts regressors. */
 MX_API int mx_forecast_series_xreg(const double *y, size_t n, const double *x, int nx,
