@@ -14,7 +14,9 @@
 # 4. Drivers: Online Retail daily best sellers, rolling origin: ARIMA alone,
 #    with the UK bank-holiday regressor (--holidays), with the observed
 #    UnitPrice (--regressors) and with both (scripts/bench/forecast_drivers.py;
-#    DRIVER_SERIES 50, DRIVER_ORIGINS 18 every 14 days, h = 14).
+#    DRIVER_SERIES 10, DRIVER_ORIGINS 5 every 14 days, h = 14, the last on
+#    DRIVER_LAST 2011-06-11: ten weeks from 16 April holding 5 of the year's
+#    bank holidays; DRIVER_LAST=end for the data's last 14 days).
 # Environment: MERX (binary, default build/merx), MERX_SHARED_DATA (default
 # ../shared/data beside the repo), THREADS (2), R_SERIES (24), SKIP_R=1,
 # PARTS (default "m4 subset retail drivers": which of 1, 2, 3, 4 to run).
@@ -155,10 +157,11 @@ fi
 if part drivers; then
 SRC="$DATA/online-retail/online-retail.csv.gz"
 [ -f "$SRC" ] || { echo "$SRC not found (set MERX_SHARED_DATA)" >&2; exit 1; }
-NS="${DRIVER_SERIES:-50}" NO="${DRIVER_ORIGINS:-18}"
+NS="${DRIVER_SERIES:-10}" NO="${DRIVER_ORIGINS:-5}" LAST="${DRIVER_LAST:-2011-06-11}"
+[ "$LAST" = end ] && LAST=""
 echo
-echo "## Online Retail daily, top $NS sellers: ARIMA with drivers, $NO origins 14 days apart, h = 14, m = 7, one thread"
+echo "## Online Retail daily, top $NS sellers: ARIMA with drivers, $NO origins 14 days apart (last ${LAST:-at the end}), h = 14, m = 7, one thread"
 echo
 python3 "$ROOT/scripts/bench/forecast_drivers.py" "$MERX" "$SRC" \
-  "$ROOT/examples/data/uk_bank_holidays.csv" "$TMP" "$NS" "$NO" 14 14
+  "$ROOT/examples/data/uk_bank_holidays.csv" "$TMP" "$NS" "$NO" 14 14 $LAST
 fi

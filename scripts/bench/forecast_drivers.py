@@ -4,11 +4,12 @@ sellers (issue 22): ARIMA alone, with the UK bank-holiday regressor
 (merx forecast --holidays), with the observed UnitPrice (--regressors) and
 with both. Called by scripts/bench/forecast_arima.sh (PARTS=drivers).
 
-  forecast_drivers.py MERX SRC.csv.gz CALENDAR TMPDIR SERIES ORIGINS STEP H
+  forecast_drivers.py MERX SRC.csv.gz CALENDAR TMPDIR SERIES ORIGINS STEP H [LAST]
 
 Daily series of the SERIES best sellers (units, purchases only) from each
-product's first sale; origins every STEP days ending H days before the last
-day; every fit sees only the data before its origin. UnitPrice: the day's
+product's first sale; ORIGINS origins every STEP days, the last one on LAST
+(the first forecast day; default H days before the data's last day); every
+fit sees only the data before its origin. UnitPrice: the day's
 quantity-weighted mean price, carried forward over days without sales (the
 "observed" price, future values included: an oracle of the planned price).
 WAPE = sum|e| / sum y over all series-origins; MASE scaled by the in-sample
@@ -18,6 +19,7 @@ from collections import defaultdict
 
 merx, src, cal, tmp = sys.argv[1:5]
 nser, norig, step, h = map(int, sys.argv[5:9])
+last_origin = datetime.date.fromisoformat(sys.argv[9]) if len(sys.argv) > 9 else None
 qty = defaultdict(lambda: defaultdict(float))
 rev = defaultdict(lambda: defaultdict(float))
 total = defaultdict(float)
@@ -49,7 +51,8 @@ variants = {"arima": [], "arima+holidays": ["--holidays", cal, "--country", "GB"
             "arima+price+holidays": ["--regressors", "PRICE", "--holidays", cal, "--country", "GB"]}
 acc = {v: {"abs": 0.0, "y": 0.0, "mase": [], "cpu": 0.0, "n": 0} for v in variants}
 for o in range(norig):
-    origin = last - datetime.timedelta(days=h - 1 + step * (norig - 1 - o))  # first forecast day
+    end = last_origin or last - datetime.timedelta(days=h - 1)
+    origin = end - datetime.timedelta(days=step * (norig - 1 - o))  # the first forecast day
     data, regs = os.path.join(tmp, "d.csv"), os.path.join(tmp, "x.csv")
     with open(data, "w") as f, open(regs, "w") as g:
         f.write("id,date,q\n")
