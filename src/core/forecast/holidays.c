@@ -195,31 +195,18 @@ int mx_holidays_regressors(const mx_holidays *h, const mx_series_set *s, int hor
   static const char *const names[3] = {"holiday", "holiday_before", "holiday_after"};
   int use[3] = {1, before > 0, after > 0};
   int rc = MX_OK;
-  mx_regressors *r = calloc(1, sizeof *r);
+  const char *used[3];
+  int nx = 0;
+  for (int k = 0; k < 3; k++)
+    if (use[k]) used[nx++] = names[k];
+  mx_regressors *r = fc_regressors_zeros(s, horizon, nx, used);
   if (!r || (before && !(sets[1] = near_days(h, before, 1, &counts[1]))) ||
       (after && !(sets[2] = near_days(h, after, -1, &counts[2])))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
-  for (int k = 0; k < 3; k++)
-    if (use[k] && !(r->names[r->nx++] = mx_strdup(names[k]))) {
-      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-      goto done;
-    }
-  r->count = s->count;
-  r->len = calloc(s->count ? s->count : 1, sizeof *r->len);
-  r->values = calloc(s->count ? s->count : 1, sizeof *r->values);
-  if (!r->len || !r->values) {
-    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    goto done;
-  }
   for (size_t i = 0; i < s->count; i++) {
-    size_t len = s->len[i] + (size_t)horizon;
-    r->len[i] = len;
-    if (!(r->values[i] = calloc((size_t)r->nx * len, sizeof(double)))) {
-      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-      goto done;
-    }
+    size_t len = r->len[i];
     int64_t p0 = fc_period_of(s->start[i], s->freq);
     for (int k = 0, col = 0; k < 3; k++) {
       if (!use[k]) continue;

@@ -102,27 +102,16 @@ int mx_promotions_regressors(const mx_promotion_count *rows, size_t n, const mx_
   if (!name || !name[0]) return mx_error_set(err, MX_EINVAL, "empty regressor name");
   int rc = MX_OK;
   mx_idmap *ids = mx_idmap_create();
-  mx_regressors *r = calloc(1, sizeof *r);
-  if (!ids || !r || !(r->names[0] = mx_strdup(name))) {
+  mx_regressors *r = fc_regressors_zeros(s, horizon, 1, &name);
+  if (!ids || !r) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
-  r->nx = 1;
-  r->count = s->count;
-  r->len = calloc(s->count ? s->count : 1, sizeof *r->len);
-  r->values = calloc(s->count ? s->count : 1, sizeof *r->values);
-  if (!r->len || !r->values) {
-    rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < s->count; i++) {
-    r->len[i] = s->len[i] + (size_t)horizon;
-    if (!(r->values[i] = calloc(r->len[i], sizeof(double))) ||
-        mx_idmap_intern(ids, s->ids[i], strlen(s->ids[i])) < 0) {
+  for (size_t i = 0; i < s->count; i++)
+    if (mx_idmap_intern(ids, s->ids[i], strlen(s->ids[i])) < 0) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;
     }
-  }
   for (size_t j = 0; j < n; j++) {
     int known = 0, counted = 0;
     if (!map) {

@@ -241,3 +241,23 @@ done:
   mx_regressors_free(from);
   return rc;
 }
+
+mx_regressors *fc_regressors_zeros(const mx_series_set *s, int horizon, int nx,
+                                   const char *const *names) {
+  mx_regressors *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  for (; r->nx < nx; r->nx++)
+    if (!(r->names[r->nx] = strdup(names[r->nx]))) goto fail;
+  r->count = s->count;
+  r->len = calloc(s->count ? s->count : 1, sizeof *r->len);
+  r->values = calloc(s->count ? s->count : 1, sizeof *r->values);
+  if (!r->len || !r->values) goto fail;
+  for (size_t i = 0; i < s->count; i++) {
+    r->len[i] = s->len[i] + (size_t)horizon;
+    if (!(r->values[i] = calloc((size_t)nx * r->len[i], sizeof(double)))) goto fail;
+  }
+  return r;
+fail:
+  mx_regressors_free(r);
+  return NULL;
+}
