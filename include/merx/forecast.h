@@ -199,6 +199,76 @@ MX_API int mx_regressors_read(const char *path, const mx_series_set *s, int hori
                               mx_regressors **out, mx_error *err);
 MX_API void mx_regressors_free(mx_regressors *r);
 
+/* Append from's regressors to into's (same series set and horizon); from is
+ * consumed (freed) whatever the result. A name in both, or more than
+ * MX_FC_MAX_REGRESSORS in all, is MX_EINVAL. */
+MX_API int mx_regressors_append(mx_regressors *into, mx_regressors *from, mx_error *err);
+
+/* ------------------------------------------------------------ holidays
+ * A holiday calendar "country,date,name" (header optional) of one country,
+ * as regressors on a dated series set (holidays.c). A day listed twice (or
+ * under two names) is one holiday day. */
+typedef struct mx_holidays {
+  size_t count;
+  int64_t *days;               /* [count] distinct holiday days (days since 1970-01-01), sorted */
+  int64_t first_day, last_day; /* the span covered: 1 January of the calendar's first year to
+                                  31 December of its last */
+  char *path, *country;        /* owned */
+} mx_holidays;
+
+/* Read the holidays of country (case-insensitive; NULL: the file must hold
+ * exactly one country). Bad rows (fewer than 3 fields, an empty country or
+ * name, a date that is not YYYY-MM-DD) are MX_EPARSE naming file, line and
+ * field; no row of the country is MX_EEMPTY naming the countries found. */
+MX_API int mx_holidays_read(const char *path, const char *country, mx_holidays **out,
+                            mx_error *err);
+MX_API void mx_holidays_free(mx_holidays *h);
+
+/* Regressors on the periods of s (history and horizon; s must be dated):
+ * "holiday" = the number of holiday days in the period (a day 0/1, a week
+ * 0..7), and with before > 0 "holiday_before" = the number of days in the
+ * period that are not holidays but lie within `before` days before one;
+ * likewise "holiday_after" with after > 0. A series whose periods leave the
+ * calendar's span is MX_EINVAL naming the series and dates (a missing year
+ * would read as "no holiday"). */
+MX_API int mx_holidays_regressors(const mx_holidays *h, const mx_series_set *s, int horizon,
+                                  int before, int after, mx_regressors **out, mx_error *err);
+
+/* ---------------------------------------------------------- promotions
+ * A campaign's committed decisions as a future promotion regressor
+ * (promotions.c; the ledger is read by `merx data promotions`). */
+typedef struct mx_promotion_count {
+  const char *key; /* the decision's item (a series id), or a key of the map */
+  int64_t time;    /* epoch seconds: the decision's period */
+  long count;      /* decisions with this key and time */
+} mx_promotion_count;
+
+/* key -> series id pairs (an offer code -> the items it promotes; a key may
+ * name several ids). */
+typedef struct mx_promotion_map {
+  size_t count;
+  char **keys, **ids; /* [count], owned */
+} mx_promotion_map;
+
+/* Read a CSV "key,id" whose first line is a header; an empty field is
+ * MX_EPARSE naming file, line and field. */
+MX_API int mx_promotion_map_read(const char *path, mx_promotion_map **out, mx_error *err);
+MX_API void mx_promotion_map_free(mx_promotion_map *m);
+
+typedef struct mx_promotion_stats {
+  long used;      /* decisions counted in some series' period */
+  long unmatched; /* decisions whose key is no series (nor in the map) */
+  long outside;   /* decisions before a series' first period or past its horizon */
+} mx_promotion_stats;
+
+/* One regressor `name` on every series of s (dated), history and horizon:
+ * the number of decisions for the series in each period (0 where none), via
+ * map when not NULL (else the key is the series id). */
+MX_API int mx_promotions_regressors(const mx_promotion_count *rows, size_t n,
+                                    const mx_promotion_map *map, const mx_series_set *s,
+                                    int horizon, const char *name, mx_regressors **out,
+                                    mx_promotion_stats *stats, mx_error *err);
+
 /* One series with regressors x, column-major [nx][n + horizon] (history then
  * the future values). Only opt->method arima accepts regressors. */
 MX_API int mx_forecast_series_xreg(const double *y, size_t n, const double *x, int nx,

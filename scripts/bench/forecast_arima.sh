@@ -11,16 +11,22 @@
 # 3. Online Retail top-100 weekly (examples/data/retail_top100_weekly.csv), the
 #    last 8 weeks held out, m = 1 (a year of weekly data has no room for a
 #    52-week season): both systems on all 100 series.
+# 4. Drivers: Online Retail daily best sellers, rolling origin: ARIMA alone,
+#    with the UK bank-holiday regressor (--holidays), with the observed
+#    UnitPrice (--regressors) and with both (scripts/bench/forecast_drivers.py;
+#    DRIVER_SERIES 10, DRIVER_ORIGINS 5 every 14 days, h = 14, the last on
+#    DRIVER_LAST 2011-06-11: ten weeks from 16 April holding 5 of the year's
+#    bank holidays; DRIVER_LAST=end for the data's last 14 days).
 # Environment: MERX (binary, default build/merx), MERX_SHARED_DATA (default
 # ../shared/data beside the repo), THREADS (2), R_SERIES (24), SKIP_R=1,
-# PARTS (default "m4 subset retail": which of 1, 2, 3 to run).
+# PARTS (default "m4 subset retail drivers": which of 1, 2, 3, 4 to run).
 set -euo pipefail
 ROOT="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 DATA="${MERX_SHARED_DATA:-$ROOT/../shared/data}"
 MERX="${MERX:-$ROOT/build/merx}"
 THREADS="${THREADS:-2}"
 R_SERIES="${R_SERIES:-24}"
-PARTS="${PARTS:-m4 subset retail}"
+PARTS="${PARTS:-m4 subset retail drivers}"
 part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/merx-bench-arima-XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
@@ -146,4 +152,16 @@ if [ "${SKIP_R:-0}" != 1 ]; then
   echo
   echo "CPU ratio R / merx: $(awk -v a="$rcpu" -v b="$mcpu" 'BEGIN { printf "%.1fx", a / b }')"
 fi
+fi
+
+if part drivers; then
+SRC="$DATA/online-retail/online-retail.csv.gz"
+[ -f "$SRC" ] || { echo "$SRC not found (set MERX_SHARED_DATA)" >&2; exit 1; }
+NS="${DRIVER_SERIES:-10}" NO="${DRIVER_ORIGINS:-5}" LAST="${DRIVER_LAST:-2011-06-11}"
+[ "$LAST" = end ] && LAST=""
+echo
+echo "## Online Retail daily, top $NS sellers: ARIMA with drivers, $NO origins 14 days apart (last ${LAST:-at the end}), h = 14, m = 7, one thread"
+echo
+python3 "$ROOT/scripts/bench/forecast_drivers.py" "$MERX" "$SRC" \
+  "$ROOT/examples/data/uk_bank_holidays.csv" "$TMP" "$NS" "$NO" 14 14 $LAST
 fi

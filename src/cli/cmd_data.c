@@ -18,6 +18,8 @@ static const char *usage =
     "  merx data stats --data examples/data/purchases.csv.gz\n"
     "      --columns user=CustomerID,item=StockCode --top 5\n";
 
+int mx_cmd_data_promotions(int argc, char **argv); /* data_promotions.c */
+
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
 typedef struct {
@@ -150,6 +152,8 @@ static int data_stats(int argc, char **argv) {
 int mx_cmd_data(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
     fputs("usage: merx data stats --data FILE [options]   (merx data stats --help)\n"
+          "       merx data promotions --store DIR --data FILE --horizon H --out FILE\n"
+          "                                                (merx data promotions --help)\n"
           "\nExample:\n"
           "  merx data stats --data examples/data/purchases.csv.gz\n"
           "      --columns user=CustomerID,item=StockCode --top 5\n",
@@ -157,5 +161,6 @@ int mx_cmd_data(int argc, char **argv) {
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (strcmp(argv[2], "stats") == 0) return data_stats(argc, argv);
-  return mx_cli_unknown_subcommand("data", argv[2], "stats");
+  if (strcmp(argv[2], "promotions") == 0) return mx_cmd_data_promotions(argc, argv);
+  return mx_cli_unknown_subcommand("data", argv[2], "stats promotions");
 }

@@ -14,7 +14,8 @@ static const char *usage =
     "                     [--header|--no-header] [--sep C] [--threads T]\n"
     "                     [--plot FILE.html [--plot-max N] [--plot-window N]]\n"
     "                     [--hierarchy FILE --reconcile bottom-up|ols|mint-shrink]\n"
-    "                     [--regressors FILE] --out FILE.csv [--json]\n\n"
+    "                     [--regressors FILE] [--holidays FILE [--country C]\n"
+    "                     [--holiday-window B,A]] --out FILE.csv [--json]\n\n"
     "Forecast each series H steps ahead with prediction intervals.\n"
     "  --format wide   one series per row: id,v1,v2,... (M4 layout; empty trailing fields are\n"
     "                  padding; a first line whose values are not numbers is a header, or\n"
@@ -40,6 +41,12 @@ static const char *usage =
     "                  it; a search box over the ids\n"
     "  --plot-max N    series drawn on the page (default 200; the rest are counted)\n"
     "  --plot-window N periods of history drawn (default: all)\n"
+    "  --holidays F    calendar rows country,date,name (e.g. examples/data/uk_bank_holidays.csv):\n"
+    "                  regressor 'holiday' = holiday days per period (dated input,\n"
+    "                  --method arima; adds to --regressors)\n"
+    "  --country C     the calendar's country to use (needed when it holds several)\n"
+    "  --holiday-window B,A  also 'holiday_before'/'holiday_after': days per period in the\n"
+    "                  B days before / A days after a holiday (default 0,0: none)\n"
     "Output columns: id,h[,time],forecast,lo80,hi80,lo95,hi95,method (time for long input).\n"
     "--json prints {\"series\", \"seconds\", \"methods\": {method: count}, \"fallbacks\"}.\n"
     "\nExample:\n"
@@ -138,10 +145,51 @@ static void fmt_level(char *buf, size_t size, const char *prefix, double level) 
   snprintf(buf, size, "%s%g", prefix, level);
 }
 
+/* --country and --holiday-window only mean something with --holidays. */
+static int holiday_flags_check(const mx_args *a) {
+  if (mx_args_get(a, "holidays", NULL)) return 0;
+  if (mx_args_get(a, "country", NULL)) return mx_cli_usage("forecast", "--country needs --holidays");
+  if (mx_args_get(a, "holiday-window", NULL))
+    return mx_cli_usage("forecast", "--holiday-window needs --holidays");
+  return 0;
+}
+
+/* --holidays FILE [--country C] [--holiday-window B,A]: the calendar's
+ * regressors, appended to *xr (or *xr itself when there is none yet). */
+static int read_holidays(const mx_args *a, const mx_series_set *s, int horizon, mx_regressors **xr,
+                         mx_error *err) {
+  long before = 0, after = 0;
+  const char *win = mx_args_get(a, "holiday-window", NULL);
+  if (win) {
+    char *end;
+    before = strtol(win, &end, 10);
+    if (end == win || *end != ',' || before < 0 || before > 366)
+      return mx_error_set(err, MX_EINVAL, "--holiday-window: expected B,A (days before and after, "
+                                          "0..366), got '%s'", win);
+    const char *p = end + 1;
+    after = strtol(p, &end, 10);
+    if (end == p || *end || after < 0 || after > 366)
+      return mx_error_set(err, MX_EINVAL, "--holiday-window: expected B,A (days before and after, "
+                                          "0..366), got '%s'", win);
+  }
+  mx_holidays *cal;
+  int rc = mx_holidays_read(mx_args_get(a, "holidays", NULL), mx_args_get(a, "country", NULL), &cal, err);
+  if (rc) return rc;
+  mx_regressors *hr;
+  rc = mx_holidays_regressors(cal, s, horizon, (int)before, (int)after, &hr, err);
+  mx_holidays_free(cal);
+  if (rc) return rc;
+  if (!*xr) {
+    *xr = hr;
+    return MX_OK;
+  }
+  return mx_regressors_append(*xr, hr, err);
+}
+
 int mx_cmd_forecast(int argc, char **argv) {
   mx_args a;
   int rc = mx_args_parse(&a, "forecast",
-                         "horizon= method= out= json plot= plot-max= plot-window= hierarchy= reconcile= regressors=" MX_CLI_SERIES_SPEC, argc,
+                         "horizon= method= out= json plot= plot-max= plot-window= hierarchy= reconcile= regressors= holidays= country= holiday-window=" MX_CLI_SERIES_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -190,18 +238,28 @@ int mx_cmd_forecast(int argc, char **argv) {
   }
   mx_regressors *xr = NULL;
   const char *xpath = mx_args_get(&a, "regressors", NULL);
-  if (xpath) {
+  const char *hpath = mx_args_get(&a, "holidays", NULL);
+  if ((rc = holiday_flags_check(&a))) {
+    mx_hierarchy_free(hier);
+    mx_series_set_free(s);
+    return rc;
+  }
+  if (xpath || hpath) {
     if (hier) { /* the reconciliation's one-step residuals are fitted without regressors */
       mx_hierarchy_free(hier);
       mx_series_set_free(s);
-      return mx_cli_usage("forecast", "--regressors cannot be combined with --hierarchy yet");
+      return mx_cli_usage("forecast", "%s cannot be combined with --hierarchy yet",
+                          xpath ? "--regressors" : "--holidays");
     }
     if (o.method != MX_FC_ARIMA) {
       mx_series_set_free(s);
-      return mx_cli_usage("forecast", "--regressors: method %s does not use regressors "
-                          "(only --method arima does)", mx_forecast_method_name(o.method));
+      return mx_cli_usage("forecast", "%s: method %s does not use regressors "
+                          "(only --method arima does)", xpath ? "--regressors" : "--holidays",
+                          mx_forecast_method_name(o.method));
     }
-    if (mx_regressors_read(xpath, s, o.horizon, &xr, &err) != MX_OK) {
+    if ((xpath && mx_regressors_read(xpath, s, o.horizon, &xr, &err) != MX_OK) ||
+        (hpath && read_holidays(&a, s, o.horizon, &xr, &err) != MX_OK)) {
+      mx_regressors_free(xr);
       mx_series_set_free(s);
       return mx_cli_fail("forecast", &err);
     }

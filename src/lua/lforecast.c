@@ -8,6 +8,10 @@
  *     All series are forecast in one parallel C call (mx_forecast_batch).
  *     regressors (method "arima" only): per name an array over history plus
  *     horizon; for several series, such a table per series key.
+ *     holidays (method "arima" only) = {file = "cal.csv", country = "GB",
+ *     start = "2011-06-01" (or a table of starts per series key), freq =
+ *     "day"|"week"|"month", before = 0, after = 0}: the calendar's regressors
+ *     (mx_holidays_regressors), added to regressors.
  *     result = {mean = {...} (also as forecast), lo = {[80] = {...}, [95] = {...}}, hi = {...},
  *               sigma = {...}, cum_sigma = {...}, method = "ets",
  *               model = "ETS(M,Ad,M)", note = "..." (fallbacks only)}
@@ -299,17 +303,129 @@ static int read_regressors(lua_State *L, int oi, const mx_series_set *set, int s
   return 1;
 }
 
+typedef struct {
+  mx_holidays *cal;
+  mx_regressors *hr, *all;
+} holidays_box;
+
+static void holidays_release(void *state) {
+  holidays_box *b = state;
+  mx_holidays_free(b->cal);
+  mx_regressors_free(b->hr);
+  mx_regressors_free(b->all);
+  b->cal = NULL, b->hr = b->all = NULL;
+}
+
+/* A deep copy of r (whose arrays live in Lua userdata) that
+ * mx_regressors_append may grow. NULL when out of memory. */
+static mx_regressors *regressors_copy(const mx_regressors *r) {
+  mx_regressors *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->count = r->count;
+  c->len = calloc(r->count, sizeof *c->len);
+  c->values = calloc(r->count, sizeof *c->values);
+  if (!c->len || !c->values) goto fail;
+  for (int k = 0; k < r->nx; k++, c->nx++)
+    if (!(c->names[k] = strdup(r->names[k]))) goto fail;
+  for (size_t i = 0; i < r->count; i++) {
+    c->len[i] = r->len[i];
+    size_t bytes = (size_t)r->nx * r->len[i] * sizeof(double);
+    if (!(c->values[i] = malloc(bytes ? bytes : 1))) goto fail;
+    memcpy(c->values[i], r->values[i], bytes);
+  }
+  return c;
+fail:
+  mx_regressors_free(c);
+  return NULL;
+}
+
+/* options.holidays -> the calendar's regressors for set (given dates by the
+ * option's start and freq), joined to *xr; the result belongs to a guard
+ * left on the stack (+1, or 0 when there is no holidays option). */
+static int read_holidays(lua_State *L, int oi, mx_series_set *set, int single, int keys,
+                         const mx_forecast_options *o, mx_regressors **xr) {
+  lua_getfield(L, oi, "holidays");
+  int hi = lua_gettop(L);
+  if (lua_isnil(L, hi)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, hi)) mx_lua_error(L, "options.holidays: expected a table {file =, country =, start =, freq =}");
+  mx_lua_check_options(L, hi, "options.holidays", "file country start freq before after");
+  if (o->method != MX_FC_ARIMA)
+    mx_lua_error(L, "options.holidays: method %s does not use regressors (only arima does)",
+                 mx_forecast_method_name(o->method));
+  mx_error err;
+  mx_error_clear(&err);
+  lua_getfield(L, hi, "freq");
+  const char *fs = lua_isnil(L, -1) ? "day" : luaL_checkstring(L, -1);
+  if (mx_series_freq_parse(fs, &set->freq, &err)) mx_lua_error(L, "options.holidays.freq: %s", err.message);
+  lua_pop(L, 1);
+  int win[2];
+  static const char *const wn[2] = {"before", "after"};
+  for (int w = 0; w < 2; w++) {
+    lua_getfield(L, hi, wn[w]);
+    int ok = 1;
+    lua_Integer v = lua_isnil(L, -1) ? 0 : lua_tointegerx(L, -1, &ok);
+    if (!ok || v < 0 || v > 366) mx_lua_error(L, "options.holidays.%s: expected days in 0..366", wn[w]);
+    win[w] = (int)v;
+    lua_pop(L, 1);
+  }
+  set->start = mx_lua_scratch(L, set->count * sizeof *set->start);
+  lua_getfield(L, hi, "start");
+  int si = lua_gettop(L);
+  for (size_t i = 0; i < set->count; i++) {
+    if (lua_istable(L, si) && !single) {
+      lua_rawgeti(L, keys, (lua_Integer)i + 1);
+      lua_gettable(L, si);
+    } else {
+      lua_pushvalue(L, si);
+    }
+    const char *d = lua_tostring(L, -1);
+    if (!d || mx_parse_time(d, &set->start[i]) != 0)
+      mx_lua_error(L, "options.holidays.start: expected a date (YYYY-MM-DD)%s for series '%s'",
+                   single ? "" : ", or a table of dates per series key", set->ids[i]);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, hi, "file");
+  if (!lua_isstring(L, -1)) mx_lua_error(L, "options.holidays.file: expected a path");
+  const char *path = mx_lua_path(L, lua_gettop(L), 0);
+  lua_getfield(L, hi, "country");
+  const char *country = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+  holidays_box *b = mx_lua_guard(L, sizeof *b, holidays_release);
+  if (mx_holidays_read(path, country, &b->cal, &err) ||
+      mx_holidays_regressors(b->cal, set, o->horizon, win[0], win[1], &b->hr, &err))
+    raise_error(L, &err);
+  if (*xr) {
+    if (!(b->all = regressors_copy(*xr))) mx_lua_error(L, "out of memory");
+    mx_regressors *hr = b->hr;
+    b->hr = NULL; /* consumed by append */
+    if (mx_regressors_append(b->all, hr, &err)) raise_error(L, &err);
+  } else {
+    b->all = b->hr;
+    b->hr = NULL;
+  }
+  *xr = b->all;
+  lua_replace(L, hi); /* the guard takes the option's slot; the strings above stay in the options */
+  lua_settop(L, hi);
+  return 1;
+}
+
 static int l_forecast(lua_State *L) {
   /* called as merx.forecast(series, opts): argument 1 is the module table */
   int si = 2, oi = 3;
   mx_forecast_options o;
-  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS " regressors");
+  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS " regressors holidays");
   read_options(L, oi, &o);
   mx_series_set set;
   int single = read_series(L, si, &set);
   int keys = lua_gettop(L) - 1;
-  mx_regressors xr;
-  if (read_regressors(L, oi, &set, single, keys, &o, &xr)) o.regressors = &xr;
+  mx_regressors xr, *xp = NULL;
+  if (read_regressors(L, oi, &set, single, keys, &o, &xr)) xp = &xr;
+  read_holidays(L, oi, &set, single, keys, &o, &xp);
+  set.freq = MX_FREQ_NONE, set.start = NULL; /* the dates served the calendar only */
+  o.regressors = xp;
   result_box *box = mx_lua_guard(L, sizeof *box, box_release);
   box->r = calloc(set.count, sizeof *box->r);
   if (!box->r) mx_lua_error(L, "out of memory");

@@ -549,3 +549,42 @@ long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *k
   sqlite3_finalize(st);
   return n;
 }
+
+long mx_decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
+                        const char *key_field, const char *time_field, mx_decision_group_fn fn,
+                        void *ctx, mx_error *err) {
+  char kpath[160], tpath[160];
+  snprintf(kpath, sizeof kpath, "$.\"%s\"", key_field);
+  snprintf(tpath, sizeof tpath, "$.\"%s\"", time_field ? time_field : "");
+  sqlite3_stmt *st;
+  /* CAST keeps a number under the key as text (an item id read as a number) */
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT CASE WHEN json_type(record, ?3) IN ('text', 'integer')"
+                         " THEN CAST(json_extract(record, ?3) AS TEXT) END AS k,"
+                         " CASE WHEN ?4 = '$.\"\"' THEN time"
+                         " WHEN json_type(record, ?4) = 'text' THEN json_extract(record, ?4) END AS w,"
+                         " COUNT(*) FROM decisions WHERE kind = ?1 AND (?2 IS NULL OR run_id = ?2)"
+                         " GROUP BY k, w ORDER BY k, w",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "query");
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  if (run_id) sqlite3_bind_text(st, 2, run_id, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 2);
+  sqlite3_bind_text(st, 3, kpath, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, tpath, -1, SQLITE_STATIC);
+  long n = 0;
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    n++;
+    if (fn && fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                 (const char *)sqlite3_column_text(st, 1), (long)sqlite3_column_int64(st, 2)) != 0)
+      break;
+  }
+  if (s != SQLITE_ROW && s != SQLITE_DONE) {
+    long rc = db_fail(log, err, "query");
+    sqlite3_finalize(st);
+    return rc;
+  }
+  sqlite3_finalize(st);
+  return n;
+}

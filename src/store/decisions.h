@@ -116,4 +116,15 @@ long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *k
                          const char *value_field, const char *score_field, int *runs,
                          mx_decision_values_fn fn, void *ctx, mx_error *err);
 
+/* Decisions of kind (and run_id when not NULL) grouped by the record's
+ * key_field and by a time: the record's time_field when not NULL, else the
+ * decision's time (the run's merx.now()). fn(ctx, key, when, count) per
+ * group, keys then times in order; key or when is NULL for decisions that
+ * lack the field (or hold a non-text value there). For `merx data
+ * promotions`. Returns the number of groups or a negative MX_E code. */
+typedef int (*mx_decision_group_fn)(void *ctx, const char *key, const char *when, long count);
+long mx_decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
+                        const char *key_field, const char *time_field, mx_decision_group_fn fn,
+                        void *ctx, mx_error *err);
+
 #endif

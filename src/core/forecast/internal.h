@@ -100,6 +100,12 @@ int fc_ets_auto(const double *y, size_t n, int m, int only_trend, int only_seaso
 void fc_ets_forecast(const fc_ets_fit *fit, int h, double *f, double *sigma, double *cum_sigma);
 void fc_ets_name(const fc_ets_fit *fit, char *buf, size_t size);
 
+/* ---- regressors.c: zero-filled regressors nx x (history + horizon) for every
+ * series of s, names copied; NULL when out of memory (holidays.c,
+ * promotions.c). */
+mx_regressors *fc_regressors_zeros(const mx_series_set *s, int horizon, int nx,
+                                   const char *const *names);
+
 /* ---- arima.c: seasonal ARIMA, optionally with regressors (regression with
  * ARIMA errors), orders chosen as forecast::auto.arima (Hyndman & Khandakar
  * 2008); CSS then exact ML by a Kalman filter, as R's arima(). */

@@ -198,3 +198,66 @@ fail:
   mx_regressors_free(r);
   return rc ? rc : MX_EINVAL;
 }
+
+int mx_regressors_append(mx_regressors *into, mx_regressors *from, mx_error *err) {
+  int rc = MX_OK;
+  if (from->count != into->count) {
+    rc = mx_error_set(err, MX_EINVAL, "regressors of different series sets");
+    goto done;
+  }
+  for (size_t i = 0; i < into->count; i++)
+    if (from->len[i] != into->len[i]) {
+      rc = mx_error_set(err, MX_EINVAL, "regressors of different lengths");
+      goto done;
+    }
+  for (int k = 0; k < from->nx; k++)
+    for (int j = 0; j < into->nx; j++)
+      if (!strcmp(from->names[k], into->names[j])) {
+        rc = mx_error_set(err, MX_EINVAL, "regressor '%s' is given twice", from->names[k]);
+        goto done;
+      }
+  if (into->nx + from->nx > MX_FC_MAX_REGRESSORS) {
+    rc = mx_error_set(err, MX_ELIMIT, "at most %d regressors (%d + %d given)", MX_FC_MAX_REGRESSORS,
+                      into->nx, from->nx);
+    goto done;
+  }
+  for (size_t i = 0; i < into->count; i++) {
+    size_t len = into->len[i];
+    double *v = realloc(into->values[i], (size_t)(into->nx + from->nx) * len * sizeof *v);
+    if (!v) {
+      rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+      goto done;
+    }
+    memcpy(v + (size_t)into->nx * len, from->values[i], (size_t)from->nx * len * sizeof *v);
+    into->values[i] = v;
+  }
+  /* every series grown: only now do the names move, so a failure leaves into whole */
+  for (int k = 0; k < from->nx; k++) {
+    into->names[into->nx++] = from->names[k];
+    from->names[k] = NULL;
+  }
+  from->nx = 0;
+done:
+  mx_regressors_free(from);
+  return rc;
+}
+
+mx_regressors *fc_regressors_zeros(const mx_series_set *s, int horizon, int nx,
+                                   const char *const *names) {
+  mx_regressors *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  for (; r->nx < nx; r->nx++)
+    if (!(r->names[r->nx] = strdup(names[r->nx]))) goto fail;
+  r->count = s->count;
+  r->len = calloc(s->count ? s->count : 1, sizeof *r->len);
+  r->values = calloc(s->count ? s->count : 1, sizeof *r->values);
+  if (!r->len || !r->values) goto fail;
+  for (size_t i = 0; i < s->count; i++) {
+    r->len[i] = s->len[i] + (size_t)horizon;
+    if (!(r->values[i] = calloc((size_t)nx * r->len[i], sizeof(double)))) goto fail;
+  }
+  return r;
+fail:
+  mx_regressors_free(r);
+  return NULL;
+}
