@@ -285,8 +285,8 @@ static int load_ids(const char *p, uint64_t size, uint32_t n, mx_idmap *map,
 /* The checks a crafted file needs before code indexes with c (cols
  * columns): row pointers from 0 to nnz, never decreasing; indices below
  * cols and strictly increasing within a row (the builder's sorted, merged
- * rows); finite values. Counts per column go to cols_count (when given). */
-static int csr_valid(const mx_csr *c, uint32_t cols, uint64_t *col_count) {
+ * rows); finite values. */
+static int csr_valid(const mx_csr *c, uint32_t cols) {
   const uint64_t *ip = c->indptr;
   if (ip[0] != 0 || ip[c->rows] != c->nnz) return 0;
   for (uint32_t r = 0; r < c->rows; r++) {
@@ -296,9 +296,25 @@ static int csr_valid(const mx_csr *c, uint32_t cols, uint64_t *col_count) {
       uint32_t j = c->indices[k];
       if (j >= cols || (k > ip[r] && j <= prev) || !isfinite(c->values[k])) return 0;
       prev = j;
-      if (col_count) col_count[j]++;
     }
   }
+  return 1;
+}
+
+/* by_item must be by_user transposed (what mx_csr_transpose makes): walking
+ * users in order, each (user, item) pair is the next entry of the item's
+ * row, with the same value and time. next: items + 1 scratch. */
+static int csr_is_transpose(const mx_csr *u, const mx_csr *it, uint64_t *next) {
+  memcpy(next, it->indptr, ((size_t)it->rows + 1) * sizeof *next);
+  for (uint32_t r = 0; r < u->rows; r++)
+    for (uint64_t k = u->indptr[r]; k < u->indptr[r + 1]; k++) {
+      uint32_t i = u->indices[k];
+      uint64_t pos = next[i]++;
+      if (pos >= it->indptr[i + 1] || it->indices[pos] != r ||
+          memcmp(&it->values[pos], &u->values[k], sizeof *u->values) != 0 ||
+          (u->times && it->times[pos] != u->times[k]))
+        return 0;
+    }
   return 1;
 }
 
@@ -419,15 +435,14 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   if (!d->by_user.indices) d->by_user.indices = d->by_item.indices = (uint32_t *)(void *)b;
   if (!d->by_user.values) d->by_user.values = d->by_item.values = (float *)(void *)b;
   if (h.has_time && !d->by_user.times) d->by_user.times = d->by_item.times = (int64_t *)(void *)b;
-  if (!csr_valid(&d->by_user, h.n_items, count) || !csr_valid(&d->by_item, h.n_users, NULL)) {
+  if (!csr_valid(&d->by_user, h.n_items) || !csr_valid(&d->by_item, h.n_users)) {
     rc = bad(err, path, "interaction table out of range");
     goto fail;
   }
-  for (uint32_t i = 0; i < h.n_items; i++)
-    if (count[i] != d->by_item.indptr[i + 1] - d->by_item.indptr[i]) {
-      rc = bad(err, path, "the two interaction tables disagree");
-      goto fail;
-    }
+  if (!csr_is_transpose(&d->by_user, &d->by_item, count)) {
+    rc = bad(err, path, "the two interaction tables disagree");
+    goto fail;
+  }
   free(count);
   count = NULL;
   d->has_value = (int)h.has_value;
