@@ -118,3 +118,31 @@ expect_contains err.txt "did you mean 'pack'"
 expect_exit 1 "$MERX" data pack --data missing.csv --out m.mxd
 expect_contains err.txt 'missing.csv: cannot open'
 [ ! -e m.mxd ] || { echo "m.mxd written after a failed read"; exit 1; }
+
+# Lua: merx.data.load (and merx.data.read of a .mxd) gives the pairs as a frame
+expect_exit 0 "$MERX" run -e 'local f, n = merx.data.load("p.mxd")
+local s = 0
+for i = 1, n do s = s + f.value[i] end
+local g, m = merx.data.read("p.mxd")
+print(n, #f.user, #f.item, #f.time, m, string.format("%.6f", s / n))'
+python3 - <<'PY'
+import json
+a = json.load(open("csv.json"))
+got = open("out.txt").read().split()
+n = a["interactions"]
+assert got[:5] == [str(n)] * 5, got
+assert abs(float(got[5]) - a["value_mean"]) < 1e-4, (got, a["value_mean"])
+PY
+# a keyed run sees pseudonyms, from a plain or a keyed file alike
+expect_exit 0 "$MERX" run --store st -e 'local a = merx.data.load("p.mxd")
+local b = merx.data.load("k.mxd")
+print(a.user[1], b.user[1], #a.user == #b.user)'
+grep -q '^[0-9a-f]\{32\}	[0-9a-f]\{32\}	true$' out.txt || { echo "keyed load: $(cat out.txt)"; exit 1; }
+[ "$(cut -f1 out.txt)" = "$(cut -f2 out.txt)" ]
+expect_exit 1 "$MERX" run --store st2 -e 'merx.data.load("k.mxd")'
+expect_contains err.txt 'merx.data.load:'
+expect_contains err.txt 'k.mxd: packed dataset holds pseudonyms of another store key'
+expect_exit 1 "$MERX" run -e 'merx.data.read("p.mxd", {columns = "user=a"})'
+expect_contains err.txt "p.mxd is a packed dataset (.mxd): option 'columns' does not apply to it"
+expect_exit 1 "$MERX" run -e 'merx.data.load("cut.mxd")'
+expect_contains err.txt 'cut.mxd: not a valid merx packed dataset'
