@@ -10,7 +10,8 @@
 #     then the same file packed once (merx data pack) and read as a .mxd the same way
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DATA="$ROOT/../shared/data/online-retail/online-retail.csv.gz"
+# MERX_SHARED_DATA overrides ../shared/data (a worktree has no ../shared beside it)
+DATA="${MERX_SHARED_DATA:-$ROOT/../shared/data}/online-retail/online-retail.csv.gz"
 if [ ! -f "$DATA" ]; then
   echo "ingest bench: $DATA is missing (../shared/data not present); nothing to measure" >&2
   exit 0
