@@ -76,6 +76,10 @@ expect_exit 0 "$MERX" train --data "$D/purchases.csv.gz" --columns "$COLS" --sto
 expect_exit 0 "$MERX" train --data p.mxd --store st --algo ials --factors 8 --epochs 2 --threads 2 \
   --out keyed_mxd.mxm
 cmp keyed_csv.mxm keyed_mxd.mxm
+# a model trained from a keyed .mxd without the store still says its users are pseudonyms
+expect_exit 0 "$MERX" train --data k.mxd --algo ials --factors 4 --epochs 1 --out k_nostore.mxm
+expect_exit 0 "$MERX" model info --model k_nostore.mxm --json
+expect_contains out.txt '"pseudonymous":true'
 # another key's pseudonyms are refused, naming the file
 mkdir st2
 (umask 077; head -c 32 /dev/urandom | base64 > st2/store.key)
