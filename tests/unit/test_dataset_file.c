@@ -10,6 +10,7 @@
 
 #include "merx/dataset.h"
 #include "util/util.h"
+#include "util/xxhash.h"
 
 /* The header as dataset_file.c writes it (for crafted files). */
 #define HEADER_SIZE 512
@@ -37,9 +38,9 @@ static void write_bytes(const char *path, const void *p, size_t n) {
 static void fix_checksums(unsigned char *d, size_t n) {
   file_header h;
   memcpy(&h, d, sizeof h);
-  h.payload_hash = mx_hash64(d + HEADER_SIZE, n - HEADER_SIZE, HASH_SEED);
+  h.payload_hash = mx_xxh64(d + HEADER_SIZE, n - HEADER_SIZE, HASH_SEED);
   h.header_hash = 0;
-  h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx_xxh64(&h, sizeof h, HASH_SEED);
   memcpy(d, &h, sizeof h);
 }
 

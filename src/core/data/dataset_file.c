@@ -6,8 +6,9 @@
  * are used straight from the mapping, aligned as owned ones would be. All
  * numbers are little-endian, the byte order of every machine merx targets
  * (x86-64, aarch64); the header carries a byte-order mark and a big-endian
- * reader refuses the file instead of misreading it. Two checksums
- * (mx_hash64): one over the header, one over the payload. A file whose size,
+ * reader refuses the file instead of misreading it. Two checksums (XXH64,
+ * four independent lanes: ~10x mx_hash64's speed, which the load of a 300 MB
+ * file felt): one over the header, one over the payload in 1 MiB blocks. A file whose size,
  * magic, version, section table or checksums disagree is refused before any
  * array is touched, and the CSR is then checked the way a crafted file needs
  * (monotone row pointers, indices in range and strictly increasing per row,
@@ -20,6 +21,7 @@
  * way ingest does. */
 #include "merx/dataset.h"
 #include "util/util.h"
+#include "util/xxhash.h"
 
 #include <errno.h>
 #include <math.h>
@@ -97,7 +99,7 @@ typedef struct writer {
 
 static void w_flush(writer *w) {
   if (w->used == 0) return;
-  w->hash = mx_hash64(w->buf, w->used, w->hash);
+  w->hash = mx_xxh64(w->buf, w->used, w->hash);
   if (w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
   w->used = 0;
 }
@@ -210,7 +212,7 @@ int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *pat
   w_payload(&w, d, &h);
   h.payload_hash = w.hash;
   h.header_hash = 0;
-  h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx_xxh64(&h, sizeof h, HASH_SEED);
   mx_atomic_file af;
   int rc = mx_atomic_open(&af, path, err);
   if (rc != MX_OK) {
@@ -353,7 +355,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   }
   uint64_t want = h.header_hash;
   h.header_hash = 0;
-  if (mx_hash64(&h, sizeof h, HASH_SEED) != want) {
+  if (mx_xxh64(&h, sizeof h, HASH_SEED) != want) {
     rc = bad(err, path, "header checksum mismatch (corrupt header)");
     goto fail;
   }
@@ -392,7 +394,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   {
     uint64_t ph = HASH_SEED;
     for (uint64_t off = HEADER_SIZE; off < fsize; off += BLOCK)
-      ph = mx_hash64(base + off, (size_t)(fsize - off < BLOCK ? fsize - off : BLOCK), ph);
+      ph = mx_xxh64(base + off, (size_t)(fsize - off < BLOCK ? fsize - off : BLOCK), ph);
     if (ph != h.payload_hash) {
       rc = bad(err, path, "payload checksum mismatch (corrupt file)");
       goto fail;
