@@ -37,6 +37,13 @@ typedef struct mx_dataset {
   uint64_t rows_skipped; /* rows with an empty user or item id */
   double value_min, value_max, value_sum; /* over aggregated pairs */
   int64_t time_min, time_max;
+  /* check value of the store key whose pseudonyms the user ids are
+   * (PRIVACY.md); 0: not known to be pseudonyms. Set by the .mxd loader. */
+  uint64_t pseudonym_key;
+  /* a dataset loaded from a .mxd file: its CSR arrays live in this mapping
+   * (copy-on-write), which mx_dataset_free unmaps; NULL: arrays are owned */
+  void *mapping;
+  size_t mapping_size;
 } mx_dataset;
 
 typedef struct mx_event_weight {
@@ -59,6 +66,10 @@ typedef struct mx_ingest_options {
    * until the next call, or NULL when out of memory. NULL: ids as read. */
   const char *(*user_rewrite)(void *ctx, const char *id, size_t len, size_t *out_len);
   void *user_rewrite_ctx;
+  /* The check value of the key user_rewrite pseudonymises with (0: none):
+   * lets the .mxd loader tell a file of this key's pseudonyms, to use as
+   * it is, from one of another key's, which it refuses. */
+  uint64_t user_rewrite_check;
 } mx_ingest_options;
 
 enum { MX_AGG_SUM = 0, MX_AGG_LAST = 1, MX_AGG_MAX = 2 };
@@ -96,9 +107,34 @@ MX_API int mx_interactions_read(const char *path, const mx_ingest_options *opts,
                                 mx_interaction_fn fn, void *ctx, uint64_t *rows_read,
                                 uint64_t *skipped, mx_error *err);
 
-/* Read a whole file into a dataset. *out is owned by the caller (mx_dataset_free). */
+/* Read a whole file into a dataset. *out is owned by the caller (mx_dataset_free).
+ * A packed dataset (.mxd, recognised by its first bytes whatever its name) is
+ * loaded with mx_dataset_load_packed instead: opts' CSV and column options do
+ * not apply to it, its user_rewrite does. */
 MX_API int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
                                mx_error *err);
+
+/* ------------------------------------------------ packed datasets (.mxd) */
+
+/* A .mxd file holds a built dataset as it is in memory (id tables, both
+ * CSRs with values and times, what ingest saw), little-endian, with a
+ * versioned header and checksums, so a large CSV is parsed once
+ * (src/core/data/dataset_file.c has the layout). */
+#define MX_DATASET_FORMAT_VERSION 1
+/* Write d to path atomically. pseudonym_key: the check value of the store
+ * key whose pseudonyms d's user ids are (0: plain ids), recorded so a keyed
+ * load can tell. Borrows d. */
+MX_API int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *path,
+                           mx_error *err);
+/* Load a .mxd by mmap. opts may be NULL; only its user_rewrite matters: a
+ * file of plain user ids is pseudonymised on load, one of the same key's
+ * pseudonyms (user_rewrite_check) is used as is, one of another key's is
+ * refused (MX_EINVAL). Truncated, corrupt or foreign files: MX_EFORMAT with
+ * the file named. *out is owned by the caller (mx_dataset_free). */
+MX_API int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts,
+                                  mx_dataset **out, mx_error *err);
+/* 1 when path is a readable file starting with the .mxd magic, else 0. */
+MX_API int mx_dataset_is_packed(const char *path);
 
 /* Build a dataset from n triplets with string ids; times may be NULL.
  * Used by tests, importers and the Lua layer. */

@@ -1,6 +1,8 @@
-/* merx data stats: a summary of an interaction file. */
+/* merx data stats: a summary of an interaction file; merx data pack: the
+ * dataset built once and written as a .mxd that every --data takes. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "util/pseudonym.h"
@@ -19,6 +21,21 @@ static const char *usage =
     "      --columns user=CustomerID,item=StockCode --top 5\n";
 
 int mx_cmd_data_promotions(int argc, char **argv); /* data_promotions.c */
+
+static const char *pack_usage =
+    "usage: merx data pack --data FILE [--columns ROLE=NAME,...] [--no-header] [--sep C]\n"
+    "                      [--event-weights view=1,cart=4,...] [--store DIR] --out FILE.mxd\n"
+    "                      [--json]\n\n"
+    "Parse an interaction file once and write the dataset it builds (ids, interactions,\n"
+    "values, times) as a packed binary file. Every command that reads interactions\n"
+    "with --data (train, data stats) takes the .mxd in place of the CSV and gives the\n"
+    "same results, loading it in a fraction of the time; the column options are those\n"
+    "given here. With --store DIR (default $MERX_STORE) holding a key, the file holds\n"
+    "pseudonyms, as the CSV path would. --json prints users, items, interactions,\n"
+    "bytes and seconds.\n"
+    "\nExample:\n"
+    "  merx data pack --data examples/data/purchases.csv.gz\n"
+    "      --columns user=CustomerID,item=StockCode --out purchases.mxd\n";
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
@@ -149,11 +166,61 @@ static int data_stats(int argc, char **argv) {
   return MX_EXIT_OK;
 }
 
+static int data_pack(int argc, char **argv) {
+  mx_args a;
+  int rc = mx_args_parse(&a, "data pack", "data= out= json store=" MX_CLI_INPUT_SPEC, argc, argv,
+                         3);
+  if (rc) return rc;
+  if (mx_cli_help(&a, pack_usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "out"))) return rc;
+  mx_ingest_options opt;
+  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  const char *path = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
+  struct mx_pseudonymiser *pseudo = NULL;
+  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
+  mx_error err;
+  mx_error_clear(&err);
+  mx_dataset *d;
+  double t0 = mx_now_seconds();
+  rc = mx_dataset_load_csv(path, &opt, &d, &err);
+  mx_pseudonymiser_free(pseudo);
+  if (rc != MX_OK) return mx_cli_fail("data pack", &err);
+  /* a keyed load made pseudonyms (of a CSV, or of a plain .mxd) */
+  rc = mx_dataset_save(d, opt.user_rewrite ? opt.user_rewrite_check : d->pseudonym_key, out, &err);
+  double secs = mx_now_seconds() - t0;
+  if (rc != MX_OK) {
+    mx_dataset_free(d);
+    return mx_cli_fail("data pack", &err);
+  }
+  struct stat st;
+  long long bytes = strcmp(out, "-") != 0 && stat(out, &st) == 0 ? (long long)st.st_size : -1;
+  if (mx_args_has(&a, "json")) {
+    mx_json j;
+    mx_json_init(&j, stdout);
+    mx_json_object_begin(&j);
+    mx_json_key(&j, "out"); mx_json_string(&j, out);
+    mx_json_key(&j, "users"); mx_json_int(&j, mx_dataset_users(d));
+    mx_json_key(&j, "items"); mx_json_int(&j, mx_dataset_items(d));
+    mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)mx_dataset_nnz(d));
+    mx_json_key(&j, "bytes"); mx_json_int(&j, bytes);
+    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
+    mx_json_object_end(&j);
+    fputc('\n', stdout);
+  } else if (strcmp(out, "-") != 0) {
+    fprintf(stderr, "packed %u users, %u items, %llu interactions into %s (%lld bytes) in %.3f s\n",
+            mx_dataset_users(d), mx_dataset_items(d), (unsigned long long)mx_dataset_nnz(d), out,
+            bytes, secs);
+  }
+  mx_dataset_free(d);
+  return MX_EXIT_OK;
+}
+
 int mx_cmd_data(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
     fputs("usage: merx data stats --data FILE [options]   (merx data stats --help)\n"
           "       merx data promotions --store DIR --data FILE --horizon H --out FILE\n"
           "                                                (merx data promotions --help)\n"
+          "       merx data pack --data FILE [options] --out FILE.mxd   (merx data pack --help)\n"
           "\nExample:\n"
           "  merx data stats --data examples/data/purchases.csv.gz\n"
           "      --columns user=CustomerID,item=StockCode --top 5\n",
@@ -162,5 +229,6 @@ int mx_cmd_data(int argc, char **argv) {
   }
   if (strcmp(argv[2], "stats") == 0) return data_stats(argc, argv);
   if (strcmp(argv[2], "promotions") == 0) return mx_cmd_data_promotions(argc, argv);
-  return mx_cli_unknown_subcommand("data", argv[2], "stats promotions");
+  if (strcmp(argv[2], "pack") == 0) return data_pack(argc, argv);
+  return mx_cli_unknown_subcommand("data", argv[2], "stats pack promotions");
 }

@@ -218,6 +218,7 @@ int mx_cmd_train(int argc, char **argv) {
   /* the model says its user ids are pseudonyms, and of which key, so
    * recommend and serve hash a real id (or refuse) instead of not finding it */
   if (pseudo) m->pseudonym_key = mx_hmac_key_check(mx_pseudonymiser_key(pseudo));
+  else m->pseudonym_key = d->pseudonym_key; /* a .mxd of pseudonyms (merx data pack --store) */
   if (mx_model_save(m, out, &err) != MX_OK) goto fail;
   double secs = mx_now_seconds() - t0;
   double rmse = NAN, mae = NAN;

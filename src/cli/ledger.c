@@ -54,6 +54,7 @@ int mx_cli_ingest_pseudonyms(const mx_args *a, mx_ingest_options *opt,
   if (rc == 0 && *out) {
     opt->user_rewrite = mx_pseudonymise_rewrite;
     opt->user_rewrite_ctx = *out;
+    opt->user_rewrite_check = mx_hmac_key_check(mx_pseudonymiser_key(*out));
   }
   return rc;
 }

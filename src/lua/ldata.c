@@ -82,6 +82,85 @@ static int next_part(lua_State *L, read_state *st, const mx_csv_options *co, mx_
   return 1;
 }
 
+static void dataset_release(void *p) {
+  mx_dataset **d = p;
+  mx_dataset_free(*d);
+  *d = NULL;
+}
+
+/* A packed dataset (merx data pack) as a frame of its (user, item) pairs,
+ * aggregated as the CSV path aggregates them: columns user, item, value
+ * (and time when the dataset has one), rows by user then item. With a store
+ * key the users are pseudonyms (a plain file is pseudonymised here, another
+ * key's refused); under --shard only this shard's users. */
+static int load_packed(lua_State *L, const char *path, int use_shard) {
+  mx_run *run = mx_lua_run(L);
+  mx_ingest_options o = mx_ingest_defaults();
+  if (run && run->pseudo) {
+    o.user_rewrite = mx_pseudonymise_rewrite;
+    o.user_rewrite_ctx = run->pseudo;
+    o.user_rewrite_check = mx_hmac_key_check(mx_pseudonymiser_key(run->pseudo));
+  }
+  mx_dataset **g = mx_lua_guard(L, sizeof *g, dataset_release);
+  mx_error err;
+  mx_error_clear(&err);
+  if (mx_dataset_load_packed(path, &o, g, &err) != MX_OK) {
+    char buf[2048];
+    mx_error_format(&err, buf, sizeof buf);
+    mx_lua_error(L, "merx.data.load: %s", buf);
+  }
+  if (run && mx_run_note_input(run, path) != 0) mx_lua_error(L, "out of memory");
+  const mx_dataset *d = *g;
+  const mx_csr *c = &d->by_user;
+  int with_t = d->has_time && c->times;
+  lua_Integer n = 0;
+  lua_createtable(L, 0, 4);
+  int frame = lua_gettop(L);
+  int col[4];
+  for (int k = 0; k < 3 + with_t; k++) {
+    lua_createtable(L, c->nnz < 1u << 26 ? (int)c->nnz : 0, 0);
+    col[k] = lua_gettop(L);
+  }
+  int shard = use_shard && run && run->shard_count > 1;
+  for (uint32_t u = 0; u < c->rows; u++) {
+    const char *user = mx_idmap_name(d->users, u);
+    if (shard && !mx_run_in_shard(run, user, strlen(user))) continue;
+    for (uint64_t k = c->indptr[u]; k < c->indptr[u + 1]; k++) {
+      n++;
+      lua_pushstring(L, user);
+      lua_rawseti(L, col[0], n);
+      lua_pushstring(L, mx_idmap_name(d->items, c->indices[k]));
+      lua_rawseti(L, col[1], n);
+      lua_pushnumber(L, c->values[k]);
+      lua_rawseti(L, col[2], n);
+      if (with_t) {
+        lua_pushinteger(L, (lua_Integer)c->times[k]);
+        lua_rawseti(L, col[3], n);
+      }
+    }
+  }
+  static const char *const names[] = {"user", "item", "value", "time"};
+  for (int k = 3 + with_t - 1; k >= 0; k--) {
+    lua_pushvalue(L, col[k]);
+    lua_setfield(L, frame, names[k]);
+  }
+  mx_lua_guard_release(g);
+  lua_settop(L, frame);
+  lua_pushinteger(L, n);
+  return 2;
+}
+
+/* merx.data.load(path [, opts]) -> frame, n: a .mxd file (load_packed).
+ * opts: shard = true (under --shard, keep this shard's users). */
+static int l_load(lua_State *L) {
+  mx_lua_check_run_active(L, "merx.data");
+  lua_settop(L, 2);
+  mx_lua_check_options(L, 2, "merx.data.load", "shard");
+  const char *path = mx_lua_path(L, 1, 0);
+  int use_shard = lua_isnoneornil(L, 2) ? 1 : mx_lua_opt_boolean(L, 2, "shard", 1);
+  return load_packed(L, path, use_shard);
+}
+
 /* merx.data.read(path [, opts]) -> frame, n
  * opts: columns = "user=CustomerID,..." or {user = "CustomerID", ...};
  *       types = {Quantity = "number", ...}; sep = ","; header = true;
@@ -111,6 +190,18 @@ static int l_read(lua_State *L) {
   mx_run *run = mx_lua_run(L);
   char part_path[4096];
   uint32_t part = 0, part_end = parted ? man.shards : 0;
+  if (!parted && mx_dataset_is_packed(path)) {
+    /* a .mxd holds its columns already: only shard applies */
+    static const char *const csv_only[] = {"columns", "types", "sep", "header", "skip_empty"};
+    for (size_t k = 0; !lua_isnoneornil(L, popt) && k < sizeof csv_only / sizeof *csv_only; k++)
+      if (lua_getfield(L, popt, csv_only[k]) != LUA_TNIL)
+        mx_lua_error(L, "merx.data.read: %s is a packed dataset (.mxd): option '%s' does not "
+                     "apply to it", path, csv_only[k]);
+      else
+        lua_pop(L, 1);
+    mx_lua_guard_release(st);
+    return load_packed(L, path, use_shard);
+  }
   if (parted) {
     if (mx_shard_part_path(path, 0, part_path, sizeof part_path) < 0)
       mx_lua_error(L, "merx.data.read: path too long: %s", path);
@@ -698,8 +789,8 @@ static int l_write(lua_State *L) {
 }
 
 int mx_luaopen_data(lua_State *L) {
-  static const luaL_Reg f[] = {{"read", l_read},   {"group", l_group}, {"rfm", l_rfm},
-                               {"write", l_write}, {NULL, NULL}};
+  static const luaL_Reg f[] = {{"read", l_read},   {"load", l_load},   {"group", l_group},
+                               {"rfm", l_rfm},     {"write", l_write}, {NULL, NULL}};
   luaL_newlib(L, f);
   return 1;
 }

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct mx_dataset_builder {
   mx_idmap *users, *items;
@@ -328,8 +329,12 @@ void mx_dataset_free(mx_dataset *d) {
   if (!d) return;
   mx_idmap_free(d->users);
   mx_idmap_free(d->items);
-  mx_csr_free(&d->by_user);
-  mx_csr_free(&d->by_item);
+  if (d->mapping) {
+    munmap(d->mapping, d->mapping_size); /* the CSR arrays live there */
+  } else {
+    mx_csr_free(&d->by_user);
+    mx_csr_free(&d->by_item);
+  }
   free(d);
 }
 

@@ -517,6 +517,8 @@ static int rewrite_users(mx_dataset *d, const mx_ingest_options *opts, const cha
 
 int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_dataset **out,
                         mx_error *err) {
+  /* a packed dataset (merx data pack) was parsed once already */
+  if (mx_dataset_is_packed(path)) return mx_dataset_load_packed(path, opts, out, err);
   int threads = mx_cpu_count();
   /* a process pinned to fewer cores (taskset, a container's cpuset) gets
    * as many threads: more would only take turns on them */
