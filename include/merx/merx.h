@@ -31,6 +31,10 @@
  *   reads, drawn only when stderr is a terminal, and the MERX_ALLOC_TRACE debug trace.
  * Cancellation. Long loops poll the mx_cancel a caller passes (deadline and flag) and then
  *   return MX_EINTERRUPTED; files are written atomically, so a stopped call publishes none.
+ * Names. What these headers declare is the API: functions and types are mx_, macros and
+ *   constants MX_, and only the functions marked MX_API are exported. The library's own
+ *   cross-file functions are mx__ (two underscores, as libuv's uv__), declared under src/
+ *   and hidden: not API, they may change in any release.
  */
 #ifndef MERX_MERX_H
 #define MERX_MERX_H
