@@ -52,5 +52,32 @@ if [ -f "$cm" ]; then
       { echo "$h: layer ${header_layer[$h]} in docs/ARCHITECTURE.md, '${cmake_layer[$h]:-none}' in CMakeLists.txt MERX_HEADERS_*"; fail=1; }
   done
 fi
+# Names (docs/ARCHITECTURE.md "Conventions"): an mx_ function or variable with external
+# linkage is public API, named in include/merx/; one that files of merx share but that is
+# not public is mx__. Read from the object files of the build (nm), so static and static
+# inline helpers, types and macros cannot trip it; objects whose source is gone (a renamed
+# file in an old build directory) are ignored.
+objs=0
+if [ -n "${MERX:-}" ] && [ -d "$(dirname "$MERX")/CMakeFiles" ]; then
+  command -v nm >/dev/null || { echo "layers: nm (binutils) is needed for the symbol check"; exit 1; }
+  build="$(cd "$(dirname "$MERX")" && pwd)"
+  grep -ohE '\<mx_[A-Za-z0-9_]+' "$root"/include/merx/*.h | sort -u >public_names.txt
+  : >objects.txt
+  while IFS= read -r o; do
+    src="${o#*.dir/}"; src="${src%.o}"
+    [ -f "$root/$src" ] && echo "$o" >>objects.txt
+  done < <(find "$build/CMakeFiles" -name '*.c.o' \( -path '*/merx_*_obj.dir/src/*' -o -path '*/merx.dir/src/*' \) | sort)
+  objs=$(wc -l <objects.txt)
+  [ "$objs" -gt 0 ] || { echo "layers: no object files of src/ under $build/CMakeFiles"; exit 1; }
+  # nm -A: "object: address type name"
+  xargs nm -A -g --defined-only <objects.txt | awk '$NF ~ /^mx_/ && $NF !~ /^mx__/ {print $1, $NF}' |
+    awk 'NR == FNR {public[$1] = 1; next} !($2 in public) {
+           src = $1; sub(/^.*\.dir\//, "", src); sub(/\.o:.*$/, "", src)
+           n = $2; sub(/^mx_/, "mx__", n)
+           print src ": " $2 " has external linkage but is not public API (include/merx/): make it static or rename it " n
+         }' public_names.txt - >internal.txt
+  if [ -s internal.txt ]; then sort -u internal.txt; fail=1; fi
+fi
 [ $fail -eq 0 ] || exit 1
 echo "layers: every include in src/ is allowed"
+[ "$objs" -eq 0 ] || echo "layers: every mx_ symbol of $objs objects is public; internal ones are mx__"
