@@ -57,10 +57,10 @@ static void die(const char *what, const mx_error *err) {
 static void fill(float *v, uint32_t n, uint32_t d, const float *cent, uint32_t nc, int vary,
                  mx_rng *r) {
   for (uint32_t i = 0; i < n; i++) {
-    const float *c = cent ? cent + (size_t)mx_rng_below(r, nc) * d : NULL;
-    double s = vary ? 0.2 + 2.0 * mx_rng_uniform(r) : 1.0;
+    const float *c = cent ? cent + (size_t)mx__rng_below(r, nc) * d : NULL;
+    double s = vary ? 0.2 + 2.0 * mx__rng_uniform(r) : 1.0;
     for (uint32_t j = 0; j < d; j++)
-      v[(size_t)i * d + j] = (float)(s * ((c ? c[j] : 0) + (c ? 0.7 : 1.0) * mx_rng_normal(r)));
+      v[(size_t)i * d + j] = (float)(s * ((c ? c[j] : 0) + (c ? 0.7 : 1.0) * mx__rng_normal(r)));
   }
 }
 
@@ -100,12 +100,12 @@ int main(int argc, char **argv) {
   mx_error err;
 
   mx_rng r;
-  mx_rng_seed(&r, 2026);
+  mx__rng_seed(&r, 2026);
   uint32_t nc = (uint32_t)sqrt((double)n);
   float *cent = NULL;
   if (clustered) {
     cent = malloc((size_t)nc * d * sizeof *cent);
-    for (size_t x = 0; x < (size_t)nc * d; x++) cent[x] = (float)mx_rng_normal(&r);
+    for (size_t x = 0; x < (size_t)nc * d; x++) cent[x] = (float)mx__rng_normal(&r);
   }
   float *v = mx_alloc_aligned((size_t)n * d * sizeof *v, 0);
   float *q = mx_alloc_aligned((size_t)nq * d * sizeof *q, 0);
@@ -136,21 +136,21 @@ int main(int argc, char **argv) {
     o.threads = threads;
     o.source = "synthetic";
     mx_ann *built;
-    t0 = mx_now_seconds();
+    t0 = mx__now_seconds();
     c0 = cpu_process();
     if (mx_ann_build(v, n, d, &o, &built, &err)) die("build", &err);
-    double build_s = mx_now_seconds() - t0, build_cpu = cpu_process() - c0;
+    double build_s = mx__now_seconds() - t0, build_cpu = cpu_process() - c0;
     if (mx_ann_save(built, path, &err)) die("save", &err);
     mx_ann_free(built);
     printf("build_cpu_seconds %.2f\nbuild_seconds %.2f\nbuild_threads %d\n", build_cpu, build_s,
-           mx_threads_resolve(threads));
+           mx__threads_resolve(threads));
   } else {
     printf("build_cpu_seconds -\nbuild_seconds -\nbuild_threads -\nreused_index %s\n", path);
   }
   mx_ann *ix;
-  t0 = mx_now_seconds();
+  t0 = mx__now_seconds();
   if (mx_ann_load(path, v, n, d, "synthetic", &ix, &err)) die("load", &err);
-  double load_s = mx_now_seconds() - t0;
+  double load_s = mx__now_seconds() - t0;
   if (!keep || !*keep) unlink(path);
   mx_ann_info info;
   mx_ann_get_info(ix, &info);
@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
 #ifdef HAVE_CALLGRIND
     uint32_t *cids = malloc(k * sizeof *cids), ccnt;
     float *csc = malloc(k * sizeof *csc);
-    mx_blas_begin(1);
+    mx__blas_begin(1);
     /* one untimed call of each first: lazy set-up (BLAS, dispatch) is not a query */
     if (mx_topk_vectors(m, q, NULL, NULL, 1, &to, &one, &err)) die("exact", &err);
     mx_topk_result_free(one);
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
       snprintf(label, sizeof label, "ef %u", ef);
       CALLGRIND_DUMP_STATS_AT(label);
     }
-    mx_blas_end();
+    mx__blas_end();
     printf("count_queries %u\n", count_n);
     free(cids);
     free(csc);
@@ -218,19 +218,19 @@ int main(int argc, char **argv) {
     return 2;
 #endif
   }
-  mx_blas_begin(1);
-  t0 = mx_now_seconds();
+  mx__blas_begin(1);
+  t0 = mx__now_seconds();
   c0 = cpu_thread();
   if (mx_topk_vectors(m, q, NULL, NULL, nq, &to, &truth, &err)) die("exact batch", &err);
-  double batch_s = mx_now_seconds() - t0, batch_cpu = cpu_thread() - c0;
-  t0 = mx_now_seconds();
+  double batch_s = mx__now_seconds() - t0, batch_cpu = cpu_thread() - c0;
+  t0 = mx__now_seconds();
   c0 = cpu_thread();
   for (uint32_t i = 0; i < single; i++) {
     if (mx_topk_vectors(m, q + (size_t)i * d, NULL, NULL, 1, &to, &one, &err)) die("exact", &err);
     mx_topk_result_free(one);
   }
-  double single_s = mx_now_seconds() - t0, single_cpu = cpu_thread() - c0;
-  mx_blas_end();
+  double single_s = mx__now_seconds() - t0, single_cpu = cpu_thread() - c0;
+  mx__blas_end();
   /* queries per CPU-second of the one thread doing them */
   double exact_single_qps = single / single_cpu, exact_batch_qps = nq / batch_cpu;
   printf("exact_single_qps %.1f\nexact_batch_qps %.1f\nexact_single_wall_qps %.1f\n"
@@ -246,17 +246,17 @@ int main(int argc, char **argv) {
   for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
     uint32_t ef = (uint32_t)atol(tok);
     uint64_t hit = 0;
-    double all0 = mx_now_seconds(), cpu0 = cpu_thread();
+    double all0 = mx__now_seconds(), cpu0 = cpu_thread();
     for (uint32_t i = 0; i < nq; i++) {
-      double a = mx_now_seconds();
+      double a = mx__now_seconds();
       if (mx_ann_search(ix, q + (size_t)i * d, k, ef, NULL, UINT32_MAX, ids, sc, &cnt, &err))
         die("search", &err);
-      lat[i] = mx_now_seconds() - a;
+      lat[i] = mx__now_seconds() - a;
       const uint32_t *t = truth->ids + (size_t)i * truth->k;
       for (uint32_t x = 0; x < cnt; x++)
         for (uint32_t y = 0; y < truth->count[i]; y++) hit += ids[x] == t[y];
     }
-    double all = mx_now_seconds() - all0, cpu = cpu_thread() - cpu0;
+    double all = mx__now_seconds() - all0, cpu = cpu_thread() - cpu0;
     qsort(lat, nq, sizeof *lat, cmp_double);
     double qps = nq / cpu;
     printf("ef %u recall %.4f qps %.0f wall_qps %.0f p50_ms %.3f p99_ms %.3f speedup_single %.1f "
@@ -265,7 +265,7 @@ int main(int argc, char **argv) {
            lat[(size_t)(nq * 0.99)] * 1e3, qps / exact_single_qps, qps / exact_batch_qps);
     fflush(stdout);
   }
-  printf("peak_rss_mib %.0f\n", mx_peak_rss_bytes() / 1048576.0);
+  printf("peak_rss_mib %.0f\n", mx__peak_rss_bytes() / 1048576.0);
   free(ids);
   free(sc);
   free(lat);

@@ -30,21 +30,21 @@ static mx_model *synthetic(uint32_t nu, uint32_t ni, uint32_t k, uint32_t seen_p
   mx_error err;
   if (mx_model_create(MX_MODEL_IALS, nu, ni, k, 0, &m, &err)) die("create", &err);
   mx_rng r;
-  mx_rng_seed(&r, 42);
+  mx__rng_seed(&r, 42);
   float sc = 1.0f / sqrtf((float)k);
-  for (size_t x = 0; x < (size_t)nu * k; x++) m->user_factors[x] = sc * (float)mx_rng_normal(&r);
-  for (size_t x = 0; x < (size_t)ni * k; x++) m->item_factors[x] = sc * (float)mx_rng_normal(&r);
+  for (size_t x = 0; x < (size_t)nu * k; x++) m->user_factors[x] = sc * (float)mx__rng_normal(&r);
+  for (size_t x = 0; x < (size_t)ni * k; x++) m->item_factors[x] = sc * (float)mx__rng_normal(&r);
   uint64_t nnz = (uint64_t)nu * seen_per_user;
   m->seen.indices = malloc((nnz ? nnz : 1) * sizeof *m->seen.indices);
   m->seen.values = malloc((nnz ? nnz : 1) * sizeof *m->seen.values);
   for (uint32_t u = 0; u < nu; u++) {
     m->seen.indptr[u] = (uint64_t)u * seen_per_user;
     /* sorted distinct items: a random stride walk */
-    uint32_t step = ni / (seen_per_user + 1), at = mx_rng_below(&r, step ? step : 1);
+    uint32_t step = ni / (seen_per_user + 1), at = mx__rng_below(&r, step ? step : 1);
     for (uint32_t s = 0; s < seen_per_user; s++) {
       m->seen.indices[(uint64_t)u * seen_per_user + s] = at;
       m->seen.values[(uint64_t)u * seen_per_user + s] = 1;
-      at += 1 + mx_rng_below(&r, step ? step : 1);
+      at += 1 + mx__rng_below(&r, step ? step : 1);
       if (at >= ni) at = ni - 1;
     }
   }
@@ -92,11 +92,11 @@ static uint32_t env_u32(const char *name, uint32_t def) {
 static double plain_gemm_seconds(const mx_model *m, int threads) {
   gemm_ctx g = {.m = m, .tu = env_u32("MX_BENCH_TU", 128), .ti = env_u32("MX_BENCH_TI", 1024)};
   g.next = 0;
-  mx_blas_begin(1);
-  double t0 = mx_now_seconds();
-  mx_parallel_run(threads, gemm_worker, &g);
-  double s = mx_now_seconds() - t0;
-  mx_blas_end();
+  mx__blas_begin(1);
+  double t0 = mx__now_seconds();
+  mx__parallel_run(threads, gemm_worker, &g);
+  double s = mx__now_seconds() - t0;
+  mx__blas_end();
   return s;
 }
 
@@ -108,16 +108,16 @@ static double peak_gflops(uint32_t k, int threads) {
   float *C = mx_alloc_aligned((size_t)M * N * sizeof(float), 0);
   for (size_t x = 0; x < (size_t)M * k; x++) A[x] = (float)(x % 7) * 0.1f;
   for (size_t x = 0; x < (size_t)N * k; x++) B[x] = (float)(x % 5) * 0.1f;
-  mx_blas_begin(threads);
+  mx__blas_begin(threads);
   double best = 1e30;
   for (int rep = 0; rep < 3; rep++) {
-    double t0 = mx_now_seconds();
+    double t0 = mx__now_seconds();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)k, 1.0f, A, (int)k,
                 B, (int)k, 0.0f, C, (int)N);
-    double s = mx_now_seconds() - t0;
+    double s = mx__now_seconds() - t0;
     if (s < best) best = s;
   }
-  mx_blas_end();
+  mx__blas_end();
   mx_free_aligned(A);
   mx_free_aligned(B);
   mx_free_aligned(C);
@@ -166,9 +166,9 @@ static void batch_report(const mx_model *m, uint32_t K, int threads) {
     gc[r] = cpu_now() - c0;
     mx_topk_result *res;
     c0 = cpu_now();
-    double t0 = mx_now_seconds();
+    double t0 = mx__now_seconds();
     if (mx_topk_batch(m, NULL, 0, &o, &res, &err)) die("topk", &err);
-    ts[r] = mx_now_seconds() - t0;
+    ts[r] = mx__now_seconds() - t0;
     tc[r] = cpu_now() - c0;
     ratio[r] = gs[r] / ts[r];
     cratio[r] = gc[r] / tc[r];
@@ -188,7 +188,7 @@ static void batch_report(const mx_model *m, uint32_t K, int threads) {
   printf("topk_cpu_seconds %.3f\n", median(tc, reps));
   printf("topk_fraction_of_sgemm_cpu %.3f\n", median(cratio, reps));
   /* before the peak anchor, whose 4096 x 4096 output would dominate it */
-  printf("topk_peak_rss_mib %.1f\n", (double)mx_peak_rss_bytes() / 1048576.0);
+  printf("topk_peak_rss_mib %.1f\n", (double)mx__peak_rss_bytes() / 1048576.0);
   printf("result_mib %.1f\n", (double)m->n_users * K * 8 / 1048576.0);
   printf("peak_sgemm_gflops %.1f\n", peak_gflops(m->factors, threads));
   printf("checksum %llu\n", (unsigned long long)sum);
@@ -289,7 +289,7 @@ int main(int argc, char **argv) {
     double model_mb = ((double)(nu + ni) * k * 4 + (double)nu * seen * 8) / 1048576.0;
     batch_report(m, K, threads);
     printf("model_mib %.1f\n", model_mb);
-    printf("peak_rss_mib %.1f\n", (double)mx_peak_rss_bytes() / 1048576.0);
+    printf("peak_rss_mib %.1f\n", (double)mx__peak_rss_bytes() / 1048576.0);
     mx_model_free(m);
     return 0;
   }
@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
     o.k = K;
     o.threads = 1;
     mx_rng r;
-    mx_rng_seed(&r, 7);
+    mx__rng_seed(&r, 7);
     double *lat = malloc(nq * sizeof *lat), *raw = malloc(nq * sizeof *raw);
     float *y = mx_alloc_aligned(4096 * sizeof(float), 0);
     mx_error err;
@@ -310,24 +310,24 @@ int main(int argc, char **argv) {
      * the bare matrix-vector product over the same item tiles (no selection,
      * no allocation) — the anchor, under the same machine load. */
     for (uint32_t q = 0; q < nq; q++) {
-      uint32_t u = mx_rng_below(&r, nu);
+      uint32_t u = mx__rng_below(&r, nu);
       for (int pass = 0; pass < 2; pass++) {
         int bare = (pass + (int)q) % 2;
-        double t0 = mx_now_seconds();
+        double t0 = mx__now_seconds();
         if (bare) {
-          mx_blas_begin(1);
+          mx__blas_begin(1);
           for (uint32_t c0 = 0; c0 < ni; c0 += 4096) {
             uint32_t w = c0 + 4096 < ni ? 4096 : ni - c0;
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)w, (int)k, 1.0f,
                         m->item_factors + (size_t)c0 * k, (int)k,
                         m->user_factors + (size_t)u * k, 1, 0.0f, y, 1);
           }
-          mx_blas_end();
-          raw[q] = mx_now_seconds() - t0;
+          mx__blas_end();
+          raw[q] = mx__now_seconds() - t0;
         } else {
           mx_topk_result *res;
           if (mx_topk_batch(m, &u, 1, &o, &res, &err)) die("topk", &err);
-          lat[q] = mx_now_seconds() - t0;
+          lat[q] = mx__now_seconds() - t0;
           mx_topk_result_free(res);
         }
       }
@@ -342,7 +342,7 @@ int main(int argc, char **argv) {
     printf("latency_p50_ms %.3f\n", 1e3 * lat[nq / 2]);
     printf("latency_p99_ms %.3f\n", 1e3 * lat[(size_t)(nq * 0.99)]);
     printf("latency_max_ms %.3f\n", 1e3 * lat[nq - 1]);
-    printf("peak_rss_mib %.1f\n", (double)mx_peak_rss_bytes() / 1048576.0);
+    printf("peak_rss_mib %.1f\n", (double)mx__peak_rss_bytes() / 1048576.0);
     free(lat);
     mx_model_free(m);
     return 0;
@@ -356,7 +356,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     batch_report(m, (uint32_t)atol(argv[3]), atoi(argv[4]));
-    printf("peak_rss_mib %.1f\n", (double)mx_peak_rss_bytes() / 1048576.0);
+    printf("peak_rss_mib %.1f\n", (double)mx__peak_rss_bytes() / 1048576.0);
     mx_model_free(m);
     return 0;
   }

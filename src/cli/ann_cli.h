@@ -14,7 +14,7 @@
 
 /* The default index file beside vectors: "M.mxm" -> "M.mxm.hnsw" (items)
  * or "M.mxm.users.hnsw"; embeddings "EMB.npy" -> "EMB.hnsw". */
-void mx_cli_ann_beside(const char *vectors_file, int embeddings, int users, char *buf,
+void mx__cli_ann_beside(const char *vectors_file, int embeddings, int users, char *buf,
                        size_t size);
 
 /* The index a query command uses, bound to vec (n x dim):
@@ -25,7 +25,7 @@ void mx_cli_ann_beside(const char *vectors_file, int embeddings, int users, char
  *    used (stale, corrupt) a warning names it and the exact scan runs.
  * *out is NULL for the exact scan; *used (may be NULL) receives the path
  * used or NULL. Returns MX_OK or an error (err set). */
-int mx_cli_ann_open(const mx_args *a, const char *cmd, const char *beside, const float *vec,
+int mx__cli_ann_open(const mx_args *a, const char *cmd, const char *beside, const float *vec,
                     uint32_t n, uint32_t dim, const char *vectors_name, mx_ann **out,
                     const char **used, mx_error *err);
 

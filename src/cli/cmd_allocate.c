@@ -126,7 +126,7 @@ static void put_g7(FILE *f, double x) {
 static int write_plan(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
                       mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   FILE *f = af.f;
   int K = p->n_resources;
@@ -157,32 +157,32 @@ static int write_plan(const char *path, const mx_alloc_problem *p, const mx_allo
     fputc('\n', f);
   }
   if (ferror(f)) {
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "write failed");
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 /* --groups FILE:COLUMN, --group-share, --parity on problem p (whose users
  * have ids). Returns 0, or an exit code after printing why. */
 static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
-  const char *spec = mx_args_get(a, "groups", NULL);
+  const char *spec = mx__args_get(a, "groups", NULL);
   const char *shares[MX_ALLOC_MAX_GROUPS * 2];
-  int nshares = mx_args_all(a, "group-share", shares, MX_ALLOC_MAX_GROUPS * 2);
-  int parity = mx_args_has(a, "parity");
+  int nshares = mx__args_all(a, "group-share", shares, MX_ALLOC_MAX_GROUPS * 2);
+  int parity = mx__args_has(a, "parity");
   if (!spec) {
-    if (nshares || parity) return mx_cli_usage(CMD, "--group-share and --parity need --groups FILE:COLUMN");
+    if (nshares || parity) return mx__cli_usage(CMD, "--group-share and --parity need --groups FILE:COLUMN");
     return 0;
   }
-  if (!nshares && !parity) return mx_cli_usage(CMD, "--groups needs --group-share or --parity");
+  if (!nshares && !parity) return mx__cli_usage(CMD, "--groups needs --group-share or --parity");
   double ratio = 0.8;
-  int rc = mx_args_double(a, "parity", 0.8, 1e-9, 1, &ratio);
+  int rc = mx__args_double(a, "parity", 0.8, 1e-9, 1, &ratio);
   if (rc) return rc;
-  if (!p->users) return mx_cli_usage(CMD, "--groups needs --data (users with ids)");
+  if (!p->users) return mx__cli_usage(CMD, "--groups needs --data (users with ids)");
   char file[4096];
   const char *column;
-  if (mx_audit_split_attribute(spec, file, sizeof file, &column))
-    return mx_cli_usage(CMD, "--groups: expected FILE:COLUMN, got '%s'", spec);
+  if (mx__audit_split_attribute(spec, file, sizeof file, &column))
+    return mx__cli_usage(CMD, "--groups: expected FILE:COLUMN, got '%s'", spec);
   mx_error err;
   mx_error_clear(&err);
   mx_audit *au = NULL;
@@ -190,7 +190,7 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
   uint32_t *grp = malloc((p->n_users ? p->n_users : 1) * sizeof *grp);
   rc = !names || !grp ? mx_error_set(&err, MX_ENOMEM, "out of memory") : mx_audit_create(&au, &err);
   if (rc == MX_OK)
-    rc = mx_audit_read_attribute(au, file, column, mx_args_get(a, "group-user-column", NULL), &err);
+    rc = mx_audit_read_attribute(au, file, column, mx__args_get(a, "group-user-column", NULL), &err);
   for (uint32_t u = 0; rc == MX_OK && u < p->n_users; u++) {
     const char *id = mx_idmap_name(p->users, u);
     const char *g = mx_audit_group_of(au, id, strlen(id));
@@ -239,7 +239,7 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
     mx_audit_free(au);
     mx_idmap_free(names);
     free(grp);
-    return mx_cli_usage(CMD, "--group-share: expected GROUP=MIN:MAX (shares in [0, 1]), got '%s'",
+    return mx__cli_usage(CMD, "--group-share: expected GROUP=MIN:MAX (shares in [0, 1]), got '%s'",
                         shares[i]);
   }
   if (rc == MX_OK && parity) rc = mx_alloc_add_parity(p, ratio, &err);
@@ -250,41 +250,41 @@ static int apply_groups(const mx_args *a, mx_alloc_problem *p) {
     fprintf(stderr, "merx %s: %s\n", CMD, err.message);
     return MX_EXIT_USAGE;
   }
-  return rc ? mx_cli_fail(CMD, &err) : 0;
+  return rc ? mx__cli_fail(CMD, &err) : 0;
 }
 
 static void print_parity_json(mx_json *j, const mx_alloc_problem *p, const mx_alloc_result *res,
                               double unconstrained) {
-  mx_json_key(j, "parity");
-  mx_json_object_begin(j);
-  mx_json_key(j, "unconstrained_objective"); mx_json_double(j, unconstrained);
-  mx_json_key(j, "value_lost"); mx_json_double(j, unconstrained - res->objective);
-  mx_json_key(j, "constraints");
-  mx_json_array_begin(j);
+  mx__json_key(j, "parity");
+  mx__json_object_begin(j);
+  mx__json_key(j, "unconstrained_objective"); mx__json_double(j, unconstrained);
+  mx__json_key(j, "value_lost"); mx__json_double(j, unconstrained - res->objective);
+  mx__json_key(j, "constraints");
+  mx__json_array_begin(j);
   for (int c = 0; c < p->n_group_constraints; c++) {
-    mx_json_object_begin(j);
-    mx_json_key(j, "name"); mx_json_string(j, p->gc[c].name);
-    mx_json_key(j, "usage"); mx_json_double(j, mx_alloc_group_usage(p, c, res->group_used));
-    mx_json_key(j, "limit"); mx_json_double(j, p->gc[c].limit);
-    mx_json_key(j, "price"); mx_json_double(j, res->nu[c]);
-    mx_json_object_end(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "name"); mx__json_string(j, p->gc[c].name);
+    mx__json_key(j, "usage"); mx__json_double(j, mx_alloc_group_usage(p, c, res->group_used));
+    mx__json_key(j, "limit"); mx__json_double(j, p->gc[c].limit);
+    mx__json_key(j, "price"); mx__json_double(j, res->nu[c]);
+    mx__json_object_end(j);
   }
-  mx_json_array_end(j);
-  mx_json_key(j, "groups");
-  mx_json_array_begin(j);
+  mx__json_array_end(j);
+  mx__json_key(j, "groups");
+  mx__json_array_begin(j);
   for (uint32_t g = 0; g < p->n_groups; g++) {
-    mx_json_object_begin(j);
-    mx_json_key(j, "group"); mx_json_string(j, p->group_name[g]);
-    mx_json_key(j, "users"); mx_json_double(j, p->group_users[g]);
-    mx_json_key(j, "offers"); mx_json_double(j, res->group_used[g]);
-    mx_json_key(j, "rate");
-    mx_json_double(j, p->group_users[g] > 0 ? res->group_used[g] / p->group_users[g] : NAN);
-    mx_json_key(j, "share");
-    mx_json_double(j, res->assigned ? res->group_used[g] / (double)res->assigned : NAN);
-    mx_json_object_end(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "group"); mx__json_string(j, p->group_name[g]);
+    mx__json_key(j, "users"); mx__json_double(j, p->group_users[g]);
+    mx__json_key(j, "offers"); mx__json_double(j, res->group_used[g]);
+    mx__json_key(j, "rate");
+    mx__json_double(j, p->group_users[g] > 0 ? res->group_used[g] / p->group_users[g] : NAN);
+    mx__json_key(j, "share");
+    mx__json_double(j, res->assigned ? res->group_used[g] / (double)res->assigned : NAN);
+    mx__json_object_end(j);
   }
-  mx_json_array_end(j);
-  mx_json_object_end(j);
+  mx__json_array_end(j);
+  mx__json_object_end(j);
 }
 
 static void print_parity_text(const mx_alloc_problem *p, const mx_alloc_result *res,
@@ -309,61 +309,61 @@ static void print_certificate(const mx_alloc_problem *p, const mx_alloc_result *
   char ob[32];
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "objective"); mx_json_double(&j, res->objective);
-    mx_json_key(&j, "spend"); mx_json_double(&j, K ? res->spend[0] : 0);
-    mx_json_key(&j, "bound"); mx_json_double(&j, res->bound);
-    mx_json_key(&j, "gap"); mx_json_double(&j, res->gap);
-    mx_json_key(&j, "assigned"); mx_json_int(&j, (int64_t)res->assigned);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, total_s);
-    mx_json_key(&j, "solve_seconds"); mx_json_double(&j, res->seconds);
-    mx_json_key(&j, "read_seconds"); mx_json_double(&j, read_s);
-    mx_json_key(&j, "users"); mx_json_int(&j, p->n_users);
-    mx_json_key(&j, "offers"); mx_json_int(&j, p->n_offers);
-    mx_json_key(&j, "candidates"); mx_json_int(&j, (int64_t)p->n_candidates);
-    mx_json_key(&j, "per_user"); mx_json_int(&j, p->per_user);
-    mx_json_key(&j, "constraints");
-    mx_json_array_begin(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "objective"); mx__json_double(&j, res->objective);
+    mx__json_key(&j, "spend"); mx__json_double(&j, K ? res->spend[0] : 0);
+    mx__json_key(&j, "bound"); mx__json_double(&j, res->bound);
+    mx__json_key(&j, "gap"); mx__json_double(&j, res->gap);
+    mx__json_key(&j, "assigned"); mx__json_int(&j, (int64_t)res->assigned);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, total_s);
+    mx__json_key(&j, "solve_seconds"); mx__json_double(&j, res->seconds);
+    mx__json_key(&j, "read_seconds"); mx__json_double(&j, read_s);
+    mx__json_key(&j, "users"); mx__json_int(&j, p->n_users);
+    mx__json_key(&j, "offers"); mx__json_int(&j, p->n_offers);
+    mx__json_key(&j, "candidates"); mx__json_int(&j, (int64_t)p->n_candidates);
+    mx__json_key(&j, "per_user"); mx__json_int(&j, p->per_user);
+    mx__json_key(&j, "constraints");
+    mx__json_array_begin(&j);
     for (int k = 0; k < K; k++) {
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "name"); mx_json_string(&j, p->resource_name[k]);
-      mx_json_key(&j, "limit"); mx_json_double(&j, p->limit[k]);
-      mx_json_key(&j, "spend"); mx_json_double(&j, res->spend[k]);
-      mx_json_key(&j, "price"); mx_json_double(&j, res->lambda[k]);
-      mx_json_object_end(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "name"); mx__json_string(&j, p->resource_name[k]);
+      mx__json_key(&j, "limit"); mx__json_double(&j, p->limit[k]);
+      mx__json_key(&j, "spend"); mx__json_double(&j, res->spend[k]);
+      mx__json_key(&j, "price"); mx__json_double(&j, res->lambda[k]);
+      mx__json_object_end(&j);
     }
-    mx_json_array_end(&j);
-    mx_json_key(&j, "caps");
-    mx_json_array_begin(&j);
+    mx__json_array_end(&j);
+    mx__json_key(&j, "caps");
+    mx__json_array_begin(&j);
     for (uint32_t o = 0; o < p->n_offers; o++) {
       if (!isfinite(p->cap[o])) continue;
       const char *os;
       id_of(p->offers, "o", o, ob, sizeof ob, &os);
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "offer"); mx_json_string(&j, os);
-      mx_json_key(&j, "cap"); mx_json_double(&j, p->cap[o]);
-      mx_json_key(&j, "used"); mx_json_double(&j, res->used[o]);
-      mx_json_key(&j, "price"); mx_json_double(&j, res->mu[o]);
-      mx_json_object_end(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "offer"); mx__json_string(&j, os);
+      mx__json_key(&j, "cap"); mx__json_double(&j, p->cap[o]);
+      mx__json_key(&j, "used"); mx__json_double(&j, res->used[o]);
+      mx__json_key(&j, "price"); mx__json_double(&j, res->mu[o]);
+      mx__json_object_end(&j);
     }
-    mx_json_array_end(&j);
-    mx_json_key(&j, "cycles"); mx_json_int(&j, res->cycles);
-    mx_json_key(&j, "passes"); mx_json_int(&j, res->passes);
-    mx_json_key(&j, "sample_passes"); mx_json_int(&j, res->sample_passes);
-    mx_json_key(&j, "repaired"); mx_json_int(&j, (int64_t)res->repaired);
-    mx_json_key(&j, "filled"); mx_json_int(&j, (int64_t)res->filled);
+    mx__json_array_end(&j);
+    mx__json_key(&j, "cycles"); mx__json_int(&j, res->cycles);
+    mx__json_key(&j, "passes"); mx__json_int(&j, res->passes);
+    mx__json_key(&j, "sample_passes"); mx__json_int(&j, res->sample_passes);
+    mx__json_key(&j, "repaired"); mx__json_int(&j, (int64_t)res->repaired);
+    mx__json_key(&j, "filled"); mx__json_int(&j, (int64_t)res->filled);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    mx_json_key(&j, "cpu_seconds");
-    mx_json_double(&j, (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+    mx__json_key(&j, "cpu_seconds");
+    mx__json_double(&j, (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
                            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec);
-    mx_json_key(&j, "peak_rss_mb"); mx_json_double(&j, (double)mx_peak_rss_bytes() / 1048576.0);
+    mx__json_key(&j, "peak_rss_mb"); mx__json_double(&j, (double)mx__peak_rss_bytes() / 1048576.0);
     if (shard) {
-      mx_json_key(&j, "shard"); mx_json_string(&j, shard);
+      mx__json_key(&j, "shard"); mx__json_string(&j, shard);
     }
     if (p->n_group_constraints) print_parity_json(&j, p, res, unconstrained);
-    mx_json_object_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
     return;
   }
@@ -410,72 +410,72 @@ static int save_duals(const char *path, const mx_alloc_problem *p, const mx_allo
   return rc;
 }
 
-int mx_cmd_allocate(int argc, char **argv) {
+int mx__cmd_allocate(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, CMD,
+  int rc = mx__args_parse(&a, CMD,
                          "data= budget= cap* per-user= constraint* threads= out= json save-duals= "
                          "duals= shard= shards= synthetic= tolerance= max-cycles= sample= gap= write-lp= caps= "
                          "groups= group-share* parity= group-user-column=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
-  double t_start = mx_now_seconds();
-  const char *synthetic = mx_args_get(&a, "synthetic", NULL);
-  const char *duals_path = mx_args_get(&a, "duals", NULL);
-  const char *out = mx_args_get(&a, "out", NULL);
+  if (mx__cli_help(&a, usage_text) == 0) return MX_EXIT_OK;
+  double t_start = mx__now_seconds();
+  const char *synthetic = mx__args_get(&a, "synthetic", NULL);
+  const char *duals_path = mx__args_get(&a, "duals", NULL);
+  const char *out = mx__args_get(&a, "out", NULL);
   if (!synthetic) {
-    if ((rc = mx_args_require(&a, "data"))) return rc;
-    if ((rc = mx_args_require(&a, "out"))) return rc;
-    if (!duals_path && (rc = mx_args_require(&a, "budget"))) return rc;
+    if ((rc = mx__args_require(&a, "data"))) return rc;
+    if ((rc = mx__args_require(&a, "out"))) return rc;
+    if (!duals_path && (rc = mx__args_require(&a, "budget"))) return rc;
   }
-  if (duals_path && (mx_args_has(&a, "budget") || mx_args_has(&a, "cap") ||
-                     mx_args_has(&a, "constraint") || mx_args_has(&a, "per-user")))
-    return mx_cli_usage(CMD, "--duals takes the limits from the duals file: drop --budget, "
+  if (duals_path && (mx__args_has(&a, "budget") || mx__args_has(&a, "cap") ||
+                     mx__args_has(&a, "constraint") || mx__args_has(&a, "per-user")))
+    return mx__cli_usage(CMD, "--duals takes the limits from the duals file: drop --budget, "
                              "--cap, --constraint and --per-user");
-  if (mx_args_has(&a, "groups") && (duals_path || mx_args_has(&a, "save-duals")))
-    return mx_cli_usage(CMD, "--groups: parity constraints hold over all users together; their "
+  if (mx__args_has(&a, "groups") && (duals_path || mx__args_has(&a, "save-duals")))
+    return mx__cli_usage(CMD, "--groups: parity constraints hold over all users together; their "
                              "prices are not saved in or applied from duals files");
-  if (mx_args_has(&a, "shard") && !duals_path)
-    return mx_cli_usage(CMD, "--shard needs --duals (prices solved on the whole data)");
+  if (mx__args_has(&a, "shard") && !duals_path)
+    return mx__cli_usage(CMD, "--shard needs --duals (prices solved on the whole data)");
   long save_shards = 1;
-  if (mx_args_has(&a, "shards") && !mx_args_has(&a, "save-duals"))
-    return mx_cli_usage(CMD, "--shards N goes with --save-duals FILE");
-  if ((rc = mx_args_int(&a, "shards", 1, 1, 1000000, &save_shards))) return rc;
+  if (mx__args_has(&a, "shards") && !mx__args_has(&a, "save-duals"))
+    return mx__cli_usage(CMD, "--shards N goes with --save-duals FILE");
+  if ((rc = mx__args_int(&a, "shards", 1, 1, 1000000, &save_shards))) return rc;
   double budget, tol;
   long per_user, max_cycles, sample;
   int threads;
-  if ((rc = mx_args_double(&a, "budget", INFINITY, -1e300, INFINITY, &budget))) return rc;
-  if ((rc = mx_args_int(&a, "per-user", 1, 1, 1000000, &per_user))) return rc;
-  if ((rc = mx_args_double(&a, "tolerance", 1e-6, 1e-15, 0.1, &tol))) return rc;
-  if ((rc = mx_args_int(&a, "max-cycles", 8, 1, 1000, &max_cycles))) return rc;
+  if ((rc = mx__args_double(&a, "budget", INFINITY, -1e300, INFINITY, &budget))) return rc;
+  if ((rc = mx__args_int(&a, "per-user", 1, 1, 1000000, &per_user))) return rc;
+  if ((rc = mx__args_double(&a, "tolerance", 1e-6, 1e-15, 0.1, &tol))) return rc;
+  if ((rc = mx__args_int(&a, "max-cycles", 8, 1, 1000, &max_cycles))) return rc;
   double gap_target;
-  if ((rc = mx_args_double(&a, "gap", 1e-4, 0, 1, &gap_target))) return rc;
-  if ((rc = mx_args_int(&a, "sample", 200000, 0, 1000000000, &sample))) return rc;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  if ((rc = mx__args_double(&a, "gap", 1e-4, 0, 1, &gap_target))) return rc;
+  if ((rc = mx__args_int(&a, "sample", 200000, 0, 1000000000, &sample))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
   unsigned shard_i = 0, shard_n = 1;
-  const char *shard = mx_args_get(&a, "shard", NULL);
+  const char *shard = mx__args_get(&a, "shard", NULL);
   if (shard) {
     unsigned long long v[2];
-    if (mx_parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
-      return mx_cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
+    if (mx__parse_uints(shard, '/', v, 2) != 2 || v[1] < 1 || v[1] > UINT32_MAX || v[0] >= v[1])
+      return mx__cli_usage(CMD, "--shard: expected i/n with 0 <= i < n, got '%s'", shard);
     shard_i = (unsigned)v[0];
     shard_n = (unsigned)v[1];
   }
   /* --constraint COLUMN=LIMIT */
   constraint_opts co = {0};
   const char *cons[MX_ALLOC_MAX_RESOURCES + 1];
-  int ncons = mx_args_all(&a, "constraint", cons, MX_ALLOC_MAX_RESOURCES + 1);
+  int ncons = mx__args_all(&a, "constraint", cons, MX_ALLOC_MAX_RESOURCES + 1);
   if (ncons > MX_MAX_ROLES - 5 || ncons >= MX_ALLOC_MAX_RESOURCES)
-    return mx_cli_usage(CMD, "at most %d --constraint options", MX_MAX_ROLES - 5);
+    return mx__cli_usage(CMD, "at most %d --constraint options", MX_MAX_ROLES - 5);
   static char colbuf[MX_ALLOC_MAX_RESOURCES][256];
   for (int i = 0; i < ncons; i++) {
     const char *eq = strrchr(cons[i], '=');
     if (!eq || eq == cons[i] || (size_t)(eq - cons[i]) >= sizeof colbuf[i])
-      return mx_cli_usage(CMD, "--constraint: expected COLUMN=LIMIT, got '%s'", cons[i]);
+      return mx__cli_usage(CMD, "--constraint: expected COLUMN=LIMIT, got '%s'", cons[i]);
     memcpy(colbuf[i], cons[i], (size_t)(eq - cons[i]));
     colbuf[i][eq - cons[i]] = '\0';
     if (mx_parse_double(eq + 1, &co.extra_limit[i]))
-      return mx_cli_usage(CMD, "--constraint %s: limit '%s' is not a number", colbuf[i], eq + 1);
+      return mx__cli_usage(CMD, "--constraint %s: limit '%s' is not a number", colbuf[i], eq + 1);
     co.extra_col[i] = colbuf[i];
   }
   co.nextra = ncons;
@@ -493,20 +493,20 @@ int mx_cmd_allocate(int argc, char **argv) {
   mx_alloc_duals duals;
   memset(&duals, 0, sizeof duals);
   double read_s = 0;
-  const char *data = mx_args_get(&a, "data", NULL);
+  const char *data = mx__args_get(&a, "data", NULL);
   if (synthetic) {
-    if (data) return mx_cli_usage(CMD, "--synthetic replaces --data");
-    double t0 = mx_now_seconds();
+    if (data) return mx__cli_usage(CMD, "--synthetic replaces --data");
+    double t0 = mx__now_seconds();
     if ((rc = mx_alloc_synthetic(synthetic, threads, &p, &err))) {
       if (rc == MX_EINVAL) {
         fprintf(stderr, "merx %s: %s\n", CMD, err.message);
         return MX_EXIT_USAGE;
       }
-      return mx_cli_fail(CMD, &err);
+      return mx__cli_fail(CMD, &err);
     }
     if (duals_path && (rc = mx_alloc_duals_load(duals_path, &duals, &err))) {
       mx_alloc_problem_free(p);
-      return mx_cli_fail(CMD, &err);
+      return mx__cli_fail(CMD, &err);
     }
     if (shard_n > 1) { /* this shard's users, by the hash of their names u0, u1, ... */
       uint8_t *keep = malloc(p->n_users ? p->n_users : 1);
@@ -523,26 +523,26 @@ int mx_cmd_allocate(int argc, char **argv) {
       p = sp;
       if (rc) {
         mx_alloc_duals_free(&duals);
-        return mx_cli_fail(CMD, &err);
+        return mx__cli_fail(CMD, &err);
       }
     }
-    read_s = mx_now_seconds() - t0;
-    if (mx_args_has(&a, "budget")) p->limit[0] = budget;
+    read_s = mx__now_seconds() - t0;
+    if (mx__args_has(&a, "budget")) p->limit[0] = budget;
     p->per_user = (uint32_t)per_user;
   } else {
     mx_ingest_options io;
-    if ((rc = mx_cli_ingest_options(&a, roles, &io))) return rc;
+    if ((rc = mx__cli_ingest_options(&a, roles, &io))) return rc;
     /* every role must be named */
     static const char *const need[] = {"user", "offer", "value", "cost"};
     for (int i = 0; i < 4; i++) {
       int found = 0;
       for (int r = 0; r < io.columns.count; r++) found |= strcmp(io.columns.role[r], need[i]) == 0;
       if (!found)
-        return mx_cli_usage(CMD, "--columns must name the %s column (user=..,offer=..,value=..,cost=..)",
+        return mx__cli_usage(CMD, "--columns must name the %s column (user=..,offer=..,value=..,cost=..)",
                             need[i]);
     }
     if (duals_path) {
-      if ((rc = mx_alloc_duals_load(duals_path, &duals, &err))) return mx_cli_fail(CMD, &err);
+      if ((rc = mx_alloc_duals_load(duals_path, &duals, &err))) return mx__cli_fail(CMD, &err);
       /* extra cost columns are the duals' resources after the first */
       co.nextra = duals.n_resources > 0 ? duals.n_resources - 1 : 0;
       for (int k = 0; k < co.nextra; k++) co.extra_col[k] = duals.resource_name[k + 1];
@@ -555,15 +555,15 @@ int mx_cmd_allocate(int argc, char **argv) {
       cost_roles[k + 1] = rolebuf[k];
       if (mx_columns_set(&io.columns, rolebuf[k], co.extra_col[k], &err)) {
         mx_alloc_duals_free(&duals);
-        return mx_cli_usage(CMD, "--constraint %s: %s", co.extra_col[k], err.message);
+        return mx__cli_usage(CMD, "--constraint %s: %s", co.extra_col[k], err.message);
       }
     }
-    double t0 = mx_now_seconds();
+    double t0 = mx__now_seconds();
     rc = mx_alloc_read_csv(data, &io, 1 + co.nextra, cost_roles, shard_i, shard_n, &p, &err);
-    read_s = mx_now_seconds() - t0;
+    read_s = mx__now_seconds() - t0;
     if (rc) {
       mx_alloc_duals_free(&duals);
-      return mx_cli_fail(CMD, &err);
+      return mx__cli_fail(CMD, &err);
     }
     p->limit[0] = budget;
     for (int k = 0; k < co.nextra; k++) p->limit[k + 1] = co.extra_limit[k];
@@ -571,13 +571,13 @@ int mx_cmd_allocate(int argc, char **argv) {
   }
   if (!duals_path) {
     const char *caps[4096];
-    int ncaps = mx_args_all(&a, "cap", caps, 4096);
+    int ncaps = mx__args_all(&a, "cap", caps, 4096);
     for (int i = 0; i < ncaps; i++) {
       const char *eq = strrchr(caps[i], '=');
       double n;
       if (!eq || eq == caps[i] || mx_parse_double(eq + 1, &n) || n != floor(n)) {
         mx_alloc_problem_free(p);
-        return mx_cli_usage(CMD, "--cap: expected OFFER=N with a whole number N, got '%s'", caps[i]);
+        return mx__cli_usage(CMD, "--cap: expected OFFER=N with a whole number N, got '%s'", caps[i]);
       }
       char id[1024];
       snprintf(id, sizeof id, "%.*s", (int)(eq - caps[i]), caps[i]);
@@ -586,7 +586,7 @@ int mx_cmd_allocate(int argc, char **argv) {
       } else {
         /* synthetic offers are named o0, o1, ... */
         unsigned long long jv;
-        if (id[0] != 'o' || mx_parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
+        if (id[0] != 'o' || mx__parse_uints(id + 1, ',', &jv, 1) != 1 || jv >= p->n_offers) {
           rc = mx_error_set(&err, MX_ENOTFOUND, "--cap: unknown offer '%s'", id);
         } else if (n < 0) {
           rc = mx_error_set(&err, MX_EINFEASIBLE, "infeasible: cap of offer '%s' is %g < 0", id, n);
@@ -600,30 +600,30 @@ int mx_cmd_allocate(int argc, char **argv) {
           mx_error_set(&err, rc, "--cap %s: unknown offer '%s' (no row of %s names it)", caps[i],
                        id, data ? data : "the data");
         mx_alloc_problem_free(p);
-        return mx_cli_fail(CMD, &err);
+        return mx__cli_fail(CMD, &err);
       }
     }
   }
 
-  const char *caps_file = mx_args_get(&a, "caps", NULL);
+  const char *caps_file = mx__args_get(&a, "caps", NULL);
   if (caps_file && duals_path) {
     mx_alloc_problem_free(p);
-    return mx_cli_usage(CMD, "--duals takes the caps from the duals file: drop --caps");
+    return mx__cli_usage(CMD, "--duals takes the caps from the duals file: drop --caps");
   }
   if (caps_file && (rc = mx_alloc_read_caps(caps_file, p, &err))) {
     mx_alloc_problem_free(p);
-    return mx_cli_fail(CMD, &err);
+    return mx__cli_fail(CMD, &err);
   }
   if ((rc = apply_groups(&a, p))) {
     mx_alloc_duals_free(&duals);
     mx_alloc_problem_free(p);
     return rc;
   }
-  const char *lp = mx_args_get(&a, "write-lp", NULL);
+  const char *lp = mx__args_get(&a, "write-lp", NULL);
   if (lp && (rc = mx_alloc_write_lp(lp, p, &err))) {
     mx_alloc_duals_free(&duals);
     mx_alloc_problem_free(p);
-    return mx_cli_fail(CMD, &err);
+    return mx__cli_fail(CMD, &err);
   }
   mx_alloc_result res;
   memset(&res, 0, sizeof res);
@@ -646,14 +646,14 @@ int mx_cmd_allocate(int argc, char **argv) {
     rc = mx_alloc_unconstrained_objective(p, &opt, &unconstrained, &err);
   mx_alloc_duals_free(&duals);
   if (rc == MX_OK && out) rc = write_plan(out, p, &res, &err);
-  const char *save = mx_args_get(&a, "save-duals", NULL);
+  const char *save = mx__args_get(&a, "save-duals", NULL);
   if (rc == MX_OK && save) rc = save_duals(save, p, &res, (uint32_t)save_shards, &err);
   if (rc) {
     mx_alloc_result_free(&res);
     mx_alloc_problem_free(p);
-    return mx_cli_fail(CMD, &err);
+    return mx__cli_fail(CMD, &err);
   }
-  print_certificate(p, &res, mx_args_has(&a, "json"), read_s, mx_now_seconds() - t_start, shard,
+  print_certificate(p, &res, mx__args_has(&a, "json"), read_s, mx__now_seconds() - t_start, shard,
                     unconstrained);
   mx_alloc_result_free(&res);
   mx_alloc_problem_free(p);

@@ -31,57 +31,57 @@ static const char *usage =
     "  merx audit --store out/store --run RUN_ID --attribute customers.csv:region\n"
     "      --out audit.csv\n";
 
-int mx_cmd_audit(int argc, char **argv) {
+int mx__cmd_audit(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "audit",
+  int rc = mx__args_parse(&a, "audit",
                          "run= attribute= store= log= user-column= kind= value-field= "
                          "score-field= threshold= json out=",
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos) return mx_cli_usage("audit", "unexpected argument '%s'", a.pos[0]);
-  if ((rc = mx_args_require(&a, "run")) || (rc = mx_args_require(&a, "attribute"))) return rc;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx__cli_usage("audit", "unexpected argument '%s'", a.pos[0]);
+  if ((rc = mx__args_require(&a, "run")) || (rc = mx__args_require(&a, "attribute"))) return rc;
   mx_audit_request req = {0};
   char file[4096];
-  if (mx_audit_split_attribute(mx_args_get(&a, "attribute", NULL), file, sizeof file,
+  if (mx__audit_split_attribute(mx__args_get(&a, "attribute", NULL), file, sizeof file,
                                &req.group_column))
-    return mx_cli_usage("audit", "--attribute: expected FILE:COLUMN, got '%s'",
-                        mx_args_get(&a, "attribute", ""));
-  if ((rc = mx_args_double(&a, "threshold", 0.8, 1e-9, 1, &req.threshold))) return rc;
-  const char *store = mx_args_get(&a, "store", NULL), *log = mx_args_get(&a, "log", NULL);
-  if (store && log) return mx_cli_usage("audit", "give --store or --log, not both");
-  if (!store && !log) store = mx_store_from_env();
+    return mx__cli_usage("audit", "--attribute: expected FILE:COLUMN, got '%s'",
+                        mx__args_get(&a, "attribute", ""));
+  if ((rc = mx__args_double(&a, "threshold", 0.8, 1e-9, 1, &req.threshold))) return rc;
+  const char *store = mx__args_get(&a, "store", NULL), *log = mx__args_get(&a, "log", NULL);
+  if (store && log) return mx__cli_usage("audit", "give --store or --log, not both");
+  if (!store && !log) store = mx__store_from_env();
   if (!store && !log)
-    return mx_cli_usage("audit", "missing --store DIR or --log FILE (or set MERX_STORE)");
-  char *ledger = store ? mx_store_ledger_path(store) : mx_strdup(log);
+    return mx__cli_usage("audit", "missing --store DIR or --log FILE (or set MERX_STORE)");
+  char *ledger = store ? mx__store_ledger_path(store) : mx__strdup(log);
   if (!ledger) return MX_EXIT_FAIL;
   req.ledger = ledger;
   req.store = store;
-  req.run = mx_args_get(&a, "run", NULL);
-  req.kind = mx_args_get(&a, "kind", NULL);
+  req.run = mx__args_get(&a, "run", NULL);
+  req.kind = mx__args_get(&a, "kind", NULL);
   req.attribute = file;
-  req.user_column = mx_args_get(&a, "user-column", NULL);
-  req.value_field = mx_args_get(&a, "value-field", NULL);
-  req.score_field = mx_args_get(&a, "score-field", NULL);
+  req.user_column = mx__args_get(&a, "user-column", NULL);
+  req.value_field = mx__args_get(&a, "value-field", NULL);
+  req.score_field = mx__args_get(&a, "score-field", NULL);
   mx_error err;
   mx_error_clear(&err);
   mx_audit_result r;
-  rc = mx_audit_store_run(&req, &r, &err);
+  rc = mx__audit_store_run(&req, &r, &err);
   free(ledger);
-  if (rc) return mx_cli_fail("audit", &err);
-  const char *out = mx_args_get(&a, "out", NULL);
+  if (rc) return mx__cli_fail("audit", &err);
+  const char *out = mx__args_get(&a, "out", NULL);
   if (out) {
     mx_atomic_file af;
-    if ((rc = mx_atomic_open(&af, out, &err)) == MX_OK) {
+    if ((rc = mx__atomic_open(&af, out, &err)) == MX_OK) {
       mx_audit_write_csv(&r, af.f);
-      rc = mx_atomic_commit(&af, &err);
+      rc = mx__atomic_commit(&af, &err);
     }
     if (rc) {
       mx_audit_result_free(&r);
-      return mx_cli_fail("audit", &err);
+      return mx__cli_fail("audit", &err);
     }
   }
-  if (mx_args_has(&a, "json")) mx_audit_write_json(&r, stdout);
+  if (mx__args_has(&a, "json")) mx_audit_write_json(&r, stdout);
   else mx_audit_write_text(&r, stdout);
   for (int i = 0; i < r.n_groups; i++)
     if (r.groups[i].flagged)

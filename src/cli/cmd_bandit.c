@@ -44,16 +44,16 @@ static int show_arm(void *ctx, const mx_bandit_arm_row *r) {
   c->n++;
   if (c->json) {
     mx_json *j = &c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "bandit"); mx_json_string(j, r->bandit);
-    mx_json_key(j, "segment"); mx_json_string(j, r->segment);
-    mx_json_key(j, "offer"); mx_json_string(j, r->offer);
-    mx_json_key(j, "alpha"); mx_json_double(j, a);
-    mx_json_key(j, "beta"); mx_json_double(j, b);
-    mx_json_key(j, "mean"); mx_json_double(j, mean);
-    mx_json_key(j, "sd"); mx_json_double(j, sd);
-    mx_json_key(j, "updated"); mx_json_string(j, r->updated);
-    mx_json_object_end(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "bandit"); mx__json_string(j, r->bandit);
+    mx__json_key(j, "segment"); mx__json_string(j, r->segment);
+    mx__json_key(j, "offer"); mx__json_string(j, r->offer);
+    mx__json_key(j, "alpha"); mx__json_double(j, a);
+    mx__json_key(j, "beta"); mx__json_double(j, b);
+    mx__json_key(j, "mean"); mx__json_double(j, mean);
+    mx__json_key(j, "sd"); mx__json_double(j, sd);
+    mx__json_key(j, "updated"); mx__json_string(j, r->updated);
+    mx__json_object_end(j);
   } else {
     printf("%s\t%s\t%s\t%.6g\t%.6g\t%.6f\t%.6f\t%.6g\t%s\n", r->bandit, r->segment, r->offer, a,
            b, mean, sd, a + b, r->updated);
@@ -63,14 +63,14 @@ static int show_arm(void *ctx, const mx_bandit_arm_row *r) {
 
 static int bandit_show(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "bandit show", "store= json", argc, argv, 3);
+  int rc = mx__args_parse(&a, "bandit show", "store= json", argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos > 1) return mx_cli_usage("bandit show", "expected at most one bandit NAME");
-  const char *store = mx_args_get(&a, "store", mx_store_from_env());
-  if (!store) return mx_cli_usage("bandit show", "give --store DIR (or set MERX_STORE)");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos > 1) return mx__cli_usage("bandit show", "expected at most one bandit NAME");
+  const char *store = mx__args_get(&a, "store", mx__store_from_env());
+  if (!store) return mx__cli_usage("bandit show", "give --store DIR (or set MERX_STORE)");
   const char *name = a.npos ? a.pos[0] : NULL;
-  char *ledger = mx_store_ledger_path(store);
+  char *ledger = mx__store_ledger_path(store);
   if (!ledger) return MX_EXIT_FAIL;
   mx_error err;
   mx_error_clear(&err);
@@ -78,50 +78,50 @@ static int bandit_show(int argc, char **argv) {
     mx_error_at(&err, MX_ENOTFOUND, store, 0, 0, NULL,
                 "no ledger in this store yet (no run has committed to it)");
     free(ledger);
-    return mx_cli_fail("bandit show", &err);
+    return mx__cli_fail("bandit show", &err);
   }
   mx_decision_log *log;
-  rc = mx_decisions_open(ledger, 0, &log, &err);
+  rc = mx__decisions_open(ledger, 0, &log, &err);
   free(ledger);
-  if (rc != MX_OK) return mx_cli_fail("bandit show", &err);
+  if (rc != MX_OK) return mx__cli_fail("bandit show", &err);
   show_ctx c;
   memset(&c, 0, sizeof c);
   c.json = -1; /* counting pass: a bandit the store lacks is an error before any output */
-  if (name && (rc = mx_bandit_store_arms(log, name, count_arm, &c, NULL, &err)) == MX_OK &&
+  if (name && (rc = mx__bandit_store_arms(log, name, count_arm, &c, NULL, &err)) == MX_OK &&
       c.n == 0)
     rc = mx_error_at(&err, MX_ENOTFOUND, store, 0, 0, NULL,
                      "no bandit '%s' in this store (no update was committed for it)", name);
   if (rc != MX_OK) {
-    mx_decisions_close(log);
-    return mx_cli_fail("bandit show", &err);
+    mx__decisions_close(log);
+    return mx__cli_fail("bandit show", &err);
   }
   c.n = 0;
-  c.json = mx_args_has(&a, "json");
+  c.json = mx__args_has(&a, "json");
   if (c.json) {
-    mx_json_init(&c.j, stdout);
-    mx_json_object_begin(&c.j);
-    mx_json_key(&c.j, "arms");
-    mx_json_array_begin(&c.j);
+    mx__json_init(&c.j, stdout);
+    mx__json_object_begin(&c.j);
+    mx__json_key(&c.j, "arms");
+    mx__json_array_begin(&c.j);
   } else {
     printf("bandit\tsegment\toffer\talpha\tbeta\tmean\tsd\tevidence\tupdated\n");
   }
   long updates = 0;
-  rc = mx_bandit_store_arms(log, name, show_arm, &c, name ? &updates : NULL, &err);
-  mx_decisions_close(log);
+  rc = mx__bandit_store_arms(log, name, show_arm, &c, name ? &updates : NULL, &err);
+  mx__decisions_close(log);
   if (c.json) {
-    mx_json_array_end(&c.j);
+    mx__json_array_end(&c.j);
     if (name) {
-      mx_json_key(&c.j, "updates");
-      mx_json_int(&c.j, updates);
+      mx__json_key(&c.j, "updates");
+      mx__json_int(&c.j, updates);
     }
-    mx_json_object_end(&c.j);
+    mx__json_object_end(&c.j);
     fputc('\n', stdout);
   }
-  if (rc != MX_OK) return mx_cli_fail("bandit show", &err);
+  if (rc != MX_OK) return mx__cli_fail("bandit show", &err);
   return MX_EXIT_OK;
 }
 
-int mx_cmd_bandit(int argc, char **argv) {
+int mx__cmd_bandit(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
     fputs("usage: merx bandit show [--store DIR] [NAME] [--json]   (merx bandit show --help)\n"
           "\nExamples:\n"
@@ -131,5 +131,5 @@ int mx_cmd_bandit(int argc, char **argv) {
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (strcmp(argv[2], "show") == 0) return bandit_show(argc, argv);
-  return mx_cli_unknown_subcommand("bandit", argv[2], "show");
+  return mx__cli_unknown_subcommand("bandit", argv[2], "show");
 }

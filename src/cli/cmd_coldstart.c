@@ -36,21 +36,21 @@ static const char *usage =
 
 static int cold_map(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "coldstart map", "model= embeddings= out= reg= shrink= json", argc,
+  int rc = mx__args_parse(&a, "coldstart map", "model= embeddings= out= reg= shrink= json", argc,
                          argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "embeddings")) ||
-      (rc = mx_args_require(&a, "out")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "embeddings")) ||
+      (rc = mx__args_require(&a, "out")))
     return rc;
   double reg;
-  if ((rc = mx_args_double(&a, "reg", 1.0, 1e-9, 1e12, &reg))) return rc;
+  if ((rc = mx__args_double(&a, "reg", 1.0, 1e-9, 1e12, &reg))) return rc;
   double shrink;
-  if ((rc = mx_args_double(&a, "shrink", 0, 0, 1e9, &shrink))) return rc;
-  const char *emb = mx_args_get(&a, "embeddings", NULL), *mp = mx_args_get(&a, "model", NULL);
+  if ((rc = mx__args_double(&a, "shrink", 0, 0, 1e9, &shrink))) return rc;
+  const char *emb = mx__args_get(&a, "embeddings", NULL), *mp = mx__args_get(&a, "model", NULL);
   mx_error err;
   mx_error_clear(&err);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   mx_model *base = NULL, *out = NULL;
   float *x = NULL;
   char **ids = NULL;
@@ -75,28 +75,28 @@ static int cold_map(int argc, char **argv) {
   if (mx_coldstart_extend(base, x, rows, (uint32_t)d, (const char *const *)ids, reg, shrink, &out,
                           &st, &err))
     goto fail;
-  if (mx_model_save(out, mx_args_get(&a, "out", NULL), &err)) goto fail;
-  double secs = mx_now_seconds() - t0;
-  if (mx_args_has(&a, "json")) {
+  if (mx_model_save(out, mx__args_get(&a, "out", NULL), &err)) goto fail;
+  double secs = mx__now_seconds() - t0;
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "items_fit"); mx_json_int(&j, (int64_t)st.fit);
-    mx_json_key(&j, "items_added"); mx_json_int(&j, (int64_t)st.added);
-    mx_json_key(&j, "items_shrunk"); mx_json_int(&j, (int64_t)st.shrunk);
-    mx_json_key(&j, "r2_train"); mx_json_double(&j, st.r2_train);
-    mx_json_key(&j, "reg"); mx_json_double(&j, reg);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "items_fit"); mx__json_int(&j, (int64_t)st.fit);
+    mx__json_key(&j, "items_added"); mx__json_int(&j, (int64_t)st.added);
+    mx__json_key(&j, "items_shrunk"); mx__json_int(&j, (int64_t)st.shrunk);
+    mx__json_key(&j, "r2_train"); mx__json_double(&j, st.r2_train);
+    mx__json_key(&j, "reg"); mx__json_double(&j, reg);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "fitted on %zu items (R^2 %.3f), added %zu new items -> %s (%.2f s)\n", st.fit,
-            st.r2_train, st.added, mx_args_get(&a, "out", NULL), secs);
+            st.r2_train, st.added, mx__args_get(&a, "out", NULL), secs);
   }
   rc = MX_EXIT_OK;
   goto done;
 fail:
-  rc = mx_cli_fail("coldstart map", &err);
+  rc = mx__cli_fail("coldstart map", &err);
 done:
   mx_model_free(base);
   mx_model_free(out);
@@ -109,17 +109,17 @@ static const char *const roles[] = {"user", "item", NULL};
 
 static int cold_eval(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "coldstart eval", "model= test= candidates= k= json" MX_CLI_INPUT_SPEC,
+  int rc = mx__args_parse(&a, "coldstart eval", "model= test= candidates= k= json" MX_CLI_INPUT_SPEC,
                          argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "test")) ||
-      (rc = mx_args_require(&a, "candidates")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "test")) ||
+      (rc = mx__args_require(&a, "candidates")))
     return rc;
   long k;
-  if ((rc = mx_args_int(&a, "k", 10, 1, 100000, &k))) return rc;
+  if ((rc = mx__args_int(&a, "k", 10, 1, 100000, &k))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
   mx_error err;
   mx_error_clear(&err);
   mx_model *m = NULL;
@@ -128,10 +128,10 @@ static int cold_eval(int argc, char **argv) {
   uint32_t *ci = NULL;
   mx_pairs test;
   memset(&test, 0, sizeof test);
-  const char *mp = mx_args_get(&a, "model", NULL);
+  const char *mp = mx__args_get(&a, "model", NULL);
   if (mx_model_load(mp, &m, &err) ||
-      mx_id_lines_read(mx_args_get(&a, "candidates", NULL), 0, NULL, &cand, &ncand, &err) ||
-      mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err))
+      mx_id_lines_read(mx__args_get(&a, "candidates", NULL), 0, NULL, &cand, &ncand, &err) ||
+      mx_pairs_read(mx__args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err))
     goto fail;
   ci = malloc((ncand ? ncand : 1) * sizeof *ci);
   if (!ci) {
@@ -145,26 +145,26 @@ static int cold_eval(int argc, char **argv) {
     else ci[nc++] = (uint32_t)it;
   }
   if (nc == 0) {
-    mx_error_at(&err, MX_EEMPTY, mx_args_get(&a, "candidates", NULL), 0, 0, NULL,
+    mx_error_at(&err, MX_EEMPTY, mx__args_get(&a, "candidates", NULL), 0, 0, NULL,
                 "none of the %zu candidate items is in the model", ncand);
     goto fail;
   }
   mx_rank_metrics r;
   if (mx_rank_candidates_eval(m, ci, nc, &test, (size_t)k, &r, &err)) goto fail;
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
     char key[64];
-    snprintf(key, sizeof key, "precision@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.precision);
-    snprintf(key, sizeof key, "recall@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.recall);
-    snprintf(key, sizeof key, "ndcg@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.ndcg);
-    snprintf(key, sizeof key, "hit_rate@%ld", k); mx_json_key(&j, key); mx_json_double(&j, r.hit_rate);
-    mx_json_key(&j, "users"); mx_json_int(&j, (int64_t)r.users);
-    mx_json_key(&j, "pairs"); mx_json_int(&j, (int64_t)r.pairs);
-    mx_json_key(&j, "candidates"); mx_json_int(&j, (int64_t)nc);
-    mx_json_key(&j, "candidates_unknown"); mx_json_int(&j, (int64_t)unknown);
-    mx_json_object_end(&j);
+    snprintf(key, sizeof key, "precision@%ld", k); mx__json_key(&j, key); mx__json_double(&j, r.precision);
+    snprintf(key, sizeof key, "recall@%ld", k); mx__json_key(&j, key); mx__json_double(&j, r.recall);
+    snprintf(key, sizeof key, "ndcg@%ld", k); mx__json_key(&j, key); mx__json_double(&j, r.ndcg);
+    snprintf(key, sizeof key, "hit_rate@%ld", k); mx__json_key(&j, key); mx__json_double(&j, r.hit_rate);
+    mx__json_key(&j, "users"); mx__json_int(&j, (int64_t)r.users);
+    mx__json_key(&j, "pairs"); mx__json_int(&j, (int64_t)r.pairs);
+    mx__json_key(&j, "candidates"); mx__json_int(&j, (int64_t)nc);
+    mx__json_key(&j, "candidates_unknown"); mx__json_int(&j, (int64_t)unknown);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("candidates     %zu (%zu not in the model)\n", nc, unknown);
@@ -175,7 +175,7 @@ static int cold_eval(int argc, char **argv) {
   rc = MX_EXIT_OK;
   goto done;
 fail:
-  rc = mx_cli_fail("coldstart eval", &err);
+  rc = mx__cli_fail("coldstart eval", &err);
 done:
   mx_model_free(m);
   mx_pairs_free(&test);
@@ -184,12 +184,12 @@ done:
   return rc;
 }
 
-int mx_cmd_coldstart(int argc, char **argv) {
+int mx__cmd_coldstart(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
     fputs(usage, argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (strcmp(argv[2], "map") == 0) return cold_map(argc, argv);
   if (strcmp(argv[2], "eval") == 0) return cold_eval(argc, argv);
-  return mx_cli_unknown_subcommand("coldstart", argv[2], "map eval");
+  return mx__cli_unknown_subcommand("coldstart", argv[2], "map eval");
 }

@@ -20,7 +20,7 @@ static const char *usage =
     "  merx data stats --data examples/data/purchases.csv.gz\n"
     "      --columns user=CustomerID,item=StockCode --top 5\n";
 
-int mx_cmd_data_promotions(int argc, char **argv); /* data_promotions.c */
+int mx__cmd_data_promotions(int argc, char **argv); /* data_promotions.c */
 
 static const char *pack_usage =
     "usage: merx data pack --data FILE [--columns ROLE=NAME,...] [--no-header] [--sep C]\n"
@@ -53,26 +53,26 @@ static int by_users_desc(const void *a, const void *b) {
 
 static int data_stats(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "data stats", "data= top= json store=" MX_CLI_INPUT_SPEC, argc, argv, 3);
+  int rc = mx__args_parse(&a, "data stats", "data= top= json store=" MX_CLI_INPUT_SPEC, argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data"))) return rc;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data"))) return rc;
   long top;
-  if ((rc = mx_args_int(&a, "top", 10, 0, 1000000, &top))) return rc;
+  if ((rc = mx__args_int(&a, "top", 10, 0, 1000000, &top))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
-  const char *path = mx_args_get(&a, "data", NULL);
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
+  const char *path = mx__args_get(&a, "data", NULL);
   struct mx_pseudonymiser *pseudo = NULL; /* a keyed store: stats of pseudonyms */
-  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
+  if ((rc = mx__cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
 
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   rc = mx_dataset_load_csv(path, &opt, &d, &err);
-  mx_pseudonymiser_free(pseudo);
-  if (rc != MX_OK) return mx_cli_fail("data stats", &err);
-  double secs = mx_now_seconds() - t0;
+  mx__pseudonymiser_free(pseudo);
+  if (rc != MX_OK) return mx__cli_fail("data stats", &err);
+  double secs = mx__now_seconds() - t0;
 
   uint32_t nu = mx_dataset_users(d), ni = mx_dataset_items(d);
   uint64_t nnz = mx_dataset_nnz(d);
@@ -81,7 +81,7 @@ static int data_stats(int argc, char **argv) {
   if (!pop) {
     mx_dataset_free(d);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
-    return mx_cli_fail("data stats", &err);
+    return mx__cli_fail("data stats", &err);
   }
   for (uint32_t i = 0; i < ni; i++) {
     pop[i].item = i;
@@ -103,41 +103,41 @@ static int data_stats(int argc, char **argv) {
   mx_format_time(d->time_min, 0, t1, sizeof t1);
   mx_format_time(d->time_max, 0, t2, sizeof t2);
 
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "file"); mx_json_string(&j, path);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)d->rows_read);
-    mx_json_key(&j, "rows_skipped"); mx_json_int(&j, (int64_t)d->rows_skipped);
-    mx_json_key(&j, "users"); mx_json_int(&j, nu);
-    mx_json_key(&j, "items"); mx_json_int(&j, ni);
-    mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)nnz);
-    mx_json_key(&j, "density"); mx_json_double(&j, density);
-    mx_json_key(&j, "items_per_user_min"); mx_json_int(&j, nu ? min_u : 0);
-    mx_json_key(&j, "items_per_user_max"); mx_json_int(&j, max_u);
-    mx_json_key(&j, "items_per_user_mean"); mx_json_double(&j, nu ? (double)nnz / nu : 0);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "file"); mx__json_string(&j, path);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)d->rows_read);
+    mx__json_key(&j, "rows_skipped"); mx__json_int(&j, (int64_t)d->rows_skipped);
+    mx__json_key(&j, "users"); mx__json_int(&j, nu);
+    mx__json_key(&j, "items"); mx__json_int(&j, ni);
+    mx__json_key(&j, "interactions"); mx__json_int(&j, (int64_t)nnz);
+    mx__json_key(&j, "density"); mx__json_double(&j, density);
+    mx__json_key(&j, "items_per_user_min"); mx__json_int(&j, nu ? min_u : 0);
+    mx__json_key(&j, "items_per_user_max"); mx__json_int(&j, max_u);
+    mx__json_key(&j, "items_per_user_mean"); mx__json_double(&j, nu ? (double)nnz / nu : 0);
     if (d->has_value) {
-      mx_json_key(&j, "value_min"); mx_json_double(&j, d->value_min);
-      mx_json_key(&j, "value_max"); mx_json_double(&j, d->value_max);
-      mx_json_key(&j, "value_mean"); mx_json_double(&j, nnz ? d->value_sum / (double)nnz : 0);
+      mx__json_key(&j, "value_min"); mx__json_double(&j, d->value_min);
+      mx__json_key(&j, "value_max"); mx__json_double(&j, d->value_max);
+      mx__json_key(&j, "value_mean"); mx__json_double(&j, nnz ? d->value_sum / (double)nnz : 0);
     }
     if (d->has_time) {
-      mx_json_key(&j, "time_min"); mx_json_string(&j, t1);
-      mx_json_key(&j, "time_max"); mx_json_string(&j, t2);
+      mx__json_key(&j, "time_min"); mx__json_string(&j, t1);
+      mx__json_key(&j, "time_max"); mx__json_string(&j, t2);
     }
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_key(&j, "top_items");
-    mx_json_array_begin(&j);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_key(&j, "top_items");
+    mx__json_array_begin(&j);
     for (long k = 0; k < top; k++) {
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "item"); mx_json_string(&j, mx_idmap_name(d->items, pop[k].item));
-      mx_json_key(&j, "users"); mx_json_int(&j, pop[k].users);
-      mx_json_key(&j, "value"); mx_json_double(&j, pop[k].value);
-      mx_json_object_end(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "item"); mx__json_string(&j, mx_idmap_name(d->items, pop[k].item));
+      mx__json_key(&j, "users"); mx__json_int(&j, pop[k].users);
+      mx__json_key(&j, "value"); mx__json_double(&j, pop[k].value);
+      mx__json_object_end(&j);
     }
-    mx_json_array_end(&j);
-    mx_json_object_end(&j);
+    mx__json_array_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("file           %s\n", path);
@@ -168,43 +168,43 @@ static int data_stats(int argc, char **argv) {
 
 static int data_pack(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "data pack", "data= out= json store=" MX_CLI_INPUT_SPEC, argc, argv,
+  int rc = mx__args_parse(&a, "data pack", "data= out= json store=" MX_CLI_INPUT_SPEC, argc, argv,
                          3);
   if (rc) return rc;
-  if (mx_cli_help(&a, pack_usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "out"))) return rc;
+  if (mx__cli_help(&a, pack_usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "out"))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
-  const char *path = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
+  const char *path = mx__args_get(&a, "data", NULL), *out = mx__args_get(&a, "out", NULL);
   struct mx_pseudonymiser *pseudo = NULL;
-  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
+  if ((rc = mx__cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   rc = mx_dataset_load_csv(path, &opt, &d, &err);
-  mx_pseudonymiser_free(pseudo);
-  if (rc != MX_OK) return mx_cli_fail("data pack", &err);
+  mx__pseudonymiser_free(pseudo);
+  if (rc != MX_OK) return mx__cli_fail("data pack", &err);
   /* a keyed load made pseudonyms (of a CSV, or of a plain .mxd) */
   rc = mx_dataset_save(d, opt.user_rewrite ? opt.user_rewrite_check : d->pseudonym_key, out, &err);
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   if (rc != MX_OK) {
     mx_dataset_free(d);
-    return mx_cli_fail("data pack", &err);
+    return mx__cli_fail("data pack", &err);
   }
   struct stat st;
   long long bytes = strcmp(out, "-") != 0 && stat(out, &st) == 0 ? (long long)st.st_size : -1;
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_key(&j, "users"); mx_json_int(&j, mx_dataset_users(d));
-    mx_json_key(&j, "items"); mx_json_int(&j, mx_dataset_items(d));
-    mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)mx_dataset_nnz(d));
-    mx_json_key(&j, "bytes"); mx_json_int(&j, bytes);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_key(&j, "users"); mx__json_int(&j, mx_dataset_users(d));
+    mx__json_key(&j, "items"); mx__json_int(&j, mx_dataset_items(d));
+    mx__json_key(&j, "interactions"); mx__json_int(&j, (int64_t)mx_dataset_nnz(d));
+    mx__json_key(&j, "bytes"); mx__json_int(&j, bytes);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else if (strcmp(out, "-") != 0) {
     fprintf(stderr, "packed %u users, %u items, %llu interactions into %s (%lld bytes) in %.3f s\n",
@@ -215,7 +215,7 @@ static int data_pack(int argc, char **argv) {
   return MX_EXIT_OK;
 }
 
-int mx_cmd_data(int argc, char **argv) {
+int mx__cmd_data(int argc, char **argv) {
   if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
     fputs("usage: merx data stats --data FILE [options]   (merx data stats --help)\n"
           "       merx data promotions --store DIR --data FILE --horizon H --out FILE\n"
@@ -228,7 +228,7 @@ int mx_cmd_data(int argc, char **argv) {
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (strcmp(argv[2], "stats") == 0) return data_stats(argc, argv);
-  if (strcmp(argv[2], "promotions") == 0) return mx_cmd_data_promotions(argc, argv);
+  if (strcmp(argv[2], "promotions") == 0) return mx__cmd_data_promotions(argc, argv);
   if (strcmp(argv[2], "pack") == 0) return data_pack(argc, argv);
-  return mx_cli_unknown_subcommand("data", argv[2], "stats pack promotions");
+  return mx__cli_unknown_subcommand("data", argv[2], "stats pack promotions");
 }

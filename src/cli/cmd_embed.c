@@ -32,38 +32,38 @@ static const char *usage =
 
 static const char *const roles[] = {"id", "text", NULL};
 
-int mx_cmd_embed(int argc, char **argv) {
+int mx__cmd_embed(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "embed",
+  int rc = mx__args_parse(&a, "embed",
                          "data= out= dim= model= builtin threads= json" MX_CLI_INPUT_SPEC
                              MX_CLI_LLM_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "out")) ||
-      (rc = mx_args_require(&a, "columns")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "out")) ||
+      (rc = mx__args_require(&a, "columns")))
     return rc;
   long dim;
   int threads;
-  if ((rc = mx_args_int(&a, "dim", 256, 2, 65536, &dim))) return rc;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  if ((rc = mx__args_int(&a, "dim", 256, 2, 65536, &dim))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
-  if (mx_columns_index(&opt.columns, "id") < 0 && !strstr(mx_args_get(&a, "columns", ""), "id="))
-    return mx_cli_usage("embed", "--columns must name id=COLUMN and text=COLUMN");
-  if (!strstr(mx_args_get(&a, "columns", ""), "text="))
-    return mx_cli_usage("embed", "--columns must name id=COLUMN and text=COLUMN");
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
+  if (mx_columns_index(&opt.columns, "id") < 0 && !strstr(mx__args_get(&a, "columns", ""), "id="))
+    return mx__cli_usage("embed", "--columns must name id=COLUMN and text=COLUMN");
+  if (!strstr(mx__args_get(&a, "columns", ""), "text="))
+    return mx__cli_usage("embed", "--columns must name id=COLUMN and text=COLUMN");
   mx_http_config cfg;
-  if ((rc = mx_cli_llm_config(&a, "model", &cfg))) return rc;
-  int remote = cfg.base_url[0] && !mx_args_has(&a, "builtin");
+  if ((rc = mx__cli_llm_config(&a, "model", &cfg))) return rc;
+  int remote = cfg.base_url[0] && !mx__args_has(&a, "builtin");
   if (remote && !cfg.model[0])
-    return mx_cli_usage("embed", "a server needs --model NAME (or \"model\" in the config)");
+    return mx__cli_usage("embed", "a server needs --model NAME (or \"model\" in the config)");
   mx_builtin_embed_options bo = mx_builtin_embed_defaults();
   bo.dim = (uint32_t)dim;
 
-  const char *path = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
+  const char *path = mx__args_get(&a, "data", NULL), *out = mx__args_get(&a, "out", NULL);
   if (strcmp(out, "-") == 0)
-    return mx_cli_usage("embed", "--out -: embed writes EMB.npy with EMB.ids, EMB.texts and "
+    return mx__cli_usage("embed", "--out -: embed writes EMB.npy with EMB.ids, EMB.texts and "
                                  "EMB.meta.json beside it; give --out a file name");
   mx_error err;
   mx_error_clear(&err);
@@ -77,7 +77,7 @@ int mx_cmd_embed(int argc, char **argv) {
   mx_atomic_file af[4];
   memset(af, 0, sizeof af);
   uint64_t rows = 0, skipped = 0;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   if (!ids) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     goto fail;
@@ -124,7 +124,7 @@ int mx_cmd_embed(int argc, char **argv) {
       texts[ix] = NULL;
     }
     if (!texts[ix] && lens[ct] > 0) {
-      texts[ix] = mx_strndup(f[ct], lens[ct]);
+      texts[ix] = mx__strndup(f[ct], lens[ct]);
       if (!texts[ix]) {
         mx_error_set(&err, MX_ENOMEM, "out of memory");
         goto fail;
@@ -142,7 +142,7 @@ int mx_cmd_embed(int argc, char **argv) {
   size_t empty = 0;
   for (size_t i = 0; i < n; i++)
     if (!texts[i]) {
-      texts[i] = mx_strdup("");
+      texts[i] = mx__strdup("");
       empty++;
       if (!texts[i]) {
         mx_error_set(&err, MX_ENOMEM, "out of memory");
@@ -151,12 +151,12 @@ int mx_cmd_embed(int argc, char **argv) {
     }
   uint32_t d = 0;
   size_t sent = 0;
-  if (mx_cli_embed_texts(remote, &bo, &cfg, (const char *const *)texts, n, threads, &vec, &d,
+  if (mx__cli_embed_texts(remote, &bo, &cfg, (const char *const *)texts, n, threads, &vec, &d,
                          &sent, &err) != MX_OK)
     goto fail;
 
   /* The four files are one unit (core/embed/index.c): all written out before any
-   * is renamed into place (mx_atomic_publish), the metadata with the
+   * is renamed into place (mx__atomic_publish), the metadata with the
    * fingerprints renamed last. */
   char ids_path[1200], meta_path[1200], texts_path[1200], name[128];
   mx_embed_sidecar(out, ".ids", ids_path, sizeof ids_path);
@@ -185,53 +185,53 @@ int mx_cmd_embed(int argc, char **argv) {
   enum { F_NPY, F_IDS, F_TEXTS, F_META, F_N };
   const char *paths[F_N] = {out, ids_path, texts_path, meta_path};
   for (int i = 0; i < F_N; i++)
-    if (mx_atomic_open(&af[i], paths[i], &err) != MX_OK) goto fail;
+    if (mx__atomic_open(&af[i], paths[i], &err) != MX_OK) goto fail;
   (void)mx_npy_write_stream(af[F_NPY].f, vec, n, d); /* a failed write: the commit names it */
   fwrite(ids_buf, 1, ids_len, af[F_IDS].f);
   fwrite(texts_buf, 1, texts_len, af[F_TEXTS].f);
   mx_json j;
-  mx_json_init(&j, af[F_META].f);
-  mx_json_object_begin(&j);
-  mx_json_key(&j, "format"); mx_json_string(&j, "merx-embeddings");
-  mx_json_key(&j, "version"); mx_json_int(&j, 1);
+  mx__json_init(&j, af[F_META].f);
+  mx__json_object_begin(&j);
+  mx__json_key(&j, "format"); mx__json_string(&j, "merx-embeddings");
+  mx__json_key(&j, "version"); mx__json_int(&j, 1);
   if (remote) {
-    mx_json_key(&j, "embedder"); mx_json_string(&j, "openai");
-    mx_json_key(&j, "base_url"); mx_json_string(&j, cfg.base_url);
-    mx_json_key(&j, "model"); mx_json_string(&j, cfg.model);
-    mx_json_key(&j, "dimensions"); mx_json_int(&j, cfg.dimensions);
-    mx_json_key(&j, "key_env"); mx_json_string(&j, cfg.key_env);
+    mx__json_key(&j, "embedder"); mx__json_string(&j, "openai");
+    mx__json_key(&j, "base_url"); mx__json_string(&j, cfg.base_url);
+    mx__json_key(&j, "model"); mx__json_string(&j, cfg.model);
+    mx__json_key(&j, "dimensions"); mx__json_int(&j, cfg.dimensions);
+    mx__json_key(&j, "key_env"); mx__json_string(&j, cfg.key_env);
   } else {
     mx_builtin_embed_name(&bo, name, sizeof name);
-    mx_json_key(&j, "embedder"); mx_json_string(&j, name);
+    mx__json_key(&j, "embedder"); mx__json_string(&j, name);
   }
-  mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)n);
-  mx_json_key(&j, "dim"); mx_json_int(&j, d);
-  mx_json_key(&j, "source"); mx_json_string(&j, path);
-  mx_json_key(&j, "fingerprint"); mx_json_string(&j, hex);
-  mx_json_key(&j, "texts_fingerprint"); mx_json_string(&j, hex_texts);
-  mx_json_object_end(&j);
+  mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)n);
+  mx__json_key(&j, "dim"); mx__json_int(&j, d);
+  mx__json_key(&j, "source"); mx__json_string(&j, path);
+  mx__json_key(&j, "fingerprint"); mx__json_string(&j, hex);
+  mx__json_key(&j, "texts_fingerprint"); mx__json_string(&j, hex_texts);
+  mx__json_object_end(&j);
   fputc('\n', af[F_META].f);
   mx_atomic_file *const unit[F_N] = {&af[F_NPY], &af[F_IDS], &af[F_TEXTS], &af[F_META]};
-  if (mx_atomic_publish(unit, F_N, &err) != MX_OK) goto fail;
-  mx_atomic_settle(unit, F_N);
+  if (mx__atomic_publish(unit, F_N, &err) != MX_OK) goto fail;
+  mx__atomic_settle(unit, F_N);
   free(ids_buf);
   free(texts_buf);
   ids_buf = texts_buf = NULL;
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
 
-  if (mx_args_has(&a, "json")) {
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
-    mx_json_key(&j, "rows_skipped"); mx_json_int(&j, (int64_t)skipped);
-    mx_json_key(&j, "items"); mx_json_int(&j, (int64_t)n);
-    mx_json_key(&j, "empty_texts"); mx_json_int(&j, (int64_t)empty);
-    mx_json_key(&j, "dim"); mx_json_int(&j, d);
-    mx_json_key(&j, "embedder"); mx_json_string(&j, remote ? "openai" : "builtin");
-    mx_json_key(&j, "sent"); mx_json_int(&j, (int64_t)sent);
-    mx_json_key(&j, "reused"); mx_json_int(&j, remote ? (int64_t)(n - sent) : 0);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_object_end(&j);
+  if (mx__args_has(&a, "json")) {
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)rows);
+    mx__json_key(&j, "rows_skipped"); mx__json_int(&j, (int64_t)skipped);
+    mx__json_key(&j, "items"); mx__json_int(&j, (int64_t)n);
+    mx__json_key(&j, "empty_texts"); mx__json_int(&j, (int64_t)empty);
+    mx__json_key(&j, "dim"); mx__json_int(&j, d);
+    mx__json_key(&j, "embedder"); mx__json_string(&j, remote ? "openai" : "builtin");
+    mx__json_key(&j, "sent"); mx__json_int(&j, (int64_t)sent);
+    mx__json_key(&j, "reused"); mx__json_int(&j, remote ? (int64_t)(n - sent) : 0);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "embedded %zu items (dim %u, %s%s) in %.2f s -> %s (+ .ids, .texts, .meta.json)\n",
@@ -245,7 +245,7 @@ int mx_cmd_embed(int argc, char **argv) {
   return MX_EXIT_OK;
 
 fail:
-  for (size_t i = 0; i < sizeof af / sizeof af[0]; i++) mx_atomic_abort(&af[i]);
+  for (size_t i = 0; i < sizeof af / sizeof af[0]; i++) mx__atomic_abort(&af[i]);
   free(ids_buf);
   free(texts_buf);
   if (csv) mx_csv_close(csv);
@@ -254,5 +254,5 @@ fail:
   free(texts);
   free(vec);
   mx_idmap_free(ids);
-  return mx_cli_fail("embed", &err);
+  return mx__cli_fail("embed", &err);
 }

@@ -29,32 +29,32 @@ static const char *usage =
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
-int mx_cmd_eval(int argc, char **argv) {
+int mx__cmd_eval(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "eval", "model= test= k= threads= store= json" MX_CLI_INPUT_SPEC, argc,
+  int rc = mx__args_parse(&a, "eval", "model= test= k= threads= store= json" MX_CLI_INPUT_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "test"))) return rc;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "test"))) return rc;
   long k;
-  if ((rc = mx_args_int(&a, "k", 10, 1, 100000, &k))) return rc;
+  if ((rc = mx__args_int(&a, "k", 10, 1, 100000, &k))) return rc;
   int threads;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
   mx_error err;
   mx_error_clear(&err);
   mx_model *m = NULL;
   mx_pseudonymiser *pseudo = NULL;
   mx_pairs test = {0};
   mx_eval_result r;
-  double t0 = mx_now_seconds();
-  if (mx_model_load(mx_args_get(&a, "model", NULL), &m, &err) != MX_OK) goto fail;
+  double t0 = mx__now_seconds();
+  if (mx_model_load(mx__args_get(&a, "model", NULL), &m, &err) != MX_OK) goto fail;
   int has_value = opt.n_events > 0;
   for (int q = 0; q < opt.columns.count; q++)
     has_value |= !strcmp(opt.columns.role[q], "value") || !strcmp(opt.columns.role[q], "event");
   if (!m->implicit && !has_value) {
-    mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "test", NULL), 0, 0, NULL,
+    mx_error_at(&err, MX_EINVAL, mx__args_get(&a, "test", NULL), 0, 0, NULL,
                 "a %s model predicts ratings: select the rating column (--columns ...,value=NAME)",
                 mx_model_kind_name(m->kind));
     goto fail;
@@ -63,55 +63,55 @@ int mx_cmd_eval(int argc, char **argv) {
    * (PRIVACY.md); without it they would all count as unknown */
   mx_pseudonym_lookup lookup = {m->users, NULL, 0};
   if (m->pseudonym_key) {
-    if ((rc = mx_cli_pseudonymiser("eval", mx_args_get(&a, "store", mx_store_from_env()),
+    if ((rc = mx__cli_pseudonymiser("eval", mx__args_get(&a, "store", mx__store_from_env()),
                                    &pseudo)))
       goto out;
-    if (pseudo && mx_pseudonym_key_match(m->pseudonym_key, mx_pseudonymiser_key(pseudo),
-                                         mx_args_get(&a, "model", NULL), &err) != MX_OK)
+    if (pseudo && mx__pseudonym_key_match(m->pseudonym_key, mx__pseudonymiser_key(pseudo),
+                                         mx__args_get(&a, "model", NULL), &err) != MX_OK)
       goto fail;
     lookup.p = pseudo;
-    opt.user_rewrite = mx_pseudonym_lookup_rewrite;
+    opt.user_rewrite = mx__pseudonym_lookup_rewrite;
     opt.user_rewrite_ctx = &lookup;
   }
-  if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err) != MX_OK)
+  if (mx_pairs_read(mx__args_get(&a, "test", NULL), &opt, m->users, m->items, &test, &err) != MX_OK)
     goto fail;
   if (lookup.needs_key) {
-    mx_pseudonym_key_match(m->pseudonym_key, NULL, mx_args_get(&a, "model", NULL), &err);
+    mx__pseudonym_key_match(m->pseudonym_key, NULL, mx__args_get(&a, "model", NULL), &err);
     goto fail;
   }
   if (mx_model_evaluate(m, &test, (int)k, threads, &r, &err) != MX_OK) {
     /* keep the test file in the message: that is what the user must fix */
-    if (!err.file[0]) snprintf(err.file, sizeof err.file, "%s", mx_args_get(&a, "test", NULL));
+    if (!err.file[0]) snprintf(err.file, sizeof err.file, "%s", mx__args_get(&a, "test", NULL));
     goto fail;
   }
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   char key[64];
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "algo"); mx_json_string(&j, mx_model_kind_name(m->kind));
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "algo"); mx__json_string(&j, mx_model_kind_name(m->kind));
     if (!r.implicit) {
-      mx_json_key(&j, "rmse"); mx_json_double(&j, r.rmse);
-      mx_json_key(&j, "mae"); mx_json_double(&j, r.mae);
-      mx_json_key(&j, "n"); mx_json_int(&j, (int64_t)r.n);
+      mx__json_key(&j, "rmse"); mx__json_double(&j, r.rmse);
+      mx__json_key(&j, "mae"); mx__json_double(&j, r.mae);
+      mx__json_key(&j, "n"); mx__json_int(&j, (int64_t)r.n);
     } else {
       const char *names[] = {"precision", "recall", "ndcg", "map", "hit_rate"};
       double vals[] = {r.precision, r.recall, r.ndcg, r.map, r.hit_rate};
       for (int q = 0; q < 5; q++) {
         snprintf(key, sizeof key, "%s@%ld", names[q], k);
-        mx_json_key(&j, key); mx_json_double(&j, vals[q]);
+        mx__json_key(&j, key); mx__json_double(&j, vals[q]);
       }
-      mx_json_key(&j, "auc"); mx_json_double(&j, r.auc);
-      mx_json_key(&j, "users"); mx_json_int(&j, (int64_t)r.users);
-      mx_json_key(&j, "k"); mx_json_int(&j, k);
-      mx_json_key(&j, "test_pairs"); mx_json_int(&j, (int64_t)r.test_pairs);
-      mx_json_key(&j, "seen_dropped"); mx_json_int(&j, (int64_t)r.seen_dropped);
+      mx__json_key(&j, "auc"); mx__json_double(&j, r.auc);
+      mx__json_key(&j, "users"); mx__json_int(&j, (int64_t)r.users);
+      mx__json_key(&j, "k"); mx__json_int(&j, k);
+      mx__json_key(&j, "test_pairs"); mx__json_int(&j, (int64_t)r.test_pairs);
+      mx__json_key(&j, "seen_dropped"); mx__json_int(&j, (int64_t)r.seen_dropped);
     }
-    mx_json_key(&j, "unknown"); mx_json_int(&j, (int64_t)r.unknown);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_cli_json_blas(&j);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "unknown"); mx__json_int(&j, (int64_t)r.unknown);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__cli_json_blas(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else if (!r.implicit) {
     printf("rmse      %.4f\nmae       %.4f\nn         %zu\nunknown   %zu\n", r.rmse, r.mae, r.n,
@@ -124,13 +124,13 @@ int mx_cmd_eval(int argc, char **argv) {
   }
   mx_pairs_free(&test);
   mx_model_free(m);
-  mx_pseudonymiser_free(pseudo);
+  mx__pseudonymiser_free(pseudo);
   return MX_EXIT_OK;
 fail:
-  rc = mx_cli_fail("eval", &err);
+  rc = mx__cli_fail("eval", &err);
 out:
   mx_pairs_free(&test);
   mx_model_free(m);
-  mx_pseudonymiser_free(pseudo);
+  mx__pseudonymiser_free(pseudo);
   return rc;
 }

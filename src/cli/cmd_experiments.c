@@ -39,20 +39,20 @@ static int show_arm(void *p, const mx_arm_summary *a) {
   ctx *c = p;
   if (c->j) {
     mx_json *j = c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "arm"); mx_json_string(j, a->arm);
-    mx_json_key(j, "share"); mx_json_double(j, a->share);
-    mx_json_key(j, "users"); mx_json_int(j, a->users);
-    mx_json_key(j, "exposed_users"); mx_json_int(j, a->exposed_users);
-    mx_json_key(j, "exposures"); mx_json_int(j, a->exposures);
-    mx_json_key(j, "delivered"); mx_json_int(j, a->delivered);
-    mx_json_key(j, "first_exposure");
-    if (a->first) mx_json_string(j, a->first);
-    else mx_json_null(j);
-    mx_json_key(j, "last_exposure");
-    if (a->last) mx_json_string(j, a->last);
-    else mx_json_null(j);
-    mx_json_object_end(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "arm"); mx__json_string(j, a->arm);
+    mx__json_key(j, "share"); mx__json_double(j, a->share);
+    mx__json_key(j, "users"); mx__json_int(j, a->users);
+    mx__json_key(j, "exposed_users"); mx__json_int(j, a->exposed_users);
+    mx__json_key(j, "exposures"); mx__json_int(j, a->exposures);
+    mx__json_key(j, "delivered"); mx__json_int(j, a->delivered);
+    mx__json_key(j, "first_exposure");
+    if (a->first) mx__json_string(j, a->first);
+    else mx__json_null(j);
+    mx__json_key(j, "last_exposure");
+    if (a->last) mx__json_string(j, a->last);
+    else mx__json_null(j);
+    mx__json_object_end(j);
     return 0;
   }
   printf("  %-16s share %-6g users %-8ld exposed %-8ld exposures %-8ld delivered %-8ld %s .. %s\n",
@@ -66,29 +66,29 @@ static int show(void *p, const mx_experiment_def *d) {
   c->n++;
   if (c->j) {
     mx_json *j = c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "name"); mx_json_string(j, d->name);
-    mx_json_key(j, "salt"); mx_json_string(j, d->salt);
-    mx_json_key(j, "stratify");
-    if (d->stratify) mx_json_string(j, d->stratify);
-    else mx_json_null(j);
-    mx_json_key(j, "control"); mx_json_string(j, d->control);
-    mx_json_key(j, "created"); mx_json_string(j, d->created);
-    mx_json_key(j, "run_id"); mx_json_string(j, d->run_id);
-    mx_json_key(j, "arms");
-    mx_json_array_begin(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "name"); mx__json_string(j, d->name);
+    mx__json_key(j, "salt"); mx__json_string(j, d->salt);
+    mx__json_key(j, "stratify");
+    if (d->stratify) mx__json_string(j, d->stratify);
+    else mx__json_null(j);
+    mx__json_key(j, "control"); mx__json_string(j, d->control);
+    mx__json_key(j, "created"); mx__json_string(j, d->created);
+    mx__json_key(j, "run_id"); mx__json_string(j, d->run_id);
+    mx__json_key(j, "arms");
+    mx__json_array_begin(j);
   } else {
     char desc[1024];
-    mx_experiments_describe(d, desc, sizeof desc);
+    mx__experiments_describe(d, desc, sizeof desc);
     printf("%s: %s; first run %s at %s\n", d->name, desc, d->run_id, d->created);
   }
-  if (mx_experiments_summary(c->log, d->name, show_arm, c, c->err) != MX_OK) {
+  if (mx__experiments_summary(c->log, d->name, show_arm, c, c->err) != MX_OK) {
     c->failed = 1;
     return 1;
   }
   if (c->j) {
-    mx_json_array_end(c->j);
-    mx_json_object_end(c->j);
+    mx__json_array_end(c->j);
+    mx__json_object_end(c->j);
   }
   return 0;
 }
@@ -122,22 +122,22 @@ static int print_exposure(void *p, const mx_exposure_row *r) {
   return 0;
 }
 
-int mx_cmd_experiments(int argc, char **argv) {
+int mx__cmd_experiments(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "experiments", "log= store= json assignments exposures", argc, argv, 2);
+  int rc = mx__args_parse(&a, "experiments", "log= store= json assignments exposures", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos > 1) return mx_cli_usage("experiments", "unexpected argument '%s'", a.pos[1]);
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos > 1) return mx__cli_usage("experiments", "unexpected argument '%s'", a.pos[1]);
   const char *name = a.npos ? a.pos[0] : NULL;
-  int as = mx_args_has(&a, "assignments"), ex = mx_args_has(&a, "exposures");
-  if (as + ex + mx_args_has(&a, "json") > 1)
-    return mx_cli_usage("experiments", "give one of --assignments, --exposures, --json");
+  int as = mx__args_has(&a, "assignments"), ex = mx__args_has(&a, "exposures");
+  if (as + ex + mx__args_has(&a, "json") > 1)
+    return mx__cli_usage("experiments", "give one of --assignments, --exposures, --json");
   if ((as || ex) && !name)
-    return mx_cli_usage("experiments", "--%s needs an experiment NAME",
+    return mx__cli_usage("experiments", "--%s needs an experiment NAME",
                         as ? "assignments" : "exposures");
   char *ledger;
   mx_decision_log *log;
-  if ((rc = mx_cli_open_ledger(&a, "experiments", &ledger, &log))) return rc;
+  if ((rc = mx__cli_open_ledger(&a, "experiments", &ledger, &log))) return rc;
   const char *path = ledger;
   mx_error err;
   mx_error_clear(&err);
@@ -145,40 +145,40 @@ int mx_cmd_experiments(int argc, char **argv) {
   ctx c = {log, &err, NULL, 0, 0};
   if (as || ex) {
     /* the experiment must exist, even with no rows */
-    rc = mx_experiments_each(log, name, count_one, &c, &err);
+    rc = mx__experiments_each(log, name, count_one, &c, &err);
     if (rc == MX_OK && c.n == 0) {
       fprintf(stderr, "merx experiments: %s: no experiment '%s'\n", path, name);
-      mx_decisions_close(log);
+      mx__decisions_close(log);
       free(ledger);
       return MX_EXIT_FAIL;
     }
     if (rc == MX_OK && as) {
       fputs("user,arm,stratum,run_id,assigned_at\n", stdout);
-      rc = mx_experiments_assignments(log, name, print_assignment, NULL, &err);
+      rc = mx__experiments_assignments(log, name, print_assignment, NULL, &err);
     } else if (rc == MX_OK) {
       fputs("run_id,arm,user,kind,delivered,time,record\n", stdout);
-      rc = mx_experiments_exposures(log, name, NULL, print_exposure, NULL, &err);
+      rc = mx__experiments_exposures(log, name, NULL, print_exposure, NULL, &err);
     }
   } else {
-    if (mx_args_has(&a, "json")) {
-      mx_json_init(&j, stdout);
+    if (mx__args_has(&a, "json")) {
+      mx__json_init(&j, stdout);
       c.j = &j;
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "experiments");
-      mx_json_array_begin(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "experiments");
+      mx__json_array_begin(&j);
     }
-    rc = mx_experiments_each(log, name, show, &c, &err);
+    rc = mx__experiments_each(log, name, show, &c, &err);
     if (c.failed) rc = MX_EIO;
     if (c.j) {
-      mx_json_array_end(&j);
-      mx_json_object_end(&j);
+      mx__json_array_end(&j);
+      mx__json_object_end(&j);
       fputc('\n', stdout);
     }
   }
-  mx_decisions_close(log);
+  mx__decisions_close(log);
   if (rc != MX_OK) {
     free(ledger);
-    return mx_cli_fail("experiments", &err);
+    return mx__cli_fail("experiments", &err);
   }
   if (name && !as && !ex && c.n == 0) {
     fprintf(stderr, "merx experiments: %s: no experiment '%s'\n", path, name);

@@ -43,31 +43,31 @@ typedef struct {
 static int show_lineage(ctx *c, const mx_decision_row *r) {
   mx_ledger_commit lc;
   int found;
-  if (mx_decisions_lineage(c->log, r->run_id, &lc, &found, c->err) != MX_OK) {
+  if (mx__decisions_lineage(c->log, r->run_id, &lc, &found, c->err) != MX_OK) {
     c->failed = 1;
     return 1;
   }
   if (c->json) {
     mx_json *j = c->j;
-    mx_json_key(j, "lineage");
+    mx__json_key(j, "lineage");
     if (!found) {
-      mx_json_null(j);
+      mx__json_null(j);
       return 0;
     }
-    mx_json_object_begin(j);
-    mx_json_key(j, "merx_version"); mx_json_string(j, lc.merx_version);
-    mx_json_key(j, "script_sha256"); mx_json_string(j, lc.script_sha256);
-    mx_json_key(j, "inputs");
-    mx_json_array_begin(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "merx_version"); mx__json_string(j, lc.merx_version);
+    mx__json_key(j, "script_sha256"); mx__json_string(j, lc.script_sha256);
+    mx__json_key(j, "inputs");
+    mx__json_array_begin(j);
     for (int i = 0; i < lc.n_inputs; i++) {
-      mx_json_object_begin(j);
-      mx_json_key(j, "path"); mx_json_string(j, lc.inputs[i].path);
-      mx_json_key(j, "sha256"); mx_json_string(j, lc.inputs[i].sha256);
-      mx_json_key(j, "bytes"); mx_json_int(j, (int64_t)lc.inputs[i].bytes);
-      mx_json_object_end(j);
+      mx__json_object_begin(j);
+      mx__json_key(j, "path"); mx__json_string(j, lc.inputs[i].path);
+      mx__json_key(j, "sha256"); mx__json_string(j, lc.inputs[i].sha256);
+      mx__json_key(j, "bytes"); mx__json_int(j, (int64_t)lc.inputs[i].bytes);
+      mx__json_object_end(j);
     }
-    mx_json_array_end(j);
-    mx_json_object_end(j);
+    mx__json_array_end(j);
+    mx__json_object_end(j);
     return 0;
   }
   if (!found) return 0;
@@ -97,25 +97,25 @@ static int show(void *p, const mx_decision_row *r) {
   ctx *c = p;
   if (c->json) {
     mx_json *j = c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "run_id"); mx_json_string(j, r->run_id);
-    mx_json_key(j, "script"); mx_json_string(j, r->script);
-    mx_json_key(j, "script_hash"); mx_json_string(j, r->script_hash);
+    mx__json_object_begin(j);
+    mx__json_key(j, "run_id"); mx__json_string(j, r->run_id);
+    mx__json_key(j, "script"); mx__json_string(j, r->script);
+    mx__json_key(j, "script_hash"); mx__json_string(j, r->script_hash);
     /* params and record are JSON objects already: written raw */
-    mx_json_key(j, "params");
+    mx__json_key(j, "params");
     fputs(r->params, j->f);
     j->need_comma[j->depth] = 1;
     j->after_key = 0;
-    mx_json_key(j, "time"); mx_json_string(j, r->time);
-    mx_json_key(j, "committed_at"); mx_json_string(j, r->committed_at);
-    mx_json_key(j, "kind"); mx_json_string(j, r->kind);
-    mx_json_key(j, "record");
+    mx__json_key(j, "time"); mx__json_string(j, r->time);
+    mx__json_key(j, "committed_at"); mx__json_string(j, r->committed_at);
+    mx__json_key(j, "kind"); mx__json_string(j, r->kind);
+    mx__json_key(j, "record");
     fputs(r->record, j->f);
     j->need_comma[j->depth] = 1;
     j->after_key = 0;
-    mx_json_key(j, "reason"); mx_json_string(j, r->reason);
+    mx__json_key(j, "reason"); mx__json_string(j, r->reason);
     if (show_lineage(c, r)) return 1;
-    mx_json_object_end(j);
+    mx__json_object_end(j);
     return 0;
   }
   printf("%s  ", r->time);
@@ -137,18 +137,18 @@ static int show_exposure(void *p, const mx_exposure_row *r) {
   c->exposures++;
   if (c->json) {
     mx_json *j = c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "run_id"); mx_json_string(j, r->run_id);
-    mx_json_key(j, "experiment"); mx_json_string(j, r->experiment);
-    mx_json_key(j, "arm"); mx_json_string(j, r->arm);
-    mx_json_key(j, "kind"); mx_json_string(j, r->kind);
-    mx_json_key(j, "delivered"); mx_json_bool(j, r->delivered);
-    mx_json_key(j, "time"); mx_json_string(j, r->time);
-    mx_json_key(j, "record");
+    mx__json_object_begin(j);
+    mx__json_key(j, "run_id"); mx__json_string(j, r->run_id);
+    mx__json_key(j, "experiment"); mx__json_string(j, r->experiment);
+    mx__json_key(j, "arm"); mx__json_string(j, r->arm);
+    mx__json_key(j, "kind"); mx__json_string(j, r->kind);
+    mx__json_key(j, "delivered"); mx__json_bool(j, r->delivered);
+    mx__json_key(j, "time"); mx__json_string(j, r->time);
+    mx__json_key(j, "record");
     fputs(r->record, j->f); /* JSON already */
     j->need_comma[j->depth] = 1;
     j->after_key = 0;
-    mx_json_object_end(j);
+    mx__json_object_end(j);
     return 0;
   }
   printf("%s  experiment ", r->time);
@@ -163,69 +163,69 @@ static int show_exposure(void *p, const mx_exposure_row *r) {
   return 0;
 }
 
-int mx_cmd_explain(int argc, char **argv) {
+int mx__cmd_explain(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "explain", "log= store= user= kind= run= json", argc, argv, 2);
+  int rc = mx__args_parse(&a, "explain", "log= store= user= kind= run= json", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos) return mx_cli_usage("explain", "unexpected argument '%s'", a.pos[0]);
-  if ((rc = mx_args_require(&a, "user"))) return rc;
-  const char *user = mx_args_get(&a, "user", NULL);
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx__cli_usage("explain", "unexpected argument '%s'", a.pos[0]);
+  if ((rc = mx__args_require(&a, "user"))) return rc;
+  const char *user = mx__args_get(&a, "user", NULL);
   /* With a store key the ledger holds pseudonyms: look the real id up by its
    * pseudonym (never printed beside it, so the output links nothing new). */
   char pseudonym[MX_PSEUDONYM_LEN + 1];
   mx_pseudonymiser *pseudo = NULL;
   int hashed = 0;
-  if (!mx_args_has(&a, "log") &&
-      (rc = mx_cli_pseudonymiser("explain", mx_args_get(&a, "store", mx_store_from_env()), &pseudo)))
+  if (!mx__args_has(&a, "log") &&
+      (rc = mx__cli_pseudonymiser("explain", mx__args_get(&a, "store", mx__store_from_env()), &pseudo)))
     return rc;
   if (pseudo) {
-    const char *p = mx_pseudonymise(pseudo, user, strlen(user));
+    const char *p = mx__pseudonymise(pseudo, user, strlen(user));
     snprintf(pseudonym, sizeof pseudonym, "%s", p ? p : "");
-    mx_pseudonymiser_free(pseudo);
+    mx__pseudonymiser_free(pseudo);
     if (!p) return MX_EXIT_FAIL;
     user = pseudonym;
     hashed = 1;
   }
   char *ledger;
   mx_decision_log *log;
-  if ((rc = mx_cli_open_ledger(&a, "explain", &ledger, &log))) return rc;
+  if ((rc = mx__cli_open_ledger(&a, "explain", &ledger, &log))) return rc;
   const char *path = ledger;
   mx_error err;
   mx_error_clear(&err);
-  ctx c = {mx_args_has(&a, "json"), NULL, log, &err, 0, 0};
+  ctx c = {mx__args_has(&a, "json"), NULL, log, &err, 0, 0};
   mx_json j;
   if (c.json) {
-    mx_json_init(&j, stdout);
+    mx__json_init(&j, stdout);
     c.j = &j;
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "user"); mx_json_string(&j, user);
-    mx_json_key(&j, "decisions");
-    mx_json_array_begin(&j);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "user"); mx__json_string(&j, user);
+    mx__json_key(&j, "decisions");
+    mx__json_array_begin(&j);
   }
-  long n = mx_decisions_find(log, user, mx_args_get(&a, "kind", NULL), mx_args_get(&a, "run", NULL),
+  long n = mx__decisions_find(log, user, mx__args_get(&a, "kind", NULL), mx__args_get(&a, "run", NULL),
                              show, &c, &err);
   if (c.json) {
-    mx_json_array_end(&j);
-    mx_json_key(&j, "exposures");
-    mx_json_array_begin(&j);
+    mx__json_array_end(&j);
+    mx__json_key(&j, "exposures");
+    mx__json_array_begin(&j);
   }
   if (n >= 0 && !c.failed &&
-      mx_experiments_user_exposures(log, user, show_exposure, &c, &err) != MX_OK)
+      mx__experiments_user_exposures(log, user, show_exposure, &c, &err) != MX_OK)
     c.failed = 1;
-  mx_decisions_close(log);
+  mx__decisions_close(log);
   if (c.json) {
-    mx_json_array_end(&j);
-    mx_json_object_end(&j);
+    mx__json_array_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   }
   if (n < 0 || c.failed) {
     free(ledger);
-    return mx_cli_fail("explain", &err);
+    return mx__cli_fail("explain", &err);
   }
   if (n == 0 && c.exposures == 0) {
     fprintf(stderr, "merx explain: %s: no decision for user '%s'%s\n", path,
-            mx_args_get(&a, "user", NULL), hashed ? " (unknown pseudonym)" : "");
+            mx__args_get(&a, "user", NULL), hashed ? " (unknown pseudonym)" : "");
     free(ledger);
     return MX_EXIT_FAIL;
   }

@@ -74,10 +74,10 @@ static int due_save(const forget_ctx *c, mx_error *err) {
     return MX_OK;
   }
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) return rc;
   for (int i = 0; i < c->n_due; i++) fprintf(af.f, "%s\n", c->due[i]);
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 static int due_load(forget_ctx *c) {
@@ -89,7 +89,7 @@ static int due_load(forget_ctx *c) {
     line[strcspn(line, "\r\n")] = 0;
     if (!*line || due_has(c, line)) continue;
     char **d = realloc(c->due, (size_t)(c->n_due + 1) * sizeof *d);
-    if (!d || !(d[c->n_due] = mx_strdup(line))) {
+    if (!d || !(d[c->n_due] = mx__strdup(line))) {
       if (d) c->due = d;
       fclose(f);
       return -1;
@@ -125,7 +125,7 @@ static int on_model(void *vctx, const char *path, mx_error *err) {
     /* marked before the rewrite: after a crash the rerun no longer finds the
      * person in the model, but still knows the model learnt from them */
     char **d = realloc(c->due, (size_t)(c->n_due + 1) * sizeof *d);
-    if (!d || !(d[c->n_due] = mx_strdup(rel))) {
+    if (!d || !(d[c->n_due] = mx__strdup(rel))) {
       if (d) c->due = d;
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;
@@ -167,137 +167,137 @@ done:
 
 /* "removed": {...}, "retrain_due": [...] of the receipt and of --json */
 static void write_counts(mx_json *j, const forget_ctx *c, const mx_forget_counts *k) {
-  mx_json_key(j, "removed");
-  mx_json_object_begin(j);
-  mx_json_key(j, "decisions"); mx_json_int(j, k->decisions);
-  mx_json_key(j, "exposures"); mx_json_int(j, k->exposures);
-  mx_json_key(j, "assignments"); mx_json_int(j, k->assignments);
-  mx_json_key(j, "mentions"); mx_json_int(j, k->mentions);
-  mx_json_key(j, "run_tails"); mx_json_int(j, k->runs);
-  mx_json_key(j, "files_rewritten"); mx_json_int(j, k->files_rewritten);
-  mx_json_key(j, "cache_entries"); mx_json_int(j, k->files_deleted);
-  mx_json_key(j, "model_factor_rows"); mx_json_int(j, c->factor_rows);
-  mx_json_key(j, "model_interactions"); mx_json_int(j, c->interactions);
-  mx_json_key(j, "models_rewritten"); mx_json_int(j, c->models_rewritten);
-  mx_json_key(j, "models_retrained"); mx_json_int(j, c->retrained);
-  mx_json_object_end(j);
-  mx_json_key(j, "retrain_due");
-  mx_json_array_begin(j);
-  for (int i = 0; i < c->n_due; i++) mx_json_string(j, c->due[i]);
-  mx_json_array_end(j);
+  mx__json_key(j, "removed");
+  mx__json_object_begin(j);
+  mx__json_key(j, "decisions"); mx__json_int(j, k->decisions);
+  mx__json_key(j, "exposures"); mx__json_int(j, k->exposures);
+  mx__json_key(j, "assignments"); mx__json_int(j, k->assignments);
+  mx__json_key(j, "mentions"); mx__json_int(j, k->mentions);
+  mx__json_key(j, "run_tails"); mx__json_int(j, k->runs);
+  mx__json_key(j, "files_rewritten"); mx__json_int(j, k->files_rewritten);
+  mx__json_key(j, "cache_entries"); mx__json_int(j, k->files_deleted);
+  mx__json_key(j, "model_factor_rows"); mx__json_int(j, c->factor_rows);
+  mx__json_key(j, "model_interactions"); mx__json_int(j, c->interactions);
+  mx__json_key(j, "models_rewritten"); mx__json_int(j, c->models_rewritten);
+  mx__json_key(j, "models_retrained"); mx__json_int(j, c->retrained);
+  mx__json_object_end(j);
+  mx__json_key(j, "retrain_due");
+  mx__json_array_begin(j);
+  for (int i = 0; i < c->n_due; i++) mx__json_string(j, c->due[i]);
+  mx__json_array_end(j);
 }
 
 static int write_receipt(const forget_ctx *c, int users, const mx_forget_counts *k,
                          const char *when, char *out, size_t size, mx_error *err) {
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/erasures", c->dir);
-  if (mx_mkdir_p(dir) != 0)
+  if (mx__mkdir_p(dir) != 0)
     return mx_error_at(err, MX_EIO, dir, 0, 0, NULL, "cannot create: %s", strerror(errno));
   char stamp[32];
   snprintf(stamp, sizeof stamp, "%.4s%.2s%.2sT%.2s%.2s%.2sZ", when, when + 5, when + 8, when + 11,
            when + 14, when + 17);
   snprintf(out, size, "%s/%s-%ld.json", dir, stamp, (long)getpid());
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, out, err);
+  int rc = mx__atomic_open(&af, out, err);
   if (rc != MX_OK) return rc;
   mx_json j;
-  mx_json_init(&j, af.f);
-  mx_json_object_begin(&j);
-  mx_json_key(&j, "erased_at"); mx_json_string(&j, when);
-  mx_json_key(&j, "users"); mx_json_int(&j, users);
+  mx__json_init(&j, af.f);
+  mx__json_object_begin(&j);
+  mx__json_key(&j, "erased_at"); mx__json_string(&j, when);
+  mx__json_key(&j, "users"); mx__json_int(&j, users);
   write_counts(&j, c, k);
-  mx_json_object_end(&j);
+  mx__json_object_end(&j);
   fputc('\n', af.f);
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
-int mx_cmd_forget(int argc, char **argv) {
+int mx__cmd_forget(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "forget", "store= user* user-file= retrain threads= json", argc, argv,
+  int rc = mx__args_parse(&a, "forget", "store= user* user-file= retrain threads= json", argc, argv,
                          2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos) return mx_cli_usage("forget", "unexpected argument '%s'", a.pos[0]);
-  const char *dir = mx_args_get(&a, "store", mx_store_from_env());
-  if (!dir) return mx_cli_usage("forget", "missing --store DIR (or set MERX_STORE)");
-  if (!mx_args_has(&a, "user") && !mx_args_has(&a, "user-file"))
-    return mx_cli_usage("forget", "give --user ID or --user-file FILE");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx__cli_usage("forget", "unexpected argument '%s'", a.pos[0]);
+  const char *dir = mx__args_get(&a, "store", mx__store_from_env());
+  if (!dir) return mx__cli_usage("forget", "missing --store DIR (or set MERX_STORE)");
+  if (!mx__args_has(&a, "user") && !mx__args_has(&a, "user-file"))
+    return mx__cli_usage("forget", "give --user ID or --user-file FILE");
   if (access(dir, F_OK) != 0) {
     fprintf(stderr, "merx forget: %s: no such store\n", dir);
     return MX_EXIT_FAIL;
   }
   forget_ctx c = {0};
   c.dir = dir;
-  c.retrain = mx_args_has(&a, "retrain");
-  if ((rc = mx_cli_threads(&a, &c.threads))) return rc;
+  c.retrain = mx__args_has(&a, "retrain");
+  if ((rc = mx__cli_threads(&a, &c.threads))) return rc;
   mx_error err;
   mx_error_clear(&err);
   char **raw = NULL, **ids = NULL, **pnames = NULL;
   int n_raw = 0, n = 0, exit_code = MX_EXIT_FAIL;
   const char *given[256];
-  int ng = mx_args_all(&a, "user", given, 256);
+  int ng = mx__args_all(&a, "user", given, 256);
   for (int i = 0; i < ng && i < 256; i++) {
     char **d = realloc(raw, (size_t)(n_raw + 1) * sizeof *d);
     if (!d) goto oom;
     raw = d;
-    if (!(raw[n_raw] = mx_strdup(given[i]))) goto oom;
+    if (!(raw[n_raw] = mx__strdup(given[i]))) goto oom;
     n_raw++;
   }
-  if (mx_args_has(&a, "user-file")) {
+  if (mx__args_has(&a, "user-file")) {
     size_t got = (size_t)n_raw;
-    rc = mx_id_lines_read(mx_args_get(&a, "user-file", NULL), MX_ID_LINES_CSV, NULL, &raw, &got,
+    rc = mx_id_lines_read(mx__args_get(&a, "user-file", NULL), MX_ID_LINES_CSV, NULL, &raw, &got,
                           &err);
     n_raw = (int)got;
     if (rc != MX_OK) {
-      mx_cli_fail("forget", &err);
+      mx__cli_fail("forget", &err);
       goto out;
     }
   }
   mx_pseudonymiser *pseudo = NULL;
-  if (mx_cli_pseudonymiser("forget", dir, &pseudo)) goto out;
+  if (mx__cli_pseudonymiser("forget", dir, &pseudo)) goto out;
   ids = calloc((size_t)(2 * n_raw + 1), sizeof *ids);
   pnames = calloc((size_t)n_raw + 1, sizeof *pnames);
   if (!ids || !pnames) {
-    mx_pseudonymiser_free(pseudo);
+    mx__pseudonymiser_free(pseudo);
     goto oom;
   }
   for (int i = 0; i < n_raw; i++) {
     if (!*raw[i]) continue;
     ids[n++] = raw[i];
-    const char *p = pseudo ? mx_pseudonymise(pseudo, raw[i], strlen(raw[i])) : NULL;
-    if (p && !(pnames[i] = mx_strdup(p))) {
-      mx_pseudonymiser_free(pseudo);
+    const char *p = pseudo ? mx__pseudonymise(pseudo, raw[i], strlen(raw[i])) : NULL;
+    if (p && !(pnames[i] = mx__strdup(p))) {
+      mx__pseudonymiser_free(pseudo);
       goto oom;
     }
     if (p) ids[n++] = pnames[i];
   }
-  mx_pseudonymiser_free(pseudo);
+  mx__pseudonymiser_free(pseudo);
   c.ids = (const char *const *)ids;
   c.n = n;
   if (due_load(&c) != 0) goto oom;
   mx_forget_counts k = {0};
-  char *ledger = mx_store_ledger_path(dir);
+  char *ledger = mx__store_ledger_path(dir);
   if (!ledger) goto oom;
-  rc = mx_store_forget_ledger(ledger, c.ids, n, &k, &err);
+  rc = mx__store_forget_ledger(ledger, c.ids, n, &k, &err);
   free(ledger);
   if (rc == MX_OK) kill_point("ledger");
-  if (rc == MX_OK) rc = mx_store_forget_files(dir, c.ids, n, on_model, &c, &k, &err);
+  if (rc == MX_OK) rc = mx__store_forget_files(dir, c.ids, n, on_model, &c, &k, &err);
   char when[32], receipt[4400];
   mx_format_time((int64_t)time(NULL), 0, when, sizeof when);
   if (rc == MX_OK) rc = write_receipt(&c, n_raw, &k, when, receipt, sizeof receipt, &err);
   if (rc != MX_OK) {
-    mx_cli_fail("forget", &err);
+    mx__cli_fail("forget", &err);
     goto out;
   }
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "users"); mx_json_int(&j, n_raw);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "users"); mx__json_int(&j, n_raw);
     write_counts(&j, &c, &k);
-    mx_json_key(&j, "retrained"); mx_json_int(&j, c.retrained);
-    mx_json_key(&j, "receipt"); mx_json_string(&j, receipt);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "retrained"); mx__json_int(&j, c.retrained);
+    mx__json_key(&j, "receipt"); mx__json_string(&j, receipt);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("erased %d user(s): %ld decisions, %ld exposures, %ld assignments, %ld mentions, "

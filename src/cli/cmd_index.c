@@ -74,14 +74,14 @@ static void vectors_free(vectors *v) {
 
 static int vectors_open(const mx_args *a, const char *cmd, vectors *v, mx_error *err) {
   memset(v, 0, sizeof *v);
-  const char *side = mx_args_get(a, "side", "items");
+  const char *side = mx__args_get(a, "side", "items");
   if (strcmp(side, "items") != 0 && strcmp(side, "users") != 0)
-    return mx_cli_usage(cmd, "--side: expected items or users, got '%s'", side);
-  if (mx_args_has(a, "side") && !mx_args_has(a, "model"))
-    return mx_cli_usage(cmd, "--side goes with --model");
+    return mx__cli_usage(cmd, "--side: expected items or users, got '%s'", side);
+  if (mx__args_has(a, "side") && !mx__args_has(a, "model"))
+    return mx__cli_usage(cmd, "--side goes with --model");
   v->users = strcmp(side, "users") == 0;
-  if (mx_args_has(a, "model")) {
-    v->file = mx_args_get(a, "model", NULL);
+  if (mx__args_has(a, "model")) {
+    v->file = mx__args_get(a, "model", NULL);
     int rc = mx_model_load(v->file, &v->model, err);
     if (rc) return rc;
     v->vec = v->users ? v->model->user_factors : v->model->item_factors;
@@ -95,7 +95,7 @@ static int vectors_open(const mx_args *a, const char *cmd, vectors *v, mx_error 
     return MX_OK;
   }
   v->embeddings = 1;
-  v->file = mx_args_get(a, "embeddings", NULL);
+  v->file = mx__args_get(a, "embeddings", NULL);
   uint64_t rows, cols;
   int rc = mx_npy_read(v->file, &v->emb, &rows, &cols, err);
   if (rc) return rc;
@@ -115,58 +115,58 @@ static int vectors_open(const mx_args *a, const char *cmd, vectors *v, mx_error 
 }
 
 static int vectors_args(const mx_args *a, const char *cmd, int required) {
-  int given = mx_args_has(a, "model") + mx_args_has(a, "embeddings");
+  int given = mx__args_has(a, "model") + mx__args_has(a, "embeddings");
   if (given > 1 || (required && given == 0))
-    return mx_cli_usage(cmd, "give exactly one of --model and --embeddings");
+    return mx__cli_usage(cmd, "give exactly one of --model and --embeddings");
   return 0;
 }
 
 static void info_json(mx_json *j, const mx_ann_info *in) {
-  mx_json_key(j, "source"); mx_json_string(j, in->source);
-  mx_json_key(j, "metric"); mx_json_string(j, mx_ann_metric_name(in->metric));
-  mx_json_key(j, "vectors"); mx_json_int(j, in->n);
-  mx_json_key(j, "dim"); mx_json_int(j, in->dim);
-  mx_json_key(j, "M"); mx_json_int(j, in->M);
-  mx_json_key(j, "ef_construction"); mx_json_int(j, in->ef_construction);
-  mx_json_key(j, "levels"); mx_json_int(j, in->max_level + 1);
-  mx_json_key(j, "links"); mx_json_int(j, (int64_t)in->links);
-  mx_json_key(j, "bytes"); mx_json_int(j, (int64_t)in->bytes);
+  mx__json_key(j, "source"); mx__json_string(j, in->source);
+  mx__json_key(j, "metric"); mx__json_string(j, mx_ann_metric_name(in->metric));
+  mx__json_key(j, "vectors"); mx__json_int(j, in->n);
+  mx__json_key(j, "dim"); mx__json_int(j, in->dim);
+  mx__json_key(j, "M"); mx__json_int(j, in->M);
+  mx__json_key(j, "ef_construction"); mx__json_int(j, in->ef_construction);
+  mx__json_key(j, "levels"); mx__json_int(j, in->max_level + 1);
+  mx__json_key(j, "links"); mx__json_int(j, (int64_t)in->links);
+  mx__json_key(j, "bytes"); mx__json_int(j, (int64_t)in->bytes);
 }
 
-static void progress_cb(void *ctx, uint64_t done) { mx_progress_update(ctx, done); }
+static void progress_cb(void *ctx, uint64_t done) { mx__progress_update(ctx, done); }
 
 static int index_build(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "index build",
+  int rc = mx__args_parse(&a, "index build",
                          "model= side= embeddings= metric= M= ef-construction= seed= threads= "
                          "out= json",
                          argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_build) == 0) return MX_EXIT_OK;
+  if (mx__cli_help(&a, usage_build) == 0) return MX_EXIT_OK;
   if ((rc = vectors_args(&a, "index build", 1))) return rc;
   long M, efc, seed;
   int threads;
-  if ((rc = mx_args_int(&a, "M", 16, 2, 128, &M)) ||
-      (rc = mx_args_int(&a, "ef-construction", 200, 1, 100000, &efc)) ||
-      (rc = mx_args_int(&a, "seed", 1, 0, 0x7fffffffL, &seed)) || (rc = mx_cli_threads(&a, &threads)))
+  if ((rc = mx__args_int(&a, "M", 16, 2, 128, &M)) ||
+      (rc = mx__args_int(&a, "ef-construction", 200, 1, 100000, &efc)) ||
+      (rc = mx__args_int(&a, "seed", 1, 0, 0x7fffffffL, &seed)) || (rc = mx__cli_threads(&a, &threads)))
     return rc;
-  const char *metric = mx_args_get(&a, "metric", "cosine");
+  const char *metric = mx__args_get(&a, "metric", "cosine");
   if (strcmp(metric, "cosine") != 0 && strcmp(metric, "dot") != 0)
-    return mx_cli_usage("index build", "--metric: expected cosine or dot, got '%s'", metric);
-  int json = mx_args_has(&a, "json");
+    return mx__cli_usage("index build", "--metric: expected cosine or dot, got '%s'", metric);
+  int json = mx__args_has(&a, "json");
   mx_error err;
   mx_error_clear(&err);
   vectors v;
   mx_ann *ix = NULL;
   char out_buf[1200];
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   if ((rc = vectors_open(&a, "index build", &v, &err))) {
     vectors_free(&v);
-    return rc == MX_EXIT_USAGE ? rc : mx_cli_fail("index build", &err);
+    return rc == MX_EXIT_USAGE ? rc : mx__cli_fail("index build", &err);
   }
-  const char *out = mx_args_get(&a, "out", NULL);
+  const char *out = mx__args_get(&a, "out", NULL);
   if (!out) {
-    mx_cli_ann_beside(v.file, v.embeddings, v.users, out_buf, sizeof out_buf);
+    mx__cli_ann_beside(v.file, v.embeddings, v.users, out_buf, sizeof out_buf);
     out = out_buf;
   }
   mx_ann_options o = mx_ann_defaults();
@@ -177,29 +177,29 @@ static int index_build(int argc, char **argv) {
   o.threads = threads;
   o.source = v.name;
   mx_progress bar;
-  mx_progress_start(&bar, "indexing", v.n);
+  mx__progress_start(&bar, "indexing", v.n);
   o.progress = progress_cb;
   o.progress_ctx = &bar;
   rc = mx_ann_build(v.vec, v.n, v.dim, &o, &ix, &err);
-  mx_progress_finish(&bar);
+  mx__progress_finish(&bar);
   if (rc == MX_OK) rc = mx_ann_save(ix, out, &err);
   if (rc != MX_OK) {
     mx_ann_free(ix);
     vectors_free(&v);
-    return mx_cli_fail("index build", &err);
+    return mx__cli_fail("index build", &err);
   }
   mx_ann_info in;
   mx_ann_get_info(ix, &in);
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "index"); mx_json_string(&j, out);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "index"); mx__json_string(&j, out);
     info_json(&j, &in);
-    mx_json_key(&j, "threads"); mx_json_int(&j, mx_threads_resolve(threads));
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "threads"); mx__json_int(&j, mx__threads_resolve(threads));
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "indexed %u %s vectors of dimension %u (%s) into %s: %.1f MiB, %.1fs\n", in.n,
@@ -213,13 +213,13 @@ static int index_build(int argc, char **argv) {
 
 static int index_info(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "index info", "model= side= embeddings= json", argc, argv, 3);
+  int rc = mx__args_parse(&a, "index info", "model= side= embeddings= json", argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_info) == 0) return MX_EXIT_OK;
-  if (a.npos != 1) return mx_cli_usage("index info", "give one index FILE");
+  if (mx__cli_help(&a, usage_info) == 0) return MX_EXIT_OK;
+  if (a.npos != 1) return mx__cli_usage("index info", "give one index FILE");
   if ((rc = vectors_args(&a, "index info", 0))) return rc;
   const char *path = a.pos[0];
-  int check = mx_args_has(&a, "model") || mx_args_has(&a, "embeddings");
+  int check = mx__args_has(&a, "model") || mx__args_has(&a, "embeddings");
   mx_error err;
   mx_error_clear(&err);
   vectors v;
@@ -227,27 +227,27 @@ static int index_info(int argc, char **argv) {
   mx_ann *ix = NULL;
   if (check && (rc = vectors_open(&a, "index info", &v, &err))) {
     vectors_free(&v);
-    return rc == MX_EXIT_USAGE ? rc : mx_cli_fail("index info", &err);
+    return rc == MX_EXIT_USAGE ? rc : mx__cli_fail("index info", &err);
   }
   rc = mx_ann_load(path, check ? v.vec : NULL, v.n, v.dim, v.name, &ix, &err);
   vectors_free(&v);
-  if (rc) return mx_cli_fail("index info", &err);
+  if (rc) return mx__cli_fail("index info", &err);
   mx_ann_info in;
   mx_ann_get_info(ix, &in);
   mx_ann_free(ix);
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "index"); mx_json_string(&j, path);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "index"); mx__json_string(&j, path);
     info_json(&j, &in);
     char fp[17];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)in.fingerprint);
-    mx_json_key(&j, "fingerprint"); mx_json_string(&j, fp);
+    mx__json_key(&j, "fingerprint"); mx__json_string(&j, fp);
     if (check) {
-      mx_json_key(&j, "current"); mx_json_bool(&j, 1);
+      mx__json_key(&j, "current"); mx__json_bool(&j, 1);
     }
-    mx_json_object_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("index            %s\nsource           %s\nmetric           %s\nvectors          %u\n"
@@ -261,12 +261,12 @@ static int index_info(int argc, char **argv) {
   return MX_EXIT_OK;
 }
 
-int mx_cmd_index(int argc, char **argv) {
+int mx__cmd_index(int argc, char **argv) {
   if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
     fputs(usage_top, argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
   }
   if (!strcmp(argv[2], "build")) return index_build(argc, argv);
   if (!strcmp(argv[2], "info")) return index_info(argc, argv);
-  return mx_cli_unknown_subcommand("index", argv[2], "build info");
+  return mx__cli_unknown_subcommand("index", argv[2], "build info");
 }

@@ -55,106 +55,106 @@ static const char *const roles[] = {"user", "arm", "segment", "covariate", "time
 static int write_file(const char *path, const mx_measure_result *r, int html, const char *title,
                       mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   if (html)
     mx_measure_write_html(r, title, af.f);
   else
     mx_measure_write_csv(r, af.f);
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
-int mx_cmd_measure(int argc, char **argv) {
+int mx__cmd_measure(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "measure",
+  int rc = mx__args_parse(&a, "measure",
                          "outcomes= metric* control= segment= json html= out= assignments= "
                          "assignment-columns= window= covariate= pre= pre-columns= shares= "
                          "store= experiment= run="
                          MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  const char *experiment = mx_args_get(&a, "experiment", NULL);
-  if ((rc = mx_args_require(&a, "outcomes")) || (!experiment && (rc = mx_args_require(&a, "control"))))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  const char *experiment = mx__args_get(&a, "experiment", NULL);
+  if ((rc = mx__args_require(&a, "outcomes")) || (!experiment && (rc = mx__args_require(&a, "control"))))
     return rc;
-  const char *store = mx_args_get(&a, "store", NULL);
-  if (store && !experiment) return mx_cli_usage("measure", "--store needs --experiment NAME");
-  if (mx_args_has(&a, "run") && !experiment)
-    return mx_cli_usage("measure", "--run needs --experiment NAME");
-  if (experiment && !store) store = mx_store_from_env();
+  const char *store = mx__args_get(&a, "store", NULL);
+  if (store && !experiment) return mx__cli_usage("measure", "--store needs --experiment NAME");
+  if (mx__args_has(&a, "run") && !experiment)
+    return mx__cli_usage("measure", "--run needs --experiment NAME");
+  if (experiment && !store) store = mx__store_from_env();
   if (experiment && !store)
-    return mx_cli_usage("measure", "--experiment needs --store DIR (or MERX_STORE)");
-  if (experiment && mx_args_has(&a, "assignments"))
-    return mx_cli_usage("measure", "give --assignments or --experiment, not both");
+    return mx__cli_usage("measure", "--experiment needs --store DIR (or MERX_STORE)");
+  if (experiment && mx__args_has(&a, "assignments"))
+    return mx__cli_usage("measure", "give --assignments or --experiment, not both");
   mx_ingest_options io;
-  if ((rc = mx_cli_ingest_options(&a, roles, &io))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &io))) return rc;
   mx_measure_request req = mx_measure_request_defaults();
   req.csv = io.csv;
   req.columns = io.columns;
   mx_error err;
   mx_error_clear(&err);
   const char *metrics[MX_MEASURE_MAX_METRICS + 1];
-  int nm = mx_args_all(&a, "metric", metrics, MX_MEASURE_MAX_METRICS + 1);
+  int nm = mx__args_all(&a, "metric", metrics, MX_MEASURE_MAX_METRICS + 1);
   if (nm > MX_MEASURE_MAX_METRICS)
-    return mx_cli_usage("measure", "at most %d --metric options", MX_MEASURE_MAX_METRICS);
+    return mx__cli_usage("measure", "at most %d --metric options", MX_MEASURE_MAX_METRICS);
   req.opt.n_metrics = nm;
   for (int k = 0; k < nm; k++) req.opt.metrics[k] = metrics[k];
-  req.opt.control = mx_args_get(&a, "control", NULL);
+  req.opt.control = mx__args_get(&a, "control", NULL);
   char share_names[4096];
-  const char *shares = mx_args_get(&a, "shares", NULL);
+  const char *shares = mx__args_get(&a, "shares", NULL);
   if (shares && mx_measure_parse_shares(&req.opt, shares, share_names, sizeof share_names, &err))
-    return mx_cli_usage("measure", "--shares: %s", err.message);
-  const char *window = mx_args_get(&a, "window", NULL);
+    return mx__cli_usage("measure", "--shares: %s", err.message);
+  const char *window = mx__args_get(&a, "window", NULL);
   if (window) {
     if (mx_measure_parse_window(window, &req.from, &req.to, &err))
-      return mx_cli_usage("measure", "--window: %s", err.message);
+      return mx__cli_usage("measure", "--window: %s", err.message);
     req.has_window = 1;
   }
   static const char *const unit_roles[] = {"user", "arm", "segment", NULL};
-  const char *ac = mx_args_get(&a, "assignment-columns", NULL);
+  const char *ac = mx__args_get(&a, "assignment-columns", NULL);
   if (ac && mx_columns_parse(ac, unit_roles, &req.assignment_columns, &err))
-    return mx_cli_usage("measure", "--assignment-columns: %s", err.message);
+    return mx__cli_usage("measure", "--assignment-columns: %s", err.message);
   static const char *const pre_roles[] = {"user", "time", "value", NULL};
-  const char *pc = mx_args_get(&a, "pre-columns", NULL);
+  const char *pc = mx__args_get(&a, "pre-columns", NULL);
   if (pc && mx_columns_parse(pc, pre_roles, &req.pre_columns, &err))
-    return mx_cli_usage("measure", "--pre-columns: %s", err.message);
-  req.outcomes = mx_args_get(&a, "outcomes", NULL);
-  req.assignments = mx_args_get(&a, "assignments", NULL);
-  req.pre = mx_args_get(&a, "pre", NULL);
-  req.segment = mx_args_get(&a, "segment", NULL);
-  req.covariate = mx_args_get(&a, "covariate", NULL);
+    return mx__cli_usage("measure", "--pre-columns: %s", err.message);
+  req.outcomes = mx__args_get(&a, "outcomes", NULL);
+  req.assignments = mx__args_get(&a, "assignments", NULL);
+  req.pre = mx__args_get(&a, "pre", NULL);
+  req.segment = mx__args_get(&a, "segment", NULL);
+  req.covariate = mx__args_get(&a, "covariate", NULL);
   mx_measure_result *r = NULL;
   mx_measure_store ms;
   memset(&ms, 0, sizeof ms);
-  char *ledger = experiment ? mx_store_ledger_path(store) : NULL;
+  char *ledger = experiment ? mx__store_ledger_path(store) : NULL;
   if (experiment && !ledger) return MX_EXIT_FAIL;
   if (experiment) {
-    rc = mx_measure_store_open(&ms, ledger, experiment, mx_args_get(&a, "run", NULL), req.segment,
+    rc = mx__measure_store_open(&ms, ledger, experiment, mx__args_get(&a, "run", NULL), req.segment,
                                &req, &err);
     free(ledger);
     req.segment = NULL; /* the units carry it */
     if (rc) {
-      mx_measure_store_close(&ms);
-      if (rc == MX_EINVAL && !err.file[0]) return mx_cli_usage("measure", "%s", err.message);
-      return mx_cli_fail("measure", &err);
+      mx__measure_store_close(&ms);
+      if (rc == MX_EINVAL && !err.file[0]) return mx__cli_usage("measure", "%s", err.message);
+      return mx__cli_fail("measure", &err);
     }
   }
   rc = mx_measure_run(&req, &r, &err);
-  mx_measure_store_close(&ms);
+  mx__measure_store_close(&ms);
   if (rc) {
     /* option combinations are usage errors; everything about the files is not */
-    if (rc == MX_EINVAL && !err.file[0]) return mx_cli_usage("measure", "%s", err.message);
-    return mx_cli_fail("measure", &err);
+    if (rc == MX_EINVAL && !err.file[0]) return mx__cli_usage("measure", "%s", err.message);
+    return mx__cli_fail("measure", &err);
   }
   for (int w = 0; w < r->n_warnings; w++) fprintf(stderr, "merx measure: warning: %s\n", r->warnings[w]);
-  const char *out = mx_args_get(&a, "out", NULL), *html = mx_args_get(&a, "html", NULL);
+  const char *out = mx__args_get(&a, "out", NULL), *html = mx__args_get(&a, "html", NULL);
   char title[512];
   snprintf(title, sizeof title, "merx measure: %s", req.outcomes);
   if ((out && write_file(out, r, 0, NULL, &err)) || (html && write_file(html, r, 1, title, &err))) {
     mx_measure_result_free(r);
-    return mx_cli_fail("measure", &err);
+    return mx__cli_fail("measure", &err);
   }
-  if (mx_args_has(&a, "json"))
+  if (mx__args_has(&a, "json"))
     mx_measure_write_json(r, stdout);
   else
     mx_measure_write_text(r, stdout);

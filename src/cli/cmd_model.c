@@ -58,51 +58,51 @@ static const char *usage_import =
 
 static int write_ids(const char *path, const mx_idmap *m, mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) return rc;
   for (uint32_t i = 0; i < mx_idmap_size(m); i++) {
     fputs(mx_idmap_name(m, i), af.f);
     fputc('\n', af.f);
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 static int model_info(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "model info", "model= json", argc, argv, 3);
+  int rc = mx__args_parse(&a, "model info", "model= json", argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_info) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model"))) return rc;
+  if (mx__cli_help(&a, usage_info) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model"))) return rc;
   mx_error err;
   mx_error_clear(&err);
   mx_model *m;
-  if (mx_model_load(mx_args_get(&a, "model", NULL), &m, &err) != MX_OK)
-    return mx_cli_fail("model info", &err);
+  if (mx_model_load(mx__args_get(&a, "model", NULL), &m, &err) != MX_OK)
+    return mx__cli_fail("model info", &err);
   static const char *hn[] = {"factors", "epochs", "reg", "lr", "alpha", "reg_bias", "lr_decay",
                              "cg_steps", "log_confidence", "eps", "seed", "init_std"};
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "kind"); mx_json_string(&j, mx_model_kind_name(m->kind));
-    mx_json_key(&j, "implicit"); mx_json_bool(&j, m->implicit);
-    mx_json_key(&j, "users"); mx_json_int(&j, m->n_users);
-    mx_json_key(&j, "items"); mx_json_int(&j, m->n_items);
-    mx_json_key(&j, "factors"); mx_json_int(&j, m->factors);
-    mx_json_key(&j, "training_items"); mx_json_int(&j, (int64_t)m->seen.nnz);
-    mx_json_key(&j, "global_mean"); mx_json_double(&j, m->global_mean);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "kind"); mx__json_string(&j, mx_model_kind_name(m->kind));
+    mx__json_key(&j, "implicit"); mx__json_bool(&j, m->implicit);
+    mx__json_key(&j, "users"); mx__json_int(&j, m->n_users);
+    mx__json_key(&j, "items"); mx__json_int(&j, m->n_items);
+    mx__json_key(&j, "factors"); mx__json_int(&j, m->factors);
+    mx__json_key(&j, "training_items"); mx__json_int(&j, (int64_t)m->seen.nnz);
+    mx__json_key(&j, "global_mean"); mx__json_double(&j, m->global_mean);
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)m->data_fingerprint);
-    mx_json_key(&j, "data_fingerprint"); mx_json_string(&j, fp);
-    mx_json_key(&j, "pseudonymous"); mx_json_bool(&j, m->pseudonym_key != 0);
-    mx_json_key(&j, "hyper");
-    mx_json_object_begin(&j);
+    mx__json_key(&j, "data_fingerprint"); mx__json_string(&j, fp);
+    mx__json_key(&j, "pseudonymous"); mx__json_bool(&j, m->pseudonym_key != 0);
+    mx__json_key(&j, "hyper");
+    mx__json_object_begin(&j);
     for (int q = 0; q < m->n_hyper && q < 12; q++) {
-      mx_json_key(&j, hn[q]);
-      mx_json_double(&j, m->hyper[q]);
+      mx__json_key(&j, hn[q]);
+      mx__json_double(&j, m->hyper[q]);
     }
-    mx_json_object_end(&j);
-    mx_json_object_end(&j);
+    mx__json_object_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("kind            %s (%s)\n", mx_model_kind_name(m->kind), m->implicit ? "implicit" : "explicit");
@@ -120,23 +120,23 @@ static int model_info(int argc, char **argv) {
 
 static int model_export(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "model export", "model= out=", argc, argv, 3);
+  int rc = mx__args_parse(&a, "model export", "model= out=", argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_export) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
-  const char *dir = mx_args_get(&a, "out", NULL);
+  if (mx__cli_help(&a, usage_export) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "out"))) return rc;
+  const char *dir = mx__args_get(&a, "out", NULL);
   if (strcmp(dir, "-") == 0)
-    return mx_cli_usage("model export", "--out is a folder (.npy files and id lists), not "
+    return mx__cli_usage("model export", "--out is a folder (.npy files and id lists), not "
                                         "standard output: give --out DIR");
   mx_error err;
   mx_error_clear(&err);
   mx_model *m;
-  if (mx_model_load(mx_args_get(&a, "model", NULL), &m, &err) != MX_OK)
-    return mx_cli_fail("model export", &err);
+  if (mx_model_load(mx__args_get(&a, "model", NULL), &m, &err) != MX_OK)
+    return mx__cli_fail("model export", &err);
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
     mx_error_at(&err, MX_EIO, dir, 0, 0, NULL, "cannot create directory: %s", strerror(errno));
     mx_model_free(m);
-    return mx_cli_fail("model export", &err);
+    return mx__cli_fail("model export", &err);
   }
   char p[4096];
 #define PATH(name) (snprintf(p, sizeof p, "%s/%s", dir, name), p)
@@ -156,7 +156,7 @@ static int model_export(int argc, char **argv) {
   if (rc == MX_OK) rc = write_ids(PATH("item_ids.txt"), m->items, &err);
 #undef PATH
   mx_model_free(m);
-  if (rc != MX_OK) return mx_cli_fail("model export", &err);
+  if (rc != MX_OK) return mx__cli_fail("model export", &err);
   printf("exported to %s\n", dir);
   return MX_EXIT_OK;
 }
@@ -239,42 +239,42 @@ static int load_seen(mx_model *m, const char *path, const mx_ingest_options *opt
 
 static int model_import(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "model import",
+  int rc = mx__args_parse(&a, "model import",
                          "user-factors= item-factors= user-ids= item-ids= item-bias= data= out="
                          " spark-json= spark-csv=" MX_CLI_INPUT_SPEC, argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_import) == 0) return MX_EXIT_OK;
+  if (mx__cli_help(&a, usage_import) == 0) return MX_EXIT_OK;
   /* --spark-json USERS_DIR ITEMS_DIR: the items folder is the positional */
-  int spark = mx_args_has(&a, "spark-json") ? MX_SPARK_JSON : mx_args_has(&a, "spark-csv") ? MX_SPARK_CSV : 0;
+  int spark = mx__args_has(&a, "spark-json") ? MX_SPARK_JSON : mx__args_has(&a, "spark-csv") ? MX_SPARK_CSV : 0;
   const char *spark_users = NULL, *spark_items = NULL;
   if (spark) {
-    if (mx_args_has(&a, "spark-json") && mx_args_has(&a, "spark-csv"))
-      return mx_cli_usage("model import", "give one of --spark-json and --spark-csv");
-    if (mx_args_has(&a, "user-factors") || mx_args_has(&a, "item-factors") ||
-        mx_args_has(&a, "user-ids") || mx_args_has(&a, "item-ids") || mx_args_has(&a, "item-bias"))
-      return mx_cli_usage("model import", "--spark-%s reads factors and ids from the folders: "
+    if (mx__args_has(&a, "spark-json") && mx__args_has(&a, "spark-csv"))
+      return mx__cli_usage("model import", "give one of --spark-json and --spark-csv");
+    if (mx__args_has(&a, "user-factors") || mx__args_has(&a, "item-factors") ||
+        mx__args_has(&a, "user-ids") || mx__args_has(&a, "item-ids") || mx__args_has(&a, "item-bias"))
+      return mx__cli_usage("model import", "--spark-%s reads factors and ids from the folders: "
                           "give no .npy options", spark == MX_SPARK_JSON ? "json" : "csv");
     if (a.npos != 1)
-      return mx_cli_usage("model import", "--spark-%s USERS_DIR ITEMS_DIR: give both folders",
+      return mx__cli_usage("model import", "--spark-%s USERS_DIR ITEMS_DIR: give both folders",
                           spark == MX_SPARK_JSON ? "json" : "csv");
-    spark_users = mx_args_get(&a, spark == MX_SPARK_JSON ? "spark-json" : "spark-csv", NULL);
+    spark_users = mx__args_get(&a, spark == MX_SPARK_JSON ? "spark-json" : "spark-csv", NULL);
     spark_items = a.pos[0];
-    if ((rc = mx_args_require(&a, "out"))) return rc;
+    if ((rc = mx__args_require(&a, "out"))) return rc;
   } else {
     const char *req[] = {"user-factors", "item-factors", "user-ids", "item-ids", "out"};
     for (int q = 0; q < 5; q++)
-      if ((rc = mx_args_require(&a, req[q]))) return rc;
+      if ((rc = mx__args_require(&a, req[q]))) return rc;
   }
   static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
   mx_error err;
   mx_error_clear(&err);
   float *U = NULL, *V = NULL, *B = NULL;
   uint64_t ur, uc, vr, vc, br = 0, bc = 0;
   mx_model *m = NULL;
   mx_idmap *users = mx_idmap_create(), *items = mx_idmap_create();
-  const char *uf = mx_args_get(&a, "user-factors", NULL), *vf = mx_args_get(&a, "item-factors", NULL);
+  const char *uf = mx__args_get(&a, "user-factors", NULL), *vf = mx__args_get(&a, "item-factors", NULL);
   if (!users || !items) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
     goto fail;
@@ -298,27 +298,27 @@ static int model_import(int argc, char **argv) {
                 (unsigned long long)vc, (unsigned long long)uc);
     goto fail;
   }
-  if (mx_args_has(&a, "item-bias") &&
-      mx_npy_read(mx_args_get(&a, "item-bias", NULL), &B, &br, &bc, &err))
+  if (mx__args_has(&a, "item-bias") &&
+      mx_npy_read(mx__args_get(&a, "item-bias", NULL), &B, &br, &bc, &err))
     goto fail;
   /* one id per line (CR LF tolerated); blank lines refused (they would shift rows) */
-  if (!spark && (mx_id_lines_read(mx_args_get(&a, "user-ids", NULL), MX_ID_LINES_NO_GAPS, users,
+  if (!spark && (mx_id_lines_read(mx__args_get(&a, "user-ids", NULL), MX_ID_LINES_NO_GAPS, users,
                                   NULL, NULL, &err) ||
-                 mx_id_lines_read(mx_args_get(&a, "item-ids", NULL), MX_ID_LINES_NO_GAPS, items,
+                 mx_id_lines_read(mx__args_get(&a, "item-ids", NULL), MX_ID_LINES_NO_GAPS, items,
                                   NULL, NULL, &err)))
     goto fail;
   if (mx_idmap_size(users) != ur) {
-    mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "user-ids", NULL), 0, 0, NULL,
+    mx_error_at(&err, MX_EINVAL, mx__args_get(&a, "user-ids", NULL), 0, 0, NULL,
                 "%u user ids for %llu rows of %s", mx_idmap_size(users), (unsigned long long)ur, uf);
     goto fail;
   }
   if (mx_idmap_size(items) != vr) {
-    mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "item-ids", NULL), 0, 0, NULL,
+    mx_error_at(&err, MX_EINVAL, mx__args_get(&a, "item-ids", NULL), 0, 0, NULL,
                 "%u item ids for %llu rows of %s", mx_idmap_size(items), (unsigned long long)vr, vf);
     goto fail;
   }
   if (B && (br != vr || bc != 1)) {
-    mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "item-bias", NULL), 0, 0, NULL,
+    mx_error_at(&err, MX_EINVAL, mx__args_get(&a, "item-bias", NULL), 0, 0, NULL,
                 "item bias must be a vector of %llu values", (unsigned long long)vr);
     goto fail;
   }
@@ -335,10 +335,10 @@ static int model_import(int argc, char **argv) {
     memcpy(m->item_bias, B, vr * sizeof(float));
   }
   if (mx_model_set_ids(m, users, items, &err)) goto fail;
-  if (mx_args_has(&a, "data") && load_seen(m, mx_args_get(&a, "data", NULL), &opt, &err)) goto fail;
-  if (mx_model_save(m, mx_args_get(&a, "out", NULL), &err)) goto fail;
+  if (mx__args_has(&a, "data") && load_seen(m, mx__args_get(&a, "data", NULL), &opt, &err)) goto fail;
+  if (mx_model_save(m, mx__args_get(&a, "out", NULL), &err)) goto fail;
   printf("imported %u users, %u items, %u factors, %llu training items -> %s\n", m->n_users,
-         m->n_items, m->factors, (unsigned long long)m->seen.nnz, mx_args_get(&a, "out", NULL));
+         m->n_items, m->factors, (unsigned long long)m->seen.nnz, mx__args_get(&a, "out", NULL));
   mx_free_aligned(U);
   mx_free_aligned(V);
   mx_free_aligned(B);
@@ -353,10 +353,10 @@ fail:
   mx_idmap_free(users);
   mx_idmap_free(items);
   mx_model_free(m);
-  return mx_cli_fail("model import", &err);
+  return mx__cli_fail("model import", &err);
 }
 
-int mx_cmd_model(int argc, char **argv) {
+int mx__cmd_model(int argc, char **argv) {
   if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
     fputs(usage_top, argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
@@ -364,5 +364,5 @@ int mx_cmd_model(int argc, char **argv) {
   if (!strcmp(argv[2], "info")) return model_info(argc, argv);
   if (!strcmp(argv[2], "export")) return model_export(argc, argv);
   if (!strcmp(argv[2], "import")) return model_import(argc, argv);
-  return mx_cli_unknown_subcommand("model", argv[2], "info export import");
+  return mx__cli_unknown_subcommand("model", argv[2], "info export import");
 }

@@ -86,46 +86,46 @@ static const char *usage =
 
 /* ------------------------------------------------- replay output (--actuals) */
 
-void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j) {
+void mx__plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j) {
   const mx_inv_sim_result *t = &r->total;
-  mx_json_object_begin(j);
-  mx_json_key(j, "items"); mx_json_int(j, (int64_t)r->n);
-  mx_json_key(j, "periods"); mx_json_int(j, (int64_t)t->periods);
-  mx_json_key(j, "demand"); mx_json_double(j, t->demand);
-  mx_json_key(j, "fill_rate"); mx_json_double(j, t->fill_rate);
-  mx_json_key(j, "cycle_service"); mx_json_double(j, t->cycle_service);
-  mx_json_key(j, "avg_on_hand"); mx_json_double(j, t->avg_on_hand);
-  mx_json_key(j, "stockout_periods"); mx_json_int(j, (int64_t)t->stockout_periods);
-  mx_json_key(j, "orders"); mx_json_int(j, (int64_t)t->orders);
-  mx_json_key(j, "shipped"); mx_json_double(j, t->shipped);
-  mx_json_key(j, "inventory"); mx_json_double(j, r->sum_avg_on_hand);
-  mx_json_key(j, "turnover"); mx_json_double(j, r->turnover);
-  mx_json_key(j, "period_days"); mx_json_double(j, r->period_days);
-  mx_json_key(j, "days_of_supply"); mx_json_double(j, r->days_of_supply);
+  mx__json_object_begin(j);
+  mx__json_key(j, "items"); mx__json_int(j, (int64_t)r->n);
+  mx__json_key(j, "periods"); mx__json_int(j, (int64_t)t->periods);
+  mx__json_key(j, "demand"); mx__json_double(j, t->demand);
+  mx__json_key(j, "fill_rate"); mx__json_double(j, t->fill_rate);
+  mx__json_key(j, "cycle_service"); mx__json_double(j, t->cycle_service);
+  mx__json_key(j, "avg_on_hand"); mx__json_double(j, t->avg_on_hand);
+  mx__json_key(j, "stockout_periods"); mx__json_int(j, (int64_t)t->stockout_periods);
+  mx__json_key(j, "orders"); mx__json_int(j, (int64_t)t->orders);
+  mx__json_key(j, "shipped"); mx__json_double(j, t->shipped);
+  mx__json_key(j, "inventory"); mx__json_double(j, r->sum_avg_on_hand);
+  mx__json_key(j, "turnover"); mx__json_double(j, r->turnover);
+  mx__json_key(j, "period_days"); mx__json_double(j, r->period_days);
+  mx__json_key(j, "days_of_supply"); mx__json_double(j, r->days_of_supply);
   if (r->cost_items) {
-    mx_json_key(j, "cost_items"); mx_json_int(j, (int64_t)r->cost_items);
-    mx_json_key(j, "cost_of_sales"); mx_json_double(j, r->cost_of_sales);
-    mx_json_key(j, "avg_inventory_value"); mx_json_double(j, r->avg_inventory_value);
-    mx_json_key(j, "cost_turnover"); mx_json_double(j, r->cost_turnover);
+    mx__json_key(j, "cost_items"); mx__json_int(j, (int64_t)r->cost_items);
+    mx__json_key(j, "cost_of_sales"); mx__json_double(j, r->cost_of_sales);
+    mx__json_key(j, "avg_inventory_value"); mx__json_double(j, r->avg_inventory_value);
+    mx__json_key(j, "cost_turnover"); mx__json_double(j, r->cost_turnover);
   }
-  mx_json_key(j, "by_item");
-  mx_json_array_begin(j);
+  mx__json_key(j, "by_item");
+  mx__json_array_begin(j);
   for (size_t k = 0; k < r->n; k++) {
     const mx_inv_sim_result *s = &r->items[k].s;
     const mx_plan_input *it = &ps->items[r->items[k].item];
-    mx_json_object_begin(j);
-    mx_json_key(j, "id"); mx_json_string(j, it->id);
-    mx_json_key(j, "shipped"); mx_json_double(j, s->shipped);
-    mx_json_key(j, "fill_rate"); mx_json_double(j, s->fill_rate);
-    mx_json_key(j, "avg_on_hand"); mx_json_double(j, s->avg_on_hand);
-    mx_json_key(j, "stockout_periods"); mx_json_int(j, (int64_t)s->stockout_periods);
-    mx_json_key(j, "turnover"); mx_json_double(j, mx_plan_replay_item_turnover(s));
-    mx_json_key(j, "days_of_supply");
-    mx_json_double(j, mx_plan_replay_item_days(s, r->period_days));
-    mx_json_object_end(j);
+    mx__json_object_begin(j);
+    mx__json_key(j, "id"); mx__json_string(j, it->id);
+    mx__json_key(j, "shipped"); mx__json_double(j, s->shipped);
+    mx__json_key(j, "fill_rate"); mx__json_double(j, s->fill_rate);
+    mx__json_key(j, "avg_on_hand"); mx__json_double(j, s->avg_on_hand);
+    mx__json_key(j, "stockout_periods"); mx__json_int(j, (int64_t)s->stockout_periods);
+    mx__json_key(j, "turnover"); mx__json_double(j, mx_plan_replay_item_turnover(s));
+    mx__json_key(j, "days_of_supply");
+    mx__json_double(j, mx_plan_replay_item_days(s, r->period_days));
+    mx__json_object_end(j);
   }
-  mx_json_array_end(j);
-  mx_json_object_end(j);
+  mx__json_array_end(j);
+  mx__json_object_end(j);
 }
 
 static void text_ratio(char *buf, size_t n, double v) {
@@ -133,7 +133,7 @@ static void text_ratio(char *buf, size_t n, double v) {
   else snprintf(buf, n, "n/a");
 }
 
-void mx_plan_replay_print(const mx_plan_replay *r, FILE *f) {
+void mx__plan_replay_print(const mx_plan_replay *r, FILE *f) {
   const mx_inv_sim_result *t = &r->total;
   fprintf(f,
           "replay          %zu items, %zu periods: fill rate %.4f, cycle service %.4f, "
@@ -153,9 +153,9 @@ void mx_plan_replay_print(const mx_plan_replay *r, FILE *f) {
 
 /* ---------------------------------------------------------------- main */
 
-int mx_cmd_plan(int argc, char **argv) {
+int mx__cmd_plan(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "plan",
+  int rc = mx__args_parse(&a, "plan",
                          "stock= forecast= history= out= service= service-type= lead-time= "
                          "review= dist= skip-missing actuals= replay-start= replay-out= period-days= json "
                          "format= freq= "
@@ -163,24 +163,24 @@ int mx_cmd_plan(int argc, char **argv) {
                          "columns= stock-columns= plot= plot-max=",
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "stock")) || (rc = mx_args_require(&a, "out"))) return rc;
-  int has_fc = mx_args_has(&a, "forecast"), has_hist = mx_args_has(&a, "history");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "stock")) || (rc = mx__args_require(&a, "out"))) return rc;
+  int has_fc = mx__args_has(&a, "forecast"), has_hist = mx__args_has(&a, "history");
   if (has_fc == has_hist)
-    return mx_cli_usage("plan", "give one of --forecast FILE.csv and --history FILE");
+    return mx__cli_usage("plan", "give one of --forecast FILE.csv and --history FILE");
   mx_plan_defaults def;
   double lt;
-  if ((rc = mx_args_double(&a, "service", 0.95, 0, 1, &def.service)) ||
-      (rc = mx_args_double(&a, "lead-time", NAN, 0, MX_PLAN_MAX_PERIODS, &lt)) ||
-      (rc = mx_args_double(&a, "review", 1, 1e-9, MX_PLAN_MAX_PERIODS, &def.review)))
+  if ((rc = mx__args_double(&a, "service", 0.95, 0, 1, &def.service)) ||
+      (rc = mx__args_double(&a, "lead-time", NAN, 0, MX_PLAN_MAX_PERIODS, &lt)) ||
+      (rc = mx__args_double(&a, "review", 1, 1e-9, MX_PLAN_MAX_PERIODS, &def.review)))
     return rc;
   if (!(def.service > 0 && def.service < 1))
-    return mx_cli_usage("plan", "--service: must be strictly between 0 and 1, got %g", def.service);
-  def.lead_time = mx_args_has(&a, "lead-time") ? lt : NAN;
-  if (mx_service_type_parse(mx_args_get(&a, "service-type", NULL), &def.service_type) != 0)
-    return mx_cli_usage("plan", "--service-type: expected cycle or fill, got '%s'",
-                        mx_args_get(&a, "service-type", ""));
-  const char *dist = mx_args_get(&a, "dist", "normal");
+    return mx__cli_usage("plan", "--service: must be strictly between 0 and 1, got %g", def.service);
+  def.lead_time = mx__args_has(&a, "lead-time") ? lt : NAN;
+  if (mx_service_type_parse(mx__args_get(&a, "service-type", NULL), &def.service_type) != 0)
+    return mx__cli_usage("plan", "--service-type: expected cycle or fill, got '%s'",
+                        mx__args_get(&a, "service-type", ""));
+  const char *dist = mx__args_get(&a, "dist", "normal");
   if (strcmp(dist, "normal") == 0)
     def.dist = MX_DIST_NORMAL;
   else if (strcmp(dist, "poisson") == 0)
@@ -188,41 +188,41 @@ int mx_cmd_plan(int argc, char **argv) {
   else if (strcmp(dist, "negbin") == 0)
     def.dist = MX_DIST_NEGBIN;
   else
-    return mx_cli_usage("plan", "--dist: expected normal, poisson or negbin, got '%s'", dist);
+    return mx__cli_usage("plan", "--dist: expected normal, poisson or negbin, got '%s'", dist);
 
   memset(&def.stock_columns, 0, sizeof def.stock_columns);
-  const char *sc = mx_args_get(&a, "stock-columns", NULL);
+  const char *sc = mx__args_get(&a, "stock-columns", NULL);
   if (sc) {
     mx_error e;
     if (mx_columns_parse(sc, mx_plan_stock_roles, &def.stock_columns, &e) != 0)
-      return mx_cli_usage("plan", "--stock-columns: %s", e.message);
+      return mx__cli_usage("plan", "--stock-columns: %s", e.message);
   }
-  const char *rs = mx_args_get(&a, "replay-start", "stock");
+  const char *rs = mx__args_get(&a, "replay-start", "stock");
   int start_at_target = strcmp(rs, "target") == 0;
   if (!start_at_target && strcmp(rs, "stock") != 0)
-    return mx_cli_usage("plan", "--replay-start: expected stock or target, got '%s'", rs);
+    return mx__cli_usage("plan", "--replay-start: expected stock or target, got '%s'", rs);
   /* a period's length in days, for days of supply: --period-days, else the
    * --freq of a history, else a day */
-  const char *freq = mx_args_get(&a, "freq", "day");
+  const char *freq = mx__args_get(&a, "freq", "day");
   double period_days = strcmp(freq, "week") == 0 ? 7 : strcmp(freq, "month") == 0 ? 30.4375 : 1;
-  if ((rc = mx_args_double(&a, "period-days", period_days, 1e-9, 1e6, &period_days))) return rc;
-  if ((mx_args_has(&a, "replay-out") || mx_args_has(&a, "period-days")) &&
-      !mx_args_has(&a, "actuals"))
-    return mx_cli_usage("plan", "--replay-out and --period-days need --actuals FILE");
+  if ((rc = mx__args_double(&a, "period-days", period_days, 1e-9, 1e6, &period_days))) return rc;
+  if ((mx__args_has(&a, "replay-out") || mx__args_has(&a, "period-days")) &&
+      !mx__args_has(&a, "actuals"))
+    return mx__cli_usage("plan", "--replay-out and --period-days need --actuals FILE");
 
   long plot_max;
-  if ((rc = mx_args_int(&a, "plot-max", 200, 1, 1000000, &plot_max))) return rc;
-  const char *plot = mx_args_get(&a, "plot", NULL);
-  double t0 = mx_now_seconds();
+  if ((rc = mx__args_int(&a, "plot-max", 200, 1, 1000000, &plot_max))) return rc;
+  const char *plot = mx__args_get(&a, "plot", NULL);
+  double t0 = mx__now_seconds();
   mx_error err;
   mx_error_clear(&err);
   mx_plan_set ps;
-  if ((rc = mx_plan_read_stock(mx_args_get(&a, "stock", NULL), &def, &ps, &err)))
-    return mx_cli_fail("plan", &err);
+  if ((rc = mx_plan_read_stock(mx__args_get(&a, "stock", NULL), &def, &ps, &err)))
+    return mx__cli_fail("plan", &err);
   if (has_fc) {
-    rc = mx_plan_read_forecast_csv(mx_args_get(&a, "forecast", NULL), &ps, &err);
+    rc = mx_plan_read_forecast_csv(mx__args_get(&a, "forecast", NULL), &ps, &err);
   } else {
-    rc = mx_plan_forecast_history(&a, &ps, &err);
+    rc = mx__plan_forecast_history(&a, &ps, &err);
     if (rc == MX_EXIT_USAGE) {
       mx_plan_set_free(&ps);
       return MX_EXIT_USAGE;
@@ -230,45 +230,45 @@ int mx_cmd_plan(int argc, char **argv) {
   }
   if (rc) {
     mx_plan_set_free(&ps);
-    return mx_cli_fail("plan", &err);
+    return mx__cli_fail("plan", &err);
   }
 
   size_t missing = 0, nordered = 0, nshort = 0;
   double units = 0;
-  const char *stock_path = mx_args_get(&a, "stock", NULL);
+  const char *stock_path = mx__args_get(&a, "stock", NULL);
   for (size_t i = 0; i < ps.n; i++) {
     if (ps.items[i].horizon == 0) {
-      if (!mx_args_has(&a, "skip-missing")) {
+      if (!mx__args_has(&a, "skip-missing")) {
         mx_error_at(&err, MX_ENOTFOUND, stock_path, ps.items[i].line, 1, "id",
                     "item '%s' has no forecast (add one, or pass --skip-missing)",
                     ps.items[i].id);
         mx_plan_set_free(&ps);
-        return mx_cli_fail("plan", &err);
+        return mx__cli_fail("plan", &err);
       }
       missing++;
     }
   }
 
   mx_atomic_file af;
-  const char *out = mx_args_get(&a, "out", NULL);
+  const char *out = mx__args_get(&a, "out", NULL);
   mx_plan_row *rows = plot ? calloc(ps.n ? ps.n : 1, sizeof *rows) : NULL;
   if (plot && !rows) {
     mx_plan_set_free(&ps);
     mx_error_set(&err, MX_ENOMEM, "out of memory");
-    return mx_cli_fail("plan", &err);
+    return mx__cli_fail("plan", &err);
   }
-  if ((rc = mx_atomic_open(&af, out, &err))) {
+  if ((rc = mx__atomic_open(&af, out, &err))) {
     free(rows);
     mx_plan_set_free(&ps);
-    return mx_cli_fail("plan", &err);
+    return mx__cli_fail("plan", &err);
   }
   /* the page is published with the orders, or neither */
   mx_atomic_file paf;
-  if (plot && (rc = mx_atomic_open(&paf, plot, &err))) {
-    mx_atomic_abort(&af);
+  if (plot && (rc = mx__atomic_open(&paf, plot, &err))) {
+    mx__atomic_abort(&af);
     free(rows);
     mx_plan_set_free(&ps);
-    return mx_cli_fail("plan", &err);
+    return mx__cli_fail("plan", &err);
   }
   fputs("id,on_hand,on_order,position,lead_time,review,ltd_mean,ltd_sd,safety_stock,order_up_to,"
         "raw_order,order,note\n",
@@ -285,11 +285,11 @@ int mx_cmd_plan(int argc, char **argv) {
       char msg[MX_ERROR_MESSAGE_MAX + 256];
       snprintf(msg, sizeof msg, "item '%.200s': %s", it->id, err.message);
       mx_error_at(&err, rc, stock_path, it->line, 0, NULL, "%s", msg);
-      mx_atomic_abort(&af);
-      if (plot) mx_atomic_abort(&paf);
+      mx__atomic_abort(&af);
+      if (plot) mx__atomic_abort(&paf);
       free(rows);
       mx_plan_set_free(&ps);
-      return mx_cli_fail("plan", &err);
+      return mx__cli_fail("plan", &err);
     }
     if (rows) rows[i] = row;
     mx_csv_write_field(af.f, it->id, ',');
@@ -301,50 +301,50 @@ int mx_cmd_plan(int argc, char **argv) {
     units += row.order;
     nshort += row.horizon_short;
   }
-  if (plot) mx_plan_plot_html(paf.f, &ps, rows, (size_t)plot_max);
+  if (plot) mx__plan_plot_html(paf.f, &ps, rows, (size_t)plot_max);
   free(rows);
-  if ((rc = mx_plot_commit(&af, plot ? &paf : NULL, &err))) {
+  if ((rc = mx__plot_commit(&af, plot ? &paf : NULL, &err))) {
     mx_plan_set_free(&ps);
-    return mx_cli_fail("plan", &err);
+    return mx__cli_fail("plan", &err);
   }
 
   mx_plan_replay ev;
   memset(&ev, 0, sizeof ev);
-  int has_eval = mx_args_has(&a, "actuals");
+  int has_eval = mx__args_has(&a, "actuals");
   if (has_eval) {
-    rc = mx_plan_replay_run(mx_args_get(&a, "actuals", NULL), &ps, start_at_target, period_days,
+    rc = mx_plan_replay_run(mx__args_get(&a, "actuals", NULL), &ps, start_at_target, period_days,
                             &ev, &err);
-    const char *ro = mx_args_get(&a, "replay-out", NULL);
+    const char *ro = mx__args_get(&a, "replay-out", NULL);
     if (rc == MX_OK && ro) rc = mx_plan_replay_write_csv(&ev, &ps, ro, &err);
     if (rc) {
       mx_plan_replay_free(&ev);
       mx_plan_set_free(&ps);
-      return mx_cli_fail("plan", &err);
+      return mx__cli_fail("plan", &err);
     }
   }
-  double secs = mx_now_seconds() - t0;
-  if (mx_args_has(&a, "json")) {
+  double secs = mx__now_seconds() - t0;
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "items"); mx_json_int(&j, (int64_t)(ps.n - missing));
-    mx_json_key(&j, "orders"); mx_json_int(&j, (int64_t)nordered);
-    mx_json_key(&j, "units"); mx_json_double(&j, units);
-    mx_json_key(&j, "skipped_no_forecast"); mx_json_int(&j, (int64_t)missing);
-    mx_json_key(&j, "short_horizon"); mx_json_int(&j, (int64_t)nshort);
-    mx_json_key(&j, "forecast_rows_not_in_stock"); mx_json_int(&j, (int64_t)ps.unplanned_rows);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "items"); mx__json_int(&j, (int64_t)(ps.n - missing));
+    mx__json_key(&j, "orders"); mx__json_int(&j, (int64_t)nordered);
+    mx__json_key(&j, "units"); mx__json_double(&j, units);
+    mx__json_key(&j, "skipped_no_forecast"); mx__json_int(&j, (int64_t)missing);
+    mx__json_key(&j, "short_horizon"); mx__json_int(&j, (int64_t)nshort);
+    mx__json_key(&j, "forecast_rows_not_in_stock"); mx__json_int(&j, (int64_t)ps.unplanned_rows);
     if (has_eval) {
-      mx_json_key(&j, "evaluation");
-      mx_plan_replay_json(&ev, &ps, &j);
+      mx__json_key(&j, "evaluation");
+      mx__plan_replay_json(&ev, &ps, &j);
     }
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("items planned   %zu (%zu skipped: no forecast)\n", ps.n - missing, missing);
     printf("orders          %zu items, %.10g units\n", nordered, units);
     if (nshort) printf("short forecast  %zu items (last period repeated)\n", nshort);
-    if (has_eval) mx_plan_replay_print(&ev, stdout);
+    if (has_eval) mx__plan_replay_print(&ev, stdout);
     printf("wrote           %s\n", out);
   }
   mx_plan_replay_free(&ev);

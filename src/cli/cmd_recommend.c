@@ -50,7 +50,7 @@ typedef struct {
 } progress_ctx;
 
 static void on_progress(void *ctx, uint64_t done) {
-  mx_progress_update(((progress_ctx *)ctx)->bar, done);
+  mx__progress_update(((progress_ctx *)ctx)->bar, done);
 }
 
 static int write_output(const char *out, const mx_model *m, const mx_topk_result *res,
@@ -84,11 +84,11 @@ static int write_output(const char *out, const mx_model *m, const mx_topk_result
     }
   }
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, out, err);
+  int rc = mx__atomic_open(&af, out, err);
   if (rc == MX_OK) {
     fputs(explain ? "user,rank,item,score,explanation\n" : "user,rank,item,score\n", af.f);
     if (!explain) {
-      mx_write_topk_rows(af.f, res, users, m->users, m->items, 0);
+      mx__write_topk_rows(af.f, res, users, m->users, m->items, 0);
     } else {
       size_t p = 0;
       for (uint32_t r = 0; r < res->n; r++) {
@@ -98,7 +98,7 @@ static int write_output(const char *out, const mx_model *m, const mx_topk_result
           fprintf(af.f, ",%u,", j + 1);
           mx_csv_write_field(af.f, mx_idmap_name(m->items, res->ids[(size_t)r * res->k + j]), ',');
           fputc(',', af.f);
-          mx_write_score(af.f, res->scores[(size_t)r * res->k + j]);
+          mx__write_score(af.f, res->scores[(size_t)r * res->k + j]);
           fputc(',', af.f);
           /* item:weight;item:weight — quoted as one field when needed */
           char buf[4096];
@@ -115,34 +115,34 @@ static int write_output(const char *out, const mx_model *m, const mx_topk_result
         }
       }
     }
-    rc = mx_atomic_commit(&af, err);
+    rc = mx__atomic_commit(&af, err);
   }
   free(pu), free(pi), free(ex_items), free(ex_w), free(ex_count);
   return rc;
 }
 
-int mx_cmd_recommend(int argc, char **argv) {
+int mx__cmd_recommend(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "recommend",
+  int rc = mx__args_parse(&a, "recommend",
                          "model= user= users= all k= candidates= exclude-items= include-seen skip-unknown store= explain "
                          "explain-top= threads= out= json",
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
-  int sources = mx_args_has(&a, "user") + mx_args_has(&a, "users") + mx_args_has(&a, "all");
-  if (sources != 1) return mx_cli_usage("recommend", "give exactly one of --user, --users, --all");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "out"))) return rc;
+  int sources = mx__args_has(&a, "user") + mx__args_has(&a, "users") + mx__args_has(&a, "all");
+  if (sources != 1) return mx__cli_usage("recommend", "give exactly one of --user, --users, --all");
   long k, top;
   int threads;
-  if ((rc = mx_args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
-  if ((rc = mx_args_int(&a, "explain-top", 3, 1, 1000, &top))) return rc;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
-  int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
-  const char *out = mx_args_get(&a, "out", NULL);
+  if ((rc = mx__args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
+  if ((rc = mx__args_int(&a, "explain-top", 3, 1, 1000, &top))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
+  int skip = mx__args_has(&a, "skip-unknown"), json = mx__args_has(&a, "json");
+  const char *out = mx__args_get(&a, "out", NULL);
 
   mx_error err;
   mx_error_clear(&err);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   mx_model *m = NULL;
   uint32_t *users = NULL, n_users = 0, *cand = NULL, n_cand = 0, *excl = NULL, n_excl = 0;
   uint64_t *mask = NULL;
@@ -151,24 +151,24 @@ int mx_cmd_recommend(int argc, char **argv) {
   mx_topk_result *res = NULL;
   mx_hmac_key key;
   const mx_hmac_key *ukey = NULL; /* the store key, for a model of pseudonyms */
-  if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+  if ((rc = mx_model_load(mx__args_get(&a, "model", NULL), &m, &err))) goto fail;
   /* A model of pseudonyms takes real ids hashed with its store's key. With
    * another key every real id would be "unknown": refuse; without one,
    * pseudonyms work as given and a real id is refused when it comes. */
-  const char *mpath = mx_args_get(&a, "model", NULL);
+  const char *mpath = mx__args_get(&a, "model", NULL);
   if (m->pseudonym_key) {
     int has = 0;
-    if ((rc = mx_store_key(mx_args_get(&a, "store", mx_store_from_env()), &key, &has, &err)))
+    if ((rc = mx__store_key(mx__args_get(&a, "store", mx__store_from_env()), &key, &has, &err)))
       goto fail;
-    if (has && (rc = mx_pseudonym_key_match(m->pseudonym_key, &key, mpath, &err))) goto fail;
+    if (has && (rc = mx__pseudonym_key_match(m->pseudonym_key, &key, mpath, &err))) goto fail;
     if (has) ukey = &key;
   }
 
-  if (mx_args_has(&a, "user")) {
-    const char *id = mx_args_get(&a, "user", "");
-    int64_t u = mx_pseudonym_find(m->users, ukey, id, strlen(id));
-    if (u < 0 && m->pseudonym_key && !ukey && !mx_pseudonym_shaped(id, strlen(id))) {
-      rc = mx_pseudonym_key_match(m->pseudonym_key, NULL, mpath, &err);
+  if (mx__args_has(&a, "user")) {
+    const char *id = mx__args_get(&a, "user", "");
+    int64_t u = mx__pseudonym_find(m->users, ukey, id, strlen(id));
+    if (u < 0 && m->pseudonym_key && !ukey && !mx__pseudonym_shaped(id, strlen(id))) {
+      rc = mx__pseudonym_key_match(m->pseudonym_key, NULL, mpath, &err);
       goto fail;
     }
     if (u < 0 && !skip) {
@@ -184,9 +184,9 @@ int mx_cmd_recommend(int argc, char **argv) {
     }
     if (u >= 0) users[n_users++] = (uint32_t)u;
     else unknown_users = 1;
-  } else if (mx_args_has(&a, "users")) {
+  } else if (mx__args_has(&a, "users")) {
     mx_id_list_stats ust;
-    if ((rc = mx_id_list_read_keyed(mx_args_get(&a, "users", NULL), m->users, m->pseudonym_key,
+    if ((rc = mx__id_list_read_keyed(mx__args_get(&a, "users", NULL), m->users, m->pseudonym_key,
                                     ukey, "user", !skip, &users, &n_users, &ust, &err)))
       goto fail;
     unknown_users = ust.unknown;
@@ -197,9 +197,9 @@ int mx_cmd_recommend(int argc, char **argv) {
 
   mx_topk_options o = mx_topk_defaults();
   o.k = (uint32_t)k;
-  o.include_seen = mx_args_has(&a, "include-seen");
+  o.include_seen = mx__args_has(&a, "include-seen");
   o.threads = threads;
-  const char *cpath = mx_args_get(&a, "candidates", NULL);
+  const char *cpath = mx__args_get(&a, "candidates", NULL);
   if (cpath) {
     if ((rc = mx_id_list_read(cpath, m->items, "item", 0, &cand, &n_cand, &cst, &err))) goto fail;
     if (cst.unknown)
@@ -220,7 +220,7 @@ int mx_cmd_recommend(int argc, char **argv) {
     o.candidates = cand;
     o.n_candidates = n_cand;
   }
-  const char *xpath = mx_args_get(&a, "exclude-items", NULL);
+  const char *xpath = mx__args_get(&a, "exclude-items", NULL);
   if (xpath) {
     /* an item bitset: every item allowed except the listed ones */
     mx_id_list_stats xst;
@@ -242,7 +242,7 @@ int mx_cmd_recommend(int argc, char **argv) {
   progress_ctx pc = {&bar};
   uint32_t total = users ? n_users : m->n_users;
   if (!users && !json) {
-    mx_progress_start(&bar, "recommend", total);
+    mx__progress_start(&bar, "recommend", total);
     o.progress = on_progress;
     o.progress_ctx = &pc;
   }
@@ -256,12 +256,12 @@ int mx_cmd_recommend(int argc, char **argv) {
   } else if ((rc = mx_topk_batch(m, users, n_users, &o, &res, &err))) {
     goto fail;
   }
-  if (!users && !json) mx_progress_finish(&bar);
+  if (!users && !json) mx__progress_finish(&bar);
   if ((uint32_t)k > res->eligible && res->n > 0)
     fprintf(stderr,
             "merx recommend: --k %ld is larger than the %u eligible items; at most %u per user\n",
             k, res->eligible, res->eligible);
-  if ((rc = write_output(out, m, res, users, mx_args_has(&a, "explain"), (uint32_t)top, &rows,
+  if ((rc = write_output(out, m, res, users, mx__args_has(&a, "explain"), (uint32_t)top, &rows,
                          &err)))
     goto fail;
   uint32_t empty = 0;
@@ -272,24 +272,24 @@ int mx_cmd_recommend(int argc, char **argv) {
             "non-finite model scores)\n", empty, res->n);
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "users"); mx_json_int(&j, total);
-    mx_json_key(&j, "unknown_users"); mx_json_int(&j, (int64_t)unknown_users);
-    mx_json_key(&j, "k"); mx_json_int(&j, k);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
-    mx_json_key(&j, "eligible_items"); mx_json_int(&j, res->n ? res->eligible : 0);
-    mx_json_key(&j, "candidates"); mx_json_int(&j, cpath ? (int64_t)n_cand : m->n_items);
-    mx_json_key(&j, "unknown_candidates"); mx_json_int(&j, (int64_t)cst.unknown);
-    mx_json_key(&j, "include_seen"); mx_json_bool(&j, o.include_seen);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
-    mx_cli_json_blas(&j);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "users"); mx__json_int(&j, total);
+    mx__json_key(&j, "unknown_users"); mx__json_int(&j, (int64_t)unknown_users);
+    mx__json_key(&j, "k"); mx__json_int(&j, k);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)rows);
+    mx__json_key(&j, "eligible_items"); mx__json_int(&j, res->n ? res->eligible : 0);
+    mx__json_key(&j, "candidates"); mx__json_int(&j, cpath ? (int64_t)n_cand : m->n_items);
+    mx__json_key(&j, "unknown_candidates"); mx__json_int(&j, (int64_t)cst.unknown);
+    mx__json_key(&j, "include_seen"); mx__json_bool(&j, o.include_seen);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, mx__now_seconds() - t0);
+    mx__cli_json_blas(&j);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "wrote %llu rows for %u users to %s in %.3f s\n", (unsigned long long)rows,
-            total, out, mx_now_seconds() - t0);
+            total, out, mx__now_seconds() - t0);
   }
   mx_topk_result_free(res);
   free(users);
@@ -297,7 +297,7 @@ int mx_cmd_recommend(int argc, char **argv) {
   free(excl);
   free(mask);
   mx_model_free(m);
-  mx_hmac_key_clear(&key);
+  mx__hmac_key_clear(&key);
   return MX_EXIT_OK;
 fail:
   mx_topk_result_free(res);
@@ -306,6 +306,6 @@ fail:
   free(excl);
   free(mask);
   mx_model_free(m);
-  mx_hmac_key_clear(&key);
-  return mx_cli_fail("recommend", &err);
+  mx__hmac_key_clear(&key);
+  return mx__cli_fail("recommend", &err);
 }

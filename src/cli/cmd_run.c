@@ -55,29 +55,29 @@ static void on_signal(int sig) {
   mx_script_interrupt();
 }
 
-int mx_cmd_run(int argc, char **argv) {
+int mx__cmd_run(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "run",
+  int rc = mx__args_parse(&a, "run",
                          "e= set* dry-run out= log= store= busy-timeout= format= timeout= "
                          "memory= now= shard= solve= shards= duals= data* reidentify=",
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
   mx_script_options o = mx_script_defaults();
-  const char *code = mx_args_get(&a, "e", NULL);
-  if (code && a.npos > 0) return mx_cli_usage("run", "give either SCRIPT.lua or -e CODE, not both");
+  const char *code = mx__args_get(&a, "e", NULL);
+  if (code && a.npos > 0) return mx__cli_usage("run", "give either SCRIPT.lua or -e CODE, not both");
   if (!code && a.npos != 1)
-    return mx_cli_usage("run", a.npos ? "one script at a time" : "missing SCRIPT.lua (or -e CODE)");
+    return mx__cli_usage("run", a.npos ? "one script at a time" : "missing SCRIPT.lua (or -e CODE)");
   o.code = code;
   o.path = code ? NULL : a.pos[0];
   const char *sets[128];
-  int ns = mx_args_all(&a, "set", sets, 128);
+  int ns = mx__args_all(&a, "set", sets, 128);
   static const char *keys[128], *vals[128];
   static char kbuf[128][128];
   for (int i = 0; i < ns && i < 128; i++) {
     const char *eq = strchr(sets[i], '=');
     if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof kbuf[i])
-      return mx_cli_usage("run", "--set expects KEY=VALUE, got '%s'", sets[i]);
+      return mx__cli_usage("run", "--set expects KEY=VALUE, got '%s'", sets[i]);
     snprintf(kbuf[i], sizeof kbuf[i], "%.*s", (int)(eq - sets[i]), sets[i]);
     keys[i] = kbuf[i];
     vals[i] = eq + 1;
@@ -85,65 +85,65 @@ int mx_cmd_run(int argc, char **argv) {
   o.n_params = ns < 128 ? ns : 128;
   o.param_keys = keys;
   o.param_values = vals;
-  o.dry_run = mx_args_has(&a, "dry-run");
-  o.out_dir = mx_args_get(&a, "out", "out");
+  o.dry_run = mx__args_has(&a, "dry-run");
+  o.out_dir = mx__args_get(&a, "out", "out");
   if (strcmp(o.out_dir, "-") == 0)
-    return mx_cli_usage("run", "--out is a folder (KIND.csv, KIND.jsonl, the decision log), "
+    return mx__cli_usage("run", "--out is a folder (KIND.csv, KIND.jsonl, the decision log), "
                                "not standard output: give --out DIR");
-  o.log_path = mx_args_get(&a, "log", NULL);
-  o.store_dir = mx_args_get(&a, "store", NULL);
-  if (o.store_dir && o.log_path) return mx_cli_usage("run", "give --store or --log, not both");
-  if (!o.store_dir && !o.log_path) o.store_dir = mx_store_from_env();
-  if (o.store_dir && !*o.store_dir) return mx_cli_usage("run", "--store: empty folder name");
-  const char *format = mx_args_get(&a, "format", "csv");
+  o.log_path = mx__args_get(&a, "log", NULL);
+  o.store_dir = mx__args_get(&a, "store", NULL);
+  if (o.store_dir && o.log_path) return mx__cli_usage("run", "give --store or --log, not both");
+  if (!o.store_dir && !o.log_path) o.store_dir = mx__store_from_env();
+  if (o.store_dir && !*o.store_dir) return mx__cli_usage("run", "--store: empty folder name");
+  const char *format = mx__args_get(&a, "format", "csv");
   if (strcmp(format, "csv") == 0) { o.csv = 1; o.jsonl = 0; }
   else if (strcmp(format, "jsonl") == 0) { o.csv = 0; o.jsonl = 1; }
   else if (strcmp(format, "both") == 0) { o.csv = 1; o.jsonl = 1; }
-  else return mx_cli_usage("run", "--format: expected csv, jsonl or both, got '%s'", format);
+  else return mx__cli_usage("run", "--format: expected csv, jsonl or both, got '%s'", format);
   double timeout, memory;
-  if ((rc = mx_args_double(&a, "timeout", 300, 0, 1e9, &timeout))) return rc;
-  if ((rc = mx_args_double(&a, "memory", 1024, 0, 1 << 22, &memory))) return rc;
-  if (mx_args_has(&a, "memory") && memory < 1)
-    return mx_cli_usage("run", "--memory: at least 1 MB (0 is not a limit here)");
+  if ((rc = mx__args_double(&a, "timeout", 300, 0, 1e9, &timeout))) return rc;
+  if ((rc = mx__args_double(&a, "memory", 1024, 0, 1 << 22, &memory))) return rc;
+  if (mx__args_has(&a, "memory") && memory < 1)
+    return mx__cli_usage("run", "--memory: at least 1 MB (0 is not a limit here)");
   o.timeout = timeout;
   double busy;
-  if ((rc = mx_args_double(&a, "busy-timeout", 60, 0.001, 1e6, &busy))) return rc;
+  if ((rc = mx__args_double(&a, "busy-timeout", 60, 0.001, 1e6, &busy))) return rc;
   o.busy_timeout = busy;
   o.memory_mb = (size_t)memory;
-  const char *now = mx_args_get(&a, "now", NULL);
+  const char *now = mx__args_get(&a, "now", NULL);
   if (now) {
     if (mx_parse_time(now, &o.now) != 0)
-      return mx_cli_usage("run", "--now: expected an ISO 8601 time or epoch seconds, got '%s'", now);
+      return mx__cli_usage("run", "--now: expected an ISO 8601 time or epoch seconds, got '%s'", now);
     o.has_now = 1;
   }
-  const char *shard = mx_args_get(&a, "shard", NULL);
+  const char *shard = mx__args_get(&a, "shard", NULL);
   if (shard) {
     char *end1 = NULL, *end2 = NULL;
     unsigned long i = strtoul(shard, &end1, 10), n = 0;
     if (end1 != shard && *end1 == '/') n = strtoul(end1 + 1, &end2, 10);
     if (!end2 || end2 == end1 + 1 || *end2 || n == 0 || i >= n || n > 1000000)
-      return mx_cli_usage("run", "--shard: expected I/N with 0 <= I < N, got '%s'", shard);
+      return mx__cli_usage("run", "--shard: expected I/N with 0 <= I < N, got '%s'", shard);
     o.shard_index = (uint32_t)i;
     o.shard_count = (uint32_t)n;
   }
-  o.solve_path = mx_args_get(&a, "solve", NULL);
-  o.duals_path = mx_args_get(&a, "duals", NULL);
+  o.solve_path = mx__args_get(&a, "solve", NULL);
+  o.duals_path = mx__args_get(&a, "duals", NULL);
   if (o.solve_path && shard)
-    return mx_cli_usage("run", "--solve prices the whole run: drop --shard (shards take --duals)");
-  if (o.solve_path && o.duals_path) return mx_cli_usage("run", "give --solve or --duals, not both");
-  if (mx_args_has(&a, "shards")) {
+    return mx__cli_usage("run", "--solve prices the whole run: drop --shard (shards take --duals)");
+  if (o.solve_path && o.duals_path) return mx__cli_usage("run", "give --solve or --duals, not both");
+  if (mx__args_has(&a, "shards")) {
     long shards;
-    if (!o.solve_path) return mx_cli_usage("run", "--shards N goes with --solve FILE");
-    if ((rc = mx_args_int(&a, "shards", 1, 1, 1000000, &shards))) return rc;
+    if (!o.solve_path) return mx__cli_usage("run", "--shards N goes with --solve FILE");
+    if ((rc = mx__args_int(&a, "shards", 1, 1, 1000000, &shards))) return rc;
     o.solve_shards = (uint32_t)shards;
   }
   static const char *data_dirs[64];
-  o.n_data_dirs = mx_args_all(&a, "data", data_dirs, 64);
-  if (o.n_data_dirs > 64) return mx_cli_usage("run", "--data: at most 64 folders");
+  o.n_data_dirs = mx__args_all(&a, "data", data_dirs, 64);
+  if (o.n_data_dirs > 64) return mx__cli_usage("run", "--data: at most 64 folders");
   for (int i = 0; i < o.n_data_dirs; i++)
-    if (!*data_dirs[i]) return mx_cli_usage("run", "--data: expected a folder, got ''");
+    if (!*data_dirs[i]) return mx__cli_usage("run", "--data: expected a folder, got ''");
   o.data_dirs = data_dirs;
-  o.reidentify_path = mx_args_get(&a, "reidentify", NULL);
+  o.reidentify_path = mx__args_get(&a, "reidentify", NULL);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -159,7 +159,7 @@ int mx_cmd_run(int argc, char **argv) {
       fprintf(stderr, "%s\n", err.message);
       if (res.traceback) fprintf(stderr, "%s\n", res.traceback);
     } else {
-      mx_cli_fail("run", &err);
+      mx__cli_fail("run", &err);
     }
     mx_script_result_free(&res);
     return MX_EXIT_FAIL;

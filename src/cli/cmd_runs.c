@@ -49,27 +49,27 @@ static int print_row(void *ctx, const mx_run_row *r) {
   if (r->started > 0) mx_format_time((int64_t)r->started, 0, started, sizeof started);
   if (c->json) {
     mx_json *j = &c->j;
-    mx_json_object_begin(j);
-    mx_json_key(j, "id"); mx_json_int(j, r->id);
-    mx_json_key(j, "job"); mx_json_string(j, r->job);
-    mx_json_key(j, "scheduled"); mx_json_string(j, r->scheduled_local);
-    mx_json_key(j, "scheduled_epoch"); mx_json_int(j, r->scheduled);
-    mx_json_key(j, "attempt"); mx_json_int(j, r->attempt);
-    mx_json_key(j, "status"); mx_json_string(j, r->status);
-    mx_json_key(j, "started");
-    if (r->started > 0) mx_json_double(j, r->started); else mx_json_null(j);
-    mx_json_key(j, "ended");
-    if (r->ended > 0) mx_json_double(j, r->ended); else mx_json_null(j);
-    mx_json_key(j, "exit_code");
-    if (r->exit_code >= 0) mx_json_int(j, r->exit_code); else mx_json_null(j);
-    mx_json_key(j, "error"); mx_json_string(j, r->error);
-    mx_json_key(j, "output_dir"); mx_json_string(j, r->output_dir);
+    mx__json_object_begin(j);
+    mx__json_key(j, "id"); mx__json_int(j, r->id);
+    mx__json_key(j, "job"); mx__json_string(j, r->job);
+    mx__json_key(j, "scheduled"); mx__json_string(j, r->scheduled_local);
+    mx__json_key(j, "scheduled_epoch"); mx__json_int(j, r->scheduled);
+    mx__json_key(j, "attempt"); mx__json_int(j, r->attempt);
+    mx__json_key(j, "status"); mx__json_string(j, r->status);
+    mx__json_key(j, "started");
+    if (r->started > 0) mx__json_double(j, r->started); else mx__json_null(j);
+    mx__json_key(j, "ended");
+    if (r->ended > 0) mx__json_double(j, r->ended); else mx__json_null(j);
+    mx__json_key(j, "exit_code");
+    if (r->exit_code >= 0) mx__json_int(j, r->exit_code); else mx__json_null(j);
+    mx__json_key(j, "error"); mx__json_string(j, r->error);
+    mx__json_key(j, "output_dir"); mx__json_string(j, r->output_dir);
     /* outputs is JSON text produced by the scheduler: embed it as is. */
-    mx_json_key(j, "outputs");
+    mx__json_key(j, "outputs");
     fputs(r->outputs && r->outputs[0] == '[' ? r->outputs : "[]", j->f);
     j->need_comma[j->depth] = 1;
     j->after_key = 0;
-    mx_json_object_end(j);
+    mx__json_object_end(j);
     return 0;
   }
   char err[300], secs[32] = "", code[16] = "";
@@ -81,24 +81,24 @@ static int print_row(void *ctx, const mx_run_row *r) {
   return 0;
 }
 
-int mx_cmd_runs(int argc, char **argv) {
+int mx__cmd_runs(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "runs", "job= limit= json store=", argc, argv, 2);
+  int rc = mx__args_parse(&a, "runs", "job= limit= json store=", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  const char *store_dir = mx_args_get(&a, "store", NULL);
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  const char *store_dir = mx__args_get(&a, "store", NULL);
   if (a.npos > 1 || (a.npos == 1 && store_dir))
-    return mx_cli_usage("runs", "expected one schedule FILE or --store DIR (see --help)");
-  if (a.npos == 0 && !store_dir) store_dir = mx_store_from_env();
+    return mx__cli_usage("runs", "expected one schedule FILE or --store DIR (see --help)");
+  if (a.npos == 0 && !store_dir) store_dir = mx__store_from_env();
   if (a.npos == 0 && !store_dir)
-    return mx_cli_usage("runs", "expected a schedule FILE or --store DIR (or set MERX_STORE)");
+    return mx__cli_usage("runs", "expected a schedule FILE or --store DIR (or set MERX_STORE)");
   long limit;
-  if ((rc = mx_args_int(&a, "limit", 50, 0, 1000000000, &limit))) return rc;
+  if ((rc = mx__args_int(&a, "limit", 50, 0, 1000000000, &limit))) return rc;
   mx_error err;
   mx_error_clear(&err);
   struct stat st;
   if (a.npos == 1 && stat(a.pos[0], &st) == 0 && S_ISDIR(st.st_mode)) store_dir = a.pos[0];
-  char *ledger = store_dir ? mx_store_ledger_path(store_dir) : NULL;
+  char *ledger = store_dir ? mx__store_ledger_path(store_dir) : NULL;
   if (store_dir && !ledger) return MX_EXIT_FAIL;
   const char *path = ledger ? ledger : a.pos[0];
   /* The store itself, or a schedule file naming it. */
@@ -109,22 +109,22 @@ int mx_cmd_runs(int argc, char **argv) {
     magic[0] = 0;
   } else if (!f) {
     mx_error_at(&err, MX_ENOTFOUND, path, 0, 0, NULL, "cannot open: no such file");
-    return mx_cli_fail("runs", &err);
+    return mx__cli_fail("runs", &err);
   }
   size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
   if (f) fclose(f);
   char *store;
   if (ledger || (got == 16 && memcmp(magic, "SQLite format 3", 16) == 0)) {
-    store = mx_strdup(path);
+    store = mx__strdup(path);
   } else {
     mx_schedule *s;
-    if (mx_schedule_load(path, &s, &err) != MX_OK) return mx_cli_fail("runs", &err);
-    store = mx_strdup(s->store);
+    if (mx_schedule_load(path, &s, &err) != MX_OK) return mx__cli_fail("runs", &err);
+    store = mx__strdup(s->store);
     mx_schedule_free(s);
   }
   list_ctx c;
   memset(&c, 0, sizeof c);
-  c.json = mx_args_has(&a, "json");
+  c.json = mx__args_has(&a, "json");
   mx_runs *db = NULL;
   FILE *probe = fopen(store, "rb");
   if (probe) {
@@ -132,28 +132,28 @@ int mx_cmd_runs(int argc, char **argv) {
     if (mx_runs_open(store, 1, &db, &err) != MX_OK) {
       free(store);
       free(ledger);
-      return mx_cli_fail("runs", &err);
+      return mx__cli_fail("runs", &err);
     }
   }
   if (c.json) {
-    mx_json_init(&c.j, stdout);
-    mx_json_object_begin(&c.j);
-    mx_json_key(&c.j, "store"); mx_json_string(&c.j, store);
-    mx_json_key(&c.j, "runs");
-    mx_json_array_begin(&c.j);
+    mx__json_init(&c.j, stdout);
+    mx__json_object_begin(&c.j);
+    mx__json_key(&c.j, "store"); mx__json_string(&c.j, store);
+    mx__json_key(&c.j, "runs");
+    mx__json_array_begin(&c.j);
   } else {
     printf("job\tscheduled\tattempt\tstatus\texit\tstarted\tseconds\toutputs\terror\n");
   }
-  if (db) rc = mx_runs_list(db, mx_args_get(&a, "job", NULL), limit, print_row, &c, &err);
+  if (db) rc = mx_runs_list(db, mx__args_get(&a, "job", NULL), limit, print_row, &c, &err);
   if (c.json) {
-    mx_json_array_end(&c.j);
-    mx_json_object_end(&c.j);
+    mx__json_array_end(&c.j);
+    mx__json_object_end(&c.j);
     fputc('\n', stdout);
   }
   mx_runs_close(db);
   free(store);
   free(ledger);
-  if (rc != MX_OK) return mx_cli_fail("runs", &err);
+  if (rc != MX_OK) return mx__cli_fail("runs", &err);
   if (!c.json && c.n == 0) fprintf(stderr, "no runs recorded yet\n");
   return MX_EXIT_OK;
 }

@@ -51,20 +51,20 @@ static void log_line(void *ctx, const char *line) {
 static int print_next(const mx_schedule *s, long n, int64_t from, int json) {
   mx_json j;
   if (json) {
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "jobs");
-    mx_json_array_begin(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "jobs");
+    mx__json_array_begin(&j);
   }
   for (int i = 0; i < s->njobs; i++) {
     const mx_job *job = &s->jobs[i];
     if (json) {
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "name"); mx_json_string(&j, job->name);
-      mx_json_key(&j, "cron"); mx_json_string(&j, job->cron_text);
-      mx_json_key(&j, "tz"); mx_json_string(&j, mx_tz_name(job->tz));
-      mx_json_key(&j, "times");
-      mx_json_array_begin(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "name"); mx__json_string(&j, job->name);
+      mx__json_key(&j, "cron"); mx__json_string(&j, job->cron_text);
+      mx__json_key(&j, "tz"); mx__json_string(&j, mx_tz_name(job->tz));
+      mx__json_key(&j, "times");
+      mx__json_array_begin(&j);
     }
     int64_t t = from;
     for (long k = 0; k < n; k++) {
@@ -75,63 +75,63 @@ static int print_next(const mx_schedule *s, long n, int64_t from, int json) {
       }
       char buf[40];
       mx_tz_format(job->tz, t, buf, sizeof buf);
-      if (json) mx_json_string(&j, buf);
+      if (json) mx__json_string(&j, buf);
       else printf("%s\t%s\n", job->name, buf);
     }
     if (json) {
-      mx_json_array_end(&j);
-      mx_json_object_end(&j);
+      mx__json_array_end(&j);
+      mx__json_object_end(&j);
     }
   }
   if (json) {
-    mx_json_array_end(&j);
-    mx_json_object_end(&j);
+    mx__json_array_end(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   }
   return fflush(stdout) == 0 ? MX_EXIT_OK : MX_EXIT_FAIL;
 }
 
-int mx_cmd_schedule(int argc, char **argv) {
+int mx__cmd_schedule(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "schedule",
+  int rc = mx__args_parse(&a, "schedule",
                          "next= from= once now= exec= grace= json rerun= slot= store=", argc,
                          argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos != 1) return mx_cli_usage("schedule", "expected one schedule FILE (see --help)");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos != 1) return mx__cli_usage("schedule", "expected one schedule FILE (see --help)");
   const char *path = a.pos[0];
-  int has_next = mx_args_has(&a, "next"), once = mx_args_has(&a, "once");
-  if (has_next && once) return mx_cli_usage("schedule", "--next and --once exclude each other");
-  if (mx_args_has(&a, "from") && !has_next)
-    return mx_cli_usage("schedule", "--from goes with --next (use --now to shift the clock)");
-  if (mx_args_has(&a, "json") && !has_next)
-    return mx_cli_usage("schedule", "--json goes with --next");
-  if (has_next && (mx_args_has(&a, "now") || mx_args_has(&a, "exec") || mx_args_has(&a, "grace")))
-    return mx_cli_usage("schedule", "--now, --exec and --grace do not apply to --next");
-  const char *rerun = mx_args_get(&a, "rerun", NULL), *slot = mx_args_get(&a, "slot", NULL);
-  if (!rerun != !slot) return mx_cli_usage("schedule", "--rerun JOB and --slot T go together");
-  if (rerun && (has_next || once || mx_args_has(&a, "now")))
-    return mx_cli_usage("schedule", "--rerun excludes --next, --once and --now");
+  int has_next = mx__args_has(&a, "next"), once = mx__args_has(&a, "once");
+  if (has_next && once) return mx__cli_usage("schedule", "--next and --once exclude each other");
+  if (mx__args_has(&a, "from") && !has_next)
+    return mx__cli_usage("schedule", "--from goes with --next (use --now to shift the clock)");
+  if (mx__args_has(&a, "json") && !has_next)
+    return mx__cli_usage("schedule", "--json goes with --next");
+  if (has_next && (mx__args_has(&a, "now") || mx__args_has(&a, "exec") || mx__args_has(&a, "grace")))
+    return mx__cli_usage("schedule", "--now, --exec and --grace do not apply to --next");
+  const char *rerun = mx__args_get(&a, "rerun", NULL), *slot = mx__args_get(&a, "slot", NULL);
+  if (!rerun != !slot) return mx__cli_usage("schedule", "--rerun JOB and --slot T go together");
+  if (rerun && (has_next || once || mx__args_has(&a, "now")))
+    return mx__cli_usage("schedule", "--rerun excludes --next, --once and --now");
   int64_t slot_at = 0;
   if (slot && mx_parse_time(slot, &slot_at) != 0)
-    return mx_cli_usage("schedule", "--slot: expected an ISO 8601 time, got '%s'", slot);
+    return mx__cli_usage("schedule", "--slot: expected an ISO 8601 time, got '%s'", slot);
   long n;
-  if ((rc = mx_args_int(&a, "next", 5, 1, 100000, &n))) return rc;
+  if ((rc = mx__args_int(&a, "next", 5, 1, 100000, &n))) return rc;
   double grace;
-  if ((rc = mx_args_double(&a, "grace", 10, 0, 3600, &grace))) return rc;
+  if ((rc = mx__args_double(&a, "grace", 10, 0, 3600, &grace))) return rc;
   int64_t from = (int64_t)time(NULL), now_at = 0;
-  const char *fs = mx_args_get(&a, "from", NULL), *ns = mx_args_get(&a, "now", NULL);
+  const char *fs = mx__args_get(&a, "from", NULL), *ns = mx__args_get(&a, "now", NULL);
   if (fs && mx_parse_time(fs, &from) != 0)
-    return mx_cli_usage("schedule", "--from: expected an ISO 8601 time, got '%s'", fs);
+    return mx__cli_usage("schedule", "--from: expected an ISO 8601 time, got '%s'", fs);
   if (ns && mx_parse_time(ns, &now_at) != 0)
-    return mx_cli_usage("schedule", "--now: expected an ISO 8601 time, got '%s'", ns);
+    return mx__cli_usage("schedule", "--now: expected an ISO 8601 time, got '%s'", ns);
 
   mx_error err;
   mx_error_clear(&err);
   if (has_next) {
     mx_schedule *s;
-    if (mx_schedule_load(path, &s, &err) != MX_OK) return mx_cli_fail("schedule", &err);
-    rc = print_next(s, n, from, mx_args_has(&a, "json"));
+    if (mx_schedule_load(path, &s, &err) != MX_OK) return mx__cli_fail("schedule", &err);
+    rc = print_next(s, n, from, mx__args_has(&a, "json"));
     mx_schedule_free(s);
     return rc;
   }
@@ -139,18 +139,18 @@ int mx_cmd_schedule(int argc, char **argv) {
   memset(&opt, 0, sizeof opt);
   opt.once = once;
   opt.grace = grace;
-  opt.exe = mx_args_get(&a, "exec", NULL);
+  opt.exe = mx__args_get(&a, "exec", NULL);
   opt.log = log_line;
   opt.rerun_job = rerun;
   opt.rerun_slot = slot_at;
-  opt.store_dir = mx_args_get(&a, "store", NULL);
+  opt.store_dir = mx__args_get(&a, "store", NULL);
   if (opt.store_dir && !*opt.store_dir)
-    return mx_cli_usage("schedule", "--store: empty folder name");
+    return mx__cli_usage("schedule", "--store: empty folder name");
   if (ns) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     opt.now_offset = (double)now_at - ((double)ts.tv_sec + ts.tv_nsec * 1e-9);
   }
-  if (mx_sched_run(path, &opt, &err) != MX_OK) return mx_cli_fail("schedule", &err);
+  if (mx_sched_run(path, &opt, &err) != MX_OK) return mx__cli_fail("schedule", &err);
   return MX_EXIT_OK;
 }

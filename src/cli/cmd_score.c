@@ -20,39 +20,39 @@ static const char *usage =
 
 static const char *const roles[] = {"user", "item", NULL};
 
-int mx_cmd_score(int argc, char **argv) {
+int mx__cmd_score(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "score", "model= pairs= columns= sep= no-header skip-unknown out= json",
+  int rc = mx__args_parse(&a, "score", "model= pairs= columns= sep= no-header skip-unknown out= json",
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "pairs")) ||
-      (rc = mx_args_require(&a, "out")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "pairs")) ||
+      (rc = mx__args_require(&a, "out")))
     return rc;
   mx_csv_options copt = mx_csv_defaults();
-  const char *sep = mx_args_get(&a, "sep", NULL);
+  const char *sep = mx__args_get(&a, "sep", NULL);
   if (sep) {
     if (strcmp(sep, "tab") == 0) copt.sep = '\t';
     else if (strlen(sep) == 1) copt.sep = sep[0];
-    else return mx_cli_usage("score", "--sep: expected one character or 'tab', got '%s'", sep);
+    else return mx__cli_usage("score", "--sep: expected one character or 'tab', got '%s'", sep);
   }
-  copt.has_header = !mx_args_has(&a, "no-header");
-  int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
-  const char *path = mx_args_get(&a, "pairs", NULL), *out = mx_args_get(&a, "out", NULL);
+  copt.has_header = !mx__args_has(&a, "no-header");
+  int skip = mx__args_has(&a, "skip-unknown"), json = mx__args_has(&a, "json");
+  const char *path = mx__args_get(&a, "pairs", NULL), *out = mx__args_get(&a, "out", NULL);
 
   mx_error err;
   mx_error_clear(&err);
   mx_columns cols;
-  if (mx_columns_parse(mx_args_get(&a, "columns", "user=1,item=2"), roles, &cols, &err))
-    return mx_cli_usage("score", "--columns: %s", err.message);
-  double t0 = mx_now_seconds();
+  if (mx_columns_parse(mx__args_get(&a, "columns", "user=1,item=2"), roles, &cols, &err))
+    return mx__cli_usage("score", "--columns: %s", err.message);
+  double t0 = mx__now_seconds();
   mx_model *m = NULL;
   mx_csv *csv = NULL;
   uint32_t *pu = NULL, *pi = NULL;
   float *sc = NULL;
   size_t n = 0, cap = 0;
   uint64_t unknown = 0;
-  if ((rc = mx_model_load(mx_args_get(&a, "model", NULL), &m, &err))) goto fail;
+  if ((rc = mx_model_load(mx__args_get(&a, "model", NULL), &m, &err))) goto fail;
   if ((rc = mx_csv_open(path, &copt, &csv, &err))) goto fail;
   if ((rc = mx_columns_resolve(&cols, csv, &err))) goto fail;
   int cu = mx_columns_index(&cols, "user"), ci = mx_columns_index(&cols, "item");
@@ -110,27 +110,27 @@ int mx_cmd_score(int argc, char **argv) {
   }
   if ((rc = mx_score_pairs(m, pu, pi, n, sc, &err))) goto fail;
   mx_atomic_file af;
-  if ((rc = mx_atomic_open(&af, out, &err))) goto fail;
+  if ((rc = mx__atomic_open(&af, out, &err))) goto fail;
   fputs("user,item,score\n", af.f);
   for (size_t p = 0; p < n; p++) {
     mx_csv_write_field(af.f, mx_idmap_name(m->users, pu[p]), ',');
     fputc(',', af.f);
     mx_csv_write_field(af.f, mx_idmap_name(m->items, pi[p]), ',');
     fputc(',', af.f);
-    mx_write_score(af.f, sc[p]);
+    mx__write_score(af.f, sc[p]);
     fputc('\n', af.f);
   }
-  if ((rc = mx_atomic_commit(&af, &err))) goto fail;
+  if ((rc = mx__atomic_commit(&af, &err))) goto fail;
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "pairs"); mx_json_int(&j, (int64_t)n);
-    mx_json_key(&j, "unknown"); mx_json_int(&j, (int64_t)unknown);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
-    mx_cli_json_blas(&j);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "pairs"); mx__json_int(&j, (int64_t)n);
+    mx__json_key(&j, "unknown"); mx__json_int(&j, (int64_t)unknown);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, mx__now_seconds() - t0);
+    mx__cli_json_blas(&j);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     if (unknown) fprintf(stderr, "merx score: skipped %llu rows with unknown ids\n",
@@ -145,5 +145,5 @@ fail:
   mx_csv_close(csv);
   free(pu), free(pi), free(sc);
   mx_model_free(m);
-  return mx_cli_fail("score", &err);
+  return mx__cli_fail("score", &err);
 }

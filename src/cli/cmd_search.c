@@ -35,33 +35,33 @@ static const char *usage =
     "  merx search --index items.npy \"cake stand\" --model shop.mxm\n"
     "      --user 15100.0 --alpha 0.5\n";
 
-int mx_cmd_search(int argc, char **argv) {
+int mx__cmd_search(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "search",
+  int rc = mx__args_parse(&a, "search",
                          "index= k= model= user= alpha= out= json threads=" MX_CLI_LLM_SPEC MX_CLI_ANN_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "index"))) return rc;
-  if (a.npos < 1) return mx_cli_usage("search", "give at least one QUERY");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "index"))) return rc;
+  if (a.npos < 1) return mx__cli_usage("search", "give at least one QUERY");
   long k;
   double alpha;
   int threads;
-  if ((rc = mx_args_int(&a, "k", 10, 1, 100000, &k))) return rc;
-  if ((rc = mx_args_double(&a, "alpha", MX_SEARCH_BLEND_DEFAULT, 0, 1, &alpha))) return rc;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
-  if (mx_args_has(&a, "model") != mx_args_has(&a, "user"))
-    return mx_cli_usage("search", "--model and --user go together");
+  if ((rc = mx__args_int(&a, "k", 10, 1, 100000, &k))) return rc;
+  if ((rc = mx__args_double(&a, "alpha", MX_SEARCH_BLEND_DEFAULT, 0, 1, &alpha))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
+  if (mx__args_has(&a, "model") != mx__args_has(&a, "user"))
+    return mx__cli_usage("search", "--model and --user go together");
   long ef;
-  if ((rc = mx_args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
-  if (mx_args_has(&a, "ann") && mx_args_has(&a, "exact"))
-    return mx_cli_usage("search", "--ann and --exact exclude each other");
-  if (mx_args_has(&a, "ann") && mx_args_has(&a, "user"))
-    return mx_cli_usage("search", "--ann cannot rank the blend with --user (it scans every item)");
-  const char *index = mx_args_get(&a, "index", NULL);
+  if ((rc = mx__args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
+  if (mx__args_has(&a, "ann") && mx__args_has(&a, "exact"))
+    return mx__cli_usage("search", "--ann and --exact exclude each other");
+  if (mx__args_has(&a, "ann") && mx__args_has(&a, "user"))
+    return mx__cli_usage("search", "--ann cannot rank the blend with --user (it scans every item)");
+  const char *index = mx__args_get(&a, "index", NULL);
 
   mx_http_config cfg;
-  if ((rc = mx_cli_llm_config(&a, NULL, &cfg))) return rc;
+  if ((rc = mx__cli_llm_config(&a, NULL, &cfg))) return rc;
   mx_error err;
   mx_error_clear(&err);
   float *q = NULL, *cf = NULL, *best = NULL;
@@ -73,14 +73,14 @@ int mx_cmd_search(int argc, char **argv) {
   char beside[1200];
   if (mx_embed_index_load(index, &ix, &err)) goto fail;
   uint64_t n = ix->n, dim = ix->dim;
-  if (!mx_args_has(&a, "user")) {
-    mx_cli_ann_beside(index, 1, 0, beside, sizeof beside);
+  if (!mx__args_has(&a, "user")) {
+    mx__cli_ann_beside(index, 1, 0, beside, sizeof beside);
     if (n > UINT32_MAX ||
-        mx_cli_ann_open(&a, "search", beside, ix->rows, (uint32_t)n, (uint32_t)dim, index, &ann,
+        mx__cli_ann_open(&a, "search", beside, ix->rows, (uint32_t)n, (uint32_t)dim, index, &ann,
                         &index_used, &err))
       goto fail;
     if (ann && mx_ann_get_metric(ann) != MX_ANN_COSINE) {
-      if (mx_args_has(&a, "ann")) {
+      if (mx__args_has(&a, "ann")) {
         mx_error_at(&err, MX_EINVAL, index_used, 0, 0, NULL,
                     "search ranks by cosine; the index was built for --metric %s",
                     mx_ann_metric_name(mx_ann_get_metric(ann)));
@@ -97,10 +97,10 @@ int mx_cmd_search(int argc, char **argv) {
   mx_builtin_embed_options bo = mx_builtin_embed_defaults();
   if (remote) {
     /* The server and model of the index; connection details may be overridden. */
-    if (!mx_args_has(&a, "server")) snprintf(cfg.base_url, sizeof cfg.base_url, "%s", ix->base_url);
+    if (!mx__args_has(&a, "server")) snprintf(cfg.base_url, sizeof cfg.base_url, "%s", ix->base_url);
     snprintf(cfg.model, sizeof cfg.model, "%s", ix->model);
     cfg.dimensions = ix->dimensions;
-    if (!mx_args_has(&a, "key-env") && ix->key_env[0] && !cfg.key_env[0])
+    if (!mx__args_has(&a, "key-env") && ix->key_env[0] && !cfg.key_env[0])
       snprintf(cfg.key_env, sizeof cfg.key_env, "%s", ix->key_env);
   } else if (mx_builtin_embed_parse(ix->embedder, &bo, &err) != MX_OK) {
     goto fail;
@@ -108,7 +108,7 @@ int mx_cmd_search(int argc, char **argv) {
   uint32_t qd;
   size_t sent;
   size_t nq = (size_t)a.npos;
-  if (mx_cli_embed_texts(remote, &bo, &cfg, a.pos, nq, threads, &q, &qd, &sent, &err)) goto fail;
+  if (mx__cli_embed_texts(remote, &bo, &cfg, a.pos, nq, threads, &q, &qd, &sent, &err)) goto fail;
   if (qd != dim) {
     mx_error_at(&err, MX_EFORMAT, index, 0, 0, NULL,
                 "query vectors have dimension %u but the index has %llu", qd,
@@ -116,8 +116,8 @@ int mx_cmd_search(int argc, char **argv) {
     goto fail;
   }
   /* Collaborative part: the user's scores of the indexed items (NAN: unknown). */
-  if (mx_args_has(&a, "model")) {
-    const char *mp = mx_args_get(&a, "model", NULL), *user = mx_args_get(&a, "user", NULL);
+  if (mx__args_has(&a, "model")) {
+    const char *mp = mx__args_get(&a, "model", NULL), *user = mx__args_get(&a, "user", NULL);
     if (mx_model_load(mp, &model, &err)) goto fail;
     int64_t u = mx_idmap_find(model->users, user, strlen(user));
     if (u < 0) {
@@ -139,18 +139,18 @@ int mx_cmd_search(int argc, char **argv) {
   }
   mx_atomic_file af = {0};
   FILE *o = stdout;
-  const char *outp = mx_args_get(&a, "out", NULL);
-  int json = mx_args_has(&a, "json");
+  const char *outp = mx__args_get(&a, "out", NULL);
+  int json = mx__args_has(&a, "json");
   if (outp) {
-    if (mx_atomic_open(&af, outp, &err)) goto fail;
+    if (mx__atomic_open(&af, outp, &err)) goto fail;
     o = af.f;
   }
   mx_json j;
   if (json && !outp) {
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "results");
-    mx_json_array_begin(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "results");
+    mx__json_array_begin(&j);
   } else {
     fputs("query,rank,item,score,text\n", o);
   }
@@ -161,25 +161,25 @@ int mx_cmd_search(int argc, char **argv) {
       uint32_t cnt;
       if (mx_ann_search(ann, sq.vector, (uint32_t)k, (uint32_t)ef, NULL, UINT32_MAX, order, best,
                         &cnt, &err)) {
-        if (outp) mx_atomic_abort(&af);
+        if (outp) mx__atomic_abort(&af);
         goto fail;
       }
       got = cnt;
     } else if (mx_search_rank(ix, &sq, order, best, &got, &err)) {
-      if (outp) mx_atomic_abort(&af);
+      if (outp) mx__atomic_abort(&af);
       goto fail;
     }
     for (size_t r = 0; r < got; r++) {
       const char *id = mx_idmap_name(ix->ids, order[r]);
       const char *text = ix->texts[order[r]];
       if (json && !outp) {
-        mx_json_object_begin(&j);
-        mx_json_key(&j, "query"); mx_json_string(&j, a.pos[qi]);
-        mx_json_key(&j, "rank"); mx_json_int(&j, (int64_t)r + 1);
-        mx_json_key(&j, "item"); mx_json_string(&j, id);
-        mx_json_key(&j, "score"); mx_json_double(&j, best[r]);
-        mx_json_key(&j, "text"); mx_json_string(&j, text);
-        mx_json_object_end(&j);
+        mx__json_object_begin(&j);
+        mx__json_key(&j, "query"); mx__json_string(&j, a.pos[qi]);
+        mx__json_key(&j, "rank"); mx__json_int(&j, (int64_t)r + 1);
+        mx__json_key(&j, "item"); mx__json_string(&j, id);
+        mx__json_key(&j, "score"); mx__json_double(&j, best[r]);
+        mx__json_key(&j, "text"); mx__json_string(&j, text);
+        mx__json_object_end(&j);
       } else {
         mx_csv_write_field(o, a.pos[qi], ',');
         fprintf(o, ",%zu,", r + 1);
@@ -191,21 +191,21 @@ int mx_cmd_search(int argc, char **argv) {
     }
   }
   if (json && !outp) {
-    mx_json_array_end(&j);
-    mx_json_key(&j, "items"); mx_json_int(&j, (int64_t)n);
-    mx_json_key(&j, "sent"); mx_json_int(&j, (int64_t)sent);
-    mx_json_key(&j, "search"); mx_json_string(&j, ann ? "hnsw" : "exact");
-    mx_json_key(&j, "index");
-    if (index_used) mx_json_string(&j, index_used);
-    else mx_json_null(&j);
-    mx_json_object_end(&j);
+    mx__json_array_end(&j);
+    mx__json_key(&j, "items"); mx__json_int(&j, (int64_t)n);
+    mx__json_key(&j, "sent"); mx__json_int(&j, (int64_t)sent);
+    mx__json_key(&j, "search"); mx__json_string(&j, ann ? "hnsw" : "exact");
+    mx__json_key(&j, "index");
+    if (index_used) mx__json_string(&j, index_used);
+    else mx__json_null(&j);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   }
-  if (outp && mx_atomic_commit(&af, &err)) goto fail;
+  if (outp && mx__atomic_commit(&af, &err)) goto fail;
   rc = MX_EXIT_OK;
   goto done;
 fail:
-  rc = mx_cli_fail("search", &err);
+  rc = mx__cli_fail("search", &err);
 done:
   mx_embed_index_free(ix);
   free(cf);

@@ -48,29 +48,29 @@ static void on_signal(int sig) {
   else got_term = 1;
 }
 
-int mx_cmd_serve(int argc, char **argv) {
+int mx__cmd_serve(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "serve",
+  int rc = mx__args_parse(&a, "serve",
                          "config= model= listen= token-file= store= threads= watch= drain=", argc,
                          argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos) return mx_cli_usage("serve", "unexpected argument '%s'", a.pos[0]);
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx__cli_usage("serve", "unexpected argument '%s'", a.pos[0]);
   long threads;
   double watch, drain;
-  if ((rc = mx_args_int(&a, "threads", 0, 1, 1024, &threads)) ||
-      (rc = mx_args_double(&a, "watch", 1.0, 0, 3600, &watch)) ||
-      (rc = mx_args_double(&a, "drain", 10.0, 0, 3600, &drain)))
+  if ((rc = mx__args_int(&a, "threads", 0, 1, 1024, &threads)) ||
+      (rc = mx__args_double(&a, "watch", 1.0, 0, 3600, &watch)) ||
+      (rc = mx__args_double(&a, "drain", 10.0, 0, 3600, &drain)))
     return rc;
-  if (!mx_args_has(&a, "config") && !mx_args_has(&a, "model"))
-    return mx_cli_usage("serve", "give --model or --config");
+  if (!mx__args_has(&a, "config") && !mx__args_has(&a, "model"))
+    return mx__cli_usage("serve", "give --model or --config");
   mx_serve_options o;
   memset(&o, 0, sizeof o);
-  o.config_path = mx_args_get(&a, "config", NULL);
-  o.model_path = mx_args_get(&a, "model", NULL);
-  o.listen = mx_args_get(&a, "listen", NULL);
-  o.token_file = mx_args_get(&a, "token-file", NULL);
-  o.store_dir = mx_args_get(&a, "store", NULL);
+  o.config_path = mx__args_get(&a, "config", NULL);
+  o.model_path = mx__args_get(&a, "model", NULL);
+  o.listen = mx__args_get(&a, "listen", NULL);
+  o.token_file = mx__args_get(&a, "token-file", NULL);
+  o.store_dir = mx__args_get(&a, "store", NULL);
   o.threads = (int)threads;
   o.log = stderr;
 
@@ -95,28 +95,28 @@ int mx_cmd_serve(int argc, char **argv) {
   mx_error err;
   mx_error_clear(&err);
   mx_serve *srv = NULL;
-  if ((rc = mx_serve_start(&o, &srv, &err))) return mx_cli_fail("serve", &err);
-  fprintf(stderr, "listening on http://%s\n", mx_serve_address(srv));
+  if ((rc = mx__serve_start(&o, &srv, &err))) return mx__cli_fail("serve", &err);
+  fprintf(stderr, "listening on http://%s\n", mx__serve_address(srv));
   fflush(stderr);
-  double next_poll = mx_now_seconds() + watch;
+  double next_poll = mx__now_seconds() + watch;
   for (;;) {
     struct timespec ts = {0, 200 * 1000 * 1000};
     int sig = sigtimedwait(&set, NULL, &ts);
     if (sig == SIGTERM || sig == SIGINT || got_term) break;
     if (sig == SIGHUP || got_hup) {
       got_hup = 0;
-      mx_serve_log(srv, "SIGHUP: reloading");
-      mx_serve_reload(srv, &err);
-      next_poll = mx_now_seconds() + watch;
+      mx__serve_log(srv, "SIGHUP: reloading");
+      mx__serve_reload(srv, &err);
+      next_poll = mx__now_seconds() + watch;
       continue;
     }
-    if (watch > 0 && mx_now_seconds() >= next_poll) {
-      mx_serve_poll_files(srv);
-      next_poll = mx_now_seconds() + watch;
+    if (watch > 0 && mx__now_seconds() >= next_poll) {
+      mx__serve_poll_files(srv);
+      next_poll = mx__now_seconds() + watch;
     }
   }
-  mx_serve_log(srv, "stopping: finishing in-flight requests");
-  mx_serve_stop(srv, drain);
+  mx__serve_log(srv, "stopping: finishing in-flight requests");
+  mx__serve_stop(srv, drain);
   fprintf(stderr, "merx serve: stopped\n");
   return MX_EXIT_OK;
 }

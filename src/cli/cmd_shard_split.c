@@ -19,28 +19,28 @@ static const char *usage =
     "  merx shard-split --data examples/data/purchases.csv.gz --column CustomerID --shards 4\n"
     "      --out parts\n";
 
-int mx_cmd_shard_split(int argc, char **argv) {
+int mx__cmd_shard_split(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "shard-split", "data= column= shards= out= sep= json", argc, argv, 2);
+  int rc = mx__args_parse(&a, "shard-split", "data= column= shards= out= sep= json", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "column")) ||
-      (rc = mx_args_require(&a, "shards")) || (rc = mx_args_require(&a, "out")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "column")) ||
+      (rc = mx__args_require(&a, "shards")) || (rc = mx__args_require(&a, "out")))
     return rc;
   long shards;
-  if ((rc = mx_args_int(&a, "shards", 1, 1, MX_SHARD_MAX, &shards))) return rc;
+  if ((rc = mx__args_int(&a, "shards", 1, 1, MX_SHARD_MAX, &shards))) return rc;
   mx_csv_options co = mx_csv_defaults();
-  const char *sep = mx_args_get(&a, "sep", NULL);
+  const char *sep = mx__args_get(&a, "sep", NULL);
   if (sep) co.sep = strcmp(sep, "tab") == 0 || strcmp(sep, "\\t") == 0 ? '\t' : sep[0];
   uint64_t *counts = calloc((size_t)shards, sizeof *counts);
-  if (!counts) return mx_cli_usage("shard-split", "out of memory");
+  if (!counts) return mx__cli_usage("shard-split", "out of memory");
   mx_error err;
   mx_error_clear(&err);
-  const char *out = mx_args_get(&a, "out", NULL);
-  if (mx_shard_split_file(mx_args_get(&a, "data", NULL), &co, mx_args_get(&a, "column", NULL),
+  const char *out = mx__args_get(&a, "out", NULL);
+  if (mx_shard_split_file(mx__args_get(&a, "data", NULL), &co, mx__args_get(&a, "column", NULL),
                           (uint32_t)shards, out, counts, &err) != MX_OK) {
     free(counts);
-    return mx_cli_fail("shard-split", &err);
+    return mx__cli_fail("shard-split", &err);
   }
   uint64_t total = 0, lo = UINT64_MAX, hi = 0;
   for (long s = 0; s < shards; s++) {
@@ -48,7 +48,7 @@ int mx_cmd_shard_split(int argc, char **argv) {
     if (counts[s] < lo) lo = counts[s];
     if (counts[s] > hi) hi = counts[s];
   }
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     printf("{\"rows\":%llu,\"shards\":%ld,\"parts\":[", (unsigned long long)total, shards);
     for (long s = 0; s < shards; s++) printf("%s%llu", s ? "," : "", (unsigned long long)counts[s]);
     printf("]}\n");

@@ -35,41 +35,41 @@ static const char *usage =
     "\nExample:\n"
     "  merx similar --model shop.mxm --item 85123A --k 5 --out similar.csv\n";
 
-int mx_cmd_similar(int argc, char **argv) {
+int mx__cmd_similar(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "similar",
+  int rc = mx__args_parse(&a, "similar",
                          "model= item= items= all user= users= all-users k= metric= candidates= "
                          "skip-unknown threads= out= json" MX_CLI_ANN_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "out"))) return rc;
-  int of_items = mx_args_has(&a, "item") + mx_args_has(&a, "items") + mx_args_has(&a, "all");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "out"))) return rc;
+  int of_items = mx__args_has(&a, "item") + mx__args_has(&a, "items") + mx__args_has(&a, "all");
   int of_users =
-      mx_args_has(&a, "user") + mx_args_has(&a, "users") + mx_args_has(&a, "all-users");
+      mx__args_has(&a, "user") + mx__args_has(&a, "users") + mx__args_has(&a, "all-users");
   if (of_items + of_users != 1)
-    return mx_cli_usage("similar",
+    return mx__cli_usage("similar",
                         "give exactly one of --item, --items, --all, --user, --users, --all-users");
   long k;
   int threads;
-  if ((rc = mx_args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
-  if ((rc = mx_cli_threads(&a, &threads))) return rc;
-  const char *metric_s = mx_args_get(&a, "metric", "cosine");
+  if ((rc = mx__args_int(&a, "k", 10, 1, 100000000, &k))) return rc;
+  if ((rc = mx__cli_threads(&a, &threads))) return rc;
+  const char *metric_s = mx__args_get(&a, "metric", "cosine");
   mx_similarity metric;
   if (strcmp(metric_s, "cosine") == 0) metric = MX_SIM_COSINE;
   else if (strcmp(metric_s, "dot") == 0) metric = MX_SIM_DOT;
-  else return mx_cli_usage("similar", "--metric: expected cosine or dot, got '%s'", metric_s);
+  else return mx__cli_usage("similar", "--metric: expected cosine or dot, got '%s'", metric_s);
   long ef;
-  if ((rc = mx_args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
-  if (mx_args_has(&a, "ann") && mx_args_has(&a, "exact"))
-    return mx_cli_usage("similar", "--ann and --exact exclude each other");
-  int skip = mx_args_has(&a, "skip-unknown"), json = mx_args_has(&a, "json");
-  const char *out = mx_args_get(&a, "out", NULL);
+  if ((rc = mx__args_int(&a, "ef", MX_CLI_ANN_DEFAULT_EF, 1, 100000, &ef))) return rc;
+  if (mx__args_has(&a, "ann") && mx__args_has(&a, "exact"))
+    return mx__cli_usage("similar", "--ann and --exact exclude each other");
+  int skip = mx__args_has(&a, "skip-unknown"), json = mx__args_has(&a, "json");
+  const char *out = mx__args_get(&a, "out", NULL);
   const char *what = of_users ? "user" : "item";
 
   mx_error err;
   mx_error_clear(&err);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   mx_model *m = NULL;
   uint32_t *q = NULL, nq = 0, *cand = NULL, n_cand = 0;
   uint64_t unknown = 0, rows = 0;
@@ -77,12 +77,12 @@ int mx_cmd_similar(int argc, char **argv) {
   mx_ann *ix = NULL;
   const char *index_used = NULL;
   char beside[1200], name[1200];
-  const char *model_path = mx_args_get(&a, "model", NULL);
+  const char *model_path = mx__args_get(&a, "model", NULL);
   if ((rc = mx_model_load(model_path, &m, &err))) goto fail;
   const mx_idmap *map = of_users ? m->users : m->items;
   uint32_t n_all = of_users ? m->n_users : m->n_items;
-  const char *one = mx_args_get(&a, of_users ? "user" : "item", NULL);
-  const char *file = mx_args_get(&a, of_users ? "users" : "items", NULL);
+  const char *one = mx__args_get(&a, of_users ? "user" : "item", NULL);
+  const char *file = mx__args_get(&a, of_users ? "users" : "items", NULL);
   if (one) {
     int64_t x = mx_idmap_find(map, one, strlen(one));
     if (x < 0 && !skip) {
@@ -116,7 +116,7 @@ int mx_cmd_similar(int argc, char **argv) {
   mx_topk_options o = mx_topk_defaults();
   o.k = (uint32_t)k;
   o.threads = threads;
-  const char *cpath = mx_args_get(&a, "candidates", NULL);
+  const char *cpath = mx__args_get(&a, "candidates", NULL);
   if (cpath) {
     mx_id_list_stats cst;
     if ((rc = mx_id_list_read(cpath, map, what, 0, &cand, &n_cand, &cst, &err))) goto fail;
@@ -133,14 +133,14 @@ int mx_cmd_similar(int argc, char **argv) {
   }
   const float *vec = of_users ? m->user_factors : m->item_factors;
   if (vec && m->factors) {
-    mx_cli_ann_beside(model_path, 0, of_users, beside, sizeof beside);
+    mx__cli_ann_beside(model_path, 0, of_users, beside, sizeof beside);
     snprintf(name, sizeof name, "%s (%ss)", model_path, what);
-    if ((rc = mx_cli_ann_open(&a, "similar", beside, vec, n_all, m->factors, name, &ix,
+    if ((rc = mx__cli_ann_open(&a, "similar", beside, vec, n_all, m->factors, name, &ix,
                               &index_used, &err)))
       goto fail;
     mx_ann_metric want = metric == MX_SIM_DOT ? MX_ANN_DOT : MX_ANN_COSINE;
     if (ix && mx_ann_get_metric(ix) != want) {
-      if (mx_args_has(&a, "ann")) {
+      if (mx__args_has(&a, "ann")) {
         rc = mx_error_at(&err, MX_EINVAL, index_used, 0, 0, NULL,
                          "the index was built for --metric %s, not %s",
                          mx_ann_metric_name(mx_ann_get_metric(ix)), metric_s);
@@ -152,7 +152,7 @@ int mx_cmd_similar(int argc, char **argv) {
       ix = NULL;
       index_used = NULL;
     }
-  } else if (mx_args_has(&a, "ann")) {
+  } else if (mx__args_has(&a, "ann")) {
     rc = mx_error_at(&err, MX_EINVAL, model_path, 0, 0, NULL,
                      "an EASE model has no vectors for a nearest-neighbour index");
     goto fail;
@@ -169,30 +169,30 @@ int mx_cmd_similar(int argc, char **argv) {
               res->eligible, what);
   }
   mx_atomic_file af;
-  if ((rc = mx_atomic_open(&af, out, &err))) goto fail;
+  if ((rc = mx__atomic_open(&af, out, &err))) goto fail;
   fprintf(af.f, "%s,rank,similar_%s,score\n", what, what);
   if (res) {
-    mx_write_topk_rows(af.f, res, q, map, map, 0);
+    mx__write_topk_rows(af.f, res, q, map, map, 0);
     for (uint32_t r = 0; r < res->n; r++) rows += res->count[r];
   }
-  if ((rc = mx_atomic_commit(&af, &err))) goto fail;
+  if ((rc = mx__atomic_commit(&af, &err))) goto fail;
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "queries"); mx_json_int(&j, nq);
-    mx_json_key(&j, "unknown_queries"); mx_json_int(&j, (int64_t)unknown);
-    mx_json_key(&j, "k"); mx_json_int(&j, k);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rows);
-    mx_json_key(&j, "metric"); mx_json_string(&j, m->kind == MX_MODEL_EASE ? "ease" : metric_s);
-    mx_json_key(&j, "search"); mx_json_string(&j, ix ? "hnsw" : "exact");
-    mx_json_key(&j, "index");
-    if (index_used) mx_json_string(&j, index_used);
-    else mx_json_null(&j);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, mx_now_seconds() - t0);
-    mx_cli_json_blas(&j);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "queries"); mx__json_int(&j, nq);
+    mx__json_key(&j, "unknown_queries"); mx__json_int(&j, (int64_t)unknown);
+    mx__json_key(&j, "k"); mx__json_int(&j, k);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)rows);
+    mx__json_key(&j, "metric"); mx__json_string(&j, m->kind == MX_MODEL_EASE ? "ease" : metric_s);
+    mx__json_key(&j, "search"); mx__json_string(&j, ix ? "hnsw" : "exact");
+    mx__json_key(&j, "index");
+    if (index_used) mx__json_string(&j, index_used);
+    else mx__json_null(&j);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, mx__now_seconds() - t0);
+    mx__cli_json_blas(&j);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "wrote %llu rows for %u %ss to %s", (unsigned long long)rows, nq, what, out);
@@ -211,5 +211,5 @@ fail:
   free(cand);
   mx_ann_free(ix);
   mx_model_free(m);
-  return mx_cli_fail("similar", &err);
+  return mx__cli_fail("similar", &err);
 }

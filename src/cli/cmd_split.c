@@ -21,47 +21,47 @@ static const char *usage =
 
 static const char *const roles[] = {"user", "item", "value", "time", "event", NULL};
 
-int mx_cmd_split(int argc, char **argv) {
+int mx__cmd_split(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "split", "data= random= time= cut= seed= train= test= json"
+  int rc = mx__args_parse(&a, "split", "data= random= time= cut= seed= train= test= json"
                          MX_CLI_INPUT_SPEC, argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "train")) ||
-      (rc = mx_args_require(&a, "test")))
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "train")) ||
+      (rc = mx__args_require(&a, "test")))
     return rc;
-  int modes = mx_args_has(&a, "random") + mx_args_has(&a, "time") + mx_args_has(&a, "cut");
-  if (modes != 1) return mx_cli_usage("split", "give exactly one of --random F, --time F, --cut DATE");
+  int modes = mx__args_has(&a, "random") + mx__args_has(&a, "time") + mx__args_has(&a, "cut");
+  if (modes != 1) return mx__cli_usage("split", "give exactly one of --random F, --time F, --cut DATE");
   mx_split_options s;
   memset(&s, 0, sizeof s);
   double seed;
-  if ((rc = mx_args_double(&a, "seed", 42, 0, 9007199254740992.0, &seed))) return rc;
+  if ((rc = mx__args_double(&a, "seed", 42, 0, 9007199254740992.0, &seed))) return rc;
   s.seed = (uint64_t)seed;
-  if (mx_args_has(&a, "random")) {
+  if (mx__args_has(&a, "random")) {
     s.mode = MX_SPLIT_RANDOM;
-    if ((rc = mx_args_double(&a, "random", 0.2, 0, 1, &s.fraction))) return rc;
-  } else if (mx_args_has(&a, "time")) {
+    if ((rc = mx__args_double(&a, "random", 0.2, 0, 1, &s.fraction))) return rc;
+  } else if (mx__args_has(&a, "time")) {
     s.mode = MX_SPLIT_USER_TIME;
-    if ((rc = mx_args_double(&a, "time", 0.2, 0, 1, &s.fraction))) return rc;
+    if ((rc = mx__args_double(&a, "time", 0.2, 0, 1, &s.fraction))) return rc;
   } else {
     s.mode = MX_SPLIT_CUT;
-    if (mx_parse_time(mx_args_get(&a, "cut", ""), &s.cut) != 0)
-      return mx_cli_usage("split", "--cut: not a date or time: '%s'", mx_args_get(&a, "cut", ""));
+    if (mx_parse_time(mx__args_get(&a, "cut", ""), &s.cut) != 0)
+      return mx__cli_usage("split", "--cut: not a date or time: '%s'", mx__args_get(&a, "cut", ""));
   }
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
   mx_error err;
   mx_error_clear(&err);
   uint64_t ntr, nte;
-  if (mx_split_file(mx_args_get(&a, "data", NULL), &opt, &s, mx_args_get(&a, "train", NULL),
-                    mx_args_get(&a, "test", NULL), &ntr, &nte, &err) != MX_OK)
-    return mx_cli_fail("split", &err);
-  if (mx_args_has(&a, "json")) {
+  if (mx_split_file(mx__args_get(&a, "data", NULL), &opt, &s, mx__args_get(&a, "train", NULL),
+                    mx__args_get(&a, "test", NULL), &ntr, &nte, &err) != MX_OK)
+    return mx__cli_fail("split", &err);
+  if (mx__args_has(&a, "json")) {
     printf("{\"train_rows\":%llu,\"test_rows\":%llu}\n", (unsigned long long)ntr,
            (unsigned long long)nte);
   } else {
     printf("train %llu rows -> %s\ntest  %llu rows -> %s\n", (unsigned long long)ntr,
-           mx_args_get(&a, "train", NULL), (unsigned long long)nte, mx_args_get(&a, "test", NULL));
+           mx__args_get(&a, "train", NULL), (unsigned long long)nte, mx__args_get(&a, "test", NULL));
   }
   return MX_EXIT_OK;
 }

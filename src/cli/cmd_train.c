@@ -87,19 +87,19 @@ static int on_epoch(void *vctx, const mx_epoch_report *r) {
   return 0;
 }
 
-int mx_cmd_train(int argc, char **argv) {
+int mx__cmd_train(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "train",
+  int rc = mx__args_parse(&a, "train",
                          "data= algo= out= factors= epochs= reg= reg-bias= lr= lr-decay= alpha= "
                          "confidence= eps= cg-steps= burn-in= seed= threads= test= early-stop "
                          "init= init-std= samples= tune json verbose store= half-life= now= "
                          "recent-popular= recent-popular-users=" MX_CLI_INPUT_SPEC,
                          argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "out"))) return rc;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "out"))) return rc;
   mx_ingest_options opt;
-  if ((rc = mx_cli_ingest_options(&a, roles, &opt))) return rc;
+  if ((rc = mx__cli_ingest_options(&a, roles, &opt))) return rc;
   /* Without --algo: ratings (a value column) get explicit MF; event data
    * (views, carts, purchases) is implicit feedback, where MF would fit the
    * event weights as ratings and rank every item alike, so it gets iALS. */
@@ -108,7 +108,7 @@ int mx_cmd_train(int argc, char **argv) {
     if (!strcmp(opt.columns.role[r], "value")) has_value = 1;
     if (!strcmp(opt.columns.role[r], "event")) has_event = 1;
   }
-  const char *algo_name = mx_args_get(&a, "algo", NULL);
+  const char *algo_name = mx__args_get(&a, "algo", NULL);
   if (!algo_name) {
     algo_name = has_value && !has_event ? "bpmf" : "ials";
     fprintf(stderr, "merx train: no --algo given: %s (%s)\n", algo_name,
@@ -118,76 +118,76 @@ int mx_cmd_train(int argc, char **argv) {
   }
   int kind = mx_model_kind_parse(algo_name);
   if (kind < 0 || kind == MX_MODEL_IMPORTED)
-    return mx_cli_usage("train", "--algo: unknown algorithm '%s' (known: mf, als, bpmf, ials, "
+    return mx__cli_usage("train", "--algo: unknown algorithm '%s' (known: mf, als, bpmf, ials, "
                         "bpr, ease)", algo_name);
   mx_train_options o = mx_train_defaults((mx_model_kind)kind);
   long lv;
   double dv;
-  if ((rc = mx_args_int(&a, "factors", o.factors, 1, 4096, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "factors", o.factors, 1, 4096, &lv))) return rc;
   o.factors = (uint32_t)lv;
-  if ((rc = mx_args_int(&a, "epochs", o.epochs, 1, 1000000, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "epochs", o.epochs, 1, 1000000, &lv))) return rc;
   o.epochs = (int)lv;
-  if ((rc = mx_args_int(&a, "cg-steps", o.cg_steps, 0, 1000, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "cg-steps", o.cg_steps, 0, 1000, &lv))) return rc;
   o.cg_steps = (int)lv;
-  if ((rc = mx_args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "burn-in", o.burn_in, 0, 1000000, &lv))) return rc;
   o.burn_in = (int)lv;
-  if ((rc = mx_args_int(&a, "samples", o.samples, 1, 10000, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "samples", o.samples, 1, 10000, &lv))) return rc;
   o.samples = (int)lv; /* 0 (unset): the library default */
-  if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
-  if ((rc = mx_args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;
-  if ((rc = mx_args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;
-  if ((rc = mx_args_double(&a, "lr-decay", o.lr_decay, 1e-6, 1, &o.lr_decay))) return rc;
-  if ((rc = mx_args_double(&a, "alpha", o.alpha, 0, 1e12, &o.alpha))) return rc;
-  if ((rc = mx_args_double(&a, "init-std", o.init_std, 0, 100, &o.init_std))) return rc;
-  if ((rc = mx_args_double(&a, "eps", o.eps, 1e-12, 1e12, &o.eps))) return rc;
-  if ((rc = mx_args_double(&a, "seed", (double)o.seed, 0, 9007199254740992.0, &dv))) return rc;
+  if ((rc = mx__args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
+  if ((rc = mx__args_double(&a, "reg-bias", o.reg_bias, 0, 1e12, &o.reg_bias))) return rc;
+  if ((rc = mx__args_double(&a, "lr", o.lr, 1e-12, 1e3, &o.lr))) return rc;
+  if ((rc = mx__args_double(&a, "lr-decay", o.lr_decay, 1e-6, 1, &o.lr_decay))) return rc;
+  if ((rc = mx__args_double(&a, "alpha", o.alpha, 0, 1e12, &o.alpha))) return rc;
+  if ((rc = mx__args_double(&a, "init-std", o.init_std, 0, 100, &o.init_std))) return rc;
+  if ((rc = mx__args_double(&a, "eps", o.eps, 1e-12, 1e12, &o.eps))) return rc;
+  if ((rc = mx__args_double(&a, "seed", (double)o.seed, 0, 9007199254740992.0, &dv))) return rc;
   o.seed = (uint64_t)dv;
-  const char *conf = mx_args_get(&a, "confidence", "linear");
+  const char *conf = mx__args_get(&a, "confidence", "linear");
   if (!strcmp(conf, "log")) o.log_confidence = 1;
   else if (strcmp(conf, "linear") != 0)
-    return mx_cli_usage("train", "--confidence: expected 'linear' or 'log', got '%s'", conf);
-  if ((rc = mx_args_double(&a, "half-life", 0, 1e-6, 1e6, &o.half_life_days))) return rc;
-  if ((rc = mx_args_double(&a, "recent-popular", 0, 1e-6, 1e6, &o.recent_popular_days))) return rc;
-  if ((rc = mx_args_double(&a, "recent-popular-users", o.recent_popular_users, 0, 1e9,
+    return mx__cli_usage("train", "--confidence: expected 'linear' or 'log', got '%s'", conf);
+  if ((rc = mx__args_double(&a, "half-life", 0, 1e-6, 1e6, &o.half_life_days))) return rc;
+  if ((rc = mx__args_double(&a, "recent-popular", 0, 1e-6, 1e6, &o.recent_popular_days))) return rc;
+  if ((rc = mx__args_double(&a, "recent-popular-users", o.recent_popular_users, 0, 1e9,
                            &o.recent_popular_users)))
     return rc;
-  if (mx_args_has(&a, "now")) {
-    const char *now = mx_args_get(&a, "now", NULL);
+  if (mx__args_has(&a, "now")) {
+    const char *now = mx__args_get(&a, "now", NULL);
     if (mx_parse_time(now, &o.now_seconds) != MX_OK)
-      return mx_cli_usage("train", "--now: not a timestamp (ISO 8601 date/datetime or epoch "
+      return mx__cli_usage("train", "--now: not a timestamp (ISO 8601 date/datetime or epoch "
                           "seconds): '%s'", now);
     o.now_set = 1;
   }
-  if ((mx_args_has(&a, "now") || mx_args_has(&a, "recent-popular-users")) &&
+  if ((mx__args_has(&a, "now") || mx__args_has(&a, "recent-popular-users")) &&
       !(o.half_life_days > 0) && !(o.recent_popular_days > 0))
-    return mx_cli_usage("train", "--now and --recent-popular-users go with --half-life or "
+    return mx__cli_usage("train", "--now and --recent-popular-users go with --half-life or "
                         "--recent-popular");
-  if ((rc = mx_cli_threads(&a, &o.threads))) return rc;
-  o.early_stop = mx_args_has(&a, "early-stop");
-  if (o.early_stop && !mx_args_has(&a, "test"))
-    return mx_cli_usage("train", "--early-stop needs --test FILE");
-  int json = mx_args_has(&a, "json");
-  progress_ctx pc = {mx_args_has(&a, "verbose") || isatty(2), 0, 0};
+  if ((rc = mx__cli_threads(&a, &o.threads))) return rc;
+  o.early_stop = mx__args_has(&a, "early-stop");
+  if (o.early_stop && !mx__args_has(&a, "test"))
+    return mx__cli_usage("train", "--early-stop needs --test FILE");
+  int json = mx__args_has(&a, "json");
+  progress_ctx pc = {mx__args_has(&a, "verbose") || isatty(2), 0, 0};
   o.on_epoch = on_epoch;
   o.borrow_seen = 1; /* the model is saved and freed before the data */
   o.report_loss = isatty(2); /* the objective costs a pass: only for a person watching */
   o.ctx = &pc;
 
   mx_pseudonymiser *pseudo = NULL;
-  if ((rc = mx_cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
+  if ((rc = mx__cli_ingest_pseudonyms(&a, &opt, &pseudo))) return rc;
   mx_error err;
   mx_error_clear(&err);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   mx_dataset *d = NULL;
   mx_model *init = NULL, *m = NULL;
   mx_pairs test = {0};
   int have_test = 0;
-  const char *out = mx_args_get(&a, "out", NULL);
-  if (mx_dataset_load_csv(mx_args_get(&a, "data", NULL), &opt, &d, &err) != MX_OK) goto fail;
-  if (mx_args_has(&a, "init")) {
-    if (mx_model_load(mx_args_get(&a, "init", NULL), &init, &err) != MX_OK) goto fail;
+  const char *out = mx__args_get(&a, "out", NULL);
+  if (mx_dataset_load_csv(mx__args_get(&a, "data", NULL), &opt, &d, &err) != MX_OK) goto fail;
+  if (mx__args_has(&a, "init")) {
+    if (mx_model_load(mx__args_get(&a, "init", NULL), &init, &err) != MX_OK) goto fail;
     if (init->factors != o.factors || !init->user_factors) {
-      mx_error_at(&err, MX_EINVAL, mx_args_get(&a, "init", NULL), 0, 0, NULL,
+      mx_error_at(&err, MX_EINVAL, mx__args_get(&a, "init", NULL), 0, 0, NULL,
                   "--init model has %u factors, training uses %u", init->factors, o.factors);
       goto fail;
     }
@@ -196,18 +196,18 @@ int mx_cmd_train(int argc, char **argv) {
   /* the test file's real ids: the dataset's pseudonyms, each hashed once */
   mx_pseudonym_lookup lookup = {d->users, pseudo, 0};
   if (pseudo) {
-    opt.user_rewrite = mx_pseudonym_lookup_rewrite;
+    opt.user_rewrite = mx__pseudonym_lookup_rewrite;
     opt.user_rewrite_ctx = &lookup;
   }
-  if (mx_args_has(&a, "test")) {
-    if (mx_pairs_read(mx_args_get(&a, "test", NULL), &opt, d->users, d->items, &test, &err) !=
+  if (mx__args_has(&a, "test")) {
+    if (mx_pairs_read(mx__args_get(&a, "test", NULL), &opt, d->users, d->items, &test, &err) !=
         MX_OK)
       goto fail;
     have_test = 1;
     o.test = &test;
   }
   double tuned = NAN;
-  if (mx_args_has(&a, "tune")) {
+  if (mx__args_has(&a, "tune")) {
     if (mx_train_tune(d, &o, 0.1, &tuned, &err) != MX_OK) goto fail;
     if (pc.verbose)
       fprintf(stderr, "tuned on a validation slice: reg %g, alpha %g, lr %g (validation %s %.4f)\n",
@@ -217,52 +217,52 @@ int mx_cmd_train(int argc, char **argv) {
   if (mx_model_train(d, &o, &m, &err) != MX_OK) goto fail;
   /* the model says its user ids are pseudonyms, and of which key, so
    * recommend and serve hash a real id (or refuse) instead of not finding it */
-  if (pseudo) m->pseudonym_key = mx_hmac_key_check(mx_pseudonymiser_key(pseudo));
+  if (pseudo) m->pseudonym_key = mx__hmac_key_check(mx__pseudonymiser_key(pseudo));
   else m->pseudonym_key = d->pseudonym_key; /* a .mxd of pseudonyms (merx data pack --store) */
   if (mx_model_save(m, out, &err) != MX_OK) goto fail;
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   double rmse = NAN, mae = NAN;
   if (have_test && !m->implicit) mx_model_rmse(m, &test, &rmse, &mae);
   if (json) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "algo"); mx_json_string(&j, mx_model_kind_name(m->kind));
-    mx_json_key(&j, "users"); mx_json_int(&j, m->n_users);
-    mx_json_key(&j, "items"); mx_json_int(&j, m->n_items);
-    mx_json_key(&j, "interactions"); mx_json_int(&j, (int64_t)mx_dataset_nnz(d));
-    mx_json_key(&j, "factors"); mx_json_int(&j, m->factors);
-    mx_json_key(&j, "epochs"); mx_json_int(&j, pc.epochs_run); /* fewer with --early-stop */
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_cli_json_blas(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "algo"); mx__json_string(&j, mx_model_kind_name(m->kind));
+    mx__json_key(&j, "users"); mx__json_int(&j, m->n_users);
+    mx__json_key(&j, "items"); mx__json_int(&j, m->n_items);
+    mx__json_key(&j, "interactions"); mx__json_int(&j, (int64_t)mx_dataset_nnz(d));
+    mx__json_key(&j, "factors"); mx__json_int(&j, m->factors);
+    mx__json_key(&j, "epochs"); mx__json_int(&j, pc.epochs_run); /* fewer with --early-stop */
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__cli_json_blas(&j);
     if (have_test && !m->implicit) {
-      mx_json_key(&j, "test_rmse"); mx_json_double(&j, rmse);
-      mx_json_key(&j, "test_mae"); mx_json_double(&j, mae);
-      mx_json_key(&j, "test_n"); mx_json_int(&j, (int64_t)test.n);
-      mx_json_key(&j, "test_unknown"); mx_json_int(&j, (int64_t)test.unknown);
+      mx__json_key(&j, "test_rmse"); mx__json_double(&j, rmse);
+      mx__json_key(&j, "test_mae"); mx__json_double(&j, mae);
+      mx__json_key(&j, "test_n"); mx__json_int(&j, (int64_t)test.n);
+      mx__json_key(&j, "test_unknown"); mx__json_int(&j, (int64_t)test.unknown);
     }
     if (isfinite(tuned)) {
-      mx_json_key(&j, "tuned");
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "reg"); mx_json_double(&j, o.reg);
-      mx_json_key(&j, "alpha"); mx_json_double(&j, o.alpha);
-      mx_json_key(&j, "lr"); mx_json_double(&j, o.lr);
-      mx_json_key(&j, "validation"); mx_json_double(&j, tuned);
-      mx_json_object_end(&j);
+      mx__json_key(&j, "tuned");
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "reg"); mx__json_double(&j, o.reg);
+      mx__json_key(&j, "alpha"); mx__json_double(&j, o.alpha);
+      mx__json_key(&j, "lr"); mx__json_double(&j, o.lr);
+      mx__json_key(&j, "validation"); mx__json_double(&j, tuned);
+      mx__json_object_end(&j);
     }
     if (o.half_life_days > 0 || o.recent_popular_days > 0) {
       char when[40];
-      if (o.half_life_days > 0) { mx_json_key(&j, "half_life_days"); mx_json_double(&j, o.half_life_days); }
+      if (o.half_life_days > 0) { mx__json_key(&j, "half_life_days"); mx__json_double(&j, o.half_life_days); }
       if (o.recent_popular_days > 0) {
-        mx_json_key(&j, "recent_popular_days"); mx_json_double(&j, o.recent_popular_days);
-        mx_json_key(&j, "recent_popular_users"); mx_json_double(&j, o.recent_popular_users);
+        mx__json_key(&j, "recent_popular_days"); mx__json_double(&j, o.recent_popular_days);
+        mx__json_key(&j, "recent_popular_users"); mx__json_double(&j, o.recent_popular_users);
       }
-      mx_json_key(&j, "now");
-      mx_json_string(&j, mx_format_time(o.now_set ? o.now_seconds : d->time_max, 0, when, sizeof when));
+      mx__json_key(&j, "now");
+      mx__json_string(&j, mx_format_time(o.now_set ? o.now_seconds : d->time_max, 0, when, sizeof when));
     }
-    mx_json_key(&j, "pseudonymised"); mx_json_bool(&j, pseudo != NULL);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "pseudonymised"); mx__json_bool(&j, pseudo != NULL);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("trained %s: %u users, %u items, %llu interactions, %u factors in %.3f s -> %s\n",
@@ -277,13 +277,13 @@ int mx_cmd_train(int argc, char **argv) {
   mx_model_free(m);
   mx_model_free(init);
   mx_dataset_free(d);
-  mx_pseudonymiser_free(pseudo);
+  mx__pseudonymiser_free(pseudo);
   return MX_EXIT_OK;
 fail:
   mx_pairs_free(&test);
   mx_model_free(m);
   mx_model_free(init);
   mx_dataset_free(d);
-  mx_pseudonymiser_free(pseudo);
-  return mx_cli_fail("train", &err);
+  mx__pseudonymiser_free(pseudo);
+  return mx__cli_fail("train", &err);
 }

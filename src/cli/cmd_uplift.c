@@ -93,7 +93,7 @@ static const char *usage_score =
 static int split_list(const char *s, char **copy, const char ***items, int *n) {
   *items = NULL;
   *n = 0;
-  *copy = mx_strdup(s ? s : "");
+  *copy = mx__strdup(s ? s : "");
   if (!*copy) return -1;
   int cap = 1;
   for (const char *p = *copy; *p; p++) cap += *p == ',';
@@ -106,11 +106,11 @@ static int split_list(const char *s, char **copy, const char ***items, int *n) {
 }
 
 static int read_sep(const mx_args *a, mx_csv_options *csv) {
-  const char *sep = mx_args_get(a, "sep", NULL);
+  const char *sep = mx__args_get(a, "sep", NULL);
   if (!sep) return 0;
   if (strcmp(sep, "tab") == 0 || strcmp(sep, "\\t") == 0) csv->sep = '\t';
   else if (strlen(sep) == 1) csv->sep = sep[0];
-  else return mx_cli_usage(a->cmd, "--sep: expected one character or 'tab', got '%s'", sep);
+  else return mx__cli_usage(a->cmd, "--sep: expected one character or 'tab', got '%s'", sep);
   return 0;
 }
 
@@ -118,68 +118,68 @@ static int read_sep(const mx_args *a, mx_csv_options *csv) {
 static int fail_in(const char *cmd, mx_error *err, const char *path) {
   if (!err->file[0] && path && err->code != MX_ENOMEM)
     snprintf(err->file, sizeof err->file, "%s", path);
-  return mx_cli_fail(cmd, err);
+  return mx__cli_fail(cmd, err);
 }
 
 static void json_interval(mx_json *j, const char *key, double v, double lo, double hi) {
   char k[64];
-  mx_json_key(j, key);
-  mx_json_double(j, v);
+  mx__json_key(j, key);
+  mx__json_double(j, v);
   snprintf(k, sizeof k, "%s_lo95", key);
-  mx_json_key(j, k);
-  mx_json_double(j, lo);
+  mx__json_key(j, k);
+  mx__json_double(j, lo);
   snprintf(k, sizeof k, "%s_hi95", key);
-  mx_json_key(j, k);
-  mx_json_double(j, hi);
+  mx__json_key(j, k);
+  mx__json_double(j, hi);
 }
 
 static int uplift_train(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "uplift train",
+  int rc = mx__args_parse(&a, "uplift train",
                          "data= columns= treatment= control= features= categorical= embeddings= "
                          "learner= test-share= seed= reg= bootstrap= out= html= json sep=",
                          argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_train) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "columns")) ||
-      (rc = mx_args_require(&a, "out")))
+  if (mx__cli_help(&a, usage_train) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "columns")) ||
+      (rc = mx__args_require(&a, "out")))
     return rc;
   mx_uplift_options o = mx_uplift_defaults();
   static const char *const roles[] = {"user", "treatment", "outcome", NULL};
   mx_columns cols;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_columns_parse(mx_args_get(&a, "columns", ""), roles, &cols, &err))
-    return mx_cli_usage(a.cmd, "--columns: %s", err.message);
+  if (mx_columns_parse(mx__args_get(&a, "columns", ""), roles, &cols, &err))
+    return mx__cli_usage(a.cmd, "--columns: %s", err.message);
   for (int r = 0; r < cols.count; r++) {
     if (!strcmp(cols.role[r], "user")) o.user = cols.name[r];
     if (!strcmp(cols.role[r], "treatment")) o.treatment = cols.name[r];
     if (!strcmp(cols.role[r], "outcome")) o.outcome = cols.name[r];
   }
   if (!o.treatment || !o.outcome)
-    return mx_cli_usage(a.cmd, "--columns needs treatment=COLUMN and outcome=COLUMN");
-  const char *ln = mx_args_get(&a, "learner", "t");
+    return mx__cli_usage(a.cmd, "--columns needs treatment=COLUMN and outcome=COLUMN");
+  const char *ln = mx__args_get(&a, "learner", "t");
   int learner = mx_uplift_learner_parse(ln);
   if (learner < 0)
-    return mx_cli_usage(a.cmd, "--learner: unknown learner '%s' (known: t, transformed)", ln);
+    return mx__cli_usage(a.cmd, "--learner: unknown learner '%s' (known: t, transformed)", ln);
   o.learner = (mx_uplift_learner)learner;
-  o.treated_arm = mx_args_get(&a, "treatment", NULL);
-  o.control_arm = mx_args_get(&a, "control", NULL);
+  o.treated_arm = mx__args_get(&a, "treatment", NULL);
+  o.control_arm = mx__args_get(&a, "control", NULL);
   double dv;
   long lv;
-  if ((rc = mx_args_double(&a, "test-share", o.test_share, 0, 0.9, &o.test_share))) return rc;
-  if ((rc = mx_args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
-  if ((rc = mx_args_double(&a, "seed", (double)o.seed, 0, 9007199254740992.0, &dv))) return rc;
+  if ((rc = mx__args_double(&a, "test-share", o.test_share, 0, 0.9, &o.test_share))) return rc;
+  if ((rc = mx__args_double(&a, "reg", o.reg, 0, 1e12, &o.reg))) return rc;
+  if ((rc = mx__args_double(&a, "seed", (double)o.seed, 0, 9007199254740992.0, &dv))) return rc;
   o.seed = (uint64_t)dv;
-  if ((rc = mx_args_int(&a, "bootstrap", o.bootstrap, 0, 100000, &lv))) return rc;
+  if ((rc = mx__args_int(&a, "bootstrap", o.bootstrap, 0, 100000, &lv))) return rc;
   o.bootstrap = (int)lv;
   mx_uplift_read_options ro;
   memset(&ro, 0, sizeof ro);
   ro.csv = mx_csv_defaults();
   if ((rc = read_sep(&a, &ro.csv))) return rc;
 
-  const char *data = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
-  const char *html = mx_args_get(&a, "html", NULL);
+  const char *data = mx__args_get(&a, "data", NULL), *out = mx__args_get(&a, "out", NULL);
+  const char *html = mx__args_get(&a, "html", NULL);
   char *fcopy = NULL, *ccopy = NULL;
   const char **feats = NULL, **cats = NULL, **read_cols = NULL, **cat_cols = NULL;
   int nfeat = 0, ncat = 0;
@@ -188,21 +188,21 @@ static int uplift_train(int argc, char **argv) {
   mx_model *emb = NULL;
   mx_uplift_report rep;
   int status = MX_EXIT_FAIL;
-  if (split_list(mx_args_get(&a, "features", NULL), &fcopy, &feats, &nfeat) ||
-      split_list(mx_args_get(&a, "categorical", NULL), &ccopy, &cats, &ncat)) {
+  if (split_list(mx__args_get(&a, "features", NULL), &fcopy, &feats, &nfeat) ||
+      split_list(mx__args_get(&a, "categorical", NULL), &ccopy, &cats, &ncat)) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
-    status = mx_cli_fail(a.cmd, &err);
+    status = mx__cli_fail(a.cmd, &err);
     goto done;
   }
-  if (mx_args_has(&a, "features") && nfeat == 0) {
-    status = mx_cli_usage(a.cmd, "--features: no column named");
+  if (mx__args_has(&a, "features") && nfeat == 0) {
+    status = mx__cli_usage(a.cmd, "--features: no column named");
     goto done;
   }
   read_cols = calloc((size_t)nfeat + 3, sizeof *read_cols);
   cat_cols = calloc((size_t)ncat + 2, sizeof *cat_cols);
   if (!read_cols || !cat_cols) {
     mx_error_set(&err, MX_ENOMEM, "out of memory");
-    status = mx_cli_fail(a.cmd, &err);
+    status = mx__cli_fail(a.cmd, &err);
     goto done;
   }
   /* the roles and features only (other columns may be wide text); arms and
@@ -225,18 +225,18 @@ static int uplift_train(int argc, char **argv) {
   ro.n_categorical = ncc;
   o.features = nfeat ? feats : NULL;
   o.n_features = nfeat;
-  if (mx_args_has(&a, "embeddings")) {
+  if (mx__args_has(&a, "embeddings")) {
     if (!o.user) {
-      status = mx_cli_usage(a.cmd, "--embeddings needs the user column (--columns user=..)");
+      status = mx__cli_usage(a.cmd, "--embeddings needs the user column (--columns user=..)");
       goto done;
     }
-    if (mx_model_load(mx_args_get(&a, "embeddings", NULL), &emb, &err)) {
-      status = mx_cli_fail(a.cmd, &err);
+    if (mx_model_load(mx__args_get(&a, "embeddings", NULL), &emb, &err)) {
+      status = mx__cli_fail(a.cmd, &err);
       goto done;
     }
     o.embeddings = emb;
   }
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   if (mx_uplift_table_read_csv(data, &ro, &t, &err)) {
     status = fail_in(a.cmd, &err, data);
     goto done;
@@ -245,7 +245,7 @@ static int uplift_train(int argc, char **argv) {
     if (mx_uplift_table_find(t, cats[q]) < 0) {
       mx_error_at(&err, MX_ENOTFOUND, data, 1, 0, cats[q], "--categorical: no column '%s'%s",
                   cats[q], nfeat ? " among the features" : "");
-      status = mx_cli_fail(a.cmd, &err);
+      status = mx__cli_fail(a.cmd, &err);
       goto done;
     }
   if (mx_uplift_train(t, &o, &m, &rep, &err)) {
@@ -253,55 +253,55 @@ static int uplift_train(int argc, char **argv) {
     goto done;
   }
   if (mx_uplift_save(m, out, &err)) {
-    status = mx_cli_fail(a.cmd, &err);
+    status = mx__cli_fail(a.cmd, &err);
     goto done;
   }
-  if (html && mx_uplift_report_html(html, m, &rep, data, &err)) {
-    status = mx_cli_fail(a.cmd, &err);
+  if (html && mx__uplift_report_html(html, m, &rep, data, &err)) {
+    status = mx__cli_fail(a.cmd, &err);
     goto done;
   }
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   const mx_uplift_eval *e = &rep.test;
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "learner"); mx_json_string(&j, mx_uplift_learner_name(m->learner));
-    mx_json_key(&j, "outcome"); mx_json_string(&j, m->outcome);
-    mx_json_key(&j, "outcome_kind"); mx_json_string(&j, m->binary ? "binary" : "continuous");
-    mx_json_key(&j, "treatment_arm"); mx_json_string(&j, m->treated_arm);
-    mx_json_key(&j, "control_arm"); mx_json_string(&j, m->control_arm);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)rep.rows);
-    mx_json_key(&j, "rows_other_arms"); mx_json_int(&j, (int64_t)rep.rows_other_arms);
-    mx_json_key(&j, "train"); mx_json_object_begin(&j);
-    mx_json_key(&j, "treated"); mx_json_int(&j, (int64_t)rep.train_treated);
-    mx_json_key(&j, "control"); mx_json_int(&j, (int64_t)rep.train_control);
-    mx_json_object_end(&j);
-    mx_json_key(&j, "test"); mx_json_object_begin(&j);
-    mx_json_key(&j, "treated"); mx_json_int(&j, (int64_t)rep.test_treated);
-    mx_json_key(&j, "control"); mx_json_int(&j, (int64_t)rep.test_control);
-    mx_json_object_end(&j);
-    mx_json_key(&j, "features"); mx_json_array_begin(&j);
-    for (uint32_t q = 0; q < m->n_features; q++) mx_json_string(&j, m->features[q].name);
-    mx_json_array_end(&j);
-    mx_json_key(&j, "width"); mx_json_int(&j, m->width);
-    mx_json_key(&j, "propensity"); mx_json_double(&j, m->propensity);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "learner"); mx__json_string(&j, mx_uplift_learner_name(m->learner));
+    mx__json_key(&j, "outcome"); mx__json_string(&j, m->outcome);
+    mx__json_key(&j, "outcome_kind"); mx__json_string(&j, m->binary ? "binary" : "continuous");
+    mx__json_key(&j, "treatment_arm"); mx__json_string(&j, m->treated_arm);
+    mx__json_key(&j, "control_arm"); mx__json_string(&j, m->control_arm);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)rep.rows);
+    mx__json_key(&j, "rows_other_arms"); mx__json_int(&j, (int64_t)rep.rows_other_arms);
+    mx__json_key(&j, "train"); mx__json_object_begin(&j);
+    mx__json_key(&j, "treated"); mx__json_int(&j, (int64_t)rep.train_treated);
+    mx__json_key(&j, "control"); mx__json_int(&j, (int64_t)rep.train_control);
+    mx__json_object_end(&j);
+    mx__json_key(&j, "test"); mx__json_object_begin(&j);
+    mx__json_key(&j, "treated"); mx__json_int(&j, (int64_t)rep.test_treated);
+    mx__json_key(&j, "control"); mx__json_int(&j, (int64_t)rep.test_control);
+    mx__json_object_end(&j);
+    mx__json_key(&j, "features"); mx__json_array_begin(&j);
+    for (uint32_t q = 0; q < m->n_features; q++) mx__json_string(&j, m->features[q].name);
+    mx__json_array_end(&j);
+    mx__json_key(&j, "width"); mx__json_int(&j, m->width);
+    mx__json_key(&j, "propensity"); mx__json_double(&j, m->propensity);
     if (m->embed_dims) {
-      mx_json_key(&j, "embedding_unknown_users"); mx_json_int(&j, (int64_t)rep.embed_unknown);
+      mx__json_key(&j, "embedding_unknown_users"); mx__json_int(&j, (int64_t)rep.embed_unknown);
     }
     if (rep.evaluated) {
-      mx_json_key(&j, "ate"); mx_json_double(&j, e->ate);
+      mx__json_key(&j, "ate"); mx__json_double(&j, e->ate);
       json_interval(&j, "qini", e->qini, e->qini_lo, e->qini_hi);
       json_interval(&j, "auuc", e->auuc, e->auuc_lo, e->auuc_hi);
-      mx_json_key(&j, "random_area"); mx_json_double(&j, e->random_area);
-      mx_json_key(&j, "auuc_gain_lo95"); mx_json_double(&j, e->gain_lo);
-      mx_json_key(&j, "auuc_gain_hi95"); mx_json_double(&j, e->gain_hi);
-      mx_json_key(&j, "bootstrap"); mx_json_int(&j, e->bootstrap);
+      mx__json_key(&j, "random_area"); mx__json_double(&j, e->random_area);
+      mx__json_key(&j, "auuc_gain_lo95"); mx__json_double(&j, e->gain_lo);
+      mx__json_key(&j, "auuc_gain_hi95"); mx__json_double(&j, e->gain_hi);
+      mx__json_key(&j, "bootstrap"); mx__json_int(&j, e->bootstrap);
     }
-    mx_json_key(&j, "seed"); mx_json_int(&j, (int64_t)m->seed);
-    mx_json_key(&j, "seconds"); mx_json_double(&j, secs);
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "seed"); mx__json_int(&j, (int64_t)m->seed);
+    mx__json_key(&j, "seconds"); mx__json_double(&j, secs);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("uplift %s-learner (%s outcome '%s'): '%s' vs control '%s'\n",
@@ -337,24 +337,24 @@ done:
 
 static int uplift_score(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "uplift score", "model= data= columns= embeddings= out= json sep=",
+  int rc = mx__args_parse(&a, "uplift score", "model= data= columns= embeddings= out= json sep=",
                          argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_score) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "model")) || (rc = mx_args_require(&a, "data")) ||
-      (rc = mx_args_require(&a, "out")))
+  if (mx__cli_help(&a, usage_score) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "model")) || (rc = mx__args_require(&a, "data")) ||
+      (rc = mx__args_require(&a, "out")))
     return rc;
   mx_error err;
   mx_error_clear(&err);
   static const char *const roles[] = {"user", NULL};
   mx_columns cols;
-  if (mx_columns_parse(mx_args_get(&a, "columns", ""), roles, &cols, &err))
-    return mx_cli_usage(a.cmd, "--columns: %s", err.message);
+  if (mx_columns_parse(mx__args_get(&a, "columns", ""), roles, &cols, &err))
+    return mx__cli_usage(a.cmd, "--columns: %s", err.message);
   mx_uplift_read_options ro;
   memset(&ro, 0, sizeof ro);
   ro.csv = mx_csv_defaults();
   if ((rc = read_sep(&a, &ro.csv))) return rc;
-  const char *data = mx_args_get(&a, "data", NULL), *out = mx_args_get(&a, "out", NULL);
+  const char *data = mx__args_get(&a, "data", NULL), *out = mx__args_get(&a, "out", NULL);
   mx_uplift_model *m = NULL;
   mx_model *emb = NULL;
   mx_uplift_table *t = NULL;
@@ -362,7 +362,7 @@ static int uplift_score(int argc, char **argv) {
   double *up = NULL, *p1 = NULL, *p0 = NULL;
   int status = MX_EXIT_FAIL;
   mx_atomic_file af = {0};
-  if (mx_uplift_load(mx_args_get(&a, "model", NULL), &m, &err)) goto fail;
+  if (mx_uplift_load(mx__args_get(&a, "model", NULL), &m, &err)) goto fail;
   const char *user = cols.count ? cols.name[0] : m->user;
   read_cols = calloc(m->n_features + 1, sizeof *read_cols);
   cat_cols = calloc(m->n_features + 1, sizeof *cat_cols);
@@ -383,12 +383,12 @@ static int uplift_score(int argc, char **argv) {
   ro.categorical = cat_cols;
   ro.n_categorical = ncat;
   if (m->embed_dims) {
-    if (!mx_args_has(&a, "embeddings")) {
-      status = mx_cli_usage(a.cmd, "the model uses %u user factors: give --embeddings MODEL.mxm "
+    if (!mx__args_has(&a, "embeddings")) {
+      status = mx__cli_usage(a.cmd, "the model uses %u user factors: give --embeddings MODEL.mxm "
                                    "(the model it was trained with)", m->embed_dims);
       goto done;
     }
-    if (mx_model_load(mx_args_get(&a, "embeddings", NULL), &emb, &err)) goto fail;
+    if (mx_model_load(mx__args_get(&a, "embeddings", NULL), &emb, &err)) goto fail;
   }
   if (mx_uplift_table_read_csv(data, &ro, &t, &err)) goto fail_data;
   size_t n = mx_uplift_table_rows(t);
@@ -402,7 +402,7 @@ static int uplift_score(int argc, char **argv) {
   }
   size_t unknown = 0;
   if (mx_uplift_score(m, t, emb, up, p1, p0, &unknown, &err)) goto fail_data;
-  if (mx_atomic_open(&af, out, &err)) goto fail;
+  if (mx__atomic_open(&af, out, &err)) goto fail;
   fputs(both ? m->binary ? "user,uplift,p_treated,p_control\n" : "user,uplift,y_treated,y_control\n"
              : "user,uplift\n",
         af.f);
@@ -415,21 +415,21 @@ static int uplift_score(int argc, char **argv) {
     if (both) fprintf(af.f, ",%.9g,%.9g", p1[i], p0[i]);
     fputc('\n', af.f);
   }
-  if (mx_atomic_commit(&af, &err)) {
+  if (mx__atomic_commit(&af, &err)) {
     memset(&af, 0, sizeof af); /* released by the commit */
     goto fail;
   }
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "rows"); mx_json_int(&j, (int64_t)n);
-    mx_json_key(&j, "learner"); mx_json_string(&j, mx_uplift_learner_name(m->learner));
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "rows"); mx__json_int(&j, (int64_t)n);
+    mx__json_key(&j, "learner"); mx__json_string(&j, mx_uplift_learner_name(m->learner));
     if (m->embed_dims) {
-      mx_json_key(&j, "embedding_unknown_users"); mx_json_int(&j, (int64_t)unknown);
+      mx__json_key(&j, "embedding_unknown_users"); mx__json_int(&j, (int64_t)unknown);
     }
-    mx_json_key(&j, "out"); mx_json_string(&j, out);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "out"); mx__json_string(&j, out);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("scored %zu rows with the %s uplift model -> %s\n", n,
@@ -442,8 +442,8 @@ fail_data:
   status = fail_in(a.cmd, &err, data);
   goto done;
 fail:
-  mx_atomic_abort(&af);
-  status = mx_cli_fail(a.cmd, &err);
+  mx__atomic_abort(&af);
+  status = mx__cli_fail(a.cmd, &err);
 done:
   free(read_cols);
   free(cat_cols);
@@ -458,19 +458,19 @@ done:
 
 static int uplift_eval(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "uplift eval",
+  int rc = mx__args_parse(&a, "uplift eval",
                          "data= columns= model= embeddings= treatment= control= bootstrap= seed= "
                          "html= json sep=",
                          argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage_eval) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "data")) || (rc = mx_args_require(&a, "columns"))) return rc;
+  if (mx__cli_help(&a, usage_eval) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "data")) || (rc = mx__args_require(&a, "columns"))) return rc;
   static const char *const roles[] = {"user", "treatment", "outcome", "score", NULL};
   mx_columns cols;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_columns_parse(mx_args_get(&a, "columns", ""), roles, &cols, &err))
-    return mx_cli_usage(a.cmd, "--columns: %s", err.message);
+  if (mx_columns_parse(mx__args_get(&a, "columns", ""), roles, &cols, &err))
+    return mx__cli_usage(a.cmd, "--columns: %s", err.message);
   const char *treatment = NULL, *outcome = NULL, *score = NULL, *user = NULL;
   for (int r = 0; r < cols.count; r++) {
     if (!strcmp(cols.role[r], "treatment")) treatment = cols.name[r];
@@ -479,18 +479,18 @@ static int uplift_eval(int argc, char **argv) {
     if (!strcmp(cols.role[r], "user")) user = cols.name[r];
   }
   if (!treatment || !outcome)
-    return mx_cli_usage(a.cmd, "--columns needs treatment=COLUMN and outcome=COLUMN");
-  if (!score == !mx_args_has(&a, "model"))
-    return mx_cli_usage(a.cmd, "give the scores either as a column (--columns score=..) or by --model");
+    return mx__cli_usage(a.cmd, "--columns needs treatment=COLUMN and outcome=COLUMN");
+  if (!score == !mx__args_has(&a, "model"))
+    return mx__cli_usage(a.cmd, "give the scores either as a column (--columns score=..) or by --model");
   long lv;
   double dv;
-  if ((rc = mx_args_int(&a, "bootstrap", 200, 0, 100000, &lv))) return rc;
-  if ((rc = mx_args_double(&a, "seed", 1, 0, 9007199254740992.0, &dv))) return rc;
+  if ((rc = mx__args_int(&a, "bootstrap", 200, 0, 100000, &lv))) return rc;
+  if ((rc = mx__args_double(&a, "seed", 1, 0, 9007199254740992.0, &dv))) return rc;
   mx_uplift_read_options ro;
   memset(&ro, 0, sizeof ro);
   ro.csv = mx_csv_defaults();
   if ((rc = read_sep(&a, &ro.csv))) return rc;
-  const char *data = mx_args_get(&a, "data", NULL), *html = mx_args_get(&a, "html", NULL);
+  const char *data = mx__args_get(&a, "data", NULL), *html = mx__args_get(&a, "html", NULL);
   mx_uplift_model *m = NULL;
   mx_model *emb = NULL;
   mx_uplift_table *t = NULL;
@@ -498,14 +498,14 @@ static int uplift_eval(int argc, char **argv) {
   unsigned char *flag = NULL, *tt = NULL;
   int status = MX_EXIT_FAIL;
   const char *cat[2] = {treatment, user};
-  if (mx_args_has(&a, "model")) {
-    if (mx_uplift_load(mx_args_get(&a, "model", NULL), &m, &err)) goto fail;
-    if (m->embed_dims && !mx_args_has(&a, "embeddings")) {
-      status = mx_cli_usage(a.cmd, "the model uses %u user factors: give --embeddings MODEL.mxm "
+  if (mx__args_has(&a, "model")) {
+    if (mx_uplift_load(mx__args_get(&a, "model", NULL), &m, &err)) goto fail;
+    if (m->embed_dims && !mx__args_has(&a, "embeddings")) {
+      status = mx__cli_usage(a.cmd, "the model uses %u user factors: give --embeddings MODEL.mxm "
                                    "(the model it was trained with)", m->embed_dims);
       goto done;
     }
-    if (m->embed_dims && mx_model_load(mx_args_get(&a, "embeddings", NULL), &emb, &err)) goto fail;
+    if (m->embed_dims && mx_model_load(mx__args_get(&a, "embeddings", NULL), &emb, &err)) goto fail;
   }
   /* every column: the model's features and the roles */
   ro.categorical = cat;
@@ -521,8 +521,8 @@ static int uplift_eval(int argc, char **argv) {
     goto fail;
   }
   const char *tr_name, *ct_name;
-  if (mx_uplift_table_arms(t, treatment, mx_args_get(&a, "treatment", NULL),
-                           mx_args_get(&a, "control", NULL), flag, &tr_name, &ct_name, &err))
+  if (mx_uplift_table_arms(t, treatment, mx__args_get(&a, "treatment", NULL),
+                           mx__args_get(&a, "control", NULL), flag, &tr_name, &ct_name, &err))
     goto fail_data;
   int yc = mx_uplift_table_find(t, outcome), sc = score ? mx_uplift_table_find(t, score) : -1;
   if (yc < 0 || mx_uplift_table_is_categorical(t, yc)) {
@@ -564,26 +564,26 @@ static int uplift_eval(int argc, char **argv) {
     shown.outcome = (char *)outcome;
     shown.treated_arm = (char *)tr_name;
     shown.control_arm = (char *)ct_name;
-    if (mx_uplift_report_html(html, &shown, &rep, data, &err)) goto fail;
+    if (mx__uplift_report_html(html, &shown, &rep, data, &err)) goto fail;
   }
   const mx_uplift_eval *e = &rep.test;
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "treatment_arm"); mx_json_string(&j, tr_name);
-    mx_json_key(&j, "control_arm"); mx_json_string(&j, ct_name);
-    mx_json_key(&j, "treated"); mx_json_int(&j, (int64_t)e->n_treated);
-    mx_json_key(&j, "control"); mx_json_int(&j, (int64_t)e->n_control);
-    mx_json_key(&j, "rows_other_arms"); mx_json_int(&j, (int64_t)rep.rows_other_arms);
-    mx_json_key(&j, "ate"); mx_json_double(&j, e->ate);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "treatment_arm"); mx__json_string(&j, tr_name);
+    mx__json_key(&j, "control_arm"); mx__json_string(&j, ct_name);
+    mx__json_key(&j, "treated"); mx__json_int(&j, (int64_t)e->n_treated);
+    mx__json_key(&j, "control"); mx__json_int(&j, (int64_t)e->n_control);
+    mx__json_key(&j, "rows_other_arms"); mx__json_int(&j, (int64_t)rep.rows_other_arms);
+    mx__json_key(&j, "ate"); mx__json_double(&j, e->ate);
     json_interval(&j, "qini", e->qini, e->qini_lo, e->qini_hi);
     json_interval(&j, "auuc", e->auuc, e->auuc_lo, e->auuc_hi);
-    mx_json_key(&j, "random_area"); mx_json_double(&j, e->random_area);
-    mx_json_key(&j, "auuc_gain_lo95"); mx_json_double(&j, e->gain_lo);
-    mx_json_key(&j, "auuc_gain_hi95"); mx_json_double(&j, e->gain_hi);
-    mx_json_key(&j, "bootstrap"); mx_json_int(&j, e->bootstrap);
-    mx_json_object_end(&j);
+    mx__json_key(&j, "random_area"); mx__json_double(&j, e->random_area);
+    mx__json_key(&j, "auuc_gain_lo95"); mx__json_double(&j, e->gain_lo);
+    mx__json_key(&j, "auuc_gain_hi95"); mx__json_double(&j, e->gain_hi);
+    mx__json_key(&j, "bootstrap"); mx__json_int(&j, e->bootstrap);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("'%s' vs control '%s': %zu treated, %zu control rows\n", tr_name, ct_name, e->n_treated,
@@ -597,7 +597,7 @@ fail_data:
   status = fail_in(a.cmd, &err, data);
   goto done;
 fail:
-  status = mx_cli_fail(a.cmd, &err);
+  status = mx__cli_fail(a.cmd, &err);
 done:
   free(s);
   free(y);
@@ -609,7 +609,7 @@ done:
   return status;
 }
 
-int mx_cmd_uplift(int argc, char **argv) {
+int mx__cmd_uplift(int argc, char **argv) {
   if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
     fputs(usage_top, argc < 3 ? stderr : stdout);
     return argc < 3 ? MX_EXIT_USAGE : MX_EXIT_OK;
@@ -617,5 +617,5 @@ int mx_cmd_uplift(int argc, char **argv) {
   if (!strcmp(argv[2], "train")) return uplift_train(argc, argv);
   if (!strcmp(argv[2], "score")) return uplift_score(argc, argv);
   if (!strcmp(argv[2], "eval")) return uplift_eval(argc, argv);
-  return mx_cli_unknown_subcommand("uplift", argv[2], "train score eval");
+  return mx__cli_unknown_subcommand("uplift", argv[2], "train score eval");
 }

@@ -21,41 +21,41 @@ static const char *usage =
     "\nExample:\n"
     "  merx vacuum --store store --json\n";
 
-int mx_cmd_vacuum(int argc, char **argv) {
+int mx__cmd_vacuum(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "vacuum", "store= now= json", argc, argv, 2);
+  int rc = mx__args_parse(&a, "vacuum", "store= now= json", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (a.npos) return mx_cli_usage("vacuum", "unexpected argument '%s'", a.pos[0]);
-  const char *dir = mx_args_get(&a, "store", mx_store_from_env());
-  if (!dir) return mx_cli_usage("vacuum", "missing --store DIR (or set MERX_STORE)");
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (a.npos) return mx__cli_usage("vacuum", "unexpected argument '%s'", a.pos[0]);
+  const char *dir = mx__args_get(&a, "store", mx__store_from_env());
+  if (!dir) return mx__cli_usage("vacuum", "missing --store DIR (or set MERX_STORE)");
   int64_t now = (int64_t)time(NULL);
-  const char *nows = mx_args_get(&a, "now", NULL);
+  const char *nows = mx__args_get(&a, "now", NULL);
   if (nows && mx_parse_time(nows, &now) != 0)
-    return mx_cli_usage("vacuum", "--now: expected an ISO 8601 time or epoch seconds, got '%s'",
+    return mx__cli_usage("vacuum", "--now: expected an ISO 8601 time or epoch seconds, got '%s'",
                         nows);
   mx_error err;
   mx_error_clear(&err);
   mx_store_policy p;
   mx_vacuum_counts c;
-  if (mx_store_policy_load(dir, &p, &err) != MX_OK ||
-      mx_store_vacuum(dir, &p, now, &c, &err) != MX_OK)
-    return mx_cli_fail("vacuum", &err);
-  if (mx_args_has(&a, "json")) {
+  if (mx__store_policy_load(dir, &p, &err) != MX_OK ||
+      mx__store_vacuum(dir, &p, now, &c, &err) != MX_OK)
+    return mx__cli_fail("vacuum", &err);
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "removed");
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "decisions"); mx_json_int(&j, c.decisions);
-    mx_json_key(&j, "exposures"); mx_json_int(&j, c.exposures);
-    mx_json_key(&j, "assignments"); mx_json_int(&j, c.assignments);
-    mx_json_key(&j, "runs"); mx_json_int(&j, c.runs);
-    mx_json_key(&j, "cache_files"); mx_json_int(&j, c.cache_files);
-    mx_json_object_end(&j);
-    mx_json_key(&j, "bytes_before"); mx_json_int(&j, c.bytes_before);
-    mx_json_key(&j, "bytes_after"); mx_json_int(&j, c.bytes_after);
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "removed");
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "decisions"); mx__json_int(&j, c.decisions);
+    mx__json_key(&j, "exposures"); mx__json_int(&j, c.exposures);
+    mx__json_key(&j, "assignments"); mx__json_int(&j, c.assignments);
+    mx__json_key(&j, "runs"); mx__json_int(&j, c.runs);
+    mx__json_key(&j, "cache_files"); mx__json_int(&j, c.cache_files);
+    mx__json_object_end(&j);
+    mx__json_key(&j, "bytes_before"); mx__json_int(&j, c.bytes_before);
+    mx__json_key(&j, "bytes_after"); mx__json_int(&j, c.bytes_after);
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     printf("removed %ld decisions, %ld exposures, %ld assignments, %ld runs, %ld cache files; "

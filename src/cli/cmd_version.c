@@ -19,23 +19,23 @@ static const char *usage =
     "  merx version\n"
     "  merx version --json\n";
 
-int mx_cmd_version(int argc, char **argv) {
+int mx__cmd_version(int argc, char **argv) {
   mx_args a;
-  int rc = mx_args_parse(&a, "version", "json", argc, argv, 2);
+  int rc = mx__args_parse(&a, "version", "json", argc, argv, 2);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if (mx_args_has(&a, "json")) {
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "merx"); mx_json_string(&j, MERX_VERSION);
-    mx_json_key(&j, "lua"); mx_json_string(&j, LUA_RELEASE);
-    mx_json_key(&j, "openblas"); mx_json_string(&j, openblas_get_config());
-    mx_cli_json_blas(&j);
-    mx_json_key(&j, "libcurl"); mx_json_string(&j, curl_version());
-    mx_json_key(&j, "sqlite"); mx_json_string(&j, sqlite3_libversion());
-    mx_json_key(&j, "zlib"); mx_json_string(&j, zlibVersion());
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "merx"); mx__json_string(&j, MERX_VERSION);
+    mx__json_key(&j, "lua"); mx__json_string(&j, LUA_RELEASE);
+    mx__json_key(&j, "openblas"); mx__json_string(&j, openblas_get_config());
+    mx__cli_json_blas(&j);
+    mx__json_key(&j, "libcurl"); mx__json_string(&j, curl_version());
+    mx__json_key(&j, "sqlite"); mx__json_string(&j, sqlite3_libversion());
+    mx__json_key(&j, "zlib"); mx__json_string(&j, zlibVersion());
+    mx__json_object_end(&j);
     fputc('\n', stdout);
     return MX_EXIT_OK;
   }

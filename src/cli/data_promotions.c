@@ -9,7 +9,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
-int mx_cmd_data_promotions(int argc, char **argv);
+int mx__cmd_data_promotions(int argc, char **argv);
 
 static const char *usage =
     "usage: merx data promotions --data FILE --format long [--columns id=..,time=..,value=..]\n"
@@ -69,7 +69,7 @@ static int on_group(void *ctx, const char *key, const char *when, long count) {
     }
     c->rows = nr, c->cap = nc;
   }
-  char *k = mx_strdup(key);
+  char *k = mx__strdup(key);
   if (!k) {
     c->rc = mx_error_set(c->err, MX_ENOMEM, "out of memory");
     return 1;
@@ -78,28 +78,28 @@ static int on_group(void *ctx, const char *key, const char *when, long count) {
   return 0;
 }
 
-int mx_cmd_data_promotions(int argc, char **argv) {
+int mx__cmd_data_promotions(int argc, char **argv) {
   const char *cmd = "data promotions";
   mx_args a;
-  int rc = mx_args_parse(&a, cmd,
+  int rc = mx__args_parse(&a, cmd,
                          "horizon= store= log= kind= run= item-field= time-field= map= name= out= json"
                          MX_CLI_SERIES_SPEC, argc, argv, 3);
   if (rc) return rc;
-  if (mx_cli_help(&a, usage) == 0) return MX_EXIT_OK;
-  if ((rc = mx_args_require(&a, "horizon")) || (rc = mx_args_require(&a, "out"))) return rc;
+  if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
+  if ((rc = mx__args_require(&a, "horizon")) || (rc = mx__args_require(&a, "out"))) return rc;
   long horizon;
-  if ((rc = mx_args_int(&a, "horizon", 1, 0, 100000, &horizon))) return rc;
-  const char *format = mx_args_get(&a, "format", NULL);
+  if ((rc = mx__args_int(&a, "horizon", 1, 0, 100000, &horizon))) return rc;
+  const char *format = mx__args_get(&a, "format", NULL);
   if (format && strcmp(format, "long") != 0)
-    return mx_cli_usage(cmd, "--format: promotions need dated series (long), got '%s'", format);
-  const char *store = mx_args_get(&a, "store", NULL), *log = mx_args_get(&a, "log", NULL);
-  if (store && log) return mx_cli_usage(cmd, "give --store or --log, not both");
-  if (!store && !log) store = mx_store_from_env();
-  if (!store && !log) return mx_cli_usage(cmd, "missing --store DIR or --log FILE (or set MERX_STORE)");
-  const char *name = mx_args_get(&a, "name", "promotion");
-  if (!name[0]) return mx_cli_usage(cmd, "--name: empty");
+    return mx__cli_usage(cmd, "--format: promotions need dated series (long), got '%s'", format);
+  const char *store = mx__args_get(&a, "store", NULL), *log = mx__args_get(&a, "log", NULL);
+  if (store && log) return mx__cli_usage(cmd, "give --store or --log, not both");
+  if (!store && !log) store = mx__store_from_env();
+  if (!store && !log) return mx__cli_usage(cmd, "missing --store DIR or --log FILE (or set MERX_STORE)");
+  const char *name = mx__args_get(&a, "name", "promotion");
+  if (!name[0]) return mx__cli_usage(cmd, "--name: empty");
   mx_series_set *s;
-  if ((rc = mx_cli_read_series(&a, &s))) return rc;
+  if ((rc = mx__cli_read_series(&a, &s))) return rc;
   mx_error err;
   mx_error_clear(&err);
   mx_promotion_map *map = NULL;
@@ -108,34 +108,34 @@ int mx_cmd_data_promotions(int argc, char **argv) {
   mx_promotion_stats st;
   collect c = {0};
   c.err = &err;
-  c.field = mx_args_get(&a, "time-field", NULL);
-  char *ledger = store ? mx_store_ledger_path(store) : mx_strdup(log);
+  c.field = mx__args_get(&a, "time-field", NULL);
+  char *ledger = store ? mx__store_ledger_path(store) : mx__strdup(log);
   int status = MX_EXIT_OK;
   if (!ledger) {
     status = MX_EXIT_FAIL;
     goto done;
   }
   c.ledger = ledger;
-  const char *mpath = mx_args_get(&a, "map", NULL);
+  const char *mpath = mx__args_get(&a, "map", NULL);
   if ((mpath && mx_promotion_map_read(mpath, &map, &err) != MX_OK) ||
-      mx_decisions_open(ledger, 0, &dl, &err) != MX_OK) {
-    status = mx_cli_fail(cmd, &err);
+      mx__decisions_open(ledger, 0, &dl, &err) != MX_OK) {
+    status = mx__cli_fail(cmd, &err);
     goto done;
   }
-  long groups = mx_decisions_group(dl, mx_args_get(&a, "kind", "offer"), mx_args_get(&a, "run", NULL),
-                                   mx_args_get(&a, "item-field", "item"), c.field, on_group, &c, &err);
+  long groups = mx__decisions_group(dl, mx__args_get(&a, "kind", "offer"), mx__args_get(&a, "run", NULL),
+                                   mx__args_get(&a, "item-field", "item"), c.field, on_group, &c, &err);
   if (groups < 0 || c.rc) {
-    status = mx_cli_fail(cmd, &err);
+    status = mx__cli_fail(cmd, &err);
     goto done;
   }
   if (mx_promotions_regressors(c.rows, c.n, map, s, (int)horizon, name, &r, &st, &err) != MX_OK) {
-    status = mx_cli_fail(cmd, &err);
+    status = mx__cli_fail(cmd, &err);
     goto done;
   }
   mx_atomic_file af;
   memset(&af, 0, sizeof af);
-  if (mx_atomic_open(&af, mx_args_get(&a, "out", NULL), &err) != MX_OK) {
-    status = mx_cli_fail(cmd, &err);
+  if (mx__atomic_open(&af, mx__args_get(&a, "out", NULL), &err) != MX_OK) {
+    status = mx__cli_fail(cmd, &err);
     goto done;
   }
   fputs("id,time,name,value\n", af.f);
@@ -149,33 +149,33 @@ int mx_cmd_data_promotions(int argc, char **argv) {
       mx_csv_write_field(af.f, name, ',');
       fprintf(af.f, ",%.17g\n", r->values[i][t]);
     }
-  if (mx_atomic_commit(&af, &err) != MX_OK) {
-    status = mx_cli_fail(cmd, &err);
+  if (mx__atomic_commit(&af, &err) != MX_OK) {
+    status = mx__cli_fail(cmd, &err);
     goto done;
   }
-  if (mx_args_has(&a, "json")) {
+  if (mx__args_has(&a, "json")) {
     mx_json j;
-    mx_json_init(&j, stdout);
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "series"); mx_json_int(&j, (int64_t)s->count);
-    mx_json_key(&j, "periods"); mx_json_int(&j, (int64_t)periods);
-    mx_json_key(&j, "decisions"); mx_json_int(&j, st.used);
-    mx_json_key(&j, "unmatched"); mx_json_int(&j, st.unmatched + c.no_key);
-    mx_json_key(&j, "outside"); mx_json_int(&j, st.outside);
-    mx_json_key(&j, "out"); mx_json_string(&j, mx_args_get(&a, "out", ""));
-    mx_json_object_end(&j);
+    mx__json_init(&j, stdout);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "series"); mx__json_int(&j, (int64_t)s->count);
+    mx__json_key(&j, "periods"); mx__json_int(&j, (int64_t)periods);
+    mx__json_key(&j, "decisions"); mx__json_int(&j, st.used);
+    mx__json_key(&j, "unmatched"); mx__json_int(&j, st.unmatched + c.no_key);
+    mx__json_key(&j, "outside"); mx__json_int(&j, st.outside);
+    mx__json_key(&j, "out"); mx__json_string(&j, mx__args_get(&a, "out", ""));
+    mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
     fprintf(stderr, "data promotions: %ld decisions in %zu series x periods rows; %ld of no series"
                     " (%ld without field '%s'), %ld outside history + horizon\n",
             st.used, periods, st.unmatched + c.no_key, c.no_key,
-            mx_args_get(&a, "item-field", "item"), st.outside);
+            mx__args_get(&a, "item-field", "item"), st.outside);
   }
 done:
   for (size_t k = 0; k < c.n; k++) free((char *)c.rows[k].key);
   free(c.rows);
   mx_regressors_free(r);
-  if (dl) mx_decisions_close(dl);
+  if (dl) mx__decisions_close(dl);
   mx_promotion_map_free(map);
   free(ledger);
   mx_series_set_free(s);

@@ -31,7 +31,7 @@ static void fan(mx_plot_chart *c, long start, const mx_forecast_result *r) {
     if (strcmp(cls, "fan95") != 0 && strcmp(cls, "fan80") != 0)
       snprintf(cls, sizeof cls, "%s fan%g", l == r->nlevels - 1 ? "fan95" : "fan80", r->levels[l]);
     snprintf(tip, sizeof tip, "%g%%", r->levels[l]);
-    mx_plot_band(c, start, r->lo + (size_t)l * h, r->hi + (size_t)l * h, h, cls, tip);
+    mx__plot_band(c, start, r->lo + (size_t)l * h, r->hi + (size_t)l * h, h, cls, tip);
   }
 }
 
@@ -43,35 +43,35 @@ static void series_chart(FILE *f, const mx_series_set *s, size_t i, long w0, siz
   size_t n = s->len[i];
   long h = r->horizon, x1 = (long)origin + h - 1;
   double lo = INFINITY, hi = -INFINITY;
-  mx_plot_range(y + w0, n - (size_t)w0, &lo, &hi);
-  mx_plot_range(r->mean, (size_t)h, &lo, &hi);
-  mx_plot_range(r->lo, (size_t)r->nlevels * (size_t)h, &lo, &hi);
-  mx_plot_range(r->hi, (size_t)r->nlevels * (size_t)h, &lo, &hi);
+  mx__plot_range(y + w0, n - (size_t)w0, &lo, &hi);
+  mx__plot_range(r->mean, (size_t)h, &lo, &hi);
+  mx__plot_range(r->lo, (size_t)r->nlevels * (size_t)h, &lo, &hi);
+  mx__plot_range(r->hi, (size_t)r->nlevels * (size_t)h, &lo, &hi);
   if ((long)n - 1 > x1) x1 = (long)n - 1;
   mx_plot_xaxis ax = axis_of(s, i);
   mx_plot_chart c;
-  mx_plot_chart_begin(&c, f, &ax, w0, x1, lo, hi, s->ids[i]);
+  mx__plot_chart_begin(&c, f, &ax, w0, x1, lo, hi, s->ids[i]);
   fan(&c, (long)origin, r);
-  mx_plot_line(&c, w0, y + w0, origin - (size_t)w0, "hist", "actual");
-  if (n > origin) mx_plot_line(&c, (long)origin, y + origin, n - origin, "actual", "actual");
+  mx__plot_line(&c, w0, y + w0, origin - (size_t)w0, "hist", "actual");
+  if (n > origin) mx__plot_line(&c, (long)origin, y + origin, n - origin, "actual", "actual");
   /* the forecast line starts at the last observation it was made from */
   double join[2] = {y[origin - 1], r->mean[0]};
-  mx_plot_line(&c, (long)origin - 1, join, 2, "fc", NULL);
-  mx_plot_line(&c, (long)origin, r->mean, (size_t)h, "fc", "forecast");
-  mx_plot_vrule(&c, (double)origin - 0.5, "origin", "forecast origin");
-  mx_plot_chart_end(&c);
+  mx__plot_line(&c, (long)origin - 1, join, 2, "fc", NULL);
+  mx__plot_line(&c, (long)origin, r->mean, (size_t)h, "fc", "forecast");
+  mx__plot_vrule(&c, (double)origin - 0.5, "origin", "forecast origin");
+  mx__plot_chart_end(&c);
 }
 
 static void method_text(FILE *f, const mx_forecast_result *r) {
   fprintf(f, "method <b>%s</b>", mx_forecast_method_name(r->method));
   if (r->model[0] && strcmp(r->model, mx_forecast_method_name(r->method)) != 0) {
     fputs(" (", f);
-    mx_plot_text(f, r->model);
+    mx__plot_text(f, r->model);
     fputs(")", f);
   }
   if (r->note[0]) {
     fputs("; ", f);
-    mx_plot_text(f, r->note);
+    mx__plot_text(f, r->note);
   }
 }
 
@@ -100,7 +100,7 @@ static int series_accuracy(const mx_series_set *s, size_t i, const mx_forecast_p
   return mx_backtest(&one, &bo, &method, 1, m, err);
 }
 
-void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_result *r,
+void mx__forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_result *r,
                            const mx_forecast_plot_options *po) {
   size_t shown = s->count < po->max_series ? s->count : po->max_series;
   char intro[512];
@@ -111,10 +111,10 @@ void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_re
   if (shown < s->count)
     snprintf(intro + len, sizeof intro - (size_t)len,
              "Only the first %zu series are drawn (--plot-max); the search finds those.", shown);
-  mx_plot_page_begin(f, "merx forecast", intro);
-  mx_plot_legend(f, fc_cls, fc_label, 4);
+  mx__plot_page_begin(f, "merx forecast", intro);
+  mx__plot_legend(f, fc_cls, fc_label, 4);
   for (size_t i = 0; i < shown; i++) {
-    mx_plot_panel_begin(f, s->ids[i]);
+    mx__plot_panel_begin(f, s->ids[i]);
     fputs("<p class=\"meta\">", f);
     method_text(f, &r[i]);
     fputs("</p><p class=\"meta\">", f);
@@ -123,7 +123,7 @@ void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_re
       mx_error e;
       if (series_accuracy(s, i, po, &m, &e) != MX_OK) {
         fputs("backtest failed: ", f);
-        mx_plot_text(f, e.message);
+        mx__plot_text(f, e.message);
       } else if (m.evaluated == 0) {
         fputs("backtest: series too short to hold out a horizon", f);
       } else {
@@ -137,9 +137,9 @@ void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_re
     fputs("</p>\n", f);
     long w0 = window_start(s->len[i], po->window, 1);
     series_chart(f, s, i, w0, s->len[i], &r[i]);
-    mx_plot_panel_end(f);
+    mx__plot_panel_end(f);
   }
-  mx_plot_page_end(f);
+  mx__plot_page_end(f);
 }
 
 /* ----------------------------------------------------------- backtest */
@@ -147,11 +147,11 @@ void mx_forecast_plot_html(FILE *f, const mx_series_set *s, const mx_forecast_re
 static void horizon_chart(FILE *f, const char *title, const mx_backtest_metrics *m, int nm, int h,
                           int smape) {
   double lo = 0, hi = -INFINITY;
-  for (int k = 0; k < nm; k++) mx_plot_range(smape ? m[k].smape_h : m[k].wape_h, (size_t)h, &lo, &hi);
+  for (int k = 0; k < nm; k++) mx__plot_range(smape ? m[k].smape_h : m[k].wape_h, (size_t)h, &lo, &hi);
   mx_plot_xaxis ax = {MX_FREQ_NONE, 0, 1, "h"};
   mx_plot_chart c;
   fputs("<h2>", f);
-  mx_plot_text(f, title);
+  mx__plot_text(f, title);
   fputs("</h2>", f);
   static const char *const mcls[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
   const char *cls[MX_FC_METHOD_COUNT * 2], *lab[MX_FC_METHOD_COUNT * 2];
@@ -160,18 +160,18 @@ static void horizon_chart(FILE *f, const char *title, const mx_backtest_metrics 
     cls[k] = mcls[k % 6];
     lab[k] = mx_forecast_method_name(m[k].method);
   }
-  mx_plot_legend(f, cls, lab, shown);
-  mx_plot_chart_begin(&c, f, &ax, 0, h - 1, lo, hi, title);
+  mx__plot_legend(f, cls, lab, shown);
+  mx__plot_chart_begin(&c, f, &ax, 0, h - 1, lo, hi, title);
   /* every method drawn; the tooltip names the first MX_PLOT_MAX_TIPS */
   for (int k = 0; k < nm; k++) {
     const double *v = smape ? m[k].smape_h : m[k].wape_h;
-    if (h == 1) mx_plot_marks(&c, 0, v, 1, mcls[k % 6], mx_forecast_method_name(m[k].method));
-    else mx_plot_line(&c, 0, v, (size_t)h, mcls[k % 6], mx_forecast_method_name(m[k].method));
+    if (h == 1) mx__plot_marks(&c, 0, v, 1, mcls[k % 6], mx_forecast_method_name(m[k].method));
+    else mx__plot_line(&c, 0, v, (size_t)h, mcls[k % 6], mx_forecast_method_name(m[k].method));
   }
-  mx_plot_chart_end(&c);
+  mx__plot_chart_end(&c);
 }
 
-void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_options *bo,
+void mx__backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_options *bo,
                            const mx_backtest_metrics *m, int nm, size_t max_series, long window) {
   int h = bo->fc.horizon;
   size_t shown = s->count < max_series ? s->count : max_series;
@@ -181,7 +181,7 @@ void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_op
            "before each origin and scored on the next %d actuals.%s",
            s->count, h, bo->origins, bo->origins == 1 ? "" : "s", h,
            shown < s->count ? " Only the first series are drawn below (--plot-max)." : "");
-  mx_plot_page_begin(f, "merx backtest", intro);
+  mx__plot_page_begin(f, "merx backtest", intro);
   fputs("<section class=\"summary\"><h2>Accuracy by method</h2><table><tr><th>method</th>"
         "<th>sMAPE</th><th>MASE</th><th>RMSSE</th><th>WAPE</th><th>bias</th>",
         f);
@@ -201,15 +201,15 @@ void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_op
   static const char *const bt_cls[] = {"hist", "actual", "fc", "fan80", "fan95"};
   static const char *const bt_label[] = {"history", "actual (held out)", "forecast", "80% interval",
                                          "95% interval"};
-  mx_plot_legend(f, bt_cls, bt_label, 5);
+  mx__plot_legend(f, bt_cls, bt_label, 5);
   mx_forecast_options fo = bo->fc;
   fo.method = m[0].method;
   for (size_t i = 0; i < shown; i++) {
     size_t n = s->len[i];
-    mx_plot_panel_begin(f, s->ids[i]);
+    mx__plot_panel_begin(f, s->ids[i]);
     if (n < (size_t)h + 3) {
       fputs("<p class=\"meta\">too short for a backtest origin</p>", f);
-      mx_plot_panel_end(f);
+      mx__plot_panel_end(f);
       continue;
     }
     size_t origin = n - (size_t)h;
@@ -217,9 +217,9 @@ void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_op
     mx_error e;
     if (mx_forecast_series(s->values[i], origin, &fo, &r, &e) != MX_OK) {
       fputs("<p class=\"meta\">forecast failed: ", f);
-      mx_plot_text(f, e.message);
+      mx__plot_text(f, e.message);
       fputs("</p>", f);
-      mx_plot_panel_end(f);
+      mx__plot_panel_end(f);
       continue;
     }
     const double *act = s->values[i] + origin;
@@ -229,7 +229,7 @@ void mx_backtest_plot_html(FILE *f, const mx_series_set *s, const mx_backtest_op
             mx_metric_smape(act, r.mean, (size_t)h));
     series_chart(f, s, i, window_start(origin, window, 1), origin, &r);
     mx_forecast_result_free(&r);
-    mx_plot_panel_end(f);
+    mx__plot_panel_end(f);
   }
-  mx_plot_page_end(f);
+  mx__plot_page_end(f);
 }

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mx_cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *cfg) {
+int mx__cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *cfg) {
   *cfg = mx_http_config_defaults();
   mx_error err;
   mx_error_clear(&err);
-  const char *file = mx_args_get(a, "config", getenv("MERX_LLM_CONFIG"));
+  const char *file = mx__args_get(a, "config", getenv("MERX_LLM_CONFIG"));
   if (file && *file && mx_http_config_load(cfg, file, &err) != MX_OK)
-    return mx_cli_fail(a->cmd, &err);
-  if (mx_http_config_from_env(cfg, &err) != MX_OK) return mx_cli_fail(a->cmd, &err);
+    return mx__cli_fail(a->cmd, &err);
+  if (mx_http_config_from_env(cfg, &err) != MX_OK) return mx__cli_fail(a->cmd, &err);
   struct {
     const char *flag;
     char *dst;
@@ -24,26 +24,26 @@ int mx_cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *
               {model_flag, cfg->model, sizeof cfg->model}};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
     if (!strs[i].flag) continue;
-    const char *v = mx_args_get(a, strs[i].flag, NULL);
+    const char *v = mx__args_get(a, strs[i].flag, NULL);
     if (!v) continue;
     if (strlen(v) >= strs[i].size)
-      return mx_cli_usage(a->cmd, "--%s: value too long", strs[i].flag);
+      return mx__cli_usage(a->cmd, "--%s: value too long", strs[i].flag);
     memcpy(strs[i].dst, v, strlen(v) + 1);
   }
   long l;
   int rc;
-  if ((rc = mx_args_int(a, "dimensions", cfg->dimensions, 0, 65536, &l))) return rc;
+  if ((rc = mx__args_int(a, "dimensions", cfg->dimensions, 0, 65536, &l))) return rc;
   cfg->dimensions = (uint32_t)l;
-  if ((rc = mx_args_int(a, "batch", cfg->batch_size, 1, 100000, &l))) return rc;
+  if ((rc = mx__args_int(a, "batch", cfg->batch_size, 1, 100000, &l))) return rc;
   cfg->batch_size = (uint32_t)l;
-  if ((rc = mx_args_int(a, "retries", cfg->max_retries, 0, 20, &l))) return rc;
+  if ((rc = mx__args_int(a, "retries", cfg->max_retries, 0, 20, &l))) return rc;
   cfg->max_retries = (int)l;
-  if ((rc = mx_args_int(a, "concurrency", cfg->concurrency, 1, 64, &l))) return rc;
+  if ((rc = mx__args_int(a, "concurrency", cfg->concurrency, 1, 64, &l))) return rc;
   cfg->concurrency = (int)l;
   double t;
-  if ((rc = mx_args_double(a, "timeout", cfg->timeout, 0.001, 86400, &t))) return rc;
+  if ((rc = mx__args_double(a, "timeout", cfg->timeout, 0.001, 86400, &t))) return rc;
   cfg->timeout = t;
-  if (mx_args_has(a, "no-cache")) {
+  if (mx__args_has(a, "no-cache")) {
     cfg->cache_dir[0] = 0;
   } else if (!cfg->cache_dir[0]) {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -53,11 +53,11 @@ int mx_cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *
       snprintf(cfg->cache_dir, sizeof cfg->cache_dir, "%s/.cache/merx/embeddings", home);
   }
   if (cfg->base_url[0] && mx_http_config_check(cfg, &err) != MX_OK)
-    return mx_cli_fail(a->cmd, &err);
+    return mx__cli_fail(a->cmd, &err);
   return 0;
 }
 
-int mx_cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_http_config *cfg,
+int mx__cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_http_config *cfg,
                        const char *const *texts, size_t n, int threads, float **out,
                        uint32_t *dim, size_t *sent, mx_error *err) {
   *out = NULL;

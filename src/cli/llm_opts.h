@@ -16,11 +16,11 @@
  * NULL: none). Without a cache directory set anywhere, remote embeddings are
  * cached in $XDG_CACHE_HOME/merx/embeddings (or ~/.cache/...), unless
  * --no-cache. Returns 0, MX_EXIT_USAGE or MX_EXIT_FAIL (message printed). */
-int mx_cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *cfg);
+int mx__cli_llm_config(const mx_args *a, const char *model_flag, mx_http_config *cfg);
 
 /* Embed texts with the built-in embedder (remote == 0) or the configured
  * server. *out is n x *dim (malloc'd). *sent: texts sent to the server. */
-int mx_cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_http_config *cfg,
+int mx__cli_embed_texts(int remote, const mx_builtin_embed_options *bo, const mx_http_config *cfg,
                        const char *const *texts, size_t n, int threads, float **out,
                        uint32_t *dim, size_t *sent, mx_error *err);
 

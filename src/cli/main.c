@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0] && used < sizeof names; i++)
     used += (size_t)snprintf(names + used, sizeof names - used, "%s ", commands[i].name);
   size_t n;
-  const char *near = mx_closest_word(cmd, strlen(cmd), names, &n);
+  const char *near = mx__closest_word(cmd, strlen(cmd), names, &n);
   if (near) fprintf(stderr, "merx: unknown command '%s' (did you mean '%.*s'?)\n", cmd, (int)n, near);
   else fprintf(stderr, "merx: unknown command '%s' (see merx --help)\n", cmd);
   return MX_EXIT_USAGE;

@@ -12,16 +12,16 @@
  * stocked items' series (plan_history.c) and attach the forecasts. Returns
  * MX_OK, a negative MX_E* with err filled, or MX_EXIT_USAGE (message printed). */
 struct mx_args;
-int mx_plan_forecast_history(const struct mx_args *a, mx_plan_set *ps, mx_error *err);
+int mx__plan_forecast_history(const struct mx_args *a, mx_plan_set *ps, mx_error *err);
 
 /* The "evaluation" object of --json. */
-void mx_plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j);
+void mx__plan_replay_json(const mx_plan_replay *r, const mx_plan_set *ps, mx_json *j);
 /* The summary lines of the text output. */
-void mx_plan_replay_print(const mx_plan_replay *r, FILE *f);
+void mx__plan_replay_print(const mx_plan_replay *r, FILE *f);
 
 /* --plot: the HTML page of the plan (plan_plot.c) written to f; rows[i] is
  * item i's row (items without a forecast are skipped); at most max_items. */
-void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
+void mx__plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
                        size_t max_items);
 
 #endif

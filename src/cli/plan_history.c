@@ -22,7 +22,7 @@ static double *copy_doubles(const double *v, size_t n) {
 static int write_forecasts(const char *path, const mx_series_set *s, const mx_forecast_result *res,
                            mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   fputs("id,h,forecast", af.f);
   int nl = s->count ? res[0].nlevels : 0;
@@ -38,44 +38,44 @@ static int write_forecasts(const char *path, const mx_series_set *s, const mx_fo
       fprintf(af.f, ",%s\n", mx_forecast_method_name(r->method));
     }
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
-int mx_plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
+int mx__plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
   static const char *const roles[] = {"id", "time", "value", NULL};
-  const char *path = mx_args_get(a, "history", NULL);
-  const char *format = mx_args_get(a, "format", NULL);
-  if (!format) return mx_cli_usage("plan", "--history needs --format long or --format wide");
+  const char *path = mx__args_get(a, "history", NULL);
+  const char *format = mx__args_get(a, "format", NULL);
+  if (!format) return mx__cli_usage("plan", "--history needs --format long or --format wide");
   int wide = strcmp(format, "wide") == 0;
   if (!wide && strcmp(format, "long") != 0)
-    return mx_cli_usage("plan", "--format: expected long or wide, got '%s'", format);
+    return mx__cli_usage("plan", "--format: expected long or wide, got '%s'", format);
   mx_series_read_options ro = mx_series_read_defaults();
-  const char *sep = mx_args_get(a, "sep", NULL);
+  const char *sep = mx__args_get(a, "sep", NULL);
   if (sep) {
     if (strcmp(sep, "tab") == 0) ro.csv.sep = '\t';
     else if (strlen(sep) == 1) ro.csv.sep = sep[0];
-    else return mx_cli_usage("plan", "--sep: expected one character or 'tab', got '%s'", sep);
+    else return mx__cli_usage("plan", "--sep: expected one character or 'tab', got '%s'", sep);
   }
-  if (mx_args_has(a, "no-header")) {
+  if (mx__args_has(a, "no-header")) {
     ro.csv.has_header = 0;
     ro.header = -1;
   }
-  if (mx_args_has(a, "header")) ro.header = 1;
-  const char *cols = mx_args_get(a, "columns", NULL);
+  if (mx__args_has(a, "header")) ro.header = 1;
+  const char *cols = mx__args_get(a, "columns", NULL);
   if (cols && mx_columns_parse(cols, roles, &ro.columns, err) != 0)
-    return mx_cli_usage("plan", "--columns: %s", err->message);
-  const char *freq = mx_args_get(a, "freq", NULL);
+    return mx__cli_usage("plan", "--columns: %s", err->message);
+  const char *freq = mx__args_get(a, "freq", NULL);
   if (freq && mx_series_freq_parse(freq, &ro.freq, err) != 0)
-    return mx_cli_usage("plan", "--freq: %s", err->message);
+    return mx__cli_usage("plan", "--freq: %s", err->message);
   mx_forecast_options fo = mx_forecast_defaults();
-  const char *method = mx_args_get(a, "method", "auto");
+  const char *method = mx__args_get(a, "method", "auto");
   if (mx_forecast_method_parse(method, &fo.method, err) != 0)
-    return mx_cli_usage("plan", "--method: %s", err->message);
+    return mx__cli_usage("plan", "--method: %s", err->message);
   long season, horizon;
   int rc;
-  if ((rc = mx_args_int(a, "season", 0, 0, 10000, &season)) ||
-      (rc = mx_args_int(a, "horizon", 0, 0, 100000, &horizon)) ||
-      (rc = mx_cli_threads(a, &fo.threads)))
+  if ((rc = mx__args_int(a, "season", 0, 0, 10000, &season)) ||
+      (rc = mx__args_int(a, "horizon", 0, 0, 100000, &horizon)) ||
+      (rc = mx__cli_threads(a, &fo.threads)))
     return rc;
   fo.season = (int)season;
   fo.nonneg = 1;
@@ -125,7 +125,7 @@ int mx_plan_forecast_history(const mx_args *a, mx_plan_set *ps, mx_error *err) {
     goto done;
   }
   if ((rc = mx_forecast_batch(sub, &fo, res, NULL, NULL, err))) goto done;
-  const char *fout = mx_args_get(a, "forecast-out", NULL);
+  const char *fout = mx__args_get(a, "forecast-out", NULL);
   if (fout && (rc = write_forecasts(fout, sub, res, err))) goto done;
   for (size_t s = 0; s < m; s++) {
     mx_plan_input *it = &ps->items[item_of[s]];

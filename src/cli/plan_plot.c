@@ -43,29 +43,29 @@ static void item_chart(FILE *f, const mx_plan_input *it, const mx_plan_row *row)
     mark[k] = (k == arrive && row->order > 0) ? stock[k] : NAN;
   }
   double lo = 0, hi = -INFINITY;
-  mx_plot_range(noorder, n, &lo, &hi);
-  mx_plot_range(band, 4 * n, &lo, &hi);
-  mx_plot_range(&row->safety_stock, 1, &lo, &hi);
-  mx_plot_range(&row->target, 1, &lo, &hi);
+  mx__plot_range(noorder, n, &lo, &hi);
+  mx__plot_range(band, 4 * n, &lo, &hi);
+  mx__plot_range(&row->safety_stock, 1, &lo, &hi);
+  mx__plot_range(&row->target, 1, &lo, &hi);
   mx_plot_xaxis ax = {it->freq, it->first_time, 0, "period"};
   mx_plot_chart c;
-  mx_plot_chart_begin(&c, f, &ax, 0, (long)H, lo, hi, it->id);
+  mx__plot_chart_begin(&c, f, &ax, 0, (long)H, lo, hi, it->id);
   if (has_sd) {
-    mx_plot_band(&c, 0, lo95, hi95, n, "fan95", "95%");
-    mx_plot_band(&c, 0, lo80, hi80, n, "fan80", "80%");
+    mx__plot_band(&c, 0, lo95, hi95, n, "fan95", "95%");
+    mx__plot_band(&c, 0, lo80, hi80, n, "fan80", "80%");
   }
-  mx_plot_hrule(&c, 0, "zero", "");
-  mx_plot_hrule(&c, row->safety_stock, "safety", "safety stock");
-  mx_plot_hrule(&c, row->target, "target", "order-up-to");
-  mx_plot_line(&c, 0, noorder, n, "noorder", "without the order");
-  mx_plot_line(&c, 0, stock, n, "stock", "projected stock");
+  mx__plot_hrule(&c, 0, "zero", "");
+  mx__plot_hrule(&c, row->safety_stock, "safety", "safety stock");
+  mx__plot_hrule(&c, row->target, "target", "order-up-to");
+  mx__plot_line(&c, 0, noorder, n, "noorder", "without the order");
+  mx__plot_line(&c, 0, stock, n, "stock", "projected stock");
   if (row->order > 0 && arrive <= H) {
     char label[64];
     snprintf(label, sizeof label, "order %.6g arrives", row->order);
-    mx_plot_vrule(&c, (double)arrive, "origin", label);
-    mx_plot_marks(&c, 0, mark, n, "order", "order arrives");
+    mx__plot_vrule(&c, (double)arrive, "origin", label);
+    mx__plot_marks(&c, 0, mark, n, "order", "order arrives");
   }
-  mx_plot_chart_end(&c);
+  mx__plot_chart_end(&c);
   free(noorder), free(stock), free(band), free(mark);
 }
 
@@ -73,7 +73,7 @@ static const char *const plan_cls[] = {"stock", "noorder", "fan80", "fan95", "sa
 static const char *const plan_label[] = {"projected stock", "without the order", "80% band",
                                          "95% band", "safety stock", "order-up-to level"};
 
-void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
+void mx__plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
                        size_t max_items) {
   size_t planned = 0;
   for (size_t i = 0; i < ps->n; i++) planned += ps->items[i].horizon > 0;
@@ -82,15 +82,15 @@ void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
            "%zu items planned. Projected stock: on hand + on order minus the cumulative "
            "forecast; the order arrives after the lead time.%s",
            planned, planned > max_items ? " Only the first items are drawn (--plot-max)." : "");
-  mx_plot_page_begin(f, "merx plan", intro);
-  mx_plot_legend(f, plan_cls, plan_label, 6);
+  mx__plot_page_begin(f, "merx plan", intro);
+  mx__plot_legend(f, plan_cls, plan_label, 6);
   size_t drawn = 0;
   for (size_t i = 0; i < ps->n && drawn < max_items; i++) {
     const mx_plan_input *it = &ps->items[i];
     if (it->horizon == 0) continue;
     const mx_plan_row *r = &rows[i];
     drawn++;
-    mx_plot_panel_begin(f, it->id);
+    mx__plot_panel_begin(f, it->id);
     fprintf(f,
             "<p class=\"meta\">on hand %.6g, on order %.6g, lead time %.6g, review %.6g; "
             "lead-time demand %.6g &#177; %.4g; safety stock %.6g; order-up-to %.6g; "
@@ -99,7 +99,7 @@ void mx_plan_plot_html(FILE *f, const mx_plan_set *ps, const mx_plan_row *rows,
             r->ltd_sd, r->safety_stock, r->target, r->order,
             r->horizon_short ? " (forecast shorter than lead time + review)" : "");
     item_chart(f, it, r);
-    mx_plot_panel_end(f);
+    mx__plot_panel_end(f);
   }
-  mx_plot_page_end(f);
+  mx__plot_page_end(f);
 }

@@ -9,12 +9,12 @@
 #include "merx/forecast.h"
 #include "util/util.h"
 
-int mx_plot_commit(mx_atomic_file *out, mx_atomic_file *page, mx_error *err) {
-  if (!page) return out ? mx_atomic_commit(out, err) : MX_OK;
-  if (!out) return mx_atomic_commit(page, err);
+int mx__plot_commit(mx_atomic_file *out, mx_atomic_file *page, mx_error *err) {
+  if (!page) return out ? mx__atomic_commit(out, err) : MX_OK;
+  if (!out) return mx__atomic_commit(page, err);
   mx_atomic_file *both[2] = {out, page};
-  int rc = mx_atomic_publish(both, 2, err);
-  if (rc == MX_OK) mx_atomic_settle(both, 2);
+  int rc = mx__atomic_publish(both, 2, err);
+  if (rc == MX_OK) mx__atomic_settle(both, 2);
   return rc;
 }
 
@@ -39,7 +39,7 @@ static int utf8_len(const unsigned char *s) {
   return n;
 }
 
-void mx_plot_text(FILE *f, const char *s) {
+void mx__plot_text(FILE *f, const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   while (*p) {
     unsigned c = *p;
@@ -70,16 +70,16 @@ static int64_t days_of(const mx_plot_xaxis *ax, long k, int *y, int *m, int *d) 
   int64_t days = (ax->t0 >= 0 ? ax->t0 : ax->t0 - 86399) / 86400, yy;
   if (ax->freq == MX_FREQ_MONTH) {
     int mm, dd;
-    mx_civil_from_days(days, &yy, &mm, &dd);
+    mx__civil_from_days(days, &yy, &mm, &dd);
     int64_t months = yy * 12 + (mm - 1) + k;
     int64_t ny = months >= 0 ? months / 12 : -((-months + 11) / 12);
     int nm = (int)(months - ny * 12) + 1;
-    days = mx_days_from_civil(ny, nm, 1);
+    days = mx__days_from_civil(ny, nm, 1);
   } else {
     days += (int64_t)k * (ax->freq == MX_FREQ_WEEK ? 7 : 1);
   }
   int mm, dd;
-  mx_civil_from_days(days, &yy, &mm, &dd);
+  mx__civil_from_days(days, &yy, &mm, &dd);
   if (y) *y = (int)yy;
   if (m) *m = mm;
   if (d) *d = dd;
@@ -90,7 +90,7 @@ static int dated(const mx_plot_xaxis *ax) {
   return ax->freq == MX_FREQ_DAY || ax->freq == MX_FREQ_WEEK || ax->freq == MX_FREQ_MONTH;
 }
 
-void mx_plot_xlabel(const mx_plot_xaxis *ax, long k, char *buf, size_t size) {
+void mx__plot_xlabel(const mx_plot_xaxis *ax, long k, char *buf, size_t size) {
   if (!dated(ax)) {
     snprintf(buf, size, "%s %ld", ax->name ? ax->name : "t", ax->first + k);
     return;
@@ -117,7 +117,7 @@ static double nice_step(double raw) {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }
 
-void mx_plot_range(const double *v, size_t n, double *lo, double *hi) {
+void mx__plot_range(const double *v, size_t n, double *lo, double *hi) {
   for (size_t i = 0; i < n; i++)
     if (isfinite(v[i])) {
       if (v[i] < *lo) *lo = v[i];
@@ -131,7 +131,7 @@ static void xtick(mx_plot_chart *c, long k, const char *label) {
           "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
           "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
           x, c->mt, x, yb + 4, x, yb + 16);
-  mx_plot_text(c->f, label);
+  mx__plot_text(c->f, label);
   fputs("</text>", c->f);
 }
 
@@ -175,13 +175,13 @@ static void x_ticks(mx_plot_chart *c) {
   size_t e = 0;
   while (e + 1 < sizeof every / sizeof every[0] && n / every[e] > 8) e++;
   for (long k = c->x0; k <= c->x1; k += every[e]) {
-    mx_plot_xlabel(&c->ax, k, buf, sizeof buf);
+    mx__plot_xlabel(&c->ax, k, buf, sizeof buf);
     xtick(c, k, buf);
   }
   fputs("</g>", c->f);
 }
 
-void mx_plot_chart_begin(mx_plot_chart *c, FILE *f, const mx_plot_xaxis *ax, long x0, long x1,
+void mx__plot_chart_begin(mx_plot_chart *c, FILE *f, const mx_plot_xaxis *ax, long x0, long x1,
                          double ylo, double yhi, const char *title) {
   memset(c, 0, sizeof *c);
   c->f = f;
@@ -200,7 +200,7 @@ void mx_plot_chart_begin(mx_plot_chart *c, FILE *f, const mx_plot_xaxis *ax, lon
           "<svg class=\"chart\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
           "data-l=\"%g\" data-r=\"%g\" data-x0=\"%ld\" data-x1=\"%ld\" role=\"img\"><title>",
           c->w, c->h, c->w, c->h, c->ml, c->w - c->mr, c->x0, c->x1);
-  mx_plot_text(f, title ? title : "");
+  mx__plot_text(f, title ? title : "");
   fputs("</title><g class=\"axis y\">", f);
   for (double v = c->y0; v <= c->y1 + step * 0.5; v += step) {
     double t = fabs(v) < step * 1e-9 ? 0 : v, y = py(c, t);
@@ -228,7 +228,7 @@ static void add_tip(mx_plot_chart *c, const char *tip, long start, size_t n, con
   c->ntips++;
 }
 
-void mx_plot_band(mx_plot_chart *c, long start, const double *lo, const double *hi, size_t n,
+void mx__plot_band(mx_plot_chart *c, long start, const double *lo, const double *hi, size_t n,
                   const char *cls, const char *tip) {
   if (n == 0) return;
   fprintf(c->f, "<polygon class=\"%s\" points=\"", cls);
@@ -240,7 +240,7 @@ void mx_plot_band(mx_plot_chart *c, long start, const double *lo, const double *
   add_tip(c, tip, start, n, lo, hi);
 }
 
-void mx_plot_line(mx_plot_chart *c, long start, const double *y, size_t n, const char *cls,
+void mx__plot_line(mx_plot_chart *c, long start, const double *y, size_t n, const char *cls,
                   const char *tip) {
   int open = 0;
   for (size_t j = 0; j < n; j++) {
@@ -257,7 +257,7 @@ void mx_plot_line(mx_plot_chart *c, long start, const double *y, size_t n, const
   add_tip(c, tip, start, n, y, NULL);
 }
 
-void mx_plot_marks(mx_plot_chart *c, long start, const double *y, size_t n, const char *cls,
+void mx__plot_marks(mx_plot_chart *c, long start, const double *y, size_t n, const char *cls,
                    const char *tip) {
   for (size_t j = 0; j < n; j++)
     if (isfinite(y[j]))
@@ -266,33 +266,33 @@ void mx_plot_marks(mx_plot_chart *c, long start, const double *y, size_t n, cons
   add_tip(c, tip, start, n, y, NULL);
 }
 
-void mx_plot_hrule(mx_plot_chart *c, double y, const char *cls, const char *label) {
+void mx__plot_hrule(mx_plot_chart *c, double y, const char *cls, const char *label) {
   if (!isfinite(y)) return;
   double yy = py(c, y);
   fprintf(c->f,
           "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
           "<text class=\"rule\" x=\"%.1f\" y=\"%.1f\">",
           cls, c->ml, yy, c->w - c->mr, yy, c->w - c->mr + 4, yy + 4);
-  mx_plot_text(c->f, label);
+  mx__plot_text(c->f, label);
   fprintf(c->f, " %.4g</text>", y);
 }
 
-void mx_plot_vrule(mx_plot_chart *c, double x, const char *cls, const char *label) {
+void mx__plot_vrule(mx_plot_chart *c, double x, const char *cls, const char *label) {
   double xx = px(c, x);
   fprintf(c->f,
           "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
           "<text class=\"rule\" x=\"%.1f\" y=\"%.1f\">",
           cls, xx, c->mt, xx, c->h - c->mb, xx + 3, c->mt + 10);
-  mx_plot_text(c->f, label);
+  mx__plot_text(c->f, label);
   fputs("</text>", c->f);
 }
 
-void mx_plot_legend(FILE *f, const char *const *cls, const char *const *label, int n) {
+void mx__plot_legend(FILE *f, const char *const *cls, const char *const *label, int n) {
   fputs("<p class=\"legend\">", f);
   for (int k = 0; k < n; k++) {
     fprintf(f, "<svg width=\"22\" height=\"10\"><rect class=\"%s\" width=\"22\" height=\"10\"/></svg> ",
             cls[k]);
-    mx_plot_text(f, label[k]);
+    mx__plot_text(f, label[k]);
     fputs(" &nbsp; ", f);
   }
   fputs("</p>", f);
@@ -301,19 +301,19 @@ void mx_plot_legend(FILE *f, const char *const *cls, const char *const *label, i
 /* One text row per x index, "label|name value|name lo – hi", read by the
  * page script on hover (rows rather than an element per point keep 1,000
  * periods of history one small text node). */
-void mx_plot_chart_end(mx_plot_chart *c) {
+void mx__plot_chart_end(mx_plot_chart *c) {
   fputs("<metadata class=\"tips\">", c->f);
   char buf[48];
   for (long k = c->x0; k <= c->x1; k++) {
-    mx_plot_xlabel(&c->ax, k, buf, sizeof buf);
-    mx_plot_text(c->f, buf);
+    mx__plot_xlabel(&c->ax, k, buf, sizeof buf);
+    mx__plot_text(c->f, buf);
     for (int t = 0; t < c->ntips; t++) {
       long j = k - c->tips[t].start;
       if (j < 0 || (size_t)j >= c->tips[t].n) continue;
       double a = c->tips[t].a[j];
       if (!isfinite(a)) continue;
       fputc('|', c->f);
-      mx_plot_text(c->f, c->tips[t].name);
+      mx__plot_text(c->f, c->tips[t].name);
       if (c->tips[t].b) fprintf(c->f, " %.6g &#8211; %.6g", a, c->tips[t].b[j]);
       else fprintf(c->f, " %.6g", a);
     }
@@ -324,9 +324,9 @@ void mx_plot_chart_end(mx_plot_chart *c) {
 
 /* ----------------------------------------------------------------- page */
 
-void mx_plot_page_begin(FILE *f, const char *title, const char *intro) {
+void mx__plot_page_begin(FILE *f, const char *title, const char *intro) {
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
-  mx_plot_text(f, title);
+  mx__plot_text(f, title);
   fputs("</title><style>\n"
         "body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222}\n"
         "h1{font-size:20px}h2{font-size:15px;margin:4px 0}\n"
@@ -355,7 +355,7 @@ void mx_plot_page_begin(FILE *f, const char *title, const char *intro) {
         ".hover{stroke:#d12f2f;stroke-width:1}\n"
         "</style></head><body>\n<h1>",
         f);
-  mx_plot_text(f, title);
+  mx__plot_text(f, title);
   fputs("</h1>\n", f);
   if (intro) fprintf(f, "<p class=\"intro\">%s</p>\n", intro);
   fputs("<p><input id=\"search\" type=\"search\" placeholder=\"search series by id\" "
@@ -363,17 +363,17 @@ void mx_plot_page_begin(FILE *f, const char *title, const char *intro) {
         f);
 }
 
-void mx_plot_panel_begin(FILE *f, const char *id) {
+void mx__plot_panel_begin(FILE *f, const char *id) {
   fputs("<section class=\"panel\" data-id=\"", f);
-  mx_plot_text(f, id);
+  mx__plot_text(f, id);
   fputs("\"><h2>", f);
-  mx_plot_text(f, id);
+  mx__plot_text(f, id);
   fputs("</h2>\n", f);
 }
 
-void mx_plot_panel_end(FILE *f) { fputs("</section>\n", f); }
+void mx__plot_panel_end(FILE *f) { fputs("</section>\n", f); }
 
-void mx_plot_page_end(FILE *f) {
+void mx__plot_page_end(FILE *f) {
   fputs("<script>\n"
         "(function(){\n"
         "var panels=[].slice.call(document.querySelectorAll('section.panel'));\n"

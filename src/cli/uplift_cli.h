@@ -7,7 +7,7 @@
 /* Write a self-contained HTML page (inline SVG, no scripts or external
  * files) with the held-out Qini and uplift curves against random targeting
  * and the figures with their intervals; atomically. data names the input. */
-int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_uplift_report *r,
+int mx__uplift_report_html(const char *path, const mx_uplift_model *m, const mx_uplift_report *r,
                           const char *data, mx_error *err);
 
 #endif

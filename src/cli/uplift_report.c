@@ -76,10 +76,10 @@ static void row(FILE *f, const char *name, double v, double lo, double hi) {
   fputs("</td></tr>\n", f);
 }
 
-int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_uplift_report *r,
+int mx__uplift_report_html(const char *path, const mx_uplift_model *m, const mx_uplift_report *r,
                           const char *data, mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   FILE *f = af.f;
   const mx_uplift_eval *e = &r->test;
@@ -110,7 +110,7 @@ int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_u
             r->test_control);
   if (!r->evaluated) {
     fputs("<p>No rows were held out (--test-share 0): nothing to evaluate.</p></body></html>\n", f);
-    return mx_atomic_commit(&af, err);
+    return mx__atomic_commit(&af, err);
   }
   fputs("<table><tr><th>held-out figure</th><th>value</th><th>95% bootstrap interval</th></tr>\n", f);
   row(f, "average uplift (ate)", e->ate, NAN, NAN);
@@ -132,5 +132,5 @@ int mx_uplift_report_html(const char *path, const mx_uplift_model *m, const mx_u
         "Uplift among the targeted (treated mean minus control mean) times the share "
         "targeted. Dashed: random targeting.");
   fputs("</body></html>\n", f);
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }

@@ -266,37 +266,37 @@ void mx_audit_result_free(mx_audit_result *res) {
 
 void mx_audit_write_json(const mx_audit_result *r, FILE *f) {
   mx_json j;
-  mx_json_init(&j, f);
-  mx_json_object_begin(&j);
-  mx_json_key(&j, "reference");
-  if (r->reference) mx_json_string(&j, r->reference);
-  else mx_json_null(&j);
-  mx_json_key(&j, "threshold"); mx_json_double_exact(&j, r->threshold);
-  mx_json_key(&j, "min_ratio"); mx_json_double_exact(&j, r->min_ratio);
-  mx_json_key(&j, "flagged"); mx_json_int(&j, r->flagged);
-  mx_json_key(&j, "users"); mx_json_int(&j, r->users);
-  mx_json_key(&j, "offered"); mx_json_int(&j, r->offered);
-  mx_json_key(&j, "decisions"); mx_json_int(&j, r->decisions);
-  mx_json_key(&j, "groups");
-  mx_json_array_begin(&j);
+  mx__json_init(&j, f);
+  mx__json_object_begin(&j);
+  mx__json_key(&j, "reference");
+  if (r->reference) mx__json_string(&j, r->reference);
+  else mx__json_null(&j);
+  mx__json_key(&j, "threshold"); mx__json_double_exact(&j, r->threshold);
+  mx__json_key(&j, "min_ratio"); mx__json_double_exact(&j, r->min_ratio);
+  mx__json_key(&j, "flagged"); mx__json_int(&j, r->flagged);
+  mx__json_key(&j, "users"); mx__json_int(&j, r->users);
+  mx__json_key(&j, "offered"); mx__json_int(&j, r->offered);
+  mx__json_key(&j, "decisions"); mx__json_int(&j, r->decisions);
+  mx__json_key(&j, "groups");
+  mx__json_array_begin(&j);
   for (int i = 0; i < r->n_groups; i++) {
     const mx_audit_group *g = &r->groups[i];
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "group"); mx_json_string(&j, g->name);
-    mx_json_key(&j, "users"); mx_json_int(&j, g->users);
-    mx_json_key(&j, "offered"); mx_json_int(&j, g->offered);
-    mx_json_key(&j, "decisions"); mx_json_int(&j, g->decisions);
-    mx_json_key(&j, "share"); mx_json_double_exact(&j, g->share);
-    mx_json_key(&j, "lo95"); mx_json_double_exact(&j, g->lo95);
-    mx_json_key(&j, "hi95"); mx_json_double_exact(&j, g->hi95);
-    mx_json_key(&j, "mean_value"); mx_json_double_exact(&j, g->mean_value);
-    mx_json_key(&j, "mean_score"); mx_json_double_exact(&j, g->mean_score);
-    mx_json_key(&j, "ratio"); mx_json_double_exact(&j, g->ratio);
-    mx_json_key(&j, "flagged"); mx_json_bool(&j, g->flagged);
-    mx_json_object_end(&j);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "group"); mx__json_string(&j, g->name);
+    mx__json_key(&j, "users"); mx__json_int(&j, g->users);
+    mx__json_key(&j, "offered"); mx__json_int(&j, g->offered);
+    mx__json_key(&j, "decisions"); mx__json_int(&j, g->decisions);
+    mx__json_key(&j, "share"); mx__json_double_exact(&j, g->share);
+    mx__json_key(&j, "lo95"); mx__json_double_exact(&j, g->lo95);
+    mx__json_key(&j, "hi95"); mx__json_double_exact(&j, g->hi95);
+    mx__json_key(&j, "mean_value"); mx__json_double_exact(&j, g->mean_value);
+    mx__json_key(&j, "mean_score"); mx__json_double_exact(&j, g->mean_score);
+    mx__json_key(&j, "ratio"); mx__json_double_exact(&j, g->ratio);
+    mx__json_key(&j, "flagged"); mx__json_bool(&j, g->flagged);
+    mx__json_object_end(&j);
   }
-  mx_json_array_end(&j);
-  mx_json_object_end(&j);
+  mx__json_array_end(&j);
+  mx__json_object_end(&j);
   fputc('\n', f);
 }
 

@@ -11,7 +11,7 @@ double mx_gamma_draw(void *rngp, double shape) {
   if (!(shape > 0) || !isfinite(shape)) return NAN;
   if (shape < 1) {
     /* Marsaglia & Tsang §6: G(a) = G(a + 1) U^(1/a) */
-    double u = mx_rng_uniform(rng);
+    double u = mx__rng_uniform(rng);
     return mx_gamma_draw(rng, shape + 1.0) * pow(u, 1.0 / shape);
   }
   /* Marsaglia & Tsang 2000, the algorithm of §3 with the squeeze
@@ -20,11 +20,11 @@ double mx_gamma_draw(void *rngp, double shape) {
   for (;;) {
     double x, v;
     do {
-      x = mx_rng_normal(rng);
+      x = mx__rng_normal(rng);
       v = 1.0 + c * x;
     } while (v <= 0);
     v = v * v * v;
-    double u = mx_rng_uniform(rng), x2 = x * x;
+    double u = mx__rng_uniform(rng), x2 = x * x;
     if (u < 1.0 - 0.0331 * x2 * x2) return d * v;
     if (log(u) < 0.5 * x2 + d * (1.0 - v + log(v))) return d * v;
   }
@@ -94,7 +94,7 @@ int mx_bandit_update(mx_bandit *b, const double *successes, const double *failur
 
 uint32_t mx_bandit_choose(const mx_bandit *b, uint32_t segment, uint64_t seed, double *draw) {
   mx_rng rng;
-  mx_rng_seed(&rng, seed);
+  mx__rng_seed(&rng, seed);
   const double *a = b->alpha + (size_t)segment * b->n_offers;
   const double *bb = b->beta + (size_t)segment * b->n_offers;
   uint32_t best = 0;

@@ -24,7 +24,7 @@ static int add(void *p, const char *user, size_t len, double value, double score
   return c->rc;
 }
 
-int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_error *err) {
+int mx__audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_error *err) {
   memset(res, 0, sizeof *res);
   if (access(req->ledger, F_OK) != 0)
     return mx_error_at(err, MX_ENOTFOUND, req->ledger, 0, 0, NULL,
@@ -33,14 +33,14 @@ int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_err
   mx_decision_log *log = NULL;
   mx_pseudonymiser *ps = NULL;
   int rc = mx_audit_create(&a, err);
-  if (rc == MX_OK) rc = mx_audit_use_store_key(a, req->store, &ps, err);
+  if (rc == MX_OK) rc = mx__audit_use_store_key(a, req->store, &ps, err);
   if (rc == MX_OK)
     rc = mx_audit_read_attribute(a, req->attribute, req->group_column, req->user_column, err);
-  if (rc == MX_OK) rc = mx_decisions_open(req->ledger, 0, &log, err);
+  if (rc == MX_OK) rc = mx__decisions_open(req->ledger, 0, &log, err);
   if (rc == MX_OK) {
     add_ctx c = {a, err, MX_OK};
     int runs = 0;
-    long n = mx_decisions_values(log, req->run, req->kind, req->value_field, req->score_field,
+    long n = mx__decisions_values(log, req->run, req->kind, req->value_field, req->score_field,
                                  &runs, add, &c, err);
     if (n < 0) rc = (int)n;
     else if (c.rc) rc = c.rc;
@@ -51,27 +51,27 @@ int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_err
                        req->run);
   }
   if (rc == MX_OK) rc = mx_audit_finish(a, req->threshold, res, err);
-  mx_decisions_close(log);
+  mx__decisions_close(log);
   mx_audit_free(a);
-  mx_pseudonymiser_free(ps);
+  mx__pseudonymiser_free(ps);
   return rc;
 }
 
-int mx_audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps,
+int mx__audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps,
                            mx_error *err) {
   *ps = NULL;
   mx_hmac_key key;
   int has = 0;
-  int rc = mx_store_key(store, &key, &has, err);
+  int rc = mx__store_key(store, &key, &has, err);
   if (rc || !has) return rc;
-  *ps = mx_pseudonymiser_create(&key);
-  mx_hmac_key_clear(&key);
+  *ps = mx__pseudonymiser_create(&key);
+  mx__hmac_key_clear(&key);
   if (!*ps) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  mx_audit_set_rewrite(a, mx_pseudonymise_rewrite_rows, *ps); /* per row: memoised */
+  mx_audit_set_rewrite(a, mx__pseudonymise_rewrite_rows, *ps); /* per row: memoised */
   return MX_OK;
 }
 
-int mx_audit_split_attribute(const char *spec, char *buf, size_t size, const char **column) {
+int mx__audit_split_attribute(const char *spec, char *buf, size_t size, const char **column) {
   const char *colon = spec ? strrchr(spec, ':') : NULL;
   if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= size) return -1;
   memcpy(buf, spec, (size_t)(colon - spec));

@@ -6,7 +6,7 @@
 #include "merx/audit.h"
 
 typedef struct mx_audit_request {
-  const char *ledger;           /* the ledger file (mx_store_ledger_path) */
+  const char *ledger;           /* the ledger file (mx__store_ledger_path) */
   const char *store;            /* its store folder, for the key (NULL: --log) */
   const char *run;              /* run id, required */
   const char *kind;             /* decisions of this kind only; NULL: every kind */
@@ -21,17 +21,17 @@ typedef struct mx_audit_request {
 /* Audit req->run: the population from the attribute file, the run's
  * decisions from the ledger. A run the ledger does not know is MX_ENOTFOUND.
  * res owned by the caller (mx_audit_result_free), also on error. */
-int mx_audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_error *err);
+int mx__audit_store_run(const mx_audit_request *req, mx_audit_result *res, mx_error *err);
 
 /* With the store's key (DIR/store.key or MERX_STORE_KEY; store may be NULL:
  * the environment only), a's attribute user ids become their pseudonyms.
  * *ps (NULL without a key) must outlive the reads; free it after. */
 #include "util/pseudonym.h"
-int mx_audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps,
+int mx__audit_use_store_key(mx_audit *a, const char *store, mx_pseudonymiser **ps,
                            mx_error *err);
 
 /* Split "FILE:COLUMN" at its last ':' into buf (file) and *column; 0 or -1
  * when there is no ':' or either side is empty. */
-int mx_audit_split_attribute(const char *spec, char *buf, size_t size, const char **column);
+int mx__audit_split_attribute(const char *spec, char *buf, size_t size, const char **column);
 
 #endif

@@ -27,7 +27,7 @@ typedef int (*mx_config_reader)(lua_State *L, void *ctx, mx_error *err);
  * to read. The state is closed before returning. Errors: the reader's, or
  * MX_EPARSE (syntax or runtime error) / MX_ELIMIT (time or memory limit)
  * with "PATH:LINE: message" in err->message. */
-int mx_config_eval(const char *path, const char *src, size_t len, const mx_config_limits *lim,
+int mx__config_eval(const char *path, const char *src, size_t len, const mx_config_limits *lim,
                    mx_config_reader read, void *ctx, mx_error *err);
 
 #endif

@@ -49,10 +49,10 @@ void mx_decider_script_hash(const mx_decider *d, char hex[17]) {
 void mx_decider_free(mx_decider *d) {
   if (!d) return;
   if (d->L) {
-    mx_run_end(d->run);
+    mx__run_end(d->run);
     lua_close(d->L);
   }
-  mx_run_free(d->run);
+  mx__run_free(d->run);
   free(d->name);
   free(d);
 }
@@ -60,7 +60,7 @@ void mx_decider_free(mx_decider *d) {
 /* Protected set-up (args: chunk, run): the sandbox and merx as for merx run,
  * then the chunk's _ENV is kept in the registry (functions may be globals). */
 static int decide_setup(lua_State *L) {
-  mx_run_setup(L);
+  mx__run_setup(L);
   lua_getupvalue(L, 1, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "merx.decide.env");
   return 0;
@@ -87,9 +87,9 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
   char *code = NULL;
   size_t len = 0;
   int rc;
-  if ((rc = mx_read_file(opt->path, &code, &len, err)) != MX_OK) goto fail;
-  d->name = mx_strdup(opt->path);
-  run->script_path = mx_strdup(opt->path);
+  if ((rc = mx__read_file(opt->path, &code, &len, err)) != MX_OK) goto fail;
+  d->name = mx__strdup(opt->path);
+  run->script_path = mx__strdup(opt->path);
   run->script_dir = realpath(opt->path, NULL);
   run->out_dir = realpath(".", NULL);
   if (!d->name || !run->script_path || !run->script_dir || !run->out_dir) {
@@ -102,24 +102,24 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
   else if (slash) *slash = '\0';
   if (opt->store_dir) {
     run->store_dir = realpath(opt->store_dir, NULL);
-    run->log_path = run->store_dir ? mx_store_ledger_path(run->store_dir) : NULL;
+    run->log_path = run->store_dir ? mx__store_ledger_path(run->store_dir) : NULL;
     if (!run->log_path) {
       rc = mx_error_at(err, MX_EIO, opt->store_dir, 0, 0, NULL, "store: %s", strerror(errno));
       goto fail;
     }
-    if ((rc = mx_run_load_key(run, err)) != MX_OK) goto fail;
+    if ((rc = mx__run_load_key(run, err)) != MX_OK) goto fail;
   }
-  if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto fail;
+  if ((rc = mx__run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto fail;
   run->script_hash = mx_hash64(code, len, 0);
   mx_sha256 sha;
-  mx_sha256_init(&sha);
-  mx_sha256_update(&sha, code, len);
-  mx_sha256_hex(&sha, run->script_sha256);
+  mx__sha256_init(&sha);
+  mx__sha256_update(&sha, code, len);
+  mx__sha256_hex(&sha, run->script_sha256);
   snprintf(run->run_id, sizeof run->run_id, "serve-%016llx", (unsigned long long)run->script_hash);
-  run->plan = mx_plan_create();
+  run->plan = mx__plan_create();
   run->now = (int64_t)time(NULL);
-  mx_run_set_limits(run, opt->load_timeout > 0 ? opt->load_timeout : 60, opt->memory_mb);
-  if (!run->plan || !(d->L = mx_run_open_state(run))) {
+  mx__run_set_limits(run, opt->load_timeout > 0 ? opt->load_timeout : 60, opt->memory_mb);
+  if (!run->plan || !(d->L = mx__run_open_state(run))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
@@ -131,13 +131,13 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
   }
   char chunkname[PATH_MAX + 2];
   snprintf(chunkname, sizeof chunkname, "@%s", opt->path);
-  lua_pushcfunction(L, mx_run_msgh);
+  lua_pushcfunction(L, mx__run_msgh);
   int msgh_idx = lua_gettop(L);
-  int status = mx_run_chunk(L, run, code, len, chunkname, decide_setup, 1, msgh_idx);
-  if (status == LUA_OK && mx_run_poll(L, run)) status = LUA_ERRRUN;
-  mx_watch_disarm(run); /* the next call may come on another thread */
+  int status = mx__run_chunk(L, run, code, len, chunkname, decide_setup, 1, msgh_idx);
+  if (status == LUA_OK && mx__run_poll(L, run)) status = LUA_ERRRUN;
+  mx__watch_disarm(run); /* the next call may come on another thread */
   if (status != LUA_OK) {
-    rc = mx_run_error(L, run, status, opt->path, NULL, err);
+    rc = mx__run_error(L, run, status, opt->path, NULL, err);
     goto fail;
   }
   if (lua_istable(L, -1)) d->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -147,13 +147,13 @@ int mx_decider_open(const mx_decide_options *opt, mx_decider **out, mx_error *er
     d->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   lua_settop(L, 0);
-  if (mx_plan_count(run->plan) > 0) {
+  if (mx__plan_count(run->plan) > 0) {
     rc = mx_error_at(err, MX_EINVAL, opt->path, 0, 0, NULL,
                      "the script's top level staged decisions (merx.emit): a rules script for "
                      "/v1/decide emits only inside its functions");
     goto fail;
   }
-  mx_run_set_limits(run, opt->timeout, opt->memory_mb);
+  mx__run_set_limits(run, opt->timeout, opt->memory_mb);
   d->usable = 1;
   free(code);
   *out = d;
@@ -315,7 +315,7 @@ static void pseudonymise_user(lua_State *L, mx_run *run) {
   size_t len;
   const char *id = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tolstring(L, -1, &len) : NULL;
   char p[MX_PSEUDONYM_LEN + 1]; /* not memoised: a server meets ids without end */
-  if (id) mx_pseudonym(mx_pseudonymiser_key(run->pseudo), id, len, p);
+  if (id) mx__pseudonym(mx__pseudonymiser_key(run->pseudo), id, len, p);
   lua_pop(L, 1);
   if (!id) return;
   lua_pushlstring(L, p, MX_PSEUDONYM_LEN);
@@ -357,18 +357,18 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
   mx_run *run = d->run;
   run->now = now;
   lua_settop(L, 0);
-  lua_pushcfunction(L, mx_run_msgh);
+  lua_pushcfunction(L, mx__run_msgh);
   call_ctx c = {d, function, args, 0};
   lua_pushcfunction(L, protected_call);
   lua_pushlightuserdata(L, &c);
-  mx_run_start_clock(L, run); /* this call's deadline */
+  mx__run_start_clock(L, run); /* this call's deadline */
   int status = lua_pcall(L, 1, 1, 1);
-  if (status == LUA_OK && mx_run_poll(L, run)) status = LUA_ERRRUN;
-  mx_watch_disarm(run);
+  if (status == LUA_OK && mx__run_poll(L, run)) status = LUA_ERRRUN;
+  mx__watch_disarm(run);
   int rc = MX_OK;
   if (status != LUA_OK) {
     d->usable = 0;
-    rc = mx_run_error(L, run, status, d->name, NULL, err);
+    rc = mx__run_error(L, run, status, d->name, NULL, err);
   } else if (!c.found) {
     rc = mx_error_at(err, MX_ENOTFOUND, d->name, 0, 0, NULL, "no function '%s' in the script",
                      function);
@@ -379,7 +379,7 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
       d->usable = 0; /* it may hold state a retry would trip over: start afresh */
       rc = mx_error_at(err, MX_ESCRIPT, d->name, 0, 0, NULL,
                        "function '%s' returned %s, which has no JSON form", function, why);
-    } else if (mx_exp_stage_count(run->experiments) > 0) {
+    } else if (mx__exp_stage_count(run->experiments) > 0) {
       /* the ledger queue writes decisions only: exposures would be lost
        * silently (and pile up in this state), so the call fails instead */
       json_decref(j);
@@ -387,15 +387,15 @@ int mx_decider_call(mx_decider *d, const char *function, const json_t *args, int
                        "function '%s' staged experiment exposures (merx.experiment :emit/:expose), "
                        "which /v1/decide does not record: return the arm (e:arm(user)) and put it "
                        "in the decision's record, or expose in `merx run`", function);
-    } else if (emit && (rc = mx_plan_each(run->plan, emit_row, &(emit_ctx){emit, ctx})) != MX_OK) {
+    } else if (emit && (rc = mx__plan_each(run->plan, emit_row, &(emit_ctx){emit, ctx})) != MX_OK) {
       json_decref(j);
       if (err->code == MX_OK) mx_error_set(err, rc, "%s", mx_strerror(rc));
     } else {
       *result = j;
     }
   }
-  mx_plan_clear(run->plan, run);
-  mx_exp_stage_committed(run->experiments); /* staged rows dropped; definitions kept */
+  mx__plan_clear(run->plan, run);
+  mx__exp_stage_committed(run->experiments); /* staged rows dropped; definitions kept */
   lua_settop(L, 0);
   /* between calls no deadline runs: an idle state never trips its clock */
   run->deadline = 0;

@@ -61,9 +61,9 @@ static int ctx_gc(lua_State *L) {
   return 0;
 }
 
-/* mx_error -> Lua error goes through the runtime's mx_lua_raise (script
+/* mx_error -> Lua error goes through the runtime's mx__lua_raise (script
  * position included), like every binding. */
-static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
+static int raise_error(lua_State *L, const mx_error *err) { return mx__lua_raise(L, err); }
 
 /* Cell (row table at ri, offer j 1-based with id at offers_idx) pushed;
  * nil when absent. */
@@ -130,7 +130,7 @@ static void cost_spec_init(lua_State *L, cost_spec *cs, int idx, const char *wha
         push_cell(L, idx, j, offers_idx);
         int isnum = 1;
         scratch[j - 1] = lua_isnil(L, -1) ? 0 : lua_tonumberx(L, -1, &isnum);
-        if (!isnum) mx_lua_error(L, "allocate: %s: offer %d: not a number", what, (int)j);
+        if (!isnum) mx__lua_error(L, "allocate: %s: offer %d: not a number", what, (int)j);
         lua_pop(L, 1);
       }
     }
@@ -140,7 +140,7 @@ static void cost_spec_init(lua_State *L, cost_spec *cs, int idx, const char *wha
     cs->num = 0;
     break;
   default:
-    mx_lua_error(L, "allocate: %s must be a number, a table or a function", what);
+    mx__lua_error(L, "allocate: %s must be a number, a table or a function", what);
   }
 }
 
@@ -158,13 +158,13 @@ static void call_block(lua_State *L, int fn_idx, int users_idx, int offers_idx, 
   else lua_pushnil(L);
   lua_call(L, 2, 1);
   if (!lua_istable(L, -1))
-    mx_lua_error(L, "allocate: the %s function must return a table of rows", what);
+    mx__lua_error(L, "allocate: the %s function must return a table of rows", what);
 }
 
 static double cell_number(lua_State *L, const char *what, lua_Integer i, lua_Integer j) {
   int isnum;
   double x = lua_tonumberx(L, -1, &isnum);
-  if (!isnum) mx_lua_error(L, "allocate: %s[%d][%d] is not a number", what, (int)i, (int)j);
+  if (!isnum) mx__lua_error(L, "allocate: %s[%d][%d] is not a number", what, (int)i, (int)j);
   return x;
 }
 
@@ -177,14 +177,14 @@ static void grow(lua_State *L, lctx *c, int K) {
   if (v) c->value = v;
   float *cc = realloc(c->cost, nc * (size_t)(K ? K : 1) * sizeof *cc);
   if (cc) c->cost = cc;
-  if (!o || !v || !cc) mx_lua_error(L, "allocate: out of memory");
+  if (!o || !v || !cc) mx__lua_error(L, "allocate: out of memory");
   c->cap = nc;
 }
 
 static int l_solve(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  mx_lua_check_options(L, 1, "merx.allocate",
+  mx__lua_check_options(L, 1, "merx.allocate",
                        "users offers value cost budget constraints caps per_user threads gap "
                        "prices offer_prices groups parity group_shares parity_users");
   /* 2 users, 3 offers, 4 value, 5 caps, 6 constraints, 7 ctx */
@@ -196,7 +196,7 @@ static int l_solve(lua_State *L) {
   int users_idx = lua_istable(L, 2) ? 2 : 0;
   int offers_idx = lua_istable(L, 3) ? 3 : 0;
   if (!lua_istable(L, 4) && !lua_isfunction(L, 4))
-    return mx_lua_error(L, "allocate: value must be a matrix (table of rows) or a function");
+    return mx__lua_error(L, "allocate: value must be a matrix (table of rows) or a function");
   lctx *c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CTX_META);
@@ -204,8 +204,8 @@ static int l_solve(lua_State *L) {
 
   lua_Integer n = users_idx ? (lua_Integer)lua_rawlen(L, 2)
                             : lua_istable(L, 4) ? (lua_Integer)lua_rawlen(L, 4) : 0;
-  if (n == 0) return mx_lua_error(L, "allocate: no users (give users = {...} or a value matrix)");
-  if (n >= UINT32_MAX) return mx_lua_error(L, "allocate: too many users");
+  if (n == 0) return mx__lua_error(L, "allocate: no users (give users = {...} or a value matrix)");
+  if (n >= UINT32_MAX) return mx__lua_error(L, "allocate: too many users");
   lua_Integer J = 0;
   if (offers_idx) {
     J = (lua_Integer)lua_rawlen(L, 3);
@@ -214,8 +214,8 @@ static int l_solve(lua_State *L) {
     if (lua_istable(L, -1)) J = (lua_Integer)lua_rawlen(L, -1);
     lua_pop(L, 1);
   }
-  if (J == 0) return mx_lua_error(L, "allocate: no offers (give offers = {...})");
-  if (J >= 1 << 24) return mx_lua_error(L, "allocate: too many offers");
+  if (J == 0) return mx__lua_error(L, "allocate: no offers (give offers = {...})");
+  if (J >= 1 << 24) return mx__lua_error(L, "allocate: too many offers");
 
   /* constraints: budget (cost) first, then the list */
   int K = 0;
@@ -230,7 +230,7 @@ static int l_solve(lua_State *L) {
     cost_spec_init(L, &cs[0], cost_idx, "cost", J, offers_idx, users_idx, scratch);
     int isnum;
     limits[0] = lua_isnil(L, cost_idx + 1) ? INFINITY : lua_tonumberx(L, cost_idx + 1, &isnum);
-    if (!lua_isnil(L, cost_idx + 1) && !isnum) return mx_lua_error(L, "allocate: budget must be a number");
+    if (!lua_isnil(L, cost_idx + 1) && !isnum) return mx__lua_error(L, "allocate: budget must be a number");
     snprintf(names[0], sizeof names[0], "budget");
     K = 1;
   }
@@ -238,21 +238,21 @@ static int l_solve(lua_State *L) {
     lua_Integer nc = (lua_Integer)lua_rawlen(L, 6);
     for (lua_Integer i = 1; i <= nc; i++) {
       if (K >= MX_ALLOC_MAX_RESOURCES)
-        return mx_lua_error(L, "allocate: at most %d constraints", MX_ALLOC_MAX_RESOURCES);
+        return mx__lua_error(L, "allocate: at most %d constraints", MX_ALLOC_MAX_RESOURCES);
       lua_rawgeti(L, 6, i);
       int ci = lua_gettop(L);
       if (!lua_istable(L, ci))
-        return mx_lua_error(L, "allocate: constraints[%d] must be {name=, cost=, limit=}", (int)i);
+        return mx__lua_error(L, "allocate: constraints[%d] must be {name=, cost=, limit=}", (int)i);
       char what[64];
       snprintf(what, sizeof what, "merx.allocate: constraints[%d]", (int)i);
-      mx_lua_check_options(L, ci, what, "name cost limit");
+      mx__lua_check_options(L, ci, what, "name cost limit");
       lua_getfield(L, ci, "name");
       snprintf(names[K], sizeof names[K], "%s",
                lua_isstring(L, -1) ? lua_tostring(L, -1) : "constraint");
       lua_getfield(L, ci, "limit");
       int isnum;
       limits[K] = lua_tonumberx(L, -1, &isnum);
-      if (!isnum) return mx_lua_error(L, "allocate: constraints[%d].limit must be a number", (int)i);
+      if (!isnum) return mx__lua_error(L, "allocate: constraints[%d].limit must be a number", (int)i);
       lua_getfield(L, ci, "cost"); /* stays on the stack for the build */
       cost_spec_init(L, &cs[K], lua_gettop(L), names[K], J, offers_idx, users_idx,
                      scratch + (size_t)K * J);
@@ -262,7 +262,7 @@ static int l_solve(lua_State *L) {
 
   /* Build the candidates, a block of users at a time. */
   c->indptr = malloc(((size_t)n + 1) * sizeof *c->indptr);
-  if (!c->indptr) return mx_lua_error(L, "allocate: out of memory");
+  if (!c->indptr) return mx__lua_error(L, "allocate: out of memory");
   c->indptr[0] = 0;
   int base = lua_gettop(L);
   for (lua_Integer lo = 0; lo < n; lo += BLOCK) {
@@ -289,7 +289,7 @@ static int l_solve(lua_State *L) {
         lua_settop(L, top);
         continue;
       }
-      if (!lua_istable(L, ri)) return mx_lua_error(L, "allocate: value row %d is not a table", (int)(i + 1));
+      if (!lua_istable(L, ri)) return mx__lua_error(L, "allocate: value row %d is not a table", (int)(i + 1));
       int crow[MX_ALLOC_MAX_RESOURCES];
       for (int k = 0; k < K; k++) {
         crow[k] = 0;
@@ -297,7 +297,7 @@ static int l_solve(lua_State *L) {
         else if (cs[k].kind == 3) lua_rawgeti(L, cs[k].block_idx, i - lo + 1);
         else continue;
         if (!lua_istable(L, -1))
-          return mx_lua_error(L, "allocate: %s row %d is not a table", names[k], (int)(i + 1));
+          return mx__lua_error(L, "allocate: %s row %d is not a table", names[k], (int)(i + 1));
         crow[k] = lua_gettop(L);
       }
       for (lua_Integer j = 1; j <= J; j++) {
@@ -308,7 +308,7 @@ static int l_solve(lua_State *L) {
         }
         double v = cell_number(L, "value", i + 1, j);
         lua_pop(L, 1);
-        if (!isfinite(v)) return mx_lua_error(L, "allocate: value[%d][%d] is not finite (NaN or inf)",
+        if (!isfinite(v)) return mx__lua_error(L, "allocate: value[%d][%d] is not finite (NaN or inf)",
                                             (int)(i + 1), (int)j);
         grow(L, c, K);
         uint64_t q = c->n;
@@ -322,7 +322,7 @@ static int l_solve(lua_State *L) {
             lua_pop(L, 1);
           }
           if (!isfinite(x) || x < 0)
-            return mx_lua_error(L, "allocate: %s of user %d offer %d is %g: costs must be finite and >= 0",
+            return mx__lua_error(L, "allocate: %s of user %d offer %d is %g: costs must be finite and >= 0",
                               names[k], (int)(i + 1), (int)j, x);
           c->cost[q * (uint64_t)K + (uint64_t)k] = (float)x;
         }
@@ -338,7 +338,7 @@ static int l_solve(lua_State *L) {
 
   mx_error err;
   mx_error_clear(&err);
-  if (c->n == 0) return mx_lua_error(L, "allocate: no eligible (user, offer) pair");
+  if (c->n == 0) return mx__lua_error(L, "allocate: no eligible (user, offer) pair");
   if (mx_alloc_problem_create((uint32_t)n, (uint32_t)J, K, c->n, &c->p, &err)) return raise_error(L, &err);
   mx_alloc_problem *p = c->p;
   memcpy(p->indptr, c->indptr, ((size_t)n + 1) * sizeof *p->indptr);
@@ -356,7 +356,7 @@ static int l_solve(lua_State *L) {
   }
   lua_getfield(L, 1, "per_user");
   lua_Integer m = lua_isnil(L, -1) ? 1 : luaL_checkinteger(L, -1);
-  if (m < 1 || m > 1000000) return mx_lua_error(L, "allocate: per_user must be 1..1000000");
+  if (m < 1 || m > 1000000) return mx__lua_error(L, "allocate: per_user must be 1..1000000");
   p->per_user = (uint32_t)m;
   lua_pop(L, 1);
   /* caps: { offer_id = N } or { [j] = N } */
@@ -377,17 +377,17 @@ static int l_solve(lua_State *L) {
       if (jj < 0) {
         lua_pushvalue(L, -2); /* a copy: tostring must not touch the key lua_next uses */
         const char *name = lua_tostring(L, -1);
-        return mx_lua_error(L, "allocate: caps: unknown offer '%s'", name ? name : "?");
+        return mx__lua_error(L, "allocate: caps: unknown offer '%s'", name ? name : "?");
       }
       int isnum;
       double capv = lua_tonumberx(L, -1, &isnum);
-      if (!isnum) return mx_lua_error(L, "allocate: caps: the cap of offer %d is not a number", (int)jj);
+      if (!isnum) return mx__lua_error(L, "allocate: caps: the cap of offer %d is not a number", (int)jj);
       p->cap[jj - 1] = capv;
       lua_pop(L, 1);
     }
   }
   mx_alloc_options opt = mx_alloc_defaults();
-  mx_cancel cancel = mx_lua_cancel(L);
+  mx_cancel cancel = mx__lua_cancel(L);
   opt.cancel = &cancel;
   lua_getfield(L, 1, "threads");
   opt.threads = (int)luaL_optinteger(L, -1, 0);
@@ -411,27 +411,27 @@ static int l_solve(lua_State *L) {
   if (lua_getfield(L, 1, "groups") == LUA_TTABLE) {
     int gi = lua_gettop(L);
     if ((lua_Integer)lua_rawlen(L, gi) != n)
-      return mx_lua_error(L, "allocate: groups has %lld entries for %lld users",
+      return mx__lua_error(L, "allocate: groups has %lld entries for %lld users",
                           (long long)lua_rawlen(L, gi), (long long)n);
     uint32_t *grp = lua_newuserdatauv(L, sizeof *grp * (size_t)n, 0);
-    if (!(c->groups = mx_idmap_create())) return mx_lua_error(L, "allocate: out of memory");
+    if (!(c->groups = mx_idmap_create())) return mx__lua_error(L, "allocate: out of memory");
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, gi, i);
       size_t len;
       const char *g = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER
                           ? lua_tolstring(L, -1, &len) : NULL;
-      if (!g) return mx_lua_error(L, "allocate: groups[%lld] is not a string", (long long)i);
+      if (!g) return mx__lua_error(L, "allocate: groups[%lld] is not a string", (long long)i);
       int64_t k = mx_idmap_intern(c->groups, g, len);
-      if (k < 0) return mx_lua_error(L, "allocate: out of memory");
+      if (k < 0) return mx__lua_error(L, "allocate: out of memory");
       if (k >= MX_ALLOC_MAX_GROUPS)
-        return mx_lua_error(L, "allocate: more than %d groups", MX_ALLOC_MAX_GROUPS);
+        return mx__lua_error(L, "allocate: more than %d groups", MX_ALLOC_MAX_GROUPS);
       grp[i - 1] = (uint32_t)k;
       lua_pop(L, 1);
     }
-    double parity = mx_lua_opt_number(L, 1, "parity", 0);
+    double parity = mx__lua_opt_number(L, 1, "parity", 0);
     if (parity != 0 && !(parity > 0 && parity <= 1))
-      return mx_lua_error(L, "allocate: parity must be in (0, 1]");
-    if (mx_lua_alloc_parity(L, 1, p, grp, c->groups, mx_idmap_size(c->groups), parity, "allocate",
+      return mx__lua_error(L, "allocate: parity must be in (0, 1]");
+    if (mx__lua_alloc_parity(L, 1, p, grp, c->groups, mx_idmap_size(c->groups), parity, "allocate",
                             &err))
       return raise_error(L, &err);
     lua_pop(L, 1); /* grp */
@@ -440,13 +440,13 @@ static int l_solve(lua_State *L) {
     given |= lua_getfield(L, 1, "group_shares") != LUA_TNIL;
     lua_pop(L, 2);
     if (given)
-      return mx_lua_error(L, "allocate: parity and group_shares need groups = { group per user }");
+      return mx__lua_error(L, "allocate: parity and group_shares need groups = { group per user }");
   }
   lua_pop(L, 1); /* groups */
   double lam[MX_ALLOC_MAX_RESOURCES] = {0};
   double *mu = lua_newuserdatauv(L, sizeof(double) * (size_t)J, 0);
   memset(mu, 0, sizeof(double) * (size_t)J);
-  int priced = mx_lua_alloc_share(L, p, oname, lam, mu, "allocate");
+  int priced = mx__lua_alloc_share(L, p, oname, lam, mu, "allocate");
 
   /* apply given prices, or solve */
   lua_getfield(L, 1, "prices");
@@ -491,7 +491,7 @@ static int l_solve(lua_State *L) {
           snprintf(ubuf + 24 * i, 24, "%lld", (long long)lua_tointeger(L, -1));
         if (users_idx) lua_pop(L, 1);
       }
-      mx_lua_alloc_solved(L, p, oname, uname, &c->res, "allocate");
+      mx__lua_alloc_solved(L, p, oname, uname, &c->res, "allocate");
       lua_pop(L, 2);
     }
   }
@@ -543,7 +543,7 @@ static int l_solve(lua_State *L) {
   if (p->n_group_constraints) {
     double unconstrained;
     if (mx_alloc_unconstrained_objective(p, &opt, &unconstrained, &err)) return raise_error(L, &err);
-    mx_lua_push_parity(L, p, r, unconstrained);
+    mx__lua_push_parity(L, p, r, unconstrained);
     lua_setfield(L, out, "parity");
   }
   lua_createtable(L, 0, K);
@@ -580,7 +580,7 @@ static int l_shard_of(lua_State *L) {
   size_t len;
   const char *id = luaL_checklstring(L, 1, &len);
   lua_Integer n = luaL_checkinteger(L, 2);
-  if (n < 1 || n > UINT32_MAX) return mx_lua_error(L, "allocate.shard_of: n must be >= 1");
+  if (n < 1 || n > UINT32_MAX) return mx__lua_error(L, "allocate.shard_of: n must be >= 1");
   lua_pushinteger(L, mx_alloc_shard_of(id, len, (uint32_t)n));
   return 1;
 }
@@ -590,8 +590,8 @@ static int l_call(lua_State *L) {
   return l_solve(L);
 }
 
-int mx_luaopen_allocate(lua_State *L) {
-  if (mx_lua_newmetatable(L, CTX_META)) {
+int mx__luaopen_allocate(lua_State *L) {
+  if (mx__lua_newmetatable(L, CTX_META)) {
     lua_pushcfunction(L, ctx_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -602,7 +602,7 @@ int mx_luaopen_allocate(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_call);
   lua_setfield(L, -2, "__call");
-  mx_lua_protect_metatable(L, "merx.allocate");
+  mx__lua_protect_metatable(L, "merx.allocate");
   lua_setmetatable(L, -2);
   return 1;
 }

@@ -35,7 +35,7 @@ static void release(void *p) {
   guard_state *g = p;
   mx_audit_free(g->a);
   g->a = NULL;
-  mx_pseudonymiser_free(g->ps);
+  mx__pseudonymiser_free(g->ps);
   g->ps = NULL;
   mx_audit_result_free(&g->r);
 }
@@ -112,7 +112,7 @@ static void push_result(lua_State *L, const mx_audit_result *r) {
 }
 
 static void write_report(lua_State *L, const char *path, const mx_audit_result *r) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (run && run->dry_run) {
     fprintf(run->err, "dry run: would write %s\n", path);
     return;
@@ -120,71 +120,71 @@ static void write_report(lua_State *L, const char *path, const mx_audit_result *
   mx_atomic_file af;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_atomic_open(&af, path, &err) != MX_OK) mx_lua_raise(L, &err);
+  if (mx__atomic_open(&af, path, &err) != MX_OK) mx__lua_raise(L, &err);
   mx_audit_write_csv(r, af.f);
   if (!run || !run->sandboxed) { /* merx.so: no run to wait for */
-    if (mx_atomic_commit(&af, &err) != MX_OK) mx_lua_raise(L, &err);
+    if (mx__atomic_commit(&af, &err) != MX_OK) mx__lua_raise(L, &err);
     return;
   }
-  if (mx_run_add_file(run, &af) < 0) {
-    mx_atomic_abort(&af);
-    mx_lua_error(L, FN ": out of memory");
+  if (mx__run_add_file(run, &af) < 0) {
+    mx__atomic_abort(&af);
+    mx__lua_error(L, FN ": out of memory");
   }
 }
 
 static int l_audit(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  mx_lua_check_options(L, 1, FN, known);
+  mx__lua_check_options(L, 1, FN, known);
   mx_error err;
   mx_error_clear(&err);
-  const char *spec = mx_lua_opt_string(L, 1, "attribute", NULL);
-  if (!spec) return mx_lua_error(L, FN ": attribute (\"FILE:COLUMN\") is required");
+  const char *spec = mx__lua_opt_string(L, 1, "attribute", NULL);
+  if (!spec) return mx__lua_error(L, FN ": attribute (\"FILE:COLUMN\") is required");
   char file[4096];
   const char *column;
-  if (mx_audit_split_attribute(spec, file, sizeof file, &column))
-    return mx_lua_error(L, FN ": attribute: expected \"FILE:COLUMN\", got '%s'", spec);
+  if (mx__audit_split_attribute(spec, file, sizeof file, &column))
+    return mx__lua_error(L, FN ": attribute: expected \"FILE:COLUMN\", got '%s'", spec);
   lua_pushstring(L, file);
-  const char *path = mx_lua_path(L, lua_gettop(L), 0); /* pushes the resolved path */
-  const char *user_column = mx_lua_opt_string(L, 1, "user_column", NULL);
-  const char *kind = mx_lua_opt_string(L, 1, "kind", NULL);
-  const char *value_field = mx_lua_opt_string(L, 1, "value_field", "value");
-  const char *score_field = mx_lua_opt_string(L, 1, "score_field", "score");
-  double threshold = mx_lua_opt_number(L, 1, "threshold", 0.8);
-  if (!(threshold > 0 && threshold <= 1)) return mx_lua_error(L, FN ": threshold must be in (0, 1]");
-  const char *run_id = mx_lua_opt_string(L, 1, "run", NULL);
+  const char *path = mx__lua_path(L, lua_gettop(L), 0); /* pushes the resolved path */
+  const char *user_column = mx__lua_opt_string(L, 1, "user_column", NULL);
+  const char *kind = mx__lua_opt_string(L, 1, "kind", NULL);
+  const char *value_field = mx__lua_opt_string(L, 1, "value_field", "value");
+  const char *score_field = mx__lua_opt_string(L, 1, "score_field", "score");
+  double threshold = mx__lua_opt_number(L, 1, "threshold", 0.8);
+  if (!(threshold > 0 && threshold <= 1)) return mx__lua_error(L, FN ": threshold must be in (0, 1]");
+  const char *run_id = mx__lua_opt_string(L, 1, "run", NULL);
   const char *out = NULL;
   if (lua_getfield(L, 1, "out") != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING) return mx_lua_error(L, FN ": out must be a path");
-    out = mx_lua_path(L, lua_gettop(L), 1);
+    if (lua_type(L, -1) != LUA_TSTRING) return mx__lua_error(L, FN ": out must be a path");
+    out = mx__lua_path(L, lua_gettop(L), 1);
   }
-  guard_state *g = mx_lua_guard(L, sizeof *g, release);
-  mx_run *run = mx_lua_run(L);
+  guard_state *g = mx__lua_guard(L, sizeof *g, release);
+  mx_run *run = mx__lua_run(L);
   if (run_id) {
     if (!run || !run->log_path || access(run->log_path, F_OK) != 0)
-      return mx_lua_error(L, FN ": run '%s': this run has no ledger to read (run with --store DIR)",
+      return mx__lua_error(L, FN ": run '%s': this run has no ledger to read (run with --store DIR)",
                           run_id);
     mx_audit_request req = {run->log_path, run->store_dir, run_id, kind, path, column,
                             user_column, value_field, score_field, threshold};
-    if (mx_audit_store_run(&req, &g->r, &err)) return mx_lua_raise(L, &err);
+    if (mx__audit_store_run(&req, &g->r, &err)) return mx__lua_raise(L, &err);
   } else {
     if (mx_audit_create(&g->a, &err) ||
-        mx_audit_use_store_key(g->a, run ? run->store_dir : NULL, &g->ps, &err) ||
+        mx__audit_use_store_key(g->a, run ? run->store_dir : NULL, &g->ps, &err) ||
         mx_audit_read_attribute(g->a, path, column, user_column, &err))
-      return mx_lua_raise(L, &err);
+      return mx__lua_raise(L, &err);
     plan_ctx c = {g->a, kind, value_field, score_field, &err};
-    int rc = run && run->plan ? mx_plan_each(run->plan, plan_row, &c) : MX_OK;
-    if (rc == MX_ENOMEM) return mx_lua_error(L, FN ": out of memory");
-    if (rc) return mx_lua_raise(L, &err);
-    if (mx_audit_finish(g->a, threshold, &g->r, &err)) return mx_lua_raise(L, &err);
+    int rc = run && run->plan ? mx__plan_each(run->plan, plan_row, &c) : MX_OK;
+    if (rc == MX_ENOMEM) return mx__lua_error(L, FN ": out of memory");
+    if (rc) return mx__lua_raise(L, &err);
+    if (mx_audit_finish(g->a, threshold, &g->r, &err)) return mx__lua_raise(L, &err);
   }
   if (out) write_report(L, out, &g->r);
   push_result(L, &g->r);
-  mx_lua_guard_release(g);
+  mx__lua_guard_release(g);
   return 1;
 }
 
-int mx_luaopen_audit(lua_State *L) {
+int mx__luaopen_audit(lua_State *L) {
   lua_pushcfunction(L, l_audit);
   return 1;
 }

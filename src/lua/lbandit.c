@@ -15,7 +15,7 @@
  *
  * State: the object loads the arms from the ledger when it is made; updates
  * change it at once (so choices of the same run use them) and are staged as
- * a ledger write (mx_run_stage_ledger_write) that commits with the run's
+ * a ledger write (mx__run_stage_ledger_write) that commits with the run's
  * decisions. The C state is shared by the Lua object and the staged write
  * (reference counted), so it outlives whichever goes first. */
 #include <lauxlib.h>
@@ -84,8 +84,8 @@ static int bandit_gc(lua_State *L) {
 
 static bstate *check_bandit(lua_State *L) {
   lbandit *lb = luaL_checkudata(L, 1, BANDIT_MT);
-  mx_lua_check_run_active(L, "bandit");
-  if (!lb->s) mx_lua_error(L, "bandit: object already closed");
+  mx__lua_check_run_active(L, "bandit");
+  if (!lb->s) mx__lua_error(L, "bandit: object already closed");
   return lb->s;
 }
 
@@ -99,13 +99,13 @@ static int index_of(char *const *names, uint32_t n, const char *s) {
 static uint32_t segment_arg(lua_State *L, bstate *s, int idx, const char *fn) {
   if (!s->has_segments) {
     if (!lua_isnoneornil(L, idx))
-      mx_lua_error(L, "%s: bandit '%s' has no segments, but a segment was given", fn, s->name);
+      mx__lua_error(L, "%s: bandit '%s' has no segments, but a segment was given", fn, s->name);
     return 0;
   }
   const char *seg = lua_tostring(L, idx);
-  if (!seg) mx_lua_error(L, "%s: bandit '%s' needs the user's segment", fn, s->name);
+  if (!seg) mx__lua_error(L, "%s: bandit '%s' needs the user's segment", fn, s->name);
   int k = index_of(s->segments, s->n_segments, seg);
-  if (k < 0) mx_lua_error(L, "%s: unknown segment '%s' of bandit '%s'", fn, seg, s->name);
+  if (k < 0) mx__lua_error(L, "%s: unknown segment '%s' of bandit '%s'", fn, seg, s->name);
   return (uint32_t)k;
 }
 
@@ -118,7 +118,7 @@ static mx_decision_log *open_ledger(lua_State *L, mx_run *run) {
   mx_decision_log *log;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_decisions_open(run->log_path, 0, &log, &err) != MX_OK) mx_lua_raise(L, &err);
+  if (mx__decisions_open(run->log_path, 0, &log, &err) != MX_OK) mx__lua_raise(L, &err);
   return log;
 }
 
@@ -155,7 +155,7 @@ static int apply_write(void *p, struct mx_decision_log *log, const char *run_id,
   mx_bandit_save sv = {s->name, run_id, time_iso, s->updates, n, segs, offs, s->alpha, s->beta,
                        s->n_src, (const char *const *)s->src, s->src_decisions,
                        s->src_conversions};
-  int rc = mx_bandit_store_save(log, &sv, err);
+  int rc = mx__bandit_store_save(log, &sv, err);
   free(segs);
   free(offs);
   if (rc == MX_OK) {
@@ -184,11 +184,11 @@ static void stage_batch(lua_State *L, mx_run *run, bstate *s, const char *source
     if (nd) s->src_decisions = nd;
     long *nv = nd ? realloc(s->src_conversions, nc * sizeof *nv) : NULL;
     if (nv) s->src_conversions = nv;
-    if (!nv) mx_lua_error(L, "bandit update: out of memory");
+    if (!nv) mx__lua_error(L, "bandit update: out of memory");
     s->cap_src = nc;
   }
-  char *c = mx_strdup(source);
-  if (!c) mx_lua_error(L, "bandit update: out of memory");
+  char *c = mx__strdup(source);
+  if (!c) mx__lua_error(L, "bandit update: out of memory");
   s->src[s->n_src] = c;
   s->src_decisions[s->n_src] = decisions;
   s->src_conversions[s->n_src] = conversions;
@@ -199,9 +199,9 @@ static void stage_batch(lua_State *L, mx_run *run, bstate *s, const char *source
   if (run->shard_count > 1 && run->shard_index != 0) return;
   if (!s->staged) {
     s->refs++;
-    if (mx_run_stage_ledger_write(run, apply_write, release_write, s) != 0) {
+    if (mx__run_stage_ledger_write(run, apply_write, release_write, s) != 0) {
       s->refs--;
-      mx_lua_error(L, "bandit update: out of memory");
+      mx__lua_error(L, "bandit update: out of memory");
     }
     s->staged = 1;
   }
@@ -210,8 +210,8 @@ static void stage_batch(lua_State *L, mx_run *run, bstate *s, const char *source
 /* ------------------------------------------------------------ merx.bandit */
 
 static char *dup_or_raise(lua_State *L, const char *v) {
-  char *c = mx_strdup(v);
-  if (!c) mx_lua_error(L, "merx.bandit: out of memory");
+  char *c = mx__strdup(v);
+  if (!c) mx__lua_error(L, "merx.bandit: out of memory");
   return c;
 }
 
@@ -220,16 +220,16 @@ static char *dup_or_raise(lua_State *L, const char *v) {
 static void name_list(lua_State *L, const char *field, char ***out, uint32_t *count) {
   lua_getfield(L, 1, field);
   if (!lua_istable(L, -1))
-    mx_lua_error(L, "merx.bandit: '%s' must be a list of names", field);
+    mx__lua_error(L, "merx.bandit: '%s' must be a list of names", field);
   size_t n = 0;
-  const char **v = mx_lua_check_strings(L, -1, &n);
-  if (n == 0) mx_lua_error(L, "merx.bandit: '%s' is empty", field);
-  if (n > 100000) mx_lua_error(L, "merx.bandit: %zu %s (at most 100000)", n, field);
+  const char **v = mx__lua_check_strings(L, -1, &n);
+  if (n == 0) mx__lua_error(L, "merx.bandit: '%s' is empty", field);
+  if (n > 100000) mx__lua_error(L, "merx.bandit: %zu %s (at most 100000)", n, field);
   *out = calloc(n, sizeof **out);
-  if (!*out) mx_lua_error(L, "merx.bandit: out of memory");
+  if (!*out) mx__lua_error(L, "merx.bandit: out of memory");
   for (size_t i = 0; i < n; i++) {
     if (index_of(*out, *count, v[i]) >= 0)
-      mx_lua_error(L, "merx.bandit: '%s' lists '%s' twice", field, v[i]);
+      mx__lua_error(L, "merx.bandit: '%s' lists '%s' twice", field, v[i]);
     (*out)[i] = dup_or_raise(L, v[i]);
     (*count)++;
   }
@@ -237,21 +237,21 @@ static void name_list(lua_State *L, const char *field, char ***out, uint32_t *co
 }
 
 static int l_bandit(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
-  mx_lua_check_run_active(L, "merx.bandit");
+  mx_run *run = mx__lua_run(L);
+  mx__lua_check_run_active(L, "merx.bandit");
   luaL_checktype(L, 1, LUA_TTABLE);
-  mx_lua_check_options(L, 1, "merx.bandit",
+  mx__lua_check_options(L, 1, "merx.bandit",
                        "name offers segments prior discount values seed kind");
-  const char *name = mx_lua_opt_string(L, 1, "name", NULL);
-  if (!name || !*name) mx_lua_error(L, "merx.bandit: 'name' is required (it keys the state)");
-  const char *kind = mx_lua_opt_string(L, 1, "kind", "offer");
-  double discount = mx_lua_opt_number(L, 1, "discount", 1.0);
+  const char *name = mx__lua_opt_string(L, 1, "name", NULL);
+  if (!name || !*name) mx__lua_error(L, "merx.bandit: 'name' is required (it keys the state)");
+  const char *kind = mx__lua_opt_string(L, 1, "kind", "offer");
+  double discount = mx__lua_opt_number(L, 1, "discount", 1.0);
   lbandit *lb = lua_newuserdatauv(L, sizeof *lb, 0);
   lb->s = NULL;
   luaL_setmetatable(L, BANDIT_MT);
   int obj = lua_gettop(L);
   bstate *s = calloc(1, sizeof *s);
-  if (!s) return mx_lua_error(L, "merx.bandit: out of memory");
+  if (!s) return mx__lua_error(L, "merx.bandit: out of memory");
   s->refs = 1;
   lb->s = s; /* from here the object frees whatever a later error leaves */
   s->name = dup_or_raise(L, name);
@@ -266,11 +266,11 @@ static int l_bandit(lua_State *L) {
   lua_getfield(L, 1, "prior");
   if (!lua_isnil(L, -1)) {
     if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
-      mx_lua_error(L, "merx.bandit: 'prior' must be {alpha, beta}");
+      mx__lua_error(L, "merx.bandit: 'prior' must be {alpha, beta}");
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
     if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1))
-      mx_lua_error(L, "merx.bandit: 'prior' must be two numbers {alpha, beta}");
+      mx__lua_error(L, "merx.bandit: 'prior' must be two numbers {alpha, beta}");
     pa = lua_tonumber(L, -2);
     pb = lua_tonumber(L, -1);
     lua_pop(L, 2);
@@ -279,16 +279,16 @@ static int l_bandit(lua_State *L) {
   size_t n = (size_t)s->n_offers * s->n_segments;
   s->alpha = malloc(n * sizeof *s->alpha);
   s->beta = malloc(n * sizeof *s->beta);
-  if (!s->alpha || !s->beta) return mx_lua_error(L, "merx.bandit: out of memory");
+  if (!s->alpha || !s->beta) return mx__lua_error(L, "merx.bandit: out of memory");
   lua_getfield(L, 1, "values");
   if (!lua_isnil(L, -1)) {
-    if (!lua_istable(L, -1)) mx_lua_error(L, "merx.bandit: 'values' must be a map offer -> margin");
+    if (!lua_istable(L, -1)) mx__lua_error(L, "merx.bandit: 'values' must be a map offer -> margin");
     s->value = malloc(s->n_offers * sizeof *s->value);
-    if (!s->value) return mx_lua_error(L, "merx.bandit: out of memory");
+    if (!s->value) return mx__lua_error(L, "merx.bandit: out of memory");
     for (uint32_t o = 0; o < s->n_offers; o++) {
       lua_getfield(L, -1, s->offers[o]);
       if (!lua_isnumber(L, -1))
-        mx_lua_error(L, "merx.bandit: values['%s'] must be a number > 0", s->offers[o]);
+        mx__lua_error(L, "merx.bandit: values['%s'] must be a number > 0", s->offers[o]);
       s->value[o] = lua_tonumber(L, -1);
       lua_pop(L, 1);
     }
@@ -296,7 +296,7 @@ static int l_bandit(lua_State *L) {
     while (lua_next(L, -2)) {
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
       if (!k || index_of(s->offers, s->n_offers, k) < 0)
-        mx_lua_error(L, "merx.bandit: values has a key that is not an offer ('%s')",
+        mx__lua_error(L, "merx.bandit: values has a key that is not an offer ('%s')",
                      k ? k : luaL_typename(L, -2));
       lua_pop(L, 1);
     }
@@ -306,13 +306,13 @@ static int l_bandit(lua_State *L) {
   mx_bandit_reset(&s->b);
   mx_error err;
   mx_error_clear(&err);
-  if (mx_bandit_check(&s->b, &err) != MX_OK) return mx_lua_raise(L, &err);
+  if (mx_bandit_check(&s->b, &err) != MX_OK) return mx__lua_raise(L, &err);
   /* the default seed changes every run (merx.now()), so a user's draw is
    * fresh each night yet reproducible with --now; `seed` pins it */
   uint64_t seed = (uint64_t)run->now;
   lua_getfield(L, 1, "seed");
   if (!lua_isnil(L, -1)) {
-    if (!lua_isinteger(L, -1)) mx_lua_error(L, "merx.bandit: 'seed' must be an integer");
+    if (!lua_isinteger(L, -1)) mx__lua_error(L, "merx.bandit: 'seed' must be an integer");
     seed = (uint64_t)lua_tointeger(L, -1);
   }
   lua_pop(L, 1);
@@ -320,9 +320,9 @@ static int l_bandit(lua_State *L) {
   mx_decision_log *log = open_ledger(L, run);
   if (log) {
     load_ctx lc = {s};
-    int rc = mx_bandit_store_arms(log, s->name, load_arm, &lc, &s->updates, &err);
-    mx_decisions_close(log);
-    if (rc != MX_OK) return mx_lua_raise(L, &err);
+    int rc = mx__bandit_store_arms(log, s->name, load_arm, &lc, &s->updates, &err);
+    mx__decisions_close(log);
+    if (rc != MX_OK) return mx__lua_raise(L, &err);
   }
   lua_settop(L, obj);
   return 1;
@@ -340,7 +340,7 @@ static void emit_choice(lua_State *L, mx_run *run, bstate *s, int user_idx, uint
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
       if (k && (!strcmp(k, "user") || !strcmp(k, "offer") || !strcmp(k, "segment") ||
                 !strcmp(k, "bandit") || !strcmp(k, "draw")))
-        mx_lua_error(L, "bandit:choose: the record may not set '%s' (the bandit does)", k);
+        mx__lua_error(L, "bandit:choose: the record may not set '%s' (the bandit does)", k);
       lua_pushvalue(L, -2);
       lua_insert(L, -2);
       lua_rawset(L, rec);
@@ -367,7 +367,7 @@ static void emit_choice(lua_State *L, mx_run *run, bstate *s, int user_idx, uint
                     (int)s->n_offers, s->alpha[a], s->beta[a]);
     lua_setfield(L, rec, "reason");
   }
-  mx_plan_emit(L, run, s->kind, rec);
+  mx__plan_emit(L, run, s->kind, rec);
   lua_settop(L, rec - 1);
 }
 
@@ -380,9 +380,9 @@ static uint64_t user_seed(const bstate *s, lua_State *L, int idx) {
 /* b:choose(user, segment [, record]) -> offer, draw (stages the decision) */
 static int b_choose(lua_State *L) {
   bstate *s = check_bandit(L);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
-    return mx_lua_error(L, "bandit:choose: the user id must be a string");
+    return mx__lua_error(L, "bandit:choose: the user id must be a string");
   lua_settop(L, 4);
   uint32_t g = segment_arg(L, s, 3, "bandit:choose");
   int extra = 0;
@@ -402,19 +402,19 @@ static int b_choose(lua_State *L) {
 /* b:choose_all(users [, segments]) -> offers (a list like users; staged) */
 static int b_choose_all(lua_State *L) {
   bstate *s = check_bandit(L);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   lua_settop(L, 3);
   size_t n, ns = 0;
-  mx_lua_check_strings(L, 2, &n); /* type checks only; users stay in the table */
+  mx__lua_check_strings(L, 2, &n); /* type checks only; users stay in the table */
   if (s->has_segments) {
     if (!lua_istable(L, 3))
-      return mx_lua_error(L, "bandit:choose_all: bandit '%s' needs a list of segments",
+      return mx__lua_error(L, "bandit:choose_all: bandit '%s' needs a list of segments",
                           s->name);
-    mx_lua_check_strings(L, 3, &ns);
+    mx__lua_check_strings(L, 3, &ns);
     if (ns != n)
-      return mx_lua_error(L, "bandit:choose_all: %zu users but %zu segments", n, ns);
+      return mx__lua_error(L, "bandit:choose_all: %zu users but %zu segments", n, ns);
   } else if (!lua_isnil(L, 3)) {
-    return mx_lua_error(L, "bandit:choose_all: bandit '%s' has no segments", s->name);
+    return mx__lua_error(L, "bandit:choose_all: bandit '%s' has no segments", s->name);
   }
   lua_settop(L, 3);
   lua_createtable(L, (int)(n < 1u << 26 ? n : 0), 0);
@@ -435,7 +435,7 @@ static int b_choose_all(lua_State *L) {
     lua_pushstring(L, s->offers[o]);
     lua_rawseti(L, out, (lua_Integer)i + 1);
     lua_settop(L, out);
-    if ((i & 1023) == 1023 && mx_run_poll(L, run)) mx_lua_check_stop(L);
+    if ((i & 1023) == 1023 && mx__run_poll(L, run)) mx__lua_check_stop(L);
   }
   return 1;
 }
@@ -457,7 +457,7 @@ static void batch_clear(bstate *s, batch *bt) {
 static void batch_apply(lua_State *L, mx_run *run, bstate *s, batch *bt, const char *source) {
   mx_error err;
   mx_error_clear(&err);
-  if (mx_bandit_update(&s->b, bt->succ, bt->fail, &err) != MX_OK) mx_lua_raise(L, &err);
+  if (mx_bandit_update(&s->b, bt->succ, bt->fail, &err) != MX_OK) mx__lua_raise(L, &err);
   stage_batch(L, run, s, source, bt->decisions, bt->conversions);
 }
 
@@ -469,7 +469,7 @@ static int converted_value(lua_State *L, const char *what) {
     double v = lua_tonumber(L, -1);
     if (v == 0 || v == 1) return v == 1;
   }
-  return mx_lua_error(L, "bandit:update: %s must be 0/1 or a boolean, got %s", what,
+  return mx__lua_error(L, "bandit:update: %s must be 0/1 or a boolean, got %s", what,
                       luaL_tolstring(L, -1, NULL));
 }
 
@@ -518,7 +518,7 @@ static int join_decision(void *p, const char *run_id, const char *user, const ch
       j->cap = nc;
     }
     jbatch *b = &j->b[j->n];
-    *b = (jbatch){mx_strdup(run_id), calloc(cells, sizeof(double)),
+    *b = (jbatch){mx__strdup(run_id), calloc(cells, sizeof(double)),
                   calloc(cells, sizeof(double)), 0, 0};
     j->n++;
     if (!b->run_id || !b->succ || !b->fail) return j->oom = 1;
@@ -544,32 +544,32 @@ static int join_decision(void *p, const char *run_id, const char *user, const ch
  * -> { batches, decisions, conversions, ignored } */
 static int b_update(lua_State *L) {
   bstate *s = check_bandit(L);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   luaL_checktype(L, 2, LUA_TTABLE);
-  mx_lua_check_options(L, 2, "bandit:update", "outcomes min_age runs rows source");
+  mx__lua_check_options(L, 2, "bandit:update", "outcomes min_age runs rows source");
   lua_settop(L, 2);
   if (!run->log_path)
-    return mx_lua_error(L, "bandit:update: the bandit's state lives in the store: give --store "
+    return mx__lua_error(L, "bandit:update: the bandit's state lives in the store: give --store "
                            "DIR or set MERX_STORE");
   lua_getfield(L, 2, "outcomes");
   lua_getfield(L, 2, "rows");
   int has_outcomes = !lua_isnil(L, 3), has_rows = !lua_isnil(L, 4);
   if (has_outcomes == has_rows)
-    return mx_lua_error(L, "bandit:update: give either outcomes (joined to the bandit's logged "
+    return mx__lua_error(L, "bandit:update: give either outcomes (joined to the bandit's logged "
                            "decisions) or rows");
   size_t n = (size_t)s->n_offers * s->n_segments;
-  batch bt = {mx_lua_scratch(L, n * sizeof(double)), mx_lua_scratch(L, n * sizeof(double)), 0, 0};
+  batch bt = {mx__lua_scratch(L, n * sizeof(double)), mx__lua_scratch(L, n * sizeof(double)), 0, 0};
   batch_clear(s, &bt);
   long batches0 = (long)s->n_src, decisions = 0, conversions = 0, ignored = 0;
   if (has_rows) {
-    const char *source = mx_lua_opt_string(L, 2, "source", NULL);
+    const char *source = mx__lua_opt_string(L, 2, "source", NULL);
     if (!source || !*source)
-      return mx_lua_error(L, "bandit:update: rows need a 'source' naming their outcome window "
+      return mx__lua_error(L, "bandit:update: rows need a 'source' naming their outcome window "
                              "(it is logged so the same rows are never applied twice)");
     lua_getfield(L, 2, "min_age");
     lua_getfield(L, 2, "runs");
     if (!lua_isnil(L, -1) || !lua_isnil(L, -2))
-      return mx_lua_error(L, "bandit:update: min_age and runs apply to outcomes, not rows");
+      return mx__lua_error(L, "bandit:update: min_age and runs apply to outcomes, not rows");
     lua_settop(L, 6);
     int applied = 0;
     for (size_t i = 0; i < s->n_src && !applied; i++) applied = !strcmp(s->src[i], source);
@@ -577,33 +577,33 @@ static int b_update(lua_State *L) {
     if (log) {
       mx_error err;
       mx_error_clear(&err);
-      int rc = mx_bandit_store_applied(log, s->name, source, &applied, &err);
-      mx_decisions_close(log);
-      if (rc != MX_OK) return mx_lua_raise(L, &err);
+      int rc = mx__bandit_store_applied(log, s->name, source, &applied, &err);
+      mx__decisions_close(log);
+      if (rc != MX_OK) return mx__lua_raise(L, &err);
     }
     if (applied)
-      return mx_lua_error(L, "bandit:update: the outcomes of '%s' were already applied to "
+      return mx__lua_error(L, "bandit:update: the outcomes of '%s' were already applied to "
                              "bandit '%s'",
                           source, s->name);
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_Integer nr = (lua_Integer)lua_rawlen(L, 4);
     for (lua_Integer i = 1; i <= nr; i++) {
       if (lua_rawgeti(L, 4, i) != LUA_TTABLE)
-        return mx_lua_error(L, "bandit:update: rows[%lld] is not a table", (long long)i);
+        return mx__lua_error(L, "bandit:update: rows[%lld] is not a table", (long long)i);
       int r = lua_gettop(L);
-      mx_lua_check_options(L, r, "bandit:update rows", "segment offer converted");
+      mx__lua_check_options(L, r, "bandit:update rows", "segment offer converted");
       lua_getfield(L, r, "offer");
       const char *offer = lua_tostring(L, -1);
       int o = offer ? index_of(s->offers, s->n_offers, offer) : -1;
       if (o < 0)
-        return mx_lua_error(L, "bandit:update: rows[%lld]: unknown offer '%s'", (long long)i,
+        return mx__lua_error(L, "bandit:update: rows[%lld]: unknown offer '%s'", (long long)i,
                             offer ? offer : "(none)");
       lua_getfield(L, r, "segment");
       uint32_t g = segment_arg(L, s, -1, "bandit:update");
       lua_getfield(L, r, "converted");
       char what[64];
       snprintf(what, sizeof what, "rows[%lld].converted", (long long)i);
-      if (lua_isnil(L, -1)) return mx_lua_error(L, "bandit:update: %s is missing", what);
+      if (lua_isnil(L, -1)) return mx__lua_error(L, "bandit:update: %s is missing", what);
       int conv = converted_value(L, what);
       size_t a = (size_t)g * s->n_offers + (size_t)o;
       if (conv) bt.succ[a] += 1;
@@ -617,36 +617,36 @@ static int b_update(lua_State *L) {
     conversions = bt.conversions;
   } else {
     if (!lua_istable(L, 3))
-      return mx_lua_error(L, "bandit:update: outcomes must be a map user -> converted");
+      return mx__lua_error(L, "bandit:update: outcomes must be a map user -> converted");
     lua_getfield(L, 2, "source");
     if (!lua_isnil(L, -1))
-      return mx_lua_error(L, "bandit:update: source applies to rows; outcomes are logged by "
+      return mx__lua_error(L, "bandit:update: source applies to rows; outcomes are logged by "
                              "the run that made the decisions");
-    double min_age = mx_lua_opt_number(L, 2, "min_age", 0);
-    if (!(min_age >= 0)) return mx_lua_error(L, "bandit:update: min_age must be >= 0 days");
+    double min_age = mx__lua_opt_number(L, 2, "min_age", 0);
+    if (!(min_age >= 0)) return mx__lua_error(L, "bandit:update: min_age must be >= 0 days");
     lua_settop(L, 6);
     lua_getfield(L, 2, "runs"); /* 7 */
     char before[32];
     mx_format_time(run->now - (int64_t)(min_age * 86400.0), 0, before, sizeof before);
     if (min_age == 0) mx_format_time(run->now, 0, before, sizeof before);
-    join_state *j = mx_lua_guard(L, sizeof *j, join_release);
+    join_state *j = mx__lua_guard(L, sizeof *j, join_release);
     j->s = s;
-    if (!(j->converted = mx_idmap_create())) return mx_lua_error(L, "bandit:update: out of memory");
+    if (!(j->converted = mx_idmap_create())) return mx__lua_error(L, "bandit:update: out of memory");
     if (!lua_isnil(L, 7)) {
-      if (!lua_istable(L, 7)) return mx_lua_error(L, "bandit:update: runs must be a list of run ids");
+      if (!lua_istable(L, 7)) return mx__lua_error(L, "bandit:update: runs must be a list of run ids");
       size_t nr;
-      const char **r = mx_lua_check_strings(L, 7, &nr);
-      if (!(j->runs = mx_idmap_create())) return mx_lua_error(L, "bandit:update: out of memory");
+      const char **r = mx__lua_check_strings(L, 7, &nr);
+      if (!(j->runs = mx_idmap_create())) return mx__lua_error(L, "bandit:update: out of memory");
       for (size_t i = 0; i < nr; i++)
         if (mx_idmap_intern(j->runs, r[i], strlen(r[i])) < 0)
-          return mx_lua_error(L, "bandit:update: out of memory");
+          return mx__lua_error(L, "bandit:update: out of memory");
       lua_pop(L, 1);
     }
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       int kt = lua_type(L, -2);
       if (kt != LUA_TSTRING && kt != LUA_TNUMBER)
-        return mx_lua_error(L, "bandit:update: outcomes are keyed by user id, got a %s key",
+        return mx__lua_error(L, "bandit:update: outcomes are keyed by user id, got a %s key",
                             luaL_typename(L, -2));
       lua_pushvalue(L, -2);
       size_t len;
@@ -655,17 +655,17 @@ static int b_update(lua_State *L) {
       char what[160];
       snprintf(what, sizeof what, "outcomes['%.100s']", u);
       if (converted_value(L, what) && mx_idmap_intern(j->converted, u, len) < 0)
-        return mx_lua_error(L, "bandit:update: out of memory");
+        return mx__lua_error(L, "bandit:update: out of memory");
       lua_pop(L, 3);
     }
     mx_decision_log *log = open_ledger(L, run);
     if (log) {
       mx_error err;
       mx_error_clear(&err);
-      int rc = mx_bandit_store_pending(log, s->name, s->kind, before, join_decision, j, &err);
-      mx_decisions_close(log);
-      if (rc != MX_OK) return mx_lua_raise(L, &err);
-      if (j->oom) return mx_lua_error(L, "bandit:update: out of memory");
+      int rc = mx__bandit_store_pending(log, s->name, s->kind, before, join_decision, j, &err);
+      mx__decisions_close(log);
+      if (rc != MX_OK) return mx__lua_raise(L, &err);
+      if (j->oom) return mx__lua_error(L, "bandit:update: out of memory");
     }
     for (size_t i = 0; i < j->n; i++) {
       batch jb = {j->b[i].succ, j->b[i].fail, j->b[i].decisions, j->b[i].conversions};
@@ -674,7 +674,7 @@ static int b_update(lua_State *L) {
       conversions += jb.conversions;
     }
     ignored = j->ignored;
-    mx_lua_guard_release(j);
+    mx__lua_guard_release(j);
   }
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, (lua_Integer)s->n_src - batches0);
@@ -718,8 +718,8 @@ static const luaL_Reg bandit_methods[] = {{"choose", b_choose},
                                           {"arms", b_arms},
                                           {NULL, NULL}};
 
-int mx_luaopen_bandit(lua_State *L) {
-  if (mx_lua_newmetatable(L, BANDIT_MT)) {
+int mx__luaopen_bandit(lua_State *L) {
+  if (mx__lua_newmetatable(L, BANDIT_MT)) {
     luaL_newlib(L, bandit_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, bandit_gc);

@@ -25,7 +25,7 @@ static int parse_type(lua_State *L, const char *s, const char *col) {
   if (strcmp(s, "number") == 0) return TY_NUMBER;
   if (strcmp(s, "integer") == 0) return TY_INTEGER;
   if (strcmp(s, "time") == 0) return TY_TIME;
-  return mx_lua_error(L, "merx.data.read: column '%s': unknown type '%s' "
+  return mx__lua_error(L, "merx.data.read: column '%s': unknown type '%s' "
                       "(string, number, integer, time)", col, s);
 }
 
@@ -36,7 +36,7 @@ typedef struct rcol {
   int table;      /* stack index of the column table */
 } rcol;
 
-/* The reader belongs to a guard (mx_lua_guard): every error below, and any
+/* The reader belongs to a guard (mx__lua_guard): every error below, and any
  * Lua allocation failure while the columns fill, closes it. */
 typedef struct read_state {
   mx_csv *csv;
@@ -51,7 +51,7 @@ static void read_release(void *p) {
 static void csv_fail(lua_State *L, mx_error *err) {
   char buf[2048];
   mx_error_format(err, buf, sizeof buf);
-  mx_lua_error(L, "merx.data.read: %s", buf);
+  mx__lua_error(L, "merx.data.read: %s", buf);
 }
 
 /* Open part *part of the shard-split folder whose part 0 is open in st, in
@@ -62,10 +62,10 @@ static int next_part(lua_State *L, read_state *st, const mx_csv_options *co, mx_
   char dir[4096];
   size_t dl = strlen(first);
   while (dl && first[dl - 1] != '/') dl--;
-  if (dl == 0 || dl >= sizeof dir) mx_lua_error(L, "merx.data.read: bad part path '%s'", first);
+  if (dl == 0 || dl >= sizeof dir) mx__lua_error(L, "merx.data.read: bad part path '%s'", first);
   memcpy(dir, first, dl - 1);
   dir[dl - 1] = 0;
-  if (mx_shard_part_path(dir, *part, buf, size) < 0) mx_lua_error(L, "merx.data.read: path too long");
+  if (mx_shard_part_path(dir, *part, buf, size) < 0) mx__lua_error(L, "merx.data.read: path too long");
   mx_error err;
   mx_error_clear(&err);
   mx_csv *next = NULL;
@@ -75,9 +75,9 @@ static int next_part(lua_State *L, read_state *st, const mx_csv_options *co, mx_
   for (size_t k = 0; same && k < nh; k++) same = strcmp(h[k], (*names)[k]) == 0;
   mx_csv_close(st->csv);
   st->csv = *csv = next; /* the guard closes it from here */
-  if (!same) mx_lua_error(L, "merx.data.read: %s: its header differs from part 0's", buf);
-  mx_run *run = mx_lua_run(L);
-  if (run && mx_run_note_input(run, buf) != 0) mx_lua_error(L, "out of memory");
+  if (!same) mx__lua_error(L, "merx.data.read: %s: its header differs from part 0's", buf);
+  mx_run *run = mx__lua_run(L);
+  if (run && mx__run_note_input(run, buf) != 0) mx__lua_error(L, "out of memory");
   *names = h;
   return 1;
 }
@@ -94,22 +94,22 @@ static void dataset_release(void *p) {
  * key the users are pseudonyms (a plain file is pseudonymised here, another
  * key's refused); under --shard only this shard's users. */
 static int load_packed(lua_State *L, const char *path, int use_shard) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   mx_ingest_options o = mx_ingest_defaults();
   if (run && run->pseudo) {
-    o.user_rewrite = mx_pseudonymise_rewrite;
+    o.user_rewrite = mx__pseudonymise_rewrite;
     o.user_rewrite_ctx = run->pseudo;
-    o.user_rewrite_check = mx_hmac_key_check(mx_pseudonymiser_key(run->pseudo));
+    o.user_rewrite_check = mx__hmac_key_check(mx__pseudonymiser_key(run->pseudo));
   }
-  mx_dataset **g = mx_lua_guard(L, sizeof *g, dataset_release);
+  mx_dataset **g = mx__lua_guard(L, sizeof *g, dataset_release);
   mx_error err;
   mx_error_clear(&err);
   if (mx_dataset_load_packed(path, &o, g, &err) != MX_OK) {
     char buf[2048];
     mx_error_format(&err, buf, sizeof buf);
-    mx_lua_error(L, "merx.data.load: %s", buf);
+    mx__lua_error(L, "merx.data.load: %s", buf);
   }
-  if (run && mx_run_note_input(run, path) != 0) mx_lua_error(L, "out of memory");
+  if (run && mx__run_note_input(run, path) != 0) mx__lua_error(L, "out of memory");
   const mx_dataset *d = *g;
   const mx_csr *c = &d->by_user;
   int with_t = d->has_time && c->times;
@@ -124,7 +124,7 @@ static int load_packed(lua_State *L, const char *path, int use_shard) {
   int shard = use_shard && run && run->shard_count > 1;
   for (uint32_t u = 0; u < c->rows; u++) {
     const char *user = mx_idmap_name(d->users, u);
-    if (shard && !mx_run_in_shard(run, user, strlen(user))) continue;
+    if (shard && !mx__run_in_shard(run, user, strlen(user))) continue;
     for (uint64_t k = c->indptr[u]; k < c->indptr[u + 1]; k++) {
       n++;
       lua_pushstring(L, user);
@@ -144,7 +144,7 @@ static int load_packed(lua_State *L, const char *path, int use_shard) {
     lua_pushvalue(L, col[k]);
     lua_setfield(L, frame, names[k]);
   }
-  mx_lua_guard_release(g);
+  mx__lua_guard_release(g);
   lua_settop(L, frame);
   lua_pushinteger(L, n);
   return 2;
@@ -153,11 +153,11 @@ static int load_packed(lua_State *L, const char *path, int use_shard) {
 /* merx.data.load(path [, opts]) -> frame, n: a .mxd file (load_packed).
  * opts: shard = true (under --shard, keep this shard's users). */
 static int l_load(lua_State *L) {
-  mx_lua_check_run_active(L, "merx.data");
+  mx__lua_check_run_active(L, "merx.data");
   lua_settop(L, 2);
-  mx_lua_check_options(L, 2, "merx.data.load", "shard");
-  const char *path = mx_lua_path(L, 1, 0);
-  int use_shard = lua_isnoneornil(L, 2) ? 1 : mx_lua_opt_boolean(L, 2, "shard", 1);
+  mx__lua_check_options(L, 2, "merx.data.load", "shard");
+  const char *path = mx__lua_path(L, 1, 0);
+  int use_shard = lua_isnoneornil(L, 2) ? 1 : mx__lua_opt_boolean(L, 2, "shard", 1);
   return load_packed(L, path, use_shard);
 }
 
@@ -167,27 +167,27 @@ static int l_load(lua_State *L) {
  *       skip_empty = false (skip rows with an empty selected field);
  *       shard = true (with a `user` column and --shard, keep this shard's users) */
 static int l_read(lua_State *L) {
-  mx_lua_check_run_active(L, "merx.data");
+  mx__lua_check_run_active(L, "merx.data");
   lua_settop(L, 2);
-  mx_lua_check_options(L, 2, "merx.data.read", "columns types sep header skip_empty shard");
-  const char *path = mx_lua_path(L, 1, 0);
+  mx__lua_check_options(L, 2, "merx.data.read", "columns types sep header skip_empty shard");
+  const char *path = mx__lua_path(L, 1, 0);
   int popt = 2;
   if (!lua_isnoneornil(L, popt)) luaL_checktype(L, popt, LUA_TTABLE);
   mx_csv_options co = mx_csv_defaults();
-  const char *sep = mx_lua_opt_string(L, popt, "sep", NULL);
+  const char *sep = mx__lua_opt_string(L, popt, "sep", NULL);
   if (sep) co.sep = strcmp(sep, "tab") == 0 ? '\t' : sep[0];
-  co.has_header = mx_lua_opt_boolean(L, popt, "header", 1);
-  int skip_empty = mx_lua_opt_boolean(L, popt, "skip_empty", 0);
-  int use_shard = mx_lua_opt_boolean(L, popt, "shard", 1);
+  co.has_header = mx__lua_opt_boolean(L, popt, "header", 1);
+  int skip_empty = mx__lua_opt_boolean(L, popt, "skip_empty", 0);
+  int use_shard = mx__lua_opt_boolean(L, popt, "shard", 1);
   mx_error err;
   mx_error_clear(&err);
-  read_state *st = mx_lua_guard(L, sizeof *st, read_release);
+  read_state *st = mx__lua_guard(L, sizeof *st, read_release);
   /* a folder written by `merx shard-split`: its parts in order, or under
    * --shard with the same count only this shard's part (see below) */
   mx_shard_manifest man;
   int parted = 0;
   if (mx_shard_manifest_read(path, &man, &parted, &err) != MX_OK) csv_fail(L, &err);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   char part_path[4096];
   uint32_t part = 0, part_end = parted ? man.shards : 0;
   if (!parted && mx_dataset_is_packed(path)) {
@@ -195,23 +195,23 @@ static int l_read(lua_State *L) {
     static const char *const csv_only[] = {"columns", "types", "sep", "header", "skip_empty"};
     for (size_t k = 0; !lua_isnoneornil(L, popt) && k < sizeof csv_only / sizeof *csv_only; k++)
       if (lua_getfield(L, popt, csv_only[k]) != LUA_TNIL)
-        mx_lua_error(L, "merx.data.read: %s is a packed dataset (.mxd): option '%s' does not "
+        mx__lua_error(L, "merx.data.read: %s is a packed dataset (.mxd): option '%s' does not "
                      "apply to it", path, csv_only[k]);
       else
         lua_pop(L, 1);
-    mx_lua_guard_release(st);
+    mx__lua_guard_release(st);
     return load_packed(L, path, use_shard);
   }
   if (parted) {
     if (mx_shard_part_path(path, 0, part_path, sizeof part_path) < 0)
-      mx_lua_error(L, "merx.data.read: path too long: %s", path);
+      mx__lua_error(L, "merx.data.read: path too long: %s", path);
     path = part_path;
-    if (run && mx_run_note_input(run, part_path) != 0) mx_lua_error(L, "out of memory");
+    if (run && mx__run_note_input(run, part_path) != 0) mx__lua_error(L, "out of memory");
   }
   if (mx_csv_open(path, &co, &st->csv, &err) != MX_OK) {
     char buf[2048];
     mx_error_format(&err, buf, sizeof buf);
-    return mx_lua_error(L, "merx.data.read: %s", buf);
+    return mx__lua_error(L, "merx.data.read: %s", buf);
   }
   mx_csv *csv = st->csv;
   /* which columns */
@@ -227,14 +227,14 @@ static int l_read(lua_State *L) {
       lua_pushnil(L);
       while (lua_next(L, -2)) {
         if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
-          mx_lua_error(L, "merx.data.read: columns must map role names to column names");
+          mx__lua_error(L, "merx.data.read: columns must map role names to column names");
         if (mx_columns_set(&cols, lua_tostring(L, -2), lua_tostring(L, -1), &err) != MX_OK)
           csv_fail(L, &err);
         lua_pop(L, 1);
       }
       have_roles = 1;
     } else if (!lua_isnil(L, -1)) {
-      mx_lua_error(L, "merx.data.read: option 'columns' must be a string or a table");
+      mx__lua_error(L, "merx.data.read: option 'columns' must be a string or a table");
     }
     lua_pop(L, 1);
   }
@@ -245,7 +245,7 @@ static int l_read(lua_State *L) {
   if (have_roles) {
     if (mx_columns_resolve(&cols, csv, &err) != MX_OK) csv_fail(L, &err);
     nrc = cols.count;
-    rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
+    rc = mx__lua_scratch(L, (size_t)nrc * sizeof *rc);
     for (int i = 0; i < nrc; i++) {
       snprintf(rc[i].name, sizeof rc[i].name, "%s", cols.role[i]);
       rc[i].index = cols.index[i];
@@ -254,9 +254,9 @@ static int l_read(lua_State *L) {
     }
   } else {
     if (nh == 0)
-      mx_lua_error(L, "merx.data.read: %s: without a header, give columns = {role = INDEX}", path);
+      mx__lua_error(L, "merx.data.read: %s: without a header, give columns = {role = INDEX}", path);
     nrc = (int)nh;
-    rc = mx_lua_scratch(L, (size_t)nrc * sizeof *rc);
+    rc = mx__lua_scratch(L, (size_t)nrc * sizeof *rc);
     for (int i = 0; i < nrc; i++) {
       snprintf(rc[i].name, sizeof rc[i].name, "%s", names[i]);
       rc[i].index = i;
@@ -299,7 +299,7 @@ static int l_read(lua_State *L) {
     part = run->shard_index;
     part_end = part + 1;
     if (next_part(L, st, &co, &csv, part_path, sizeof part_path, &part, nh, &names) != 1)
-      mx_lua_error(L, "merx.data.read: no part %u", (unsigned)part);
+      mx__lua_error(L, "merx.data.read: no part %u", (unsigned)part);
     path = part_path;
   } else if (parted && pseudo_col < 0 && user_col >= 0 && man.shards == run->shard_count &&
              rc[user_col].index < (int)nh && strcmp(names[rc[user_col].index], man.column) == 0) {
@@ -314,14 +314,14 @@ more:
     const char *pseudonym = NULL;
     if (pseudo_col >= 0 && rc[pseudo_col].index < (int)nf && lens[rc[pseudo_col].index] > 0) {
       int idx = rc[pseudo_col].index;
-      if (!(pseudonym = mx_pseudonymise(run->pseudo, fields[idx], lens[idx])))
-        return mx_lua_error(L, "merx.data.read: out of memory");
+      if (!(pseudonym = mx__pseudonymise(run->pseudo, fields[idx], lens[idx])))
+        return mx__lua_error(L, "merx.data.read: out of memory");
     }
     if (user_col >= 0) {
       int idx = rc[user_col].index;
       if (idx >= (int)nf) continue;
-      if (pseudonym ? !mx_run_in_shard(run, pseudonym, MX_PSEUDONYM_LEN)
-                    : !mx_run_in_shard(run, fields[idx], lens[idx]))
+      if (pseudonym ? !mx__run_in_shard(run, pseudonym, MX_PSEUDONYM_LEN)
+                    : !mx__run_in_shard(run, fields[idx], lens[idx]))
         continue;
     }
     if (skip_empty) {
@@ -367,7 +367,7 @@ more:
     if (next_part(L, st, &co, &csv, part_path, sizeof part_path, &part, nh, &names) == 1)
       goto more;
   }
-  mx_lua_guard_release(st);
+  mx__lua_guard_release(st);
   lua_createtable(L, 0, nrc);
   for (int i = 0; i < nrc; i++) {
     lua_pushvalue(L, rc[i].table);
@@ -385,7 +385,7 @@ static lua_Integer frame_rows(lua_State *L, int idx, const char *fn) {
     if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
       lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
       if (n >= 0 && m != n) {
-        mx_lua_error(L, "%s: columns have different lengths (%lld and %lld at '%s')", fn,
+        mx__lua_error(L, "%s: columns have different lengths (%lld and %lld at '%s')", fn,
                      (long long)n, (long long)m, lua_tostring(L, -2));
       }
       n = m;
@@ -397,7 +397,7 @@ static lua_Integer frame_rows(lua_State *L, int idx, const char *fn) {
 
 static int get_column(lua_State *L, int frame, const char *name, const char *fn) {
   if (lua_getfield(L, frame, name) != LUA_TTABLE)
-    mx_lua_error(L, "%s: the frame has no column '%s'", fn, name);
+    mx__lua_error(L, "%s: the frame has no column '%s'", fn, name);
   return lua_gettop(L);
 }
 
@@ -445,11 +445,11 @@ static int l_group(lua_State *L) {
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
-    if (m < 1 || m > 8) return mx_lua_error(L, "%s: group by 1 to 8 columns", fn);
+    if (m < 1 || m > 8) return mx__lua_error(L, "%s: group by 1 to 8 columns", fn);
     for (lua_Integer k = 1; k <= m; k++) {
       lua_rawgeti(L, 2, k);
       kname[nk] = lua_tostring(L, -1);
-      if (!kname[nk]) return mx_lua_error(L, "%s: column names must be strings", fn);
+      if (!kname[nk]) return mx__lua_error(L, "%s: column names must be strings", fn);
       kc[nk] = get_column(L, 1, kname[nk], fn);
       nk++;
     }
@@ -462,18 +462,18 @@ static int l_group(lua_State *L) {
     lua_pop(L, 1);
   }
   size_t slots = na ? (size_t)na : 1;
-  const char **out_name = mx_lua_scratch(L, slots * sizeof *out_name);
-  mx_group_agg *ops = mx_lua_scratch(L, slots * sizeof *ops);
-  int *col = mx_lua_scratch(L, slots * sizeof *col); /* stack index of the input column */
-  double *num = mx_lua_scratch(L, slots * sizeof *num);
-  const char **str = mx_lua_scratch(L, slots * sizeof *str);
-  size_t *str_len = mx_lua_scratch(L, slots * sizeof *str_len);
+  const char **out_name = mx__lua_scratch(L, slots * sizeof *out_name);
+  mx_group_agg *ops = mx__lua_scratch(L, slots * sizeof *ops);
+  int *col = mx__lua_scratch(L, slots * sizeof *col); /* stack index of the input column */
+  double *num = mx__lua_scratch(L, slots * sizeof *num);
+  const char **str = mx__lua_scratch(L, slots * sizeof *str);
+  size_t *str_len = mx__lua_scratch(L, slots * sizeof *str_len);
   mx_error err;
   mx_error_clear(&err);
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 3)) {
-    if (lua_type(L, -2) != LUA_TSTRING) return mx_lua_error(L, "%s: aggregation names must be strings", fn);
+    if (lua_type(L, -2) != LUA_TSTRING) return mx__lua_error(L, "%s: aggregation names must be strings", fn);
     out_name[i] = lua_tostring(L, -2);
     const char *op = NULL, *cname = NULL;
     if (lua_type(L, -1) == LUA_TSTRING) {
@@ -485,10 +485,10 @@ static int l_group(lua_State *L) {
       cname = lua_tostring(L, -1);
       lua_pop(L, 2); /* strings stay alive in the aggs table */
     }
-    if (!op) return mx_lua_error(L, "%s: aggregation '%s' must be \"count\" or {op, column}", fn, out_name[i]);
-    if (mx_group_agg_parse(op, &ops[i], &err) != MX_OK) return mx_lua_error(L, "%s: %s", fn, err.message);
+    if (!op) return mx__lua_error(L, "%s: aggregation '%s' must be \"count\" or {op, column}", fn, out_name[i]);
+    if (mx_group_agg_parse(op, &ops[i], &err) != MX_OK) return mx__lua_error(L, "%s: %s", fn, err.message);
     if (ops[i] != MX_GROUP_COUNT && !cname)
-      return mx_lua_error(L, "%s: aggregation '%s' needs a column: {\"%s\", \"column\"}", fn, out_name[i], op);
+      return mx__lua_error(L, "%s: aggregation '%s' needs a column: {\"%s\", \"column\"}", fn, out_name[i], op);
     lua_pop(L, 1);
     i++;
   }
@@ -506,8 +506,8 @@ static int l_group(lua_State *L) {
     lua_pop(L, 1);
     col[i] = get_column(L, 1, cname, fn);
   }
-  mx_group **gp = mx_lua_guard(L, sizeof *gp, group_release);
-  if (mx_group_create(ops, na, gp, &err) != MX_OK) return mx_lua_error(L, "%s: out of memory", fn);
+  mx_group **gp = mx__lua_guard(L, sizeof *gp, group_release);
+  if (mx_group_create(ops, na, gp, &err) != MX_OK) return mx__lua_error(L, "%s: out of memory", fn);
   mx_group *g = *gp;
   luaL_Buffer b;
   for (lua_Integer r = 1; r <= n; r++) {
@@ -524,12 +524,12 @@ static int l_group(lua_State *L) {
         num[i] = (double)lua_tonumberx(L, -1, &ok);
         lua_pop(L, 1);
         if (!ok)
-          return mx_lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn,
+          return mx__lua_error(L, "%s: row %lld of the column for '%s' is not a number", fn,
                               (long long)r, out_name[i]);
       }
     }
     if (mx_group_add(g, key, klen, num, str, str_len, NULL, &err) != MX_OK)
-      return mx_lua_error(L, "%s: out of memory", fn);
+      return mx__lua_error(L, "%s: out of memory", fn);
     lua_settop(L, top);
   }
   uint32_t ng = mx_group_count(g);
@@ -554,7 +554,7 @@ static int l_group(lua_State *L) {
     }
     lua_setfield(L, out, out_name[i]);
   }
-  mx_lua_guard_release(gp);
+  mx__lua_guard_release(gp);
   lua_pushinteger(L, ng);
   return 2;
 }
@@ -577,20 +577,20 @@ static int l_rfm(lua_State *L) {
   static const char *fn = "merx.data.rfm";
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
-  mx_lua_check_options(L, 2, fn, "user time value order now");
-  const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
-  const char *tcol = mx_lua_opt_string(L, 2, "time", "time");
-  const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
-  const char *ocol = mx_lua_opt_string(L, 2, "order", NULL);
-  mx_run *run = mx_lua_run(L);
-  lua_Integer now = mx_lua_opt_integer(L, 2, "now", run ? (lua_Integer)run->now : 0);
+  mx__lua_check_options(L, 2, fn, "user time value order now");
+  const char *ucol = mx__lua_opt_string(L, 2, "user", "user");
+  const char *tcol = mx__lua_opt_string(L, 2, "time", "time");
+  const char *vcol = mx__lua_opt_string(L, 2, "value", "value");
+  const char *ocol = mx__lua_opt_string(L, 2, "order", NULL);
+  mx_run *run = mx__lua_run(L);
+  lua_Integer now = mx__lua_opt_integer(L, 2, "now", run ? (lua_Integer)run->now : 0);
   lua_Integer n = frame_rows(L, 1, fn);
   int cu = get_column(L, 1, ucol, fn), ct = get_column(L, 1, tcol, fn), cv = get_column(L, 1, vcol, fn);
   int co = ocol ? get_column(L, 1, ocol, fn) : 0;
-  mx_rfm **rp = mx_lua_guard(L, sizeof *rp, rfm_release);
+  mx_rfm **rp = mx__lua_guard(L, sizeof *rp, rfm_release);
   mx_error err;
   mx_error_clear(&err);
-  if (mx_rfm_create(ocol != NULL, rp, &err) != MX_OK) return mx_lua_error(L, "%s: out of memory", fn);
+  if (mx_rfm_create(ocol != NULL, rp, &err) != MX_OK) return mx__lua_error(L, "%s: out of memory", fn);
   mx_rfm *acc = *rp;
   for (lua_Integer r = 1; r <= n; r++) {
     int top = lua_gettop(L);
@@ -603,20 +603,20 @@ static int l_rfm(lua_State *L) {
     lua_rawgeti(L, cv, r);
     double v = (double)lua_tonumberx(L, -1, &okv);
     if (!okt || !okv)
-      return mx_lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)r,
+      return mx__lua_error(L, "%s: row %lld: column '%s' is not a number", fn, (long long)r,
                           !okt ? tcol : vcol);
     if (ocol) {
       lua_rawgeti(L, co, r);
       o = luaL_tolstring(L, -1, &olen);
     }
     if (mx_rfm_add(acc, u, ulen, t, v, o, olen, &err) != MX_OK)
-      return mx_lua_error(L, "%s: out of memory", fn);
+      return mx__lua_error(L, "%s: out of memory", fn);
     lua_settop(L, top);
   }
   const mx_rfm_row *row;
   uint32_t nu;
   if (mx_rfm_score(acc, (int64_t)now, &row, &nu, &err) != MX_OK)
-    return mx_lua_error(L, "%s: out of memory", fn);
+    return mx__lua_error(L, "%s: out of memory", fn);
   lua_createtable(L, 0, 8);
   int out = lua_gettop(L);
   const char *names[] = {"user", "recency", "frequency", "monetary", "r", "f", "m", "segment"};
@@ -637,7 +637,7 @@ static int l_rfm(lua_State *L) {
     }
     lua_setfield(L, out, names[c]);
   }
-  mx_lua_guard_release(rp);
+  mx__lua_guard_release(rp);
   lua_pushinteger(L, nu);
   return 2;
 }
@@ -653,7 +653,7 @@ static size_t write_value(lua_State *L, FILE *f) {
     lua_pop(L, 1);
     return len;
   }
-  mx_lua_error(L, "merx.data.write: a %s cannot be written to CSV", luaL_typename(L, -1));
+  mx__lua_error(L, "merx.data.write: a %s cannot be written to CSV", luaL_typename(L, -1));
   return 0;
 }
 
@@ -663,10 +663,10 @@ static size_t write_value(lua_State *L, FILE *f) {
  * The file is written atomically inside --out, and (in `merx run`) only
  * renamed into place when the whole script succeeds. */
 static int l_write(lua_State *L) {
-  mx_lua_check_run_active(L, "merx.data");
+  mx__lua_check_run_active(L, "merx.data");
   lua_settop(L, 3);
-  mx_lua_check_options(L, 3, "merx.data.write", "columns");
-  const char *path = mx_lua_path(L, 1, 1);
+  mx__lua_check_options(L, 3, "merx.data.write", "columns");
+  const char *path = mx__lua_path(L, 1, 1);
   int ppath = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TTABLE);
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
@@ -685,7 +685,7 @@ static int l_write(lua_State *L) {
     if (!lua_isnoneornil(L, 3)) lua_pop(L, 1);
     if (records) lua_rawgeti(L, 2, 1);
     else lua_pushvalue(L, 2);
-    if (!lua_istable(L, -1)) return mx_lua_error(L, "merx.data.write: records must be tables");
+    if (!lua_istable(L, -1)) return mx__lua_error(L, "merx.data.write: records must be tables");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
       lua_pop(L, 1);
@@ -696,7 +696,7 @@ static int l_write(lua_State *L) {
     }
     lua_pop(L, 1);
     /* user first, then alphabetical: stable across runs */
-    const char **names = mx_lua_scratch(L, (size_t)(ncol ? ncol : 1) * sizeof *names);
+    const char **names = mx__lua_scratch(L, (size_t)(ncol ? ncol : 1) * sizeof *names);
     for (int c = 0; c < ncol; c++) {
       lua_rawgeti(L, cols, c + 1);
       names[c] = lua_tostring(L, -1);
@@ -716,9 +716,9 @@ static int l_write(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  if (ncol == 0) return mx_lua_error(L, "merx.data.write: no columns to write");
+  if (ncol == 0) return mx__lua_error(L, "merx.data.write: no columns to write");
   lua_Integer n = records ? (lua_Integer)lua_rawlen(L, 2) : frame_rows(L, 2, "merx.data.write");
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (run->dry_run) {
     /* a dry run commits nothing: report what would be written */
     fprintf(run->err, "dry run: would write %lld rows to %s\n", (long long)n, path);
@@ -728,12 +728,12 @@ static int l_write(lua_State *L) {
   mx_atomic_file af;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_atomic_open(&af, path, &err) != MX_OK) return mx_lua_raise(L, &err);
+  if (mx__atomic_open(&af, path, &err) != MX_OK) return mx__lua_raise(L, &err);
   /* register first, so an error while writing still removes the file */
-  int slot = mx_run_add_file(run, &af);
+  int slot = mx__run_add_file(run, &af);
   if (slot < 0) {
-    mx_atomic_abort(&af);
-    return mx_lua_error(L, "merx.data.write: out of memory");
+    mx__atomic_abort(&af);
+    return mx__lua_error(L, "merx.data.write: out of memory");
   }
   FILE *f = af.f;
   for (int c = 1; c <= ncol; c++) {
@@ -753,7 +753,7 @@ static int l_write(lua_State *L) {
   /* bytes: capped per run; rows: the run's limits are polled as they go */
   uint64_t cap = run->sandboxed && run->mem_limit ? (uint64_t)MX_WRITE_CAP_FACTOR * run->mem_limit : 0;
   for (lua_Integer r = 1; r <= n; r++) {
-    if ((r & 1023) == 0) mx_lua_check_stop(L);
+    if ((r & 1023) == 0) mx__lua_check_stop(L);
     if (records) lua_rawgeti(L, 2, r);
     for (int c = 1; c <= ncol; c++) {
       if (c > 1) fputc(',', f);
@@ -770,7 +770,7 @@ static int l_write(lua_State *L) {
       run->written += write_value(L, f) + 1;
       lua_pop(L, 1);
       if (cap && run->written > cap)
-        return mx_lua_error(L,
+        return mx__lua_error(L,
                             "merx.data.write: output over the limit of %llu MB per run "
                             "(%d x --memory)",
                             (unsigned long long)(cap >> 20), MX_WRITE_CAP_FACTOR);
@@ -781,14 +781,14 @@ static int l_write(lua_State *L) {
   if (!run->sandboxed) {
     /* merx.so: no run to wait for */
     run->n_files--;
-    if (mx_atomic_commit(&run->files[slot], &err) != MX_OK) return mx_lua_raise(L, &err);
+    if (mx__atomic_commit(&run->files[slot], &err) != MX_OK) return mx__lua_raise(L, &err);
   }
   (void)ppath;
   lua_pushinteger(L, n);
   return 1;
 }
 
-int mx_luaopen_data(lua_State *L) {
+int mx__luaopen_data(lua_State *L) {
   static const luaL_Reg f[] = {{"read", l_read},   {"load", l_load},   {"group", l_group},
                                {"rfm", l_rfm},     {"write", l_write}, {NULL, NULL}};
   luaL_newlib(L, f);

@@ -14,8 +14,8 @@
  * includes the stratum, which can change between runs) the ledger's
  * assignments are read when the experiment is defined. Assignments and
  * exposures are staged in C memory (charged to the run like the plan) and
- * written by mx_plan_commit in the transaction of the run's decisions
- * (mx_exp_stage_commit): all or nothing; a dry run writes nothing.
+ * written by mx__plan_commit in the transaction of the run's decisions
+ * (mx__exp_stage_commit): all or nothing; a dry run writes nothing.
  *
  * Staged rows: u16 def, u16 arm, u32 user, stratum (UINT32_MAX: none),
  * kind and record lengths, then those bytes. */
@@ -67,7 +67,7 @@ static void def_free(exp_def *d) {
   free(d->shares);
 }
 
-void mx_exp_stage_free(mx_exp_stage *s) {
+void mx__exp_stage_free(mx_exp_stage *s) {
   if (!s) return;
   for (int i = 0; i < s->n_defs; i++) def_free(&s->defs[i]);
   free(s->defs);
@@ -75,9 +75,9 @@ void mx_exp_stage_free(mx_exp_stage *s) {
   free(s);
 }
 
-size_t mx_exp_stage_count(const mx_exp_stage *s) { return s ? s->rows : 0; }
+size_t mx__exp_stage_count(const mx_exp_stage *s) { return s ? s->rows : 0; }
 
-void mx_exp_stage_committed(mx_exp_stage *s) {
+void mx__exp_stage_committed(mx_exp_stage *s) {
   if (s) s->rows = s->len = 0;
 }
 
@@ -98,24 +98,24 @@ static int read_arms(lua_State *L, int idx, const char *name, const char **names
     lua_pushnil(L);
     while (lua_next(L, idx)) {
       if (!lua_isinteger(L, -2))
-        mx_lua_error(L, "merx.experiment '%s': arms is a list { {\"name\", share}, ... } or a map "
+        mx__lua_error(L, "merx.experiment '%s': arms is a list { {\"name\", share}, ... } or a map "
                      "{ name = share }, not both", name);
       lua_pop(L, 1);
     }
     lua_Integer len = (lua_Integer)lua_rawlen(L, idx);
-    if (len > MAX_ARMS) mx_lua_error(L, "merx.experiment '%s': more than %d arms", name, MAX_ARMS);
+    if (len > MAX_ARMS) mx__lua_error(L, "merx.experiment '%s': more than %d arms", name, MAX_ARMS);
     for (lua_Integer i = 1; i <= len; i++) {
       lua_rawgeti(L, idx, i);
       if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
-        mx_lua_error(L, "merx.experiment '%s': arms[%lld] must be {\"name\", share}", name,
+        mx__lua_error(L, "merx.experiment '%s': arms[%lld] must be {\"name\", share}", name,
                      (long long)i);
       lua_rawgeti(L, -1, 1);
       lua_rawgeti(L, -2, 2);
       if (lua_type(L, -2) != LUA_TSTRING)
-        mx_lua_error(L, "merx.experiment '%s': arms[%lld][1] must be the arm's name (a string)",
+        mx__lua_error(L, "merx.experiment '%s': arms[%lld][1] must be the arm's name (a string)",
                      name, (long long)i);
       if (lua_type(L, -1) != LUA_TNUMBER)
-        mx_lua_error(L, "merx.experiment '%s': arms[%lld][2] must be the arm's share (a number)",
+        mx__lua_error(L, "merx.experiment '%s': arms[%lld][2] must be the arm's share (a number)",
                      name, (long long)i);
       names[n] = lua_tostring(L, -2); /* owned by the arms table */
       shares[n] = lua_tonumber(L, -1);
@@ -127,12 +127,12 @@ static int read_arms(lua_State *L, int idx, const char *name, const char **names
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      mx_lua_error(L, "merx.experiment '%s': arms is a list { {\"name\", share}, ... } or a map "
+      mx__lua_error(L, "merx.experiment '%s': arms is a list { {\"name\", share}, ... } or a map "
                    "{ name = share }", name);
     if (lua_type(L, -1) != LUA_TNUMBER)
-      mx_lua_error(L, "merx.experiment '%s': the share of arm '%s' must be a number", name,
+      mx__lua_error(L, "merx.experiment '%s': the share of arm '%s' must be a number", name,
                    lua_tostring(L, -2));
-    if (n == MAX_ARMS) mx_lua_error(L, "merx.experiment '%s': more than %d arms", name, MAX_ARMS);
+    if (n == MAX_ARMS) mx__lua_error(L, "merx.experiment '%s': more than %d arms", name, MAX_ARMS);
     names[n] = lua_tostring(L, -2);
     shares[n] = lua_tonumber(L, -1);
     /* insertion into name order */
@@ -153,7 +153,7 @@ static int read_arms(lua_State *L, int idx, const char *name, const char **names
 
 static void check_text(lua_State *L, const char *what, const char *s, size_t len, int max) {
   if (len == 0 || (max && len > (size_t)max) || memchr(s, '\0', len))
-    mx_lua_error(L, "merx.experiment: %s must be 1-%d characters of text", what, max);
+    mx__lua_error(L, "merx.experiment: %s must be 1-%d characters of text", what, max);
 }
 
 /* The arms as canonical JSON: [["control",0.1],["coupon",0.9]] with shares
@@ -166,7 +166,7 @@ static char *arms_json(const char *const *names, const double *shares, int n) {
   fputc('[', f);
   for (int i = 0; i < n; i++) {
     fputs(i ? ",[" : "[", f);
-    mx_json_escape(f, names[i], strlen(names[i]));
+    mx__json_escape(f, names[i], strlen(names[i]));
     /* the shortest form that reads back as the same double */
     char num[40];
     for (int digits = 15; digits <= 17; digits++) {
@@ -199,7 +199,7 @@ static void release_def(void *p) {
   def_guard *g = p;
   def_free(&g->d);
   memset(&g->d, 0, sizeof g->d);
-  mx_decisions_close(g->log);
+  mx__decisions_close(g->log);
   g->log = NULL;
 }
 
@@ -213,85 +213,85 @@ static int load_assignment(void *ctx, const mx_assignment_row *r) {
 
 static mx_exp_stage *stage_of(lua_State *L, mx_run *run) {
   if (!run->experiments && !(run->experiments = calloc(1, sizeof *run->experiments)))
-    mx_lua_error(L, "merx.experiment: out of memory");
+    mx__lua_error(L, "merx.experiment: out of memory");
   return run->experiments;
 }
 
 static int l_experiment(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
-  if (!run) return mx_lua_error(L, "merx.experiment: merx is not initialised");
-  mx_lua_check_run_active(L, "merx.experiment");
+  mx_run *run = mx__lua_run(L);
+  if (!run) return mx__lua_error(L, "merx.experiment: merx is not initialised");
+  mx__lua_check_run_active(L, "merx.experiment");
   luaL_checktype(L, 1, LUA_TTABLE);
-  mx_lua_check_options(L, 1, "merx.experiment", "name arms salt stratify control");
+  mx__lua_check_options(L, 1, "merx.experiment", "name arms salt stratify control");
   size_t len;
   lua_getfield(L, 1, "name");
   if (lua_type(L, -1) != LUA_TSTRING)
-    return mx_lua_error(L, "merx.experiment: name (a string) is required");
+    return mx__lua_error(L, "merx.experiment: name (a string) is required");
   const char *name = lua_tolstring(L, -1, &len);
   check_text(L, "name", name, len, NAME_MAX_LEN);
   lua_getfield(L, 1, "salt");
   const char *salt = name;
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING)
-      return mx_lua_error(L, "merx.experiment '%s': salt must be a string", name);
+      return mx__lua_error(L, "merx.experiment '%s': salt must be a string", name);
     salt = lua_tolstring(L, -1, &len);
     if (memchr(salt, '\0', len))
-      return mx_lua_error(L, "merx.experiment '%s': salt contains a NUL byte", name);
+      return mx__lua_error(L, "merx.experiment '%s': salt contains a NUL byte", name);
   }
-  const char *stratify = mx_lua_opt_string(L, 1, "stratify", NULL);
+  const char *stratify = mx__lua_opt_string(L, 1, "stratify", NULL);
   if (stratify && !*stratify)
-    return mx_lua_error(L, "merx.experiment '%s': stratify names a field (not empty)", name);
+    return mx__lua_error(L, "merx.experiment '%s': stratify names a field (not empty)", name);
   lua_getfield(L, 1, "arms");
   int arms_idx = lua_gettop(L);
   if (!lua_istable(L, arms_idx))
-    return mx_lua_error(L, "merx.experiment '%s': arms (a table of shares) is required", name);
+    return mx__lua_error(L, "merx.experiment '%s': arms (a table of shares) is required", name);
   const char *names[MAX_ARMS];
   double shares[MAX_ARMS];
   int n = read_arms(L, arms_idx, name, names, shares);
-  if (n == 0) return mx_lua_error(L, "merx.experiment '%s': no arms", name);
+  if (n == 0) return mx__lua_error(L, "merx.experiment '%s': no arms", name);
   double sum = 0;
   for (int i = 0; i < n; i++) {
     check_text(L, "an arm's name", names[i], strlen(names[i]), 64);
     for (int j = 0; j < i; j++)
       if (strcmp(names[i], names[j]) == 0)
-        return mx_lua_error(L, "merx.experiment '%s': arm '%s' is listed twice", name, names[i]);
+        return mx__lua_error(L, "merx.experiment '%s': arm '%s' is listed twice", name, names[i]);
     if (!(shares[i] >= 0) || !isfinite(shares[i]))
-      return mx_lua_error(L, "merx.experiment '%s': arm '%s' has share %g; shares are numbers "
+      return mx__lua_error(L, "merx.experiment '%s': arm '%s' has share %g; shares are numbers "
                           ">= 0", name, names[i], shares[i]);
     sum += shares[i];
   }
   if (fabs(sum - 1) > 1e-9)
-    return mx_lua_error(L, "merx.experiment '%s': the shares sum to %.17g, not 1", name, sum);
-  const char *control = mx_lua_opt_string(L, 1, "control", "control");
+    return mx__lua_error(L, "merx.experiment '%s': the shares sum to %.17g, not 1", name, sum);
+  const char *control = mx__lua_opt_string(L, 1, "control", "control");
   int control_idx = -1;
   for (int i = 0; i < n; i++)
     if (strcmp(names[i], control) == 0) control_idx = i;
   if (control_idx < 0) {
     lua_getfield(L, 1, "control");
     int given = !lua_isnil(L, -1);
-    return mx_lua_error(L, given ? "merx.experiment '%s': the control arm '%s' is not one of the "
+    return mx__lua_error(L, given ? "merx.experiment '%s': the control arm '%s' is not one of the "
                                    "arms"
                                  : "merx.experiment '%s': no arm is called '%s': name the "
                                    "control arm (control = NAME)",
                         name, control);
   }
 
-  def_guard *g = mx_lua_guard(L, sizeof *g, release_def);
-  g->d.name = mx_strdup(name);
-  g->d.salt = mx_strdup(salt);
-  g->d.control = mx_strdup(control);
-  g->d.stratify = stratify ? mx_strdup(stratify) : NULL;
+  def_guard *g = mx__lua_guard(L, sizeof *g, release_def);
+  g->d.name = mx__strdup(name);
+  g->d.salt = mx__strdup(salt);
+  g->d.control = mx__strdup(control);
+  g->d.stratify = stratify ? mx__strdup(stratify) : NULL;
   g->d.arms_json = arms_json(names, shares, n);
   g->d.arms = calloc((size_t)n, sizeof *g->d.arms);
   g->d.shares = malloc((size_t)n * sizeof *g->d.shares);
   if (!g->d.name || !g->d.salt || !g->d.control || (stratify && !g->d.stratify) ||
       !g->d.arms_json || !g->d.arms || !g->d.shares)
-    return mx_lua_error(L, "merx.experiment: out of memory");
+    return mx__lua_error(L, "merx.experiment: out of memory");
   g->d.n = n;
   g->d.control_idx = control_idx;
   for (int i = 0; i < n; i++) {
     g->d.shares[i] = shares[i];
-    if (!(g->d.arms[i] = mx_strdup(names[i]))) return mx_lua_error(L, "merx.experiment: out of memory");
+    if (!(g->d.arms[i] = mx__strdup(names[i]))) return mx__lua_error(L, "merx.experiment: out of memory");
   }
 
   /* one definition per name in a run */
@@ -300,7 +300,7 @@ static int l_experiment(lua_State *L) {
   for (int i = 0; i < s->n_defs; i++)
     if (strcmp(s->defs[i].name, name) == 0) {
       if (!same_def(&s->defs[i], &g->d))
-        return mx_lua_error(L, "merx.experiment '%s': defined twice in this run, with salt '%s' "
+        return mx__lua_error(L, "merx.experiment '%s': defined twice in this run, with salt '%s' "
                             "and arms %s, then salt '%s' and arms %s", name, s->defs[i].salt,
                             s->defs[i].arms_json, g->d.salt, g->d.arms_json);
       idx = i;
@@ -312,14 +312,14 @@ static int l_experiment(lua_State *L) {
   if (run->log_path && access(run->log_path, F_OK) == 0) {
     mx_error err;
     mx_error_clear(&err);
-    if (mx_decisions_open(run->log_path, 0, &g->log, &err) != MX_OK) return mx_lua_raise(L, &err);
+    if (mx__decisions_open(run->log_path, 0, &g->log, &err) != MX_OK) return mx__lua_raise(L, &err);
     mx_experiment_def x = store_def(&g->d, "", "");
     int found = 0;
-    if (mx_experiments_check(g->log, &x, &found, &err) != MX_OK) return mx_lua_raise(L, &err);
+    if (mx__experiments_check(g->log, &x, &found, &err) != MX_OK) return mx__lua_raise(L, &err);
     if (found && stratify &&
-        mx_experiments_assignments(g->log, name, load_assignment, L, &err) != MX_OK)
-      return mx_lua_raise(L, &err);
-    mx_decisions_close(g->log);
+        mx__experiments_assignments(g->log, name, load_assignment, L, &err) != MX_OK)
+      return mx__lua_raise(L, &err);
+    mx__decisions_close(g->log);
     g->log = NULL;
   }
   if (shares[control_idx] == 0 && idx < 0) {
@@ -334,11 +334,11 @@ static int l_experiment(lua_State *L) {
     if (s->n_defs == s->cap_defs) {
       int nc = s->cap_defs ? 2 * s->cap_defs : 4;
       exp_def *nd = realloc(s->defs, (size_t)nc * sizeof *nd);
-      if (!nd) return mx_lua_error(L, "merx.experiment: out of memory");
+      if (!nd) return mx__lua_error(L, "merx.experiment: out of memory");
       s->defs = nd;
       s->cap_defs = nc;
     }
-    if (s->n_defs >= UINT16_MAX) return mx_lua_error(L, "merx.experiment: too many experiments");
+    if (s->n_defs >= UINT16_MAX) return mx__lua_error(L, "merx.experiment: too many experiments");
     idx = s->n_defs++;
     s->defs[idx] = g->d;
     memset(&g->d, 0, sizeof g->d); /* the stage owns it now */
@@ -355,10 +355,10 @@ static int l_experiment(lua_State *L) {
 
 static const exp_def *check_exp(lua_State *L, mx_run **run_out) {
   exp_ud *u = luaL_checkudata(L, 1, MT);
-  mx_lua_check_run_active(L, "experiment");
-  mx_run *run = mx_lua_run(L);
+  mx__lua_check_run_active(L, "experiment");
+  mx_run *run = mx__lua_run(L);
   if (!run || !run->experiments || u->def >= run->experiments->n_defs)
-    mx_lua_error(L, "experiment: belongs to another run");
+    mx__lua_error(L, "experiment: belongs to another run");
   *run_out = run;
   return &run->experiments->defs[u->def];
 }
@@ -368,7 +368,7 @@ static const exp_def *check_exp(lua_State *L, mx_run **run_out) {
 static const char *stratum_of(lua_State *L, const exp_def *d, int idx, int rec, size_t *len) {
   if (!d->stratify) {
     if (!lua_isnoneornil(L, idx))
-      mx_lua_error(L, "experiment '%s' is not stratified: give no stratum", d->name);
+      mx__lua_error(L, "experiment '%s' is not stratified: give no stratum", d->name);
     return NULL;
   }
   if (lua_isnoneornil(L, idx) && rec) {
@@ -376,10 +376,10 @@ static const char *stratum_of(lua_State *L, const exp_def *d, int idx, int rec, 
     lua_replace(L, idx);
   }
   if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER)
-    mx_lua_error(L, "experiment '%s' is stratified by '%s': give the user's stratum%s", d->name,
+    mx__lua_error(L, "experiment '%s' is stratified by '%s': give the user's stratum%s", d->name,
                  d->stratify, rec ? " (or a record with that field)" : "");
   const char *s = lua_tolstring(L, idx, len);
-  if (memchr(s, '\0', *len)) mx_lua_error(L, "experiment '%s': the stratum contains a NUL byte", d->name);
+  if (memchr(s, '\0', *len)) mx__lua_error(L, "experiment '%s': the stratum contains a NUL byte", d->name);
   return s;
 }
 
@@ -427,8 +427,8 @@ static void push_record_json(lua_State *L, const exp_def *d, int rec) {
   while (lua_next(L, rec)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
-      mx_lua_error(L, "experiment '%s': record keys must be strings", d->name);
-    if (n == 64) mx_lua_error(L, "experiment '%s': more than 64 fields in one record", d->name);
+      mx__lua_error(L, "experiment '%s': record keys must be strings", d->name);
+    if (n == 64) mx__lua_error(L, "experiment '%s': more than 64 fields in one record", d->name);
     const char *k = lua_tostring(L, -1);
     int p = n++;
     while (p > 0 && (key_rank(keys[p - 1]) > key_rank(k) ||
@@ -456,7 +456,7 @@ static void push_record_json(lua_State *L, const exp_def *d, int rec) {
       case LUA_TNUMBER:
         if (lua_isinteger(L, -1)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
         else if (!isfinite(lua_tonumber(L, -1)))
-          mx_lua_error(L, "experiment '%s': field '%s' is not a finite number", d->name, keys[i]);
+          mx__lua_error(L, "experiment '%s': field '%s' is not a finite number", d->name, keys[i]);
         else snprintf(num, sizeof num, "%.14g", lua_tonumber(L, -1));
         v = num;
         vlen = strlen(num);
@@ -466,23 +466,23 @@ static void push_record_json(lua_State *L, const exp_def *d, int rec) {
         vlen = strlen(v);
         break;
       default:
-        mx_lua_error(L, "experiment '%s': field '%s' is a %s; records hold strings, numbers and "
+        mx__lua_error(L, "experiment '%s': field '%s' is a %s; records hold strings, numbers and "
                      "booleans", d->name, keys[i], luaL_typename(L, -1));
     }
-    /* escape through a memstream: mx_json_escape writes to a FILE */
+    /* escape through a memstream: mx__json_escape writes to a FILE */
     char *buf = NULL;
     size_t blen = 0;
     FILE *f = open_memstream(&buf, &blen);
-    if (!f) mx_lua_error(L, "experiment: out of memory");
-    mx_json_escape(f, keys[i], strlen(keys[i]));
+    if (!f) mx__lua_error(L, "experiment: out of memory");
+    mx__json_escape(f, keys[i], strlen(keys[i]));
     fputc(':', f);
-    if (quoted) mx_json_escape(f, v, vlen);
+    if (quoted) mx__json_escape(f, v, vlen);
     else fwrite(v, 1, vlen, f);
     int bad = fclose(f) != 0;
     lua_pop(L, 1);
     if (bad) {
       free(buf);
-      mx_lua_error(L, "experiment: out of memory");
+      mx__lua_error(L, "experiment: out of memory");
     }
     /* luaL_addlstring may raise (memory): copy to a Lua string first */
     lua_pushlstring(L, buf, blen);
@@ -504,20 +504,20 @@ static void stage(lua_State *L, mx_run *run, int def, int arm, const char *user,
                   const char *rec, size_t rlen) {
   mx_exp_stage *s = run->experiments;
   if ((ulen | slen | klen | rlen) > (size_t)INT32_MAX)
-    mx_lua_error(L, "experiment: a field over 2 GB");
+    mx__lua_error(L, "experiment: a field over 2 GB");
   size_t bytes = HEADER + ulen + (stratum ? slen : 0) + klen + rlen;
   if (s->len + bytes > s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 4096;
     while (nc < s->len + bytes) nc *= 2;
-    if (mx_run_charge(run, nc - s->cap) != 0) {
+    if (mx__run_charge(run, nc - s->cap) != 0) {
       run->mem_over = 1;
-      mx_lua_error(L, "experiment: memory limit of %zu MB reached while staging exposures "
+      mx__lua_error(L, "experiment: memory limit of %zu MB reached while staging exposures "
                    "(--memory)", run->mem_limit >> 20);
     }
     unsigned char *nb = realloc(s->buf, nc);
     if (!nb) {
-      mx_run_uncharge(run, nc - s->cap);
-      mx_lua_error(L, "experiment: out of memory");
+      mx__run_uncharge(run, nc - s->cap);
+      mx__lua_error(L, "experiment: out of memory");
     }
     s->buf = nb;
     s->cap = nc;
@@ -551,13 +551,13 @@ static int expose(lua_State *L, int deliver) {
   lua_settop(L, 4);
   lua_getfield(L, 3, "user");
   if (lua_type(L, -1) != LUA_TSTRING)
-    return mx_lua_error(L, "experiment '%s': the record needs a 'user' (a string)", d->name);
+    return mx__lua_error(L, "experiment '%s': the record needs a 'user' (a string)", d->name);
   const char *user = lua_tolstring(L, -1, &ulen);
   if (ulen == 0 || memchr(user, '\0', ulen))
-    return mx_lua_error(L, "experiment '%s': the record's user must be non-empty text", d->name);
+    return mx__lua_error(L, "experiment '%s': the record's user must be non-empty text", d->name);
   lua_getfield(L, 3, "reason");
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-    return mx_lua_error(L, "experiment '%s': the '%s' record needs a non-empty 'reason' string "
+    return mx__lua_error(L, "experiment '%s': the '%s' record needs a non-empty 'reason' string "
                         "(why this decision was made)", d->name, kind);
   lua_pop(L, 1);
   const char *stratum = stratum_of(L, d, 4, 3, &slen);
@@ -567,9 +567,9 @@ static int expose(lua_State *L, int deliver) {
   int delivered = arm != d->control_idx;
   /* the decision first: merx.emit checks the kind and the record, and a
    * rejected record must stage no exposure either */
-  if (deliver && delivered) mx_plan_emit(L, run, kind, 3);
-  else if (!mx_plan_kind_ok(kind))
-    return mx_lua_error(L, "experiment '%s': kind '%s' must be 1-64 letters, digits, '_' or '-'",
+  if (deliver && delivered) mx__plan_emit(L, run, kind, 3);
+  else if (!mx__plan_kind_ok(kind))
+    return mx__lua_error(L, "experiment '%s': kind '%s' must be 1-64 letters, digits, '_' or '-'",
                         d->name, kind);
   stage(L, run, def, arm, user, ulen, stratum, slen, kind, klen, rec, rlen);
   if (d->stratify) { /* later calls in this run keep this arm */
@@ -600,9 +600,9 @@ static int l_index(lua_State *L) {
     if (d->stratify) lua_pushstring(L, d->stratify);
     else lua_pushnil(L);
   } else if (strcmp(k, "arms") == 0) {
-    mx_lua_push_strings(L, (const char *const *)d->arms, (size_t)d->n);
+    mx__lua_push_strings(L, (const char *const *)d->arms, (size_t)d->n);
   } else if (strcmp(k, "shares") == 0) {
-    mx_lua_push_doubles(L, d->shares, (size_t)d->n);
+    mx__lua_push_doubles(L, d->shares, (size_t)d->n);
   } else {
     lua_pushnil(L);
   }
@@ -616,8 +616,8 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-int mx_luaopen_experiment(lua_State *L) {
-  if (mx_lua_newmetatable(L, MT)) {
+int mx__luaopen_experiment(lua_State *L) {
+  if (mx__lua_newmetatable(L, MT)) {
     lua_pushcfunction(L, l_index);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_tostring);
@@ -630,7 +630,7 @@ int mx_luaopen_experiment(lua_State *L) {
 
 /* ---------------------------------------------------------------- commit */
 
-void mx_exp_stage_print(const mx_exp_stage *s, FILE *f) {
+void mx__exp_stage_print(const mx_exp_stage *s, FILE *f) {
   if (!s) return;
   for (int i = 0; i < s->n_defs; i++) {
     const exp_def *d = &s->defs[i];
@@ -656,7 +656,7 @@ void mx_exp_stage_print(const mx_exp_stage *s, FILE *f) {
   }
 }
 
-int mx_exp_stage_commit(const mx_exp_stage *s, mx_decision_log *log, const mx_commit_info *ci,
+int mx__exp_stage_commit(const mx_exp_stage *s, mx_decision_log *log, const mx_commit_info *ci,
                         const char *committed_at, mx_error *err) {
   if (!s || s->n_defs == 0) return MX_OK;
   if (!log)
@@ -665,10 +665,10 @@ int mx_exp_stage_commit(const mx_exp_stage *s, mx_decision_log *log, const mx_co
   int rc = MX_OK;
   for (int i = 0; i < s->n_defs && rc == MX_OK; i++) {
     mx_experiment_def x = store_def(&s->defs[i], ci->run_id, ci->time_iso);
-    rc = mx_experiments_define(log, &x, err);
+    rc = mx__experiments_define(log, &x, err);
   }
   mx_experiment_writer *w = NULL;
-  if (rc == MX_OK && s->rows) rc = mx_experiment_writer_open(log, &w, err);
+  if (rc == MX_OK && s->rows) rc = mx__experiment_writer_open(log, &w, err);
   size_t pos = 0;
   char *stratum = NULL, *kind = NULL;
   for (size_t r = 0; rc == MX_OK && r < s->rows; r++) {
@@ -686,8 +686,8 @@ int mx_exp_stage_commit(const mx_exp_stage *s, mx_decision_log *log, const mx_co
     /* the stratum and kind are bound as NUL-terminated text */
     free(stratum);
     free(kind);
-    stratum = l[1] == NO_STRATUM ? NULL : mx_strndup(sp, sl);
-    kind = mx_strndup(kp, l[2]);
+    stratum = l[1] == NO_STRATUM ? NULL : mx__strndup(sp, sl);
+    kind = mx__strndup(kp, l[2]);
     if ((l[1] != NO_STRATUM && !stratum) || !kind) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       break;
@@ -696,10 +696,10 @@ int mx_exp_stage_commit(const mx_exp_stage *s, mx_decision_log *log, const mx_co
     mx_assignment_row a = {d->name, user, d->arms[arm], stratum, ci->run_id, ci->time_iso, l[0]};
     mx_exposure_row e = {ci->run_id, d->name, d->arms[arm], user, kind, rp, ci->time_iso,
                          committed_at, arm != d->control_idx, l[0], l[3]};
-    if ((rc = mx_experiments_assign(w, &a, err)) == MX_OK) rc = mx_experiments_expose(w, &e, err);
+    if ((rc = mx__experiments_assign(w, &a, err)) == MX_OK) rc = mx__experiments_expose(w, &e, err);
   }
   free(stratum);
   free(kind);
-  mx_experiment_writer_close(w);
+  mx__experiment_writer_close(w);
   return rc;
 }

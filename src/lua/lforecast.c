@@ -23,7 +23,7 @@
  *   merx.forecast.reconcile(base, parents, {method = "mint-shrink", residuals = {id = {..}}})
  *     -> id -> reconciled forecasts (bottom-up, ols, mint-shrink, none)
  *
- * Errors go through the runtime's mx_lua_raise / mx_lua_error (script:line
+ * Errors go through the runtime's mx__lua_raise / mx__lua_error (script:line
  * prefix); memory for the inputs lives in userdata so a Lua error part-way
  * leaks nothing. */
 #include <lauxlib.h>
@@ -34,10 +34,10 @@
 #include "merx/forecast.h"
 #include "lua/lmerx.h"
 
-int mx_luaopen_forecast(lua_State *L);
+int mx__luaopen_forecast(lua_State *L);
 
 /* The runtime's single conversion point (script:line prefix). */
-static int raise_error(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
+static int raise_error(lua_State *L, const mx_error *err) { return mx__lua_raise(L, err); }
 
 /* Options shared by forecast and backtest (table at idx, may be absent). */
 #define FORECAST_OPTIONS "horizon season method levels nonneg threads"
@@ -49,13 +49,13 @@ static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
   int ok;
   lua_getfield(L, idx, "horizon");
   lua_Integer hv = lua_tointegerx(L, -1, &ok);
-  if (!ok || hv < 1 || hv > 100000) mx_lua_error(L, "options.horizon: expected an integer in 1..100000");
+  if (!ok || hv < 1 || hv > 100000) mx__lua_error(L, "options.horizon: expected an integer in 1..100000");
   o->horizon = (int)hv;
   lua_pop(L, 1);
   lua_getfield(L, idx, "season");
   if (!lua_isnil(L, -1)) {
     lua_Integer sv = lua_tointegerx(L, -1, &ok);
-    if (!ok || sv < 0 || sv > 400) mx_lua_error(L, "options.season: expected an integer in 0..400");
+    if (!ok || sv < 0 || sv > 400) mx__lua_error(L, "options.season: expected an integer in 0..400");
     o->season = (int)sv;
   }
   lua_pop(L, 1);
@@ -68,14 +68,14 @@ static void read_options(lua_State *L, int idx, mx_forecast_options *o) {
   lua_pop(L, 1);
   lua_getfield(L, idx, "levels");
   if (!lua_isnil(L, -1)) {
-    if (!lua_istable(L, -1)) mx_lua_error(L, "options.levels: expected an array of percentages");
+    if (!lua_istable(L, -1)) mx__lua_error(L, "options.levels: expected an array of percentages");
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    if (n > MX_FC_MAX_LEVELS) mx_lua_error(L, "options.levels: at most %d levels", MX_FC_MAX_LEVELS);
+    if (n > MX_FC_MAX_LEVELS) mx__lua_error(L, "options.levels: at most %d levels", MX_FC_MAX_LEVELS);
     o->nlevels = (int)n;
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
       double v = lua_tonumberx(L, -1, &ok);
-      if (!ok || !(v > 0 && v < 100)) mx_lua_error(L, "options.levels[%d]: expected a percentage in (0, 100)", (int)i);
+      if (!ok || !(v > 0 && v < 100)) mx__lua_error(L, "options.levels[%d]: expected a percentage in (0, 100)", (int)i);
       o->levels[i - 1] = v;
       lua_pop(L, 1);
     }
@@ -108,14 +108,14 @@ static int read_series(lua_State *L, int idx, mx_series_set *set) {
   } else {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-      if (!lua_istable(L, -1)) mx_lua_error(L, "series: every value must be an array of numbers");
+      if (!lua_istable(L, -1)) mx__lua_error(L, "series: every value must be an array of numbers");
       total += lua_rawlen(L, -1);
       lua_pop(L, 1);
       lua_pushvalue(L, -1);
       lua_rawseti(L, keys, (lua_Integer)++count);
     }
   }
-  if (count == 0) mx_lua_error(L, "series: no series given");
+  if (count == 0) mx__lua_error(L, "series: no series given");
   size_t bytes = total * sizeof(double) + count * (sizeof(double *) + sizeof(size_t) + sizeof(char *));
   char *buf = lua_newuserdatauv(L, bytes ? bytes : 1, 0);
   double *vals = (double *)buf;
@@ -141,7 +141,7 @@ static int read_series(lua_State *L, int idx, mx_series_set *set) {
       double v = lua_tonumberx(L, -1, &ok);
       if (!ok) {
         lua_rawgeti(L, keys, (lua_Integer)i + 1);
-        mx_lua_error(L, "series '%s': element %d is not a number", luaL_tolstring(L, -1, NULL), (int)t + 1);
+        mx__lua_error(L, "series '%s': element %d is not a number", luaL_tolstring(L, -1, NULL), (int)t + 1);
       }
       vals[off + t] = v;
       lua_pop(L, 1);
@@ -238,9 +238,9 @@ static int read_regressors(lua_State *L, int oi, const mx_series_set *set, int s
     lua_pop(L, 1);
     return 0;
   }
-  if (!lua_istable(L, ri)) mx_lua_error(L, "options.regressors: expected a table");
+  if (!lua_istable(L, ri)) mx__lua_error(L, "options.regressors: expected a table");
   if (o->method != MX_FC_ARIMA)
-    mx_lua_error(L, "options.regressors: method %s does not use regressors (only arima does)",
+    mx__lua_error(L, "options.regressors: method %s does not use regressors (only arima does)",
                  mx_forecast_method_name(o->method));
   memset(r, 0, sizeof *r);
   /* the names, from the first series' table */
@@ -249,16 +249,16 @@ static int read_regressors(lua_State *L, int oi, const mx_series_set *set, int s
     lua_rawgeti(L, keys, 1);
     lua_gettable(L, ri);
   }
-  if (!lua_istable(L, -1)) mx_lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[0]);
+  if (!lua_istable(L, -1)) mx__lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[0]);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) mx_lua_error(L, "options.regressors: names must be strings");
-    if (r->nx == MX_FC_MAX_REGRESSORS) mx_lua_error(L, "options.regressors: at most %d regressors", MX_FC_MAX_REGRESSORS);
+    if (lua_type(L, -1) != LUA_TSTRING) mx__lua_error(L, "options.regressors: names must be strings");
+    if (r->nx == MX_FC_MAX_REGRESSORS) mx__lua_error(L, "options.regressors: at most %d regressors", MX_FC_MAX_REGRESSORS);
     r->names[r->nx++] = (char *)lua_tostring(L, -1); /* alive in the options table */
   }
   lua_pop(L, 1);
-  if (r->nx == 0) mx_lua_error(L, "options.regressors: empty");
+  if (r->nx == 0) mx__lua_error(L, "options.regressors: empty");
   qsort(r->names, (size_t)r->nx, sizeof *r->names, cmp_str);
   size_t total = 0;
   for (size_t i = 0; i < set->count; i++) total += set->len[i] + (size_t)o->horizon;
@@ -278,19 +278,19 @@ static int read_regressors(lua_State *L, int oi, const mx_series_set *set, int s
       lua_rawgeti(L, keys, (lua_Integer)i + 1);
       lua_gettable(L, ri);
     }
-    if (!lua_istable(L, -1)) mx_lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[i]);
+    if (!lua_istable(L, -1)) mx__lua_error(L, "options.regressors: no regressors for series '%s'", set->ids[i]);
     for (int k = 0; k < r->nx; k++) {
       lua_getfield(L, -1, r->names[k]);
       size_t got = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
       if (got != len)
-        mx_lua_error(L, "options.regressors.%s of series '%s': expected %zu values (history %zu "
+        mx__lua_error(L, "options.regressors.%s of series '%s': expected %zu values (history %zu "
                      "+ horizon %d, the future values included), got %zu",
                      r->names[k], set->ids[i], len, set->len[i], o->horizon, got);
       for (size_t t = 0; t < len; t++) {
         lua_rawgeti(L, -1, (lua_Integer)t + 1);
         int ok;
         double v = lua_tonumberx(L, -1, &ok);
-        if (!ok) mx_lua_error(L, "options.regressors.%s of series '%s': element %d is not a number",
+        if (!ok) mx__lua_error(L, "options.regressors.%s of series '%s': element %d is not a number",
                               r->names[k], set->ids[i], (int)t + 1);
         r->values[i][(size_t)k * len + t] = v;
         lua_pop(L, 1);
@@ -350,16 +350,16 @@ static int read_holidays(lua_State *L, int oi, mx_series_set *set, int single, i
     lua_pop(L, 1);
     return 0;
   }
-  if (!lua_istable(L, hi)) mx_lua_error(L, "options.holidays: expected a table {file =, country =, start =, freq =}");
-  mx_lua_check_options(L, hi, "options.holidays", "file country start freq before after");
+  if (!lua_istable(L, hi)) mx__lua_error(L, "options.holidays: expected a table {file =, country =, start =, freq =}");
+  mx__lua_check_options(L, hi, "options.holidays", "file country start freq before after");
   if (o->method != MX_FC_ARIMA)
-    mx_lua_error(L, "options.holidays: method %s does not use regressors (only arima does)",
+    mx__lua_error(L, "options.holidays: method %s does not use regressors (only arima does)",
                  mx_forecast_method_name(o->method));
   mx_error err;
   mx_error_clear(&err);
   lua_getfield(L, hi, "freq");
   const char *fs = lua_isnil(L, -1) ? "day" : luaL_checkstring(L, -1);
-  if (mx_series_freq_parse(fs, &set->freq, &err)) mx_lua_error(L, "options.holidays.freq: %s", err.message);
+  if (mx_series_freq_parse(fs, &set->freq, &err)) mx__lua_error(L, "options.holidays.freq: %s", err.message);
   lua_pop(L, 1);
   int win[2];
   static const char *const wn[2] = {"before", "after"};
@@ -367,11 +367,11 @@ static int read_holidays(lua_State *L, int oi, mx_series_set *set, int single, i
     lua_getfield(L, hi, wn[w]);
     int ok = 1;
     lua_Integer v = lua_isnil(L, -1) ? 0 : lua_tointegerx(L, -1, &ok);
-    if (!ok || v < 0 || v > 366) mx_lua_error(L, "options.holidays.%s: expected days in 0..366", wn[w]);
+    if (!ok || v < 0 || v > 366) mx__lua_error(L, "options.holidays.%s: expected days in 0..366", wn[w]);
     win[w] = (int)v;
     lua_pop(L, 1);
   }
-  set->start = mx_lua_scratch(L, set->count * sizeof *set->start);
+  set->start = mx__lua_scratch(L, set->count * sizeof *set->start);
   lua_getfield(L, hi, "start");
   int si = lua_gettop(L);
   for (size_t i = 0; i < set->count; i++) {
@@ -383,22 +383,22 @@ static int read_holidays(lua_State *L, int oi, mx_series_set *set, int single, i
     }
     const char *d = lua_tostring(L, -1);
     if (!d || mx_parse_time(d, &set->start[i]) != 0)
-      mx_lua_error(L, "options.holidays.start: expected a date (YYYY-MM-DD)%s for series '%s'",
+      mx__lua_error(L, "options.holidays.start: expected a date (YYYY-MM-DD)%s for series '%s'",
                    single ? "" : ", or a table of dates per series key", set->ids[i]);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
   lua_getfield(L, hi, "file");
-  if (!lua_isstring(L, -1)) mx_lua_error(L, "options.holidays.file: expected a path");
-  const char *path = mx_lua_path(L, lua_gettop(L), 0);
+  if (!lua_isstring(L, -1)) mx__lua_error(L, "options.holidays.file: expected a path");
+  const char *path = mx__lua_path(L, lua_gettop(L), 0);
   lua_getfield(L, hi, "country");
   const char *country = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
-  holidays_box *b = mx_lua_guard(L, sizeof *b, holidays_release);
+  holidays_box *b = mx__lua_guard(L, sizeof *b, holidays_release);
   if (mx_holidays_read(path, country, &b->cal, &err) ||
       mx_holidays_regressors(b->cal, set, o->horizon, win[0], win[1], &b->hr, &err))
     raise_error(L, &err);
   if (*xr) {
-    if (!(b->all = regressors_copy(*xr))) mx_lua_error(L, "out of memory");
+    if (!(b->all = regressors_copy(*xr))) mx__lua_error(L, "out of memory");
     mx_regressors *hr = b->hr;
     b->hr = NULL; /* consumed by append */
     if (mx_regressors_append(b->all, hr, &err)) raise_error(L, &err);
@@ -416,7 +416,7 @@ static int l_forecast(lua_State *L) {
   /* called as merx.forecast(series, opts): argument 1 is the module table */
   int si = 2, oi = 3;
   mx_forecast_options o;
-  mx_lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS " regressors holidays");
+  mx__lua_check_options(L, oi, "merx.forecast", FORECAST_OPTIONS " regressors holidays");
   read_options(L, oi, &o);
   mx_series_set set;
   int single = read_series(L, si, &set);
@@ -426,13 +426,13 @@ static int l_forecast(lua_State *L) {
   read_holidays(L, oi, &set, single, keys, &o, &xp);
   set.freq = MX_FREQ_NONE, set.start = NULL; /* the dates served the calendar only */
   o.regressors = xp;
-  result_box *box = mx_lua_guard(L, sizeof *box, box_release);
+  result_box *box = mx__lua_guard(L, sizeof *box, box_release);
   box->r = calloc(set.count, sizeof *box->r);
-  if (!box->r) mx_lua_error(L, "out of memory");
+  if (!box->r) mx__lua_error(L, "out of memory");
   box->count = set.count;
   mx_error err;
   mx_error_clear(&err);
-  mx_cancel cancel = mx_lua_cancel(L);
+  mx_cancel cancel = mx__lua_cancel(L);
   o.cancel = &cancel;
   if (mx_forecast_batch(&set, &o, box->r, NULL, NULL, &err) != MX_OK) raise_error(L, &err);
   if (single) {
@@ -450,7 +450,7 @@ static int l_forecast(lua_State *L) {
 
 static int l_backtest(lua_State *L) {
   mx_backtest_options bo = mx_backtest_defaults();
-  mx_lua_check_options(L, 2, "merx.forecast.backtest",
+  mx__lua_check_options(L, 2, "merx.forecast.backtest",
                        FORECAST_OPTIONS " origins step refit methods");
   read_options(L, 2, &bo.fc);
   lua_getfield(L, 2, "origins");
@@ -464,7 +464,7 @@ static int l_backtest(lua_State *L) {
     const char *rf = luaL_checkstring(L, -1);
     if (strcmp(rf, "every") == 0) bo.refit = 1;
     else if (strcmp(rf, "first") == 0) bo.refit = 0;
-    else mx_lua_error(L, "options.refit: expected \"every\" or \"first\", got '%s'", rf);
+    else mx__lua_error(L, "options.refit: expected \"every\" or \"first\", got '%s'", rf);
   }
   lua_pop(L, 1);
   int methods[MX_FC_METHOD_COUNT * 2], nm = 0;
@@ -472,7 +472,7 @@ static int l_backtest(lua_State *L) {
   lua_getfield(L, 2, "methods");
   if (lua_istable(L, -1)) {
     int n = (int)lua_rawlen(L, -1);
-    if (n > (int)(sizeof methods / sizeof methods[0])) mx_lua_error(L, "options.methods: too many");
+    if (n > (int)(sizeof methods / sizeof methods[0])) mx__lua_error(L, "options.methods: too many");
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
       if (mx_forecast_method_parse(luaL_checkstring(L, -1), &methods[nm], &err) != MX_OK)
@@ -488,7 +488,7 @@ static int l_backtest(lua_State *L) {
   read_series(L, 1, &set);
   mx_backtest_metrics *m = lua_newuserdatauv(L, (size_t)nm * sizeof *m, 0);
   mx_error_clear(&err);
-  mx_cancel cancel = mx_lua_cancel(L);
+  mx_cancel cancel = mx__lua_cancel(L);
   bo.fc.cancel = &cancel;
   if (mx_backtest(&set, &bo, methods, nm, m, &err) != MX_OK) raise_error(L, &err);
   lua_createtable(L, nm, 0);
@@ -533,7 +533,7 @@ static int l_backtest_entry(lua_State *L) {
 static int l_reconcile(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (!lua_isnoneornil(L, 3)) mx_lua_check_options(L, 3, "merx.forecast.reconcile", "method residuals");
+  if (!lua_isnoneornil(L, 3)) mx__lua_check_options(L, 3, "merx.forecast.reconcile", "method residuals");
   const char *mname = "mint-shrink";
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "method");
@@ -633,7 +633,7 @@ static int l_methods(lua_State *L) {
   return 1;
 }
 
-int mx_luaopen_forecast(lua_State *L) {
+int mx__luaopen_forecast(lua_State *L) {
   lua_createtable(L, 0, 3);
   lua_pushcfunction(L, l_backtest_entry);
   lua_setfield(L, -2, "backtest");
@@ -644,7 +644,7 @@ int mx_luaopen_forecast(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_forecast);
   lua_setfield(L, -2, "__call");
-  mx_lua_protect_metatable(L, "merx.forecast");
+  mx__lua_protect_metatable(L, "merx.forecast");
   lua_setmetatable(L, -2);
   return 1;
 }

@@ -40,7 +40,7 @@ static void push_error(lua_State *L, int skip, const char *fmt, va_list ap) {
   lua_concat(L, 2);
 }
 
-int mx_lua_error(lua_State *L, const char *fmt, ...) {
+int mx__lua_error(lua_State *L, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   push_error(L, 0, fmt, ap);
@@ -87,20 +87,20 @@ static void check_options(lua_State *L, int idx, const char *fn, const char *kno
     const char *key = lua_tolstring(L, -1, &len);
     if (known_option(known, key, len)) continue;
     size_t n;
-    const char *near = mx_closest_word(key, len, known, &n);
+    const char *near = mx__closest_word(key, len, known, &n);
     if (near)
       error_skip(L, skip, "%s: unknown option '%s' (did you mean '%.*s'?)", fn, key, (int)n, near);
     char list[1024];
     error_skip(L, skip, "%s: unknown option '%s' (options: %s)", fn, key,
-               mx_words_join(known, list, sizeof list));
+               mx__words_join(known, list, sizeof list));
   }
 }
 
-void mx_lua_check_options(lua_State *L, int idx, const char *fn, const char *known) {
+void mx__lua_check_options(lua_State *L, int idx, const char *fn, const char *known) {
   check_options(L, idx, fn, known, 0);
 }
 
-int mx_lua_check_options_l(lua_State *L) {
+int mx__lua_check_options_l(lua_State *L) {
   const char *fn = luaL_checkstring(L, 2);
   const char *known = luaL_checkstring(L, 3);
   if (!lua_isnoneornil(L, 1) && !lua_istable(L, 1))
@@ -110,31 +110,31 @@ int mx_lua_check_options_l(lua_State *L) {
   return 1;
 }
 
-mx_cancel mx_lua_cancel(lua_State *L) {
+mx_cancel mx__lua_cancel(lua_State *L) {
   mx_cancel c = {0, NULL};
-  mx_run *run = mx_lua_run(L);
-  if (run && run->sandboxed) mx_run_cancel(run, &c);
+  mx_run *run = mx__lua_run(L);
+  if (run && run->sandboxed) mx__run_cancel(run, &c);
   return c;
 }
 
-void mx_lua_check_stop(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
-  if (mx_run_poll(L, run)) {
+void mx__lua_check_stop(lua_State *L) {
+  mx_run *run = mx__lua_run(L);
+  if (mx__run_poll(L, run)) {
     lua_pushstring(L, run->stop_msg);
     lua_error(L);
   }
 }
 
-int mx_lua_raise(lua_State *L, const mx_error *err) {
+int mx__lua_raise(lua_State *L, const mx_error *err) {
   char buf[MX_ERROR_MESSAGE_MAX + MX_ERROR_FILE_MAX + MX_ERROR_FIELD_MAX + 64];
-  if (!err || err->code == MX_OK) return mx_lua_error(L, "unknown error");
+  if (!err || err->code == MX_OK) return mx__lua_error(L, "unknown error");
   /* a core call cancelled by the run's limits: report the stop itself */
-  if (err->code == MX_ELIMIT || err->code == MX_EINTERRUPTED) mx_lua_check_stop(L);
+  if (err->code == MX_ELIMIT || err->code == MX_EINTERRUPTED) mx__lua_check_stop(L);
   mx_error_format(err, buf, sizeof buf);
-  return mx_lua_error(L, "%s", buf);
+  return mx__lua_error(L, "%s", buf);
 }
 
-void *mx_lua_scratch(lua_State *L, size_t size) {
+void *mx__lua_scratch(lua_State *L, size_t size) {
   return lua_newuserdatauv(L, size ? size : 1, 0);
 }
 
@@ -146,7 +146,7 @@ typedef struct guard_head {
 #define GUARD_HEAD_SIZE \
   ((sizeof(guard_head) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
 
-void mx_lua_guard_release(void *state) {
+void mx__lua_guard_release(void *state) {
   guard_head *h = (guard_head *)((char *)state - GUARD_HEAD_SIZE);
   if (h->released) return;
   h->released = 1;
@@ -154,17 +154,17 @@ void mx_lua_guard_release(void *state) {
 }
 
 static int guard_gc(lua_State *L) {
-  mx_lua_guard_release((char *)lua_touserdata(L, 1) + GUARD_HEAD_SIZE);
+  mx__lua_guard_release((char *)lua_touserdata(L, 1) + GUARD_HEAD_SIZE);
   return 0;
 }
 
-void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
+void *mx__lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
   guard_head *h = lua_newuserdatauv(L, GUARD_HEAD_SIZE + size, 0);
   h->release = release;
   h->released = 1; /* nothing to release until the metatable is set */
   char *state = (char *)h + GUARD_HEAD_SIZE;
   memset(state, 0, size);
-  if (mx_lua_newmetatable(L, "merx.guard")) {
+  if (mx__lua_newmetatable(L, "merx.guard")) {
     lua_pushcfunction(L, guard_gc);
     lua_setfield(L, -2, "__gc");
   }
@@ -173,25 +173,25 @@ void *mx_lua_guard(lua_State *L, size_t size, void (*release)(void *state)) {
   return state;
 }
 
-void mx_lua_protect_metatable(lua_State *L, const char *name) {
+void mx__lua_protect_metatable(lua_State *L, const char *name) {
   lua_pushstring(L, name);
   lua_setfield(L, -2, "__metatable");
 }
 
-int mx_lua_newmetatable(lua_State *L, const char *name) {
+int mx__lua_newmetatable(lua_State *L, const char *name) {
   if (!luaL_newmetatable(L, name)) return 0;
-  mx_lua_protect_metatable(L, name);
+  mx__lua_protect_metatable(L, name);
   return 1;
 }
 
 static size_t check_array(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_Unsigned n = lua_rawlen(L, idx);
-  if (n > (lua_Unsigned)(SIZE_MAX / 16)) mx_lua_error(L, "array too large");
+  if (n > (lua_Unsigned)(SIZE_MAX / 16)) mx__lua_error(L, "array too large");
   return (size_t)n;
 }
 
-const char **mx_lua_check_strings(lua_State *L, int idx, size_t *n) {
+const char **mx__lua_check_strings(lua_State *L, int idx, size_t *n) {
   idx = lua_absindex(L, idx);
   size_t len = check_array(L, idx);
   /* the userdata's user value anchors strings converted from numbers */
@@ -215,7 +215,7 @@ const char **mx_lua_check_strings(lua_State *L, int idx, size_t *n) {
       continue;
     }
     if (t != LUA_TSTRING)
-      mx_lua_error(L, "bad argument #%d: element %zu is a %s, expected a string", idx, i + 1,
+      mx__lua_error(L, "bad argument #%d: element %zu is a %s, expected a string", idx, i + 1,
                    luaL_typename(L, -1));
     v[i] = lua_tostring(L, -1);
     lua_pop(L, 1);
@@ -229,31 +229,31 @@ static double element_number(lua_State *L, int idx, size_t i) {
   int ok;
   double d = (double)lua_tonumberx(L, -1, &ok);
   if (!ok)
-    mx_lua_error(L, "bad argument #%d: element %zu is a %s, expected a number", idx, i + 1,
+    mx__lua_error(L, "bad argument #%d: element %zu is a %s, expected a number", idx, i + 1,
                  luaL_typename(L, -1));
   lua_pop(L, 1);
   return d;
 }
 
-double *mx_lua_check_doubles(lua_State *L, int idx, size_t *n) {
+double *mx__lua_check_doubles(lua_State *L, int idx, size_t *n) {
   idx = lua_absindex(L, idx);
   size_t len = check_array(L, idx);
-  double *v = mx_lua_scratch(L, len * sizeof *v);
+  double *v = mx__lua_scratch(L, len * sizeof *v);
   for (size_t i = 0; i < len; i++) v[i] = element_number(L, idx, i);
   *n = len;
   return v;
 }
 
-float *mx_lua_check_floats(lua_State *L, int idx, size_t *n) {
+float *mx__lua_check_floats(lua_State *L, int idx, size_t *n) {
   idx = lua_absindex(L, idx);
   size_t len = check_array(L, idx);
-  float *v = mx_lua_scratch(L, len * sizeof *v);
+  float *v = mx__lua_scratch(L, len * sizeof *v);
   for (size_t i = 0; i < len; i++) v[i] = (float)element_number(L, idx, i);
   *n = len;
   return v;
 }
 
-void mx_lua_push_doubles(lua_State *L, const double *v, size_t n) {
+void mx__lua_push_doubles(lua_State *L, const double *v, size_t n) {
   lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushnumber(L, v[i]);
@@ -261,7 +261,7 @@ void mx_lua_push_doubles(lua_State *L, const double *v, size_t n) {
   }
 }
 
-void mx_lua_push_floats(lua_State *L, const float *v, size_t n) {
+void mx__lua_push_floats(lua_State *L, const float *v, size_t n) {
   lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushnumber(L, v[i]);
@@ -269,7 +269,7 @@ void mx_lua_push_floats(lua_State *L, const float *v, size_t n) {
   }
 }
 
-void mx_lua_push_strings(lua_State *L, const char *const *v, size_t n) {
+void mx__lua_push_strings(lua_State *L, const char *const *v, size_t n) {
   lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushstring(L, v[i]);
@@ -283,11 +283,11 @@ static int opt_field(lua_State *L, int idx, const char *field) {
     lua_pushnil(L);
     return LUA_TNIL;
   }
-  if (!lua_istable(L, idx)) mx_lua_error(L, "options must be a table, got %s", luaL_typename(L, idx));
+  if (!lua_istable(L, idx)) mx__lua_error(L, "options must be a table, got %s", luaL_typename(L, idx));
   return lua_getfield(L, idx, field);
 }
 
-double mx_lua_opt_number(lua_State *L, int idx, const char *field, double def) {
+double mx__lua_opt_number(lua_State *L, int idx, const char *field, double def) {
   idx = lua_absindex(L, idx);
   int t = opt_field(L, idx, field);
   double v = def;
@@ -295,60 +295,60 @@ double mx_lua_opt_number(lua_State *L, int idx, const char *field, double def) {
     int ok;
     v = (double)lua_tonumberx(L, -1, &ok);
     if (!ok || t != LUA_TNUMBER)
-      mx_lua_error(L, "option '%s' must be a number, got %s", field, luaL_typename(L, -1));
+      mx__lua_error(L, "option '%s' must be a number, got %s", field, luaL_typename(L, -1));
   }
   lua_pop(L, 1);
   return v;
 }
 
-lua_Integer mx_lua_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def) {
+lua_Integer mx__lua_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def) {
   idx = lua_absindex(L, idx);
   int t = opt_field(L, idx, field);
   lua_Integer v = def;
   if (t != LUA_TNIL) {
     int ok;
     v = lua_tointegerx(L, -1, &ok);
-    if (!ok) mx_lua_error(L, "option '%s' must be an integer", field);
+    if (!ok) mx__lua_error(L, "option '%s' must be an integer", field);
   }
   lua_pop(L, 1);
   return v;
 }
 
-int mx_lua_opt_boolean(lua_State *L, int idx, const char *field, int def) {
+int mx__lua_opt_boolean(lua_State *L, int idx, const char *field, int def) {
   idx = lua_absindex(L, idx);
   int t = opt_field(L, idx, field);
   int v = def;
   if (t != LUA_TNIL) {
     if (t != LUA_TBOOLEAN)
-      mx_lua_error(L, "option '%s' must be a boolean, got %s", field, luaL_typename(L, -1));
+      mx__lua_error(L, "option '%s' must be a boolean, got %s", field, luaL_typename(L, -1));
     v = lua_toboolean(L, -1);
   }
   lua_pop(L, 1);
   return v;
 }
 
-const char *mx_lua_opt_string(lua_State *L, int idx, const char *field, const char *def) {
+const char *mx__lua_opt_string(lua_State *L, int idx, const char *field, const char *def) {
   idx = lua_absindex(L, idx);
   int t = opt_field(L, idx, field);
   const char *v = def;
   if (t != LUA_TNIL) {
     if (t != LUA_TSTRING)
-      mx_lua_error(L, "option '%s' must be a string, got %s", field, luaL_typename(L, -1));
+      mx__lua_error(L, "option '%s' must be a string, got %s", field, luaL_typename(L, -1));
     v = lua_tostring(L, -1); /* owned by the options table */
   }
   lua_pop(L, 1);
   return v;
 }
 
-int mx_lua_dry_run(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+int mx__lua_dry_run(lua_State *L) {
+  mx_run *run = mx__lua_run(L);
   return run && run->dry_run;
 }
 
-void mx_lua_check_run_active(lua_State *L, const char *what) {
-  mx_run *run = mx_lua_run(L);
+void mx__lua_check_run_active(lua_State *L, const char *what) {
+  mx_run *run = mx__lua_run(L);
   if (run && run->ended)
-    mx_lua_error(L, "%s used after its run ended (objects are valid only during the run "
+    mx__lua_error(L, "%s used after its run ended (objects are valid only during the run "
                  "that created them)", what);
 }
 
@@ -430,7 +430,7 @@ static int same_path(const char *real, const char *other) {
  * belong to, under its name with one of these suffixes. */
 static const char *const sidecars[] = {"-wal", "-shm", "-journal", ".lock"};
 
-const char *mx_run_output_refused(const mx_run *run, const char *path, char *why, size_t size) {
+const char *mx__run_output_refused(const mx_run *run, const char *path, char *why, size_t size) {
   char real[PATH_MAX];
   if (real_prefix(path, real) != 0) snprintf(real, sizeof real, "%s", path);
   if (run->log_path) {
@@ -487,18 +487,18 @@ static int in_data_dir(const mx_run *run, const char *real) {
   return 0;
 }
 
-const char *mx_lua_path(lua_State *L, int idx, int write) {
+const char *mx__lua_path(lua_State *L, int idx, int write) {
   const char *given = luaL_checkstring(L, idx);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   char why[PATH_MAX + 64];
   if (!run || !run->sandboxed) {
-    if (run && !write && mx_run_note_input(run, given) != 0) mx_lua_error(L, "out of memory");
-    if (run && write && mx_run_output_refused(run, given, why, sizeof why))
-      mx_lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
+    if (run && !write && mx__run_note_input(run, given) != 0) mx__lua_error(L, "out of memory");
+    if (run && write && mx__run_output_refused(run, given, why, sizeof why))
+      mx__lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
     lua_pushstring(L, given);
     return lua_tostring(L, -1);
   }
-  if (!*given) mx_lua_error(L, "empty path");
+  if (!*given) mx__lua_error(L, "empty path");
   char abs[PATH_MAX], real[PATH_MAX];
   const char *base = write ? run->out_dir : run->script_dir;
   const char *may = write ? "write (--out)"
@@ -506,20 +506,20 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
                                        : "read (the script's directory and --out)";
   int k = given[0] == '/' ? snprintf(abs, sizeof abs, "%s", given)
                           : snprintf(abs, sizeof abs, "%s/%s", base, given);
-  if (k < 0 || k >= (int)sizeof abs) mx_lua_error(L, "path too long: %s", given);
+  if (k < 0 || k >= (int)sizeof abs) mx__lua_error(L, "path too long: %s", given);
   if (normalise(abs) != 0)
-    mx_lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
+    mx__lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
   /* Data folders are real paths: a file counts as inside one where it really
    * is, so a symlink in a data folder cannot lead out of it. */
   int in_data = run->n_data_dirs && real_prefix(abs, real) == 0 && in_data_dir(run, real);
   if (write && in_data)
-    mx_lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
+    mx__lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
                  given);
   int ok = write ? inside(abs, run->out_dir)
                  : inside(abs, run->script_dir) || inside(abs, run->out_dir) || in_data;
-  if (!ok) mx_lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
-  if (write && mx_run_output_refused(run, abs, why, sizeof why))
-    mx_lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
+  if (!ok) mx__lua_error(L, "path '%s' is outside the directories this script may %s", given, may);
+  if (write && mx__run_output_refused(run, abs, why, sizeof why))
+    mx__lua_error(L, "path '%s' %s: merx owns it and a script may not write it", given, why);
   if (write && !run->dry_run) {
     /* create the parents inside --out, then re-check through symlinks */
     char parent[PATH_MAX];
@@ -527,23 +527,23 @@ const char *mx_lua_path(lua_State *L, int idx, int write) {
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
       *slash = '\0';
-      if (mx_mkdir_p(parent) != 0)
-        mx_lua_error(L, "cannot create directory '%s': %s", parent, strerror(errno));
+      if (mx__mkdir_p(parent) != 0)
+        mx__lua_error(L, "cannot create directory '%s': %s", parent, strerror(errno));
     }
   }
-  if (real_prefix(abs, real) != 0) mx_lua_error(L, "cannot resolve path '%s'", given);
+  if (real_prefix(abs, real) != 0) mx__lua_error(L, "cannot resolve path '%s'", given);
   char out_real[PATH_MAX], dir_real[PATH_MAX];
   int ok_real = 0;
   if (real_prefix(run->out_dir, out_real) == 0 && inside(real, out_real)) ok_real = 1;
   if (!write && real_prefix(run->script_dir, dir_real) == 0 && inside(real, dir_real)) ok_real = 1;
   if (!write && in_data_dir(run, real)) ok_real = 1;
   if (write && in_data_dir(run, real))
-    mx_lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
+    mx__lua_error(L, "path '%s' is inside a read-only data folder (--data); write under --out",
                  given);
   if (!ok_real)
-    mx_lua_error(L, "path '%s' leads outside the directories this script may %s (symbolic link)",
+    mx__lua_error(L, "path '%s' leads outside the directories this script may %s (symbolic link)",
                  given, write ? "write" : "read");
-  if (!write && mx_run_note_input(run, real) != 0) mx_lua_error(L, "out of memory");
+  if (!write && mx__run_note_input(run, real) != 0) mx__lua_error(L, "out of memory");
   lua_pushstring(L, abs);
   return lua_tostring(L, -1);
 }

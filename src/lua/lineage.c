@@ -1,5 +1,5 @@
 /* Lineage of a run: every model and data file the script opens is recorded
- * with its sha256 and size when it is opened (mx_lua_path, the one place
+ * with its sha256 and size when it is opened (mx__lua_path, the one place
  * that resolves a script's paths), so the ledger can say which bytes a
  * committed decision was computed from (`merx explain`). */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "lua/internal.h"
 #include "util/sha256.h"
 
-int mx_run_note_input(mx_run *run, const char *path) {
+int mx__run_note_input(mx_run *run, const char *path) {
   for (int i = 0; i < run->n_inputs; i++)
     if (strcmp(run->inputs[i].path, path) == 0) return 0;
   /* regular files only: hashing a FIFO or a device would consume it */
@@ -17,7 +17,7 @@ int mx_run_note_input(mx_run *run, const char *path) {
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
   char hex[65];
   uint64_t bytes = 0;
-  if (mx_sha256_file(path, hex, &bytes) != 0) return 0;
+  if (mx__sha256_file(path, hex, &bytes) != 0) return 0;
   if (run->n_inputs == run->cap_inputs) {
     int nc = run->cap_inputs ? 2 * run->cap_inputs : 8;
     mx_run_input *ni = realloc(run->inputs, (size_t)nc * sizeof *ni);
@@ -26,7 +26,7 @@ int mx_run_note_input(mx_run *run, const char *path) {
     run->cap_inputs = nc;
   }
   mx_run_input *x = &run->inputs[run->n_inputs];
-  x->path = mx_strdup(path);
+  x->path = mx__strdup(path);
   if (!x->path) return -1;
   memcpy(x->sha256, hex, sizeof hex);
   x->bytes = bytes;
@@ -34,7 +34,7 @@ int mx_run_note_input(mx_run *run, const char *path) {
   return 0;
 }
 
-void mx_run_inputs_free(mx_run *run) {
+void mx__run_inputs_free(mx_run *run) {
   for (int i = 0; i < run->n_inputs; i++) free(run->inputs[i].path);
   free(run->inputs);
   run->inputs = NULL;

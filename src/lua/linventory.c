@@ -23,10 +23,10 @@
 /* The options table of merx.inventory.FN, with the names it reads (known). */
 static void check_opts(lua_State *L, int idx, const char *fn, const char *known) {
   if (!lua_istable(L, idx))
-    mx_lua_error(L, "merx.inventory.%s: expected an options table {...}", fn);
+    mx__lua_error(L, "merx.inventory.%s: expected an options table {...}", fn);
   char name[64];
   snprintf(name, sizeof name, "merx.inventory.%s", fn);
-  mx_lua_check_options(L, idx, name, known);
+  mx__lua_check_options(L, idx, name, known);
 }
 
 /* Number field: required when def is NaN and required is set. */
@@ -35,11 +35,11 @@ static double num_field(lua_State *L, int idx, const char *name, double def, int
   lua_getfield(L, idx, name);
   double v = def;
   if (lua_isnil(L, -1)) {
-    if (required) mx_lua_error(L, "merx.inventory.%s: field '%s' is required", fn, name);
+    if (required) mx__lua_error(L, "merx.inventory.%s: field '%s' is required", fn, name);
   } else if (lua_isnumber(L, -1)) {
     v = lua_tonumber(L, -1);
   } else {
-    mx_lua_error(L, "merx.inventory.%s: field '%s' must be a number (got %s)", fn, name,
+    mx__lua_error(L, "merx.inventory.%s: field '%s' must be a number (got %s)", fn, name,
                luaL_typename(L, -1));
   }
   lua_pop(L, 1);
@@ -52,7 +52,7 @@ static const char *str_field(lua_State *L, int idx, const char *name, const char
   const char *s = def;
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING)
-      mx_lua_error(L, "merx.inventory.%s: field '%s' must be a string", fn, name);
+      mx__lua_error(L, "merx.inventory.%s: field '%s' must be a string", fn, name);
     s = lua_tostring(L, -1); /* stays alive: the options table holds it */
   }
   lua_pop(L, 1);
@@ -82,7 +82,7 @@ static mx_dist *dist_field(lua_State *L, int idx, const char *name, const char *
   lua_getfield(L, idx, name);
   mx_dist *d = luaL_testudata(L, -1, DIST_MT);
   if (!d)
-    mx_lua_error(L, "merx.inventory.%s: field '%s' must be a merx.dist distribution (got %s)", fn,
+    mx__lua_error(L, "merx.inventory.%s: field '%s' must be a merx.dist distribution (got %s)", fn,
                name, luaL_typename(L, -1));
   lua_pop(L, 1); /* the options table keeps it alive */
   return d;
@@ -107,13 +107,13 @@ static int l_eoq(lua_State *L) {
   mx_eoq_result r;
   double Q = num_field(L, 1, "Q", NAN, 0, "eoq");
   if (!isnan(Q)) { /* cost of a given Q */
-    if (mx_eoq_cost(K, h, lam, Q, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (mx_eoq_cost(K, h, lam, Q, &r.cost, &err)) return mx__linv_raise(L, &err);
     r.Q = Q;
     r.T = Q / lam;
     r.x = 0;
     r.region = -1;
   } else if (mx_eoq(K, h, lam, &r, &err)) {
-    return mx_linv_raise(L, &err);
+    return mx__linv_raise(L, &err);
   }
   push_eoq(L, &r, 0);
   return 1;
@@ -127,7 +127,7 @@ static int l_eoq_backorders(lua_State *L) {
   if (mx_eoq_backorders(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
                         num_field(L, 1, "p", NAN, 1, fn), num_field(L, 1, "lambda", NAN, 1, fn), &r,
                         &err))
-    return mx_linv_raise(L, &err);
+    return mx__linv_raise(L, &err);
   push_eoq(L, &r, 1);
   return 1;
 }
@@ -139,7 +139,7 @@ static int l_epq(lua_State *L) {
   mx_eoq_result r;
   if (mx_epq(num_field(L, 1, "K", NAN, 1, fn), num_field(L, 1, "h", NAN, 1, fn),
              num_field(L, 1, "lambda", NAN, 1, fn), num_field(L, 1, "mu", NAN, 1, fn), &r, &err))
-    return mx_linv_raise(L, &err);
+    return mx__linv_raise(L, &err);
   push_eoq(L, &r, 0);
   return 1;
 }
@@ -158,16 +158,16 @@ static int l_eoq_discount(lua_State *L) {
   else if (strcmp(kind, "incremental") == 0)
     k = MX_DISCOUNT_INCREMENTAL;
   else
-    return mx_lua_error(L, "merx.inventory.eoq_discount: kind must be all_units or incremental");
+    return mx__lua_error(L, "merx.inventory.eoq_discount: kind must be all_units or incremental");
   size_t nb, nc;
   lua_getfield(L, 1, "breaks");
-  double *b = mx_linv_numbers(L, -1, &nb, "eoq_discount: breaks");
+  double *b = mx__linv_numbers(L, -1, &nb, "eoq_discount: breaks");
   lua_getfield(L, 1, "prices");
-  double *c = mx_linv_numbers(L, -1, &nc, "eoq_discount: prices");
-  if (nb != nc) return mx_lua_error(L, "merx.inventory.eoq_discount: breaks and prices differ in length");
+  double *c = mx__linv_numbers(L, -1, &nc, "eoq_discount: prices");
+  if (nb != nc) return mx__lua_error(L, "merx.inventory.eoq_discount: breaks and prices differ in length");
   mx_error err;
   mx_eoq_result r;
-  if (mx_eoq_discount(k, K, i, lam, b, c, nb, &r, &err)) return mx_linv_raise(L, &err);
+  if (mx_eoq_discount(k, K, i, lam, b, c, nb, &r, &err)) return mx__linv_raise(L, &err);
   push_eoq(L, &r, 0);
   return 1;
 }
@@ -191,10 +191,10 @@ static int l_newsvendor(lua_State *L) {
   double S = num_field(L, 1, "S", NAN, 0, fn);
   mx_error err;
   mx_base_stock_result r;
-  if (mx_newsvendor(h, p, d, &r, &err)) return mx_linv_raise(L, &err);
+  if (mx_newsvendor(h, p, d, &r, &err)) return mx__linv_raise(L, &err);
   if (!isnan(S)) {
     r.S = S;
-    if (mx_newsvendor_cost(h, p, d, S, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (mx_newsvendor_cost(h, p, d, S, &r.cost, &err)) return mx__linv_raise(L, &err);
   }
   push_bs(L, &r);
   return 1;
@@ -208,7 +208,7 @@ static int l_base_stock(lua_State *L) {
   double Lt = num_field(L, 1, "L", 0, 0, fn);
   mx_error err;
   mx_base_stock_result r;
-  if (mx_base_stock(h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
+  if (mx_base_stock(h, p, d, Lt, &r, &err)) return mx__linv_raise(L, &err);
   push_bs(L, &r);
   return 1;
 }
@@ -226,16 +226,16 @@ static int l_rq(lua_State *L) {
   const char *dist = str_field(L, 1, "dist", NULL, fn);
   if (dist && strcmp(dist, "poisson") == 0) tau = -1;
   else if (dist && strcmp(dist, "normal") != 0)
-    return mx_lua_error(L, "merx.inventory.rq: dist must be \"normal\" or \"poisson\"");
+    return mx__lua_error(L, "merx.inventory.rq: dist must be \"normal\" or \"poisson\"");
   if (dist && strcmp(dist, "normal") == 0 && tau < 0)
-    return mx_lua_error(L, "merx.inventory.rq: normal demand needs tau (sd per period)");
+    return mx__lua_error(L, "merx.inventory.rq: normal demand needs tau (sd per period)");
   mx_error err;
   double r0 = num_field(L, 1, "r", NAN, 0, fn), Q0 = num_field(L, 1, "Q", NAN, 0, fn);
   mx_inv_rq_result r;
   memset(&r, 0, sizeof r);
   if (!isnan(r0) || !isnan(Q0)) {
-    if (isnan(r0) || isnan(Q0)) return mx_lua_error(L, "merx.inventory.rq: give both r and Q");
-    if (mx_inv_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (isnan(r0) || isnan(Q0)) return mx__lua_error(L, "merx.inventory.rq: give both r and Q");
+    if (mx_inv_rq_cost(K, h, p, lam, tau, Lt, r0, Q0, &r.cost, &err)) return mx__linv_raise(L, &err);
     r.r = r0;
     r.Q = Q0;
     mx_dist ltd;
@@ -247,8 +247,8 @@ static int l_rq(lua_State *L) {
   } else {
     int method;
     if (mx_inv_rq_method_parse(str_field(L, 1, "method", "exact", fn), &method, &err))
-      return mx_linv_raise(L, &err);
-    if (mx_inv_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return mx_linv_raise(L, &err);
+      return mx__linv_raise(L, &err);
+    if (mx_inv_rq(method, K, h, p, lam, tau, Lt, &r, &err)) return mx__linv_raise(L, &err);
   }
   lua_createtable(L, 0, 4);
   set_num(L, "r", r.r);
@@ -270,8 +270,8 @@ static int l_ss(lua_State *L) {
   double s0 = num_field(L, 1, "s", NAN, 0, fn), S0 = num_field(L, 1, "S", NAN, 0, fn);
   mx_inv_ss_result r;
   if (!isnan(s0) || !isnan(S0)) {
-    if (isnan(s0) || isnan(S0)) return mx_lua_error(L, "merx.inventory.ss: give both s and S");
-    if (mx_inv_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx_linv_raise(L, &err);
+    if (isnan(s0) || isnan(S0)) return mx__lua_error(L, "merx.inventory.ss: give both s and S");
+    if (mx_inv_ss_cost(K, h, p, d, Lt, s0, S0, &r.cost, &err)) return mx__linv_raise(L, &err);
     r.s = s0;
     r.S = S0;
   } else {
@@ -282,8 +282,8 @@ static int l_ss(lua_State *L) {
     else if (strcmp(m, "power") == 0)
       method = MX_SS_POWER;
     else
-      return mx_lua_error(L, "merx.inventory.ss: method must be exact or power");
-    if (mx_inv_ss(method, K, h, p, d, Lt, &r, &err)) return mx_linv_raise(L, &err);
+      return mx__lua_error(L, "merx.inventory.ss: method must be exact or power");
+    if (mx_inv_ss(method, K, h, p, d, Lt, &r, &err)) return mx__linv_raise(L, &err);
   }
   lua_createtable(L, 0, 3);
   set_num(L, "s", r.s);
@@ -303,7 +303,7 @@ static int l_safety_stock_common(lua_State *L, const char *fn, double R_default)
          sL = num_field(L, 1, "sigma_L", 0, 0, fn), R = num_field(L, 1, "R", R_default, 0, fn);
   mx_error err;
   mx_safety_stock_result r;
-  if (mx_safety_stock(service, mu, sigma, Lt, sL, R, &r, &err)) return mx_linv_raise(L, &err);
+  if (mx_safety_stock(service, mu, sigma, Lt, sL, R, &r, &err)) return mx__linv_raise(L, &err);
   lua_createtable(L, 0, 6);
   set_num(L, "z", r.z);
   set_num(L, "mean", r.mean);
@@ -331,7 +331,7 @@ static int l_reorder_point(lua_State *L) {
     double Q = num_field(L, 1, "Q", NAN, 1, fn), beta = num_field(L, 1, "fill_rate", NAN, 1, fn);
     mx_error err;
     double r;
-    if (mx_reorder_point_fill(d, Q, beta, &r, &err)) return mx_linv_raise(L, &err);
+    if (mx_reorder_point_fill(d, Q, beta, &r, &err)) return mx__linv_raise(L, &err);
     lua_createtable(L, 0, 3);
     set_num(L, "r", r);
     set_num(L, "safety_stock", r - mx_dist_mean(d));
@@ -358,13 +358,13 @@ static int l_fill_rate(lua_State *L) {
   if (strcmp(pol, "rq") == 0) {
     if (mx_fill_rate_rq(d, num_field(L, 1, "r", NAN, 1, fn), num_field(L, 1, "Q", NAN, 1, fn), &beta,
                         &err))
-      return mx_linv_raise(L, &err);
+      return mx__linv_raise(L, &err);
   } else if (strcmp(pol, "rs") == 0) {
     if (mx_fill_rate_rs(d, num_field(L, 1, "R", 1, 0, fn), num_field(L, 1, "L", NAN, 1, fn),
                         num_field(L, 1, "S", NAN, 1, fn), &beta, &err))
-      return mx_linv_raise(L, &err);
+      return mx__linv_raise(L, &err);
   } else {
-    return mx_lua_error(L, "merx.inventory.fill_rate: policy must be rq or rs");
+    return mx__lua_error(L, "merx.inventory.fill_rate: policy must be rq or rs");
   }
   lua_pushnumber(L, beta);
   return 1;
@@ -373,7 +373,7 @@ static int l_fill_rate(lua_State *L) {
 static int parse_type(lua_State *L, const char *s) {
   if (strcmp(s, "cycle") == 0) return MX_SERVICE_CYCLE;
   if (strcmp(s, "fill") == 0) return MX_SERVICE_FILL;
-  return mx_lua_error(L, "service type must be \"cycle\" or \"fill\" (got \"%s\")", s);
+  return mx__lua_error(L, "service type must be \"cycle\" or \"fill\" (got \"%s\")", s);
 }
 
 /* order_up_to{dist = per-period demand, L, R = 1, service, type = "cycle"} */
@@ -386,7 +386,7 @@ static int l_order_up_to(lua_State *L) {
   mx_error err;
   if (mx_order_up_to(type, num_field(L, 1, "service", NAN, 1, fn), d, R,
                      num_field(L, 1, "L", NAN, 1, fn), &S, &err))
-    return mx_linv_raise(L, &err);
+    return mx__linv_raise(L, &err);
   lua_createtable(L, 0, 2);
   set_num(L, "S", S);
   double beta;
@@ -403,7 +403,7 @@ static int loss_apply(lua_State *L, double (*f)(double, double, double), int two
     return 1;
   }
   size_t n;
-  double *x = mx_linv_numbers(L, 1, &n, "x");
+  double *x = mx__linv_numbers(L, 1, &n, "x");
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_pushnumber(L, f(x[i], a, b));
@@ -435,7 +435,7 @@ static int l_simulate(lua_State *L) {
   else if (strcmp(pol, "rq") == 0)
     o.policy = MX_POLICY_RQ;
   else
-    return mx_lua_error(L, "merx.inventory.simulate: policy must be base_stock, ss or rq");
+    return mx__lua_error(L, "merx.inventory.simulate: policy must be base_stock, ss or rq");
   o.S = num_field(L, 1, "S", NAN, 0, fn);
   o.s = num_field(L, 1, "s", NAN, 0, fn);
   o.r = num_field(L, 1, "r", NAN, 0, fn);
@@ -443,9 +443,9 @@ static int l_simulate(lua_State *L) {
   double Lt = num_field(L, 1, "L", 0, 0, fn), R = num_field(L, 1, "R", 1, 0, fn);
   double wu = num_field(L, 1, "warmup", 0, 0, fn);
   if (Lt != floor(Lt) || Lt < 0 || Lt > 1e6)
-    return mx_lua_error(L, "merx.inventory.simulate: L must be a whole number of periods >= 0");
+    return mx__lua_error(L, "merx.inventory.simulate: L must be a whole number of periods >= 0");
   if (R != floor(R) || R < 1 || R > 1e6)
-    return mx_lua_error(L, "merx.inventory.simulate: R must be a whole number >= 1");
+    return mx__lua_error(L, "merx.inventory.simulate: R must be a whole number >= 1");
   o.L = (int)Lt;
   o.R = (int)R;
   o.warmup = wu >= 0 && wu < 1e9 ? (int)wu : -1;
@@ -460,7 +460,7 @@ static int l_simulate(lua_State *L) {
   if (!lua_isnil(L, -1)) {
     int pidx = lua_gettop(L);
     npaths = (size_t)lua_rawlen(L, pidx);
-    if (npaths == 0) return mx_lua_error(L, "merx.inventory.simulate: paths is empty");
+    if (npaths == 0) return mx__lua_error(L, "merx.inventory.simulate: paths is empty");
     lua_rawgeti(L, pidx, 1);
     n = (size_t)lua_rawlen(L, -1);
     lua_pop(L, 1);
@@ -468,24 +468,24 @@ static int l_simulate(lua_State *L) {
     for (size_t k = 0; k < npaths; k++) {
       lua_rawgeti(L, pidx, (lua_Integer)k + 1);
       size_t m;
-      double *v = mx_linv_numbers(L, -1, &m, "simulate: paths[k]");
-      if (m != n) return mx_lua_error(L, "merx.inventory.simulate: paths must all have the same length");
+      double *v = mx__linv_numbers(L, -1, &m, "simulate: paths[k]");
+      if (m != n) return mx__lua_error(L, "merx.inventory.simulate: paths must all have the same length");
       memcpy(dem + k * n, v, n * sizeof *v);
       lua_pop(L, 2);
     }
   } else {
     lua_getfield(L, 1, "demand");
-    dem = mx_linv_numbers(L, -1, &n, "simulate: demand");
+    dem = mx__linv_numbers(L, -1, &n, "simulate: demand");
   }
   lua_getfield(L, 1, "levels");
   if (!lua_isnil(L, -1)) {
     size_t nl;
-    o.levels = mx_linv_numbers(L, -1, &nl, "simulate: levels");
-    if (nl != n) return mx_lua_error(L, "merx.inventory.simulate: levels must have one value per period");
+    o.levels = mx__linv_numbers(L, -1, &nl, "simulate: levels");
+    if (nl != n) return mx__lua_error(L, "merx.inventory.simulate: levels must have one value per period");
   }
   mx_error err;
   mx_inv_sim_result s;
-  if (mx_inv_simulate(&o, dem, n, npaths, &s, &err)) return mx_linv_raise(L, &err);
+  if (mx_inv_simulate(&o, dem, n, npaths, &s, &err)) return mx__linv_raise(L, &err);
   lua_createtable(L, 0, 14);
   set_num(L, "fill_rate", s.fill_rate);
   set_num(L, "cycle_service", s.cycle_service);
@@ -511,27 +511,27 @@ static int l_simulate(lua_State *L) {
 static void item_forecast(lua_State *L, int it, mx_plan_item *pi, int k) {
   lua_getfield(L, it, "forecast");
   int f = lua_gettop(L);
-  if (!lua_istable(L, f)) mx_lua_error(L, "merx.inventory.plan: items[%d].forecast must be a table", k);
+  if (!lua_istable(L, f)) mx__lua_error(L, "merx.inventory.plan: items[%d].forecast must be a table", k);
   lua_getfield(L, f, "mean");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    pi->mean = mx_linv_numbers(L, f, &pi->horizon, "plan: forecast");
+    pi->mean = mx__linv_numbers(L, f, &pi->horizon, "plan: forecast");
     lua_getfield(L, it, "sigma");
     if (!lua_isnil(L, -1)) {
       size_t n;
-      pi->sigma = mx_linv_numbers(L, -1, &n, "plan: sigma");
-      if (n < pi->horizon) mx_lua_error(L, "merx.inventory.plan: items[%d].sigma is shorter than forecast", k);
+      pi->sigma = mx__linv_numbers(L, -1, &n, "plan: sigma");
+      if (n < pi->horizon) mx__lua_error(L, "merx.inventory.plan: items[%d].sigma is shorter than forecast", k);
     }
     return;
   }
-  pi->mean = mx_linv_numbers(L, -1, &pi->horizon, "plan: forecast.mean");
+  pi->mean = mx__linv_numbers(L, -1, &pi->horizon, "plan: forecast.mean");
   const char *names[2] = {"sigma", "cum_sigma"};
   for (int j = 0; j < 2; j++) {
     lua_getfield(L, f, names[j]);
     if (!lua_isnil(L, -1)) {
       size_t n;
-      double *v = mx_linv_numbers(L, -1, &n, "plan: forecast sd");
-      if (n < pi->horizon) mx_lua_error(L, "merx.inventory.plan: items[%d].forecast.%s too short", k, names[j]);
+      double *v = mx__linv_numbers(L, -1, &n, "plan: forecast sd");
+      if (n < pi->horizon) mx__lua_error(L, "merx.inventory.plan: items[%d].forecast.%s too short", k, names[j]);
       if (j == 0) pi->sigma = v; else pi->cum_sigma = v;
     }
   }
@@ -550,10 +550,10 @@ static int l_plan(lua_State *L) {
            : strcmp(dist, "negbin") == 0 ? MX_DIST_NEGBIN
            : strcmp(dist, "normal") == 0 ? MX_DIST_NORMAL
                                          : 0;
-  if (!dk) return mx_lua_error(L, "merx.inventory.plan: dist must be normal, poisson or negbin");
+  if (!dk) return mx__lua_error(L, "merx.inventory.plan: dist must be normal, poisson or negbin");
   lua_getfield(L, 1, "items");
   int items = lua_gettop(L);
-  if (!lua_istable(L, items)) return mx_lua_error(L, "merx.inventory.plan: items must be an array of tables");
+  if (!lua_istable(L, items)) return mx__lua_error(L, "merx.inventory.plan: items must be an array of tables");
   size_t n = (size_t)lua_rawlen(L, items);
   lua_createtable(L, (int)n, 0);
   int out = lua_gettop(L);
@@ -561,10 +561,10 @@ static int l_plan(lua_State *L) {
     int top = lua_gettop(L);
     lua_rawgeti(L, items, (lua_Integer)k);
     int it = lua_gettop(L);
-    if (!lua_istable(L, it)) return mx_lua_error(L, "merx.inventory.plan: items[%d] is not a table", (int)k);
+    if (!lua_istable(L, it)) return mx__lua_error(L, "merx.inventory.plan: items[%d] is not a table", (int)k);
     char what[64];
     snprintf(what, sizeof what, "merx.inventory.plan: items[%d]", (int)k);
-    mx_lua_check_options(L, it, what,
+    mx__lua_check_options(L, it, what,
                          "id on_hand on_order lead_time review moq pack_size h p service type "
                          "forecast sigma");
     mx_plan_item pi;
@@ -594,7 +594,7 @@ static int l_plan(lua_State *L) {
       char msg[MX_ERROR_MESSAGE_MAX + 64];
       snprintf(msg, sizeof msg, "items[%d]: %s", (int)k, err.message);
       mx_error_set(&err, MX_EINVAL, "%s", msg);
-      return mx_linv_raise(L, &err);
+      return mx__linv_raise(L, &err);
     }
     lua_createtable(L, 0, 9);
     lua_getfield(L, it, "id");
@@ -635,8 +635,8 @@ static const luaL_Reg inventory_funcs[] = {
     {"plan", l_plan},
     {NULL, NULL}};
 
-int mx_luaopen_inventory(lua_State *L) {
-  mx_linv_dist_metatable(L); /* dist_field checks need it even when merx.dist is not loaded */
+int mx__luaopen_inventory(lua_State *L) {
+  mx__linv_dist_metatable(L); /* dist_field checks need it even when merx.dist is not loaded */
   luaL_newlib(L, inventory_funcs);
   return 1;
 }

@@ -9,20 +9,20 @@
 
 #define DIST_MT "merx.dist"
 
-/* Raise err through the runtime's mx_lua_raise (the one place errors become
+/* Raise err through the runtime's mx__lua_raise (the one place errors become
  * Lua errors): "script.lua:12: h (holding cost) must be ...". Never returns. */
-int mx_linv_raise(lua_State *L, const mx_error *err);
+int mx__linv_raise(lua_State *L, const mx_error *err);
 /* Array of numbers at idx copied into a buffer owned by a userdata pushed on
  * the stack; *n receives the length. what names the argument in errors. */
-double *mx_linv_numbers(lua_State *L, int idx, size_t *n, const char *what);
+double *mx__linv_numbers(lua_State *L, int idx, size_t *n, const char *what);
 /* The merx.dist userdata at idx (argument error otherwise). */
-mx_dist *mx_linv_check_dist(lua_State *L, int idx);
+mx_dist *mx__linv_check_dist(lua_State *L, int idx);
 /* Push a new, zeroed merx.dist userdata. */
-mx_dist *mx_linv_new_dist(lua_State *L);
+mx_dist *mx__linv_new_dist(lua_State *L);
 /* Register the merx.dist metatable (idempotent). */
-void mx_linv_dist_metatable(lua_State *L);
+void mx__linv_dist_metatable(lua_State *L);
 
-int mx_luaopen_inventory(lua_State *L);
-int mx_luaopen_dist(lua_State *L);
+int mx__luaopen_inventory(lua_State *L);
+int mx__luaopen_dist(lua_State *L);
 
 #endif

@@ -43,12 +43,12 @@ static json_t *make_value(lua_State *L, int idx, const char *what) {
   case LUA_TNUMBER:
     if (lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
     if (!isfinite(lua_tonumber(L, idx)))
-      mx_lua_error(L, "%s: cannot encode %g as JSON", what, lua_tonumber(L, idx));
+      mx__lua_error(L, "%s: cannot encode %g as JSON", what, lua_tonumber(L, idx));
     v = json_real(lua_tonumber(L, idx));
     break;
   case LUA_TSTRING:
     v = json_stringn(lua_tostring(L, idx), lua_rawlen(L, idx));
-    if (!v) mx_lua_error(L, "%s: a string is not valid UTF-8", what);
+    if (!v) mx__lua_error(L, "%s: a string is not valid UTF-8", what);
     break;
   case LUA_TTABLE: {
     size_t n = (size_t)lua_rawlen(L, idx), count = 0;
@@ -63,14 +63,14 @@ static json_t *make_value(lua_State *L, int idx, const char *what) {
   }
   default:
     if (is_null(L, idx)) return json_null();
-    mx_lua_error(L, "%s: cannot encode a %s as JSON", what, luaL_typename(L, idx));
+    mx__lua_error(L, "%s: cannot encode a %s as JSON", what, luaL_typename(L, idx));
   }
-  if (!v) mx_lua_error(L, "%s: out of memory", what);
+  if (!v) mx__lua_error(L, "%s: out of memory", what);
   return v;
 }
 
 static void fill_table(lua_State *L, int idx, json_t *c, int depth, const char *what) {
-  if (depth > JSON_MAX_DEPTH) mx_lua_error(L, "%s: nested too deeply", what);
+  if (depth > JSON_MAX_DEPTH) mx__lua_error(L, "%s: nested too deeply", what);
   luaL_checkstack(L, 4, what); /* each level holds a key and a value */
   idx = lua_absindex(L, idx);
   if (json_is_array(c)) {
@@ -78,7 +78,7 @@ static void fill_table(lua_State *L, int idx, json_t *c, int depth, const char *
     for (size_t i = 1; i <= n; i++) {
       lua_rawgeti(L, idx, (lua_Integer)i);
       json_t *v = make_value(L, -1, what);
-      if (json_array_append_new(c, v) != 0) mx_lua_error(L, "%s: out of memory", what);
+      if (json_array_append_new(c, v) != 0) mx__lua_error(L, "%s: out of memory", what);
       if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1, what);
       lua_pop(L, 1);
     }
@@ -87,33 +87,33 @@ static void fill_table(lua_State *L, int idx, json_t *c, int depth, const char *
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      mx_lua_error(L, "%s: object keys must be strings (got a %s key)", what,
+      mx__lua_error(L, "%s: object keys must be strings (got a %s key)", what,
                    luaL_typename(L, -2));
     json_t *v = make_value(L, -1, what);
     /* set_new takes v even when it fails (an invalid UTF-8 key) */
     if (json_object_set_new(c, lua_tostring(L, -2), v) != 0)
-      mx_lua_error(L, "%s: a key is not valid UTF-8", what);
+      mx__lua_error(L, "%s: a key is not valid UTF-8", what);
     if (lua_istable(L, -1)) fill_table(L, -1, v, depth + 1, what);
     lua_pop(L, 1);
   }
 }
 
-const char *mx_lua_json_encode(lua_State *L, int idx, const char *what) {
+const char *mx__lua_json_encode(lua_State *L, int idx, const char *what) {
   idx = lua_absindex(L, idx);
-  json_guard *g = mx_lua_guard(L, sizeof *g, json_guard_release);
+  json_guard *g = mx__lua_guard(L, sizeof *g, json_guard_release);
   g->root = make_value(L, idx, what);
   if (lua_istable(L, idx)) fill_table(L, idx, g->root, 0, what);
   g->text = json_dumps(g->root, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-  if (!g->text) mx_lua_error(L, "%s: out of memory", what);
+  if (!g->text) mx__lua_error(L, "%s: out of memory", what);
   const char *text = lua_pushstring(L, g->text);
-  mx_lua_guard_release(g);
+  mx__lua_guard_release(g);
   lua_remove(L, -2); /* the guard */
   return text;
 }
 
 static int l_encode(lua_State *L) {
   luaL_checkany(L, 1);
-  mx_lua_json_encode(L, 1, "merx.json.encode");
+  mx__lua_json_encode(L, 1, "merx.json.encode");
   return 1;
 }
 
@@ -151,17 +151,17 @@ static void push_json(lua_State *L, json_t *j) {
 static int l_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  json_guard *g = mx_lua_guard(L, sizeof *g, json_guard_release);
+  json_guard *g = mx__lua_guard(L, sizeof *g, json_guard_release);
   json_error_t e;
   g->root = json_loadb(s, len, JSON_DECODE_ANY, &e);
   if (!g->root)
-    return mx_lua_error(L, "merx.json.decode: line %d column %d: %s", e.line, e.column, e.text);
+    return mx__lua_error(L, "merx.json.decode: line %d column %d: %s", e.line, e.column, e.text);
   push_json(L, g->root);
-  mx_lua_guard_release(g);
+  mx__lua_guard_release(g);
   return 1;
 }
 
-int mx_luaopen_json(lua_State *L) {
+int mx__luaopen_json(lua_State *L) {
   static const luaL_Reg f[] = {{"encode", l_encode}, {"decode", l_decode}, {NULL, NULL}};
   luaL_newlib(L, f);
   lua_pushlightuserdata(L, NULL);

@@ -23,17 +23,17 @@ static const char *CFG_KEY = "merx.llm.config";
 
 /* Errors go through the runtime's single conversion point, which prefixes
  * the calling script's position. */
-static int raise_err(lua_State *L, const mx_error *err) { return mx_lua_raise(L, err); }
+static int raise_err(lua_State *L, const mx_error *err) { return mx__lua_raise(L, err); }
 
 /* A call cut short by the run's limits (MX_EINTERRUPTED from the client)
  * stops the run, as the hook would have: the message names the script line
  * and the limit, and no pcall can swallow it (the sandbox re-raises). */
 static int raise_http(lua_State *L, const mx_error *err, const char *fn) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (err->code != MX_EINTERRUPTED || !run) return raise_err(L, err);
   /* The client's only limits are the run's: a signal, a stop, the deadline. */
   char what[256];
-  if (mx_script_interrupted())
+  if (mx__script_interrupted())
     snprintf(what, sizeof what, "interrupted by a signal during %s", fn);
   else
     snprintf(what, sizeof what, "time limit of %g s exceeded (--timeout) during %s", run->timeout, fn);
@@ -54,10 +54,10 @@ static int raise_http(lua_State *L, const mx_error *err, const char *fn) {
  * once it was stopped. */
 static int run_should_stop(void *ud) {
   const mx_run *run = ud;
-  return mx_script_interrupted() || run->stopped;
+  return mx__script_interrupted() || run->stopped;
 }
 
-void mx_lua_llm_set_config(lua_State *L, const mx_http_config *cfg) {
+void mx__lua_llm_set_config(lua_State *L, const mx_http_config *cfg) {
   mx_http_config *c = lua_newuserdatauv(L, sizeof *c, 0);
   *c = *cfg;
   lua_setfield(L, LUA_REGISTRYINDEX, CFG_KEY);
@@ -75,7 +75,7 @@ static const mx_http_config *get_config(lua_State *L) {
   if ((file && *file && mx_http_config_load(&cfg, file, &err) != MX_OK) ||
       mx_http_config_from_env(&cfg, &err) != MX_OK)
     raise_err(L, &err);
-  mx_lua_llm_set_config(L, &cfg);
+  mx__lua_llm_set_config(L, &cfg);
   return get_config(L);
 }
 
@@ -88,9 +88,9 @@ char **mx_script_secret_env(void) {
   char **names = calloc((size_t)cfg.n_credentials + 2, sizeof *names);
   if (!names) return NULL;
   int k = 0;
-  if (cfg.key_env[0] && !(names[k++] = mx_strdup(cfg.key_env))) goto oom;
+  if (cfg.key_env[0] && !(names[k++] = mx__strdup(cfg.key_env))) goto oom;
   for (int i = 0; i < cfg.n_credentials; i++)
-    if (!(names[k++] = mx_strdup(cfg.credentials[i].key_env))) goto oom;
+    if (!(names[k++] = mx__strdup(cfg.credentials[i].key_env))) goto oom;
   return names;
 oom:
   mx_script_names_free(names);
@@ -115,13 +115,13 @@ static void client_release(void *state) {
 }
 
 static mx_http_client *push_client(lua_State *L, const mx_http_config *cfg) {
-  client_box *b = mx_lua_guard(L, sizeof *b, client_release);
+  client_box *b = mx__lua_guard(L, sizeof *b, client_release);
   mx_error err;
   mx_error_clear(&err);
   if (mx_http_client_create(cfg, &b->c, &err) != MX_OK) raise_err(L, &err);
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (run) {
-    double left = run->deadline > 0 ? run->deadline - mx_now_seconds() : 0;
+    double left = run->deadline > 0 ? run->deadline - mx__now_seconds() : 0;
     mx_http_client_set_limit(b->c, run->deadline > 0 && left < 1e-3 ? 1e-3 : left, run_should_stop,
                              run);
   }
@@ -150,7 +150,7 @@ static int l_embed(lua_State *L) {
   const char **texts = check_strings(L, 1, &n);
   int builtin = 0;
   lua_Integer dim = 256;
-  mx_lua_check_options(L, 2, "merx.llm.embed", "builtin dim");
+  mx__lua_check_options(L, 2, "merx.llm.embed", "builtin dim");
   if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "builtin");
     builtin = lua_toboolean(L, -1);
@@ -205,7 +205,7 @@ static int l_embed(lua_State *L) {
  *               temperature=, max_tokens=} -> reply text */
 static int l_chat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  mx_lua_check_options(L, 1, "merx.llm.chat", "system messages context_items temperature max_tokens");
+  mx__lua_check_options(L, 1, "merx.llm.chat", "system messages context_items temperature max_tokens");
   luaL_Buffer sys;
   luaL_buffinit(L, &sys);
   lua_getfield(L, 1, "system");
@@ -227,7 +227,7 @@ static int l_chat(lua_State *L) {
       if (lua_istable(L, -1)) {
         char what[64];
         snprintf(what, sizeof what, "merx.llm.chat: context_items[%d]", (int)i);
-        mx_lua_check_options(L, -1, what, "id text");
+        mx__lua_check_options(L, -1, what, "id text");
         lua_getfield(L, -1, "id");
         lua_getfield(L, -2, "text");
         const char *id = lua_tostring(L, -2), *text = lua_tostring(L, -1);
@@ -267,7 +267,7 @@ static int l_chat(lua_State *L) {
       if (!lua_istable(L, -1)) luaL_error(L, "merx.llm.chat: messages[%d] must be {role=, content=}", (int)i);
       char what[64];
       snprintf(what, sizeof what, "merx.llm.chat: messages[%d]", (int)i);
-      mx_lua_check_options(L, -1, what, "role content");
+      mx__lua_check_options(L, -1, what, "role content");
       lua_getfield(L, -1, "role");
       lua_getfield(L, -2, "content");
       const char *role = lua_tostring(L, -2), *content = lua_tostring(L, -1);
@@ -303,7 +303,7 @@ static int l_post_json(lua_State *L) {
     lua_pushvalue(L, 2);
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
-    mx_lua_json_encode(L, 2, "merx.http.post_json");
+    mx__lua_json_encode(L, 2, "merx.http.post_json");
   }
   const char *body = lua_tostring(L, -1);
   const mx_http_config *cfg = get_config(L);
@@ -318,7 +318,7 @@ static int l_post_json(lua_State *L) {
   /* Idempotency-Key "RUN_ID.N", N counting this run's post_json calls from
    * 1: unique per call, so a receiver that saw a key can drop a second
    * delivery of it. (merx.so has no run id and sends no key.) */
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "merx.http.calls");
   lua_Integer calls = lua_tointeger(L, -1) + 1;
   lua_pop(L, 1);
@@ -346,13 +346,13 @@ static int l_post_json(lua_State *L) {
   return 2;
 }
 
-int mx_luaopen_llm(lua_State *L) {
+int mx__luaopen_llm(lua_State *L) {
   static const luaL_Reg fns[] = {{"embed", l_embed}, {"chat", l_chat}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }
 
-int mx_luaopen_http(lua_State *L) {
+int mx__luaopen_http(lua_State *L) {
   static const luaL_Reg fns[] = {{"post_json", l_post_json}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

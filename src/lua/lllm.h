@@ -2,7 +2,7 @@
  *
  * The configuration (server, model, key variable, allowed webhook hosts) is
  * the run's, never the script's: the runtime sets it with
- * mx_lua_llm_set_config() before the script starts; without that call the
+ * mx__lua_llm_set_config() before the script starts; without that call the
  * first use reads $MERX_LLM_CONFIG (a JSON file) and the MERX_LLM_* variables.
  * Scripts cannot widen the host allow list. */
 #ifndef MERX_LUA_LLLM_H
@@ -12,8 +12,8 @@
 #include "merx/http.h"
 
 /* Copy cfg into L's registry for merx.llm / merx.http to use. */
-void mx_lua_llm_set_config(lua_State *L, const mx_http_config *cfg);
-int mx_luaopen_llm(lua_State *L);
-int mx_luaopen_http(lua_State *L);
+void mx__lua_llm_set_config(lua_State *L, const mx_http_config *cfg);
+int mx__luaopen_llm(lua_State *L);
+int mx__luaopen_http(lua_State *L);
 
 #endif

@@ -29,7 +29,7 @@ static void release(void *p) {
   guard_state *g = p;
   mx_measure_result_free(g->r);
   g->r = NULL;
-  mx_measure_store_close(&g->ms);
+  mx__measure_store_close(&g->ms);
 }
 
 /* A columns option: "user=id,arm=grp" or { user = "id", arm = "grp" }. */
@@ -41,21 +41,21 @@ static void opt_columns(lua_State *L, int opts, const char *field, const char *c
   mx_error_clear(&err);
   if (t == LUA_TSTRING) {
     if (mx_columns_parse(lua_tostring(L, -1), roles, out, &err))
-      mx_lua_error(L, FN ": %s: %s", field, err.message);
+      mx__lua_error(L, FN ": %s: %s", field, err.message);
   } else if (t == LUA_TTABLE) {
     char spec[2048] = "";
     lua_pushnil(L);
     while (lua_next(L, -2)) {
       if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
-        mx_lua_error(L, FN ": %s: expected { role = \"column\", ... }", field);
+        mx__lua_error(L, FN ": %s: expected { role = \"column\", ... }", field);
       size_t n = strlen(spec);
       snprintf(spec + n, sizeof spec - n, "%s%s=%s", n ? "," : "", lua_tostring(L, -2),
                lua_tostring(L, -1));
       lua_pop(L, 1);
     }
-    if (mx_columns_parse(spec, roles, out, &err)) mx_lua_error(L, FN ": %s: %s", field, err.message);
+    if (mx_columns_parse(spec, roles, out, &err)) mx__lua_error(L, FN ": %s: %s", field, err.message);
   } else if (t != LUA_TNIL) {
-    mx_lua_error(L, FN ": %s must be a string or a table", field);
+    mx__lua_error(L, FN ": %s must be a string or a table", field);
   }
   lua_pop(L, 1);
 }
@@ -67,8 +67,8 @@ static const char *opt_path(lua_State *L, int opts, const char *field, int write
     lua_pop(L, 1);
     return NULL;
   }
-  if (t != LUA_TSTRING) mx_lua_error(L, FN ": %s must be a path", field);
-  const char *p = mx_lua_path(L, lua_gettop(L), write); /* pushes the resolved path */
+  if (t != LUA_TSTRING) mx__lua_error(L, FN ": %s must be a path", field);
+  const char *p = mx__lua_path(L, lua_gettop(L), write); /* pushes the resolved path */
   lua_remove(L, -2); /* the resolved string stays on the stack, alive */
   return p;
 }
@@ -192,7 +192,7 @@ static void push_result(lua_State *L, const mx_measure_result *r) {
 /* Write a report inside --out; staged until the run commits. */
 static void write_report(lua_State *L, const char *path, const mx_measure_result *r, int html,
                          const char *title) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (run->dry_run) {
     fprintf(run->err, "dry run: would write %s\n", path);
     return;
@@ -200,31 +200,31 @@ static void write_report(lua_State *L, const char *path, const mx_measure_result
   mx_atomic_file af;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_atomic_open(&af, path, &err) != MX_OK) mx_lua_raise(L, &err);
+  if (mx__atomic_open(&af, path, &err) != MX_OK) mx__lua_raise(L, &err);
   if (html)
     mx_measure_write_html(r, title, af.f);
   else
     mx_measure_write_csv(r, af.f);
   if (!run->sandboxed) { /* merx.so: no run to wait for */
-    if (mx_atomic_commit(&af, &err) != MX_OK) mx_lua_raise(L, &err);
+    if (mx__atomic_commit(&af, &err) != MX_OK) mx__lua_raise(L, &err);
     return;
   }
-  if (mx_run_add_file(run, &af) < 0) {
-    mx_atomic_abort(&af);
-    mx_lua_error(L, FN ": out of memory");
+  if (mx__run_add_file(run, &af) < 0) {
+    mx__atomic_abort(&af);
+    mx__lua_error(L, FN ": out of memory");
   }
 }
 
 static int l_measure(lua_State *L) {
-  mx_lua_check_run_active(L, FN);
+  mx__lua_check_run_active(L, FN);
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  mx_lua_check_options(L, 1, FN, known);
+  mx__lua_check_options(L, 1, FN, known);
   mx_measure_request req = mx_measure_request_defaults();
   mx_error err;
   mx_error_clear(&err);
   req.outcomes = opt_path(L, 1, "outcomes", 0);
-  if (!req.outcomes) return mx_lua_error(L, FN ": outcomes (a file) is required");
+  if (!req.outcomes) return mx__lua_error(L, FN ": outcomes (a file) is required");
   req.assignments = opt_path(L, 1, "assignments", 0);
   req.pre = opt_path(L, 1, "pre", 0);
   static const char *const roles[] = {"user", "arm", "segment", "covariate", "time", "value", NULL};
@@ -233,31 +233,31 @@ static int l_measure(lua_State *L) {
   opt_columns(L, 1, "columns", roles, &req.columns);
   opt_columns(L, 1, "assignment_columns", unit_roles, &req.assignment_columns);
   opt_columns(L, 1, "pre_columns", pre_roles, &req.pre_columns);
-  const char *sep = mx_lua_opt_string(L, 1, "sep", NULL);
+  const char *sep = mx__lua_opt_string(L, 1, "sep", NULL);
   if (sep) {
     if (!strcmp(sep, "tab")) req.csv.sep = '\t';
     else if (strlen(sep) == 1) req.csv.sep = sep[0];
-    else return mx_lua_error(L, FN ": sep must be one character or \"tab\"");
+    else return mx__lua_error(L, FN ": sep must be one character or \"tab\"");
   }
-  req.csv.has_header = mx_lua_opt_boolean(L, 1, "header", 1);
+  req.csv.has_header = mx__lua_opt_boolean(L, 1, "header", 1);
   /* metrics: metric = "name" or metrics = { "a", "b" } */
-  const char *one = mx_lua_opt_string(L, 1, "metric", NULL);
+  const char *one = mx__lua_opt_string(L, 1, "metric", NULL);
   if (one) req.opt.metrics[req.opt.n_metrics++] = one;
   if (lua_getfield(L, 1, "metrics") == LUA_TTABLE) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
       if (req.opt.n_metrics >= MX_MEASURE_MAX_METRICS)
-        return mx_lua_error(L, FN ": at most %d metrics", MX_MEASURE_MAX_METRICS);
+        return mx__lua_error(L, FN ": at most %d metrics", MX_MEASURE_MAX_METRICS);
       if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
-        return mx_lua_error(L, FN ": metrics[%d] must be a string", (int)i);
+        return mx__lua_error(L, FN ": metrics[%d] must be a string", (int)i);
       req.opt.metrics[req.opt.n_metrics++] = lua_tostring(L, -1);
       lua_pop(L, 1); /* the string stays alive in the options table */
     }
   } else if (!lua_isnil(L, -1)) {
-    return mx_lua_error(L, FN ": metrics must be an array of column names");
+    return mx__lua_error(L, FN ": metrics must be an array of column names");
   }
   lua_pop(L, 1);
-  req.opt.control = mx_lua_opt_string(L, 1, "control", NULL);
+  req.opt.control = mx__lua_opt_string(L, 1, "control", NULL);
   /* experiment = NAME or a merx.experiment object: units from the ledger */
   const char *experiment = NULL;
   int et = lua_getfield(L, 1, "experiment");
@@ -267,65 +267,65 @@ static int l_measure(lua_State *L) {
   }
   if (lua_type(L, -1) == LUA_TSTRING) experiment = lua_tostring(L, -1); /* stays on the stack */
   else if (!lua_isnil(L, -1))
-    return mx_lua_error(L, FN ": experiment must be a name or a merx.experiment");
-  const char *run_id = mx_lua_opt_string(L, 1, "run", NULL);
-  if (run_id && !experiment) return mx_lua_error(L, FN ": run needs experiment");
+    return mx__lua_error(L, FN ": experiment must be a name or a merx.experiment");
+  const char *run_id = mx__lua_opt_string(L, 1, "run", NULL);
+  if (run_id && !experiment) return mx__lua_error(L, FN ": run needs experiment");
   if (!req.opt.control && !experiment)
-    return mx_lua_error(L, FN ": control (the control arm) is required");
-  req.segment = mx_lua_opt_string(L, 1, "segment", NULL);
-  req.covariate = mx_lua_opt_string(L, 1, "covariate", NULL);
-  const char *window = mx_lua_opt_string(L, 1, "window", NULL);
+    return mx__lua_error(L, FN ": control (the control arm) is required");
+  req.segment = mx__lua_opt_string(L, 1, "segment", NULL);
+  req.covariate = mx__lua_opt_string(L, 1, "covariate", NULL);
+  const char *window = mx__lua_opt_string(L, 1, "window", NULL);
   if (window) {
     if (mx_measure_parse_window(window, &req.from, &req.to, &err))
-      return mx_lua_error(L, FN ": window: %s", err.message);
+      return mx__lua_error(L, FN ": window: %s", err.message);
     req.has_window = 1;
   }
   /* shares: { ["No E-Mail"] = 0.5, ... } or "arm=0.5,..." */
-  char *share_buf = mx_lua_scratch(L, 8192);
+  char *share_buf = mx__lua_scratch(L, 8192);
   int st = lua_getfield(L, 1, "shares");
   if (st == LUA_TSTRING) {
     if (mx_measure_parse_shares(&req.opt, lua_tostring(L, -1), share_buf, 8192, &err))
-      return mx_lua_error(L, FN ": shares: %s", err.message);
+      return mx__lua_error(L, FN ": shares: %s", err.message);
   } else if (st == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
       if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
-        return mx_lua_error(L, FN ": shares: expected { arm = share, ... }");
+        return mx__lua_error(L, FN ": shares: expected { arm = share, ... }");
       if (req.opt.n_shares >= MX_MEASURE_MAX_ARMS)
-        return mx_lua_error(L, FN ": shares: more than %d arms", MX_MEASURE_MAX_ARMS);
+        return mx__lua_error(L, FN ": shares: more than %d arms", MX_MEASURE_MAX_ARMS);
       req.opt.share_arm[req.opt.n_shares] = lua_tostring(L, -2); /* key stays in the table */
       req.opt.share[req.opt.n_shares++] = lua_tonumber(L, -1);
       lua_pop(L, 1);
     }
   } else if (st != LUA_TNIL) {
-    return mx_lua_error(L, FN ": shares must be a table or a string");
+    return mx__lua_error(L, FN ": shares must be a table or a string");
   }
   lua_pop(L, 1);
   const char *out = opt_path(L, 1, "out", 1);
   const char *html = opt_path(L, 1, "html", 1);
-  const char *title = mx_lua_opt_string(L, 1, "title", "merx measure");
-  guard_state *g = mx_lua_guard(L, sizeof *g, release);
+  const char *title = mx__lua_opt_string(L, 1, "title", "merx measure");
+  guard_state *g = mx__lua_guard(L, sizeof *g, release);
   if (experiment) {
-    mx_run *run = mx_lua_run(L);
-    if (req.assignments) return mx_lua_error(L, FN ": give assignments or experiment, not both");
+    mx_run *run = mx__lua_run(L);
+    if (req.assignments) return mx__lua_error(L, FN ": give assignments or experiment, not both");
     if (!run || !run->log_path || access(run->log_path, F_OK) != 0)
-      return mx_lua_error(L, FN ": experiment '%s': this run has no ledger to read (run with "
+      return mx__lua_error(L, FN ": experiment '%s': this run has no ledger to read (run with "
                           "--store DIR)", experiment);
     const char *segment = req.segment;
     req.segment = NULL; /* the units carry it */
-    if (mx_measure_store_open(&g->ms, run->log_path, experiment, run_id, segment, &req, &err))
-      return mx_lua_raise(L, &err);
+    if (mx__measure_store_open(&g->ms, run->log_path, experiment, run_id, segment, &req, &err))
+      return mx__lua_raise(L, &err);
   }
-  if (mx_measure_run(&req, &g->r, &err) != MX_OK) return mx_lua_raise(L, &err);
-  mx_lua_check_stop(L);
+  if (mx_measure_run(&req, &g->r, &err) != MX_OK) return mx__lua_raise(L, &err);
+  mx__lua_check_stop(L);
   if (out) write_report(L, out, g->r, 0, NULL);
   if (html) write_report(L, html, g->r, 1, title);
   push_result(L, g->r);
-  mx_lua_guard_release(g);
+  mx__lua_guard_release(g);
   return 1;
 }
 
-int mx_luaopen_measure(lua_State *L) {
+int mx__luaopen_measure(lua_State *L) {
   lua_pushcfunction(L, l_measure);
   return 1;
 }

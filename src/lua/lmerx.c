@@ -27,27 +27,27 @@
 
 static const char run_key = 'r';
 
-mx_run *mx_lua_run(lua_State *L) {
+mx_run *mx__lua_run(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &run_key);
   mx_run *run = lua_touserdata(L, -1);
   lua_pop(L, 1);
   return run;
 }
 
-void mx_lua_set_run(lua_State *L, mx_run *run) {
+void mx__lua_set_run(lua_State *L, mx_run *run) {
   lua_pushlightuserdata(L, run);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
 }
 
-int mx_run_in_shard(const mx_run *run, const char *id, size_t len) {
+int mx__run_in_shard(const mx_run *run, const char *id, size_t len) {
   if (!run || run->shard_count <= 1) return 1;
-  return mx_shard_of(id, len, run->shard_count) == run->shard_index;
+  return mx__shard_of(id, len, run->shard_count) == run->shard_index;
 }
 
 static mx_run *active_run(lua_State *L, const char *fn) {
-  mx_run *run = mx_lua_run(L);
-  if (!run) mx_lua_error(L, "%s: merx is not initialised", fn);
-  if (run->ended) mx_lua_error(L, "%s called after the run ended", fn);
+  mx_run *run = mx__lua_run(L);
+  if (!run) mx__lua_error(L, "%s: merx is not initialised", fn);
+  if (run->ended) mx__lua_error(L, "%s called after the run ended", fn);
   return run;
 }
 
@@ -61,7 +61,7 @@ static int l_now(lua_State *L) {
 static int l_time(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
   int64_t t;
-  if (mx_parse_time(s, &t) != 0) return mx_lua_error(L, "merx.time: not a date or time: '%s'", s);
+  if (mx_parse_time(s, &t) != 0) return mx__lua_error(L, "merx.time: not a date or time: '%s'", s);
   lua_pushinteger(L, (lua_Integer)t);
   return 1;
 }
@@ -86,9 +86,9 @@ static int l_clock(lua_State *L) {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
   } else if (strcmp(which, "wall") == 0) {
-    lua_pushnumber(L, mx_now_seconds());
+    lua_pushnumber(L, mx__now_seconds());
   } else {
-    return mx_lua_error(L, "merx.clock: expected \"wall\" or \"cpu\", got '%s'", which);
+    return mx__lua_error(L, "merx.clock: expected \"wall\" or \"cpu\", got '%s'", which);
   }
   return 1;
 }
@@ -103,8 +103,8 @@ static void pseudonymise_user(lua_State *L, mx_run *run, int rec) {
   int t = lua_getfield(L, rec, "user");
   size_t len = 0;
   const char *id = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tolstring(L, -1, &len) : NULL;
-  if (id && !mx_pseudonym_shaped(id, len)) {
-    const char *p = mx_pseudonymise(run->pseudo, id, len);
+  if (id && !mx__pseudonym_shaped(id, len)) {
+    const char *p = mx__pseudonymise(run->pseudo, id, len);
     if (!p) luaL_error(L, "out of memory");
     lua_pushlstring(L, p, MX_PSEUDONYM_LEN);
     lua_setfield(L, rec, "user");
@@ -122,7 +122,7 @@ static int l_emit(lua_State *L) {
   if (!run->personal_warned && lua_getfield(L, 2, "reason") == LUA_TSTRING) {
     size_t len;
     const char *r = lua_tolstring(L, -1, &len), *what;
-    if (mx_personal_find(r, len, &what)) {
+    if (mx__personal_find(r, len, &what)) {
       luaL_where(L, 1);
       fprintf(run->err ? run->err : stderr,
               "%swarning: merx.emit: the reason holds %s; the ledger keeps it (and merx "
@@ -134,14 +134,14 @@ static int l_emit(lua_State *L) {
   }
   lua_pop(L, 1);
   pseudonymise_user(L, run, 2);
-  mx_plan_emit(L, run, kind, 2);
+  mx__plan_emit(L, run, kind, 2);
   return 0;
 }
 
 /* merx.shard() -> index, count of --shard (0, 1 without it); merx.shard is
  * also the table {index, count} */
 static int l_shard(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   lua_pushinteger(L, run ? run->shard_index : 0);
   lua_pushinteger(L, run ? run->shard_count : 1);
   return 2;
@@ -151,7 +151,7 @@ static int l_shard(lua_State *L) {
 static int l_in_shard(lua_State *L) {
   size_t len;
   const char *id = luaL_checklstring(L, 1, &len);
-  lua_pushboolean(L, mx_run_in_shard(mx_lua_run(L), id, len));
+  lua_pushboolean(L, mx__run_in_shard(mx__lua_run(L), id, len));
   return 1;
 }
 
@@ -184,9 +184,9 @@ static int l_log_warn(lua_State *L) { return log_at(L, "warn"); }
 static int l_plan(lua_State *L) {
   mx_run *run = active_run(L, "merx.plan");
   lua_newtable(L);
-  for (int k = 0; k < mx_plan_kinds(run->plan); k++) {
-    lua_pushinteger(L, (lua_Integer)mx_plan_kind_count(run->plan, k));
-    lua_setfield(L, -2, mx_plan_kind_name(run->plan, k));
+  for (int k = 0; k < mx__plan_kinds(run->plan); k++) {
+    lua_pushinteger(L, (lua_Integer)mx__plan_kind_count(run->plan, k));
+    lua_setfield(L, -2, mx__plan_kind_name(run->plan, k));
   }
   return 1;
 }
@@ -213,10 +213,10 @@ static int l_history(lua_State *L) {
   mx_decision_log *log;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_decisions_open(run->log_path, 0, &log, &err) != MX_OK) return mx_lua_raise(L, &err);
-  int rc = mx_decisions_counts(log, kind, since, count_cb, L, &err);
-  mx_decisions_close(log);
-  if (rc != MX_OK) return mx_lua_raise(L, &err);
+  if (mx__decisions_open(run->log_path, 0, &log, &err) != MX_OK) return mx__lua_raise(L, &err);
+  int rc = mx__decisions_counts(log, kind, since, count_cb, L, &err);
+  mx__decisions_close(log);
+  if (rc != MX_OK) return mx__lua_raise(L, &err);
   return 1;
 }
 
@@ -224,18 +224,18 @@ static int l_history(lua_State *L) {
 
 static int standalone_gc(lua_State *L) {
   mx_run *run = lua_touserdata(L, 1);
-  mx_plan_free(run->plan);
+  mx__plan_free(run->plan);
   run->plan = NULL;
-  mx_exp_stage_free(run->experiments);
+  mx__exp_stage_free(run->experiments);
   run->experiments = NULL;
-  mx_run_ledger_writes_free(run);
+  mx__run_ledger_writes_free(run);
   free(run->out_dir);
   run->out_dir = NULL;
   free(run->log_path);
   run->log_path = NULL;
   free(run->store_dir);
   run->store_dir = NULL;
-  mx_run_inputs_free(run);
+  mx__run_inputs_free(run);
   return 0;
 }
 
@@ -245,24 +245,24 @@ static int standalone_gc(lua_State *L) {
 static int l_commit(lua_State *L) {
   mx_run *run = active_run(L, "merx.commit");
   if (run->sandboxed)
-    return mx_lua_error(L, "merx.commit: `merx run` commits when the script succeeds");
-  mx_lua_check_options(L, 1, "merx.commit", "out log format");
-  const char *out = mx_lua_opt_string(L, 1, "out", "out");
-  const char *log = mx_lua_opt_string(L, 1, "log", NULL);
-  const char *store = mx_lua_opt_string(L, 1, "store", NULL);
-  const char *format = mx_lua_opt_string(L, 1, "format", "csv");
-  if (store && log) return mx_lua_error(L, "merx.commit: give store or log, not both");
+    return mx__lua_error(L, "merx.commit: `merx run` commits when the script succeeds");
+  mx__lua_check_options(L, 1, "merx.commit", "out log format");
+  const char *out = mx__lua_opt_string(L, 1, "out", "out");
+  const char *log = mx__lua_opt_string(L, 1, "log", NULL);
+  const char *store = mx__lua_opt_string(L, 1, "store", NULL);
+  const char *format = mx__lua_opt_string(L, 1, "format", "csv");
+  if (store && log) return mx__lua_error(L, "merx.commit: give store or log, not both");
   mx_error err;
   mx_error_clear(&err);
   if (store) {
-    if (mx_store_create(store, &err) != MX_OK) return mx_lua_raise(L, &err);
-    char *ledger = mx_store_ledger_path(store);
-    if (!ledger) return mx_lua_error(L, "merx.commit: out of memory");
+    if (mx__store_create(store, &err) != MX_OK) return mx__lua_raise(L, &err);
+    char *ledger = mx__store_ledger_path(store);
+    if (!ledger) return mx__lua_error(L, "merx.commit: out of memory");
     lua_pushstring(L, ledger);
     free(ledger);
     log = lua_tostring(L, -1);
   } else if (!log && run->log_path) {
-    if (mx_store_create(run->store_dir, &err) != MX_OK) return mx_lua_raise(L, &err);
+    if (mx__store_create(run->store_dir, &err) != MX_OK) return mx__lua_raise(L, &err);
     log = run->log_path;
   }
   char id[64], when[32];
@@ -272,11 +272,11 @@ static int l_commit(lua_State *L) {
   mx_format_time(run->now, 0, when, sizeof when);
   mx_commit_info ci = {id, "(lua)", "", "{}", when, log, out,
                        strcmp(format, "jsonl") != 0, strcmp(format, "csv") != 0, NULL};
-  if (mx_plan_commit(run->plan, run, &ci, &err) != MX_OK) return mx_lua_raise(L, &err);
-  size_t n = mx_plan_count(run->plan);
-  mx_plan_free(run->plan);
-  run->plan = mx_plan_create();
-  mx_exp_stage_committed(run->experiments);
+  if (mx__plan_commit(run->plan, run, &ci, &err) != MX_OK) return mx__lua_raise(L, &err);
+  size_t n = mx__plan_count(run->plan);
+  mx__plan_free(run->plan);
+  run->plan = mx__plan_create();
+  mx__exp_stage_committed(run->experiments);
   lua_pushinteger(L, (lua_Integer)n);
   return 1;
 }
@@ -284,32 +284,32 @@ static int l_commit(lua_State *L) {
 static mx_run *standalone_run(lua_State *L) {
   mx_run *run = lua_newuserdatauv(L, sizeof *run, 0);
   memset(run, 0, sizeof *run);
-  run->plan = mx_plan_create();
+  run->plan = mx__plan_create();
   if (!run->plan) luaL_error(L, "merx: out of memory");
   run->shard_count = 1;
   run->now = (int64_t)time(NULL);
   /* merx.history and merx.commit default to the deployment's store */
-  const char *store = mx_store_from_env();
+  const char *store = mx__store_from_env();
   if (store) {
-    run->store_dir = mx_strdup(store);
-    run->log_path = mx_store_ledger_path(store);
+    run->store_dir = mx__strdup(store);
+    run->log_path = mx__store_ledger_path(store);
   }
   run->out = stdout;
   run->err = stderr;
   lua_newtable(L);
   lua_pushcfunction(L, standalone_gc);
   lua_setfield(L, -2, "__gc");
-  mx_lua_protect_metatable(L, "merx.run");
+  mx__lua_protect_metatable(L, "merx.run");
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, "merx.standalone");
-  mx_lua_set_run(L, run);
+  mx__lua_set_run(L, run);
   return run;
 }
 
 /* merx.<name> for the pure-Lua helpers, loaded on first use */
 static int lazy_index(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
-  if (mx_lua_load_helper(L, name, 0) == 0) return 0;
+  if (mx__lua_load_helper(L, name, 0) == 0) return 0;
   lua_pushvalue(L, -1);
   lua_setfield(L, 1, name);
   return 1;
@@ -320,8 +320,8 @@ static const luaL_Reg merx_funcs[] = {
     {"emit", l_emit},         {"in_shard", l_in_shard},
     {"plan", l_plan},         {"history", l_history},         {NULL, NULL}};
 
-int mx_luaopen_merx(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+int mx__luaopen_merx(lua_State *L) {
+  mx_run *run = mx__lua_run(L);
   if (!run) run = standalone_run(L);
   luaL_newlib(L, merx_funcs);
   int m = lua_gettop(L);
@@ -351,7 +351,7 @@ int mx_luaopen_merx(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, l_shard);
   lua_setfield(L, -2, "__call");
-  mx_lua_protect_metatable(L, "merx.shard");
+  mx__lua_protect_metatable(L, "merx.shard");
   lua_setmetatable(L, -2);
   lua_setfield(L, m, "shard");
   lua_createtable(L, 0, 2);
@@ -360,11 +360,11 @@ int mx_luaopen_merx(lua_State *L) {
   lua_pushcfunction(L, l_log_warn);
   lua_setfield(L, -2, "warn");
   lua_setfield(L, m, "log");
-  mx_luaopen_data(L);
+  mx__luaopen_data(L);
   lua_setfield(L, m, "data");
-  mx_luaopen_model(L);
+  mx__luaopen_model(L);
   lua_setfield(L, m, "model");
-  mx_luaopen_util(L);
+  mx__luaopen_util(L);
   lua_setfield(L, m, "util");
 #define MX_LUA_SUBMODULE(area, fn) \
   fn(L);                           \
@@ -377,11 +377,11 @@ int mx_luaopen_merx(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");
-  mx_lua_protect_metatable(L, "merx");
+  mx__lua_protect_metatable(L, "merx");
   lua_setmetatable(L, m);
   return 1;
 }
 
 /* Entry point of merx.so for a stock lua5.4: require "merx". */
 __attribute__((visibility("default"))) int luaopen_merx(lua_State *L);
-int luaopen_merx(lua_State *L) { return mx_luaopen_merx(L); }
+int luaopen_merx(lua_State *L) { return mx__luaopen_merx(L); }

@@ -40,8 +40,8 @@ typedef struct lmatrix {
 
 static mx_model *check_model(lua_State *L) {
   lmodel *lm = luaL_checkudata(L, 1, MODEL_MT);
-  mx_lua_check_run_active(L, "model");
-  if (!lm->m) mx_lua_error(L, "model is closed");
+  mx__lua_check_run_active(L, "model");
+  if (!lm->m) mx__lua_error(L, "model is closed");
   return lm->m;
 }
 
@@ -52,8 +52,8 @@ static int model_gc(lua_State *L) {
   lm->ann[0] = lm->ann[1] = NULL;
   mx_model_free(lm->m);
   lm->m = NULL;
-  mx_run *run = mx_lua_run(L);
-  if (run && lm->charged) mx_run_uncharge(run, lm->charged);
+  mx_run *run = mx__lua_run(L);
+  if (run && lm->charged) mx__run_uncharge(run, lm->charged);
   lm->charged = 0;
   return 0;
 }
@@ -70,7 +70,7 @@ static lmodel *push_model(lua_State *L) {
 }
 
 /* A top-K result held while its Lua lists are built belongs to a guard
- * (mx_lua_guard), for the same reason: a Lua error frees it. */
+ * (mx__lua_guard), for the same reason: a Lua error frees it. */
 static void topk_release(void *slot) {
   mx_topk_result **r = slot;
   mx_topk_result_free(*r);
@@ -78,32 +78,32 @@ static void topk_release(void *slot) {
 }
 
 static mx_topk_result **push_topk(lua_State *L) {
-  return mx_lua_guard(L, sizeof(mx_topk_result *), topk_release);
+  return mx__lua_guard(L, sizeof(mx_topk_result *), topk_release);
 }
 
 /* merx.model.load(path) -> model */
 /* The run's store key (merx run --store with store.key, or MERX_STORE_KEY),
  * or NULL. */
 static const mx_hmac_key *run_key(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
-  return run && run->pseudo ? mx_pseudonymiser_key(run->pseudo) : NULL;
+  mx_run *run = mx__lua_run(L);
+  return run && run->pseudo ? mx__pseudonymiser_key(run->pseudo) : NULL;
 }
 
 static int l_load(lua_State *L) {
-  mx_lua_check_run_active(L, "merx.model");
+  mx__lua_check_run_active(L, "merx.model");
   lua_settop(L, 1);
-  const char *path = mx_lua_path(L, 1, 0);
+  const char *path = mx__lua_path(L, 1, 0);
   lmodel *lm = push_model(L);
   mx_model *m;
   mx_error err;
   mx_error_clear(&err);
-  if (mx_model_load(path, &m, &err) != MX_OK) return mx_lua_raise(L, &err);
+  if (mx_model_load(path, &m, &err) != MX_OK) return mx__lua_raise(L, &err);
   lm->m = m;
   /* a model of another key's pseudonyms would find nobody: refuse now (a
    * run without a key may still pass pseudonyms; see map_users) */
   const mx_hmac_key *key = run_key(L);
-  if (m->pseudonym_key && key && mx_pseudonym_key_match(m->pseudonym_key, key, path, &err) != MX_OK)
-    return mx_lua_raise(L, &err);
+  if (m->pseudonym_key && key && mx__pseudonym_key_match(m->pseudonym_key, key, path, &err) != MX_OK)
+    return mx__lua_raise(L, &err);
   return 1;
 }
 
@@ -117,7 +117,7 @@ static int on_epoch(void *ctx, const mx_epoch_report *r) {
   train_ctx *t = ctx;
   if (!t->run || !t->run->sandboxed) return 0;
   if (t->run->mem_over || t->run->stopped) return 1;
-  if (t->run->deadline > 0 && mx_now_seconds() > t->run->deadline) return 1;
+  if (t->run->deadline > 0 && mx__now_seconds() > t->run->deadline) return 1;
   return 0;
 }
 
@@ -137,43 +137,43 @@ static float *event_values(lua_State *L, const char *ecol, size_t n, float *valu
   else lua_pushnil(L);
   if (t == LUA_TSTRING) {
     if (mx_ingest_parse_event_weights(&eo, lua_tostring(L, -1), &err) != MX_OK)
-      mx_lua_error(L, "merx.model.train: event_weights: %s", err.message);
+      mx__lua_error(L, "merx.model.train: event_weights: %s", err.message);
     given = 1;
   } else if (t == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
       if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
-        mx_lua_error(L, "merx.model.train: event_weights must map event names to numbers");
+        mx__lua_error(L, "merx.model.train: event_weights must map event names to numbers");
       size_t len;
       const char *name = lua_tolstring(L, -2, &len);
       if (mx_ingest_add_event_weight(&eo, name, len, lua_tonumber(L, -1), &err) != MX_OK)
-        mx_lua_error(L, "merx.model.train: event_weights: %s", err.message);
+        mx__lua_error(L, "merx.model.train: event_weights: %s", err.message);
       lua_pop(L, 1);
     }
     given = 1;
   } else if (t != LUA_TNIL) {
-    mx_lua_error(L, "merx.model.train: option 'event_weights' must be a table or a string, got %s",
+    mx__lua_error(L, "merx.model.train: option 'event_weights' must be a table or a string, got %s",
                  luaL_typename(L, -1));
   }
   lua_pop(L, 1);
   if (lua_getfield(L, 1, ecol) != LUA_TTABLE) {
     if (given)
-      mx_lua_error(L, "merx.model.train: event_weights given but the frame has no '%s' column", ecol);
+      mx__lua_error(L, "merx.model.train: event_weights given but the frame has no '%s' column", ecol);
     lua_pop(L, 1);
     return values;
   }
   size_t ne;
-  const char **events = mx_lua_check_strings(L, -1, &ne);
-  if (ne != n) mx_lua_error(L, "merx.model.train: columns differ in length");
+  const char **events = mx__lua_check_strings(L, -1, &ne);
+  if (ne != n) mx__lua_error(L, "merx.model.train: columns differ in length");
   if (!given) mx_ingest_parse_event_weights(&eo, MX_EVENT_WEIGHTS_DEFAULT, NULL);
   if (!values) {
-    values = mx_lua_scratch(L, (n ? n : 1) * sizeof *values);
+    values = mx__lua_scratch(L, (n ? n : 1) * sizeof *values);
     for (size_t i = 0; i < n; i++) values[i] = 1.0f;
   }
   for (size_t i = 0; i < n; i++) {
     float w;
     if (mx_ingest_event_weight(&eo, events[i], &w, &err) != MX_OK)
-      mx_lua_error(L, "merx.model.train: row %zu of column '%s': %s", i + 1, ecol, err.message);
+      mx__lua_error(L, "merx.model.train: row %zu of column '%s': %s", i + 1, ecol, err.message);
     values[i] *= w;
   }
   return values;
@@ -186,11 +186,11 @@ static int64_t lua_time(lua_State *L, const char *what) {
   if (lua_type(L, -1) == LUA_TNUMBER) {
     double v = lua_tonumber(L, -1);
     if (!isfinite(v) || v < -1e13 || v > 1e13)
-      mx_lua_error(L, "merx.model.train: %s: not a timestamp (%g)", what, v);
+      mx__lua_error(L, "merx.model.train: %s: not a timestamp (%g)", what, v);
     return (int64_t)floor(v);
   }
   if (lua_type(L, -1) != LUA_TSTRING || mx_parse_time(lua_tostring(L, -1), &t) != MX_OK)
-    mx_lua_error(L, "merx.model.train: %s: not a timestamp (ISO 8601 date/datetime or epoch "
+    mx__lua_error(L, "merx.model.train: %s: not a timestamp (ISO 8601 date/datetime or epoch "
                  "seconds): '%.64s'", what, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                  : luaL_typename(L, -1));
   return t;
@@ -200,9 +200,9 @@ static int64_t lua_time(lua_State *L, const char *what) {
  * o, and the frame's time column when they need it (a buffer pushed on the
  * stack), else NULL. */
 static int64_t *recency_times(lua_State *L, const char *tcol, size_t n, mx_train_options *o) {
-  o->half_life_days = mx_lua_opt_number(L, 2, "half_life", 0);
-  o->recent_popular_days = mx_lua_opt_number(L, 2, "recent_popular", 0);
-  o->recent_popular_users = mx_lua_opt_number(L, 2, "recent_popular_users", o->recent_popular_users);
+  o->half_life_days = mx__lua_opt_number(L, 2, "half_life", 0);
+  o->recent_popular_days = mx__lua_opt_number(L, 2, "recent_popular", 0);
+  o->recent_popular_users = mx__lua_opt_number(L, 2, "recent_popular_users", o->recent_popular_users);
   if (lua_getfield(L, 2, "now") != LUA_TNIL) {
     o->now_seconds = lua_time(L, "option 'now'");
     o->now_set = 1;
@@ -210,10 +210,10 @@ static int64_t *recency_times(lua_State *L, const char *tcol, size_t n, mx_train
   lua_pop(L, 1);
   if (o->half_life_days == 0 && o->recent_popular_days == 0) return NULL;
   if (lua_getfield(L, 1, tcol) != LUA_TTABLE)
-    mx_lua_error(L, "merx.model.train: half_life and recent_popular need event times: the frame "
+    mx__lua_error(L, "merx.model.train: half_life and recent_popular need event times: the frame "
                  "has no '%s' column", tcol);
-  if (luaL_len(L, -1) != (lua_Integer)n) mx_lua_error(L, "merx.model.train: columns differ in length");
-  int64_t *times = mx_lua_scratch(L, (n ? n : 1) * sizeof *times);
+  if (luaL_len(L, -1) != (lua_Integer)n) mx__lua_error(L, "merx.model.train: columns differ in length");
+  int64_t *times = mx__lua_scratch(L, (n ? n : 1) * sizeof *times);
   int col = lua_gettop(L) - 1;
   char what[96];
   for (size_t i = 0; i < n; i++) {
@@ -232,7 +232,7 @@ static int64_t *recency_times(lua_State *L, const char *tcol, size_t n, mx_train
  * running samples). Estimates, close to the allocations. */
 static double train_bytes(const mx_dataset *d, const mx_train_options *o, double *model) {
   double nu = mx_dataset_users(d), ni = mx_dataset_items(d), nnz = (double)mx_dataset_nnz(d);
-  double k = o->factors, f = 4, threads = mx_threads_resolve(o->threads);
+  double k = o->factors, f = 4, threads = mx__threads_resolve(o->threads);
   double seen = nnz * 8 + (nu + 1) * 8;
   double dataset = 2 * nnz * 8 + (nu + ni + 2) * 8 + (nu + ni) * 64;
   double params, work = 0;
@@ -272,11 +272,11 @@ static void describe_training(const mx_dataset *d, const mx_train_options *o, ch
  * Interactions come from the frame's user/item (and optional value and event)
  * columns; repeated pairs add up. */
 static int l_train(lua_State *L) {
-  mx_lua_check_run_active(L, "merx.model");
+  mx__lua_check_run_active(L, "merx.model");
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  mx_lua_check_options(L, 2, "merx.model.train",
+  mx__lua_check_options(L, 2, "merx.model.train",
                        "algo user item value event event_weights factors epochs reg alpha lr seed "
                        "threads time half_life now recent_popular recent_popular_users");
   /* No algo: what `merx train` picks — bpmf for ratings (a value column named
@@ -289,57 +289,57 @@ static int l_train(lua_State *L) {
     lua_pop(L, 2);
   }
   lua_pop(L, 1);
-  const char *algo = mx_lua_opt_string(L, 2, "algo", dflt);
+  const char *algo = mx__lua_opt_string(L, 2, "algo", dflt);
   int kind = mx_model_kind_parse(algo);
-  if (kind < 0) return mx_lua_error(L, "merx.model.train: unknown algo '%s'", algo);
-  const char *ucol = mx_lua_opt_string(L, 2, "user", "user");
-  const char *icol = mx_lua_opt_string(L, 2, "item", "item");
-  const char *vcol = mx_lua_opt_string(L, 2, "value", "value");
-  const char *ecol = mx_lua_opt_string(L, 2, "event", "event");
-  const char *tcol = mx_lua_opt_string(L, 2, "time", "time");
+  if (kind < 0) return mx__lua_error(L, "merx.model.train: unknown algo '%s'", algo);
+  const char *ucol = mx__lua_opt_string(L, 2, "user", "user");
+  const char *icol = mx__lua_opt_string(L, 2, "item", "item");
+  const char *vcol = mx__lua_opt_string(L, 2, "value", "value");
+  const char *ecol = mx__lua_opt_string(L, 2, "event", "event");
+  const char *tcol = mx__lua_opt_string(L, 2, "time", "time");
   size_t nu, ni, nv = 0;
   if (lua_getfield(L, 1, ucol) != LUA_TTABLE)
-    return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", ucol);
-  const char **users = mx_lua_check_strings(L, -1, &nu);
+    return mx__lua_error(L, "merx.model.train: the frame has no '%s' column", ucol);
+  const char **users = mx__lua_check_strings(L, -1, &nu);
   if (lua_getfield(L, 1, icol) != LUA_TTABLE)
-    return mx_lua_error(L, "merx.model.train: the frame has no '%s' column", icol);
-  const char **items = mx_lua_check_strings(L, -1, &ni);
+    return mx__lua_error(L, "merx.model.train: the frame has no '%s' column", icol);
+  const char **items = mx__lua_check_strings(L, -1, &ni);
   float *values = NULL;
-  if (lua_getfield(L, 1, vcol) == LUA_TTABLE) values = mx_lua_check_floats(L, -1, &nv);
+  if (lua_getfield(L, 1, vcol) == LUA_TTABLE) values = mx__lua_check_floats(L, -1, &nv);
   if (ni != nu || (values && nv != nu))
-    return mx_lua_error(L, "merx.model.train: columns differ in length");
+    return mx__lua_error(L, "merx.model.train: columns differ in length");
   values = event_values(L, ecol, nu, values);
   mx_train_options o = mx_train_defaults((mx_model_kind)kind);
-  o.factors = (uint32_t)mx_lua_opt_integer(L, 2, "factors", o.factors);
-  o.epochs = (int)mx_lua_opt_integer(L, 2, "epochs", o.epochs);
-  o.reg = mx_lua_opt_number(L, 2, "reg", o.reg);
-  o.alpha = mx_lua_opt_number(L, 2, "alpha", o.alpha);
-  o.lr = mx_lua_opt_number(L, 2, "lr", o.lr);
-  o.seed = (uint64_t)mx_lua_opt_integer(L, 2, "seed", (lua_Integer)o.seed);
-  o.threads = (int)mx_lua_opt_integer(L, 2, "threads", 0);
+  o.factors = (uint32_t)mx__lua_opt_integer(L, 2, "factors", o.factors);
+  o.epochs = (int)mx__lua_opt_integer(L, 2, "epochs", o.epochs);
+  o.reg = mx__lua_opt_number(L, 2, "reg", o.reg);
+  o.alpha = mx__lua_opt_number(L, 2, "alpha", o.alpha);
+  o.lr = mx__lua_opt_number(L, 2, "lr", o.lr);
+  o.seed = (uint64_t)mx__lua_opt_integer(L, 2, "seed", (lua_Integer)o.seed);
+  o.threads = (int)mx__lua_opt_integer(L, 2, "threads", 0);
   int64_t *times = recency_times(L, tcol, nu, &o);
-  train_ctx tc = {mx_lua_run(L)};
+  train_ctx tc = {mx__lua_run(L)};
   o.on_epoch = on_epoch;
   o.ctx = &tc;
-  mx_cancel cancel = mx_lua_cancel(L);
+  mx_cancel cancel = mx__lua_cancel(L);
   o.cancel = &cancel;
   lmodel *lm = push_model(L);
   mx_error err;
   mx_error_clear(&err);
   mx_dataset *d;
   if (mx_dataset_from_triplets(users, items, values, times, nu, &d, &err) != MX_OK)
-    return mx_lua_raise(L, &err);
+    return mx__lua_raise(L, &err);
   /* Charge what training allocates before it does: one C call would
    * otherwise hold any amount of memory outside the --memory limit. */
   double model_bytes, need = train_bytes(d, &o, &model_bytes);
   mx_run *run = tc.run;
   int charging = run && run->sandboxed && run->mem_limit;
   if (charging && ((double)run->mem_used + need > (double)run->mem_limit ||
-                   mx_run_charge(run, (size_t)need) != 0)) {
+                   mx__run_charge(run, (size_t)need) != 0)) {
     char what[160];
     describe_training(d, &o, what, sizeof what);
     mx_dataset_free(d);
-    return mx_lua_error(L,
+    return mx__lua_error(L,
                         "merx.model.train: memory limit of %zu MB (--memory) would be exceeded: "
                         "%s needs ~%.0f MB",
                         run->mem_limit >> 20, what, need / (1 << 20));
@@ -349,25 +349,25 @@ static int l_train(lua_State *L) {
   mx_dataset_free(d);
   if (charging) {
     /* training is over: keep counting what the model holds while it lives */
-    mx_run_uncharge(run, (size_t)need);
-    if (rc == MX_OK && mx_run_charge(run, (size_t)model_bytes) == 0)
+    mx__run_uncharge(run, (size_t)need);
+    if (rc == MX_OK && mx__run_charge(run, (size_t)model_bytes) == 0)
       lm->charged = (size_t)model_bytes;
   }
-  if (rc != MX_OK) return mx_lua_raise(L, &err);
-  if (mx_run_poll(L, tc.run)) { /* over the memory limit (on_epoch), or overran */
+  if (rc != MX_OK) return mx__lua_raise(L, &err);
+  if (mx__run_poll(L, tc.run)) { /* over the memory limit (on_epoch), or overran */
     mx_model_free(m);
-    mx_lua_check_stop(L);
+    mx__lua_check_stop(L);
   }
   lm->m = m;
   /* in a keyed run the frame's users are pseudonyms (merx.data.read) */
-  if (run_key(L)) m->pseudonym_key = mx_hmac_key_check(run_key(L));
+  if (run_key(L)) m->pseudonym_key = mx__hmac_key_check(run_key(L));
   return 1;
 }
 
 /* Dense indices of string ids; unknown ids map to UINT32_MAX. Pushes a buffer. */
 static uint32_t *map_ids(lua_State *L, int idx, const mx_idmap *map, size_t *n) {
-  const char **s = mx_lua_check_strings(L, idx, n);
-  uint32_t *v = mx_lua_scratch(L, (*n ? *n : 1) * sizeof *v);
+  const char **s = mx__lua_check_strings(L, idx, n);
+  uint32_t *v = mx__lua_scratch(L, (*n ? *n : 1) * sizeof *v);
   for (size_t i = 0; i < *n; i++) {
     int64_t k = mx_idmap_find(map, s[i], strlen(s[i]));
     v[i] = k < 0 ? UINT32_MAX : (uint32_t)k;
@@ -382,13 +382,13 @@ static uint32_t *map_ids(lua_State *L, int idx, const mx_idmap *map, size_t *n) 
 static uint32_t *map_users(lua_State *L, int idx, const mx_model *m, size_t *n) {
   if (!m->pseudonym_key) return map_ids(L, idx, m->users, n);
   const mx_hmac_key *key = run_key(L);
-  const char **s = mx_lua_check_strings(L, idx, n);
-  uint32_t *v = mx_lua_scratch(L, (*n ? *n : 1) * sizeof *v);
+  const char **s = mx__lua_check_strings(L, idx, n);
+  uint32_t *v = mx__lua_scratch(L, (*n ? *n : 1) * sizeof *v);
   for (size_t i = 0; i < *n; i++) {
     size_t len = strlen(s[i]);
-    int64_t k = mx_pseudonym_find(m->users, key, s[i], len);
-    if (k < 0 && !key && !mx_pseudonym_shaped(s[i], len))
-      mx_lua_error(L, "model: user '%s' is not in the model, whose user ids are pseudonyms of a "
+    int64_t k = mx__pseudonym_find(m->users, key, s[i], len);
+    if (k < 0 && !key && !mx__pseudonym_shaped(s[i], len))
+      mx__lua_error(L, "model: user '%s' is not in the model, whose user ids are pseudonyms of a "
                    "store key: run with the store (--store DIR or MERX_STORE) or MERX_STORE_KEY "
                    "so real ids are hashed", s[i]);
     v[i] = k < 0 ? UINT32_MAX : (uint32_t)k;
@@ -426,18 +426,18 @@ static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, m
   *o = mx_topk_defaults();
   o->k = k;
   /* the run's cancellation, owned by a scratch userdata on the stack */
-  mx_cancel *cancel = mx_lua_scratch(L, sizeof *cancel);
-  *cancel = mx_lua_cancel(L);
+  mx_cancel *cancel = mx__lua_scratch(L, sizeof *cancel);
+  *cancel = mx__lua_cancel(L);
   o->cancel = cancel;
-  o->threads = (int)mx_lua_opt_integer(L, idx, "threads", 0);
-  o->include_seen = !mx_lua_opt_boolean(L, idx, "exclude_seen", 1);
+  o->threads = (int)mx__lua_opt_integer(L, idx, "threads", 0);
+  o->include_seen = !mx__lua_opt_boolean(L, idx, "exclude_seen", 1);
   if (!lua_isnoneornil(L, idx) && lua_getfield(L, idx, "candidates") == LUA_TTABLE) {
     size_t nc;
     uint32_t *c = map_ids(L, -1, m->items, &nc);
     size_t kept = 0;
     for (size_t i = 0; i < nc; i++)
       if (c[i] != UINT32_MAX) c[kept++] = c[i];
-    if (kept == 0) mx_lua_error(L, "candidates: none of the %zu items is known to the model", nc);
+    if (kept == 0) mx__lua_error(L, "candidates: none of the %zu items is known to the model", nc);
     o->candidates = c;
     o->n_candidates = (uint32_t)kept;
     /* the buffer stays on the stack (alive) until the caller returns */
@@ -448,14 +448,14 @@ static void topk_options(lua_State *L, int idx, const mx_model *m, uint32_t k, m
 
 static uint32_t check_k(lua_State *L, int idx, lua_Integer def) {
   lua_Integer k = luaL_optinteger(L, idx, def);
-  if (k < 1 || k > 100000) mx_lua_error(L, "k must be between 1 and 100000, got %lld", (long long)k);
+  if (k < 1 || k > 100000) mx__lua_error(L, "k must be between 1 and 100000, got %lld", (long long)k);
   return (uint32_t)k;
 }
 
 /* Compact the known ids into a query list; pos[q] = row of query q or UINT32_MAX. */
 static uint32_t *known_rows(lua_State *L, const uint32_t *ids, size_t n, uint32_t **query, uint32_t *nq) {
-  uint32_t *pos = mx_lua_scratch(L, (n ? n : 1) * sizeof *pos);
-  uint32_t *q = mx_lua_scratch(L, (n ? n : 1) * sizeof *q);
+  uint32_t *pos = mx__lua_scratch(L, (n ? n : 1) * sizeof *pos);
+  uint32_t *q = mx__lua_scratch(L, (n ? n : 1) * sizeof *q);
   uint32_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (ids[i] == UINT32_MAX) {
@@ -476,7 +476,7 @@ static uint32_t *known_rows(lua_State *L, const uint32_t *ids, size_t n, uint32_
 static int m_recommend(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
-  mx_lua_check_options(L, 4, "model:recommend", TOPK_OPTIONS);
+  mx__lua_check_options(L, 4, "model:recommend", TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
   size_t n;
   uint32_t *ids = map_users(L, 2, m, &n);
@@ -488,9 +488,9 @@ static int m_recommend(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   if (nq > 0 && mx_topk_batch(m, query, nq, &o, t, &err) != MX_OK && err.code != MX_EEMPTY)
-    return mx_lua_raise(L, &err);
+    return mx__lua_raise(L, &err);
   push_lists(L, *t, pos, n, m->items);
-  mx_lua_guard_release(t);
+  mx__lua_guard_release(t);
   return 2;
 }
 
@@ -501,18 +501,18 @@ static int m_load_index(lua_State *L) {
   mx_model *m = check_model(L);
   lmodel *lm = lua_touserdata(L, 1);
   lua_settop(L, 3);
-  mx_lua_check_options(L, 3, "model:load_index", "users");
-  int users = mx_lua_opt_boolean(L, 3, "users", 0);
-  const char *path = mx_lua_path(L, 2, 0);
+  mx__lua_check_options(L, 3, "model:load_index", "users");
+  int users = mx__lua_opt_boolean(L, 3, "users", 0);
+  const char *path = mx__lua_path(L, 2, 0);
   const float *vec = users ? m->user_factors : m->item_factors;
-  if (!vec || !m->factors) return mx_lua_error(L, "load_index: an EASE model has no vectors");
+  if (!vec || !m->factors) return mx__lua_error(L, "load_index: an EASE model has no vectors");
   mx_ann *ix;
   mx_error err;
   mx_error_clear(&err);
   if (mx_ann_load(path, vec, users ? m->n_users : m->n_items, m->factors,
                   users ? "the model's user vectors" : "the model's item vectors", &ix,
                   &err) != MX_OK)
-    return mx_lua_raise(L, &err);
+    return mx__lua_raise(L, &err);
   mx_ann_free(lm->ann[users]);
   lm->ann[users] = ix;
   lua_pushboolean(L, 1);
@@ -527,10 +527,10 @@ static int m_similar(lua_State *L) {
   mx_model *m = check_model(L);
   lmodel *lm = lua_touserdata(L, 1);
   lua_settop(L, 4);
-  mx_lua_check_options(L, 4, "model:similar", "users metric ef exact " TOPK_OPTIONS);
+  mx__lua_check_options(L, 4, "model:similar", "users metric ef exact " TOPK_OPTIONS);
   uint32_t k = check_k(L, 3, 10);
-  int of_users = mx_lua_opt_boolean(L, 4, "users", 0);
-  const char *metric = mx_lua_opt_string(L, 4, "metric", "cosine");
+  int of_users = mx__lua_opt_boolean(L, 4, "users", 0);
+  const char *metric = mx__lua_opt_string(L, 4, "metric", "cosine");
   mx_similarity sim = strcmp(metric, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE;
   size_t n;
   const mx_idmap *map = of_users ? m->users : m->items;
@@ -543,10 +543,10 @@ static int m_similar(lua_State *L) {
   mx_error err;
   mx_error_clear(&err);
   int rc = MX_OK;
-  lua_Integer ef = mx_lua_opt_integer(L, 4, "ef", 100);
-  if (ef < 1 || ef > 100000) return mx_lua_error(L, "similar: ef must be between 1 and 100000");
+  lua_Integer ef = mx__lua_opt_integer(L, 4, "ef", 100);
+  if (ef < 1 || ef > 100000) return mx__lua_error(L, "similar: ef must be between 1 and 100000");
   mx_ann *ix = lm->ann[of_users];
-  if (ix && (mx_lua_opt_boolean(L, 4, "exact", 0) ||
+  if (ix && (mx__lua_opt_boolean(L, 4, "exact", 0) ||
              mx_ann_get_metric(ix) != (sim == MX_SIM_DOT ? MX_ANN_DOT : MX_ANN_COSINE)))
     ix = NULL;
   if (nq > 0 && ix)
@@ -554,9 +554,9 @@ static int m_similar(lua_State *L) {
   else if (nq > 0)
     rc = of_users ? mx_similar_users(m, query, nq, sim, &o, t, &err)
                   : mx_similar_items(m, query, nq, sim, &o, t, &err);
-  if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
+  if (rc != MX_OK && err.code != MX_EEMPTY) return mx__lua_raise(L, &err);
   push_lists(L, *t, pos, n, map);
-  mx_lua_guard_release(t);
+  mx__lua_guard_release(t);
   return 2;
 }
 
@@ -566,19 +566,19 @@ static int m_similar(lua_State *L) {
 static int m_fold_in(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 3);
-  mx_lua_check_options(L, 3, "model:fold_in", "k values");
-  uint32_t k = (uint32_t)mx_lua_opt_integer(L, 3, "k", 10);
-  if (k < 1) return mx_lua_error(L, "fold_in: k must be >= 1");
+  mx__lua_check_options(L, 3, "model:fold_in", "k values");
+  uint32_t k = (uint32_t)mx__lua_opt_integer(L, 3, "k", 10);
+  if (k < 1) return mx__lua_error(L, "fold_in: k must be >= 1");
   size_t n;
   uint32_t *ids = map_ids(L, 2, m->items, &n);
   float *vals = NULL;
   if (!lua_isnoneornil(L, 3) && lua_getfield(L, 3, "values") == LUA_TTABLE) {
     size_t nv;
-    vals = mx_lua_check_floats(L, -1, &nv);
-    if (nv != n) return mx_lua_error(L, "fold_in: values and items differ in length");
+    vals = mx__lua_check_floats(L, -1, &nv);
+    if (nv != n) return mx__lua_error(L, "fold_in: values and items differ in length");
   }
-  uint32_t *hist = mx_lua_scratch(L, (n ? n : 1) * sizeof *hist);
-  float *hv = mx_lua_scratch(L, (n ? n : 1) * sizeof *hv);
+  uint32_t *hist = mx__lua_scratch(L, (n ? n : 1) * sizeof *hist);
+  float *hv = mx__lua_scratch(L, (n ? n : 1) * sizeof *hv);
   size_t h = 0;
   for (size_t i = 0; i < n; i++)
     if (ids[i] != UINT32_MAX) {
@@ -592,10 +592,10 @@ static int m_fold_in(lua_State *L) {
   mx_error_clear(&err);
   mx_topk_result **res = push_topk(L);
   int rc = mx_topk_history(m, hist, hv, h, NULL, &o, res, &err);
-  if (rc != MX_OK && err.code != MX_EEMPTY) return mx_lua_raise(L, &err);
+  if (rc != MX_OK && err.code != MX_EEMPTY) return mx__lua_raise(L, &err);
   uint32_t zero = 0;
   push_lists(L, *res, *res ? &zero : NULL, 1, m->items);
-  mx_lua_guard_release(res);
+  mx__lua_guard_release(res);
   /* one history in, one list out */
   lua_rawgeti(L, -2, 1);
   lua_rawgeti(L, -2, 1);
@@ -612,18 +612,18 @@ static int m_score(lua_State *L) {
   for (size_t i = 0; i < nu; i++)
     if (u[i] == UINT32_MAX) {
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
-      return mx_lua_error(L, "score: unknown user '%s'", lua_tostring(L, -1));
+      return mx__lua_error(L, "score: unknown user '%s'", lua_tostring(L, -1));
     }
   for (size_t i = 0; i < ni; i++)
     if (it[i] == UINT32_MAX) {
       lua_rawgeti(L, 3, (lua_Integer)i + 1);
-      return mx_lua_error(L, "score: unknown item '%s'", lua_tostring(L, -1));
+      return mx__lua_error(L, "score: unknown item '%s'", lua_tostring(L, -1));
     }
-  if ((double)nu * (double)ni > 1e9) return mx_lua_error(L, "score: %zu x %zu is too large", nu, ni);
-  mx_run *run = mx_lua_run(L);
+  if ((double)nu * (double)ni > 1e9) return mx__lua_error(L, "score: %zu x %zu is too large", nu, ni);
+  mx_run *run = mx__lua_run(L);
   size_t bytes = nu * ni * sizeof(float);
-  if (run && mx_run_charge(run, bytes) != 0)
-    return mx_lua_error(L, "score: a %zu x %zu matrix is over the memory limit (--memory)", nu, ni);
+  if (run && mx__run_charge(run, bytes) != 0)
+    return mx__lua_error(L, "score: a %zu x %zu matrix is over the memory limit (--memory)", nu, ni);
   lmatrix *mat = lua_newuserdatauv(L, sizeof *mat, 0);
   mat->v = NULL;
   mat->rows = (uint32_t)nu;
@@ -631,13 +631,13 @@ static int m_score(lua_State *L) {
   luaL_setmetatable(L, MATRIX_MT);
   mat->v = mx_alloc_aligned(bytes ? bytes : 4, 0);
   if (!mat->v) {
-    if (run) mx_run_uncharge(run, bytes);
-    return mx_lua_error(L, "score: out of memory");
+    if (run) mx__run_uncharge(run, bytes);
+    return mx__lua_error(L, "score: out of memory");
   }
   mx_error err;
   mx_error_clear(&err);
   if (nu && ni && mx_score_matrix(m, u, (uint32_t)nu, it, (uint32_t)ni, 1, mat->v, &err) != MX_OK)
-    return mx_lua_raise(L, &err);
+    return mx__lua_raise(L, &err);
   return 1;
 }
 
@@ -646,14 +646,14 @@ static int m_explain(lua_State *L) {
   mx_model *m = check_model(L);
   lua_settop(L, 4);
   lua_Integer top = luaL_optinteger(L, 4, 3);
-  if (top < 1 || top > 1000) return mx_lua_error(L, "explain: top must be 1..1000");
+  if (top < 1 || top > 1000) return mx__lua_error(L, "explain: top must be 1..1000");
   size_t nu, ni;
   uint32_t *u = map_users(L, 2, m, &nu);
   uint32_t *it = map_ids(L, 3, m->items, &ni);
-  if (nu != ni) return mx_lua_error(L, "explain: users and items differ in length");
-  uint32_t *pu = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pu);
-  uint32_t *pi = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pi);
-  uint32_t *pos = mx_lua_scratch(L, (nu ? nu : 1) * sizeof *pos);
+  if (nu != ni) return mx__lua_error(L, "explain: users and items differ in length");
+  uint32_t *pu = mx__lua_scratch(L, (nu ? nu : 1) * sizeof *pu);
+  uint32_t *pi = mx__lua_scratch(L, (nu ? nu : 1) * sizeof *pi);
+  uint32_t *pos = mx__lua_scratch(L, (nu ? nu : 1) * sizeof *pos);
   uint32_t np = 0;
   for (size_t i = 0; i < nu; i++) {
     if (u[i] == UINT32_MAX || it[i] == UINT32_MAX) { pos[i] = UINT32_MAX; continue; }
@@ -661,13 +661,13 @@ static int m_explain(lua_State *L) {
     pu[np] = u[i];
     pi[np++] = it[i];
   }
-  uint32_t *io = mx_lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *io);
-  float *wo = mx_lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *wo);
-  uint32_t *cnt = mx_lua_scratch(L, ((size_t)np + 1) * sizeof *cnt);
+  uint32_t *io = mx__lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *io);
+  float *wo = mx__lua_scratch(L, ((size_t)np * (size_t)top + 1) * sizeof *wo);
+  uint32_t *cnt = mx__lua_scratch(L, ((size_t)np + 1) * sizeof *cnt);
   mx_error err;
   mx_error_clear(&err);
   if (np && mx_explain(m, pu, pi, np, (uint32_t)top, io, wo, cnt, &err) != MX_OK)
-    return mx_lua_raise(L, &err);
+    return mx__lua_raise(L, &err);
   lua_createtable(L, (int)nu, 0);
   for (size_t i = 0; i < nu; i++) {
     uint32_t p = pos[i];
@@ -734,16 +734,16 @@ static int m_tostring(lua_State *L) {
 
 static lmatrix *check_matrix(lua_State *L) {
   lmatrix *mat = luaL_checkudata(L, 1, MATRIX_MT);
-  mx_lua_check_run_active(L, "matrix");
-  if (!mat->v) mx_lua_error(L, "matrix is closed");
+  mx__lua_check_run_active(L, "matrix");
+  if (!mat->v) mx__lua_error(L, "matrix is closed");
   return mat;
 }
 
 static int x_gc(lua_State *L) {
   lmatrix *mat = luaL_checkudata(L, 1, MATRIX_MT);
   if (mat->v) {
-    mx_run *run = mx_lua_run(L);
-    if (run) mx_run_uncharge(run, (size_t)mat->rows * mat->cols * sizeof(float));
+    mx_run *run = mx__lua_run(L);
+    if (run) mx__run_uncharge(run, (size_t)mat->rows * mat->cols * sizeof(float));
     mx_free_aligned(mat->v);
   }
   mat->v = NULL;
@@ -755,7 +755,7 @@ static int x_get(lua_State *L) {
   lmatrix *mat = check_matrix(L);
   lua_Integer r = luaL_checkinteger(L, 2), c = luaL_checkinteger(L, 3);
   if (r < 1 || r > mat->rows || c < 1 || c > mat->cols)
-    return mx_lua_error(L, "matrix:get(%lld, %lld) outside %u x %u", (long long)r, (long long)c,
+    return mx__lua_error(L, "matrix:get(%lld, %lld) outside %u x %u", (long long)r, (long long)c,
                         mat->rows, mat->cols);
   lua_pushnumber(L, mat->v[(size_t)(r - 1) * mat->cols + (size_t)(c - 1)]);
   return 1;
@@ -765,8 +765,8 @@ static int x_get(lua_State *L) {
 static int x_row(lua_State *L) {
   lmatrix *mat = check_matrix(L);
   lua_Integer r = luaL_checkinteger(L, 2);
-  if (r < 1 || r > mat->rows) return mx_lua_error(L, "matrix:row(%lld) outside 1..%u", (long long)r, mat->rows);
-  mx_lua_push_floats(L, mat->v + (size_t)(r - 1) * mat->cols, mat->cols);
+  if (r < 1 || r > mat->rows) return mx__lua_error(L, "matrix:row(%lld) outside 1..%u", (long long)r, mat->rows);
+  mx__lua_push_floats(L, mat->v + (size_t)(r - 1) * mat->cols, mat->cols);
   return 1;
 }
 
@@ -801,7 +801,7 @@ static int x_len(lua_State *L) {
   return 1;
 }
 
-int mx_luaopen_model(lua_State *L) {
+int mx__luaopen_model(lua_State *L) {
   static const luaL_Reg model_methods[] = {
       {"recommend", m_recommend}, {"similar", m_similar}, {"fold_in", m_fold_in},
       {"score", m_score},         {"explain", m_explain}, {"info", m_info},
@@ -810,7 +810,7 @@ int mx_luaopen_model(lua_State *L) {
   static const luaL_Reg matrix_methods[] = {{"get", x_get},     {"row", x_row},
                                             {"argmax", x_argmax}, {"shape", x_shape},
                                             {"close", x_gc},    {NULL, NULL}};
-  if (mx_lua_newmetatable(L, MODEL_MT)) {
+  if (mx__lua_newmetatable(L, MODEL_MT)) {
     luaL_newlib(L, model_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, model_gc);
@@ -821,7 +821,7 @@ int mx_luaopen_model(lua_State *L) {
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
-  if (mx_lua_newmetatable(L, MATRIX_MT)) {
+  if (mx__lua_newmetatable(L, MATRIX_MT)) {
     luaL_newlib(L, matrix_methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, x_gc);

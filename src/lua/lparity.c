@@ -9,7 +9,7 @@
 #include "merx/allocate.h"
 #include "merx/idmap.h"
 
-int mx_lua_alloc_parity(lua_State *L, int opts, mx_alloc_problem *p, uint32_t *grp,
+int mx__lua_alloc_parity(lua_State *L, int opts, mx_alloc_problem *p, uint32_t *grp,
                         mx_idmap *names, uint32_t npg, double parity, const char *what,
                         mx_error *err) {
   /* integer user ids index users directly: ids without a row have no group
@@ -37,10 +37,10 @@ int mx_lua_alloc_parity(lua_State *L, int opts, mx_alloc_problem *p, uint32_t *g
       const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
       int64_t g = name ? mx_idmap_find(names, name, strlen(name)) : -1;
       if (g < 0)
-        return mx_lua_error(L, "%s: group_shares: no user is in group '%s'", what,
+        return mx__lua_error(L, "%s: group_shares: no user is in group '%s'", what,
                             name ? name : "?");
       if (!lua_istable(L, -1))
-        return mx_lua_error(L, "%s: group_shares.%s: expected { min, max }", what, name);
+        return mx__lua_error(L, "%s: group_shares.%s: expected { min, max }", what, name);
       lua_rawgeti(L, -1, 1);
       lua_rawgeti(L, -2, 2);
       double lo = lua_isnil(L, -2) ? 0 : lua_tonumber(L, -2);
@@ -54,7 +54,7 @@ int mx_lua_alloc_parity(lua_State *L, int opts, mx_alloc_problem *p, uint32_t *g
 }
 
 
-void mx_lua_push_parity(lua_State *L, const mx_alloc_problem *p, const mx_alloc_result *r,
+void mx__lua_push_parity(lua_State *L, const mx_alloc_problem *p, const mx_alloc_result *r,
                         double unconstrained) {
   lua_createtable(L, 0, 4);
   lua_pushnumber(L, unconstrained);

@@ -7,7 +7,7 @@
  * same semantics and error messages as Lua 5.4's, except that its work is
  * counted: every match step, every byte a repetition or %b scans and every
  * candidate position of a plain find adds to ms->steps, and every
- * MX_PATTERN_POLL steps the run is polled (mx_run_poll: signal, memory,
+ * MX_PATTERN_POLL steps the run is polled (mx__run_poll: signal, memory,
  * deadline). A stopped run raises its stop message, and stays stopped like
  * any other stop. Outside a run (no mx_run on the state) nothing is polled.
  *
@@ -75,7 +75,7 @@ static void spend(match_state *ms, size_t cost) {
   ms->steps += cost;
   if (ms->steps < MX_PATTERN_POLL || !ms->run) return;
   ms->steps = 0;
-  if (mx_run_poll(ms->L, ms->run)) {
+  if (mx__run_poll(ms->L, ms->run)) {
     lua_pushstring(ms->L, ms->run->stop_msg);
     lua_error(ms->L);
   }
@@ -360,7 +360,7 @@ static int has_specials(const char *p, size_t len) {
 static void state_init(match_state *ms, lua_State *L, const char *s, size_t ls, const char *p,
                        size_t lp) {
   ms->L = L;
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   ms->run = run && run->sandboxed ? run : NULL;
   ms->steps = 0;
   ms->depth = PAT_MAXDEPTH;
@@ -582,7 +582,7 @@ static int pat_gsub(lua_State *L) {
   return 2;
 }
 
-void mx_pattern_install(lua_State *L, int table) {
+void mx__pattern_install(lua_State *L, int table) {
   static const luaL_Reg fns[] = {{"find", pat_find},
                                  {"match", pat_match},
                                  {"gmatch", pat_gmatch},

@@ -1,7 +1,7 @@
 /* Global limits in a sharded run: budgets and caps belong to the whole
  * campaign, not to each `merx run --shard i/n`. A budgeted choice inside a
  * run (merx.util.select, so merx.campaign, and merx.allocate) calls
- * mx_lua_alloc_share before solving and mx_lua_alloc_solved after:
+ * mx__lua_alloc_share before solving and mx__lua_alloc_solved after:
  *
  *   merx run s.lua --solve duals.txt [--shards n]
  *                                           all users; the prices of the
@@ -56,10 +56,10 @@ static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
     int kk = 0;
     while (kk < d->n_resources && strcmp(d->resource_name[kk], p->resource_name[k]) != 0) kk++;
     if (kk == d->n_resources)
-      mx_lua_error(L, "%s: %s has no price for the limit '%s': solve again (merx run --solve) "
+      mx__lua_error(L, "%s: %s has no price for the limit '%s': solve again (merx run --solve) "
                    "with this script", what, run->duals_path, p->resource_name[k]);
     if (!same_limit(d->limit[kk], p->limit[k]))
-      mx_lua_error(L, "%s: the limit '%s' is %g here but %g in %s: solve again (merx run --solve)",
+      mx__lua_error(L, "%s: the limit '%s' is %g here but %g in %s: solve again (merx run --solve)",
                    what, p->resource_name[k], p->limit[k], d->limit[kk], run->duals_path);
     lambda[k] = d->lambda[kk];
     p->limit[k] = mx_alloc_duals_quota(d, 0, (size_t)kk, p->limit[k], i, n);
@@ -70,10 +70,10 @@ static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
     size_t c = 0;
     while (c < d->n_caps && strcmp(d->cap_offer[c], offer_names[j]) != 0) c++;
     if (c == d->n_caps)
-      mx_lua_error(L, "%s: %s has no price for the cap of offer '%s': solve again (merx run "
+      mx__lua_error(L, "%s: %s has no price for the cap of offer '%s': solve again (merx run "
                    "--solve) with this script", what, run->duals_path, offer_names[j]);
     if (!same_limit(d->cap_limit[c], p->cap[j]))
-      mx_lua_error(L, "%s: the cap of offer '%s' is %g here but %g in %s: solve again "
+      mx__lua_error(L, "%s: the cap of offer '%s' is %g here but %g in %s: solve again "
                    "(merx run --solve)", what, offer_names[j], p->cap[j], d->cap_limit[c],
                    run->duals_path);
     mu[j] = d->cap_mu[c];
@@ -87,9 +87,9 @@ static void install_prices(lua_State *L, mx_run *run, mx_alloc_problem *p,
   }
 }
 
-int mx_lua_alloc_share(lua_State *L, mx_alloc_problem *p, const char *const *offer_names,
+int mx__lua_alloc_share(lua_State *L, mx_alloc_problem *p, const char *const *offer_names,
                        double *lambda, double *mu, const char *what) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (!run || !has_limits(p)) return 0;
   if (run->duals) {
     install_prices(L, run, p, offer_names, lambda, mu, what);
@@ -110,29 +110,29 @@ int mx_lua_alloc_share(lua_State *L, mx_alloc_problem *p, const char *const *off
   return 0;
 }
 
-void mx_lua_alloc_solved(lua_State *L, const mx_alloc_problem *p, const char *const *offer_names,
+void mx__lua_alloc_solved(lua_State *L, const mx_alloc_problem *p, const char *const *offer_names,
                          const char *const *user_names, const mx_alloc_result *res,
                          const char *what) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (!run || !run->solve_path || !has_limits(p)) return;
   if (run->solved)
-    mx_lua_error(L, "%s: --solve saves the prices of one budgeted choice per run, and this "
+    mx__lua_error(L, "%s: --solve saves the prices of one budgeted choice per run, and this "
                  "script makes a second one", what);
   uint32_t *shard_of = NULL;
   if (run->solve_shards > 1) {
-    shard_of = mx_lua_scratch(L, (size_t)p->n_users * sizeof *shard_of);
+    shard_of = mx__lua_scratch(L, (size_t)p->n_users * sizeof *shard_of);
     for (uint32_t u = 0; u < p->n_users; u++)
       shard_of[u] = mx_alloc_shard_of(user_names[u], strlen(user_names[u]), run->solve_shards);
   }
   mx_alloc_duals *d = calloc(1, sizeof *d);
-  if (!d) mx_lua_error(L, "%s: out of memory", what);
+  if (!d) mx__lua_error(L, "%s: out of memory", what);
   mx_error err;
   mx_error_clear(&err);
   if (mx_alloc_duals_from(p, res, offer_names, d, &err) ||
       (shard_of && mx_alloc_duals_set_quotas(d, p, res, shard_of, run->solve_shards, &err))) {
     mx_alloc_duals_free(d);
     free(d);
-    mx_lua_raise(L, &err);
+    mx__lua_raise(L, &err);
   }
   run->solved = d;
 }

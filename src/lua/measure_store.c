@@ -51,7 +51,7 @@ static int first_record(void *p, const mx_exposure_row *r) {
   if (strcmp(r->experiment, c->experiment) != 0) return 0;
   json_t *rec = json_loadb(r->record, r->record_len ? r->record_len : strlen(r->record), 0, NULL);
   json_t *v = rec ? json_object_get(rec, c->field) : NULL;
-  if (json_is_string(v)) c->value = mx_strdup(json_string_value(v));
+  if (json_is_string(v)) c->value = mx__strdup(json_string_value(v));
   else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
     c->value = json_dumps(v, JSON_ENCODE_ANY);
   }
@@ -75,7 +75,7 @@ static int add_unit(void *p, const mx_exposed_unit *u) {
   } else if (c->s->segment) {
     seg_ctx sc = {c->s->experiment, c->s->segment, NULL};
     /* the user's exposures of this experiment, oldest first: the first one */
-    c->rc = mx_experiments_user_exposures(c->s->log, u->user, first_record, &sc, c->err);
+    c->rc = mx__experiments_user_exposures(c->s->log, u->user, first_record, &sc, c->err);
     if (c->rc) return 1;
     seg = owned = sc.value;
   }
@@ -87,28 +87,28 @@ static int add_unit(void *p, const mx_exposed_unit *u) {
 static int units(void *ctx, mx_measure *m, mx_error *err) {
   mx_measure_store *s = ctx;
   units_ctx c = {s, m, err, MX_OK};
-  int rc = mx_experiments_units(s->log, s->experiment, s->run, add_unit, &c, err);
+  int rc = mx__experiments_units(s->log, s->experiment, s->run, add_unit, &c, err);
   return rc ? rc : c.rc;
 }
 
-int mx_measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
+int mx__measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
                           const char *run, const char *segment, mx_measure_request *req,
                           mx_error *err) {
   memset(s, 0, sizeof *s);
   s->experiment = experiment;
   s->run = run;
   s->segment = segment;
-  s->ledger = mx_strdup(ledger);
+  s->ledger = mx__strdup(ledger);
   if (!s->ledger) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  int rc = mx_decisions_open(s->ledger, 0, &s->log, err);
+  int rc = mx__decisions_open(s->ledger, 0, &s->log, err);
   if (rc) return rc;
-  if ((rc = mx_experiments_each(s->log, experiment, read_def, s, err))) return rc;
+  if ((rc = mx__experiments_each(s->log, experiment, read_def, s, err))) return rc;
   if (!s->found)
     return mx_error_at(err, MX_ENOTFOUND, s->ledger, 0, 0, NULL,
                        "no experiment '%s' in the ledger (`merx experiments` lists them)",
                        experiment);
   arms_ctx ac = {s, 0};
-  if ((rc = mx_experiments_summary(s->log, experiment, read_arm, &ac, err))) return rc;
+  if ((rc = mx__experiments_summary(s->log, experiment, read_arm, &ac, err))) return rc;
   if (!req->opt.control) req->opt.control = s->control;
   else if (strcmp(req->opt.control, s->control) != 0)
     return mx_error_set(err, MX_EINVAL,
@@ -126,8 +126,8 @@ int mx_measure_store_open(mx_measure_store *s, const char *ledger, const char *e
   return MX_OK;
 }
 
-void mx_measure_store_close(mx_measure_store *s) {
-  mx_decisions_close(s->log);
+void mx__measure_store_close(mx_measure_store *s) {
+  mx__decisions_close(s->log);
   free(s->ledger);
   memset(s, 0, sizeof *s);
 }

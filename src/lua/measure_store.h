@@ -20,9 +20,9 @@ typedef struct mx_measure_store {
  * exposed, in run when not NULL), its control arm (req's must match when
  * set) and its planned shares (unless req has shares). s must outlive
  * mx_measure_run; close it after (also after a failure). */
-int mx_measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
+int mx__measure_store_open(mx_measure_store *s, const char *ledger, const char *experiment,
                           const char *run, const char *segment, mx_measure_request *req,
                           mx_error *err);
-void mx_measure_store_close(mx_measure_store *s);
+void mx__measure_store_close(mx_measure_store *s);
 
 #endif

@@ -19,7 +19,7 @@ struct mx_reid {
   uint64_t replaced, missing; /* output rows re-identified / left pseudonymous */
 };
 
-void mx_reid_free(mx_reid *r) {
+void mx__reid_free(mx_reid *r) {
   if (!r) return;
   for (uint32_t i = 0; i < mx_idmap_size(r->pseudonyms); i++) free(r->ids[i]);
   free(r->ids);
@@ -27,7 +27,7 @@ void mx_reid_free(mx_reid *r) {
   free(r);
 }
 
-int mx_reid_load(mx_run *run, const char *path, mx_error *err) {
+int mx__reid_load(mx_run *run, const char *path, mx_error *err) {
   if (!run->pseudo)
     return mx_error_at(err, MX_EINVAL, path, 0, 0, NULL,
                        "--reidentify: the store has no key, so outputs hold the real ids already");
@@ -41,7 +41,7 @@ int mx_reid_load(mx_run *run, const char *path, mx_error *err) {
   co.has_header = 0;
   int rc = mx_csv_open(path, &co, &csv, err);
   if (rc != MX_OK) {
-    mx_reid_free(r);
+    mx__reid_free(r);
     return rc;
   }
   char **f;
@@ -55,7 +55,7 @@ int mx_reid_load(mx_run *run, const char *path, mx_error *err) {
       if (header) continue;
     }
     if ((size_t)col >= nf || l[col] == 0) continue;
-    const char *p = mx_pseudonymise(run->pseudo, f[col], l[col]);
+    const char *p = mx__pseudonymise(run->pseudo, f[col], l[col]);
     uint32_t before = mx_idmap_size(r->pseudonyms);
     if (before >= r->cap) {
       size_t cap = r->cap ? 2 * r->cap : 1024;
@@ -66,21 +66,21 @@ int mx_reid_load(mx_run *run, const char *path, mx_error *err) {
     }
     int64_t i = p ? mx_idmap_intern(r->pseudonyms, p, MX_PSEUDONYM_LEN) : -1;
     if (i < 0) break;
-    if ((uint32_t)i == before && !(r->ids[i] = mx_strndup(f[col], l[col]))) {
+    if ((uint32_t)i == before && !(r->ids[i] = mx__strndup(f[col], l[col]))) {
       got = -1;
       break;
     }
   }
   mx_csv_close(csv);
   if (got != 0) {
-    mx_reid_free(r);
+    mx__reid_free(r);
     return got < 0 && err->code ? err->code : mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   run->reid = r;
   return MX_OK;
 }
 
-const char *mx_reid_lookup(mx_reid *r, const char *pseudonym, size_t len, size_t *out_len) {
+const char *mx__reid_lookup(mx_reid *r, const char *pseudonym, size_t len, size_t *out_len) {
   int64_t i = len == MX_PSEUDONYM_LEN ? mx_idmap_find(r->pseudonyms, pseudonym, len) : -1;
   if (i < 0) {
     r->missing++;
@@ -91,7 +91,7 @@ const char *mx_reid_lookup(mx_reid *r, const char *pseudonym, size_t len, size_t
   return r->ids[i];
 }
 
-void mx_reid_counts(const mx_reid *r, uint64_t *replaced, uint64_t *missing) {
+void mx__reid_counts(const mx_reid *r, uint64_t *replaced, uint64_t *missing) {
   *replaced = r ? r->replaced : 0;
   *missing = r ? r->missing : 0;
 }

@@ -41,11 +41,11 @@ static volatile sig_atomic_t g_interrupted;
 
 void mx_script_interrupt(void) {
   g_interrupted = 1;
-  mx_watch_interrupt();
+  mx__watch_interrupt();
 }
-int mx_script_interrupted(void) { return g_interrupted != 0; }
+int mx__script_interrupted(void) { return g_interrupted != 0; }
 
-void mx_run_cancel(const mx_run *run, mx_cancel *c) {
+void mx__run_cancel(const mx_run *run, mx_cancel *c) {
   c->deadline = run->deadline;
   c->interrupt = &g_interrupted;
 }
@@ -72,7 +72,7 @@ static void hook(lua_State *L, lua_Debug *ar);
 /* Call the hook at the next instruction of the running script: on the main
  * state and on the coroutine running now (hooks are per Lua thread).
  * Async-signal-safe (watchdog.c calls it from its signal handler). */
-void mx_run_arm_hook(mx_run *run) {
+void mx__run_arm_hook(mx_run *run) {
   lua_State *co = run->running;
   if (run->L) lua_sethook(run->L, hook, LUA_MASKCOUNT, 1);
   if (co && co != run->L) lua_sethook(co, hook, LUA_MASKCOUNT, 1);
@@ -93,19 +93,19 @@ static void note_position(mx_run *run) {
     }
 }
 
-int mx_run_charge(mx_run *run, size_t bytes) {
+int mx__run_charge(mx_run *run, size_t bytes) {
   if (run->mem_limit) {
     if (run->mem_used + bytes > run->mem_hard) return -1;
     if (run->mem_used + bytes > run->mem_limit && !run->mem_over) {
       run->mem_over = 1;
-      mx_run_arm_hook(run);
+      mx__run_arm_hook(run);
     }
   }
   run->mem_used += bytes;
   return 0;
 }
 
-int mx_run_add_file(mx_run *run, const mx_atomic_file *af) {
+int mx__run_add_file(mx_run *run, const mx_atomic_file *af) {
   if (run->n_files == run->cap_files) {
     int nc = run->cap_files ? run->cap_files * 2 : 8;
     mx_atomic_file *nf = realloc(run->files, (size_t)nc * sizeof *nf);
@@ -117,7 +117,7 @@ int mx_run_add_file(mx_run *run, const mx_atomic_file *af) {
   return run->n_files++;
 }
 
-void mx_run_uncharge(mx_run *run, size_t bytes) {
+void mx__run_uncharge(mx_run *run, size_t bytes) {
   run->mem_used = bytes > run->mem_used ? 0 : run->mem_used - bytes;
 }
 
@@ -126,7 +126,7 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   size_t old = ptr ? osize : 0;
   if (nsize == 0) {
     free(ptr);
-    mx_run_uncharge(run, old);
+    mx__run_uncharge(run, old);
     return NULL;
   }
   if (run->mem_limit && nsize > old) {
@@ -136,7 +136,7 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       /* stop at the next instruction, while the script line is still
        * known (lua_sethook is safe to call asynchronously, as lua.c does
        * from its SIGINT handler) */
-      mx_run_arm_hook(run);
+      mx__run_arm_hook(run);
     }
     /* after the above, so a refusal here always has mem_over set: a memory
      * error without it is the system's, not the --memory limit */
@@ -184,7 +184,7 @@ static int check_limits(lua_State *L, mx_run *run) {
   else if (run->mem_over)
     snprintf(what, sizeof what, "memory limit of %zu MB exceeded %s", run->mem_limit >> 20,
              run->during ? run->during : "(--memory)");
-  else if (run->deadline > 0 && mx_now_seconds() > run->deadline)
+  else if (run->deadline > 0 && mx__now_seconds() > run->deadline)
     snprintf(what, sizeof what, "time limit of %g s exceeded %s", run->timeout,
              run->during ? run->during : "(--timeout)");
   else
@@ -192,11 +192,11 @@ static int check_limits(lua_State *L, mx_run *run) {
   stop_run(L, run, what);
   /* from now on, the hook fires on every instruction */
   lua_sethook(L, hook, LUA_MASKCOUNT, 1);
-  mx_run_arm_hook(run);
+  mx__run_arm_hook(run);
   return 1;
 }
 
-int mx_run_poll(lua_State *L, mx_run *run) {
+int mx__run_poll(lua_State *L, mx_run *run) {
   return run && run->sandboxed && check_limits(L, run);
 }
 
@@ -238,7 +238,7 @@ static const char *locate(lua_State *L, const char *msg) {
   return msg;
 }
 
-int mx_run_msgh(lua_State *L) {
+int mx__run_msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg) {
     if (!has_position(msg)) msg = locate(L, msg);
@@ -285,20 +285,20 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont) {
  * chunk and the run (light userdata). Binds the run to the state, prepares
  * the sandbox and the merx module and makes the sandboxed environment, with
  * merx in it, the chunk's _ENV. */
-int mx_run_setup(lua_State *L) {
-  mx_lua_set_run(L, lua_touserdata(L, 2));
+int mx__run_setup(lua_State *L) {
+  mx__lua_set_run(L, lua_touserdata(L, 2));
   lua_settop(L, 1);
-  mx_sandbox_prepare(L);
-  mx_luaopen_merx(L);
+  mx__sandbox_prepare(L);
+  mx__luaopen_merx(L);
   int merx_idx = lua_gettop(L);
-  mx_sandbox_push_env(L);
+  mx__sandbox_push_env(L);
   lua_pushvalue(L, merx_idx);
   lua_setfield(L, -2, "merx");
   lua_setupvalue(L, 1, 1);
   return 0;
 }
 
-void mx_run_set_limits(mx_run *run, double timeout, size_t memory_mb) {
+void mx__run_set_limits(mx_run *run, double timeout, size_t memory_mb) {
   run->timeout = timeout;
   if (memory_mb) {
     run->mem_limit = memory_mb << 20;
@@ -309,7 +309,7 @@ void mx_run_set_limits(mx_run *run, double timeout, size_t memory_mb) {
 }
 
 /* A state whose allocator and warnings are the run's. */
-lua_State *mx_run_open_state(mx_run *run) {
+lua_State *mx__run_open_state(mx_run *run) {
   lua_State *L = lua_newstate(run_alloc, run);
   if (!L) return NULL;
   run->L = L;
@@ -322,17 +322,17 @@ lua_State *mx_run_open_state(mx_run *run) {
 }
 
 /* Arm the deadline: from here on the run's limits hold (watchdog.c). */
-void mx_run_start_clock(lua_State *L, mx_run *run) {
+void mx__run_start_clock(lua_State *L, mx_run *run) {
   (void)L;
-  run->deadline = run->timeout > 0 ? mx_now_seconds() + run->timeout : 0;
-  mx_watch_arm(run);
-  if (run->stopped || run->mem_over) mx_run_arm_hook(run);
+  run->deadline = run->timeout > 0 ? mx__now_seconds() + run->timeout : 0;
+  mx__watch_arm(run);
+  if (run->stopped || run->mem_over) mx__run_arm_hook(run);
 }
 
 /* Load a text chunk, let bind_env (called protected with the chunk and the run)
  * bind its _ENV, then run it under the run's limits. Returns the status;
  * the chunk's nresults results, or the error, are left on the stack. */
-int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
+int mx__run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const char *name,
                      lua_CFunction bind_env, int nresults, int msgh_idx) {
   int status = luaL_loadbufferx(L, code, len, name, "t");
   if (status != LUA_OK) return status;
@@ -341,35 +341,35 @@ int mx_run_chunk(lua_State *L, mx_run *run, const char *code, size_t len, const 
   lua_pushlightuserdata(L, run);
   status = lua_pcall(L, 2, 0, msgh_idx);
   if (status != LUA_OK) return status;
-  mx_run_start_clock(L, run);
+  mx__run_start_clock(L, run);
   return lua_pcall(L, 0, nresults, msgh_idx);
 }
 
 /* The run is over: any finalizer or later hook raises at once. */
-void mx_run_end(mx_run *run) {
-  mx_watch_disarm(run);
+void mx__run_end(mx_run *run) {
+  mx__watch_disarm(run);
   run->ended = 1;
   if (!run->stopped) snprintf(run->stop_msg, sizeof run->stop_msg, "run has ended");
   run->stopped = 1;
 }
 
-int mx_run_load_key(mx_run *run, mx_error *err) {
+int mx__run_load_key(mx_run *run, mx_error *err) {
   mx_hmac_key key;
   int has = 0;
-  int rc = mx_store_key(run->store_dir, &key, &has, err);
+  int rc = mx__store_key(run->store_dir, &key, &has, err);
   if (rc != MX_OK || !has) return rc;
-  run->pseudo = mx_pseudonymiser_create(&key);
-  mx_hmac_key_clear(&key);
+  run->pseudo = mx__pseudonymiser_create(&key);
+  mx__hmac_key_clear(&key);
   return run->pseudo ? MX_OK : mx_error_set(err, MX_ENOMEM, "out of memory");
 }
 
-void mx_run_free(mx_run *run) {
+void mx__run_free(mx_run *run) {
   if (!run) return;
-  for (int i = 0; i < run->n_files; i++) mx_atomic_abort(&run->files[i]);
+  for (int i = 0; i < run->n_files; i++) mx__atomic_abort(&run->files[i]);
   free(run->files);
-  mx_plan_free(run->plan);
-  mx_exp_stage_free(run->experiments);
-  mx_run_ledger_writes_free(run);
+  mx__plan_free(run->plan);
+  mx__exp_stage_free(run->experiments);
+  mx__run_ledger_writes_free(run);
   free(run->script_path);
   free(run->script_dir);
   free(run->out_dir);
@@ -377,9 +377,9 @@ void mx_run_free(mx_run *run) {
   free(run->data_dirs);
   free(run->log_path);
   free(run->store_dir);
-  mx_pseudonymiser_free(run->pseudo);
-  mx_reid_free(run->reid);
-  mx_run_inputs_free(run);
+  mx__pseudonymiser_free(run->pseudo);
+  mx__reid_free(run->reid);
+  mx__run_inputs_free(run);
   for (int i = 0; i < run->n_params; i++) {
     free(run->param_keys[i]);
     free(run->param_values[i]);
@@ -399,7 +399,7 @@ void mx_run_free(mx_run *run) {
 static char *absolute(const char *p) {
   char *r = realpath(p, NULL);
   if (r) return r;
-  if (p[0] == '/') return mx_strdup(p);
+  if (p[0] == '/') return mx__strdup(p);
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd)) return NULL;
   size_t n = strlen(cwd) + strlen(p) + 2;
@@ -438,7 +438,7 @@ static int fail(mx_error *err, int code, const char *msg) {
  * limit or a signal) into err, with code MX_ESCRIPT, MX_ELIMIT, MX_ENOMEM or
  * MX_EINTERRUPTED, and the traceback (malloc'd) into *traceback when given.
  * name: the script, for errors without a position. */
-int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,
+int mx__run_error(lua_State *L, mx_run *run, int status, const char *name, char **traceback,
                  mx_error *err) {
   char msg[1024];
   int code_err = MX_ESCRIPT;
@@ -447,7 +447,7 @@ int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char *
     snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_pop(L, 1);
     lua_rawgeti(L, -1, 2);
-    if (traceback && lua_tostring(L, -1)) *traceback = mx_strdup(lua_tostring(L, -1));
+    if (traceback && lua_tostring(L, -1)) *traceback = mx__strdup(lua_tostring(L, -1));
     lua_pop(L, 1);
   } else if (status == LUA_ERRMEM && !run->mem_over) {
     /* the system refused memory below the --memory limit */
@@ -494,11 +494,11 @@ int mx_run_error(lua_State *L, mx_run *run, int status, const char *name, char *
   return fail(err, code_err, msg);
 }
 
-int mx_run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err) {
+int mx__run_set_data_dirs(mx_run *run, int n, const char *const *dirs, mx_error *err) {
   if (n > 0 && !(run->data_dirs = calloc((size_t)n, sizeof(char *))))
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   for (int i = 0; i < n; i++) {
-    /* real paths: mx_lua_path compares where a file really is */
+    /* real paths: mx__lua_path compares where a file really is */
     struct stat st;
     char *real = realpath(dirs[i], NULL);
     if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -527,7 +527,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   run->err = opt->err ? opt->err : stderr;
   run->shard_index = opt->shard_index;
   run->shard_count = opt->shard_count ? opt->shard_count : 1;
-  mx_run_set_limits(run, opt->timeout, opt->memory_mb);
+  mx__run_set_limits(run, opt->timeout, opt->memory_mb);
   if (opt->has_now) {
     run->now = opt->now;
   } else {
@@ -535,7 +535,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     clock_gettime(CLOCK_REALTIME, &ts);
     run->now = ts.tv_sec;
   }
-  run->plan = mx_plan_create();
+  run->plan = mx__plan_create();
   const char *out_dir = opt->out_dir && *opt->out_dir ? opt->out_dir : "out";
   run->out_dir = absolute(out_dir);
   char *code = NULL;
@@ -554,12 +554,12 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     goto done;
   }
   run->solve_shards = opt->solve_shards;
-  if (opt->solve_path && !(run->solve_path = mx_strdup(opt->solve_path))) {
+  if (opt->solve_path && !(run->solve_path = mx__strdup(opt->solve_path))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
   if (opt->duals_path) {
-    run->duals_path = mx_strdup(opt->duals_path);
+    run->duals_path = mx__strdup(opt->duals_path);
     run->duals = calloc(1, sizeof *run->duals);
     if (!run->duals_path || !run->duals) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -568,7 +568,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     if ((rc = mx_alloc_duals_load(opt->duals_path, run->duals, err)) != MX_OK) goto done;
     /* the prices shape every decision: part of the run's lineage */
     char *real = realpath(opt->duals_path, NULL);
-    int noted = real ? mx_run_note_input(run, real) : 0;
+    int noted = real ? mx__run_note_input(run, real) : 0;
     free(real);
     if (noted != 0) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -587,15 +587,15 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       goto done;
     }
     /* a dry run reads the ledger (merx.history) but creates nothing */
-    if (!opt->dry_run && (rc = mx_store_create(opt->store_dir, err)) != MX_OK) goto done;
+    if (!opt->dry_run && (rc = mx__store_create(opt->store_dir, err)) != MX_OK) goto done;
     run->store_dir = absolute(opt->store_dir);
-    run->log_path = run->store_dir ? mx_store_ledger_path(run->store_dir) : NULL;
+    run->log_path = run->store_dir ? mx__store_ledger_path(run->store_dir) : NULL;
     if (!run->log_path) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;
     }
-    if ((rc = mx_run_load_key(run, err)) != MX_OK) goto done;
-    if (opt->reidentify_path && (rc = mx_reid_load(run, opt->reidentify_path, err)) != MX_OK)
+    if ((rc = mx__run_load_key(run, err)) != MX_OK) goto done;
+    if (opt->reidentify_path && (rc = mx__reid_load(run, opt->reidentify_path, err)) != MX_OK)
       goto done;
     size_t n = strlen(run->store_dir);
     if (strncmp(run->out_dir, run->store_dir, n) == 0 &&
@@ -612,7 +612,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   } else if (*opt->log_path) {
     run->log_path = absolute(opt->log_path);
   }
-  if ((rc = mx_run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto done;
+  if ((rc = mx__run_set_data_dirs(run, opt->n_data_dirs, opt->data_dirs, err)) != MX_OK) goto done;
   if (opt->n_params > 0) {
     run->param_keys = calloc((size_t)opt->n_params, sizeof(char *));
     run->param_values = calloc((size_t)opt->n_params, sizeof(char *));
@@ -621,15 +621,15 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
       goto done;
     }
     for (int i = 0; i < opt->n_params; i++) {
-      run->param_keys[i] = mx_strdup(opt->param_keys[i]);
-      run->param_values[i] = mx_strdup(opt->param_values[i]);
+      run->param_keys[i] = mx__strdup(opt->param_keys[i]);
+      run->param_values[i] = mx__strdup(opt->param_values[i]);
       run->n_params++;
     }
   }
   const char *chunkname;
   if (opt->path) {
-    if ((rc = mx_read_file(opt->path, &code, &code_len, err)) != MX_OK) goto done;
-    run->script_path = mx_strdup(opt->path);
+    if ((rc = mx__read_file(opt->path, &code, &code_len, err)) != MX_OK) goto done;
+    run->script_path = mx__strdup(opt->path);
     run->script_dir = dir_of(opt->path);
     if (!run->script_dir) {
       rc = mx_error_at(err, MX_EIO, opt->path, 0, 0, NULL, "cannot resolve the script's directory: %s",
@@ -639,7 +639,7 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     chunkname = NULL;
   } else {
     code_len = strlen(opt->code);
-    code = mx_strndup(opt->code, code_len);
+    code = mx__strndup(opt->code, code_len);
     run->script_dir = absolute(".");
     chunkname = "=(command line)";
   }
@@ -649,19 +649,19 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
   }
   run->script_hash = mx_hash64(code, code_len, 0);
   mx_sha256 sha;
-  mx_sha256_init(&sha);
-  mx_sha256_update(&sha, code, code_len);
-  mx_sha256_hex(&sha, run->script_sha256);
+  mx__sha256_init(&sha);
+  mx__sha256_update(&sha, code, code_len);
+  mx__sha256_hex(&sha, run->script_sha256);
   make_run_id(run->run_id, sizeof run->run_id, run->script_hash);
 
-  lua_State *L = mx_run_open_state(run);
+  lua_State *L = mx__run_open_state(run);
   if (!L) {
     rc = mx_error_set(err, MX_ENOMEM, "cannot create a Lua state");
     goto done;
   }
 
   /* Set-up runs in protected mode too (the allocator may refuse). */
-  lua_pushcfunction(L, mx_run_msgh);
+  lua_pushcfunction(L, mx__run_msgh);
   int msgh_idx = lua_gettop(L);
   char namebuf[PATH_MAX + 2];
   if (!chunkname) {
@@ -677,14 +677,14 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     if (code_len > 1) code[1] = '-';
   }
   /* prepare the sandbox and the merx module, bind _ENV, run */
-  int status = mx_run_chunk(L, run, code, code_len, chunkname, mx_run_setup, 0, msgh_idx);
+  int status = mx__run_chunk(L, run, code, code_len, chunkname, mx__run_setup, 0, msgh_idx);
   /* the limits hold up to the commit: a script that overran in a C call and
    * then returned (or was signalled meanwhile) commits nothing */
   if (status == LUA_OK && check_limits(L, run)) status = LUA_ERRRUN;
   if (status != LUA_OK)
-    rc = mx_run_error(L, run, status, opt->path ? opt->path : "(command line)",
+    rc = mx__run_error(L, run, status, opt->path ? opt->path : "(command line)",
                       &result->traceback, err);
-  result->decisions = mx_plan_count(run->plan);
+  result->decisions = mx__plan_count(run->plan);
   snprintf(result->run_id, sizeof result->run_id, "%s", run->run_id);
 
   if (rc == MX_OK && opt->solve_path) {
@@ -697,14 +697,14 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
               "committed\n", result->run_id, run->solved->n_resources, run->solved->n_caps,
               opt->solve_path);
   } else if (rc == MX_OK && opt->dry_run) {
-    mx_plan_print(run->plan, run->out);
+    mx__plan_print(run->plan, run->out);
     fprintf(run->err, "dry run %s: %zu decisions staged", result->run_id, result->decisions);
-    for (int k = 0; k < mx_plan_kinds(run->plan); k++)
-      fprintf(run->err, "%s%zu %s", k ? ", " : " (", mx_plan_kind_count(run->plan, k),
-              mx_plan_kind_name(run->plan, k));
+    for (int k = 0; k < mx__plan_kinds(run->plan); k++)
+      fprintf(run->err, "%s%zu %s", k ? ", " : " (", mx__plan_kind_count(run->plan, k),
+              mx__plan_kind_name(run->plan, k));
     fprintf(run->err, "%s, %d files; nothing committed\n",
-            mx_plan_kinds(run->plan) ? ")" : "", run->n_files);
-    mx_exp_stage_print(run->experiments, run->err);
+            mx__plan_kinds(run->plan) ? ")" : "", run->n_files);
+    mx__exp_stage_print(run->experiments, run->err);
   } else if (rc == MX_OK) {
     char hash[24], when[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->script_hash);
@@ -714,31 +714,31 @@ int mx_script_run(const mx_script_options *opt, mx_script_result *result, mx_err
     FILE *pf = open_memstream(&params, &params_len);
     if (pf) {
       mx_json j;
-      mx_json_init(&j, pf);
-      mx_json_object_begin(&j);
+      mx__json_init(&j, pf);
+      mx__json_object_begin(&j);
       for (int i = 0; i < run->n_params; i++) {
-        mx_json_key(&j, run->param_keys[i]);
-        mx_json_string(&j, run->param_values[i]);
+        mx__json_key(&j, run->param_keys[i]);
+        mx__json_string(&j, run->param_values[i]);
       }
-      mx_json_object_end(&j);
+      mx__json_object_end(&j);
       fclose(pf);
     }
     mx_commit_info ci = {result->run_id, opt->path ? opt->path : "(command line)", hash,
                          params ? params : "{}", when, run->log_path, run->out_dir,
                          opt->csv || !opt->jsonl, opt->jsonl, run->script_sha256};
-    rc = mx_plan_commit(run->plan, run, &ci, err);
+    rc = mx__plan_commit(run->plan, run, &ci, err);
     free(params);
     if (rc == MX_OK) result->committed = 1;
-    mx_reid_counts(run->reid, &result->reidentified, &result->not_reidentified);
+    mx__reid_counts(run->reid, &result->reidentified, &result->not_reidentified);
   }
   /* The run is over: objects kept alive by finalizers refuse work, and any
    * finalizer that loops is stopped by the hook at once. */
-  mx_run_end(run);
+  mx__run_end(run);
   lua_close(L);
   run->L = NULL;
 done:
   free(code);
-  mx_run_free(run);
+  mx__run_free(run);
   return rc;
 }
 
@@ -754,10 +754,10 @@ typedef struct config_call {
 /* Protected set-up of a configuration chunk (arg 1): the sandbox without the
  * merx module becomes its _ENV. */
 static int config_setup(lua_State *L) {
-  mx_lua_set_run(L, lua_touserdata(L, 2));
+  mx__lua_set_run(L, lua_touserdata(L, 2));
   lua_settop(L, 1);
-  mx_sandbox_prepare(L);
-  mx_sandbox_push_env(L);
+  mx__sandbox_prepare(L);
+  mx__sandbox_push_env(L);
   lua_setupvalue(L, 1, 1);
   return 0;
 }
@@ -770,7 +770,7 @@ static int config_read(lua_State *L) {
   return 0;
 }
 
-int mx_config_eval(const char *path, const char *src, size_t len, const mx_config_limits *lim,
+int mx__config_eval(const char *path, const char *src, size_t len, const mx_config_limits *lim,
                    mx_config_reader read, void *ctx, mx_error *err) {
   mx_run *run = calloc(1, sizeof *run);
   if (!run) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -780,19 +780,19 @@ int mx_config_eval(const char *path, const char *src, size_t len, const mx_confi
   run->err = stderr;
   run->shard_count = 1;
   run->during = lim->during;
-  run->script_path = mx_strdup(path);
-  mx_run_set_limits(run, lim->timeout, lim->memory_mb);
-  lua_State *L = run->script_path ? mx_run_open_state(run) : NULL;
+  run->script_path = mx__strdup(path);
+  mx__run_set_limits(run, lim->timeout, lim->memory_mb);
+  lua_State *L = run->script_path ? mx__run_open_state(run) : NULL;
   if (!L) {
-    mx_run_free(run);
+    mx__run_free(run);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   char chunkname[PATH_MAX + 2];
   snprintf(chunkname, sizeof chunkname, "@%s", path);
   config_call call = {read, ctx, err, MX_OK};
-  lua_pushcfunction(L, mx_run_msgh);
+  lua_pushcfunction(L, mx__run_msgh);
   int msgh_idx = lua_gettop(L);
-  int status = mx_run_chunk(L, run, src, len, chunkname, config_setup, 1, msgh_idx);
+  int status = mx__run_chunk(L, run, src, len, chunkname, config_setup, 1, msgh_idx);
   if (status == LUA_OK && !check_limits(L, run)) {
     /* read the value under the same limits (its metamethods are script code) */
     lua_pushcfunction(L, config_read);
@@ -821,8 +821,8 @@ int mx_config_eval(const char *path, const char *src, size_t len, const mx_confi
     }
     rc = mx_error_set(err, run->stopped || status == LUA_ERRMEM ? MX_ELIMIT : MX_EPARSE, "%s", msg);
   }
-  mx_run_end(run);
+  mx__run_end(run);
   lua_close(L);
-  mx_run_free(run);
+  mx__run_free(run);
   return rc;
 }

@@ -16,7 +16,7 @@
  * __metatable so getmetatable("") cannot reach it.
  *
  * setmetatable refuses metatables with __gc: finalizers run with hooks off.
- * Every metatable merx makes carries __metatable (mx_lua_newmetatable), and
+ * Every metatable merx makes carries __metatable (mx__lua_newmetatable), and
  * getmetatable never returns a userdata's real metatable.
  *
  * pcall, xpcall and coroutine.resume are wrapped: once the runtime has
@@ -37,12 +37,12 @@
 #define MX_SPAN_CAP ((lua_Integer)1 << 27)
 
 static int run_stopped(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   return run && run->sandboxed && run->stopped;
 }
 
 static int raise_stop(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   lua_pushstring(L, run->stop_msg);
   return lua_error(L);
 }
@@ -55,11 +55,11 @@ static int capped_rep(lua_State *L) {
   if (n > 0) {
     double total = (double)l * (double)n + (double)lsep * (double)(n - 1);
     size_t cap = MX_STRING_CAP;
-    mx_run *run = mx_lua_run(L);
+    mx_run *run = mx__lua_run(L);
     if (run && run->mem_limit && run->mem_limit - (run->mem_used < run->mem_limit ? run->mem_used : run->mem_limit) < cap)
       cap = run->mem_limit - (run->mem_used < run->mem_limit ? run->mem_used : run->mem_limit);
     if (total > (double)cap)
-      return mx_lua_error(L, "string.rep: result of %.0f bytes is over the limit of %zu bytes",
+      return mx__lua_error(L, "string.rep: result of %.0f bytes is over the limit of %zu bytes",
                           total, cap);
   }
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -73,7 +73,7 @@ static int capped_concat(lua_State *L) {
   lua_Integer i = luaL_optinteger(L, 3, 1);
   lua_Integer j = lua_isnoneornil(L, 4) ? (lua_Integer)luaL_len(L, 1) : luaL_checkinteger(L, 4);
   if (j > i && (lua_Unsigned)j - (lua_Unsigned)i > (lua_Unsigned)MX_SPAN_CAP)
-    return mx_lua_error(L, "table.concat: span of %lld elements is over the limit of %lld",
+    return mx__lua_error(L, "table.concat: span of %lld elements is over the limit of %lld",
                         (long long)(j - i), (long long)MX_SPAN_CAP);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -85,7 +85,7 @@ static int capped_move(lua_State *L) {
   lua_Integer f = luaL_checkinteger(L, 2);
   lua_Integer e = luaL_checkinteger(L, 3);
   if (e > f && (lua_Unsigned)e - (lua_Unsigned)f > (lua_Unsigned)MX_SPAN_CAP)
-    return mx_lua_error(L, "table.move: span of %llu elements is over the limit of %lld",
+    return mx__lua_error(L, "table.move: span of %llu elements is over the limit of %lld",
                         (unsigned long long)((lua_Unsigned)e - (lua_Unsigned)f),
                         (long long)MX_SPAN_CAP);
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -119,7 +119,7 @@ static int guarded(lua_State *L) {
  * Called protected so the switch back is always made; an error is raised
  * again after it, and a stop meanwhile is raised whatever the result. */
 static int run_in(lua_State *L, lua_State *co) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   if (run_stopped(L)) return raise_stop(L);
   int base = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -127,7 +127,7 @@ static int run_in(lua_State *L, lua_State *co) {
   lua_State *prev = run ? run->running : NULL;
   if (run && co) {
     run->running = co;
-    if (run->stopped || run->mem_over) mx_run_arm_hook(run);
+    if (run->stopped || run->mem_over) mx__run_arm_hook(run);
   }
   int status = lua_pcall(L, base, LUA_MULTRET, 0);
   if (run) run->running = prev;
@@ -161,7 +161,7 @@ static int guarded_wrap(lua_State *L) {
  * the script's handler is skipped and the stop message is the result. */
 static int guarded_handler(lua_State *L) {
   if (run_stopped(L)) {
-    lua_pushstring(L, mx_lua_run(L)->stop_msg);
+    lua_pushstring(L, mx__lua_run(L)->stop_msg);
     return 1;
   }
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -181,7 +181,7 @@ static int guarded_xpcall(lua_State *L) {
 }
 
 static int safe_print(lua_State *L) {
-  mx_run *run = mx_lua_run(L);
+  mx_run *run = mx__lua_run(L);
   FILE *f = run && run->out ? run->out : stdout;
   int n = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
@@ -209,7 +209,7 @@ static int rawget_gc(lua_State *L) {
 
 static int safe_setmetatable(lua_State *L) {
   if (lua_type(L, 2) == LUA_TTABLE && rawget_gc(L) != LUA_TNIL)
-    return mx_lua_error(L, "setmetatable: __gc metamethods are not allowed in scripts");
+    return mx__lua_error(L, "setmetatable: __gc metamethods are not allowed in scripts");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
@@ -218,7 +218,7 @@ static int safe_setmetatable(lua_State *L) {
 
 /* getmetatable never hands out the metatable of a value a script cannot
  * make itself (userdata: merx objects), even one whose binding forgot the
- * __metatable field (mx_lua_newmetatable): a net under #14.8. */
+ * __metatable field (mx__lua_newmetatable): a net under #14.8. */
 static int safe_getmetatable(lua_State *L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
@@ -236,10 +236,10 @@ static int safe_load(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     const char *mode = luaL_checkstring(L, 3);
     if (strcmp(mode, "t") != 0)
-      return mx_lua_error(L, "load: only text chunks may be loaded (mode \"t\")");
+      return mx__lua_error(L, "load: only text chunks may be loaded (mode \"t\")");
   }
   if (!lua_isnoneornil(L, 4))
-    return mx_lua_error(L, "load: a custom environment is not allowed in scripts");
+    return mx__lua_error(L, "load: a custom environment is not allowed in scripts");
   int status;
   if (lua_type(L, 1) == LUA_TSTRING) {
     size_t len;
@@ -278,7 +278,7 @@ static void wrap_field(lua_State *L, int table, const char *name, lua_CFunction 
   lua_setfield(L, table, name);
 }
 
-void mx_sandbox_prepare(lua_State *L) {
+void mx__sandbox_prepare(lua_State *L) {
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   lua_pop(L, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -290,7 +290,7 @@ void mx_sandbox_prepare(lua_State *L) {
   wrap_field(L, -1, "rep", capped_rep);
   /* find/match/gmatch/gsub with a step budget: Lua's matcher backtracks
    * inside one C call, out of the hook's sight */
-  mx_pattern_install(L, -1);
+  mx__pattern_install(L, -1);
   /* bytecode is never loadable here; no reason to produce it */
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
@@ -319,7 +319,7 @@ static const char *const base_allowed[] = {
     NULL};
 static const char *const libs_allowed[] = {"table", "string", "math", "utf8", "coroutine", NULL};
 
-void mx_sandbox_push_env(lua_State *L) {
+void mx__sandbox_push_env(lua_State *L) {
   lua_newtable(L);
   int env = lua_gettop(L);
   lua_pushglobaltable(L);

@@ -39,9 +39,9 @@ struct mx_plan {
   int last;
 };
 
-mx_plan *mx_plan_create(void) { return calloc(1, sizeof(mx_plan)); }
+mx_plan *mx__plan_create(void) { return calloc(1, sizeof(mx_plan)); }
 
-void mx_plan_free(mx_plan *p) {
+void mx__plan_free(mx_plan *p) {
   if (!p) return;
   for (int k = 0; k < p->n; k++) {
     free(p->kinds[k].name);
@@ -53,12 +53,12 @@ void mx_plan_free(mx_plan *p) {
   free(p);
 }
 
-size_t mx_plan_count(const mx_plan *p) { return p ? p->total : 0; }
-int mx_plan_kinds(const mx_plan *p) { return p ? p->n : 0; }
-const char *mx_plan_kind_name(const mx_plan *p, int k) { return p->kinds[k].name; }
-size_t mx_plan_kind_count(const mx_plan *p, int k) { return p->kinds[k].rows; }
+size_t mx__plan_count(const mx_plan *p) { return p ? p->total : 0; }
+int mx__plan_kinds(const mx_plan *p) { return p ? p->n : 0; }
+const char *mx__plan_kind_name(const mx_plan *p, int k) { return p->kinds[k].name; }
+size_t mx__plan_kind_count(const mx_plan *p, int k) { return p->kinds[k].rows; }
 
-int mx_plan_kind_ok(const char *s) {
+int mx__plan_kind_ok(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > 64) return 0;
   for (size_t i = 0; i < n; i++)
@@ -88,7 +88,7 @@ static kind *add_kind(mx_plan *p, const char *name) {
   }
   kind *k = &p->kinds[p->n];
   memset(k, 0, sizeof *k);
-  k->name = mx_strdup(name);
+  k->name = mx__strdup(name);
   if (!k->name) return NULL;
   p->last = p->n++;
   return k;
@@ -111,7 +111,7 @@ static int column(kind *k, const char *name) {
     k->cols = n;
     k->capcols = nc;
   }
-  k->cols[k->ncols] = mx_strdup(name);
+  k->cols[k->ncols] = mx__strdup(name);
   if (!k->cols[k->ncols]) return -1;
   return k->ncols++;
 }
@@ -139,10 +139,10 @@ static void put(unsigned char **w, const void *src, size_t n) {
  * added a column no row has. So the whole record is checked first; only then
  * are the kind (a kind exists once it has a row) and new columns added, and
  * undone if staging the row fails. */
-void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
+void mx__plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
   mx_plan *p = run->plan;
-  if (!mx_plan_kind_ok(kname))
-    mx_lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", kname);
+  if (!mx__plan_kind_ok(kname))
+    mx__lua_error(L, "merx.emit: kind '%s' must be 1-64 letters, digits, '_' or '-'", kname);
   idx = lua_absindex(L, idx);
   struct {
     const char *key; /* owned by the record table, like s */
@@ -157,10 +157,10 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      mx_lua_error(L, "merx.emit: record keys must be strings (got a %s key)",
+      mx__lua_error(L, "merx.emit: record keys must be strings (got a %s key)",
                    luaL_typename(L, -2));
     const char *key = lua_tostring(L, -2);
-    if (nf == MAX_FIELDS) mx_lua_error(L, "merx.emit: more than %d fields in one record", MAX_FIELDS);
+    if (nf == MAX_FIELDS) mx__lua_error(L, "merx.emit: more than %d fields in one record", MAX_FIELDS);
     int t = lua_type(L, -1);
     f[nf].key = key;
     if (t == LUA_TSTRING) {
@@ -169,7 +169,7 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
       int is_reason = strcmp(key, "reason") == 0;
       /* the ledger keys caps and `merx explain` on these: text only */
       if ((is_reason || strcmp(key, "user") == 0) && memchr(f[nf].s, '\0', f[nf].len))
-        mx_lua_error(L, "merx.emit: field '%s' contains a NUL byte (ids and reasons are text)",
+        mx__lua_error(L, "merx.emit: field '%s' contains a NUL byte (ids and reasons are text)",
                      key);
       if (is_reason && f[nf].len > 0) has_reason = 1;
     } else if (t == LUA_TNUMBER) {
@@ -179,7 +179,7 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
       } else {
         double d = lua_tonumber(L, -1);
         if (!isfinite(d))
-          mx_lua_error(L, "merx.emit: field '%s' is not a finite number", key);
+          mx__lua_error(L, "merx.emit: field '%s' is not a finite number", key);
         f[nf].type = T_NUM;
         f[nf].len = (size_t)snprintf(numbuf[nf], 32, "%.14g", d);
       }
@@ -189,7 +189,7 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
       f[nf].s = lua_toboolean(L, -1) ? "true" : "false";
       f[nf].len = strlen(f[nf].s);
     } else {
-      mx_lua_error(L, "merx.emit: field '%s' is a %s; records hold strings, numbers and booleans",
+      mx__lua_error(L, "merx.emit: field '%s' is a %s; records hold strings, numbers and booleans",
                    key, luaL_typename(L, -1));
     }
     bytes += 7 + f[nf].len;
@@ -197,13 +197,13 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     lua_pop(L, 1);
   }
   if (!has_reason)
-    mx_lua_error(L, "merx.emit: the '%s' record needs a non-empty 'reason' string "
+    mx__lua_error(L, "merx.emit: the '%s' record needs a non-empty 'reason' string "
                  "(why this decision was made)", kname);
   /* The record is valid: stage it. */
   kind *k = find_kind(p, kname);
   int created = 0;
   if (!k) {
-    if (!(k = add_kind(p, kname))) mx_lua_error(L, "merx.emit: out of memory");
+    if (!(k = add_kind(p, kname))) mx__lua_error(L, "merx.emit: out of memory");
     created = 1;
   }
   int ncols0 = k->ncols;
@@ -212,24 +212,24 @@ void mx_plan_emit(lua_State *L, mx_run *run, const char *kname, int idx) {
     if (f[i].col < 0 || k->ncols > 4096) {
       int too_many = f[i].col >= 0;
       unstage(p, k, created, ncols0);
-      if (too_many) mx_lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", kname);
-      mx_lua_error(L, "merx.emit: out of memory");
+      if (too_many) mx__lua_error(L, "merx.emit: more than 4096 distinct fields in '%s'", kname);
+      mx__lua_error(L, "merx.emit: out of memory");
     }
   }
   if (k->len + bytes > k->cap) {
     size_t nc = k->cap ? k->cap * 2 : 4096;
     while (nc < k->len + bytes) nc *= 2;
-    if (mx_run_charge(run, nc - k->cap) != 0) {
+    if (mx__run_charge(run, nc - k->cap) != 0) {
       run->mem_over = 1;
       unstage(p, k, created, ncols0);
-      mx_lua_error(L, "merx.emit: memory limit of %zu MB reached while staging decisions (--memory)",
+      mx__lua_error(L, "merx.emit: memory limit of %zu MB reached while staging decisions (--memory)",
                    run->mem_limit >> 20);
     }
     unsigned char *nb = realloc(k->buf, nc);
     if (!nb) {
-      mx_run_uncharge(run, nc - k->cap);
+      mx__run_uncharge(run, nc - k->cap);
       unstage(p, k, created, ncols0);
-      mx_lua_error(L, "merx.emit: out of memory");
+      mx__lua_error(L, "merx.emit: out of memory");
     }
     k->buf = nb;
     k->cap = nc;
@@ -363,7 +363,7 @@ static void reidentify(const kind *k, mx_reid *reid, field *vals) {
   for (int c = 0; c < k->ncols; c++)
     if (strcmp(k->cols[c], "user") == 0 && vals[c].type == T_STR) {
       size_t len;
-      const char *id = mx_reid_lookup(reid, vals[c].s, vals[c].len, &len);
+      const char *id = mx__reid_lookup(reid, vals[c].s, vals[c].len, &len);
       if (id) {
         vals[c].s = id;
         vals[c].len = (uint32_t)len;
@@ -401,15 +401,15 @@ static void write_json_record(const kind *k, const int *order, const field *vals
     if (skip_reason && strcmp(k->cols[order[i]], "reason") == 0) continue;
     if (!first) fputc(',', f);
     first = 0;
-    mx_json_escape(f, k->cols[order[i]], strlen(k->cols[order[i]]));
+    mx__json_escape(f, k->cols[order[i]], strlen(k->cols[order[i]]));
     fputc(':', f);
-    if (v->type == T_STR) mx_json_escape(f, v->s, v->len);
+    if (v->type == T_STR) mx__json_escape(f, v->s, v->len);
     else fwrite(v->s, 1, v->len, f);
   }
   fputc('}', f);
 }
 
-void mx_plan_print(const mx_plan *p, FILE *f) {
+void mx__plan_print(const mx_plan *p, FILE *f) {
   for (int kk = 0; kk < p->n; kk++) {
     const kind *k = &p->kinds[kk];
     field *vals = malloc((size_t)(k->ncols ? k->ncols : 1) * sizeof *vals);
@@ -427,7 +427,7 @@ void mx_plan_print(const mx_plan *p, FILE *f) {
 }
 
 static int make_dirs(const char *dir, mx_error *err) {
-  if (mx_mkdir_p(dir) != 0)
+  if (mx__mkdir_p(dir) != 0)
     return mx_error_at(err, MX_EIO, dir, 0, 0, NULL, "cannot create directory: %s",
                        strerror(errno));
   return MX_OK;
@@ -436,7 +436,7 @@ static int make_dirs(const char *dir, mx_error *err) {
 /* May the run write this output? (a file merx owns never is one) */
 static int check_target(const mx_run *run, const char *path, mx_error *err) {
   char why[4200];
-  if (mx_run_output_refused(run, path, why, sizeof why))
+  if (mx__run_output_refused(run, path, why, sizeof why))
     return mx_error_at(err, MX_EINVAL, path, 0, 0, NULL,
                        "this output %s: merx owns it and a run may not write it", why);
   return MX_OK;
@@ -446,10 +446,10 @@ static int check_target(const mx_run *run, const char *path, mx_error *err) {
  * or neither: (1) take the ledger's write lock (waiting at most the busy
  * timeout; nothing is touched yet when that fails); (2) write every
  * temporary file and insert every row; (3) prepare all files and check all
- * targets (mx_atomic_publish: a full disk, a file-size limit or a directory
+ * targets (mx__atomic_publish: a full disk, a file-size limit or a directory
  * in the way fails here); (4) rename them all; (5) COMMIT. A failure in (4)
  * or (5) puts the previous files back. */
-int mx_run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decision_log *,
+int mx__run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decision_log *,
                                                         const char *, const char *, mx_error *),
                               void (*release)(void *), void *state) {
   mx_ledger_write *w = calloc(1, sizeof *w), **tail = &run->ledger_writes;
@@ -460,7 +460,7 @@ int mx_run_stage_ledger_write(mx_run *run, int (*apply)(void *, struct mx_decisi
   return 0;
 }
 
-void mx_run_ledger_writes_free(mx_run *run) {
+void mx__run_ledger_writes_free(mx_run *run) {
   while (run->ledger_writes) {
     mx_ledger_write *w = run->ledger_writes;
     run->ledger_writes = w->next;
@@ -469,8 +469,8 @@ void mx_run_ledger_writes_free(mx_run *run) {
   }
 }
 
-int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
-  size_t exposures = mx_exp_stage_count(run->experiments);
+int mx__plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *err) {
+  size_t exposures = mx__exp_stage_count(run->experiments);
   if (p->n == 0 && run->n_files == 0 && exposures == 0 && !run->ledger_writes) return MX_OK;
   if (run->ledger_writes && !ci->log_path)
     return mx_error_set(err, MX_EINVAL, "the run changed state kept in the store (merx.bandit "
@@ -491,8 +491,8 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
   if (p->n > 0 && (rc = make_dirs(ci->out_dir, err)) != MX_OK) goto out;
   if (ci->log_path && (p->n > 0 || exposures > 0 || run->ledger_writes)) {
     double wait = run->busy_timeout > 0 ? run->busy_timeout : 60;
-    if ((rc = mx_decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
-    if ((rc = mx_decisions_begin(log, err)) != MX_OK) goto out;
+    if ((rc = mx__decisions_open_wait(ci->log_path, 1, wait, &log, err)) != MX_OK) goto out;
+    if ((rc = mx__decisions_begin(log, err)) != MX_OK) goto out;
   }
   char committed_at[32];
   mx_format_time((int64_t)time(NULL), 0, committed_at, sizeof committed_at);
@@ -510,7 +510,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     if (ci->csv) {
       snprintf(path, sizeof path, "%s/%s.csv", ci->out_dir, k->name);
       if ((rc = check_target(run, path, err)) == MX_OK &&
-          (rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+          (rc = mx__atomic_open(&af[nfiles], path, err)) == MX_OK) {
         write_csv(k, order, af[nfiles].f, vals, run->reid);
         nfiles++;
       }
@@ -518,7 +518,7 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     if (rc == MX_OK && ci->jsonl) {
       snprintf(path, sizeof path, "%s/%s.jsonl", ci->out_dir, k->name);
       if ((rc = check_target(run, path, err)) == MX_OK &&
-          (rc = mx_atomic_open(&af[nfiles], path, err)) == MX_OK) {
+          (rc = mx__atomic_open(&af[nfiles], path, err)) == MX_OK) {
         size_t pos = 0;
         for (size_t r = 0; r < k->rows; r++) {
           decode(k, &pos, vals);
@@ -560,13 +560,13 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
         row.reason_len = vals[reason_col].len;
         if (row.reason_len == 0) row.reason = "";
       }
-      rc = mx_decisions_add(log, &row, err);
+      rc = mx__decisions_add(log, &row, err);
     }
     free(vals);
     free(order);
   }
   if (rc == MX_OK && exposures > 0)
-    rc = mx_exp_stage_commit(run->experiments, log, ci, committed_at, err);
+    rc = mx__exp_stage_commit(run->experiments, log, ci, committed_at, err);
   if (rc == MX_OK && log) {
     mx_ledger_input *in = calloc((size_t)(run->n_inputs ? run->n_inputs : 1), sizeof *in);
     if (!in) {
@@ -577,9 +577,9 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
       in[i] = (mx_ledger_input){run->inputs[i].path, run->inputs[i].sha256, run->inputs[i].bytes};
     mx_ledger_commit c = {ci->run_id, MERX_VERSION, ci->script,
                           ci->script_sha256 ? ci->script_sha256 : "", ci->params_json,
-                          ci->time_iso, committed_at, (long)mx_plan_count(p),
+                          ci->time_iso, committed_at, (long)mx__plan_count(p),
                           run->n_inputs, in};
-    rc = mx_decisions_add_commit(log, &c, err);
+    rc = mx__decisions_add_commit(log, &c, err);
     free(in);
   }
   for (mx_ledger_write *w = run->ledger_writes; rc == MX_OK && log && w; w = w->next)
@@ -591,25 +591,25 @@ int mx_plan_commit(mx_plan *p, mx_run *run, const mx_commit_info *ci, mx_error *
     rc = check_target(run, run->files[i].path, err);
     all[nall++] = &run->files[i];
   }
-  if (rc == MX_OK) rc = mx_atomic_publish(all, nall, err);
+  if (rc == MX_OK) rc = mx__atomic_publish(all, nall, err);
   if (rc != MX_OK) goto out;
-  if (log) rc = mx_decisions_commit(log, err);
+  if (log) rc = mx__decisions_commit(log, err);
   if (rc == MX_OK) {
-    mx_atomic_settle(all, nall);
-    mx_run_ledger_writes_free(run); /* committed: never applied twice */
+    mx__atomic_settle(all, nall);
+    mx__run_ledger_writes_free(run); /* committed: never applied twice */
   } else {
-    mx_atomic_undo(all, nall);
+    mx__atomic_undo(all, nall);
   }
   run->n_files = 0;
 out:
   if (rf) fclose(rf);
   free(rec);
-  for (int i = 0; i < 2 * p->n; i++) mx_atomic_abort(&af[i]);
+  for (int i = 0; i < 2 * p->n; i++) mx__atomic_abort(&af[i]);
   free(af);
   free(all);
   if (log) {
-    if (rc != MX_OK) mx_decisions_rollback(log);
-    mx_decisions_close(log);
+    if (rc != MX_OK) mx__decisions_rollback(log);
+    mx__decisions_close(log);
   }
   return rc;
 }
@@ -618,7 +618,7 @@ out:
  * `merx serve`'s /v1/decide reads what one call staged, then clears it for
  * the next call of the same warm state. */
 
-int mx_plan_each(const mx_plan *p, mx_plan_row_fn fn, void *ctx) {
+int mx__plan_each(const mx_plan *p, mx_plan_row_fn fn, void *ctx) {
   char *rec = NULL;
   size_t rec_len = 0;
   FILE *rf = open_memstream(&rec, &rec_len);
@@ -663,9 +663,9 @@ int mx_plan_each(const mx_plan *p, mx_plan_row_fn fn, void *ctx) {
   return rc;
 }
 
-void mx_plan_clear(mx_plan *p, mx_run *run) {
+void mx__plan_clear(mx_plan *p, mx_run *run) {
   for (int k = 0; k < p->n; k++) {
-    mx_run_uncharge(run, p->kinds[k].cap);
+    mx__run_uncharge(run, p->kinds[k].cap);
     free(p->kinds[k].name);
     for (int c = 0; c < p->kinds[k].ncols; c++) free(p->kinds[k].cols[c]);
     free(p->kinds[k].cols);

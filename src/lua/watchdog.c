@@ -7,7 +7,7 @@
  * path runs with no hook at all, and the hook is set, with a count of 1, at
  * the moment a limit is crossed:
  *   - the deadline: a per-thread POSIX timer (CLOCK_MONOTONIC, absolute, the
- *     clock of mx_now_seconds) signals the thread running the script exactly
+ *     clock of mx__now_seconds) signals the thread running the script exactly
  *     at run->deadline; the handler sets the hook on that thread's states;
  *   - a signal (mx_script_interrupt): fires every armed thread's timer now;
  *   - memory: the allocator sets the hook itself (runtime.c).
@@ -37,7 +37,7 @@ static int g_signo, g_ready;
 static void on_alarm(int sig) {
   (void)sig;
   mx_run *run = t_armed;
-  if (run) mx_run_arm_hook(run);
+  if (run) mx__run_arm_hook(run);
 }
 
 /* Thread exit: give the timer back. */
@@ -78,7 +78,7 @@ static int thread_slot(void) {
       atomic_store(&g_used[i], 0);
       return -1;
     }
-    atomic_store(&g_used[i], 1); /* usable by mx_watch_interrupt from now on */
+    atomic_store(&g_used[i], 1); /* usable by mx__watch_interrupt from now on */
     pthread_setspecific(g_key, (void *)(intptr_t)(i + 1));
     t_slot = i;
     return i;
@@ -97,18 +97,18 @@ static void set_timer(int slot, double at) {
   timer_settime(g_timers[slot], TIMER_ABSTIME, &its, NULL);
 }
 
-void mx_watch_arm(mx_run *run) {
-  if (run->watch_armed) mx_watch_disarm(run);
+void mx__watch_arm(mx_run *run) {
+  if (run->watch_armed) mx__watch_disarm(run);
   run->watch_prev = t_armed;
   run->watch_armed = 1;
   t_armed = run;
   int slot = thread_slot();
   if (slot >= 0) set_timer(slot, run->deadline);
   /* a signal that came before the run was armed still stops it */
-  if (mx_script_interrupted()) mx_run_arm_hook(run);
+  if (mx__script_interrupted()) mx__run_arm_hook(run);
 }
 
-void mx_watch_disarm(mx_run *run) {
+void mx__watch_disarm(mx_run *run) {
   if (!run->watch_armed || t_armed != run) return;
   run->watch_armed = 0;
   t_armed = run->watch_prev;
@@ -116,7 +116,7 @@ void mx_watch_disarm(mx_run *run) {
   if (t_slot >= 0) set_timer(t_slot, t_armed ? t_armed->deadline : 0);
 }
 
-void mx_watch_interrupt(void) {
+void mx__watch_interrupt(void) {
   struct itimerspec now;
   memset(&now, 0, sizeof now);
   now.it_value.tv_nsec = 1; /* relative: at once */

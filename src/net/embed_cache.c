@@ -23,7 +23,7 @@
 
 static const char magic[8] = {'M', 'X', 'E', 'M', 'B', '1', 0, 0};
 
-int mx_embed_cache_key(const char *model, uint32_t dimensions, const char *text, char **key,
+int mx__embed_cache_key(const char *model, uint32_t dimensions, const char *text, char **key,
                        size_t *len) {
   size_t n = strlen(model) + strlen(text) + 16;
   char *k = malloc(n);
@@ -42,7 +42,7 @@ static void entry_path(const char *dir, const char *key, size_t len, char *out, 
   snprintf(out, size, "%s/%016llx%016llx.emb", sub, (unsigned long long)a, (unsigned long long)b);
 }
 
-int mx_embed_cache_get(const char *dir, const char *key, size_t len, float **vec, uint32_t *dim) {
+int mx__embed_cache_get(const char *dir, const char *key, size_t len, float **vec, uint32_t *dim) {
   char path[1200], sub[700];
   entry_path(dir, key, len, path, sizeof path, sub, sizeof sub);
   FILE *f = fopen(path, "rb");
@@ -78,11 +78,11 @@ int mx_embed_cache_get(const char *dir, const char *key, size_t len, float **vec
   return hit;
 }
 
-int mx_embed_cache_put(const char *dir, const char *key, size_t len, const float *vec,
+int mx__embed_cache_put(const char *dir, const char *key, size_t len, const float *vec,
                        uint32_t dim, mx_error *err) {
   char path[1200], sub[700], tmp[1300];
   entry_path(dir, key, len, path, sizeof path, sub, sizeof sub);
-  if (mx_mkdir_p(sub) != 0)
+  if (mx__mkdir_p(sub) != 0)
     return mx_error_at(err, MX_EIO, sub, 0, 0, NULL, "cannot create cache directory: %s",
                        strerror(errno));
   size_t size = 16 + len + (size_t)dim * 4 + 8;

@@ -29,7 +29,7 @@ struct mx_http_client {
   int n_easy;
   char *auth_header; /* "Authorization: Bearer ..." or NULL; never printed */
   mx_rng rng;
-  double deadline;        /* mx_now_seconds() bound on every call; 0 = none */
+  double deadline;        /* mx__now_seconds() bound on every call; 0 = none */
   int (*stop)(void *ud);  /* polled while waiting; non-zero ends the call */
   void *stop_ud;
 };
@@ -159,11 +159,11 @@ int mx_http_client_create(const mx_http_config *cfg, mx_http_client **out, mx_er
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     }
     snprintf(c->auth_header, n, "Authorization: Bearer %s", k);
-    mx_secret_add(k);
+    mx__secret_add(k);
   }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  mx_rng_seed(&c->rng, (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec);
+  mx__rng_seed(&c->rng, (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec);
   *out = c;
   return MX_OK;
 }
@@ -177,7 +177,7 @@ void mx_http_client_free(mx_http_client *c) {
   if (c->share) curl_share_cleanup(c->share);
   if (c->auth_header) {
     /* Do not leave the key lying in freed memory. */
-    mx_secure_zero(c->auth_header, strlen(c->auth_header));
+    mx__secure_zero(c->auth_header, strlen(c->auth_header));
     free(c->auth_header);
   }
   free(c);
@@ -186,7 +186,7 @@ void mx_http_client_free(mx_http_client *c) {
 const mx_http_config *mx_http_client_config(const mx_http_client *c) { return &c->cfg; }
 
 void mx_http_client_set_limit(mx_http_client *c, double seconds, int (*stop)(void *ud), void *ud) {
-  c->deadline = seconds > 0 ? mx_now_seconds() + seconds : 0;
+  c->deadline = seconds > 0 ? mx__now_seconds() + seconds : 0;
   c->stop = stop;
   c->stop_ud = ud;
 }
@@ -194,7 +194,7 @@ void mx_http_client_set_limit(mx_http_client *c, double seconds, int (*stop)(voi
 /* Why the caller's limits end a call now: NULL while they hold. */
 static const char *limit_reached(const mx_http_client *c) {
   if (c->stop && c->stop(c->stop_ud)) return "stopped by its caller (interrupted)";
-  if (c->deadline > 0 && mx_now_seconds() >= c->deadline) return "stopped: the time limit ran out";
+  if (c->deadline > 0 && mx__now_seconds() >= c->deadline) return "stopped: the time limit ran out";
   return NULL;
 }
 
@@ -251,7 +251,7 @@ static double backoff_wait(mx_http_client *c, int attempt, long retry_after) {
   double d = c->cfg.backoff_base;
   for (int i = 0; i < attempt && d < cap; i++) d *= 2;
   if (d > cap) d = cap;
-  return d / 2 + mx_rng_uniform(&c->rng) * d / 2;
+  return d / 2 + mx__rng_uniform(&c->rng) * d / 2;
 }
 
 /* Failures where nothing of the request can have reached the server: the
@@ -284,14 +284,14 @@ static int transport_retryable(CURLcode cc) {
   }
 }
 
-void mx_http_error_excerpt(const char *body, size_t len, char *out, size_t size) {
+void mx__http_error_excerpt(const char *body, size_t len, char *out, size_t size) {
   if (size == 0) return;
   /* Redact before cutting, so a secret across the cut cannot leave its
    * first half behind. 4 KiB of body covers the 200 bytes shown and any
    * secret that starts inside them. */
   static const size_t window = 4096;
   char clean[3 * 4096];
-  size_t n = mx_redact(body, len < window ? len : window, clean, sizeof clean);
+  size_t n = mx__redact(body, len < window ? len : window, clean, sizeof clean);
   size_t j = 0;
   for (size_t i = 0; i < n && j + 4 < size && i < 200; i++) {
     unsigned char ch = (unsigned char)clean[i];
@@ -349,7 +349,7 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
   double total = c->cfg.timeout, connect = c->cfg.connect_timeout;
   s->cut = 0;
   if (c->deadline > 0) {
-    double left = c->deadline - mx_now_seconds();
+    double left = c->deadline - mx__now_seconds();
     if (left < 0.001) left = 0.001;
     if (connect > left) connect = left, s->cut = 1;
     if (total > left) total = left, s->cut = 1;
@@ -380,7 +380,7 @@ static int slot_start(mx_http_client *c, slot *s, mx_http_request *r, mx_error *
 
 /* Can a retry after wait seconds start before the caller's deadline? */
 static int retry_in_time(const mx_http_client *c, double wait) {
-  return c->deadline <= 0 || mx_now_seconds() + wait < c->deadline;
+  return c->deadline <= 0 || mx__now_seconds() + wait < c->deadline;
 }
 
 /* Judge a finished attempt. Returns 1 when it should be retried (with *wait
@@ -415,7 +415,7 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     return 0;
   }
   if (status >= 200 && status < 300) {
-    r->response = s->buf ? s->buf : mx_strdup("");
+    r->response = s->buf ? s->buf : mx__strdup("");
     r->response_len = s->len;
     s->buf = NULL;
     s->cap = s->len = 0;
@@ -435,7 +435,7 @@ static int slot_finish(mx_http_client *c, slot *s, CURLcode cc, double *wait) {
     if (retry_in_time(c, *wait)) return 1;
   }
   char ex[256];
-  mx_http_error_excerpt(s->buf ? s->buf : "", s->len, ex, sizeof ex);
+  mx__http_error_excerpt(s->buf ? s->buf : "", s->len, ex, sizeof ex);
   r->rc = mx_error_set(&r->err, MX_ENET, "%s: HTTP %ld after %d attempt%s%s%s%s", r->url, status,
                        r->attempts, r->attempts == 1 ? "" : "s",
                        retryable ? " (no time left for a retry)" : "", ex[0] ? ": " : "", ex);
@@ -477,7 +477,7 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
       }
       break;
     }
-    double now = mx_now_seconds(), soonest = -1;
+    double now = mx__now_seconds(), soonest = -1;
     /* Fill free slots with requests whose wait is over. */
     for (int k = 0; k < c->n_easy && rc == MX_OK; k++) {
       if (slots[k].busy) continue;
@@ -512,7 +512,7 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
       double wait = 0;
       size_t idx = (size_t)(s->req - reqs);
       if (slot_finish(c, s, cc, &wait)) {
-        p[idx].not_before = mx_now_seconds() + wait;
+        p[idx].not_before = mx__now_seconds() + wait;
       } else {
         p[idx].done = 1;
         remaining--;
@@ -528,7 +528,7 @@ int mx_http_perform(mx_http_client *c, mx_http_request *reqs, size_t n, mx_error
     /* Sleep in curl until a socket is ready or the next retry is due. */
     long ms = c->stop ? 100 : 1000; /* poll the stop flag at least every 0.1 s */
     if (any_free && soonest >= 0) {
-      double d = (soonest - mx_now_seconds()) * 1000;
+      double d = (soonest - mx__now_seconds()) * 1000;
       ms = d <= 0 ? 0 : d > ms ? ms : (long)d + 1;
     }
     if (any_busy) {
@@ -607,7 +607,7 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
       return mx_error_set(err, MX_EINVAL,
                           "webhook credential of host '%s': environment variable %s is not set, "
                           "empty or not one line", host, cr->key_env);
-    mx_secret_add(secret);
+    mx__secret_add(secret);
     size_t n = strlen(cr->header) + strlen(cr->scheme) + strlen(secret) + 4;
     if (!(cred = malloc(n))) return mx_error_set(err, MX_ENOMEM, "out of memory");
     snprintf(cred, n, "%s: %s%s%s", cr->header, cr->scheme, cr->scheme[0] ? " " : "", secret);
@@ -622,7 +622,7 @@ int mx_http_post_json(mx_http_client *c, const char *url, const char *body,
   r.headers = headers;
   int rc = mx_http_perform(c, &r, 1, err);
   if (cred) {
-    mx_secure_zero(cred, strlen(cred));
+    mx__secure_zero(cred, strlen(cred));
     free(cred);
   }
   if (status) *status = r.status;

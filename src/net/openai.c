@@ -43,7 +43,7 @@ static int load_answer(const char *url, const char *body, size_t len, json_t **r
   return MX_OK;
 }
 
-int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, size_t count,
+int mx__openai_parse_embeddings(const char *url, const char *body, size_t len, size_t count,
                                uint32_t want_dim, uint32_t *dim, float **vecs, mx_error *err) {
   *vecs = NULL;
   json_t *root;
@@ -61,7 +61,7 @@ int mx_openai_parse_embeddings(const char *url, const char *body, size_t len, si
     json_t *e = json_object_get(root, "error");
     json_t *msg = json_is_object(e) ? json_object_get(e, "message") : NULL;
     char ex[256] = "";
-    if (json_is_string(msg)) mx_http_error_excerpt(json_string_value(msg), json_string_length(msg), ex, sizeof ex);
+    if (json_is_string(msg)) mx__http_error_excerpt(json_string_value(msg), json_string_length(msg), ex, sizeof ex);
     rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no \"data\" array%s%s", url,
                       ex[0] ? ": " : "", ex);
     goto done;
@@ -168,7 +168,7 @@ int mx_openai_embed(mx_http_client *c, const char *const *texts, size_t n, float
   for (size_t i = 0; i < n; i++) {
     char *k;
     size_t kl;
-    if (mx_embed_cache_key(cfg->model, cfg->dimensions, texts[i], &k, &kl)) {
+    if (mx__embed_cache_key(cfg->model, cfg->dimensions, texts[i], &k, &kl)) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;
     }
@@ -190,7 +190,7 @@ int mx_openai_embed(mx_http_client *c, const char *const *texts, size_t n, float
   for (size_t u = 0; u < nu; u++) {
     const char *k = mx_idmap_name(keys, (uint32_t)u);
     uint32_t d = 0;
-    if (cfg->cache_dir[0] && mx_embed_cache_get(cfg->cache_dir, k, strlen(k), &uvec[u], &d)) {
+    if (cfg->cache_dir[0] && mx__embed_cache_get(cfg->cache_dir, k, strlen(k), &uvec[u], &d)) {
       if (dim == 0) dim = d;
       if (d == dim) continue;
       free(uvec[u]); /* cached under another dimension: ask again */
@@ -244,7 +244,7 @@ int mx_openai_embed(mx_http_client *c, const char *const *texts, size_t n, float
       mx_error e2;
       mx_error_clear(&e2);
       uint32_t d = dim;
-      int r2 = mx_openai_parse_embeddings(url, reqs[j].response, reqs[j].response_len, b[j].count,
+      int r2 = mx__openai_parse_embeddings(url, reqs[j].response, reqs[j].response_len, b[j].count,
                                           cfg->dimensions, &d, &b[j].vecs, &e2);
       if (r2 == MX_OK && dim && d != dim)
         r2 = mx_error_set(&e2, MX_EFORMAT, "%s: wrong embedding dimension: %u, expected %u",
@@ -263,7 +263,7 @@ int mx_openai_embed(mx_http_client *c, const char *const *texts, size_t n, float
         size_t u = miss[b[j].first + m];
         const char *k = mx_idmap_name(keys, (uint32_t)u);
         if (cfg->cache_dir[0] && cache_rc == MX_OK) {
-          cache_rc = mx_embed_cache_put(cfg->cache_dir, k, strlen(k), b[j].vecs + m * dim, dim,
+          cache_rc = mx__embed_cache_put(cfg->cache_dir, k, strlen(k), b[j].vecs + m * dim, dim,
                                         &cache_err);
         }
       }
@@ -318,7 +318,7 @@ done:
   return rc;
 }
 
-int mx_openai_parse_chat(const char *url, const char *body, size_t len, char **reply,
+int mx__openai_parse_chat(const char *url, const char *body, size_t len, char **reply,
                          mx_error *err) {
   *reply = NULL;
   json_t *root;
@@ -332,7 +332,7 @@ int mx_openai_parse_chat(const char *url, const char *body, size_t len, char **r
   if (!json_is_string(content)) {
     rc = mx_error_set(err, MX_EFORMAT, "%s: the answer has no choices[0].message.content", url);
   } else {
-    *reply = mx_strdup(json_string_value(content));
+    *reply = mx__strdup(json_string_value(content));
     if (!*reply) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   json_decref(root);
@@ -372,7 +372,7 @@ int mx_openai_chat(mx_http_client *c, const mx_chat_message *messages, size_t n,
   r.body = text;
   r.body_len = strlen(text);
   rc = mx_http_perform(c, &r, 1, err);
-  if (rc == MX_OK) rc = mx_openai_parse_chat(url, r.response, r.response_len, reply, err);
+  if (rc == MX_OK) rc = mx__openai_parse_chat(url, r.response, r.response_len, reply, err);
   mx_http_request_clear(&r);
   free(text);
   free(url);

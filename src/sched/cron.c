@@ -185,7 +185,7 @@ int mx_cron_parse(const char *expr, mx_cron *out, mx_error *err) {
 }
 
 static int day_matches(const mx_cron *c, int64_t y, int mon, int mday) {
-  int64_t days = mx_days_from_civil(y, mon, mday);
+  int64_t days = mx__days_from_civil(y, mon, mday);
   int wday = (int)(((days % 7) + 11) % 7);
   int dom_ok = (c->dom >> mday) & 1, dow_ok = (c->dow >> wday) & 1;
   /* Vixie cron: OR when both day fields are restricted, else AND. */
@@ -201,7 +201,7 @@ int mx_cron_matches(const mx_cron *c, int year, int mon, int mday, int hour, int
  * Returns 0 and sets *out, or -1 when none within `years`. */
 static int next_civil(const mx_cron *c, int64_t local, int years, int64_t *out) {
   mx_civil t;
-  mx_civil_split(local, &t);
+  mx__civil_split(local, &t);
   int64_t y = t.year, ylimit = t.year + years;
   int mon = t.mon, mday = t.mday, hour = t.hour, min = t.min;
   while (y <= ylimit) {
@@ -215,8 +215,8 @@ static int next_civil(const mx_cron *c, int64_t local, int years, int64_t *out) 
       min = 0;
       continue;
     }
-    if (mday > mx_days_in_month(y, mon) || !day_matches(c, y, mon, mday)) {
-      if (++mday > mx_days_in_month(y, mon)) {
+    if (mday > mx__days_in_month(y, mon) || !day_matches(c, y, mon, mday)) {
+      if (++mday > mx__days_in_month(y, mon)) {
         mday = 1;
         if (++mon > 12) {
           mon = 1;
@@ -231,7 +231,7 @@ static int next_civil(const mx_cron *c, int64_t local, int years, int64_t *out) 
       min = 0;
       if (++hour > 23) {
         hour = 0;
-        if (++mday > mx_days_in_month(y, mon)) {
+        if (++mday > mx__days_in_month(y, mon)) {
           mday = 1;
           if (++mon > 12) {
             mon = 1;
@@ -246,7 +246,7 @@ static int next_civil(const mx_cron *c, int64_t local, int years, int64_t *out) 
         min = 0;
         if (++hour > 23) {
           hour = 0;
-          if (++mday > mx_days_in_month(y, mon)) {
+          if (++mday > mx__days_in_month(y, mon)) {
             mday = 1;
             if (++mon > 12) {
               mon = 1;
@@ -257,7 +257,7 @@ static int next_civil(const mx_cron *c, int64_t local, int years, int64_t *out) 
       }
       continue;
     }
-    *out = mx_days_from_civil(y, mon, mday) * 86400 + hour * 3600 + min * 60;
+    *out = mx__days_from_civil(y, mon, mday) * 86400 + hour * 3600 + min * 60;
     return 0;
   }
   return -1;

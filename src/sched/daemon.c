@@ -91,7 +91,7 @@ static void logf_(sched *S, const char *fmt, ...) {
   S->opt->log(S->opt->log_ctx, buf);
 }
 
-static double now_clock(const sched *S) { return mx_wall_seconds() + S->opt->now_offset; }
+static double now_clock(const sched *S) { return mx__wall_seconds() + S->opt->now_offset; }
 
 static mx_job *find_job(sched *S, const char *name) {
   for (int i = 0; i < S->s->njobs; i++)
@@ -108,7 +108,7 @@ static int enqueue(sched *S, const char *job, int64_t slot, int attempt, double 
     S->capq = nc;
   }
   pending *p = &S->q[S->nq];
-  if (!(p->job = mx_strdup(job))) return MX_ENOMEM;
+  if (!(p->job = mx__strdup(job))) return MX_ENOMEM;
   p->slot = slot;
   p->attempt = attempt;
   p->due = due;
@@ -261,7 +261,7 @@ static int start_run(sched *S, mx_job *j, const pending *p) {
   row.scheduled_local = local;
   row.attempt = p->attempt;
   row.status = "running";
-  row.started = mx_wall_seconds();
+  row.started = mx__wall_seconds();
   row.exit_code = -1;
   mx_error err;
   mx_error_clear(&err);
@@ -273,16 +273,16 @@ static int start_run(sched *S, mx_job *j, const pending *p) {
     logf_(S, "store error: %s", mx_error_format(&err, buf, sizeof buf));
     return MX_EIO;
   }
-  if (mx_child_start(S->exe, S->s->outputs, S->s->store_dir, j, p->slot, p->attempt, j->timeout,
+  if (mx__child_start(S->exe, S->s->outputs, S->s->store_dir, j, p->slot, p->attempt, j->timeout,
                      &a->c, &err) != MX_OK) {
     char buf[1200];
     mx_error_format(&err, buf, sizeof buf);
     logf_(S, "job=%s slot=%s attempt=%d status=failed error=%s", j->name, local, p->attempt, buf);
-    mx_runs_finish(S->db, a->row, "failed", mx_wall_seconds(), -1, buf, "", "[]", NULL);
+    mx_runs_finish(S->db, a->row, "failed", mx__wall_seconds(), -1, buf, "", "[]", NULL);
     S->failures++;
     return MX_OK;
   }
-  a->job = mx_strdup(j->name);
+  a->job = mx__strdup(j->name);
   a->slot = p->slot;
   a->attempt = p->attempt;
   S->na++;
@@ -324,8 +324,8 @@ static void dispatch(sched *S, double now) {
       if (j->overlap == MX_OVERLAP_REPLACE) {
         if (!S->a[k].c.replaced) {
           S->a[k].c.replaced = 1;
-          mx_child_signal(&S->a[k].c, SIGTERM);
-          S->a[k].c.kill_at = mx_now_seconds() + S->opt->grace;
+          mx__child_signal(&S->a[k].c, SIGTERM);
+          S->a[k].c.kill_at = mx__now_seconds() + S->opt->grace;
         }
         waiting = 1;
       }
@@ -368,8 +368,8 @@ static void reap(sched *S, double now) {
     active *a = &S->a[k];
     int code;
     char *error, *outputs, *outdir;
-    const char *status = mx_child_finish(&a->c, ws, &code, &error, &outputs, &outdir);
-    double ended = mx_wall_seconds();
+    const char *status = mx__child_finish(&a->c, ws, &code, &error, &outputs, &outdir);
+    double ended = mx__wall_seconds();
     mx_error err;
     if (mx_runs_finish(S->db, a->row, status, ended, code, error ? error : "", outdir, outputs,
                        &err) != MX_OK) {
@@ -399,7 +399,7 @@ static void reap(sched *S, double now) {
     free(error);
     free(outputs);
     free(outdir);
-    mx_child_release(&a->c);
+    mx__child_release(&a->c);
     free(a->job);
     memmove(&S->a[k], &S->a[k + 1], (size_t)(S->na - k - 1) * sizeof *S->a);
     S->na--;
@@ -407,16 +407,16 @@ static void reap(sched *S, double now) {
 }
 
 static void supervise(sched *S) {
-  double mono = mx_now_seconds();
+  double mono = mx__now_seconds();
   for (int k = 0; k < S->na; k++) {
     mx_child *c = &S->a[k].c;
     if (!c->timed_out && !c->stopped && !c->replaced && mono >= c->deadline) {
       c->timed_out = 1;
-      mx_child_signal(c, SIGTERM);
+      mx__child_signal(c, SIGTERM);
       c->kill_at = mono + S->opt->grace;
     }
     if (c->kill_at > 0 && mono >= c->kill_at) {
-      mx_child_signal(c, SIGKILL);
+      mx__child_signal(c, SIGKILL);
       c->kill_at = -1;
     }
   }
@@ -426,8 +426,8 @@ static void stop_all(sched *S, int hard) {
   for (int k = 0; k < S->na; k++) {
     mx_child *c = &S->a[k].c;
     c->stopped = 1;
-    mx_child_signal(c, hard ? SIGKILL : SIGTERM);
-    if (!hard && c->kill_at == 0) c->kill_at = mx_now_seconds() + S->opt->grace;
+    mx__child_signal(c, hard ? SIGKILL : SIGTERM);
+    if (!hard && c->kill_at == 0) c->kill_at = mx__now_seconds() + S->opt->grace;
   }
   while (S->nq) dequeue(S, S->nq - 1);
 }
@@ -488,7 +488,7 @@ static void collect_interrupted(void *ctx, const char *job, int64_t slot) {
     if (!nj || !ns) return;
     S->capi = nc;
   }
-  S->ijob[S->ni] = mx_strdup(job);
+  S->ijob[S->ni] = mx__strdup(job);
   S->islot[S->ni] = slot;
   S->ni++;
 }
@@ -543,23 +543,23 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
   if (slash && slash != S.s->store) { /* the store's directory may not exist yet */
     char dir[4096];
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - S.s->store), S.s->store);
-    mx_mkdir_p(dir);
+    mx__mkdir_p(dir);
   }
   if ((rc = take_lock(S.s->store, &lockfd, err)) != MX_OK) {
     mx_schedule_free(S.s);
     return rc;
   }
   if ((rc = mx_runs_open(S.s->store, 0, &S.db, err)) != MX_OK) goto out;
-  mx_mkdir_p(S.s->outputs);
+  mx__mkdir_p(S.s->outputs);
   /* Whatever was running when a previous scheduler died is abandoned now. */
-  int nab = mx_runs_abandon_running(S.db, mx_wall_seconds(), err);
+  int nab = mx_runs_abandon_running(S.db, mx__wall_seconds(), err);
   if (nab < 0) {
     rc = nab;
     goto out;
   }
   if (nab > 0) logf_(&S, "%d run(s) abandoned by a previous scheduler", nab);
   if ((rc = mx_runs_interrupted(S.db, collect_interrupted, &S, err)) != MX_OK) goto out;
-  for (int i = 0; i < S.s->njobs; i++) mx_outputs_clean_staging(S.s->outputs, S.s->jobs[i].name);
+  for (int i = 0; i < S.s->njobs; i++) mx__outputs_clean_staging(S.s->outputs, S.s->jobs[i].name);
 
   if (pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     rc = mx_error_set(err, MX_EIO, "pipe: %s", strerror(errno));
@@ -647,7 +647,7 @@ int mx_sched_run(const char *path, const mx_sched_options *opt, mx_error *err) {
     if (!S.stopping) dispatch(&S, now);
     if ((S.stopping || once) && S.na == 0 && S.nq == 0) break;
     /* Sleep until the next thing to do, at most a minute (clock changes). */
-    double wait = 60, mono = mx_now_seconds();
+    double wait = 60, mono = mx__now_seconds();
     if (!S.stopping && !once)
       for (int i = 0; i < S.s->njobs; i++)
         if (S.next[i] != INT64_MAX && (double)S.next[i] - now < wait)
@@ -682,8 +682,8 @@ out_signals:
   g_pipe[0] = g_pipe[1] = -1;
 out:
   for (int k = 0; k < S.na; k++) { /* only on an early error exit */
-    mx_child_signal(&S.a[k].c, SIGKILL);
-    mx_child_release(&S.a[k].c);
+    mx__child_signal(&S.a[k].c, SIGKILL);
+    mx__child_release(&S.a[k].c);
     free(S.a[k].job);
   }
   free(S.a);

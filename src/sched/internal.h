@@ -13,7 +13,7 @@ typedef struct {
 } mx_civil;
 
 /* Split "local seconds" (wall clock encoded as if UTC) into fields. */
-void mx_civil_split(int64_t local, mx_civil *c);
+void mx__civil_split(int64_t local, mx_civil *c);
 
 /* ---- one child run (runner.c) */
 typedef struct mx_child {
@@ -33,27 +33,27 @@ typedef struct mx_child {
  * process group and dies with the scheduler (PR_SET_PDEATHSIG), so a killed
  * daemon leaves at most a staging directory, never a partial final one.
  * Its stdout and stderr go to outputs/.logs/JOB/SLOT.aATTEMPT.log. */
-int mx_child_start(const char *exe, const char *outputs_root, const char *store_dir,
+int mx__child_start(const char *exe, const char *outputs_root, const char *store_dir,
                    const mx_job *job, int64_t slot, int attempt, double timeout, mx_child *c,
                    mx_error *err);
 /* Send sig to the child's process group. */
-void mx_child_signal(mx_child *c, int sig);
+void mx__child_signal(mx_child *c, int sig);
 /* After the child exited with wait status ws, commit or discard its outputs.
  * Returns the final status text ("success", "failed", "timeout", "stopped",
  * "replaced") and fills exit code, error text (tail of the log) and the JSON
  * list of committed files with their digests. Strings owned by the caller. */
-const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,
+const char *mx__child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,
                             char **output_dir);
 /* Remove the staging directory and free the child's strings. */
-void mx_child_release(mx_child *c);
+void mx__child_release(mx_child *c);
 /* Directory name of a slot: "2026-03-08T07-00-00Z" (UTC, no colons). */
-void mx_slot_dirname(int64_t slot, char *buf, size_t size);
+void mx__slot_dirname(int64_t slot, char *buf, size_t size);
 /* Remove leftover staging directories under outputs/JOB/ (from a killed daemon). */
-void mx_outputs_clean_staging(const char *outputs_root, const char *job);
+void mx__outputs_clean_staging(const char *outputs_root, const char *job);
 /* rm -rf (best effort). */
-void mx_remove_tree(const char *path);
+void mx__remove_tree(const char *path);
 
 /* ---- clocks */
-double mx_wall_seconds(void);
+double mx__wall_seconds(void);
 
 #endif

@@ -30,15 +30,15 @@
 #include "util/sha256.h"
 #include "util/util.h"
 
-double mx_wall_seconds(void) {
+double mx__wall_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void mx_slot_dirname(int64_t slot, char *buf, size_t size) {
+void mx__slot_dirname(int64_t slot, char *buf, size_t size) {
   mx_civil c;
-  mx_civil_split(slot, &c);
+  mx__civil_split(slot, &c);
   snprintf(buf, size, "%04lld-%02d-%02dT%02d-%02d-%02dZ", (long long)c.year, c.mon, c.mday,
            c.hour, c.min, c.sec);
 }
@@ -50,7 +50,7 @@ static char *path_join(const char *a, const char *b) {
   return s;
 }
 
-void mx_remove_tree(const char *path) {
+void mx__remove_tree(const char *path) {
   struct stat st;
   if (lstat(path, &st) != 0) return;
   if (S_ISDIR(st.st_mode)) {
@@ -60,7 +60,7 @@ void mx_remove_tree(const char *path) {
       while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char *p = path_join(path, e->d_name);
-        if (p) mx_remove_tree(p);
+        if (p) mx__remove_tree(p);
         free(p);
       }
       closedir(d);
@@ -71,7 +71,7 @@ void mx_remove_tree(const char *path) {
   }
 }
 
-void mx_outputs_clean_staging(const char *root, const char *job) {
+void mx__outputs_clean_staging(const char *root, const char *job) {
   char *dir = path_join(root, job);
   if (!dir) return;
   DIR *d = opendir(dir);
@@ -80,7 +80,7 @@ void mx_outputs_clean_staging(const char *root, const char *job) {
     while ((e = readdir(d))) {
       if (strncmp(e->d_name, ".tmp-", 5) != 0 && strncmp(e->d_name, ".old-", 5) != 0) continue;
       char *p = path_join(dir, e->d_name);
-      if (p) mx_remove_tree(p);
+      if (p) mx__remove_tree(p);
       free(p);
     }
     closedir(d);
@@ -131,13 +131,13 @@ static char **child_environment(const mx_job *job) {
   return env;
 }
 
-int mx_child_start(const char *exe, const char *root, const char *store_dir, const mx_job *job,
+int mx__child_start(const char *exe, const char *root, const char *store_dir, const mx_job *job,
                    int64_t slot, int attempt, double timeout, mx_child *c, mx_error *err) {
   static unsigned counter;
   memset(c, 0, sizeof *c);
   c->pid = -1;
   char slotname[40], name[160];
-  mx_slot_dirname(slot, slotname, sizeof slotname);
+  mx__slot_dirname(slot, slotname, sizeof slotname);
   char *jobdir = path_join(root, job->name);
   snprintf(name, sizeof name, ".tmp-%s-%ld-%u", slotname, (long)getpid(), counter++);
   c->tmp_dir = jobdir ? path_join(jobdir, name) : NULL;
@@ -148,18 +148,18 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
   c->log_path = path_join(logdir, name);
   free(jobdir);
   if (!c->tmp_dir || !c->final_dir || !c->log_path) {
-    mx_child_release(c);
+    mx__child_release(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  if (mx_mkdir_p(c->tmp_dir) != 0 || mx_mkdir_p(logdir) != 0) {
+  if (mx__mkdir_p(c->tmp_dir) != 0 || mx__mkdir_p(logdir) != 0) {
     int rc = mx_error_set(err, MX_EIO, "cannot create %s: %s", c->tmp_dir, strerror(errno));
-    mx_child_release(c);
+    mx__child_release(c);
     return rc;
   }
   int logfd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (logfd < 0) {
     int rc = mx_error_set(err, MX_EIO, "cannot create %s: %s", c->log_path, strerror(errno));
-    mx_child_release(c);
+    mx__child_release(c);
     return rc;
   }
   /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ... */
@@ -174,7 +174,7 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
     free(sets);
     free(envp);
     close(logfd);
-    mx_child_release(c);
+    mx__child_release(c);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   argv[argc++] = (char *)exe;
@@ -236,17 +236,17 @@ int mx_child_start(const char *exe, const char *root, const char *store_dir, con
   free(argv);
   free(envp);
   if (pid < 0) {
-    mx_child_release(c);
+    mx__child_release(c);
     return mx_error_set(err, MX_EIO, "fork failed: %s", strerror(saved));
   }
   setpgid(pid, pid); /* also from the parent, so signalling the group never races */
   c->pid = pid;
-  c->started = mx_wall_seconds();
-  c->deadline = mx_now_seconds() + timeout;
+  c->started = mx__wall_seconds();
+  c->deadline = mx__now_seconds() + timeout;
   return MX_OK;
 }
 
-void mx_child_signal(mx_child *c, int sig) {
+void mx__child_signal(mx_child *c, int sig) {
   if (c->pid > 0) kill(-c->pid, sig);
 }
 
@@ -266,7 +266,7 @@ static int digest_tree(const char *dir, const char *rel, FILE *json, int *first)
       if (!nn) break;
       names = nn;
     }
-    names[n++] = mx_strdup(e->d_name);
+    names[n++] = mx__strdup(e->d_name);
   }
   closedir(d);
   for (size_t i = 0; i + 1 < n; i++)
@@ -280,7 +280,7 @@ static int digest_tree(const char *dir, const char *rel, FILE *json, int *first)
   for (size_t i = 0; i < n; i++) {
     if (!names[i]) continue;
     char *p = path_join(dir, names[i]);
-    char *r = rel[0] ? path_join(rel, names[i]) : mx_strdup(names[i]);
+    char *r = rel[0] ? path_join(rel, names[i]) : mx__strdup(names[i]);
     struct stat st;
     if (p && r && lstat(p, &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
@@ -288,11 +288,11 @@ static int digest_tree(const char *dir, const char *rel, FILE *json, int *first)
       } else if (S_ISREG(st.st_mode)) {
         char hex[65];
         uint64_t bytes = 0;
-        if (mx_sha256_file(p, hex, &bytes) == 0) {
+        if (mx__sha256_file(p, hex, &bytes) == 0) {
           fputs(*first ? "" : ",", json);
           *first = 0;
           fputs("{\"path\":", json);
-          mx_json_escape(json, r, strlen(r));
+          mx__json_escape(json, r, strlen(r));
           fprintf(json, ",\"bytes\":%llu,\"digest\":\"sha256:%s\"}", (unsigned long long)bytes,
                   hex);
         } else {
@@ -330,7 +330,7 @@ static int commit_dir(const char *tmp, const char *final) {
   if (errno != ENOTEMPTY && errno != EEXIST) return -1;
   if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
     fsync_dir(final);
-    mx_remove_tree(tmp); /* now holds the previous outputs */
+    mx__remove_tree(tmp); /* now holds the previous outputs */
     return 0;
   }
   /* Filesystems without RENAME_EXCHANGE: move the old one aside first. */
@@ -344,14 +344,14 @@ static int commit_dir(const char *tmp, const char *final) {
     return -1;
   }
   fsync_dir(final);
-  mx_remove_tree(old);
+  mx__remove_tree(old);
   return 0;
 }
 
 /* The last ~600 bytes of the log, from a line start, for the error column. */
 static char *log_tail(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f) return mx_strdup("");
+  if (!f) return mx__strdup("");
   char buf[601];
   fseek(f, 0, SEEK_END);
   long size = ftell(f);
@@ -370,16 +370,16 @@ static char *log_tail(const char *path) {
   /* The runs table and `merx runs --json` never hold a bearer-shaped token,
    * whatever the script printed. */
   char clean[sizeof buf * 2];
-  mx_redact(s, len, clean, sizeof clean);
-  return mx_strdup(clean);
+  mx__redact(s, len, clean, sizeof clean);
+  return mx__strdup(clean);
 }
 
-const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,
+const char *mx__child_finish(mx_child *c, int ws, int *exit_code, char **error, char **outputs,
                             char **output_dir) {
   *exit_code = -1;
   *error = NULL;
-  *outputs = mx_strdup("[]");
-  *output_dir = mx_strdup("");
+  *outputs = mx__strdup("[]");
+  *output_dir = mx__strdup("");
   const char *status;
   int ok = 0;
   if (WIFEXITED(ws)) {
@@ -388,7 +388,7 @@ const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, c
   }
   /* `merx run --timeout` stops the script itself at the same deadline; a
    * failure at the deadline is the timeout whichever side acted first. */
-  if (!ok && !c->stopped && !c->replaced && mx_now_seconds() >= c->deadline - 0.05)
+  if (!ok && !c->stopped && !c->replaced && mx__now_seconds() >= c->deadline - 0.05)
     c->timed_out = 1;
   if (c->replaced) status = "replaced";
   else if (c->stopped) status = "stopped";
@@ -410,15 +410,15 @@ const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, c
     }
     if (commit_dir(c->tmp_dir, c->final_dir) == 0) {
       free(*outputs);
-      *outputs = buf ? buf : mx_strdup("[]");
+      *outputs = buf ? buf : mx__strdup("[]");
       free(*output_dir);
-      *output_dir = mx_strdup(c->final_dir);
+      *output_dir = mx__strdup(c->final_dir);
       return status;
     }
     free(buf);
     char msg[600];
     snprintf(msg, sizeof msg, "cannot commit outputs to %s: %s", c->final_dir, strerror(errno));
-    *error = mx_strdup(msg);
+    *error = mx__strdup(msg);
     return "failed";
   }
   char *tail = log_tail(c->log_path);
@@ -435,8 +435,8 @@ const char *mx_child_finish(mx_child *c, int ws, int *exit_code, char **error, c
   return status;
 }
 
-void mx_child_release(mx_child *c) {
-  if (c->tmp_dir) mx_remove_tree(c->tmp_dir);
+void mx__child_release(mx_child *c) {
+  if (c->tmp_dir) mx__remove_tree(c->tmp_dir);
   free(c->tmp_dir);
   free(c->final_dir);
   free(c->log_path);

@@ -33,10 +33,10 @@
 /* Directory part of path ("" for a bare name), and join. */
 static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
-  return slash ? mx_strndup(path, (size_t)(slash - path + 1)) : mx_strdup("");
+  return slash ? mx__strndup(path, (size_t)(slash - path + 1)) : mx__strdup("");
 }
 static char *join(const char *dir, const char *rel) {
-  if (rel[0] == '/') return mx_strdup(rel);
+  if (rel[0] == '/') return mx__strdup(rel);
   size_t n = strlen(dir) + strlen(rel) + 1;
   char *s = malloc(n);
   if (s) snprintf(s, n, "%s%s", dir, rel);
@@ -151,8 +151,8 @@ static int read_params(lua_State *L, load_ctx *c, mx_job *j, int idx) {
     }
     const char *v = t == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
                                       : luaL_tolstring(L, -1, NULL);
-    j->param_keys[j->nparams] = mx_strdup(k);
-    j->param_values[j->nparams] = mx_strdup(v);
+    j->param_keys[j->nparams] = mx__strdup(k);
+    j->param_values[j->nparams] = mx__strdup(v);
     j->nparams++;
     lua_pop(L, t == LUA_TBOOLEAN ? 1 : 2);
   }
@@ -204,7 +204,7 @@ static int read_env_names(lua_State *L, char ***names, int *n, char *bad, size_t
       return MX_EINVAL;
     }
     char **grown = realloc(*names, (size_t)(*n + 1) * sizeof *grown);
-    char *copy = mx_strdup(v);
+    char *copy = mx__strdup(v);
     lua_pop(L, 1);
     if (grown) *names = grown;
     if (!grown || !copy) {
@@ -266,7 +266,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
     lua_pop(L, 1);
     return job_error(c, NULL, idx, "name", MX_EINVAL, "'name' (a string) is required");
   }
-  j->name = mx_strdup(lua_tostring(L, -1));
+  j->name = mx__strdup(lua_tostring(L, -1));
   lua_pop(L, 1);
   if (!valid_job_name(j->name))
     return job_error(c, j->name, idx, "name", MX_EINVAL,
@@ -294,7 +294,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
     lua_pop(L, 1);
     return job_error(c, j->name, idx, "cron", MX_EINVAL, "'cron' (a string) is required");
   }
-  j->cron_text = mx_strdup(lua_tostring(L, -1));
+  j->cron_text = mx__strdup(lua_tostring(L, -1));
   lua_pop(L, 1);
   mx_error e;
   mx_error_clear(&e);
@@ -407,7 +407,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
   for (int i = 0; i < c->nenv; i++) {
     char **grown = realloc(j->env, (size_t)(j->nenv + 1) * sizeof *grown);
     if (grown) j->env = grown;
-    if (!grown || !(j->env[j->nenv] = mx_strdup(c->env[i])))
+    if (!grown || !(j->env[j->nenv] = mx__strdup(c->env[i])))
       return mx_error_set(c->err, MX_ENOMEM, "out of memory");
     j->nenv++;
   }
@@ -426,12 +426,12 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
  * passed to every run); a name ending in .db keeps its old meaning, the run
  * history alone. Without the key, MERX_STORE names the store. */
 static int resolve_store(mx_schedule *s, int given) {
-  const char *env = given ? NULL : mx_store_from_env();
+  const char *env = given ? NULL : mx__store_from_env();
   if (env) {
     char cwd[4096];
     char *abs = NULL;
     if (env[0] == '/' || !getcwd(cwd, sizeof cwd - 1)) {
-      abs = mx_strdup(env);
+      abs = mx__strdup(env);
     } else {
       size_t n = strlen(cwd);
       cwd[n] = '/';
@@ -442,17 +442,17 @@ static int resolve_store(mx_schedule *s, int given) {
     free(s->store);
     s->store = abs;
   }
-  if ((!given && !env) || !mx_store_is_folder(s->store)) return MX_OK;
+  if ((!given && !env) || !mx__store_is_folder(s->store)) return MX_OK;
   s->store_dir = s->store;
-  s->store = mx_store_ledger_path(s->store_dir);
+  s->store = mx__store_ledger_path(s->store_dir);
   return s->store ? MX_OK : MX_ENOMEM;
 }
 
 int mx_schedule_use_store(mx_schedule *s, const char *dir, mx_error *err) {
-  int rc = mx_store_create(dir, err);
+  int rc = mx__store_create(dir, err);
   if (rc != MX_OK) return rc;
   char *abs = realpath(dir, NULL);
-  char *ledger = abs ? mx_store_ledger_path(abs) : NULL;
+  char *ledger = abs ? mx__store_ledger_path(abs) : NULL;
   if (!ledger) {
     free(abs);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -557,11 +557,11 @@ int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
   *out = NULL;
   char *src = NULL;
   size_t len = 0;
-  int rc = mx_read_file(path, &src, &len, err);
+  int rc = mx__read_file(path, &src, &len, err);
   if (rc != MX_OK) return rc;
   mx_schedule *s = calloc(1, sizeof *s);
   char *dir = dir_of(path);
-  if (!s || !dir || !(s->path = mx_strdup(path))) {
+  if (!s || !dir || !(s->path = mx__strdup(path))) {
     free(s);
     free(dir);
     free(src);
@@ -569,7 +569,7 @@ int mx_schedule_load(const char *path, mx_schedule **out, mx_error *err) {
   }
   schedule_read r = {{path, src, err, 0, NULL}, dir, s};
   mx_config_limits lim = {SCHED_TIME_LIMIT, SCHED_MEMORY_MB, "while loading the schedule file"};
-  rc = mx_config_eval(path, src, len, &lim, read_value, &r, err);
+  rc = mx__config_eval(path, src, len, &lim, read_value, &r, err);
   for (int i = 0; i < r.c.nenv; i++) free(r.c.env[i]);
   free(r.c.env);
   if (rc != MX_OK && err && err->file[0] == '\0') {

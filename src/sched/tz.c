@@ -26,10 +26,10 @@ struct mx_tz {
 
 #define TZ_EXPAND_LAST_YEAR 2200
 
-void mx_civil_split(int64_t local, mx_civil *c) {
-  int64_t days = mx_floor_div(local, 86400);
+void mx__civil_split(int64_t local, mx_civil *c) {
+  int64_t days = mx__floor_div(local, 86400);
   int64_t secs = local - days * 86400;
-  mx_civil_from_days(days, &c->year, &c->mon, &c->mday);
+  mx__civil_from_days(days, &c->year, &c->mon, &c->mday);
   c->hour = (int)(secs / 3600);
   c->min = (int)(secs / 60 % 60);
   c->sec = (int)(secs % 60);
@@ -152,16 +152,16 @@ static int posix_parse(const char *s, posix_tz *tz) {
 /* Local-midnight day number (days since epoch) of a rule date in year y. */
 static int64_t posix_day(const posix_date *d, int64_t y) {
   if (d->kind == 'J') {
-    int64_t day = mx_days_from_civil(y, 1, 1) + d->n - 1;
-    if (mx_is_leap_year(y) && d->n >= 60) day++;
+    int64_t day = mx__days_from_civil(y, 1, 1) + d->n - 1;
+    if (mx__is_leap_year(y) && d->n >= 60) day++;
     return day;
   }
-  if (d->kind == 'D') return mx_days_from_civil(y, 1, 1) + d->n;
+  if (d->kind == 'D') return mx__days_from_civil(y, 1, 1) + d->n;
   /* Mm.w.d: day d (0 = Sunday) of week w (5 = last) of month m. */
-  int64_t first = mx_days_from_civil(y, d->m, 1);
+  int64_t first = mx__days_from_civil(y, d->m, 1);
   int wday1 = (int)(((first % 7) + 11) % 7);
   int mday = 1 + (d->d - wday1 + 7) % 7 + (d->w - 1) * 7;
-  int dim = mx_days_in_month(y, d->m);
+  int dim = mx__days_in_month(y, d->m);
   while (mday > dim) mday -= 7;
   return first + mday - 1;
 }
@@ -195,7 +195,7 @@ static int tz_expand(mx_tz *tz, int *cap, const posix_tz *r) {
     return 0;
   }
   mx_civil c;
-  mx_civil_split(tz->n ? last : 0, &c);
+  mx__civil_split(tz->n ? last : 0, &c);
   for (int64_t y = c.year - 1; y <= TZ_EXPAND_LAST_YEAR; y++) {
     /* Start is given in standard local time, end in daylight local time. */
     int64_t s = posix_day(&r->start, y) * 86400 + r->start.time - r->std_off;
@@ -312,7 +312,7 @@ int mx_tz_load(const char *name, mx_tz **out, mx_error *err) {
   }
   fclose(f);
   mx_tz *tz = calloc(1, sizeof *tz);
-  if (!tz || !(tz->name = mx_strdup(name))) {
+  if (!tz || !(tz->name = mx__strdup(name))) {
     free(tz);
     free(buf);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -387,7 +387,7 @@ int64_t mx_tz_resolve(const mx_tz *tz, int64_t local, int *exists) {
 char *mx_tz_format(const mx_tz *tz, int64_t t, char *buf, size_t size) {
   int32_t off = mx_tz_offset(tz, t);
   mx_civil c;
-  mx_civil_split(t + off, &c);
+  mx__civil_split(t + off, &c);
   int32_t a = off < 0 ? -off : off;
   snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)c.year, c.mon,
            c.mday, c.hour, c.min, c.sec, off < 0 ? '-' : '+', (int)(a / 3600),

@@ -15,7 +15,7 @@
  * bytes and sessions (LRU), expires after answer.session_ttl_s, lives in
  * memory only and is shared by every generation (a reload keeps the
  * conversations). The API key of the chat service goes only to that
- * service (merx/http.h); error messages are redacted (mx_redact). */
+ * service (merx/http.h); error messages are redacted (mx__redact). */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -55,13 +55,13 @@ static int cfg_error(const char *field, const char *msg, mx_error *err) {
   return mx_error_set(err, MX_EINVAL, "config key 'answer%s%s': %s", *field ? "." : "", field, msg);
 }
 
-void mx_serve_answer_free(void *state) {
+void mx__serve_answer_free(void *state) {
   answer_state *s = state;
   if (!s) return;
   if (s->sessions) {
     pthread_mutex_lock(&g_sessions_lock);
     if (--g_sessions_refs == 0) {
-      mx_sessions_free(g_sessions);
+      mx__sessions_free(g_sessions);
       g_sessions = NULL;
     }
     pthread_mutex_unlock(&g_sessions_lock);
@@ -76,28 +76,28 @@ static double num(const json_t *o, const char *k, double def) {
   return json_is_number(v) ? json_number_value(v) : def;
 }
 
-int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
+int mx__serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "answer");
   if (!cfg) return MX_OK;
   if (!json_is_object(cfg)) return mx_error_set(err, MX_EINVAL, "config key 'answer' must be a table");
   int rc;
-  if ((rc = mx_serve_check_fields(cfg, "llm system orders orders_columns products orders_max "
+  if ((rc = mx__serve_check_fields(cfg, "llm system orders orders_columns products orders_max "
                                        "temperature max_tokens session_turns session_bytes "
                                        "session_ttl_s max_sessions",
                                   err)))
     return cfg_error("", err->message, err);
-  if (!mx_serve_search_state(gen))
+  if (!mx__serve_search_state(gen))
     return cfg_error("", "/v1/answer finds products with /v1/search: configure `search` too", err);
   answer_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long turns, bytes, max_sessions;
-  if ((rc = mx_serve_get_int(cfg, "products", 5, 1, 50, &s->products_k, err)) ||
-      (rc = mx_serve_get_int(cfg, "orders_max", 5, 0, 100, &s->orders_max, err)) ||
-      (rc = mx_serve_get_int(cfg, "max_tokens", 400, 1, 100000, &s->max_tokens, err)) ||
-      (rc = mx_serve_get_int(cfg, "session_turns", 6, 0, 1000, &turns, err)) ||
-      (rc = mx_serve_get_int(cfg, "session_bytes", 16384, 0, 1 << 24, &bytes, err)) ||
-      (rc = mx_serve_get_int(cfg, "max_sessions", 10000, 1, 10000000, &max_sessions, err))) {
+  if ((rc = mx__serve_get_int(cfg, "products", 5, 1, 50, &s->products_k, err)) ||
+      (rc = mx__serve_get_int(cfg, "orders_max", 5, 0, 100, &s->orders_max, err)) ||
+      (rc = mx__serve_get_int(cfg, "max_tokens", 400, 1, 100000, &s->max_tokens, err)) ||
+      (rc = mx__serve_get_int(cfg, "session_turns", 6, 0, 1000, &turns, err)) ||
+      (rc = mx__serve_get_int(cfg, "session_bytes", 16384, 0, 1 << 24, &bytes, err)) ||
+      (rc = mx__serve_get_int(cfg, "max_sessions", 10000, 1, 10000000, &max_sessions, err))) {
     rc = cfg_error("", err->message, err);
     goto fail;
   }
@@ -113,14 +113,14 @@ int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
                           "key_env)", err);
     goto fail;
   }
-  char *lp = mx_serve_path(gen, json_string_value(llm));
+  char *lp = mx__serve_path(gen, json_string_value(llm));
   s->llm = mx_http_config_defaults();
   if (!lp) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
   rc = mx_http_config_load(&s->llm, lp, err);
-  if (rc == MX_OK) rc = mx_serve_gen_watch(gen, lp, err);
+  if (rc == MX_OK) rc = mx__serve_gen_watch(gen, lp, err);
   free(lp);
   if (rc == MX_OK) rc = mx_http_config_check(&s->llm, err);
   if (rc == MX_OK && !s->llm.base_url[0]) rc = mx_error_set(err, MX_EINVAL, "no base_url");
@@ -134,7 +134,7 @@ int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
     rc = cfg_error("system", "expected the system prompt", err);
     goto fail;
   }
-  if (!(s->system = mx_strdup(sys ? json_string_value(sys) : default_system))) {
+  if (!(s->system = mx__strdup(sys ? json_string_value(sys) : default_system))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
@@ -148,7 +148,7 @@ int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
     mx_ingest_options o = mx_ingest_defaults();
     o.aggregate = MX_AGG_LAST;
     const char *allowed[] = {"user", "item", "time", NULL};
-    char *op = mx_serve_path(gen, json_string_value(orders));
+    char *op = mx__serve_path(gen, json_string_value(orders));
     if (!op) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto fail;
@@ -156,14 +156,14 @@ int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
     rc = mx_columns_parse(cols ? json_string_value(cols) : "user=user,item=item,time=time", allowed,
                           &o.columns, err);
     if (rc == MX_OK) rc = mx_dataset_load_csv(op, &o, &s->orders, err);
-    if (rc == MX_OK) rc = mx_serve_gen_watch(gen, op, err);
+    if (rc == MX_OK) rc = mx__serve_gen_watch(gen, op, err);
     free(op);
     if (rc) goto fail;
   }
   mx_session_limits lim = {(int)turns, (size_t)bytes, ttl, (size_t)max_sessions};
   pthread_mutex_lock(&g_sessions_lock);
-  if (!g_sessions) rc = mx_sessions_create(&lim, &g_sessions);
-  else mx_sessions_set_limits(g_sessions, &lim);
+  if (!g_sessions) rc = mx__sessions_create(&lim, &g_sessions);
+  else mx__sessions_set_limits(g_sessions, &lim);
   if (rc == MX_OK) {
     g_sessions_refs++;
     s->sessions = g_sessions;
@@ -176,16 +176,16 @@ int mx_serve_answer_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = s;
   return MX_OK;
 fail:
-  mx_serve_answer_free(s);
+  mx__serve_answer_free(s);
   return rc;
 }
 
-void mx_serve_answer_metrics(const void *state, FILE *out) {
+void mx__serve_answer_metrics(const void *state, FILE *out) {
   const answer_state *s = state;
   if (!s) return;
   size_t count;
   uint64_t expired, evicted;
-  mx_sessions_stats(s->sessions, &count, &expired, &evicted);
+  mx__sessions_stats(s->sessions, &count, &expired, &evicted);
   fprintf(out,
           "# TYPE merx_answer_questions_total counter\nmerx_answer_questions_total %llu\n"
           "# TYPE merx_answer_chat_failures_total counter\nmerx_answer_chat_failures_total %llu\n"
@@ -218,7 +218,7 @@ static void recent_orders(const answer_state *s, const search_state *ss, const m
   *count = 0;
   if (!s->orders || !user || s->orders_max == 0) return;
   /* the orders file holds real ids, or pseudonyms (an export of a keyed store) */
-  int64_t u = mx_pseudonym_find(s->orders->users, gen->user_key, user, strlen(user));
+  int64_t u = mx__pseudonym_find(s->orders->users, gen->user_key, user, strlen(user));
   if (u < 0) return;
   const mx_csr *c = &s->orders->by_user;
   uint64_t a = c->indptr[u], m = c->indptr[u + 1] - a;
@@ -226,7 +226,7 @@ static void recent_orders(const answer_state *s, const search_state *ss, const m
   if (!o) return;
   for (uint64_t e = 0; e < m; e++) o[e] = (order_ref){c->times ? c->times[a + e] : 0, c->indices[a + e]};
   qsort(o, m, sizeof *o, newest_first);
-  const mx_embed_index *ix = mx_serve_search_index(ss);
+  const mx_embed_index *ix = mx__serve_search_index(ss);
   for (uint64_t e = 0; e < m && (long)e < s->orders_max; e++) {
     const char *item = mx_idmap_name(s->orders->items, o[e].item);
     int64_t row = mx_idmap_find(ix->ids, item, strlen(item));
@@ -241,8 +241,8 @@ static void recent_orders(const answer_state *s, const search_state *ss, const m
 
 /* Is id a product we know (the index or the catalogue)? */
 static int known_product(const search_state *ss, const char *id, size_t len) {
-  const mx_embed_index *ix = mx_serve_search_index(ss);
-  const mx_catalog *cat = mx_serve_search_catalog(ss);
+  const mx_embed_index *ix = mx__serve_search_index(ss);
+  const mx_catalog *cat = mx__serve_search_catalog(ss);
   return mx_idmap_find(ix->ids, id, len) >= 0 || (cat && mx_idmap_find(cat->items, id, len) >= 0);
 }
 
@@ -289,7 +289,7 @@ static char *filter_citations(const search_state *ss, const char *text, json_t *
   return out;
 }
 
-int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                     mx_serve_reply *reply, mx_error *err) {
   (void)srv;
   answer_state *s = gen->ext[MX_SERVE_EXT_ANSWER];
@@ -297,13 +297,13 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     reply->status = 404;
     return mx_error_set(err, MX_ENOTFOUND, "customer service is not configured (config key 'answer')");
   }
-  search_state *ss = mx_serve_search_state(gen);
+  search_state *ss = mx__serve_search_state(gen);
   int rc;
-  if ((rc = mx_serve_check_fields(req->body, "session user question", err))) return rc;
+  if ((rc = mx__serve_check_fields(req->body, "session user question", err))) return rc;
   char sbuf[32], ubuf[32];
   const char *session, *user;
-  if ((rc = mx_serve_get_id(req->body, "session", 1, sbuf, sizeof sbuf, &session, err)) ||
-      (rc = mx_serve_get_id(req->body, "user", 0, ubuf, sizeof ubuf, &user, err)))
+  if ((rc = mx__serve_get_id(req->body, "session", 1, sbuf, sizeof sbuf, &session, err)) ||
+      (rc = mx__serve_get_id(req->body, "user", 0, ubuf, sizeof ubuf, &user, err)))
     return rc;
   if (strlen(session) > 256) return mx_error_set(err, MX_EINVAL, "field 'session': longer than 256 bytes");
   const json_t *qj = json_object_get(req->body, "question");
@@ -313,7 +313,7 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     return mx_error_set(err, MX_EINVAL, "field 'question': longer than %d bytes", MAX_QUESTION);
   const char *question = json_string_value(qj);
   s->asked++;
-  double now = mx_now_seconds();
+  double now = mx__now_seconds();
   mx_session_turn *turns = NULL;
   int n_turns = 0, expired = 0;
   uint32_t *idx = NULL;
@@ -329,13 +329,13 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
-  if ((rc = mx_sessions_history(s->sessions, session, now, &turns, &n_turns, &expired))) {
+  if ((rc = mx__sessions_history(s->sessions, session, now, &turns, &n_turns, &expired))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
   /* products: the search of /v1/search for the question (the shopper's
    * taste blended in at the configured weight when the model knows them) */
-  if ((rc = mx_serve_search_run(ss, gen, question, NULL, user, -1, (size_t)s->products_k,
+  if ((rc = mx__serve_search_run(ss, gen, question, NULL, user, -1, (size_t)s->products_k,
                                 -1, req->cancel, &idx, &score, &n, &known, NULL, err))) {
     if (rc == MX_ENET || rc == MX_EFORMAT) reply->status = 502;
     goto done;
@@ -347,14 +347,14 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
   }
   fprintf(f, "%s\n\nProducts that may be relevant:\n", s->system);
   for (size_t r = 0; r < n; r++) {
-    json_t *item = mx_serve_search_item(ss, idx[r], score[r]);
-    fprintf(f, "- [%s] %s", mx_idmap_name(mx_serve_search_index(ss)->ids, idx[r]),
-            mx_serve_search_index(ss)->texts[idx[r]]);
+    json_t *item = mx__serve_search_item(ss, idx[r], score[r]);
+    fprintf(f, "- [%s] %s", mx_idmap_name(mx__serve_search_index(ss)->ids, idx[r]),
+            mx__serve_search_index(ss)->texts[idx[r]]);
     const json_t *p = json_object_get(item, "price"), *st = json_object_get(item, "in_stock");
     if (p) fprintf(f, ", price %.2f", json_number_value(p));
     if (st) fprintf(f, ", %s", json_is_true(st) ? "in stock" : "out of stock");
     fputc('\n', f);
-    json_array_append_new(found, json_string(mx_idmap_name(mx_serve_search_index(ss)->ids, idx[r])));
+    json_array_append_new(found, json_string(mx_idmap_name(mx__serve_search_index(ss)->ids, idx[r])));
     json_decref(item);
   }
   int n_orders = 0;
@@ -379,12 +379,12 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     msgs[nm++] = (mx_chat_message){"assistant", turns[t].answer};
   }
   msgs[nm++] = (mx_chat_message){"user", question};
-  if ((rc = mx_serve_llm_client(&s->llm, req->cancel, &client, err)) == MX_OK)
+  if ((rc = mx__serve_llm_client(&s->llm, req->cancel, &client, err)) == MX_OK)
     rc = mx_openai_chat(client, msgs, nm, s->temperature, (int)s->max_tokens, &reply_text, err);
   if (rc) {
     s->chat_failures++;
     char msg[MX_ERROR_MESSAGE_MAX];
-    mx_redact(err->message, strlen(err->message), msg, sizeof msg);
+    mx__redact(err->message, strlen(err->message), msg, sizeof msg);
     if (rc == MX_ENET || rc == MX_EFORMAT || rc == MX_EINVAL) {
       reply->status = 502;
       rc = mx_error_set(err, MX_ENET, "the chat service failed: %s", msg);
@@ -400,7 +400,7 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     goto done;
   }
   s->removed += json_array_size(removed);
-  if ((rc = mx_sessions_append(s->sessions, session, now, question, clean))) {
+  if ((rc = mx__sessions_append(s->sessions, session, now, question, clean))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
@@ -419,7 +419,7 @@ int mx_serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
   reply->body = body;
 done:
   mx_http_client_free(client);
-  mx_sessions_turns_free(turns, n_turns);
+  mx__sessions_turns_free(turns, n_turns);
   free(idx);
   free(score);
   free(context);

@@ -11,12 +11,12 @@
 typedef struct search_state search_state;
 
 /* The generation's search state (NULL when `search` is not configured). */
-search_state *mx_serve_search_state(mx_serve_gen *gen);
-const mx_embed_index *mx_serve_search_index(const search_state *s);
-const mx_catalog *mx_serve_search_catalog(const search_state *s);
+search_state *mx__serve_search_state(mx_serve_gen *gen);
+const mx_embed_index *mx__serve_search_index(const search_state *s);
+const mx_catalog *mx__serve_search_catalog(const search_state *s);
 /* The chat/embedding service of `search.llm` (its config file); NULL when
  * none is configured. */
-const mx_http_config *mx_serve_search_llm(const search_state *s);
+const mx_http_config *mx__serve_search_llm(const search_state *s);
 
 /* Rank the index for text (filters may be NULL; user may be NULL; blend < 0:
  * the configured default). ef: 0 the exact scan; > 0 the HNSW index with
@@ -25,18 +25,18 @@ const mx_http_config *mx_serve_search_llm(const search_state *s);
  * with the user's taste always scans. *idx and *score (malloc'd, caller
  * frees) hold *n results, best first; *user_known says whether the user's
  * taste was used, *used_index (may be NULL) whether the index answered. */
-int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
+int mx__serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
                         const mx_search_filter *filters, const char *user, double blend,
                         size_t k, long ef, const mx_cancel *cancel, uint32_t **idx, float **score,
                         size_t *n, int *user_known, int *used_index, mx_error *err);
 
 /* A product as JSON: {"item", "score", "text", and price, category,
  * in_stock when the catalogue has them}. */
-json_t *mx_serve_search_item(const search_state *s, uint32_t row, float score);
+json_t *mx__serve_search_item(const search_state *s, uint32_t row, float score);
 
 /* An HTTP client for the configured service bounded by the request's
  * cancellation (deadline and shutdown). */
-int mx_serve_llm_client(const mx_http_config *cfg, const mx_cancel *cancel, mx_http_client **out,
+int mx__serve_llm_client(const mx_http_config *cfg, const mx_cancel *cancel, mx_http_client **out,
                         mx_error *err);
 
 #endif

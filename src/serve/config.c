@@ -139,11 +139,11 @@ int mx__serve_config_load(const char *path, json_t **out, mx_error *err) {
   *out = NULL;
   char *src = NULL;
   size_t len = 0;
-  int rc = mx_read_file(path, &src, &len, err);
+  int rc = mx__read_file(path, &src, &len, err);
   if (rc) return rc;
   read_ctx c = {path, NULL, ""};
   mx_config_limits lim = {CONFIG_TIME_LIMIT, CONFIG_MEMORY_MB, "while loading the serve config"};
-  rc = mx_config_eval(path, src, len, &lim, read_value, &c, err);
+  rc = mx__config_eval(path, src, len, &lim, read_value, &c, err);
   free(src);
   if (rc) {
     json_decref(c.value);
@@ -161,7 +161,7 @@ int mx__serve_config_load(const char *path, json_t **out, mx_error *err) {
 int mx__serve_config_check(const json_t *cfg, const char *path, mx_error *err) {
   char known[1024];
   snprintf(known, sizeof known, "%s%s", core_keys, ext_keys);
-  int rc = mx_serve_check_fields(cfg, known, err);
+  int rc = mx__serve_check_fields(cfg, known, err);
   if (rc == MX_OK) return MX_OK;
   char msg[MX_ERROR_MESSAGE_MAX];
   snprintf(msg, sizeof msg, "%s", err->message);
@@ -171,7 +171,7 @@ int mx__serve_config_check(const json_t *cfg, const char *path, mx_error *err) {
   return mx_error_at(err, rc, path, 0, 0, NULL, "%s", msg);
 }
 
-int mx_serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err) {
+int mx__serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err) {
   char msg[MX_ERROR_MESSAGE_MAX];
   snprintf(msg, sizeof msg, "%s", err->message);
   const char *path = gen->config_path ? gen->config_path : "(flags)";

@@ -57,7 +57,7 @@ static void queue_release(shared_queue *sq) {
   mx_error err;
   mx_error_clear(&err);
   /* a failure here has nowhere to go but stderr: the process is ending */
-  if (mx_ledger_queue_close(sq->q, &err) != MX_OK)
+  if (mx__ledger_queue_close(sq->q, &err) != MX_OK)
     fprintf(stderr, "merx serve: decide: decisions not written to the ledger: %s\n", err.message);
   free(sq->ledger);
   free(sq->caps_key);
@@ -87,7 +87,7 @@ static int cfg_error(const char *field, const char *msg, mx_error *err) {
   return mx_error_set(err, MX_EINVAL, "config key 'decide%s%s': %s", *field ? "." : "", field, msg);
 }
 
-void mx_serve_decide_free(void *state) {
+void mx__serve_decide_free(void *state) {
   decide_state *s = state;
   if (!s) return;
   for (int i = 0; i < s->n_idle; i++) mx_decider_free(s->idle[i]);
@@ -117,13 +117,13 @@ static int read_caps(const json_t *caps, mx_ledger_caps *c, const char ***ids, l
   if (!caps) return MX_OK;
   int rc;
   if (!json_is_object(caps)) return cfg_error("caps", "expected a table", err);
-  if ((rc = mx_serve_check_fields(caps, "contacts per_offer", err))) return cfg_error("caps", err->message, err);
+  if ((rc = mx__serve_check_fields(caps, "contacts per_offer", err))) return cfg_error("caps", err->message, err);
   const json_t *ct = json_object_get(caps, "contacts");
   if (ct) {
-    if (!json_is_object(ct) || (rc = mx_serve_check_fields(ct, "kind max days", err)))
+    if (!json_is_object(ct) || (rc = mx__serve_check_fields(ct, "kind max days", err)))
       return cfg_error("caps.contacts", json_is_object(ct) ? err->message : "expected a table", err);
     long max;
-    if ((rc = mx_serve_get_int(ct, "max", 1, 0, 1000000, &max, err)))
+    if ((rc = mx__serve_get_int(ct, "max", 1, 0, 1000000, &max, err)))
       return cfg_error("caps.contacts", err->message, err);
     const json_t *k = json_object_get(ct, "kind");
     if (k && !json_is_string(k)) return cfg_error("caps.contacts.kind", "expected a string", err);
@@ -134,7 +134,7 @@ static int read_caps(const json_t *caps, mx_ledger_caps *c, const char ***ids, l
   }
   const json_t *po = json_object_get(caps, "per_offer");
   if (po) {
-    if (!json_is_object(po) || (rc = mx_serve_check_fields(po, "kind field since max default", err)))
+    if (!json_is_object(po) || (rc = mx__serve_check_fields(po, "kind field since max default", err)))
       return cfg_error("caps.per_offer", json_is_object(po) ? err->message : "expected a table", err);
     const json_t *k = json_object_get(po, "kind"), *f = json_object_get(po, "field"),
                  *since = json_object_get(po, "since"), *m = json_object_get(po, "max");
@@ -147,7 +147,7 @@ static int read_caps(const json_t *caps, mx_ledger_caps *c, const char ***ids, l
     c->offer_field = f ? json_string_value(f) : "offer";
     c->offer_since = since ? json_string_value(since) : NULL;
     long def;
-    if ((rc = mx_serve_get_int(po, "default", -1, -1, 1000000000L, &def, err)))
+    if ((rc = mx__serve_get_int(po, "default", -1, -1, 1000000000L, &def, err)))
       return cfg_error("caps.per_offer", err->message, err);
     c->offer_default_max = def;
     if (m && !json_is_object(m)) return cfg_error("caps.per_offer.max", "expected a table {OFFER = n}", err);
@@ -175,12 +175,12 @@ static int open_queue(decide_state *s, const json_t *cfg, mx_error *err) {
   const char **ids = NULL;
   long *maxes = NULL;
   int rc = read_caps(caps, &c, &ids, &maxes, err);
-  char *key = caps ? json_dumps(caps, JSON_COMPACT | JSON_SORT_KEYS) : mx_strdup("{}");
-  char *ledger = s->store ? mx_store_ledger_path(s->store) : NULL;
+  char *key = caps ? json_dumps(caps, JSON_COMPACT | JSON_SORT_KEYS) : mx__strdup("{}");
+  char *ledger = s->store ? mx__store_ledger_path(s->store) : NULL;
   if (rc == MX_OK && (!key || !ledger)) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-  if (rc == MX_OK && c.offer_field && !(s->offer_field = mx_strdup(c.offer_field)))
+  if (rc == MX_OK && c.offer_field && !(s->offer_field = mx__strdup(c.offer_field)))
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-  if (rc == MX_OK) rc = mx_store_create(s->store, err);
+  if (rc == MX_OK) rc = mx__store_create(s->store, err);
   pthread_mutex_lock(&g_queues_lock);
   shared_queue *sq = g_queues;
   while (rc == MX_OK && sq && strcmp(sq->ledger, ledger) != 0) sq = sq->next;
@@ -192,8 +192,8 @@ static int open_queue(decide_state *s, const json_t *cfg, mx_error *err) {
       sq->refs++;
   } else if (rc == MX_OK) {
     long flush_rows, queue_max;
-    if ((rc = mx_serve_get_int(cfg, "flush_rows", 256, 1, 1000000, &flush_rows, err)) ||
-        (rc = mx_serve_get_int(cfg, "queue_max", 65536, 1, 100000000, &queue_max, err))) {
+    if ((rc = mx__serve_get_int(cfg, "flush_rows", 256, 1, 1000000, &flush_rows, err)) ||
+        (rc = mx__serve_get_int(cfg, "queue_max", 65536, 1, 100000000, &queue_max, err))) {
       rc = cfg_error("", err->message, err);
     } else {
       char run_id[64], when[32];
@@ -204,7 +204,7 @@ static int open_queue(decide_state *s, const json_t *cfg, mx_error *err) {
                                    s->script_sha256, c};
       mx_ledger_queue *q = NULL;
       if ((sq = calloc(1, sizeof *sq)) == NULL) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
-      else rc = mx_ledger_queue_open(&o, &q, err);
+      else rc = mx__ledger_queue_open(&o, &q, err);
       if (rc == MX_OK) {
         sq->q = q;
         sq->ledger = ledger;
@@ -228,13 +228,13 @@ static int open_queue(decide_state *s, const json_t *cfg, mx_error *err) {
   return rc;
 }
 
-int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
+int mx__serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "decide");
   if (!cfg) return MX_OK; /* /v1/decide answers 404: no rules script configured */
   if (!json_is_object(cfg)) return mx_error_set(err, MX_EINVAL, "config key 'decide' must be a table");
   int rc;
-  if ((rc = mx_serve_check_fields(cfg, "script default_function timeout_ms load_timeout_s memory_mb states "
+  if ((rc = mx__serve_check_fields(cfg, "script default_function timeout_ms load_timeout_s memory_mb states "
                                        "data caps flush_rows flush_ms queue_max",
                                   err)))
     return cfg_error("", err->message, err);
@@ -248,8 +248,8 @@ int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
   long memory, states, threads;
   const json_t *th = json_object_get(gen->config, "threads");
   threads = json_is_integer(th) ? (long)json_integer_value(th) : 32;
-  if ((rc = mx_serve_get_int(cfg, "memory_mb", 64, 1, 1 << 20, &memory, err)) ||
-      (rc = mx_serve_get_int(cfg, "states", threads < MAX_STATES ? threads : MAX_STATES, 1,
+  if ((rc = mx__serve_get_int(cfg, "memory_mb", 64, 1, 1 << 20, &memory, err)) ||
+      (rc = mx__serve_get_int(cfg, "states", threads < MAX_STATES ? threads : MAX_STATES, 1,
                              MAX_STATES, &states, err))) {
     rc = cfg_error("", err->message, err);
     goto fail;
@@ -261,8 +261,8 @@ int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
   }
   s->max_states = (int)states;
   s->idle = calloc((size_t)states, sizeof *s->idle);
-  s->script = mx_serve_path(gen, script);
-  s->function = fn ? mx_strdup(json_string_value(fn)) : NULL;
+  s->script = mx__serve_path(gen, script);
+  s->function = fn ? mx__strdup(json_string_value(fn)) : NULL;
   if (!s->idle || !s->script || (fn && !s->function)) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
@@ -283,13 +283,13 @@ int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
       rc = cfg_error("data", "expected a list of folders", err);
       goto fail;
     }
-    if (!(s->data_dirs[s->n_data_dirs++] = mx_serve_path(gen, d))) {
+    if (!(s->data_dirs[s->n_data_dirs++] = mx__serve_path(gen, d))) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto fail;
     }
   }
   const char *store = json_string_value(json_object_get(gen->config, "store"));
-  if (store && !(s->store = mx_serve_path(gen, store))) {
+  if (store && !(s->store = mx__serve_path(gen, store))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
@@ -301,7 +301,7 @@ int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
   s->opt.n_data_dirs = s->n_data_dirs;
   s->opt.data_dirs = (const char *const *)s->data_dirs;
   s->opt.store_dir = s->store;
-  if ((rc = mx_serve_gen_watch(gen, s->script, err))) goto fail;
+  if ((rc = mx__serve_gen_watch(gen, s->script, err))) goto fail;
   /* one warm state now: a script that does not load fails the (re)load */
   mx_decider *d;
   if ((rc = mx_decider_open(&s->opt, &d, err))) goto fail;
@@ -318,11 +318,11 @@ int mx_serve_decide_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = s;
   return MX_OK;
 fail:
-  mx_serve_decide_free(s);
+  mx__serve_decide_free(s);
   return rc;
 }
 
-void mx_serve_decide_metrics(const void *state, FILE *out) {
+void mx__serve_decide_metrics(const void *state, FILE *out) {
   const decide_state *s = state;
   if (!s) return;
   fprintf(out, "# TYPE merx_decide_calls_total counter\nmerx_decide_calls_total %llu\n",
@@ -336,7 +336,7 @@ void mx_serve_decide_metrics(const void *state, FILE *out) {
           (unsigned long long)s->discarded);
   if (s->queue) {
     mx_ledger_queue_stats st;
-    mx_ledger_queue_stats_get(s->queue->q, &st);
+    mx__ledger_queue_stats_get(s->queue->q, &st);
     fprintf(out, "# TYPE merx_decide_ledger_rows_total counter\n"
                  "merx_decide_ledger_rows_total{state=\"admitted\"} %llu\n"
                  "merx_decide_ledger_rows_total{state=\"capped\"} %llu\n"
@@ -386,7 +386,7 @@ static int on_emit(void *ctx, const mx_decision *d) {
   const json_t *reason = json_object_get(o, "reason");
   const json_t *field = st->offer_field ? json_object_get(rec, st->offer_field) : NULL;
   char *offer = NULL;
-  if (json_is_string(field)) offer = mx_strdup(json_string_value(field));
+  if (json_is_string(field)) offer = mx__strdup(json_string_value(field));
   else if (json_is_integer(field) && (offer = malloc(24)))
     snprintf(offer, 24, "%lld", (long long)json_integer_value(field));
   st->offers[st->n] = offer;
@@ -425,7 +425,7 @@ static void give_back(decide_state *s, mx_decider *d) {
   mx_decider_free(d);
 }
 
-int mx_serve_decide(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_decide(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                     mx_serve_reply *reply, mx_error *err) {
   decide_state *s = gen->ext[MX_SERVE_EXT_DECIDE];
   if (!s) {
@@ -433,7 +433,7 @@ int mx_serve_decide(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     return mx_error_set(err, MX_ENOTFOUND, "no rules script configured (config key 'decide')");
   }
   int rc;
-  if ((rc = mx_serve_check_fields(req->body, "function args", err))) return rc;
+  if ((rc = mx__serve_check_fields(req->body, "function args", err))) return rc;
   const json_t *fj = json_object_get(req->body, "function");
   if (fj && !json_is_string(fj))
     return mx_error_set(err, MX_EINVAL, "field 'function': expected a function name");
@@ -480,7 +480,7 @@ int mx_serve_decide(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
       st.rows[i].script_sha256 = s->script_sha256;
     }
     if (rc == MX_OK && s->queue) {
-      rc = mx_ledger_queue_admit(s->queue->q, st.rows, st.n, now, refused, err);
+      rc = mx__ledger_queue_admit(s->queue->q, st.rows, st.n, now, refused, err);
       if (rc == MX_ELIMIT) {
         reply->status = 503;
         reply->retry_after = 1;
@@ -518,7 +518,7 @@ int mx_serve_decide(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     else if (rc == MX_ESCRIPT) reply->status = 500;
     else if (rc == MX_ELIMIT && strstr(err->message, "memory limit")) reply->status = 500;
     if (rc == MX_ESCRIPT || rc == MX_ELIMIT)
-      mx_serve_log(srv, "decide: %s: %s (the state was discarded)", function, err->message);
+      mx__serve_log(srv, "decide: %s: %s (the state was discarded)", function, err->message);
   }
   json_decref(result);
   json_decref(st.list);

@@ -7,7 +7,7 @@
 #include "serve/serve.h"
 #include "util/util.h"
 
-int mx_serve_check_fields(const json_t *obj, const char *known, mx_error *err) {
+int mx__serve_check_fields(const json_t *obj, const char *known, mx_error *err) {
   const char *key;
   json_t *v;
   json_object_foreach((json_t *)obj, key, v) {
@@ -21,18 +21,18 @@ int mx_serve_check_fields(const json_t *obj, const char *known, mx_error *err) {
     }
     if (found) continue;
     size_t nl;
-    const char *near = mx_closest_word(key, kl, known, &nl);
+    const char *near = mx__closest_word(key, kl, known, &nl);
     char list[512];
     if (near)
       return mx_error_set(err, MX_EINVAL, "unknown field '%.100s' (did you mean '%.*s'?)", key,
                           (int)nl, near);
     return mx_error_set(err, MX_EINVAL, "unknown field '%.100s' (fields: %s)", key,
-                        mx_words_join(known, list, sizeof list));
+                        mx__words_join(known, list, sizeof list));
   }
   return MX_OK;
 }
 
-int mx_serve_get_int(const json_t *obj, const char *name, long def, long lo, long hi, long *out,
+int mx__serve_get_int(const json_t *obj, const char *name, long def, long lo, long hi, long *out,
                      mx_error *err) {
   const json_t *v = json_object_get(obj, name);
   if (!v || json_is_null(v)) {
@@ -46,7 +46,7 @@ int mx_serve_get_int(const json_t *obj, const char *name, long def, long lo, lon
   return MX_OK;
 }
 
-int mx_serve_get_bool(const json_t *obj, const char *name, int def, int *out, mx_error *err) {
+int mx__serve_get_bool(const json_t *obj, const char *name, int def, int *out, mx_error *err) {
   const json_t *v = json_object_get(obj, name);
   if (!v || json_is_null(v)) {
     *out = def;
@@ -68,7 +68,7 @@ static const char *id_text(const json_t *v, char *buf, size_t size) {
   return NULL;
 }
 
-int mx_serve_get_id(const json_t *obj, const char *name, int required, char *buf, size_t size,
+int mx__serve_get_id(const json_t *obj, const char *name, int required, char *buf, size_t size,
                     const char **out, mx_error *err) {
   *out = NULL;
   const json_t *v = json_object_get(obj, name);
@@ -82,7 +82,7 @@ int mx_serve_get_id(const json_t *obj, const char *name, int required, char *buf
   return MX_OK;
 }
 
-int mx_serve_get_id_list(const json_t *obj, const char *name, const mx_idmap *map, uint32_t **ids,
+int mx__serve_get_id_list(const json_t *obj, const char *name, const mx_idmap *map, uint32_t **ids,
                          uint32_t *n, uint32_t *unknown, int *present, mx_error *err) {
   *ids = NULL;
   *n = 0;

@@ -32,8 +32,8 @@ static double unix_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-char *mx_serve_path(const mx_serve_gen *gen, const char *path) {
-  if (path[0] == '/' || !gen->config_dir || !gen->config_dir[0]) return mx_strdup(path);
+char *mx__serve_path(const mx_serve_gen *gen, const char *path) {
+  if (path[0] == '/' || !gen->config_dir || !gen->config_dir[0]) return mx__strdup(path);
   size_t n = strlen(gen->config_dir) + strlen(path) + 2;
   char *s = malloc(n);
   if (s) snprintf(s, n, "%s/%s", gen->config_dir, path);
@@ -50,26 +50,26 @@ static void stat_into(mx_serve_watch *w) {
   w->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-int mx_serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err) {
+int mx__serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err) {
   mx_serve_watch *g = realloc(gen->watch, (size_t)(gen->n_watch + 1) * sizeof *g);
   if (!g) return mx_error_set(err, MX_ENOMEM, "out of memory");
   gen->watch = g;
   mx_serve_watch *w = &g[gen->n_watch];
   memset(w, 0, sizeof *w);
-  if (!(w->path = mx_strdup(path))) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (!(w->path = mx__strdup(path))) return mx_error_set(err, MX_ENOMEM, "out of memory");
   gen->n_watch++;
   stat_into(w);
   return MX_OK;
 }
 
-int mx_serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
+int mx__serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
                      uint32_t n, uint32_t dim, const char *vectors_name, mx_ann **out,
                      mx_error *err) {
   *out = NULL;
   if (json_is_false(path) || (!path && !beside)) return MX_OK;
-  char *p = path ? mx_serve_path(gen, json_string_value(path)) : mx_strdup(beside);
+  char *p = path ? mx__serve_path(gen, json_string_value(path)) : mx__strdup(beside);
   if (!p) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  int rc = mx_serve_gen_watch(gen, p, err);
+  int rc = mx__serve_gen_watch(gen, p, err);
   struct stat st;
   if (rc == MX_OK && (path || stat(p, &st) == 0)) {
     mx_error quiet;
@@ -106,13 +106,13 @@ static void gen_free(mx_serve_gen *g, int loaded_exts) {
     if (exts[i].free_fn) exts[i].free_fn(g->ext[i]);
   mx_model_free(g->model);
   free(g->model_path);
-  if (g->user_key) mx_hmac_key_clear(g->user_key);
+  if (g->user_key) mx__hmac_key_clear(g->user_key);
   free(g->user_key);
   json_decref(g->config);
   free(g->config_dir);
   for (int i = 0; i < g->n_watch; i++) free(g->watch[i].path);
   free(g->watch);
-  if (g->tokens) mx_secure_zero(g->tokens, (size_t)g->n_tokens * sizeof *g->tokens);
+  if (g->tokens) mx__secure_zero(g->tokens, (size_t)g->n_tokens * sizeof *g->tokens);
   free(g->tokens);
   free(g);
 }
@@ -123,7 +123,7 @@ static void gen_free(mx_serve_gen *g, int loaded_exts) {
 static int load_tokens(mx_serve_gen *g, const char *path, mx_error *err) {
   char *text = NULL;
   size_t len = 0;
-  int rc = mx_read_file(path, &text, &len, err);
+  int rc = mx__read_file(path, &text, &len, err);
   if (rc) return rc;
   for (char *line = text; line && *line;) {
     char *end = strchr(line, '\n');
@@ -134,20 +134,20 @@ static int load_tokens(mx_serve_gen *g, const char *path, mx_error *err) {
     if (n) {
       char(*t)[65] = realloc(g->tokens, (size_t)(g->n_tokens + 1) * sizeof *t);
       if (!t) {
-        mx_secure_zero(text, len);
+        mx__secure_zero(text, len);
         free(text);
         return mx_error_set(err, MX_ENOMEM, "out of memory");
       }
       g->tokens = t;
       mx_sha256 s;
-      mx_sha256_init(&s);
-      mx_sha256_update(&s, line, n);
-      mx_sha256_hex(&s, g->tokens[g->n_tokens]);
+      mx__sha256_init(&s);
+      mx__sha256_update(&s, line, n);
+      mx__sha256_hex(&s, g->tokens[g->n_tokens]);
       g->n_tokens++;
     }
     line = end ? end + 1 : NULL;
   }
-  mx_secure_zero(text, len);
+  mx__secure_zero(text, len);
   free(text);
   if (g->n_tokens == 0)
     return mx_error_at(err, MX_EINVAL, path, 0, 0, NULL, "the token file holds no token");
@@ -161,9 +161,9 @@ int mx__serve_gen_authorized(const mx_serve_gen *g, const char *authorization) {
   while (*tok == ' ') tok++;
   mx_sha256 s;
   char d[65];
-  mx_sha256_init(&s);
-  mx_sha256_update(&s, tok, strlen(tok));
-  mx_sha256_hex(&s, d);
+  mx__sha256_init(&s);
+  mx__sha256_update(&s, tok, strlen(tok));
+  mx__sha256_hex(&s, d);
   /* constant time over every token: no early exit on a match or a mismatch */
   unsigned ok = 0;
   for (int t = 0; t < g->n_tokens; t++) {
@@ -184,33 +184,33 @@ static const char *str_key(const json_t *cfg, const char *key) {
  * of plain ids. */
 static int load_user_key(mx_serve_gen *g, mx_error *err) {
   const char *store = str_key(g->config, "store"), *env = getenv("MERX_STORE");
-  char *dir = store ? mx_serve_path(g, store) : env && *env ? mx_strdup(env) : NULL;
+  char *dir = store ? mx__serve_path(g, store) : env && *env ? mx__strdup(env) : NULL;
   if ((store || (env && *env)) && !dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
   mx_hmac_key key;
-  int has = 0, rc = mx_store_key(dir, &key, &has, err);
+  int has = 0, rc = mx__store_key(dir, &key, &has, err);
   if (rc == MX_OK && dir) {
     char kp[4096];
     snprintf(kp, sizeof kp, "%s/%s", dir, MX_STORE_KEY);
-    rc = mx_serve_gen_watch(g, kp, err);
+    rc = mx__serve_gen_watch(g, kp, err);
   }
   free(dir);
   if (rc == MX_OK && has && !(g->user_key = malloc(sizeof key)))
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
   if (rc == MX_OK && has) *g->user_key = key;
-  if (has) mx_hmac_key_clear(&key);
+  if (has) mx__hmac_key_clear(&key);
   if (rc == MX_OK && g->model)
-    rc = mx_pseudonym_key_match(g->model->pseudonym_key, g->user_key, g->model_path, err);
+    rc = mx__pseudonym_key_match(g->model->pseudonym_key, g->user_key, g->model_path, err);
   return rc;
 }
 
-int64_t mx_serve_model_user(const mx_serve_gen *gen, const char *id) {
-  return mx_pseudonym_find(gen->model->users, gen->model->pseudonym_key ? gen->user_key : NULL,
+int64_t mx__serve_model_user(const mx_serve_gen *gen, const char *id) {
+  return mx__pseudonym_find(gen->model->users, gen->model->pseudonym_key ? gen->user_key : NULL,
                            id, strlen(id));
 }
 
 int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   *out = NULL;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   mx_serve_gen *g = calloc(1, sizeof *g);
   if (!g) return mx_error_set(err, MX_ENOMEM, "out of memory");
   int rc = MX_OK, loaded = 0;
@@ -219,12 +219,12 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   if (cpath) {
     if ((rc = mx__serve_config_load(cpath, &g->config, err))) goto fail;
     const char *slash = strrchr(cpath, '/');
-    g->config_dir = slash ? mx_strndup(cpath, (size_t)(slash - cpath)) : mx_strdup("");
-    if (slash == cpath) g->config_dir[0] = '\0', free(g->config_dir), g->config_dir = mx_strdup("/");
+    g->config_dir = slash ? mx__strndup(cpath, (size_t)(slash - cpath)) : mx__strdup("");
+    if (slash == cpath) g->config_dir[0] = '\0', free(g->config_dir), g->config_dir = mx__strdup("/");
     if (!g->config_dir) goto nomem;
-    if ((rc = mx_serve_gen_watch(g, cpath, err))) goto fail;
+    if ((rc = mx__serve_gen_watch(g, cpath, err))) goto fail;
   } else {
-    if (!(g->config = json_object()) || !(g->config_dir = mx_strdup(""))) goto nomem;
+    if (!(g->config = json_object()) || !(g->config_dir = mx__strdup(""))) goto nomem;
   }
   /* flags override the file */
   const char *flag_keys[] = {"model", "listen", "token_file", "store"};
@@ -246,8 +246,8 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   }
   const char *model = str_key(g->config, "model");
   if (model) {
-    if (!(g->model_path = mx_serve_path(g, model))) goto nomem;
-    if ((rc = mx_serve_gen_watch(g, g->model_path, err))) goto fail;
+    if (!(g->model_path = mx__serve_path(g, model))) goto nomem;
+    if ((rc = mx__serve_gen_watch(g, g->model_path, err))) goto fail;
     if ((rc = mx_model_load(g->model_path, &g->model, err))) goto fail;
     /* the header holds the payload's checksum: its hash names the file's content */
     uint64_t h = g->model->mapping ? mx_hash64(g->model->mapping, 512, 0) : 0;
@@ -256,9 +256,9 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   if ((rc = load_user_key(g, err))) goto fail;
   const char *token = str_key(g->config, "token_file");
   if (token) {
-    char *p = mx_serve_path(g, token);
+    char *p = mx__serve_path(g, token);
     if (!p) goto nomem;
-    rc = mx_serve_gen_watch(g, p, err);
+    rc = mx__serve_gen_watch(g, p, err);
     if (rc == MX_OK) rc = load_tokens(g, p, err);
     free(p);
     if (rc) goto fail;
@@ -266,7 +266,7 @@ int mx__serve_gen_load(mx_serve *s, mx_serve_gen **out, mx_error *err) {
   for (; loaded < MX_SERVE_EXT_COUNT; loaded++)
     if ((rc = exts[loaded].load(g, &g->ext[loaded], err))) goto fail;
   g->loaded_at = unix_now();
-  g->load_seconds = mx_now_seconds() - t0;
+  g->load_seconds = mx__now_seconds() - t0;
   g->refs = 1; /* the server's own reference */
   *out = g;
   return MX_OK;

@@ -24,14 +24,14 @@ typedef struct mx_serve_route {
   mx_serve_handler fn;
   int flags;
 } mx_serve_route;
-extern const mx_serve_route mx_serve_routes[MX_SERVE_ROUTE_OTHER];
+extern const mx_serve_route mx__serve_routes[MX_SERVE_ROUTE_OTHER];
 
 /* Statuses counted separately in /metrics; others go to the last slot. */
 #define MX_SERVE_N_STATUS 12
-extern const int mx_serve_statuses[MX_SERVE_N_STATUS];
+extern const int mx__serve_statuses[MX_SERVE_N_STATUS];
 /* Latency histogram bucket bounds (seconds); the last bucket is +Inf. */
 #define MX_SERVE_N_BUCKETS 14
-extern const double mx_serve_buckets[MX_SERVE_N_BUCKETS - 1];
+extern const double mx__serve_buckets[MX_SERVE_N_BUCKETS - 1];
 
 typedef struct mx_serve_metrics_t {
   _Atomic uint64_t requests[MX_SERVE_N_ROUTES][MX_SERVE_N_STATUS];

@@ -8,9 +8,9 @@
 #include "serve/internal.h"
 #include "util/util.h"
 
-const int mx_serve_statuses[MX_SERVE_N_STATUS] = {200, 400, 401, 404, 405, 413,
+const int mx__serve_statuses[MX_SERVE_N_STATUS] = {200, 400, 401, 404, 405, 413,
                                                   499, 500, 502, 503, 504, 0};
-const double mx_serve_buckets[MX_SERVE_N_BUCKETS - 1] = {
+const double mx__serve_buckets[MX_SERVE_N_BUCKETS - 1] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 static const struct {
@@ -24,10 +24,10 @@ static const struct {
 void mx__serve_metrics_count(mx_serve *s, int route, int status, double seconds, size_t bytes) {
   int si = MX_SERVE_N_STATUS - 1;
   for (int i = 0; i < MX_SERVE_N_STATUS - 1; i++)
-    if (mx_serve_statuses[i] == status) si = i;
+    if (mx__serve_statuses[i] == status) si = i;
   int b = MX_SERVE_N_BUCKETS - 1;
   for (int i = 0; i < MX_SERVE_N_BUCKETS - 1; i++)
-    if (seconds <= mx_serve_buckets[i]) {
+    if (seconds <= mx__serve_buckets[i]) {
       b = i;
       break;
     }
@@ -39,7 +39,7 @@ void mx__serve_metrics_count(mx_serve *s, int route, int status, double seconds,
   atomic_fetch_add_explicit(&m->bytes_out, bytes, memory_order_relaxed);
 }
 
-int mx_serve_healthz(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_healthz(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                      mx_serve_reply *reply, mx_error *err) {
   (void)srv;
   (void)req;
@@ -57,10 +57,10 @@ static void label(FILE *f, const char *s) {
 }
 
 static const char *route_name(int r) {
-  return r == MX_SERVE_ROUTE_OTHER ? "other" : mx_serve_routes[r].path;
+  return r == MX_SERVE_ROUTE_OTHER ? "other" : mx__serve_routes[r].path;
 }
 
-int mx_serve_metrics(mx_serve *s, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_metrics(mx_serve *s, mx_serve_gen *gen, const mx_serve_request *req,
                      mx_serve_reply *reply, mx_error *err) {
   (void)req;
   char *text = NULL;
@@ -75,7 +75,7 @@ int mx_serve_metrics(mx_serve *s, mx_serve_gen *gen, const mx_serve_request *req
       uint64_t v = atomic_load_explicit(&m->requests[r][i], memory_order_relaxed);
       if (!v) continue;
       fprintf(f, "merx_http_requests_total{route=\"%s\",status=\"", route_name(r));
-      if (mx_serve_statuses[i]) fprintf(f, "%d", mx_serve_statuses[i]);
+      if (mx__serve_statuses[i]) fprintf(f, "%d", mx__serve_statuses[i]);
       else fputs("other", f);
       fprintf(f, "\"} %llu\n", (unsigned long long)v);
     }
@@ -86,7 +86,7 @@ int mx_serve_metrics(mx_serve *s, mx_serve_gen *gen, const mx_serve_request *req
     for (int b = 0; b < MX_SERVE_N_BUCKETS; b++) {
       cum += atomic_load_explicit(&m->latency[r][b], memory_order_relaxed);
       fprintf(f, "merx_http_request_duration_seconds_bucket{route=\"%s\",le=\"", route_name(r));
-      if (b < MX_SERVE_N_BUCKETS - 1) fprintf(f, "%g", mx_serve_buckets[b]);
+      if (b < MX_SERVE_N_BUCKETS - 1) fprintf(f, "%g", mx__serve_buckets[b]);
       else fputs("+Inf", f);
       fprintf(f, "\"} %llu\n", (unsigned long long)cum);
     }

@@ -95,29 +95,29 @@ static int load_similar(mx_serve_gen *gen, rec_state *s, mx_error *err) {
   int rc;
   if (cfg && !json_is_object(cfg)) {
     mx_error_set(err, MX_EINVAL, "must be a table");
-    return mx_serve_config_error(gen, "similar", err);
+    return mx__serve_config_error(gen, "similar", err);
   }
-  if (cfg && (rc = mx_serve_check_fields(cfg, "index ef ann_min_items", err)))
-    return mx_serve_config_error(gen, "similar", err);
-  if ((rc = mx_serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
-      (rc = mx_serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err)))
-    return mx_serve_config_error(gen, "similar", err);
+  if (cfg && (rc = mx__serve_check_fields(cfg, "index ef ann_min_items", err)))
+    return mx__serve_config_error(gen, "similar", err);
+  if ((rc = mx__serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
+      (rc = mx__serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err)))
+    return mx__serve_config_error(gen, "similar", err);
   const mx_model *m = gen->model;
   const json_t *ix = json_object_get(cfg, "index");
   if (ix && !json_is_string(ix) && !json_is_false(ix)) {
     mx_error_set(err, MX_EINVAL, "field 'index': expected the path of an index (merx index build) or false");
-    return mx_serve_config_error(gen, "similar", err);
+    return mx__serve_config_error(gen, "similar", err);
   }
   if (json_is_false(ix)) return MX_OK;
   if (ix && !(m && m->item_factors)) {
     mx_error_set(err, MX_EINVAL, "field 'index': the model has no item factors to index");
-    return mx_serve_config_error(gen, "similar", err);
+    return mx__serve_config_error(gen, "similar", err);
   }
   if (!m || !m->item_factors || !gen->model_path) return MX_OK;
   char beside[1200], name[300];
   snprintf(beside, sizeof beside, "%s.hnsw", gen->model_path);
   snprintf(name, sizeof name, "%.280s (items)", gen->model_path);
-  return mx_serve_gen_ann(gen, ix, beside, m->item_factors, m->n_items, m->factors, name, &s->ann,
+  return mx__serve_gen_ann(gen, ix, beside, m->item_factors, m->n_items, m->factors, name, &s->ann,
                           err);
 }
 
@@ -128,30 +128,30 @@ static int cmp_pop(const void *a, const void *b, void *ctx) {
   return (x > y) - (x < y);
 }
 
-int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
+int mx__serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "recommend");
   if (cfg && !json_is_object(cfg)) {
     mx_error_set(err, MX_EINVAL, "must be a table");
-    return mx_serve_config_error(gen, "recommend", err);
+    return mx__serve_config_error(gen, "recommend", err);
   }
   int rc;
-  if (cfg && (rc = mx_serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top exact", err)))
-    return mx_serve_config_error(gen, "recommend", err);
+  if (cfg && (rc = mx__serve_check_fields(cfg, "batch batch_wait_ms parallel unknown_user explain_top exact", err)))
+    return mx__serve_config_error(gen, "recommend", err);
   rec_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
   long batch_max, top, parallel;
   int exact_only;
-  if ((rc = mx_serve_get_bool(cfg, "exact", 0, &exact_only, err)) ||
-      (rc = mx_serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
+  if ((rc = mx__serve_get_bool(cfg, "exact", 0, &exact_only, err)) ||
+      (rc = mx__serve_get_int(cfg, "batch", 64, 1, MAX_BATCH, &batch_max, err)) ||
       /* one core left for HTTP, JSON and the next batch's gathering: the
        * batches that wait for a scorer grow, and a user in a batch of 16
        * costs half what one in a batch of 4 does (README, Serving) */
-      (rc = mx_serve_get_int(cfg, "parallel", mx_cpu_count() > 1 ? mx_cpu_count() - 1 : 1, 1, 1024,
+      (rc = mx__serve_get_int(cfg, "parallel", mx__cpu_count() > 1 ? mx__cpu_count() - 1 : 1, 1, 1024,
                              &parallel, err)) ||
-      (rc = mx_serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
+      (rc = mx__serve_get_int(cfg, "explain_top", 3, 1, 100, &top, err))) {
     free(s);
-    return mx_serve_config_error(gen, "recommend", err);
+    return mx__serve_config_error(gen, "recommend", err);
   }
   const json_t *w = json_object_get(cfg, "batch_wait_ms");
   s->batch_wait = 0.0005;
@@ -159,7 +159,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     if (!json_is_number(w) || json_number_value(w) < 0 || json_number_value(w) > 1000) {
       free(s);
       mx_error_set(err, MX_EINVAL, "field 'batch_wait_ms': expected a number of milliseconds in [0, 1000]");
-      return mx_serve_config_error(gen, "recommend", err);
+      return mx__serve_config_error(gen, "recommend", err);
     }
     s->batch_wait = json_number_value(w) / 1000.0;
   }
@@ -170,7 +170,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     if (!v || (strcmp(v, "popular") && strcmp(v, "error"))) {
       free(s);
       mx_error_set(err, MX_EINVAL, "field 'unknown_user': expected \"popular\" or \"error\"");
-      return mx_serve_config_error(gen, "recommend", err);
+      return mx__serve_config_error(gen, "recommend", err);
     }
     s->unknown_popular = strcmp(v, "popular") == 0;
   }
@@ -184,7 +184,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     s->popular = malloc(m->n_items * sizeof *s->popular);
     s->popular_count = calloc(m->n_items, sizeof *s->popular_count);
     if (!s->popular || !s->popular_count) {
-      mx_serve_recommend_free(s);
+      mx__serve_recommend_free(s);
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     }
     for (uint64_t e = 0; m->seen.indptr && e < m->seen.nnz; e++)
@@ -193,7 +193,7 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
     qsort_r(s->popular, m->n_items, sizeof *s->popular, cmp_pop, s->popular_count);
     s->n_popular = m->n_items;
     if (m->kind == MX_MODEL_IALS && (rc = mx_model_item_gram(m, &s->gram, err))) {
-      mx_serve_recommend_free(s);
+      mx__serve_recommend_free(s);
       return rc;
     }
   }
@@ -202,18 +202,18 @@ int mx_serve_recommend_load(mx_serve_gen *gen, void **state, mx_error *err) {
    * than the float sgemm, so the exact scan stays. */
   if (m && m->item_factors && m->kind != MX_MODEL_EASE && !exact_only && mx_item_bf16_native() &&
       !(s->approx = mx_item_bf16_build(m))) {
-    mx_serve_recommend_free(s);
+    mx__serve_recommend_free(s);
     return mx_error_set(err, MX_ENOMEM, "out of memory for the bf16 item copy");
   }
   if ((rc = load_similar(gen, s, err))) {
-    mx_serve_recommend_free(s);
+    mx__serve_recommend_free(s);
     return rc;
   }
   *state = s;
   return MX_OK;
 }
 
-void mx_serve_recommend_free(void *state) {
+void mx__serve_recommend_free(void *state) {
   rec_state *s = state;
   if (!s) return;
   pthread_mutex_destroy(&s->lock);
@@ -227,7 +227,7 @@ void mx_serve_recommend_free(void *state) {
   free(s);
 }
 
-void mx_serve_recommend_metrics(const void *state, FILE *f) {
+void mx__serve_recommend_metrics(const void *state, FILE *f) {
   const rec_state *s = state;
   if (!s) return;
   fprintf(f,
@@ -327,7 +327,7 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
         pthread_cond_wait(&b->join, &s->lock); /* a core frees up, or the batch fills */
         continue;
       }
-      int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx_serve_recommend]) -
+      int64_t coming = atomic_load(&srv->metrics.pending[MX_SERVE_ROUTE_INDEX_mx__serve_recommend]) -
                        atomic_load(&s->active);
       if (waited_out || (s->computing == 0 && coming <= 0)) break;
       if (pthread_cond_timedwait(&b->join, &s->lock, &until) != 0) waited_out = 1;
@@ -380,7 +380,7 @@ static int batched_topk(mx_serve *srv, rec_state *s, const mx_model *m, uint32_t
 
 /* An id as a JSON string. Ids come from user data in any encoding: invalid
  * UTF-8, which jansson refuses, becomes U+FFFD as in every JSON output of
- * merx (mx_json_escape) and in answers without explanations, so the key is
+ * merx (mx__json_escape) and in answers without explanations, so the key is
  * never dropped. NULL: out of memory. */
 static json_t *id_json(const char *id) {
   if (!id) return json_null();
@@ -390,7 +390,7 @@ static json_t *id_json(const char *id) {
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) return NULL;
-  mx_json_escape(f, id, strlen(id));
+  mx__json_escape(f, id, strlen(id));
   if (fclose(f) != 0) {
     free(buf);
     return NULL;
@@ -491,7 +491,7 @@ static void put_score(FILE *f, float v) {
 /* The answer without explanations, written straight to text: the same JSON
  * the jansson tree gives (keys in the same order, scores alike), without
  * its five allocations per item. Ids are escaped as every JSON output of
- * merx is (mx_json_escape: invalid UTF-8 becomes U+FFFD). NULL: out of
+ * merx is (mx__json_escape: invalid UTF-8 becomes U+FFFD). NULL: out of
  * memory. */
 static char *reply_text(const mx_model *m, const char *user_id, const uint32_t *ids,
                         const float *scores, uint32_t n, const char *source, const char *scan,
@@ -503,14 +503,14 @@ static char *reply_text(const mx_model *m, const char *user_id, const uint32_t *
   fputc('{', f);
   if (user_id) {
     fputs("\"user\":", f);
-    mx_json_escape(f, user_id, strlen(user_id));
+    mx__json_escape(f, user_id, strlen(user_id));
     fputc(',', f);
   }
   fputs("\"items\":[", f);
   for (uint32_t r = 0; r < n; r++) {
     const char *id = mx_idmap_name(m->items, ids[r]);
     fputs(r ? ",{\"item\":" : "{\"item\":", f);
-    if (id) mx_json_escape(f, id, strlen(id));
+    if (id) mx__json_escape(f, id, strlen(id));
     else fputs("null", f);
     fputs(",\"score\":", f);
     put_score(f, scores[r]);
@@ -562,7 +562,7 @@ static uint32_t popular_topk(const rec_state *s, const rec_query *q, uint32_t *i
   return c;
 }
 
-int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                        mx_serve_reply *reply, mx_error *err) {
   const mx_model *m = gen->model;
   rec_state *s = gen->ext[MX_SERVE_EXT_RECOMMEND];
@@ -581,24 +581,24 @@ int mx_serve_recommend(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request 
   const char *source = "model";
   int rc, exact = 0, bf16 = 0;
   const json_t *b = req->body;
-  if ((rc = mx_serve_check_fields(b, "user items k candidates exclude include_seen explain exact", err)) ||
-      (rc = mx_serve_get_bool(b, "exact", 0, &exact, err)) ||
-      (rc = mx_serve_get_id(b, "user", 0, ubuf, sizeof ubuf, &q.user_id, err)) ||
-      (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &q.k, err)) ||
-      (rc = mx_serve_get_bool(b, "explain", 0, &q.explain, err)) ||
-      (rc = mx_serve_get_bool(b, "include_seen", 0, &q.include_seen, err)) ||
-      (rc = mx_serve_get_id_list(b, "items", m->items, &q.items, &q.n_items, &q.unknown_items,
+  if ((rc = mx__serve_check_fields(b, "user items k candidates exclude include_seen explain exact", err)) ||
+      (rc = mx__serve_get_bool(b, "exact", 0, &exact, err)) ||
+      (rc = mx__serve_get_id(b, "user", 0, ubuf, sizeof ubuf, &q.user_id, err)) ||
+      (rc = mx__serve_get_int(b, "k", 10, 1, MAX_K, &q.k, err)) ||
+      (rc = mx__serve_get_bool(b, "explain", 0, &q.explain, err)) ||
+      (rc = mx__serve_get_bool(b, "include_seen", 0, &q.include_seen, err)) ||
+      (rc = mx__serve_get_id_list(b, "items", m->items, &q.items, &q.n_items, &q.unknown_items,
                                  &q.has_items, err)) ||
-      (rc = mx_serve_get_id_list(b, "candidates", m->items, &q.cand, &q.n_cand, &q.unknown_cand,
+      (rc = mx__serve_get_id_list(b, "candidates", m->items, &q.cand, &q.n_cand, &q.unknown_cand,
                                  &q.has_cand, err)) ||
-      (rc = mx_serve_get_id_list(b, "exclude", m->items, &q.excl, &q.n_excl, &q.unknown_excl,
+      (rc = mx__serve_get_id_list(b, "exclude", m->items, &q.excl, &q.n_excl, &q.unknown_excl,
                                  &q.has_excl, err)))
     goto done;
   if (!q.user_id && !q.has_items) {
     rc = mx_error_set(err, MX_EINVAL, "field 'user' or 'items' is required");
     goto done;
   }
-  if (q.user_id) q.user = mx_serve_model_user(gen, q.user_id); /* real id or pseudonym */
+  if (q.user_id) q.user = mx__serve_model_user(gen, q.user_id); /* real id or pseudonym */
   if (q.has_cand && q.n_cand == 0) {
     rc = mx_error_set(err, MX_EINVAL, "field 'candidates': none of the %u ids is an item of the model",
                       q.unknown_cand);
@@ -719,7 +719,7 @@ static const float *item_norm(rec_state *s, const mx_model *m) {
   return s->item_norm;
 }
 
-int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                      mx_serve_reply *reply, mx_error *err) {
   (void)srv;
   const mx_model *m = gen->model;
@@ -736,11 +736,11 @@ int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
   uint32_t *cand = NULL, n_cand = 0, unknown = 0;
   int has_cand, rc;
   const json_t *mv = json_object_get(b, "metric");
-  if ((rc = mx_serve_check_fields(b, "item k candidates metric exact ef", err)) ||
-      (rc = mx_serve_get_id(b, "item", 1, ibuf, sizeof ibuf, &item_id, err)) ||
-      (rc = mx_serve_get_int(b, "k", 10, 1, MAX_K, &k, err)) ||
-      (rc = mx_serve_get_bool(b, "exact", (long)m->n_items < s->ann_min_items, &exact, err)) ||
-      (rc = mx_serve_get_int(b, "ef", s->ef, 1, 100000, &ef, err)))
+  if ((rc = mx__serve_check_fields(b, "item k candidates metric exact ef", err)) ||
+      (rc = mx__serve_get_id(b, "item", 1, ibuf, sizeof ibuf, &item_id, err)) ||
+      (rc = mx__serve_get_int(b, "k", 10, 1, MAX_K, &k, err)) ||
+      (rc = mx__serve_get_bool(b, "exact", (long)m->n_items < s->ann_min_items, &exact, err)) ||
+      (rc = mx__serve_get_int(b, "ef", s->ef, 1, 100000, &ef, err)))
     return rc;
   if (mv && !json_is_null(mv)) {
     metric_s = json_string_value(mv);
@@ -750,7 +750,7 @@ int mx_serve_similar(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
   mx_similarity metric = metric_s && strcmp(metric_s, "dot") == 0 ? MX_SIM_DOT : MX_SIM_COSINE;
   int64_t it = mx_idmap_find(m->items, item_id, strlen(item_id));
   if (it < 0) return mx_error_set(err, MX_ENOTFOUND, "unknown item '%.200s'", item_id);
-  if ((rc = mx_serve_get_id_list(b, "candidates", m->items, &cand, &n_cand, &unknown, &has_cand, err)))
+  if ((rc = mx__serve_get_id_list(b, "candidates", m->items, &cand, &n_cand, &unknown, &has_cand, err)))
     return rc;
   if (has_cand && n_cand == 0) {
     free(cand);

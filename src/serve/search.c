@@ -33,16 +33,16 @@ struct search_state {
   long ef, ann_min_items;
 };
 
-search_state *mx_serve_search_state(mx_serve_gen *gen) { return gen->ext[MX_SERVE_EXT_SEARCH]; }
-const mx_embed_index *mx_serve_search_index(const search_state *s) { return s->ix; }
-const mx_catalog *mx_serve_search_catalog(const search_state *s) { return s->cat; }
-const mx_http_config *mx_serve_search_llm(const search_state *s) { return s->has_llm ? &s->llm : NULL; }
+search_state *mx__serve_search_state(mx_serve_gen *gen) { return gen->ext[MX_SERVE_EXT_SEARCH]; }
+const mx_embed_index *mx__serve_search_index(const search_state *s) { return s->ix; }
+const mx_catalog *mx__serve_search_catalog(const search_state *s) { return s->cat; }
+const mx_http_config *mx__serve_search_llm(const search_state *s) { return s->has_llm ? &s->llm : NULL; }
 
 static int cfg_error(const char *field, const char *msg, mx_error *err) {
   return mx_error_set(err, MX_EINVAL, "config key 'search%s%s': %s", *field ? "." : "", field, msg);
 }
 
-void mx_serve_search_free(void *state) {
+void mx__serve_search_free(void *state) {
   search_state *s = state;
   if (!s) return;
   mx_ann_free(s->ann); /* before the vectors it reads */
@@ -57,10 +57,10 @@ void mx_serve_search_free(void *state) {
 static int load_llm(mx_serve_gen *gen, const json_t *v, mx_http_config *cfg, mx_error *err) {
   *cfg = mx_http_config_defaults();
   if (!json_is_string(v)) return mx_error_set(err, MX_EINVAL, "expected the path of a JSON file");
-  char *p = mx_serve_path(gen, json_string_value(v));
+  char *p = mx__serve_path(gen, json_string_value(v));
   if (!p) return mx_error_set(err, MX_ENOMEM, "out of memory");
   int rc = mx_http_config_load(cfg, p, err);
-  if (rc == MX_OK) rc = mx_serve_gen_watch(gen, p, err);
+  if (rc == MX_OK) rc = mx__serve_gen_watch(gen, p, err);
   free(p);
   return rc;
 }
@@ -76,7 +76,7 @@ static int load_ann(mx_serve_gen *gen, search_state *s, const char *npy, const j
   if (s->ix->n > UINT32_MAX) return MX_OK;
   char beside[1200];
   mx_embed_sidecar(npy, ".hnsw", beside, sizeof beside);
-  int rc = mx_serve_gen_ann(gen, v, beside, s->ix->rows, (uint32_t)s->ix->n, (uint32_t)s->ix->dim,
+  int rc = mx__serve_gen_ann(gen, v, beside, s->ix->rows, (uint32_t)s->ix->n, (uint32_t)s->ix->dim,
                             npy, &s->ann, err);
   if (rc == MX_OK && s->ann && mx_ann_get_metric(s->ann) != MX_ANN_COSINE) {
     mx_ann_free(s->ann);
@@ -86,24 +86,24 @@ static int load_ann(mx_serve_gen *gen, search_state *s, const char *npy, const j
   return rc;
 }
 
-int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
+int mx__serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
   *state = NULL;
   const json_t *cfg = json_object_get(gen->config, "search");
   if (!cfg) return MX_OK;
   if (!json_is_object(cfg)) return mx_error_set(err, MX_EINVAL, "config key 'search' must be a table");
   int rc;
-  if ((rc = mx_serve_check_fields(cfg, "index catalog blend k llm ann ef ann_min_items", err)))
+  if ((rc = mx__serve_check_fields(cfg, "index catalog blend k llm ann ef ann_min_items", err)))
     return cfg_error("", err->message, err);
   const char *index = json_string_value(json_object_get(cfg, "index"));
   if (!index) return cfg_error("index", "expected the .npy file of `merx embed`", err);
   search_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  char *ipath = mx_serve_path(gen, index), *cpath = NULL;
+  char *ipath = mx__serve_path(gen, index), *cpath = NULL;
   if (!ipath) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = mx_embed_index_load(ipath, &s->ix, err)) || (rc = mx_serve_gen_watch(gen, ipath, err)))
+  if ((rc = mx_embed_index_load(ipath, &s->ix, err)) || (rc = mx__serve_gen_watch(gen, ipath, err)))
     goto fail;
   const json_t *b = json_object_get(cfg, "blend");
   s->blend = MX_SEARCH_BLEND_DEFAULT;
@@ -112,9 +112,9 @@ int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
     goto fail;
   }
   if (b) s->blend = json_number_value(b);
-  if ((rc = mx_serve_get_int(cfg, "k", 10, 1, MAX_K, &s->k_default, err)) ||
-      (rc = mx_serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
-      (rc = mx_serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err))) {
+  if ((rc = mx__serve_get_int(cfg, "k", 10, 1, MAX_K, &s->k_default, err)) ||
+      (rc = mx__serve_get_int(cfg, "ef", 100, 1, 100000, &s->ef, err)) ||
+      (rc = mx__serve_get_int(cfg, "ann_min_items", 100000, 0, 1L << 40, &s->ann_min_items, err))) {
     rc = cfg_error("", err->message, err);
     goto fail;
   }
@@ -151,11 +151,11 @@ int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
   }
   uint64_t n = s->ix->n;
   if (catalog) {
-    if (!(cpath = mx_serve_path(gen, catalog))) {
+    if (!(cpath = mx__serve_path(gen, catalog))) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto fail;
     }
-    if ((rc = mx_catalog_load(cpath, &s->cat, err)) || (rc = mx_serve_gen_watch(gen, cpath, err)))
+    if ((rc = mx_catalog_load(cpath, &s->cat, err)) || (rc = mx__serve_gen_watch(gen, cpath, err)))
       goto fail;
     if (!(s->cat_row = malloc((n ? n : 1) * sizeof *s->cat_row))) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -183,11 +183,11 @@ int mx_serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
 fail:
   free(ipath);
   free(cpath);
-  mx_serve_search_free(s);
+  mx__serve_search_free(s);
   return rc;
 }
 
-void mx_serve_search_metrics(const void *state, FILE *out) {
+void mx__serve_search_metrics(const void *state, FILE *out) {
   const search_state *s = state;
   if (!s) return;
   fprintf(out, "# TYPE merx_search_index_items gauge\nmerx_search_index_items %llu\n"
@@ -201,11 +201,11 @@ static int stop_requested(void *ud) {
   return c && c->interrupt && *c->interrupt;
 }
 
-int mx_serve_llm_client(const mx_http_config *cfg, const mx_cancel *cancel, mx_http_client **out,
+int mx__serve_llm_client(const mx_http_config *cfg, const mx_cancel *cancel, mx_http_client **out,
                         mx_error *err) {
   int rc = mx_http_client_create(cfg, out, err);
   if (rc) return rc;
-  double left = cancel && cancel->deadline > 0 ? cancel->deadline - mx_now_seconds() : 0;
+  double left = cancel && cancel->deadline > 0 ? cancel->deadline - mx__now_seconds() : 0;
   if (cancel && cancel->deadline > 0 && left <= 0.001) left = 0.001;
   mx_http_client_set_limit(*out, left, stop_requested, (void *)cancel);
   return MX_OK;
@@ -219,7 +219,7 @@ static int embed_query(search_state *s, const char *text, const mx_cancel *cance
     return mx_builtin_embed(&text, 1, &s->bo, 1, *q, err);
   }
   mx_http_client *c;
-  int rc = mx_serve_llm_client(&s->llm, cancel, &c, err);
+  int rc = mx__serve_llm_client(&s->llm, cancel, &c, err);
   if (rc) return rc;
   uint32_t dim = 0;
   rc = mx_openai_embed(c, &text, 1, q, &dim, NULL, err);
@@ -233,7 +233,7 @@ static int embed_query(search_state *s, const char *text, const mx_cancel *cance
   return rc;
 }
 
-int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
+int mx__serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
                         const mx_search_filter *filters, const char *user, double blend,
                         size_t k, long ef, const mx_cancel *cancel, uint32_t **idx, float **score,
                         size_t *n, int *user_known, int *used_index, mx_error *err) {
@@ -248,7 +248,7 @@ int mx_serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
   int rc = embed_query(s, text, cancel, &q, err);
   if (rc) goto done;
   if (user && gen->model && s->model_item) {
-    int64_t u = mx_serve_model_user(gen, user);
+    int64_t u = mx__serve_model_user(gen, user);
     if (u >= 0) {
       if (!(taste = malloc((rows ? rows : 1) * sizeof *taste))) {
         rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -309,7 +309,7 @@ done:
   return rc;
 }
 
-json_t *mx_serve_search_item(const search_state *s, uint32_t row, float score) {
+json_t *mx__serve_search_item(const search_state *s, uint32_t row, float score) {
   json_t *o = json_object();
   if (!o) return NULL;
   json_object_set_new(o, "item", json_string(mx_idmap_name(s->ix->ids, row)));
@@ -333,10 +333,10 @@ static int read_filters(const json_t *f, mx_search_filter *out, int *any, mx_err
   if (!f || json_is_null(f)) return MX_OK;
   if (!json_is_object(f)) return mx_error_set(err, MX_EINVAL, "field 'filters': expected an object");
   int rc;
-  if ((rc = mx_serve_check_fields(f, "price in_stock category", err))) return rc;
+  if ((rc = mx__serve_check_fields(f, "price in_stock category", err))) return rc;
   const json_t *p = json_object_get(f, "price");
   if (p) {
-    if (!json_is_object(p) || mx_serve_check_fields(p, "min max", err))
+    if (!json_is_object(p) || mx__serve_check_fields(p, "min max", err))
       return mx_error_set(err, MX_EINVAL, "field 'filters.price': expected {\"min\": N, \"max\": N}");
     const json_t *mn = json_object_get(p, "min"), *mx = json_object_get(p, "max");
     if ((mn && !json_is_number(mn)) || (mx && !json_is_number(mx)))
@@ -346,7 +346,7 @@ static int read_filters(const json_t *f, mx_search_filter *out, int *any, mx_err
     *any = 1;
   }
   int in_stock;
-  if ((rc = mx_serve_get_bool(f, "in_stock", 0, &in_stock, err))) return rc;
+  if ((rc = mx__serve_get_bool(f, "in_stock", 0, &in_stock, err))) return rc;
   if (in_stock) {
     out->in_stock = 1;
     *any = 1;
@@ -361,7 +361,7 @@ static int read_filters(const json_t *f, mx_search_filter *out, int *any, mx_err
   return MX_OK;
 }
 
-int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
+int mx__serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *req,
                     mx_serve_reply *reply, mx_error *err) {
   (void)srv;
   search_state *s = gen->ext[MX_SERVE_EXT_SEARCH];
@@ -370,12 +370,12 @@ int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     return mx_error_set(err, MX_ENOTFOUND, "no product index configured (config key 'search')");
   }
   int rc;
-  if ((rc = mx_serve_check_fields(req->body, "query k filters user blend exact ef", err))) return rc;
+  if ((rc = mx__serve_check_fields(req->body, "query k filters user blend exact ef", err))) return rc;
   const json_t *qj = json_object_get(req->body, "query");
   if (!json_is_string(qj) || json_string_length(qj) == 0)
     return mx_error_set(err, MX_EINVAL, "field 'query': expected the text to search for");
   long k;
-  if ((rc = mx_serve_get_int(req->body, "k", s->k_default, 1, MAX_K, &k, err))) return rc;
+  if ((rc = mx__serve_get_int(req->body, "k", s->k_default, 1, MAX_K, &k, err))) return rc;
   mx_search_filter f;
   int any;
   if ((rc = read_filters(json_object_get(req->body, "filters"), &f, &any, err))) return rc;
@@ -383,28 +383,28 @@ int mx_serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *re
     return mx_error_set(err, MX_EINVAL, "field 'filters': no catalogue configured (search.catalog)");
   char ubuf[32];
   const char *user;
-  if ((rc = mx_serve_get_id(req->body, "user", 0, ubuf, sizeof ubuf, &user, err))) return rc;
+  if ((rc = mx__serve_get_id(req->body, "user", 0, ubuf, sizeof ubuf, &user, err))) return rc;
   const json_t *bj = json_object_get(req->body, "blend");
   if (bj && (!json_is_number(bj) || json_number_value(bj) < 0 || json_number_value(bj) > 1))
     return mx_error_set(err, MX_EINVAL, "field 'blend': expected a weight in [0, 1]");
   double blend = bj ? json_number_value(bj) : s->blend;
   int exact;
   long ef;
-  if ((rc = mx_serve_get_bool(req->body, "exact", (int64_t)s->ix->n < s->ann_min_items, &exact, err)) ||
-      (rc = mx_serve_get_int(req->body, "ef", s->ef, 1, 100000, &ef, err)))
+  if ((rc = mx__serve_get_bool(req->body, "exact", (int64_t)s->ix->n < s->ann_min_items, &exact, err)) ||
+      (rc = mx__serve_get_int(req->body, "ef", s->ef, 1, 100000, &ef, err)))
     return rc;
   uint32_t *idx;
   float *score;
   size_t n;
   int known, used_index;
-  rc = mx_serve_search_run(s, gen, json_string_value(qj), any ? &f : NULL, user, blend, (size_t)k,
+  rc = mx__serve_search_run(s, gen, json_string_value(qj), any ? &f : NULL, user, blend, (size_t)k,
                            exact ? 0 : ef, req->cancel, &idx, &score, &n, &known, &used_index, err);
   if (rc) {
     if (rc == MX_ENET || rc == MX_EFORMAT) reply->status = 502;
     return rc;
   }
   json_t *items = json_array(), *body = json_object();
-  for (size_t r = 0; items && r < n; r++) json_array_append_new(items, mx_serve_search_item(s, idx[r], score[r]));
+  for (size_t r = 0; items && r < n; r++) json_array_append_new(items, mx__serve_search_item(s, idx[r], score[r]));
   free(idx);
   free(score);
   if (!items || !body || json_object_set_new(body, "query", json_copy((json_t *)qj)) ||

@@ -21,12 +21,12 @@
  * ---- Adding an endpoint (for handler modules such as serveapps) ----
  * 1. Write a handler (signature mx_serve_handler below) in src/serve/NAME.c.
  * 2. Append one line to src/serve/routes.def:
- *        MX_SERVE_ROUTE("POST", "/v1/decide", mx_serve_decide, 0)
+ *        MX_SERVE_ROUTE("POST", "/v1/decide", mx__serve_decide, 0)
  *    (the function is declared for you from that line; flags below).
  * 3. If the handler needs per-generation state (loaded at start and on every
  *    reload, freed when the last request using it ends), append a line to
  *    src/serve/ext.def:
- *        MX_SERVE_EXT(DECIDE, "decide", mx_serve_decide_load, mx_serve_decide_free, NULL)
+ *        MX_SERVE_EXT(DECIDE, "decide", mx__serve_decide_load, mx__serve_decide_free, NULL)
  *    which gives the index MX_SERVE_EXT_DECIDE, claims the top-level config
  *    key "decide" (space-separated list: several keys may be claimed), and
  *    declares
@@ -34,11 +34,11 @@
  *        void FREE(void *state);
  *        void METRICS(const void *state, FILE *out);   (optional: NULL)
  *    LOAD reads gen->config (json; relative paths resolve with
- *    mx_serve_path), may call mx_serve_gen_watch(gen, path) for files whose
+ *    mx__serve_path), may call mx__serve_gen_watch(gen, path) for files whose
  *    change should trigger a reload, and stores its state; the handler finds
  *    it in gen->ext[MX_SERVE_EXT_DECIDE]. LOAD runs after the model is loaded
  *    (gen->model), extensions in ext.def order; FREE runs in reverse order.
- *    METRICS appends Prometheus text lines to /metrics (mx_serve_no_metrics
+ *    METRICS appends Prometheus text lines to /metrics (mx__serve_no_metrics
  *    when the module has none).
  * Handlers run concurrently on many threads: state in a generation is shared
  * and read-only unless the extension locks it itself.
@@ -141,7 +141,7 @@ enum {
 
 /* ------------------------------------------------------------ options
  * What `merx serve` starts with. The config file (when given) is evaluated
- * by mx_serve_config_load into JSON; flags override its keys. */
+ * by mx__serve_config_load into JSON; flags override its keys. */
 typedef struct mx_serve_options {
   const char *config_path;  /* NULL: flags only */
   /* flag overrides (NULL / 0 = from the config, or the default) */
@@ -154,66 +154,66 @@ typedef struct mx_serve_options {
 } mx_serve_options;
 
 /* Start serving: load the first generation and listen. On error nothing is
- * left running. *out is freed by mx_serve_stop. */
-int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err);
+ * left running. *out is freed by mx__serve_stop. */
+int mx__serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err);
 /* "HOST:PORT" actually bound (port 0 resolved). */
-const char *mx_serve_address(const mx_serve *srv);
+const char *mx__serve_address(const mx_serve *srv);
 /* Load a new generation and swap it in; on failure the old one stays, the
  * failure is logged and counted in /metrics, and the error returned. */
-int mx_serve_reload(mx_serve *srv, mx_error *err);
+int mx__serve_reload(mx_serve *srv, mx_error *err);
 /* Reload when a watched file (config, model, extension files) changed since
  * the current generation was loaded. Returns 1 when a reload was attempted. */
-int mx_serve_poll_files(mx_serve *srv);
+int mx__serve_poll_files(mx_serve *srv);
 /* Graceful stop: stop accepting, let in-flight requests finish (at most
  * drain_seconds), close, free everything. Accepts NULL. */
-void mx_serve_stop(mx_serve *srv, double drain_seconds);
+void mx__serve_stop(mx_serve *srv, double drain_seconds);
 
 /* ------------------------------------------------ helpers for handlers */
 /* Index of a request's user id in the served model (gen->model not NULL):
  * the id as given, else, for a model whose ids are pseudonyms, its
  * pseudonym under gen->user_key; -1 when the model does not know it. */
-int64_t mx_serve_model_user(const mx_serve_gen *gen, const char *id);
+int64_t mx__serve_model_user(const mx_serve_gen *gen, const char *id);
 /* A METRICS callback that writes nothing. */
-void mx_serve_no_metrics(const void *state, FILE *out);
+void mx__serve_no_metrics(const void *state, FILE *out);
 /* The configured store folder (config `store` / --store), or NULL. */
-const char *mx_serve_store_dir(const mx_serve *srv);
+const char *mx__serve_store_dir(const mx_serve *srv);
 /* The event log line (timestamped; thread-safe): "reload failed: ...". */
-void mx_serve_log(mx_serve *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mx__serve_log(mx_serve *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* path resolved against the config file's directory (absolute paths kept);
  * malloc'd, NULL on out of memory. */
-char *mx_serve_path(const mx_serve_gen *gen, const char *path);
+char *mx__serve_path(const mx_serve_gen *gen, const char *path);
 /* Rewrite err (from the field getters below, used on a config section)
  * to name the config file and the key: "serve.lua: key 'SECTION.batch':
  * expected ...". Returns err->code. */
-int mx_serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err);
+int mx__serve_config_error(const mx_serve_gen *gen, const char *section, mx_error *err);
 /* Watch path: a change of its size, mtime or inode triggers a reload. */
-int mx_serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err);
+int mx__serve_gen_watch(mx_serve_gen *gen, const char *path, mx_error *err);
 /* An HNSW index (merx/ann.h) over vec (n x dim) for an extension's state,
  * watched: path is the config value (a string: that file, which must load;
  * false: none), or NULL for the file beside the vectors (beside), used when
  * it exists and fits them (a stale or corrupt one is skipped). *out NULL:
  * no index. */
 struct mx_ann;
-int mx_serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
+int mx__serve_gen_ann(mx_serve_gen *gen, const json_t *path, const char *beside, const float *vec,
                      uint32_t n, uint32_t dim, const char *vectors_name, struct mx_ann **out,
                      mx_error *err);
 
 /* Request body fields. Each returns MX_OK, or MX_EINVAL with "field 'NAME':
  * expected ..." in err (the client gets 400 naming the field). */
 /* Refuse keys of obj not in known (space-separated), with a did-you-mean. */
-int mx_serve_check_fields(const json_t *obj, const char *known, mx_error *err);
+int mx__serve_check_fields(const json_t *obj, const char *known, mx_error *err);
 /* An integer in [lo, hi]; def when absent or null. */
-int mx_serve_get_int(const json_t *obj, const char *name, long def, long lo, long hi, long *out,
+int mx__serve_get_int(const json_t *obj, const char *name, long def, long lo, long hi, long *out,
                      mx_error *err);
-int mx_serve_get_bool(const json_t *obj, const char *name, int def, int *out, mx_error *err);
+int mx__serve_get_bool(const json_t *obj, const char *name, int def, int *out, mx_error *err);
 /* A string or a number written as an id ("17850" for 17850); NULL when
  * absent (required: MX_EINVAL). Borrowed from obj (numbers: from buf). */
-int mx_serve_get_id(const json_t *obj, const char *name, int required, char *buf, size_t size,
+int mx__serve_get_id(const json_t *obj, const char *name, int required, char *buf, size_t size,
                     const char **out, mx_error *err);
 /* A list of ids (strings or integers) mapped through map: known indices in
  * *ids (malloc'd, caller frees), unknown ones counted in *unknown. NULL
  * field: *ids = NULL, *n = 0, *present = 0. */
-int mx_serve_get_id_list(const json_t *obj, const char *name, const mx_idmap *map, uint32_t **ids,
+int mx__serve_get_id_list(const json_t *obj, const char *name, const mx_idmap *map, uint32_t **ids,
                          uint32_t *n, uint32_t *unknown, int *present, mx_error *err);
 
 #endif

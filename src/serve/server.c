@@ -23,7 +23,7 @@
 #include "serve/internal.h"
 #include "util/util.h"
 
-const mx_serve_route mx_serve_routes[MX_SERVE_ROUTE_OTHER] = {
+const mx_serve_route mx__serve_routes[MX_SERVE_ROUTE_OTHER] = {
 #define MX_SERVE_ROUTE(method, path, fn, flags) {method, path, fn, flags},
 #include "serve/routes.def"
 #undef MX_SERVE_ROUTE
@@ -42,7 +42,7 @@ struct mx_serve_job {
   mx_serve *srv;
   struct MHD_Connection *conn;
   mx_serve_job *next;
-  int route;        /* index into mx_serve_routes, or MX_SERVE_ROUTE_OTHER */
+  int route;        /* index into mx__serve_routes, or MX_SERVE_ROUTE_OTHER */
   int state;
   double t0;        /* monotonic arrival of the headers (latency) */
   double received;  /* the whole body is in: the time limit starts here */
@@ -61,13 +61,13 @@ struct mx_serve_job {
   char path[96];    /* for the access log (cut) */
 };
 
-void mx_serve_no_metrics(const void *state, FILE *out) {
+void mx__serve_no_metrics(const void *state, FILE *out) {
   (void)state;
   (void)out;
 }
 
-const char *mx_serve_address(const mx_serve *srv) { return srv->address; }
-const char *mx_serve_store_dir(const mx_serve *srv) { return srv->store_dir; }
+const char *mx__serve_address(const mx_serve *srv) { return srv->address; }
+const char *mx__serve_store_dir(const mx_serve *srv) { return srv->store_dir; }
 
 static void format_utc(char *buf, size_t size) {
   struct timespec ts;
@@ -79,7 +79,7 @@ static void format_utc(char *buf, size_t size) {
   snprintf(buf, size, "%.20s.%03dZ", date, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
-void mx_serve_log(mx_serve *srv, const char *fmt, ...) {
+void mx__serve_log(mx_serve *srv, const char *fmt, ...) {
   if (!srv->log) return;
   char when[40], msg[1024];
   format_utc(when, sizeof when);
@@ -99,7 +99,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n && msg[n - 1] == '\n') msg[--n] = '\0';
-  mx_serve_log(s, "libmicrohttpd: %s", msg);
+  mx__serve_log(s, "libmicrohttpd: %s", msg);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -117,7 +117,7 @@ static void set_error(mx_serve_job *j, int status, const char *msg) {
   json_t *o = json_pack("{s:s}", "error", msg);
   char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
-  if (!text) text = mx_strdup("{\"error\":\"out of memory\"}");
+  if (!text) text = mx__strdup("{\"error\":\"out of memory\"}");
   set_text(j, status, text, "application/json");
 }
 
@@ -176,10 +176,10 @@ static enum MHD_Result reply_now(struct MHD_Connection *c, mx_serve_job *j, int 
 
 /* Run the request's handler (on a handler thread). */
 static void run_job(mx_serve *s, mx_serve_job *j) {
-  const mx_serve_route *rt = &mx_serve_routes[j->route];
+  const mx_serve_route *rt = &mx__serve_routes[j->route];
   mx_error err;
   mx_error_clear(&err);
-  if (mx_now_seconds() - j->received > s->timeout) {
+  if (mx__now_seconds() - j->received > s->timeout) {
     j->retry_after = 1;
     set_error(j, 503, "the request waited past the time limit for a free handler");
     return;
@@ -260,14 +260,14 @@ static void *worker_main(void *arg) {
 static int find_route(const char *method, const char *url, int *method_ok) {
   *method_ok = 0;
   for (int i = 0; i < MX_SERVE_ROUTE_OTHER; i++)
-    if (strcmp(mx_serve_routes[i].path, url) == 0) {
-      if (strcmp(mx_serve_routes[i].method, method) == 0) {
+    if (strcmp(mx__serve_routes[i].path, url) == 0) {
+      if (strcmp(mx__serve_routes[i].method, method) == 0) {
         *method_ok = 1;
         return i;
       }
     }
   for (int i = 0; i < MX_SERVE_ROUTE_OTHER; i++)
-    if (strcmp(mx_serve_routes[i].path, url) == 0) return i;
+    if (strcmp(mx__serve_routes[i].path, url) == 0) return i;
   return MX_SERVE_ROUTE_OTHER;
 }
 
@@ -286,10 +286,10 @@ static int check_headers(mx_serve *s, struct MHD_Connection *c, mx_serve_job *j,
     return 404;
   }
   if (!method_ok) {
-    *msg = strcmp(mx_serve_routes[j->route].method, "POST") == 0 ? "use POST" : "use GET";
+    *msg = strcmp(mx__serve_routes[j->route].method, "POST") == 0 ? "use POST" : "use GET";
     return 405;
   }
-  const mx_serve_route *rt = &mx_serve_routes[j->route];
+  const mx_serve_route *rt = &mx__serve_routes[j->route];
   if (!(rt->flags & MX_SERVE_PUBLIC)) {
     mx_serve_gen *g = mx__serve_gen_acquire(s);
     int ok = !g || mx__serve_gen_authorized(
@@ -326,7 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!j) return MHD_NO;
     j->srv = s;
     j->conn = c;
-    j->t0 = mx_now_seconds();
+    j->t0 = mx__now_seconds();
     snprintf(j->method, sizeof j->method, "%s", method);
     snprintf(j->path, sizeof j->path, "%s", url);
     *con_cls = j;
@@ -368,7 +368,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     j->close = 1;
     return reply_now(c, j, 413, "request body too large");
   }
-  j->received = mx_now_seconds();
+  j->received = mx__now_seconds();
   pthread_mutex_lock(&s->q_lock);
   /* requests that would wait for a handler: those queued beyond the idle ones */
   if (s->q_len + 1 - s->idle > s->max_queue) {
@@ -397,7 +397,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   mx_serve_job *j = *con_cls;
   if (!j) return;
   *con_cls = NULL;
-  double secs = mx_now_seconds() - j->t0;
+  double secs = mx__now_seconds() - j->t0;
   int status = j->status ? j->status : 499; /* 499: the client went away first */
   if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && j->status == 0) status = 499;
   not_pending(s, j);
@@ -468,7 +468,7 @@ static int read_settings(mx_serve *s, const mx_serve_gen *g, mx_error *err) {
   const json_t *st = json_object_get(cfg, "store");
   const char *store = st ? json_string_value(st) : getenv("MERX_STORE");
   if (store && *store) {
-    s->store_dir = st ? mx_serve_path(g, store) : mx_strdup(store);
+    s->store_dir = st ? mx__serve_path(g, store) : mx__strdup(store);
     if (!s->store_dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   const json_t *al = json_object_get(cfg, "access_log");
@@ -477,7 +477,7 @@ static int read_settings(mx_serve *s, const mx_serve_gen *g, mx_error *err) {
     if (strcmp(p, "-") == 0) {
       s->access = s->log;
     } else {
-      char *full = mx_serve_path(g, p);
+      char *full = mx__serve_path(g, p);
       if (!full) return mx_error_set(err, MX_ENOMEM, "out of memory");
       s->access = fopen(full, "a");
       if (!s->access) {
@@ -563,11 +563,11 @@ int mx__serve_open(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   s->opt = *opt;
   s->log = opt->log;
   int rc;
-  if ((opt->config_path && !(s->config_path = mx_strdup(opt->config_path))) ||
-      (opt->model_path && !(s->opt_model = mx_strdup(opt->model_path))) ||
-      (opt->listen && !(s->opt_listen = mx_strdup(opt->listen))) ||
-      (opt->token_file && !(s->opt_token = mx_strdup(opt->token_file))) ||
-      (opt->store_dir && !(s->opt_store = mx_strdup(opt->store_dir)))) {
+  if ((opt->config_path && !(s->config_path = mx__strdup(opt->config_path))) ||
+      (opt->model_path && !(s->opt_model = mx__strdup(opt->model_path))) ||
+      (opt->listen && !(s->opt_listen = mx__strdup(opt->listen))) ||
+      (opt->token_file && !(s->opt_token = mx__strdup(opt->token_file))) ||
+      (opt->store_dir && !(s->opt_store = mx__strdup(opt->store_dir)))) {
     free_server(s);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
@@ -596,14 +596,14 @@ int mx__serve_handle(mx_serve *s, int route, const char *body, size_t len, char 
   j.route = route;
   j.body = (char *)body; /* only read */
   j.len = len;
-  j.t0 = j.received = mx_now_seconds();
+  j.t0 = j.received = mx__now_seconds();
   run_job(s, &j);
   *out = j.out;
   *out_len = j.out_len;
   return j.status;
 }
 
-int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
+int mx__serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   *out = NULL;
   mx_serve *s;
   int rc = mx__serve_open(opt, &s, err);
@@ -665,7 +665,7 @@ int mx_serve_start(const mx_serve_options *opt, mx_serve **out, mx_error *err) {
   return MX_OK;
 }
 
-int mx_serve_reload(mx_serve *s, mx_error *err) {
+int mx__serve_reload(mx_serve *s, mx_error *err) {
   mx_serve_gen *g = NULL;
   uint64_t sig = 0;
   mx_serve_gen *cur = mx__serve_gen_acquire(s);
@@ -678,7 +678,7 @@ int mx_serve_reload(mx_serve *s, mx_error *err) {
     s->failed_signature = sig;
     atomic_fetch_add(&s->metrics.reloads_failed, 1);
     atomic_store(&s->metrics.last_reload_ok, 0);
-    mx_serve_log(s, "reload failed, still serving generation %llu: %s",
+    mx__serve_log(s, "reload failed, still serving generation %llu: %s",
                  (unsigned long long)(cur ? cur->number : 0), buf);
     mx__serve_gen_release(s, cur);
     return rc;
@@ -693,7 +693,7 @@ int mx_serve_reload(mx_serve *s, mx_error *err) {
   atomic_fetch_add(&s->metrics.reloads_ok, 1);
   atomic_store(&s->metrics.last_reload_ok, 1);
   atomic_store(&s->metrics.last_reload_time, g->loaded_at);
-  mx_serve_log(s, "reloaded: generation %llu in %.3f s%s%s%s", (unsigned long long)g->number,
+  mx__serve_log(s, "reloaded: generation %llu in %.3f s%s%s%s", (unsigned long long)g->number,
                g->load_seconds, g->model_path ? " (model " : "", g->model_path ? g->model_path : "",
                g->model_path ? ")" : "");
   mx__serve_gen_release(s, old); /* the server's reference; in-flight requests keep theirs */
@@ -701,7 +701,7 @@ int mx_serve_reload(mx_serve *s, mx_error *err) {
   return MX_OK;
 }
 
-int mx_serve_poll_files(mx_serve *s) {
+int mx__serve_poll_files(mx_serve *s) {
   mx_serve_gen *cur = mx__serve_gen_acquire(s);
   uint64_t sig = 0;
   int changed = cur && mx__serve_gen_changed(cur, &sig);
@@ -709,22 +709,22 @@ int mx_serve_poll_files(mx_serve *s) {
   if (!changed || (s->failed_signature && sig == s->failed_signature)) return 0;
   mx_error err;
   mx_error_clear(&err);
-  mx_serve_log(s, "a watched file changed: reloading");
-  mx_serve_reload(s, &err);
+  mx__serve_log(s, "a watched file changed: reloading");
+  mx__serve_reload(s, &err);
   return 1;
 }
 
-void mx_serve_stop(mx_serve *s, double drain_seconds) {
+void mx__serve_stop(mx_serve *s, double drain_seconds) {
   if (!s) return;
   atomic_store(&s->draining, 1);
   if (s->mhd) s->listen_fd = MHD_quiesce_daemon(s->mhd);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   /* in-flight requests finish; past the drain time they are cancelled */
   while (atomic_load(&s->metrics.in_flight) > 0) {
-    if (mx_now_seconds() - t0 > drain_seconds) s->cancel_all = 1;
+    if (mx__now_seconds() - t0 > drain_seconds) s->cancel_all = 1;
     struct timespec ts = {0, 5 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    if (mx_now_seconds() - t0 > drain_seconds + 2) break;
+    if (mx__now_seconds() - t0 > drain_seconds + 2) break;
   }
   if (s->mhd) MHD_stop_daemon(s->mhd);
   if (s->listen_fd >= 0) close(s->listen_fd);

@@ -88,7 +88,7 @@ static void expire(mx_sessions *s, double now) {
   }
 }
 
-int mx_sessions_create(const mx_session_limits *lim, mx_sessions **out) {
+int mx__sessions_create(const mx_session_limits *lim, mx_sessions **out) {
   *out = NULL;
   mx_sessions *s = calloc(1, sizeof *s);
   if (!s) return MX_ENOMEM;
@@ -104,13 +104,13 @@ int mx_sessions_create(const mx_session_limits *lim, mx_sessions **out) {
   return MX_OK;
 }
 
-void mx_sessions_set_limits(mx_sessions *s, const mx_session_limits *lim) {
+void mx__sessions_set_limits(mx_sessions *s, const mx_session_limits *lim) {
   pthread_mutex_lock(&s->lock);
   s->lim = *lim;
   pthread_mutex_unlock(&s->lock);
 }
 
-void mx_sessions_free(mx_sessions *s) {
+void mx__sessions_free(mx_sessions *s) {
   if (!s) return;
   while (s->head) drop(s, s->head);
   free(s->buckets);
@@ -118,7 +118,7 @@ void mx_sessions_free(mx_sessions *s) {
   free(s);
 }
 
-int mx_sessions_history(mx_sessions *s, const char *id, double now, mx_session_turn **turns,
+int mx__sessions_history(mx_sessions *s, const char *id, double now, mx_session_turn **turns,
                         int *n, int *expired) {
   *turns = NULL;
   *n = 0;
@@ -137,10 +137,10 @@ int mx_sessions_history(mx_sessions *s, const char *id, double now, mx_session_t
     mx_session_turn *t = calloc((size_t)e->n_turns, sizeof *t);
     int k = 0;
     for (turn *x = e->first; t && x; x = x->next, k++) {
-      t[k].question = mx_strdup(x->question);
-      t[k].answer = mx_strdup(x->answer);
+      t[k].question = mx__strdup(x->question);
+      t[k].answer = mx__strdup(x->answer);
       if (!t[k].question || !t[k].answer) {
-        mx_sessions_turns_free(t, k + 1);
+        mx__sessions_turns_free(t, k + 1);
         t = NULL;
       }
     }
@@ -155,7 +155,7 @@ int mx_sessions_history(mx_sessions *s, const char *id, double now, mx_session_t
   return rc;
 }
 
-void mx_sessions_turns_free(mx_session_turn *t, int n) {
+void mx__sessions_turns_free(mx_session_turn *t, int n) {
   for (int i = 0; t && i < n; i++) {
     free(t[i].question);
     free(t[i].answer);
@@ -163,13 +163,13 @@ void mx_sessions_turns_free(mx_session_turn *t, int n) {
   free(t);
 }
 
-int mx_sessions_append(mx_sessions *s, const char *id, double now, const char *question,
+int mx__sessions_append(mx_sessions *s, const char *id, double now, const char *question,
                        const char *answer) {
   uint64_t h = mx_hash64(id, strlen(id), 0x5e55);
   turn *t = calloc(1, sizeof *t);
   if (!t) return MX_ENOMEM;
-  t->question = mx_strdup(question);
-  t->answer = mx_strdup(answer);
+  t->question = mx__strdup(question);
+  t->answer = mx__strdup(answer);
   if (!t->question || !t->answer) {
     free_turn(t);
     return MX_ENOMEM;
@@ -180,7 +180,7 @@ int mx_sessions_append(mx_sessions *s, const char *id, double now, const char *q
   session *e = find(s, id, h);
   if (!e) {
     e = calloc(1, sizeof *e);
-    if (!e || !(e->id = mx_strdup(id))) {
+    if (!e || !(e->id = mx__strdup(id))) {
       free(e);
       pthread_mutex_unlock(&s->lock);
       free_turn(t);
@@ -218,7 +218,7 @@ int mx_sessions_append(mx_sessions *s, const char *id, double now, const char *q
   return MX_OK;
 }
 
-void mx_sessions_stats(mx_sessions *s, size_t *count, uint64_t *expired, uint64_t *evicted) {
+void mx__sessions_stats(mx_sessions *s, size_t *count, uint64_t *expired, uint64_t *evicted) {
   pthread_mutex_lock(&s->lock);
   *count = s->count;
   *expired = s->expired;

@@ -21,18 +21,18 @@ typedef struct mx_session_turn {
   char *question, *answer;
 } mx_session_turn;
 
-int mx_sessions_create(const mx_session_limits *lim, mx_sessions **out);
-void mx_sessions_set_limits(mx_sessions *s, const mx_session_limits *lim);
-void mx_sessions_free(mx_sessions *s);
-/* A copy of id's turns, oldest first (*turns malloc'd: mx_sessions_turns_free;
+int mx__sessions_create(const mx_session_limits *lim, mx_sessions **out);
+void mx__sessions_set_limits(mx_sessions *s, const mx_session_limits *lim);
+void mx__sessions_free(mx_sessions *s);
+/* A copy of id's turns, oldest first (*turns malloc'd: mx__sessions_turns_free;
  * *n 0 when none). *expired (may be NULL) is set when the session existed
  * but had expired (it is forgotten now). now: seconds of a monotonic clock. */
-int mx_sessions_history(mx_sessions *s, const char *id, double now, mx_session_turn **turns,
+int mx__sessions_history(mx_sessions *s, const char *id, double now, mx_session_turn **turns,
                         int *n, int *expired);
-void mx_sessions_turns_free(mx_session_turn *t, int n);
+void mx__sessions_turns_free(mx_session_turn *t, int n);
 /* Add a turn to id (creating the session), within the limits. */
-int mx_sessions_append(mx_sessions *s, const char *id, double now, const char *question,
+int mx__sessions_append(mx_sessions *s, const char *id, double now, const char *question,
                        const char *answer);
-void mx_sessions_stats(mx_sessions *s, size_t *count, uint64_t *expired, uint64_t *evicted);
+void mx__sessions_stats(mx_sessions *s, size_t *count, uint64_t *expired, uint64_t *evicted);
 
 #endif

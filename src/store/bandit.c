@@ -5,7 +5,7 @@
 
 #include <sqlite3.h>
 
-const char mx_bandit_schema[] =
+const char mx__bandit_schema[] =
     "CREATE TABLE IF NOT EXISTS bandit_arms("
     " bandit TEXT NOT NULL,"
     " segment TEXT NOT NULL,"
@@ -25,14 +25,14 @@ const char mx_bandit_schema[] =
 
 static int fail(mx_decision_log *log, mx_error *err, const char *what) {
   return mx_error_set(err, MX_EIO, "bandit state: %s: %s", what,
-                      sqlite3_errmsg(mx_decisions_db(log)));
+                      sqlite3_errmsg(mx__decisions_db(log)));
 }
 
 static int prepare(mx_decision_log *log, const char *sql, sqlite3_stmt **st, mx_error *err) {
-  if (sqlite3_prepare_v2(mx_decisions_db(log), sql, -1, st, NULL) == SQLITE_OK) return MX_OK;
+  if (sqlite3_prepare_v2(mx__decisions_db(log), sql, -1, st, NULL) == SQLITE_OK) return MX_OK;
   *st = NULL;
   /* a ledger opened read-only before its upgrade has no bandit tables */
-  if (strstr(sqlite3_errmsg(mx_decisions_db(log)), "no such table")) return 1;
+  if (strstr(sqlite3_errmsg(mx__decisions_db(log)), "no such table")) return 1;
   return fail(log, err, "query");
 }
 
@@ -48,7 +48,7 @@ static int update_count(mx_decision_log *log, const char *bandit, long *n, mx_er
   return rc;
 }
 
-int mx_bandit_store_arms(mx_decision_log *log, const char *bandit, mx_bandit_arm_fn fn,
+int mx__bandit_store_arms(mx_decision_log *log, const char *bandit, mx_bandit_arm_fn fn,
                          void *ctx, long *updates, mx_error *err) {
   int rc;
   if (updates && bandit && (rc = update_count(log, bandit, updates, err)) != MX_OK) return rc;
@@ -73,7 +73,7 @@ int mx_bandit_store_arms(mx_decision_log *log, const char *bandit, mx_bandit_arm
   return rc;
 }
 
-int mx_bandit_store_applied(mx_decision_log *log, const char *bandit, const char *source,
+int mx__bandit_store_applied(mx_decision_log *log, const char *bandit, const char *source,
                             int *applied, mx_error *err) {
   sqlite3_stmt *st;
   *applied = 0;
@@ -88,7 +88,7 @@ int mx_bandit_store_applied(mx_decision_log *log, const char *bandit, const char
   return rc;
 }
 
-int mx_bandit_store_pending(mx_decision_log *log, const char *bandit, const char *kind,
+int mx__bandit_store_pending(mx_decision_log *log, const char *bandit, const char *kind,
                             const char *before_iso, mx_bandit_decision_fn fn, void *ctx,
                             mx_error *err) {
   sqlite3_stmt *st;
@@ -119,7 +119,7 @@ int mx_bandit_store_pending(mx_decision_log *log, const char *bandit, const char
   return rc;
 }
 
-int mx_bandit_store_save(mx_decision_log *log, const mx_bandit_save *s, mx_error *err) {
+int mx__bandit_store_save(mx_decision_log *log, const mx_bandit_save *s, mx_error *err) {
   long now;
   int rc = update_count(log, s->bandit, &now, err);
   if (rc != MX_OK) return rc;
@@ -130,7 +130,7 @@ int mx_bandit_store_save(mx_decision_log *log, const mx_bandit_save *s, mx_error
                         s->bandit, s->updates, now);
   for (size_t i = 0; i < s->n_sources; i++) {
     int applied;
-    if ((rc = mx_bandit_store_applied(log, s->bandit, s->sources[i], &applied, err)) != MX_OK)
+    if ((rc = mx__bandit_store_applied(log, s->bandit, s->sources[i], &applied, err)) != MX_OK)
       return rc;
     if (applied)
       return mx_error_set(err, MX_ESTATE,

@@ -13,7 +13,7 @@
  *
  * The decisions a bandit made are ordinary ledger decisions whose record
  * carries `bandit`, `segment` and `offer` (merx.bandit stages them so).
- * Writes happen inside the caller's mx_decisions_begin/commit, so the state
+ * Writes happen inside the caller's mx__decisions_begin/commit, so the state
  * changes with the run that decided them, or not at all. */
 #ifndef MERX_STORE_BANDIT_H
 #define MERX_STORE_BANDIT_H
@@ -24,7 +24,7 @@
 #include "store/decisions.h"
 
 /* The schema step that adds the tables above (decisions.c applies it). */
-extern const char mx_bandit_schema[];
+extern const char mx__bandit_schema[];
 
 typedef struct mx_bandit_arm_row {
   const char *bandit, *segment, *offer, *updated;
@@ -35,11 +35,11 @@ typedef int (*mx_bandit_arm_fn)(void *ctx, const mx_bandit_arm_row *row);
 /* Arms of bandit (every bandit when NULL), by bandit, segment, offer; fn
  * returns 0 to go on. *updates (may be NULL) receives the number of update
  * batches applied to bandit so far: the version a later save checks. */
-int mx_bandit_store_arms(mx_decision_log *log, const char *bandit, mx_bandit_arm_fn fn,
+int mx__bandit_store_arms(mx_decision_log *log, const char *bandit, mx_bandit_arm_fn fn,
                          void *ctx, long *updates, mx_error *err);
 
 /* Has source been applied to bandit? */
-int mx_bandit_store_applied(mx_decision_log *log, const char *bandit, const char *source,
+int mx__bandit_store_applied(mx_decision_log *log, const char *bandit, const char *source,
                             int *applied, mx_error *err);
 
 /* The bandit's logged decisions (kind, record.bandit = bandit) of runs whose
@@ -47,11 +47,11 @@ int mx_bandit_store_applied(mx_decision_log *log, const char *bandit, const char
  * run. fn returns 0 to go on. segment is "" when the record has none. */
 typedef int (*mx_bandit_decision_fn)(void *ctx, const char *run_id, const char *user,
                                      const char *segment, const char *offer);
-int mx_bandit_store_pending(mx_decision_log *log, const char *bandit, const char *kind,
+int mx__bandit_store_pending(mx_decision_log *log, const char *bandit, const char *kind,
                             const char *before_iso, mx_bandit_decision_fn fn, void *ctx,
                             mx_error *err);
 
-/* One save (inside mx_decisions_begin/commit): the posteriors of n_arms arms
+/* One save (inside mx__decisions_begin/commit): the posteriors of n_arms arms
  * and the update batches that produced them since version `updates`. Fails
  * with MX_ESTATE, changing nothing, when another run updated the bandit since
  * (its update count is no longer `updates`) or already applied a source. */
@@ -65,6 +65,6 @@ typedef struct mx_bandit_save {
   const char *const *sources;
   const long *decisions, *conversions;
 } mx_bandit_save;
-int mx_bandit_store_save(mx_decision_log *log, const mx_bandit_save *s, mx_error *err);
+int mx__bandit_store_save(mx_decision_log *log, const mx_bandit_save *s, mx_error *err);
 
 #endif

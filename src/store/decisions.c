@@ -22,7 +22,7 @@ struct mx_decision_log {
    * prepared once: parsing them again for every /v1/decide request was a
    * quarter of its instructions (scripts/bench/serve_profile.sh decide) */
   sqlite3_stmt *count_user, *max_rowid, *count_field, *data_version;
-  mx_ledger_input *inputs; /* of the last mx_decisions_lineage */
+  mx_ledger_input *inputs; /* of the last mx__decisions_lineage */
   int n_inputs, cap_inputs;
   double busy_seconds;
   int wal;
@@ -72,8 +72,8 @@ static const char schema_v1[] =
  * code that uses it) and raises MX_LEDGER_VERSION. */
 static const char *const schema_steps[] = {
     schema_v1,                    /* 1: decisions, lineage */
-    mx_ledger_schema_experiments, /* 2: experiments, assignments, exposures */
-    mx_bandit_schema,             /* 3: bandit state (store/bandit.h) */
+    mx__ledger_schema_experiments, /* 2: experiments, assignments, exposures */
+    mx__bandit_schema,             /* 3: bandit state (store/bandit.h) */
 };
 _Static_assert(sizeof schema_steps / sizeof *schema_steps == MX_LEDGER_VERSION,
                "one schema step per ledger version");
@@ -114,7 +114,7 @@ static int user_version(sqlite3 *db, int *v) {
 /* WAL is a property of the file: set once, by whichever process comes first.
  * The switch needs a moment with no other connection busy, so it is retried
  * within the busy timeout; a file that cannot switch (a network file system)
- * stays in rollback mode and mx_decisions_begin takes the lock exclusively. */
+ * stays in rollback mode and mx__decisions_begin takes the lock exclusively. */
 static void use_wal(mx_decision_log *log) {
   double until = seconds_now() + log->busy_seconds;
   for (;;) {
@@ -145,7 +145,7 @@ static int upgrade(mx_decision_log *log, int create, mx_error *err) {
   /* a reader of a write-protected log written before versioning reads it
    * as it is (no lineage) */
   if (!create && sqlite3_db_readonly(log->db, "main") == 1) return MX_OK;
-  int rc = mx_decisions_begin(log, err);
+  int rc = mx__decisions_begin(log, err);
   if (rc != MX_OK) return rc;
   char *msg = NULL, sql[64];
   snprintf(sql, sizeof sql, "PRAGMA user_version=%d", MX_LEDGER_VERSION);
@@ -156,10 +156,10 @@ static int upgrade(mx_decision_log *log, int create, mx_error *err) {
     rc = mx_error_at(err, MX_EFORMAT, log->path, 0, 0, NULL, "not a merx decision log: %s",
                      msg ? msg : sqlite3_errmsg(log->db));
     sqlite3_free(msg);
-    mx_decisions_rollback(log);
+    mx__decisions_rollback(log);
     return rc;
   }
-  return mx_decisions_commit(log, err);
+  return mx__decisions_commit(log, err);
 }
 
 static void set_busy_timeout(mx_decision_log *log, double seconds) {
@@ -167,11 +167,11 @@ static void set_busy_timeout(mx_decision_log *log, double seconds) {
   sqlite3_busy_timeout(log->db, (int)(seconds * 1000.0));
 }
 
-int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err) {
-  return mx_decisions_open_wait(path, create, 10, out, err);
+int mx__decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err) {
+  return mx__decisions_open_wait(path, create, 10, out, err);
 }
 
-int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
+int mx__decisions_open_wait(const char *path, int create, double busy_seconds,
                            mx_decision_log **out, mx_error *err) {
   *out = NULL;
   mx_decision_log *log = calloc(1, sizeof *log);
@@ -182,14 +182,14 @@ int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
     int rc = mx_error_at(err, create ? MX_EIO : MX_ENOTFOUND, path, 0, 0, NULL,
                          "cannot open the decision log: %s",
                          log->db ? sqlite3_errmsg(log->db) : "out of memory");
-    mx_decisions_close(log);
+    mx__decisions_close(log);
     return rc;
   }
   set_busy_timeout(log, busy_seconds);
   use_wal(log);
   int rc = upgrade(log, create, err);
   if (rc != MX_OK) {
-    mx_decisions_close(log);
+    mx__decisions_close(log);
     return rc;
   }
   *out = log;
@@ -197,10 +197,10 @@ int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
 }
 
 
-struct sqlite3 *mx_decisions_db(mx_decision_log *log) { return log->db; }
-const char *mx_decisions_path(const mx_decision_log *log) { return log->path; }
+struct sqlite3 *mx__decisions_db(mx_decision_log *log) { return log->db; }
+const char *mx__decisions_path(const mx_decision_log *log) { return log->path; }
 
-void mx_decisions_close(mx_decision_log *log) {
+void mx__decisions_close(mx_decision_log *log) {
   if (!log) return;
   sqlite3_finalize(log->insert);
   sqlite3_finalize(log->lineage);
@@ -218,7 +218,7 @@ void mx_decisions_close(mx_decision_log *log) {
   free(log);
 }
 
-int mx_decisions_begin(mx_decision_log *log, mx_error *err) {
+int mx__decisions_begin(mx_decision_log *log, mx_error *err) {
   /* In WAL mode IMMEDIATE takes the one write lock and readers go on; in
    * rollback mode a reader would make COMMIT itself wait, after the run's
    * files were renamed, so the lock is taken exclusively up front. */
@@ -235,7 +235,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s, size_t len) {
   else sqlite3_bind_text(st, i, s, len ? (int)len : -1, SQLITE_STATIC);
 }
 
-int mx_decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *err) {
+int mx__decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *err) {
   if (!log->insert &&
       sqlite3_prepare_v2(log->db,
                          "INSERT INTO decisions(run_id, script, script_hash, params, time,"
@@ -254,21 +254,21 @@ int mx_decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *e
   return MX_OK;
 }
 
-int mx_decisions_commit(mx_decision_log *log, mx_error *err) {
+int mx__decisions_commit(mx_decision_log *log, mx_error *err) {
   if (sqlite3_exec(log->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     int rc = db_fail(log, err, "commit");
-    mx_decisions_rollback(log);
+    mx__decisions_rollback(log);
     return rc;
   }
   return MX_OK;
 }
 
-void mx_decisions_rollback(mx_decision_log *log) {
+void mx__decisions_rollback(mx_decision_log *log) {
   if (log && !sqlite3_get_autocommit(log->db))
     sqlite3_exec(log->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int mx_decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err) {
+int mx__decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(log->db,
                          "INSERT OR REPLACE INTO commits(run_id, merx_version, script,"
@@ -301,7 +301,7 @@ int mx_decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_
   return rc == SQLITE_DONE ? MX_OK : db_fail(log, err, "insert lineage");
 }
 
-int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
+int mx__decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
                          int *found, mx_error *err) {
   memset(c, 0, sizeof *c);
   *found = 0;
@@ -347,8 +347,8 @@ int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_com
       log->cap_inputs = nc;
     }
     mx_ledger_input *x = &log->inputs[log->n_inputs];
-    x->path = mx_strdup((const char *)sqlite3_column_text(in, 0));
-    x->sha256 = mx_strdup((const char *)sqlite3_column_text(in, 1));
+    x->path = mx__strdup((const char *)sqlite3_column_text(in, 0));
+    x->sha256 = mx__strdup((const char *)sqlite3_column_text(in, 1));
     x->bytes = (uint64_t)sqlite3_column_int64(in, 2);
     if (!x->path || !x->sha256) {
       free((char *)x->path);
@@ -363,7 +363,7 @@ int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_com
   return MX_OK;
 }
 
-long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,
+long mx__decisions_find(mx_decision_log *log, const char *user, const char *kind,
                        const char *run_id, mx_decision_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(log->db,
@@ -397,7 +397,7 @@ long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,
   return n;
 }
 
-int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
+int mx__decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
                         mx_decision_count_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(log->db,
@@ -433,7 +433,7 @@ static void done_with(sqlite3_stmt *st) {
   sqlite3_clear_bindings(st); /* the bound strings are the caller's */
 }
 
-int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
+int mx__decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
                             size_t user_len, const char *since_iso, long *count, mx_error *err) {
   *count = 0;
   sqlite3_stmt *st = kept(log, &log->count_user,
@@ -453,7 +453,7 @@ int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *
   return rc;
 }
 
-int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
+int mx__decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
                              const char *since_iso, int64_t after_rowid, int64_t *upto_rowid,
                              mx_decision_count_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
@@ -486,7 +486,7 @@ int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char 
   return rc;
 }
 
-int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err) {
+int mx__decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err) {
   sqlite3_stmt *st = kept(log, &log->data_version, "PRAGMA data_version");
   if (!st) return db_fail(log, err, "query");
   int s = sqlite3_step(st), rc = MX_OK;
@@ -496,7 +496,7 @@ int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *
   return rc;
 }
 
-long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
+long mx__decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
                          const char *value_field, const char *score_field, int *runs,
                          mx_decision_values_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
@@ -550,7 +550,7 @@ long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *k
   return n;
 }
 
-long mx_decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
+long mx__decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
                         const char *key_field, const char *time_field, mx_decision_group_fn fn,
                         void *ctx, mx_error *err) {
   char kpath[160], tpath[160];

@@ -33,7 +33,7 @@ typedef struct mx_decision_log mx_decision_log;
 
 struct sqlite3;
 /* Strings are NUL-terminated unless their length is given (> 0); lengths
- * are filled only by the caller of mx_decisions_add. */
+ * are filled only by the caller of mx__decisions_add. */
 typedef struct mx_decision_row {
   const char *run_id, *script, *script_hash, *params, *time, *committed_at;
   const char *kind, *user, *record, *reason;
@@ -41,24 +41,24 @@ typedef struct mx_decision_row {
 } mx_decision_row;
 
 /* Open (creating file and schema when create is set). *out owned by the caller. */
-int mx_decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err);
+int mx__decisions_open(const char *path, int create, mx_decision_log **out, mx_error *err);
 /* The same, waiting at most busy_seconds for another process's lock (the
  * default, 10 s, otherwise). */
-int mx_decisions_open_wait(const char *path, int create, double busy_seconds,
+int mx__decisions_open_wait(const char *path, int create, double busy_seconds,
                            mx_decision_log **out, mx_error *err);
-void mx_decisions_close(mx_decision_log *log);
+void mx__decisions_close(mx_decision_log *log);
 /* The connection and file, for the store's own files that keep tables in
  * the ledger (experiments.c, bandit.c): borrowed, valid until close; nothing
  * above src/store uses them. */
-struct sqlite3 *mx_decisions_db(mx_decision_log *log);
-const char *mx_decisions_path(const mx_decision_log *log);
+struct sqlite3 *mx__decisions_db(mx_decision_log *log);
+const char *mx__decisions_path(const mx_decision_log *log);
 /* Take the write lock (BEGIN IMMEDIATE). When another process holds it past
  * the busy timeout: MX_EIO, the message naming the file and the wait. */
-int mx_decisions_begin(mx_decision_log *log, mx_error *err);
+int mx__decisions_begin(mx_decision_log *log, mx_error *err);
 /* Insert one row (inside begin/commit). user may be NULL. */
-int mx_decisions_add(mx_decision_log *log, const mx_decision_row *row, mx_error *err);
-int mx_decisions_commit(mx_decision_log *log, mx_error *err);
-void mx_decisions_rollback(mx_decision_log *log);
+int mx__decisions_add(mx_decision_log *log, const mx_decision_row *row, mx_error *err);
+int mx__decisions_commit(mx_decision_log *log, mx_error *err);
+void mx__decisions_rollback(mx_decision_log *log);
 
 /* Lineage of one committed run. */
 typedef struct mx_ledger_input {
@@ -72,22 +72,22 @@ typedef struct mx_ledger_commit {
   const mx_ledger_input *inputs;
 } mx_ledger_commit;
 /* Record a run's lineage (inside begin/commit). */
-int mx_decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err);
+int mx__decisions_add_commit(mx_decision_log *log, const mx_ledger_commit *c, mx_error *err);
 /* Lineage of run_id: *found = 0 when the ledger has none (a log written by
  * an older merx). The strings of *c live until the next call or close. */
-int mx_decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
+int mx__decisions_lineage(mx_decision_log *log, const char *run_id, mx_ledger_commit *c,
                          int *found, mx_error *err);
 
 /* Rows for user (and kind, run_id when not NULL), oldest first; fn returns 0
  * to go on. Returns the number of rows seen or a negative MX_E code. */
 typedef int (*mx_decision_fn)(void *ctx, const mx_decision_row *row);
-long mx_decisions_find(mx_decision_log *log, const char *user, const char *kind,
+long mx__decisions_find(mx_decision_log *log, const char *user, const char *kind,
                        const char *run_id, mx_decision_fn fn, void *ctx, mx_error *err);
 
 /* Number of decisions of kind per user committed at or after since_iso
  * (ISO 8601 UTC, compared as text). fn(ctx, user, count) per user. */
 typedef int (*mx_decision_count_fn)(void *ctx, const char *user, long count);
-int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
+int mx__decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
                         mx_decision_count_fn fn, void *ctx, mx_error *err);
 
 /* Caps of served decisions (ledger_queue.c): decisions of kind for one
@@ -96,14 +96,14 @@ int mx_decisions_counts(mx_decision_log *log, const char *kind, const char *sinc
  * rows with after_rowid < rowid <= *upto_rowid. *upto_rowid < 0 on entry:
  * up to the newest row, whose rowid it receives (read before counting, so
  * rows committed meanwhile are left for the next call). */
-int mx_decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
+int mx__decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
                             size_t user_len, const char *since_iso, long *count, mx_error *err);
-int mx_decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
+int mx__decisions_count_field(mx_decision_log *log, const char *kind, const char *field,
                              const char *since_iso, int64_t after_rowid, int64_t *upto_rowid,
                              mx_decision_count_fn fn, void *ctx, mx_error *err);
 /* SQLite's data version of this connection's database (PRAGMA
  * data_version): it changes when another connection commits. */
-int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err);
+int mx__decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err);
 
 /* Every decision of run_id (of kind when not NULL), oldest first, as
  * (user, the record's numeric fields value_field and score_field: NaN when
@@ -112,7 +112,7 @@ int mx_decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *
  * the ledger has a commit of run_id (so an empty run is told from a typo). */
 typedef int (*mx_decision_values_fn)(void *ctx, const char *user, size_t user_len, double value,
                                      double score);
-long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
+long mx__decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
                          const char *value_field, const char *score_field, int *runs,
                          mx_decision_values_fn fn, void *ctx, mx_error *err);
 
@@ -123,7 +123,7 @@ long mx_decisions_values(mx_decision_log *log, const char *run_id, const char *k
  * lack the field (or hold a non-text value there). For `merx data
  * promotions`. Returns the number of groups or a negative MX_E code. */
 typedef int (*mx_decision_group_fn)(void *ctx, const char *key, const char *when, long count);
-long mx_decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
+long mx__decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
                         const char *key_field, const char *time_field, mx_decision_group_fn fn,
                         void *ctx, mx_error *err);
 

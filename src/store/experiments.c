@@ -7,7 +7,7 @@
 
 #include <sqlite3.h>
 
-const char mx_ledger_schema_experiments[] =
+const char mx__ledger_schema_experiments[] =
     "CREATE TABLE IF NOT EXISTS experiments("
     " name TEXT PRIMARY KEY,"
     " salt TEXT NOT NULL,"
@@ -47,13 +47,13 @@ const char mx_ledger_schema_experiments[] =
     "CREATE INDEX IF NOT EXISTS exposures_run ON exposures(run_id);";
 
 static int fail(mx_decision_log *log, mx_error *err, const char *what) {
-  return mx_error_at(err, MX_EIO, mx_decisions_path(log), 0, 0, NULL, "ledger: %s: %s", what,
-                     sqlite3_errmsg(mx_decisions_db(log)));
+  return mx_error_at(err, MX_EIO, mx__decisions_path(log), 0, 0, NULL, "ledger: %s: %s", what,
+                     sqlite3_errmsg(mx__decisions_db(log)));
 }
 
 /* A ledger from before experiments has no such tables: nothing to read. */
 static int no_tables(mx_decision_log *log) {
-  return strstr(sqlite3_errmsg(mx_decisions_db(log)), "no such table") != NULL;
+  return strstr(sqlite3_errmsg(mx__decisions_db(log)), "no such table") != NULL;
 }
 
 static void bind(sqlite3_stmt *st, int i, const char *s, size_t len) {
@@ -67,7 +67,7 @@ static int same(const char *a, const char *b) {
   return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-void mx_experiments_describe(const mx_experiment_def *d, char *buf, size_t size) {
+void mx__experiments_describe(const mx_experiment_def *d, char *buf, size_t size) {
   snprintf(buf, size, "salt '%s', arms %s, %s%s%s, control '%s'", d->salt, d->arms,
            d->stratify ? "stratified by '" : "not stratified", d->stratify ? d->stratify : "",
            d->stratify ? "'" : "", d->control);
@@ -85,23 +85,23 @@ static int define_cb(void *ctx, const mx_experiment_def *have) {
   if (!same(have->salt, c->want->salt) || !same(have->arms, c->want->arms) ||
       !same(have->stratify, c->want->stratify) || !same(have->control, c->want->control)) {
     c->differs = 1;
-    mx_experiments_describe(have, c->had, sizeof c->had);
+    mx__experiments_describe(have, c->had, sizeof c->had);
     snprintf(c->had + strlen(c->had), sizeof c->had - strlen(c->had),
              " (first run %s at %s)", have->run_id, have->created);
   }
   return 1;
 }
 
-int mx_experiments_check(mx_decision_log *log, const mx_experiment_def *def, int *found,
+int mx__experiments_check(mx_decision_log *log, const mx_experiment_def *def, int *found,
                          mx_error *err) {
   define_ctx c = {def, 0, 0, ""};
   *found = 0;
-  int rc = mx_experiments_each(log, def->name, define_cb, &c, err);
+  int rc = mx__experiments_each(log, def->name, define_cb, &c, err);
   if (rc != MX_OK) return rc;
   if (c.differs) {
     char now[1024];
-    mx_experiments_describe(def, now, sizeof now);
-    return mx_error_at(err, MX_EINVAL, mx_decisions_path(log), 0, 0, NULL,
+    mx__experiments_describe(def, now, sizeof now);
+    return mx_error_at(err, MX_EINVAL, mx__decisions_path(log), 0, 0, NULL,
                        "experiment '%s' is already in the ledger with %s; this run defines it "
                        "with %s: an experiment's definition cannot change (give it a new name)",
                        def->name, c.had, now);
@@ -110,11 +110,11 @@ int mx_experiments_check(mx_decision_log *log, const mx_experiment_def *def, int
   return MX_OK;
 }
 
-int mx_experiments_define(mx_decision_log *log, const mx_experiment_def *def, mx_error *err) {
+int mx__experiments_define(mx_decision_log *log, const mx_experiment_def *def, mx_error *err) {
   int found;
-  int rc = mx_experiments_check(log, def, &found, err);
+  int rc = mx__experiments_check(log, def, &found, err);
   if (rc != MX_OK || found) return rc;
-  sqlite3 *db = mx_decisions_db(log);
+  sqlite3 *db = mx__decisions_db(log);
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(db,
                          "INSERT INTO experiments(name, salt, arms, stratify, control, created,"
@@ -145,10 +145,10 @@ int mx_experiments_define(mx_decision_log *log, const mx_experiment_def *def, mx
   return s == SQLITE_DONE ? MX_OK : fail(log, err, "insert experiment");
 }
 
-int mx_experiments_each(mx_decision_log *log, const char *name, mx_experiment_fn fn, void *ctx,
+int mx__experiments_each(mx_decision_log *log, const char *name, mx_experiment_fn fn, void *ctx,
                         mx_error *err) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log),
+  if (sqlite3_prepare_v2(mx__decisions_db(log),
                          "SELECT name, salt, arms, stratify, control, created, run_id"
                          " FROM experiments WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
                          -1, &st, NULL) != SQLITE_OK)
@@ -172,12 +172,12 @@ struct mx_experiment_writer {
   sqlite3_stmt *assign, *expose;
 };
 
-int mx_experiment_writer_open(mx_decision_log *log, mx_experiment_writer **out, mx_error *err) {
+int mx__experiment_writer_open(mx_decision_log *log, mx_experiment_writer **out, mx_error *err) {
   *out = NULL;
   mx_experiment_writer *w = calloc(1, sizeof *w);
   if (!w) return mx_error_set(err, MX_ENOMEM, "out of memory");
   w->log = log;
-  sqlite3 *db = mx_decisions_db(log);
+  sqlite3 *db = mx__decisions_db(log);
   if (sqlite3_prepare_v2(db,
                          "INSERT OR IGNORE INTO assignments(experiment, user, arm, stratum, run_id,"
                          " assigned_at) VALUES(?,?,?,?,?,?)",
@@ -187,21 +187,21 @@ int mx_experiment_writer_open(mx_decision_log *log, mx_experiment_writer **out, 
                          " record, time, committed_at) VALUES(?,?,?,?,?,?,?,?,?)",
                          -1, &w->expose, NULL) != SQLITE_OK) {
     int rc = fail(log, err, "prepare");
-    mx_experiment_writer_close(w);
+    mx__experiment_writer_close(w);
     return rc;
   }
   *out = w;
   return MX_OK;
 }
 
-void mx_experiment_writer_close(mx_experiment_writer *w) {
+void mx__experiment_writer_close(mx_experiment_writer *w) {
   if (!w) return;
   sqlite3_finalize(w->assign);
   sqlite3_finalize(w->expose);
   free(w);
 }
 
-int mx_experiments_assign(mx_experiment_writer *w, const mx_assignment_row *r, mx_error *err) {
+int mx__experiments_assign(mx_experiment_writer *w, const mx_assignment_row *r, mx_error *err) {
   sqlite3_stmt *st = w->assign;
   sqlite3_reset(st);
   bind(st, 1, r->experiment, 0);
@@ -213,7 +213,7 @@ int mx_experiments_assign(mx_experiment_writer *w, const mx_assignment_row *r, m
   return sqlite3_step(st) == SQLITE_DONE ? MX_OK : fail(w->log, err, "insert assignment");
 }
 
-int mx_experiments_expose(mx_experiment_writer *w, const mx_exposure_row *r, mx_error *err) {
+int mx__experiments_expose(mx_experiment_writer *w, const mx_exposure_row *r, mx_error *err) {
   sqlite3_stmt *st = w->expose;
   sqlite3_reset(st);
   bind(st, 1, r->run_id, 0);
@@ -228,10 +228,10 @@ int mx_experiments_expose(mx_experiment_writer *w, const mx_exposure_row *r, mx_
   return sqlite3_step(st) == SQLITE_DONE ? MX_OK : fail(w->log, err, "insert exposure");
 }
 
-int mx_experiments_assignments(mx_decision_log *log, const char *experiment, mx_assignment_fn fn,
+int mx__experiments_assignments(mx_decision_log *log, const char *experiment, mx_assignment_fn fn,
                                void *ctx, mx_error *err) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log),
+  if (sqlite3_prepare_v2(mx__decisions_db(log),
                          "SELECT experiment, user, arm, stratum, run_id, assigned_at"
                          " FROM assignments WHERE experiment = ? ORDER BY user",
                          -1, &st, NULL) != SQLITE_OK)
@@ -271,10 +271,10 @@ static int each_exposure(mx_decision_log *log, sqlite3_stmt *st, mx_exposure_fn 
 #define EXPOSURE_COLUMNS \
   "SELECT run_id, experiment, arm, user, kind, record, time, committed_at, delivered FROM exposures"
 
-int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
+int mx__experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
                              mx_exposure_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log),
+  if (sqlite3_prepare_v2(mx__decisions_db(log),
                          EXPOSURE_COLUMNS " WHERE experiment = ?1 AND (?2 IS NULL OR run_id = ?2)"
                          " ORDER BY id",
                          -1, &st, NULL) != SQLITE_OK)
@@ -284,20 +284,20 @@ int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const
   return each_exposure(log, st, fn, ctx, err);
 }
 
-int mx_experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
+int mx__experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
                                   void *ctx, mx_error *err) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log), EXPOSURE_COLUMNS " WHERE user = ? ORDER BY id", -1,
+  if (sqlite3_prepare_v2(mx__decisions_db(log), EXPOSURE_COLUMNS " WHERE user = ? ORDER BY id", -1,
                          &st, NULL) != SQLITE_OK)
     return no_tables(log) ? MX_OK : fail(log, err, "query");
   bind(st, 1, user, 0);
   return each_exposure(log, st, fn, ctx, err);
 }
 
-int mx_experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
+int mx__experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
                          mx_exposed_unit_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(mx_decisions_db(log),
+  if (sqlite3_prepare_v2(mx__decisions_db(log),
                          "SELECT a.user, a.arm, a.stratum, min(e.time) FROM assignments a"
                          " JOIN exposures e ON e.experiment = a.experiment AND e.user = a.user"
                          " WHERE a.experiment = ?1 AND (?2 IS NULL OR e.run_id = ?2)"
@@ -319,11 +319,11 @@ int mx_experiments_units(mx_decision_log *log, const char *experiment, const cha
   return s == SQLITE_DONE ? MX_OK : fail(log, err, "query");
 }
 
-int mx_experiments_summary(mx_decision_log *log, const char *experiment, mx_arm_summary_fn fn,
+int mx__experiments_summary(mx_decision_log *log, const char *experiment, mx_arm_summary_fn fn,
                            void *ctx, mx_error *err) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(
-          mx_decisions_db(log),
+          mx__decisions_db(log),
           "SELECT a.arm, a.share,"
           " (SELECT count(*) FROM assignments s WHERE s.experiment = a.experiment"
           "  AND s.arm = a.arm),"

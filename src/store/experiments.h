@@ -15,7 +15,7 @@
  *
  * An experiment's definition is fixed by its first run: a run with another
  * salt, arms, shares, stratify column or control arm under the same name is
- * refused (mx_experiments_define). */
+ * refused (mx__experiments_define). */
 #ifndef MERX_STORE_EXPERIMENTS_H
 #define MERX_STORE_EXPERIMENTS_H
 
@@ -25,12 +25,12 @@
 #include "store/decisions.h"
 
 /* The SQL of schema step 2 (decisions.c applies it). */
-extern const char mx_ledger_schema_experiments[];
+extern const char mx__ledger_schema_experiments[];
 
 /* Strings NUL-terminated; stratify NULL when not stratified. */
 typedef struct mx_experiment_def {
   const char *name, *salt, *arms, *stratify, *control, *created, *run_id;
-  /* for mx_experiments_define only: the arms as rows */
+  /* for mx__experiments_define only: the arms as rows */
   int n_arms;
   const char *const *arm_names;
   const double *shares;
@@ -39,17 +39,17 @@ typedef struct mx_experiment_def {
 /* Inside begin/commit: record def when the ledger has no experiment of that
  * name, else check that it is the same one (MX_EINVAL naming both
  * definitions when not). */
-int mx_experiments_define(mx_decision_log *log, const mx_experiment_def *def, mx_error *err);
+int mx__experiments_define(mx_decision_log *log, const mx_experiment_def *def, mx_error *err);
 /* The same check without writing: *found = 1 when the ledger has name. */
-int mx_experiments_check(mx_decision_log *log, const mx_experiment_def *def, int *found,
+int mx__experiments_check(mx_decision_log *log, const mx_experiment_def *def, int *found,
                          mx_error *err);
 /* The definition of name: *found = 0 when the ledger has none (or predates
  * experiments). fn gets strings that live during the call. */
 typedef int (*mx_experiment_fn)(void *ctx, const mx_experiment_def *def);
-int mx_experiments_each(mx_decision_log *log, const char *name, mx_experiment_fn fn, void *ctx,
+int mx__experiments_each(mx_decision_log *log, const char *name, mx_experiment_fn fn, void *ctx,
                         mx_error *err);
 /* "name: salt 'S', arms [..], stratify C, control A" of def, into buf. */
-void mx_experiments_describe(const mx_experiment_def *def, char *buf, size_t size);
+void mx__experiments_describe(const mx_experiment_def *def, char *buf, size_t size);
 
 typedef struct mx_assignment_row {
   const char *experiment, *user, *arm, *stratum, *run_id, *assigned_at;
@@ -58,14 +58,14 @@ typedef struct mx_assignment_row {
 /* Rows of one commit go through a writer (its statements prepared once);
  * close it before the log. */
 typedef struct mx_experiment_writer mx_experiment_writer;
-int mx_experiment_writer_open(mx_decision_log *log, mx_experiment_writer **out, mx_error *err);
-void mx_experiment_writer_close(mx_experiment_writer *w);
+int mx__experiment_writer_open(mx_decision_log *log, mx_experiment_writer **out, mx_error *err);
+void mx__experiment_writer_close(mx_experiment_writer *w);
 /* Inside begin/commit: the user's first assignment (a later one is
  * ignored). */
-int mx_experiments_assign(mx_experiment_writer *w, const mx_assignment_row *row, mx_error *err);
+int mx__experiments_assign(mx_experiment_writer *w, const mx_assignment_row *row, mx_error *err);
 /* Every assignment of experiment, by user; fn returns non-zero to stop. */
 typedef int (*mx_assignment_fn)(void *ctx, const mx_assignment_row *row);
-int mx_experiments_assignments(mx_decision_log *log, const char *experiment, mx_assignment_fn fn,
+int mx__experiments_assignments(mx_decision_log *log, const char *experiment, mx_assignment_fn fn,
                                void *ctx, mx_error *err);
 
 typedef struct mx_exposure_row {
@@ -74,14 +74,14 @@ typedef struct mx_exposure_row {
   size_t user_len, record_len; /* 0: NUL-terminated */
 } mx_exposure_row;
 /* Inside begin/commit. */
-int mx_experiments_expose(mx_experiment_writer *w, const mx_exposure_row *row, mx_error *err);
+int mx__experiments_expose(mx_experiment_writer *w, const mx_exposure_row *row, mx_error *err);
 /* Every exposure of experiment (of run_id when not NULL), oldest first. */
 typedef int (*mx_exposure_fn)(void *ctx, const mx_exposure_row *row);
-int mx_experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
+int mx__experiments_exposures(mx_decision_log *log, const char *experiment, const char *run_id,
                              mx_exposure_fn fn, void *ctx, mx_error *err);
 
 /* Every exposure of user in any experiment, oldest first. */
-int mx_experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
+int mx__experiments_user_exposures(mx_decision_log *log, const char *user, mx_exposure_fn fn,
                                   void *ctx, mx_error *err);
 
 /* The measurement units of experiment: every exposed user once, with the
@@ -92,7 +92,7 @@ typedef struct mx_exposed_unit {
   size_t user_len;
 } mx_exposed_unit;
 typedef int (*mx_exposed_unit_fn)(void *ctx, const mx_exposed_unit *u);
-int mx_experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
+int mx__experiments_units(mx_decision_log *log, const char *experiment, const char *run_id,
                          mx_exposed_unit_fn fn, void *ctx, mx_error *err);
 
 /* Per arm of experiment, in arm order: share, users assigned, users exposed, exposures,
@@ -103,7 +103,7 @@ typedef struct mx_arm_summary {
   long users, exposed_users, exposures, delivered;
 } mx_arm_summary;
 typedef int (*mx_arm_summary_fn)(void *ctx, const mx_arm_summary *s);
-int mx_experiments_summary(mx_decision_log *log, const char *experiment, mx_arm_summary_fn fn,
+int mx__experiments_summary(mx_decision_log *log, const char *experiment, mx_arm_summary_fn fn,
                            void *ctx, mx_error *err);
 
 #endif

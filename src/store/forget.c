@@ -32,16 +32,16 @@ static int exec_count(sqlite3 *db, const char *sql, const char *id, long *count)
   return SQLITE_OK;
 }
 
-int mx_store_forget_ledger(const char *ledger_path, const char *const *ids, int n,
+int mx__store_forget_ledger(const char *ledger_path, const char *const *ids, int n,
                            mx_forget_counts *c, mx_error *err) {
   if (access(ledger_path, F_OK) != 0) return MX_OK;
   mx_decision_log *log;
-  int rc = mx_decisions_open(ledger_path, 0, &log, err);
+  int rc = mx__decisions_open(ledger_path, 0, &log, err);
   if (rc != MX_OK) return rc;
-  sqlite3 *db = mx_decisions_db(log);
+  sqlite3 *db = mx__decisions_db(log);
   sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
-  if ((rc = mx_decisions_begin(log, err)) != MX_OK) {
-    mx_decisions_close(log);
+  if ((rc = mx__decisions_begin(log, err)) != MX_OK) {
+    mx__decisions_close(log);
     return rc;
   }
   /* the person's own rows, by the indexed user column; then the id quoted
@@ -67,12 +67,12 @@ int mx_store_forget_ledger(const char *ledger_path, const char *const *ids, int 
       src = exec_count(db, steps[s].sql, ids[i], counters[steps[s].counter]);
   if (src != SQLITE_OK) {
     rc = mx_error_at(err, MX_EIO, ledger_path, 0, 0, NULL, "forget: %s", sqlite3_errmsg(db));
-    mx_decisions_rollback(log);
-    mx_decisions_close(log);
+    mx__decisions_rollback(log);
+    mx__decisions_close(log);
     return rc;
   }
-  if ((rc = mx_decisions_commit(log, err)) != MX_OK) {
-    mx_decisions_close(log);
+  if ((rc = mx__decisions_commit(log, err)) != MX_OK) {
+    mx__decisions_close(log);
     return rc;
   }
   /* the WAL still holds the old pages: copy back (zeroed) and empty it */
@@ -84,7 +84,7 @@ int mx_store_forget_ledger(const char *ledger_path, const char *const *ids, int 
     rc = mx_error_at(err, MX_EIO, ledger_path, 0, 0, NULL,
                      "forget: a reader kept the ledger's write-ahead log busy; its old pages "
                      "may still hold the id: run merx forget again when it is done");
-  mx_decisions_close(log);
+  mx__decisions_close(log);
   return rc;
 }
 
@@ -114,7 +114,7 @@ static int scrub_file(const char *path, const char *rel, const char *const *ids,
                       mx_forget_counts *c, mx_error *err) {
   char *data;
   size_t len;
-  int rc = mx_read_file(path, &data, &len, err);
+  int rc = mx__read_file(path, &data, &len, err);
   if (rc != MX_OK) return rc;
   if (count_ids(data, len, ids, n) == 0) {
     free(data);
@@ -128,7 +128,7 @@ static int scrub_file(const char *path, const char *rel, const char *const *ids,
     return MX_OK;
   }
   mx_atomic_file af;
-  if ((rc = mx_atomic_open(&af, path, err)) != MX_OK) {
+  if ((rc = mx__atomic_open(&af, path, err)) != MX_OK) {
     free(data);
     return rc;
   }
@@ -148,7 +148,7 @@ static int scrub_file(const char *path, const char *rel, const char *const *ids,
     p = best + best_len;
   }
   free(data);
-  if ((rc = mx_atomic_commit(&af, err)) != MX_OK) return rc;
+  if ((rc = mx__atomic_commit(&af, err)) != MX_OK) return rc;
   c->files_rewritten++;
   return MX_OK;
 }
@@ -188,7 +188,7 @@ static int walk(const char *dir, const char *rel, const char *const *ids, int n,
   return rc;
 }
 
-int mx_store_forget_files(const char *dir, const char *const *ids, int n,
+int mx__store_forget_files(const char *dir, const char *const *ids, int n,
                           mx_forget_model_fn model_fn, void *ctx, mx_forget_counts *c,
                           mx_error *err) {
   return walk(dir, "", ids, n, model_fn, ctx, c, err);

@@ -29,13 +29,13 @@ typedef struct mx_forget_counts {
   long files_rewritten, files_deleted;
 } mx_forget_counts;
 
-int mx_store_forget_ledger(const char *ledger_path, const char *const *ids, int n,
+int mx__store_forget_ledger(const char *ledger_path, const char *const *ids, int n,
                            mx_forget_counts *c, mx_error *err);
 
 /* Walk DIR: scrub files as above; model_fn(ctx, path) for every *.mxm (its
  * status stops the walk when not MX_OK). */
 typedef int (*mx_forget_model_fn)(void *ctx, const char *path, mx_error *err);
-int mx_store_forget_files(const char *dir, const char *const *ids, int n,
+int mx__store_forget_files(const char *dir, const char *const *ids, int n,
                           mx_forget_model_fn model_fn, void *ctx, mx_forget_counts *c,
                           mx_error *err);
 

@@ -45,7 +45,7 @@ struct mx_ledger_queue {
   int started, stop, flush_req;
   qrow *head, *tail;
   size_t queued, in_flight;
-  double oldest; /* mx_now_seconds() of the first queued row */
+  double oldest; /* mx__now_seconds() of the first queued row */
   uint64_t admit_seq, done_seq, batches, write_errors, refused;
   int last_rc;
   mx_error last_err;
@@ -70,7 +70,7 @@ struct mx_ledger_queue {
   mx_decision_log *reader, *log;
 };
 
-static char *dup_or_null(const char *s) { return s ? mx_strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? mx__strdup(s) : NULL; }
 
 static void free_row(qrow *r) { free(r); }
 
@@ -112,10 +112,10 @@ static int load_offer_count(void *ctx, const char *value, long count) {
  * this queue's writer included), when the ledger changed. Under the lock. */
 static int refresh_offer_counts(mx_ledger_queue *q, mx_error *err) {
   int64_t v = 0;
-  int rc = mx_decisions_data_version(q->reader, &v, err);
+  int rc = mx__decisions_data_version(q->reader, &v, err);
   if (rc != MX_OK || v == q->data_version) return rc;
   int64_t upto = -1;
-  if ((rc = mx_decisions_count_field(q->reader, q->offer_kind, q->offer_field, q->offer_since,
+  if ((rc = mx__decisions_count_field(q->reader, q->offer_kind, q->offer_field, q->offer_since,
                                      q->offer_rowid, &upto, load_offer_count, q, err)) != MX_OK)
     return rc;
   if (upto > q->offer_rowid) q->offer_rowid = upto;
@@ -144,9 +144,9 @@ static long *pending_slot(mx_ledger_queue *q, const char *user, size_t len) {
 
 static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) {
   int rc = MX_OK;
-  if (!q->log && (rc = mx_decisions_open_wait(q->path, 1, q->busy_timeout, &q->log, err)) != MX_OK)
+  if (!q->log && (rc = mx__decisions_open_wait(q->path, 1, q->busy_timeout, &q->log, err)) != MX_OK)
     return rc;
-  if ((rc = mx_decisions_begin(q->log, err)) != MX_OK) return rc;
+  if ((rc = mx__decisions_begin(q->log, err)) != MX_OK) return rc;
   char run_id[96], now[32];
   snprintf(run_id, sizeof run_id, "%s-b%llu", q->run_id, (unsigned long long)q->batches + 1);
   mx_format_time((int64_t)time(NULL), 0, now, sizeof now);
@@ -158,18 +158,18 @@ static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) 
                            r->user_len, 0, r->reason_len};
     if (row.user && row.user_len == 0) row.user = "";
     if (row.reason_len == 0) row.reason = "";
-    rc = mx_decisions_add(q->log, &row, err);
+    rc = mx__decisions_add(q->log, &row, err);
   }
   if (rc == MX_OK) {
     const char *sha = rows && rows->sha[0] ? rows->sha : q->script_sha256;
     mx_ledger_commit c = {run_id, MERX_VERSION, q->script, sha, "{}", first_time,
                           now, (long)n, 0, NULL};
-    rc = mx_decisions_add_commit(q->log, &c, err);
+    rc = mx__decisions_add_commit(q->log, &c, err);
   }
-  if (rc == MX_OK) rc = mx_decisions_commit(q->log, err);
+  if (rc == MX_OK) rc = mx__decisions_commit(q->log, err);
   if (rc != MX_OK) {
-    mx_decisions_rollback(q->log);
-    mx_decisions_close(q->log); /* reopen next time: the file may have been the trouble */
+    mx__decisions_rollback(q->log);
+    mx__decisions_close(q->log); /* reopen next time: the file may have been the trouble */
     q->log = NULL;
   }
   return rc;
@@ -186,10 +186,10 @@ static void *writer_main(void *arg) {
         continue;
       }
       double due = q->oldest + q->flush_seconds;
-      if (mx_now_seconds() >= due) break;
+      if (mx__now_seconds() >= due) break;
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
-      double wait = due - mx_now_seconds();
+      double wait = due - mx__now_seconds();
       if (wait < 0) wait = 0;
       ts.tv_sec += (time_t)wait;
       ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
@@ -237,7 +237,7 @@ static void *writer_main(void *arg) {
       q->head = batch;
       if (!q->tail) q->tail = last;
       q->queued += n;
-      q->oldest = mx_now_seconds();
+      q->oldest = mx__now_seconds();
     }
     if (rc != MX_OK) {
       q->write_errors++;
@@ -277,8 +277,8 @@ static void queue_free(mx_ledger_queue *q) {
     next = r->next;
     free_row(r);
   }
-  mx_decisions_close(q->reader);
-  mx_decisions_close(q->log);
+  mx__decisions_close(q->reader);
+  mx__decisions_close(q->log);
   mx_idmap_free(q->pend_users);
   mx_idmap_free(q->offers);
   free(q->pend_count);
@@ -300,7 +300,7 @@ static void queue_free(mx_ledger_queue *q) {
   free(q);
 }
 
-int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **out, mx_error *err) {
+int mx__ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **out, mx_error *err) {
   *out = NULL;
   mx_ledger_queue *q = calloc(1, sizeof *q);
   if (!q) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -316,13 +316,13 @@ int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **o
   q->contacts_days = c->contacts_days;
   q->offer_default_max = c->offer_kind ? c->offer_default_max : -1;
   q->path = dup_or_null(opt->ledger_path);
-  q->run_id = mx_strdup(opt->run_id ? opt->run_id : "serve");
-  q->script = mx_strdup(opt->script ? opt->script : "(serve)");
-  q->script_hash = mx_strdup(opt->script_hash ? opt->script_hash : "");
-  q->script_sha256 = mx_strdup(opt->script_sha256 ? opt->script_sha256 : "");
+  q->run_id = mx__strdup(opt->run_id ? opt->run_id : "serve");
+  q->script = mx__strdup(opt->script ? opt->script : "(serve)");
+  q->script_hash = mx__strdup(opt->script_hash ? opt->script_hash : "");
+  q->script_sha256 = mx__strdup(opt->script_sha256 ? opt->script_sha256 : "");
   q->contacts_kind = dup_or_null(c->contacts_kind);
   q->offer_kind = dup_or_null(c->offer_kind);
-  q->offer_field = mx_strdup(c->offer_field ? c->offer_field : "offer");
+  q->offer_field = mx__strdup(c->offer_field ? c->offer_field : "offer");
   q->offer_since = dup_or_null(c->offer_since);
   q->pend_users = mx_idmap_create();
   q->offers = mx_idmap_create();
@@ -334,7 +334,7 @@ int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **o
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = mx_decisions_open_wait(q->path, 1, q->busy_timeout, &q->reader, err)) != MX_OK) goto fail;
+  if ((rc = mx__decisions_open_wait(q->path, 1, q->busy_timeout, &q->reader, err)) != MX_OK) goto fail;
   if (q->offer_kind) {
     for (int i = 0; i < c->n_offers; i++) {
       int64_t s = offer_slot(q, c->offer_ids[i]);
@@ -384,7 +384,7 @@ static qrow *make_row(const mx_queued_decision *d, const char *when) {
   return r;
 }
 
-int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
+int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
                           int64_t now, const char **refused, mx_error *err) {
   for (size_t i = 0; i < n; i++) refused[i] = NULL;
   if (n == 0) return MX_OK;
@@ -411,7 +411,7 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
     const mx_queued_decision *d = &rows[i];
     if (q->contacts_kind && d->user && strcmp(d->kind, q->contacts_kind) == 0) {
       long in_ledger = 0;
-      if ((rc = mx_decisions_count_user(q->reader, q->contacts_kind, d->user, d->user_len, since,
+      if ((rc = mx__decisions_count_user(q->reader, q->contacts_kind, d->user, d->user_len, since,
                                         &in_ledger, err)) != MX_OK)
         break;
       long *pend = pending_slot(q, d->user, d->user_len);
@@ -459,7 +459,7 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
         q->offer_pend[offer_taken[i] - 1]++;
         made[i]->offer = offer_taken[i];
       }
-      if (q->queued == 0) q->oldest = mx_now_seconds();
+      if (q->queued == 0) q->oldest = mx__now_seconds();
       if (q->tail) q->tail->next = made[i];
       else q->head = made[i];
       q->tail = made[i];
@@ -476,7 +476,7 @@ int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, si
   return rc;
 }
 
-int mx_ledger_queue_flush(mx_ledger_queue *q, mx_error *err) {
+int mx__ledger_queue_flush(mx_ledger_queue *q, mx_error *err) {
   pthread_mutex_lock(&q->mu);
   uint64_t target = q->admit_seq;
   uint64_t errors = q->write_errors;
@@ -495,7 +495,7 @@ int mx_ledger_queue_flush(mx_ledger_queue *q, mx_error *err) {
   return rc;
 }
 
-void mx_ledger_queue_stats_get(mx_ledger_queue *q, mx_ledger_queue_stats *s) {
+void mx__ledger_queue_stats_get(mx_ledger_queue *q, mx_ledger_queue_stats *s) {
   pthread_mutex_lock(&q->mu);
   s->admitted = q->admit_seq;
   s->refused = q->refused;
@@ -506,9 +506,9 @@ void mx_ledger_queue_stats_get(mx_ledger_queue *q, mx_ledger_queue_stats *s) {
   pthread_mutex_unlock(&q->mu);
 }
 
-int mx_ledger_queue_close(mx_ledger_queue *q, mx_error *err) {
+int mx__ledger_queue_close(mx_ledger_queue *q, mx_error *err) {
   if (!q) return MX_OK;
-  int rc = mx_ledger_queue_flush(q, err);
+  int rc = mx__ledger_queue_flush(q, err);
   pthread_mutex_lock(&q->mu);
   q->stop = 1;
   pthread_cond_signal(&q->wake);

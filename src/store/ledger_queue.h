@@ -74,27 +74,27 @@ typedef struct mx_queued_decision {
 } mx_queued_decision;
 
 /* Create the ledger when missing, read the per-offer counts and start the
- * writer. *out owned by the caller (mx_ledger_queue_close). */
-int mx_ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **out, mx_error *err);
+ * writer. *out owned by the caller (mx__ledger_queue_close). */
+int mx__ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **out, mx_error *err);
 
 /* Admit a request's decisions at time now (epoch seconds): each one under
  * the caps, counting the ones before it. refused[i] is NULL when rows[i]
  * was queued, else a static text naming the cap. MX_ELIMIT (nothing
  * queued) when the queue is full; MX_EIO when the ledger cannot be read. */
-int mx_ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
+int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
                           int64_t now, const char **refused, mx_error *err);
 
 /* Wait until every row admitted so far is written (or the writer failed:
  * its error). */
-int mx_ledger_queue_flush(mx_ledger_queue *q, mx_error *err);
+int mx__ledger_queue_flush(mx_ledger_queue *q, mx_error *err);
 
 typedef struct mx_ledger_queue_stats {
   uint64_t admitted, refused, written, batches, write_errors;
   size_t queued;
 } mx_ledger_queue_stats;
-void mx_ledger_queue_stats_get(mx_ledger_queue *q, mx_ledger_queue_stats *s);
+void mx__ledger_queue_stats_get(mx_ledger_queue *q, mx_ledger_queue_stats *s);
 
 /* Flush, stop the writer and free. Returns the flush's status; accepts NULL. */
-int mx_ledger_queue_close(mx_ledger_queue *q, mx_error *err);
+int mx__ledger_queue_close(mx_ledger_queue *q, mx_error *err);
 
 #endif

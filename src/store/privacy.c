@@ -12,11 +12,11 @@
 
 static const char key_env[] = "MERX_STORE_KEY";
 
-int mx_store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err) {
+int mx__store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err) {
   *has_key = 0;
   const char *env = getenv(key_env);
   if (env && *env) {
-    mx_hmac_key_init(key, env, strlen(env));
+    mx__hmac_key_init(key, env, strlen(env));
     *has_key = 1;
     return MX_OK;
   }
@@ -51,10 +51,10 @@ int mx_store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err)
                      "/dev/urandom)",
                      n);
   if (rc == MX_OK) {
-    mx_hmac_key_init(key, buf, n);
+    mx__hmac_key_init(key, buf, n);
     *has_key = 1;
   }
-  mx_secure_zero(buf, sizeof buf);
+  mx__secure_zero(buf, sizeof buf);
   return rc;
 }
 
@@ -62,7 +62,7 @@ static const char policy_names[] =
     "retain_days retain_decisions_days retain_exposures_days retain_runs_days retain_cache_days "
     "store_queries ";
 
-int mx_store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
+int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
   memset(p, 0, sizeof *p);
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, MX_STORE_CONFIG);
@@ -105,7 +105,7 @@ int mx_store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
     for (int i = 0; i < 4; i++)
       if (strcmp(name, places[i]) == 0) which = i;
     if (which < 0) {
-      const char *near = mx_closest_word(name, strlen(name), policy_names, &len);
+      const char *near = mx__closest_word(name, strlen(name), policy_names, &len);
       rc = near ? mx_error_at(err, MX_EPARSE, path, lineno, 0, name,
                               "unknown setting (did you mean %.*s?)", (int)len, near)
                 : mx_error_at(err, MX_EPARSE, path, lineno, 0, name,

@@ -26,7 +26,7 @@
 /* The store's key: *has_key = 0 when neither MERX_STORE_KEY nor DIR/store.key
  * exists (dir may be NULL: the environment only). A key file readable or
  * writable by group or others, or an empty key: MX_EINVAL naming the file. */
-int mx_store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err);
+int mx__store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err);
 
 /* Retention in days per place (0: kept for ever) and the minimum-data switch. */
 typedef struct mx_store_policy {
@@ -36,6 +36,6 @@ typedef struct mx_store_policy {
 
 /* DIR/store.conf (all zero when absent). An unknown name (with a did-you-mean)
  * or a bad value: MX_EPARSE naming file, line and name. */
-int mx_store_policy_load(const char *dir, mx_store_policy *p, mx_error *err);
+int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err);
 
 #endif

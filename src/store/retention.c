@@ -60,20 +60,20 @@ static int prune_cache(const char *dir, int64_t cutoff, long *count) {
   return 0;
 }
 
-int mx_store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_vacuum_counts *c,
+int mx__store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_vacuum_counts *c,
                     mx_error *err) {
   memset(c, 0, sizeof *c);
-  char *ledger = mx_store_ledger_path(dir);
+  char *ledger = mx__store_ledger_path(dir);
   if (!ledger) return mx_error_set(err, MX_ENOMEM, "out of memory");
   int rc = MX_OK;
   if (access(ledger, F_OK) == 0) {
     c->bytes_before = ledger_bytes(ledger);
     mx_decision_log *log;
-    if ((rc = mx_decisions_open(ledger, 0, &log, err)) != MX_OK) {
+    if ((rc = mx__decisions_open(ledger, 0, &log, err)) != MX_OK) {
       free(ledger);
       return rc;
     }
-    sqlite3 *db = mx_decisions_db(log);
+    sqlite3 *db = mx__decisions_db(log);
     sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
     char dec_iso[32], exp_iso[32];
     int64_t dec_cut = now - (int64_t)p->retain_decisions_days * 86400;
@@ -82,7 +82,7 @@ int mx_store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_v
     mx_format_time(dec_cut, 0, dec_iso, sizeof dec_iso);
     mx_format_time(exp_cut, 0, exp_iso, sizeof exp_iso);
     int src = SQLITE_OK;
-    if ((rc = mx_decisions_begin(log, err)) == MX_OK) {
+    if ((rc = mx__decisions_begin(log, err)) == MX_OK) {
       if (p->retain_decisions_days > 0)
         src = run_sql(db, "DELETE FROM decisions WHERE committed_at < ?1", dec_iso, 0,
                       &c->decisions);
@@ -101,9 +101,9 @@ int mx_store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_v
                       run_cut, &c->runs);
       if (src != SQLITE_OK) {
         rc = mx_error_at(err, MX_EIO, ledger, 0, 0, NULL, "vacuum: %s", sqlite3_errmsg(db));
-        mx_decisions_rollback(log);
+        mx__decisions_rollback(log);
       } else {
-        rc = mx_decisions_commit(log, err);
+        rc = mx__decisions_commit(log, err);
       }
     }
     /* rebuild the file: freed pages go, the file shrinks; then empty the WAL */
@@ -111,7 +111,7 @@ int mx_store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_v
       rc = mx_error_at(err, MX_EIO, ledger, 0, 0, NULL, "vacuum: %s", sqlite3_errmsg(db));
     if (rc == MX_OK)
       sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    mx_decisions_close(log);
+    mx__decisions_close(log);
     c->bytes_after = ledger_bytes(ledger);
   }
   free(ledger);

@@ -18,7 +18,7 @@ typedef struct mx_vacuum_counts {
 } mx_vacuum_counts;
 
 /* now: epoch seconds the ages are measured from. */
-int mx_store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_vacuum_counts *c,
+int mx__store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_vacuum_counts *c,
                     mx_error *err);
 
 #endif

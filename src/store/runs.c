@@ -46,7 +46,7 @@ static int db_fail(mx_runs *r, mx_error *err, const char *what) {
 int mx_runs_open(const char *path, int readonly, mx_runs **out, mx_error *err) {
   *out = NULL;
   mx_runs *r = calloc(1, sizeof *r);
-  if (!r || !(r->path = mx_strdup(path))) {
+  if (!r || !(r->path = mx__strdup(path))) {
     free(r);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }

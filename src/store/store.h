@@ -15,14 +15,14 @@
 #define MX_STORE_LEDGER "ledger.db"
 
 /* MERX_STORE when set and not empty, else NULL. */
-const char *mx_store_from_env(void);
+const char *mx__store_from_env(void);
 /* Create the folder (and its parents) when missing; refuse a path that is
  * not a directory. */
-int mx_store_create(const char *dir, mx_error *err);
+int mx__store_create(const char *dir, mx_error *err);
 /* "DIR/ledger.db", malloc'd (NULL when out of memory). */
-char *mx_store_ledger_path(const char *dir);
+char *mx__store_ledger_path(const char *dir);
 /* Does a schedule file's `store` value name a store folder? A name ending in
  * ".db" or an existing regular file keeps the old meaning (run history only). */
-int mx_store_is_folder(const char *path);
+int mx__store_is_folder(const char *path);
 
 #endif

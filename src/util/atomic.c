@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 static char *dir_of(const char *path) {
-  char *copy = mx_strdup(path);
+  char *copy = mx__strdup(path);
   if (!copy) return NULL;
-  char *d = mx_strdup(dirname(copy));
+  char *d = mx__strdup(dirname(copy));
   free(copy);
   return d;
 }
@@ -43,7 +43,7 @@ static void remove_stale(const char *dir, const char *base) {
     errno = 0;
     long pid = strtol(q, &end, 10);
     /* exactly ".NAME.tmp.PID.XXXXXX" as written below, or its ".bak" backup
-     * (mx_atomic_publish) */
+     * (mx__atomic_publish) */
     if (errno || end == q || *q < '1' || *q > '9' || pid <= 0 || (long)(pid_t)pid != pid ||
         *end != '.' || (pid_t)pid == getpid())
       continue;
@@ -58,7 +58,7 @@ static void remove_stale(const char *dir, const char *base) {
 
 static int stdout_fd = STDOUT_FILENO;
 
-int mx_atomic_stdout_fd(int fd) {
+int mx__atomic_stdout_fd(int fd) {
   int prev = stdout_fd;
   stdout_fd = fd;
   return prev;
@@ -70,7 +70,7 @@ int mx_atomic_stdout_fd(int fd) {
  * temporary beside the target stays on the target's file system, so the
  * rename is still atomic. Returns NULL with *e set (ELOOP past 40 links). */
 static char *resolve_links(const char *path, int *e) {
-  char *p = mx_strdup(path);
+  char *p = mx__strdup(path);
   for (int hops = 0; p; hops++) {
     struct stat st;
     if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p; /* errors surface at mkstemp */
@@ -84,7 +84,7 @@ static char *resolve_links(const char *path, int *e) {
     link[n] = '\0';
     char *next = NULL;
     if (link[0] == '/') {
-      next = mx_strdup(link);
+      next = mx__strdup(link);
     } else { /* relative to the link's own directory */
       char *d = dir_of(p);
       size_t len = d ? strlen(d) + (size_t)n + 2 : 0;
@@ -106,7 +106,7 @@ static int open_in_place(mx_atomic_file *af, const char *path, int fd, mx_error 
   if (fd < 0)
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot open output: %s", strerror(errno));
   af->f = fdopen(fd, "w");
-  af->path = mx_strdup(path);
+  af->path = mx__strdup(path);
   if (!af->f || !af->path) {
     int e = errno;
     if (af->f) fclose(af->f);
@@ -120,7 +120,7 @@ static int open_in_place(mx_atomic_file *af, const char *path, int fd, mx_error 
   return MX_OK;
 }
 
-int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
+int mx__atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   memset(af, 0, sizeof *af);
   if (strcmp(path, "-") == 0)
     return open_in_place(af, path, fcntl(stdout_fd, F_DUPFD_CLOEXEC, 0), err);
@@ -137,7 +137,7 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
                         : mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot create output: %s",
                                       strerror(le));
   char *dir = dir_of(target);
-  char *pcopy = mx_strdup(target);
+  char *pcopy = mx__strdup(target);
   if (!dir || !pcopy) {
     free(dir);
     free(pcopy);
@@ -179,15 +179,15 @@ int mx_atomic_open(mx_atomic_file *af, const char *path, mx_error *err) {
   }
   af->tmp = tmp;
   af->target = target;
-  af->path = mx_strdup(path);
+  af->path = mx__strdup(path);
   if (!af->path) {
-    mx_atomic_abort(af);
+    mx__atomic_abort(af);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   return MX_OK;
 }
 
-void mx_atomic_abort(mx_atomic_file *af) {
+void mx__atomic_abort(mx_atomic_file *af) {
   if (!af) return;
   if (af->f) fclose(af->f);
   /* once published the temporary is the target */
@@ -224,7 +224,7 @@ static int prepare(mx_atomic_file *af, mx_error *err) {
   if (bad) {
     int rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "write failed: %s",
                          e ? strerror(e) : "stream error");
-    mx_atomic_abort(af);
+    mx__atomic_abort(af);
     return rc;
   }
   af->state = 1;
@@ -250,7 +250,7 @@ static void release(mx_atomic_file *af) {
   memset(af, 0, sizeof *af);
 }
 
-int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
+int mx__atomic_commit(mx_atomic_file *af, mx_error *err) {
   int rc = prepare(af, err);
   if (rc != MX_OK) return rc;
   if (!af->tmp) { /* written in place */
@@ -261,7 +261,7 @@ int mx_atomic_commit(mx_atomic_file *af, mx_error *err) {
     int e = errno;
     rc = mx_error_at(err, MX_EIO, af->path, 0, 0, NULL, "cannot rename output into place: %s",
                      strerror(e));
-    mx_atomic_abort(af);
+    mx__atomic_abort(af);
     return rc;
   }
   /* Make the rename itself durable. */
@@ -287,18 +287,18 @@ static void restore(mx_atomic_file *af) {
   release(af);
 }
 
-void mx_atomic_undo(mx_atomic_file *const *files, int n) {
+void mx__atomic_undo(mx_atomic_file *const *files, int n) {
   for (int i = n - 1; i >= 0; i--) {
     if (files[i]->state == 2) restore(files[i]);
-    else mx_atomic_abort(files[i]);
+    else mx__atomic_abort(files[i]);
   }
 }
 
-void mx_atomic_settle(mx_atomic_file *const *files, int n) {
+void mx__atomic_settle(mx_atomic_file *const *files, int n) {
   for (int i = 0; i < n; i++) {
     mx_atomic_file *af = files[i];
     if (af->state != 2) {
-      mx_atomic_abort(af);
+      mx__atomic_abort(af);
       continue;
     }
     if (af->backup) (void)unlink(af->backup);
@@ -307,7 +307,7 @@ void mx_atomic_settle(mx_atomic_file *const *files, int n) {
   }
 }
 
-int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
+int mx__atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
   int rc = MX_OK;
   for (int i = 0; i < n && rc == MX_OK; i++) rc = prepare(files[i], err);
   for (int i = 0; i < n && rc == MX_OK; i++) {
@@ -352,18 +352,18 @@ int mx_atomic_publish(mx_atomic_file *const *files, int n, mx_error *err) {
     }
     af->state = 2;
   }
-  if (rc != MX_OK) mx_atomic_undo(files, n);
+  if (rc != MX_OK) mx__atomic_undo(files, n);
   return rc;
 }
 
-int mx_atomic_write(const char *path, const void *data, size_t len, mx_error *err) {
+int mx__atomic_write(const char *path, const void *data, size_t len, mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   if (len && fwrite(data, 1, len, af.f) != len) {
     int e = errno;
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "write failed: %s", strerror(e));
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }

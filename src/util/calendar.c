@@ -5,12 +5,12 @@
  * forecast periods. */
 #include "util/util.h"
 
-int64_t mx_floor_div(int64_t a, int64_t b) {
+int64_t mx__floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-int64_t mx_days_from_civil(int64_t y, int m, int d) {
+int64_t mx__days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   int64_t yoe = y - era * 400;
@@ -19,7 +19,7 @@ int64_t mx_days_from_civil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
-void mx_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+void mx__civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;
@@ -31,9 +31,9 @@ void mx_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   *y = yoe + era * 400 + (*m <= 2);
 }
 
-int mx_is_leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int mx__is_leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-int mx_days_in_month(int64_t y, int m) {
+int mx__days_in_month(int64_t y, int m) {
   static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && mx_is_leap_year(y) ? 29 : dm[m - 1];
+  return m == 2 && mx__is_leap_year(y) ? 29 : dm[m - 1];
 }

@@ -5,13 +5,13 @@
 #include <time.h>
 
 /* ---- clocks */
-double mx_now_seconds(void) {
+double mx__now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-uint64_t mx_peak_rss_bytes(void) {
+uint64_t mx__peak_rss_bytes(void) {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
   return (uint64_t)ru.ru_maxrss * 1024u;

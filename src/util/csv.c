@@ -38,7 +38,7 @@ struct mx_csv {
   size_t nheader;
   uint64_t file_size;
   int fd; /* the regular file gz reads (owned by gz), -1 for stdin */
-  int borrowed; /* a window (mx_csv_window_open): buf and path belong to the parent */
+  int borrowed; /* a window (mx__csv_window_open): buf and path belong to the parent */
 };
 
 mx_csv_options mx_csv_defaults(void) {
@@ -336,7 +336,7 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
   mx_csv *c = calloc(1, sizeof *c);
   if (!c) return mx_error_set(err, MX_ENOMEM, "out of memory");
   c->opt = opt ? *opt : mx_csv_defaults();
-  c->path = mx_strdup(path);
+  c->path = mx__strdup(path);
   c->cap = CSV_CHUNK;
   c->line = 1;
   c->fd = -1;
@@ -410,7 +410,7 @@ int mx_csv_open(const char *path, const mx_csv_options *opt, mx_csv **out, mx_er
     }
     c->nheader = nf;
     for (size_t i = 0; i < nf; i++) {
-      c->header[i] = mx_strndup(c->fields[i], c->lens[i]);
+      c->header[i] = mx__strndup(c->fields[i], c->lens[i]);
       if (!c->header[i]) {
         mx_csv_close(c);
         return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -469,7 +469,7 @@ static size_t last_boundary(const mx_csv *c, size_t from, size_t to) {
   return cut;
 }
 
-int mx_csv_take_block(mx_csv *c, size_t want, char **data, size_t *len, long *first_line,
+int mx__csv_take_block(mx_csv *c, size_t want, char **data, size_t *len, long *first_line,
                       mx_error *err) {
   if (c->borrowed) return mx_error_set(err, MX_EINVAL, "a window has no blocks");
   if (c->cap < want) {
@@ -502,9 +502,9 @@ int mx_csv_take_block(mx_csv *c, size_t want, char **data, size_t *len, long *fi
   }
 }
 
-void mx_csv_block_done(mx_csv *c, long lines) { c->line += lines; }
+void mx__csv_block_done(mx_csv *c, long lines) { c->line += lines; }
 
-void mx_csv_split_block(const mx_csv *c, char *data, size_t len, int parts, size_t *cuts) {
+void mx__csv_split_block(const mx_csv *c, char *data, size_t len, int parts, size_t *cuts) {
   mx_csv w = *c;
   w.buf = data;
   w.pos = 0;
@@ -539,7 +539,7 @@ void mx_csv_split_block(const mx_csv *c, char *data, size_t len, int parts, size
   cuts[parts] = len;
 }
 
-int mx_csv_window_open(const mx_csv *parent, char *data, size_t len, long first_line,
+int mx__csv_window_open(const mx_csv *parent, char *data, size_t len, long first_line,
                        mx_csv **out, mx_error *err) {
   *out = NULL;
   mx_csv *c = calloc(1, sizeof *c);
@@ -558,7 +558,7 @@ int mx_csv_window_open(const mx_csv *parent, char *data, size_t len, long first_
   return MX_OK;
 }
 
-long mx_csv_next_line(const mx_csv *c) { return c->line; }
+long mx__csv_next_line(const mx_csv *c) { return c->line; }
 
 int mx_csv_next(mx_csv *c, char ***fields, size_t **lens, size_t *nfields, mx_error *err) {
   size_t nf = 0;

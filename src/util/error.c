@@ -97,7 +97,7 @@ int mx_cancel_check(const mx_cancel *c, const char *what, mx_error *err) {
   if (!c) return MX_OK;
   if (c->interrupt && *c->interrupt)
     return mx_error_set(err, MX_EINTERRUPTED, "%s interrupted by a signal", what);
-  if (c->deadline > 0 && mx_now_seconds() > c->deadline)
+  if (c->deadline > 0 && mx__now_seconds() > c->deadline)
     return mx_error_set(err, MX_ELIMIT, "%s stopped: time limit reached", what);
   return MX_OK;
 }

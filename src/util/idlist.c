@@ -12,10 +12,10 @@
 
 int mx_id_list_read(const char *path, const mx_idmap *map, const char *what, int fail_unknown,
                     uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err) {
-  return mx_id_list_read_keyed(path, map, 0, NULL, what, fail_unknown, out, n, st, err);
+  return mx__id_list_read_keyed(path, map, 0, NULL, what, fail_unknown, out, n, st, err);
 }
 
-int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
+int mx__id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
                           const mx_hmac_key *key, const char *what, int fail_unknown,
                           uint32_t **out, uint32_t *n, mx_id_list_stats *st, mx_error *err) {
   *out = NULL;
@@ -42,7 +42,7 @@ int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
       first = 0;
       continue;
     }
-    int64_t idx = mx_pseudonym_find(map, key, fields[0], lens[0]);
+    int64_t idx = mx__pseudonym_find(map, key, fields[0], lens[0]);
     if (idx < 0 && first) {
       st->header = 1;
       first = 0;
@@ -50,8 +50,8 @@ int mx_id_list_read_keyed(const char *path, const mx_idmap *map, uint64_t check,
     }
     first = 0;
     st->rows++;
-    if (idx < 0 && check && !key && !mx_pseudonym_shaped(fields[0], lens[0])) {
-      mx_pseudonym_key_match(check, NULL, path, err); /* a real id, and no key to hash it */
+    if (idx < 0 && check && !key && !mx__pseudonym_shaped(fields[0], lens[0])) {
+      mx__pseudonym_key_match(check, NULL, path, err); /* a real id, and no key to hash it */
       rc = err->code;
       break;
     }
@@ -108,7 +108,7 @@ static int take(const char *path, long line, const char *id, size_t len, mx_idma
   char **d = realloc(*ids, (*n + 1) * sizeof *d);
   if (!d) return mx_error_set(err, MX_ENOMEM, "out of memory");
   *ids = d;
-  if (!(d[*n] = mx_strndup(id, len))) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (!(d[*n] = mx__strndup(id, len))) return mx_error_set(err, MX_ENOMEM, "out of memory");
   (*n)++;
   return MX_OK;
 }
@@ -138,7 +138,7 @@ static int read_raw(const char *path, unsigned flags, mx_idmap *unique, char ***
                     mx_error *err) {
   char *buf;
   size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
+  int rc = mx__read_file(path, &buf, &len, err);
   if (rc != MX_OK) return rc;
   long line = 0;
   char *p = buf, *end = buf + len;

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-void mx_json_init(mx_json *j, FILE *f) {
+void mx__json_init(mx_json *j, FILE *f) {
   memset(j, 0, sizeof *j);
   j->f = f;
 }
@@ -50,7 +50,7 @@ static int utf8_sequence(const unsigned char *s, size_t n) {
 /* Ids and reasons come from user data in any encoding: invalid UTF-8 is
  * written as U+FFFD, one per maximal invalid subpart (Unicode §3.9), so the
  * output is always valid JSON. */
-void mx_json_escape(FILE *f, const char *s, size_t n) {
+void mx__json_escape(FILE *f, const char *s, size_t n) {
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -77,52 +77,52 @@ void mx_json_escape(FILE *f, const char *s, size_t n) {
   fputc('"', f);
 }
 
-void mx_json_object_begin(mx_json *j) {
+void mx__json_object_begin(mx_json *j) {
   before_value(j);
   fputc('{', j->f);
   if (j->depth < 31) j->depth++;
   j->need_comma[j->depth] = 0;
 }
 
-void mx_json_object_end(mx_json *j) {
+void mx__json_object_end(mx_json *j) {
   if (j->depth > 0) j->depth--;
   fputc('}', j->f);
 }
 
-void mx_json_array_begin(mx_json *j) {
+void mx__json_array_begin(mx_json *j) {
   before_value(j);
   fputc('[', j->f);
   if (j->depth < 31) j->depth++;
   j->need_comma[j->depth] = 0;
 }
 
-void mx_json_array_end(mx_json *j) {
+void mx__json_array_end(mx_json *j) {
   if (j->depth > 0) j->depth--;
   fputc(']', j->f);
 }
 
-void mx_json_key(mx_json *j, const char *key) {
+void mx__json_key(mx_json *j, const char *key) {
   before_value(j);
-  mx_json_escape(j->f, key, strlen(key));
+  mx__json_escape(j->f, key, strlen(key));
   fputc(':', j->f);
   j->after_key = 1;
 }
 
-void mx_json_string(mx_json *j, const char *s) {
+void mx__json_string(mx_json *j, const char *s) {
   before_value(j);
   if (!s) {
     fputs("null", j->f);
     return;
   }
-  mx_json_escape(j->f, s, strlen(s));
+  mx__json_escape(j->f, s, strlen(s));
 }
 
-void mx_json_stringn(mx_json *j, const char *s, size_t n) {
+void mx__json_stringn(mx_json *j, const char *s, size_t n) {
   before_value(j);
-  mx_json_escape(j->f, s, n);
+  mx__json_escape(j->f, s, n);
 }
 
-void mx_json_double(mx_json *j, double v) {
+void mx__json_double(mx_json *j, double v) {
   before_value(j);
   if (!isfinite(v)) {
     fputs("null", j->f);
@@ -134,7 +134,7 @@ void mx_json_double(mx_json *j, double v) {
     fprintf(j->f, "%.10g", v);
 }
 
-void mx_json_double_exact(mx_json *j, double v) {
+void mx__json_double_exact(mx_json *j, double v) {
   before_value(j);
   if (!isfinite(v))
     fputs("null", j->f);
@@ -142,17 +142,17 @@ void mx_json_double_exact(mx_json *j, double v) {
     fprintf(j->f, "%.17g", v);
 }
 
-void mx_json_int(mx_json *j, int64_t v) {
+void mx__json_int(mx_json *j, int64_t v) {
   before_value(j);
   fprintf(j->f, "%" PRId64, v);
 }
 
-void mx_json_bool(mx_json *j, int v) {
+void mx__json_bool(mx_json *j, int v) {
   before_value(j);
   fputs(v ? "true" : "false", j->f);
 }
 
-void mx_json_null(mx_json *j) {
+void mx__json_null(mx_json *j) {
   before_value(j);
   fputs("null", j->f);
 }

@@ -10,7 +10,7 @@
 
 #include "util/util.h"
 
-int mx_map_file(const char *path, const char *what, int writable, uint64_t min_size,
+int mx__map_file(const char *path, const char *what, int writable, uint64_t min_size,
                 const char magic[8], void **map, uint64_t *size, int *starts_with_magic,
                 mx_error *err) {
   *map = NULL;

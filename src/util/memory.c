@@ -29,12 +29,12 @@ void *mx__alloc_huge(size_t size, size_t min) {
 }
 
 /* ---- strings */
-char *mx_strdup(const char *s) {
+char *mx__strdup(const char *s) {
   if (!s) return NULL;
-  return mx_strndup(s, strlen(s));
+  return mx__strndup(s, strlen(s));
 }
 
-char *mx_strndup(const char *s, size_t n) {
+char *mx__strndup(const char *s, size_t n) {
   char *p = malloc(n + 1);
   if (!p) return NULL;
   memcpy(p, s, n);

@@ -81,7 +81,7 @@ int mx_parse_time(const char *s, int64_t *out) {
     if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
         read_digits(&p, 2, &d))
       return MX_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > mx_days_in_month(y, mo)) return MX_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > mx__days_in_month(y, mo)) return MX_EPARSE;
     int64_t offset = 0;
     if (*p == 'T' || *p == ' ') {
       p++;
@@ -110,7 +110,7 @@ int mx_parse_time(const char *s, int64_t *out) {
     }
     while (*p == ' ' || *p == '\r') p++;
     if (*p) return MX_EPARSE;
-    *out = mx_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+    *out = mx__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
            offset;
     return 0;
   }
@@ -123,11 +123,11 @@ int mx_parse_time(const char *s, int64_t *out) {
 }
 
 char *mx_format_time(int64_t t, int date_only, char *buf, size_t size) {
-  int64_t days = mx_floor_div(t, 86400);
+  int64_t days = mx__floor_div(t, 86400);
   int64_t secs = t - days * 86400;
   int64_t y;
   int m, d;
-  mx_civil_from_days(days, &y, &m, &d);
+  mx__civil_from_days(days, &y, &m, &d);
   if (date_only)
     snprintf(buf, size, "%04lld-%02d-%02d", (long long)y, m, d);
   else
@@ -138,7 +138,7 @@ char *mx_format_time(int64_t t, int date_only, char *buf, size_t size) {
 
 /* Parse "A<sep>B<sep>..." of unsigned decimal integers (no sign, no
  * spaces). Returns how many were read, or -1 on anything else. */
-int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max) {
+int mx__parse_uints(const char *s, char sep, unsigned long long *out, int max) {
   int n = 0;
   while (n < max) {
     if (*s < '0' || *s > '9') return -1;
@@ -154,7 +154,7 @@ int mx_parse_uints(const char *s, char sep, unsigned long long *out, int max) {
   return -1;
 }
 
-int mx_parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
+int mx__parse_named_numbers(const char *spec, const char *what, mx_named_number_fn fn, void *ctx,
                            mx_error *err) {
   const char *p = spec;
   while (*p) {

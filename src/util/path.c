@@ -6,7 +6,7 @@
 
 #include "util/util.h"
 
-int mx_mkdir_p(const char *path) {
+int mx__mkdir_p(const char *path) {
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
     errno = ENAMETOOLONG;

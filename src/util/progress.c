@@ -5,13 +5,13 @@
 
 static int g_progress_override = -1; /* -1: decide by isatty */
 
-void mx_progress_set_enabled(int on) { g_progress_override = on ? 1 : 0; }
+void mx__progress_set_enabled(int on) { g_progress_override = on ? 1 : 0; }
 
-void mx_progress_start(mx_progress *p, const char *label, uint64_t total) {
+void mx__progress_start(mx_progress *p, const char *label, uint64_t total) {
   p->label = label;
   p->total = total;
   p->done = 0;
-  p->started = mx_now_seconds();
+  p->started = mx__now_seconds();
   p->last_draw = 0;
   p->enabled = g_progress_override >= 0 ? g_progress_override : isatty(STDERR_FILENO);
 }
@@ -31,18 +31,18 @@ static void draw(mx_progress *p, double now) {
   fflush(stderr);
 }
 
-void mx_progress_update(mx_progress *p, uint64_t done) {
+void mx__progress_update(mx_progress *p, uint64_t done) {
   p->done = done;
   if (!p->enabled) return;
-  double now = mx_now_seconds();
+  double now = mx__now_seconds();
   if (now - p->last_draw < 0.1) return;
   p->last_draw = now;
   draw(p, now);
 }
 
-void mx_progress_finish(mx_progress *p) {
+void mx__progress_finish(mx_progress *p) {
   if (!p->enabled) return;
   if (p->total) p->done = p->total;
-  draw(p, mx_now_seconds());
+  draw(p, mx__now_seconds());
   fputc('\n', stderr);
 }

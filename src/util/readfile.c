@@ -1,4 +1,4 @@
-/* mx_read_file: a whole file (plain or .gz) into memory. */
+/* mx__read_file: a whole file (plain or .gz) into memory. */
 #include "util/util.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@ static const char *without_path(const char *msg, const char *path) {
   return strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
 }
 
-int mx_read_file(const char *path, char **data, size_t *len, mx_error *err) {
+int mx__read_file(const char *path, char **data, size_t *len, mx_error *err) {
   *data = NULL;
   if (len) *len = 0;
   gzFile gz = gzopen(path, "rb");

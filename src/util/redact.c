@@ -5,7 +5,7 @@
  * Two nets, because a server that echoes a request can echo any header:
  *   - exact bytes: every secret this process sent (the LLM key, webhook
  *     credentials) is registered by the code that reads it from the
- *     environment (mx_secret_add) and replaced wherever it appears;
+ *     environment (mx__secret_add) and replaced wherever it appears;
  *   - shapes: "Bearer TOKEN" and "sk-TOKEN" (OpenAI-style keys) are redacted
  *     even when the secret is not one of ours (a proxy's, another tenant's).
  * The registry holds copies for the life of the process (secrets already live
@@ -29,18 +29,18 @@ static int n_secrets;
 
 static const char MARK[] = "[redacted]";
 
-void mx_secure_zero(void *p, size_t n) {
+void mx__secure_zero(void *p, size_t n) {
   volatile unsigned char *b = p;
   while (n--) *b++ = 0;
 }
 
-void mx_secret_add(const char *secret) {
+void mx__secret_add(const char *secret) {
   size_t n = secret ? strlen(secret) : 0;
   if (n < MIN_SECRET) return;
   pthread_mutex_lock(&lock);
   int known = 0;
   for (int i = 0; i < n_secrets; i++) known |= secret_len[i] == n && memcmp(secrets[i], secret, n) == 0;
-  if (!known && n_secrets < MAX_SECRETS && (secrets[n_secrets] = mx_strdup(secret)))
+  if (!known && n_secrets < MAX_SECRETS && (secrets[n_secrets] = mx__strdup(secret)))
     secret_len[n_secrets++] = n;
   pthread_mutex_unlock(&lock);
 }
@@ -69,7 +69,7 @@ static size_t shaped(const char *p, size_t left, size_t *keep) {
   return e;
 }
 
-size_t mx_redact(const char *in, size_t len, char *out, size_t size) {
+size_t mx__redact(const char *in, size_t len, char *out, size_t size) {
   if (size == 0) return 0;
   size_t j = 0;
   pthread_mutex_lock(&lock);
@@ -137,7 +137,7 @@ static size_t phone_at(const char *s, size_t len, size_t i) {
   return e - i;
 }
 
-int mx_personal_find(const char *s, size_t len, const char **what) {
+int mx__personal_find(const char *s, size_t len, const char **what) {
   for (size_t i = 0; i < len; i++) {
     size_t start;
     if (s[i] == '@' && email_at(s, len, i, &start)) {
@@ -152,7 +152,7 @@ int mx_personal_find(const char *s, size_t len, const char **what) {
   return 0;
 }
 
-size_t mx_redact_personal(const char *in, size_t len, char *out, size_t size) {
+size_t mx__redact_personal(const char *in, size_t len, char *out, size_t size) {
   static const char email_mark[] = "[email]", phone_mark[] = "[phone]";
   size_t o = 0;
   for (size_t i = 0; i < len && o + 1 < size;) {

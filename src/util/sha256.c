@@ -16,21 +16,21 @@
 
 #include "util/sha256.h"
 
-void mx_sha256_init(mx_sha256 *s) {
+void mx__sha256_init(mx_sha256 *s) {
   SHA256_Init(&s->ctx);
   s->len = 0;
 }
 
-void mx_sha256_update(mx_sha256 *s, const void *data, size_t len) {
+void mx__sha256_update(mx_sha256 *s, const void *data, size_t len) {
   SHA256_Update(&s->ctx, data, len);
   s->len += len;
 }
 
-void mx_sha256_final(mx_sha256 *s, unsigned char out[32]) { SHA256_Final(out, &s->ctx); }
+void mx__sha256_final(mx_sha256 *s, unsigned char out[32]) { SHA256_Final(out, &s->ctx); }
 
-void mx_sha256_hex(mx_sha256 *s, char out[65]) {
+void mx__sha256_hex(mx_sha256 *s, char out[65]) {
   unsigned char d[32];
-  mx_sha256_final(s, d);
+  mx__sha256_final(s, d);
   static const char hex[] = "0123456789abcdef";
   for (int i = 0; i < 32; i++) {
     out[2 * i] = hex[d[i] >> 4];
@@ -39,18 +39,18 @@ void mx_sha256_hex(mx_sha256 *s, char out[65]) {
   out[64] = 0;
 }
 
-int mx_sha256_file(const char *path, char out[65], uint64_t *bytes) {
+int mx__sha256_file(const char *path, char out[65], uint64_t *bytes) {
   FILE *f = fopen(path, "rb");
   if (!f) return -1;
   mx_sha256 s;
-  mx_sha256_init(&s);
+  mx__sha256_init(&s);
   unsigned char buf[65536];
   size_t r;
-  while ((r = fread(buf, 1, sizeof buf, f)) > 0) mx_sha256_update(&s, buf, r);
+  while ((r = fread(buf, 1, sizeof buf, f)) > 0) mx__sha256_update(&s, buf, r);
   int bad = ferror(f);
   fclose(f);
   if (bad) return -1;
   if (bytes) *bytes = s.len;
-  mx_sha256_hex(&s, out);
+  mx__sha256_hex(&s, out);
   return 0;
 }

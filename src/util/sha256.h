@@ -15,12 +15,12 @@ typedef struct {
   uint64_t len;   /* bytes hashed */
 } mx_sha256;
 
-void mx_sha256_init(mx_sha256 *s);
-void mx_sha256_update(mx_sha256 *s, const void *data, size_t len);
+void mx__sha256_init(mx_sha256 *s);
+void mx__sha256_update(mx_sha256 *s, const void *data, size_t len);
 /* Finish and write the 32-byte digest. */
-void mx_sha256_final(mx_sha256 *s, unsigned char out[32]);
+void mx__sha256_final(mx_sha256 *s, unsigned char out[32]);
 /* Finish and write 64 lowercase hex digits + NUL. */
-void mx_sha256_hex(mx_sha256 *s, char out[65]);
+void mx__sha256_hex(mx_sha256 *s, char out[65]);
 /* Digest of a whole file; 0 or -1 (unreadable). *bytes = its size (may be NULL). */
-int mx_sha256_file(const char *path, char out[65], uint64_t *bytes);
+int mx__sha256_file(const char *path, char out[65], uint64_t *bytes);
 #endif

@@ -27,7 +27,7 @@ static size_t osa_distance(const char *a, size_t na, const char *b, size_t nb) {
   return d[na][nb];
 }
 
-char *mx_words_join(const char *words, char *buf, size_t size) {
+char *mx__words_join(const char *words, char *buf, size_t size) {
   size_t k = 0;
   if (size == 0) return buf;
   for (const char *p = words; *p;) {
@@ -48,7 +48,7 @@ char *mx_words_join(const char *words, char *buf, size_t size) {
   return buf;
 }
 
-const char *mx_closest_word(const char *word, size_t len, const char *words, size_t *out_len) {
+const char *mx__closest_word(const char *word, size_t len, const char *words, size_t *out_len) {
   const char *best = NULL;
   size_t best_len = 0, best_dist = (size_t)-1;
   if (len == 0 || len > NAME_MAX_LEN) return NULL;

@@ -1,4 +1,4 @@
-/* Threads: core count, mx_parallel_run, and the BLAS thread brackets. */
+/* Threads: core count, mx__parallel_run, and the BLAS thread brackets. */
 #include "util/util.h"
 
 #include <cblas.h>
@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 /* ---- threads */
-int mx_cpu_count(void) {
+int mx__cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
 }
 
-int mx_threads_resolve(int requested) { return requested > 0 ? requested : mx_cpu_count(); }
+int mx__threads_resolve(int requested) { return requested > 0 ? requested : mx__cpu_count(); }
 
 typedef struct {
   mx_thread_fn fn;
@@ -21,8 +21,8 @@ typedef struct {
   int t, n, rc;
 } worker_arg;
 
-/* Set on both sides of an mx_parallel_run region (the workers and the
- * calling thread running share 0): mx_blas_begin/end do nothing there. */
+/* Set on both sides of an mx__parallel_run region (the workers and the
+ * calling thread running share 0): mx__blas_begin/end do nothing there. */
 static _Thread_local int in_parallel;
 
 static void *worker_main(void *p) {
@@ -71,7 +71,7 @@ static int run_shares(int nthreads, mx_thread_fn fn, void *ctx) {
   return rc;
 }
 
-int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
+int mx__parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
   int was = in_parallel;
   in_parallel = 1;
   int rc = run_shares(nthreads, fn, ctx);
@@ -85,7 +85,7 @@ int mx_parallel_run(int nthreads, mx_thread_fn fn, void *ctx) {
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 static int blas_depth, blas_saved;
 
-void mx_blas_begin(int n) {
+void mx__blas_begin(int n) {
   if (in_parallel) return;
   pthread_mutex_lock(&blas_lock);
   if (blas_depth++ == 0) blas_saved = openblas_get_num_threads();
@@ -93,7 +93,7 @@ void mx_blas_begin(int n) {
   pthread_mutex_unlock(&blas_lock);
 }
 
-void mx_blas_end(void) {
+void mx__blas_end(void) {
   if (in_parallel) return;
   pthread_mutex_lock(&blas_lock);
   if (blas_depth > 0 && --blas_depth == 0) openblas_set_num_threads(blas_saved);

@@ -84,7 +84,7 @@ static void init_lanes(uint64_t v[4], uint64_t seed) {
   v[3] = seed - P1;
 }
 
-uint64_t mx_xxh64(const void *data, size_t len, uint64_t seed) {
+uint64_t mx__xxh64(const void *data, size_t len, uint64_t seed) {
   const unsigned char *p = data;
   uint64_t v[4];
   init_lanes(v, seed);
@@ -97,13 +97,13 @@ uint64_t mx_xxh64(const void *data, size_t len, uint64_t seed) {
   return finish(v, len >= 32, seed, (uint64_t)len, p, n);
 }
 
-void mx_xxh64_reset(mx_xxh64_state *s, uint64_t seed) {
+void mx__xxh64_reset(mx_xxh64_state *s, uint64_t seed) {
   memset(s, 0, sizeof *s);
   s->seed = seed;
   init_lanes(s->v, seed);
 }
 
-void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len) {
+void mx__xxh64_update(mx_xxh64_state *s, const void *data, size_t len) {
   const unsigned char *p = data;
   s->total += len;
   if (s->buffered + len < 32) {
@@ -128,13 +128,13 @@ void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len) {
   s->buffered = len;
 }
 
-uint64_t mx_xxh64_digest(const mx_xxh64_state *s) {
+uint64_t mx__xxh64_digest(const mx_xxh64_state *s) {
   return finish(s->v, s->total >= 32, s->seed, s->total, s->buf, s->buffered);
 }
 
-uint32_t mx_shard_of(const void *id, size_t len, uint32_t shards) {
+uint32_t mx__shard_of(const void *id, size_t len, uint32_t shards) {
   if (shards <= 1) return 0;
-  uint64_t h = mx_xxh64(id, len, MX_SHARD_SEED), n = shards, r = h % n;
+  uint64_t h = mx__xxh64(id, len, MX_SHARD_SEED), n = shards, r = h % n;
   /* h >= 2^63 is the signed value h - 2^64: subtract 2^64 mod n, without a
    * signed conversion */
   if (h >> 63) r = (r + n - (UINT64_MAX % n + 1) % n) % n;

@@ -5,7 +5,7 @@
  * tool with -H1) gives the same value for the same bytes and seed.
  *
  * merx uses it where a value must be reproduced outside merx: experiment
- * arms (docs/lua.md "Experiment arms") and shards (mx_shard_of). mx_hash64 stays
+ * arms (docs/lua.md "Experiment arms") and shards (mx__shard_of). mx_hash64 stays
  * the internal hash of hash maps and fingerprints. */
 #ifndef MERX_UTIL_XXHASH_H
 #define MERX_UTIL_XXHASH_H
@@ -13,19 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t mx_xxh64(const void *data, size_t len, uint64_t seed);
+uint64_t mx__xxh64(const void *data, size_t len, uint64_t seed);
 
 /* Incremental form, for hashing pieces (salt, ":", user) without copying
- * them into one buffer. Same value as mx_xxh64 over the concatenation. */
+ * them into one buffer. Same value as mx__xxh64 over the concatenation. */
 typedef struct mx_xxh64_state {
   uint64_t total, v[4];
   unsigned char buf[32];
   size_t buffered;
   uint64_t seed;
 } mx_xxh64_state;
-void mx_xxh64_reset(mx_xxh64_state *s, uint64_t seed);
-void mx_xxh64_update(mx_xxh64_state *s, const void *data, size_t len);
-uint64_t mx_xxh64_digest(const mx_xxh64_state *s);
+void mx__xxh64_reset(mx_xxh64_state *s, uint64_t seed);
+void mx__xxh64_update(mx_xxh64_state *s, const void *data, size_t len);
+uint64_t mx__xxh64_digest(const mx_xxh64_state *s);
 
 /* The shard of an id, the one rule of `merx run --shard I/N`, `merx
  * shard-split`, merx.data readers and merx.allocate.shard_of:
@@ -38,6 +38,6 @@ uint64_t mx_xxh64_digest(const mx_xxh64_state *s);
  * at 42, returned as a signed BIGINT, and pmod is the non-negative modulo.
  * (Signed and unsigned modulo differ unless N is a power of two.) shards >= 1. */
 #define MX_SHARD_SEED 42
-uint32_t mx_shard_of(const void *id, size_t len, uint32_t shards);
+uint32_t mx__shard_of(const void *id, size_t len, uint32_t shards);
 
 #endif

@@ -6,7 +6,7 @@ commands=$(sed -n 's/^MX_COMMAND("\([a-z]*\)".*/\1/p' "$MERX_SRC/src/cli/command
 test -n "$commands" || { echo "FAIL: no commands read from commands.def"; exit 1; }
 checked=0
 # Under the sanitizers every third command: the flags of all of them go through
-# one parser (mx_args_parse), and the plain build's run checks every command.
+# one parser (mx__args_parse), and the plain build's run checks every command.
 stride=1
 case "$(ldd "$MERX" 2>/dev/null || true)" in *libasan*) stride=3 ;; esac
 n=0

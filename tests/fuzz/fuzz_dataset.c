@@ -46,10 +46,10 @@ static void fix_checksums(uint8_t *d, size_t n) {
   h.file_size = n;
   uint64_t ph = HASH_SEED;
   for (size_t off = HEADER_SIZE; off < n; off += BLOCK)
-    ph = mx_xxh64(d + off, n - off < BLOCK ? n - off : BLOCK, ph);
+    ph = mx__xxh64(d + off, n - off < BLOCK ? n - off : BLOCK, ph);
   h.payload_hash = ph;
   h.header_hash = 0;
-  h.header_hash = mx_xxh64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx__xxh64(&h, sizeof h, HASH_SEED);
   memcpy(d, &h, sizeof h);
 }
 

@@ -1,9 +1,9 @@
 /* libFuzzer target: what merx reads back from HTTP servers and the HTTP
  * configuration, on arbitrary bytes:
- *   - the OpenAI embeddings answer (mx_openai_parse_embeddings) for batches
+ *   - the OpenAI embeddings answer (mx__openai_parse_embeddings) for batches
  *     of 0..3 inputs, with and without a configured dimension;
- *   - the chat completion answer (mx_openai_parse_chat);
- *   - the excerpt of an error body quoted in messages (mx_http_error_excerpt);
+ *   - the chat completion answer (mx__openai_parse_chat);
+ *   - the excerpt of an error body quoted in messages (mx__http_error_excerpt);
  *   - the JSON configuration file (mx_http_config_load).
  * Invariants: an error has a negative code, a non-empty message and no
  * output; a parsed embeddings answer has exactly count rows of the declared
@@ -52,7 +52,7 @@ static void embeddings(const uint8_t *data, size_t size, size_t count, uint32_t 
   mx_error_clear(&err);
   uint32_t dim = 0;
   float *v = (float *)1; /* must be overwritten either way */
-  int rc = mx_openai_parse_embeddings(URL, (const char *)data, size, count, want_dim, &dim, &v, &err);
+  int rc = mx__openai_parse_embeddings(URL, (const char *)data, size, count, want_dim, &dim, &v, &err);
   if (rc != MX_OK) {
     check_error(rc, &err);
     if (v) __builtin_trap();
@@ -80,7 +80,7 @@ static void chat(const uint8_t *data, size_t size) {
   mx_error err;
   mx_error_clear(&err);
   char *reply = (char *)1;
-  int rc = mx_openai_parse_chat(URL, (const char *)data, size, &reply, &err);
+  int rc = mx__openai_parse_chat(URL, (const char *)data, size, &reply, &err);
   if (rc != MX_OK) {
     check_error(rc, &err);
     if (reply) __builtin_trap();
@@ -100,7 +100,7 @@ static void excerpt(const uint8_t *data, size_t size) {
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     char out[256];
     memset(out, 'x', sizeof out);
-    mx_http_error_excerpt((const char *)data, size, out, sizes[s]);
+    mx__http_error_excerpt((const char *)data, size, out, sizes[s]);
     size_t n = strnlen(out, sizes[s]);
     if (n >= sizes[s] || n > 203) __builtin_trap();
     for (size_t i = 0; i < n; i++)

@@ -32,9 +32,9 @@ static mx_serve *server(void) {
   mx_model *m;
   if (mx_model_create(MX_MODEL_IALS, USERS, ITEMS, 4, 0, &m, &err)) __builtin_trap();
   mx_rng r;
-  mx_rng_seed(&r, 7);
-  for (size_t x = 0; x < (size_t)USERS * 4; x++) m->user_factors[x] = (float)mx_rng_normal(&r);
-  for (size_t x = 0; x < (size_t)ITEMS * 4; x++) m->item_factors[x] = (float)mx_rng_normal(&r);
+  mx__rng_seed(&r, 7);
+  for (size_t x = 0; x < (size_t)USERS * 4; x++) m->user_factors[x] = (float)mx__rng_normal(&r);
+  for (size_t x = 0; x < (size_t)ITEMS * 4; x++) m->item_factors[x] = (float)mx__rng_normal(&r);
   char id[16];
   for (uint32_t u = 0; u < USERS; u++) {
     int n = snprintf(id, sizeof id, "u%u", u);
@@ -90,8 +90,8 @@ static long requested_k(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   mx_serve *srv = server();
-  int route = (data[0] & 1) ? MX_SERVE_ROUTE_INDEX_mx_serve_similar
-                            : MX_SERVE_ROUTE_INDEX_mx_serve_recommend;
+  int route = (data[0] & 1) ? MX_SERVE_ROUTE_INDEX_mx__serve_similar
+                            : MX_SERVE_ROUTE_INDEX_mx__serve_recommend;
   char *out = NULL;
   size_t len = 0;
   int status = mx__serve_handle(srv, route, (const char *)data + 1, size - 1, &out, &len);

@@ -26,7 +26,7 @@ static int ingest_once(void) {
   mx_error err;
   if (mx_columns_parse("user=u,item=i,value=v,time=t", NULL, &o.columns, &err)) return err.code;
   mx_dataset *d = NULL;
-  int rc = g_threads ? mx_dataset_load_csv_threads(g_csv, &o, g_threads, 2048, &d, &err)
+  int rc = g_threads ? mx__dataset_load_csv_threads(g_csv, &o, g_threads, 2048, &d, &err)
                      : mx_dataset_load_csv(g_csv, &o, &d, &err);
   if (rc == MX_OK) {
     if (mx_dataset_nnz(d) != 500) rc = MX_EINVAL; /* success must be complete */

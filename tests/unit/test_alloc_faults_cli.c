@@ -179,61 +179,61 @@ static void test_cli_every_allocation(void **s) {
   (void)s;
   write_data();
   static const cli_case train_als = {
-      "merx train (als, --test, 2 threads)", mx_cmd_train,
+      "merx train (als, --test, 2 threads)", mx__cmd_train,
       {"merx", "train", "--data", "@train.csv", "--columns", "user=u,item=i,value=v", "--algo",
        "als", "--factors", "4", "--epochs", "2", "--threads", "2", "--test", "@test.csv",
        "--json", "--out", "@als.mxm", NULL},
       {"als.mxm", NULL}, 0};
   static const cli_case train_ials = {
-      "merx train (ials)", mx_cmd_train,
+      "merx train (ials)", mx__cmd_train,
       {"merx", "train", "--data", "@train.csv", "--columns", "user=u,item=i", "--algo", "ials",
        "--factors", "4", "--epochs", "2", "--reg", "1", "--threads", "1", "--out", "@ials.mxm",
        NULL},
       {"ials.mxm", NULL}, 0};
   static const cli_case info = {
-      "merx model info", mx_cmd_model,
+      "merx model info", mx__cmd_model,
       {"merx", "model", "info", "--model", "@als.mxm", "--json", NULL},
       {"cmd.stdout", NULL}, 0};
   static const cli_case export = {
-      "merx model export", mx_cmd_model,
+      "merx model export", mx__cmd_model,
       {"merx", "model", "export", "--model", "@ials.mxm", "--out", "@exp", NULL},
       {"exp/user_factors.npy", "exp/item_factors.npy", "exp/user_ids.txt", "exp/item_ids.txt",
        NULL},
       1};
   static const cli_case import = {
-      "merx model import (--data)", mx_cmd_model,
+      "merx model import (--data)", mx__cmd_model,
       {"merx", "model", "import", "--user-factors", "@exp/user_factors.npy", "--item-factors",
        "@exp/item_factors.npy", "--user-ids", "@exp/user_ids.txt", "--item-ids",
        "@exp/item_ids.txt", "--data", "@train.csv", "--columns", "user=u,item=i", "--out",
        "@imported.mxm", NULL},
       {"imported.mxm", NULL}, 0};
   static const cli_case recommend = {
-      "merx recommend (--all --explain, 2 threads)", mx_cmd_recommend,
+      "merx recommend (--all --explain, 2 threads)", mx__cmd_recommend,
       {"merx", "recommend", "--model", "@ials.mxm", "--all", "--k", "5", "--explain",
        "--threads", "2", "--out", "@recs.csv", NULL},
       {"recs.csv", NULL}, 0};
   static const cli_case eval = {
-      "merx eval (ials)", mx_cmd_eval,
+      "merx eval (ials)", mx__cmd_eval,
       {"merx", "eval", "--model", "@ials.mxm", "--test", "@test.csv", "--columns",
        "user=u,item=i", "--k", "5", "--threads", "2", NULL},
       {"cmd.stdout", NULL}, 0};
   static const cli_case similar = {
-      "merx similar (--all, 2 threads)", mx_cmd_similar,
+      "merx similar (--all, 2 threads)", mx__cmd_similar,
       {"merx", "similar", "--model", "@ials.mxm", "--all", "--k", "3", "--threads", "2",
        "--out", "@similar.csv", NULL},
       {"similar.csv", NULL}, 0};
   static const cli_case score = {
-      "merx score (als)", mx_cmd_score,
+      "merx score (als)", mx__cmd_score,
       {"merx", "score", "--model", "@als.mxm", "--pairs", "@test.csv", "--columns",
        "user=u,item=i", "--skip-unknown", "--out", "@scores.csv", NULL},
       {"scores.csv", NULL}, 0};
   static const cli_case split = {
-      "merx split (--random)", mx_cmd_split,
+      "merx split (--random)", mx__cmd_split,
       {"merx", "split", "--data", "@train.csv", "--columns", "user=u,item=i,value=v",
        "--random", "0.2", "--train", "@split_train.csv", "--test", "@split_test.csv", NULL},
       {"split_train.csv", "split_test.csv", NULL}, 0};
   static const cli_case stats = {
-      "merx data stats", mx_cmd_data,
+      "merx data stats", mx__cmd_data,
       /* text, not --json: the JSON's "seconds" differs between runs, and a run
        * may survive a failed allocation (a shrinking realloc) */
       {"merx", "data", "stats", "--data", "@train.csv", "--columns", "user=u,item=i,value=v",

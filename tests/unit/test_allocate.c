@@ -21,10 +21,10 @@ static mx_alloc_problem *random_problem(mx_rng *r, uint32_t nu, uint32_t nj, int
   ip[0] = 0;
   for (uint32_t u = 0; u < nu; u++) {
     for (uint32_t j = 0; j < nj; j++) {
-      if (mx_rng_uniform(r) < 0.2) continue;
+      if (mx__rng_uniform(r) < 0.2) continue;
       off[n] = j;
-      val[n] = (float)(int)(1 + 20 * mx_rng_uniform(r)); /* integers: exact sums */
-      for (int k = 0; k < K; k++) cst[n * K + k] = (float)(int)(10 * mx_rng_uniform(r));
+      val[n] = (float)(int)(1 + 20 * mx__rng_uniform(r)); /* integers: exact sums */
+      for (int k = 0; k < K; k++) cst[n * K + k] = (float)(int)(10 * mx__rng_uniform(r));
       n++;
     }
     ip[u + 1] = n;
@@ -48,11 +48,11 @@ static mx_alloc_problem *random_problem(mx_rng *r, uint32_t nu, uint32_t nj, int
   for (int k = 0; k < K; k++) {
     double tot = 0;
     for (uint64_t q = 0; q < n; q++) tot += cst[q * K + k];
-    p->limit[k] = floor(tot / nj * (0.2 + 0.5 * mx_rng_uniform(r)) * m);
+    p->limit[k] = floor(tot / nj * (0.2 + 0.5 * mx__rng_uniform(r)) * m);
   }
   if (with_caps)
     for (uint32_t j = 0; j < nj; j++)
-      if (mx_rng_uniform(r) < 0.5) p->cap[j] = (double)mx_rng_below(r, nu / 2 + 1);
+      if (mx__rng_uniform(r) < 0.5) p->cap[j] = (double)mx__rng_below(r, nu / 2 + 1);
   p->per_user = m;
   free(off);
   free(val);
@@ -142,13 +142,13 @@ static void check_plan(const mx_alloc_problem *p, const mx_alloc_result *r) {
 static void test_brute_force(void **state) {
   (void)state;
   mx_rng r;
-  mx_rng_seed(&r, 7);
+  mx__rng_seed(&r, 7);
   int n = 0, exact = 0;
   double sum_opt = 0, sum_obj = 0;
   for (int it = 0; it < 300; it++) {
-    uint32_t nu = 2 + mx_rng_below(&r, 5), nj = 2 + mx_rng_below(&r, 3);
-    int K = (int)mx_rng_below(&r, 3);
-    uint32_t m = 1 + (mx_rng_uniform(&r) < 0.3);
+    uint32_t nu = 2 + mx__rng_below(&r, 5), nj = 2 + mx__rng_below(&r, 3);
+    int K = (int)mx__rng_below(&r, 3);
+    uint32_t m = 1 + (mx__rng_uniform(&r) < 0.3);
     mx_alloc_problem *p = random_problem(&r, nu, nj, K, m, it % 3 == 0);
     double opt = brute_force(p);
     mx_alloc_options o = mx_alloc_defaults();
@@ -180,7 +180,7 @@ static void test_brute_force(void **state) {
 static void test_unconstrained_exact(void **state) {
   (void)state;
   mx_rng r;
-  mx_rng_seed(&r, 3);
+  mx__rng_seed(&r, 3);
   mx_alloc_problem *p = random_problem(&r, 50, 6, 1, 2, 0);
   p->limit[0] = INFINITY;
   double want = 0;
@@ -207,7 +207,7 @@ static void test_unconstrained_exact(void **state) {
 static void test_larger_gap_and_threads(void **state) {
   (void)state;
   mx_rng r;
-  mx_rng_seed(&r, 11);
+  mx__rng_seed(&r, 11);
   mx_alloc_problem *p = random_problem(&r, 20000, 8, 3, 1, 1);
   mx_alloc_options o = mx_alloc_defaults();
   o.threads = 1;
@@ -232,7 +232,7 @@ static void test_larger_gap_and_threads(void **state) {
 static void test_sample_warm_start(void **state) {
   (void)state;
   mx_rng r;
-  mx_rng_seed(&r, 5);
+  mx__rng_seed(&r, 5);
   mx_alloc_problem *p = random_problem(&r, 40000, 6, 2, 1, 0);
   mx_alloc_options o = mx_alloc_defaults();
   o.sample_users = 5000;
@@ -328,16 +328,16 @@ static void test_duals_and_shards(void **state) {
   (void)state;
   mx_error err;
   mx_rng r;
-  mx_rng_seed(&r, 21);
+  mx__rng_seed(&r, 21);
   mx_alloc_builder *b = builder_with(1);
   char u[32], o[16];
   for (int i = 0; i < 3000; i++) {
     snprintf(u, sizeof u, "cust%d", i);
     for (int j = 0; j < 4; j++) {
       snprintf(o, sizeof o, "O%d", j);
-      double c = 1 + j * 2 + mx_rng_uniform(&r);
+      double c = 1 + j * 2 + mx__rng_uniform(&r);
       assert_int_equal(mx_alloc_builder_add(b, u, strlen(u), o, strlen(o),
-                                            c * (0.8 + 0.6 * mx_rng_uniform(&r)), &c, i + 2, &err),
+                                            c * (0.8 + 0.6 * mx__rng_uniform(&r)), &c, i + 2, &err),
                        MX_OK);
     }
   }

@@ -9,13 +9,13 @@
 #include "testutil.h"
 #include "merx/allocate.h"
 
-int mx_luaopen_allocate(lua_State *L);
+int mx__luaopen_allocate(lua_State *L);
 
 static lua_State *new_state(void) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
   lua_newtable(L);
-  mx_luaopen_allocate(L);
+  mx__luaopen_allocate(L);
   lua_setfield(L, -2, "allocate");
   lua_setglobal(L, "merx");
   return L;

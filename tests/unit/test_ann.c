@@ -19,15 +19,15 @@
 static float *clustered(uint32_t n, uint32_t d, uint32_t c, double noise, uint64_t seed,
                         int vary_norm) {
   mx_rng r;
-  mx_rng_seed(&r, seed);
+  mx__rng_seed(&r, seed);
   float *cent = malloc((size_t)c * d * sizeof *cent);
   float *v = malloc((size_t)n * d * sizeof *v);
-  for (size_t i = 0; i < (size_t)c * d; i++) cent[i] = (float)mx_rng_normal(&r);
+  for (size_t i = 0; i < (size_t)c * d; i++) cent[i] = (float)mx__rng_normal(&r);
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t k = mx_rng_below(&r, c);
-    double s = vary_norm ? 0.2 + 2.0 * mx_rng_uniform(&r) : 1.0;
+    uint32_t k = mx__rng_below(&r, c);
+    double s = vary_norm ? 0.2 + 2.0 * mx__rng_uniform(&r) : 1.0;
     for (uint32_t j = 0; j < d; j++)
-      v[(size_t)i * d + j] = (float)(s * (cent[(size_t)k * d + j] + noise * mx_rng_normal(&r)));
+      v[(size_t)i * d + j] = (float)(s * (cent[(size_t)k * d + j] + noise * mx__rng_normal(&r)));
   }
   free(cent);
   return v;
@@ -178,8 +178,8 @@ static int file_equal(const char *a, const char *b) {
   char *x, *y;
   size_t nx, ny;
   mx_error err;
-  assert_int_equal(mx_read_file(a, &x, &nx, &err), MX_OK);
-  assert_int_equal(mx_read_file(b, &y, &ny, &err), MX_OK);
+  assert_int_equal(mx__read_file(a, &x, &nx, &err), MX_OK);
+  assert_int_equal(mx__read_file(b, &y, &ny, &err), MX_OK);
   int eq = nx == ny && memcmp(x, y, nx) == 0;
   free(x);
   free(y);
@@ -249,21 +249,21 @@ static void test_threads_same_bytes_and_round_trip(void **state) {
   /* truncated, corrupt, foreign, missing */
   char *buf;
   size_t len;
-  assert_int_equal(mx_read_file(pa, &buf, &len, &err), MX_OK);
+  assert_int_equal(mx__read_file(pa, &buf, &len, &err), MX_OK);
   const char *pt = tu_path("t.hnsw");
-  assert_int_equal(mx_atomic_write(pt, buf, len - 64, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(pt, buf, len - 64, &err), MX_OK);
   assert_int_equal(mx_ann_load(pt, v, n, d, "v", &l, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "truncated"));
-  assert_int_equal(mx_atomic_write(pt, buf, 100, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(pt, buf, 100, &err), MX_OK);
   assert_int_equal(mx_ann_load(pt, v, n, d, "v", &l, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "truncated"));
   buf[len / 2] ^= 0x10;
-  assert_int_equal(mx_atomic_write(pt, buf, len, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(pt, buf, len, &err), MX_OK);
   assert_int_equal(mx_ann_load(pt, v, n, d, "v", &l, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "checksum"));
   buf[len / 2] ^= 0x10;
   buf[40] ^= 1; /* inside the header */
-  assert_int_equal(mx_atomic_write(pt, buf, len, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(pt, buf, len, &err), MX_OK);
   assert_int_equal(mx_ann_load(pt, v, n, d, "v", &l, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "header checksum"));
   free(buf);

@@ -30,7 +30,7 @@ static char *contents(const char *path) {
   char *data;
   size_t n;
   mx_error err;
-  if (mx_read_file(path, &data, &n, &err) != 0) return NULL;
+  if (mx__read_file(path, &data, &n, &err) != 0) return NULL;
   return data;
 }
 
@@ -39,20 +39,20 @@ static void test_commit_and_abort(void **s) {
   const char *p = tu_write("out.csv", "old\n");
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, p, &err), 0);
+  assert_int_equal(mx__atomic_open(&af, p, &err), 0);
   fputs("new content\n", af.f);
   /* until commit, readers see the old file */
   char *c = contents(p);
   assert_string_equal(c, "old\n");
   free(c);
-  mx_atomic_abort(&af);
+  mx__atomic_abort(&af);
   c = contents(p);
   assert_string_equal(c, "old\n");
   free(c);
   assert_int_equal(count_tmp(tu_tmpdir()), 0);
-  assert_int_equal(mx_atomic_open(&af, p, &err), 0);
+  assert_int_equal(mx__atomic_open(&af, p, &err), 0);
   fputs("new content\n", af.f);
-  assert_int_equal(mx_atomic_commit(&af, &err), 0);
+  assert_int_equal(mx__atomic_commit(&af, &err), 0);
   c = contents(p);
   assert_string_equal(c, "new content\n");
   free(c);
@@ -66,7 +66,7 @@ static void test_unwritable_directory(void **s) {
   (void)s;
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, tu_path("no/such/dir/out.csv"), &err), MX_EIO);
+  assert_int_equal(mx__atomic_open(&af, tu_path("no/such/dir/out.csv"), &err), MX_EIO);
   assert_non_null(strstr(err.file, "out.csv"));
   assert_null(af.f);
 }
@@ -84,9 +84,9 @@ static void test_write_failure_keeps_old(void **s) {
   assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, p, &err), 0);
+  assert_int_equal(mx__atomic_open(&af, p, &err), 0);
   for (int i = 0; i < 100000; i++) fprintf(af.f, "row %d of a result that will not fit\n", i);
-  assert_int_equal(mx_atomic_commit(&af, &err), MX_EIO);
+  assert_int_equal(mx__atomic_commit(&af, &err), MX_EIO);
   setrlimit(RLIMIT_FSIZE, &old);
   char *c = contents(p);
   assert_string_equal(c, "old\n");
@@ -97,7 +97,7 @@ static void test_write_failure_keeps_old(void **s) {
 }
 
 /* A writer killed before its rename leaves ".NAME.tmp.PID.XXXXXX" (or, killed
- * inside mx_atomic_publish, its backup ".NAME.tmp.PID.XXXXXX.bak"); the next
+ * inside mx__atomic_publish, its backup ".NAME.tmp.PID.XXXXXX.bak"); the next
  * writer of NAME removes them once PID is gone, and leaves a live writer's
  * files (pid 1 always exists) and other targets' temporaries alone. */
 static void test_stale_temporaries_removed(void **s) {
@@ -110,21 +110,21 @@ static void test_stale_temporaries_removed(void **s) {
   snprintf(dead, sizeof dead, ".st.csv.tmp.%ld.AbC123", (long)child);
   snprintf(live, sizeof live, ".st.csv.tmp.1.XyZ789");
   snprintf(other, sizeof other, ".st2.csv.tmp.%ld.AbC123", (long)child);
-  char *keep_dead = mx_strdup(tu_write(dead, "partial"));
-  char *keep_live = mx_strdup(tu_write(live, "partial"));
-  char *keep_other = mx_strdup(tu_write(other, "partial"));
+  char *keep_dead = mx__strdup(tu_write(dead, "partial"));
+  char *keep_live = mx__strdup(tu_write(live, "partial"));
+  char *keep_other = mx__strdup(tu_write(other, "partial"));
   char dead_bak[80], live_bak[80];
   snprintf(dead_bak, sizeof dead_bak, "%s.bak", dead);
   snprintf(live_bak, sizeof live_bak, "%s.bak", live);
-  char *keep_dead_bak = mx_strdup(tu_write(dead_bak, "old target"));
-  char *keep_live_bak = mx_strdup(tu_write(live_bak, "old target"));
+  char *keep_dead_bak = mx__strdup(tu_write(dead_bak, "old target"));
+  char *keep_live_bak = mx__strdup(tu_write(live_bak, "old target"));
   const char *p = tu_write("st.csv", "old\n");
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, p, &err), 0);
+  assert_int_equal(mx__atomic_open(&af, p, &err), 0);
   assert_non_null(strstr(af.tmp, ".st.csv.tmp."));
   fputs("new\n", af.f);
-  assert_int_equal(mx_atomic_commit(&af, &err), 0);
+  assert_int_equal(mx__atomic_commit(&af, &err), 0);
   struct stat st;
   assert_int_not_equal(stat(keep_dead, &st), 0);
   assert_int_equal(stat(keep_live, &st), 0);
@@ -147,7 +147,7 @@ static void test_stale_temporaries_removed(void **s) {
 static void test_write_whole_buffer(void **s) {
   (void)s;
   mx_error err;
-  assert_int_equal(mx_atomic_write(tu_path("w.txt"), "abc", 3, &err), 0);
+  assert_int_equal(mx__atomic_write(tu_path("w.txt"), "abc", 3, &err), 0);
   char *c = contents(tu_path("w.txt"));
   assert_string_equal(c, "abc");
   free(c);
@@ -175,10 +175,10 @@ static void test_fifo_written_in_place(void **s) {
   }
   mx_atomic_file af;
   mx_error err;
-  int rc = mx_atomic_open(&af, fifo, &err);
+  int rc = mx__atomic_open(&af, fifo, &err);
   if (rc == MX_OK) {
     fputs("through the pipe\n", af.f);
-    rc = mx_atomic_commit(&af, &err);
+    rc = mx__atomic_commit(&af, &err);
   }
   int status;
   if (rc != MX_OK) kill(child, SIGKILL);
@@ -211,14 +211,14 @@ static void test_char_device_written_in_place(void **s) {
   }
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, dev, &err), MX_OK);
+  assert_int_equal(mx__atomic_open(&af, dev, &err), MX_OK);
   fputs("discarded\n", af.f);
-  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
+  assert_int_equal(mx__atomic_commit(&af, &err), MX_OK);
   struct stat after;
   assert_int_equal(lstat(dev, &after), 0);
   assert_true(S_ISCHR(after.st_mode));
   assert_true(after.st_rdev == st.st_rdev);
-  assert_int_equal(mx_atomic_write(dev, "x", 1, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(dev, "x", 1, &err), MX_OK);
   assert_int_equal(lstat(dev, &after), 0);
   assert_true(S_ISCHR(after.st_mode));
   assert_int_equal(count_tmp(tu_tmpdir()), 0);
@@ -243,11 +243,11 @@ static void test_symlink_target_replaced(void **s) {
   assert_int_equal(stat(real, &before), 0);
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, link2, &err), MX_OK);
+  assert_int_equal(mx__atomic_open(&af, link2, &err), MX_OK);
   fputs("new\n", af.f);
   /* the temporary is beside the target, not beside the link */
   assert_int_equal(count_tmp(sub), 1);
-  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
+  assert_int_equal(mx__atomic_commit(&af, &err), MX_OK);
   assert_int_equal(lstat(link1, &st), 0);
   assert_true(S_ISLNK(st.st_mode));
   assert_int_equal(lstat(link2, &st), 0);
@@ -264,7 +264,7 @@ static void test_symlink_target_replaced(void **s) {
   snprintf(dangling, sizeof dangling, "%s", tu_path("dangling.csv"));
   snprintf(fresh, sizeof fresh, "%s", tu_path("linked/fresh.csv"));
   assert_int_equal(symlink("linked/fresh.csv", dangling), 0);
-  assert_int_equal(mx_atomic_write(dangling, "abc", 3, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(dangling, "abc", 3, &err), MX_OK);
   assert_int_equal(lstat(dangling, &st), 0);
   assert_true(S_ISLNK(st.st_mode));
   c = contents(fresh);
@@ -273,12 +273,12 @@ static void test_symlink_target_replaced(void **s) {
   /* a loop is refused with an error naming the path, nothing created */
   assert_int_equal(symlink("loop_b", tu_path("loop_a")), 0);
   assert_int_equal(symlink("loop_a", tu_path("loop_b")), 0);
-  assert_int_equal(mx_atomic_open(&af, tu_path("loop_a"), &err), MX_EIO);
+  assert_int_equal(mx__atomic_open(&af, tu_path("loop_a"), &err), MX_EIO);
   assert_non_null(strstr(err.file, "loop_a"));
   assert_int_equal(count_tmp(tu_tmpdir()), 0);
 }
 
-/* "-" is standard output (mx_atomic_stdout_fd says which descriptor that is):
+/* "-" is standard output (mx__atomic_stdout_fd says which descriptor that is):
  * written in place, no file named "-" created. */
 static void test_dash_is_standard_output(void **s) {
   (void)s;
@@ -286,15 +286,15 @@ static void test_dash_is_standard_output(void **s) {
   snprintf(got, sizeof got, "%s", tu_path("stdout.got"));
   int fd = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   assert_true(fd >= 0);
-  int prev = mx_atomic_stdout_fd(fd);
+  int prev = mx__atomic_stdout_fd(fd);
   assert_int_equal(prev, STDOUT_FILENO);
   mx_atomic_file af;
   mx_error err;
-  assert_int_equal(mx_atomic_open(&af, "-", &err), MX_OK);
+  assert_int_equal(mx__atomic_open(&af, "-", &err), MX_OK);
   fputs("to stdout\n", af.f);
-  assert_int_equal(mx_atomic_commit(&af, &err), MX_OK);
-  assert_int_equal(mx_atomic_write("-", "more\n", 5, &err), MX_OK);
-  assert_int_equal(mx_atomic_stdout_fd(prev), fd);
+  assert_int_equal(mx__atomic_commit(&af, &err), MX_OK);
+  assert_int_equal(mx__atomic_write("-", "more\n", 5, &err), MX_OK);
+  assert_int_equal(mx__atomic_stdout_fd(prev), fd);
   close(fd);
   char *c = contents(got);
   assert_string_equal(c, "to stdout\nmore\n");
@@ -316,16 +316,16 @@ static void test_publish_all_or_nothing(void **s) {
   mx_atomic_file fa, fb, fc;
   mx_atomic_file *all[3] = {&fa, &fb, &fc};
   mx_error err;
-  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
-  assert_int_equal(mx_atomic_open(&fb, bdir, &err), 0);
-  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  assert_int_equal(mx__atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx__atomic_open(&fb, bdir, &err), 0);
+  assert_int_equal(mx__atomic_open(&fc, c, &err), 0);
   /* a directory appears in the way while the run writes */
   unlink(bdir);
   assert_int_equal(mkdir(bdir, 0777), 0);
   fputs("new a\n", fa.f);
   fputs("new b\n", fb.f);
   fputs("new c\n", fc.f);
-  assert_int_not_equal(mx_atomic_publish(all, 3, &err), 0);
+  assert_int_not_equal(mx__atomic_publish(all, 3, &err), 0);
   assert_non_null(strstr(err.message, "directory"));
   char *got = contents(a);
   assert_string_equal(got, "old a\n");
@@ -333,27 +333,27 @@ static void test_publish_all_or_nothing(void **s) {
   assert_int_equal(access(c, F_OK), -1);
   rmdir(bdir);
   /* published, then undone */
-  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
-  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  assert_int_equal(mx__atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx__atomic_open(&fc, c, &err), 0);
   fputs("new a\n", fa.f);
   fputs("new c\n", fc.f);
   mx_atomic_file *two[2] = {&fa, &fc};
-  assert_int_equal(mx_atomic_publish(two, 2, &err), 0);
+  assert_int_equal(mx__atomic_publish(two, 2, &err), 0);
   got = contents(a);
   assert_string_equal(got, "new a\n");
   free(got);
-  mx_atomic_undo(two, 2);
+  mx__atomic_undo(two, 2);
   got = contents(a);
   assert_string_equal(got, "old a\n");
   free(got);
   assert_int_equal(access(c, F_OK), -1);
   /* published and settled: new files, no backup or temporary left */
-  assert_int_equal(mx_atomic_open(&fa, a, &err), 0);
-  assert_int_equal(mx_atomic_open(&fc, c, &err), 0);
+  assert_int_equal(mx__atomic_open(&fa, a, &err), 0);
+  assert_int_equal(mx__atomic_open(&fc, c, &err), 0);
   fputs("new a\n", fa.f);
   fputs("new c\n", fc.f);
-  assert_int_equal(mx_atomic_publish(two, 2, &err), 0);
-  mx_atomic_settle(two, 2);
+  assert_int_equal(mx__atomic_publish(two, 2, &err), 0);
+  mx__atomic_settle(two, 2);
   got = contents(c);
   assert_string_equal(got, "new c\n");
   free(got);

@@ -72,7 +72,7 @@ static void test_check(void **state) {
 static void moments(double (*gen)(mx_rng *, double, double), double a, double b, double mean,
                     double var) {
   mx_rng rng;
-  mx_rng_seed(&rng, 42);
+  mx__rng_seed(&rng, 42);
   const int n = 200000;
   double s = 0, s2 = 0;
   for (int i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ static void test_gamma_moments(void **state) {
   double shapes[] = {0.3, 1.0, 2.5, 40.0};
   for (int i = 0; i < 4; i++) moments(gamma_gen, shapes[i], 0, shapes[i], shapes[i]);
   mx_rng rng;
-  mx_rng_seed(&rng, 1);
+  mx__rng_seed(&rng, 1);
   assert_true(isnan(mx_gamma_draw(&rng, 0)));
   assert_true(isnan(mx_gamma_draw(&rng, -2)));
 }

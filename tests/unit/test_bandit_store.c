@@ -29,22 +29,22 @@ static int save(mx_decision_log *log, long updates, const char *source, double a
   long dec = 3, conv = 1;
   mx_bandit_save s = {"b", "run", "2026-01-01T00:00:00Z", updates, 2, segs, offs, alpha, beta,
                       1, &source, &dec, &conv};
-  int rc = mx_decisions_begin(log, &err);
+  int rc = mx__decisions_begin(log, &err);
   if (rc != MX_OK) return rc;
-  if ((rc = mx_bandit_store_save(log, &s, &err)) != MX_OK) {
-    mx_decisions_rollback(log);
+  if ((rc = mx__bandit_store_save(log, &s, &err)) != MX_OK) {
+    mx__decisions_rollback(log);
     return rc;
   }
-  return mx_decisions_commit(log, &err);
+  return mx__decisions_commit(log, &err);
 }
 
 static void test_save_checks_version_and_sources(void **state) {
   (void)state;
   mx_decision_log *log;
-  assert_int_equal(mx_decisions_open(tu_path("l.db"), 1, &log, &err), MX_OK);
+  assert_int_equal(mx__decisions_open(tu_path("l.db"), 1, &log, &err), MX_OK);
   long updates = -1;
   arms a = {0};
-  assert_int_equal(mx_bandit_store_arms(log, "b", collect, &a, &updates, &err), MX_OK);
+  assert_int_equal(mx__bandit_store_arms(log, "b", collect, &a, &updates, &err), MX_OK);
   assert_int_equal(updates, 0);
   assert_int_equal(a.n, 0);
   assert_int_equal(save(log, 0, "night-1", 5), MX_OK);
@@ -55,21 +55,21 @@ static void test_save_checks_version_and_sources(void **state) {
   assert_int_equal(save(log, 1, "night-1", 9), MX_ESTATE);
   assert_non_null(strstr(err.message, "already applied"));
   int applied;
-  assert_int_equal(mx_bandit_store_applied(log, "b", "night-1", &applied, &err), MX_OK);
+  assert_int_equal(mx__bandit_store_applied(log, "b", "night-1", &applied, &err), MX_OK);
   assert_int_equal(applied, 1);
-  assert_int_equal(mx_bandit_store_applied(log, "b", "night-2", &applied, &err), MX_OK);
+  assert_int_equal(mx__bandit_store_applied(log, "b", "night-2", &applied, &err), MX_OK);
   assert_int_equal(applied, 0);
   memset(&a, 0, sizeof a);
-  assert_int_equal(mx_bandit_store_arms(log, "b", collect, &a, &updates, &err), MX_OK);
+  assert_int_equal(mx__bandit_store_arms(log, "b", collect, &a, &updates, &err), MX_OK);
   assert_int_equal(updates, 1);
   assert_int_equal(a.n, 2);
   assert_true(a.alpha[0] == 5 && a.beta[1] == 2);
   /* the current version goes through */
   assert_int_equal(save(log, 1, "night-2", 9), MX_OK);
   memset(&a, 0, sizeof a);
-  assert_int_equal(mx_bandit_store_arms(log, NULL, collect, &a, &updates, &err), MX_OK);
+  assert_int_equal(mx__bandit_store_arms(log, NULL, collect, &a, &updates, &err), MX_OK);
   assert_true(a.alpha[0] == 9);
-  mx_decisions_close(log);
+  mx__decisions_close(log);
 }
 
 /* a version-1 ledger (decisions and lineage only) gains the bandit tables */
@@ -88,9 +88,9 @@ static void test_upgrade_from_version_1(void **state) {
                    SQLITE_OK);
   sqlite3_close(db);
   mx_decision_log *log;
-  assert_int_equal(mx_decisions_open(path, 0, &log, &err), MX_OK);
+  assert_int_equal(mx__decisions_open(path, 0, &log, &err), MX_OK);
   assert_int_equal(save(log, 0, "w", 2), MX_OK);
-  mx_decisions_close(log);
+  mx__decisions_close(log);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);

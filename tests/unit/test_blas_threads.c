@@ -1,7 +1,7 @@
 /* OpenBLAS's thread count is process-wide: a library call must leave it as
  * the program set it (issue #15.10: mx_forecast_batch's workers each saved
  * and restored it, racing, and left it at 1 in 14 of 20 trials). Every
- * library call that brackets its parallel region with mx_blas_begin/end is
+ * library call that brackets its parallel region with mx__blas_begin/end is
  * run several times with worker threads, and the count checked after each.
  * No timing assertions. */
 #include "testutil.h"
@@ -88,9 +88,9 @@ static void test_train_topk_score_keep_blas_threads(void **state) {
   for (size_t k = 0; k < n; k++) {
     char b[32];
     snprintf(b, sizeof b, "u%zu", k / PER);
-    us[k] = mx_strdup(b);
+    us[k] = mx__strdup(b);
     snprintf(b, sizeof b, "i%zu", ((k / PER) * 31 + (k % PER) * 7) % NI);
-    is[k] = mx_strdup(b);
+    is[k] = mx__strdup(b);
   }
   mx_dataset *d;
   mx_error err;

@@ -22,11 +22,11 @@ static void test_cancel_check_codes(void **state) {
   assert_int_equal(mx_cancel_check(NULL, "x", &err), MX_OK);
   mx_cancel c = {0, NULL};
   assert_int_equal(mx_cancel_check(&c, "x", &err), MX_OK);
-  c.deadline = mx_now_seconds() + 3600;
+  c.deadline = mx__now_seconds() + 3600;
   c.interrupt = &g_flag;
   g_flag = 0;
   assert_int_equal(mx_cancel_check(&c, "x", &err), MX_OK);
-  c.deadline = mx_now_seconds() - 1;
+  c.deadline = mx__now_seconds() - 1;
   assert_int_equal(mx_cancel_check(&c, "training", &err), MX_ELIMIT);
   assert_string_equal(err.message, "training stopped: time limit reached");
   g_flag = 1;
@@ -52,7 +52,7 @@ static void test_train_cancelled_returns_no_model(void **state) {
   o.factors = 2;
   o.epochs = 3;
   o.threads = 1;
-  mx_cancel c = {mx_now_seconds() - 1, NULL};
+  mx_cancel c = {mx__now_seconds() - 1, NULL};
   o.cancel = &c;
   mx_model *m = (mx_model *)&c;
   mx_error err;
@@ -98,14 +98,14 @@ static void test_forecast_batch_cancelled(void **state) {
   mx_forecast_options o = mx_forecast_defaults();
   o.horizon = 3;
   o.threads = 1;
-  mx_cancel c = {mx_now_seconds() - 1, NULL};
+  mx_cancel c = {mx__now_seconds() - 1, NULL};
   o.cancel = &c;
   mx_forecast_result res[3];
   memset(res, 0, sizeof res);
   assert_int_equal(mx_forecast_batch(s, &o, res, NULL, NULL, &err), MX_ELIMIT);
   assert_string_equal(err.message, "forecast stopped: time limit reached");
   for (int i = 0; i < 3; i++) assert_null(res[i].mean);
-  c.deadline = mx_now_seconds() + 3600;
+  c.deadline = mx__now_seconds() + 3600;
   assert_int_equal(mx_forecast_batch(s, &o, res, NULL, NULL, &err), MX_OK);
   for (int i = 0; i < 3; i++) {
     assert_non_null(res[i].mean);

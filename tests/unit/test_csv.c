@@ -148,9 +148,9 @@ static void test_gzip(void **s) {
   char *text = malloc(cap);
   n += (size_t)sprintf(text, "u,i\n");
   mx_rng r;
-  mx_rng_seed(&r, 7);
+  mx__rng_seed(&r, 7);
   for (int k = 0; k < 20000; k++)
-    n += (size_t)sprintf(text + n, "user%u,item%u\n", mx_rng_below(&r, 1000), mx_rng_below(&r, 5000));
+    n += (size_t)sprintf(text + n, "user%u,item%u\n", mx__rng_below(&r, 1000), mx__rng_below(&r, 5000));
   const char *p = tu_path("d.csv.gz");
   write_gz(p, text, n, 0);
   mx_csv_options o = mx_csv_defaults();
@@ -250,10 +250,10 @@ static void test_round_trip(void **s) {
   const char alphabet[] = "ab,;|\t\"\n\r x\xC3\xA9";
   const char seps[] = {',', '\t', ';', '|'};
   mx_rng r;
-  mx_rng_seed(&r, 42);
+  mx__rng_seed(&r, 42);
   for (int round = 0; round < 40; round++) {
     char sep = seps[round % 4];
-    int rows = 1 + (int)mx_rng_below(&r, 60), cols = 1 + (int)mx_rng_below(&r, 6);
+    int rows = 1 + (int)mx__rng_below(&r, 60), cols = 1 + (int)mx__rng_below(&r, 6);
     char ***cells = calloc((size_t)rows, sizeof *cells);
     FILE *f = fopen(tu_path("rt.csv"), "wb");
     /* header: plain names, so detection sees the separator */
@@ -262,9 +262,9 @@ static void test_round_trip(void **s) {
     for (int i = 0; i < rows; i++) {
       cells[i] = calloc((size_t)cols, sizeof **cells);
       for (int j = 0; j < cols; j++) {
-        int len = (int)mx_rng_below(&r, 12);
+        int len = (int)mx__rng_below(&r, 12);
         char *v = calloc((size_t)len + 2, 1);
-        for (int k = 0; k < len; k++) v[k] = alphabet[mx_rng_below(&r, sizeof alphabet - 1)];
+        for (int k = 0; k < len; k++) v[k] = alphabet[mx__rng_below(&r, sizeof alphabet - 1)];
         /* a lone CR at the very end of a record is read as CRLF; avoid it */
         if (j == cols - 1 && len && v[len - 1] == '\r') v[len - 1] = 'z';
         /* a record of one empty field is a blank line; make it non-empty */

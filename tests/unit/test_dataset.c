@@ -37,7 +37,7 @@ static void test_csr_against_naive(void **s) {
   (void)s;
   const int nu = 57, ni = 91, n = 5000;
   mx_rng r;
-  mx_rng_seed(&r, 3);
+  mx__rng_seed(&r, 3);
   double *dense = calloc((size_t)nu * ni, sizeof *dense);
   int64_t *tmax = calloc((size_t)nu * ni, sizeof *tmax);
   mx_dataset_builder *b = mx_dataset_builder_create();
@@ -48,9 +48,9 @@ static void test_csr_against_naive(void **s) {
   for (int k = 0; k < ni; k++) iidx[k] = -1;
   int nextu = 0, nexti = 0;
   for (int k = 0; k < n; k++) {
-    int u = (int)mx_rng_below(&r, nu), i = (int)mx_rng_below(&r, ni);
-    float v = (float)(1 + mx_rng_below(&r, 5));
-    int64_t t = (int64_t)mx_rng_below(&r, 100000);
+    int u = (int)mx__rng_below(&r, nu), i = (int)mx__rng_below(&r, ni);
+    float v = (float)(1 + mx__rng_below(&r, 5));
+    int64_t t = (int64_t)mx__rng_below(&r, 100000);
     if (uidx[u] < 0) uidx[u] = nextu++;
     if (iidx[i] < 0) iidx[i] = nexti++;
     snprintf(us, sizeof us, "u%d", u);

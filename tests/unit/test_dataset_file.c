@@ -38,9 +38,9 @@ static void write_bytes(const char *path, const void *p, size_t n) {
 static void fix_checksums(unsigned char *d, size_t n) {
   file_header h;
   memcpy(&h, d, sizeof h);
-  h.payload_hash = mx_xxh64(d + HEADER_SIZE, n - HEADER_SIZE, HASH_SEED);
+  h.payload_hash = mx__xxh64(d + HEADER_SIZE, n - HEADER_SIZE, HASH_SEED);
   h.header_hash = 0;
-  h.header_hash = mx_xxh64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx__xxh64(&h, sizeof h, HASH_SEED);
   memcpy(d, &h, sizeof h);
 }
 
@@ -197,7 +197,7 @@ static void test_refuses_bad_files(void **state) {
   mx_dataset_free(d);
   char *data;
   size_t n;
-  assert_int_equal(mx_read_file(good, &data, &n, &err), MX_OK);
+  assert_int_equal(mx__read_file(good, &data, &n, &err), MX_OK);
   const char *p = tu_path("bad.mxd");
   /* every truncation */
   for (size_t cut = 8; cut < n; cut++) {

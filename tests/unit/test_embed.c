@@ -75,14 +75,14 @@ static void test_ridge_recovers_linear_map(void **state) {
   (void)state;
   enum { N = 400, D = 20, K = 6 };
   mx_rng g;
-  mx_rng_seed(&g, 7);
+  mx__rng_seed(&g, 7);
   float *x = malloc(N * D * sizeof *x), *q = malloc(N * K * sizeof *q), w[D * K], c[K];
-  for (int i = 0; i < D * K; i++) w[i] = (float)mx_rng_normal(&g);
-  for (int j = 0; j < K; j++) c[j] = (float)(3 * mx_rng_normal(&g));
-  for (int i = 0; i < N * D; i++) x[i] = (float)mx_rng_normal(&g);
+  for (int i = 0; i < D * K; i++) w[i] = (float)mx__rng_normal(&g);
+  for (int j = 0; j < K; j++) c[j] = (float)(3 * mx__rng_normal(&g));
+  for (int i = 0; i < N * D; i++) x[i] = (float)mx__rng_normal(&g);
   for (int i = 0; i < N; i++)
     for (int j = 0; j < K; j++) {
-      double s = c[j] + 0.01 * mx_rng_normal(&g);
+      double s = c[j] + 0.01 * mx__rng_normal(&g);
       for (int t = 0; t < D; t++) s += x[i * D + t] * w[t * K + j];
       q[i * K + j] = (float)s;
     }
@@ -120,7 +120,7 @@ static int load_products(mx_idmap *ids, char ***texts) {
   size_t *lens, nf;
   while (mx_csv_next(csv, &f, &lens, &nf, &err) == 1) {
     int64_t i = mx_idmap_intern(ids, f[0], lens[0]);
-    if (i >= 0 && (size_t)i < cap && !(*texts)[i]) (*texts)[i] = mx_strdup(f[1]);
+    if (i >= 0 && (size_t)i < cap && !(*texts)[i]) (*texts)[i] = mx__strdup(f[1]);
   }
   mx_csv_close(csv);
   return 0;
@@ -165,7 +165,7 @@ static void test_coldstart_on_example_data(void **state) {
   assert_int_equal(load_products(pids, &texts), 0);
   uint32_t np = mx_idmap_size(pids);
   for (uint32_t i = 0; i < np; i++)
-    if (!texts[i]) texts[i] = mx_strdup("");
+    if (!texts[i]) texts[i] = mx__strdup("");
   mx_builtin_embed_options eo = mx_builtin_embed_defaults();
   uint32_t d = eo.dim, k = base->factors;
   float *x = malloc((size_t)np * d * sizeof *x);

@@ -36,11 +36,11 @@ static void test_reference_vectors(void **s) {
       {222, 0, 0xB641AE8CB691C174ULL}, {222, 2654435761ULL, 0x20CB8AB7AE10C14AULL},
   };
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-    assert_int_equal(mx_xxh64(sanity, v[i].len, v[i].seed), v[i].want);
-  assert_int_equal(mx_xxh64("a", 1, 0), 0xD24EC4F1A98C6E5BULL);
-  assert_int_equal(mx_xxh64("abc", 3, 0), 0x44BC2CF5AD770999ULL);
+    assert_int_equal(mx__xxh64(sanity, v[i].len, v[i].seed), v[i].want);
+  assert_int_equal(mx__xxh64("a", 1, 0), 0xD24EC4F1A98C6E5BULL);
+  assert_int_equal(mx__xxh64("abc", 3, 0), 0x44BC2CF5AD770999ULL);
   const char *spam = "Nobody inspects the spammish repetition";
-  assert_int_equal(mx_xxh64(spam, strlen(spam), 0), 0xFBCEA83C8A378BF1ULL);
+  assert_int_equal(mx__xxh64(spam, strlen(spam), 0), 0xFBCEA83C8A378BF1ULL);
 }
 
 static void test_incremental_equals_one_shot(void **s) {
@@ -49,10 +49,10 @@ static void test_incremental_equals_one_shot(void **s) {
   for (size_t len = 0; len <= 100; len += 3)
     for (size_t cut = 0; cut <= len; cut++) {
       mx_xxh64_state st;
-      mx_xxh64_reset(&st, 7);
-      mx_xxh64_update(&st, sanity, cut);
-      mx_xxh64_update(&st, sanity + cut, len - cut);
-      assert_int_equal(mx_xxh64_digest(&st), mx_xxh64(sanity, len, 7));
+      mx__xxh64_reset(&st, 7);
+      mx__xxh64_update(&st, sanity, cut);
+      mx__xxh64_update(&st, sanity + cut, len - cut);
+      assert_int_equal(mx__xxh64_digest(&st), mx__xxh64(sanity, len, 7));
     }
 }
 
@@ -64,7 +64,7 @@ static double unit_of(const char *salt, const char *stratum, const char *user) {
 static void test_reference_users(void **s) {
   (void)s;
   /* XXH64("spring:u1") = 0xc3fac03df98a65ab, so u = 0x187f5807bf314c * 2^-53 */
-  assert_int_equal(mx_xxh64("spring:u1", 9, 0), 0xC3FAC03DF98A65ABULL);
+  assert_int_equal(mx__xxh64("spring:u1", 9, 0), 0xC3FAC03DF98A65ABULL);
   assert_true(unit_of("spring", NULL, "u1") == (double)(0xC3FAC03DF98A65ABULL >> 11) * 0x1.0p-53);
   static const struct {
     const char *user, *stratum;
@@ -78,18 +78,18 @@ static void test_reference_users(void **s) {
                      r[i].arm);
 }
 
-/* The shard rule (util/xxhash.h mx_shard_of): Spark SQL's documented values
+/* The shard rule (util/xxhash.h mx__shard_of): Spark SQL's documented values
  * of xxhash64 (seed 42) -- xxhash64('ABC') = 4105715581806190027 and
  * xxhash64('Spark', array(123), 2) = 5602566077635097486, where an int is
  * hashed as its 4 little-endian bytes and each argument seeds the next --
  * then the README's reference shards, pmod of the signed value. */
 static void test_shard_reference(void **s) {
   (void)s;
-  assert_int_equal(mx_xxh64("ABC", 3, MX_SHARD_SEED), 4105715581806190027ULL);
+  assert_int_equal(mx__xxh64("ABC", 3, MX_SHARD_SEED), 4105715581806190027ULL);
   const unsigned char i123[4] = {123, 0, 0, 0}, i2[4] = {2, 0, 0, 0};
-  uint64_t h = mx_xxh64("Spark", 5, 42);
-  h = mx_xxh64(i123, 4, h);
-  assert_int_equal(mx_xxh64(i2, 4, h), 5602566077635097486ULL);
+  uint64_t h = mx__xxh64("Spark", 5, 42);
+  h = mx__xxh64(i123, 4, h);
+  assert_int_equal(mx__xxh64(i2, 4, h), 5602566077635097486ULL);
   static const struct {
     const char *id;
     int64_t h; /* as Spark's signed BIGINT */
@@ -104,12 +104,12 @@ static void test_shard_reference(void **s) {
   };
   for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
     size_t len = strlen(r[i].id);
-    assert_int_equal(mx_xxh64(r[i].id, len, MX_SHARD_SEED), (uint64_t)r[i].h);
-    assert_int_equal(mx_shard_of(r[i].id, len, 4), r[i].s4);
-    assert_int_equal(mx_shard_of(r[i].id, len, 16), r[i].s16);
+    assert_int_equal(mx__xxh64(r[i].id, len, MX_SHARD_SEED), (uint64_t)r[i].h);
+    assert_int_equal(mx__shard_of(r[i].id, len, 4), r[i].s4);
+    assert_int_equal(mx__shard_of(r[i].id, len, 16), r[i].s16);
     /* 3 does not divide 2^64: a negative h is where unsigned modulo differs */
-    assert_int_equal(mx_shard_of(r[i].id, len, 3), r[i].s3);
-    assert_int_equal(mx_shard_of(r[i].id, len, 1), 0);
+    assert_int_equal(mx__shard_of(r[i].id, len, 3), r[i].s3);
+    assert_int_equal(mx__shard_of(r[i].id, len, 1), 0);
   }
   assert_int_equal(mx_alloc_shard_of("u1", 2, 3), 0);
 }

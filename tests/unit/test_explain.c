@@ -48,16 +48,16 @@ static mx_model *make_model(mx_model_kind kind, int bias, uint64_t seed) {
   assert_int_equal(mx_model_create(kind, NU, NI, kind == MX_MODEL_EASE ? 0 : K, bias, &m, &err),
                    MX_OK);
   mx_rng r;
-  mx_rng_seed(&r, seed);
+  mx__rng_seed(&r, seed);
   if (kind == MX_MODEL_EASE) {
-    for (int x = 0; x < NI * NI; x++) m->ease_b[x] = (float)(0.3 * mx_rng_normal(&r));
+    for (int x = 0; x < NI * NI; x++) m->ease_b[x] = (float)(0.3 * mx__rng_normal(&r));
   } else {
-    for (int x = 0; x < NI * K; x++) m->item_factors[x] = (float)(0.5 * mx_rng_normal(&r));
-    for (int x = 0; x < NU * K; x++) m->user_factors[x] = (float)(0.5 * mx_rng_normal(&r));
+    for (int x = 0; x < NI * K; x++) m->item_factors[x] = (float)(0.5 * mx__rng_normal(&r));
+    for (int x = 0; x < NU * K; x++) m->user_factors[x] = (float)(0.5 * mx__rng_normal(&r));
   }
   if (bias) {
     m->global_mean = 3.0f;
-    for (int i = 0; i < NI; i++) m->item_bias[i] = (float)(0.4 * mx_rng_normal(&r));
+    for (int i = 0; i < NI; i++) m->item_bias[i] = (float)(0.4 * mx__rng_normal(&r));
   }
   m->seen.indices = malloc(NU * NI * sizeof *m->seen.indices);
   m->seen.values = malloc(NU * NI * sizeof *m->seen.values);
@@ -65,9 +65,9 @@ static mx_model *make_model(mx_model_kind kind, int bias, uint64_t seed) {
   for (int u = 0; u < NU; u++) {
     m->seen.indptr[u] = nnz;
     for (int i = 0; i < NI; i++)
-      if (mx_rng_uniform(&r) < 0.25 || i == u) {
+      if (mx__rng_uniform(&r) < 0.25 || i == u) {
         m->seen.indices[nnz] = (uint32_t)i;
-        m->seen.values[nnz++] = 1.0f + (float)mx_rng_below(&r, 5);
+        m->seen.values[nnz++] = 1.0f + (float)mx__rng_below(&r, 5);
       }
   }
   m->seen.indptr[NU] = nnz;

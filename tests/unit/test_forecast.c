@@ -433,7 +433,7 @@ static void test_interval_coverage(void **state) {
   (void)state;
   enum { S = 400, N = 120, H = 12 };
   mx_rng r;
-  mx_rng_seed(&r, 2026);
+  mx__rng_seed(&r, 2026);
   static double y[N + H];
   const int methods[] = {MX_FC_SES, MX_FC_NAIVE, MX_FC_THETA};
   for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
@@ -443,11 +443,11 @@ static void test_interval_coverage(void **state) {
       for (int t = 0; t < N + H; t++) {
         double chi = 0;
         for (int d = 0; d < 4; d++) {
-          double g = mx_rng_normal(&r);
+          double g = mx__rng_normal(&r);
           chi += g * g;
         }
-        double noise = mx_rng_normal(&r) / sqrt(chi / 4);
-        level += 0.5 * mx_rng_normal(&r);
+        double noise = mx__rng_normal(&r) / sqrt(chi / 4);
+        level += 0.5 * mx__rng_normal(&r);
         y[t] = level + 2 * noise;
       }
       mx_forecast_options o = mx_forecast_defaults();

@@ -180,7 +180,7 @@ static void test_metrics(void **state) {
  * be close to the best, intervals must roughly cover. */
 static mx_series_set *synthetic(size_t count, size_t n, int m) {
   mx_rng rng;
-  mx_rng_seed(&rng, 7);
+  mx__rng_seed(&rng, 7);
   double **v = malloc(count * sizeof *v);
   size_t *len = malloc(count * sizeof *len);
   for (size_t i = 0; i < count; i++) {
@@ -188,7 +188,7 @@ static mx_series_set *synthetic(size_t count, size_t n, int m) {
     len[i] = n;
     double level = 100 + 10 * (double)i;
     for (size_t t = 0; t < n; t++)
-      v[i][t] = level * (1 + 0.3 * sin(2 * M_PI * (double)(t % (size_t)m) / m)) + 3 * mx_rng_normal(&rng);
+      v[i][t] = level * (1 + 0.3 * sin(2 * M_PI * (double)(t % (size_t)m) / m)) + 3 * mx__rng_normal(&rng);
   }
   mx_series_set *s;
   mx_error err;

@@ -7,13 +7,13 @@
 #include <lualib.h>
 #include <string.h>
 
-int mx_luaopen_forecast(lua_State *L);
+int mx__luaopen_forecast(lua_State *L);
 
 static lua_State *state_with_forecast(void) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
   lua_newtable(L);
-  mx_luaopen_forecast(L);
+  mx__luaopen_forecast(L);
   lua_setfield(L, -2, "forecast");
   lua_setglobal(L, "merx");
   return L;

@@ -246,9 +246,9 @@ static void test_429_retry_after(void **state) {
   r.url = url;
   r.body = "{\"model\":\"m\",\"input\":[\"x\"]}";
   r.body_len = strlen(r.body);
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   assert_int_equal(mx_http_perform(cl, &r, 1, &err), MX_OK);
-  double secs = mx_now_seconds() - t0;
+  double secs = mx__now_seconds() - t0;
   assert_int_equal(r.attempts, 3);
   assert_int_equal(r.status, 200);
   /* Two answers said "Retry-After: 1"; the computed backoff is ~0.01 s, so
@@ -309,26 +309,26 @@ static void test_parse_embeddings_index_mix(void **state) {
   float *v = NULL;
   mx_error err;
   mx_error_clear(&err);
-  assert_int_equal(mx_openai_parse_embeddings(u, mixed, strlen(mixed), 2, 0, &dim, &v, &err),
+  assert_int_equal(mx__openai_parse_embeddings(u, mixed, strlen(mixed), 2, 0, &dim, &v, &err),
                    MX_EFORMAT);
   assert_null(v);
   assert_non_null(strstr(err.message, "entry 1 has a missing, repeated or out-of-range"));
   /* explicit indexes in any order, and no indexes at all, still work */
   const char *swapped = "{\"data\":[{\"index\":1,\"embedding\":[1,2]},{\"index\":0,\"embedding\":[3,4]}]}";
   dim = 0;
-  assert_int_equal(mx_openai_parse_embeddings(u, swapped, strlen(swapped), 2, 2, &dim, &v, &err),
+  assert_int_equal(mx__openai_parse_embeddings(u, swapped, strlen(swapped), 2, 2, &dim, &v, &err),
                    MX_OK);
   assert_int_equal(dim, 2);
   assert_true(v[0] == 3 && v[1] == 4 && v[2] == 1 && v[3] == 2);
   free(v);
   const char *plain = "{\"data\":[{\"embedding\":[1,2]},{\"embedding\":[3,4]}]}";
   dim = 0;
-  assert_int_equal(mx_openai_parse_embeddings(u, plain, strlen(plain), 2, 0, &dim, &v, &err), MX_OK);
+  assert_int_equal(mx__openai_parse_embeddings(u, plain, strlen(plain), 2, 0, &dim, &v, &err), MX_OK);
   assert_true(v[0] == 1 && v[3] == 4);
   free(v);
   char *reply = NULL;
   const char *chat = "{\"choices\":[{\"message\":{\"content\":null}}]}";
-  assert_int_equal(mx_openai_parse_chat(u, chat, strlen(chat), &reply, &err), MX_EFORMAT);
+  assert_int_equal(mx__openai_parse_chat(u, chat, strlen(chat), &reply, &err), MX_EFORMAT);
   assert_null(reply);
 }
 
@@ -588,7 +588,7 @@ static void test_echoed_key_redacted(void **state) {
   (void)state;
   char out[256];
   const char *shapes = "task-list sk-abcdef123 Bearer abc.def/ghi= sk-ab";
-  mx_redact(shapes, strlen(shapes), out, sizeof out);
+  mx__redact(shapes, strlen(shapes), out, sizeof out);
   assert_string_equal(out, "task-list sk-[redacted] Bearer [redacted] sk-ab");
   mx_error err;
   setenv("ECHO_KEY_T", "sk-echo-secret-123456", 1);

@@ -70,9 +70,9 @@ static char *awkward_csv(int rows, int bad_row, long *bad_line) {
   n += (size_t)snprintf(s + n, cap - n, "user,item,value,time\r\n");
   line++;
   mx_rng r;
-  mx_rng_seed(&r, 11);
+  mx__rng_seed(&r, 11);
   for (int k = 1; k <= rows; k++) {
-    uint32_t u = mx_rng_below(&r, 97), i = mx_rng_below(&r, 61), kind = mx_rng_below(&r, 10);
+    uint32_t u = mx__rng_below(&r, 97), i = mx__rng_below(&r, 61), kind = mx__rng_below(&r, 10);
     if (kind == 0) { n += (size_t)snprintf(s + n, cap - n, "\n"); line++; }
     if (kind == 1) { n += (size_t)snprintf(s + n, cap - n, "\r\n"); line++; }
     const char *eol = kind < 5 ? "\r\n" : "\n";
@@ -128,14 +128,14 @@ static void test_chunked_parse_matches_sequential(void **s) {
   assert_int_equal(mx_columns_parse("user=user,item=item,value=value,time=time", NULL,
                                     &o.columns, &err), MX_OK);
   mx_dataset *ref, *d;
-  assert_int_equal(mx_dataset_load_csv_threads(path, &o, 1, 1 << 20, &ref, &err), MX_OK);
+  assert_int_equal(mx__dataset_load_csv_threads(path, &o, 1, 1 << 20, &ref, &err), MX_OK);
   assert_true(ref->rows_skipped > 0);
   assert_true(mx_dataset_nnz(ref) < ref->rows_read - ref->rows_skipped); /* repeated pairs */
   assert_non_null(strchr(mx_idmap_name(ref->users, 0), 'u'));
   const int threads[] = {2, 3, 4, 2};
   const size_t blocks[] = {200, 997, 4096, 65536};
   for (int c = 0; c < 4; c++) {
-    assert_int_equal(mx_dataset_load_csv_threads(path, &o, threads[c], blocks[c], &d, &err),
+    assert_int_equal(mx__dataset_load_csv_threads(path, &o, threads[c], blocks[c], &d, &err),
                      MX_OK);
     assert_same_dataset(ref, d);
     mx_dataset_free(d);
@@ -163,8 +163,8 @@ static void test_chunked_parse_error_location(void **s) {
     assert_int_equal(mx_columns_parse("user=user,item=item,value=value,time=time", NULL,
                                       &o.columns, &e1), MX_OK);
     mx_dataset *d;
-    assert_int_equal(mx_dataset_load_csv_threads(path, &o, 1, 1 << 20, &d, &e1), MX_EPARSE);
-    assert_int_equal(mx_dataset_load_csv_threads(path, &o, 3, 300, &d, &e2), MX_EPARSE);
+    assert_int_equal(mx__dataset_load_csv_threads(path, &o, 1, 1 << 20, &d, &e1), MX_EPARSE);
+    assert_int_equal(mx__dataset_load_csv_threads(path, &o, 3, 300, &d, &e2), MX_EPARSE);
     assert_null(d);
     assert_int_equal(e1.line, bad_line);
     assert_int_equal(e2.line, bad_line);
@@ -185,7 +185,7 @@ static void test_chunked_parse_error_location(void **s) {
   o.csv.has_header = 0;
   mx_error e;
   mx_dataset *d;
-  assert_int_equal(mx_dataset_load_csv_threads(path, &o, 2, 256, &d, &e), MX_EPARSE);
+  assert_int_equal(mx__dataset_load_csv_threads(path, &o, 2, 256, &d, &e), MX_EPARSE);
   assert_int_equal(e.line, 900);
   assert_non_null(strstr(e.message, "row has 1 fields, expected 2"));
 }

@@ -361,7 +361,7 @@ static void test_service_vs_simulation(void **state) {
   const size_t n = 200000;
   double *dem = malloc(n * sizeof *dem);
   mx_rng rng;
-  mx_rng_seed(&rng, 7);
+  mx__rng_seed(&rng, 7);
   mx_dist d;
   mx_dist_poisson(&d, 4, &err);
   for (size_t t = 0; t < n; t++) dem[t] = mx_dist_sample(&d, &rng);

@@ -8,16 +8,16 @@
 
 #include "testutil.h"
 
-int mx_luaopen_inventory(lua_State *L);
-int mx_luaopen_dist(lua_State *L);
+int mx__luaopen_inventory(lua_State *L);
+int mx__luaopen_dist(lua_State *L);
 
 static lua_State *new_state(void) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
   lua_newtable(L);
-  mx_luaopen_inventory(L);
+  mx__luaopen_inventory(L);
   lua_setfield(L, -2, "inventory");
-  mx_luaopen_dist(L);
+  mx__luaopen_dist(L);
   lua_setfield(L, -2, "dist");
   lua_setglobal(L, "merx");
   return L;

@@ -17,7 +17,7 @@ static char *escape(const char *s, size_t n) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
-  mx_json_escape(f, s, n);
+  mx__json_escape(f, s, n);
   fclose(f);
   return buf;
 }

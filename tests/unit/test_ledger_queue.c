@@ -49,7 +49,7 @@ static int admit_one(mx_ledger_queue *q, const char *user, const char *offer, in
   mx_queued_decision d = {"offer", user, strlen(user), rec, "test", 4, offer, NULL, NULL, NULL};
   const char *refused;
   mx_error err;
-  int rc = mx_ledger_queue_admit(q, &d, 1, now, &refused, &err);
+  int rc = mx__ledger_queue_admit(q, &d, 1, now, &refused, &err);
   assert_int_equal(rc, MX_OK);
   return refused == NULL;
 }
@@ -78,7 +78,7 @@ static void test_caps_hold_under_concurrency(void **state) {
   o.caps = (mx_ledger_caps){"offer", 3, 30, "offer", NULL, NULL, 1, ids, max, -1};
   mx_ledger_queue *q;
   mx_error err;
-  assert_int_equal(mx_ledger_queue_open(&o, &q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_open(&o, &q, &err), MX_OK);
   pthread_t t[8];
   worker w[8];
   for (int i = 0; i < 8; i++) {
@@ -91,9 +91,9 @@ static void test_caps_hold_under_concurrency(void **state) {
     accepted += w[i].accepted;
   }
   mx_ledger_queue_stats s;
-  mx_ledger_queue_stats_get(q, &s);
+  mx__ledger_queue_stats_get(q, &s);
   assert_int_equal(s.admitted + s.refused, 480);
-  assert_int_equal(mx_ledger_queue_close(q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_close(q, &err), MX_OK);
   /* 5 users x 3 contacts; of them at most 7 SPRING10 */
   assert_int_equal(accepted, 15);
   assert_int_equal(count_rows(path, "1"), 15);
@@ -105,7 +105,7 @@ static void test_caps_hold_under_concurrency(void **state) {
   assert_true(count_rows(path, "json_extract(record, '$.offer') = 'SPRING10'") <= 7);
   /* a second server on the same ledger: the rows there count (contacts
    * from the ledger, the offer's stock from its counts at open) */
-  assert_int_equal(mx_ledger_queue_open(&o, &q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_open(&o, &q, &err), MX_OK);
   assert_int_equal(admit_one(q, "u0", "VIP20", NOW + 60), 0);
   assert_int_equal(admit_one(q, "new", "VIP20", NOW + 60), 1);
   long spring = count_rows(path, "json_extract(record, '$.offer') = 'SPRING10'");
@@ -118,7 +118,7 @@ static void test_caps_hold_under_concurrency(void **state) {
   assert_int_equal(spring + more, 7);
   /* 31 days later the contacts have aged out of the window */
   assert_int_equal(admit_one(q, "u0", "VIP20", NOW + 31 * 86400), 1);
-  assert_int_equal(mx_ledger_queue_close(q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_close(q, &err), MX_OK);
 }
 
 static void test_batches_and_lineage(void **state) {
@@ -127,28 +127,28 @@ static void test_batches_and_lineage(void **state) {
   mx_ledger_queue_options o = base(path);
   mx_ledger_queue *q;
   mx_error err;
-  assert_int_equal(mx_ledger_queue_open(&o, &q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_open(&o, &q, &err), MX_OK);
   char user[16];
   for (int i = 0; i < 100; i++) {
     snprintf(user, sizeof user, "b%d", i);
     assert_int_equal(admit_one(q, user, "X", NOW), 1);
   }
-  assert_int_equal(mx_ledger_queue_flush(q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_flush(q, &err), MX_OK);
   mx_ledger_queue_stats s;
-  mx_ledger_queue_stats_get(q, &s);
+  mx__ledger_queue_stats_get(q, &s);
   assert_int_equal(s.written, 100);
   assert_int_equal(s.queued, 0);
   assert_true(s.batches >= 1 && s.batches <= 100);
   /* a lone row is written by the timer, without a flush (waits at most 5 s) */
   assert_int_equal(admit_one(q, "lone", "X", NOW), 1);
   for (int i = 0; i < 500; i++) {
-    mx_ledger_queue_stats_get(q, &s);
+    mx__ledger_queue_stats_get(q, &s);
     if (s.written == 101) break;
     struct timespec ts = {0, 10000000L};
     nanosleep(&ts, NULL);
   }
   assert_int_equal(s.written, 101);
-  assert_int_equal(mx_ledger_queue_close(q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_close(q, &err), MX_OK);
   assert_int_equal(count_rows(path, "run_id LIKE 'serve-test-b%' AND reason = 'test' "
                                     "AND time = '2026-02-02T02:40:00Z'"), 101);
 }
@@ -161,7 +161,7 @@ static void test_full_queue_while_locked(void **state) {
   o.busy_timeout = 0.05;
   mx_ledger_queue *q;
   mx_error err;
-  assert_int_equal(mx_ledger_queue_open(&o, &q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_open(&o, &q, &err), MX_OK);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -172,7 +172,7 @@ static void test_full_queue_while_locked(void **state) {
     snprintf(rec, sizeof rec, "{\"user\":\"%s\"}", user);
     mx_queued_decision d = {"offer", user, strlen(user), rec, "r", 1, NULL, NULL, NULL, NULL};
     const char *refused;
-    int rc = mx_ledger_queue_admit(q, &d, 1, NOW, &refused, &err);
+    int rc = mx__ledger_queue_admit(q, &d, 1, NOW, &refused, &err);
     if (rc == MX_ELIMIT) {
       full = 1;
       assert_non_null(strstr(err.message, "the ledger queue is full"));
@@ -185,7 +185,7 @@ static void test_full_queue_while_locked(void **state) {
   assert_int_equal(queued, 20);
   assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
-  assert_int_equal(mx_ledger_queue_close(q, &err), MX_OK);
+  assert_int_equal(mx__ledger_queue_close(q, &err), MX_OK);
   assert_int_equal(count_rows(path, "1"), 20); /* nothing queued was lost */
 }
 
@@ -213,26 +213,26 @@ static void test_cap_queries_see_new_rows(void **state) {
   const char *path = tu_path("caps_kept.db");
   mx_decision_log *log;
   mx_error err;
-  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  assert_int_equal(mx__decisions_open(path, 1, &log, &err), MX_OK);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 0);
   int64_t v0 = 0, v = 0, after = 0;
   long n = -1;
   for (int round = 1; round <= 3; round++) {
-    assert_int_equal(mx_decisions_data_version(log, &v0, &err), MX_OK);
-    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+    assert_int_equal(mx__decisions_data_version(log, &v0, &err), MX_OK);
+    assert_int_equal(mx__decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
                      MX_OK);
     assert_int_equal(n, round - 1);
     insert_offer(db, "ann"); /* would be SQLITE_BUSY under a lingering read lock */
-    assert_int_equal(mx_decisions_data_version(log, &v, &err), MX_OK);
+    assert_int_equal(mx__decisions_data_version(log, &v, &err), MX_OK);
     assert_true(v != v0);
-    assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+    assert_int_equal(mx__decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
                      MX_OK);
     assert_int_equal(n, round);
     long spring = 0;
     int64_t upto = -1;
-    assert_int_equal(mx_decisions_count_field(log, "offer", "offer", "2026-01-01T00:00:00Z", after,
+    assert_int_equal(mx__decisions_count_field(log, "offer", "offer", "2026-01-01T00:00:00Z", after,
                                               &upto, sum_counts, &spring, &err),
                      MX_OK);
     assert_int_equal(upto, round);
@@ -240,7 +240,7 @@ static void test_cap_queries_see_new_rows(void **state) {
     after = upto;
   }
   sqlite3_close(db);
-  mx_decisions_close(log);
+  mx__decisions_close(log);
 }
 
 /* A shopper's contact count reads that shopper's rows (the user index), not
@@ -253,7 +253,7 @@ static void test_contact_count_reads_the_users_rows(void **state) {
   const char *path = tu_path("caps_index.db");
   mx_decision_log *log;
   mx_error err;
-  assert_int_equal(mx_decisions_open(path, 1, &log, &err), MX_OK);
+  assert_int_equal(mx__decisions_open(path, 1, &log, &err), MX_OK);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
@@ -265,17 +265,17 @@ static void test_contact_count_reads_the_users_rows(void **state) {
   insert_offer(db, "ann");
   assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
   long n = -1;
-  assert_int_equal(mx_decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
+  assert_int_equal(mx__decisions_count_user(log, "offer", "ann", 3, "2026-01-01T00:00:00Z", &n, &err),
                    MX_OK);
   assert_int_equal(n, 1);
   sqlite3_stmt *st = NULL;
-  while ((st = sqlite3_next_stmt(mx_decisions_db(log), st)))
+  while ((st = sqlite3_next_stmt(mx__decisions_db(log), st)))
     if (strstr(sqlite3_sql(st), "count(*) FROM decisions WHERE user")) break;
   assert_non_null(st);
   int steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
   if (steps > 500) fail_msg("the contact count ran %d VM steps for one shopper's row", steps);
   sqlite3_close(db);
-  mx_decisions_close(log);
+  mx__decisions_close(log);
 }
 
 int main(void) {

@@ -24,9 +24,9 @@ static lua_State *new_state(const char *prefix) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
   lua_newtable(L);
-  mx_luaopen_llm(L);
+  mx__luaopen_llm(L);
   lua_setfield(L, -2, "llm");
-  mx_luaopen_http(L);
+  mx__luaopen_http(L);
   lua_setfield(L, -2, "http");
   lua_setglobal(L, "merx");
   mx_http_config c = mx_http_config_defaults();
@@ -37,7 +37,7 @@ static lua_State *new_state(const char *prefix) {
   c.backoff_base = 0.01;
   c.max_retries = 1;
   strcpy(c.allow_hosts[c.n_allow_hosts++], "127.0.0.1");
-  mx_lua_llm_set_config(L, &c);
+  mx__lua_llm_set_config(L, &c);
   lua_pushinteger(L, srv.port);
   lua_setglobal(L, "PORT");
   return L;

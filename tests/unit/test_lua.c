@@ -181,20 +181,20 @@ static void test_commit_and_log(void **state) {
   char *data;
   size_t len;
   mx_error err;
-  assert_int_equal(mx_read_file(tu_path("out4/offer.csv"), &data, &len, &err), MX_OK);
+  assert_int_equal(mx__read_file(tu_path("out4/offer.csv"), &data, &len, &err), MX_OK);
   assert_string_equal(data, "user,n,ok,x,reason\nu1,1,true,2.5,first\nu1,,,,second\nu2,,,,other\n");
   free(data);
-  assert_int_equal(mx_read_file(tu_path("out4/offer.jsonl"), &data, &len, &err), MX_OK);
+  assert_int_equal(mx__read_file(tu_path("out4/offer.jsonl"), &data, &len, &err), MX_OK);
   assert_non_null(strstr(data, "{\"user\":\"u2\",\"reason\":\"other\"}\n"));
   free(data);
   mx_decision_log *log;
-  assert_int_equal(mx_decisions_open(tu_path("out4/decisions.db"), 0, &log, &err), MX_OK);
+  assert_int_equal(mx__decisions_open(tu_path("out4/decisions.db"), 0, &log, &err), MX_OK);
   int n = 0;
-  assert_int_equal(mx_decisions_find(log, "u1", NULL, NULL, count_rows, &n, &err), 2);
+  assert_int_equal(mx__decisions_find(log, "u1", NULL, NULL, count_rows, &n, &err), 2);
   assert_int_equal(n, 2);
-  assert_int_equal(mx_decisions_find(log, "u1", "order", NULL, NULL, NULL, &err), 0);
-  assert_int_equal(mx_decisions_find(log, "u2", NULL, r.res.run_id, NULL, NULL, &err), 1);
-  mx_decisions_close(log);
+  assert_int_equal(mx__decisions_find(log, "u1", "order", NULL, NULL, NULL, &err), 0);
+  assert_int_equal(mx__decisions_find(log, "u2", NULL, r.res.run_id, NULL, NULL, &err), 1);
+  mx__decisions_close(log);
   mx_script_result_free(&r.res);
 
   /* frequency caps read the log back through merx.history */
@@ -210,10 +210,10 @@ static void test_commit_and_log(void **state) {
 
 static int l_sum(lua_State *L) {
   size_t n, m;
-  double *v = mx_lua_check_doubles(L, 1, &n);
-  const char **s = mx_lua_check_strings(L, 2, &m);
-  double scale = mx_lua_opt_number(L, 3, "scale", 1);
-  const char *label = mx_lua_opt_string(L, 3, "label", "sum");
+  double *v = mx__lua_check_doubles(L, 1, &n);
+  const char **s = mx__lua_check_strings(L, 2, &m);
+  double scale = mx__lua_opt_number(L, 3, "scale", 1);
+  const char *label = mx__lua_opt_string(L, 3, "label", "sum");
   double t = 0;
   for (size_t i = 0; i < n; i++) t += v[i];
   size_t chars = 0;
@@ -225,7 +225,7 @@ static int l_sum(lua_State *L) {
 static int l_fail(lua_State *L) {
   mx_error err;
   mx_error_at(&err, MX_EPARSE, "data.csv", 7, 2, "qty", "not a number: '%s'", "x");
-  return mx_lua_raise(L, &err);
+  return mx__lua_raise(L, &err);
 }
 
 static void test_binding_helpers(void **state) {
@@ -275,7 +275,7 @@ static int probe_hookmask(lua_State *L) {
   return 0;
 }
 static int bind_probe(lua_State *L) {
-  mx_run_setup(L);
+  mx__run_setup(L);
   lua_getupvalue(L, 1, 1);
   lua_pushcfunction(L, probe_hookmask);
   lua_setfield(L, -2, "hookmask");
@@ -291,26 +291,26 @@ static void test_no_hook_until_a_limit(void **state) {
   run->out = stderr;
   run->err = stderr;
   run->shard_count = 1;
-  run->plan = mx_plan_create();
-  mx_run_set_limits(run, 0.3, 64);
-  lua_State *L = mx_run_open_state(run);
+  run->plan = mx__plan_create();
+  mx__run_set_limits(run, 0.3, 64);
+  lua_State *L = mx__run_open_state(run);
   assert_non_null(L);
-  lua_pushcfunction(L, mx_run_msgh);
+  lua_pushcfunction(L, mx__run_msgh);
   const char *code = "hookmask()\n"
                      "coroutine.wrap(function() hookmask() end)()\n"
                      "local co = coroutine.create(function() hookmask() coroutine.yield() end)\n"
                      "coroutine.resume(co)\n"
                      "coroutine.resume(coroutine.create(function() while true do end end))\n";
   g_probes = 0;
-  int status = mx_run_chunk(L, run, code, strlen(code), "=probe", bind_probe, 0, 1);
+  int status = mx__run_chunk(L, run, code, strlen(code), "=probe", bind_probe, 0, 1);
   assert_int_equal(status, LUA_ERRRUN);
   assert_int_equal(g_probes, 3);
   for (int i = 0; i < 3; i++) assert_int_equal(g_masks[i], 0);
   assert_true(run->stopped);
   assert_non_null(strstr(run->stop_msg, "probe:5: time limit of 0.3 s exceeded"));
-  mx_run_end(run);
+  mx__run_end(run);
   lua_close(L);
-  mx_run_free(run);
+  mx__run_free(run);
 }
 
 int main(void) {

@@ -301,11 +301,11 @@ static void test_cuped_reduces_variance(void **state) {
   const char *metrics[] = {"spend"};
   mx_measure *m = make("c", 1, metrics, 1);
   mx_rng rng;
-  mx_rng_seed(&rng, 7);
+  mx__rng_seed(&rng, 7);
   for (int i = 0; i < 20000; i++) {
-    double x = 10 + 3 * mx_rng_normal(&rng);
+    double x = 10 + 3 * mx__rng_normal(&rng);
     int t = i % 2;
-    double y = 2 + 0.8 * x + 1.0 * mx_rng_normal(&rng) + (t ? 0.5 : 0);
+    double y = 2 + 0.8 * x + 1.0 * mx__rng_normal(&rng) + (t ? 0.5 : 0);
     assert_int_equal(mx_measure_add_row(m, t ? "t" : "c", NULL, &y, &x, &err), MX_OK);
   }
   mx_measure_result *r = NULL;
@@ -340,12 +340,12 @@ static int simulate_campaign(uint64_t seed, double level, int *intervals) {
   mx_measure *m = NULL;
   assert_int_equal(mx_measure_create(&o, &m, &err), MX_OK);
   mx_rng rng;
-  mx_rng_seed(&rng, seed);
+  mx__rng_seed(&rng, seed);
   for (int i = 0; i < 3000; i++) {
-    int s = (int)mx_rng_below(&rng, 3), t = mx_rng_uniform(&rng) < 0.5;
+    int s = (int)mx__rng_below(&rng, 3), t = mx__rng_uniform(&rng) < 0.5;
     double p = base[s] + (t ? lift[s] : 0);
-    double conv = mx_rng_uniform(&rng) < p;
-    double rev = conv ? order_value[s] * (0.5 + mx_rng_uniform(&rng)) : 0; /* E = order_value */
+    double conv = mx__rng_uniform(&rng) < p;
+    double rev = conv ? order_value[s] * (0.5 + mx__rng_uniform(&rng)) : 0; /* E = order_value */
     double y[] = {conv, rev};
     assert_int_equal(mx_measure_add_row(m, t ? "coupon" : "control", segs[s], y, NULL, &err), MX_OK);
   }

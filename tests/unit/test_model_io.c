@@ -25,15 +25,15 @@ static mx_model *make_model(mx_model_kind kind) {
     assert_int_equal(mx_idmap_intern(m->items, buf, strlen(buf)), i);
   }
   mx_rng r;
-  mx_rng_seed(&r, 3);
-  for (size_t q = 0; q < (size_t)nu * k; q++) m->user_factors[q] = (float)mx_rng_normal(&r);
-  for (size_t q = 0; q < (size_t)ni * k; q++) m->item_factors[q] = (float)mx_rng_normal(&r);
+  mx__rng_seed(&r, 3);
+  for (size_t q = 0; q < (size_t)nu * k; q++) m->user_factors[q] = (float)mx__rng_normal(&r);
+  for (size_t q = 0; q < (size_t)ni * k; q++) m->item_factors[q] = (float)mx__rng_normal(&r);
   if (m->user_bias)
     for (uint32_t u = 0; u < nu; u++) m->user_bias[u] = (float)u * 0.25f;
   if (m->item_bias)
     for (uint32_t i = 0; i < ni; i++) m->item_bias[i] = -(float)i * 0.5f;
   if (m->ease_b)
-    for (size_t q = 0; q < (size_t)ni * ni; q++) m->ease_b[q] = (float)mx_rng_uniform(&r);
+    for (size_t q = 0; q < (size_t)ni * ni; q++) m->ease_b[q] = (float)mx__rng_uniform(&r);
   m->global_mean = 3.5f;
   m->rating_min = 1;
   m->rating_max = 5;
@@ -114,8 +114,8 @@ static void round_trip(mx_model_kind kind) {
   assert_int_equal(mx_model_save(l, tu_path("m2.mxm"), &err), MX_OK);
   char *a, *b;
   size_t na, nb;
-  assert_int_equal(mx_read_file(path, &a, &na, &err), MX_OK);
-  assert_int_equal(mx_read_file(tu_path("m2.mxm"), &b, &nb, &err), MX_OK);
+  assert_int_equal(mx__read_file(path, &a, &na, &err), MX_OK);
+  assert_int_equal(mx__read_file(tu_path("m2.mxm"), &b, &nb, &err), MX_OK);
   assert_int_equal(na, nb);
   assert_memory_equal(a, b, na);
   free(a);
@@ -164,7 +164,7 @@ static void test_pseudonym_key_round_trip(void **state) {
   char *bytes;
   size_t n;
   assert_int_equal(mx_model_save(m, path, &err), MX_OK);
-  assert_int_equal(mx_read_file(path, &bytes, &n, &err), MX_OK);
+  assert_int_equal(mx__read_file(path, &bytes, &n, &err), MX_OK);
   memcpy(&version, bytes + 8, 4);
   assert_int_equal(version, 1);
   free(bytes);
@@ -178,7 +178,7 @@ static void test_pseudonym_key_round_trip(void **state) {
   assert_true(c->pseudonym_key == m->pseudonym_key);
   mx_model_free(c);
   mx_model_free(l);
-  assert_int_equal(mx_read_file(path, &bytes, &n, &err), MX_OK);
+  assert_int_equal(mx__read_file(path, &bytes, &n, &err), MX_OK);
   memcpy(&version, bytes + 8, 4);
   assert_int_equal(version, 2);
   bytes[376] ^= 1; /* the check value, right after the version 1 header */
@@ -199,7 +199,7 @@ static void test_refuses_bad_files(void **state) {
   mx_model_free(m);
   char *data;
   size_t n;
-  assert_int_equal(mx_read_file(path, &data, &n, &err), MX_OK);
+  assert_int_equal(mx__read_file(path, &data, &n, &err), MX_OK);
 
   const char *p = tu_path("trunc.mxm");
   write_bytes(p, data, n - 100);

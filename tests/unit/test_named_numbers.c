@@ -27,17 +27,17 @@ static void test_pairs(void **state) {
   (void)state;
   mx_error err;
   seen s = {0};
-  assert_int_equal(mx_parse_named_numbers("view=1,cart=2.5,a=b=3", "EVENT=WEIGHT", collect, &s, &err),
+  assert_int_equal(mx__parse_named_numbers("view=1,cart=2.5,a=b=3", "EVENT=WEIGHT", collect, &s, &err),
                    MX_OK);
   assert_int_equal(s.n, 3);
   assert_string_equal(s.names[1], "cart");
   NEAR(s.v[1], 2.5, 0);
   assert_string_equal(s.names[2], "a=b"); /* the name runs to the last '=' */
   s.n = 0;
-  assert_int_equal(mx_parse_named_numbers("x=1,=2", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
+  assert_int_equal(mx__parse_named_numbers("x=1,=2", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
   assert_string_equal(err.message, "expected ARM=SHARE, got '=2'");
-  assert_int_equal(mx_parse_named_numbers("x=", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
-  assert_int_equal(mx_parse_named_numbers("x=abc", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
+  assert_int_equal(mx__parse_named_numbers("x=", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
+  assert_int_equal(mx__parse_named_numbers("x=abc", "ARM=SHARE", collect, &s, &err), MX_EINVAL);
   assert_string_equal(err.message, "'x' must be followed by a number, got 'abc'");
 }
 

@@ -113,7 +113,7 @@ static lua_State *open_state(void) {
   lua_getglobal(L, "string");
   lua_setglobal(L, "stock");
   lua_newtable(L);
-  mx_pattern_install(L, -1);
+  mx__pattern_install(L, -1);
   lua_setglobal(L, "bounded");
   assert_int_equal(luaL_dostring(L, harness), LUA_OK);
   return L;

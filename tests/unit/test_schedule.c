@@ -235,21 +235,21 @@ static void test_sha256(void **state) {
   (void)state;
   mx_sha256 s;
   char hex[65];
-  mx_sha256_init(&s);
-  mx_sha256_update(&s, "abc", 3);
-  mx_sha256_hex(&s, hex);
+  mx__sha256_init(&s);
+  mx__sha256_update(&s, "abc", 3);
+  mx__sha256_hex(&s, hex);
   assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  mx_sha256_init(&s);
+  mx__sha256_init(&s);
   const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  mx_sha256_update(&s, m, strlen(m));
-  mx_sha256_hex(&s, hex);
+  mx__sha256_update(&s, m, strlen(m));
+  mx__sha256_hex(&s, hex);
   assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   /* one million 'a', fed through a file */
   FILE *f = fopen(tu_path("a.bin"), "wb");
   for (int i = 0; i < 1000000; i++) fputc('a', f);
   fclose(f);
   uint64_t bytes;
-  assert_int_equal(mx_sha256_file(tu_path("a.bin"), hex, &bytes), 0);
+  assert_int_equal(mx__sha256_file(tu_path("a.bin"), hex, &bytes), 0);
   assert_true(bytes == 1000000);
   assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

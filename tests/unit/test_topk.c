@@ -24,7 +24,7 @@ static int ref_cmp(const void *a, const void *b) {
 }
 
 static float dyadic(mx_rng *r, int range, float step) {
-  return (float)((int)mx_rng_below(r, (uint32_t)(2 * range + 1)) - range) * step;
+  return (float)((int)mx__rng_below(r, (uint32_t)(2 * range + 1)) - range) * step;
 }
 
 /* A random model; seen density d; user 0 has seen every item (when
@@ -36,7 +36,7 @@ static mx_model *random_model(mx_model_kind kind, uint32_t nu, uint32_t ni, uint
   assert_int_equal(mx_model_create(kind, nu, ni, kind == MX_MODEL_EASE ? 0 : k, bias, &m, &err),
                    MX_OK);
   mx_rng r;
-  mx_rng_seed(&r, seed);
+  mx__rng_seed(&r, seed);
   if (kind == MX_MODEL_EASE) {
     for (size_t x = 0; x < (size_t)ni * ni; x++) m->ease_b[x] = dyadic(&r, 3, 0.25f);
     for (uint32_t i = 0; i < ni; i++) m->ease_b[(size_t)i * ni + i] = 0;
@@ -56,10 +56,10 @@ static mx_model *random_model(mx_model_kind kind, uint32_t nu, uint32_t ni, uint
   for (uint32_t u = 0; u < nu; u++) {
     m->seen.indptr[u] = nnz;
     for (uint32_t i = 0; i < ni; i++) {
-      int s = (nu > 1 && u == 0) || (u != 1 && mx_rng_uniform(&r) < d);
+      int s = (nu > 1 && u == 0) || (u != 1 && mx__rng_uniform(&r) < d);
       if (s) {
         m->seen.indices[nnz] = i;
-        m->seen.values[nnz++] = 1.0f + (float)mx_rng_below(&r, 3);
+        m->seen.values[nnz++] = 1.0f + (float)mx__rng_below(&r, 3);
       }
     }
   }
@@ -196,16 +196,16 @@ static void test_filters_and_user_lists(void **state) {
   for (int kind = 0; kind < 3; kind++) {
     mx_model *m = random_model(kinds[kind], 90, 211, 5, kind != 2, 0.3, 77 + kind);
     mx_rng r;
-    mx_rng_seed(&r, 5);
+    mx__rng_seed(&r, 5);
     uint32_t users[50];
-    for (int x = 0; x < 50; x++) users[x] = mx_rng_below(&r, 90);
+    for (int x = 0; x < 50; x++) users[x] = mx__rng_below(&r, 90);
     users[3] = 0; /* has seen everything */
     users[4] = 1; /* nothing */
     uint32_t cand[120];
-    for (int x = 0; x < 120; x++) cand[x] = mx_rng_below(&r, 211); /* duplicates likely */
+    for (int x = 0; x < 120; x++) cand[x] = mx__rng_below(&r, 211); /* duplicates likely */
     uint64_t mask[4] = {0};
     for (uint32_t i = 0; i < 211; i++)
-      if (mx_rng_uniform(&r) < 0.6) mx_bitset_set(mask, i);
+      if (mx__rng_uniform(&r) < 0.6) mx_bitset_set(mask, i);
     for (int variant = 0; variant < 3; variant++) {
       for (int threads = 1; threads <= 2; threads++) {
         mx_topk_options o = mx_topk_defaults();

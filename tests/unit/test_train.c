@@ -31,12 +31,12 @@ static mx_dataset *take_triplets(char **us, char **is, float *vals, size_t n) {
 
 static mx_dataset *planted(uint32_t nu, uint32_t ni, uint32_t per, int with_values, uint64_t seed) {
   mx_rng r;
-  mx_rng_seed(&r, seed);
+  mx__rng_seed(&r, seed);
   float U[400][3], V[400][3];
   for (uint32_t u = 0; u < nu; u++)
-    for (int f = 0; f < 3; f++) U[u][f] = (float)mx_rng_normal(&r);
+    for (int f = 0; f < 3; f++) U[u][f] = (float)mx__rng_normal(&r);
   for (uint32_t i = 0; i < ni; i++)
-    for (int f = 0; f < 3; f++) V[i][f] = (float)mx_rng_normal(&r);
+    for (int f = 0; f < 3; f++) V[i][f] = (float)mx__rng_normal(&r);
   size_t n = (size_t)nu * per;
   char **us = malloc(n * sizeof *us), **is = malloc(n * sizeof *is);
   float *vals = malloc(n * sizeof *vals);
@@ -48,11 +48,11 @@ static mx_dataset *planted(uint32_t nu, uint32_t ni, uint32_t per, int with_valu
       uint32_t i = (uint32_t)((u * 31u + q * 7u) % ni);
       char b[32];
       snprintf(b, sizeof b, "u%u", u);
-      us[k] = mx_strdup(b);
+      us[k] = mx__strdup(b);
       snprintf(b, sizeof b, "i%u", i);
-      is[k] = mx_strdup(b);
+      is[k] = mx__strdup(b);
       float v = 3.0f + 0.6f * (U[u][0] * V[i][0] + U[u][1] * V[i][1] + U[u][2] * V[i][2]) +
-                0.3f * (float)mx_rng_normal(&r);
+                0.3f * (float)mx__rng_normal(&r);
       vals[k] = v < 1 ? 1 : v > 5 ? 5 : v;
     }
   mx_dataset *d = take_triplets(us, is, vals, n);
@@ -232,10 +232,10 @@ static void test_bpmf_recovers_biases(void **state) {
   (void)state;
   enum { NU = 120, NI = 60, PER = 30 };
   mx_rng r;
-  mx_rng_seed(&r, 17);
+  mx__rng_seed(&r, 17);
   double bu[NU], bi[NI];
-  for (int u = 0; u < NU; u++) bu[u] = 0.8 * mx_rng_normal(&r);
-  for (int i = 0; i < NI; i++) bi[i] = 0.6 * mx_rng_normal(&r);
+  for (int u = 0; u < NU; u++) bu[u] = 0.8 * mx__rng_normal(&r);
+  for (int i = 0; i < NI; i++) bi[i] = 0.6 * mx__rng_normal(&r);
   size_t n = (size_t)NU * PER;
   char **us = malloc(n * sizeof *us), **is = malloc(n * sizeof *is);
   float *vals = malloc(n * sizeof *vals);
@@ -245,10 +245,10 @@ static void test_bpmf_recovers_biases(void **state) {
       int i = (u * 13 + q * 7) % NI;
       char b[32];
       snprintf(b, sizeof b, "u%d", u);
-      us[k] = mx_strdup(b);
+      us[k] = mx__strdup(b);
       snprintf(b, sizeof b, "i%d", i);
-      is[k] = mx_strdup(b);
-      vals[k] = (float)(3.0 + bu[u] + bi[i] + 0.3 * mx_rng_normal(&r));
+      is[k] = mx__strdup(b);
+      vals[k] = (float)(3.0 + bu[u] + bi[i] + 0.3 * mx__rng_normal(&r));
     }
   mx_dataset *d = take_triplets(us, is, vals, n);
   d->has_value = 1;

@@ -22,13 +22,13 @@ static void test_logistic_gradient_is_zero(void **state) {
   enum { N = 400, P = 3 };
   static double X[N * P], y[N];
   mx_rng r;
-  mx_rng_seed(&r, 7);
+  mx__rng_seed(&r, 7);
   for (int i = 0; i < N; i++) {
     X[i * P] = 1;
-    X[i * P + 1] = mx_rng_normal(&r);
-    X[i * P + 2] = mx_rng_normal(&r);
+    X[i * P + 1] = mx__rng_normal(&r);
+    X[i * P + 2] = mx__rng_normal(&r);
     double eta = -0.5 + 1.2 * X[i * P + 1] - 0.7 * X[i * P + 2];
-    y[i] = mx_rng_uniform(&r) < 1 / (1 + exp(-eta));
+    y[i] = mx__rng_uniform(&r) < 1 / (1 + exp(-eta));
   }
   double beta[P];
   int it;
@@ -125,11 +125,11 @@ static void test_bootstrap_seeded(void **state) {
   static double s[N], y[N];
   static unsigned char t[N];
   mx_rng r;
-  mx_rng_seed(&r, 11);
+  mx__rng_seed(&r, 11);
   for (int i = 0; i < N; i++) {
-    s[i] = mx_rng_uniform(&r);
-    t[i] = mx_rng_uniform(&r) < 0.5;
-    y[i] = mx_rng_uniform(&r) < 0.1 + (t[i] ? 0.4 * s[i] : 0);
+    s[i] = mx__rng_uniform(&r);
+    t[i] = mx__rng_uniform(&r) < 0.5;
+    y[i] = mx__rng_uniform(&r) < 0.1 + (t[i] ? 0.4 * s[i] : 0);
   }
   mx_uplift_eval a, b, c;
   mx_error err;
@@ -156,14 +156,14 @@ static mx_uplift_table *synthetic(size_t n, uint64_t seed, double *true_uplift) 
   const char **seg = malloc(n * sizeof *seg), **arm = malloc(n * sizeof *arm);
   double *y = malloc(n * sizeof *y), *noise = malloc(n * sizeof *noise);
   mx_rng r;
-  mx_rng_seed(&r, seed);
+  mx__rng_seed(&r, seed);
   for (size_t i = 0; i < n; i++) {
-    int g = (int)mx_rng_below(&r, 4);
-    int treated = mx_rng_uniform(&r) < 0.5;
+    int g = (int)mx__rng_below(&r, 4);
+    int treated = mx__rng_uniform(&r) < 0.5;
     seg[i] = seg_names[g];
     arm[i] = treated ? "email" : "none";
-    noise[i] = mx_rng_normal(&r);
-    y[i] = mx_rng_uniform(&r) < base[g] + (treated ? lift[g] : 0);
+    noise[i] = mx__rng_normal(&r);
+    y[i] = mx__rng_uniform(&r) < base[g] + (treated ? lift[g] : 0);
     if (true_uplift) true_uplift[i] = lift[g];
   }
   mx_uplift_table *t;
@@ -296,22 +296,22 @@ static void test_model_file(void **state) {
   /* truncated, corrupt, foreign, other version */
   char *data;
   size_t len;
-  assert_int_equal(mx_read_file(p, &data, &len, &err), MX_OK);
+  assert_int_equal(mx__read_file(p, &data, &len, &err), MX_OK);
   const char *q = tu_path("bad.mxu");
-  assert_int_equal(mx_atomic_write(q, data, len - 9, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(q, data, len - 9, &err), MX_OK);
   assert_int_equal(mx_uplift_load(q, &back, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "truncated"));
   data[40] ^= 1;
-  assert_int_equal(mx_atomic_write(q, data, len, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(q, data, len, &err), MX_OK);
   assert_int_equal(mx_uplift_load(q, &back, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "checksum"));
   data[40] ^= 1;
   data[8] = 9;
-  assert_int_equal(mx_atomic_write(q, data, len, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(q, data, len, &err), MX_OK);
   assert_int_equal(mx_uplift_load(q, &back, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "version 9"));
   memcpy(data, "MERXMDL", 8);
-  assert_int_equal(mx_atomic_write(q, data, len, &err), MX_OK);
+  assert_int_equal(mx__atomic_write(q, data, len, &err), MX_OK);
   assert_int_equal(mx_uplift_load(q, &back, &err), MX_EFORMAT);
   assert_non_null(strstr(err.message, "embedding model"));
   free(data);

@@ -218,7 +218,7 @@ static int ceil_block(void *ctx, int t, int nt) {
 
 static int price_ceilings(const mx_alloc_problem *p, int threads, double *tmax_res,
                           double *tmax_cap) {
-  int nt = mx_threads_resolve(threads);
+  int nt = mx__threads_resolve(threads);
   if ((uint32_t)nt > p->n_users / 1024 + 1) nt = (int)(p->n_users / 1024 + 1);
   ceil_job job = {p, calloc((size_t)nt * MX_ALLOC_MAX_RESOURCES, sizeof(double)),
                   calloc((size_t)nt * (p->n_offers ? p->n_offers : 1), sizeof(double))};
@@ -227,7 +227,7 @@ static int price_ceilings(const mx_alloc_problem *p, int threads, double *tmax_r
     free(job.cap);
     return MX_ENOMEM;
   }
-  mx_parallel_run(nt, ceil_block, &job);
+  mx__parallel_run(nt, ceil_block, &job);
   int K = p->n_resources;
   for (int k = 0; k < K; k++) tmax_res[k] = 0;
   for (uint32_t j = 0; j < p->n_offers; j++) tmax_cap[j] = 0;
@@ -435,7 +435,7 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   if (opt.max_cycles < 1) opt.max_cycles = 1;
   int rc = mx_alloc_problem_check(p, err);
   if (rc) return rc;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   uint32_t J = p->n_offers;
   size_t Jn = J ? J : 1;
   /* mu and the search states hold the caps' prices, then the parity
@@ -585,7 +585,7 @@ int mx_alloc_solve(const mx_alloc_problem *p, const mx_alloc_options *opt_in,
   res->cycles = cycles;
   res->passes = s.passes;
   res->sample_passes = sample_passes;
-  res->seconds = mx_now_seconds() - t0;
+  res->seconds = mx__now_seconds() - t0;
   rc = MX_OK;
 done:
   if (rc != MX_OK) mx_alloc_result_free(res);
@@ -605,7 +605,7 @@ int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double
   int rc = mx_alloc_problem_check(p, err);
   if (rc) return rc;
   int threads = opt ? opt->threads : 0;
-  double t0 = mx_now_seconds();
+  double t0 = mx__now_seconds();
   double lam[MX_ALLOC_MAX_RESOURCES] = {0};
   for (int k = 0; k < p->n_resources; k++) {
     lam[k] = isfinite(p->limit[k]) ? lambda[k] : 0;
@@ -627,7 +627,7 @@ int mx_alloc_apply(const mx_alloc_problem *p, const double *lambda, const double
   if (rc == MX_OK) rc = mx__alloc_finish(p, lam, m, threads, g, res, err);
   if (rc == MX_OK) {
     res->passes = 1;
-    res->seconds = mx_now_seconds() - t0;
+    res->seconds = mx__now_seconds() - t0;
   }
   free(m);
   return rc;

@@ -48,7 +48,7 @@ int mx_alloc_problem_set_groups(mx_alloc_problem *p, const uint32_t *group, uint
   for (uint32_t g = 0; g < n_groups; g++) {
     char buf[32];
     snprintf(buf, sizeof buf, "g%u", g);
-    if (!(p->group_name[g] = mx_strdup(names && names[g] ? names[g] : buf))) goto oom;
+    if (!(p->group_name[g] = mx__strdup(names && names[g] ? names[g] : buf))) goto oom;
   }
   for (uint32_t u = 0; u < p->n_users; u++) {
     if (group[u] >= n_groups) {

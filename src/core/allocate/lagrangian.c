@@ -136,7 +136,7 @@ int mx__alloc_eval(const mx_alloc_problem *p, const uint32_t *list, uint32_t nli
                    const double *lambda, const double *mu, int threads, double *g_users,
                    double *usage, double *count, uint32_t *sel) {
   uint32_t n = list ? nlist : p->n_users;
-  int nt = mx_threads_resolve(threads);
+  int nt = mx__threads_resolve(threads);
   if ((uint32_t)nt > n / 1024 + 1) nt = (int)(n / 1024 + 1); /* tiny inputs: one thread */
   const int K = p->n_resources;
   /* No capped offer: every mu is 0, and the pass need not read offer
@@ -157,7 +157,7 @@ int mx__alloc_eval(const mx_alloc_problem *p, const uint32_t *list, uint32_t nli
   job.usage = calloc((size_t)nt * (size_t)(K ? K : 1), sizeof *job.usage);
   job.count = calloc((size_t)nt * (ncount ? ncount : 1), sizeof *job.count);
   int rc = MX_ENOMEM;
-  if (job.g && job.usage && job.count) rc = mx_parallel_run(nt, eval_block, &job);
+  if (job.g && job.usage && job.count) rc = mx__parallel_run(nt, eval_block, &job);
   if (rc == MX_OK) {
     /* Reduce in thread order so results depend only on the thread count. */
     double g = 0;

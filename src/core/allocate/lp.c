@@ -10,7 +10,7 @@ int mx_alloc_write_lp(const char *path, const mx_alloc_problem *p, mx_error *err
   int rc = mx_alloc_problem_check(p, err);
   if (rc) return rc;
   mx_atomic_file af;
-  if ((rc = mx_atomic_open(&af, path, err))) return rc;
+  if ((rc = mx__atomic_open(&af, path, err))) return rc;
   FILE *f = af.f;
   int K = p->n_resources;
   /* one term per line: LP readers limit line length */
@@ -70,8 +70,8 @@ int mx_alloc_write_lp(const char *path, const mx_alloc_problem *p, mx_error *err
     fprintf(f, " 0 <= x%llu <= 1\n", (unsigned long long)q);
   fputs("End\n", f);
   if (ferror(f)) {
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "write failed");
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }

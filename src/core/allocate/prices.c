@@ -32,7 +32,7 @@ int mx_alloc_duals_from(const mx_alloc_problem *p, const mx_alloc_result *res,
     if (!isfinite(p->cap[j])) continue;
     const char *id = offer_names ? offer_names[j] : p->offers ? mx_idmap_name(p->offers, j) : buf;
     if (id == buf) snprintf(buf, sizeof buf, "%u", j);
-    d->cap_offer[d->n_caps] = mx_strdup(id);
+    d->cap_offer[d->n_caps] = mx__strdup(id);
     if (!d->cap_offer[d->n_caps]) goto oom;
     d->cap_limit[d->n_caps] = p->cap[j];
     d->cap_mu[d->n_caps] = res->mu[j];
@@ -46,7 +46,7 @@ oom:
 
 int mx_alloc_duals_write(const char *path, const mx_alloc_duals *d, mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   FILE *f = af.f;
   fprintf(f, "merx-duals 1\nper_user %u\n", d->per_user);
@@ -64,10 +64,10 @@ int mx_alloc_duals_write(const char *path, const mx_alloc_duals *d, mx_error *er
               d->cap_offer[i]);
   }
   if (ferror(f)) {
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "write failed");
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 int mx_alloc_duals_save(const char *path, const mx_alloc_problem *p, const mx_alloc_result *res,
@@ -123,7 +123,7 @@ int mx_alloc_duals_load(const char *path, mx_alloc_duals *d, mx_error *err) {
   memset(d, 0, sizeof *d);
   char *data;
   size_t len;
-  int rc = mx_read_file(path, &data, &len, err);
+  int rc = mx__read_file(path, &data, &len, err);
   if (rc) return rc;
   long lineno = 0;
   char *save = NULL;
@@ -186,7 +186,7 @@ int mx_alloc_duals_load(const char *path, mx_alloc_duals *d, mx_error *err) {
         }
         capn = nc;
       }
-      d->cap_offer[d->n_caps] = mx_strdup(name);
+      d->cap_offer[d->n_caps] = mx__strdup(name);
       if (!d->cap_offer[d->n_caps]) {
         rc = mx_error_set(err, MX_ENOMEM, "out of memory");
         break;

@@ -311,7 +311,7 @@ done:
 }
 
 uint32_t mx_alloc_shard_of(const char *id, size_t len, uint32_t shards) {
-  return mx_shard_of(id, len, shards);
+  return mx__shard_of(id, len, shards);
 }
 
 int mx_alloc_problem_subset(const mx_alloc_problem *p, const uint8_t *keep,

@@ -53,7 +53,7 @@ int mx_alloc_read_csv(const char *path, const mx_ingest_options *io, int K,
   char **f;
   size_t *lens, nf;
   mx_progress prog;
-  mx_progress_start(&prog, "reading", mx_csv_file_size(csv));
+  mx__progress_start(&prog, "reading", mx_csv_file_size(csv));
   uint64_t rows = 0;
   while ((rc = mx_csv_next(csv, &f, &lens, &nf, err)) == 1) {
     long line = mx_csv_line(csv);
@@ -99,9 +99,9 @@ int mx_alloc_read_csv(const char *path, const mx_ingest_options *io, int K,
       }
       break;
     }
-    if ((++rows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(csv));
+    if ((++rows & 0xffff) == 0) mx__progress_update(&prog, mx_csv_bytes_read(csv));
   }
-  mx_progress_finish(&prog);
+  mx__progress_finish(&prog);
   mx_csv_close(csv);
   if (rc < 0) {
     mx_alloc_builder_free(b);

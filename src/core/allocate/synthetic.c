@@ -53,7 +53,7 @@ static int synth_block(void *ctx, int t, int nt) {
 
 int mx_alloc_synthetic(const char *spec, int threads, mx_alloc_problem **out, mx_error *err) {
   unsigned long long v[4] = {0, 0, 0, 1};
-  int n = mx_parse_uints(spec, ':', v, 4);
+  int n = mx__parse_uints(spec, ':', v, 4);
   unsigned long long nu = v[0], nj = v[1], nk = v[2], seed = v[3];
   if (n < 3 || n > 4 || nu < 1 || nu > 2000000000ULL || nj < 1 || nj > 1000 || nk > 8)
     return mx_error_set(err, MX_EINVAL,
@@ -63,7 +63,7 @@ int mx_alloc_synthetic(const char *spec, int threads, mx_alloc_problem **out, mx
   if (rc) return rc;
   mx_alloc_problem *p = *out;
   synth_job job = {p, seed};
-  mx_parallel_run(mx_threads_resolve(threads), synth_block, &job);
+  mx__parallel_run(mx__threads_resolve(threads), synth_block, &job);
   static const char *names[] = {"budget", "sms", "stock"};
   for (int k = 0; k < (int)nk; k++) {
     if (k < 3) snprintf(p->resource_name[k], MX_ALLOC_NAME_MAX, "%s", names[k]);

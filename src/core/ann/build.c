@@ -183,7 +183,7 @@ static int insert_batch(build_ctx *c, int threads) {
   c->plan = plan;
   c->failed = 0;
   int nt = threads < (int)c->n_batch ? threads : (int)c->n_batch;
-  if (mx_parallel_run(nt, plan_share, c) != MX_OK || c->failed) return MX_ENOMEM;
+  if (mx__parallel_run(nt, plan_share, c) != MX_OK || c->failed) return MX_ENOMEM;
   /* The new nodes' own links (only they write there), and the edge list. */
   for (uint32_t j = 0; j < c->n_batch; j++) {
     int top = top_level_of(c, c->batch[j]);
@@ -215,7 +215,7 @@ static int insert_batch(build_ctx *c, int threads) {
   c->n_edges = ne;
   c->n_groups = ng;
   nt = threads < (int)(ng ? ng : 1) ? threads : (int)(ng ? ng : 1);
-  if (ng && (mx_parallel_run(nt, link_share, c) != MX_OK || c->failed)) return MX_ENOMEM;
+  if (ng && (mx__parallel_run(nt, link_share, c) != MX_OK || c->failed)) return MX_ENOMEM;
   /* A node above the top level becomes the entry point (Algorithm 1, line 17). */
   for (uint32_t j = 0; j < c->n_batch; j++) {
     uint32_t node = c->batch[j];
@@ -259,7 +259,7 @@ int mx_ann_build(const float *vectors, uint32_t n, uint32_t dim, const mx_ann_op
     if (!isfinite(vectors[i]))
       return mx_error_set(err, MX_EINVAL, "vector %llu has a non-finite value",
                           (unsigned long long)(i / dim) + 1);
-  int threads = mx_threads_resolve(opt->threads);
+  int threads = mx__threads_resolve(opt->threads);
   mx_ann *ix = calloc(1, sizeof *ix);
   if (!ix) return mx_error_set(err, MX_ENOMEM, "out of memory");
   ix->n = n;
@@ -306,9 +306,9 @@ int mx_ann_build(const float *vectors, uint32_t n, uint32_t dim, const mx_ann_op
    * cluster or popularity does not build the graph one region at a time. */
   for (uint32_t i = 0; i < n; i++) order[i] = i;
   mx_rng rng;
-  mx_rng_seed(&rng, ix->seed);
+  mx__rng_seed(&rng, ix->seed);
   for (uint32_t i = n - 1; i > 0; i--) {
-    uint32_t j = mx_rng_below(&rng, i + 1), t = order[i];
+    uint32_t j = mx__rng_below(&rng, i + 1), t = order[i];
     order[i] = order[j];
     order[j] = t;
   }

@@ -131,7 +131,7 @@ int mx_ann_save(const mx_ann *ix, const char *path, mx_error *err) {
   h.header_hash = 0;
   h.header_hash = mx_hash64(&h, sizeof h, HASH_SEED);
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) return rc;
   static const unsigned char zeros[ALIGN > HEADER_SIZE ? ALIGN : HEADER_SIZE];
   int failed = fwrite(&h, 1, sizeof h, af.f) != sizeof h ||
@@ -149,10 +149,10 @@ int mx_ann_save(const mx_ann *ix, const char *path, mx_error *err) {
     failed = 1;
   if (failed) {
     int e = errno;
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write index: %s", strerror(e));
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 static int bad(mx_error *err, const char *path, const char *what) {
@@ -187,7 +187,7 @@ int mx_ann_load(const char *path, const float *vectors, uint32_t n, uint32_t dim
   void *map;
   uint64_t fsize;
   int ours;
-  int rc = mx_map_file(path, "index", 0, HEADER_SIZE, MAGIC, &map, &fsize, &ours, err);
+  int rc = mx__map_file(path, "index", 0, HEADER_SIZE, MAGIC, &map, &fsize, &ours, err);
   if (rc == MX_EFORMAT && !map)
     return bad(err, path, ours ? "file is shorter than an index header (truncated)"
                                : "wrong magic (not a .hnsw file)");

@@ -163,9 +163,9 @@ static int run_batch(const mx_ann *ix, const float *vec, const uint32_t *rows, u
     return mx_error_set(err, MX_ENOMEM, "out of memory for %u top-%u lists", n, k);
   }
   batch_ctx c = {ix, vec, rows, exclude, mask, ef, res, opt->cancel, 0};
-  int threads = mx_threads_resolve(opt->threads);
+  int threads = mx__threads_resolve(opt->threads);
   if (threads > (int)n) threads = n ? (int)n : 1;
-  mx_parallel_run(threads, batch_share, &c);
+  mx__parallel_run(threads, batch_share, &c);
   free(mask);
   if (c.failed) {
     mx_topk_result_free(res);

@@ -73,11 +73,11 @@ static int builder_reserve(mx_dataset_builder *b, size_t need) {
   return MX_OK;
 }
 
-mx_idmap *mx_dataset_builder_idmap(mx_dataset_builder *b, int items) {
+mx_idmap *mx__dataset_builder_idmap(mx_dataset_builder *b, int items) {
   return items ? b->items : b->users;
 }
 
-int mx_dataset_builder_extend(mx_dataset_builder *b, size_t n, int need_time, uint32_t **u,
+int mx__dataset_builder_extend(mx_dataset_builder *b, size_t n, int need_time, uint32_t **u,
                               uint32_t **i, float **v, int64_t **t) {
   if (builder_reserve(b, b->n + n) != MX_OK) return MX_ENOMEM;
   if (need_time && !b->t) {

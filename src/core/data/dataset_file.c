@@ -99,7 +99,7 @@ typedef struct writer {
 
 static void w_flush(writer *w) {
   if (w->used == 0) return;
-  w->hash = mx_xxh64(w->buf, w->used, w->hash);
+  w->hash = mx__xxh64(w->buf, w->used, w->hash);
   if (w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
   w->used = 0;
 }
@@ -212,9 +212,9 @@ int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *pat
   w_payload(&w, d, &h);
   h.payload_hash = w.hash;
   h.header_hash = 0;
-  h.header_hash = mx_xxh64(&h, sizeof h, HASH_SEED);
+  h.header_hash = mx__xxh64(&h, sizeof h, HASH_SEED);
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) {
     free(w.buf);
     return rc;
@@ -228,11 +228,11 @@ int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *pat
   free(w.buf);
   if (w.failed) {
     int e = errno;
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write packed dataset: %s",
                        strerror(e));
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 int mx_dataset_is_packed(const char *path) {
@@ -347,7 +347,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   uint64_t fsize;
   int is_packed;
   /* writable: callers may treat the arrays as ordinary memory (copy-on-write) */
-  int rc = mx_map_file(path, "packed dataset", 1, HEADER_SIZE, MAGIC, &map, &fsize, &is_packed,
+  int rc = mx__map_file(path, "packed dataset", 1, HEADER_SIZE, MAGIC, &map, &fsize, &is_packed,
                        err);
   if (rc == MX_EFORMAT && !map)
     return is_packed ? bad(err, path, "file is shorter than its header (truncated)")
@@ -375,7 +375,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   }
   uint64_t want = h.header_hash;
   h.header_hash = 0;
-  if (mx_xxh64(&h, sizeof h, HASH_SEED) != want) {
+  if (mx__xxh64(&h, sizeof h, HASH_SEED) != want) {
     rc = bad(err, path, "header checksum mismatch (corrupt header)");
     goto fail;
   }
@@ -414,7 +414,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
   {
     uint64_t ph = HASH_SEED;
     for (uint64_t off = HEADER_SIZE; off < fsize; off += BLOCK)
-      ph = mx_xxh64(base + off, (size_t)(fsize - off < BLOCK ? fsize - off : BLOCK), ph);
+      ph = mx__xxh64(base + off, (size_t)(fsize - off < BLOCK ? fsize - off : BLOCK), ph);
     if (ph != h.payload_hash) {
       rc = bad(err, path, "payload checksum mismatch (corrupt file)");
       goto fail;

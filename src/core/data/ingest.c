@@ -44,7 +44,7 @@ static int add_event(void *ctx, const char *name, size_t len, double w, mx_error
 
 int mx_ingest_parse_event_weights(mx_ingest_options *opts, const char *spec, mx_error *err) {
   opts->n_events = 0;
-  return mx_parse_named_numbers(spec, "EVENT=WEIGHT", add_event, opts, err);
+  return mx__parse_named_numbers(spec, "EVENT=WEIGHT", add_event, opts, err);
 }
 
 int mx_ingest_event_weight(const mx_ingest_options *opts, const char *event, float *weight,
@@ -182,7 +182,7 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
   size_t *l, nf;
   uint64_t nrows = 0, nskip = 0;
   mx_progress prog;
-  mx_progress_start(&prog, "reading", mx_csv_file_size(x.csv));
+  mx__progress_start(&prog, "reading", mx_csv_file_size(x.csv));
   for (;;) {
     int r = mx_csv_next(x.csv, &f, &l, &nf, err);
     if (r < 0) { rc = r; break; }
@@ -204,9 +204,9 @@ int mx_interactions_read(const char *path, const mx_ingest_options *opts, mx_int
     }
     rc = fn(ctx, &row, err);
     if (rc) break;
-    if ((nrows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(x.csv));
+    if ((nrows & 0xffff) == 0) mx__progress_update(&prog, mx_csv_bytes_read(x.csv));
   }
-  if (rc == 0) mx_progress_finish(&prog);
+  if (rc == 0) mx__progress_finish(&prog);
   mx_csv_close(x.csv);
   if (rows_read) *rows_read = nrows;
   if (skipped) *skipped = nskip;
@@ -285,7 +285,7 @@ static int parse_window(void *ctx, int t, int nt) {
   p->rc = MX_OK;
   p->any_time = 0;
   mx_csv *w;
-  if ((p->rc = mx_csv_window_open(x->csv, p->data, p->len, 1, &w, &p->err)) != MX_OK) return 0;
+  if ((p->rc = mx__csv_window_open(x->csv, p->data, p->len, 1, &w, &p->err)) != MX_OK) return 0;
   int with_time = x->ct >= 0;
   char **f;
   size_t *l, nf;
@@ -316,7 +316,7 @@ static int parse_window(void *ctx, int t, int nt) {
     }
     p->n++;
   }
-  p->lines = mx_csv_next_line(w) - 1;
+  p->lines = mx__csv_next_line(w) - 1;
   mx_csv_close(w);
   return 0;
 }
@@ -387,22 +387,22 @@ static int read_blocks(row_reader *x, mx_dataset_builder *b, int threads, size_t
     return mx_error_set(err, MX_ENOMEM, "out of memory reading %s", x->path);
   }
   block_job job = {x, parts};
-  mx_idmap *gusers = mx_dataset_builder_idmap(b, 0), *gitems = mx_dataset_builder_idmap(b, 1);
+  mx_idmap *gusers = mx__dataset_builder_idmap(b, 0), *gitems = mx__dataset_builder_idmap(b, 1);
   for (;;) {
     char *data;
     size_t len;
     long first_line;
-    int r = mx_csv_take_block(x->csv, block, &data, &len, &first_line, err);
+    int r = mx__csv_take_block(x->csv, block, &data, &len, &first_line, err);
     if (r <= 0) {
       rc = r;
       break;
     }
-    mx_csv_split_block(x->csv, data, len, threads, cuts);
+    mx__csv_split_block(x->csv, data, len, threads, cuts);
     for (int t = 0; t < threads; t++) {
       parts[t].data = data + cuts[t];
       parts[t].len = cuts[t + 1] - cuts[t];
     }
-    mx_parallel_run(threads, parse_window, &job);
+    mx__parallel_run(threads, parse_window, &job);
     /* merge in file order; the first error in file order wins */
     long line = first_line;
     size_t total = 0;
@@ -427,11 +427,11 @@ static int read_blocks(row_reader *x, mx_dataset_builder *b, int threads, size_t
       need_time |= p->any_time;
     }
     if (rc) break;
-    mx_csv_block_done(x->csv, line - first_line);
+    mx__csv_block_done(x->csv, line - first_line);
     uint32_t *du, *di;
     float *dv;
     int64_t *dt;
-    if (mx_dataset_builder_extend(b, total, need_time, &du, &di, &dv, &dt) != MX_OK) {
+    if (mx__dataset_builder_extend(b, total, need_time, &du, &di, &dv, &dt) != MX_OK) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory reading %s", x->path);
       break;
     }
@@ -445,8 +445,8 @@ static int read_blocks(row_reader *x, mx_dataset_builder *b, int threads, size_t
       dv += parts[t].n;
       if (dt) dt += parts[t].n;
     }
-    mx_parallel_run(threads, store_window, &job);
-    mx_progress_update(prog, mx_csv_bytes_read(x->csv));
+    mx__parallel_run(threads, store_window, &job);
+    mx__progress_update(prog, mx_csv_bytes_read(x->csv));
   }
   parts_free(parts, threads);
   free(cuts);
@@ -460,7 +460,7 @@ static int read_into_builder(const char *path, const mx_ingest_options *opts, in
   int rc = reader_open(path, opts, &x, err);
   if (rc) return rc;
   mx_progress prog;
-  mx_progress_start(&prog, "reading", mx_csv_file_size(x.csv));
+  mx__progress_start(&prog, "reading", mx_csv_file_size(x.csv));
   char **f;
   size_t *l, nf;
   for (;;) {
@@ -487,9 +487,9 @@ static int read_into_builder(const char *path, const mx_ingest_options *opts, in
       rc = mx_error_set(err, MX_ENOMEM, "out of memory reading %s", path);
       break;
     }
-    if ((*nrows & 0xffff) == 0) mx_progress_update(&prog, mx_csv_bytes_read(x.csv));
+    if ((*nrows & 0xffff) == 0) mx__progress_update(&prog, mx_csv_bytes_read(x.csv));
   }
-  if (rc == 0) mx_progress_finish(&prog);
+  if (rc == 0) mx__progress_finish(&prog);
   mx_csv_close(x.csv);
   return rc;
 }
@@ -519,7 +519,7 @@ int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_data
                         mx_error *err) {
   /* a packed dataset (merx data pack) was parsed once already */
   if (mx_dataset_is_packed(path)) return mx_dataset_load_packed(path, opts, out, err);
-  int threads = mx_cpu_count();
+  int threads = mx__cpu_count();
   /* a process pinned to fewer cores (taskset, a container's cpuset) gets
    * as many threads: more would only take turns on them */
   cpu_set_t set;
@@ -531,11 +531,11 @@ int mx_dataset_load_csv(const char *path, const mx_ingest_options *opts, mx_data
   /* .gz: decompression is sequential, but parsing still runs in parallel */
   if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || (uint64_t)st.st_size < INGEST_PARALLEL_MIN)
     threads = 1;
-  return mx_dataset_load_csv_threads(path, opts, threads,
+  return mx__dataset_load_csv_threads(path, opts, threads,
                                      INGEST_BLOCK_PER_THREAD * (size_t)threads, out, err);
 }
 
-int mx_dataset_load_csv_threads(const char *path, const mx_ingest_options *opts, int threads,
+int mx__dataset_load_csv_threads(const char *path, const mx_ingest_options *opts, int threads,
                                 size_t block, mx_dataset **out, mx_error *err) {
   *out = NULL;
   if (threads < 1) threads = 1;

@@ -221,7 +221,7 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   h.header_hash = 0;
   h.header_hash = mx_hash64(&h, header_bytes(h.version), HASH_SEED);
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) {
     free(w.buf);
     return rc;
@@ -235,10 +235,10 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
   free(w.buf);
   if (w.failed) {
     int e = errno;
-    mx_atomic_abort(&af);
+    mx__atomic_abort(&af);
     return mx_error_at(err, MX_EIO, path, 0, 0, NULL, "cannot write model: %s", strerror(e));
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 static int bad(mx_error *err, const char *path, const char *what) {
@@ -273,7 +273,7 @@ int mx_model_load(const char *path, mx_model **out, mx_error *err) {
   uint64_t fsize;
   int is_model;
   /* writable: callers may treat arrays as ordinary memory (copy-on-write). */
-  int rc = mx_map_file(path, "model", 1, HEADER_SIZE, MAGIC, &map, &fsize, &is_model, err);
+  int rc = mx__map_file(path, "model", 1, HEADER_SIZE, MAGIC, &map, &fsize, &is_model, err);
   if (rc == MX_EFORMAT && !map)
     return is_model ? bad(err, path, "file is shorter than a model header (truncated)")
                     : bad(err, path, "wrong magic (not a .mxm file)");

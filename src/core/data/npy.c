@@ -35,13 +35,13 @@ int mx_npy_write_stream(FILE *f, const float *data, uint64_t rows, uint64_t cols
 int mx_npy_write(const char *path, const float *data, uint64_t rows, uint64_t cols,
                  mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc != MX_OK) return rc;
   /* A failed write leaves the stream's error flag set: the commit discards
    * the temporary and names the cause (No space left on device, File too
    * large) instead of a bare "cannot write". */
   (void)mx_npy_write_stream(af.f, data, rows, cols);
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }
 
 /* Value of key in the header dict, as the text after "'key':". */
@@ -64,7 +64,7 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
   *rows = *cols = 0;
   char *buf;
   size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
+  int rc = mx__read_file(path, &buf, &len, err);
   if (rc != MX_OK) return rc;
 #define BAD(...) do { rc = mx_error_at(err, MX_EFORMAT, path, 0, 0, NULL, __VA_ARGS__); goto done; } while (0)
   {
@@ -82,7 +82,7 @@ int mx_npy_read(const char *path, float **data, uint64_t *rows, uint64_t *cols, 
       BAD(".npy format version %u is not supported", u[6]);
     }
     if (off + hlen > len) BAD("truncated .npy header");
-    char *h = mx_strndup(buf + off, hlen);
+    char *h = mx__strndup(buf + off, hlen);
     if (!h) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto done;

@@ -40,7 +40,7 @@ int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char
     mx_csv_close(csv);
     return mx_error_at(err, MX_EINVAL, path, 1, 0, column, "no column '%s' in the header", column);
   }
-  if (mx_mkdir_p(out_dir) != 0) {
+  if (mx__mkdir_p(out_dir) != 0) {
     mx_csv_close(csv);
     return mx_error_set(err, MX_EIO, "%s: %s", out_dir, strerror(errno));
   }
@@ -57,7 +57,7 @@ int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char
                               (int)sizeof pbuf)
       rc = mx_error_set(err, MX_EINVAL, "%s: path too long", out_dir);
     else
-      rc = mx_atomic_open(&files[opened], pbuf, err);
+      rc = mx__atomic_open(&files[opened], pbuf, err);
     if (rc != MX_OK) break;
     ptrs[opened] = &files[opened];
   }
@@ -86,10 +86,10 @@ int mx_shard_split_file(const char *path, const mx_csv_options *copt, const char
     FILE *m = files[shards].f;
     fprintf(m, "merx-shards 1\nshards %u\ncolumn %s\nhash xxh64-42-pmod\nrows %llu\n",
             (unsigned)shards, column, (unsigned long long)rows);
-    rc = mx_atomic_publish(ptrs, (int)shards + 1, err);
-    if (rc == MX_OK) mx_atomic_settle(ptrs, (int)shards + 1);
+    rc = mx__atomic_publish(ptrs, (int)shards + 1, err);
+    if (rc == MX_OK) mx__atomic_settle(ptrs, (int)shards + 1);
   } else {
-    for (uint32_t s = 0; s < opened; s++) mx_atomic_abort(&files[s]);
+    for (uint32_t s = 0; s < opened; s++) mx__atomic_abort(&files[s]);
   }
   if (rc == MX_OK && rows_per_part) memcpy(rows_per_part, counts, shards * sizeof *counts);
   free(counts);

@@ -127,7 +127,7 @@ static int json_line(table *t, const char *s, size_t n, float **vec, uint32_t *v
 static int read_json_part(table *t, const char *path, mx_error *err) {
   char *buf;
   size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
+  int rc = mx__read_file(path, &buf, &len, err);
   if (rc != MX_OK) return rc;
   float *vec = NULL;
   uint32_t vcap = 0;
@@ -271,7 +271,7 @@ int mx_spark_factors_read(const char *path, int format, mx_idmap *ids, float **d
     if (rc == MX_OK) qsort(names, n, sizeof *names, by_name);
   } else {
     names = malloc(sizeof *names);
-    if (!names || !(names[0] = mx_strdup(path))) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    if (!names || !(names[0] = mx__strdup(path))) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     else n = 1;
   }
   for (size_t i = 0; rc == MX_OK && i < n; i++)

@@ -119,10 +119,10 @@ int mx_split_file(const char *path, const mx_ingest_options *opt, const mx_split
   memset(&tr, 0, sizeof tr);
   memset(&te, 0, sizeof te);
   if ((rc = mx_csv_open(path, &opt->csv, &csv, err)) != MX_OK ||
-      (rc = mx_atomic_open(&tr, train_out, err)) != MX_OK ||
-      (rc = mx_atomic_open(&te, test_out, err)) != MX_OK) {
+      (rc = mx__atomic_open(&tr, train_out, err)) != MX_OK ||
+      (rc = mx__atomic_open(&te, test_out, err)) != MX_OK) {
     mx_csv_close(csv);
-    mx_atomic_abort(&tr);
+    mx__atomic_abort(&tr);
     free(c.bits);
     return rc;
   }
@@ -147,13 +147,13 @@ int mx_split_file(const char *path, const mx_ingest_options *opt, const mx_split
   mx_csv_close(csv);
   free(c.bits);
   if (rc != MX_OK) {
-    mx_atomic_abort(&tr);
-    mx_atomic_abort(&te);
+    mx__atomic_abort(&tr);
+    mx__atomic_abort(&te);
     return rc;
   }
-  if ((rc = mx_atomic_commit(&tr, err)) != MX_OK) {
-    mx_atomic_abort(&te);
+  if ((rc = mx__atomic_commit(&tr, err)) != MX_OK) {
+    mx__atomic_abort(&te);
     return rc;
   }
-  return mx_atomic_commit(&te, err);
+  return mx__atomic_commit(&te, err);
 }

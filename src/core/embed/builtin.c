@@ -176,9 +176,9 @@ int mx_builtin_embed(const char *const *texts, size_t n, const mx_builtin_embed_
   int rc = check(o, err);
   if (rc) return rc;
   job j = {texts, n, o, out};
-  int nt = mx_threads_resolve(threads);
+  int nt = mx__threads_resolve(threads);
   if ((size_t)nt > n / 256 + 1) nt = (int)(n / 256 + 1);
-  rc = mx_parallel_run(nt, embed_range, &j);
+  rc = mx__parallel_run(nt, embed_range, &j);
   if (rc) return mx_error_set(err, rc, "built-in embedder: out of memory");
   return MX_OK;
 }

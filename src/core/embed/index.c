@@ -1,6 +1,6 @@
 /* An embedding index is four files that are one unit: EMB.npy (vectors),
  * EMB.ids and EMB.texts (row order) and EMB.meta.json. They are written
- * together (mx_atomic_publish: all temporaries complete before the first
+ * together (mx__atomic_publish: all temporaries complete before the first
  * rename, the metadata renamed last) and the metadata carries a fingerprint
  * of the vectors and ids (and one of the texts), so a mix left by a crash
  * between renames, or files copied from different runs, is refused on load
@@ -58,14 +58,14 @@ int mx_embed_check(const char *npy, const float *vec, uint64_t rows, uint64_t di
   if (has == 0) return MX_OK; /* written before fingerprints existed */
   char *buf;
   size_t len;
-  int rc = mx_read_file(ids_path, &buf, &len, err);
+  int rc = mx__read_file(ids_path, &buf, &len, err);
   if (rc) return rc;
   uint64_t got = mx_embed_fingerprint(vec, rows, dim, buf, len);
   free(buf);
   const char *which = NULL;
   if (got != want) {
     which = ids_path;
-  } else if (has_texts && mx_read_file(texts_path, &buf, &len, NULL) == MX_OK) {
+  } else if (has_texts && mx__read_file(texts_path, &buf, &len, NULL) == MX_OK) {
     /* the texts are optional (search prints none without them) */
     if (mx_embed_texts_fingerprint(got, buf, len) != want_texts) which = texts_path;
     free(buf);

@@ -42,7 +42,7 @@ static int read_meta(const char *path, mx_embed_index *ix, mx_error *err) {
 static int read_ids(const char *path, mx_idmap **out, mx_error *err) {
   char *buf;
   size_t len;
-  int rc = mx_read_file(path, &buf, &len, err);
+  int rc = mx__read_file(path, &buf, &len, err);
   if (rc) return rc;
   mx_idmap *m = mx_idmap_create();
   if (!m) {
@@ -72,7 +72,7 @@ static int read_ids(const char *path, mx_idmap **out, mx_error *err) {
 static int read_texts(const char *path, mx_embed_index *ix) {
   size_t len = 0;
   mx_error e;
-  if (mx_read_file(path, &ix->texts_buf, &len, &e) != MX_OK) ix->texts_buf = NULL;
+  if (mx__read_file(path, &ix->texts_buf, &len, &e) != MX_OK) ix->texts_buf = NULL;
   ix->texts = calloc(ix->n ? ix->n : 1, sizeof *ix->texts);
   if (!ix->texts) return -1;
   char *p = ix->texts_buf, *end = ix->texts_buf ? ix->texts_buf + len : NULL;

@@ -136,10 +136,10 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
   if (nmethods > 0) memset(out, 0, (size_t)nmethods * sizeof *out);
   if (opt->fc.horizon < 1) return mx_error_set(err, MX_EINVAL, "horizon must be >= 1");
   if (opt->origins < 1) return mx_error_set(err, MX_EINVAL, "origins must be >= 1");
-  int threads = mx_threads_resolve(opt->fc.threads);
+  int threads = mx__threads_resolve(opt->fc.threads);
   if ((size_t)threads > s->count) threads = (int)(s->count ? s->count : 1);
   for (int mi = 0; mi < nmethods; mi++) {
-    double t0 = mx_now_seconds();
+    double t0 = mx__now_seconds();
     bt_ctx c;
     memset(&c, 0, sizeof c);
     c.s = s, c.opt = opt, c.method = methods[mi];
@@ -153,9 +153,9 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&c.lock, NULL);
-    mx_blas_begin(1); /* on this thread, never in the workers (util.h) */
-    mx_parallel_run(threads, bt_worker, &c);
-    mx_blas_end();
+    mx__blas_begin(1); /* on this thread, never in the workers (util.h) */
+    mx__parallel_run(threads, bt_worker, &c);
+    mx__blas_end();
     pthread_mutex_destroy(&c.lock);
     if (c.failed) {
       free(c.per_series), free(c.per_h), free(wape_h), free(smape_h);
@@ -203,7 +203,7 @@ int mx_backtest(const mx_series_set *s, const mx_backtest_options *opt, const in
     m->evaluated = a.evaluated;
     m->skipped = a.skipped;
     memcpy(m->chosen, a.chosen, sizeof m->chosen);
-    m->seconds = mx_now_seconds() - t0;
+    m->seconds = mx__now_seconds() - t0;
   }
   return MX_OK;
 }

@@ -556,11 +556,11 @@ int mx_forecast_batch(const mx_series_set *s, const mx_forecast_options *opt,
   memset(&c, 0, sizeof c);
   c.s = s, c.opt = opt, c.results = results, c.progress = progress, c.pctx = ctx;
   pthread_mutex_init(&c.lock, NULL);
-  int threads = mx_threads_resolve(opt->threads);
+  int threads = mx__threads_resolve(opt->threads);
   if ((size_t)threads > s->count) threads = (int)(s->count ? s->count : 1);
-  mx_blas_begin(1); /* on this thread, never in the workers (util.h) */
-  mx_parallel_run(threads, batch_worker, &c);
-  mx_blas_end();
+  mx__blas_begin(1); /* on this thread, never in the workers (util.h) */
+  mx__parallel_run(threads, batch_worker, &c);
+  mx__blas_end();
   pthread_mutex_destroy(&c.lock);
   if (c.failed) {
     if (err) *err = c.err;

@@ -43,7 +43,7 @@ static int is_date(const char *f, int64_t *day) {
   int64_t t;
   size_t len = strlen(f);
   if (len != 10 || f[4] != '-' || f[7] != '-' || mx_parse_time(f, &t) != 0) return 0;
-  *day = mx_floor_div(t, 86400);
+  *day = mx__floor_div(t, 86400);
   return 1;
 }
 
@@ -59,7 +59,7 @@ int mx_holidays_read(const char *path, const char *country, mx_holidays **out, m
   char seen[2][64] = {"", ""}; /* the first two countries met, for messages */
   int first = 1;
   int64_t year_lo = 0, year_hi = 0;
-  if (!h || !(h->path = mx_strdup(path))) {
+  if (!h || !(h->path = mx__strdup(path))) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto fail;
   }
@@ -105,7 +105,7 @@ int mx_holidays_read(const char *path, const char *country, mx_holidays **out, m
       goto fail;
     }
     if (country && strcasecmp(country, f[0])) continue;
-    if (!h->country && !(h->country = mx_strdup(f[0]))) {
+    if (!h->country && !(h->country = mx__strdup(f[0]))) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto fail;
     }
@@ -121,7 +121,7 @@ int mx_holidays_read(const char *path, const char *country, mx_holidays **out, m
     h->days[h->count++] = day;
     int64_t y;
     int m, d;
-    mx_civil_from_days(day, &y, &m, &d);
+    mx__civil_from_days(day, &y, &m, &d);
     if (h->count == 1 || y < year_lo) year_lo = y;
     if (h->count == 1 || y > year_hi) year_hi = y;
   }
@@ -136,8 +136,8 @@ int mx_holidays_read(const char *path, const char *country, mx_holidays **out, m
     goto fail;
   }
   h->count = sort_unique(h->days, h->count);
-  h->first_day = mx_days_from_civil(year_lo, 1, 1);
-  h->last_day = mx_days_from_civil(year_hi, 12, 31);
+  h->first_day = mx__days_from_civil(year_lo, 1, 1);
+  h->last_day = mx__days_from_civil(year_hi, 12, 31);
   mx_csv_close(csv);
   *out = h;
   return MX_OK;
@@ -178,8 +178,8 @@ int mx_holidays_regressors(const mx_holidays *h, const mx_series_set *s, int hor
   mx_format_time(h->first_day * 86400, 1, lo, sizeof lo);
   mx_format_time(h->last_day * 86400, 1, hi, sizeof hi);
   for (size_t i = 0; i < s->count; i++) {
-    int64_t d0 = mx_floor_div(mx_series_time(s, i, 0), 86400);
-    int64_t d1 = mx_floor_div(mx_series_time(s, i, (long)(s->len[i] + (size_t)horizon)), 86400) - 1;
+    int64_t d0 = mx__floor_div(mx_series_time(s, i, 0), 86400);
+    int64_t d1 = mx__floor_div(mx_series_time(s, i, (long)(s->len[i] + (size_t)horizon)), 86400) - 1;
     if (d0 < h->first_day || d1 > h->last_day) {
       char a[16], b[16];
       mx_format_time(d0 * 86400, 1, a, sizeof a);

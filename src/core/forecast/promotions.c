@@ -57,8 +57,8 @@ int mx_promotion_map_read(const char *path, mx_promotion_map **out, mx_error *er
       }
       m->ids = ni, cap = nc;
     }
-    m->keys[m->count] = mx_strdup(f[0]);
-    m->ids[m->count] = mx_strdup(f[1]);
+    m->keys[m->count] = mx__strdup(f[0]);
+    m->ids[m->count] = mx__strdup(f[1]);
     m->count++;
     if (!m->keys[m->count - 1] || !m->ids[m->count - 1]) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");

@@ -59,7 +59,7 @@ static int builder_push(set_builder *b, const char *id, double *values, size_t l
     b->s->len = l;
     b->cap = cap;
   }
-  char *copy = mx_strdup(id);
+  char *copy = mx__strdup(id);
   if (!copy) return -1;
   b->s->ids[b->s->count] = copy;
   b->s->values[b->s->count] = values;
@@ -192,12 +192,12 @@ int mx_series_read_wide(const char *path, const mx_series_read_options *opt,
 
 /* Period index of an epoch time; weeks start on Monday (1970-01-01 was a Thursday). */
 static int64_t period_of(int64_t t, int freq) {
-  int64_t day = mx_floor_div(t, 86400);
-  if (freq == MX_FREQ_WEEK) return mx_floor_div(day + 3, 7);
+  int64_t day = mx__floor_div(t, 86400);
+  if (freq == MX_FREQ_WEEK) return mx__floor_div(day + 3, 7);
   if (freq == MX_FREQ_MONTH) {
     int64_t y;
     int m, d;
-    mx_civil_from_days(day, &y, &m, &d);
+    mx__civil_from_days(day, &y, &m, &d);
     return y * 12 + (m - 1);
   }
   return day;
@@ -206,8 +206,8 @@ static int64_t period_of(int64_t t, int freq) {
 static int64_t period_start(int64_t p, int freq) {
   if (freq == MX_FREQ_WEEK) return (p * 7 - 3) * 86400;
   if (freq == MX_FREQ_MONTH) {
-    int64_t y = mx_floor_div(p, 12);
-    return mx_days_from_civil(y, (int)(p - y * 12) + 1, 1) * 86400;
+    int64_t y = mx__floor_div(p, 12);
+    return mx__days_from_civil(y, (int)(p - y * 12) + 1, 1) * 86400;
   }
   return p * 86400;
 }

@@ -10,8 +10,8 @@ int mx_base_stock(double h, double p, const mx_dist *per_period, double L,
                   mx_base_stock_result *out, mx_error *err) {
   int rc;
   memset(out, 0, sizeof *out);
-  if ((rc = mx_inv_check_dist(per_period, "dist", err)) ||
-      (rc = mx_inv_check_nonneg(L, "L (lead time)", err)))
+  if ((rc = mx__inv_check_dist(per_period, "dist", err)) ||
+      (rc = mx__inv_check_nonneg(L, "L (lead time)", err)))
     return rc;
   mx_dist ltd;
   if ((rc = mx_dist_periods(per_period, L + 1.0, &ltd, err))) return rc;

@@ -402,27 +402,27 @@ double mx_dist_loss2(const mx_dist *d, double x) {
 double mx_dist_sample(const mx_dist *d, void *rngp) {
   mx_rng *rng = rngp;
   switch (d->kind) {
-  case MX_DIST_NORMAL: return d->a + d->b * mx_rng_normal(rng);
-  case MX_DIST_LOGNORMAL: return exp(d->a + d->b * mx_rng_normal(rng));
+  case MX_DIST_NORMAL: return d->a + d->b * mx__rng_normal(rng);
+  case MX_DIST_LOGNORMAL: return exp(d->a + d->b * mx__rng_normal(rng));
   case MX_DIST_POISSON: {
     double m = d->a;
     if (m <= 0) return 0;
     if (m < 30) { /* Knuth: multiply uniforms until below e^-m */
-      double lim = exp(-m), prod = mx_rng_uniform(rng);
+      double lim = exp(-m), prod = mx__rng_uniform(rng);
       double k = 0;
       while (prod > lim) {
-        prod *= mx_rng_uniform(rng);
+        prod *= mx__rng_uniform(rng);
         k += 1;
       }
       return k;
     }
     /* Inversion from the mode outwards on the exact cdf (O(sqrt m) steps). */
-    double u = mx_rng_uniform(rng);
+    double u = mx__rng_uniform(rng);
     if (u <= 0) u = 1e-300;
     return mx_dist_quantile(d, u);
   }
   default: {
-    double u = mx_rng_uniform(rng);
+    double u = mx__rng_uniform(rng);
     size_t lo = 0, hi = d->n - 1;
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
@@ -462,7 +462,7 @@ static int point_mass(mx_dist *out, double v, mx_error *err) {
 int mx_dist_periods(const mx_dist *d, double k, mx_dist *out, mx_error *err) {
   memset(out, 0, sizeof *out);
   int rc;
-  if ((rc = mx_inv_check_dist(d, "demand", err))) return rc;
+  if ((rc = mx__inv_check_dist(d, "demand", err))) return rc;
   if (!isfinite(k) || k < 0)
     return mx_error_set(err, MX_EINVAL, "number of periods must be >= 0 (got %g)", k);
   if (k == 0) return point_mass(out, 0.0, err);

@@ -13,9 +13,9 @@ static void clear(mx_eoq_result *out) {
 int mx_eoq(double K, double h, double lambda, mx_eoq_result *out, mx_error *err) {
   int rc;
   clear(out);
-  if ((rc = mx_inv_check_positive(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(lambda, "lambda (demand rate)", err)))
+  if ((rc = mx__inv_check_positive(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(lambda, "lambda (demand rate)", err)))
     return rc;
   out->Q = sqrt(2.0 * K * lambda / h);
   out->cost = sqrt(2.0 * K * lambda * h);
@@ -25,10 +25,10 @@ int mx_eoq(double K, double h, double lambda, mx_eoq_result *out, mx_error *err)
 
 int mx_eoq_cost(double K, double h, double lambda, double Q, double *cost, mx_error *err) {
   int rc;
-  if ((rc = mx_inv_check_nonneg(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_nonneg(lambda, "lambda (demand rate)", err)) ||
-      (rc = mx_inv_check_positive(Q, "Q (order quantity)", err)))
+  if ((rc = mx__inv_check_nonneg(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_nonneg(lambda, "lambda (demand rate)", err)) ||
+      (rc = mx__inv_check_positive(Q, "Q (order quantity)", err)))
     return rc;
   *cost = K * lambda / Q + h * Q / 2.0;
   return MX_OK;
@@ -38,10 +38,10 @@ int mx_eoq_backorders(double K, double h, double p, double lambda, mx_eoq_result
                       mx_error *err) {
   int rc;
   clear(out);
-  if ((rc = mx_inv_check_positive(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_positive(lambda, "lambda (demand rate)", err)))
+  if ((rc = mx__inv_check_positive(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_positive(lambda, "lambda (demand rate)", err)))
     return rc;
   out->Q = sqrt(2.0 * K * lambda * (h + p) / (h * p));
   out->x = h / (h + p);
@@ -53,10 +53,10 @@ int mx_eoq_backorders(double K, double h, double p, double lambda, mx_eoq_result
 int mx_epq(double K, double h, double lambda, double mu, mx_eoq_result *out, mx_error *err) {
   int rc;
   clear(out);
-  if ((rc = mx_inv_check_positive(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(lambda, "lambda (demand rate)", err)) ||
-      (rc = mx_inv_check_positive(mu, "mu (production rate)", err)))
+  if ((rc = mx__inv_check_positive(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(lambda, "lambda (demand rate)", err)) ||
+      (rc = mx__inv_check_positive(mu, "mu (production rate)", err)))
     return rc;
   if (lambda >= mu)
     return mx_error_set(err, MX_EINVAL,
@@ -88,15 +88,15 @@ int mx_eoq_discount(int kind, double K, double i, double lambda, const double *b
   clear(out);
   if (kind != MX_DISCOUNT_ALL_UNITS && kind != MX_DISCOUNT_INCREMENTAL)
     return mx_error_set(err, MX_EINVAL, "discount kind must be all-units or incremental");
-  if ((rc = mx_inv_check_nonneg(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(i, "i (holding cost rate)", err)) ||
-      (rc = mx_inv_check_positive(lambda, "lambda (demand rate)", err)))
+  if ((rc = mx__inv_check_nonneg(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(i, "i (holding cost rate)", err)) ||
+      (rc = mx__inv_check_positive(lambda, "lambda (demand rate)", err)))
     return rc;
   if (n == 0) return mx_error_set(err, MX_EINVAL, "quantity discounts need at least one price");
   if (b[0] != 0)
     return mx_error_set(err, MX_EINVAL, "the first breakpoint must be 0 (got %g)", b[0]);
   for (size_t j = 0; j < n; j++) {
-    if ((rc = mx_inv_check_positive(c[j], "price", err))) return rc;
+    if ((rc = mx__inv_check_positive(c[j], "price", err))) return rc;
     if (j > 0 && !(b[j] > b[j - 1]))
       return mx_error_set(err, MX_EINVAL, "breakpoints must increase (b[%zu] = %g after %g)", j + 1,
                           b[j], b[j - 1]);

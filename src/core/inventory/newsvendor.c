@@ -10,9 +10,9 @@
 int mx_newsvendor_cost(double h, double p, const mx_dist *demand, double S, double *cost,
                        mx_error *err) {
   int rc;
-  if ((rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_dist(demand, "dist", err)))
+  if ((rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_dist(demand, "dist", err)))
     return rc;
   if (!isfinite(S)) return mx_error_set(err, MX_EINVAL, "S must be a finite number");
   *cost = mx_inv_newsvendor_g(h, p, demand, S);
@@ -23,9 +23,9 @@ int mx_newsvendor(double h, double p, const mx_dist *demand, mx_base_stock_resul
                   mx_error *err) {
   int rc;
   memset(out, 0, sizeof *out);
-  if ((rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_dist(demand, "dist", err)))
+  if ((rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_dist(demand, "dist", err)))
     return rc;
   out->alpha = p / (h + p);
   out->S = mx_dist_quantile(demand, out->alpha);

@@ -186,7 +186,7 @@ static void csv_number(FILE *f, double v) {
 int mx_plan_replay_write_csv(const mx_plan_replay *r, const mx_plan_set *ps, const char *path,
                              mx_error *err) {
   mx_atomic_file af;
-  int rc = mx_atomic_open(&af, path, err);
+  int rc = mx__atomic_open(&af, path, err);
   if (rc) return rc;
   fputs("id,periods,demand,shipped,fill_rate,cycle_service,avg_on_hand,stockout_periods,"
         "turnover,days_of_supply,unit_cost,cost_of_sales,avg_inventory_value\n",
@@ -210,5 +210,5 @@ int mx_plan_replay_write_csv(const mx_plan_replay *r, const mx_plan_set *ps, con
     csv_number(af.f, c * s->avg_on_hand);
     fputc('\n', af.f);
   }
-  return mx_atomic_commit(&af, err);
+  return mx__atomic_commit(&af, err);
 }

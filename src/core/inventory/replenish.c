@@ -52,7 +52,7 @@ static void forecast_sum(const mx_plan_item *it, double k, double *mean, double 
 }
 
 static int check_finite_nonneg(double v, const char *name, mx_error *err) {
-  return mx_inv_check_nonneg(v, name, err);
+  return mx__inv_check_nonneg(v, name, err);
 }
 
 int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err) {
@@ -68,12 +68,12 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
   if (!isfinite(R)) return mx_error_set(err, MX_EINVAL, "review must be a positive number");
   /* Finite but absurd (moq = 1e300, lead_time = 1e9) would order that many
    * units: quantities and periods are bounded (docs/cli/plan.md). */
-  if ((rc = mx_inv_check_at_most(fabs(it->on_hand), MX_PLAN_MAX_UNITS, "on_hand", err)) ||
-      (rc = mx_inv_check_at_most(it->on_order, MX_PLAN_MAX_UNITS, "on_order", err)) ||
-      (rc = mx_inv_check_at_most(it->moq, MX_PLAN_MAX_UNITS, "moq", err)) ||
-      (rc = mx_inv_check_at_most(it->pack_size, MX_PLAN_MAX_UNITS, "pack_size", err)) ||
-      (rc = mx_inv_check_at_most(it->lead_time, MX_PLAN_MAX_PERIODS, "lead_time", err)) ||
-      (rc = mx_inv_check_at_most(R, MX_PLAN_MAX_PERIODS, "review", err)))
+  if ((rc = mx__inv_check_at_most(fabs(it->on_hand), MX_PLAN_MAX_UNITS, "on_hand", err)) ||
+      (rc = mx__inv_check_at_most(it->on_order, MX_PLAN_MAX_UNITS, "on_order", err)) ||
+      (rc = mx__inv_check_at_most(it->moq, MX_PLAN_MAX_UNITS, "moq", err)) ||
+      (rc = mx__inv_check_at_most(it->pack_size, MX_PLAN_MAX_UNITS, "pack_size", err)) ||
+      (rc = mx__inv_check_at_most(it->lead_time, MX_PLAN_MAX_PERIODS, "lead_time", err)) ||
+      (rc = mx__inv_check_at_most(R, MX_PLAN_MAX_PERIODS, "review", err)))
     return rc;
   if (it->horizon == 0 || !it->mean)
     return mx_error_set(err, MX_EEMPTY, "no forecast for this item");
@@ -91,15 +91,15 @@ int mx_plan_item_compute(const mx_plan_item *it, mx_plan_row *out, mx_error *err
   int type = it->service_type;
   double target = it->service;
   if (type == 0) {
-    if ((rc = mx_inv_check_positive(it->h, "h (holding cost)", err)) ||
-        (rc = mx_inv_check_positive(it->p, "p (stockout cost)", err)))
+    if ((rc = mx__inv_check_positive(it->h, "h (holding cost)", err)) ||
+        (rc = mx__inv_check_positive(it->p, "p (stockout cost)", err)))
       return rc;
     type = MX_SERVICE_CYCLE;
     target = it->p / (it->h + it->p);
   } else if (type != MX_SERVICE_CYCLE && type != MX_SERVICE_FILL) {
     return mx_error_set(err, MX_EINVAL, "service type must be cycle or fill");
   }
-  if ((rc = mx_inv_check_probability(target, "service", err))) return rc;
+  if ((rc = mx__inv_check_probability(target, "service", err))) return rc;
 
   double L = it->lead_time, P = L + R;
   double mLR, vLR, mL, vL;

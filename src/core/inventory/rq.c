@@ -30,12 +30,12 @@ static int rq_setup(rq_problem *pb, double K, double h, double p, double lambda,
                     double L, int need_k, mx_error *err) {
   int rc;
   memset(pb, 0, sizeof *pb);
-  if ((need_k ? (rc = mx_inv_check_positive(K, "K (fixed order cost)", err))
-              : (rc = mx_inv_check_nonneg(K, "K (fixed order cost)", err))) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_positive(lambda, "lambda (demand rate)", err)) ||
-      (rc = mx_inv_check_nonneg(L, "L (lead time)", err)))
+  if ((need_k ? (rc = mx__inv_check_positive(K, "K (fixed order cost)", err))
+              : (rc = mx__inv_check_nonneg(K, "K (fixed order cost)", err))) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_positive(lambda, "lambda (demand rate)", err)) ||
+      (rc = mx__inv_check_nonneg(L, "L (lead time)", err)))
     return rc;
   if (isnan(tau)) return mx_error_set(err, MX_EINVAL, "tau (demand sd) must be a number");
   pb->K = K;
@@ -252,7 +252,7 @@ int mx_inv_rq_cost(double K, double h, double p, double lambda, double tau, doub
   rq_problem pb;
   int rc;
   if ((rc = rq_setup(&pb, K, h, p, lambda, tau, L, 0, err))) return rc;
-  if ((rc = mx_inv_check_positive(Q, "Q (order quantity)", err))) return rc;
+  if ((rc = mx__inv_check_positive(Q, "Q (order quantity)", err))) return rc;
   if (!isfinite(r)) return mx_error_set(err, MX_EINVAL, "r (reorder point) must be finite");
   if (pb.poisson && (r != floor(r) || Q != floor(Q)))
     return mx_error_set(err, MX_EINVAL, "Poisson demand: r and Q must be whole numbers");
@@ -265,7 +265,7 @@ int mx_inv_rq_r_for_q(double h, double p, double lambda, double tau, double L, d
   rq_problem pb;
   int rc;
   if ((rc = rq_setup(&pb, 0, h, p, lambda, tau, L, 0, err))) return rc;
-  if ((rc = mx_inv_check_positive(Q, "Q (order quantity)", err))) return rc;
+  if ((rc = mx__inv_check_positive(Q, "Q (order quantity)", err))) return rc;
   if (pb.poisson && Q != floor(Q))
     return mx_error_set(err, MX_EINVAL, "Poisson demand: Q must be a whole number");
   *r = r_for_q(&pb, Q);

@@ -18,12 +18,12 @@ int mx_safety_stock(double service, double mu, double sigma, double L, double si
                     mx_safety_stock_result *out, mx_error *err) {
   int rc;
   memset(out, 0, sizeof *out);
-  if ((rc = mx_inv_check_probability(service, "service", err)) ||
-      (rc = mx_inv_check_nonneg(mu, "mu (mean demand per period)", err)) ||
-      (rc = mx_inv_check_nonneg(sigma, "sigma (demand sd per period)", err)) ||
-      (rc = mx_inv_check_nonneg(L, "L (lead time)", err)) ||
-      (rc = mx_inv_check_nonneg(sigma_L, "sigma_L (lead-time sd)", err)) ||
-      (rc = mx_inv_check_nonneg(R, "R (review period)", err)))
+  if ((rc = mx__inv_check_probability(service, "service", err)) ||
+      (rc = mx__inv_check_nonneg(mu, "mu (mean demand per period)", err)) ||
+      (rc = mx__inv_check_nonneg(sigma, "sigma (demand sd per period)", err)) ||
+      (rc = mx__inv_check_nonneg(L, "L (lead time)", err)) ||
+      (rc = mx__inv_check_nonneg(sigma_L, "sigma_L (lead-time sd)", err)) ||
+      (rc = mx__inv_check_nonneg(R, "R (review period)", err)))
     return rc;
   double P = L + R;
   out->z = mx_std_normal_quantile(service);
@@ -36,8 +36,8 @@ int mx_safety_stock(double service, double mu, double sigma, double L, double si
 
 int mx_fill_rate_rq(const mx_dist *ltd, double r, double Q, double *beta, mx_error *err) {
   int rc;
-  if ((rc = mx_inv_check_dist(ltd, "dist", err)) ||
-      (rc = mx_inv_check_positive(Q, "Q (order quantity)", err)))
+  if ((rc = mx__inv_check_dist(ltd, "dist", err)) ||
+      (rc = mx__inv_check_positive(Q, "Q (order quantity)", err)))
     return rc;
   if (!isfinite(r)) return mx_error_set(err, MX_EINVAL, "r (reorder point) must be finite");
   double v = 1.0 - (mx_dist_loss(ltd, r) - mx_dist_loss(ltd, r + Q)) / Q;
@@ -53,9 +53,9 @@ typedef struct {
 static int rs_setup(rs_tables *t, const mx_dist *d, double R, double L, mx_error *err) {
   int rc;
   memset(t, 0, sizeof *t);
-  if ((rc = mx_inv_check_dist(d, "dist", err)) ||
-      (rc = mx_inv_check_positive(R, "R (review period)", err)) ||
-      (rc = mx_inv_check_nonneg(L, "L (lead time)", err)))
+  if ((rc = mx__inv_check_dist(d, "dist", err)) ||
+      (rc = mx__inv_check_positive(R, "R (review period)", err)) ||
+      (rc = mx__inv_check_nonneg(L, "L (lead time)", err)))
     return rc;
   if ((rc = mx_dist_periods(d, L + R, &t->dLR, err))) return rc;
   if ((rc = mx_dist_periods(d, L, &t->dL, err))) {
@@ -134,9 +134,9 @@ static double rq_fill_fn(const void *c, double r) {
 
 int mx_reorder_point_fill(const mx_dist *ltd, double Q, double beta, double *r, mx_error *err) {
   int rc;
-  if ((rc = mx_inv_check_dist(ltd, "dist", err)) ||
-      (rc = mx_inv_check_positive(Q, "Q (order quantity)", err)) ||
-      (rc = mx_inv_check_probability(beta, "fill rate", err)))
+  if ((rc = mx__inv_check_dist(ltd, "dist", err)) ||
+      (rc = mx__inv_check_positive(Q, "Q (order quantity)", err)) ||
+      (rc = mx__inv_check_probability(beta, "fill rate", err)))
     return rc;
   rq_ctx c = {ltd, Q};
   *r = smallest_level(rq_fill_fn, &c, beta, mx_dist_mean(ltd), mx_dist_sd(ltd) + 1.0,
@@ -149,7 +149,7 @@ static double rs_fill_fn(const void *c, double S) { return rs_fill(c, S); }
 int mx_order_up_to(int service_type, double target, const mx_dist *d, double R, double L,
                    double *S, mx_error *err) {
   int rc;
-  if ((rc = mx_inv_check_probability(target, "service", err))) return rc;
+  if ((rc = mx__inv_check_probability(target, "service", err))) return rc;
   if (service_type != MX_SERVICE_CYCLE && service_type != MX_SERVICE_FILL)
     return mx_error_set(err, MX_EINVAL, "service type must be cycle (type 1) or fill (type 2)");
   rs_tables t;

@@ -61,9 +61,9 @@ int mx_inv_simulate(const mx_inv_sim_options *o, const double *demand, size_t n,
     return mx_error_set(err, MX_EINVAL, "warmup (%d) must be >= 0 and below the %zu periods",
                         o->warmup, n);
   if (npaths == 0 || n == 0) return mx_error_set(err, MX_EEMPTY, "no demand to simulate");
-  if ((rc = mx_inv_check_nonneg(o->K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_nonneg(o->h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_nonneg(o->p, "p (stockout cost)", err)))
+  if ((rc = mx__inv_check_nonneg(o->K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_nonneg(o->h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_nonneg(o->p, "p (stockout cost)", err)))
     return rc;
   double start;
   switch (o->policy) {
@@ -79,7 +79,7 @@ int mx_inv_simulate(const mx_inv_sim_options *o, const double *demand, size_t n,
     break;
   default:
     if (!isfinite(o->r)) return mx_error_set(err, MX_EINVAL, "r must be finite");
-    if ((rc = mx_inv_check_positive(o->Q, "Q (order quantity)", err))) return rc;
+    if ((rc = mx__inv_check_positive(o->Q, "Q (order quantity)", err))) return rc;
     start = o->r + o->Q;
     break;
   }

@@ -85,10 +85,10 @@ static int ss_setup(ss_problem *pb, double K, double h, double p, const mx_dist 
                     mx_error *err) {
   int rc;
   memset(pb, 0, sizeof *pb);
-  if ((rc = mx_inv_check_nonneg(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_dist(d, "dist", err)) || (rc = mx_inv_check_nonneg(L, "L (lead time)", err)))
+  if ((rc = mx__inv_check_nonneg(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_dist(d, "dist", err)) || (rc = mx__inv_check_nonneg(L, "L (lead time)", err)))
     return rc;
   if (!mx_dist_is_integer(d))
     return mx_error_set(err, MX_EINVAL,
@@ -177,11 +177,11 @@ int mx_inv_ss(int method, double K, double h, double p, const mx_dist *per_perio
     return rc;
   }
   if (method != MX_SS_POWER) return mx_error_set(err, MX_EINVAL, "unknown (s,S) method %d", method);
-  if ((rc = mx_inv_check_positive(K, "K (fixed order cost)", err)) ||
-      (rc = mx_inv_check_positive(h, "h (holding cost)", err)) ||
-      (rc = mx_inv_check_positive(p, "p (stockout cost)", err)) ||
-      (rc = mx_inv_check_dist(per_period, "dist", err)) ||
-      (rc = mx_inv_check_nonneg(L, "L (lead time)", err)))
+  if ((rc = mx__inv_check_positive(K, "K (fixed order cost)", err)) ||
+      (rc = mx__inv_check_positive(h, "h (holding cost)", err)) ||
+      (rc = mx__inv_check_positive(p, "p (stockout cost)", err)) ||
+      (rc = mx__inv_check_dist(per_period, "dist", err)) ||
+      (rc = mx__inv_check_nonneg(L, "L (lead time)", err)))
     return rc;
   double mu = mx_dist_mean(per_period), sd = mx_dist_sd(per_period);
   if (!(mu > 0) || !(sd > 0))

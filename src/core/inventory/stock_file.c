@@ -194,7 +194,7 @@ int mx_plan_read_stock(const char *path, const mx_plan_defaults *def, mx_plan_se
       rc = mx_error_at(err, MX_EINVAL, path, line, c, field, "%s", msg);
       break;
     }
-    it->id = mx_strdup(txt[C_ID]);
+    it->id = mx__strdup(txt[C_ID]);
     if (!it->id || mx_idmap_intern(ps->ids, txt[C_ID], strlen(txt[C_ID])) < 0) {
       free(it->id);
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");

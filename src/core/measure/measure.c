@@ -118,7 +118,7 @@ int mx_measure_create(const mx_measure_options *opt, mx_measure **out, mx_error 
   m->M = opt->n_metrics;
   m->arms = mx_idmap_create();
   m->segments = mx_idmap_create();
-  m->control = mx_strdup(opt->control);
+  m->control = mx__strdup(opt->control);
   int rc = MX_OK;
   if (!m->arms || !m->segments || !m->control) {
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -134,7 +134,7 @@ int mx_measure_create(const mx_measure_options *opt, mx_measure **out, mx_error 
         rc = mx_error_set(err, MX_EINVAL, "metric '%s' given twice", opt->metrics[k]);
         goto fail;
       }
-    if (!(m->metric_names[k] = mx_strdup(opt->metrics[k]))) {
+    if (!(m->metric_names[k] = mx__strdup(opt->metrics[k]))) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       goto fail;
     }
@@ -394,7 +394,7 @@ static int add_warning(mx_measure_result *r, const char *fmt, ...) {
   char **w = realloc(r->warnings, (size_t)(r->n_warnings + 1) * sizeof *w);
   if (!w) return MX_ENOMEM;
   r->warnings = w;
-  if (!(w[r->n_warnings] = mx_strdup(buf))) return MX_ENOMEM;
+  if (!(w[r->n_warnings] = mx__strdup(buf))) return MX_ENOMEM;
   r->n_warnings++;
   return MX_OK;
 }
@@ -539,7 +539,7 @@ int mx_measure_finish(mx_measure *m, mx_measure_result **out, mx_error *err) {
   r->outside_rows = m->outside_rows;
   r->metrics = calloc((size_t)M, sizeof *r->metrics);
   r->binary = calloc((size_t)M, sizeof *r->binary);
-  r->control = mx_strdup(m->control);
+  r->control = mx__strdup(m->control);
   r->n_arms = n_arms;
   r->arms = calloc((size_t)n_arms, sizeof *r->arms);
   r->expected_share = calloc((size_t)n_arms, sizeof *r->expected_share);
@@ -552,13 +552,13 @@ int mx_measure_finish(mx_measure *m, mx_measure_result **out, mx_error *err) {
       (n_seg && (!r->segments || !r->segment_arms)) || !r->uplift)
     goto nomem;
   for (int k = 0; k < M; k++) {
-    if (!(r->metrics[k] = mx_strdup(m->metric_names[k]))) goto nomem;
+    if (!(r->metrics[k] = mx__strdup(m->metric_names[k]))) goto nomem;
     r->binary[k] = m->binary[k];
   }
   for (int a = 0; a < n_arms; a++)
-    if (!(r->arms[a].arm = mx_strdup(mx_idmap_name(m->arms, (uint32_t)a)))) goto nomem;
+    if (!(r->arms[a].arm = mx__strdup(mx_idmap_name(m->arms, (uint32_t)a)))) goto nomem;
   for (int s = 0; s < n_seg; s++)
-    if (!(r->segments[s] = mx_strdup(mx_idmap_name(m->segments, (uint32_t)s)))) goto nomem;
+    if (!(r->segments[s] = mx__strdup(mx_idmap_name(m->segments, (uint32_t)s)))) goto nomem;
   for (int a = 0; a < n_arms; a++)
     if (fill_cell(r, m, &r->arms[a], m->cells[a], r->arms[a].arm, NULL)) goto nomem;
   for (int s = 0; s < n_seg; s++)

@@ -12,116 +12,116 @@
 /* ------------------------------------------------------------------- JSON */
 
 static void json_cell(mx_json *j, const mx_measure_result *r, const mx_measure_cell *c, int a) {
-  mx_json_object_begin(j);
-  mx_json_key(j, "arm"); mx_json_string(j, c->arm);
-  mx_json_key(j, "users"); mx_json_int(j, (int64_t)c->users);
+  mx__json_object_begin(j);
+  mx__json_key(j, "arm"); mx__json_string(j, c->arm);
+  mx__json_key(j, "users"); mx__json_int(j, (int64_t)c->users);
   if (!c->segment) {
-    mx_json_key(j, "share"); mx_json_double_exact(j, r->users ? (double)c->users / (double)r->users : NAN);
-    mx_json_key(j, "expected_share"); mx_json_double_exact(j, r->expected_share[a]);
+    mx__json_key(j, "share"); mx__json_double_exact(j, r->users ? (double)c->users / (double)r->users : NAN);
+    mx__json_key(j, "expected_share"); mx__json_double_exact(j, r->expected_share[a]);
   }
   const char *names[] = {"means", "sd", "lo95", "hi95"};
   double *vals[] = {c->mean, c->sd, c->lo95, c->hi95};
   for (int q = 0; q < 4; q++) {
-    mx_json_key(j, names[q]);
-    mx_json_object_begin(j);
+    mx__json_key(j, names[q]);
+    mx__json_object_begin(j);
     for (int k = 0; k < r->n_metrics; k++) {
-      mx_json_key(j, r->metrics[k]);
-      mx_json_double_exact(j, vals[q][k]);
+      mx__json_key(j, r->metrics[k]);
+      mx__json_double_exact(j, vals[q][k]);
     }
-    mx_json_object_end(j);
+    mx__json_object_end(j);
   }
-  mx_json_object_end(j);
+  mx__json_object_end(j);
 }
 
 static void json_diff(mx_json *j, const mx_diff_interval *d) {
-  mx_json_key(j, "diff"); mx_json_double_exact(j, d->diff);
-  mx_json_key(j, "lo95"); mx_json_double_exact(j, d->lo);
-  mx_json_key(j, "hi95"); mx_json_double_exact(j, d->hi);
+  mx__json_key(j, "diff"); mx__json_double_exact(j, d->diff);
+  mx__json_key(j, "lo95"); mx__json_double_exact(j, d->lo);
+  mx__json_key(j, "hi95"); mx__json_double_exact(j, d->hi);
 }
 
 static void json_uplift(mx_json *j, const mx_measure_result *r, const mx_measure_uplift *u) {
-  mx_json_object_begin(j);
-  mx_json_key(j, "arm"); mx_json_string(j, u->arm);
-  mx_json_key(j, "metric"); mx_json_string(j, r->metrics[u->metric]);
+  mx__json_object_begin(j);
+  mx__json_key(j, "arm"); mx__json_string(j, u->arm);
+  mx__json_key(j, "metric"); mx__json_string(j, r->metrics[u->metric]);
   json_diff(j, &u->d);
-  mx_json_key(j, "rel"); mx_json_double_exact(j, u->rel);
-  mx_json_key(j, "p_value"); mx_json_double_exact(j, u->d.p_value);
-  mx_json_key(j, "rel_lo95"); mx_json_double_exact(j, u->rel_lo);
-  mx_json_key(j, "rel_hi95"); mx_json_double_exact(j, u->rel_hi);
-  mx_json_key(j, "method"); mx_json_string(j, u->method);
-  mx_json_key(j, "se"); mx_json_double_exact(j, u->d.se);
-  mx_json_key(j, "df"); mx_json_double_exact(j, u->d.df); /* null for the z test */
+  mx__json_key(j, "rel"); mx__json_double_exact(j, u->rel);
+  mx__json_key(j, "p_value"); mx__json_double_exact(j, u->d.p_value);
+  mx__json_key(j, "rel_lo95"); mx__json_double_exact(j, u->rel_lo);
+  mx__json_key(j, "rel_hi95"); mx__json_double_exact(j, u->rel_hi);
+  mx__json_key(j, "method"); mx__json_string(j, u->method);
+  mx__json_key(j, "se"); mx__json_double_exact(j, u->d.se);
+  mx__json_key(j, "df"); mx__json_double_exact(j, u->d.df); /* null for the z test */
   if (r->cuped) {
-    mx_json_key(j, "cuped");
-    mx_json_object_begin(j);
+    mx__json_key(j, "cuped");
+    mx__json_object_begin(j);
     json_diff(j, &u->cuped);
-    mx_json_key(j, "p_value"); mx_json_double_exact(j, u->cuped.p_value);
-    mx_json_key(j, "theta"); mx_json_double_exact(j, u->theta);
-    mx_json_key(j, "variance_reduction"); mx_json_double_exact(j, u->variance_reduction);
-    mx_json_object_end(j);
+    mx__json_key(j, "p_value"); mx__json_double_exact(j, u->cuped.p_value);
+    mx__json_key(j, "theta"); mx__json_double_exact(j, u->theta);
+    mx__json_key(j, "variance_reduction"); mx__json_double_exact(j, u->variance_reduction);
+    mx__json_object_end(j);
   }
-  mx_json_object_end(j);
+  mx__json_object_end(j);
 }
 
 static void json_uplifts(mx_json *j, const mx_measure_result *r, const char *segment) {
-  mx_json_array_begin(j);
+  mx__json_array_begin(j);
   for (int i = 0; i < r->n_uplift; i++) {
     const mx_measure_uplift *u = &r->uplift[i];
     if ((u->segment == NULL) != (segment == NULL)) continue;
     if (segment && strcmp(u->segment, segment)) continue;
     json_uplift(j, r, u);
   }
-  mx_json_array_end(j);
+  mx__json_array_end(j);
 }
 
 void mx_measure_write_json(const mx_measure_result *r, FILE *f) {
   mx_json j;
-  mx_json_init(&j, f);
-  mx_json_object_begin(&j);
-  mx_json_key(&j, "arms");
-  mx_json_array_begin(&j);
+  mx__json_init(&j, f);
+  mx__json_object_begin(&j);
+  mx__json_key(&j, "arms");
+  mx__json_array_begin(&j);
   for (int a = 0; a < r->n_arms; a++) json_cell(&j, r, &r->arms[a], a);
-  mx_json_array_end(&j);
-  mx_json_key(&j, "uplift");
+  mx__json_array_end(&j);
+  mx__json_key(&j, "uplift");
   json_uplifts(&j, r, NULL);
-  mx_json_key(&j, "srm_p_value"); mx_json_double_exact(&j, r->srm_p_value);
-  mx_json_key(&j, "srm_chi2"); mx_json_double_exact(&j, r->srm_chi2);
-  mx_json_key(&j, "control"); mx_json_string(&j, r->control);
-  mx_json_key(&j, "metrics");
-  mx_json_array_begin(&j);
+  mx__json_key(&j, "srm_p_value"); mx__json_double_exact(&j, r->srm_p_value);
+  mx__json_key(&j, "srm_chi2"); mx__json_double_exact(&j, r->srm_chi2);
+  mx__json_key(&j, "control"); mx__json_string(&j, r->control);
+  mx__json_key(&j, "metrics");
+  mx__json_array_begin(&j);
   for (int k = 0; k < r->n_metrics; k++) {
-    mx_json_object_begin(&j);
-    mx_json_key(&j, "name"); mx_json_string(&j, r->metrics[k]);
-    mx_json_key(&j, "kind"); mx_json_string(&j, r->binary[k] ? "binary" : "continuous");
-    mx_json_object_end(&j);
+    mx__json_object_begin(&j);
+    mx__json_key(&j, "name"); mx__json_string(&j, r->metrics[k]);
+    mx__json_key(&j, "kind"); mx__json_string(&j, r->binary[k] ? "binary" : "continuous");
+    mx__json_object_end(&j);
   }
-  mx_json_array_end(&j);
-  mx_json_key(&j, "users"); mx_json_int(&j, (int64_t)r->users);
-  mx_json_key(&j, "outcome_rows"); mx_json_int(&j, (int64_t)r->outcome_rows);
-  mx_json_key(&j, "unknown_outcome_rows"); mx_json_int(&j, (int64_t)r->unknown_rows);
-  mx_json_key(&j, "outside_window_rows"); mx_json_int(&j, (int64_t)r->outside_rows);
+  mx__json_array_end(&j);
+  mx__json_key(&j, "users"); mx__json_int(&j, (int64_t)r->users);
+  mx__json_key(&j, "outcome_rows"); mx__json_int(&j, (int64_t)r->outcome_rows);
+  mx__json_key(&j, "unknown_outcome_rows"); mx__json_int(&j, (int64_t)r->unknown_rows);
+  mx__json_key(&j, "outside_window_rows"); mx__json_int(&j, (int64_t)r->outside_rows);
   if (r->n_segments) {
-    mx_json_key(&j, "segments");
-    mx_json_array_begin(&j);
+    mx__json_key(&j, "segments");
+    mx__json_array_begin(&j);
     for (int s = 0; s < r->n_segments; s++) {
-      mx_json_object_begin(&j);
-      mx_json_key(&j, "segment"); mx_json_string(&j, r->segments[s]);
-      mx_json_key(&j, "arms");
-      mx_json_array_begin(&j);
+      mx__json_object_begin(&j);
+      mx__json_key(&j, "segment"); mx__json_string(&j, r->segments[s]);
+      mx__json_key(&j, "arms");
+      mx__json_array_begin(&j);
       for (int a = 0; a < r->n_arms; a++)
         json_cell(&j, r, &r->segment_arms[(size_t)s * r->n_arms + a], a);
-      mx_json_array_end(&j);
-      mx_json_key(&j, "uplift");
+      mx__json_array_end(&j);
+      mx__json_key(&j, "uplift");
       json_uplifts(&j, r, r->segments[s]);
-      mx_json_object_end(&j);
+      mx__json_object_end(&j);
     }
-    mx_json_array_end(&j);
+    mx__json_array_end(&j);
   }
-  mx_json_key(&j, "warnings");
-  mx_json_array_begin(&j);
-  for (int w = 0; w < r->n_warnings; w++) mx_json_string(&j, r->warnings[w]);
-  mx_json_array_end(&j);
-  mx_json_object_end(&j);
+  mx__json_key(&j, "warnings");
+  mx__json_array_begin(&j);
+  for (int w = 0; w < r->n_warnings; w++) mx__json_string(&j, r->warnings[w]);
+  mx__json_array_end(&j);
+  mx__json_object_end(&j);
   fputc('\n', f);
 }
 

@@ -129,7 +129,7 @@ int mx_measure_parse_shares(mx_measure_options *opt, const char *spec, char *buf
                             mx_error *err) {
   opt->n_shares = 0;
   share_ctx c = {opt, buf, size, 0};
-  int rc = mx_parse_named_numbers(spec, "ARM=SHARE", add_share, &c, err);
+  int rc = mx__parse_named_numbers(spec, "ARM=SHARE", add_share, &c, err);
   if (rc) return rc;
   if (opt->n_shares == 0) return mx_error_set(err, MX_EINVAL, "no shares given");
   return MX_OK;

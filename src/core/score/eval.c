@@ -233,13 +233,13 @@ int mx_model_evaluate(const mx_model *m, const mx_pairs *test, int k, int thread
     rc = mx_error_set(err, MX_EEMPTY, "no test user is known to the model with a new item "
                       "(%zu rows, %zu unknown)", test->n, test->unknown);
   } else {
-    int T = mx_threads_resolve(threads);
+    int T = mx__threads_resolve(threads);
     if ((size_t)T > ne) T = (int)ne;
     double (*acc)[6] = calloc((size_t)T, sizeof *acc);
     rank_ctx c = {m, tptr, idx, eval_users, ne, k, {0}, acc, 0};
-    mx_blas_begin(1);
-    if (acc) mx_parallel_run(T, rank_run, &c);
-    mx_blas_end();
+    mx__blas_begin(1);
+    if (acc) mx__parallel_run(T, rank_run, &c);
+    mx__blas_end();
     if (!acc || c.failed) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     } else {

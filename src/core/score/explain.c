@@ -122,7 +122,7 @@ static void user_matrix(const mx_model *m, explain_kind ek, const double *gram, 
 int mx_explain(const mx_model *m, const uint32_t *users, const uint32_t *items, uint32_t n,
                uint32_t top, uint32_t *items_out, float *weight_out, uint32_t *count,
                mx_error *err) {
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   for (uint32_t p = 0; p < n; p++)
     if (users[p] >= m->n_users || items[p] >= m->n_items)

@@ -18,16 +18,16 @@ typedef struct mx_targets {
   uint32_t *pos;    /* n_all; NULL: identity */
   const float *vec; /* n x dim (compact) or NULL (ease) */
   const float *bias;
-  float *owned_vec; /* gathered copies, freed by mx_targets_free */
+  float *owned_vec; /* gathered copies, freed by mx__targets_free */
   float *owned_bias;
 } mx_targets;
 
 /* Build from an optional candidate list and bitset (see mx_topk_options).
  * vec/bias: the full n_all x dim table (may be NULL). */
-int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t dim,
+int mx__targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t dim,
                      const float *bias, const uint32_t *candidates, uint32_t n_candidates,
                      const uint64_t *mask, mx_error *err);
-void mx_targets_free(mx_targets *t);
+void mx__targets_free(mx_targets *t);
 
 /* One top-K problem. score(q, c) = raw(q, c) + q_bias[row] + q_const, where
  * raw = <Qv[row], T[c]> + t_bias[c] (factor path) or
@@ -53,8 +53,8 @@ typedef struct mx_topk_problem {
 } mx_topk_problem;
 
 /* MX_OK when m can be scored (arrays present for its kind). */
-int mx_score_check_model(const mx_model *m, mx_error *err);
+int mx__score_check_model(const mx_model *m, mx_error *err);
 
-int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err);
+int mx__topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err);
 
 #endif

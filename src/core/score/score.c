@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mx_score_check_model(const mx_model *m, mx_error *err) {
+int mx__score_check_model(const mx_model *m, mx_error *err) {
   if (!m) return mx_error_set(err, MX_EINVAL, "no model");
   if (m->kind == MX_MODEL_EASE) {
     if (!m->ease_b) return mx_error_set(err, MX_ESTATE, "EASE model without its item-item matrix");
@@ -44,7 +44,7 @@ static int topk_common(const mx_model *m, const float *q_vec, const uint32_t *q_
   if (!opt) opt = &defaults;
   int ease = m->kind == MX_MODEL_EASE;
   mx_targets t;
-  int rc = mx_targets_build(&t, m->n_items, ease ? NULL : m->item_factors, m->factors,
+  int rc = mx__targets_build(&t, m->n_items, ease ? NULL : m->item_factors, m->factors,
                             ease ? NULL : m->item_bias, opt->candidates, opt->n_candidates,
                             opt->item_mask, err);
   if (rc) return rc;
@@ -63,15 +63,15 @@ static int topk_common(const mx_model *m, const float *q_vec, const uint32_t *q_
       .exclude = opt->include_seen ? NULL : hist,
       .opt = opt,
   };
-  rc = mx_topk_run(&p, out, err);
-  mx_targets_free(&t);
+  rc = mx__topk_run(&p, out, err);
+  mx__targets_free(&t);
   return rc;
 }
 
 int mx_topk_batch(const mx_model *m, const uint32_t *users, uint32_t n,
                   const mx_topk_options *opt, mx_topk_result **out, mx_error *err) {
   *out = NULL;
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if (!users) n = m->n_users;
   if ((rc = check_indices(users, n, m->n_users, "user", err))) return rc;
@@ -82,7 +82,7 @@ int mx_topk_vectors(const mx_model *m, const float *vectors, const float *user_b
                     const mx_csr *history, uint32_t n, const mx_topk_options *opt,
                     mx_topk_result **out, mx_error *err) {
   *out = NULL;
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if (m->kind == MX_MODEL_EASE) {
     if (!history) return mx_error_set(err, MX_EINVAL, "an EASE model scores from the history");
@@ -109,7 +109,7 @@ static float ease_score(const mx_model *m, uint32_t u, uint32_t i) {
 
 int mx_score_pairs(const mx_model *m, const uint32_t *users, const uint32_t *items, uint64_t n,
                    float *out, mx_error *err) {
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if ((rc = check_indices(users, n, m->n_users, "user", err))) return rc;
   if ((rc = check_indices(items, n, m->n_items, "item", err))) return rc;
@@ -132,7 +132,7 @@ int mx_score_pairs(const mx_model *m, const uint32_t *users, const uint32_t *ite
 int mx_score_matrix(const mx_model *m, const uint32_t *users, uint32_t n_users,
                     const uint32_t *items, uint32_t n_items, int threads, float *out,
                     mx_error *err) {
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if (!users) n_users = m->n_users;
   if (!items) n_items = m->n_items;
@@ -172,10 +172,10 @@ int mx_score_matrix(const mx_model *m, const uint32_t *users, uint32_t n_users,
     V = ig;
   }
   if (k) {
-    mx_blas_begin(mx_threads_resolve(threads));
+    mx__blas_begin(mx__threads_resolve(threads));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_users, (int)n_items, (int)k, 1.0f,
                 U, (int)k, V, (int)k, 0.0f, out, (int)n_items);
-    mx_blas_end();
+    mx__blas_end();
   } else {
     memset(out, 0, (size_t)n_users * n_items * sizeof *out);
   }

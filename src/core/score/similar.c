@@ -38,13 +38,13 @@ static int similar_factors(const mx_model *m, int of_users, const uint32_t *q, u
     vec = norm;
   }
   mx_targets t;
-  int rc = mx_targets_build(&t, n_all, vec, k, NULL, opt->candidates, opt->n_candidates,
+  int rc = mx__targets_build(&t, n_all, vec, k, NULL, opt->candidates, opt->n_candidates,
                             opt->item_mask, err);
   if (rc == MX_OK) {
     mx_topk_problem p = {.targets = &t, .dim = k, .n_q = n, .q_vec = vec, .q_rows = q,
                          .exclude_self = 1, .opt = opt};
-    rc = mx_topk_run(&p, out, err);
-    mx_targets_free(&t);
+    rc = mx__topk_run(&p, out, err);
+    mx__targets_free(&t);
   }
   mx_free_aligned(norm);
   return rc;
@@ -64,7 +64,7 @@ int mx_similar_items(const mx_model *m, const uint32_t *items, uint32_t n, mx_si
   *out = NULL;
   mx_topk_options defaults = mx_topk_defaults();
   if (!opt) opt = &defaults;
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if (!items) return mx_error_set(err, MX_EINVAL, "no query items");
   if ((rc = check_queries(items, n, m->n_items, "item", err))) return rc;
@@ -82,13 +82,13 @@ int mx_similar_items(const mx_model *m, const uint32_t *items, uint32_t n, mx_si
   for (uint32_t i = 0; i <= m->n_items; i++) self.indptr[i] = i;
   for (uint32_t i = 0; i < m->n_items; i++) self.indices[i] = i;
   mx_targets t;
-  rc = mx_targets_build(&t, m->n_items, NULL, 0, NULL, opt->candidates, opt->n_candidates,
+  rc = mx__targets_build(&t, m->n_items, NULL, 0, NULL, opt->candidates, opt->n_candidates,
                         opt->item_mask, err);
   if (rc == MX_OK) {
     mx_topk_problem p = {.targets = &t, .n_q = n, .q_rows = items, .ease_b = m->ease_b,
                          .hist = &self, .exclude_self = 1, .opt = opt};
-    rc = mx_topk_run(&p, out, err);
-    mx_targets_free(&t);
+    rc = mx__topk_run(&p, out, err);
+    mx__targets_free(&t);
   }
   free(self.indptr);
   free(self.indices);
@@ -100,7 +100,7 @@ int mx_similar_users(const mx_model *m, const uint32_t *users, uint32_t n, mx_si
   *out = NULL;
   mx_topk_options defaults = mx_topk_defaults();
   if (!opt) opt = &defaults;
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   if (m->kind == MX_MODEL_EASE)
     return mx_error_set(err, MX_EINVAL, "similar users needs user vectors; EASE has none");
@@ -111,7 +111,7 @@ int mx_similar_users(const mx_model *m, const uint32_t *users, uint32_t n, mx_si
 
 int mx_similarity_pairs(const mx_model *m, int of_users, const uint32_t *a, const uint32_t *b,
                         uint64_t n, mx_similarity metric, float *out, mx_error *err) {
-  int rc = mx_score_check_model(m, err);
+  int rc = mx__score_check_model(m, err);
   if (rc) return rc;
   uint32_t n_all = of_users ? m->n_users : m->n_items, k = m->factors;
   if (m->kind == MX_MODEL_EASE && of_users)

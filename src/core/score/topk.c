@@ -38,7 +38,7 @@ void mx_topk_result_free(mx_topk_result *r) {
 
 /* ------------------------------------------------------------ targets */
 
-void mx_targets_free(mx_targets *t) {
+void mx__targets_free(mx_targets *t) {
   if (!t) return;
   free(t->ids);
   free(t->pos);
@@ -47,7 +47,7 @@ void mx_targets_free(mx_targets *t) {
   memset(t, 0, sizeof *t);
 }
 
-int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t dim,
+int mx__targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t dim,
                      const float *bias, const uint32_t *candidates, uint32_t n_candidates,
                      const uint64_t *mask, mx_error *err) {
   memset(t, 0, sizeof *t);
@@ -67,7 +67,7 @@ int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t d
     memset(t->pos, 0, (size_t)n_all * sizeof *t->pos);
     for (uint32_t c = 0; c < n_candidates; c++) {
       if (candidates[c] >= n_all) {
-        mx_targets_free(t);
+        mx__targets_free(t);
         return mx_error_set(err, MX_EINVAL, "candidate index %u out of range (%u items)",
                             candidates[c], n_all);
       }
@@ -82,12 +82,12 @@ int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t d
     n += t->pos[i] != 0;
   }
   if (n == 0) {
-    mx_targets_free(t);
+    mx__targets_free(t);
     return mx_error_set(err, MX_EEMPTY, "no item is eligible after the candidate set and filters");
   }
   t->ids = malloc((size_t)n * sizeof *t->ids);
   if (!t->ids) {
-    mx_targets_free(t);
+    mx__targets_free(t);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   uint32_t c = 0;
@@ -103,7 +103,7 @@ int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t d
   if (vec && dim) {
     t->owned_vec = mx_alloc_aligned((size_t)n * dim * sizeof(float), 0);
     if (!t->owned_vec) {
-      mx_targets_free(t);
+      mx__targets_free(t);
       return mx_error_set(err, MX_ENOMEM, "out of memory gathering %u candidate vectors", n);
     }
     for (uint32_t r = 0; r < n; r++)
@@ -113,7 +113,7 @@ int mx_targets_build(mx_targets *t, uint32_t n_all, const float *vec, uint32_t d
   if (bias) {
     t->owned_bias = mx_alloc_aligned((size_t)n * sizeof(float), 0);
     if (!t->owned_bias) {
-      mx_targets_free(t);
+      mx__targets_free(t);
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     }
     for (uint32_t r = 0; r < n; r++) t->owned_bias[r] = bias[t->ids[r]];
@@ -727,7 +727,7 @@ static int rescan_failed(const mx_topk_problem *p, const run_ctx *ctx, mx_topk_r
   sub.q_rows = rows;
   sub.opt = &o;
   mx_topk_result *r = NULL;
-  int rc = mx_topk_run(&sub, &r, err);
+  int rc = mx__topk_run(&sub, &r, err);
   if (rc == MX_OK) {
     for (uint32_t j = 0; j < nf; j++) {
       size_t d = (size_t)at[j] * res->k, s = (size_t)j * r->k;
@@ -742,7 +742,7 @@ static int rescan_failed(const mx_topk_problem *p, const run_ctx *ctx, mx_topk_r
   return rc;
 }
 
-int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
+int mx__topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   *out = NULL;
   const mx_topk_options *opt = p->opt;
   if (opt->k == 0) return mx_error_set(err, MX_EINVAL, "k must be at least 1");
@@ -786,7 +786,7 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
     ti = ti < 16 ? 16 : ti / 16 * 16; /* whole panels */
     if (ti > p->targets->n) ti = p->targets->n;
   }
-  int threads = mx_threads_resolve(opt->threads);
+  int threads = mx__threads_resolve(opt->threads);
   uint32_t n_blocks = (p->n_q + tu - 1) / tu;
   if ((uint32_t)threads > n_blocks) threads = (int)n_blocks;
   run_ctx ctx = {.p = p, .res = res, .k = k, .tu = tu, .ti = ti, .ap = ap, .kc = kc};
@@ -797,9 +797,9 @@ int mx_topk_run(const mx_topk_problem *p, mx_topk_result **out, mx_error *err) {
   atomic_init(&ctx.next_block, 0);
   atomic_init(&ctx.done, 0);
   atomic_init(&ctx.failed, 0);
-  mx_blas_begin(1);
-  int rc = mx_parallel_run(threads, worker, &ctx);
-  mx_blas_end();
+  mx__blas_begin(1);
+  int rc = mx__parallel_run(threads, worker, &ctx);
+  mx__blas_end();
   if (rc != MX_OK) {
     free(ctx.fail);
     mx_topk_result_free(res);

@@ -63,7 +63,7 @@ static int half_run(void *vctx, int t, int nthreads) {
     cblas_sgemv(CblasColMajor, CblasNoTrans, (int)k1, (int)n, 1.0f, G, (int)k1, tg, 1, 0.0f, b, 1);
     float lam = h->reg * (float)n;
     for (uint32_t f = 0; f < k1; f++) A[(size_t)f * k1 + f] += lam > 0 ? lam : 1e-6f;
-    if (mx_spd_solve(A, b, (int)k1) != 0) {
+    if (mx__spd_solve(A, b, (int)k1) != 0) {
       h->failed = MX_EINVAL;
       continue;
     }
@@ -101,25 +101,25 @@ static double als_loss(const mx_dataset *d, const mx_model *m, double reg) {
   return sse + reg * pen;
 }
 
-int mx_als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
-  int T = mx_threads_resolve(o->threads);
-  double started = mx_now_seconds();
+int mx__als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+  int T = mx__threads_resolve(o->threads);
+  double started = mx__now_seconds();
   for (int e = 1; e <= o->epochs; e++) {
     /* Items first, users last: the stored user vectors are then the exact
      * solutions against the stored items, which is what fold-in computes. */
     half hi = {&d->by_item, m->item_factors, m->item_bias, m->user_factors, m->user_bias,
                m->factors, m->global_mean, (float)o->reg, 0};
-    mx_parallel_run(T, half_run, &hi);
+    mx__parallel_run(T, half_run, &hi);
     half hu = {&d->by_user, m->user_factors, m->user_bias, m->item_factors, m->item_bias,
                m->factors, m->global_mean, (float)o->reg, 0};
-    if (!hi.failed) mx_parallel_run(T, half_run, &hu);
+    if (!hi.failed) mx__parallel_run(T, half_run, &hu);
     if (hu.failed == MX_ENOMEM || hi.failed == MX_ENOMEM)
       return mx_error_set(err, MX_ENOMEM, "out of memory");
     if (hu.failed || hi.failed)
       return mx_error_set(err, MX_EINVAL, "ALS normal equations are not positive definite "
                           "(try a larger --reg)");
     double loss = o->on_epoch && o->report_loss ? als_loss(d, m, o->reg) : NAN;
-    if (mx_train_report(o, m, e, loss, started, NULL)) break;
+    if (mx__train_report(o, m, e, loss, started, NULL)) break;
   }
   return MX_OK;
 }

@@ -44,7 +44,7 @@
 #define BPMF_MAX_KEPT 48
 #endif
 
-int mx_bpmf_kept(const mx_train_options *o) {
+int mx__bpmf_kept(const mx_train_options *o) {
   int after = o->epochs - o->burn_in, cap = o->samples > 0 ? o->samples : BPMF_MAX_KEPT;
   if (after < 1) after = 1;
   return after < cap ? after : cap;
@@ -87,10 +87,10 @@ static void solve_upper_t(const double *L, double *b, int k) { /* L' x = b */
 static double gamma_draw(mx_rng *g, double a) {
   double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
   for (;;) {
-    double x = mx_rng_normal(g), v = 1.0 + c * x;
+    double x = mx__rng_normal(g), v = 1.0 + c * x;
     if (v <= 0) continue;
     v = v * v * v;
-    double u = mx_rng_uniform(g);
+    double u = mx__rng_uniform(g);
     if (u <= 0) continue;
     if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
   }
@@ -128,7 +128,7 @@ static int sample_hyper(const float *X, uint32_t n, int k, mx_rng *g, double *mu
   memset(A, 0, (size_t)k * k * sizeof(double));
   for (int i = 0; i < k; i++) {
     A[i * k + i] = sqrt(2.0 * gamma_draw(g, (nustar - i) / 2.0));
-    for (int j = 0; j < i; j++) A[i * k + j] = mx_rng_normal(g);
+    for (int j = 0; j < i; j++) A[i * k + j] = mx__rng_normal(g);
   }
   /* B = M A, column by column: solve C' b = a_col. */
   double *B = malloc((size_t)k * k * sizeof(double)), *col = malloc(k * sizeof(double));
@@ -152,7 +152,7 @@ static int sample_hyper(const float *X, uint32_t n, int k, mx_rng *g, double *mu
   for (int a = 0; a < k * k; a++) B[a] = bstar * Lam[a];
   int bad = chol(B, k);
   if (!bad) {
-    for (int f = 0; f < k; f++) col[f] = mx_rng_normal(g);
+    for (int f = 0; f < k; f++) col[f] = mx__rng_normal(g);
     solve_upper_t(B, col, k);
     for (int f = 0; f < k; f++) mu[f] = n * mean[f] / bstar + col[f];
   }
@@ -257,7 +257,7 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
   uint32_t lo = (uint32_t)((uint64_t)R->rows * t / nthreads);
   uint32_t hi = (uint32_t)((uint64_t)R->rows * (t + 1) / nthreads);
   double *P = malloc(((size_t)k * k + 2 * (size_t)k + (2 * (size_t)k + 4) * BPMF_CHUNK) * sizeof(double));
-  if (!P) return MX_ENOMEM; /* reported by mx_parallel_run, not as failed */
+  if (!P) return MX_ENOMEM; /* reported by mx__parallel_run, not as failed */
   double *b = P + (size_t)k * k, *z = b + k;
   gathered G;
   G.Yt = z + k;
@@ -289,8 +289,8 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
     /* mean = P^-1 b; sample = mean + L'^-1 z */
     solve_lower(P, b, k);
     mx_rng g;
-    mx_rng_seed(&g, s->seed + (uint64_t)r * 0x9e3779b97f4a7c15ULL);
-    for (int f = 0; f < k; f++) z[f] = mx_rng_normal(&g);
+    mx__rng_seed(&g, s->seed + (uint64_t)r * 0x9e3779b97f4a7c15ULL);
+    for (int f = 0; f < k; f++) z[f] = mx__rng_normal(&g);
     for (int f = 0; f < k; f++) b[f] += z[f];
     solve_upper_t(P, b, k);
     float *x = s->X + (size_t)r * k;
@@ -307,7 +307,7 @@ MX_HOT static int side_run(void *vctx, int t, int nthreads) {
         prec += G.w[j];
       }
     }
-    double xb_new = sum / prec + mx_rng_normal(&g) / sqrt(prec);
+    double xb_new = sum / prec + mx__rng_normal(&g) / sqrt(prec);
     s->xb[r] = (float)xb_new;
     /* s_r | rest ~ Gamma(a0 + n/2, a0 + sum(alpha t_j res^2) / 2). */
     double ss = 0, shift = xb_old - (double)s->xb[r];
@@ -337,7 +337,7 @@ static double bias_precision(const float *b, uint32_t n, mx_rng *g) {
   return gamma_draw(g, 1.0 + 0.5 * n) / (1.0 + 0.5 * ss);
 }
 
-/* SGD epochs of the mf fit the chain starts from (see mx_bpmf_fit). */
+/* SGD epochs of the mf fit the chain starts from (see mx__bpmf_fit). */
 #ifndef BPMF_WARM_EPOCHS
 #define BPMF_WARM_EPOCHS 60
 #endif
@@ -363,16 +363,16 @@ static int warm_start(const mx_dataset *d, const mx_train_options *o, const mx_m
   w->global_mean = m->global_mean;
   w->rating_min = m->rating_min;
   w->rating_max = m->rating_max;
-  mx_train_init_factors(&mo, w);
-  rc = mx_mf_fit(d, &mo, w, err);
+  mx__train_init_factors(&mo, w);
+  rc = mx__mf_fit(d, &mo, w, err);
   if (rc == MX_EINVAL) {
     /* SGD's fixed step diverged on values of an unusual scale: the
      * sampler does not need it, so start from small random factors. */
     mx_error_clear(err);
     mx_rng g;
-    mx_rng_seed(&g, o->seed ^ 0xb9f3ULL);
-    for (size_t q = 0; q < (size_t)nu * k; q++) U[q] = (float)(0.1 * mx_rng_normal(&g));
-    for (size_t q = 0; q < (size_t)ni * k; q++) V[q] = (float)(0.1 * mx_rng_normal(&g));
+    mx__rng_seed(&g, o->seed ^ 0xb9f3ULL);
+    for (size_t q = 0; q < (size_t)nu * k; q++) U[q] = (float)(0.1 * mx__rng_normal(&g));
+    for (size_t q = 0; q < (size_t)ni * k; q++) V[q] = (float)(0.1 * mx__rng_normal(&g));
     memset(bu, 0, nu * sizeof(float));
     memset(bi, 0, ni * sizeof(float));
     rc = MX_OK;
@@ -386,8 +386,8 @@ static int warm_start(const mx_dataset *d, const mx_train_options *o, const mx_m
   return rc;
 }
 
-int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
-  int k = (int)o->factors, kept = mx_bpmf_kept(o), T = mx_threads_resolve(o->threads);
+int mx__bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+  int k = (int)o->factors, kept = mx__bpmf_kept(o), T = mx__threads_resolve(o->threads);
   uint32_t nu = m->n_users, ni = m->n_items;
   int rc = MX_OK;
   float *U = malloc((size_t)nu * k * sizeof(float)), *V = malloc((size_t)ni * k * sizeof(float));
@@ -401,7 +401,7 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   double *muU = hyp, *muV = muU + k, *w1 = muV + k, *LamU = w1 + 2 * k, *LamV = LamU + (size_t)k * k,
          *w2 = LamV + (size_t)k * k;
   mx_rng g;
-  mx_rng_seed(&g, o->seed ^ 0xb9f3ULL);
+  mx__rng_seed(&g, o->seed ^ 0xb9f3ULL);
   /* The chain starts from a short SGD fit (mf.c, same k, one thread so the
    * result still does not depend on --threads) instead of random factors:
    * on MovieLens it then needs 80 sweeps where it needed 300. */
@@ -421,7 +421,7 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
   float scale = 1.0f / sqrtf((float)kept);
   mx_train_options quiet = *o;
   quiet.test = NULL;
-  double started = mx_now_seconds();
+  double started = mx__now_seconds();
   for (int e = 1; e <= o->epochs; e++) {
     int h = sample_hyper(U, nu, k, &g, muU, LamU, w1, w2);
     if (!h) h = sample_hyper(V, ni, k, &g, muV, LamV, w1, w2);
@@ -433,9 +433,9 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
     uint64_t base = o->seed * 0x100000001b3ULL + (uint64_t)e * 0x51ed27ULL;
     double lbu = bias_precision(bu, nu, &g), lbi = bias_precision(bi, ni, &g);
     side su = {&d->by_user, U, V, muU, LamU, k, m->global_mean, bu, bi, alpha, lbu, su_, si_, base, 0};
-    int oom = mx_parallel_run(T, side_run, &su) != 0;
+    int oom = mx__parallel_run(T, side_run, &su) != 0;
     side sv = {&d->by_item, V, U, muV, LamV, k, m->global_mean, bi, bu, alpha, lbi, si_, su_, base ^ 0xabcdef12345ULL, 0};
-    if (!oom) oom = mx_parallel_run(T, side_run, &sv) != 0;
+    if (!oom) oom = mx__parallel_run(T, side_run, &sv) != 0;
     if (oom) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       break;
@@ -459,7 +459,7 @@ int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
     }
     /* The model is the posterior mean only once every sample is stored:
      * score --test then, not on the partial sums of earlier sweeps. */
-    if (mx_train_report(stored == kept ? o : &quiet, m, e, NAN, started, NULL)) break;
+    if (mx__train_report(stored == kept ? o : &quiet, m, e, NAN, started, NULL)) break;
   }
   if (rc == MX_OK && stored < kept) {
     /* Stopped early: rescale what was stored so it is still an average. */

@@ -53,18 +53,18 @@ MX_HOT static int bpr_run(void *vctx, int t, int nthreads) {
   uint32_t k = m->factors, ni = m->n_items;
   uint64_t nnz = R->nnz, n = nnz / (uint64_t)nthreads + (t < (int)(nnz % (uint64_t)nthreads));
   mx_rng g;
-  mx_rng_seed(&g, c->o->seed * 0x2545f4914f6cdd1dULL + (uint64_t)c->epoch * 7919ULL + (uint64_t)t);
+  mx__rng_seed(&g, c->o->seed * 0x2545f4914f6cdd1dULL + (uint64_t)c->epoch * 7919ULL + (uint64_t)t);
   const float lr = c->lr, reg = (float)c->o->reg;
   float *P = m->user_factors, *Q = m->item_factors, *bi = m->item_bias;
   double loss = 0;
   for (uint64_t s = 0; s < n; s++) {
-    uint64_t q = c->cdf ? draw_weighted(c->cdf, nnz, mx_rng_uniform(&g) * c->cdf[nnz - 1])
-                        : mx_rng_next(&g) % nnz;
+    uint64_t q = c->cdf ? draw_weighted(c->cdf, nnz, mx__rng_uniform(&g) * c->cdf[nnz - 1])
+                        : mx__rng_next(&g) % nnz;
     uint32_t u = c->row_of[q], i = R->indices[q], j = 0;
     uint64_t nu = R->indptr[u + 1] - R->indptr[u];
     if (nu >= ni) continue; /* user saw everything: no negative */
     int tries = 0;
-    do j = mx_rng_below(&g, ni);
+    do j = mx__rng_below(&g, ni);
     while (seen(R, u, j) && ++tries < 32);
     if (tries == 32) continue;
     float *p = P + (size_t)u * k, *qi = Q + (size_t)i * k, *qj = Q + (size_t)j * k;
@@ -84,7 +84,7 @@ MX_HOT static int bpr_run(void *vctx, int t, int nthreads) {
   return 0;
 }
 
-int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+int mx__bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
   const mx_csr *R = &d->by_user;
   uint32_t *row_of = malloc((R->nnz ? R->nnz : 1) * sizeof *row_of);
   if (!row_of) return mx_error_set(err, MX_ENOMEM, "out of memory");
@@ -109,7 +109,7 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
     }
   }
   memset(m->item_bias, 0, m->n_items * sizeof(float));
-  int T = mx_threads_resolve(o->threads);
+  int T = mx__threads_resolve(o->threads);
   if (T > 64) T = 64;
   bpr_ctx c;
   memset(&c, 0, sizeof c);
@@ -119,13 +119,13 @@ int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_e
   c.cdf = cdf;
   c.m = m;
   c.lr = (float)o->lr;
-  double started = mx_now_seconds();
+  double started = mx__now_seconds();
   for (int e = 1; e <= o->epochs; e++) {
     c.epoch = e;
-    mx_parallel_run(T, bpr_run, &c);
+    mx__parallel_run(T, bpr_run, &c);
     double loss = 0;
     for (int t = 0; t < T; t++) loss += c.loss[t];
-    if (mx_train_report(o, m, e, loss, started, NULL)) break;
+    if (mx__train_report(o, m, e, loss, started, NULL)) break;
     c.lr *= (float)o->lr_decay;
   }
   free(row_of);

@@ -44,16 +44,16 @@ static int gram_rows(void *vctx, int t, int nthreads) {
   return 0;
 }
 
-int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+int mx__ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
   uint32_t n = m->n_items;
   float *G = m->ease_b; /* built in place: G, then P, then B */
   memset(G, 0, (size_t)n * n * sizeof(float));
   gram_ctx c = {&d->by_user, G, n, o->half_life_days > 0};
-  mx_parallel_run(mx_threads_resolve(o->threads), gram_rows, &c);
+  mx__parallel_run(mx__threads_resolve(o->threads), gram_rows, &c);
   float reg = (float)o->reg > 0 ? (float)o->reg : 1e-3f;
   for (uint32_t i = 0; i < n; i++) G[(size_t)i * n + i] += reg;
   int nn = (int)n, info = 0;
-  double started = mx_now_seconds();
+  double started = mx__now_seconds();
   spotrf_("U", &nn, G, &nn, &info);
   if (info == 0) spotri_("U", &nn, G, &nn, &info);
   if (info != 0)
@@ -72,6 +72,6 @@ int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
     row[j] = 0.0f;
   }
   free(inv);
-  mx_train_report(o, m, 1, NAN, started, NULL);
+  mx__train_report(o, m, 1, NAN, started, NULL);
   return MX_OK;
 }

@@ -36,7 +36,7 @@ static int ridge(const mx_model *m, const uint32_t *items, const float *values, 
   }
   float lam = (float)(hyper(m, 2, 0.1) * (double)n);
   for (uint32_t f = 0; f < k1; f++) A[(size_t)f * k1 + f] += lam > 0 ? lam : 1e-6f;
-  int info = mx_spd_solve(A, b, (int)k1);
+  int info = mx__spd_solve(A, b, (int)k1);
   if (info == 0) {
     memcpy(x, b, k * sizeof(float));
     if (bias) *bias = b[k];
@@ -71,7 +71,7 @@ static int ials_exact(const mx_model *m, const float *gram, const uint32_t *item
     cblas_ssyr(CblasColMajor, CblasUpper, (int)k, c - 1.0f, y, 1, A, (int)k);
     for (uint32_t f = 0; f < k; f++) b[f] += c * y[f];
   }
-  int info = mx_spd_solve(A, b, (int)k);
+  int info = mx__spd_solve(A, b, (int)k);
   if (info == 0) memcpy(x, b, k * sizeof(float));
   free(A);
   return info == 0 ? MX_OK : mx_error_set(err, MX_EINVAL, "fold-in system is singular");
@@ -91,13 +91,13 @@ static int bpr_steps(const mx_model *m, const uint32_t *items, size_t n, float *
   memcpy(pos, items, n * sizeof *pos);
   qsort(pos, n, sizeof *pos, cmp_u32);
   mx_rng g;
-  mx_rng_seed(&g, (uint64_t)hyper(m, 10, 42) ^ 0xf01dULL);
+  mx__rng_seed(&g, (uint64_t)hyper(m, 10, 42) ^ 0xf01dULL);
   float lr = (float)hyper(m, 3, 0.05), reg = (float)hyper(m, 2, 0.01);
   memset(x, 0, k * sizeof(float));
   for (int e = 0; e < 20 && n < ni; e++) {
     for (size_t q = 0; q < n; q++) {
       uint32_t i = items[q], j;
-      do j = mx_rng_below(&g, ni);
+      do j = mx__rng_below(&g, ni);
       while (bsearch(&j, pos, n, sizeof *pos, cmp_u32));
       const float *qi = m->item_factors + (size_t)i * k, *qj = m->item_factors + (size_t)j * k;
       float xij = (m->item_bias ? m->item_bias[i] - m->item_bias[j] : 0.0f) + mx_dotf(x, qi, k) -

@@ -121,7 +121,7 @@ static int solve_exact(const ihalf *h, uint32_t row, float *A, float *b) {
     cblas_ssyr(CblasColMajor, CblasUpper, (int)k, c - 1.0f, y, 1, A, (int)k);
     for (uint32_t f = 0; f < k; f++) b[f] += c * y[f];
   }
-  if (mx_spd_solve(A, b, (int)k) != 0) return -1;
+  if (mx__spd_solve(A, b, (int)k) != 0) return -1;
   memcpy(h->X + (size_t)row * k, b, k * sizeof(float));
   return 0;
 }
@@ -162,7 +162,7 @@ MX_HOT static int ihalf_run(void *vctx, int t, int nthreads) {
 
 /* Objective of Hu et al. eq. 3, in O(nnz k + n k^2): for each user
  * x'(Y'Y)x + sum over observed i of (c - 2 c s + (c - 1) s^2), s = x.y_i. */
-double mx_ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_model *m) {
+double mx__ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_model *m) {
   uint32_t k = m->factors;
   float *G = malloc((size_t)k * k * sizeof(float));
   float *tmp = malloc(k * sizeof(float));
@@ -191,21 +191,21 @@ double mx_ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_mod
   return loss + o->reg * pen;
 }
 
-int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+int mx__ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
   uint32_t k = m->factors;
-  int T = mx_threads_resolve(o->threads);
+  int T = mx__threads_resolve(o->threads);
   float *G = malloc((size_t)k * k * sizeof(float));
   if (!G) return mx_error_set(err, MX_ENOMEM, "out of memory");
-  double started = mx_now_seconds();
+  double started = mx__now_seconds();
   int rc = MX_OK;
   for (int e = 1; e <= o->epochs; e++) {
     /* Items first, users last (see als.c): fold-in reproduces user rows. */
     gram(m->user_factors, m->n_users, k, (float)o->reg, G);
     ihalf hi = {o, &d->by_item, m->item_factors, m->user_factors, G, k, 0};
-    mx_parallel_run(T, ihalf_run, &hi);
+    mx__parallel_run(T, ihalf_run, &hi);
     gram(m->item_factors, m->n_items, k, (float)o->reg, G);
     ihalf hu = {o, &d->by_user, m->user_factors, m->item_factors, G, k, 0};
-    mx_parallel_run(T, ihalf_run, &hu);
+    mx__parallel_run(T, ihalf_run, &hu);
     if (hu.failed == MX_ENOMEM || hi.failed == MX_ENOMEM) {
       rc = mx_error_set(err, MX_ENOMEM, "out of memory");
       break;
@@ -214,8 +214,8 @@ int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_
       rc = mx_error_set(err, MX_EINVAL, "iALS system not positive definite (try a larger --reg)");
       break;
     }
-    double loss = o->on_epoch && o->report_loss ? mx_ials_loss(d, o, m) : NAN;
-    if (mx_train_report(o, m, e, loss, started, NULL)) break;
+    double loss = o->on_epoch && o->report_loss ? mx__ials_loss(d, o, m) : NAN;
+    if (mx__train_report(o, m, e, loss, started, NULL)) break;
   }
   free(G);
   return rc;

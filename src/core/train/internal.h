@@ -8,44 +8,44 @@
 #include "merx/model.h"
 
 /* Trainers fill m (created by mx_model_train with ids, seen, shape). */
-int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
-int mx_als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
-int mx_ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
-int mx_bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
-int mx_ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
-int mx_bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__als_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__ials_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__bpr_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__ease_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
+int mx__bpmf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err);
 
 /* Recency (recency.c). check: the options' half-life and blend against the
  * algorithm and the data. view: a shallow copy of d whose by_user/by_item
  * values are decayed (ials: value x weight; ease, bpr: the weight), owned
- * until mx_recency_view_free. blend: m (trained, factors k) becomes k + 1
+ * until mx__recency_view_free. blend: m (trained, factors k) becomes k + 1
  * factors carrying the recently-popular term. */
-int mx_recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *err);
-int mx_recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *view,
+int mx__recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *err);
+int mx__recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *view,
                     mx_error *err);
-void mx_recency_view_free(mx_dataset *view);
-int mx_recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_model *m,
+void mx__recency_view_free(mx_dataset *view);
+int mx__recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_model *m,
                             mx_error *err);
 
 /* bpmf: samples stored side by side (the model has factors * kept columns). */
-int mx_bpmf_kept(const mx_train_options *o);
+int mx__bpmf_kept(const mx_train_options *o);
 
 /* Gaussian initial factors N(0, (init_std)^2 / k), one stream per seed; then
  * rows of ids also present in o->init are copied from it (warm start). */
-void mx_train_init_factors(const mx_train_options *o, mx_model *m);
+void mx__train_init_factors(const mx_train_options *o, mx_model *m);
 
 /* Report epoch e (1-based) through o->on_epoch, with test RMSE for explicit
  * models when o->test is set. Returns non-zero when the callback asks to stop. */
-int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, double loss,
+int mx__train_report(const mx_train_options *o, const mx_model *m, int epoch, double loss,
                     double started, double *test_rmse);
 
 /* Solve the symmetric positive definite system A x = b (n x n, column-major,
  * upper triangle used; A is overwritten by its Cholesky factor, b by x).
  * Returns 0, or the LAPACK info > 0 when A is not positive definite. */
-int mx_spd_solve(float *A, float *b, int n);
+int mx__spd_solve(float *A, float *b, int n);
 
 /* iALS objective (Hu et al. eq. 3) of m on d; NaN when out of memory. */
-double mx_ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_model *m);
+double mx__ials_loss(const mx_dataset *d, const mx_train_options *o, const mx_model *m);
 
 /* iALS confidence of a stored value. */
 static inline float mx_ials_confidence(const mx_train_options *o, float r) {

@@ -41,7 +41,7 @@ typedef struct mf_ctx {
 
 static void shuffle(rating *r, size_t n, mx_rng *g) {
   for (size_t q = n; q > 1; q--) {
-    size_t j = (size_t)(mx_rng_uniform(g) * (double)q);
+    size_t j = (size_t)(mx__rng_uniform(g) * (double)q);
     if (j >= q) j = q - 1;
     rating t = r[q - 1];
     r[q - 1] = r[j];
@@ -87,10 +87,10 @@ MX_HOT static int mf_block(void *vctx, int t, int nthreads) {
   size_t n = c->count[b], nch = (n + MF_CHUNK - 1) / MF_CHUNK;
   uint32_t *order = c->order[t];
   mx_rng g;
-  mx_rng_seed(&g, c->o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)c->epoch * 1000003ULL + (uint64_t)b);
+  mx__rng_seed(&g, c->o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)c->epoch * 1000003ULL + (uint64_t)b);
   for (size_t q = 0; q < nch; q++) order[q] = (uint32_t)q;
   for (size_t q = nch; q > 1; q--) {
-    size_t j = (size_t)(mx_rng_uniform(&g) * (double)q);
+    size_t j = (size_t)(mx__rng_uniform(&g) * (double)q);
     if (j >= q) j = q - 1;
     uint32_t x = order[q - 1];
     order[q - 1] = order[j];
@@ -125,8 +125,8 @@ static double sumsq(const float *a, size_t n) {
   return s;
 }
 
-int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
-  int B = mx_threads_resolve(o->threads);
+int mx__mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_error *err) {
+  int B = mx__threads_resolve(o->threads);
   if (B > 64) B = 64;
   mf_ctx c;
   memset(&c, 0, sizeof c);
@@ -157,7 +157,7 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
   size_t maxch = 1;
   for (int b = 0; b < B * B; b++) {
     mx_rng g;
-    mx_rng_seed(&g, o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)b);
+    mx__rng_seed(&g, o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)b);
     shuffle(c.block[b], c.count[b], &g);
     size_t nch = (c.count[b] + MF_CHUNK - 1) / MF_CHUNK;
     if (nch > maxch) maxch = nch;
@@ -167,15 +167,15 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
   /* Biases start from zero; the global mean carries the level. */
   memset(m->user_bias, 0, m->n_users * sizeof(float));
   memset(m->item_bias, 0, m->n_items * sizeof(float));
-  if (o->init && o->init->user_bias) mx_train_init_factors(o, m);
+  if (o->init && o->init->user_bias) mx__train_init_factors(o, m);
 
-  double started = mx_now_seconds(), best = INFINITY;
+  double started = mx__now_seconds(), best = INFINITY;
   size_t nu = (size_t)m->n_users, ni = (size_t)m->n_items, k = m->factors;
   c.lr = (float)o->lr;
   for (int e = 1; e <= o->epochs; e++) {
     c.epoch = e;
     memset(c.sse, 0, (size_t)B * B * sizeof *c.sse);
-    for (c.sub = 0; c.sub < B; c.sub++) mx_parallel_run(B, mf_block, &c);
+    for (c.sub = 0; c.sub < B; c.sub++) mx__parallel_run(B, mf_block, &c);
     double sse = 0;
     for (int b = 0; b < B * B; b++) sse += c.sse[b];
     double loss = sse + o->reg * (sumsq(m->user_factors, nu * k) + sumsq(m->item_factors, ni * k)) +
@@ -190,7 +190,7 @@ int mx_mf_fit(const mx_dataset *d, const mx_train_options *o, mx_model *m, mx_er
       goto done;
     }
     double test = NAN;
-    if (mx_train_report(o, m, e, loss, started, &test)) break;
+    if (mx__train_report(o, m, e, loss, started, &test)) break;
     c.lr *= (float)o->lr_decay;
     if (o->early_stop && o->test && isfinite(test)) {
       if (test < best) {

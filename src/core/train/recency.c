@@ -62,7 +62,7 @@ int mx_train_decay_weights(const mx_dataset *d, double half_life_days, int64_t n
   return MX_OK;
 }
 
-int mx_recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *err) {
+int mx__recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *err) {
   int decays = o->half_life_days != 0, blends = o->recent_popular_days != 0;
   if (!decays && !blends) return MX_OK;
   if (decays && (!(o->half_life_days > 0) || !isfinite(o->half_life_days)))
@@ -84,7 +84,7 @@ int mx_recency_check(const mx_dataset *d, const mx_train_options *o, mx_error *e
   return check_times(d, decays ? "--half-life" : "--recent-popular", err);
 }
 
-int mx_recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *view,
+int mx__recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *view,
                     mx_error *err) {
   *view = *d;
   view->by_user.values = view->by_item.values = NULL;
@@ -107,7 +107,7 @@ int mx_recency_view(const mx_dataset *d, const mx_train_options *o, mx_dataset *
   return MX_OK;
 }
 
-void mx_recency_view_free(mx_dataset *view) {
+void mx__recency_view_free(mx_dataset *view) {
   free(view->by_user.values);
   free(view->by_item.values);
   view->by_user.values = view->by_item.values = NULL;
@@ -119,7 +119,7 @@ static float score(const mx_model *m, uint32_t u, uint32_t i) {
   return m->item_bias ? s + m->item_bias[i] : s;
 }
 
-int mx_recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_model *m,
+int mx__recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_model *m,
                             mx_error *err) {
   const mx_csr *R = &d->by_user;
   uint32_t k = m->factors, nu = m->n_users, ni = m->n_items;
@@ -154,10 +154,10 @@ int mx_recent_popular_blend(const mx_dataset *d, const mx_train_options *o, mx_m
    * both separate bought from random items by the same amount on average. */
   double pos = 0, neg = 0, ppos = 0, pneg = 0;
   mx_rng g;
-  mx_rng_seed(&g, o->seed ^ 0x7ecea7ULL);
+  mx__rng_seed(&g, o->seed ^ 0x7ecea7ULL);
   for (uint32_t u = 0; u < nu; u++)
     for (uint64_t q = R->indptr[u]; q < R->indptr[u + 1]; q++) {
-      uint32_t j = mx_rng_below(&g, ni);
+      uint32_t j = mx__rng_below(&g, ni);
       pos += score(m, u, R->indices[q]);
       neg += score(m, u, j);
       ppos += pop[R->indices[q]] / top;

@@ -14,7 +14,7 @@
 extern void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda,
                    float *b, const int *ldb, int *info);
 
-int mx_spd_solve(float *A, float *b, int n) {
+int mx__spd_solve(float *A, float *b, int n) {
   int one = 1, info = 0;
   sposv_("U", &n, &one, A, &n, b, &n, &info);
   return info;
@@ -58,14 +58,14 @@ mx_train_options mx_train_defaults(mx_model_kind algo) {
   return o;
 }
 
-void mx_train_init_factors(const mx_train_options *o, mx_model *m) {
+void mx__train_init_factors(const mx_train_options *o, mx_model *m) {
   uint32_t k = m->factors;
   if (!k) return;
   mx_rng r;
-  mx_rng_seed(&r, o->seed ^ 0x5eedf00dULL);
+  mx__rng_seed(&r, o->seed ^ 0x5eedf00dULL);
   float s = (float)(o->init_std / sqrt((double)k));
-  for (size_t q = 0; q < (size_t)m->n_users * k; q++) m->user_factors[q] = s * (float)mx_rng_normal(&r);
-  for (size_t q = 0; q < (size_t)m->n_items * k; q++) m->item_factors[q] = s * (float)mx_rng_normal(&r);
+  for (size_t q = 0; q < (size_t)m->n_users * k; q++) m->user_factors[q] = s * (float)mx__rng_normal(&r);
+  for (size_t q = 0; q < (size_t)m->n_items * k; q++) m->item_factors[q] = s * (float)mx__rng_normal(&r);
   const mx_model *w = o->init;
   if (!w || w->factors != k || !w->user_factors) return;
   for (uint32_t u = 0; u < m->n_users; u++) {
@@ -95,7 +95,7 @@ void mx_model_rmse(const mx_model *m, const mx_pairs *p, double *rmse, double *m
   if (mae) *mae = p->n ? ae / (double)p->n : NAN;
 }
 
-int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, double loss,
+int mx__train_report(const mx_train_options *o, const mx_model *m, int epoch, double loss,
                     double started, double *test_rmse) {
   mx_epoch_report r;
   r.epoch = epoch;
@@ -104,7 +104,7 @@ int mx_train_report(const mx_train_options *o, const mx_model *m, int epoch, dou
   r.test_rmse = r.test_mae = NAN;
   if (o->test && !m->implicit) mx_model_rmse(m, o->test, &r.test_rmse, &r.test_mae);
   if (test_rmse) *test_rmse = r.test_rmse;
-  r.seconds = mx_now_seconds() - started;
+  r.seconds = mx__now_seconds() - started;
   struct timespec ts;
   r.cpu_seconds = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0 ? (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec : NAN;
   /* a cancelled run stops here; mx_model_train turns it into the error */
@@ -131,7 +131,7 @@ static int check_options(const mx_dataset *d, const mx_train_options *o, mx_erro
   if (o->cg_steps < 0) return mx_error_set(err, MX_EINVAL, "--cg-steps must be >= 0");
   if (mx_dataset_nnz(d) == 0)
     return mx_error_set(err, MX_EEMPTY, "the training data has no interactions");
-  int rc = mx_recency_check(d, o, err);
+  int rc = mx__recency_check(d, o, err);
   if (rc != MX_OK) return rc;
   int explicit_algo = o->algo == MX_MODEL_MF || o->algo == MX_MODEL_ALS || o->algo == MX_MODEL_BPMF;
   if (explicit_algo && !d->has_value)
@@ -177,7 +177,7 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
   int rc = check_options(d, o, err);
   if (rc != MX_OK) return rc;
   uint32_t k = o->algo == MX_MODEL_EASE ? 0 : o->factors;
-  if (o->algo == MX_MODEL_BPMF) k *= (uint32_t)mx_bpmf_kept(o);
+  if (o->algo == MX_MODEL_BPMF) k *= (uint32_t)mx__bpmf_kept(o);
   int with_bias = o->algo == MX_MODEL_MF || o->algo == MX_MODEL_ALS || o->algo == MX_MODEL_BPMF ||
                   o->algo == MX_MODEL_BPR;
   mx_model *m;
@@ -215,12 +215,12 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
     m->rating_min = (float)d->value_min;
     m->rating_max = (float)d->value_max;
   }
-  mx_train_init_factors(o, m);
+  mx__train_init_factors(o, m);
   /* the trainers see decayed values; the model keeps the data as read */
   mx_dataset decayed;
   const mx_dataset *fit = d;
   if (o->half_life_days > 0) {
-    if ((rc = mx_recency_view(d, o, &decayed, err)) != MX_OK) {
+    if ((rc = mx__recency_view(d, o, &decayed, err)) != MX_OK) {
       mx_model_free(m);
       return rc;
     }
@@ -229,21 +229,21 @@ int mx_model_train(const mx_dataset *d, const mx_train_options *o, mx_model **ou
 
   /* EASE is one big factorisation: OpenBLAS uses the threads itself. The
    * others run their own workers, with BLAS single-threaded inside. */
-  mx_blas_begin(o->algo == MX_MODEL_EASE ? mx_threads_resolve(o->threads) : 1);
+  mx__blas_begin(o->algo == MX_MODEL_EASE ? mx__threads_resolve(o->threads) : 1);
   switch (o->algo) {
-  case MX_MODEL_MF: rc = mx_mf_fit(d, o, m, err); break;
-  case MX_MODEL_ALS: rc = mx_als_fit(d, o, m, err); break;
-  case MX_MODEL_IALS: rc = mx_ials_fit(fit, o, m, err); break;
-  case MX_MODEL_BPR: rc = mx_bpr_fit(fit, o, m, err); break;
-  case MX_MODEL_EASE: rc = mx_ease_fit(fit, o, m, err); break;
-  case MX_MODEL_BPMF: rc = mx_bpmf_fit(d, o, m, err); break;
+  case MX_MODEL_MF: rc = mx__mf_fit(d, o, m, err); break;
+  case MX_MODEL_ALS: rc = mx__als_fit(d, o, m, err); break;
+  case MX_MODEL_IALS: rc = mx__ials_fit(fit, o, m, err); break;
+  case MX_MODEL_BPR: rc = mx__bpr_fit(fit, o, m, err); break;
+  case MX_MODEL_EASE: rc = mx__ease_fit(fit, o, m, err); break;
+  case MX_MODEL_BPMF: rc = mx__bpmf_fit(d, o, m, err); break;
   default: rc = mx_error_set(err, MX_EINVAL, "unknown algorithm"); break;
   }
-  mx_blas_end();
-  if (fit != d) mx_recency_view_free(&decayed);
+  mx__blas_end();
+  if (fit != d) mx__recency_view_free(&decayed);
   if (rc == MX_OK) rc = mx_cancel_check(o->cancel, "training", err);
   if (rc == MX_OK) rc = check_finite(m, o, err);
-  if (rc == MX_OK && o->recent_popular_days > 0) rc = mx_recent_popular_blend(d, o, m, err);
+  if (rc == MX_OK && o->recent_popular_days > 0) rc = mx__recent_popular_blend(d, o, m, err);
   if (rc != MX_OK) {
     mx_model_free(m);
     return rc;

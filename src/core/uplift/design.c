@@ -56,7 +56,7 @@ int mx__uplift_design_fit(mx_uplift_model *m, const mx_uplift_table *t, const ch
     if (c < 0) return mx_error_set(err, MX_ENOTFOUND, "no feature column '%s'", names[q]);
     const mx__uplift_column *col = &t->col[c];
     mx_uplift_feature *ft = &m->features[m->n_features++];
-    if (!(ft->name = mx_strdup(names[q]))) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    if (!(ft->name = mx__strdup(names[q]))) return mx_error_set(err, MX_ENOMEM, "out of memory");
     if (col->num) {
       ft->kind = MX_UPLIFT_NUMERIC;
       double s = 0, ss = 0;
@@ -95,7 +95,7 @@ int mx__uplift_design_fit(mx_uplift_model *m, const mx_uplift_table *t, const ch
     /* levels in order of first appearance in the table: deterministic */
     for (uint32_t l = 0; l < nl; l++)
       if (seen[l]) {
-        if (!(ft->levels[ft->n_levels++] = mx_strdup(mx_idmap_name(col->levels, l)))) {
+        if (!(ft->levels[ft->n_levels++] = mx__strdup(mx_idmap_name(col->levels, l)))) {
           rc = mx_error_set(err, MX_ENOMEM, "out of memory");
           break;
         }
@@ -110,7 +110,7 @@ int mx__uplift_design_fit(mx_uplift_model *m, const mx_uplift_table *t, const ch
     mx_uplift_feature *ft = &m->features[m->n_features++];
     char name[32];
     snprintf(name, sizeof name, "embedding:%u", d + 1);
-    if (!(ft->name = mx_strdup(name))) return mx_error_set(err, MX_ENOMEM, "out of memory");
+    if (!(ft->name = mx__strdup(name))) return mx_error_set(err, MX_ENOMEM, "out of memory");
     ft->kind = MX_UPLIFT_EMBEDDING;
     ft->dim = d;
     double s = 0, ss = 0;

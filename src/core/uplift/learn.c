@@ -166,11 +166,11 @@ static void predict(const mx_uplift_model *m, const double *X, size_t n, double 
 
 static int copy_names(mx_uplift_model *m, const mx_uplift_options *o, const char *tr,
                       const char *ct) {
-  m->treatment = mx_strdup(o->treatment);
-  m->outcome = mx_strdup(o->outcome);
-  m->user = o->user ? mx_strdup(o->user) : NULL;
-  m->treated_arm = mx_strdup(tr);
-  m->control_arm = mx_strdup(ct);
+  m->treatment = mx__strdup(o->treatment);
+  m->outcome = mx__strdup(o->outcome);
+  m->user = o->user ? mx__strdup(o->user) : NULL;
+  m->treated_arm = mx__strdup(tr);
+  m->control_arm = mx__strdup(ct);
   return m->treatment && m->outcome && (!o->user || m->user) && m->treated_arm && m->control_arm;
 }
 
@@ -279,7 +279,7 @@ int mx_uplift_train(const mx_uplift_table *t, const mx_uplift_options *o, mx_upl
   }
   size_t ntrain = 0, ntest = 0;
   mx_rng rng;
-  mx_rng_seed(&rng, o->seed);
+  mx__rng_seed(&rng, o->seed);
   for (int a = 0; a < 2; a++) {
     uint32_t code = (uint32_t)(a == 0 ? tr : ct);
     size_t base = ntrain, cnt = 0;
@@ -287,7 +287,7 @@ int mx_uplift_train(const mx_uplift_table *t, const mx_uplift_options *o, mx_upl
     for (size_t i = 0; i < t->rows; i++)
       if (arm[i] == code) rows[base + cnt++] = i;
     for (size_t i = cnt; i > 1; i--) {
-      size_t j = mx_rng_below(&rng, (uint32_t)i);
+      size_t j = mx__rng_below(&rng, (uint32_t)i);
       size_t sw = rows[base + i - 1];
       rows[base + i - 1] = rows[base + j];
       rows[base + j] = sw;

@@ -95,7 +95,7 @@ int mx_uplift_save(const mx_uplift_model *m, const char *path, mx_error *err) {
     free(b.p);
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
-  int rc = mx_atomic_write(path, b.p, b.n, err);
+  int rc = mx__atomic_write(path, b.p, b.n, err);
   free(b.p);
   return rc;
 }
@@ -139,7 +139,7 @@ static char *get_str(rbuf *r, int *oom) {
     r->bad = 1;
     return NULL;
   }
-  char *s = mx_strndup((const char *)r->p + r->at, n);
+  char *s = mx__strndup((const char *)r->p + r->at, n);
   if (!s) *oom = 1;
   r->at += n;
   return s;
@@ -153,7 +153,7 @@ int mx_uplift_load(const char *path, mx_uplift_model **out, mx_error *err) {
   *out = NULL;
   char *data;
   size_t len;
-  int rc = mx_read_file(path, &data, &len, err);
+  int rc = mx__read_file(path, &data, &len, err);
   if (rc) return rc;
   const unsigned char *d = (const unsigned char *)data;
   if (len < 8 || memcmp(d, MAGIC, 8) != 0) {

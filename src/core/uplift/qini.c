@@ -162,12 +162,12 @@ int mx_uplift_evaluate(const double *score, const unsigned char *treated, const 
     for (size_t i = 0; i < n; i++)
       if (!treated[i]) ci[nc++] = i;
     mx_rng rng;
-    mx_rng_seed(&rng, seed ^ 0x9e3779b97f4a7c15ull);
+    mx__rng_seed(&rng, seed ^ 0x9e3779b97f4a7c15ull);
     double *bg = bq + bootstrap, *ba = bg + bootstrap;
     for (int b = 0; b < bootstrap; b++) {
       memset(w, 0, n * sizeof *w);
-      for (size_t d = 0; d < ntt; d++) w[ti[mx_rng_below(&rng, (uint32_t)ntt)]] += 1;
-      for (size_t d = 0; d < nc; d++) w[ci[mx_rng_below(&rng, (uint32_t)nc)]] += 1;
+      for (size_t d = 0; d < ntt; d++) w[ti[mx__rng_below(&rng, (uint32_t)ntt)]] += 1;
+      for (size_t d = 0; d < nc; d++) w[ci[mx__rng_below(&rng, (uint32_t)nc)]] += 1;
       areas r = pass(order, score, treated, y, n, w, NULL, NULL, NULL, NULL);
       bq[b] = r.qini;
       ba[b] = r.auuc;

@@ -71,7 +71,7 @@ static mx__uplift_column *add_column(mx_uplift_table *t, const char *name, int c
   t->col = nc;
   mx__uplift_column *c = &t->col[t->ncols];
   memset(c, 0, sizeof *c);
-  c->name = mx_strdup(name);
+  c->name = mx__strdup(name);
   if (categorical) {
     c->code = malloc((cap ? cap : 1) * sizeof *c->code);
     c->levels = mx_idmap_create();
