@@ -22,6 +22,7 @@
 #include "merx/dataset.h"
 #include "util/util.h"
 #include "util/xxhash.h"
+#include "core/data/internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -33,7 +34,6 @@
 
 #define HEADER_SIZE 512
 #define ALIGN 64
-#define BLOCK (1u << 20)
 #define HASH_SEED 0x6d78643130303031ULL
 #define BYTE_ORDER_MARK 0x01020304u
 static const char MAGIC[8] = {'M', 'E', 'R', 'X', 'D', 'A', 'T', '\0'};
@@ -84,73 +84,28 @@ static uint64_t ids_bytes(const mx_idmap *m) {
   return n;
 }
 
-/* Streams bytes while hashing them in BLOCK chunks, so the payload hash
- * equals the block-chained hash of the mapped file on load. f NULL: hash only
- * (the header, written first, holds the payload's hash: one forward pass
- * each, which a pipe as output needs). */
-typedef struct writer {
-  FILE *f;
-  uint64_t pos;
-  unsigned char *buf;
-  size_t used;
-  uint64_t hash;
-  int failed;
-} writer;
-
-static void w_flush(writer *w) {
-  if (w->used == 0) return;
-  w->hash = mx__xxh64(w->buf, w->used, w->hash);
-  if (w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
-  w->used = 0;
-}
-
-static void w_bytes(writer *w, const void *data, uint64_t n) {
-  const unsigned char *p = data;
-  while (n > 0) {
-    size_t take = BLOCK - w->used;
-    if (take > n) take = (size_t)n;
-    if (p)
-      memcpy(w->buf + w->used, p, take);
-    else
-      memset(w->buf + w->used, 0, take);
-    w->used += take;
-    w->pos += take;
-    if (p) p += take;
-    n -= take;
-    if (w->used == BLOCK) w_flush(w);
-  }
-}
-
-static void w_pad(writer *w, uint64_t to) {
-  if (to > w->pos) w_bytes(w, NULL, to - w->pos);
-}
-
-static void w_ids(writer *w, const mx_idmap *m) {
-  for (uint32_t i = 0; i < mx_idmap_size(m); i++) {
-    const char *s = mx_idmap_name(m, i);
-    w_bytes(w, s, strlen(s) + 1);
-  }
-}
-
-static void w_payload(writer *w, const mx_dataset *d, const file_header *h) {
+/* The sections after the header, padded to the file size. Written twice:
+ * first hashing only (w->f NULL), since the header written first holds the
+ * payload's hash — one forward pass each, which a pipe as output needs. */
+static void w_payload(mx__block_writer *w, const mx_dataset *d, const file_header *h) {
   const mx_csr *u = &d->by_user, *it = &d->by_item;
   for (int s = 0; s < N_SECTIONS; s++) {
-    w_pad(w, h->offset[s]);
+    mx__bw_pad(w, h->offset[s]);
     switch (s) {
-    case SEC_USER_IDS: w_ids(w, d->users); break;
-    case SEC_ITEM_IDS: w_ids(w, d->items); break;
-    case SEC_U_INDPTR: w_bytes(w, u->indptr, h->size[s]); break;
-    case SEC_U_INDICES: w_bytes(w, u->indices, h->size[s]); break;
-    case SEC_U_VALUES: w_bytes(w, u->values, h->size[s]); break;
-    case SEC_U_TIMES: w_bytes(w, u->times, h->size[s]); break;
-    case SEC_I_INDPTR: w_bytes(w, it->indptr, h->size[s]); break;
-    case SEC_I_INDICES: w_bytes(w, it->indices, h->size[s]); break;
-    case SEC_I_VALUES: w_bytes(w, it->values, h->size[s]); break;
-    case SEC_I_TIMES: w_bytes(w, it->times, h->size[s]); break;
+    case SEC_USER_IDS: mx__bw_ids(w, d->users); break;
+    case SEC_ITEM_IDS: mx__bw_ids(w, d->items); break;
+    case SEC_U_INDPTR: mx__bw_bytes(w, u->indptr, h->size[s]); break;
+    case SEC_U_INDICES: mx__bw_bytes(w, u->indices, h->size[s]); break;
+    case SEC_U_VALUES: mx__bw_bytes(w, u->values, h->size[s]); break;
+    case SEC_U_TIMES: mx__bw_bytes(w, u->times, h->size[s]); break;
+    case SEC_I_INDPTR: mx__bw_bytes(w, it->indptr, h->size[s]); break;
+    case SEC_I_INDICES: mx__bw_bytes(w, it->indices, h->size[s]); break;
+    case SEC_I_VALUES: mx__bw_bytes(w, it->values, h->size[s]); break;
+    case SEC_I_TIMES: mx__bw_bytes(w, it->times, h->size[s]); break;
     }
   }
-  w_pad(w, h->file_size);
-  w_flush(w);
+  mx__bw_pad(w, h->file_size);
+  mx__bw_flush(w);
 }
 
 static int little_endian(void) {
@@ -207,7 +162,7 @@ int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *pat
   }
   h.file_size = align_up(pos);
 
-  writer w = {NULL, HEADER_SIZE, malloc(BLOCK), 0, HASH_SEED, 0};
+  mx__block_writer w = {.pos = HEADER_SIZE, .buf = malloc(MX__BLOCK), .hash = HASH_SEED, .fn = mx__xxh64};
   if (!w.buf) return mx_error_set(err, MX_ENOMEM, "out of memory");
   w_payload(&w, d, &h);
   h.payload_hash = w.hash;
@@ -219,7 +174,7 @@ int mx_dataset_save(const mx_dataset *d, uint64_t pseudonym_key, const char *pat
     free(w.buf);
     return rc;
   }
-  w = (writer){af.f, 0, w.buf, 0, HASH_SEED, 0};
+  w = (mx__block_writer){.f = af.f, .buf = w.buf, .hash = HASH_SEED, .fn = mx__xxh64};
   static const unsigned char zeros[HEADER_SIZE];
   if (fwrite(&h, 1, sizeof h, af.f) != sizeof h) w.failed = 1;
   if (fwrite(zeros, 1, HEADER_SIZE - sizeof h, af.f) != HEADER_SIZE - sizeof h) w.failed = 1;
@@ -412,9 +367,7 @@ int mx_dataset_load_packed(const char *path, const mx_ingest_options *opts, mx_d
     }
   }
   {
-    uint64_t ph = HASH_SEED;
-    for (uint64_t off = HEADER_SIZE; off < fsize; off += BLOCK)
-      ph = mx__xxh64(base + off, (size_t)(fsize - off < BLOCK ? fsize - off : BLOCK), ph);
+    uint64_t ph = mx__block_hash(mx__xxh64, base + HEADER_SIZE, fsize - HEADER_SIZE, HASH_SEED);
     if (ph != h.payload_hash) {
       rc = bad(err, path, "payload checksum mismatch (corrupt file)");
       goto fail;

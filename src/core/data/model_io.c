@@ -8,6 +8,7 @@
  * not agree is refused before any array is touched. */
 #include "merx/model.h"
 #include "util/util.h"
+#include "core/data/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,85 +95,31 @@ static void section_sizes(const mx_model *m, uint64_t size[N_SECTIONS]) {
   size[SEC_SEEN_VALUES] = m->seen.values ? m->seen.nnz * 4 : 0;
 }
 
-/* Streams bytes to the file while hashing them in 8-byte-aligned chunks, so
- * the payload hash equals mx_hash64-chained hashing of the same 1 MiB
- * blocks on load. */
-typedef struct writer {
-  FILE *f;
-  uint64_t pos;
-  unsigned char *buf;
-  size_t used;
-  uint64_t hash;
-  int failed;
-} writer;
-
-#define BLOCK (1u << 20)
-
-static void w_flush(writer *w) {
-  if (w->used == 0) return;
-  w->hash = mx_hash64(w->buf, w->used, w->hash);
-  if (w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->failed = 1;
-  w->used = 0;
-}
-
-static void w_bytes(writer *w, const void *data, uint64_t n) {
-  const unsigned char *p = data;
-  while (n > 0) {
-    size_t take = BLOCK - w->used;
-    if (take > n) take = (size_t)n;
-    if (p)
-      memcpy(w->buf + w->used, p, take);
-    else
-      memset(w->buf + w->used, 0, take);
-    w->used += take;
-    w->pos += take;
-    if (p) p += take;
-    n -= take;
-    if (w->used == BLOCK) w_flush(w);
-  }
-}
-
-static void w_pad(writer *w, uint64_t to) {
-  if (to > w->pos) w_bytes(w, NULL, to - w->pos);
-}
-
-static void w_ids(writer *w, const mx_idmap *m) {
-  for (uint32_t i = 0; i < mx_idmap_size(m); i++) {
-    const char *s = mx_idmap_name(m, i);
-    w_bytes(w, s, strlen(s) + 1);
-  }
-}
-
 /* Payload hash of a mapped file, the same block-chained way the writer does. */
 static uint64_t payload_hash(const unsigned char *p, uint64_t n) {
-  uint64_t h = HASH_SEED;
-  for (uint64_t off = 0; off < n; off += BLOCK) {
-    uint64_t take = n - off < BLOCK ? n - off : BLOCK;
-    h = mx_hash64(p + off, (size_t)take, h);
-  }
-  return h;
+  return mx__block_hash(mx_hash64, p, n, HASH_SEED);
 }
 
 /* The sections after the header, padded to the file size (w->pos starts at
  * HEADER_SIZE); w->f NULL only hashes. */
-static void w_payload(writer *w, const mx_model *m, const file_header *h) {
+static void w_payload(mx__block_writer *w, const mx_model *m, const file_header *h) {
   for (int s = 0; s < N_SECTIONS; s++) {
-    w_pad(w, h->offset[s]);
+    mx__bw_pad(w, h->offset[s]);
     switch (s) {
-    case SEC_USER_IDS: w_ids(w, m->users); break;
-    case SEC_ITEM_IDS: w_ids(w, m->items); break;
-    case SEC_USER_FACTORS: w_bytes(w, m->user_factors, h->size[s]); break;
-    case SEC_ITEM_FACTORS: w_bytes(w, m->item_factors, h->size[s]); break;
-    case SEC_USER_BIAS: w_bytes(w, m->user_bias, h->size[s]); break;
-    case SEC_ITEM_BIAS: w_bytes(w, m->item_bias, h->size[s]); break;
-    case SEC_EASE: w_bytes(w, m->ease_b, h->size[s]); break;
-    case SEC_SEEN_INDPTR: w_bytes(w, m->seen.indptr, h->size[s]); break;
-    case SEC_SEEN_INDICES: w_bytes(w, m->seen.indices, h->size[s]); break;
-    case SEC_SEEN_VALUES: w_bytes(w, m->seen.values, h->size[s]); break;
+    case SEC_USER_IDS: mx__bw_ids(w, m->users); break;
+    case SEC_ITEM_IDS: mx__bw_ids(w, m->items); break;
+    case SEC_USER_FACTORS: mx__bw_bytes(w, m->user_factors, h->size[s]); break;
+    case SEC_ITEM_FACTORS: mx__bw_bytes(w, m->item_factors, h->size[s]); break;
+    case SEC_USER_BIAS: mx__bw_bytes(w, m->user_bias, h->size[s]); break;
+    case SEC_ITEM_BIAS: mx__bw_bytes(w, m->item_bias, h->size[s]); break;
+    case SEC_EASE: mx__bw_bytes(w, m->ease_b, h->size[s]); break;
+    case SEC_SEEN_INDPTR: mx__bw_bytes(w, m->seen.indptr, h->size[s]); break;
+    case SEC_SEEN_INDICES: mx__bw_bytes(w, m->seen.indices, h->size[s]); break;
+    case SEC_SEEN_VALUES: mx__bw_bytes(w, m->seen.values, h->size[s]); break;
     }
   }
-  w_pad(w, h->file_size);
-  w_flush(w);
+  mx__bw_pad(w, h->file_size);
+  mx__bw_flush(w);
 }
 
 int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
@@ -213,7 +160,7 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
    * (f = NULL) and then written after the final header: one forward pass
    * over the file, which a pipe or standard output (--out -) needs; seeking
    * back to rewrite the header would fail there. */
-  writer w = {NULL, 0, malloc(BLOCK), 0, HASH_SEED, 0};
+  mx__block_writer w = {.buf = malloc(MX__BLOCK), .hash = HASH_SEED, .fn = mx_hash64};
   if (!w.buf) return mx_error_set(err, MX_ENOMEM, "out of memory");
   w.pos = HEADER_SIZE;
   w_payload(&w, m, &h);
@@ -226,7 +173,7 @@ int mx_model_save(const mx_model *m, const char *path, mx_error *err) {
     free(w.buf);
     return rc;
   }
-  w = (writer){af.f, 0, w.buf, 0, HASH_SEED, 0};
+  w = (mx__block_writer){.f = af.f, .buf = w.buf, .hash = HASH_SEED, .fn = mx_hash64};
   static const unsigned char zeros[HEADER_SIZE];
   if (fwrite(&h, 1, sizeof h, af.f) != sizeof h) w.failed = 1;
   if (fwrite(zeros, 1, HEADER_SIZE - sizeof h, af.f) != HEADER_SIZE - sizeof h) w.failed = 1;
