@@ -308,20 +308,7 @@ typedef struct call_ctx {
 /* With a store key, the request's args.user (a string or an integer) is a
  * real id: the function sees its pseudonym, as merx.data.read gives it, so
  * it joins the run's data and models and only the pseudonym reaches the
- * ledger and the reply (PRIVACY.md). */
-static void pseudonymise_user(lua_State *L, mx_run *run) {
-  if (!run->pseudo || !lua_istable(L, -1)) return;
-  int t = lua_getfield(L, -1, "user");
-  size_t len;
-  const char *id = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tolstring(L, -1, &len) : NULL;
-  char p[MX_PSEUDONYM_LEN + 1]; /* not memoised: a server meets ids without end */
-  if (id) mx__pseudonym(mx__pseudonymiser_key(run->pseudo), id, len, p);
-  lua_pop(L, 1);
-  if (!id) return;
-  lua_pushlstring(L, p, MX_PSEUDONYM_LEN);
-  lua_setfield(L, -2, "user");
-}
-
+ * ledger and the reply (PRIVACY.md); a pseudonym sent as args.user is kept. */
 static int protected_call(lua_State *L) {
   call_ctx *c = lua_touserdata(L, 1);
   lua_settop(L, 0);
@@ -332,7 +319,7 @@ static int protected_call(lua_State *L) {
   lua_remove(L, 1);
   if (c->args) push_json(L, c->args, 0);
   else lua_pushnil(L);
-  pseudonymise_user(L, c->d->run);
+  mx__lua_pseudonymise_user(L, c->d->run, -1);
   lua_call(L, 1, 1);
   return 1;
 }

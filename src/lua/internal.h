@@ -179,6 +179,9 @@ mx_plan *mx__plan_create(void);
 void mx__plan_free(mx_plan *p);
 /* Stage the record table at idx under kind; raises Lua errors on bad input. */
 void mx__plan_emit(lua_State *L, mx_run *run, const char *kind, int idx);
+/* In a keyed run, the field `user` of the table at idx as the ledger keeps it
+ * (lmerx.c; util/pseudonym.h mx__pseudonym_user); nothing otherwise. */
+void mx__lua_pseudonymise_user(lua_State *L, mx_run *run, int idx);
 /* Is kind a valid decision kind (1-64 letters, digits, '_' or '-')? */
 int mx__plan_kind_ok(const char *kind);
 size_t mx__plan_count(const mx_plan *p);

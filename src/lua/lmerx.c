@@ -94,20 +94,21 @@ static int l_clock(lua_State *L) {
 }
 
 /* In a keyed run (PRIVACY.md) every user id the run reads is a pseudonym;
- * a `user` of another shape (a real id from --set, a request, a literal) is
- * replaced by its pseudonym in the record, so the ledger and outputs never
- * hold it. A real id that happens to be 32 lowercase hex digits is taken
- * for a pseudonym. */
-static void pseudonymise_user(lua_State *L, mx_run *run, int rec) {
-  if (!run->pseudo) return;
-  int t = lua_getfield(L, rec, "user");
+ * the field `user` of the table at idx, when of another shape (a real id from
+ * --set, a request, a literal), is replaced by its pseudonym, so the ledger
+ * and outputs never hold it (mx__pseudonym_user: an id of a pseudonym's shape
+ * is taken for one and kept). Not memoised: a server meets ids without end. */
+void mx__lua_pseudonymise_user(lua_State *L, mx_run *run, int idx) {
+  if (!run->pseudo || !lua_istable(L, idx)) return;
+  idx = lua_absindex(L, idx);
+  int t = lua_getfield(L, idx, "user");
   size_t len = 0;
   const char *id = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tolstring(L, -1, &len) : NULL;
-  if (id && !mx__pseudonym_shaped(id, len)) {
-    const char *p = mx__pseudonymise(run->pseudo, id, len);
-    if (!p) luaL_error(L, "out of memory");
+  char buf[MX_PSEUDONYM_LEN + 1];
+  const char *p = id ? mx__pseudonym_user(mx__pseudonymiser_key(run->pseudo), id, len, buf) : NULL;
+  if (p && p != id) {
     lua_pushlstring(L, p, MX_PSEUDONYM_LEN);
-    lua_setfield(L, rec, "user");
+    lua_setfield(L, idx, "user");
   }
   lua_pop(L, 1);
 }
@@ -133,7 +134,7 @@ static int l_emit(lua_State *L) {
     }
   }
   lua_pop(L, 1);
-  pseudonymise_user(L, run, 2);
+  mx__lua_pseudonymise_user(L, run, 2);
   mx__plan_emit(L, run, kind, 2);
   return 0;
 }

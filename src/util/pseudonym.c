@@ -84,6 +84,13 @@ int mx__pseudonym_shaped(const char *id, size_t len) {
   return 1;
 }
 
+const char *mx__pseudonym_user(const mx_hmac_key *key, const char *id, size_t len,
+                              char out[MX_PSEUDONYM_LEN + 1]) {
+  if (!key || mx__pseudonym_shaped(id, len)) return id;
+  mx__pseudonym(key, id, len, out);
+  return out;
+}
+
 int64_t mx__pseudonym_find(const mx_idmap *ids, const mx_hmac_key *key, const char *id,
                           size_t len) {
   int64_t i = mx_idmap_find(ids, id, len);

@@ -44,6 +44,13 @@ int mx__pseudonym_key_match(uint64_t check, const mx_hmac_key *key, const char *
                            mx_error *err);
 /* 1 when id has a pseudonym's shape (MX_PSEUDONYM_LEN lowercase hex digits). */
 int mx__pseudonym_shaped(const char *id, size_t len);
+/* The id a user arriving at a keyed store is recorded under (PRIVACY.md):
+ * id itself when key is NULL or id already has a pseudonym's shape (it is
+ * taken for one, never hashed again: a client may send the pseudonym an
+ * export gave it), else its pseudonym, written to out. The one rule for
+ * merx.emit's user, /v1/decide's args.user and stored queries' users. */
+const char *mx__pseudonym_user(const mx_hmac_key *key, const char *id, size_t len,
+                              char out[MX_PSEUDONYM_LEN + 1]);
 /* Index of id (len bytes) in ids, a table of pseudonyms of key: the id as
  * given (already a pseudonym), else its pseudonym's; -1 when neither. key
  * NULL: the id as given only. A real id equal to another person's pseudonym

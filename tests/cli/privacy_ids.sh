@@ -101,6 +101,10 @@ call POST /v1/decide '{"args": {"user": "c7.0"}}'
 expect_status 200
 expect_contains body.txt '"known":true'
 expect_contains body.txt "$p"
+# a pseudonym sent as args.user (an export's id) is taken as one, not hashed again
+call POST /v1/decide "{\"args\": {\"user\": \"$p\"}}"
+expect_status 200
+expect_contains body.txt '"known":true'
 stop_server
 # the ledger holds the pseudonym, never the real id
 [ "$(sqlite3 st/ledger.db "select count(*) from decisions where user = '$p'")" -ge 2 ]
