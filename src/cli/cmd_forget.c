@@ -20,8 +20,8 @@
 
 static const char *usage =
     "usage: merx forget --store DIR (--user ID ... | --user-file FILE) [--retrain] [--json]\n\n"
-    "Erase people from the store: their decisions, exposures and assignments in the\n"
-    "ledger; their id wherever else it is quoted (other rows' reasons, run parameters,\n"
+    "Erase people from the store: their decisions, exposures, assignments and stored\n"
+    "queries in the ledger; their id wherever else it is quoted (other rows' reasons, run parameters,\n"
     "run-history tails, files, cache entries); their factor row and stored\n"
     "interactions in every model (*.mxm) under DIR. A model that learnt from them is\n"
     "marked retrain due (DIR/retrain_due.txt); --retrain retrains it from what it\n"
@@ -174,6 +174,7 @@ static void write_counts(mx_json *j, const forget_ctx *c, const mx_forget_counts
   mx__json_key(j, "assignments"); mx__json_int(j, k->assignments);
   mx__json_key(j, "mentions"); mx__json_int(j, k->mentions);
   mx__json_key(j, "run_tails"); mx__json_int(j, k->runs);
+  mx__json_key(j, "queries"); mx__json_int(j, k->queries);
   mx__json_key(j, "files_rewritten"); mx__json_int(j, k->files_rewritten);
   mx__json_key(j, "cache_entries"); mx__json_int(j, k->files_deleted);
   mx__json_key(j, "model_factor_rows"); mx__json_int(j, c->factor_rows);
@@ -300,10 +301,10 @@ int mx__cmd_forget(int argc, char **argv) {
     mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    printf("erased %d user(s): %ld decisions, %ld exposures, %ld assignments, %ld mentions, "
-           "%ld run tails, %ld files rewritten, %ld cache entries, %ld model rows (%ld "
+    printf("erased %d user(s): %ld decisions, %ld exposures, %ld assignments, %ld queries, "
+           "%ld mentions, %ld run tails, %ld files rewritten, %ld cache entries, %ld model rows (%ld "
            "interactions) in %ld models\n",
-           n_raw, k.decisions, k.exposures, k.assignments, k.mentions, k.runs, k.files_rewritten,
+           n_raw, k.decisions, k.exposures, k.assignments, k.queries, k.mentions, k.runs, k.files_rewritten,
            k.files_deleted, c.factor_rows, c.interactions, c.models_rewritten);
     for (int i = 0; i < c.n_due; i++)
       printf("retrain due: %s (its items were learnt with the erased data; --retrain)\n",

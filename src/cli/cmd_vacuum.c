@@ -12,12 +12,13 @@ static const char *usage =
     "usage: merx vacuum --store DIR [--now TIME] [--json]\n\n"
     "Apply the store's retention policy (DIR/store.conf: retain_days, or per place\n"
     "retain_decisions_days, retain_exposures_days, retain_runs_days,\n"
-    "retain_cache_days): decisions and exposures committed more than N days before\n"
-    "--now (default: the clock), assignments left without exposures, scheduler runs\n"
-    "and their output tails, cache files. Then the ledger is rebuilt with\n"
+    "retain_cache_days, retain_queries_days): decisions and exposures committed more\n"
+    "than N days before --now (default: the clock), assignments left without\n"
+    "exposures, scheduler runs and their output tails, stored queries, cache files.\n"
+    "Then the ledger is rebuilt with\n"
     "secure_delete on, so the file shrinks and freed pages keep no old bytes. Without\n"
-    "a policy nothing is deleted (the ledger is still compacted). Run it nightly\n"
-    "(cron or a systemd timer: PRIVACY.md).\n"
+    "a policy nothing is deleted (the ledger is still compacted). Run it nightly: a\n"
+    "`vacuum = true` job of merx schedule, cron or a systemd timer (PRIVACY.md).\n"
     "\nExample:\n"
     "  merx vacuum --store store --json\n";
 
@@ -52,15 +53,16 @@ int mx__cmd_vacuum(int argc, char **argv) {
     mx__json_key(&j, "assignments"); mx__json_int(&j, c.assignments);
     mx__json_key(&j, "runs"); mx__json_int(&j, c.runs);
     mx__json_key(&j, "cache_files"); mx__json_int(&j, c.cache_files);
+    mx__json_key(&j, "queries"); mx__json_int(&j, c.queries);
     mx__json_object_end(&j);
     mx__json_key(&j, "bytes_before"); mx__json_int(&j, c.bytes_before);
     mx__json_key(&j, "bytes_after"); mx__json_int(&j, c.bytes_after);
     mx__json_object_end(&j);
     fputc('\n', stdout);
   } else {
-    printf("removed %ld decisions, %ld exposures, %ld assignments, %ld runs, %ld cache files; "
-           "ledger %lld -> %lld bytes\n",
-           c.decisions, c.exposures, c.assignments, c.runs, c.cache_files,
+    printf("removed %ld decisions, %ld exposures, %ld assignments, %ld runs, %ld cache files, "
+           "%ld stored queries; ledger %lld -> %lld bytes\n",
+           c.decisions, c.exposures, c.assignments, c.runs, c.cache_files, c.queries,
            (long long)c.bytes_before, (long long)c.bytes_after);
   }
   return MX_EXIT_OK;

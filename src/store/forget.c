@@ -59,8 +59,12 @@ int mx__store_forget_ledger(const char *ledger_path, const char *const *ids, int
       {"UPDATE commits SET params = replace(params, ?1, ?2) WHERE instr(params, ?1)", 3},
       {"UPDATE decisions SET params = replace(params, ?1, ?2) WHERE instr(params, ?1)", 3},
       {"UPDATE runs SET error = replace(error, ?1, ?2) WHERE instr(error, ?1)", 4},
+      {"DELETE FROM queries WHERE user = ?1", 5},
+      {"UPDATE queries SET text = replace(text, ?1, ?2), session = replace(session, ?1, ?2)"
+       " WHERE instr(text, ?1) OR instr(session, ?1)", 3},
   };
-  long *counters[] = {&c->decisions, &c->exposures, &c->assignments, &c->mentions, &c->runs};
+  long *counters[] = {&c->decisions, &c->exposures, &c->assignments, &c->mentions, &c->runs,
+                      &c->queries};
   int src = SQLITE_OK;
   for (int i = 0; i < n && src == SQLITE_OK; i++)
     for (size_t s = 0; s < sizeof steps / sizeof *steps && src == SQLITE_OK; s++)

@@ -2,8 +2,8 @@
  * a store folder. Each step is atomic and idempotent, so a run killed at any
  * point leaves each place before or after and a rerun finishes:
  *
- *   ledger.db   one transaction: the person's decisions, exposures and
- *               assignments deleted; their id inside other rows' records,
+ *   ledger.db   one transaction: the person's decisions, exposures,
+ *               assignments and stored queries deleted; their id inside other rows' records,
  *               reasons, run parameters and run-history tails replaced by
  *               "[erased]"; PRAGMA secure_delete zeroes the freed bytes and a
  *               WAL checkpoint (TRUNCATE) empties the log
@@ -26,6 +26,7 @@ typedef struct mx_forget_counts {
   long decisions, exposures, assignments; /* rows deleted */
   long mentions;                          /* rows of others with the id replaced */
   long runs;                              /* run-history rows with the id replaced */
+  long queries;                           /* stored queries (queries.h) deleted */
   long files_rewritten, files_deleted;
 } mx_forget_counts;
 

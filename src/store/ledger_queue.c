@@ -27,11 +27,16 @@
 #include "merx/csv.h"
 #include "merx/idmap.h"
 #include "store/decisions.h"
+#include "store/queries.h"
 #include "util/util.h"
 
+/* A decision, or (query set) a stored query: role in kind, text in record,
+ * session in reason (NULL: none), source in params. */
 typedef struct qrow {
   struct qrow *next;
   char *kind, *user, *record, *reason, *params, *time;
+  int query;
+  int64_t at; /* a query's time */
   char hash[17], sha[65]; /* "" : the queue's */
   size_t user_len, reason_len;
   int contact; /* counted in the pending contacts of user */
@@ -142,7 +147,7 @@ static long *pending_slot(mx_ledger_queue *q, const char *user, size_t len) {
 
 /* ---- the writer */
 
-static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) {
+static int write_batch(mx_ledger_queue *q, qrow *rows, mx_error *err) {
   int rc = MX_OK;
   if (!q->log && (rc = mx__decisions_open_wait(q->path, 1, q->busy_timeout, &q->log, err)) != MX_OK)
     return rc;
@@ -150,8 +155,16 @@ static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) 
   char run_id[96], now[32];
   snprintf(run_id, sizeof run_id, "%s-b%llu", q->run_id, (unsigned long long)q->batches + 1);
   mx_format_time((int64_t)time(NULL), 0, now, sizeof now);
-  const char *first_time = rows ? rows->time : now;
+  const char *first_time = NULL;
+  long decisions = 0;
   for (qrow *r = rows; r && rc == MX_OK; r = r->next) {
+    if (r->query) {
+      mx_query_row qr = {r->at, r->params, r->user, r->reason, r->kind, r->record};
+      rc = mx__queries_add(q->log, &qr, 1, err);
+      continue;
+    }
+    if (!first_time) first_time = r->time;
+    decisions++;
     mx_decision_row row = {run_id, q->script, r->hash[0] ? r->hash : q->script_hash,
                            r->params ? r->params : "{}",
                            r->time, now, r->kind, r->user, r->record, r->reason,
@@ -160,10 +173,12 @@ static int write_batch(mx_ledger_queue *q, qrow *rows, size_t n, mx_error *err) 
     if (row.reason_len == 0) row.reason = "";
     rc = mx__decisions_add(q->log, &row, err);
   }
-  if (rc == MX_OK) {
-    const char *sha = rows && rows->sha[0] ? rows->sha : q->script_sha256;
+  if (rc == MX_OK && decisions > 0) { /* lineage of the batch's decisions */
+    const qrow *d = rows;
+    while (d->query) d = d->next;
+    const char *sha = d->sha[0] ? d->sha : q->script_sha256;
     mx_ledger_commit c = {run_id, MERX_VERSION, q->script, sha, "{}", first_time,
-                          now, (long)n, 0, NULL};
+                          now, decisions, 0, NULL};
     rc = mx__decisions_add_commit(q->log, &c, err);
   }
   if (rc == MX_OK) rc = mx__decisions_commit(q->log, err);
@@ -213,7 +228,7 @@ static void *writer_main(void *arg) {
     pthread_mutex_unlock(&q->mu);
     mx_error err;
     mx_error_clear(&err);
-    int rc = write_batch(q, batch, n, &err);
+    int rc = write_batch(q, batch, &err);
     pthread_mutex_lock(&q->mu);
     q->in_flight = 0;
     if (rc == MX_OK || q->stop) {
@@ -384,6 +399,60 @@ static qrow *make_row(const mx_queued_decision *d, const char *when) {
   return r;
 }
 
+/* Append made rows (under the lock). */
+static void enqueue(mx_ledger_queue *q, qrow *r) {
+  if (q->queued == 0) q->oldest = mx__now_seconds();
+  if (q->tail) q->tail->next = r;
+  else q->head = r;
+  q->tail = r;
+  q->queued++;
+  q->admit_seq++;
+}
+
+/* After an admission that found `before` rows queued: an idle writer waits
+ * without a deadline, so it is woken by the rows that end its idleness
+ * (however many one call brought) and by a full batch. */
+static void wake_writer(mx_ledger_queue *q, size_t before) {
+  if ((before == 0 && q->queued > 0) || q->queued >= q->flush_rows) pthread_cond_signal(&q->wake);
+}
+
+static int queue_full(mx_ledger_queue *q, size_t n, mx_error *err) {
+  if (q->queued + q->in_flight + n <= q->max_rows) return MX_OK;
+  return mx_error_set(err, MX_ELIMIT, "the ledger queue is full (%zu rows not yet written%s%s)",
+                      q->queued + q->in_flight, q->last_rc ? ": " : "",
+                      q->last_rc ? q->last_err.message : "");
+}
+
+int mx__ledger_queue_admit_queries(mx_ledger_queue *q, const mx_query_row *rows, size_t n,
+                                  mx_error *err) {
+  qrow **made = calloc(n ? n : 1, sizeof *made);
+  int rc = made ? MX_OK : mx_error_set(err, MX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && rc == MX_OK; i++) {
+    const mx_query_row *r = &rows[i];
+    mx_queued_decision d = {r->role, r->user, r->user ? strlen(r->user) : 0, r->text,
+                            r->session, r->session ? strlen(r->session) : 0, NULL, r->source,
+                            NULL, NULL};
+    if (!(made[i] = make_row(&d, ""))) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    else {
+      made[i]->query = 1;
+      made[i]->at = r->at;
+      if (!r->session) made[i]->reason = NULL;
+    }
+  }
+  pthread_mutex_lock(&q->mu);
+  size_t before = q->queued;
+  if (rc == MX_OK) rc = queue_full(q, n, err);
+  for (size_t i = 0; i < n && rc == MX_OK; i++) {
+    enqueue(q, made[i]);
+    made[i] = NULL;
+  }
+  if (rc == MX_OK) wake_writer(q, before);
+  pthread_mutex_unlock(&q->mu);
+  for (size_t i = 0; made && i < n; i++) free_row(made[i]);
+  free(made);
+  return rc;
+}
+
 int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
                           int64_t now, const char **refused, mx_error *err) {
   for (size_t i = 0; i < n; i++) refused[i] = NULL;
@@ -397,11 +466,8 @@ int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, s
   for (size_t i = 0; i < n && rc == MX_OK; i++)
     if (!(made[i] = make_row(&rows[i], when))) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
   pthread_mutex_lock(&q->mu);
-  if (rc == MX_OK && q->queued + q->in_flight + n > q->max_rows)
-    rc = mx_error_set(err, MX_ELIMIT,
-                      "the ledger queue is full (%zu decisions not yet written%s%s)",
-                      q->queued + q->in_flight, q->last_rc ? ": " : "",
-                      q->last_rc ? q->last_err.message : "");
+  size_t before = q->queued;
+  if (rc == MX_OK) rc = queue_full(q, n, err);
   /* decide every row first (counting the earlier ones), then queue them */
   long *offer_taken = NULL;
   if (rc == MX_OK && q->offer_kind && !(offer_taken = calloc(n, sizeof *offer_taken)))
@@ -459,15 +525,10 @@ int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, s
         q->offer_pend[offer_taken[i] - 1]++;
         made[i]->offer = offer_taken[i];
       }
-      if (q->queued == 0) q->oldest = mx__now_seconds();
-      if (q->tail) q->tail->next = made[i];
-      else q->head = made[i];
-      q->tail = made[i];
-      q->queued++;
-      q->admit_seq++;
+      enqueue(q, made[i]);
       made[i] = NULL;
     }
-    if (q->queued == 1 || q->queued >= q->flush_rows) pthread_cond_signal(&q->wake);
+    wake_writer(q, before);
   }
   pthread_mutex_unlock(&q->mu);
   for (size_t i = 0; i < n; i++) free_row(made[i]);

@@ -84,6 +84,13 @@ int mx__ledger_queue_open(const mx_ledger_queue_options *opt, mx_ledger_queue **
 int mx__ledger_queue_admit(mx_ledger_queue *q, const mx_queued_decision *rows, size_t n,
                           int64_t now, const char **refused, mx_error *err);
 
+/* Stored queries (store/queries.h) on their way to the ledger in the same
+ * batches, without caps (rows borrowed for the call; text redacted when
+ * written). MX_ELIMIT (nothing queued) when the queue is full. */
+struct mx_query_row;
+int mx__ledger_queue_admit_queries(mx_ledger_queue *q, const struct mx_query_row *rows, size_t n,
+                                  mx_error *err);
+
 /* Wait until every row admitted so far is written (or the writer failed:
  * its error). */
 int mx__ledger_queue_flush(mx_ledger_queue *q, mx_error *err);

@@ -60,7 +60,7 @@ int mx__store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err
 
 static const char policy_names[] =
     "retain_days retain_decisions_days retain_exposures_days retain_runs_days retain_cache_days "
-    "store_queries ";
+    "retain_queries_days store_queries ";
 
 int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
   memset(p, 0, sizeof *p);
@@ -73,7 +73,7 @@ int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
   }
   char line[1024];
   long lineno = 0;
-  int all = -1, per[4] = {-1, -1, -1, -1}, rc = MX_OK;
+  int all = -1, per[5] = {-1, -1, -1, -1, -1}, rc = MX_OK;
   while (rc == MX_OK && fgets(line, sizeof line, f)) {
     lineno++;
     char *hash = strchr(line, '#');
@@ -100,9 +100,10 @@ int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
       continue;
     }
     static const char *const places[] = {"retain_decisions_days", "retain_exposures_days",
-                                         "retain_runs_days", "retain_cache_days"};
-    int which = strcmp(name, "retain_days") == 0 ? 4 : -1;
-    for (int i = 0; i < 4; i++)
+                                         "retain_runs_days", "retain_cache_days",
+                                         "retain_queries_days"};
+    int which = strcmp(name, "retain_days") == 0 ? 5 : -1;
+    for (int i = 0; i < 5; i++)
       if (strcmp(name, places[i]) == 0) which = i;
     if (which < 0) {
       const char *near = mx__closest_word(name, strlen(name), policy_names, &len);
@@ -111,7 +112,7 @@ int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
                 : mx_error_at(err, MX_EPARSE, path, lineno, 0, name,
                               "unknown setting (known: retain_days, retain_decisions_days, "
                               "retain_exposures_days, retain_runs_days, retain_cache_days, "
-                              "store_queries)");
+                              "retain_queries_days, store_queries)");
       continue;
     }
     double d;
@@ -120,13 +121,13 @@ int mx__store_policy_load(const char *dir, mx_store_policy *p, mx_error *err) {
                        "expected a whole number of days (0: keep for ever), got '%s'", value);
       continue;
     }
-    if (which == 4) all = (int)d;
+    if (which == 5) all = (int)d;
     else per[which] = (int)d;
   }
   fclose(f);
   if (rc != MX_OK) return rc;
-  int *dst[4] = {&p->retain_decisions_days, &p->retain_exposures_days, &p->retain_runs_days,
-                 &p->retain_cache_days};
-  for (int i = 0; i < 4; i++) *dst[i] = per[i] >= 0 ? per[i] : all > 0 ? all : 0;
+  int *dst[5] = {&p->retain_decisions_days, &p->retain_exposures_days, &p->retain_runs_days,
+                 &p->retain_cache_days, &p->retain_queries_days};
+  for (int i = 0; i < 5; i++) *dst[i] = per[i] >= 0 ? per[i] : all > 0 ? all : 0;
   return MX_OK;
 }

@@ -5,10 +5,12 @@
  *                    set, is the key instead (a store without the file)
  *   DIR/store.conf   policy, one `name = value` a line, # comments:
  *                      retain_days = N            decisions, exposures, run
- *                                                 tails and caches older than
+ *                                                 tails, caches and stored
+ *                                                 queries older than
  *                                                 N days go at `merx vacuum`
  *                      retain_decisions_days, retain_exposures_days,
- *                      retain_runs_days, retain_cache_days = N   per place
+ *                      retain_runs_days, retain_cache_days,
+ *                      retain_queries_days = N    per place
  *                      store_queries = yes|no     keep search queries and chat
  *                                                 turns (redacted); default no
  *
@@ -31,6 +33,7 @@ int mx__store_key(const char *dir, mx_hmac_key *key, int *has_key, mx_error *err
 /* Retention in days per place (0: kept for ever) and the minimum-data switch. */
 typedef struct mx_store_policy {
   int retain_decisions_days, retain_exposures_days, retain_runs_days, retain_cache_days;
+  int retain_queries_days;
   int store_queries;
 } mx_store_policy;
 

@@ -96,6 +96,11 @@ int mx__store_vacuum(const char *dir, const mx_store_policy *p, int64_t now, mx_
                         " e.user = assignments.user)",
                         exp_iso, 0, &c->assignments);
       }
+      if (src == SQLITE_OK && p->retain_queries_days > 0) {
+        char q_iso[32];
+        mx_format_time(now - (int64_t)p->retain_queries_days * 86400, 0, q_iso, sizeof q_iso);
+        src = run_sql(db, "DELETE FROM queries WHERE at < ?1", q_iso, 0, &c->queries);
+      }
       if (src == SQLITE_OK && p->retain_runs_days > 0)
         src = run_sql(db, "DELETE FROM runs WHERE status != 'running' AND started < ?1", NULL,
                       run_cut, &c->runs);

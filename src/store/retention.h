@@ -2,7 +2,8 @@
  * (store.conf, privacy.h) says has been kept long enough goes, by the time it
  * was stored: decisions and exposures by committed_at, assignments left
  * without an exposure, scheduler runs (their output tails) by start time,
- * cache files by modification time. Then the ledger is rebuilt (VACUUM, with
+ * stored queries (queries.h) by the time they were asked, cache files by
+ * modification time. Then the ledger is rebuilt (VACUUM, with
  * secure_delete on) so the file shrinks and no freed page keeps old bytes. */
 #ifndef MERX_STORE_RETENTION_H
 #define MERX_STORE_RETENTION_H
@@ -13,7 +14,7 @@
 #include "store/privacy.h"
 
 typedef struct mx_vacuum_counts {
-  long decisions, exposures, assignments, runs, cache_files;
+  long decisions, exposures, assignments, runs, cache_files, queries;
   int64_t bytes_before, bytes_after; /* ledger.db + its WAL */
 } mx_vacuum_counts;
 

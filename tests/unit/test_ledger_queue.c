@@ -15,12 +15,13 @@
 
 #include "store/decisions.h"
 #include "store/ledger_queue.h"
+#include "store/queries.h"
 
-static long count_rows(const char *path, const char *where) {
+static long count_in(const char *path, const char *table, const char *where) {
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   char sql[512];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE %s", where);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s", table, where);
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -29,6 +30,8 @@ static long count_rows(const char *path, const char *where) {
   sqlite3_close(db);
   return n;
 }
+
+static long count_rows(const char *path, const char *where) { return count_in(path, "decisions", where); }
 
 static mx_ledger_queue_options base(const char *path) {
   mx_ledger_queue_options o;
@@ -278,6 +281,44 @@ static void test_contact_count_reads_the_users_rows(void **state) {
   mx__decisions_close(log);
 }
 
+/* Rows admitted by one call into an empty queue (a request's two decisions,
+ * /v1/answer's question and answer) are written after flush_seconds, not
+ * left until flush_rows more arrive; stored queries ride the same batches,
+ * redacted, and a batch's lineage counts its decisions only. */
+static void test_rows_admitted_together_written_in_time(void **state) {
+  (void)state;
+  const char *path = tu_path("together.db");
+  mx_ledger_queue_options o = base(path);
+  o.flush_rows = 100;
+  mx_ledger_queue *q;
+  mx_error err;
+  assert_int_equal(mx__ledger_queue_open(&o, &q, &err), MX_OK);
+  struct timespec idle = {0, 100000000}; /* the writer waits for rows by then */
+  nanosleep(&idle, NULL);
+  mx_queued_decision d[2] = {{"offer", "u1", 2, "{\"user\":\"u1\"}", "r", 1, NULL, NULL, NULL, NULL},
+                             {"offer", "u2", 2, "{\"user\":\"u2\"}", "r", 1, NULL, NULL, NULL, NULL}};
+  const char *refused[2];
+  assert_int_equal(mx__ledger_queue_admit(q, d, 2, NOW, refused, &err), MX_OK);
+  mx_query_row qr[2] = {{NOW, "serve/answer", "u1", "s1", "question", "mail me at jo@example.com"},
+                        {NOW, "serve/answer", "u1", "s1", "answer", "call +44 20 7946 0958"}};
+  assert_int_equal(mx__ledger_queue_admit_queries(q, qr, 2, &err), MX_OK);
+  long got = 0;
+  for (int i = 0; i < 200 && (got = count_rows(path, "1")) < 2; i++) {
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(got, 2); /* written within 2 s, no flush asked */
+  assert_int_equal(mx__ledger_queue_flush(q, &err), MX_OK);
+  assert_int_equal(count_in(path, "queries", "user = 'u1' AND session = 's1'"), 2);
+  assert_int_equal(count_in(path, "queries", "text = 'mail me at [email]'"), 1);
+  assert_int_equal(count_in(path, "queries", "text = 'call [phone]'"), 1);
+  assert_int_equal(count_in(path, "queries", "instr(text, 'example') OR instr(text, '7946')"), 0);
+  assert_int_equal(count_in(path, "commits", "1"), count_in(path, "commits", "decisions = 2") +
+                                                   count_in(path, "commits", "decisions = 1"));
+  assert_int_equal(count_in(path, "commits", "decisions = 0"), 0);
+  assert_int_equal(mx__ledger_queue_close(q, &err), MX_OK);
+}
+
 int main(void) {
   tu_filters();
   const struct CMUnitTest tests[] = {
@@ -286,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_full_queue_while_locked),
       cmocka_unit_test(test_cap_queries_see_new_rows),
       cmocka_unit_test(test_contact_count_reads_the_users_rows),
+      cmocka_unit_test(test_rows_admitted_together_written_in_time),
   };
   return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
