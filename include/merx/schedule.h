@@ -87,7 +87,10 @@ typedef struct mx_job {
   char *cron_text; /* as written */
   mx_cron cron;
   mx_tz *tz;       /* owned */
-  char *script;    /* path resolved against the schedule file's directory */
+  char *script;    /* path resolved against the schedule file's directory; NULL for a
+                      vacuum job */
+  int vacuum;      /* `vacuum = true`: the store's retention, `merx vacuum --store DIR
+                      --now SLOT`, instead of a script (needs a store folder) */
   int nparams;
   char **param_keys, **param_values; /* --set KEY=VALUE, in sorted key order */
   double timeout;     /* seconds, > 0 (default 300) */

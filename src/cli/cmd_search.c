@@ -2,19 +2,24 @@
  * optionally blended with a user's collaborative scores. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/ann_cli.h"
 #include "cli/cli.h"
 #include "cli/llm_opts.h"
 #include "merx/model.h"
 #include "merx/search.h"
+#include "store/privacy.h"
+#include "store/queries.h"
+#include "store/store.h"
 #include "util/util.h"
 
 static const char *usage =
     "usage: merx search --index EMB.npy QUERY [QUERY ...] [--k 10]\n"
     "                   [--model MODEL.mxm --user ID [--alpha 0.25]] [--out FILE.csv] [--json]\n"
     "                   [--ann FILE | --exact] [--ef 100]\n"
-    "                   [--config FILE] [--key-env VAR] [--timeout S] [--cache DIR | --no-cache]\n\n"
+    "                   [--config FILE] [--key-env VAR] [--timeout S] [--cache DIR | --no-cache]\n"
+    "                   [--store DIR]\n\n"
     "Embed each query exactly as EMB.npy was embedded (EMB.meta.json says how: the\n"
     "built-in embedder, or the server and model) and print the K items of highest\n"
     "cosine similarity: CSV columns query,rank,item,score,text (text from EMB.texts,\n"
@@ -29,7 +34,11 @@ static const char *usage =
     "--embeddings EMB.npy) answers instead of the exact scan: --ann FILE, or EMB.hnsw\n"
     "when it exists and is current for EMB.npy (a warning says when it is not).\n"
     "--exact scans every item; --ef N is the index's beam width (default 100,\n"
-    "larger: closer to exact, slower). The blend with --user always scans.\n"
+    "larger: closer to exact, slower). The blend with --user always scans.\n\n"
+    "--store DIR (default MERX_STORE): with the store's key, --user may be a real id\n"
+    "for a model of pseudonyms; with `store_queries = yes` in DIR/store.conf each\n"
+    "QUERY is kept in the store's ledger (time, user as a pseudonym, e-mail\n"
+    "addresses and phone numbers redacted; PRIVACY.md). Without it nothing is kept.\n"
     "\nExamples:\n"
     "  merx search --index items.npy \"red metal lantern\" --k 5\n"
     "  merx search --index items.npy \"cake stand\" --model shop.mxm\n"
@@ -38,7 +47,7 @@ static const char *usage =
 int mx__cmd_search(int argc, char **argv) {
   mx_args a;
   int rc = mx__args_parse(&a, "search",
-                         "index= k= model= user= alpha= out= json threads=" MX_CLI_LLM_SPEC MX_CLI_ANN_SPEC, argc,
+                         "index= k= model= user= alpha= out= json threads= store=" MX_CLI_LLM_SPEC MX_CLI_ANN_SPEC, argc,
                          argv, 2);
   if (rc) return rc;
   if (mx__cli_help(&a, usage) == 0) return MX_EXIT_OK;
@@ -64,6 +73,15 @@ int mx__cmd_search(int argc, char **argv) {
   if ((rc = mx__cli_llm_config(&a, NULL, &cfg))) return rc;
   mx_error err;
   mx_error_clear(&err);
+  /* the store: its key (a real --user for a model of pseudonyms) and whether
+   * queries are kept (minimum data: not unless configured) */
+  const char *store = mx__args_get(&a, "store", mx__store_from_env());
+  mx_store_policy policy = {0};
+  mx_hmac_key key;
+  int has_key = 0;
+  if (store && (mx__store_policy_load(store, &policy, &err) != MX_OK ||
+                mx__store_key(store, &key, &has_key, &err) != MX_OK))
+    return mx__cli_fail("search", &err);
   float *q = NULL, *cf = NULL, *best = NULL;
   mx_embed_index *ix = NULL;
   mx_model *model = NULL;
@@ -119,7 +137,9 @@ int mx__cmd_search(int argc, char **argv) {
   if (mx__args_has(&a, "model")) {
     const char *mp = mx__args_get(&a, "model", NULL), *user = mx__args_get(&a, "user", NULL);
     if (mx_model_load(mp, &model, &err)) goto fail;
-    int64_t u = mx_idmap_find(model->users, user, strlen(user));
+    const mx_hmac_key *mk = model->pseudonym_key && has_key ? &key : NULL;
+    if (mx__pseudonym_key_match(model->pseudonym_key, mk, mp, &err)) goto fail;
+    int64_t u = mx__pseudonym_find(model->users, mk, user, strlen(user));
     if (u < 0) {
       mx_error_at(&err, MX_ENOTFOUND, mp, 0, 0, "user", "unknown user '%s'", user);
       goto fail;
@@ -130,6 +150,21 @@ int mx__cmd_search(int argc, char **argv) {
       goto fail;
     }
     mx_search_taste(ix, model, (uint32_t)u, cf);
+  }
+  if (policy.store_queries) { /* kept before any result is printed: all or nothing */
+    const char *user = mx__args_get(&a, "user", NULL);
+    char pz[MX_PSEUDONYM_LEN + 1];
+    if (user) user = mx__pseudonym_user(has_key ? &key : NULL, user, strlen(user), pz);
+    mx_query_row *rows = calloc(nq, sizeof *rows);
+    if (!rows) {
+      mx_error_set(&err, MX_ENOMEM, "out of memory");
+      goto fail;
+    }
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < nq; i++) rows[i] = (mx_query_row){now, "search", user, NULL, "query", a.pos[i]};
+    int src = mx__queries_store(store, rows, nq, &err);
+    free(rows);
+    if (src) goto fail;
   }
   order = malloc((size_t)k * sizeof *order);
   best = malloc((size_t)k * sizeof *best);
@@ -214,5 +249,6 @@ done:
   free(order);
   mx_model_free(model);
   mx_ann_free(ann);
+  if (has_key) mx__hmac_key_clear(&key);
   return rc;
 }

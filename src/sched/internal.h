@@ -28,7 +28,8 @@ typedef struct mx_child {
 } mx_child;
 
 /* Start `exe run SCRIPT --out TMP --timeout T --now SLOT [--store DIR] --set k=v ...`
- * for (job, slot); store_dir may be NULL.
+ * for (job, slot); store_dir may be NULL (not for a vacuum job, which runs
+ * `exe vacuum --json --now SLOT --store DIR`).
  * Creates outputs/JOB/.tmp-SLOT-PID-N/ as staging; the child gets its own
  * process group and dies with the scheduler (PR_SET_PDEATHSIG), so a killed
  * daemon leaves at most a staging directory, never a partial final one.

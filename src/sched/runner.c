@@ -162,7 +162,17 @@ int mx__child_start(const char *exe, const char *root, const char *store_dir, co
     mx__child_release(c);
     return rc;
   }
-  /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ... */
+  /* argv: EXE run SCRIPT --out DIR --timeout T --set k=v ..., or for a
+   * vacuum job EXE vacuum --store DIR --now SLOT --json (the ages measured
+   * from the slot, so a catch-up deletes what the on-time run would have) */
+  if (job->vacuum && !store_dir) {
+    close(logfd);
+    mx__child_release(c);
+    return mx_error_set(err, MX_EINVAL,
+                        "job '%s': a vacuum job needs a store folder (store = \"DIR\", "
+                        "--store or MERX_STORE)",
+                        job->name);
+  }
   int argc = 0;
   char **argv = calloc((size_t)(12 + 2 * job->nparams + 2 * job->ndata), sizeof *argv);
   char tbuf[32];
@@ -178,16 +188,21 @@ int mx__child_start(const char *exe, const char *root, const char *store_dir, co
     return mx_error_set(err, MX_ENOMEM, "out of memory");
   }
   argv[argc++] = (char *)exe;
-  argv[argc++] = "run";
-  argv[argc++] = job->script;
-  argv[argc++] = "--out";
-  argv[argc++] = c->tmp_dir;
-  argv[argc++] = "--timeout";
-  argv[argc++] = tbuf;
-  /* merx.now() is the slot's scheduled instant, so a retry, a catch-up or a
-   * rerun of a slot computes what the on-time run would have. */
   char nowbuf[32];
   snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)slot);
+  if (job->vacuum) {
+    argv[argc++] = "vacuum";
+    argv[argc++] = "--json";
+  } else {
+    argv[argc++] = "run";
+    argv[argc++] = job->script;
+    argv[argc++] = "--out";
+    argv[argc++] = c->tmp_dir;
+    argv[argc++] = "--timeout";
+    argv[argc++] = tbuf;
+  }
+  /* merx.now() is the slot's scheduled instant, so a retry, a catch-up or a
+   * rerun of a slot computes what the on-time run would have. */
   argv[argc++] = "--now";
   argv[argc++] = nowbuf;
   /* every slot commits to the deployment's ledger, so caps and "already

@@ -256,7 +256,7 @@ static int read_data(lua_State *L, load_ctx *c, const char *dir, mx_job *j, int 
 static const char *const job_keys[] = {"name",    "cron",        "tz",      "script",
                                        "params",  "timeout",     "retries", "retry_delay",
                                        "overlap", "missed",      "env",
-                                       "data",    NULL};
+                                       "data",    "vacuum",      NULL};
 
 /* Validate the job table at the top of the stack into j. */
 static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job *j) {
@@ -283,8 +283,8 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
       snprintf(kb, sizeof kb, "%s", k ? k : luaL_typename(L, -1));
       lua_pop(L, 1);
       return job_error(c, j->name, idx, kb, MX_EINVAL,
-                       "unknown key '%s' (known: name cron tz script params timeout retries "
-                       "retry_delay overlap missed env data)",
+                       "unknown key '%s' (known: name cron tz script vacuum params timeout "
+                       "retries retry_delay overlap missed env data)",
                        kb);
     }
   }
@@ -310,11 +310,31 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
     return job_error(c, j->name, idx, "tz", MX_EINVAL, "'tz' must be a zone name string");
   if ((rc = mx_tz_load(tzname, &j->tz, &e)) != MX_OK)
     return job_error(c, j->name, idx, "tz", rc, "%s", e.message);
+  /* vacuum = true: the store's retention (merx vacuum), instead of a script */
+  lua_getfield(L, -1, "vacuum");
+  t = lua_type(L, -1);
+  j->vacuum = t == LUA_TBOOLEAN && lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    return job_error(c, j->name, idx, "vacuum", MX_EINVAL, "'vacuum' must be true or false");
+  if (j->vacuum) {
+    static const char *const not_with[] = {"script", "params", "data", NULL};
+    for (int i = 0; not_with[i]; i++) {
+      int has = lua_getfield(L, -1, not_with[i]) != LUA_TNIL;
+      lua_pop(L, 1);
+      if (has)
+        return job_error(c, j->name, idx, not_with[i], MX_EINVAL,
+                         "a vacuum job runs merx vacuum on the store, not a script: drop '%s'",
+                         not_with[i]);
+    }
+    goto numbers;
+  }
   /* script */
   lua_getfield(L, -1, "script");
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
-    return job_error(c, j->name, idx, "script", MX_EINVAL, "'script' (a path) is required");
+    return job_error(c, j->name, idx, "script", MX_EINVAL,
+                     "'script' (a path) is required (or vacuum = true)");
   }
   j->script = join(dir, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -339,7 +359,7 @@ static int read_job(lua_State *L, load_ctx *c, const char *dir, int idx, mx_job 
   rc = read_data(L, c, dir, j, idx);
   lua_pop(L, 1);
   if (rc != MX_OK) return rc;
-  /* numbers */
+numbers:;
   struct {
     const char *key;
     double def, lo, hi;

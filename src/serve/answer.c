@@ -404,6 +404,9 @@ int mx__serve_answer(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
     rc = mx_error_set(err, MX_ENOMEM, "out of memory");
     goto done;
   }
+  static const char *const roles[] = {"question", "answer"};
+  const char *texts[] = {question, clean};
+  mx__serve_search_keep(ss, gen, "serve/answer", user, session, roles, texts, 2);
   body = json_object();
   if (!body || json_object_set_new(body, "session", json_string(session)) ||
       json_object_set_new(body, "answer", json_string(clean)) ||

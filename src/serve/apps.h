@@ -34,6 +34,15 @@ int mx__serve_search_run(search_state *s, mx_serve_gen *gen, const char *text,
  * in_stock when the catalogue has them}. */
 json_t *mx__serve_search_item(const search_state *s, uint32_t row, float score);
 
+/* Keep a request's texts (roles[i], texts[i]) in the store when its policy
+ * says `store_queries = yes` (store/queries.h): handed to the ledger queue's
+ * writer thread, user as mx__pseudonym_user keeps it, redacted when written.
+ * Nothing when queries are not kept; a full queue drops the rows (counted in
+ * /metrics), never the request. */
+void mx__serve_search_keep(search_state *s, const mx_serve_gen *gen, const char *source,
+                          const char *user, const char *session, const char *const *roles,
+                          const char *const *texts, size_t n);
+
 /* An HTTP client for the configured service bounded by the request's
  * cancellation (deadline and shutdown). */
 int mx__serve_llm_client(const mx_http_config *cfg, const mx_cancel *cancel, mx_http_client **out,

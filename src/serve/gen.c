@@ -182,10 +182,15 @@ static const char *str_key(const json_t *cfg, const char *key) {
 /* gen->user_key from the store of the config (as server.c resolves it) or
  * MERX_STORE_KEY, watched; the model must be of that key's pseudonyms, or
  * of plain ids. */
-static int load_user_key(mx_serve_gen *g, mx_error *err) {
+int mx__serve_gen_store(const mx_serve_gen *g, char **dir) {
   const char *store = str_key(g->config, "store"), *env = getenv("MERX_STORE");
-  char *dir = store ? mx__serve_path(g, store) : env && *env ? mx__strdup(env) : NULL;
-  if ((store || (env && *env)) && !dir) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  *dir = store ? mx__serve_path(g, store) : env && *env ? mx__strdup(env) : NULL;
+  return (store || (env && *env)) && !*dir ? MX_ENOMEM : MX_OK;
+}
+
+static int load_user_key(mx_serve_gen *g, mx_error *err) {
+  char *dir;
+  if (mx__serve_gen_store(g, &dir)) return mx_error_set(err, MX_ENOMEM, "out of memory");
   mx_hmac_key key;
   int has = 0, rc = mx__store_key(dir, &key, &has, err);
   if (rc == MX_OK && dir) {

@@ -6,14 +6,23 @@
  * when a known user is given (blend default 0.25: the query dominates).
  * The query is embedded the way the index was: the built-in embedder, or
  * the index's OpenAI-compatible service (connection details from the JSON
- * file `search.llm`, as `merx embed --config`). */
+ * file `search.llm`, as `merx embed --config`). With `store_queries = yes`
+ * in the store's policy, queries (and /v1/answer's turns) are kept in its
+ * ledger through a ledger queue (store/ledger_queue.h) off the request
+ * threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "merx/embed.h"
 #include "serve/apps.h"
 #include "serve/internal.h"
+#include "store/ledger_queue.h"
+#include "store/privacy.h"
+#include "store/queries.h"
+#include "store/store.h"
+#include "util/pseudonym.h"
 #include "util/util.h"
 
 #define MAX_K 1000
@@ -31,6 +40,8 @@ struct search_state {
   long k_default;
   mx_ann *ann;              /* HNSW over the index's vectors; NULL: exact only */
   long ef, ann_min_items;
+  mx_ledger_queue *kept;    /* stored queries; NULL: not kept (the default) */
+  _Atomic uint64_t kept_rows, kept_dropped;
 };
 
 search_state *mx__serve_search_state(mx_serve_gen *gen) { return gen->ext[MX_SERVE_EXT_SEARCH]; }
@@ -45,6 +56,8 @@ static int cfg_error(const char *field, const char *msg, mx_error *err) {
 void mx__serve_search_free(void *state) {
   search_state *s = state;
   if (!s) return;
+  mx_error err;
+  mx__ledger_queue_close(s->kept, &err); /* written, or lost with the writer's error */
   mx_ann_free(s->ann); /* before the vectors it reads */
   mx_embed_index_free(s->ix);
   mx_catalog_free(s->cat);
@@ -63,6 +76,41 @@ static int load_llm(mx_serve_gen *gen, const json_t *v, mx_http_config *cfg, mx_
   if (rc == MX_OK) rc = mx__serve_gen_watch(gen, p, err);
   free(p);
   return rc;
+}
+
+/* The store's policy (watched: a change reloads): with store_queries, a
+ * ledger queue of its own for this generation. */
+static int open_kept(mx_serve_gen *gen, search_state *s, mx_error *err) {
+  char *dir;
+  if (mx__serve_gen_store(gen, &dir)) return mx_error_set(err, MX_ENOMEM, "out of memory");
+  if (!dir) return MX_OK;
+  mx_store_policy p;
+  char conf[4200], *ledger = NULL;
+  snprintf(conf, sizeof conf, "%s/%s", dir, MX_STORE_CONFIG);
+  int rc = mx__serve_gen_watch(gen, conf, err);
+  if (rc == MX_OK) rc = mx__store_policy_load(dir, &p, err);
+  if (rc == MX_OK && p.store_queries && (rc = mx__store_create(dir, err)) == MX_OK) {
+    if (!(ledger = mx__store_ledger_path(dir))) rc = mx_error_set(err, MX_ENOMEM, "out of memory");
+    mx_ledger_queue_options o = {.ledger_path = ledger, .run_id = "serve-queries"};
+    if (rc == MX_OK) rc = mx__ledger_queue_open(&o, &s->kept, err);
+  }
+  free(ledger);
+  free(dir);
+  return rc;
+}
+
+void mx__serve_search_keep(search_state *s, const mx_serve_gen *gen, const char *source,
+                          const char *user, const char *session, const char *const *roles,
+                          const char *const *texts, size_t n) {
+  if (!s->kept || n > 4) return;
+  char pz[MX_PSEUDONYM_LEN + 1];
+  if (user) user = mx__pseudonym_user(gen->user_key, user, strlen(user), pz);
+  mx_query_row rows[4];
+  int64_t now = (int64_t)time(NULL);
+  for (size_t i = 0; i < n; i++) rows[i] = (mx_query_row){now, source, user, session, roles[i], texts[i]};
+  mx_error err;
+  if (mx__ledger_queue_admit_queries(s->kept, rows, n, &err) == MX_OK) s->kept_rows += n;
+  else s->kept_dropped += n;
 }
 
 /* search.ann: an index file (must load), false (none), or absent: the
@@ -176,6 +224,7 @@ int mx__serve_search_load(mx_serve_gen *gen, void **state, mx_error *err) {
       s->model_item[i] = mx_idmap_find(gen->model->items, id, strlen(id));
     }
   }
+  if ((rc = open_kept(gen, s, err))) goto fail;
   free(ipath);
   free(cpath);
   *state = s;
@@ -194,6 +243,13 @@ void mx__serve_search_metrics(const void *state, FILE *out) {
           "# HELP merx_search_ann 1 when /v1/search has an HNSW index over the products.\n"
           "# TYPE merx_search_ann gauge\nmerx_search_ann %d\n",
           (unsigned long long)s->ix->n, s->ann != NULL);
+  if (s->kept)
+    fprintf(out, "# HELP merx_search_queries_kept_total Queries and turns handed to the store "
+                 "(store_queries = yes).\n# TYPE merx_search_queries_kept_total counter\n"
+                 "merx_search_queries_kept_total %llu\n"
+                 "# TYPE merx_search_queries_dropped_total counter\n"
+                 "merx_search_queries_dropped_total %llu\n",
+            (unsigned long long)s->kept_rows, (unsigned long long)s->kept_dropped);
 }
 
 static int stop_requested(void *ud) {
@@ -407,6 +463,9 @@ int mx__serve_search(mx_serve *srv, mx_serve_gen *gen, const mx_serve_request *r
   for (size_t r = 0; items && r < n; r++) json_array_append_new(items, mx__serve_search_item(s, idx[r], score[r]));
   free(idx);
   free(score);
+  static const char *const role[] = {"query"};
+  const char *text = json_string_value(qj);
+  mx__serve_search_keep(s, gen, "serve/search", user, NULL, role, &text, 1);
   if (!items || !body || json_object_set_new(body, "query", json_copy((json_t *)qj)) ||
       json_object_set_new(body, "items", items) ||
       (user && json_object_set_new(body, "user", json_string(user))) ||

@@ -175,6 +175,9 @@ void mx__serve_stop(mx_serve *srv, double drain_seconds);
 int64_t mx__serve_model_user(const mx_serve_gen *gen, const char *id);
 /* A METRICS callback that writes nothing. */
 void mx__serve_no_metrics(const void *state, FILE *out);
+/* The generation's store folder (config `store` / --store, else MERX_STORE),
+ * malloc'd into *dir (NULL: none); MX_ENOMEM when out of memory. */
+int mx__serve_gen_store(const mx_serve_gen *g, char **dir);
 /* The configured store folder (config `store` / --store), or NULL. */
 const char *mx__serve_store_dir(const mx_serve *srv);
 /* The event log line (timestamped; thread-safe): "reload failed: ...". */
