@@ -235,6 +235,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s, size_t len) {
   else sqlite3_bind_text(st, i, s, len ? (int)len : -1, SQLITE_STATIC);
 }
 
+/* The end of a row loop whose last sqlite3_step returned s: finalize st and
+ * return n rows, or the error when the loop did not end at a row or the end. */
+static long finish_rows(mx_decision_log *log, sqlite3_stmt *st, int s, long n, mx_error *err) {
+  long rc = s == SQLITE_ROW || s == SQLITE_DONE ? n : db_fail(log, err, "query");
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int mx__decisions_add(mx_decision_log *log, const mx_decision_row *r, mx_error *err) {
   if (!log->insert &&
       sqlite3_prepare_v2(log->db,
@@ -373,11 +381,9 @@ long mx__decisions_find(mx_decision_log *log, const char *user, const char *kind
                          " ORDER BY id",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(log, err, "query");
-  sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-  if (kind) sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 2);
-  if (run_id) sqlite3_bind_text(st, 3, run_id, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 3);
+  bind_text(st, 1, user, 0);
+  bind_text(st, 2, kind, 0);
+  bind_text(st, 3, run_id, 0);
   long n = 0;
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -388,13 +394,7 @@ long mx__decisions_find(mx_decision_log *log, const char *user, const char *kind
     n++;
     if (fn && fn(ctx, &r) != 0) break;
   }
-  if (s != SQLITE_ROW && s != SQLITE_DONE) {
-    long rc = db_fail(log, err, "query");
-    sqlite3_finalize(st);
-    return rc;
-  }
-  sqlite3_finalize(st);
-  return n;
+  return finish_rows(log, st, s, n, err);
 }
 
 int mx__decisions_counts(mx_decision_log *log, const char *kind, const char *since_iso,
@@ -410,10 +410,7 @@ int mx__decisions_counts(mx_decision_log *log, const char *kind, const char *sin
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW)
     if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
-  int rc = MX_OK;
-  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
-  sqlite3_finalize(st);
-  return rc;
+  return (int)finish_rows(log, st, s, MX_OK, err);
 }
 
 /* ---- caps of served decisions (ledger_queue.c) */
@@ -433,6 +430,17 @@ static void done_with(sqlite3_stmt *st) {
   sqlite3_clear_bindings(st); /* the bound strings are the caller's */
 }
 
+/* Step a kept statement (NULL: its prepare failed) for its one row's first
+ * column, then reset it. */
+static int kept_int64(mx_decision_log *log, sqlite3_stmt *st, int64_t *out, mx_error *err) {
+  if (!st) return db_fail(log, err, "query");
+  int s = sqlite3_step(st), rc = MX_OK;
+  if (s == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+  else rc = db_fail(log, err, "query");
+  done_with(st);
+  return rc;
+}
+
 int mx__decisions_count_user(mx_decision_log *log, const char *kind, const char *user,
                             size_t user_len, const char *since_iso, long *count, mx_error *err) {
   *count = 0;
@@ -442,14 +450,14 @@ int mx__decisions_count_user(mx_decision_log *log, const char *kind, const char 
                            * (kind, time): every row of the window, per request */
                           "SELECT count(*) FROM decisions WHERE user = ?1 AND +kind = ?2"
                           " AND +time >= ?3");
-  if (!st) return db_fail(log, err, "query");
-  sqlite3_bind_text(st, 1, user, (int)user_len, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
-  int s = sqlite3_step(st), rc = MX_OK;
-  if (s == SQLITE_ROW) *count = (long)sqlite3_column_int64(st, 0);
-  else rc = db_fail(log, err, "query");
-  done_with(st);
+  if (st) {
+    sqlite3_bind_text(st, 1, user, (int)user_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, since_iso, -1, SQLITE_STATIC);
+  }
+  int64_t n = 0;
+  int rc = kept_int64(log, st, &n, err);
+  *count = (long)n;
   return rc;
 }
 
@@ -457,15 +465,11 @@ int mx__decisions_count_field(mx_decision_log *log, const char *kind, const char
                              const char *since_iso, int64_t after_rowid, int64_t *upto_rowid,
                              mx_decision_count_fn fn, void *ctx, mx_error *err) {
   sqlite3_stmt *st;
-  if (*upto_rowid < 0) {
-    if (!(st = kept(log, &log->max_rowid, "SELECT coalesce(max(rowid), 0) FROM decisions")))
-      return db_fail(log, err, "query");
-    int s = sqlite3_step(st), rc = MX_OK;
-    if (s == SQLITE_ROW) *upto_rowid = sqlite3_column_int64(st, 0);
-    else rc = db_fail(log, err, "query");
-    done_with(st);
-    if (rc != MX_OK) return rc;
-  }
+  int rc;
+  if (*upto_rowid < 0 &&
+      (rc = kept_int64(log, kept(log, &log->max_rowid, "SELECT coalesce(max(rowid), 0) FROM decisions"),
+                       upto_rowid, err)) != MX_OK)
+    return rc;
   if (*upto_rowid <= after_rowid) return MX_OK;
   if (!(st = kept(log, &log->count_field,
                   "SELECT json_extract(record, '$.\"' || ?2 || '\"') AS v, count(*)"
@@ -480,20 +484,13 @@ int mx__decisions_count_field(mx_decision_log *log, const char *kind, const char
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW)
     if (fn(ctx, (const char *)sqlite3_column_text(st, 0), (long)sqlite3_column_int64(st, 1)) != 0) break;
-  int rc = MX_OK;
-  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(log, err, "query");
+  rc = s == SQLITE_ROW || s == SQLITE_DONE ? MX_OK : db_fail(log, err, "query");
   done_with(st);
   return rc;
 }
 
 int mx__decisions_data_version(mx_decision_log *log, int64_t *version, mx_error *err) {
-  sqlite3_stmt *st = kept(log, &log->data_version, "PRAGMA data_version");
-  if (!st) return db_fail(log, err, "query");
-  int s = sqlite3_step(st), rc = MX_OK;
-  if (s == SQLITE_ROW) *version = sqlite3_column_int64(st, 0);
-  else rc = db_fail(log, err, "query");
-  done_with(st);
-  return rc;
+  return kept_int64(log, kept(log, &log->data_version, "PRAGMA data_version"), version, err);
 }
 
 long mx__decisions_values(mx_decision_log *log, const char *run_id, const char *kind,
@@ -520,9 +517,8 @@ long mx__decisions_values(mx_decision_log *log, const char *run_id, const char *
                          " ORDER BY id",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(log, err, "query");
-  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-  if (kind) sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 2);
+  bind_text(st, 1, run_id, 0);
+  bind_text(st, 2, kind, 0);
   sqlite3_bind_text(st, 3, vpath, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, spath, -1, SQLITE_STATIC);
   long n = 0;
@@ -541,13 +537,7 @@ long mx__decisions_values(mx_decision_log *log, const char *run_id, const char *
     n++;
     if (fn && fn(ctx, user, len, v[0], v[1]) != 0) break;
   }
-  if (s != SQLITE_ROW && s != SQLITE_DONE) {
-    long rc = db_fail(log, err, "query");
-    sqlite3_finalize(st);
-    return rc;
-  }
-  sqlite3_finalize(st);
-  return n;
+  return finish_rows(log, st, s, n, err);
 }
 
 long mx__decisions_group(mx_decision_log *log, const char *kind, const char *run_id,
@@ -567,9 +557,8 @@ long mx__decisions_group(mx_decision_log *log, const char *kind, const char *run
                          " GROUP BY k, w ORDER BY k, w",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(log, err, "query");
-  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-  if (run_id) sqlite3_bind_text(st, 2, run_id, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 2);
+  bind_text(st, 1, kind, 0);
+  bind_text(st, 2, run_id, 0);
   sqlite3_bind_text(st, 3, kpath, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, tpath, -1, SQLITE_STATIC);
   long n = 0;
@@ -580,11 +569,5 @@ long mx__decisions_group(mx_decision_log *log, const char *kind, const char *run
                  (const char *)sqlite3_column_text(st, 1), (long)sqlite3_column_int64(st, 2)) != 0)
       break;
   }
-  if (s != SQLITE_ROW && s != SQLITE_DONE) {
-    long rc = db_fail(log, err, "query");
-    sqlite3_finalize(st);
-    return rc;
-  }
-  sqlite3_finalize(st);
-  return n;
+  return finish_rows(log, st, s, n, err);
 }
